@@ -1,0 +1,22 @@
+/*
+ * cmds.h - the subcommands of gprof-cli (git's builtin.h model).
+ *
+ * Adding a subcommand:
+ *   1. write cli/cmd_<name>.c with `int cmd_<name>(int argc, char **argv)`: argv[0] is
+ *      the subcommand name; return the process exit status (enum gp_exit in util.h, or
+ *      the application's status for `profile`);
+ *   2. declare it here and add a row to the table in cli/gprof-cli.c;
+ *   3. write man/gprof-cli-<name>.1 and its --help text from cli/help/<name>.txt.
+ */
+#ifndef GPROF_CMDS_H
+#define GPROF_CMDS_H
+
+int cmd_profile(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* Directory holding libgprof-osrt.so and libgprof-inject.so: $GPROF_CLI_LIBDIR, else
+ * <dir of the gprof-cli executable>/../lib/gprof-cli.  Returns a static string. */
+const char *gp_libdir(void);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * gprof-cli.c - entry point: global options and table dispatch of subcommands
+ * (git.c's cmd_struct model).
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cmds.h"
+#include "core/report.h"
+#include "core/util.h"
+
+struct cmd_struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct cmd_struct commands[] = {
+	{"profile", cmd_profile, "launch an application and record a report"},
+	{"stats", cmd_stats, "print summary reports from a report"},
+	{"export", cmd_export, "export a report's tables as CSV or JSON Lines"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: gprof-cli [--version] [--help] <command> [<args>]\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "   %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'gprof-cli <command> --help' describes a command; "
+		   "man gprof-cli-<command> has the details.\n");
+}
+
+const char *gp_libdir(void)
+{
+	static char dir[PATH_MAX];
+	const char *env = getenv("GPROF_CLI_LIBDIR");
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	if (dir[0])
+		return dir;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return "/usr/local/lib/gprof-cli";
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(dir, sizeof(dir), "%s/../lib/gprof-cli", exe);
+	return dir;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return GP_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+			char *sub[] = {argv[2], "--help", NULL};
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (!strcmp(commands[i].name, argv[2]))
+					return commands[i].fn(2, sub);
+		}
+		usage(stdout);
+		return GP_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v")) {
+		printf("%s %s (report schema: nsys export %s, gprof %s)\n", GP_PRODUCT_NAME,
+		       GP_PRODUCT_VERSION, GP_NSYS_SCHEMA_VERSION, GP_SCHEMA_VERSION);
+		return GP_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, argv[1]))
+			return commands[i].fn(argc - 1, argv + 1);
+	error("'%s' is not a gprof-cli command", argv[1]);
+	hint("the commands are profile, stats and export; see 'gprof-cli --help'");
+	return GP_EXIT_USAGE;
+}

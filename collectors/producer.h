@@ -1,0 +1,80 @@
+/*
+ * producer.h - the producer runtime linked into every injected library: connects to
+ * the recorder, buffers records per thread and flushes them as wire frames (wire.h).
+ *
+ * One copy of this runtime lives in each injection library (libgprof-osrt.so,
+ * libgprof-inject.so) with hidden visibility; each copy opens its own connection,
+ * so string ids are scoped per library per process.
+ *
+ * Hot path contract (the record path runs millions of times a second):
+ *   - gp_rec_begin()/gp_rec_commit() take no lock shared between threads, make no
+ *     syscall and never allocate, except when the thread's buffer is full (then one
+ *     send) or on the thread's first record (buffer set-up).
+ *   - never calls pthread_mutex_*, malloc, or any function osrt interposes: sends use
+ *     raw syscalls, so it is safe inside osrt wrappers and before libc is initialised.
+ *
+ * Flushing: a thread's buffer is sent when full, by a background flusher thread at
+ * least every $GPROF_CLI_FLUSH_MS (default 100 ms), at thread exit, at process exit
+ * (atexit + destructor), before exec, and from handlers for SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGABRT, SIGTERM and SIGINT, which then chain to the app's handler or the
+ * default action.  A forked child (pthread_atfork) drops the parent's buffers'
+ * ownership, reconnects with its own pid and restarts the flusher.
+ *
+ * Errors: nothing here fails loudly; records that cannot be buffered or sent are
+ * counted and reported to the recorder in GP_REC_LOSS.
+ */
+#ifndef GPROF_PRODUCER_H
+#define GPROF_PRODUCER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/wire.h"
+
+#define GP_HIDDEN __attribute__((visibility("hidden")))
+
+/* Initialise the runtime for this process: read $GPROF_CLI_CHANNEL, connect, send
+ * GP_REC_HELLO (collector = enum gp_collector_id).  Idempotent and thread-safe;
+ * returns 0 when connected, -1 when there is no channel (not under gprof-cli) or the
+ * connection failed (then every other call is a cheap no-op). */
+GP_HIDDEN int gp_producer_init(uint32_t collector);
+
+/* Non-zero once gp_producer_init succeeded in this process. */
+GP_HIDDEN int gp_producer_active(void);
+
+/* Reserve `size` bytes (header included, rounded up to 8) for a record of `type` in
+ * the calling thread's buffer and fill its header (type, size, tid).  Returns NULL when
+ * inactive or out of space after a flush attempt (the record is counted as dropped).
+ * The caller fills the payload and then calls gp_rec_commit() with the same pointer;
+ * nothing else may be recorded on this thread in between.  size <= GP_FRAME_MAX - 24. */
+GP_HIDDEN void *gp_rec_begin(uint16_t type, size_t size);
+/* Publish the record reserved by gp_rec_begin(). */
+GP_HIDDEN void gp_rec_commit(void *rec);
+
+/* Intern a NUL-terminated string (at most GP_STRING_MAX bytes are kept) and return its
+ * id on this connection (>= 1), sending GP_REC_STRING the first time.  Equal content
+ * gives the same id.  Returns 0 when inactive.  Thread-safe. */
+GP_HIDDEN uint32_t gp_intern(const char *s);
+/* Same, for `len` bytes that need not be NUL-terminated. */
+GP_HIDDEN uint32_t gp_intern_n(const char *s, size_t len);
+
+/* The calling thread's OS id (gettid()), cached per thread. */
+GP_HIDDEN uint32_t gp_tid(void);
+/* CLOCK_MONOTONIC now in ns (vDSO; no syscall). */
+GP_HIDDEN uint64_t gp_now_ns(void);
+
+/* Flush the calling thread's buffer now (one send if non-empty). */
+GP_HIDDEN void gp_flush_thread(void);
+/* Flush every thread's buffer (flusher thread, exit, fatal signals). */
+GP_HIDDEN void gp_flush_all(void);
+
+/* Add to this connection's loss counters (reported in the next GP_REC_LOSS). */
+GP_HIDDEN void gp_count_dropped(uint64_t records);
+GP_HIDDEN void gp_count_cupti_loss(uint64_t dropped, uint64_t zero_timestamps);
+
+/* Register a callback run at process exit / fatal signal before the final flush (e.g.
+ * NVTX closes open ranges, CUDA flushes CUPTI buffers).  At most 8; in_signal is 1 when
+ * called from a signal handler (only async-signal-safe work then). */
+GP_HIDDEN void gp_at_shutdown(void (*fn)(int in_signal));
+
+#endif

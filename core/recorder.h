@@ -1,0 +1,90 @@
+/*
+ * recorder.h - the recorder: the gprof-cli side of the record channel.
+ *
+ * recorder_start() creates a private channel directory (mkdtemp) with a SOCK_SEQPACKET
+ * listening socket, creates the report (report.h) and starts two threads:
+ *   - the reader accepts producer connections and drains frames into an in-memory
+ *     queue (bounded: past GP_RECORDER_QUEUE_MAX bytes it stops reading, so the
+ *     producers block in send() instead of the recorder growing without limit);
+ *   - the writer validates frames, decodes records and inserts them into SQLite in
+ *     large transactions with prepared statements, committing at least every
+ *     GP_RECORDER_COMMIT_MS so that a killed recorder leaves a report holding
+ *     everything up to about a second before.
+ * The application never waits for SQLite.
+ *
+ * recorder_finish() is called once the application has exited: it waits for the
+ * remaining connections to close (at most `linger_ms`), drains the queue, writes the
+ * session metadata (exit status, loss counts, clean-finish flag), creates the indexes
+ * and closes the report.
+ */
+#ifndef GPROF_RECORDER_H
+#define GPROF_RECORDER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define GP_RECORDER_QUEUE_MAX (32u << 20) /* bytes of undecoded frames held in memory */
+#define GP_RECORDER_COMMIT_MS 500	   /* longest time between commits */
+
+/* One name/value pair for META_DATA_CAPTURE (nsys's capture-settings table). */
+struct recorder_meta {
+	const char *name;
+	const char *value;
+};
+
+/* What the recorder needs to know about the session.  Strings are borrowed for the
+ * duration of recorder_start() only (the recorder copies what it keeps). */
+struct recorder_config {
+	const char *report_path;       /* report file to create, e.g. "report1.db" */
+	int force_overwrite;	       /* replace an existing file (else fail, nothing touched) */
+	uint64_t session_start_ns;     /* CLOCK_MONOTONIC at session start: report time 0 */
+	int64_t session_start_utc_ns;  /* CLOCK_REALTIME at the same instant */
+	const struct recorder_meta *capture_meta; /* META_DATA_CAPTURE rows */
+	size_t n_capture_meta;
+};
+
+/* Counters of a finished session: printed at the end of `profile` and stored in
+ * META_DATA_EXPORT (GPROF_LOST_*, GPROF_RECORDS, ...). */
+struct recorder_stats {
+	uint64_t connections;	  /* producer connections seen */
+	uint64_t processes;	  /* distinct processes (PROCESSES rows) */
+	uint64_t frames;	  /* valid frames decoded */
+	uint64_t records;	  /* records decoded and written */
+	uint64_t bytes;		  /* frame bytes received */
+	uint64_t bad_frames;	  /* frames with bad magic/version/length or torn records */
+	uint64_t lost_frames;	  /* frames missing by sequence-number gap */
+	uint64_t dropped_records; /* producer-side drops (sum of GP_REC_LOSS) */
+	uint64_t failed_sends;	  /* producer-side failed sends (sum of GP_REC_LOSS) */
+	uint64_t cupti_dropped;	  /* CUPTI dropped records (sum of GP_REC_LOSS) */
+	uint64_t zero_timestamps; /* GPU records skipped for zero timestamps */
+	uint64_t write_errors;	  /* records SQLite refused */
+	uint64_t reader_stalls;	  /* times the reader paused because the queue was full */
+};
+
+/* How the application ended, for META_DATA_EXPORT. */
+struct recorder_app_status {
+	pid_t pid;	 /* pid of the launched process */
+	int exit_status; /* exit code, or 128+N when killed by signal N */
+	int signaled;	 /* non-zero when killed by a signal */
+	uint64_t end_ns; /* CLOCK_MONOTONIC when it was reaped */
+};
+
+struct recorder;
+
+/* Create the channel and the report and start the reader and writer threads.
+ * Returns 0 and sets *out, or -1 after printing one error line (and a hint) when the
+ * report cannot be created (exists without force, folder missing or unwritable) or
+ * the channel cannot be set up.  On failure no file is left behind. */
+int recorder_start(struct recorder **out, const struct recorder_config *cfg);
+
+/* The channel socket path to pass to the application in $GPROF_CLI_CHANNEL.
+ * Owned by the recorder; valid until recorder_finish(). */
+const char *recorder_channel_path(const struct recorder *r);
+
+/* Finish the session (see above), fill *stats, free the recorder and remove the
+ * channel directory.  Returns 0, or -1 when the report could not be completed
+ * (the error has been printed; what was committed stays readable). */
+int recorder_finish(struct recorder *r, const struct recorder_app_status *app, int linger_ms,
+		    struct recorder_stats *stats);
+
+#endif

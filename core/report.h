@@ -1,0 +1,91 @@
+/*
+ * report.h - the report writer: an SQLite database in the Nsight Systems export schema
+ * (../shared/reference/nsys-sqlite-schema.md, nsys-cli.md section 3).
+ *
+ * Encodings (as nsys):
+ *   - time columns are integer ns since session start, measured on CLOCK_MONOTONIC
+ *     (report_time()); TARGET_INFO_SESSION_START_TIME.utcEpochNs is the wall-clock
+ *     instant of time 0, and META_DATA_CAPTURE holds SESSION_START_MONOTONIC_NS;
+ *   - globalTid = (hwId << 56) | (vmId << 48) | (pid << 24) | tid with hwId 0 and
+ *     vmId 1 (the local machine); globalPid = the same with tid 0;
+ *   - strings are interned in StringIds(id, value) and referenced by *Id columns;
+ *   - ENUM_* tables are (id INTEGER PRIMARY KEY, name TEXT, label TEXT) with nsys's rows.
+ *
+ * Writing is done by the recorder's writer thread only (not thread-safe).  Record
+ * types are handled by table modules (struct report_module), one per collector:
+ * core/report_nvtx.c, core/report_osrt.c, core/report_cuda.c.
+ */
+#ifndef GPROF_REPORT_H
+#define GPROF_REPORT_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define GP_VM_ID 1ull
+
+/* nsys globalPid / globalTid encodings. */
+static inline int64_t report_global_pid(uint32_t pid)
+{
+	return (int64_t)((GP_VM_ID << 48) | ((uint64_t)(pid & 0xFFFFFFu) << 24));
+}
+static inline int64_t report_global_tid(uint32_t pid, uint32_t tid)
+{
+	return report_global_pid(pid) | (int64_t)(tid & 0xFFFFFFu);
+}
+
+struct report;	    /* the open report database (owned by the recorder) */
+struct report_conn; /* per-connection decoding state (owned by the report) */
+
+/* Product identity written to META_DATA_EXPORT. */
+#define GP_PRODUCT_NAME	   "gprof-cli"
+#define GP_PRODUCT_VERSION "0.1.0"
+/* Version of the nsys export schema whose tables and columns we write. */
+#define GP_NSYS_SCHEMA_VERSION "3.20.3"
+/* Version of our own additions (GPROF_* tables and META rows). */
+#define GP_SCHEMA_VERSION "1"
+
+/* The report's SQLite handle (for modules' CREATE/prepare). */
+sqlite3 *report_db(struct report *r);
+
+/* Convert a producer CLOCK_MONOTONIC timestamp to report time (ns since session start). */
+int64_t report_time(const struct report *r, uint64_t monotonic_ns);
+
+/* Intern `len` bytes of text in StringIds and return its id (>= 0).  Same text, same id. */
+int64_t report_string(struct report *r, const char *s, size_t len);
+
+/* Map a string id sent on `c` (GP_REC_STRING) to its StringIds id; -1 when 0 or unknown. */
+int64_t report_conn_string(struct report_conn *c, uint32_t sid);
+/* The text of a string id sent on `c`, or NULL (borrowed; valid while c lives). */
+const char *report_conn_string_text(struct report_conn *c, uint32_t sid);
+
+/* The process (pid) that owns connection c. */
+uint32_t report_conn_pid(const struct report_conn *c);
+
+/* Per-connection private slot for a module (index = module's position). */
+void **report_conn_slot(struct report_conn *c, unsigned module_index);
+
+/* Prepare a statement on the report db; dies on SQL errors (they are our bugs). */
+sqlite3_stmt *report_prepare(struct report *r, const char *sql);
+/* Run DDL/SQL text (several statements); dies on error. */
+void report_exec(struct report *r, const char *sql);
+/* Step a bound insert and reset it; counts a write error on failure (returns -1). */
+int report_step(struct report *r, sqlite3_stmt *st);
+
+/* A table module: owns a collector's tables and decodes its record types. */
+struct report_module {
+	const char *name;      /* "nvtx", "osrt", "cuda" */
+	uint16_t first_type;   /* record types [first_type, last_type] go to handle() */
+	uint16_t last_type;
+	/* Create tables / ENUMs and prepare statements.  0 or -1. */
+	int (*create)(struct report *r);
+	/* Decode one record (size already checked against the header). 0, or -1 = bad record. */
+	int (*handle)(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec);
+	/* Connection closed: flush state kept for it (e.g. start/end ranges never ended). */
+	void (*conn_close)(struct report *r, struct report_conn *c);
+	/* End of session: finalize statements, create indexes.  0 or -1. */
+	int (*finish)(struct report *r);
+};
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * util.h - error vocabulary, allocation wrappers and a growable string for gprof-cli.
+ *
+ * Follows git's usage.c / strbuf.h conventions: die() prints "gprof-cli: <msg>" and
+ * exits, error() prints and returns -1, warning() prints and returns nothing, and
+ * hint() prints the "hint: <fix>" line that follows an error.  Messages are lower-case,
+ * say what failed first, quote the subject, and carry no trailing period.
+ *
+ * Used by the gprof-cli binary only (never by the injected collectors, which must not
+ * allocate or print on the app's hot path).
+ */
+#ifndef GPROF_UTIL_H
+#define GPROF_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+/* Documented process exit statuses of gprof-cli itself (man/gprof-cli.1, EXIT STATUS).
+ * `profile` instead exits with the application's status when the application ran. */
+enum gp_exit {
+	GP_EXIT_OK = 0,
+	GP_EXIT_ERROR = 1,	 /* generic failure (I/O, SQLite, internal) */
+	GP_EXIT_USAGE = 2,	 /* bad command line or config */
+	GP_EXIT_BAD_INPUT = 3,	 /* report missing, unreadable, not a report, or lacks data */
+	GP_EXIT_OUTPUT = 4,	 /* output exists (no -f) or cannot be written */
+	GP_EXIT_NOEXEC = 126,	 /* application found but not executable */
+	GP_EXIT_NOTFOUND = 127,	 /* application not found */
+};
+
+/* Program name used as the message prefix ("gprof-cli"). */
+extern const char *gp_progname;
+
+/* Print "gprof-cli: <fmt>" to stderr and exit(status).  Never returns. */
+noreturn void die_status(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* die_status(GP_EXIT_ERROR, ...). */
+noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "gprof-cli: <fmt>" to stderr; returns -1 (git error()). */
+int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "gprof-cli: warning: <fmt>" to stderr. */
+void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "hint: <fmt>" to stderr (the line after an error that says how to fix it). */
+void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Allocation wrappers: die("out of memory ...") on failure, never return NULL.
+ * Ownership: the caller frees with free(). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* printf into a new heap string (caller frees). */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable NUL-terminated byte string (git's strbuf).  buf is always valid after
+ * strbuf_init (points at a static "" until the first append); release with strbuf_release. */
+struct strbuf {
+	size_t len;   /* bytes used, excluding the terminating NUL */
+	size_t alloc; /* bytes allocated (0 while buf is the static empty string) */
+	char *buf;
+};
+#define STRBUF_INIT {0, 0, strbuf_empty}
+extern char strbuf_empty[];
+void strbuf_init(struct strbuf *sb, size_t hint_size);
+void strbuf_release(struct strbuf *sb);
+void strbuf_reset(struct strbuf *sb);
+/* Grow so that at least `extra` more bytes fit. */
+void strbuf_grow(struct strbuf *sb, size_t extra);
+void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+void strbuf_addstr(struct strbuf *sb, const char *s);
+void strbuf_addch(struct strbuf *sb, int c);
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+/* Detach the buffer (caller frees) and reset sb to empty. */
+char *strbuf_detach(struct strbuf *sb, size_t *len);
+
+/* CLOCK_MONOTONIC now, in ns: the one clock of every collector and the recorder. */
+uint64_t gp_monotonic_ns(void);
+/* CLOCK_REALTIME now, in ns since the Unix epoch (the session's wall-clock anchor). */
+int64_t gp_realtime_ns(void);
+
+/* Parse a base-10 unsigned integer that must fill the whole string; 0 on success,
+ * -1 (errno EINVAL/ERANGE) otherwise. */
+int gp_parse_u64(const char *s, uint64_t *out);
+
+#endif

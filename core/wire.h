@@ -1,0 +1,229 @@
+/*
+ * wire.h - the one binary wire format between the injected collectors (producers)
+ * and the recorder (gprof-cli profile).
+ *
+ * Transport: each producer (one per injection library per process) connects a
+ * SOCK_SEQPACKET Unix socket to the path in $GPROF_CLI_CHANNEL.  Every message on
+ * that connection is one frame:  struct gp_frame_hdr  followed by `length` bytes of
+ * records.  SEQPACKET keeps message boundaries and sends each message atomically,
+ * so frames from many threads and processes never tear or interleave.  A frame is at
+ * most GP_FRAME_MAX bytes.
+ *
+ * Records: struct gp_rec_hdr followed by the type's payload; `size` covers header +
+ * payload and is a multiple of 8 (records are 8-byte aligned inside a frame).  All
+ * integers are native-endian (producer and recorder run on one host).  Timestamps
+ * are CLOCK_MONOTONIC nanoseconds, as read by the producer; the recorder converts
+ * them to report time (ns since session start, see report.h).
+ *
+ * Strings are interned per connection: a producer sends GP_REC_STRING (id, bytes)
+ * once, before the first record that names the id, and later records carry only the
+ * 32-bit id.  String id 0 means "no string".  The recorder maps (connection, id) to a
+ * report StringIds id.
+ *
+ * Versioning: bump GP_WIRE_VERSION on any incompatible change; the recorder rejects
+ * (and counts as bad frames) frames of another version.
+ *
+ * Adding a record type: add the enum value and payload struct here (or in
+ * wire_cuda.h for the cuda collector), a handler in the recorder's table module
+ * (core/report_*.c), and a decode test in tests/unit/test_wire.c.
+ */
+#ifndef GPROF_WIRE_H
+#define GPROF_WIRE_H
+
+#include <stdint.h>
+
+#define GP_WIRE_MAGIC	0x46525047u /* "GPRF" little-endian */
+#define GP_WIRE_VERSION 1
+#define GP_FRAME_MAX	(64 * 1024) /* bytes, header included */
+
+/* Environment variables set by `gprof-cli profile` for the injected libraries. */
+#define GP_ENV_CHANNEL	     "GPROF_CLI_CHANNEL"	/* socket path */
+#define GP_ENV_SESSION	     "GPROF_CLI_SESSION"	/* session id (decimal), for sanity */
+#define GP_ENV_TRACE	     "GPROF_CLI_TRACE"		/* comma list of enabled collectors */
+#define GP_ENV_OSRT_THRESHOLD "GPROF_CLI_OSRT_THRESHOLD_NS" /* decimal ns, default 1000 */
+#define GP_ENV_FLUSH_MS	     "GPROF_CLI_FLUSH_MS"	/* producer flush period, default 100 */
+#define GP_ENV_OPTIONS	     "GPROF_CLI_OPTIONS"	/* collector-specific key=value;... */
+
+/* Frame types. */
+enum gp_frame_type {
+	GP_FRAME_RECORDS = 1, /* payload: a sequence of records */
+};
+
+/* Frame header: the first 24 bytes of every message. */
+struct gp_frame_hdr {
+	uint32_t magic;	  /* GP_WIRE_MAGIC */
+	uint16_t version; /* GP_WIRE_VERSION */
+	uint16_t type;	  /* enum gp_frame_type */
+	uint32_t length;  /* payload bytes after this header */
+	uint32_t pid;	  /* sending process (getpid()) */
+	uint64_t seq;	  /* per-connection frame counter from 0; a gap = lost frames */
+};
+
+/* Record header: first 8 bytes of every record. */
+struct gp_rec_hdr {
+	uint16_t type; /* enum gp_rec_type */
+	uint16_t size; /* bytes of header + payload, multiple of 8, >= 8 */
+	uint32_t tid;  /* OS thread id (gettid()) that produced the record */
+};
+
+/* Record types.  0x001-0x0ff common, 0x100-0x1ff nvtx, 0x200-0x2ff osrt,
+ * 0x300-0x3ff cuda (wire_cuda.h), 0x400-0x4ff gpu-metrics. */
+enum gp_rec_type {
+	GP_REC_HELLO = 0x001,	    /* struct gp_rec_hello: first record of a connection */
+	GP_REC_STRING = 0x002,	    /* struct gp_rec_string */
+	GP_REC_THREAD_NAME = 0x003, /* struct gp_rec_thread_name */
+	GP_REC_LOSS = 0x004,	    /* struct gp_rec_loss */
+	GP_REC_PROCESS_EXIT = 0x005, /* struct gp_rec_process_exit */
+
+	GP_REC_NVTX_EVENT = 0x101,	  /* struct gp_rec_nvtx: mark or complete push/pop range */
+	GP_REC_NVTX_START = 0x102,	  /* struct gp_rec_nvtx: start of a start/end range */
+	GP_REC_NVTX_END = 0x103,	  /* struct gp_rec_nvtx_end */
+	GP_REC_NVTX_DOMAIN = 0x104,	  /* struct gp_rec_nvtx_domain: create or destroy */
+	GP_REC_NVTX_CATEGORY = 0x105,	  /* struct gp_rec_nvtx_category */
+
+	GP_REC_OSRT = 0x201, /* struct gp_rec_osrt */
+};
+
+/* Which collector sent a connection's records (struct gp_rec_hello.collector). */
+enum gp_collector_id {
+	GP_COLLECTOR_INJECT = 1, /* libgprof-inject.so: nvtx + cuda (+ gpu-metrics) */
+	GP_COLLECTOR_OSRT = 2,	 /* libgprof-osrt.so */
+};
+
+/* GP_REC_HELLO: identifies the process behind a connection.  Followed in the same
+ * frame by a GP_REC_STRING for exe_sid/cmdline_sid when non-zero. */
+struct gp_rec_hello {
+	struct gp_rec_hdr h;
+	uint32_t pid, ppid;
+	uint32_t collector;   /* enum gp_collector_id */
+	uint32_t exe_sid;     /* string id: process name (comm or argv[0] basename) */
+	uint32_t cmdline_sid; /* string id: full command line, args separated by ' ' */
+	uint32_t flags;	      /* GP_HELLO_* */
+	uint64_t start_ns;    /* when the producer initialised (CLOCK_MONOTONIC ns) */
+};
+#define GP_HELLO_FORKED 0x1u /* process was forked from a traced parent (no exec) */
+
+/* GP_REC_STRING: defines string id `id` on this connection.  `len` bytes of text
+ * follow (not NUL-terminated on the wire, padded to 8). */
+struct gp_rec_string {
+	struct gp_rec_hdr h;
+	uint32_t id;
+	uint32_t len;
+	char text[]; /* len bytes, UTF-8 */
+};
+#define GP_STRING_MAX 4000 /* producers truncate longer strings to this many bytes */
+
+/* GP_REC_THREAD_NAME: thread `h.tid`... or `tid` (nvtxNameOsThread names others). */
+struct gp_rec_thread_name {
+	struct gp_rec_hdr h;
+	uint32_t tid;	   /* the named thread */
+	uint32_t name_sid; /* string id of the name */
+	uint32_t priority; /* nsys ThreadNames.priority; 0 = unknown */
+	uint32_t pad;
+};
+
+/* GP_REC_LOSS: cumulative producer-side loss counters of this connection (the
+ * recorder keeps the latest values it saw; the last one at close is final). */
+struct gp_rec_loss {
+	struct gp_rec_hdr h;
+	uint64_t dropped_records; /* records that could not be buffered or sent */
+	uint64_t failed_sends;	  /* frames whose send() failed (each may hold many records) */
+	uint64_t cupti_dropped;	  /* CUPTI cuptiActivityGetNumDroppedRecords total (cuda) */
+	uint64_t zero_timestamps; /* GPU records with start or end == 0 (cuda), skipped */
+};
+
+/* GP_REC_PROCESS_EXIT: sent by the exit/fatal-signal flush; status is the exit()
+ * status or 128+signal. */
+struct gp_rec_process_exit {
+	struct gp_rec_hdr h;
+	uint64_t ts_ns;
+	int32_t status;
+	uint32_t pad;
+};
+
+/* NVTX payload kinds, matching nvtxPayloadType_t values (nvToolsExt.h) so the
+ * recorder can put the value into NVTX_EVENTS.{uint64,int64,double,uint32,int32,float}Value. */
+enum gp_nvtx_payload {
+	GP_NVTX_PAYLOAD_NONE = 0,
+	GP_NVTX_PAYLOAD_U64 = 1,
+	GP_NVTX_PAYLOAD_I64 = 2,
+	GP_NVTX_PAYLOAD_DOUBLE = 3,
+	GP_NVTX_PAYLOAD_U32 = 4,
+	GP_NVTX_PAYLOAD_I32 = 5,
+	GP_NVTX_PAYLOAD_FLOAT = 6,
+};
+
+/* Flags of struct gp_rec_nvtx. */
+#define GP_NVTX_HAS_COLOR	0x1u /* color holds an ARGB value */
+#define GP_NVTX_TEXT_REGISTERED 0x2u /* text_sid is a registered string (-> textId column) */
+#define GP_NVTX_PUSHPOP		0x4u /* GP_REC_NVTX_EVENT: a push/pop range (else a mark) */
+#define GP_NVTX_OPEN		0x8u /* push/pop range still open at process exit (end = 0) */
+
+/* GP_REC_NVTX_EVENT / GP_REC_NVTX_START.
+ * Mark: start_ns = end_ns = time of the mark.  Push/pop: emitted at the pop with both
+ * times (ranges still open at exit: flag GP_NVTX_OPEN, end_ns 0 -> NULL end).  Start:
+ * end_ns 0; the matching GP_REC_NVTX_END carries the same range_id. */
+struct gp_rec_nvtx {
+	struct gp_rec_hdr h;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint64_t range_id;  /* nvtxRangeId_t for start/end ranges, else 0 */
+	uint64_t domain;    /* producer's domain handle id; 0 = default domain */
+	uint32_t text_sid;  /* message string id; 0 = none */
+	uint32_t category;  /* NVTX category; 0 = none */
+	uint32_t color;	    /* ARGB when GP_NVTX_HAS_COLOR */
+	uint16_t flags;	    /* GP_NVTX_* */
+	uint16_t payload_type; /* enum gp_nvtx_payload */
+	union {
+		uint64_t u64;
+		int64_t i64;
+		double d;
+		uint32_t u32;
+		int32_t i32;
+		float f;
+	} payload;
+	uint32_t level;	    /* push/pop nesting depth (0 = outermost), else 0 */
+	uint32_t pad;
+};
+
+/* GP_REC_NVTX_END: end of the start/end range `range_id`, on thread h.tid. */
+struct gp_rec_nvtx_end {
+	struct gp_rec_hdr h;
+	uint64_t end_ns;
+	uint64_t range_id;
+};
+
+/* GP_REC_NVTX_DOMAIN: nvtxDomainCreate (destroy=0) or nvtxDomainDestroy (destroy=1). */
+struct gp_rec_nvtx_domain {
+	struct gp_rec_hdr h;
+	uint64_t ts_ns;
+	uint64_t domain;   /* producer's domain handle id (non-zero) */
+	uint32_t name_sid; /* string id of the domain name */
+	uint32_t destroy;
+};
+
+/* GP_REC_NVTX_CATEGORY: nvtxNameCategory / nvtxDomainNameCategory. */
+struct gp_rec_nvtx_category {
+	struct gp_rec_hdr h;
+	uint64_t ts_ns;
+	uint64_t domain;
+	uint32_t category;
+	uint32_t name_sid;
+};
+
+/* GP_REC_OSRT: one OS runtime call that took at least the threshold. */
+struct gp_rec_osrt {
+	struct gp_rec_hdr h;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	int64_t ret;	   /* return value as the call returned it (pointers as integers) */
+	uint32_t name_sid; /* string id of the interposed symbol, e.g. "pthread_mutex_lock" */
+	uint32_t nesting;  /* 0-based nesting level (a traced call inside a traced call) */
+};
+
+/* Round a record payload size up to the wire's 8-byte alignment. */
+#define GP_REC_ALIGN(n) (((n) + 7u) & ~7u)
+
+#include "wire_cuda.h"
+
+#endif
