@@ -36,7 +36,7 @@ static void usage(FILE *f)
 
 const char *gp_libdir(void)
 {
-	static char dir[PATH_MAX];
+	static char dir[PATH_MAX + 32];
 	const char *env = getenv("GPROF_CLI_LIBDIR");
 	char exe[PATH_MAX];
 	ssize_t n;
