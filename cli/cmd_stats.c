@@ -1,11 +1,477 @@
-/* cmd_stats.c - `gprof-cli stats` (being written; see issue 2). */
+/*
+ * cmd_stats.c - `gprof-cli stats [<options>] REPORT.db`: print summary reports from a
+ * report, as `nsys stats` does (nsys-cli.md section 2; man gprof-cli-stats).
+ *
+ * Order: parse options; --help / --help-reports need no report; check every report
+ * name and argument (usage errors exit 2); open and validate the report (bad input
+ * exits 3); resolve every output file and refuse existing ones without
+ * --force-overwrite (exit 4) -- all before anything is printed or written.  Files are
+ * written to a temporary name beside the target and renamed when complete.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli/cmds.h"
 #include "core/util.h"
+#include "exporters/report_open.h"
+#include "exporters/stats.h"
+
+static const char usage_text[] =
+	"usage: gprof-cli stats [<options>] REPORT.db\n"
+	"\n"
+	"Print summary reports (nsys stats reports) from a report database.\n"
+	"\n"
+	"  -r, --report NAME[:ARG...][,NAME...]\n"
+	"                        reports to run, in order (repeatable); default: nvtx_sum,\n"
+	"                        osrt_sum, cuda_api_sum, cuda_gpu_kern_sum,\n"
+	"                        cuda_gpu_mem_time_sum, cuda_gpu_mem_size_sum\n"
+	"  -f, --format FMT[,FMT...]\n"
+	"                        column, table, csv, tsv or json (repeatable); default:\n"
+	"                        column on the console, csv for files\n"
+	"  -o, --output OUT[,OUT...]\n"
+	"                        - (console, the default), . (the report path without its\n"
+	"                        extension) or a PREFIX: writes PREFIX_<report>.<ext>\n"
+	"      --timeunit UNIT   unit of time columns: ns, us, ms, s (also nsec, usec, msec,\n"
+	"                        nanoseconds, microseconds, milliseconds, seconds or a\n"
+	"                        unique prefix); default ns\n"
+	"      --force-overwrite overwrite existing output files\n"
+	"      --help-reports [NAME|ALL]\n"
+	"                        list the reports, or describe one or all, and exit\n"
+	"  -q, --quiet           print only the reports (no Processing/SKIPPED lines)\n"
+	"  -h, --help            print this help and exit\n"
+	"\n"
+	"Report i uses format i and output i; a shorter format or output list repeats its\n"
+	"last element.  Exit status: 0 ok, 1 error, 2 usage, 3 bad report, 4 output exists\n"
+	"or cannot be written.  See man gprof-cli-stats.\n";
+
+enum {
+	OPT_TIMEUNIT = 256,
+	OPT_FORCE,
+	OPT_HELP_REPORTS,
+};
+
+static const struct option longopts[] = {
+	{"report", required_argument, NULL, 'r'},
+	{"format", required_argument, NULL, 'f'},
+	{"output", required_argument, NULL, 'o'},
+	{"timeunit", required_argument, NULL, OPT_TIMEUNIT},
+	{"force-overwrite", optional_argument, NULL, OPT_FORCE},
+	{"help-reports", optional_argument, NULL, OPT_HELP_REPORTS},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* A growable list of borrowed or owned strings. */
+struct list {
+	char **v;
+	size_t n, alloc;
+};
+
+static void list_add(struct list *l, char *s)
+{
+	if (l->n == l->alloc) {
+		l->alloc = l->alloc ? 2 * l->alloc : 8;
+		l->v = xrealloc(l->v, l->alloc * sizeof(*l->v));
+	}
+	l->v[l->n++] = s;
+}
+
+/* Split a comma list (a copy is made) into l. */
+static void list_add_split(struct list *l, const char *arg)
+{
+	char *copy = xstrdup(arg), *save = NULL, *tok;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		list_add(l, xstrdup(tok));
+	free(copy);
+}
+
+static void list_free(struct list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), *prev, *cur, d;
+
+	prev = xcalloc(lb + 1, sizeof(size_t));
+	cur = xcalloc(lb + 1, sizeof(size_t));
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1,
+			       sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			cur[j] = del < ins ? (del < sub ? del : sub) : (ins < sub ? ins : sub);
+		}
+		size_t *t = prev;
+		prev = cur;
+		cur = t;
+	}
+	d = prev[lb];
+	free(prev);
+	free(cur);
+	return d;
+}
+
+static void unknown_report(const char *name)
+{
+	struct strbuf close = STRBUF_INIT;
+
+	error("unknown report '%s'", name);
+	for (const struct stats_report *const *r = stats_reports(); *r; r++) {
+		if (edit_distance(name, (*r)->name) <= 3 ||
+		    (strlen(name) >= 4 && strstr((*r)->name, name))) {
+			strbuf_addstr(&close, close.len ? ", " : "");
+			strbuf_addstr(&close, (*r)->name);
+		}
+	}
+	if (close.len)
+		hint("did you mean: %s", close.buf);
+	hint("'gprof-cli stats --help-reports' lists the reports");
+	strbuf_release(&close);
+}
+
+static void print_report_help(const struct stats_report *r, FILE *f)
+{
+	fprintf(f, "%s -- %s\n", r->name, r->display);
+	if (r->args && r->args[0]) {
+		fprintf(f, "  arguments:");
+		for (const char *const *a = r->args; *a; a++)
+			fprintf(f, " :%s", *a);
+		fputc('\n', f);
+	}
+	if (r->help) {
+		const char *p = r->help;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+			fprintf(f, "  %.*s\n", (int)len, p);
+			p += len + (nl != NULL);
+		}
+	}
+}
+
+static int help_reports(const char *which)
+{
+	if (!which) {
+		printf("Available reports (gprof-cli stats --help-reports NAME describes one):\n");
+		for (const struct stats_report *const *r = stats_reports(); *r; r++)
+			printf("  %-24s %s\n", (*r)->name, (*r)->display);
+		return GP_EXIT_OK;
+	}
+	if (!strcmp(which, "ALL")) {
+		for (const struct stats_report *const *r = stats_reports(); *r; r++) {
+			if (r != stats_reports())
+				putchar('\n');
+			print_report_help(*r, stdout);
+		}
+		return GP_EXIT_OK;
+	}
+	const struct stats_report *r = stats_find(which);
+	if (!r) {
+		unknown_report(which);
+		return GP_EXIT_USAGE;
+	}
+	print_report_help(r, stdout);
+	return GP_EXIT_OK;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	if (!v || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* One planned report run. */
+struct job {
+	char *spec; /* owned copy, split in place */
+	const char *name;
+	struct stats_args args;
+	const struct stats_report *r;
+	enum stats_format format;
+	char *path; /* output file, or NULL for the console */
+};
+
+static char *default_base(const char *db)
+{
+	const char *slash = strrchr(db, '/'), *dot = strrchr(db, '.');
+	size_t len = strlen(db);
+
+	if (dot && (!slash || dot > slash + 1))
+		len = (size_t)(dot - db);
+	return xasprintf("%.*s", (int)len, db);
+}
+
+static char *output_path(const char *out, const char *db, const struct job *j)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *base = !strcmp(out, ".") ? default_base(db) : xstrdup(out);
+
+	strbuf_addf(&sb, "%s_%s", base, j->name);
+	for (int i = 0; i < j->args.nargs; i++) {
+		strbuf_addch(&sb, '_');
+		for (const char *p = j->args.args[i]; *p; p++)
+			strbuf_addch(&sb, *p == '/' ? '-' : *p);
+	}
+	strbuf_addf(&sb, ".%s", stats_format_ext(j->format));
+	free(base);
+	return strbuf_detach(&sb, NULL);
+}
+
+static int check_args(const struct job *j)
+{
+	for (int i = 0; i < j->args.nargs; i++) {
+		const char *a = j->args.args[i];
+		int ok = 0;
+		for (const char *const *k = j->r->args; k && *k && !ok; k++) {
+			size_t n = strlen(*k);
+			ok = !strncmp(a, *k, n) && (a[n] == '\0' || a[n] == '=');
+		}
+		if (!ok) {
+			error("report '%s' has no argument '%s'", j->name, a);
+			hint("'gprof-cli stats --help-reports %s' lists its arguments", j->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Run job j into a temporary file, then rename it over j->path. */
+static int run_to_file(sqlite3 *db, const struct job *j, const struct stats_fmt_opts *base,
+		       int quiet, const char *label)
+{
+	struct stats_fmt_opts o = *base;
+	char *tmp = xasprintf("%s.tmpXXXXXX", j->path);
+	int fd, ret;
+	FILE *f;
+
+	o.format = j->format;
+	o.banners = 0;
+	if (!quiet)
+		printf("Processing [%s] with [reports/%s.py]... \n", label, j->name);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		error("cannot create '%s': %s", j->path, strerror(errno));
+		free(tmp);
+		return GP_EXIT_OUTPUT;
+	}
+	fchmod(fd, 0644);
+	f = fdopen(fd, "w");
+	ret = stats_run_report(db, j->r, &j->args, &o, f);
+	if (fclose(f) != 0 && ret >= 0)
+		ret = error("cannot write '%s': %s", j->path, strerror(errno));
+	if (ret == 0 && rename(tmp, j->path) != 0)
+		ret = error("cannot rename '%s' to '%s': %s", tmp, j->path, strerror(errno));
+	if (ret != 0)
+		unlink(tmp);
+	if (ret == 1 && !quiet) {
+		const char *what = j->r->skip_what ? j->r->skip_what : "the tables it needs";
+		printf("SKIPPED: %s does not contain %s.\n", label, what);
+	}
+	if (!quiet)
+		putchar('\n');
+	free(tmp);
+	return ret < 0 ? GP_EXIT_ERROR : GP_EXIT_OK;
+}
 
 int cmd_stats(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	error("'stats' is not built yet");
-	return GP_EXIT_ERROR;
+	struct list reports = {0}, formats = {0}, outputs = {0};
+	struct stats_fmt_opts o = {.format = STATS_FMT_COLUMN, .timeunit = STATS_TU_NS};
+	int quiet = 0, force = 0, help_rep = 0, c, status = GP_EXIT_OK;
+	const char *help_rep_arg = NULL, *dbpath;
+	struct job *jobs = NULL;
+	size_t njobs = 0;
+	sqlite3 *db = NULL;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":r:f:o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			list_add_split(&reports, optarg);
+			break;
+		case 'f':
+			list_add_split(&formats, optarg);
+			break;
+		case 'o':
+			list_add_split(&outputs, optarg);
+			break;
+		case OPT_TIMEUNIT:
+			if (stats_parse_timeunit(optarg, &o.timeunit)) {
+				error("unknown time unit '%s'", optarg);
+				hint("use ns, us, ms or s (or nsec, usec, msec, seconds, ...)");
+				status = GP_EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case OPT_FORCE:
+			if (parse_bool(optarg, &force)) {
+				error("bad value '%s' for --force-overwrite", optarg);
+				hint("use --force-overwrite or --force-overwrite=true|false");
+				status = GP_EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case OPT_HELP_REPORTS:
+			help_rep = 1;
+			help_rep_arg = optarg;
+			/* nsys style "--help-reports NAME" (space-separated) */
+			if (!optarg && optind < argc && argv[optind][0] != '-' &&
+			    (!strcmp(argv[optind], "ALL") || stats_find(argv[optind]) ||
+			     optind + 1 == argc))
+				help_rep_arg = argv[optind++];
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			goto out;
+		case ':':
+			error("option '%s' needs a value", argv[optind - 1]);
+			hint("see 'gprof-cli stats --help'");
+			status = GP_EXIT_USAGE;
+			goto out;
+		default:
+			error("unknown option '%s'", argv[optind - 1]);
+			hint("see 'gprof-cli stats --help'");
+			status = GP_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (help_rep) {
+		status = help_reports(help_rep_arg);
+		goto out;
+	}
+	if (optind + 1 != argc) {
+		error(optind == argc ? "no report file given" : "more than one report file given");
+		hint("usage: gprof-cli stats [<options>] REPORT.db");
+		status = GP_EXIT_USAGE;
+		goto out;
+	}
+	dbpath = argv[optind];
+
+	if (!reports.n)
+		for (const char *const *n = stats_default_reports(); *n; n++)
+			if (stats_find(*n))
+				list_add(&reports, xstrdup(*n));
+	jobs = xcalloc(reports.n ? reports.n : 1, sizeof(*jobs));
+	for (size_t i = 0; i < reports.n; i++, njobs++) {
+		struct job *j = &jobs[i];
+		const char *out = outputs.n ? outputs.v[i < outputs.n ? i : outputs.n - 1] : "-";
+		const char *fmt = formats.n ? formats.v[i < formats.n ? i : formats.n - 1] : ".";
+
+		j->spec = xstrdup(reports.v[i]);
+		if (stats_split_spec(j->spec, &j->name, &j->args)) {
+			status = GP_EXIT_USAGE;
+			goto out;
+		}
+		j->r = stats_find(j->name);
+		if (!j->r) {
+			unknown_report(j->name);
+			status = GP_EXIT_USAGE;
+			njobs++;
+			goto out;
+		}
+		if (!strcmp(fmt, ".")) {
+			j->format = strcmp(out, "-") ? STATS_FMT_CSV : STATS_FMT_COLUMN;
+		} else if (stats_parse_format(fmt, &j->format)) {
+			error("unknown format '%s'", fmt);
+			hint("use column, table, csv, tsv or json");
+			status = GP_EXIT_USAGE;
+			njobs++;
+			goto out;
+		}
+		if (out[0] == '@') {
+			error("output '%s': piping into a command is not supported", out);
+			hint("write to a file with --output PREFIX, or pipe gprof-cli's output");
+			status = GP_EXIT_USAGE;
+			njobs++;
+			goto out;
+		}
+		if (check_args(j)) {
+			status = GP_EXIT_USAGE;
+			njobs++;
+			goto out;
+		}
+	}
+
+	db = report_open_read(dbpath);
+	if (!db) {
+		status = GP_EXIT_BAD_INPUT;
+		goto out;
+	}
+	for (size_t i = 0; i < njobs; i++) {
+		const char *out = outputs.n ? outputs.v[i < outputs.n ? i : outputs.n - 1] : "-";
+		struct stat sb;
+		if (!strcmp(out, "-"))
+			continue;
+		jobs[i].path = output_path(out, dbpath, &jobs[i]);
+		for (size_t k = 0; k < i; k++) {
+			if (jobs[k].path && !strcmp(jobs[k].path, jobs[i].path)) {
+				error("reports %zu and %zu would both write '%s'", k + 1, i + 1,
+				      jobs[i].path);
+				status = GP_EXIT_USAGE;
+				goto out;
+			}
+		}
+		if (!force && stat(jobs[i].path, &sb) == 0) {
+			error("output '%s' exists", jobs[i].path);
+			hint("use --force-overwrite to replace it, or another --output prefix");
+			status = GP_EXIT_OUTPUT;
+			goto out;
+		}
+	}
+
+	o.label = dbpath;
+	for (size_t i = 0; i < njobs; i++) {
+		struct job *j = &jobs[i];
+		int rc;
+		if (j->path) {
+			rc = run_to_file(db, j, &o, quiet, dbpath);
+			if (rc && !status)
+				status = rc;
+			continue;
+		}
+		o.format = j->format;
+		o.banners = !quiet;
+		rc = stats_run_report(db, j->r, &j->args, &o, stdout);
+		if (rc < 0 && !status)
+			status = GP_EXIT_ERROR;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		error("cannot write to standard output: %s", strerror(errno));
+		status = GP_EXIT_OUTPUT;
+	}
+out:
+	if (db)
+		sqlite3_close(db);
+	for (size_t i = 0; i < njobs; i++) {
+		free(jobs[i].spec);
+		free(jobs[i].path);
+	}
+	free(jobs);
+	list_free(&reports);
+	list_free(&formats);
+	list_free(&outputs);
+	return status;
 }

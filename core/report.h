@@ -73,10 +73,32 @@ void report_exec(struct report *r, const char *sql);
 /* Step a bound insert and reset it; counts a write error on failure (returns -1). */
 int report_step(struct report *r, sqlite3_stmt *st);
 
+/* Fixed positions of the table modules: the index passed to report_conn_slot() and
+ * report_module_state().  report.c holds the module table in this order. */
+enum report_module_index {
+	REPORT_MOD_NVTX = 0,
+	REPORT_MOD_OSRT = 1,
+	REPORT_MOD_CUDA = 2,
+	REPORT_MOD_GPU_METRICS = 3,
+	REPORT_MOD_MAX = 8
+};
+
+/* Per-report private slot for a module's state (statements, maps), NULL at create;
+ * the module frees what it put there in finish(). */
+void **report_module_state(struct report *r, unsigned module_index);
+
+/* Add a META_DATA_EXPORT (name, value) row (value may be NULL). */
+void report_meta_export(struct report *r, const char *name, const char *value);
+/* Add a META_DATA_CAPTURE (name, value) row. */
+void report_meta_capture(struct report *r, const char *name, const char *value);
+
+/* Count loss a module detects while decoding (added to recorder_stats/META). */
+void report_count_zero_timestamps(struct report *r, uint64_t n);
+
 /* A table module: owns a collector's tables and decodes its record types. */
 struct report_module {
-	const char *name;      /* "nvtx", "osrt", "cuda" */
-	uint16_t first_type;   /* record types [first_type, last_type] go to handle() */
+	const char *name;    /* "nvtx", "osrt", "cuda" */
+	uint16_t first_type; /* record types [first_type, last_type] go to handle() */
 	uint16_t last_type;
 	/* Create tables / ENUMs and prepare statements.  0 or -1. */
 	int (*create)(struct report *r);
@@ -87,5 +109,39 @@ struct report_module {
 	/* End of session: finalize statements, create indexes.  0 or -1. */
 	int (*finish)(struct report *r);
 };
+
+/*
+ * Recorder side (core/recorder.c drives these; modules don't call them).
+ */
+struct recorder_config;
+struct recorder_app_status;
+struct recorder_stats;
+
+/* Create the report file described by cfg (tables, ENUMs, session start, capture meta,
+ * GPROF_FINISHED_CLEANLY=false) and leave it committed in WAL mode.  Returns NULL after
+ * printing one error line and a hint when the file exists without force_overwrite, the
+ * folder is missing or unwritable, or SQLite fails; nothing is left behind then. */
+struct report *report_open(const struct recorder_config *cfg);
+/* Open the decoding state of a new connection from process `pid`. */
+struct report_conn *report_conn_open(struct report *r, uint32_t pid);
+/* The connection closed: let the modules flush its state, add its last GP_REC_LOSS
+ * counters to the totals and free it. */
+void report_conn_close(struct report *r, struct report_conn *c);
+/* Decode one framed record (rec->size >= 8, multiple of 8, inside its frame).  Returns 0,
+ * or -1 when the type is unknown or the record is malformed (the caller counts a bad
+ * frame and skips the rest of it). */
+int report_record(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec);
+/* Start a write transaction unless one is open. */
+void report_begin(struct report *r);
+/* Commit the open transaction (if any).  0, or -1 on SQLite error (counted). */
+int report_commit(struct report *r);
+/* Complete the report: META_DATA_EXPORT counters and app status, ANALYSIS_DETAILS,
+ * modules' finish (indexes), GPROF_FINISHED_CLEANLY=true, checkpoint, journal_mode
+ * DELETE, close.  Adds the report's own counters (processes, producer loss, write
+ * errors) into *st before writing it.  Frees r.  0, or -1 after printing an error. */
+int report_finish(struct report *r, const struct recorder_app_status *app,
+		  struct recorder_stats *st);
+/* Abandon a report being created (error path before any data): close and unlink it. */
+void report_discard(struct report *r);
 
 #endif

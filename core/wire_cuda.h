@@ -2,10 +2,213 @@
  * wire_cuda.h - cuda collector records (types 0x300-0x3ff) of the wire format in wire.h.
  * Owned by the cuda collector (collectors/cuda.c) and its recorder module
  * (core/report_cuda.c).
+ *
+ * The collector converts CUPTI activity records (cupti_activity.h, CUDA 13.0:
+ * CUpti_ActivityAPI, Kernel10, Memcpy6, MemcpyPtoP4, Memset4, Synchronization2, Memory4,
+ * GraphTrace2, Device5, Context3, Stream) into these compact records in CUPTI's own
+ * numbering (enum values are CUPTI's, not nsys's); the recorder maps them to the nsys
+ * export schema ids (report_cuda.c says which differ).  Field names are CUPTI's.
+ *
+ * Times are CLOCK_MONOTONIC ns (CUPTI's timestamp callback returns gp_now_ns()).
+ * Records describing API calls or GPU work carry in gp_rec_hdr.tid the OS thread id of
+ * the thread that made the call (CUPTI threadId with CUPTI_ACTIVITY_THREAD_ID_TYPE_SYSTEM),
+ * not the CUPTI worker thread that sent them; device/context/stream records carry 0.
+ * The process is the connection's (report_conn_pid()).
  */
 #ifndef GPROF_WIRE_CUDA_H
 #define GPROF_WIRE_CUDA_H
 
 #include <stdint.h>
+
+enum gp_rec_cuda_type {
+	GP_REC_CUDA_API = 0x301,	 /* struct gp_rec_cuda_api */
+	GP_REC_CUDA_KERNEL = 0x302,	 /* struct gp_rec_cuda_kernel */
+	GP_REC_CUDA_MEMCPY = 0x303,	 /* struct gp_rec_cuda_memcpy */
+	GP_REC_CUDA_MEMSET = 0x304,	 /* struct gp_rec_cuda_memset */
+	GP_REC_CUDA_SYNC = 0x305,	 /* struct gp_rec_cuda_sync */
+	GP_REC_CUDA_MEMORY = 0x306,	 /* struct gp_rec_cuda_memory */
+	GP_REC_CUDA_GRAPH_TRACE = 0x307, /* struct gp_rec_cuda_graph_trace */
+	GP_REC_CUDA_DEVICE = 0x308,	 /* struct gp_rec_cuda_device */
+	GP_REC_CUDA_CONTEXT = 0x309,	 /* struct gp_rec_cuda_context */
+	GP_REC_CUDA_STREAM = 0x30a,	 /* struct gp_rec_cuda_stream */
+};
+
+/* eventClass of CUDA API records (nsys ENUM_NSYS_EVENT_CLASS). */
+enum gp_cuda_api_class {
+	GP_CUDA_API_RUNTIME = 0, /* TRACE_PROCESS_EVENT_CUDA_RUNTIME */
+	GP_CUDA_API_DRIVER = 1,	 /* TRACE_PROCESS_EVENT_CUDA_DRIVER */
+};
+
+/* GP_REC_CUDA_API (40 bytes): one runtime or driver API call (CUpti_ActivityAPI).
+ * -> CUPTI_ACTIVITY_KIND_RUNTIME. */
+struct gp_rec_cuda_api {
+	struct gp_rec_hdr h; /* h.tid = calling thread */
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint32_t correlation_id;
+	uint32_t name_sid;    /* cuptiGetCallbackName(), e.g. "cudaLaunchKernel_v7000" */
+	int32_t return_value; /* cudaError_t / CUresult */
+	uint16_t event_class; /* enum gp_cuda_api_class */
+	uint16_t cbid;	      /* CUPTI callback id in its domain */
+};
+
+/* GP_REC_CUDA_KERNEL (120 bytes): one kernel execution (CUpti_ActivityKernel10, from
+ * CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL).  -> CUPTI_ACTIVITY_KIND_KERNEL. */
+struct gp_rec_cuda_kernel {
+	struct gp_rec_hdr h; /* h.tid = 0 (GPU work; the launch is joined by correlationId) */
+	uint64_t start_ns;
+	uint64_t end_ns;
+	int64_t grid_id;
+	uint64_t graph_node_id;	     /* 0 = not a graph node */
+	uint64_t local_memory_total; /* bytes (localMemoryTotal_v2) */
+	uint32_t device_id, context_id, stream_id, correlation_id;
+	uint32_t name_sid; /* mangled name as CUPTI gave it (unmangled for C/extern "C") */
+	uint32_t graph_id; /* 0 = not launched from a graph */
+	int32_t grid_x, grid_y, grid_z;
+	int32_t block_x, block_y, block_z;
+	int32_t static_shared_memory;	  /* bytes */
+	int32_t dynamic_shared_memory;	  /* bytes */
+	uint32_t local_memory_per_thread; /* bytes */
+	uint32_t shared_memory_executed;  /* bytes */
+	uint16_t registers_per_thread;
+	uint8_t launch_type; /* CUpti_ActivityLaunchType (REGULAR = 0) */
+	uint8_t
+	    cache_config; /* CUpti_ActivityKernel10.cacheConfig.both (requested | executed<<4) */
+	uint8_t shmem_limit_config; /* CUpti_FuncShmemLimitConfig (DEFAULT 0, OPTIN 1) */
+	uint8_t is_device_launched;
+	uint16_t pad;
+};
+
+/* Flags of struct gp_rec_cuda_memcpy. */
+#define GP_CUDA_MEMCPY_ASYNC 0x1u /* CUPTI_ACTIVITY_FLAG_MEMCPY_ASYNC */
+#define GP_CUDA_MEMCPY_PTOP  0x2u /* from CUPTI_ACTIVITY_KIND_MEMCPY2: src/dst ids are valid */
+
+/* GP_REC_CUDA_MEMCPY (88 bytes): one copy (CUpti_ActivityMemcpy6 or MemcpyPtoP4).
+ * -> CUPTI_ACTIVITY_KIND_MEMCPY. */
+struct gp_rec_cuda_memcpy {
+	struct gp_rec_hdr h;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint64_t bytes;
+	uint64_t graph_node_id;
+	uint64_t copy_count; /* operations in this record (cudaMemcpyBatchAsync), >= 1 */
+	uint32_t device_id, context_id, stream_id, correlation_id;
+	uint32_t src_device_id, src_context_id, dst_device_id, dst_context_id; /* PTOP only */
+	uint32_t graph_id;
+	uint8_t copy_kind; /* CUpti_ActivityMemcpyKind (same ids as nsys ENUM_CUDA_MEMCPY_OPER) */
+	uint8_t src_kind;  /* CUpti_ActivityMemoryKind */
+	uint8_t dst_kind;  /* CUpti_ActivityMemoryKind */
+	uint8_t flags;	   /* GP_CUDA_MEMCPY_* */
+};
+
+/* GP_REC_CUDA_MEMSET (64 bytes): one memset (CUpti_ActivityMemset4).
+ * -> CUPTI_ACTIVITY_KIND_MEMSET. */
+struct gp_rec_cuda_memset {
+	struct gp_rec_hdr h;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint64_t bytes;
+	uint64_t graph_node_id;
+	uint32_t device_id, context_id, stream_id, correlation_id;
+	uint32_t value;
+	uint16_t memory_kind; /* CUpti_ActivityMemoryKind */
+	uint16_t flags;	      /* CUPTI_ACTIVITY_FLAG_MEMSET_ASYNC */
+};
+
+/* GP_REC_CUDA_SYNC (56 bytes): one synchronisation (CUpti_ActivitySynchronization2).
+ * -> CUPTI_ACTIVITY_KIND_SYNCHRONIZATION. */
+struct gp_rec_cuda_sync {
+	struct gp_rec_hdr h; /* h.tid = 0 */
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint64_t cuda_event_sync_id;
+	uint32_t device_id; /* looked up from the context by the collector */
+	uint32_t context_id, stream_id, correlation_id;
+	uint32_t cuda_event_id;
+	uint32_t type; /* CUpti_ActivitySynchronizationType (STREAM_SYNCHRONIZE = 3) */
+};
+
+/* GP_REC_CUDA_MEMORY (96 bytes): one allocation or release (CUpti_ActivityMemory4, from
+ * CUPTI_ACTIVITY_KIND_MEMORY2; only with cuda-memory-usage=1).
+ * -> CUDA_GPU_MEMORY_USAGE_EVENTS. */
+struct gp_rec_cuda_memory {
+	struct gp_rec_hdr h; /* h.tid = 0 */
+	uint64_t ts_ns;
+	uint64_t address;
+	uint64_t bytes;
+	uint64_t pc;
+	uint64_t pool_address;		 /* memoryPoolConfig.address */
+	uint64_t pool_release_threshold; /* memoryPoolConfig.releaseThreshold */
+	uint64_t pool_size;		 /* pool.size (LOCAL) or pool.processId (IMPORTED) */
+	uint64_t pool_utilized_size;
+	uint32_t device_id, context_id, stream_id, correlation_id;
+	uint32_t name_sid;	/* memory name (0 = none) */
+	uint8_t operation_type; /* CUpti_ActivityMemoryOperationType (ALLOCATION 1, RELEASE 2) */
+	uint8_t memory_kind;	/* CUpti_ActivityMemoryKind */
+	uint8_t pool_type;	/* CUpti_ActivityMemoryPoolType (INVALID 0 = no pool) */
+	uint8_t is_async;
+};
+
+/* GP_REC_CUDA_GRAPH_TRACE (48 bytes): one whole graph launch (CUpti_ActivityGraphTrace2,
+ * cuda-graph-trace=graph).  -> CUPTI_ACTIVITY_KIND_GRAPH_TRACE. */
+struct gp_rec_cuda_graph_trace {
+	struct gp_rec_hdr h;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint32_t device_id, context_id, stream_id, correlation_id;
+	uint32_t graph_id;
+	uint32_t end_device_id;
+};
+
+/* GP_REC_CUDA_DEVICE (160 bytes): one GPU (CUpti_ActivityDevice5, via EnableAndDump).
+ * -> TARGET_INFO_GPU and TARGET_INFO_CUDA_DEVICE. */
+struct gp_rec_cuda_device {
+	struct gp_rec_hdr h;		  /* h.tid = 0 */
+	uint64_t global_memory_bandwidth; /* KB/s, as CUPTI reports it */
+	uint64_t global_memory_size;	  /* bytes */
+	uint32_t id;			  /* CUDA device ordinal */
+	uint32_t name_sid;		  /* e.g. "NVIDIA H200" */
+	uint32_t chip_sid;		  /* cuptiDeviceGetChipName(), e.g. "GH100"; 0 = unknown */
+	uint32_t constant_memory_size;	  /* bytes */
+	uint32_t l2_cache_size;		  /* bytes */
+	uint32_t threads_per_warp;
+	uint32_t core_clock_rate; /* kHz */
+	uint32_t num_memcpy_engines;
+	uint32_t num_multiprocessors;
+	uint32_t max_ipc;
+	uint32_t max_warps_per_mp;
+	uint32_t max_blocks_per_mp;
+	uint32_t max_shared_memory_per_mp; /* bytes */
+	uint32_t max_registers_per_mp;
+	uint32_t max_registers_per_block;
+	uint32_t max_shared_memory_per_block; /* bytes */
+	uint32_t max_threads_per_block;
+	uint32_t max_block_dim[3];
+	uint32_t max_grid_dim[3];
+	uint32_t cc_major, cc_minor;
+	uint32_t pci_domain, pci_bus, pci_device;   /* from cuDeviceGetAttribute; ~0u = unknown */
+	uint32_t max_shared_memory_per_block_optin; /* bytes; 0 = unknown */
+	uint8_t uuid[16];
+};
+
+/* GP_REC_CUDA_CONTEXT (24 bytes): one context (CUpti_ActivityContext3).
+ * -> TARGET_INFO_CUDA_CONTEXT_INFO. */
+struct gp_rec_cuda_context {
+	struct gp_rec_hdr h;
+	uint32_t context_id, device_id;
+	uint32_t parent_context_id;
+	uint16_t null_stream_id;
+	uint8_t is_green_context;
+	uint8_t pad;
+};
+
+/* GP_REC_CUDA_STREAM (24 bytes): one stream (CUpti_ActivityStream).
+ * -> TARGET_INFO_CUDA_STREAM. */
+struct gp_rec_cuda_stream {
+	struct gp_rec_hdr h;
+	uint32_t stream_id, context_id;
+	uint32_t priority; /* as CUPTI reports it (nsys writes it unsigned) */
+	uint32_t flag;	   /* CUpti_ActivityStreamFlag (same ids as ENUM_CUPTI_STREAM_TYPE) */
+};
 
 #endif

@@ -23,6 +23,7 @@
 #define GPROF_STATS_H
 
 #include <sqlite3.h>
+#include <stdio.h>
 
 #include "../core/util.h"
 
@@ -44,6 +45,16 @@ struct stats_report {
 	 * "SKIPPED: <file> does not contain <skip_what>." (nsys wording). */
 	const char *const *needs;
 	const char *skip_what; /* e.g. "NV Tools Extension (NVTX) data" */
+	/* Optional (NULL = unused), parallel to `needs`: the <skip_what> for each table, as
+	 * nsys's scripts word them per table (e.g. "CUDA kernel data" for
+	 * CUPTI_ACTIVITY_KIND_KERNEL, "CUDA API data" for CUPTI_ACTIVITY_KIND_RUNTIME); a
+	 * NULL entry falls back to skip_what. */
+	const char *const *needs_what;
+	/* Optional (NULL = unused), NULL-terminated: the report needs at least one of these
+	 * tables (e.g. KERNEL, MEMCPY, MEMSET); when none exists it is skipped with
+	 * "SKIPPED: <file> does not contain <any_what>." (nsys: "GPU trace data"). */
+	const char *const *needs_any;
+	const char *any_what;
 	/*
 	 * Build the query.  May create TEMP tables/views on db first.  Appends the SQL
 	 * whose rows are the report to *sql.  Returns 0, or -1 after printing an error.
@@ -59,5 +70,120 @@ const struct stats_report *stats_find(const char *name);
 /* Register median(), stdev(), lower_quartile(), upper_quartile() (as nsys's stats
  * runtime does) on db.  0 or -1. */
 int stats_register_functions(sqlite3 *db);
+
+/* ---- running and formatting reports (exporters/stats.c, exporters/stats_format.c) ---- */
+
+/* Output formats of `stats --format` (nsys's column, table, csv, tsv, json). */
+enum stats_format {
+	STATS_FMT_COLUMN = 0, /* aligned columns, thousands separators (nsys "column") */
+	STATS_FMT_TABLE,      /* column plus box borders */
+	STATS_FMT_CSV,	      /* RFC 4180 quoting, LF line ends, no separators (as nsys) */
+	STATS_FMT_TSV,	      /* tab-separated; tabs/newlines inside values become spaces */
+	STATS_FMT_JSON,	      /* one JSON array of objects keyed by column title */
+};
+
+/* --timeunit: the unit of :dur_ns / :ts_ns columns. */
+enum stats_timeunit {
+	STATS_TU_NS = 0,
+	STATS_TU_US,
+	STATS_TU_MS,
+	STATS_TU_S,
+};
+
+/* How one report is printed. */
+struct stats_fmt_opts {
+	enum stats_format format;
+	enum stats_timeunit timeunit;
+	/* Non-zero: print nsys's console banners around the table ("Processing [<label>]
+	 * with [reports/<name>.py]... ", " ** <display> (<name>):" for column/table, and
+	 * the SKIPPED line); zero: print the formatted rows only. */
+	int banners;
+	/* Shown in the banners and SKIPPED line: the report file as the user named it. */
+	const char *label;
+};
+
+/* "column" -> STATS_FMT_COLUMN etc.  0, or -1 when unknown. */
+int stats_parse_format(const char *s, enum stats_format *out);
+/* Format name ("column", ...) and output file extension ("txt", "csv", "tsv", "json"). */
+const char *stats_format_name(enum stats_format f);
+const char *stats_format_ext(enum stats_format f);
+/* ns/nsec/nanoseconds/us/usec/micro.../ms/msec/milli.../s/sec/seconds; a unique prefix of
+ * the long names also matches (nsys's longest-prefix rule).  0, or -1 when unknown. */
+int stats_parse_timeunit(const char *s, enum stats_timeunit *out);
+/* "ns", "us", "ms", "s". */
+const char *stats_timeunit_name(enum stats_timeunit u);
+
+/* Split "name:arg:arg" in place (the string is modified: ':' become NULs): *name points
+ * at the report name, args at the rest.  0, or -1 (error printed) for more than 16 args. */
+int stats_split_spec(char *spec, const char **name, struct stats_args *args);
+
+/* Non-zero when the main schema of db has a table or view called `name`. */
+int stats_table_exists(sqlite3 *db, const char *name);
+
+/*
+ * Run report r on db and print it to out as o says.  Checks r->needs (missing table:
+ * returns 1 = skipped; with o->banners the SKIPPED line is printed to out), validates
+ * args against r->args, builds the query and formats its rows.  Returns 0 when
+ * printed, 1 when skipped, -1 after printing an error (bad arg, SQL error, write error).
+ * db must have the functions of stats_register_functions() (report_open_read() does it).
+ */
+int stats_run_report(sqlite3 *db, const struct stats_report *r, const struct stats_args *args,
+		     const struct stats_fmt_opts *o, FILE *out);
+
+/*
+ * Format every row of st (a prepared, not yet stepped statement whose column names are
+ * "Title:unit" aliases) to out.  Steps st to the end; does not finalize it.
+ * Returns 0, or -1 after printing an error (SQLite step error, write error).
+ */
+int stats_format_stmt(sqlite3_stmt *st, const struct stats_fmt_opts *o, FILE *out);
+
+/* nsys's default report list restricted to the reports we have, NULL-terminated:
+ * nvtx_sum, osrt_sum, cuda_api_sum, cuda_gpu_kern_sum, cuda_gpu_mem_time_sum,
+ * cuda_gpu_mem_size_sum. */
+const char *const *stats_default_reports(void);
+
+/*
+ * For `profile --stats`: open report_path (report_open_read()), print the default report
+ * set in column format with nsys's banners to out (skipped reports get their SKIPPED
+ * line).  Returns an exit status: GP_EXIT_OK, GP_EXIT_BAD_INPUT (report unusable, error
+ * printed) or GP_EXIT_ERROR.
+ */
+int stats_print_default(const char *report_path, FILE *out);
+
+/* ---- formatter pieces (exporters/stats_format.c), exposed for unit tests ---- */
+
+/* Column units parsed from "Title:unit" aliases. */
+enum stats_unit {
+	STATS_UNIT_NONE = 0,
+	STATS_UNIT_DUR_NS,   /* :dur_ns */
+	STATS_UNIT_TS_NS,    /* :ts_ns */
+	STATS_UNIT_RATIO,    /* :ratio_% */
+	STATS_UNIT_MEM_B,    /* :mem_B  (bytes, shown as MB) */
+	STATS_UNIT_THRU_B,   /* :thru_B (bytes/s, shown as MB/s) */
+	STATS_UNIT_ADDR,     /* :addr_uint (plain integer) */
+};
+
+/* Parse a column alias: *unit gets the unit, the display title (with " (ns)" etc.) is
+ * appended to title; returns non-zero when the column is hidden (leading '_'). */
+int stats_parse_title(const char *alias, enum stats_timeunit tu, enum stats_unit *unit,
+		      struct strbuf *title);
+/*
+ * Append the text of one value as the formats print it: NULL -> "" ; TEXT as is;
+ * INTEGER in ns units and no unit as an integer; REAL with 1 decimal; ratio 1 decimal;
+ * mem/thru bytes / 1e6 with 3 decimals; times in us/ms/s with 3/6/9 decimals.
+ * thousands: insert ',' every three integer digits (column/table formats).
+ * Returns the SQLite type of the value (SQLITE_NULL, SQLITE_TEXT, ...).
+ */
+int stats_format_value(sqlite3_value *v, enum stats_unit unit, enum stats_timeunit tu,
+		       int thousands, struct strbuf *out);
+/* Insert thousands separators into the integer part of a formatted number
+ * ("-1234567.5" -> "-1,234,567.5"), appending to out. */
+void stats_add_thousands(struct strbuf *out, const char *num);
+/* Append s centred in width (extra blank on the right, Python's '{:^w}'). */
+void stats_add_centered(struct strbuf *out, const char *s, size_t width);
+/* Append s as one RFC 4180 CSV field (quoted when it holds , " CR or LF). */
+void stats_add_csv_field(struct strbuf *out, const char *s, size_t len);
+/* Append s as a JSON string literal (quotes, backslash, control characters escaped). */
+void stats_add_json_string(struct strbuf *out, const char *s, size_t len);
 
 #endif

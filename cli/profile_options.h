@@ -1,0 +1,94 @@
+/*
+ * profile_options.h - the options of `gprof-cli profile`: one table that drives the
+ * getopt_long parser, the --help text and (later) YAML config keys.
+ *
+ * Names and meanings follow `nsys profile` (../shared/reference/nsys-cli.md section 1.2).
+ * Boolean switches take nsys's forms: `--stats`, `--stats=true|false`,
+ * `--stats true|false` and `-f true|false` (the separate-word value is taken only when
+ * another word, the application, follows it).  Parsing stops at the first non-option:
+ * everything from the application name on belongs to the application.
+ */
+#ifndef GPROF_PROFILE_OPTIONS_H
+#define GPROF_PROFILE_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* -t/--trace values (bit set). */
+enum profile_trace {
+	PROFILE_TRACE_CUDA = 1u << 0,	     /* CUDA API + GPU activities (CUPTI) */
+	PROFILE_TRACE_NVTX = 1u << 1,	     /* NVTX ranges and marks */
+	PROFILE_TRACE_OSRT = 1u << 2,	     /* OS runtime calls (LD_PRELOAD) */
+	PROFILE_TRACE_GPU_METRICS = 1u << 3, /* GPU metrics sampling (CUPTI) */
+};
+
+#define PROFILE_DEFAULT_TRACE	    (PROFILE_TRACE_CUDA | PROFILE_TRACE_NVTX | PROFILE_TRACE_OSRT)
+#define PROFILE_DEFAULT_TRACE_TEXT  "cuda,nvtx,osrt"
+#define PROFILE_DEFAULT_OSRT_THRESH 1000 /* ns, as nsys --osrt-threshold */
+
+/* The parsed command line.  Strings are borrowed from argv unless noted. */
+struct profile_options {
+	unsigned trace;		    /* enum profile_trace bits; 0 = "none" */
+	const char *output;	    /* -o as given; NULL = report<N> (smallest free N) */
+	int force_overwrite;	    /* -f */
+	char **env;		    /* -e "NAME=VALUE" strings, owned (xstrdup'd) */
+	size_t n_env;		    /* entries in env */
+	uint64_t osrt_threshold_ns; /* --osrt-threshold, ns */
+	int stats;		    /* --stats */
+	int show_output;	    /* -w (default 1) */
+	int cuda_memory_usage;	    /* --cuda-memory-usage */
+	int cuda_graph_node;	    /* --cuda-graph-trace: 0 = graph, 1 = node */
+	int cuda_trace_all_apis;    /* --cuda-trace-all-apis */
+	int help;		    /* -h given: the help text was printed */
+	int app_argc;		    /* words of the application command line */
+	char **app_argv;	    /* borrowed from argv; NULL-terminated */
+};
+
+/* How an option takes its value. */
+enum profile_option_kind {
+	PROFILE_OPT_BOOL,  /* true|false, the value may be omitted (= true) */
+	PROFILE_OPT_VALUE, /* a required value */
+	PROFILE_OPT_FLAG,  /* no value (--help) */
+};
+
+/* One row of the option table. */
+struct profile_option {
+	const char *name;	       /* long name without "--", e.g. "trace" (nsys's) */
+	int short_name;		       /* e.g. 't', or 0 */
+	enum profile_option_kind kind; /* how the value is given */
+	const char *arg;	       /* value placeholder in --help, e.g. "<list>" */
+	const char *help;	       /* one-line description for --help */
+	/* Apply `value` (NULL for a bare boolean or flag) to o.  Returns 0, or -1 after
+	 * printing one error line and a hint (invalid value). */
+	int (*apply)(struct profile_options *o, const char *value);
+};
+
+/* The option table, `*n` rows, in --help order. */
+const struct profile_option *profile_option_table(size_t *n);
+
+/* Look an option up by long name; NULL when unknown. */
+const struct profile_option *profile_option_find(const char *name);
+
+/* Set every field to its default (nsys's defaults, trace = cuda,nvtx,osrt). */
+void profile_options_init(struct profile_options *o);
+
+/* Parse argv (argv[0] = "profile").  Returns 0 when the options are valid and an
+ * application was given; 1 when --help was printed (exit 0); -1 after printing one
+ * error line and a hint (exit GP_EXIT_USAGE). */
+int profile_options_parse(struct profile_options *o, int argc, char **argv);
+
+/* Free what profile_options_parse allocated (the env list). */
+void profile_options_release(struct profile_options *o);
+
+/* Print the --help text of `gprof-cli profile` to f. */
+void profile_options_help(FILE *f);
+
+/* The trace set as the canonical comma list ("nvtx,osrt", or "none"); static string. */
+const char *profile_trace_text(unsigned trace);
+
+/* Parse a boolean value as nsys does: "true" or "false" (NULL means true).  Returns 0/1,
+ * or -1 after printing an error naming `--name`. */
+int profile_parse_bool(const char *name, const char *value);
+
+#endif

@@ -1,0 +1,1004 @@
+/*
+ * cuda.c - the cuda collector: CUPTI activity tracing inside the application, sent to
+ * the recorder as GP_REC_CUDA_* records (core/wire_cuda.h).
+ *
+ * Loading: `gprof-cli profile -t cuda` sets CUDA_INJECTION64_PATH to libgprof-inject.so;
+ * the CUDA driver calls InitializeInjection() inside cuInit.  CUPTI is never a link-time
+ * dependency: it is dlopen'd there (an already loaded libcupti.so.13 first, so an app
+ * such as PyTorch that ships its own copy shares it) and every function is resolved
+ * with dlsym.  Follows ../shared/reference/cupti-design.md (CUPTI 13.0 U1):
+ *   - thread ids as gettid() (CUPTI_ACTIVITY_THREAD_ID_TYPE_SYSTEM) and timestamps on
+ *     CLOCK_MONOTONIC (timestamp callback = gp_now_ns()), the clock of every collector;
+ *   - activity kinds RUNTIME, DRIVER (noise APIs filtered unless cuda-trace-all-apis=1),
+ *     CONCURRENT_KERNEL (never KERNEL, which serialises), MEMCPY, MEMCPY2, MEMSET,
+ *     SYNCHRONIZATION, MEMORY2 (cuda-memory-usage=1), GRAPH_TRACE (cuda-graph-trace=graph,
+ *     the default; node gives per-node kernel records), DEVICE/CONTEXT/STREAM;
+ *   - host buffers from a pool of pre-zeroed 4 MiB buffers (no allocation on the app's
+ *     launch path while the pool lasts), CUPTI's periodic flush, and a forced flush at
+ *     exit (atexit, re-registered after each context creation so it runs before CUPTI's
+ *     own exit handlers), before cudaDeviceReset and when a context is destroyed;
+ *   - the buffer-completed callback converts records into wire records on the thread
+ *     that CUPTI calls it on; kernel names are sent mangled (demangled by the recorder).
+ * Options come from $GPROF_CLI_OPTIONS ("key=value;key=value").
+ * A forked child (no exec) never touches the parent's CUPTI state.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cupti.h>
+#include <cupti_target.h>
+
+#include "collectors/producer.h"
+
+#define GP_EXPORT __attribute__((visibility("default")))
+
+/* ---- CUPTI entry points (dlsym) --------------------------------------------------- */
+
+#define CUPTI_FUNCS(X)                                                                             \
+	X(cuptiGetVersion, (uint32_t *))                                                           \
+	X(cuptiGetResultString, (CUptiResult, const char **))                                      \
+	X(cuptiSubscribe_v2,                                                                       \
+	  (CUpti_SubscriberHandle *, CUpti_CallbackFunc, void *, CUpti_SubscriberParams *))        \
+	X(cuptiEnableCallback,                                                                     \
+	  (uint32_t, CUpti_SubscriberHandle, CUpti_CallbackDomain, CUpti_CallbackId))              \
+	X(cuptiGetCallbackName, (CUpti_CallbackDomain, uint32_t, const char **))                   \
+	X(cuptiSetThreadIdType, (CUpti_ActivityThreadIdType))                                      \
+	X(cuptiActivityRegisterTimestampCallback, (CUpti_TimestampCallbackFunc))                   \
+	X(cuptiActivityRegisterCallbacks,                                                          \
+	  (CUpti_BuffersCallbackRequestFunc, CUpti_BuffersCallbackCompleteFunc))                   \
+	X(cuptiActivitySetAttribute, (CUpti_ActivityAttribute, size_t *, void *))                  \
+	X(cuptiActivityEnable, (CUpti_ActivityKind))                                               \
+	X(cuptiActivityEnableAndDump, (CUpti_ActivityKind))                                        \
+	X(cuptiActivityEnableRuntimeApi, (CUpti_CallbackId, uint8_t))                              \
+	X(cuptiActivityEnableDriverApi, (CUpti_CallbackId, uint8_t))                               \
+	X(cuptiActivityGetNextRecord, (uint8_t *, size_t, CUpti_Activity **))                      \
+	X(cuptiActivityFlushAll, (uint32_t))                                                       \
+	X(cuptiActivityFlushPeriod, (uint32_t))                                                    \
+	X(cuptiActivityGetNumDroppedRecords, (CUcontext, uint32_t, size_t *))                      \
+	X(cuptiGetContextId, (CUcontext, uint32_t *))                                              \
+	X(cuptiGetDeviceId, (CUcontext, uint32_t *))
+
+#define DECLARE_PTR(name, args) static CUptiResult(CUPTIAPI *p_##name) args;
+CUPTI_FUNCS(DECLARE_PTR)
+#undef DECLARE_PTR
+/* optional (profiler target API; may be missing or refuse without profiler init) */
+static CUptiResult(CUPTIAPI *p_cuptiDeviceGetChipName)(CUpti_Device_GetChipName_Params *);
+
+/* driver entry points for PCI location queries (libcuda is loaded: it called us) */
+static CUresult (*p_cuDeviceGetCount)(int *);
+static CUresult (*p_cuDeviceGet)(CUdevice *, int);
+static CUresult (*p_cuDeviceGetAttribute)(int *, CUdevice_attribute, CUdevice);
+
+/* ---- state ------------------------------------------------------------------------ */
+
+static atomic_int init_done;	  /* InitializeInjection ran (once per process) */
+static int active;		  /* CUPTI set up and tracing */
+static pid_t init_pid;		  /* the process that set CUPTI up */
+static volatile int forked_child; /* set in a forked child: never touch CUPTI */
+static atomic_int torn_down;	  /* final flush done */
+static CUpti_SubscriberHandle subscriber;
+
+/* options */
+static int opt_all_apis, opt_memory, opt_graph_node;
+static unsigned opt_flush_ms = 200;
+
+/* loss counters since the last report to the producer */
+static atomic_ulong zero_ts;
+
+/* Devices: PCI location and chip name, filled after cuInit (CU_INIT_FINISHED). */
+#define MAX_DEVICES 64
+struct dev_info {
+	int valid;
+	int pci_domain, pci_bus, pci_device, shmem_optin;
+	const char *chip;
+};
+static struct dev_info devices[MAX_DEVICES];
+static atomic_ullong devices_sent; /* bitmap: GP_REC_CUDA_DEVICE sent for device id */
+
+/* contextId -> deviceId (synchronisation records carry no device). */
+#define MAX_CONTEXTS 256
+static atomic_uint ctx_ids[MAX_CONTEXTS]; /* contextId + 1; 0 = empty */
+static atomic_uint ctx_devs[MAX_CONTEXTS];
+
+static void ctx_remember(uint32_t ctx, uint32_t dev)
+{
+	for (unsigned i = 0; i < MAX_CONTEXTS; i++) {
+		unsigned cur = atomic_load(&ctx_ids[i]);
+		if (cur == ctx + 1)
+			return;
+		if (cur == 0) {
+			unsigned zero = 0;
+			atomic_store(&ctx_devs[i], dev);
+			if (atomic_compare_exchange_strong(&ctx_ids[i], &zero, ctx + 1))
+				return;
+			if (zero == ctx + 1)
+				return;
+		}
+	}
+}
+
+static uint32_t ctx_device(uint32_t ctx)
+{
+	for (unsigned i = 0; i < MAX_CONTEXTS; i++) {
+		unsigned cur = atomic_load(&ctx_ids[i]);
+		if (cur == ctx + 1)
+			return atomic_load(&ctx_devs[i]);
+		if (cur == 0)
+			break;
+	}
+	return 0;
+}
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+/* One line on stderr, "gprof-cli: cuda trace disabled: <why>", once per process. */
+static void say_disabled(const char *fmt, const char *arg)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "gprof-cli: cuda trace disabled: ");
+
+	n += snprintf(line + n, sizeof(line) - (size_t)n, fmt, arg ? arg : "");
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+static const char *cupti_err(CUptiResult r)
+{
+	const char *s = NULL;
+
+	if (p_cuptiGetResultString && p_cuptiGetResultString(r, &s) == CUPTI_SUCCESS && s)
+		return s;
+	return "CUPTI error";
+}
+
+/* ---- options ----------------------------------------------------------------------- */
+
+/* Value of `key` in $GPROF_CLI_OPTIONS ("k=v;k=v"), copied into buf; NULL when absent. */
+static const char *option(const char *key, char *buf, size_t size)
+{
+	const char *s = getenv(GP_ENV_OPTIONS);
+	size_t kl = strlen(key);
+
+	while (s && *s) {
+		const char *end = strchr(s, ';');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		if (len > kl && !strncmp(s, key, kl) && s[kl] == '=') {
+			size_t vl = len - kl - 1;
+			if (vl >= size)
+				vl = size - 1;
+			memcpy(buf, s + kl + 1, vl);
+			buf[vl] = 0;
+			return buf;
+		}
+		s = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+static int option_bool(const char *key, int def)
+{
+	char buf[16];
+	const char *v = option(key, buf, sizeof(buf));
+
+	if (!v)
+		return def;
+	return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on");
+}
+
+static void read_options(void)
+{
+	char buf[32];
+	const char *v;
+
+	opt_all_apis = option_bool("cuda-trace-all-apis", 0);
+	opt_memory = option_bool("cuda-memory-usage", 0);
+	v = option("cuda-graph-trace", buf, sizeof(buf));
+	opt_graph_node = v && !strcmp(v, "node");
+	v = option("cuda-flush-interval", buf, sizeof(buf));
+	if (v) {
+		unsigned long ms = strtoul(v, NULL, 10);
+		opt_flush_ms = ms > 60000 ? 60000 : (unsigned)ms;
+	}
+}
+
+/* ---- buffer pool ------------------------------------------------------------------- */
+
+#define BUF_SIZE  (4u << 20)
+#define POOL_MAX  64 /* at most 256 MiB of host buffers; beyond, CUPTI drops (counted) */
+#define POOL_INIT 4  /* pre-faulted at start */
+
+static uint8_t *_Atomic pool_buf[POOL_MAX];
+static atomic_int pool_busy[POOL_MAX];
+static atomic_int pool_n;
+
+static uint8_t *pool_new(int populate)
+{
+	void *p = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void pool_init(void)
+{
+	for (int i = 0; i < POOL_INIT; i++) {
+		uint8_t *b = pool_new(1);
+		if (!b)
+			break;
+		atomic_store(&pool_buf[i], b);
+		atomic_store(&pool_n, i + 1);
+	}
+}
+
+static void CUPTIAPI buf_request(uint8_t **buffer, size_t *size, size_t *max_records)
+{
+	int n = atomic_load(&pool_n), i;
+
+	*max_records = 0;
+	for (i = 0; i < n; i++) {
+		int zero = 0;
+		if (atomic_load(&pool_buf[i]) &&
+		    atomic_compare_exchange_strong(&pool_busy[i], &zero, 1)) {
+			*buffer = atomic_load(&pool_buf[i]);
+			*size = BUF_SIZE;
+			return;
+		}
+	}
+	/* pool exhausted: grow (the one allocation the app thread may pay) */
+	i = atomic_fetch_add(&pool_n, 1);
+	if (i < POOL_MAX) {
+		uint8_t *b = pool_new(0);
+		if (b) {
+			atomic_store(&pool_busy[i], 1);
+			atomic_store(&pool_buf[i], b);
+			*buffer = b;
+			*size = BUF_SIZE;
+			return;
+		}
+	} else {
+		atomic_store(&pool_n, POOL_MAX);
+	}
+	*buffer = NULL;
+	*size = 0;
+}
+
+static void pool_release(uint8_t *b, size_t used)
+{
+	int n = atomic_load(&pool_n);
+
+	memset(b, 0, used); /* CUPTI_ACTIVITY_ATTR_ZEROED_OUT_ACTIVITY_BUFFER = 1 */
+	for (int i = 0; i < n && i < POOL_MAX; i++)
+		if (atomic_load(&pool_buf[i]) == b) {
+			atomic_store(&pool_busy[i], 0);
+			return;
+		}
+}
+
+/* ---- string caches ----------------------------------------------------------------- */
+
+#define MAX_CBID 2048
+static atomic_uint api_sid[2][MAX_CBID]; /* [runtime/driver][cbid] -> string id */
+
+static uint32_t api_name_sid(int driver, uint32_t cbid)
+{
+	uint32_t sid;
+	const char *name = NULL;
+	char tmp[32];
+
+	if (cbid < MAX_CBID &&
+	    (sid = atomic_load_explicit(&api_sid[driver][cbid], memory_order_relaxed)))
+		return sid;
+	if (p_cuptiGetCallbackName(driver ? CUPTI_CB_DOMAIN_DRIVER_API
+					  : CUPTI_CB_DOMAIN_RUNTIME_API,
+				   cbid, &name) != CUPTI_SUCCESS ||
+	    !name) {
+		snprintf(tmp, sizeof(tmp), "%s_cbid_%u", driver ? "cu" : "cuda", cbid);
+		name = tmp;
+	}
+	sid = gp_intern(name);
+	if (cbid < MAX_CBID)
+		atomic_store_explicit(&api_sid[driver][cbid], sid, memory_order_relaxed);
+	return sid;
+}
+
+/* Kernel names: CUPTI's name pointers are stable, so cache pointer -> string id. */
+#define KCACHE 4096
+static struct {
+	const char *ptr;
+	uint32_t sid;
+} kcache[KCACHE];
+static atomic_flag kcache_lock = ATOMIC_FLAG_INIT;
+
+static uint32_t kernel_name_sid(const char *name)
+{
+	size_t h;
+	uint32_t sid;
+
+	if (!name)
+		return gp_intern("<unknown>");
+	h = ((uintptr_t)name >> 4) * 0x9E3779B97F4A7C15ull >> 52;
+	while (atomic_flag_test_and_set_explicit(&kcache_lock, memory_order_acquire))
+		;
+	if (kcache[h].ptr == name) {
+		sid = kcache[h].sid;
+		atomic_flag_clear_explicit(&kcache_lock, memory_order_release);
+		return sid;
+	}
+	atomic_flag_clear_explicit(&kcache_lock, memory_order_release);
+	sid = gp_intern(name);
+	while (atomic_flag_test_and_set_explicit(&kcache_lock, memory_order_acquire))
+		;
+	kcache[h].ptr = name;
+	kcache[h].sid = sid;
+	atomic_flag_clear_explicit(&kcache_lock, memory_order_release);
+	return sid;
+}
+
+/* ---- record conversion ------------------------------------------------------------- */
+
+#define BEGIN(var, type, code)                                                                     \
+	struct type *var = gp_rec_begin(code, sizeof(struct type));                                \
+	if (!var)                                                                                  \
+		return;                                                                            \
+	memset((char *)var + sizeof(struct gp_rec_hdr), 0,                                         \
+	       sizeof(struct type) - sizeof(struct gp_rec_hdr))
+
+static void conv_api(const CUpti_ActivityAPI *a, int driver)
+{
+	uint32_t sid;
+
+	if (!a->start || !a->end)
+		return;
+	sid = api_name_sid(driver, a->cbid);
+	BEGIN(r, gp_rec_cuda_api, GP_REC_CUDA_API);
+	r->h.tid = a->threadId;
+	r->start_ns = a->start;
+	r->end_ns = a->end;
+	r->correlation_id = a->correlationId;
+	r->name_sid = sid;
+	r->return_value = (int32_t)a->returnValue;
+	r->event_class = driver ? GP_CUDA_API_DRIVER : GP_CUDA_API_RUNTIME;
+	r->cbid = (uint16_t)a->cbid;
+	gp_rec_commit(r);
+}
+
+static void conv_kernel(const CUpti_ActivityKernel10 *k)
+{
+	uint32_t sid;
+
+	if (!k->start || !k->end) {
+		atomic_fetch_add(&zero_ts, 1);
+		return;
+	}
+	sid = kernel_name_sid(k->name);
+	BEGIN(r, gp_rec_cuda_kernel, GP_REC_CUDA_KERNEL);
+	r->h.tid = 0;
+	r->start_ns = k->start;
+	r->end_ns = k->end;
+	r->grid_id = k->gridId;
+	r->graph_node_id = k->graphNodeId;
+	r->local_memory_total =
+	    k->localMemoryTotal_v2 ? k->localMemoryTotal_v2 : k->localMemoryTotal;
+	r->device_id = k->deviceId;
+	r->context_id = k->contextId;
+	r->stream_id = k->streamId;
+	r->correlation_id = k->correlationId;
+	r->name_sid = sid;
+	r->graph_id = k->graphId;
+	r->grid_x = k->gridX;
+	r->grid_y = k->gridY;
+	r->grid_z = k->gridZ;
+	r->block_x = k->blockX;
+	r->block_y = k->blockY;
+	r->block_z = k->blockZ;
+	r->static_shared_memory = k->staticSharedMemory;
+	r->dynamic_shared_memory = k->dynamicSharedMemory;
+	r->local_memory_per_thread = k->localMemoryPerThread;
+	r->shared_memory_executed = k->sharedMemoryExecuted;
+	r->registers_per_thread = k->registersPerThread;
+	r->launch_type = k->launchType;
+	r->cache_config = k->cacheConfig.both;
+	r->shmem_limit_config = (uint8_t)k->shmemLimitConfig;
+	r->is_device_launched = k->isDeviceLaunched;
+	gp_rec_commit(r);
+}
+
+static void conv_memcpy(const CUpti_ActivityMemcpy6 *m)
+{
+	if (!m->start || !m->end) {
+		atomic_fetch_add(&zero_ts, 1);
+		return;
+	}
+	BEGIN(r, gp_rec_cuda_memcpy, GP_REC_CUDA_MEMCPY);
+	r->h.tid = 0;
+	r->start_ns = m->start;
+	r->end_ns = m->end;
+	r->bytes = m->bytes;
+	r->graph_node_id = m->graphNodeId;
+	r->copy_count = m->copyCount ? m->copyCount : 1;
+	r->device_id = m->deviceId;
+	r->context_id = m->contextId;
+	r->stream_id = m->streamId;
+	r->correlation_id = m->correlationId;
+	r->graph_id = m->graphId;
+	r->copy_kind = m->copyKind;
+	r->src_kind = m->srcKind;
+	r->dst_kind = m->dstKind;
+	r->flags = (m->flags & CUPTI_ACTIVITY_FLAG_MEMCPY_ASYNC) ? GP_CUDA_MEMCPY_ASYNC : 0;
+	gp_rec_commit(r);
+}
+
+static void conv_ptop(const CUpti_ActivityMemcpyPtoP4 *m)
+{
+	if (!m->start || !m->end) {
+		atomic_fetch_add(&zero_ts, 1);
+		return;
+	}
+	BEGIN(r, gp_rec_cuda_memcpy, GP_REC_CUDA_MEMCPY);
+	r->h.tid = 0;
+	r->start_ns = m->start;
+	r->end_ns = m->end;
+	r->bytes = m->bytes;
+	r->graph_node_id = m->graphNodeId;
+	r->copy_count = 1;
+	r->device_id = m->deviceId;
+	r->context_id = m->contextId;
+	r->stream_id = m->streamId;
+	r->correlation_id = m->correlationId;
+	r->src_device_id = m->srcDeviceId;
+	r->src_context_id = m->srcContextId;
+	r->dst_device_id = m->dstDeviceId;
+	r->dst_context_id = m->dstContextId;
+	r->graph_id = m->graphId;
+	r->copy_kind = m->copyKind;
+	r->src_kind = m->srcKind;
+	r->dst_kind = m->dstKind;
+	r->flags = GP_CUDA_MEMCPY_PTOP |
+		   ((m->flags & CUPTI_ACTIVITY_FLAG_MEMCPY_ASYNC) ? GP_CUDA_MEMCPY_ASYNC : 0);
+	gp_rec_commit(r);
+}
+
+static void conv_memset(const CUpti_ActivityMemset4 *m)
+{
+	if (!m->start || !m->end) {
+		atomic_fetch_add(&zero_ts, 1);
+		return;
+	}
+	BEGIN(r, gp_rec_cuda_memset, GP_REC_CUDA_MEMSET);
+	r->h.tid = 0;
+	r->start_ns = m->start;
+	r->end_ns = m->end;
+	r->bytes = m->bytes;
+	r->graph_node_id = m->graphNodeId;
+	r->device_id = m->deviceId;
+	r->context_id = m->contextId;
+	r->stream_id = m->streamId;
+	r->correlation_id = m->correlationId;
+	r->value = m->value;
+	r->memory_kind = m->memoryKind;
+	r->flags = m->flags;
+	gp_rec_commit(r);
+}
+
+static void conv_sync(const CUpti_ActivitySynchronization2 *s)
+{
+	if (!s->start || !s->end) {
+		atomic_fetch_add(&zero_ts, 1);
+		return;
+	}
+	BEGIN(r, gp_rec_cuda_sync, GP_REC_CUDA_SYNC);
+	r->h.tid = 0;
+	r->start_ns = s->start;
+	r->end_ns = s->end;
+	r->cuda_event_sync_id = s->cudaEventSyncId;
+	r->device_id = ctx_device(s->contextId);
+	r->context_id = s->contextId;
+	r->stream_id = s->streamId;
+	r->correlation_id = s->correlationId;
+	r->cuda_event_id = s->cudaEventId;
+	r->type = s->type;
+	gp_rec_commit(r);
+}
+
+static void conv_memory(const CUpti_ActivityMemory4 *m)
+{
+	uint32_t name = m->name ? gp_intern(m->name) : 0;
+
+	BEGIN(r, gp_rec_cuda_memory, GP_REC_CUDA_MEMORY);
+	r->h.tid = 0;
+	r->ts_ns = m->timestamp;
+	r->address = m->address;
+	r->bytes = m->bytes;
+	r->pc = m->PC;
+	r->pool_address = m->memoryPoolConfig.address;
+	r->pool_release_threshold = m->memoryPoolConfig.releaseThreshold;
+	r->pool_size = m->memoryPoolConfig.pool.size;
+	r->pool_utilized_size = m->memoryPoolConfig.utilizedSize;
+	r->device_id = m->deviceId;
+	r->context_id = m->contextId;
+	r->stream_id = m->streamId;
+	r->correlation_id = m->correlationId;
+	r->name_sid = name;
+	r->operation_type = (uint8_t)m->memoryOperationType;
+	r->memory_kind = (uint8_t)m->memoryKind;
+	r->pool_type = (uint8_t)m->memoryPoolConfig.memoryPoolType;
+	r->is_async = (uint8_t)m->isAsync;
+	gp_rec_commit(r);
+}
+
+static void conv_graph(const CUpti_ActivityGraphTrace2 *g)
+{
+	if (!g->start || !g->end) {
+		atomic_fetch_add(&zero_ts, 1);
+		return;
+	}
+	BEGIN(r, gp_rec_cuda_graph_trace, GP_REC_CUDA_GRAPH_TRACE);
+	r->h.tid = 0;
+	r->start_ns = g->start;
+	r->end_ns = g->end;
+	r->device_id = g->deviceId;
+	r->context_id = g->contextId;
+	r->stream_id = g->streamId;
+	r->correlation_id = g->correlationId;
+	r->graph_id = g->graphId;
+	r->end_device_id = g->endDeviceId;
+	gp_rec_commit(r);
+}
+
+static void conv_device(const CUpti_ActivityDevice5 *d)
+{
+	const struct dev_info *di = d->id < MAX_DEVICES ? &devices[d->id] : NULL;
+	uint32_t name, chip;
+
+	if (d->id < 64 && (atomic_fetch_or(&devices_sent, 1ull << d->id) & (1ull << d->id)))
+		return;
+	name = gp_intern(d->name ? d->name : "unknown");
+	chip = di && di->valid && di->chip ? gp_intern(di->chip) : 0;
+	BEGIN(r, gp_rec_cuda_device, GP_REC_CUDA_DEVICE);
+	r->h.tid = 0;
+	r->global_memory_bandwidth = d->globalMemoryBandwidth;
+	r->global_memory_size = d->globalMemorySize;
+	r->id = d->id;
+	r->name_sid = name;
+	r->chip_sid = chip;
+	r->constant_memory_size = d->constantMemorySize;
+	r->l2_cache_size = d->l2CacheSize;
+	r->threads_per_warp = d->numThreadsPerWarp;
+	r->core_clock_rate = d->coreClockRate;
+	r->num_memcpy_engines = d->numMemcpyEngines;
+	r->num_multiprocessors = d->numMultiprocessors;
+	r->max_ipc = d->maxIPC;
+	r->max_warps_per_mp = d->maxWarpsPerMultiprocessor;
+	r->max_blocks_per_mp = d->maxBlocksPerMultiprocessor;
+	r->max_shared_memory_per_mp = d->maxSharedMemoryPerMultiprocessor;
+	r->max_registers_per_mp = d->maxRegistersPerMultiprocessor;
+	r->max_registers_per_block = d->maxRegistersPerBlock;
+	r->max_shared_memory_per_block = d->maxSharedMemoryPerBlock;
+	r->max_threads_per_block = d->maxThreadsPerBlock;
+	r->max_block_dim[0] = d->maxBlockDimX;
+	r->max_block_dim[1] = d->maxBlockDimY;
+	r->max_block_dim[2] = d->maxBlockDimZ;
+	r->max_grid_dim[0] = d->maxGridDimX;
+	r->max_grid_dim[1] = d->maxGridDimY;
+	r->max_grid_dim[2] = d->maxGridDimZ;
+	r->cc_major = d->computeCapabilityMajor;
+	r->cc_minor = d->computeCapabilityMinor;
+	if (di && di->valid) {
+		r->pci_domain = (uint32_t)di->pci_domain;
+		r->pci_bus = (uint32_t)di->pci_bus;
+		r->pci_device = (uint32_t)di->pci_device;
+		r->max_shared_memory_per_block_optin = (uint32_t)di->shmem_optin;
+	} else {
+		r->pci_domain = r->pci_bus = r->pci_device = UINT32_MAX;
+	}
+	memcpy(r->uuid, d->uuid.bytes, 16);
+	gp_rec_commit(r);
+}
+
+static void conv_context(const CUpti_ActivityContext3 *c)
+{
+	ctx_remember(c->contextId, c->deviceId);
+	BEGIN(r, gp_rec_cuda_context, GP_REC_CUDA_CONTEXT);
+	r->h.tid = 0;
+	r->context_id = c->contextId;
+	r->device_id = c->deviceId;
+	r->parent_context_id = c->parentContextId;
+	r->null_stream_id = c->nullStreamId;
+	r->is_green_context = c->isGreenContext;
+	gp_rec_commit(r);
+}
+
+static void conv_stream(const CUpti_ActivityStream *s)
+{
+	BEGIN(r, gp_rec_cuda_stream, GP_REC_CUDA_STREAM);
+	r->h.tid = 0;
+	r->stream_id = s->streamId;
+	r->context_id = s->contextId;
+	r->priority = s->priority;
+	r->flag = (uint32_t)s->flag;
+	gp_rec_commit(r);
+}
+
+static void CUPTIAPI buf_complete(CUcontext ctx, uint32_t stream, uint8_t *buffer, size_t size,
+				  size_t valid)
+{
+	CUpti_Activity *rec = NULL;
+	unsigned long z;
+
+	(void)ctx;
+	(void)stream;
+	(void)size;
+	if (!buffer)
+		return;
+	if (forked_child || getpid() != init_pid) /* never in a forked child, but be sure */
+		return;
+	while (valid && p_cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) {
+		switch (rec->kind) {
+		case CUPTI_ACTIVITY_KIND_RUNTIME:
+			conv_api((const CUpti_ActivityAPI *)rec, 0);
+			break;
+		case CUPTI_ACTIVITY_KIND_DRIVER:
+			conv_api((const CUpti_ActivityAPI *)rec, 1);
+			break;
+		case CUPTI_ACTIVITY_KIND_KERNEL:
+		case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL:
+			conv_kernel((const CUpti_ActivityKernel10 *)rec);
+			break;
+		case CUPTI_ACTIVITY_KIND_MEMCPY:
+			conv_memcpy((const CUpti_ActivityMemcpy6 *)rec);
+			break;
+		case CUPTI_ACTIVITY_KIND_MEMCPY2:
+			conv_ptop((const CUpti_ActivityMemcpyPtoP4 *)rec);
+			break;
+		case CUPTI_ACTIVITY_KIND_MEMSET:
+			conv_memset((const CUpti_ActivityMemset4 *)rec);
+			break;
+		case CUPTI_ACTIVITY_KIND_SYNCHRONIZATION:
+			conv_sync((const CUpti_ActivitySynchronization2 *)rec);
+			break;
+		case CUPTI_ACTIVITY_KIND_MEMORY2:
+			conv_memory((const CUpti_ActivityMemory4 *)rec);
+			break;
+		case CUPTI_ACTIVITY_KIND_GRAPH_TRACE:
+			conv_graph((const CUpti_ActivityGraphTrace2 *)rec);
+			break;
+		case CUPTI_ACTIVITY_KIND_DEVICE:
+			conv_device((const CUpti_ActivityDevice5 *)rec);
+			break;
+		case CUPTI_ACTIVITY_KIND_CONTEXT:
+			conv_context((const CUpti_ActivityContext3 *)rec);
+			break;
+		case CUPTI_ACTIVITY_KIND_STREAM:
+			conv_stream((const CUpti_ActivityStream *)rec);
+			break;
+		default:
+			break;
+		}
+	}
+	z = atomic_exchange(&zero_ts, 0);
+	if (z)
+		gp_count_cupti_loss(0, z);
+	pool_release(buffer, valid);
+}
+
+/* ---- flush / teardown -------------------------------------------------------------- */
+
+static void cuda_flush(int forced)
+{
+	if (!active || forked_child || getpid() != init_pid)
+		return;
+	p_cuptiActivityFlushAll(forced ? CUPTI_ACTIVITY_FLAG_FLUSH_FORCED : 0);
+}
+
+/* Final flush: at exit (atexit, LIFO before CUPTI's handlers) or the producer's shutdown. */
+static void cuda_teardown(void)
+{
+	size_t dropped = 0;
+
+	if (!active || forked_child || getpid() != init_pid)
+		return;
+	if (atomic_exchange(&torn_down, 1))
+		return;
+	p_cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+	if (p_cuptiActivityGetNumDroppedRecords(NULL, 0, &dropped) == CUPTI_SUCCESS && dropped)
+		gp_count_cupti_loss(dropped, 0);
+	gp_flush_all();
+}
+
+static void cuda_shutdown(int in_signal)
+{
+	if (!in_signal) /* CUPTI is not async-signal-safe */
+		cuda_teardown();
+}
+
+static void at_fork_child(void)
+{
+	forked_child = 1;
+}
+
+/* ---- callbacks --------------------------------------------------------------------- */
+
+/* After cuInit: PCI locations and chip names of the devices (driver calls are fine here). */
+static void query_devices(void)
+{
+	int n = 0;
+
+	if (!p_cuDeviceGetCount || p_cuDeviceGetCount(&n) != CUDA_SUCCESS)
+		return;
+	if (n == 0) {
+		say_disabled("no CUDA device found%s", NULL);
+		return;
+	}
+	for (int i = 0; i < n && i < MAX_DEVICES; i++) {
+		CUdevice d;
+		struct dev_info *di = &devices[i];
+		if (p_cuDeviceGet(&d, i) != CUDA_SUCCESS)
+			continue;
+		p_cuDeviceGetAttribute(&di->pci_domain, CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID, d);
+		p_cuDeviceGetAttribute(&di->pci_bus, CU_DEVICE_ATTRIBUTE_PCI_BUS_ID, d);
+		p_cuDeviceGetAttribute(&di->pci_device, CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID, d);
+		p_cuDeviceGetAttribute(&di->shmem_optin,
+				       CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, d);
+		if (p_cuptiDeviceGetChipName) {
+			CUpti_Device_GetChipName_Params cp;
+			memset(&cp, 0, sizeof(cp));
+			cp.structSize = CUpti_Device_GetChipName_Params_STRUCT_SIZE;
+			cp.deviceIndex = (size_t)i;
+			if (p_cuptiDeviceGetChipName(&cp) == CUPTI_SUCCESS)
+				di->chip = cp.pChipName;
+		}
+		di->valid = 1;
+	}
+}
+
+static void CUPTIAPI cupti_callback(void *ud, CUpti_CallbackDomain domain, CUpti_CallbackId cbid,
+				    const void *data)
+{
+	(void)ud;
+	if (forked_child || getpid() != init_pid)
+		return;
+	if (domain == CUPTI_CB_DOMAIN_RESOURCE) {
+		const CUpti_ResourceData *rd = data;
+		if (cbid == CUPTI_CBID_RESOURCE_CU_INIT_FINISHED) {
+			query_devices();
+		} else if (cbid == CUPTI_CBID_RESOURCE_CONTEXT_CREATED) {
+			uint32_t id = 0, dev = 0;
+			if (p_cuptiGetContextId(rd->context, &id) == CUPTI_SUCCESS &&
+			    p_cuptiGetDeviceId(rd->context, &dev) == CUPTI_SUCCESS)
+				ctx_remember(id, dev);
+			/* CUPTI registers its exit handlers lazily: stay ahead of them (LIFO) */
+			atexit(cuda_teardown);
+		} else if (cbid == CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING) {
+			cuda_flush(1);
+		}
+	} else if (domain == CUPTI_CB_DOMAIN_RUNTIME_API &&
+		   cbid == CUPTI_RUNTIME_TRACE_CBID_cudaDeviceReset_v3020) {
+		const CUpti_CallbackData *cd = data;
+		if (cd->callbackSite == CUPTI_API_ENTER)
+			cuda_flush(1);
+	}
+}
+
+/* ---- set-up ------------------------------------------------------------------------ */
+
+static void *open_cupti(void)
+{
+	static const char *const rel[] = {"extras/CUPTI/lib64/libcupti.so.13",
+					  "lib64/libcupti.so.13", "lib/libcupti.so.13"};
+	const char *homes[2] = {getenv("CUDA_HOME"), "/usr/local/cuda"};
+	char path[4096];
+	void *h = dlopen("libcupti.so.13", RTLD_NOW | RTLD_NOLOAD);
+
+	if (h)
+		return h;
+	if ((h = dlopen("libcupti.so.13", RTLD_NOW)))
+		return h;
+	for (int i = 0; i < 2; i++) {
+		if (!homes[i] || !*homes[i])
+			continue;
+		for (size_t j = 0; j < sizeof(rel) / sizeof(rel[0]); j++) {
+			snprintf(path, sizeof(path), "%s/%s", homes[i], rel[j]);
+			if ((h = dlopen(path, RTLD_NOW)))
+				return h;
+		}
+	}
+	return NULL;
+}
+
+static int resolve(void *h)
+{
+#define RESOLVE(name, args)                                                                        \
+	if (!(*(void **)&p_##name = dlsym(h, #name))) {                                            \
+		say_disabled("'%s' missing from libcupti.so.13", #name);                           \
+		return -1;                                                                         \
+	}
+	CUPTI_FUNCS(RESOLVE)
+#undef RESOLVE
+	*(void **)&p_cuptiDeviceGetChipName = dlsym(h, "cuptiDeviceGetChipName");
+
+	void *cu = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+	if (cu) {
+		*(void **)&p_cuDeviceGetCount = dlsym(cu, "cuDeviceGetCount");
+		*(void **)&p_cuDeviceGet = dlsym(cu, "cuDeviceGet");
+		*(void **)&p_cuDeviceGetAttribute = dlsym(cu, "cuDeviceGetAttribute");
+		if (!p_cuDeviceGet || !p_cuDeviceGetAttribute)
+			p_cuDeviceGetCount = NULL;
+	}
+	return 0;
+}
+
+/* High-volume query calls left out unless cuda-trace-all-apis=1 (kineto's and wprof's
+ * lists, cupti-design.md section 3.3, and nsys's "skip some API calls"). */
+static const CUpti_CallbackId noisy_runtime[] = {
+    CUPTI_RUNTIME_TRACE_CBID_cudaGetDevice_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaGetLastError_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaPeekAtLastError_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaStreamIsCapturing_v10000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaStreamIsCapturing_ptsz_v10000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaConfigureCall_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaSetupArgument_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaHostGetDevicePointer_v3020,
+};
+static const CUpti_CallbackId noisy_driver[] = {
+    CUPTI_DRIVER_TRACE_CBID_cuCtxGetCurrent,
+    CUPTI_DRIVER_TRACE_CBID_cuCtxGetDevice,
+    CUPTI_DRIVER_TRACE_CBID_cuDevicePrimaryCtxGetState,
+    CUPTI_DRIVER_TRACE_CBID_cuKernelGetAttribute,
+    CUPTI_DRIVER_TRACE_CBID_cuPointerGetAttribute,
+    CUPTI_DRIVER_TRACE_CBID_cuPointerGetAttributes,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetAttribute,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGet,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetCount,
+    CUPTI_DRIVER_TRACE_CBID_cuDriverGetVersion,
+    CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress,
+    CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress_v2,
+};
+
+static int enable_kind(CUpti_ActivityKind kind, const char *what)
+{
+	CUptiResult r = p_cuptiActivityEnable(kind);
+
+	if (r != CUPTI_SUCCESS) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "gprof-cli: warning: cuda: cannot trace %s: %s\n", what,
+			 cupti_err(r));
+		if (write(STDERR_FILENO, msg, strlen(msg)) < 0)
+			return -1;
+		return -1;
+	}
+	return 0;
+}
+
+static int setup(void)
+{
+	CUpti_SubscriberParams sp;
+	char old[CUPTI_OLD_SUBSCRIBER_NAME_MIN_LEN * 2] = "";
+	uint32_t version = 0;
+	size_t sz;
+	uint8_t one = 1;
+	CUptiResult r;
+	void *h = open_cupti();
+
+	if (!h) {
+		say_disabled("cannot load libcupti.so.13 (%s)",
+			     "set CUDA_HOME to the CUDA toolkit that has extras/CUPTI/lib64");
+		return -1;
+	}
+	if (resolve(h) < 0)
+		return -1;
+	if (p_cuptiGetVersion(&version) != CUPTI_SUCCESS || version < 130000) {
+		char v[32];
+		snprintf(v, sizeof(v), "%u", version);
+		say_disabled("CUPTI API version %s is older than 13.0", v);
+		return -1;
+	}
+
+	memset(&sp, 0, sizeof(sp));
+	sp.structSize = CUpti_SubscriberParams_STRUCT_SIZE;
+	sp.subscriberName = "gprof-cli";
+	sp.oldSubscriberName = old;
+	sp.oldSubscriberSize = sizeof(old);
+	r = p_cuptiSubscribe_v2(&subscriber, cupti_callback, NULL, &sp);
+	if (r == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED) {
+		say_disabled("another CUPTI client is subscribed (%s)", old[0] ? old : "unknown");
+		return -1;
+	}
+	if (r != CUPTI_SUCCESS) {
+		say_disabled("cannot subscribe to CUPTI: %s", cupti_err(r));
+		return -1;
+	}
+
+	p_cuptiSetThreadIdType(CUPTI_ACTIVITY_THREAD_ID_TYPE_SYSTEM);
+	p_cuptiActivityRegisterTimestampCallback(gp_now_ns);
+	sz = sizeof(one);
+	p_cuptiActivitySetAttribute(CUPTI_ACTIVITY_ATTR_ZEROED_OUT_ACTIVITY_BUFFER, &sz, &one);
+	pool_init();
+	r = p_cuptiActivityRegisterCallbacks(buf_request, buf_complete);
+	if (r != CUPTI_SUCCESS) {
+		say_disabled("cannot register CUPTI buffers: %s", cupti_err(r));
+		return -1;
+	}
+
+	p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RESOURCE,
+			      CUPTI_CBID_RESOURCE_CU_INIT_FINISHED);
+	p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RESOURCE,
+			      CUPTI_CBID_RESOURCE_CONTEXT_CREATED);
+	p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RESOURCE,
+			      CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING);
+	p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RUNTIME_API,
+			      CUPTI_RUNTIME_TRACE_CBID_cudaDeviceReset_v3020);
+
+	if (p_cuptiActivityEnableAndDump(CUPTI_ACTIVITY_KIND_DEVICE) != CUPTI_SUCCESS)
+		enable_kind(CUPTI_ACTIVITY_KIND_DEVICE, "devices");
+	if (p_cuptiActivityEnableAndDump(CUPTI_ACTIVITY_KIND_CONTEXT) != CUPTI_SUCCESS)
+		enable_kind(CUPTI_ACTIVITY_KIND_CONTEXT, "contexts");
+	if (p_cuptiActivityEnableAndDump(CUPTI_ACTIVITY_KIND_STREAM) != CUPTI_SUCCESS)
+		enable_kind(CUPTI_ACTIVITY_KIND_STREAM, "streams");
+
+	if (enable_kind(CUPTI_ACTIVITY_KIND_RUNTIME, "runtime API calls") == 0 && !opt_all_apis)
+		for (size_t i = 0; i < sizeof(noisy_runtime) / sizeof(noisy_runtime[0]); i++)
+			p_cuptiActivityEnableRuntimeApi(noisy_runtime[i], 0);
+	if (enable_kind(CUPTI_ACTIVITY_KIND_DRIVER, "driver API calls") == 0 && !opt_all_apis)
+		for (size_t i = 0; i < sizeof(noisy_driver) / sizeof(noisy_driver[0]); i++)
+			p_cuptiActivityEnableDriverApi(noisy_driver[i], 0);
+	enable_kind(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, "kernels");
+	enable_kind(CUPTI_ACTIVITY_KIND_MEMCPY, "memory copies");
+	enable_kind(CUPTI_ACTIVITY_KIND_MEMCPY2, "peer-to-peer copies");
+	enable_kind(CUPTI_ACTIVITY_KIND_MEMSET, "memsets");
+	enable_kind(CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, "synchronisations");
+	if (opt_memory)
+		enable_kind(CUPTI_ACTIVITY_KIND_MEMORY2, "memory allocations");
+	if (!opt_graph_node)
+		enable_kind(CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "graph launches");
+	if (opt_flush_ms)
+		p_cuptiActivityFlushPeriod(opt_flush_ms);
+	return 0;
+}
+
+/* Does $GPROF_CLI_TRACE (when set) name cuda? */
+static int cuda_requested(void)
+{
+	const char *t = getenv(GP_ENV_TRACE);
+	const char *p;
+
+	if (!t)
+		return 1;
+	for (p = t; (p = strstr(p, "cuda")); p += 4)
+		if ((p == t || p[-1] == ',') && (p[4] == 0 || p[4] == ','))
+			return 1;
+	return 0;
+}
+
+/*
+ * Called by the CUDA driver inside cuInit when CUDA_INJECTION64_PATH names this library.
+ * Returns 1 (success for the driver) in every case: when tracing cannot start, one line on
+ * stderr says why and the application runs untraced for CUDA.
+ */
+GP_EXPORT int InitializeInjection(void)
+{
+	if (atomic_exchange(&init_done, 1))
+		return 1;
+	if (!cuda_requested())
+		return 1;
+	if (gp_producer_init(GP_COLLECTOR_INJECT) < 0)
+		return 1;
+	init_pid = getpid();
+	read_options();
+	pthread_atfork(NULL, NULL, at_fork_child);
+	if (setup() < 0)
+		return 1;
+	active = 1;
+	gp_at_shutdown(cuda_shutdown);
+	/* registered after every CUPTI feature was enabled: runs before CUPTI's own exit
+	 * handlers (atexit is LIFO); re-registered at each context creation */
+	atexit(cuda_teardown);
+	return 1;
+}

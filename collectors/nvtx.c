@@ -1,0 +1,803 @@
+/*
+ * nvtx.c - the NVTX collector: an NVTX3 injection (cupti-design.md section 6) that turns
+ * NVTX calls into wire records (wire.h, GP_REC_NVTX_*) through the producer runtime.
+ *
+ * Handshake (nvtx3/nvtxDetail/nvtxInit.h, NVTX_LOAD_SEQUENCE_VERSION 2): every NVTX
+ * instance in the process (one per DSO that includes the header-only NVTX3) dlopens
+ * $NVTX_INJECTION64_PATH on its first NVTX call and calls InitializeInjectionNvtx2 with
+ * its own export-table getter; each call fills that instance's CORE, CORE2, CUDA and
+ * CUDART function tables with the same handlers, so all instances share one state.
+ *
+ * Push/pop ranges live on a per-thread, per-domain stack (NV_DEPTH deep; deeper pushes
+ * are counted as dropped) and are emitted once, at the pop, with both times and the
+ * nesting level.  Ranges still open when a thread exits or the process exits (a
+ * gp_at_shutdown callback walks every thread's stacks) are emitted with GP_NVTX_OPEN and
+ * end 0.  Start/end ranges get a process-wide id and emit GP_REC_NVTX_START at the start
+ * and GP_REC_NVTX_END on whichever thread ends them; the recorder pairs them.
+ *
+ * Handles: a domain handle is its small integer id (never dereferenced by NVTX, only
+ * passed back), a registered string handle is the string's interned id, so neither
+ * needs memory.  Wide (wchar_t, UTF-32 on Linux) strings are converted to UTF-8 in a
+ * stack buffer.
+ */
+#define NVTX_NO_IMPL
+#include <nvtx3/nvToolsExt.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <wchar.h>
+
+#include "producer.h"
+
+#define GP_EXPORT   __attribute__((visibility("default")))
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define NV_DEPTH  256 /* push/pop levels kept per domain stack */
+#define NV_STACKS 8   /* domain stacks per thread (0 = default domain) */
+
+/* One open push/pop range. */
+struct nv_entry {
+	uint64_t start_ns;
+	uint64_t payload;
+	uint32_t sid;
+	uint32_t category;
+	uint32_t color;
+	uint16_t flags;
+	uint16_t ptype;
+};
+
+struct nv_stack {
+	uint64_t domain; /* 0 = default domain (stack 0) or a free slot (stacks 1..) */
+	uint32_t depth;	 /* current depth, may exceed NV_DEPTH (those levels are dropped) */
+	uint32_t pad;
+	struct nv_entry e[NV_DEPTH];
+};
+
+/* One thread's NVTX state; mmap'd on its first NVTX call, reused after it exits. */
+struct nv_thread {
+	struct nv_thread *next;
+	_Atomic int live;
+	uint32_t tid;
+	struct nv_stack st[NV_STACKS];
+};
+
+static __thread struct nv_thread *t_nv __attribute__((tls_model("initial-exec")));
+static _Atomic(struct nv_thread *) g_threads;
+static pthread_key_t g_nv_key;
+static _Atomic int g_enabled; /* 1 on, -1 off (not traced / no recorder) */
+static _Atomic uint64_t g_next_range = 1;
+
+/* Decoded event attributes. */
+struct nv_attr {
+	uint32_t sid;
+	uint32_t category;
+	uint32_t color;
+	uint16_t flags;
+	uint16_t ptype;
+	uint64_t payload;
+};
+
+/* ---- strings ------------------------------------------------------------------------- */
+
+/* Convert a wide string to UTF-8 into buf (cap >= GP_STRING_MAX + 4); returns bytes. */
+static size_t wide_to_utf8(const wchar_t *w, char *buf)
+{
+	size_t n = 0;
+	for (; *w && n + 4 <= GP_STRING_MAX; w++) {
+		uint32_t c = (uint32_t)*w;
+		if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			c = 0xfffd;
+		if (c < 0x80) {
+			buf[n++] = (char)c;
+		} else if (c < 0x800) {
+			buf[n++] = (char)(0xc0 | (c >> 6));
+			buf[n++] = (char)(0x80 | (c & 0x3f));
+		} else if (c < 0x10000) {
+			buf[n++] = (char)(0xe0 | (c >> 12));
+			buf[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			buf[n++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			buf[n++] = (char)(0xf0 | (c >> 18));
+			buf[n++] = (char)(0x80 | ((c >> 12) & 0x3f));
+			buf[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			buf[n++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	return n;
+}
+
+static uint32_t intern_w(const wchar_t *w)
+{
+	char buf[GP_STRING_MAX + 8];
+	if (!w)
+		return 0;
+	return gp_intern_n(buf, wide_to_utf8(w, buf));
+}
+
+static inline uint32_t intern_a(const char *s)
+{
+	return s ? gp_intern(s) : 0;
+}
+
+/* Decode nvtxEventAttributes_t (checking size before reading, as nvToolsExt.h asks). */
+static void decode_attr(const nvtxEventAttributes_t *a, struct nv_attr *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (!a || a->size < NVTX_EVENT_ATTRIB_STRUCT_SIZE)
+		return;
+	o->category = a->category;
+	if (a->colorType == NVTX_COLOR_ARGB) {
+		o->flags |= GP_NVTX_HAS_COLOR;
+		o->color = a->color;
+	}
+	if (a->payloadType >= NVTX_PAYLOAD_TYPE_UNSIGNED_INT64 &&
+	    a->payloadType <= NVTX_PAYLOAD_TYPE_FLOAT) {
+		/* nvtxPayloadType_t values equal enum gp_nvtx_payload */
+		o->ptype = (uint16_t)a->payloadType;
+		switch (a->payloadType) {
+		case NVTX_PAYLOAD_TYPE_UNSIGNED_INT32:
+		case NVTX_PAYLOAD_TYPE_INT32:
+		case NVTX_PAYLOAD_TYPE_FLOAT:
+			o->payload = 0;
+			memcpy(&o->payload, &a->payload, 4);
+			break;
+		default:
+			memcpy(&o->payload, &a->payload, 8);
+			break;
+		}
+	}
+	switch (a->messageType) {
+	case NVTX_MESSAGE_TYPE_ASCII:
+		o->sid = intern_a(a->message.ascii);
+		break;
+	case NVTX_MESSAGE_TYPE_UNICODE:
+		o->sid = intern_w(a->message.unicode);
+		break;
+	case NVTX_MESSAGE_TYPE_REGISTERED:
+		o->sid = (uint32_t)(uintptr_t)a->message.registered;
+		if (o->sid)
+			o->flags |= GP_NVTX_TEXT_REGISTERED;
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- per-thread state ------------------------------------------------------------------ */
+
+static void emit_event(uint16_t type, const struct nv_entry *e, uint64_t end_ns, uint64_t domain,
+		       uint64_t range_id, uint32_t level, uint32_t tid)
+{
+	struct gp_rec_nvtx *r = gp_rec_begin(type, sizeof(*r));
+	if (unlikely(!r))
+		return;
+	if (tid)
+		r->h.tid = tid;
+	r->start_ns = e->start_ns;
+	r->end_ns = end_ns;
+	r->range_id = range_id;
+	r->domain = domain;
+	r->text_sid = e->sid;
+	r->category = e->category;
+	r->color = e->color;
+	r->flags = e->flags;
+	r->payload_type = e->ptype;
+	r->payload.u64 = e->payload;
+	r->level = level;
+	r->pad = 0;
+	gp_rec_commit(r);
+}
+
+/* Emit every range still open on t (as GP_NVTX_OPEN, end 0) and empty its stacks. */
+static void close_open_ranges(struct nv_thread *t)
+{
+	for (int s = 0; s < NV_STACKS; s++) {
+		struct nv_stack *st = &t->st[s];
+		uint32_t d = st->depth < NV_DEPTH ? st->depth : NV_DEPTH;
+		for (uint32_t i = 0; i < d; i++) {
+			struct nv_entry e = st->e[i];
+			e.flags |= GP_NVTX_OPEN;
+			emit_event(GP_REC_NVTX_EVENT, &e, 0, st->domain, 0, i, t->tid);
+		}
+		st->depth = 0;
+		if (s)
+			st->domain = 0;
+	}
+}
+
+static void nv_thread_exit(void *arg)
+{
+	struct nv_thread *t = arg;
+	if (!t)
+		return;
+	close_open_ranges(t);
+	if (t_nv == t)
+		t_nv = NULL;
+	atomic_store_explicit(&t->live, 0, memory_order_release);
+}
+
+static void nv_shutdown(int in_signal)
+{
+	(void)in_signal;
+	for (struct nv_thread *t = atomic_load(&g_threads); t; t = t->next)
+		if (atomic_load_explicit(&t->live, memory_order_acquire))
+			close_open_ranges(t);
+}
+
+static __attribute__((noinline)) struct nv_thread *nv_thread_setup(void)
+{
+	struct nv_thread *t;
+	if (atomic_load_explicit(&g_enabled, memory_order_relaxed) != 1)
+		return NULL;
+	for (t = atomic_load(&g_threads); t; t = t->next) {
+		int z = 0;
+		if (atomic_load_explicit(&t->live, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_strong(&t->live, &z, 1))
+			break;
+	}
+	if (!t) {
+		void *m = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			gp_count_dropped(1);
+			return NULL;
+		}
+		t = m;
+		atomic_store(&t->live, 1);
+		struct nv_thread *head = atomic_load(&g_threads);
+		do
+			t->next = head;
+		while (!atomic_compare_exchange_weak(&g_threads, &head, t));
+	}
+	for (int s = 0; s < NV_STACKS; s++) {
+		t->st[s].depth = 0;
+		t->st[s].domain = 0;
+	}
+	t->tid = gp_tid();
+	t_nv = t;
+	pthread_setspecific(g_nv_key, t);
+	return t;
+}
+
+static inline struct nv_thread *nvt(void)
+{
+	struct nv_thread *t = t_nv;
+	if (likely(t))
+		return t;
+	return nv_thread_setup();
+}
+
+/* The stack of `domain` on t; create: claim a free slot when there is none yet. */
+static inline struct nv_stack *stack_of(struct nv_thread *t, uint64_t domain, int create)
+{
+	if (likely(domain == 0))
+		return &t->st[0];
+	struct nv_stack *free_slot = NULL;
+	for (int s = 1; s < NV_STACKS; s++) {
+		if (t->st[s].domain == domain)
+			return &t->st[s];
+		if (!free_slot && (t->st[s].domain == 0 || t->st[s].depth == 0))
+			free_slot = &t->st[s];
+	}
+	if (!create || !free_slot)
+		return NULL;
+	free_slot->domain = domain;
+	free_slot->depth = 0;
+	return free_slot;
+}
+
+/* ---- push/pop, start/end, marks ------------------------------------------------------ */
+
+static inline int push(uint64_t domain, const struct nv_attr *a)
+{
+	struct nv_thread *t = nvt();
+	if (unlikely(!t))
+		return NVTX_NO_PUSH_POP_TRACKING;
+	struct nv_stack *st = stack_of(t, domain, 1);
+	if (unlikely(!st)) {
+		gp_count_dropped(1);
+		return NVTX_NO_PUSH_POP_TRACKING;
+	}
+	uint32_t d = st->depth++;
+	if (likely(d < NV_DEPTH)) {
+		struct nv_entry *e = &st->e[d];
+		e->sid = a->sid;
+		e->category = a->category;
+		e->color = a->color;
+		e->flags = (uint16_t)(a->flags | GP_NVTX_PUSHPOP);
+		e->ptype = a->ptype;
+		e->payload = a->payload;
+		e->start_ns = gp_now_ns();
+	} else {
+		gp_count_dropped(1);
+	}
+	return (int)d;
+}
+
+static inline int pop(uint64_t domain)
+{
+	uint64_t end = gp_now_ns();
+	struct nv_thread *t = nvt();
+	if (unlikely(!t))
+		return NVTX_NO_PUSH_POP_TRACKING;
+	struct nv_stack *st = stack_of(t, domain, 0);
+	if (unlikely(!st || st->depth == 0))
+		return -1; /* pop without push */
+	uint32_t d = --st->depth;
+	if (likely(d < NV_DEPTH))
+		emit_event(GP_REC_NVTX_EVENT, &st->e[d], end, domain, 0, d, 0);
+	return (int)d;
+}
+
+static int NVTX_API push_a(const char *msg)
+{
+	struct nv_attr a = {.sid = intern_a(msg)};
+	return push(0, &a);
+}
+
+static int NVTX_API push_w(const wchar_t *msg)
+{
+	struct nv_attr a = {.sid = intern_w(msg)};
+	return push(0, &a);
+}
+
+static int NVTX_API push_ex(const nvtxEventAttributes_t *attr)
+{
+	struct nv_attr a;
+	decode_attr(attr, &a);
+	return push(0, &a);
+}
+
+static int NVTX_API pop0(void)
+{
+	return pop(0);
+}
+
+static int NVTX_API dom_push_ex(nvtxDomainHandle_t dom, const nvtxEventAttributes_t *attr)
+{
+	struct nv_attr a;
+	decode_attr(attr, &a);
+	return push((uintptr_t)dom, &a);
+}
+
+static int NVTX_API dom_pop(nvtxDomainHandle_t dom)
+{
+	return pop((uintptr_t)dom);
+}
+
+static nvtxRangeId_t start(uint64_t domain, const struct nv_attr *a)
+{
+	struct nv_entry e = {.sid = a->sid,
+			     .category = a->category,
+			     .color = a->color,
+			     .flags = a->flags,
+			     .ptype = a->ptype,
+			     .payload = a->payload};
+	uint64_t id = atomic_fetch_add_explicit(&g_next_range, 1, memory_order_relaxed);
+	e.start_ns = gp_now_ns();
+	emit_event(GP_REC_NVTX_START, &e, 0, domain, id, 0, 0);
+	return id;
+}
+
+static nvtxRangeId_t NVTX_API start_a(const char *msg)
+{
+	struct nv_attr a = {.sid = intern_a(msg)};
+	return start(0, &a);
+}
+
+static nvtxRangeId_t NVTX_API start_w(const wchar_t *msg)
+{
+	struct nv_attr a = {.sid = intern_w(msg)};
+	return start(0, &a);
+}
+
+static nvtxRangeId_t NVTX_API start_ex(const nvtxEventAttributes_t *attr)
+{
+	struct nv_attr a;
+	decode_attr(attr, &a);
+	return start(0, &a);
+}
+
+static nvtxRangeId_t NVTX_API dom_start_ex(nvtxDomainHandle_t dom,
+					   const nvtxEventAttributes_t *attr)
+{
+	struct nv_attr a;
+	decode_attr(attr, &a);
+	return start((uintptr_t)dom, &a);
+}
+
+static void end_range(nvtxRangeId_t id)
+{
+	uint64_t now = gp_now_ns();
+	if (!id)
+		return;
+	struct gp_rec_nvtx_end *r = gp_rec_begin(GP_REC_NVTX_END, sizeof(*r));
+	if (!r)
+		return;
+	r->end_ns = now;
+	r->range_id = id;
+	gp_rec_commit(r);
+}
+
+static void NVTX_API end0(nvtxRangeId_t id)
+{
+	end_range(id);
+}
+
+static void NVTX_API dom_end(nvtxDomainHandle_t dom, nvtxRangeId_t id)
+{
+	(void)dom;
+	end_range(id);
+}
+
+static void mark(uint64_t domain, const struct nv_attr *a)
+{
+	struct nv_entry e = {.sid = a->sid,
+			     .category = a->category,
+			     .color = a->color,
+			     .flags = a->flags,
+			     .ptype = a->ptype,
+			     .payload = a->payload};
+	e.start_ns = gp_now_ns();
+	emit_event(GP_REC_NVTX_EVENT, &e, e.start_ns, domain, 0, 0, 0);
+}
+
+static void NVTX_API mark_a(const char *msg)
+{
+	struct nv_attr a = {.sid = intern_a(msg)};
+	mark(0, &a);
+}
+
+static void NVTX_API mark_w(const wchar_t *msg)
+{
+	struct nv_attr a = {.sid = intern_w(msg)};
+	mark(0, &a);
+}
+
+static void NVTX_API mark_ex(const nvtxEventAttributes_t *attr)
+{
+	struct nv_attr a;
+	decode_attr(attr, &a);
+	mark(0, &a);
+}
+
+static void NVTX_API dom_mark_ex(nvtxDomainHandle_t dom, const nvtxEventAttributes_t *attr)
+{
+	struct nv_attr a;
+	decode_attr(attr, &a);
+	mark((uintptr_t)dom, &a);
+}
+
+/* ---- names: categories, threads, domains, registered strings ---------------------------- */
+
+static void name_category(uint64_t domain, uint32_t category, uint32_t sid)
+{
+	struct gp_rec_nvtx_category *r = gp_rec_begin(GP_REC_NVTX_CATEGORY, sizeof(*r));
+	if (!r)
+		return;
+	r->ts_ns = gp_now_ns();
+	r->domain = domain;
+	r->category = category;
+	r->name_sid = sid;
+	gp_rec_commit(r);
+}
+
+static void NVTX_API name_category_a(uint32_t category, const char *name)
+{
+	name_category(0, category, intern_a(name));
+}
+
+static void NVTX_API name_category_w(uint32_t category, const wchar_t *name)
+{
+	name_category(0, category, intern_w(name));
+}
+
+static void NVTX_API dom_name_category_a(nvtxDomainHandle_t dom, uint32_t category,
+					 const char *name)
+{
+	name_category((uintptr_t)dom, category, intern_a(name));
+}
+
+static void NVTX_API dom_name_category_w(nvtxDomainHandle_t dom, uint32_t category,
+					 const wchar_t *name)
+{
+	name_category((uintptr_t)dom, category, intern_w(name));
+}
+
+static void name_thread(uint32_t tid, uint32_t sid)
+{
+	if (!sid)
+		return;
+	struct gp_rec_thread_name *r = gp_rec_begin(GP_REC_THREAD_NAME, sizeof(*r));
+	if (!r)
+		return;
+	r->tid = tid;
+	r->name_sid = sid;
+	r->priority = 0;
+	r->pad = 0;
+	gp_rec_commit(r);
+}
+
+static void NVTX_API name_os_thread_a(uint32_t tid, const char *name)
+{
+	name_thread(tid, intern_a(name));
+}
+
+static void NVTX_API name_os_thread_w(uint32_t tid, const wchar_t *name)
+{
+	name_thread(tid, intern_w(name));
+}
+
+/* Domains: name string id -> small id; the same name gives the same handle. */
+#define NV_MAX_DOMAINS 1024
+static struct {
+	uint32_t sid;
+	uint32_t live;
+} g_domains[NV_MAX_DOMAINS + 1];
+static _Atomic int g_dom_lock;
+static uint32_t g_n_domains;
+
+static void emit_domain(uint64_t id, uint32_t sid, uint32_t destroy)
+{
+	struct gp_rec_nvtx_domain *r = gp_rec_begin(GP_REC_NVTX_DOMAIN, sizeof(*r));
+	if (!r)
+		return;
+	r->ts_ns = gp_now_ns();
+	r->domain = id;
+	r->name_sid = sid;
+	r->destroy = destroy;
+	gp_rec_commit(r);
+}
+
+static nvtxDomainHandle_t domain_create(uint32_t sid)
+{
+	uint32_t id = 0, fresh = 0;
+	while (atomic_exchange_explicit(&g_dom_lock, 1, memory_order_acquire))
+		;
+	for (uint32_t i = 1; i <= g_n_domains; i++)
+		if (g_domains[i].sid == sid) {
+			id = i;
+			break;
+		}
+	if (!id && g_n_domains < NV_MAX_DOMAINS) {
+		id = ++g_n_domains;
+		g_domains[id].sid = sid;
+	}
+	if (id && !g_domains[id].live) {
+		g_domains[id].live = 1;
+		fresh = 1;
+	}
+	atomic_store_explicit(&g_dom_lock, 0, memory_order_release);
+	if (!id) {
+		gp_count_dropped(1);
+		return NULL; /* too many domains: their events go to the default domain */
+	}
+	if (fresh)
+		emit_domain(id, sid, 0);
+	return (nvtxDomainHandle_t)(uintptr_t)id;
+}
+
+static nvtxDomainHandle_t NVTX_API domain_create_a(const char *name)
+{
+	return domain_create(intern_a(name));
+}
+
+static nvtxDomainHandle_t NVTX_API domain_create_w(const wchar_t *name)
+{
+	return domain_create(intern_w(name));
+}
+
+static void NVTX_API domain_destroy(nvtxDomainHandle_t dom)
+{
+	uint32_t id = (uint32_t)(uintptr_t)dom, was = 0;
+	if (!id || id > NV_MAX_DOMAINS)
+		return;
+	while (atomic_exchange_explicit(&g_dom_lock, 1, memory_order_acquire))
+		;
+	was = g_domains[id].live;
+	g_domains[id].live = 0;
+	atomic_store_explicit(&g_dom_lock, 0, memory_order_release);
+	if (was)
+		emit_domain(id, 0, 1);
+}
+
+static nvtxStringHandle_t NVTX_API register_string_a(nvtxDomainHandle_t dom, const char *s)
+{
+	(void)dom;
+	return (nvtxStringHandle_t)(uintptr_t)intern_a(s);
+}
+
+static nvtxStringHandle_t NVTX_API register_string_w(nvtxDomainHandle_t dom, const wchar_t *s)
+{
+	(void)dom;
+	return (nvtxStringHandle_t)(uintptr_t)intern_w(s);
+}
+
+/* Resources (nvtxDomainResourceCreate): accepted, not recorded (no report table). */
+static _Atomic uintptr_t g_next_resource = 1;
+
+static nvtxResourceHandle_t NVTX_API resource_create(nvtxDomainHandle_t dom,
+						     nvtxResourceAttributes_t *attr)
+{
+	(void)dom;
+	(void)attr;
+	return (nvtxResourceHandle_t)atomic_fetch_add(&g_next_resource, 1);
+}
+
+static void NVTX_API resource_destroy(nvtxResourceHandle_t res)
+{
+	(void)res;
+}
+
+static void NVTX_API initialize(const void *reserved)
+{
+	(void)reserved;
+}
+
+/* CUDA / CUDART object naming (nvToolsExtCuda.h, nvToolsExtCudaRt.h): installed so the
+ * calls are cheap and safe; the wire format has no record for them yet (nsys event types
+ * 97-99 NvtxNameCudaDevice/Context/Stream), so the names are only interned. */
+static void NVTX_API name_obj_a(void *obj, const char *name)
+{
+	(void)obj;
+	(void)intern_a(name);
+}
+
+static void NVTX_API name_obj_w(void *obj, const wchar_t *name)
+{
+	(void)obj;
+	(void)intern_w(name);
+}
+
+static void NVTX_API name_dev_a(int dev, const char *name)
+{
+	(void)dev;
+	(void)intern_a(name);
+}
+
+static void NVTX_API name_dev_w(int dev, const wchar_t *name)
+{
+	(void)dev;
+	(void)intern_w(name);
+}
+
+/* ---- the handshake ------------------------------------------------------------------ */
+
+struct slot {
+	unsigned id;
+	NvtxFunctionPointer fn;
+};
+
+#define FP(f) ((NvtxFunctionPointer)(void (*)(void))(f))
+
+static const struct slot core_slots[] = {
+    {NVTX_CBID_CORE_MarkEx, FP(mark_ex)},
+    {NVTX_CBID_CORE_MarkA, FP(mark_a)},
+    {NVTX_CBID_CORE_MarkW, FP(mark_w)},
+    {NVTX_CBID_CORE_RangeStartEx, FP(start_ex)},
+    {NVTX_CBID_CORE_RangeStartA, FP(start_a)},
+    {NVTX_CBID_CORE_RangeStartW, FP(start_w)},
+    {NVTX_CBID_CORE_RangeEnd, FP(end0)},
+    {NVTX_CBID_CORE_RangePushEx, FP(push_ex)},
+    {NVTX_CBID_CORE_RangePushA, FP(push_a)},
+    {NVTX_CBID_CORE_RangePushW, FP(push_w)},
+    {NVTX_CBID_CORE_RangePop, FP(pop0)},
+    {NVTX_CBID_CORE_NameCategoryA, FP(name_category_a)},
+    {NVTX_CBID_CORE_NameCategoryW, FP(name_category_w)},
+    {NVTX_CBID_CORE_NameOsThreadA, FP(name_os_thread_a)},
+    {NVTX_CBID_CORE_NameOsThreadW, FP(name_os_thread_w)},
+};
+
+static const struct slot core2_slots[] = {
+    {NVTX_CBID_CORE2_DomainMarkEx, FP(dom_mark_ex)},
+    {NVTX_CBID_CORE2_DomainRangeStartEx, FP(dom_start_ex)},
+    {NVTX_CBID_CORE2_DomainRangeEnd, FP(dom_end)},
+    {NVTX_CBID_CORE2_DomainRangePushEx, FP(dom_push_ex)},
+    {NVTX_CBID_CORE2_DomainRangePop, FP(dom_pop)},
+    {NVTX_CBID_CORE2_DomainResourceCreate, FP(resource_create)},
+    {NVTX_CBID_CORE2_DomainResourceDestroy, FP(resource_destroy)},
+    {NVTX_CBID_CORE2_DomainNameCategoryA, FP(dom_name_category_a)},
+    {NVTX_CBID_CORE2_DomainNameCategoryW, FP(dom_name_category_w)},
+    {NVTX_CBID_CORE2_DomainRegisterStringA, FP(register_string_a)},
+    {NVTX_CBID_CORE2_DomainRegisterStringW, FP(register_string_w)},
+    {NVTX_CBID_CORE2_DomainCreateA, FP(domain_create_a)},
+    {NVTX_CBID_CORE2_DomainCreateW, FP(domain_create_w)},
+    {NVTX_CBID_CORE2_DomainDestroy, FP(domain_destroy)},
+    {NVTX_CBID_CORE2_Initialize, FP(initialize)},
+};
+
+static const struct slot cuda_slots[] = {
+    {NVTX_CBID_CUDA_NameCuDeviceA, FP(name_dev_a)},
+    {NVTX_CBID_CUDA_NameCuDeviceW, FP(name_dev_w)},
+    {NVTX_CBID_CUDA_NameCuContextA, FP(name_obj_a)},
+    {NVTX_CBID_CUDA_NameCuContextW, FP(name_obj_w)},
+    {NVTX_CBID_CUDA_NameCuStreamA, FP(name_obj_a)},
+    {NVTX_CBID_CUDA_NameCuStreamW, FP(name_obj_w)},
+    {NVTX_CBID_CUDA_NameCuEventA, FP(name_obj_a)},
+    {NVTX_CBID_CUDA_NameCuEventW, FP(name_obj_w)},
+};
+
+static const struct slot cudart_slots[] = {
+    {NVTX_CBID_CUDART_NameCudaDeviceA, FP(name_dev_a)},
+    {NVTX_CBID_CUDART_NameCudaDeviceW, FP(name_dev_w)},
+    {NVTX_CBID_CUDART_NameCudaStreamA, FP(name_obj_a)},
+    {NVTX_CBID_CUDART_NameCudaStreamW, FP(name_obj_w)},
+    {NVTX_CBID_CUDART_NameCudaEventA, FP(name_obj_a)},
+    {NVTX_CBID_CUDART_NameCudaEventW, FP(name_obj_w)},
+};
+
+static int fill(const NvtxExportTableCallbacks *cb, NvtxCallbackModule mod,
+		const struct slot *slots, size_t n)
+{
+	NvtxFunctionTable table = NULL;
+	unsigned int size = 0;
+	if (!cb->GetModuleFunctionTable(mod, &table, &size) || !table)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (slots[i].id < size && table[slots[i].id])
+			*table[slots[i].id] = slots[i].fn;
+	return 1;
+}
+
+/* Is `name` an item of the comma list `list`? */
+static int in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && memcmp(p, name, n) == 0)
+			return 1;
+		p = e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Once per process: decide whether NVTX is traced and set up the runtime. */
+static int nvtx_enable(void)
+{
+	int e = atomic_load(&g_enabled);
+	if (e)
+		return e == 1;
+	static _Atomic int lock;
+	while (atomic_exchange_explicit(&lock, 1, memory_order_acquire))
+		;
+	e = atomic_load(&g_enabled);
+	if (!e) {
+		e = -1;
+		if (in_list(getenv(GP_ENV_TRACE), "nvtx") &&
+		    gp_producer_init(GP_COLLECTOR_INJECT) == 0 &&
+		    pthread_key_create(&g_nv_key, nv_thread_exit) == 0) {
+			gp_at_shutdown(nv_shutdown);
+			e = 1;
+		}
+		atomic_store(&g_enabled, e);
+	}
+	atomic_store_explicit(&lock, 0, memory_order_release);
+	return e == 1;
+}
+
+/* NVTX3 injection entry point (nvtxInit.h): returns 1 when the tables were filled, 0 to
+ * leave NVTX a no-op (nvtx not in $GPROF_CLI_TRACE, no recorder, or a bad table). */
+GP_EXPORT int InitializeInjectionNvtx2(NvtxGetExportTableFunc_t get)
+{
+	if (!get || !nvtx_enable())
+		return 0;
+	const NvtxExportTableCallbacks *cb = get(NVTX_ETID_CALLBACKS);
+	const NvtxExportTableVersionInfo *vi = get(NVTX_ETID_VERSIONINFO);
+	if (!cb || cb->struct_size < sizeof(*cb) || !cb->GetModuleFunctionTable)
+		return 0;
+	if (vi && vi->struct_size >= sizeof(*vi) && vi->SetInjectionNvtxVersion)
+		vi->SetInjectionNvtxVersion(NVTX_VERSION);
+	if (!fill(cb, NVTX_CB_MODULE_CORE, core_slots, sizeof(core_slots) / sizeof(core_slots[0])))
+		return 0;
+	fill(cb, NVTX_CB_MODULE_CORE2, core2_slots, sizeof(core2_slots) / sizeof(core2_slots[0]));
+	fill(cb, NVTX_CB_MODULE_CUDA, cuda_slots, sizeof(cuda_slots) / sizeof(cuda_slots[0]));
+	fill(cb, NVTX_CB_MODULE_CUDART, cudart_slots,
+	     sizeof(cudart_slots) / sizeof(cudart_slots[0]));
+	return 1;
+}

@@ -1,0 +1,1090 @@
+/*
+ * producer.c - the producer runtime (see producer.h for the contract).
+ *
+ * Layout of the state:
+ *
+ *   connection  one SOCK_SEQPACKET socket to $GPROF_CLI_CHANNEL per process, guarded by
+ *               the "send lock" (a futex mutex, g_slock).  The send lock also guards the
+ *               frame sequence counter, the pending-strings frame, the shared scratch
+ *               frame used by the flushers and inserts into the intern table.
+ *   thread      one struct gp_tbuf per thread (mmap'd once, 64 KiB frame inside),
+ *               pushed on a global lock-free list and reused after the thread exits.
+ *               Its `lock` word is the ownership protocol between the owning thread
+ *               and everybody else (flusher thread, exit, signal handlers):
+ *                 0 free, 1 held by the owner (between gp_rec_begin and gp_rec_commit,
+ *                 or while it sends its own full buffer), 2 held by a flusher.
+ *               The owner takes it with one uncontended CAS; a flusher only ever
+ *               try-locks it, and only while it already holds the send lock, copies the
+ *               records into the scratch frame, resets the buffer and releases it before
+ *               the (possibly blocking) send, so the owner waits at most one memcpy.
+ *               Because every frame is sent with the send lock held and a flusher takes
+ *               the send lock before it empties a buffer, the frames of one thread leave
+ *               in the order its records were written.
+ *   strings     content-hash table (open addressing, lock-free readers, inserts under
+ *               the send lock) mapping text to ids, with a 64-entry per-thread cache
+ *               keyed by pointer (hit = pointer compare + strncmp).
+ *
+ * String ordering (thread A interns "x", thread B uses it first): a new string's
+ * GP_REC_STRING is appended, under the send lock, to a connection-level pending frame
+ * before gp_intern() returns the id.  Every frame is sent with the send lock held, and
+ * the pending frame is sent first whenever it is non-empty, so a string definition
+ * always precedes, on the connection, every frame that can name it.  A new connection
+ * (reconnect after the app closed our fd, or a forked child) replays the whole table
+ * right after GP_REC_HELLO, so ids stay valid across connections.
+ *
+ * Every syscall goes through syscall(2) so that the osrt interposers never see the
+ * producer's own calls; no malloc and no pthread_mutex anywhere.
+ */
+#include "producer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HDR	    ((uint32_t)sizeof(struct gp_frame_hdr))
+#define CAP	    (GP_FRAME_MAX - HDR) /* record bytes per frame */
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- small syscall helpers (never through interposable libc wrappers) ---------- */
+
+static inline long sys_ret(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+static void sys_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+	syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static inline uint32_t sys_gettid(void)
+{
+	return (uint32_t)syscall(SYS_gettid);
+}
+
+static inline uint32_t sys_getpid(void)
+{
+	return (uint32_t)syscall(SYS_getpid);
+}
+
+/* ---- the send lock: a 3-state futex mutex (Drepper, "Futexes are tricky") ------- */
+
+static _Atomic int g_slock;
+
+static void slock(void)
+{
+	int c = 0;
+	if (atomic_compare_exchange_strong_explicit(&g_slock, &c, 1, memory_order_acquire,
+						    memory_order_relaxed))
+		return;
+	if (c != 2)
+		c = atomic_exchange_explicit(&g_slock, 2, memory_order_acquire);
+	while (c != 0) {
+		syscall(SYS_futex, &g_slock, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		c = atomic_exchange_explicit(&g_slock, 2, memory_order_acquire);
+	}
+}
+
+static int strylock(void)
+{
+	int c = 0;
+	return atomic_compare_exchange_strong_explicit(&g_slock, &c, 1, memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+static void sunlock(void)
+{
+	if (atomic_exchange_explicit(&g_slock, 0, memory_order_release) == 2)
+		syscall(SYS_futex, &g_slock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* ---- state ----------------------------------------------------------------------- */
+
+/* A frame under construction: header space followed by records. */
+struct gp_frame {
+	uint32_t len;  /* record bytes used after the header */
+	uint32_t nrec; /* records held */
+	_Alignas(8) unsigned char data[GP_FRAME_MAX];
+};
+
+#define TCACHE 64
+
+/* Per-thread intern cache entry: `ptr` last passed to gp_intern, `text` the table copy. */
+struct tcache_ent {
+	const char *ptr;
+	const char *text;
+	uint32_t len;
+	uint32_t id;
+};
+
+/* One thread's buffer (see the file comment for `lock`). */
+struct gp_tbuf {
+	_Atomic int lock;
+	_Atomic int live; /* 1 owned by a thread, 0 free for reuse */
+	uint32_t tid;
+	uint32_t pending; /* size reserved by gp_rec_begin */
+	struct gp_tbuf *next;
+	struct tcache_ent cache[TCACHE];
+	struct gp_frame f;
+};
+
+enum { ST_UNINIT, ST_INITING, ST_ACTIVE, ST_INACTIVE };
+
+static _Atomic int g_state = ST_UNINIT;
+static uint32_t g_collector;
+static uint32_t g_pid;
+static int g_fd = -1;
+static int g_broken;   /* the recorder went away: drop silently (counted) */
+static uint64_t g_seq; /* next frame sequence number on this connection */
+static uint64_t g_start_ns;
+static uint32_t g_hello_flags;
+static uint64_t g_flush_ns = 100 * 1000000ull;
+static struct sockaddr_un g_addr;
+static dev_t g_sock_dev;
+static ino_t g_sock_ino;
+
+static char g_exe[256];
+static uint32_t g_exe_len;
+static char g_cmdline[GP_STRING_MAX];
+static uint32_t g_cmdline_len;
+#define SID_EXE	    1u
+#define SID_CMDLINE 2u
+
+static struct gp_frame g_sbuf;	  /* pending GP_REC_STRING records (send lock) */
+static struct gp_frame g_scratch; /* flusher copy, final frame (send lock) */
+static struct gp_frame g_ctl;	  /* HELLO + string replay of a new connection */
+
+static _Atomic(struct gp_tbuf *) g_bufs;
+static __thread struct gp_tbuf *t_buf __attribute__((tls_model("initial-exec")));
+/* tid whose GP_REC_THREAD_NAME was sent (a thread that records again after its buffer
+ * was retired at exit must not re-send the prctl name over an nvtxNameOsThread one). */
+static __thread uint32_t t_named __attribute__((tls_model("initial-exec")));
+static pthread_key_t g_key;
+static _Atomic int g_key_ok;
+
+static _Atomic uint64_t g_dropped, g_failed_sends, g_cupti_dropped, g_zero_ts;
+static uint64_t g_loss_sent[4];
+
+static _Atomic int g_flusher_pid;
+static volatile int g_in_signal;
+static _Atomic int g_shutdown_pid;
+static _Atomic int g_signal_pid;
+
+static void (*g_shutdown_fns[8])(int);
+static _Atomic int g_n_shutdown;
+
+/* ---- intern table ---------------------------------------------------------------- */
+
+#define ITAB_BITS  18
+#define ITAB_SIZE  (1u << ITAB_BITS)
+#define ITAB_LIMIT (ITAB_SIZE - ITAB_SIZE / 8) /* keep probe chains short */
+#define ARENA_SIZE (64u << 20)
+
+struct ient {
+	_Atomic uint64_t hash; /* 0 = empty; published last (release) */
+	uint32_t id;
+	uint32_t off; /* arena offset of the text (NUL-terminated) */
+};
+
+static struct ient *g_itab;
+static char *g_arena;
+static uint32_t g_arena_used = 8; /* offset 0 unused */
+static uint32_t g_itab_count;
+static uint32_t g_next_sid = 3; /* 1, 2: exe and cmdline (GP_REC_HELLO) */
+
+static inline uint64_t rd64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* 64-bit hash, 8 bytes per step (a multiply-xorshift mix); never returns 0. */
+static uint64_t str_hash(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+	while (n >= 8) {
+		h = (h ^ rd64(p)) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
+		p += 8;
+		n -= 8;
+	}
+	uint64_t t = 0;
+	for (size_t i = 0; i < n; i++)
+		t |= (uint64_t)p[i] << (8 * i);
+	h = (h ^ t) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 32;
+	return h | 1;
+}
+
+static inline uint32_t arena_len(uint32_t off)
+{
+	uint32_t len;
+	memcpy(&len, g_arena + off - 4, 4);
+	return len;
+}
+
+/* Look `s` up; returns the entry or NULL.  Lock-free. */
+static struct ient *itab_find(uint64_t h, const char *s, size_t n)
+{
+	for (uint32_t i = (uint32_t)h & (ITAB_SIZE - 1);; i = (i + 1) & (ITAB_SIZE - 1)) {
+		uint64_t eh = atomic_load_explicit(&g_itab[i].hash, memory_order_acquire);
+		if (eh == 0)
+			return NULL;
+		if (eh == h && arena_len(g_itab[i].off) == n &&
+		    memcmp(g_arena + g_itab[i].off, s, n) == 0)
+			return &g_itab[i];
+	}
+}
+
+/* ---- frames and the connection --------------------------------------------------- */
+
+static int connect_locked(void);
+
+/* Is g_fd still our socket?  (The app may have closed it and reused the number.) */
+static int fd_is_ours(void)
+{
+	struct stat st;
+	if (g_fd < 0 || syscall(SYS_fstat, g_fd, &st) != 0)
+		return 0;
+	return S_ISSOCK(st.st_mode) && st.st_dev == g_sock_dev && st.st_ino == g_sock_ino;
+}
+
+/* Send one frame (records at f->data+HDR, f->len bytes).  Send lock held.  Returns 0,
+ * or -1 when the frame is lost (counted). */
+static int send_raw_locked(struct gp_frame *f)
+{
+	static int connecting;
+	if (g_broken)
+		goto lost;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		long r = -EBADF;
+		if (!connecting && !fd_is_ours())
+			goto reconnect;
+		struct gp_frame_hdr *fh = (struct gp_frame_hdr *)f->data;
+		fh->magic = GP_WIRE_MAGIC;
+		fh->version = GP_WIRE_VERSION;
+		fh->type = GP_FRAME_RECORDS;
+		fh->length = f->len;
+		fh->pid = g_pid;
+		fh->seq = g_seq;
+		do
+			r = sys_ret(syscall(SYS_sendto, g_fd, f->data, (size_t)HDR + f->len,
+					    MSG_NOSIGNAL, NULL, 0));
+		while (r == -EINTR && !g_in_signal);
+		if (r >= 0) {
+			g_seq++;
+			return 0;
+		}
+	reconnect:
+		if ((r == -EBADF || r == -ENOTSOCK) && attempt == 0 && !g_in_signal &&
+		    !connecting) {
+			/* our fd was closed under us (e.g. a daemon closing all fds) */
+			connecting = 1;
+			int rc = connect_locked();
+			connecting = 0;
+			if (rc == 0)
+				continue;
+		}
+		if (r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED || r == -ENOTCONN ||
+		    r == -EBADF || r == -ENOTSOCK)
+			g_broken = 1;
+		break;
+	}
+lost:
+	atomic_fetch_add_explicit(&g_failed_sends, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g_dropped, f->nrec, memory_order_relaxed);
+	return -1;
+}
+
+/* Send a frame, preceded by the pending strings.  Send lock held.  Resets f. */
+static void send_frame_locked(struct gp_frame *f)
+{
+	if (f != &g_sbuf && g_sbuf.len) {
+		send_raw_locked(&g_sbuf);
+		g_sbuf.len = g_sbuf.nrec = 0;
+	}
+	if (f->len)
+		send_raw_locked(f);
+	f->len = f->nrec = 0;
+}
+
+/* Append a GP_REC_STRING for (id, text) to frame f (sending f first when full). */
+static void append_string_locked(struct gp_frame *f, uint32_t id, const char *s, uint32_t n)
+{
+	uint32_t size = GP_REC_ALIGN((uint32_t)sizeof(struct gp_rec_string) + n);
+	if (f->len + size > CAP)
+		send_frame_locked(f);
+	struct gp_rec_string *r = (struct gp_rec_string *)(f->data + HDR + f->len);
+	r->h.type = GP_REC_STRING;
+	r->h.size = (uint16_t)size;
+	r->h.tid = t_buf ? t_buf->tid : sys_gettid();
+	r->id = id;
+	r->len = n;
+	memcpy(r->text, s, n);
+	memset(r->text + n, 0, size - sizeof(*r) - n);
+	f->len += size;
+	f->nrec++;
+}
+
+static uint32_t read_file(const char *path, char *buf, uint32_t cap)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	uint32_t n = 0;
+	while (n < cap) {
+		long r = syscall(SYS_read, fd, buf + n, cap - n);
+		if (r <= 0)
+			break;
+		n += (uint32_t)r;
+	}
+	syscall(SYS_close, fd);
+	return n;
+}
+
+/* Process name (argv[0] basename, else comm) and command line, once per process. */
+static void read_identity(void)
+{
+	uint32_t n = read_file("/proc/self/cmdline", g_cmdline, sizeof(g_cmdline));
+	while (n && g_cmdline[n - 1] == '\0')
+		n--;
+	const char *a0 = g_cmdline, *base = g_cmdline;
+	size_t a0len = strnlen(g_cmdline, n);
+	for (size_t i = 0; i < a0len; i++)
+		if (a0[i] == '/')
+			base = a0 + i + 1;
+	size_t blen = a0len - (size_t)(base - a0);
+	if (blen && blen < sizeof(g_exe)) {
+		memcpy(g_exe, base, blen);
+		g_exe_len = (uint32_t)blen;
+	} else {
+		uint32_t c = read_file("/proc/self/comm", g_exe, sizeof(g_exe) - 1);
+		while (c && (g_exe[c - 1] == '\n' || g_exe[c - 1] == '\0'))
+			c--;
+		g_exe_len = c;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (g_cmdline[i] == '\0')
+			g_cmdline[i] = ' ';
+	g_cmdline_len = n;
+}
+
+/* Open a new connection, send GP_REC_HELLO (+ exe/cmdline strings) and replay every
+ * interned string.  Send lock held (or single-threaded).  Returns 0 or -1. */
+static int connect_locked(void)
+{
+	int fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (syscall(SYS_connect, fd, &g_addr, sizeof(g_addr)) != 0) {
+		syscall(SYS_close, fd);
+		return -1;
+	}
+	/* Move the socket out of the way of apps that expect low fd numbers free. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 256) {
+		long want = rl.rlim_cur > 1024 ? 1000 : (long)rl.rlim_cur - 64;
+		int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, want);
+		if (hi >= 0) {
+			syscall(SYS_close, fd);
+			fd = hi;
+		}
+	}
+	int sndbuf = 4 << 20;
+	syscall(SYS_setsockopt, fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	struct stat st;
+	if (syscall(SYS_fstat, fd, &st) != 0) {
+		syscall(SYS_close, fd);
+		return -1;
+	}
+	if (g_fd >= 0 && fd_is_ours())
+		syscall(SYS_close, g_fd);
+	g_fd = fd;
+	g_sock_dev = st.st_dev;
+	g_sock_ino = st.st_ino;
+	g_seq = 0;
+	g_broken = 0;
+
+	struct gp_frame *f = &g_ctl;
+	f->len = f->nrec = 0;
+	g_sbuf.len = g_sbuf.nrec = 0; /* replayed below */
+	struct gp_rec_hello *h = (struct gp_rec_hello *)(f->data + HDR);
+	memset(h, 0, sizeof(*h));
+	h->h.type = GP_REC_HELLO;
+	h->h.size = sizeof(*h);
+	h->h.tid = sys_gettid();
+	h->pid = g_pid;
+	h->ppid = (uint32_t)syscall(SYS_getppid);
+	h->collector = g_collector;
+	h->exe_sid = g_exe_len ? SID_EXE : 0;
+	h->cmdline_sid = g_cmdline_len ? SID_CMDLINE : 0;
+	h->flags = g_hello_flags;
+	h->start_ns = g_start_ns;
+	f->len = sizeof(*h);
+	f->nrec = 1;
+	if (g_exe_len)
+		append_string_locked(f, SID_EXE, g_exe, g_exe_len);
+	if (g_cmdline_len)
+		append_string_locked(f, SID_CMDLINE, g_cmdline, g_cmdline_len);
+	for (uint32_t i = 0; g_itab && i < ITAB_SIZE; i++) {
+		if (atomic_load_explicit(&g_itab[i].hash, memory_order_acquire) == 0)
+			continue;
+		uint32_t off = g_itab[i].off;
+		append_string_locked(f, g_itab[i].id, g_arena + off, arena_len(off));
+	}
+	send_frame_locked(f);
+	return g_broken ? -1 : 0;
+}
+
+/* ---- interning -------------------------------------------------------------------- */
+
+/* Keep at most GP_STRING_MAX bytes, not cutting a UTF-8 sequence. */
+static size_t clamp_len(const char *s, size_t n)
+{
+	if (n <= GP_STRING_MAX)
+		return n;
+	n = GP_STRING_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/* Intern s[0..n) (n already clamped); *text gets the table copy (NULL when the table
+ * is full and the string was sent without being kept). */
+static uint32_t intern_slow(const char *s, size_t n, uint64_t h, const char **text)
+{
+	struct ient *e;
+	uint32_t id;
+	*text = NULL;
+	slock();
+	e = itab_find(h, s, n);
+	if (e) {
+		id = e->id;
+		*text = g_arena + e->off;
+		sunlock();
+		return id;
+	}
+	id = g_next_sid++;
+	uint32_t need = (uint32_t)((n + 1 + 4 + 3) & ~(size_t)3);
+	if (g_itab_count < ITAB_LIMIT && g_arena_used + need <= ARENA_SIZE) {
+		uint32_t len = (uint32_t)n, off = g_arena_used + 4;
+		memcpy(g_arena + g_arena_used, &len, 4);
+		memcpy(g_arena + off, s, n);
+		g_arena[off + n] = '\0';
+		g_arena_used += need;
+		uint32_t i = (uint32_t)h & (ITAB_SIZE - 1);
+		while (atomic_load_explicit(&g_itab[i].hash, memory_order_relaxed))
+			i = (i + 1) & (ITAB_SIZE - 1);
+		g_itab[i].id = id;
+		g_itab[i].off = off;
+		atomic_store_explicit(&g_itab[i].hash, h, memory_order_release);
+		g_itab_count++;
+		*text = g_arena + off;
+	}
+	/* Table full: still correct (a fresh id, sent now), just not de-duplicated. */
+	append_string_locked(&g_sbuf, id, s, (uint32_t)n);
+	sunlock();
+	return id;
+}
+
+uint32_t gp_intern_n(const char *s, size_t len)
+{
+	const char *text;
+	if (atomic_load_explicit(&g_state, memory_order_relaxed) != ST_ACTIVE || !s)
+		return 0;
+	len = clamp_len(s, len);
+	uint64_t h = str_hash(s, len);
+	struct ient *e = itab_find(h, s, len);
+	if (e)
+		return e->id;
+	return intern_slow(s, len, h, &text);
+}
+
+static struct gp_tbuf *tbuf_get(void);
+
+uint32_t gp_intern(const char *s)
+{
+	if (unlikely(!s))
+		return 0;
+	struct gp_tbuf *b = t_buf;
+	if (unlikely(!b) && !(b = tbuf_get()))
+		return 0;
+	struct tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (TCACHE - 1)];
+	if (c->ptr == s && strncmp(c->text, s, c->len) == 0 && s[c->len] == '\0')
+		return c->id;
+	size_t n = clamp_len(s, strnlen(s, GP_STRING_MAX + 1));
+	uint64_t h = str_hash(s, n);
+	const char *text;
+	uint32_t id;
+	struct ient *e = itab_find(h, s, n);
+	if (e) {
+		id = e->id;
+		text = g_arena + e->off;
+	} else {
+		id = intern_slow(s, n, h, &text);
+	}
+	if (text && s[n] == '\0') {
+		c->ptr = s;
+		c->text = text;
+		c->len = (uint32_t)n;
+		c->id = id;
+	}
+	return id;
+}
+
+/* ---- thread buffers --------------------------------------------------------------- */
+
+/* Take b's lock as a non-owner.  spins: how many extra attempts (0 = try once). */
+static int buf_trylock(struct gp_tbuf *b, int spins)
+{
+	for (int i = 0;; i++) {
+		int z = 0;
+		if (atomic_compare_exchange_strong_explicit(&b->lock, &z, 2, memory_order_acquire,
+							    memory_order_relaxed))
+			return 1;
+		if (i >= spins)
+			return 0;
+		cpu_relax();
+	}
+}
+
+/* Flush b from another thread (or the owner outside begin/commit).  wait: keep trying
+ * for about 200 ms when b is busy (exit path); else try once.  Returns 1 if b was
+ * emptied or empty. */
+static int flush_buf(struct gp_tbuf *b, int wait)
+{
+	for (int tries = 0;; tries++) {
+		if (atomic_load_explicit(&b->lock, memory_order_relaxed) == 0 && b->f.len == 0)
+			return 1;
+		if (g_in_signal) {
+			if (!strylock())
+				return 0;
+		} else {
+			slock();
+		}
+		if (buf_trylock(b, 64)) {
+			if (b->f.len) {
+				memcpy(g_scratch.data + HDR, b->f.data + HDR, b->f.len);
+				g_scratch.len = b->f.len;
+				g_scratch.nrec = b->f.nrec;
+				b->f.len = b->f.nrec = 0;
+			}
+			atomic_store_explicit(&b->lock, 0, memory_order_release);
+			send_frame_locked(&g_scratch);
+			sunlock();
+			return 1;
+		}
+		sunlock();
+		if (!wait || g_in_signal || tries >= 2000)
+			return 0;
+		sys_sleep_ns(100000);
+	}
+}
+
+/* The owner (holding b->lock == 1) sends its own full buffer. */
+static void buf_send_owned(struct gp_tbuf *b)
+{
+	if (g_in_signal) {
+		if (!strylock())
+			return;
+	} else {
+		slock();
+	}
+	send_frame_locked(&b->f);
+	sunlock();
+}
+
+static void send_loss_locked(struct gp_frame *f);
+
+static void flush_all(int wait)
+{
+	for (struct gp_tbuf *b = atomic_load_explicit(&g_bufs, memory_order_acquire); b;
+	     b = b->next) {
+		if (!flush_buf(b, wait) && b->f.nrec && wait)
+			atomic_fetch_add_explicit(&g_dropped, b->f.nrec, memory_order_relaxed);
+	}
+	if (g_in_signal ? strylock() : (slock(), 1)) {
+		send_frame_locked(&g_sbuf);
+		sunlock();
+	}
+}
+
+void gp_flush_all(void)
+{
+	if (atomic_load_explicit(&g_state, memory_order_relaxed) == ST_ACTIVE)
+		flush_all(0);
+}
+
+void gp_flush_thread(void)
+{
+	struct gp_tbuf *b = t_buf;
+	if (b)
+		flush_buf(b, 1);
+}
+
+static void *flusher_main(void *arg)
+{
+	(void)arg;
+	int me = (int)sys_getpid();
+	prctl(PR_SET_NAME, "gprof-flush", 0, 0, 0);
+	while (atomic_load_explicit(&g_flusher_pid, memory_order_relaxed) == me) {
+		sys_sleep_ns(g_flush_ns);
+		if ((int)sys_getpid() != me)
+			break;
+		flush_all(0);
+		uint64_t cur[4] = {atomic_load(&g_dropped), atomic_load(&g_failed_sends),
+				   atomic_load(&g_cupti_dropped), atomic_load(&g_zero_ts)};
+		if (memcmp(cur, g_loss_sent, sizeof(cur)) != 0) {
+			slock();
+			send_loss_locked(&g_scratch);
+			send_frame_locked(&g_scratch);
+			sunlock();
+		}
+	}
+	return NULL;
+}
+
+static void start_flusher(void)
+{
+	int me = (int)sys_getpid(), cur = atomic_load(&g_flusher_pid);
+	if (cur == me || !atomic_compare_exchange_strong(&g_flusher_pid, &cur, me))
+		return;
+	pthread_attr_t a;
+	pthread_t t;
+	sigset_t all, old;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64 << 10);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old); /* the flusher inherits "all blocked" */
+	if (pthread_create(&t, &a, flusher_main, NULL) != 0)
+		atomic_store(&g_flusher_pid, 0);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+}
+
+static void thread_exit(void *arg)
+{
+	struct gp_tbuf *b = arg;
+	if (!b)
+		return;
+	flush_buf(b, 1);
+	if (t_buf == b)
+		t_buf = NULL;
+	atomic_store_explicit(&b->live, 0, memory_order_release);
+}
+
+/* Emit GP_REC_THREAD_NAME for the calling thread (name from prctl(PR_GET_NAME)). */
+static void emit_thread_name(struct gp_tbuf *b)
+{
+	char name[17] = {0};
+	if (syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) != 0 || !name[0])
+		return;
+	uint32_t sid = gp_intern_n(name, strlen(name));
+	struct gp_rec_thread_name *r = gp_rec_begin(GP_REC_THREAD_NAME, sizeof(*r));
+	if (!r)
+		return;
+	r->tid = b->tid;
+	r->name_sid = sid;
+	r->priority = 0;
+	r->pad = 0;
+	gp_rec_commit(r);
+}
+
+/* First record of a thread: find a free buffer or map a new one. */
+static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
+{
+	if (atomic_load_explicit(&g_state, memory_order_acquire) != ST_ACTIVE)
+		return NULL;
+	struct gp_tbuf *b;
+	for (b = atomic_load_explicit(&g_bufs, memory_order_acquire); b; b = b->next) {
+		int z = 0;
+		if (atomic_load_explicit(&b->live, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_strong(&b->live, &z, 1))
+			break;
+	}
+	if (!b) {
+		void *m = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
+			return NULL;
+		}
+		b = m;
+		atomic_store(&b->live, 1);
+		struct gp_tbuf *head = atomic_load(&g_bufs);
+		do
+			b->next = head;
+		while (!atomic_compare_exchange_weak(&g_bufs, &head, b));
+	}
+	memset(b->cache, 0, sizeof(b->cache));
+	b->tid = sys_gettid();
+	t_buf = b;
+	if (atomic_load(&g_key_ok))
+		pthread_setspecific(g_key, b);
+	start_flusher();
+	if (t_named != b->tid) {
+		t_named = b->tid;
+		emit_thread_name(b);
+	}
+	return b;
+}
+
+void *gp_rec_begin(uint16_t type, size_t size)
+{
+	struct gp_tbuf *b = t_buf;
+	if (unlikely(!b) && !(b = tbuf_get()))
+		return NULL;
+	size = GP_REC_ALIGN(size);
+	int z = 0;
+	if (unlikely(!atomic_compare_exchange_strong_explicit(&b->lock, &z, 1, memory_order_acquire,
+							      memory_order_relaxed))) {
+		if (z == 1 || size > CAP) { /* re-entered (signal handler) mid-record */
+			atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
+			return NULL;
+		}
+		for (unsigned i = 1;; i++) { /* a flusher copies us out: at most a memcpy */
+			z = 0;
+			if (atomic_compare_exchange_weak_explicit(
+				&b->lock, &z, 1, memory_order_acquire, memory_order_relaxed))
+				break;
+			if (i % 256 == 0)
+				syscall(SYS_sched_yield);
+			else
+				cpu_relax();
+		}
+	}
+	if (unlikely(b->f.len + size > CAP)) {
+		buf_send_owned(b);
+		if (b->f.len + size > CAP) {
+			atomic_store_explicit(&b->lock, 0, memory_order_release);
+			atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
+			return NULL;
+		}
+	}
+	struct gp_rec_hdr *h = (struct gp_rec_hdr *)(b->f.data + HDR + b->f.len);
+	h->type = type;
+	h->size = (uint16_t)size;
+	h->tid = b->tid;
+	b->pending = (uint32_t)size;
+	return h;
+}
+
+void gp_rec_commit(void *rec)
+{
+	struct gp_tbuf *b = t_buf;
+	(void)rec;
+	b->f.len += b->pending;
+	b->f.nrec++;
+	atomic_store_explicit(&b->lock, 0, memory_order_release);
+}
+
+uint32_t gp_tid(void)
+{
+	struct gp_tbuf *b = t_buf;
+	if (likely(b))
+		return b->tid;
+	b = tbuf_get();
+	return b ? b->tid : sys_gettid();
+}
+
+uint64_t gp_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int gp_producer_active(void)
+{
+	return atomic_load_explicit(&g_state, memory_order_relaxed) == ST_ACTIVE;
+}
+
+void gp_count_dropped(uint64_t records)
+{
+	atomic_fetch_add_explicit(&g_dropped, records, memory_order_relaxed);
+}
+
+void gp_count_cupti_loss(uint64_t dropped, uint64_t zero_timestamps)
+{
+	atomic_fetch_add_explicit(&g_cupti_dropped, dropped, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g_zero_ts, zero_timestamps, memory_order_relaxed);
+}
+
+void gp_at_shutdown(void (*fn)(int in_signal))
+{
+	int n = atomic_load(&g_n_shutdown);
+	for (int i = 0; i < n; i++)
+		if (g_shutdown_fns[i] == fn)
+			return;
+	n = atomic_fetch_add(&g_n_shutdown, 1);
+	if (n >= 8) {
+		atomic_fetch_sub(&g_n_shutdown, 1);
+		return;
+	}
+	g_shutdown_fns[n] = fn;
+}
+
+/* ---- exit, signals, fork ------------------------------------------------------------ */
+
+/* Append GP_REC_LOSS (cumulative counters) to f.  Send lock held. */
+static void send_loss_locked(struct gp_frame *f)
+{
+	struct gp_rec_loss *l = (struct gp_rec_loss *)(f->data + HDR + f->len);
+	memset(l, 0, sizeof(*l));
+	l->h.type = GP_REC_LOSS;
+	l->h.size = sizeof(*l);
+	l->h.tid = sys_gettid();
+	l->dropped_records = atomic_load(&g_dropped);
+	l->failed_sends = atomic_load(&g_failed_sends);
+	l->cupti_dropped = atomic_load(&g_cupti_dropped);
+	l->zero_timestamps = atomic_load(&g_zero_ts);
+	g_loss_sent[0] = l->dropped_records;
+	g_loss_sent[1] = l->failed_sends;
+	g_loss_sent[2] = l->cupti_dropped;
+	g_loss_sent[3] = l->zero_timestamps;
+	f->len += sizeof(*l);
+	f->nrec++;
+}
+
+/* Final frame: GP_REC_LOSS + GP_REC_PROCESS_EXIT. */
+static void send_final(int status)
+{
+	if (g_in_signal ? !strylock() : (slock(), 0))
+		return;
+	struct gp_frame *f = &g_scratch;
+	f->len = f->nrec = 0;
+	send_loss_locked(f);
+	struct gp_rec_process_exit *e = (struct gp_rec_process_exit *)(f->data + HDR + f->len);
+	e->h.type = GP_REC_PROCESS_EXIT;
+	e->h.size = sizeof(*e);
+	e->h.tid = sys_gettid();
+	e->ts_ns = gp_now_ns();
+	e->status = status;
+	e->pad = 0;
+	f->len += sizeof(*e);
+	f->nrec++;
+	send_frame_locked(f);
+	sunlock();
+}
+
+static void run_shutdown_fns(int in_signal)
+{
+	int n = atomic_load(&g_n_shutdown);
+	for (int i = n - 1; i >= 0; i--)
+		if (g_shutdown_fns[i])
+			g_shutdown_fns[i](in_signal);
+}
+
+/* Normal exit (atexit, then the destructor).  The first call in a process runs the
+ * callbacks and sends the final LOSS/PROCESS_EXIT; a later call (destructor after
+ * atexit) only flushes what was recorded in between.  The exit() status is not known
+ * here: PROCESS_EXIT carries -1 and the recorder keeps the status from waitpid. */
+static void producer_exit(void)
+{
+	if (atomic_load(&g_state) != ST_ACTIVE)
+		return;
+	int me = (int)sys_getpid(), prev = atomic_exchange(&g_shutdown_pid, me);
+	if (prev == me) {
+		flush_all(1);
+		return;
+	}
+	run_shutdown_fns(0);
+	flush_all(1);
+	send_final(-1);
+}
+
+static void producer_atexit(void)
+{
+	producer_exit();
+}
+
+__attribute__((destructor)) static void producer_fini(void)
+{
+	producer_exit();
+}
+
+static const int g_sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGINT};
+#define NSIGS ((int)(sizeof(g_sigs) / sizeof(g_sigs[0])))
+static struct sigaction g_old_sa[NSIGS];
+
+static void on_signal(int sig, siginfo_t *si, void *uctx)
+{
+	int idx = 0, saved_errno = errno;
+	while (idx < NSIGS && g_sigs[idx] != sig)
+		idx++;
+	struct sigaction *old = &g_old_sa[idx < NSIGS ? idx : 0];
+	int dies = !(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_DFL;
+	int me = (int)sys_getpid(), prev = atomic_exchange(&g_signal_pid, me);
+	if (prev != me && atomic_load(&g_state) == ST_ACTIVE) {
+		g_in_signal = 1;
+		run_shutdown_fns(1);
+		flush_all(0);
+		if (dies)
+			send_final(128 + sig);
+		g_in_signal = 0;
+		if (!dies)
+			atomic_store(&g_signal_pid, 0); /* the app's handler may go on */
+	}
+	errno = saved_errno;
+	if (idx >= NSIGS)
+		return;
+	if (old->sa_flags & SA_SIGINFO) {
+		old->sa_sigaction(sig, si, uctx);
+	} else if (old->sa_handler == SIG_IGN) {
+		return;
+	} else if (old->sa_handler != SIG_DFL) {
+		old->sa_handler(sig);
+	} else {
+		/* default action: restore it and re-raise (faults re-trigger on return) */
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(sig, &dfl, NULL);
+		sigset_t s;
+		sigemptyset(&s);
+		sigaddset(&s, sig);
+		syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &s, NULL, sizeof(long) * 1);
+		syscall(SYS_tgkill, sys_getpid(), sys_gettid(), sig);
+	}
+}
+
+static void install_signals(void)
+{
+	for (int i = 0; i < NSIGS; i++) {
+		struct sigaction sa, old;
+		if (sigaction(g_sigs[i], NULL, &old) != 0)
+			continue;
+		if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN)
+			continue; /* ignored signals stay ignored (nohup etc.) */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_signal;
+		sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+		sigemptyset(&sa.sa_mask);
+		g_old_sa[i] = old;
+		sigaction(g_sigs[i], &sa, NULL);
+	}
+}
+
+static void fork_prepare(void)
+{
+	if (atomic_load(&g_state) == ST_ACTIVE)
+		slock(); /* the child gets a consistent table, frames and connection */
+}
+
+static void fork_parent(void)
+{
+	if (atomic_load(&g_state) == ST_ACTIVE)
+		sunlock();
+}
+
+static void fork_child(void)
+{
+	if (atomic_load(&g_state) != ST_ACTIVE)
+		return;
+	/* The child has only the forking thread; every buffer holds parent records
+	 * (the parent sends those), so empty all of them and start over. */
+	for (struct gp_tbuf *b = atomic_load(&g_bufs); b; b = b->next) {
+		b->f.len = b->f.nrec = 0;
+		atomic_store(&b->lock, 0);
+		atomic_store(&b->live, 0);
+	}
+	t_buf = NULL; /* next record re-registers the thread (new tid, name, flusher) */
+	atomic_store(&g_slock, 0);
+	atomic_store(&g_flusher_pid, 0);
+	atomic_store(&g_shutdown_pid, 0);
+	atomic_store(&g_signal_pid, 0);
+	atomic_store(&g_dropped, 0);
+	atomic_store(&g_failed_sends, 0);
+	atomic_store(&g_cupti_dropped, 0);
+	atomic_store(&g_zero_ts, 0);
+	memset(g_loss_sent, 0, sizeof(g_loss_sent));
+	g_pid = sys_getpid();
+	g_hello_flags |= GP_HELLO_FORKED;
+	g_start_ns = gp_now_ns();
+	int old = g_fd;
+	g_fd = -1;
+	if (connect_locked() != 0) {
+		g_broken = 1;
+	}
+	if (old >= 0 && old != g_fd)
+		syscall(SYS_close, old);
+}
+
+int gp_producer_init(uint32_t collector)
+{
+	int s = atomic_load_explicit(&g_state, memory_order_acquire);
+	if (s == ST_ACTIVE)
+		return 0;
+	if (s == ST_INACTIVE)
+		return -1;
+	s = ST_UNINIT;
+	if (!atomic_compare_exchange_strong(&g_state, &s, ST_INITING)) {
+		while ((s = atomic_load(&g_state)) == ST_INITING)
+			sys_sleep_ns(100000);
+		return s == ST_ACTIVE ? 0 : -1;
+	}
+	const char *path = getenv(GP_ENV_CHANNEL);
+	if (!path || !*path || strlen(path) >= sizeof(g_addr.sun_path))
+		goto inactive;
+	const char *fl = getenv(GP_ENV_FLUSH_MS);
+	if (fl && *fl) {
+		long ms = strtol(fl, NULL, 10);
+		if (ms > 0 && ms < 100000)
+			g_flush_ns = (uint64_t)ms * 1000000ull;
+	}
+	g_addr.sun_family = AF_UNIX;
+	strcpy(g_addr.sun_path, path);
+	g_collector = collector;
+	g_pid = sys_getpid();
+	g_start_ns = gp_now_ns();
+	g_itab = mmap(NULL, ITAB_SIZE * sizeof(struct ient), PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	g_arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (g_itab == MAP_FAILED || g_arena == MAP_FAILED)
+		goto inactive;
+	read_identity();
+	slock();
+	int rc = connect_locked();
+	sunlock();
+	if (rc != 0)
+		goto inactive;
+	if (pthread_key_create(&g_key, thread_exit) == 0)
+		atomic_store(&g_key_ok, 1);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	atexit(producer_atexit);
+	install_signals();
+	atomic_store_explicit(&g_state, ST_ACTIVE, memory_order_release);
+	return 0;
+inactive:
+	atomic_store_explicit(&g_state, ST_INACTIVE, memory_order_release);
+	return -1;
+}

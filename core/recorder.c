@@ -1,0 +1,652 @@
+/*
+ * recorder.c - the record channel and the recorder's two threads (see recorder.h).
+ *
+ * Reader: epoll over the listening SOCK_SEQPACKET socket and the producer connections.
+ * Each message is received whole into a pooled frame buffer (GP_FRAME_MAX bytes, recv
+ * with MSG_TRUNC so an oversize message is seen as such) and appended to the queue.
+ * The pool holds at most GP_RECORDER_QUEUE_MAX bytes of buffers; when every buffer is
+ * queued the reader waits for the writer (reader_stalls), so producers block in send().
+ * Connection open and close are queued as items too, so the writer sees each
+ * connection's frames between its open and its close.
+ *
+ * Writer: takes the whole queue at once, validates frames (gp_decode_frame), hands the
+ * records to the report writer (report.c), and commits at least every
+ * GP_RECORDER_COMMIT_MS, and when the queue has been idle for IDLE_COMMIT_MS.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "recorder.h"
+#include "recorder_internal.h"
+#include "report.h"
+#include "util.h"
+
+#define IDLE_COMMIT_MS 20 /* commit when no frame arrived for this long */
+#define READ_BURST     32 /* frames read from one connection before looking at others */
+#define RETURN_BATCH   16 /* buffers the writer gives back to the pool at once */
+#define CHANNEL_NAME   "channel"
+
+/* One producer connection.  fd/list links belong to the reader; rc/seq to the
+ * writer (it frees the struct when it handles the close item). */
+struct rconn {
+	int fd;
+	uint32_t pid;
+	struct rconn *prev, *next; /* reader's list of open connections */
+	struct report_conn *rc;
+	struct gp_seq seq;
+};
+
+enum qkind { Q_OPEN, Q_FRAME, Q_CLOSE };
+
+/* A queue item and frame buffer in one allocation (data is 8-byte aligned). */
+struct qbuf {
+	struct qbuf *next;
+	struct rconn *conn;
+	uint32_t kind;
+	uint32_t len; /* message bytes as received (may exceed GP_FRAME_MAX: oversize) */
+	uint64_t data[GP_FRAME_MAX / 8];
+};
+
+#define POOL_MAX (GP_RECORDER_QUEUE_MAX / sizeof(struct qbuf))
+
+struct recorder {
+	char *dir, *sock_path;
+	int lfd, epfd, wakefd;
+	pthread_t reader, writer;
+	int reader_started, writer_started;
+	struct report *rep;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv_data, cv_space, cv_closed;
+	struct qbuf *qhead, *qtail, *free_list;
+	size_t nalloc;
+	int writer_waiting, reader_waiting;
+	int stop_reader, stop_writer;
+	unsigned nopen;
+
+	struct rconn *open_list; /* reader only */
+
+	/* reader-only counters */
+	uint64_t connections, reader_stalls, bytes;
+	/* writer-only counters */
+	struct gp_decode_counts dc;
+	int txn_open;
+	uint64_t txn_start_ns;
+};
+
+/* ---- frame decoding ------------------------------------------------------------- */
+
+size_t gp_rec_min_size(uint16_t type)
+{
+	switch (type) {
+	case GP_REC_HELLO:
+		return sizeof(struct gp_rec_hello);
+	case GP_REC_STRING:
+		return sizeof(struct gp_rec_string);
+	case GP_REC_THREAD_NAME:
+		return sizeof(struct gp_rec_thread_name);
+	case GP_REC_LOSS:
+		return sizeof(struct gp_rec_loss);
+	case GP_REC_PROCESS_EXIT:
+		return sizeof(struct gp_rec_process_exit);
+	case GP_REC_NVTX_EVENT:
+	case GP_REC_NVTX_START:
+		return sizeof(struct gp_rec_nvtx);
+	case GP_REC_NVTX_END:
+		return sizeof(struct gp_rec_nvtx_end);
+	case GP_REC_NVTX_DOMAIN:
+		return sizeof(struct gp_rec_nvtx_domain);
+	case GP_REC_NVTX_CATEGORY:
+		return sizeof(struct gp_rec_nvtx_category);
+	case GP_REC_OSRT:
+		return sizeof(struct gp_rec_osrt);
+	default:
+		return 0;
+	}
+}
+
+void gp_seq_close(const struct gp_seq *seq, struct gp_decode_counts *cnt)
+{
+	if (seq->end > seq->frames)
+		cnt->lost_frames += seq->end - seq->frames;
+}
+
+int gp_decode_frame(const void *buf, size_t nbytes, struct gp_seq *seq,
+		    struct gp_decode_counts *cnt, gp_rec_fn fn, void *ctx)
+{
+	const struct gp_frame_hdr *fh = buf;
+	const unsigned char *p, *end;
+
+	if (nbytes < sizeof(*fh) || nbytes > GP_FRAME_MAX || fh->magic != GP_WIRE_MAGIC ||
+	    fh->version != GP_WIRE_VERSION || fh->type != GP_FRAME_RECORDS ||
+	    fh->length != nbytes - sizeof(*fh)) {
+		cnt->bad_frames++;
+		return -1;
+	}
+	if (fh->seq >= seq->end)
+		seq->end = fh->seq + 1;
+	seq->frames++;
+	cnt->frames++;
+	p = (const unsigned char *)buf + sizeof(*fh);
+	end = p + fh->length;
+	while (p < end) {
+		const struct gp_rec_hdr *rh = (const void *)p;
+		size_t left = (size_t)(end - p), min;
+
+		if (left < sizeof(*rh) || rh->size < sizeof(*rh) || (rh->size & 7) ||
+		    rh->size > left)
+			goto bad;
+		min = gp_rec_min_size(rh->type);
+		if (min && rh->size < min)
+			goto bad;
+		if (fn(ctx, rh) < 0)
+			goto bad;
+		cnt->records++;
+		p += rh->size;
+	}
+	return 0;
+bad:
+	cnt->bad_frames++;
+	return -1;
+}
+
+/* ---- queue and pool ---------------------------------------------------------------- */
+
+static struct qbuf *pool_get(struct recorder *r)
+{
+	struct qbuf *b;
+	int stalled = 0;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->free_list && r->nalloc >= POOL_MAX) {
+		if (!stalled) {
+			r->reader_stalls++;
+			stalled = 1;
+		}
+		r->reader_waiting = 1;
+		pthread_cond_wait(&r->cv_space, &r->mu);
+		r->reader_waiting = 0;
+	}
+	b = r->free_list;
+	if (b)
+		r->free_list = b->next;
+	else
+		r->nalloc++;
+	pthread_mutex_unlock(&r->mu);
+	if (!b)
+		b = xmalloc(sizeof(*b));
+	return b;
+}
+
+/* Give a chain of buffers (linked by next, `last` its tail) back to the pool. */
+static void pool_put_chain(struct recorder *r, struct qbuf *first, struct qbuf *last)
+{
+	pthread_mutex_lock(&r->mu);
+	last->next = r->free_list;
+	r->free_list = first;
+	if (r->reader_waiting)
+		pthread_cond_signal(&r->cv_space);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void enqueue(struct recorder *r, struct qbuf *b)
+{
+	b->next = NULL;
+	pthread_mutex_lock(&r->mu);
+	if (r->qtail)
+		r->qtail->next = b;
+	else
+		r->qhead = b;
+	r->qtail = b;
+	if (r->writer_waiting)
+		pthread_cond_signal(&r->cv_data);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- reader ------------------------------------------------------------------------ */
+
+static void close_conn(struct recorder *r, struct rconn *c)
+{
+	struct qbuf *b;
+
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		r->open_list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	b = pool_get(r);
+	b->kind = Q_CLOSE;
+	b->conn = c;
+	b->len = 0;
+	enqueue(r, b);
+	pthread_mutex_lock(&r->mu);
+	r->nopen--;
+	pthread_cond_broadcast(&r->cv_closed);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Read up to `limit` frames from c; returns 1 when the connection was closed. */
+static int read_conn(struct recorder *r, struct rconn *c, int limit)
+{
+	int k;
+
+	for (k = 0; k < limit; k++) {
+		struct qbuf *b = pool_get(r);
+		ssize_t n = recv(c->fd, b->data, GP_FRAME_MAX, MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n > 0) {
+			b->kind = Q_FRAME;
+			b->conn = c;
+			b->len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+			r->bytes += (uint64_t)n;
+			enqueue(r, b);
+			continue;
+		}
+		pool_put_chain(r, b, b);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		close_conn(r, c);
+		return 1;
+	}
+	return 0;
+}
+
+static void accept_conns(struct recorder *r)
+{
+	for (;;) {
+		int fd = accept4(r->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct epoll_event ev;
+		struct rconn *c;
+		struct qbuf *b;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return; /* EAGAIN, or out of fds: try again on the next event */
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->fd = fd;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+			c->pid = (uint32_t)cred.pid;
+		b = pool_get(r);
+		b->kind = Q_OPEN;
+		b->conn = c;
+		b->len = 0;
+		enqueue(r, b);
+		c->next = r->open_list;
+		if (c->next)
+			c->next->prev = c;
+		r->open_list = c;
+		r->connections++;
+		pthread_mutex_lock(&r->mu);
+		r->nopen++;
+		pthread_mutex_unlock(&r->mu);
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
+	}
+}
+
+static void *reader_main(void *arg)
+{
+	struct recorder *r = arg;
+	struct epoll_event evs[64];
+
+	for (;;) {
+		int n = epoll_wait(r->epfd, evs, 64, -1), i, stop;
+
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			void *tag = evs[i].data.ptr;
+
+			if (tag == &r->lfd) {
+				accept_conns(r);
+			} else if (tag == &r->wakefd) {
+				uint64_t v;
+
+				if (read(r->wakefd, &v, sizeof(v)) < 0)
+					(void)0;
+			} else {
+				read_conn(r, tag, READ_BURST);
+			}
+		}
+		pthread_mutex_lock(&r->mu);
+		stop = r->stop_reader;
+		pthread_mutex_unlock(&r->mu);
+		if (stop)
+			break;
+	}
+	/* Session over: take what is still readable, then close what is left open. */
+	accept_conns(r);
+	while (r->open_list) {
+		struct rconn *c = r->open_list;
+
+		if (!read_conn(r, c, INT32_MAX))
+			close_conn(r, c);
+	}
+	return NULL;
+}
+
+/* ---- writer ------------------------------------------------------------------------ */
+
+struct rec_ctx {
+	struct report *rep;
+	struct report_conn *rc;
+};
+
+static int on_record(void *ctx, const struct gp_rec_hdr *rec)
+{
+	struct rec_ctx *x = ctx;
+
+	return report_record(x->rep, x->rc, rec);
+}
+
+static void writer_begin(struct recorder *r)
+{
+	if (!r->txn_open) {
+		report_begin(r->rep);
+		r->txn_open = 1;
+		r->txn_start_ns = gp_monotonic_ns();
+	}
+}
+
+static void writer_commit(struct recorder *r)
+{
+	if (r->txn_open) {
+		report_commit(r->rep);
+		r->txn_open = 0;
+	}
+}
+
+static void handle_item(struct recorder *r, struct qbuf *b)
+{
+	struct rconn *c = b->conn;
+
+	switch (b->kind) {
+	case Q_OPEN:
+		c->rc = report_conn_open(r->rep, c->pid);
+		break;
+	case Q_FRAME: {
+		struct rec_ctx x = {r->rep, c->rc};
+
+		writer_begin(r);
+		gp_decode_frame(b->data, b->len, &c->seq, &r->dc, on_record, &x);
+		break;
+	}
+	case Q_CLOSE:
+		writer_begin(r);
+		report_conn_close(r->rep, c->rc);
+		gp_seq_close(&c->seq, &r->dc);
+		free(c);
+		break;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct recorder *r = arg;
+
+	for (;;) {
+		struct qbuf *list, *ret_first = NULL, *ret_last = NULL;
+		int nret = 0;
+
+		pthread_mutex_lock(&r->mu);
+		while (!r->qhead) {
+			if (r->stop_writer) {
+				pthread_mutex_unlock(&r->mu);
+				writer_commit(r);
+				return NULL;
+			}
+			r->writer_waiting = 1;
+			if (r->txn_open) {
+				struct timespec ts;
+				int rc;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += IDLE_COMMIT_MS * 1000000L;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				rc = pthread_cond_timedwait(&r->cv_data, &r->mu, &ts);
+				r->writer_waiting = 0;
+				if (rc == ETIMEDOUT && !r->qhead) {
+					pthread_mutex_unlock(&r->mu);
+					writer_commit(r); /* idle */
+					pthread_mutex_lock(&r->mu);
+				}
+			} else {
+				pthread_cond_wait(&r->cv_data, &r->mu);
+				r->writer_waiting = 0;
+			}
+		}
+		list = r->qhead;
+		r->qhead = r->qtail = NULL;
+		pthread_mutex_unlock(&r->mu);
+
+		while (list) {
+			struct qbuf *b = list;
+
+			list = b->next;
+			handle_item(r, b);
+			b->next = ret_first;
+			ret_first = b;
+			if (!ret_last)
+				ret_last = b;
+			if (++nret == RETURN_BATCH) {
+				pool_put_chain(r, ret_first, ret_last);
+				ret_first = ret_last = NULL;
+				nret = 0;
+			}
+			if (r->txn_open && gp_monotonic_ns() - r->txn_start_ns >=
+					       GP_RECORDER_COMMIT_MS * 1000000ull)
+				writer_commit(r);
+		}
+		if (ret_first)
+			pool_put_chain(r, ret_first, ret_last);
+	}
+}
+
+/* ---- start / finish ---------------------------------------------------------------- */
+
+static void free_recorder(struct recorder *r)
+{
+	while (r->free_list) {
+		struct qbuf *b = r->free_list;
+
+		r->free_list = b->next;
+		free(b);
+	}
+	if (r->lfd >= 0)
+		close(r->lfd);
+	if (r->epfd >= 0)
+		close(r->epfd);
+	if (r->wakefd >= 0)
+		close(r->wakefd);
+	if (r->sock_path)
+		unlink(r->sock_path);
+	if (r->dir)
+		rmdir(r->dir);
+	free(r->sock_path);
+	free(r->dir);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv_data);
+	pthread_cond_destroy(&r->cv_space);
+	pthread_cond_destroy(&r->cv_closed);
+	free(r);
+}
+
+static int setup_channel(struct recorder *r)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct sockaddr_un sa;
+	struct epoll_event ev;
+	char *tmpl;
+
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	tmpl = xasprintf("%s/gprof-cli-XXXXXX", tmp);
+	if (!mkdtemp(tmpl)) {
+		error("cannot create the record channel folder in '%s': %s", tmp, strerror(errno));
+		hint("set TMPDIR to a writable folder");
+		free(tmpl);
+		return -1;
+	}
+	r->dir = tmpl;
+	r->sock_path = xasprintf("%s/%s", r->dir, CHANNEL_NAME);
+	if (strlen(r->sock_path) >= sizeof(sa.sun_path)) {
+		error("cannot create the record channel '%s': path too long", r->sock_path);
+		hint("set TMPDIR to a shorter path");
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strcpy(sa.sun_path, r->sock_path);
+	r->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->lfd < 0 || bind(r->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(r->lfd, 512) < 0) {
+		error("cannot create the record channel '%s': %s", r->sock_path, strerror(errno));
+		return -1;
+	}
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	r->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->epfd < 0 || r->wakefd < 0) {
+		error("cannot set up the record channel '%s': %s", r->sock_path, strerror(errno));
+		return -1;
+	}
+	ev.events = EPOLLIN;
+	ev.data.ptr = &r->lfd;
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->lfd, &ev);
+	ev.data.ptr = &r->wakefd;
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->wakefd, &ev);
+	return 0;
+}
+
+int recorder_start(struct recorder **out, const struct recorder_config *cfg)
+{
+	struct recorder *r = xcalloc(1, sizeof(*r));
+	sigset_t all, old;
+
+	r->lfd = r->epfd = r->wakefd = -1;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv_data, NULL);
+	pthread_cond_init(&r->cv_space, NULL);
+	pthread_cond_init(&r->cv_closed, NULL);
+
+	r->rep = report_open(cfg);
+	if (!r->rep) {
+		free_recorder(r);
+		return -1;
+	}
+	if (setup_channel(r) < 0) {
+		report_discard(r->rep);
+		free_recorder(r);
+		return -1;
+	}
+	/* The threads take no signals: SIGINT/SIGTERM/SIGCHLD stay with the caller. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&r->writer, NULL, writer_main, r) == 0)
+		r->writer_started = 1;
+	if (r->writer_started && pthread_create(&r->reader, NULL, reader_main, r) == 0)
+		r->reader_started = 1;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!r->reader_started) {
+		error("cannot start the recorder threads: %s", strerror(errno));
+		if (r->writer_started) {
+			pthread_mutex_lock(&r->mu);
+			r->stop_writer = 1;
+			pthread_cond_signal(&r->cv_data);
+			pthread_mutex_unlock(&r->mu);
+			pthread_join(r->writer, NULL);
+		}
+		report_discard(r->rep);
+		free_recorder(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int recorder_finish(struct recorder *r, const struct recorder_app_status *app, int linger_ms,
+		    struct recorder_stats *stats)
+{
+	struct recorder_stats st;
+	uint64_t deadline =
+	    gp_monotonic_ns() + (uint64_t)(linger_ms > 0 ? linger_ms : 0) * 1000000ull;
+	uint64_t one = 1;
+	int ret;
+
+	/* Wait for the producers to hang up (at most linger_ms). */
+	pthread_mutex_lock(&r->mu);
+	while (r->nopen > 0) {
+		uint64_t now = gp_monotonic_ns();
+		struct timespec ts;
+		uint64_t wait_ns;
+
+		if (now >= deadline)
+			break;
+		wait_ns = deadline - now;
+		if (wait_ns > 5000000ull)
+			wait_ns =
+			    5000000ull; /* re-check: connections might be only accepted later */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)(wait_ns / 1000000000ull);
+		ts.tv_nsec += (long)(wait_ns % 1000000000ull);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&r->cv_closed, &r->mu, &ts);
+	}
+	r->stop_reader = 1;
+	pthread_mutex_unlock(&r->mu);
+	if (write(r->wakefd, &one, sizeof(one)) < 0)
+		(void)0;
+	pthread_join(r->reader, NULL);
+
+	pthread_mutex_lock(&r->mu);
+	r->stop_writer = 1;
+	pthread_cond_signal(&r->cv_data);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->writer, NULL);
+
+	memset(&st, 0, sizeof(st));
+	st.connections = r->connections;
+	st.frames = r->dc.frames;
+	st.records = r->dc.records;
+	st.bytes = r->bytes;
+	st.bad_frames = r->dc.bad_frames;
+	st.lost_frames = r->dc.lost_frames;
+	st.reader_stalls = r->reader_stalls;
+	ret = report_finish(r->rep, app, &st);
+	r->rep = NULL;
+	if (stats)
+		*stats = st;
+	free_recorder(r);
+	return ret;
+}
+
+const char *recorder_channel_path(const struct recorder *r)
+{
+	return r->sock_path;
+}

@@ -1,0 +1,65 @@
+/*
+ * recorder_internal.h - pieces of the recorder and report writer shared between
+ * core/recorder.c, core/report*.c and their unit tests (tests/unit/test_wire.c,
+ * tests/unit/test_recorder.c).  Not an interface for other parts of gprof-cli.
+ */
+#ifndef GPROF_RECORDER_INTERNAL_H
+#define GPROF_RECORDER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+#include "wire.h"
+
+/* Counters updated by gp_decode_frame(). */
+struct gp_decode_counts {
+	uint64_t frames;      /* frames whose header was valid */
+	uint64_t records;     /* records the callback accepted */
+	uint64_t bad_frames;  /* bad header, or a torn / unknown / short record */
+	uint64_t lost_frames; /* frames missing by sequence number (see gp_seq_close) */
+};
+
+/* Per-connection sequence tracking.  Frames of one connection may arrive out of order
+ * (several producer threads send on one socket, each frame's seq taken before its
+ * send), so loss is counted when the connection closes: frames missing below the
+ * highest sequence number seen. */
+struct gp_seq {
+	uint64_t end;	 /* highest seq seen + 1 */
+	uint64_t frames; /* valid frames received */
+};
+
+/* Add the frames a closed connection lost (seq->end - seq->frames) to cnt. */
+void gp_seq_close(const struct gp_seq *seq, struct gp_decode_counts *cnt);
+
+/* Callback for one framed record; returns 0, or -1 when the record is unknown or bad. */
+typedef int (*gp_rec_fn)(void *ctx, const struct gp_rec_hdr *rec);
+
+/*
+ * Validate one received frame and hand its records to fn in order.
+ *   buf, nbytes: the message as received (nbytes is the real message length, which may
+ *                exceed GP_FRAME_MAX when recv() truncated it: only min(nbytes,
+ *                GP_FRAME_MAX) bytes of buf are read);
+ *   seq:         the connection's sequence tracking (see struct gp_seq).
+ * Frame checks: size >= header, <= GP_FRAME_MAX, magic, version, type, and
+ * header.length == nbytes - header.  Record checks: size >= 8, multiple of 8, fits in
+ * the frame, and >= gp_rec_min_size() for the types it knows; then fn decides.
+ * Returns 0 when the whole frame was good, -1 when it counted a bad frame (records
+ * before the bad one were delivered; the rest of the frame is skipped).
+ */
+int gp_decode_frame(const void *buf, size_t nbytes, struct gp_seq *seq,
+		    struct gp_decode_counts *cnt, gp_rec_fn fn, void *ctx);
+
+/* Smallest valid size (bytes, header included) of a common/nvtx/osrt record type from
+ * wire.h, or 0 for a type this table does not know (e.g. cuda: its module checks). */
+size_t gp_rec_min_size(uint16_t type);
+
+/* Create and fill every ENUM_* table (core/report_enums.c).  0 or -1. */
+int report_create_enums(struct report *r);
+
+/* The table modules written by the recorder's owner; report_module_cuda lives in
+ * core/report_cuda.c and may be absent (weak). */
+extern const struct report_module report_module_nvtx;
+extern const struct report_module report_module_osrt;
+
+#endif

@@ -1,0 +1,800 @@
+/*
+ * report.c - the report writer: creates the SQLite report in the Nsight Systems export
+ * schema, interns strings, keeps per-connection decoding state, handles the common
+ * record types (HELLO, STRING, THREAD_NAME, LOSS, PROCESS_EXIT) and dispatches the
+ * others to the table modules (report_nvtx.c, report_osrt.c, report_cuda.c).
+ *
+ * Only the recorder's writer thread calls in here (no locking).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "recorder.h"
+#include "recorder_internal.h"
+#include "report.h"
+#include "util.h"
+
+extern const struct report_module report_module_cuda __attribute__((weak));
+
+/* ---- small hash maps ------------------------------------------------------------ */
+
+static inline uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h | 1; /* 0 marks an empty slot */
+}
+
+/* int64 key -> int64 value, open addressing; key INT64_MIN is the empty marker. */
+struct i64map {
+	int64_t *keys;
+	int64_t *vals;
+	size_t cap, n;
+};
+#define I64_EMPTY INT64_MIN
+
+static void i64map_grow(struct i64map *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 64, i;
+	int64_t *nk = xmalloc(ncap * sizeof(*nk)), *nv = xmalloc(ncap * sizeof(*nv));
+
+	for (i = 0; i < ncap; i++)
+		nk[i] = I64_EMPTY;
+	for (i = 0; i < m->cap; i++) {
+		size_t j;
+
+		if (m->keys[i] == I64_EMPTY)
+			continue;
+		j = hash64((uint64_t)m->keys[i]) & (ncap - 1);
+		while (nk[j] != I64_EMPTY)
+			j = (j + 1) & (ncap - 1);
+		nk[j] = m->keys[i];
+		nv[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = nk;
+	m->vals = nv;
+	m->cap = ncap;
+}
+
+/* Returns a pointer to the value of key, inserting (value `init`) when absent;
+ * *found says which. */
+static int64_t *i64map_get(struct i64map *m, int64_t key, int64_t init, int *found)
+{
+	size_t j;
+
+	if ((m->n + 1) * 2 > m->cap)
+		i64map_grow(m);
+	j = hash64((uint64_t)key) & (m->cap - 1);
+	while (m->keys[j] != I64_EMPTY) {
+		if (m->keys[j] == key) {
+			*found = 1;
+			return &m->vals[j];
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	m->keys[j] = key;
+	m->vals[j] = init;
+	m->n++;
+	*found = 0;
+	return &m->vals[j];
+}
+
+static void i64map_free(struct i64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The StringIds intern table: text -> id. */
+struct str_entry {
+	uint64_t hash; /* 0 = empty */
+	char *text;
+	uint32_t len;
+	int64_t id;
+};
+
+struct str_table {
+	struct str_entry *e;
+	size_t cap, n;
+};
+
+static void str_table_grow(struct str_table *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 1024, i;
+	struct str_entry *ne = xcalloc(ncap, sizeof(*ne));
+
+	for (i = 0; i < t->cap; i++) {
+		size_t j;
+
+		if (!t->e[i].hash)
+			continue;
+		j = t->e[i].hash & (ncap - 1);
+		while (ne[j].hash)
+			j = (j + 1) & (ncap - 1);
+		ne[j] = t->e[i];
+	}
+	free(t->e);
+	t->e = ne;
+	t->cap = ncap;
+}
+
+/* ---- report and connection state ------------------------------------------------- */
+
+/* A string defined on one connection (GP_REC_STRING). */
+struct conn_str {
+	char *text; /* NUL-terminated copy; NULL = undefined */
+	uint32_t len;
+	int64_t gid; /* StringIds id, -1 until first asked for */
+};
+
+struct report_conn {
+	struct report *r;
+	uint32_t pid;
+	uint32_t exe_sid; /* HELLO's exe string id, until the string arrives */
+	struct conn_str *strs;
+	uint32_t nstrs;
+	uint64_t loss[4]; /* latest GP_REC_LOSS: dropped, failed_sends, cupti, zero_ts */
+	void *slots[REPORT_MOD_MAX];
+};
+
+struct report {
+	sqlite3 *db;
+	char *path;
+	uint64_t session_start_ns;
+	int in_txn;
+
+	sqlite3_stmt *st_string, *st_thread_ins, *st_thread_upd, *st_proc_ins, *st_proc_upd,
+	    *st_meta_export, *st_meta_capture, *st_begin, *st_commit;
+
+	struct str_table strings;
+	int64_t next_string_id;
+	struct i64map procs;   /* pid -> PROCESSES rowid */
+	struct i64map threads; /* globalTid -> ThreadNames rowid */
+
+	const struct report_module *modules[REPORT_MOD_MAX];
+	signed char block_module[256]; /* (type >> 8) -> module index, -1 none */
+	void *module_state[REPORT_MOD_MAX];
+
+	uint64_t loss_totals[4];
+	uint64_t zero_timestamps; /* counted by modules */
+	uint64_t write_errors;
+	uint64_t processes;
+};
+
+#define STRING_SID_MAX (1u << 24) /* largest per-connection string id we accept */
+
+sqlite3 *report_db(struct report *r)
+{
+	return r->db;
+}
+
+int64_t report_time(const struct report *r, uint64_t monotonic_ns)
+{
+	return (int64_t)(monotonic_ns - r->session_start_ns);
+}
+
+void **report_module_state(struct report *r, unsigned module_index)
+{
+	return &r->module_state[module_index];
+}
+
+void **report_conn_slot(struct report_conn *c, unsigned module_index)
+{
+	return &c->slots[module_index];
+}
+
+uint32_t report_conn_pid(const struct report_conn *c)
+{
+	return c->pid;
+}
+
+void report_count_zero_timestamps(struct report *r, uint64_t n)
+{
+	r->zero_timestamps += n;
+}
+
+sqlite3_stmt *report_prepare(struct report *r, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		die("cannot prepare '%s' on report '%s': %s", sql, r->path, sqlite3_errmsg(r->db));
+	return st;
+}
+
+void report_exec(struct report *r, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(r->db, sql, NULL, NULL, &err) != SQLITE_OK)
+		die("cannot run '%s' on report '%s': %s", sql, r->path, err ? err : "?");
+}
+
+int report_step(struct report *r, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		if (r->write_errors++ == 0)
+			warning("cannot write to report '%s': %s", r->path, sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int64_t report_string(struct report *r, const char *s, size_t len)
+{
+	struct str_table *t = &r->strings;
+	uint64_t h = hash_bytes(s, len);
+	size_t j;
+
+	if ((t->n + 1) * 2 > t->cap)
+		str_table_grow(t);
+	j = h & (t->cap - 1);
+	while (t->e[j].hash) {
+		if (t->e[j].hash == h && t->e[j].len == len && !memcmp(t->e[j].text, s, len))
+			return t->e[j].id;
+		j = (j + 1) & (t->cap - 1);
+	}
+	t->e[j].hash = h;
+	t->e[j].len = (uint32_t)len;
+	t->e[j].text = xmalloc(len + 1);
+	memcpy(t->e[j].text, s, len);
+	t->e[j].text[len] = '\0';
+	t->e[j].id = r->next_string_id++;
+	t->n++;
+	sqlite3_bind_int64(r->st_string, 1, t->e[j].id);
+	sqlite3_bind_text(r->st_string, 2, t->e[j].text, (int)len, SQLITE_STATIC);
+	report_step(r, r->st_string);
+	return t->e[j].id;
+}
+
+int64_t report_conn_string(struct report_conn *c, uint32_t sid)
+{
+	struct conn_str *cs;
+
+	if (sid == 0 || sid >= c->nstrs || !c->strs[sid].text)
+		return -1;
+	cs = &c->strs[sid];
+	if (cs->gid < 0)
+		cs->gid = report_string(c->r, cs->text, cs->len);
+	return cs->gid;
+}
+
+const char *report_conn_string_text(struct report_conn *c, uint32_t sid)
+{
+	if (sid == 0 || sid >= c->nstrs)
+		return NULL;
+	return c->strs[sid].text;
+}
+
+static void meta_row(struct report *r, sqlite3_stmt *st, const char *name, const char *value)
+{
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (value)
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 2);
+	report_step(r, st);
+}
+
+void report_meta_export(struct report *r, const char *name, const char *value)
+{
+	meta_row(r, r->st_meta_export, name, value);
+}
+
+void report_meta_capture(struct report *r, const char *name, const char *value)
+{
+	meta_row(r, r->st_meta_capture, name, value);
+}
+
+static void meta_export_u64(struct report *r, const char *name, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	report_meta_export(r, name, buf);
+}
+
+void report_begin(struct report *r)
+{
+	if (r->in_txn)
+		return;
+	if (sqlite3_step(r->st_begin) != SQLITE_DONE)
+		r->write_errors++;
+	sqlite3_reset(r->st_begin);
+	r->in_txn = 1;
+}
+
+int report_commit(struct report *r)
+{
+	int rc;
+
+	if (!r->in_txn)
+		return 0;
+	rc = sqlite3_step(r->st_commit);
+	sqlite3_reset(r->st_commit);
+	r->in_txn = 0;
+	if (rc != SQLITE_DONE) {
+		r->write_errors++;
+		error("cannot commit to report '%s': %s", r->path, sqlite3_errmsg(r->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- schema ------------------------------------------------------------------------ */
+
+static const char schema_sql[] =
+    "CREATE TABLE StringIds (id INTEGER NOT NULL PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE ThreadNames (nameId INTEGER NOT NULL, priority INTEGER, globalTid INTEGER);"
+    "CREATE TABLE PROCESSES (globalPid INTEGER, pid INTEGER, name TEXT);"
+    "CREATE TABLE TARGET_INFO_SESSION_START_TIME (utcEpochNs INTEGER, utcTime TEXT, "
+    "localTime TEXT);"
+    "CREATE TABLE META_DATA_CAPTURE (name TEXT NOT NULL, value TEXT);"
+    "CREATE TABLE META_DATA_EXPORT (name TEXT NOT NULL, value TEXT);"
+    "CREATE TABLE ANALYSIS_DETAILS (globalVid INTEGER NOT NULL, duration INTEGER NOT NULL, "
+    "startTime INTEGER NOT NULL, stopTime INTEGER NOT NULL);";
+
+/* Check that `path` may be created; prints the error + hint and returns -1 if not. */
+static int check_output_path(const char *path, int force)
+{
+	struct stat sb;
+	char *tmp, *dir;
+	int ret = 0;
+
+	if (!force && lstat(path, &sb) == 0) {
+		error("report '%s' already exists", path);
+		hint("use -f/--force-overwrite to replace it, or name another file with -o");
+		return -1;
+	}
+	if (force && lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		error("cannot create report '%s': it is a directory", path);
+		hint("name a file with -o");
+		return -1;
+	}
+	tmp = xstrdup(path);
+	dir = dirname(tmp);
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		error("cannot create report '%s': folder '%s' does not exist", path, dir);
+		hint("create the folder first, or name another location with -o");
+		ret = -1;
+	} else if (access(dir, W_OK | X_OK) != 0) {
+		error("cannot create report '%s': folder '%s' is not writable", path, dir);
+		hint("name a location you can write to with -o");
+		ret = -1;
+	}
+	free(tmp);
+	return ret;
+}
+
+static void unlink_report_files(const char *path)
+{
+	char *p;
+
+	unlink(path);
+	p = xasprintf("%s-wal", path);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s-shm", path);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s-journal", path);
+	unlink(p);
+	free(p);
+}
+
+static void format_time(char *buf, size_t n, int64_t utc_ns, int local)
+{
+	time_t t = (time_t)(utc_ns / 1000000000);
+	struct tm tm;
+
+	if (local)
+		localtime_r(&t, &tm);
+	else
+		gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+static void setup_modules(struct report *r)
+{
+	unsigned i, b;
+
+	r->modules[REPORT_MOD_NVTX] = &report_module_nvtx;
+	r->modules[REPORT_MOD_OSRT] = &report_module_osrt;
+	r->modules[REPORT_MOD_CUDA] = &report_module_cuda ? &report_module_cuda : NULL;
+	memset(r->block_module, -1, sizeof(r->block_module));
+	for (i = 0; i < REPORT_MOD_MAX; i++) {
+		const struct report_module *m = r->modules[i];
+
+		if (!m)
+			continue;
+		for (b = m->first_type >> 8; b <= (unsigned)(m->last_type >> 8); b++)
+			r->block_module[b] = (signed char)i;
+	}
+}
+
+struct report *report_open(const struct recorder_config *cfg)
+{
+	struct report *r;
+	char buf[64], tbuf[64];
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	if (check_output_path(cfg->report_path, cfg->force_overwrite) < 0)
+		return NULL;
+	if (cfg->force_overwrite)
+		unlink_report_files(cfg->report_path);
+
+	r = xcalloc(1, sizeof(*r));
+	r->path = xstrdup(cfg->report_path);
+	r->session_start_ns = cfg->session_start_ns;
+	rc = sqlite3_open_v2(r->path, &r->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+				 SQLITE_OPEN_EXCLUSIVE,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		error("cannot create report '%s': %s", r->path,
+		      r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+		report_discard(r);
+		return NULL;
+	}
+	/* Fast bulk writing that stays consistent if we are killed: WAL, no fsync. */
+	if (sqlite3_exec(r->db,
+			 "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+			 "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;"
+			 "PRAGMA wal_autocheckpoint=4096;",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		error("cannot create report '%s': %s", r->path, sqlite3_errmsg(r->db));
+		report_discard(r);
+		return NULL;
+	}
+	r->st_begin = report_prepare(r, "BEGIN");
+	r->st_commit = report_prepare(r, "COMMIT");
+	report_begin(r);
+	report_exec(r, schema_sql);
+	r->st_string = report_prepare(r, "INSERT INTO StringIds (id, value) VALUES (?, ?)");
+	r->st_thread_ins = report_prepare(
+	    r, "INSERT INTO ThreadNames (nameId, priority, globalTid) VALUES (?, ?, ?)");
+	r->st_thread_upd =
+	    report_prepare(r, "UPDATE ThreadNames SET nameId = ?, priority = ? WHERE rowid = ?");
+	r->st_proc_ins =
+	    report_prepare(r, "INSERT INTO PROCESSES (globalPid, pid, name) VALUES (?, ?, ?)");
+	r->st_proc_upd = report_prepare(r, "UPDATE PROCESSES SET name = ? WHERE rowid = ?");
+	r->st_meta_export =
+	    report_prepare(r, "INSERT INTO META_DATA_EXPORT (name, value) VALUES (?, ?)");
+	r->st_meta_capture =
+	    report_prepare(r, "INSERT INTO META_DATA_CAPTURE (name, value) VALUES (?, ?)");
+
+	if (report_create_enums(r) < 0)
+		goto fail;
+	setup_modules(r);
+	for (i = 0; i < REPORT_MOD_MAX; i++)
+		if (r->modules[i] && r->modules[i]->create && r->modules[i]->create(r) < 0)
+			goto fail;
+
+	st = report_prepare(r, "INSERT INTO TARGET_INFO_SESSION_START_TIME "
+			       "(utcEpochNs, utcTime, localTime) VALUES (?, ?, ?)");
+	sqlite3_bind_int64(st, 1, cfg->session_start_utc_ns);
+	format_time(buf, sizeof(buf), cfg->session_start_utc_ns, 0);
+	format_time(tbuf, sizeof(tbuf), cfg->session_start_utc_ns, 1);
+	sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, tbuf, -1, SQLITE_TRANSIENT);
+	report_step(r, st);
+	sqlite3_finalize(st);
+
+	for (i = 0; i < cfg->n_capture_meta; i++)
+		report_meta_capture(r, cfg->capture_meta[i].name, cfg->capture_meta[i].value);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cfg->session_start_ns);
+	report_meta_capture(r, "SESSION_START_MONOTONIC_NS", buf);
+
+	report_meta_export(r, "EXPORT_PRODUCT_NAME", GP_PRODUCT_NAME);
+	report_meta_export(r, "EXPORT_PRODUCT_VERSION", GP_PRODUCT_VERSION);
+	report_meta_export(r, "EXPORT_SCHEMA_VERSION", GP_NSYS_SCHEMA_VERSION);
+	{
+		unsigned maj = 0, min = 0, mic = 0;
+
+		sscanf(GP_NSYS_SCHEMA_VERSION, "%u.%u.%u", &maj, &min, &mic);
+		meta_export_u64(r, "EXPORT_SCHEMA_VERSION_MAJOR", maj);
+		meta_export_u64(r, "EXPORT_SCHEMA_VERSION_MINOR", min);
+		meta_export_u64(r, "EXPORT_SCHEMA_VERSION_MICRO", mic);
+	}
+	report_meta_export(r, "GPROF_SCHEMA_VERSION", GP_SCHEMA_VERSION);
+	format_time(buf, sizeof(buf), gp_realtime_ns(), 0);
+	report_meta_export(r, "EXPORT_TIME_UTC", buf);
+	if (gethostname(tbuf, sizeof(tbuf)) != 0)
+		strcpy(tbuf, "");
+	tbuf[sizeof(tbuf) - 1] = '\0';
+	report_meta_export(r, "EXPORT_HOST", tbuf);
+	for (i = 0; i < cfg->n_capture_meta; i++)
+		if (!strcmp(cfg->capture_meta[i].name, "GPROF_COMMAND_LINE"))
+			report_meta_export(r, "GPROF_COMMAND_LINE", cfg->capture_meta[i].value);
+	report_meta_export(r, "GPROF_FINISHED_CLEANLY", "false");
+	if (report_commit(r) < 0)
+		goto fail;
+	return r;
+
+fail:
+	error("cannot create report '%s'", r->path);
+	report_discard(r);
+	return NULL;
+}
+
+static void finalize_common(struct report *r)
+{
+	sqlite3_stmt **sts[] = {&r->st_string,	     &r->st_thread_ins, &r->st_thread_upd,
+				&r->st_proc_ins,     &r->st_proc_upd,	&r->st_meta_export,
+				&r->st_meta_capture, &r->st_begin,	&r->st_commit};
+	size_t i;
+
+	for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
+		sqlite3_finalize(*sts[i]);
+		*sts[i] = NULL;
+	}
+}
+
+static void free_report(struct report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->strings.cap; i++)
+		free(r->strings.e[i].text);
+	free(r->strings.e);
+	i64map_free(&r->procs);
+	i64map_free(&r->threads);
+	free(r->path);
+	free(r);
+}
+
+void report_discard(struct report *r)
+{
+	if (r->db) {
+		finalize_common(r);
+		sqlite3_close_v2(r->db);
+	}
+	unlink_report_files(r->path);
+	free_report(r);
+}
+
+/* ---- connections and common records ------------------------------------------------ */
+
+struct report_conn *report_conn_open(struct report *r, uint32_t pid)
+{
+	struct report_conn *c = xcalloc(1, sizeof(*c));
+
+	c->r = r;
+	c->pid = pid;
+	return c;
+}
+
+void report_conn_close(struct report *r, struct report_conn *c)
+{
+	unsigned i;
+
+	for (i = 0; i < REPORT_MOD_MAX; i++)
+		if (r->modules[i] && r->modules[i]->conn_close)
+			r->modules[i]->conn_close(r, c);
+	for (i = 0; i < 4; i++)
+		r->loss_totals[i] += c->loss[i];
+	for (i = 0; i < c->nstrs; i++)
+		free(c->strs[i].text);
+	free(c->strs);
+	free(c);
+}
+
+static void set_process_name(struct report *r, uint32_t pid, const char *name)
+{
+	int found;
+	int64_t *rowid = i64map_get(&r->procs, pid, 0, &found);
+
+	if (!found) {
+		sqlite3_bind_int64(r->st_proc_ins, 1, report_global_pid(pid));
+		sqlite3_bind_int64(r->st_proc_ins, 2, pid);
+		if (name)
+			sqlite3_bind_text(r->st_proc_ins, 3, name, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(r->st_proc_ins, 3);
+		report_step(r, r->st_proc_ins);
+		*rowid = sqlite3_last_insert_rowid(r->db);
+		r->processes++;
+	} else if (name) {
+		sqlite3_bind_text(r->st_proc_upd, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(r->st_proc_upd, 2, *rowid);
+		report_step(r, r->st_proc_upd);
+	}
+}
+
+static int handle_hello(struct report *r, struct report_conn *c, const struct gp_rec_hello *h)
+{
+	if (h->pid)
+		c->pid = h->pid;
+	c->exe_sid = h->exe_sid;
+	set_process_name(r, c->pid, report_conn_string_text(c, h->exe_sid));
+	return 0;
+}
+
+static int handle_string(struct report *r, struct report_conn *c, const struct gp_rec_string *s)
+{
+	struct conn_str *cs;
+
+	if (s->id == 0 || s->id >= STRING_SID_MAX ||
+	    (size_t)s->h.size < sizeof(*s) + (size_t)s->len)
+		return -1;
+	if (s->id >= c->nstrs) {
+		uint32_t n = c->nstrs ? c->nstrs : 64;
+
+		while (n <= s->id)
+			n *= 2;
+		c->strs = xrealloc(c->strs, n * sizeof(*c->strs));
+		memset(c->strs + c->nstrs, 0, (n - c->nstrs) * sizeof(*c->strs));
+		c->nstrs = n;
+	}
+	cs = &c->strs[s->id];
+	free(cs->text);
+	cs->text = xmalloc((size_t)s->len + 1);
+	memcpy(cs->text, s->text, s->len);
+	cs->text[s->len] = '\0';
+	cs->len = s->len;
+	cs->gid = -1;
+	if (s->id == c->exe_sid) {
+		set_process_name(r, c->pid, cs->text);
+		c->exe_sid = 0;
+	}
+	return 0;
+}
+
+static int handle_thread_name(struct report *r, struct report_conn *c,
+			      const struct gp_rec_thread_name *t)
+{
+	int64_t gtid = report_global_tid(c->pid, t->tid ? t->tid : t->h.tid);
+	int64_t name = report_conn_string(c, t->name_sid);
+	int found;
+	int64_t *rowid;
+
+	if (name < 0)
+		return 0; /* nothing to name it with */
+	rowid = i64map_get(&r->threads, gtid, 0, &found);
+	if (!found) {
+		sqlite3_bind_int64(r->st_thread_ins, 1, name);
+		sqlite3_bind_int64(r->st_thread_ins, 2, t->priority);
+		sqlite3_bind_int64(r->st_thread_ins, 3, gtid);
+		report_step(r, r->st_thread_ins);
+		*rowid = sqlite3_last_insert_rowid(r->db);
+	} else {
+		sqlite3_bind_int64(r->st_thread_upd, 1, name);
+		sqlite3_bind_int64(r->st_thread_upd, 2, t->priority);
+		sqlite3_bind_int64(r->st_thread_upd, 3, *rowid);
+		report_step(r, r->st_thread_upd);
+	}
+	return 0;
+}
+
+int report_record(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec)
+{
+	size_t min = gp_rec_min_size(rec->type);
+	int mi;
+
+	if (min && rec->size < min)
+		return -1;
+	switch (rec->type) {
+	case GP_REC_HELLO:
+		return handle_hello(r, c, (const struct gp_rec_hello *)rec);
+	case GP_REC_STRING:
+		return handle_string(r, c, (const struct gp_rec_string *)rec);
+	case GP_REC_THREAD_NAME:
+		return handle_thread_name(r, c, (const struct gp_rec_thread_name *)rec);
+	case GP_REC_LOSS: {
+		const struct gp_rec_loss *l = (const struct gp_rec_loss *)rec;
+
+		c->loss[0] = l->dropped_records;
+		c->loss[1] = l->failed_sends;
+		c->loss[2] = l->cupti_dropped;
+		c->loss[3] = l->zero_timestamps;
+		return 0;
+	}
+	case GP_REC_PROCESS_EXIT:
+		return 0;
+	default:
+		break;
+	}
+	mi = r->block_module[rec->type >> 8];
+	if (mi < 0)
+		return -1;
+	return r->modules[mi]->handle(r, c, rec);
+}
+
+/* ---- finish ---------------------------------------------------------------------- */
+
+int report_finish(struct report *r, const struct recorder_app_status *app,
+		  struct recorder_stats *st)
+{
+	sqlite3_stmt *s;
+	char buf[32];
+	int64_t stop;
+	int ret = 0;
+	size_t i;
+
+	report_begin(r);
+	st->processes += r->processes;
+	st->dropped_records += r->loss_totals[0];
+	st->failed_sends += r->loss_totals[1];
+	st->cupti_dropped += r->loss_totals[2];
+	st->zero_timestamps += r->loss_totals[3] + r->zero_timestamps;
+
+	if (app) {
+		snprintf(buf, sizeof(buf), "%d", (int)app->pid);
+		report_meta_export(r, "GPROF_APP_PID", buf);
+		snprintf(buf, sizeof(buf), "%d", app->exit_status);
+		report_meta_export(r, "GPROF_APP_EXIT_STATUS", buf);
+		report_meta_export(r, "GPROF_APP_SIGNALED", app->signaled ? "true" : "false");
+	}
+	stop = report_time(r, app && app->end_ns ? app->end_ns : gp_monotonic_ns());
+	if (stop < 0)
+		stop = 0;
+	s = report_prepare(r, "INSERT INTO ANALYSIS_DETAILS (globalVid, duration, startTime, "
+			      "stopTime) VALUES (?, ?, 0, ?)");
+	sqlite3_bind_int64(s, 1, (int64_t)(GP_VM_ID << 48));
+	sqlite3_bind_int64(s, 2, stop);
+	sqlite3_bind_int64(s, 3, stop);
+	report_step(r, s);
+	sqlite3_finalize(s);
+
+	for (i = 0; i < REPORT_MOD_MAX; i++)
+		if (r->modules[i] && r->modules[i]->finish && r->modules[i]->finish(r) < 0)
+			ret = -1;
+
+	st->write_errors += r->write_errors;
+	meta_export_u64(r, "GPROF_RECORDS", st->records);
+	meta_export_u64(r, "GPROF_LOST_DROPPED_RECORDS", st->dropped_records);
+	meta_export_u64(r, "GPROF_LOST_BAD_FRAMES", st->bad_frames);
+	meta_export_u64(r, "GPROF_LOST_FRAMES", st->lost_frames);
+	meta_export_u64(r, "GPROF_LOST_FAILED_SENDS", st->failed_sends);
+	meta_export_u64(r, "GPROF_LOST_CUPTI_RECORDS", st->cupti_dropped);
+	meta_export_u64(r, "GPROF_ZERO_TIMESTAMPS", st->zero_timestamps);
+	meta_export_u64(r, "GPROF_WRITE_ERRORS", st->write_errors);
+	report_exec(r, "UPDATE META_DATA_EXPORT SET value = 'true' "
+		       "WHERE name = 'GPROF_FINISHED_CLEANLY'");
+	if (report_commit(r) < 0)
+		ret = -1;
+
+	finalize_common(r);
+	if (sqlite3_exec(r->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		error("cannot complete report '%s': %s", r->path, sqlite3_errmsg(r->db));
+		ret = -1;
+	}
+	if (sqlite3_close(r->db) != SQLITE_OK) {
+		error("cannot close report '%s': %s", r->path, sqlite3_errmsg(r->db));
+		sqlite3_close_v2(r->db);
+		ret = -1;
+	}
+	r->db = NULL;
+	free_report(r);
+	return ret;
+}

@@ -1,0 +1,735 @@
+/*
+ * report_cuda.c - the recorder's table module for the cuda collector: decodes the
+ * GP_REC_CUDA_* records of wire_cuda.h into the Nsight Systems export tables
+ * (../shared/reference/nsys-sqlite-schema.md):
+ *
+ *   CUPTI_ACTIVITY_KIND_RUNTIME, _KERNEL, _MEMCPY, _MEMSET, _SYNCHRONIZATION, _GRAPH_TRACE,
+ *   CUDA_GPU_MEMORY_USAGE_EVENTS, TARGET_INFO_GPU, TARGET_INFO_CUDA_DEVICE,
+ *   TARGET_INFO_CUDA_CONTEXT_INFO, TARGET_INFO_CUDA_STREAM.
+ *
+ * Like nsys, a table is created only when its first row arrives (a report of a run
+ * without memsets has no MEMSET table).  The ENUM_* tables are core/report_enums.c's.
+ *
+ * Enum ids: the wire carries CUPTI's values; nsys numbers some of them differently
+ * (checked against the nsys 2025.3 fixture, whose rows are real CUPTI records):
+ *   - memory kinds (srcKind, dstKind, memKind): CUPTI PAGEABLE=1..MANAGED_STATIC=7 ->
+ *     nsys 0..6, CUPTI UNKNOWN=0 -> nsys 7 (fixture: pinned->device copy has 1 -> 2);
+ *   - launchType: CUPTI REGULAR=0 -> nsys REGULAR=1 (fixture launchType 1);
+ *   - memoryOperationType: CUPTI ALLOCATION=1/RELEASE=2 -> nsys 0/1;
+ *   - syncType: CUPTI STREAM_SYNCHRONIZE=3 is written as 2, as nsys does (fixture: every
+ *     cudaStreamSynchronize row has syncType 2), i.e. CUPTI value - 1;
+ *   - copyKind and the stream flag have the same ids in both.
+ *
+ * Kernel names arrive mangled (as CUPTI reports them); each distinct name is demangled
+ * once here with __cxa_demangle, and the shortName is the base name without scope,
+ * template arguments, return type and parameters ("_Z4tinyPfi" -> "tiny(float *, int)"
+ * and "tiny"), as nsys computes it.  Names that do not demangle (extern "C", cuBLAS) are
+ * used as they are for all three columns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/report.h"
+#include "core/report_cuda.h"
+#include "core/util.h"
+#include "core/wire.h"
+
+/* libstdc++'s demangler (gprof-cli links -lstdc++). */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+_Static_assert(sizeof(struct gp_rec_cuda_api) == 40, "wire size");
+_Static_assert(sizeof(struct gp_rec_cuda_kernel) % 8 == 0, "wire align");
+_Static_assert(sizeof(struct gp_rec_cuda_memcpy) % 8 == 0, "wire align");
+_Static_assert(sizeof(struct gp_rec_cuda_memset) % 8 == 0, "wire align");
+_Static_assert(sizeof(struct gp_rec_cuda_sync) % 8 == 0, "wire align");
+_Static_assert(sizeof(struct gp_rec_cuda_memory) % 8 == 0, "wire align");
+_Static_assert(sizeof(struct gp_rec_cuda_graph_trace) % 8 == 0, "wire align");
+_Static_assert(sizeof(struct gp_rec_cuda_device) % 8 == 0, "wire align");
+_Static_assert(sizeof(struct gp_rec_cuda_context) % 8 == 0, "wire align");
+_Static_assert(sizeof(struct gp_rec_cuda_stream) % 8 == 0, "wire align");
+
+/* ---- tables ---------------------------------------------------------------------- */
+
+enum cuda_table {
+	T_RUNTIME,
+	T_KERNEL,
+	T_MEMCPY,
+	T_MEMSET,
+	T_SYNC,
+	T_MEMORY,
+	T_GRAPH,
+	T_GPU,
+	T_CUDA_DEVICE,
+	T_CONTEXT,
+	T_STREAM,
+	T_COUNT
+};
+
+struct cuda_table_def {
+	const char *ddl;
+	const char *insert;
+};
+
+static const struct cuda_table_def table_defs[T_COUNT] = {
+    [T_RUNTIME] = {"CREATE TABLE CUPTI_ACTIVITY_KIND_RUNTIME ("
+		   " start INTEGER NOT NULL, end INTEGER NOT NULL,"
+		   " eventClass INTEGER NOT NULL, globalTid INTEGER, correlationId INTEGER,"
+		   " nameId INTEGER NOT NULL, returnValue INTEGER NOT NULL,"
+		   " callchainId INTEGER)",
+		   "INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME VALUES (?,?,?,?,?,?,?,NULL)"},
+    [T_KERNEL] =
+	{"CREATE TABLE CUPTI_ACTIVITY_KIND_KERNEL ("
+	 " start INTEGER NOT NULL, end INTEGER NOT NULL,"
+	 " deviceId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
+	 " greenContextId INTEGER, streamId INTEGER NOT NULL,"
+	 " correlationId INTEGER, globalPid INTEGER,"
+	 " demangledName INTEGER NOT NULL, shortName INTEGER NOT NULL,"
+	 " mangledName INTEGER, launchType INTEGER, cacheConfig INTEGER,"
+	 " registersPerThread INTEGER NOT NULL,"
+	 " gridX INTEGER NOT NULL, gridY INTEGER NOT NULL, gridZ INTEGER NOT NULL,"
+	 " blockX INTEGER NOT NULL, blockY INTEGER NOT NULL, blockZ INTEGER NOT NULL,"
+	 " staticSharedMemory INTEGER NOT NULL, dynamicSharedMemory INTEGER NOT NULL,"
+	 " localMemoryPerThread INTEGER NOT NULL, localMemoryTotal INTEGER NOT NULL,"
+	 " gridId INTEGER NOT NULL, sharedMemoryExecuted INTEGER,"
+	 " graphNodeId INTEGER, sharedMemoryLimitConfig INTEGER, graphId INTEGER)",
+	 "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES (?,?,?,?,0,?,?,?,?,?,?,?,?,?,?,?,?,"
+	 "?,?,?,?,?,?,?,?,?,?,?,?)"},
+    [T_MEMCPY] = {"CREATE TABLE CUPTI_ACTIVITY_KIND_MEMCPY ("
+		  " start INTEGER NOT NULL, end INTEGER NOT NULL,"
+		  " deviceId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
+		  " greenContextId INTEGER, streamId INTEGER NOT NULL,"
+		  " correlationId INTEGER, globalPid INTEGER, bytes INTEGER NOT NULL,"
+		  " copyKind INTEGER NOT NULL, deprecatedSrcId INTEGER, srcKind INTEGER,"
+		  " dstKind INTEGER, srcDeviceId INTEGER, srcContextId INTEGER,"
+		  " dstDeviceId INTEGER, dstContextId INTEGER, migrationCause INTEGER,"
+		  " graphNodeId INTEGER, virtualAddress INTEGER, copyCount INTEGER)",
+		  "INSERT INTO CUPTI_ACTIVITY_KIND_MEMCPY VALUES (?,?,?,?,0,?,?,?,?,?,NULL,?,?,?,?,"
+		  "?,?,NULL,?,NULL,?)"},
+    [T_MEMSET] = {"CREATE TABLE CUPTI_ACTIVITY_KIND_MEMSET ("
+		  " start INTEGER NOT NULL, end INTEGER NOT NULL,"
+		  " deviceId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
+		  " greenContextId INTEGER, streamId INTEGER NOT NULL,"
+		  " correlationId INTEGER, globalPid INTEGER, value INTEGER NOT NULL,"
+		  " bytes INTEGER NOT NULL, graphNodeId INTEGER, memKind INTEGER)",
+		  "INSERT INTO CUPTI_ACTIVITY_KIND_MEMSET VALUES (?,?,?,?,0,?,?,?,?,?,?,?)"},
+    [T_SYNC] =
+	{"CREATE TABLE CUPTI_ACTIVITY_KIND_SYNCHRONIZATION ("
+	 " start INTEGER NOT NULL, end INTEGER NOT NULL,"
+	 " deviceId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
+	 " greenContextId INTEGER, streamId INTEGER NOT NULL,"
+	 " correlationId INTEGER, globalPid INTEGER, deprecatedSyncType INTEGER,"
+	 " syncType INTEGER NOT NULL, eventId INTEGER NOT NULL, eventSyncId INTEGER)",
+	 "INSERT INTO CUPTI_ACTIVITY_KIND_SYNCHRONIZATION VALUES (?,?,?,?,NULL,?,?,?,NULL,?,?,"
+	 "?)"},
+    [T_MEMORY] =
+	{"CREATE TABLE CUDA_GPU_MEMORY_USAGE_EVENTS ("
+	 " start INTEGER NOT NULL, globalPid INTEGER NOT NULL,"
+	 " deviceId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
+	 " address INTEGER NOT NULL, pc INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+	 " memKind INTEGER NOT NULL, memoryOperationType INTEGER NOT NULL, name TEXT,"
+	 " correlationId INTEGER, streamId INTEGER, localMemoryPoolAddress INTEGER,"
+	 " localMemoryPoolReleaseThreshold INTEGER, localMemoryPoolSize INTEGER,"
+	 " localMemoryPoolUtilizedSize INTEGER, importedMemoryPoolAddress INTEGER,"
+	 " importedMemoryPoolProcessId INTEGER)",
+	 "INSERT INTO CUDA_GPU_MEMORY_USAGE_EVENTS VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+	 "?,?)"},
+    [T_GRAPH] = {"CREATE TABLE CUPTI_ACTIVITY_KIND_GRAPH_TRACE ("
+		 " start INTEGER NOT NULL, end INTEGER NOT NULL,"
+		 " deviceId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
+		 " greenContextId INTEGER, streamId INTEGER NOT NULL,"
+		 " correlationId INTEGER, globalPid INTEGER, graphId INTEGER,"
+		 " graphExecId INTEGER)",
+		 "INSERT INTO CUPTI_ACTIVITY_KIND_GRAPH_TRACE VALUES (?,?,?,?,0,?,?,?,?,NULL)"},
+    [T_GPU] = {"CREATE TABLE TARGET_INFO_GPU ("
+	       " vmId INTEGER NOT NULL, id INTEGER NOT NULL, name TEXT, busLocation TEXT,"
+	       " isDiscrete INTEGER, l2CacheSize INTEGER, totalMemory INTEGER,"
+	       " memoryBandwidth INTEGER, clockRate INTEGER, smCount INTEGER,"
+	       " pwGpuId INTEGER, uuid TEXT, luid INTEGER, chipName TEXT, cuDevice INTEGER,"
+	       " ctxswDevPath TEXT, ctrlDevPath TEXT, revision INTEGER, nodeMask INTEGER,"
+	       " constantMemory INTEGER, maxIPC INTEGER, maxRegistersPerBlock INTEGER,"
+	       " maxShmemPerBlock INTEGER, maxShmemPerBlockOptin INTEGER,"
+	       " maxShmemPerSm INTEGER, maxRegistersPerSm INTEGER, threadsPerWarp INTEGER,"
+	       " asyncEngines INTEGER, maxWarpsPerSm INTEGER, maxBlocksPerSm INTEGER,"
+	       " maxThreadsPerBlock INTEGER, maxBlockDimX INTEGER, maxBlockDimY INTEGER,"
+	       " maxBlockDimZ INTEGER, maxGridDimX INTEGER, maxGridDimY INTEGER,"
+	       " maxGridDimZ INTEGER, computeMajor INTEGER, computeMinor INTEGER,"
+	       " smMajor INTEGER, smMinor INTEGER)",
+	       "INSERT INTO TARGET_INFO_GPU VALUES (?,?,?,?,1,?,?,?,?,?,?,?,0,?,?,NULL,NULL,NULL,"
+	       "0,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+    [T_CUDA_DEVICE] = {"CREATE TABLE TARGET_INFO_CUDA_DEVICE ("
+		       " gpuId INTEGER, cudaId INTEGER NOT NULL, pid INTEGER NOT NULL)",
+		       "INSERT INTO TARGET_INFO_CUDA_DEVICE VALUES (?,?,?)"},
+    [T_CONTEXT] = {"CREATE TABLE TARGET_INFO_CUDA_CONTEXT_INFO ("
+		   " nullStreamId INTEGER NOT NULL, hwId INTEGER NOT NULL,"
+		   " vmId INTEGER NOT NULL, processId INTEGER NOT NULL,"
+		   " deviceId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
+		   " parentContextId INTEGER, isGreenContext INTEGER)",
+		   "INSERT INTO TARGET_INFO_CUDA_CONTEXT_INFO VALUES (?,0,?,?,?,?,?,?)"},
+    [T_STREAM] = {"CREATE TABLE TARGET_INFO_CUDA_STREAM ("
+		  " streamId INTEGER NOT NULL, hwId INTEGER NOT NULL, vmId INTEGER NOT NULL,"
+		  " processId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
+		  " priority INTEGER NOT NULL, flag INTEGER NOT NULL)",
+		  "INSERT INTO TARGET_INFO_CUDA_STREAM VALUES (?,0,?,?,?,?,?)"},
+};
+
+static sqlite3_stmt *stmts[T_COUNT];
+
+/* The prepared insert of table t, creating the table on first use. */
+static sqlite3_stmt *table_stmt(struct report *r, enum cuda_table t)
+{
+	if (!stmts[t]) {
+		report_exec(r, table_defs[t].ddl);
+		stmts[t] = report_prepare(r, table_defs[t].insert);
+	}
+	return stmts[t];
+}
+
+/* ---- kernel names ---------------------------------------------------------------- */
+
+/* One distinct kernel name: StringIds ids of its three forms. */
+struct kname {
+	int64_t mangled; /* key: StringIds id of the name as sent; -1 = empty slot */
+	int64_t demangled;
+	int64_t shortname;
+};
+
+static struct kname *knames;
+static size_t knames_cap, knames_used;
+
+/* Is c an opening / closing bracket that nests in demangled names? */
+static int is_open(char c)
+{
+	return c == '(' || c == '<' || c == '[' || c == '{';
+}
+static int is_close(char c)
+{
+	return c == ')' || c == '>' || c == ']' || c == '}';
+}
+
+/* Given s[0..*end) ending with a closing bracket, move *end back to its opening one. */
+static int strip_group(const char *s, size_t *end)
+{
+	size_t i = *end;
+	int depth = 0;
+
+	while (i > 0) {
+		char c = s[--i];
+		if (is_close(c))
+			depth++;
+		else if (is_open(c) && --depth == 0) {
+			*end = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The base name of a demangled function name: without its parameter list, trailing
+ * template arguments, return type and scope.  "void ns::k<int>(int *)" -> "k".
+ * Writes [*start, *end) of s; returns -1 when s does not look like a function.
+ */
+int report_cuda_short_name(const char *s, size_t len, size_t *start, size_t *end)
+{
+	size_t e = len, b = 0, i;
+	int depth = 0;
+
+	while (e > 0 && s[e - 1] == ' ')
+		e--;
+	/* cv/ref qualifiers of member functions: "f(int) const" */
+	if (e >= 6 && !memcmp(s + e - 6, " const", 6))
+		e -= 6;
+	if (e == 0 || s[e - 1] != ')' || strip_group(s, &e) < 0)
+		return -1;
+	while (e > 0 && s[e - 1] == ' ')
+		e--;
+	/* "operator()"-style names keep their brackets; template args go */
+	if (e > 0 && s[e - 1] == '>' && !(e >= 9 && !memcmp(s + e - 9, "operator>", 9))) {
+		size_t t = e;
+		if (strip_group(s, &t) == 0)
+			e = t;
+	}
+	for (i = 0; i < e; i++) {
+		char c = s[i];
+		if (is_open(c))
+			depth++;
+		else if (is_close(c))
+			depth--;
+		else if (depth == 0 && c == ' ')
+			b = i + 1;
+		else if (depth == 0 && c == ':' && i + 1 < e && s[i + 1] == ':') {
+			b = i + 2;
+			i++;
+		}
+	}
+	if (b >= e)
+		return -1;
+	*start = b;
+	*end = e;
+	return 0;
+}
+
+static size_t kname_hash(int64_t key)
+{
+	uint64_t x = (uint64_t)key * 0x9E3779B97F4A7C15ull;
+	return (size_t)(x >> 17);
+}
+
+static struct kname *kname_slot(int64_t key)
+{
+	size_t mask = knames_cap - 1, i = kname_hash(key) & mask;
+
+	while (knames[i].mangled != -1 && knames[i].mangled != key)
+		i = (i + 1) & mask;
+	return &knames[i];
+}
+
+static void knames_grow(void)
+{
+	struct kname *old = knames;
+	size_t old_cap = knames_cap, i;
+
+	knames_cap = old_cap ? old_cap * 2 : 256;
+	knames = xmalloc(knames_cap * sizeof(*knames));
+	for (i = 0; i < knames_cap; i++)
+		knames[i].mangled = -1;
+	for (i = 0; i < old_cap; i++)
+		if (old[i].mangled != -1)
+			*kname_slot(old[i].mangled) = old[i];
+	free(old);
+}
+
+/* Look up (or demangle once and intern) the three name ids of kernel name `sid` on c. */
+static const struct kname *kernel_name(struct report *r, struct report_conn *c, uint32_t sid)
+{
+	int64_t mangled = report_conn_string(c, sid);
+	const char *text = report_conn_string_text(c, sid);
+	struct kname *k;
+	char *dem = NULL;
+	int status = -1;
+	size_t b, e;
+
+	if (mangled < 0 || !text) {
+		text = "<unknown>";
+		mangled = report_string(r, text, strlen(text));
+	}
+	if (knames_used * 2 >= knames_cap)
+		knames_grow();
+	k = kname_slot(mangled);
+	if (k->mangled == mangled)
+		return k;
+
+	k->mangled = mangled;
+	knames_used++;
+	if (text[0] == '_' && text[1] == 'Z')
+		dem = __cxa_demangle(text, NULL, NULL, &status);
+	if (dem && status == 0) {
+		size_t dl = strlen(dem);
+		k->demangled = report_string(r, dem, dl);
+		if (report_cuda_short_name(dem, dl, &b, &e) == 0)
+			k->shortname = report_string(r, dem + b, e - b);
+		else
+			k->shortname = k->demangled;
+	} else {
+		k->demangled = mangled;
+		k->shortname = mangled;
+	}
+	free(dem);
+	return k;
+}
+
+/* ---- enum mappings (see the header comment) -------------------------------------- */
+
+static int64_t nsys_mem_kind(unsigned cupti)
+{
+	return cupti >= 1 && cupti <= 7 ? (int64_t)cupti - 1 : 7;
+}
+
+static int64_t nsys_sync_type(unsigned cupti)
+{
+	return cupti >= 1 && cupti <= 4 ? (int64_t)cupti - 1 : 0;
+}
+
+static int64_t nsys_launch_type(unsigned cupti)
+{
+	return cupti <= 2 ? (int64_t)cupti + 1 : 0;
+}
+
+/* ---- binding helpers --------------------------------------------------------------- */
+
+static void bind_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+	sqlite3_bind_int64(st, i, v);
+}
+
+/* Bind v, or NULL when v == 0 (optional ids such as graphNodeId). */
+static void bind_opt(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* ---- record handlers ------------------------------------------------------------- */
+
+static int h_api(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_api *a = p;
+	sqlite3_stmt *st = table_stmt(r, T_RUNTIME);
+	int64_t name = report_conn_string(c, a->name_sid);
+
+	if (name < 0)
+		name = report_string(r, "<unknown>", 9);
+	bind_i64(st, 1, report_time(r, a->start_ns));
+	bind_i64(st, 2, report_time(r, a->end_ns));
+	bind_i64(st, 3, a->event_class);
+	bind_i64(st, 4, report_global_tid(report_conn_pid(c), a->h.tid));
+	bind_i64(st, 5, a->correlation_id);
+	bind_i64(st, 6, name);
+	bind_i64(st, 7, a->return_value);
+	return report_step(r, st);
+}
+
+static int h_kernel(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_kernel *k = p;
+	const struct kname *n = kernel_name(r, c, k->name_sid);
+	sqlite3_stmt *st = table_stmt(r, T_KERNEL);
+	int i = 1;
+
+	bind_i64(st, i++, report_time(r, k->start_ns));
+	bind_i64(st, i++, report_time(r, k->end_ns));
+	bind_i64(st, i++, k->device_id);
+	bind_i64(st, i++, k->context_id);
+	bind_i64(st, i++, k->stream_id);
+	bind_i64(st, i++, k->correlation_id);
+	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	bind_i64(st, i++, n->demangled);
+	bind_i64(st, i++, n->shortname);
+	bind_i64(st, i++, n->mangled);
+	bind_i64(st, i++, nsys_launch_type(k->launch_type));
+	bind_i64(st, i++, k->cache_config & 0xF);
+	bind_i64(st, i++, k->registers_per_thread);
+	bind_i64(st, i++, k->grid_x);
+	bind_i64(st, i++, k->grid_y);
+	bind_i64(st, i++, k->grid_z);
+	bind_i64(st, i++, k->block_x);
+	bind_i64(st, i++, k->block_y);
+	bind_i64(st, i++, k->block_z);
+	bind_i64(st, i++, k->static_shared_memory);
+	bind_i64(st, i++, k->dynamic_shared_memory);
+	bind_i64(st, i++, k->local_memory_per_thread);
+	bind_i64(st, i++, (int64_t)k->local_memory_total);
+	bind_i64(st, i++, k->grid_id);
+	bind_i64(st, i++, k->shared_memory_executed);
+	bind_opt(st, i++, (int64_t)k->graph_node_id);
+	bind_i64(st, i++, k->shmem_limit_config);
+	bind_opt(st, i++, k->graph_id);
+	return report_step(r, st);
+}
+
+static int h_memcpy(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_memcpy *m = p;
+	sqlite3_stmt *st = table_stmt(r, T_MEMCPY);
+	int ptop = m->flags & GP_CUDA_MEMCPY_PTOP, i = 1;
+
+	bind_i64(st, i++, report_time(r, m->start_ns));
+	bind_i64(st, i++, report_time(r, m->end_ns));
+	bind_i64(st, i++, m->device_id);
+	bind_i64(st, i++, m->context_id);
+	bind_i64(st, i++, m->stream_id);
+	bind_i64(st, i++, m->correlation_id);
+	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	bind_i64(st, i++, (int64_t)m->bytes);
+	bind_i64(st, i++, m->copy_kind);
+	bind_i64(st, i++, nsys_mem_kind(m->src_kind));
+	bind_i64(st, i++, nsys_mem_kind(m->dst_kind));
+	if (ptop) {
+		bind_i64(st, i++, m->src_device_id);
+		bind_i64(st, i++, m->src_context_id);
+		bind_i64(st, i++, m->dst_device_id);
+		bind_i64(st, i++, m->dst_context_id);
+	} else {
+		for (int k = 0; k < 4; k++)
+			sqlite3_bind_null(st, i++);
+	}
+	bind_opt(st, i++, (int64_t)m->graph_node_id);
+	bind_i64(st, i++, m->copy_count ? (int64_t)m->copy_count : 1);
+	return report_step(r, st);
+}
+
+static int h_memset(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_memset *m = p;
+	sqlite3_stmt *st = table_stmt(r, T_MEMSET);
+	int i = 1;
+
+	bind_i64(st, i++, report_time(r, m->start_ns));
+	bind_i64(st, i++, report_time(r, m->end_ns));
+	bind_i64(st, i++, m->device_id);
+	bind_i64(st, i++, m->context_id);
+	bind_i64(st, i++, m->stream_id);
+	bind_i64(st, i++, m->correlation_id);
+	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	bind_i64(st, i++, m->value);
+	bind_i64(st, i++, (int64_t)m->bytes);
+	bind_opt(st, i++, (int64_t)m->graph_node_id);
+	bind_i64(st, i++, nsys_mem_kind(m->memory_kind));
+	return report_step(r, st);
+}
+
+static int h_sync(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_sync *s = p;
+	sqlite3_stmt *st = table_stmt(r, T_SYNC);
+	int i = 1;
+
+	bind_i64(st, i++, report_time(r, s->start_ns));
+	bind_i64(st, i++, report_time(r, s->end_ns));
+	bind_i64(st, i++, s->device_id);
+	bind_i64(st, i++, s->context_id);
+	bind_i64(st, i++, s->stream_id);
+	bind_i64(st, i++, s->correlation_id);
+	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	bind_i64(st, i++, nsys_sync_type(s->type));
+	bind_i64(st, i++, s->cuda_event_id);
+	bind_i64(st, i++, (int64_t)(uint32_t)s->cuda_event_sync_id);
+	return report_step(r, st);
+}
+
+static int h_memory(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_memory *m = p;
+	sqlite3_stmt *st = table_stmt(r, T_MEMORY);
+	const char *name = m->name_sid ? report_conn_string_text(c, m->name_sid) : NULL;
+	int i = 1;
+
+	bind_i64(st, i++, report_time(r, m->ts_ns));
+	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	bind_i64(st, i++, m->device_id);
+	bind_i64(st, i++, m->context_id);
+	bind_i64(st, i++, (int64_t)m->address);
+	bind_i64(st, i++, (int64_t)m->pc);
+	bind_i64(st, i++, (int64_t)m->bytes);
+	bind_i64(st, i++, nsys_mem_kind(m->memory_kind));
+	bind_i64(st, i++, m->operation_type == 2 ? 1 : 0);
+	if (name)
+		sqlite3_bind_text(st, i++, name, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i++);
+	bind_opt(st, i++, m->correlation_id);
+	if (m->stream_id != UINT32_MAX)
+		bind_i64(st, i++, m->stream_id);
+	else
+		sqlite3_bind_null(st, i++);
+	if (m->pool_type == 1) { /* CUPTI_ACTIVITY_MEMORY_POOL_TYPE_LOCAL */
+		bind_i64(st, i++, (int64_t)m->pool_address);
+		bind_i64(st, i++, (int64_t)m->pool_release_threshold);
+		bind_i64(st, i++, (int64_t)m->pool_size);
+		bind_i64(st, i++, (int64_t)m->pool_utilized_size);
+		sqlite3_bind_null(st, i++);
+		sqlite3_bind_null(st, i++);
+	} else if (m->pool_type == 2) { /* IMPORTED */
+		for (int k = 0; k < 4; k++)
+			sqlite3_bind_null(st, i++);
+		bind_i64(st, i++, (int64_t)m->pool_address);
+		bind_i64(st, i++, (int64_t)m->pool_size);
+	} else {
+		for (int k = 0; k < 6; k++)
+			sqlite3_bind_null(st, i++);
+	}
+	return report_step(r, st);
+}
+
+static int h_graph(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_graph_trace *g = p;
+	sqlite3_stmt *st = table_stmt(r, T_GRAPH);
+	int i = 1;
+
+	bind_i64(st, i++, report_time(r, g->start_ns));
+	bind_i64(st, i++, report_time(r, g->end_ns));
+	bind_i64(st, i++, g->device_id);
+	bind_i64(st, i++, g->context_id);
+	bind_i64(st, i++, g->stream_id);
+	bind_i64(st, i++, g->correlation_id);
+	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	bind_i64(st, i++, g->graph_id);
+	return report_step(r, st);
+}
+
+/* Devices already written, per process: TARGET_INFO_GPU once per device. */
+static uint64_t gpus_seen[4];
+
+static int h_device(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_device *d = p;
+	const char *name = report_conn_string_text(c, d->name_sid);
+	const char *chip = d->chip_sid ? report_conn_string_text(c, d->chip_sid) : NULL;
+	const uint8_t *u = d->uuid;
+	sqlite3_stmt *st;
+	char uuid[40], bus[32];
+	int i = 1, rc = 0;
+
+	if (d->id < 256 && !(gpus_seen[d->id / 64] & (1ull << (d->id % 64)))) {
+		gpus_seen[d->id / 64] |= 1ull << (d->id % 64);
+		st = table_stmt(r, T_GPU);
+		snprintf(uuid, sizeof(uuid),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+			 u[12], u[13], u[14], u[15]);
+		bind_i64(st, i++, (int64_t)(GP_VM_ID << 48));
+		bind_i64(st, i++, d->id);
+		if (name)
+			sqlite3_bind_text(st, i++, name, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, i++);
+		if (d->pci_bus != UINT32_MAX) {
+			snprintf(bus, sizeof(bus), "%04x:%02x:%02x.0", d->pci_domain, d->pci_bus,
+				 d->pci_device);
+			sqlite3_bind_text(st, i++, bus, -1, SQLITE_TRANSIENT);
+		} else {
+			sqlite3_bind_null(st, i++);
+		}
+		bind_i64(st, i++, d->l2_cache_size);
+		bind_i64(st, i++, (int64_t)d->global_memory_size);
+		bind_i64(st, i++, (int64_t)d->global_memory_bandwidth * 1000); /* KB/s -> B/s */
+		bind_i64(st, i++, (int64_t)d->core_clock_rate * 1000);	       /* kHz -> Hz */
+		bind_i64(st, i++, d->num_multiprocessors);
+		bind_i64(st, i++, d->id); /* pwGpuId */
+		sqlite3_bind_text(st, i++, uuid, -1, SQLITE_TRANSIENT);
+		if (chip)
+			sqlite3_bind_text(st, i++, chip, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, i++);
+		bind_i64(st, i++, d->id); /* cuDevice */
+		bind_i64(st, i++, d->constant_memory_size);
+		bind_i64(st, i++, d->max_ipc);
+		bind_i64(st, i++, d->max_registers_per_block);
+		bind_i64(st, i++, d->max_shared_memory_per_block);
+		bind_i64(st, i++, d->max_shared_memory_per_block_optin);
+		bind_i64(st, i++, d->max_shared_memory_per_mp);
+		bind_i64(st, i++, d->max_registers_per_mp);
+		bind_i64(st, i++, d->threads_per_warp);
+		bind_i64(st, i++, d->num_memcpy_engines);
+		bind_i64(st, i++, d->max_warps_per_mp);
+		bind_i64(st, i++, d->max_blocks_per_mp);
+		bind_i64(st, i++, d->max_threads_per_block);
+		for (int k = 0; k < 3; k++)
+			bind_i64(st, i++, d->max_block_dim[k]);
+		for (int k = 0; k < 3; k++)
+			bind_i64(st, i++, d->max_grid_dim[k]);
+		bind_i64(st, i++, d->cc_major);
+		bind_i64(st, i++, d->cc_minor);
+		bind_i64(st, i++, d->cc_major);
+		bind_i64(st, i++, d->cc_minor);
+		rc = report_step(r, st);
+	}
+	st = table_stmt(r, T_CUDA_DEVICE);
+	bind_i64(st, 1, d->id);
+	bind_i64(st, 2, d->id);
+	bind_i64(st, 3, report_conn_pid(c));
+	return report_step(r, st) < 0 ? -1 : rc;
+}
+
+static int h_context(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_context *x = p;
+	sqlite3_stmt *st = table_stmt(r, T_CONTEXT);
+
+	bind_i64(st, 1, x->null_stream_id);
+	bind_i64(st, 2, (int64_t)GP_VM_ID);
+	bind_i64(st, 3, report_conn_pid(c));
+	bind_i64(st, 4, x->device_id);
+	bind_i64(st, 5, x->context_id);
+	bind_i64(st, 6, x->parent_context_id);
+	bind_i64(st, 7, x->is_green_context);
+	return report_step(r, st);
+}
+
+static int h_stream(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_stream *s = p;
+	sqlite3_stmt *st = table_stmt(r, T_STREAM);
+
+	bind_i64(st, 1, s->stream_id);
+	bind_i64(st, 2, (int64_t)GP_VM_ID);
+	bind_i64(st, 3, report_conn_pid(c));
+	bind_i64(st, 4, s->context_id);
+	bind_i64(st, 5, s->priority);
+	bind_i64(st, 6, s->flag);
+	return report_step(r, st);
+}
+
+/* ---- module ---------------------------------------------------------------------- */
+
+struct cuda_handler {
+	size_t size; /* minimum record size */
+	int (*fn)(struct report *r, struct report_conn *c, const void *rec);
+};
+
+static const struct cuda_handler handlers[] = {
+    [GP_REC_CUDA_API - 0x300] = {sizeof(struct gp_rec_cuda_api), h_api},
+    [GP_REC_CUDA_KERNEL - 0x300] = {sizeof(struct gp_rec_cuda_kernel), h_kernel},
+    [GP_REC_CUDA_MEMCPY - 0x300] = {sizeof(struct gp_rec_cuda_memcpy), h_memcpy},
+    [GP_REC_CUDA_MEMSET - 0x300] = {sizeof(struct gp_rec_cuda_memset), h_memset},
+    [GP_REC_CUDA_SYNC - 0x300] = {sizeof(struct gp_rec_cuda_sync), h_sync},
+    [GP_REC_CUDA_MEMORY - 0x300] = {sizeof(struct gp_rec_cuda_memory), h_memory},
+    [GP_REC_CUDA_GRAPH_TRACE - 0x300] = {sizeof(struct gp_rec_cuda_graph_trace), h_graph},
+    [GP_REC_CUDA_DEVICE - 0x300] = {sizeof(struct gp_rec_cuda_device), h_device},
+    [GP_REC_CUDA_CONTEXT - 0x300] = {sizeof(struct gp_rec_cuda_context), h_context},
+    [GP_REC_CUDA_STREAM - 0x300] = {sizeof(struct gp_rec_cuda_stream), h_stream},
+};
+
+static int cuda_create(struct report *r)
+{
+	(void)r;
+	memset(stmts, 0, sizeof(stmts));
+	memset(gpus_seen, 0, sizeof(gpus_seen));
+	free(knames);
+	knames = NULL;
+	knames_cap = knames_used = 0;
+	return 0;
+}
+
+static int cuda_handle(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec)
+{
+	unsigned idx = rec->type - 0x300u;
+
+	if (idx >= sizeof(handlers) / sizeof(handlers[0]) || !handlers[idx].fn ||
+	    rec->size < handlers[idx].size)
+		return -1;
+	return handlers[idx].fn(r, c, rec);
+}
+
+static int cuda_finish(struct report *r)
+{
+	for (int t = 0; t < T_COUNT; t++) {
+		if (stmts[t])
+			sqlite3_finalize(stmts[t]);
+		stmts[t] = NULL;
+	}
+	/* kernel/copy -> API joins (cuda_api_gpu_sum, cuda_gpu_trace) go by correlationId */
+	if (sqlite3_table_column_metadata(report_db(r), NULL, "CUPTI_ACTIVITY_KIND_RUNTIME",
+					  "correlationId", NULL, NULL, NULL, NULL,
+					  NULL) == SQLITE_OK)
+		report_exec(r, "CREATE INDEX IF NOT EXISTS GPROF_RUNTIME_CORRELATION ON "
+			       "CUPTI_ACTIVITY_KIND_RUNTIME(correlationId)");
+	free(knames);
+	knames = NULL;
+	knames_cap = knames_used = 0;
+	return 0;
+}
+
+const struct report_module report_module_cuda = {
+    .name = "cuda",
+    .first_type = 0x300,
+    .last_type = 0x3ff,
+    .create = cuda_create,
+    .handle = cuda_handle,
+    .conn_close = NULL,
+    .finish = cuda_finish,
+};

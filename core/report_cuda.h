@@ -1,0 +1,24 @@
+/*
+ * report_cuda.h - helpers of the cuda table module (core/report_cuda.c) that tests and
+ * the CUDA stats reports may use.  The module itself is `report_module_cuda`.
+ */
+#ifndef GPROF_REPORT_CUDA_H
+#define GPROF_REPORT_CUDA_H
+
+#include <stddef.h>
+
+#include "core/report.h"
+
+/* The recorder's table module for GP_REC_CUDA_* records (wire_cuda.h). */
+extern const struct report_module report_module_cuda;
+
+/*
+ * The base name of a demangled C++ function name as nsys shows it in shortName: without
+ * the parameter list, trailing template arguments, return type and scope
+ * ("void ns::k<int>(int *)" -> "k", "tiny(float *, int)" -> "tiny").  s need not be
+ * NUL-terminated; on success writes the name's byte range [*start, *end) of s and
+ * returns 0; returns -1 when s has no parameter list (not a demangled function name).
+ */
+int report_cuda_short_name(const char *s, size_t len, size_t *start, size_t *end);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * report_nvtx.c - the nvtx table module: NVTX_EVENTS rows as Nsight Systems writes them
+ * (nsys-sqlite-schema.md, NVTX_EVENTS; eventType from ENUM_NSYS_EVENT_TYPE):
+ *   59 NvtxPushPopRange   start, end (NULL if never popped), text|textId, globalTid
+ *   60 NvtxStartEndRange  start, end (NULL if never ended), rangeId, globalTid of the
+ *                         starting thread, endGlobalTid of the ending one
+ *   34 NvtxMark           start, end NULL
+ *   75 NvtxDomainCreate   start, text = domain name, domainId
+ *   76 NvtxDomainDestroy  start, domainId
+ *   33 NvtxCategory       start, category, text = category name, domainId
+ * Non-registered messages go to `text`, registered strings to `textId`; colour (ARGB) to
+ * `color`; the payload to the matching *Value column; unset columns are NULL.
+ *
+ * Domain handles are per producer connection; each (connection, handle) gets a
+ * report-unique domainId (0 = the default domain).  Start/end ranges are paired by
+ * (connection, range id) in a hash map; an end may arrive before its start (the two
+ * threads flush independently).  Starts still unmatched when the connection closes
+ * are written with a NULL end.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "recorder_internal.h"
+#include "report.h"
+#include "util.h"
+
+enum {
+	NVTX_CATEGORY = 33,
+	NVTX_MARK = 34,
+	NVTX_PUSHPOP = 59,
+	NVTX_STARTEND = 60,
+	NVTX_DOMAIN_CREATE = 75,
+	NVTX_DOMAIN_DESTROY = 76,
+};
+
+/* Column positions in the insert statements below. */
+enum {
+	C_START = 1,
+	C_END,
+	C_TYPE,
+	C_TEXT,
+	C_TEXTID,
+	C_GTID,
+	C_DOMAIN,
+	C_COLOR,
+	C_CATEGORY,
+	C_RANGEID,
+	C_ENDGTID,
+	C_U64,
+	C_I64,
+	C_DOUBLE,
+	C_U32,
+	C_I32,
+	C_FLOAT,
+};
+
+struct nvtx_state {
+	sqlite3_stmt *st_fast; /* no payload, no range id */
+	sqlite3_stmt *st_full;
+	int64_t next_domain;
+};
+
+/* A start/end range waiting for its other half. */
+struct pending {
+	uint64_t range_id; /* key; 0 = empty slot */
+	int has_start, has_end;
+	struct gp_rec_nvtx start;
+	uint64_t end_ns;
+	uint32_t end_tid;
+};
+
+struct nvtx_conn {
+	/* producer domain handle -> domainId */
+	uint64_t *dom_keys;
+	int64_t *dom_ids;
+	size_t dom_cap, dom_n;
+	/* range id -> pending (linear probing, backward-shift deletion) */
+	struct pending *pend;
+	size_t pend_cap, pend_n;
+};
+
+static inline size_t hash_slot(uint64_t x, size_t cap)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return (size_t)x & (cap - 1);
+}
+
+static struct nvtx_state *state(struct report *r)
+{
+	return *report_module_state(r, REPORT_MOD_NVTX);
+}
+
+static struct nvtx_conn *conn_state(struct report_conn *c)
+{
+	void **slot = report_conn_slot(c, REPORT_MOD_NVTX);
+
+	if (!*slot)
+		*slot = xcalloc(1, sizeof(struct nvtx_conn));
+	return *slot;
+}
+
+static int64_t domain_id(struct report *r, struct report_conn *c, uint64_t handle)
+{
+	struct nvtx_conn *nc;
+	size_t j;
+
+	if (handle == 0)
+		return 0;
+	nc = conn_state(c);
+	if ((nc->dom_n + 1) * 2 > nc->dom_cap) {
+		size_t ncap = nc->dom_cap ? nc->dom_cap * 2 : 16, i;
+		uint64_t *nk = xcalloc(ncap, sizeof(*nk));
+		int64_t *nv = xcalloc(ncap, sizeof(*nv));
+
+		for (i = 0; i < nc->dom_cap; i++) {
+			if (!nc->dom_keys[i])
+				continue;
+			j = hash_slot(nc->dom_keys[i], ncap);
+			while (nk[j])
+				j = (j + 1) & (ncap - 1);
+			nk[j] = nc->dom_keys[i];
+			nv[j] = nc->dom_ids[i];
+		}
+		free(nc->dom_keys);
+		free(nc->dom_ids);
+		nc->dom_keys = nk;
+		nc->dom_ids = nv;
+		nc->dom_cap = ncap;
+	}
+	j = hash_slot(handle, nc->dom_cap);
+	while (nc->dom_keys[j]) {
+		if (nc->dom_keys[j] == handle)
+			return nc->dom_ids[j];
+		j = (j + 1) & (nc->dom_cap - 1);
+	}
+	nc->dom_keys[j] = handle;
+	nc->dom_ids[j] = state(r)->next_domain++;
+	nc->dom_n++;
+	return nc->dom_ids[j];
+}
+
+static struct pending *pending_get(struct nvtx_conn *nc, uint64_t range_id)
+{
+	size_t j;
+
+	if ((nc->pend_n + 1) * 2 > nc->pend_cap) {
+		size_t ncap = nc->pend_cap ? nc->pend_cap * 2 : 64, i;
+		struct pending *np = xcalloc(ncap, sizeof(*np));
+
+		for (i = 0; i < nc->pend_cap; i++) {
+			if (!nc->pend[i].range_id)
+				continue;
+			j = hash_slot(nc->pend[i].range_id, ncap);
+			while (np[j].range_id)
+				j = (j + 1) & (ncap - 1);
+			np[j] = nc->pend[i];
+		}
+		free(nc->pend);
+		nc->pend = np;
+		nc->pend_cap = ncap;
+	}
+	j = hash_slot(range_id, nc->pend_cap);
+	while (nc->pend[j].range_id) {
+		if (nc->pend[j].range_id == range_id)
+			return &nc->pend[j];
+		j = (j + 1) & (nc->pend_cap - 1);
+	}
+	memset(&nc->pend[j], 0, sizeof(nc->pend[j]));
+	nc->pend[j].range_id = range_id;
+	nc->pend_n++;
+	return &nc->pend[j];
+}
+
+static void pending_del(struct nvtx_conn *nc, struct pending *p)
+{
+	size_t cap = nc->pend_cap, i = (size_t)(p - nc->pend), j = i;
+
+	for (;;) {
+		size_t k;
+
+		j = (j + 1) & (cap - 1);
+		if (!nc->pend[j].range_id)
+			break;
+		k = hash_slot(nc->pend[j].range_id, cap);
+		/* move j back to i unless its home k lies cyclically in (i, j] */
+		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		nc->pend[i] = nc->pend[j];
+		i = j;
+	}
+	nc->pend[i].range_id = 0;
+	nc->pend_n--;
+}
+
+/* Bind text/textId for a message string id. */
+static void bind_text(sqlite3_stmt *st, struct report_conn *c, uint32_t sid, uint16_t flags)
+{
+	if (sid && (flags & GP_NVTX_TEXT_REGISTERED)) {
+		int64_t id = report_conn_string(c, sid);
+
+		sqlite3_bind_null(st, C_TEXT);
+		if (id >= 0)
+			sqlite3_bind_int64(st, C_TEXTID, id);
+		else
+			sqlite3_bind_null(st, C_TEXTID);
+	} else {
+		const char *t = sid ? report_conn_string_text(c, sid) : NULL;
+
+		if (t)
+			sqlite3_bind_text(st, C_TEXT, t, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, C_TEXT);
+		sqlite3_bind_null(st, C_TEXTID);
+	}
+}
+
+static void bind_payload(sqlite3_stmt *st, const struct gp_rec_nvtx *e)
+{
+	int col;
+
+	for (col = C_U64; col <= C_FLOAT; col++)
+		sqlite3_bind_null(st, col);
+	switch (e->payload_type) {
+	case GP_NVTX_PAYLOAD_U64:
+		sqlite3_bind_int64(st, C_U64, (int64_t)e->payload.u64);
+		break;
+	case GP_NVTX_PAYLOAD_I64:
+		sqlite3_bind_int64(st, C_I64, e->payload.i64);
+		break;
+	case GP_NVTX_PAYLOAD_DOUBLE:
+		sqlite3_bind_double(st, C_DOUBLE, e->payload.d);
+		break;
+	case GP_NVTX_PAYLOAD_U32:
+		sqlite3_bind_int64(st, C_U32, e->payload.u32);
+		break;
+	case GP_NVTX_PAYLOAD_I32:
+		sqlite3_bind_int64(st, C_I32, e->payload.i32);
+		break;
+	case GP_NVTX_PAYLOAD_FLOAT:
+		sqlite3_bind_double(st, C_FLOAT, e->payload.f);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Insert one range/mark.  end_ns 0 = NULL end; end_tid 0 = NULL endGlobalTid. */
+static int insert_event(struct report *r, struct report_conn *c, const struct gp_rec_nvtx *e,
+			int type, uint64_t end_ns, uint32_t end_tid)
+{
+	struct nvtx_state *s = state(r);
+	int full = type == NVTX_STARTEND || e->payload_type != GP_NVTX_PAYLOAD_NONE;
+	sqlite3_stmt *st = full ? s->st_full : s->st_fast;
+	uint32_t pid = report_conn_pid(c);
+
+	sqlite3_bind_int64(st, C_START, report_time(r, e->start_ns));
+	if (end_ns)
+		sqlite3_bind_int64(st, C_END, report_time(r, end_ns));
+	else
+		sqlite3_bind_null(st, C_END);
+	sqlite3_bind_int(st, C_TYPE, type);
+	bind_text(st, c, e->text_sid, e->flags);
+	sqlite3_bind_int64(st, C_GTID, report_global_tid(pid, e->h.tid));
+	sqlite3_bind_int64(st, C_DOMAIN, domain_id(r, c, e->domain));
+	if (e->flags & GP_NVTX_HAS_COLOR)
+		sqlite3_bind_int64(st, C_COLOR, e->color);
+	else
+		sqlite3_bind_null(st, C_COLOR);
+	if (e->category)
+		sqlite3_bind_int64(st, C_CATEGORY, e->category);
+	else
+		sqlite3_bind_null(st, C_CATEGORY);
+	if (full) {
+		if (type == NVTX_STARTEND)
+			sqlite3_bind_int64(st, C_RANGEID, (int64_t)e->range_id);
+		else
+			sqlite3_bind_null(st, C_RANGEID);
+		if (end_tid)
+			sqlite3_bind_int64(st, C_ENDGTID, report_global_tid(pid, end_tid));
+		else
+			sqlite3_bind_null(st, C_ENDGTID);
+		bind_payload(st, e);
+	}
+	return report_step(r, st);
+}
+
+/* Insert a row that is not a range (domain create/destroy, category). */
+static int insert_simple(struct report *r, struct report_conn *c, uint32_t tid, uint64_t ts,
+			 int type, uint32_t name_sid, uint64_t domain, uint32_t category)
+{
+	sqlite3_stmt *st = state(r)->st_fast;
+	const char *name = name_sid ? report_conn_string_text(c, name_sid) : NULL;
+
+	sqlite3_bind_int64(st, C_START, report_time(r, ts));
+	sqlite3_bind_null(st, C_END);
+	sqlite3_bind_int(st, C_TYPE, type);
+	if (name)
+		sqlite3_bind_text(st, C_TEXT, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, C_TEXT);
+	sqlite3_bind_null(st, C_TEXTID);
+	sqlite3_bind_int64(st, C_GTID, report_global_tid(report_conn_pid(c), tid));
+	sqlite3_bind_int64(st, C_DOMAIN, domain_id(r, c, domain));
+	sqlite3_bind_null(st, C_COLOR);
+	if (category)
+		sqlite3_bind_int64(st, C_CATEGORY, category);
+	else
+		sqlite3_bind_null(st, C_CATEGORY);
+	return report_step(r, st);
+}
+
+static int nvtx_create(struct report *r)
+{
+	struct nvtx_state *s = xcalloc(1, sizeof(*s));
+
+	report_exec(r, "CREATE TABLE NVTX_EVENTS ("
+		       "start INTEGER NOT NULL, end INTEGER, eventType INTEGER NOT NULL, "
+		       "rangeId INTEGER, category INTEGER, color INTEGER, text TEXT, "
+		       "globalTid INTEGER, endGlobalTid INTEGER, textId INTEGER, "
+		       "domainId INTEGER, uint64Value INTEGER, int64Value INTEGER, "
+		       "doubleValue REAL, uint32Value INTEGER, int32Value INTEGER, "
+		       "floatValue REAL, jsonTextId INTEGER, jsonText TEXT, binaryData TEXT)");
+	s->st_fast = report_prepare(r, "INSERT INTO NVTX_EVENTS (start, end, eventType, text, "
+				       "textId, globalTid, domainId, color, category) "
+				       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	s->st_full = report_prepare(
+	    r, "INSERT INTO NVTX_EVENTS (start, end, eventType, text, textId, globalTid, "
+	       "domainId, color, category, rangeId, endGlobalTid, uint64Value, int64Value, "
+	       "doubleValue, uint32Value, int32Value, floatValue) "
+	       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	s->next_domain = 1;
+	*report_module_state(r, REPORT_MOD_NVTX) = s;
+	return 0;
+}
+
+static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec)
+{
+	switch (rec->type) {
+	case GP_REC_NVTX_EVENT: {
+		const struct gp_rec_nvtx *e = (const void *)rec;
+
+		if (rec->size < sizeof(*e))
+			return -1;
+		if (e->flags & GP_NVTX_PUSHPOP)
+			insert_event(r, c, e, NVTX_PUSHPOP,
+				     (e->flags & GP_NVTX_OPEN) ? 0 : e->end_ns, 0);
+		else
+			insert_event(r, c, e, NVTX_MARK, 0, 0);
+		return 0;
+	}
+	case GP_REC_NVTX_START: {
+		const struct gp_rec_nvtx *e = (const void *)rec;
+		struct pending *p;
+
+		if (rec->size < sizeof(*e))
+			return -1;
+		if (e->range_id == 0) { /* cannot be ended: write it open */
+			insert_event(r, c, e, NVTX_STARTEND, 0, 0);
+			return 0;
+		}
+		p = pending_get(conn_state(c), e->range_id);
+		if (p->has_end) {
+			insert_event(r, c, e, NVTX_STARTEND, p->end_ns, p->end_tid);
+			pending_del(conn_state(c), p);
+		} else {
+			p->has_start = 1;
+			p->start = *e;
+		}
+		return 0;
+	}
+	case GP_REC_NVTX_END: {
+		const struct gp_rec_nvtx_end *e = (const void *)rec;
+		struct pending *p;
+
+		if (rec->size < sizeof(*e))
+			return -1;
+		if (e->range_id == 0)
+			return 0;
+		p = pending_get(conn_state(c), e->range_id);
+		if (p->has_start) {
+			insert_event(r, c, &p->start, NVTX_STARTEND, e->end_ns, e->h.tid);
+			pending_del(conn_state(c), p);
+		} else {
+			p->has_end = 1;
+			p->end_ns = e->end_ns;
+			p->end_tid = e->h.tid;
+		}
+		return 0;
+	}
+	case GP_REC_NVTX_DOMAIN: {
+		const struct gp_rec_nvtx_domain *d = (const void *)rec;
+
+		if (rec->size < sizeof(*d) || d->domain == 0)
+			return -1;
+		insert_simple(r, c, d->h.tid, d->ts_ns,
+			      d->destroy ? NVTX_DOMAIN_DESTROY : NVTX_DOMAIN_CREATE,
+			      d->destroy ? 0 : d->name_sid, d->domain, 0);
+		return 0;
+	}
+	case GP_REC_NVTX_CATEGORY: {
+		const struct gp_rec_nvtx_category *k = (const void *)rec;
+
+		if (rec->size < sizeof(*k))
+			return -1;
+		insert_simple(r, c, k->h.tid, k->ts_ns, NVTX_CATEGORY, k->name_sid, k->domain,
+			      k->category);
+		return 0;
+	}
+	default:
+		return -1;
+	}
+}
+
+static void nvtx_conn_close(struct report *r, struct report_conn *c)
+{
+	void **slot = report_conn_slot(c, REPORT_MOD_NVTX);
+	struct nvtx_conn *nc = *slot;
+	size_t i;
+
+	if (!nc)
+		return;
+	/* starts never ended: NULL end (as nsys); ends without a start are dropped */
+	for (i = 0; i < nc->pend_cap; i++)
+		if (nc->pend[i].range_id && nc->pend[i].has_start)
+			insert_event(r, c, &nc->pend[i].start, NVTX_STARTEND, 0, 0);
+	free(nc->pend);
+	free(nc->dom_keys);
+	free(nc->dom_ids);
+	free(nc);
+	*slot = NULL;
+}
+
+static int nvtx_finish(struct report *r)
+{
+	struct nvtx_state *s = state(r);
+
+	sqlite3_finalize(s->st_fast);
+	sqlite3_finalize(s->st_full);
+	free(s);
+	*report_module_state(r, REPORT_MOD_NVTX) = NULL;
+	report_exec(r, "CREATE INDEX NVTX_EVENTS_start ON NVTX_EVENTS (start)");
+	return 0;
+}
+
+const struct report_module report_module_nvtx = {
+    .name = "nvtx",
+    .first_type = 0x100,
+    .last_type = 0x1ff,
+    .create = nvtx_create,
+    .handle = nvtx_handle,
+    .conn_close = nvtx_conn_close,
+    .finish = nvtx_finish,
+};

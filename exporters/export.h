@@ -1,0 +1,51 @@
+/*
+ * export.h - `gprof-cli export`: write a report's tables as CSV files or JSON Lines
+ * (nsys export --type jsonlines layout: one object per row with a "table" field).
+ *
+ * CSV: one RFC 4180 file per table, DIR/<table>.csv (CRLF line ends, header row of
+ * column names, fields quoted when they hold , " CR or LF, NULL as an empty field,
+ * REAL with up to 17 significant digits so it reads back exactly, BLOB as hex).
+ * Columns that hold a StringIds id (nameId, textId, jsonTextId, filenameId,
+ * contentId, demangledName, shortName, mangledName, symbol, module, CpuInstruction,
+ * sourceFile, typed INTEGER) get an extra column "<column>_value" right after them
+ * with the string.  JSON Lines carries the same fields (NULL as null).
+ * Rows are streamed from SQLite; nothing is held per table.  Outputs are written to a
+ * temporary name and renamed into place only when everything succeeded.
+ */
+#ifndef GPROF_EXPORT_H
+#define GPROF_EXPORT_H
+
+#include <sqlite3.h>
+
+enum export_type {
+	EXPORT_CSV = 0,
+	EXPORT_JSONL,
+};
+
+struct export_opts {
+	enum export_type type;
+	/* CSV: the directory (default "<report without extension>_csv");
+	 * JSONL: the file (default "<report without extension>.jsonl"), "-" = stdout. */
+	const char *output;
+	int force;		   /* replace existing outputs */
+	const char *const *tables; /* NULL, or NULL-terminated case-insensitive POSIX BREs:
+				      a table is exported when one matches part of its name */
+	int quiet;		   /* no summary line on stderr */
+};
+
+/* Default output for report path db_path and type t (heap string, caller frees). */
+char *export_default_output(const char *db_path, enum export_type t);
+
+/*
+ * Export db (opened with report_open_read()) as o says.  Returns an exit status:
+ * GP_EXIT_OK; GP_EXIT_USAGE (bad --tables pattern, no table matched); GP_EXIT_OUTPUT
+ * (output exists without force, cannot be created or written); GP_EXIT_ERROR (SQLite
+ * error).  The error is printed; on failure no output file is left behind.
+ */
+int export_report(sqlite3 *db, const struct export_opts *o);
+
+/* Non-zero when column `col` (declared type `decltype`) of `table` references
+ * StringIds(id) and gets a "<col>_value" companion. */
+int export_is_string_ref(const char *table, const char *col, const char *decltype);
+
+#endif

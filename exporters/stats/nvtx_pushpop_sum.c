@@ -1,0 +1,24 @@
+/* nvtx_pushpop_sum.c - NVTX Push/Pop Range Summary (nsys "nvtx_pushpop_sum"). */
+#include "exporters/stats.h"
+#include "exporters/stats/nvtx_common.h"
+
+static const char *const needs[] = {"StringIds", "NVTX_EVENTS", NULL};
+
+static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
+{
+	nvtx_summary_sql(sql, "eventType = 59", 0);
+	return 0;
+}
+
+const struct stats_report stats_report_nvtx_pushpop_sum = {
+    .name = "nvtx_pushpop_sum",
+    .display = "NVTX Push/Pop Range Summary",
+    .help = "NVTX push/pop ranges grouped by name.\n"
+	    "No arguments.\n"
+	    "Columns: Time (%), Total Time, Instances, Avg, Med, Min, Max, StdDev, Range "
+	    "(as nvtx_sum without Style).",
+    .args = NULL,
+    .needs = needs,
+    .skip_what = "NV Tools Extension (NVTX) data",
+    .query = query,
+};

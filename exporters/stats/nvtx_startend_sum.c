@@ -1,0 +1,24 @@
+/* nvtx_startend_sum.c - NVTX Start/End Range Summary (nsys "nvtx_startend_sum"). */
+#include "exporters/stats.h"
+#include "exporters/stats/nvtx_common.h"
+
+static const char *const needs[] = {"StringIds", "NVTX_EVENTS", NULL};
+
+static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
+{
+	nvtx_summary_sql(sql, "eventType = 60", 0);
+	return 0;
+}
+
+const struct stats_report stats_report_nvtx_startend_sum = {
+    .name = "nvtx_startend_sum",
+    .display = "NVTX Start/End Range Summary",
+    .help = "NVTX start/end ranges (which may end on another thread) grouped by name.\n"
+	    "No arguments.\n"
+	    "Columns: Time (%), Total Time, Instances, Avg, Med, Min, Max, StdDev, Range "
+	    "(as nvtx_sum without Style).",
+    .args = NULL,
+    .needs = needs,
+    .skip_what = "NV Tools Extension (NVTX) data",
+    .query = query,
+};

@@ -1,0 +1,758 @@
+/*
+ * test_profile.c - end-to-end tests of `gprof-cli profile`: runs the real binary
+ * ($GPROF_CLI) on tests/programs/exit_with ($BUILD/tests/programs/exit_with) and checks
+ * exit statuses, error lines, files and the report (sqlite3 API).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char gprof[PATH_MAX];
+static char exit_with[PATH_MAX];
+static char libdir[PATH_MAX + 32];
+
+/* Output of one run. */
+struct run {
+	int status; /* gprof-cli's exit status; -1 when it did not exit normally */
+	char out[65536];
+	char err[65536];
+};
+
+static void read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, size - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/* Start gprof-cli with args (NULL-terminated) in cwd (NULL = keep); stdout and stderr
+ * go to files in dir.  Returns the pid. */
+static pid_t spawn(const char *dir, const char *cwd, const char *const *args)
+{
+	char out[PATH_MAX], err[PATH_MAX];
+	const char *argv[64];
+	int n = 0;
+	pid_t pid;
+
+	snprintf(out, sizeof(out), "%s/.out", dir);
+	snprintf(err, sizeof(err), "%s/.err", dir);
+	argv[n++] = gprof;
+	for (; *args && n < 63; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fo < 0 || fe < 0 || (cwd && chdir(cwd) < 0))
+			_exit(250);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execv(gprof, (char **)argv);
+		_exit(251);
+	}
+	return pid;
+}
+
+static void finish(const char *dir, pid_t pid, struct run *r)
+{
+	char path[PATH_MAX];
+	int ws;
+
+	while (waitpid(pid, &ws, 0) < 0)
+		assert_int_equal(errno, EINTR);
+	r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	snprintf(path, sizeof(path), "%s/.out", dir);
+	read_file(path, r->out, sizeof(r->out));
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/.err", dir);
+	read_file(path, r->err, sizeof(r->err));
+	unlink(path);
+}
+
+#define RUN(r, dir, cwd, ...)                                                                      \
+	do {                                                                                       \
+		const char *a_[] = {__VA_ARGS__, NULL};                                            \
+		finish(dir, spawn(dir, cwd, a_), r);                                               \
+	} while (0)
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static char *pathf(char *buf, const char *dir, const char *name)
+{
+	snprintf(buf, PATH_MAX, "%s/%s", dir, name);
+	return buf;
+}
+
+/* Number of entries in dir other than . and .. */
+static int count_entries(const char *dir)
+{
+	char cmd[PATH_MAX + 64];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+/* Lines of s starting with prefix. */
+static int count_lines(const char *s, const char *prefix)
+{
+	int n = 0;
+	size_t len = strlen(prefix);
+
+	while (*s) {
+		if (!strncmp(s, prefix, len))
+			n++;
+		s = strchr(s, '\n');
+		if (!s)
+			break;
+		s++;
+	}
+	return n;
+}
+
+static int total_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Run a query returning one integer on the report. */
+static long long query_int(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	long long v = LLONG_MIN;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("query '%s' on '%s': %s", sql, db, sqlite3_errmsg(h));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+/* A META_DATA_EXPORT / META_DATA_CAPTURE value, into buf ("" when absent). */
+static const char *meta(const char *db, const char *table, const char *name, char *buf, size_t size)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	char sql[256];
+
+	buf[0] = '\0';
+	snprintf(sql, sizeof(sql), "SELECT value FROM %s WHERE name = ?", table);
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return buf;
+}
+
+static void assert_integrity(const char *db)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+static void assert_finished(const char *db, int exit_status, const char *signaled)
+{
+	char buf[64], want[16];
+
+	assert_integrity(db);
+	assert_string_equal(meta(db, "META_DATA_EXPORT", "GPROF_FINISHED_CLEANLY", buf, 64),
+			    "true");
+	snprintf(want, sizeof(want), "%d", exit_status);
+	assert_string_equal(meta(db, "META_DATA_EXPORT", "GPROF_APP_EXIT_STATUS", buf, 64), want);
+	assert_string_equal(meta(db, "META_DATA_EXPORT", "GPROF_APP_SIGNALED", buf, 64), signaled);
+}
+
+/* --- fixtures --------------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+	char *dir = strdup("/tmp/gprof-test-profile-XXXXXX");
+
+	if (!mkdtemp(dir))
+		return -1;
+	*state = dir;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", (char *)*state,
+		 (char *)*state);
+	if (system(cmd) != 0)
+		return -1;
+	free(*state);
+	return 0;
+}
+
+/* --- exit statuses ------------------------------------------------------------------ */
+
+static void test_exit_status_passthrough(void **state)
+{
+	const char *dir = *state;
+	const char *codes[] = {"0", "3", "42"};
+	char db[PATH_MAX + 8], o[PATH_MAX];
+	struct run r;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(o, sizeof(o), "%s/r%d", dir, i);
+		RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", o, exit_with, codes[i]);
+		assert_int_equal(r.status, atoi(codes[i]));
+		snprintf(db, sizeof(db), "%s.db", o);
+		assert_true(exists(db));
+		assert_finished(db, atoi(codes[i]), "false");
+		assert_non_null(strstr(r.err, "Generated:\n    "));
+		assert_non_null(strstr(r.err, db));
+	}
+}
+
+static void test_sigsegv_139(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], o[PATH_MAX];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "seg"), exit_with,
+	    "signal", "11");
+	assert_int_equal(r.status, 139);
+	assert_finished(pathf(db, dir, "seg.db"), 139, "true");
+}
+
+static void test_sigkill_self_137(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], o[PATH_MAX], buf[64];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "kill"), exit_with,
+	    "signal", "9");
+	assert_int_equal(r.status, 137);
+	pathf(db, dir, "kill.db");
+	assert_finished(db, 137, "true");
+	/* the osrt library connected from its constructor before the kill */
+	snprintf(o, sizeof(o), "SELECT count(*) FROM PROCESSES WHERE pid = %s",
+		 meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
+	assert_int_equal(query_int(db, o), 1);
+}
+
+/* --- bad input: nothing created ----------------------------------------------------- */
+
+static void assert_one_error(const struct run *r, const char *what)
+{
+	assert_int_equal(count_lines(r->err, "gprof-cli: "), 1);
+	assert_true(total_lines(r->err) <= 2); /* the error and at most one hint */
+	assert_true(total_lines(r->err) == 1 || count_lines(r->err, "hint: ") == 1);
+	assert_non_null(strstr(r->err, what));
+}
+
+static void test_app_not_found_127(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "r"), "gprof-no-such-command-xyz", "a");
+	assert_int_equal(r.status, 127);
+	assert_one_error(&r, "'gprof-no-such-command-xyz': command not found");
+	assert_int_equal(count_entries(dir), 0);
+
+	RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "r"), "./no/such/app");
+	assert_int_equal(r.status, 127);
+	assert_one_error(&r, "./no/such/app");
+	assert_int_equal(count_entries(dir), 0);
+}
+
+static void test_app_not_executable_126(void **state)
+{
+	const char *dir = *state;
+	char app[PATH_MAX], o[PATH_MAX];
+	struct run r;
+	FILE *f;
+
+	pathf(app, dir, "script");
+	f = fopen(app, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\nexit 0\n", f);
+	fclose(f);
+	chmod(app, 0644);
+	RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "r"), app);
+	assert_int_equal(r.status, 126);
+	assert_one_error(&r, "not executable");
+	assert_false(exists(pathf(o, dir, "r.db")));
+
+	/* a directory is not an application either */
+	RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "r"), "/tmp");
+	assert_int_equal(r.status, 126);
+	assert_one_error(&r, "'/tmp'");
+	assert_int_equal(count_entries(dir), 1); /* only the script */
+}
+
+static void test_unknown_trace_value(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "cuda,bogus", "-o", pathf(o, dir, "r"), exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "'bogus'");
+	assert_non_null(strstr(r.err, "cuda, nvtx, osrt, gpu-metrics, none"));
+	assert_int_equal(count_entries(dir), 0);
+
+	RUN(&r, dir, NULL, "profile", "--trace=none,nvtx", "-o", o, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_int_equal(count_entries(dir), 0);
+}
+
+static void test_output_missing_folder(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "missing/r"),
+	    exit_with, "0");
+	assert_int_equal(r.status, 4);
+	assert_one_error(&r, "missing");
+	assert_int_equal(count_entries(dir), 0);
+}
+
+static void test_output_unwritable_folder(void **state)
+{
+	const char *dir = *state;
+	struct run r;
+
+	/* under a regular file: not writable even for root */
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", "/etc/passwd/x", exit_with, "0");
+	assert_int_equal(r.status, 4);
+	assert_one_error(&r, "/etc/passwd/x");
+	assert_int_equal(count_entries(dir), 0);
+
+	if (geteuid() != 0) { /* a read-only folder stops everyone but root */
+		char ro[PATH_MAX], o[PATH_MAX];
+
+		mkdir(pathf(ro, dir, "ro"), 0555);
+		RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "ro/r"), exit_with, "0");
+		assert_int_equal(r.status, 4);
+		assert_int_equal(count_entries(ro), 0);
+	}
+}
+
+static void test_output_exists_without_force(void **state)
+{
+	const char *dir = *state;
+	const char precious[] = "precious bytes, not a report\n";
+	struct timespec times[2] = {{1000000, 0}, {1000000, 0}};
+	char db[PATH_MAX], o[PATH_MAX], buf[256];
+	struct stat st;
+	struct run r;
+	FILE *f;
+
+	pathf(db, dir, "r.db");
+	f = fopen(db, "w");
+	assert_non_null(f);
+	fputs(precious, f);
+	fclose(f);
+	assert_int_equal(utimensat(AT_FDCWD, db, times, 0), 0);
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"), exit_with, "0");
+	assert_int_equal(r.status, 4);
+	assert_one_error(&r, "already exists");
+	assert_non_null(strstr(r.err, "hint: "));
+	read_file(db, buf, sizeof(buf));
+	assert_string_equal(buf, precious);
+	assert_int_equal(stat(db, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1000000);
+	assert_int_equal(count_entries(dir), 1);
+}
+
+static void test_force_overwrites(void **state)
+{
+	const char *dir = *state;
+	const char *forms[][2] = {{"-f", NULL}, {"-f", "true"}, {"--force-overwrite=true", NULL}};
+	char db[PATH_MAX], o[PATH_MAX];
+	struct run r;
+	FILE *f;
+
+	pathf(db, dir, "r.db");
+	pathf(o, dir, "r");
+	for (int i = 0; i < 3; i++) {
+		f = fopen(db, "w");
+		assert_non_null(f);
+		fputs("old\n", f);
+		fclose(f);
+		if (forms[i][1])
+			RUN(&r, dir, NULL, "profile", forms[i][0], forms[i][1], "-t", "nvtx,osrt",
+			    "-o", o, exit_with, "5");
+		else
+			RUN(&r, dir, NULL, "profile", forms[i][0], "-t", "nvtx,osrt", "-o", o,
+			    exit_with, "5");
+		assert_int_equal(r.status, 5);
+		assert_finished(db, 5, "false");
+	}
+	/* --force-overwrite=false keeps the refusal */
+	RUN(&r, dir, NULL, "profile", "--force-overwrite=false", "-o", o, exit_with, "0");
+	assert_int_equal(r.status, 4);
+}
+
+static void test_default_names(void **state)
+{
+	const char *dir = *state;
+	char p[PATH_MAX], want[PATH_MAX + 16];
+	struct run r;
+
+	RUN(&r, dir, dir, "profile", "-t", "nvtx,osrt", exit_with, "0");
+	assert_int_equal(r.status, 0);
+	assert_true(exists(pathf(p, dir, "report1.db")));
+	snprintf(want, sizeof(want), "Generated:\n    %s\n", p);
+	assert_non_null(strstr(r.err, want));
+
+	RUN(&r, dir, dir, "profile", "-t", "nvtx,osrt", exit_with, "0");
+	assert_int_equal(r.status, 0);
+	assert_true(exists(pathf(p, dir, "report2.db")));
+	assert_finished(pathf(p, dir, "report1.db"), 0, "false");
+	assert_finished(pathf(p, dir, "report2.db"), 0, "false");
+	assert_int_equal(count_entries(dir), 2);
+}
+
+static void test_db_appended(void **state)
+{
+	const char *dir = *state;
+	char p[PATH_MAX], o[PATH_MAX];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "name"), exit_with,
+	    "0");
+	assert_int_equal(r.status, 0);
+	assert_true(exists(pathf(p, dir, "name.db")));
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "x.db"), exit_with,
+	    "0");
+	assert_int_equal(r.status, 0);
+	assert_true(exists(pathf(p, dir, "x.db")));
+	assert_false(exists(pathf(p, dir, "x.db.db")));
+	assert_int_equal(count_entries(dir), 2);
+}
+
+/* --- the application's command line and environment -------------------------------- */
+
+static void test_options_after_app_belong_to_app(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"), exit_with,
+	    "args", "-o", "--trace=x", "-f", "--", "last word");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "-o\n--trace=x\n-f\n--\nlast word\n");
+
+	/* "--" ends gprof-cli's options too */
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "none", "-o", o, "--", exit_with, "args", "x");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "x\n");
+}
+
+static void test_env_var_reaches_app(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX];
+	struct run r;
+
+	pathf(o, dir, "r");
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "none", "-o", o, "-e", "GP_TEST_A=hello world",
+	    exit_with, "env", "GP_TEST_A");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "hello world\n");
+
+	/* nsys's comma list; a comma not followed by NAME= stays in the value */
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "none", "-o", o, "-e",
+	    "GP_TEST_B=1,GP_TEST_C=x,y", exit_with, "env", "GP_TEST_C");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "x,y\n");
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "none", "-o", o,
+	    "--env-var=GP_TEST_B=1,GP_TEST_C=2", exit_with, "env", "GP_TEST_B");
+	assert_string_equal(r.out, "1\n");
+
+	RUN(&r, dir, NULL, "profile", "-f", "-o", o, "-e", "no-equals", exit_with, "0");
+	assert_int_equal(r.status, 2);
+}
+
+static void test_injection_environment(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX], want[PATH_MAX + 64];
+	struct run r;
+
+	pathf(o, dir, "r");
+	/* osrt goes in front of an existing LD_PRELOAD */
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "osrt", "-o", o, "-e", "LD_PRELOAD=libc.so.6",
+	    exit_with, "env", "LD_PRELOAD");
+	assert_int_equal(r.status, 0);
+	snprintf(want, sizeof(want), "%s/libgprof-osrt.so:libc.so.6\n", libdir);
+	assert_string_equal(r.out, want);
+
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "-o", o, exit_with, "env",
+	    "NVTX_INJECTION64_PATH");
+	snprintf(want, sizeof(want), "%s/libgprof-inject.so\n", libdir);
+	assert_string_equal(r.out, want);
+
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "--osrt-threshold=5000",
+	    "--cuda-graph-trace=node", "-o", o, exit_with, "env", "GPROF_CLI_OPTIONS");
+	assert_string_equal(r.out,
+			    "cuda-memory-usage=0;cuda-graph-trace=node;cuda-trace-all-apis=0\n");
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "--osrt-threshold=5000", "-o", o,
+	    exit_with, "env", "GPROF_CLI_OSRT_THRESHOLD_NS");
+	assert_string_equal(r.out, "5000\n");
+	{
+		char db[PATH_MAX], buf[64];
+
+		pathf(db, dir, "r.db");
+		assert_string_equal(meta(db, "META_DATA_CAPTURE",
+					 "OS_RUNTIME_OPTIONS:DURATION_THRESHOLD_NS", buf, 64),
+				    "5000");
+		assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, 64), "nvtx");
+	}
+
+	/* the user's own injection path is kept, with one warning naming it */
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "-o", o, "-e",
+	    "NVTX_INJECTION64_PATH=/opt/other/libinject.so", exit_with, "env",
+	    "NVTX_INJECTION64_PATH");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "/opt/other/libinject.so\n");
+	assert_int_equal(count_lines(r.err, "gprof-cli: warning: NVTX_INJECTION64_PATH"), 1);
+}
+
+static void test_show_output_false(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX];
+	struct run r;
+
+	pathf(o, dir, "r");
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "none", "-w", "false", "-o", o, exit_with, "args",
+	    "hidden");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "");
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "none", "--show-output=false", "-o", o, exit_with,
+	    "args", "hidden");
+	assert_string_equal(r.out, "");
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "none", "-w", "true", "-o", o, exit_with, "args",
+	    "shown");
+	assert_string_equal(r.out, "shown\n");
+}
+
+static void test_usage_errors(void **state)
+{
+	const char *dir = *state;
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "no application");
+	RUN(&r, dir, NULL, "profile", "--stats=maybe", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "'maybe'");
+	RUN(&r, dir, NULL, "profile", "--no-such-option", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "--no-such-option");
+	RUN(&r, dir, NULL, "profile", "--osrt-threshold=1ms", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	RUN(&r, dir, NULL, "profile", "--cuda-graph-trace=edge", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_int_equal(count_entries(dir), 0);
+
+	RUN(&r, dir, NULL, "profile", "--help");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "--trace"));
+	assert_string_equal(r.err, "");
+}
+
+/* --- targets that end badly --------------------------------------------------------- */
+
+static void test_exits_at_once(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], o[PATH_MAX], sql[128], buf[64];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"), exit_with, "0");
+	assert_int_equal(r.status, 0);
+	pathf(db, dir, "r.db");
+	assert_finished(db, 0, "false");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM PROCESSES WHERE pid = %s",
+		 meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
+	assert_int_equal(query_int(db, sql), 1);
+}
+
+static void test_closes_all_fds(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], o[PATH_MAX];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"), exit_with,
+	    "closefds", "5");
+	assert_int_equal(r.status, 0);
+	pathf(db, dir, "r.db");
+	assert_finished(db, 0, "false");
+	/* recorded after the app closed the inherited connection */
+	assert_int_equal(query_int(db, "SELECT count(*) FROM NVTX_EVENTS e LEFT JOIN StringIds s "
+				       "ON s.id = e.textId WHERE "
+				       "coalesce(e.text, s.value) = 'exit_with:work'"),
+			 5);
+	assert_true(query_int(db, "SELECT count(*) FROM OSRT_API o JOIN StringIds s ON s.id = "
+				  "o.nameId WHERE s.value LIKE '%nanosleep%'") >= 5);
+}
+
+static void test_sigterm_forwarded(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], o[PATH_MAX], ready[PATH_MAX];
+	struct timespec ts = {0, 10000000};
+	struct run r;
+	pid_t pid;
+	int i;
+
+	pathf(ready, dir, "ready");
+	{
+		const char *a[] = {"profile", "-t",    "nvtx,osrt", "-o",  pathf(o, dir, "r"),
+				   exit_with, "sleep", "20000",	    ready, NULL};
+		pid = spawn(dir, NULL, a);
+	}
+	for (i = 0; i < 1000 && !exists(ready); i++)
+		nanosleep(&ts, NULL);
+	assert_true(exists(ready));
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	finish(dir, pid, &r);
+	assert_int_equal(r.status, 143);
+	assert_finished(pathf(db, dir, "r.db"), 143, "true");
+	assert_non_null(strstr(r.err, "Generated:"));
+}
+
+static void test_stats_prints_reports(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX];
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "--stats", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"),
+	    exit_with, "nvtx", "3");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "(nvtx_sum)"));
+	assert_non_null(strstr(r.out, "(osrt_sum)"));
+	assert_non_null(strstr(r.out, "exit_with:work"));
+
+	RUN(&r, dir, NULL, "profile", "-f", "--stats=false", "-t", "nvtx", "-o", o, exit_with,
+	    "nvtx", "1");
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.out, "(nvtx_sum)"));
+}
+
+int main(void)
+{
+	const char *g = getenv("GPROF_CLI");
+	const char *b = getenv("BUILD");
+	char exe_dir[PATH_MAX];
+
+	if (!realpath(g && *g ? g : "build/bin/gprof-cli", gprof)) {
+		fprintf(stderr, "test_profile: gprof-cli not found (set GPROF_CLI)\n");
+		return 1;
+	}
+	snprintf(exit_with, sizeof(exit_with), "%s/tests/programs/exit_with",
+		 b && *b ? b : "build");
+	if (!realpath(exit_with, exe_dir)) {
+		fprintf(stderr, "test_profile: '%s' not found (set BUILD)\n", exit_with);
+		return 1;
+	}
+	snprintf(exit_with, sizeof(exit_with), "%s", exe_dir);
+	snprintf(exe_dir, sizeof(exe_dir), "%s", gprof);
+	*strrchr(exe_dir, '/') = '\0';
+	snprintf(libdir, sizeof(libdir), "%s/../lib/gprof-cli", exe_dir);
+	if (getenv("GPROF_CLI_LIBDIR"))
+		snprintf(libdir, sizeof(libdir), "%s", getenv("GPROF_CLI_LIBDIR"));
+	if (!realpath(libdir, exe_dir)) {
+		fprintf(stderr, "test_profile: '%s' not found\n", libdir);
+		return 1;
+	}
+	snprintf(libdir, sizeof(libdir), "%s", exe_dir);
+
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	    T(test_exit_status_passthrough),
+	    T(test_sigsegv_139),
+	    T(test_sigkill_self_137),
+	    T(test_app_not_found_127),
+	    T(test_app_not_executable_126),
+	    T(test_unknown_trace_value),
+	    T(test_output_missing_folder),
+	    T(test_output_unwritable_folder),
+	    T(test_output_exists_without_force),
+	    T(test_force_overwrites),
+	    T(test_default_names),
+	    T(test_db_appended),
+	    T(test_options_after_app_belong_to_app),
+	    T(test_env_var_reaches_app),
+	    T(test_injection_environment),
+	    T(test_show_output_false),
+	    T(test_usage_errors),
+	    T(test_exits_at_once),
+	    T(test_closes_all_fds),
+	    T(test_sigterm_forwarded),
+	    T(test_stats_prints_reports),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,827 @@
+/*
+ * test_recorder.c - the recorder and report writer end to end through their API:
+ * recorder_start(), forked sender processes writing hand-made wire frames to the
+ * channel, recorder_finish(), then SQL on the report.  Covers row counts under
+ * concurrency (many threads and processes), StringIds/ThreadNames/PROCESSES, NVTX
+ * push/pop, marks, start/end pairing (cross-thread, end before start, never ended),
+ * domains, categories, registered strings, colours and payloads, OSRT_API, ENUM tables,
+ * META rows, bad and lost frames, report-exists / missing-folder errors and a recorder
+ * SIGKILLed mid-run.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/recorder.h"
+#include "core/report.h"
+#include "core/util.h"
+#include "core/wire.h"
+
+/* ---- a tiny producer ------------------------------------------------------------- */
+
+struct tx {
+	int fd;
+	uint64_t seq; /* next frame sequence number (atomic: threads share a connection) */
+};
+
+struct fb {
+	uint64_t buf[GP_FRAME_MAX / 8];
+	size_t len;
+};
+
+static int tx_open(struct tx *t, const char *path)
+{
+	struct sockaddr_un sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strcpy(sa.sun_path, path);
+	t->seq = 0;
+	t->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	return 0;
+}
+
+static void fb_init(struct fb *f)
+{
+	f->len = sizeof(struct gp_frame_hdr);
+}
+
+static int fb_send(struct tx *t, struct fb *f)
+{
+	struct gp_frame_hdr *h = (struct gp_frame_hdr *)f->buf;
+
+	if (f->len == sizeof(*h))
+		return 0;
+	h->magic = GP_WIRE_MAGIC;
+	h->version = GP_WIRE_VERSION;
+	h->type = GP_FRAME_RECORDS;
+	h->length = (uint32_t)(f->len - sizeof(*h));
+	h->pid = (uint32_t)getpid();
+	h->seq = __atomic_fetch_add(&t->seq, 1, __ATOMIC_RELAXED);
+	if (send(t->fd, f->buf, f->len, MSG_NOSIGNAL) != (ssize_t)f->len)
+		return -1;
+	fb_init(f);
+	return 0;
+}
+
+/* Reserve a zeroed record; sends the frame first when it would not fit. */
+static void *fb_rec(struct tx *t, struct fb *f, uint16_t type, size_t size, uint32_t tid)
+{
+	struct gp_rec_hdr *h;
+
+	size = GP_REC_ALIGN(size);
+	if (f->len + size > GP_FRAME_MAX)
+		fb_send(t, f);
+	h = (struct gp_rec_hdr *)((char *)f->buf + f->len);
+	memset(h, 0, size);
+	h->type = type;
+	h->size = (uint16_t)size;
+	h->tid = tid;
+	f->len += size;
+	return h;
+}
+
+static void put_string(struct tx *t, struct fb *f, uint32_t id, const char *s)
+{
+	size_t n = strlen(s);
+	struct gp_rec_string *r = fb_rec(t, f, GP_REC_STRING, sizeof(*r) + n, 1);
+
+	r->id = id;
+	r->len = (uint32_t)n;
+	memcpy(r->text, s, n);
+}
+
+static void put_hello(struct tx *t, struct fb *f, uint32_t exe_sid, const char *exe)
+{
+	struct gp_rec_hello *h = fb_rec(t, f, GP_REC_HELLO, sizeof(*h), (uint32_t)gettid());
+
+	h->pid = (uint32_t)getpid();
+	h->ppid = (uint32_t)getppid();
+	h->collector = GP_COLLECTOR_INJECT;
+	h->exe_sid = exe_sid;
+	h->start_ns = gp_monotonic_ns();
+	put_string(t, f, exe_sid, exe);
+}
+
+static struct gp_rec_nvtx *put_nvtx(struct tx *t, struct fb *f, uint16_t type, uint32_t tid,
+				    uint64_t start, uint64_t end, uint32_t text_sid, uint16_t flags)
+{
+	struct gp_rec_nvtx *e = fb_rec(t, f, type, sizeof(*e), tid);
+
+	e->start_ns = start;
+	e->end_ns = end;
+	e->text_sid = text_sid;
+	e->flags = flags;
+	return e;
+}
+
+static void put_end(struct tx *t, struct fb *f, uint32_t tid, uint64_t end, uint64_t range_id)
+{
+	struct gp_rec_nvtx_end *e = fb_rec(t, f, GP_REC_NVTX_END, sizeof(*e), tid);
+
+	e->end_ns = end;
+	e->range_id = range_id;
+}
+
+/* ---- recorder and report helpers --------------------------------------------------- */
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct recorder_config cfg;
+	struct recorder *rec;
+	struct recorder_stats st;
+	sqlite3 *db;
+};
+
+static struct recorder_meta capture_meta[] = {
+    {"GPROF_COMMAND_LINE", "./app --flag"},
+    {"OS_RUNTIME_OPTIONS:DURATION_THRESHOLD_NS", "1000"},
+};
+
+static void fx_init(struct fixture *fx)
+{
+	memset(fx, 0, sizeof(*fx));
+	strcpy(fx->dir, "/tmp/gprof-test-rec-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/report.db", fx->dir);
+	fx->cfg.report_path = fx->path;
+	fx->cfg.session_start_ns = gp_monotonic_ns();
+	fx->cfg.session_start_utc_ns = gp_realtime_ns();
+	fx->cfg.capture_meta = capture_meta;
+	fx->cfg.n_capture_meta = 2;
+}
+
+static void fx_start(struct fixture *fx)
+{
+	assert_int_equal(recorder_start(&fx->rec, &fx->cfg), 0);
+}
+
+static void fx_finish(struct fixture *fx)
+{
+	struct recorder_app_status app = {
+	    .pid = 1234, .exit_status = 3, .signaled = 0, .end_ns = gp_monotonic_ns()};
+
+	assert_int_equal(recorder_finish(fx->rec, &app, 2000, &fx->st), 0);
+	assert_int_equal(sqlite3_open_v2(fx->path, &fx->db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+}
+
+static void fx_cleanup(struct fixture *fx)
+{
+	char cmd[200];
+
+	if (fx->db)
+		sqlite3_close(fx->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int64_t q_int(sqlite3 *db, const char *fmt, ...)
+{
+	char sql[1024];
+	sqlite3_stmt *st;
+	int64_t v = -999;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("bad sql %s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static char *q_text(sqlite3 *db, const char *fmt, ...)
+{
+	static char out[4][512];
+	static int k;
+	char sql[1024], *o = out[k++ & 3];
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	strcpy(o, "(none)");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("bad sql %s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(o, 512, "%s",
+			 sqlite3_column_type(st, 0) == SQLITE_NULL
+			     ? "(null)"
+			     : (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return o;
+}
+
+static void wait_ok(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+struct basic_info {
+	pid_t pid, tid;
+	uint64_t t0;
+};
+
+static void test_basic(void **state)
+{
+	struct fixture fx;
+	int pfd[2];
+	struct basic_info bi;
+	pid_t pid;
+
+	fx_init(&fx);
+	fx_start(&fx);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	if (pid == 0) {
+		static struct fb f;
+		struct tx t;
+		struct gp_rec_thread_name *tn;
+		struct gp_rec_osrt *o;
+		struct gp_rec_loss *l;
+		int i;
+
+		bi.pid = getpid();
+		bi.tid = gettid();
+		bi.t0 = gp_monotonic_ns();
+		if (tx_open(&t, recorder_channel_path(fx.rec)) < 0)
+			_exit(1);
+		fb_init(&f);
+		put_hello(&t, &f, 1, "myapp");
+		put_string(&t, &f, 2, "work");
+		put_string(&t, &f, 3, "main-thread");
+		put_string(&t, &f, 4, "read");
+		tn = fb_rec(&t, &f, GP_REC_THREAD_NAME, sizeof(*tn), bi.tid);
+		tn->tid = bi.tid;
+		tn->name_sid = 3;
+		tn->priority = 5;
+		for (i = 0; i < 10; i++)
+			put_nvtx(&t, &f, GP_REC_NVTX_EVENT, bi.tid, bi.t0 + i * 1000u,
+				 bi.t0 + i * 1000u + 500, 2, GP_NVTX_PUSHPOP);
+		for (i = 0; i < 3; i++)
+			put_nvtx(&t, &f, GP_REC_NVTX_EVENT, bi.tid, bi.t0 + 20000, bi.t0 + 20000, 2,
+				 0);
+		o = fb_rec(&t, &f, GP_REC_OSRT, sizeof(*o), bi.tid);
+		o->start_ns = bi.t0 + 100;
+		o->end_ns = bi.t0 + 5100;
+		o->ret = 42;
+		o->name_sid = 4;
+		l = fb_rec(&t, &f, GP_REC_LOSS, sizeof(*l), bi.tid);
+		l->dropped_records = 2;
+		l->failed_sends = 1;
+		if (fb_send(&t, &f) < 0)
+			_exit(2);
+		if (write(pfd[1], &bi, sizeof(bi)) != sizeof(bi))
+			_exit(3);
+		_exit(0);
+	}
+	assert_int_equal(read(pfd[0], &bi, sizeof(bi)), sizeof(bi));
+	close(pfd[0]);
+	close(pfd[1]);
+	wait_ok(pid);
+	fx_finish(&fx);
+
+	assert_int_equal(fx.st.connections, 1);
+	assert_int_equal(fx.st.processes, 1);
+	assert_int_equal(fx.st.frames, 1);
+	assert_int_equal(fx.st.records, 21); /* hello+4 strings+name+10+3+osrt+loss */
+	assert_int_equal(fx.st.bad_frames, 0);
+	assert_int_equal(fx.st.lost_frames, 0);
+	assert_int_equal(fx.st.dropped_records, 2);
+	assert_int_equal(fx.st.failed_sends, 1);
+
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 59 "
+				      "and text = 'work' and textId is null and end - start = 500"),
+			 10);
+	assert_int_equal(q_int(fx.db, "select min(start) from NVTX_EVENTS where eventType = 59"),
+			 (int64_t)(bi.t0 - fx.cfg.session_start_ns));
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 34 "
+				      "and end is null and domainId = 0 and color is null"),
+			 3);
+	assert_int_equal(q_int(fx.db, "select count(distinct globalTid) from NVTX_EVENTS"), 1);
+	assert_int_equal(q_int(fx.db, "select globalTid from NVTX_EVENTS limit 1"),
+			 report_global_tid(bi.pid, bi.tid));
+	assert_string_equal(q_text(fx.db,
+				   "select s.value from ThreadNames t join StringIds s "
+				   "on s.id = t.nameId where t.globalTid = %lld",
+				   (long long)report_global_tid(bi.pid, bi.tid)),
+			    "main-thread");
+	assert_int_equal(q_int(fx.db, "select priority from ThreadNames"), 5);
+	assert_string_equal(q_text(fx.db, "select name from PROCESSES where pid = %d", bi.pid),
+			    "myapp");
+	assert_int_equal(q_int(fx.db, "select globalPid from PROCESSES"),
+			 report_global_pid(bi.pid));
+	assert_int_equal(q_int(fx.db, "select count(*) from OSRT_API o join StringIds s on "
+				      "s.id = o.nameId where s.value = 'read' and o.returnValue = "
+				      "42 and o.eventClass = 27 and o.end - o.start = 5000 and "
+				      "o.nestingLevel = 0 and o.callchainId = 0"),
+			 1);
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_FINISHED_CLEANLY'"),
+			    "true");
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_RECORDS'"),
+			    "21");
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_LOST_DROPPED_RECORDS'"),
+			    "2");
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_APP_EXIT_STATUS'"),
+			    "3");
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_COMMAND_LINE'"),
+			    "./app --flag");
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'EXPORT_PRODUCT_NAME'"),
+			    "gprof-cli");
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_CAPTURE where name = "
+					  "'OS_RUNTIME_OPTIONS:DURATION_THRESHOLD_NS'"),
+			    "1000");
+	assert_int_equal(q_int(fx.db,
+			       "select count(*) from META_DATA_CAPTURE where name = "
+			       "'SESSION_START_MONOTONIC_NS' and value = '%llu'",
+			       (unsigned long long)fx.cfg.session_start_ns),
+			 1);
+	fx_cleanup(&fx);
+}
+
+/* ---- concurrency: NPROC processes x NTHR threads x NRANGES ranges ---------------- */
+
+#define NPROC	3
+#define NTHR	12
+#define NRANGES 10000
+
+struct sender_arg {
+	struct tx *t;
+	int idx;
+};
+
+static void *sender_thread(void *p)
+{
+	struct sender_arg *a = p;
+	struct fb *f = malloc(sizeof(*f));
+	uint32_t tid = (uint32_t)gettid();
+	uint64_t t0 = gp_monotonic_ns();
+	int i;
+
+	fb_init(f);
+	for (i = 0; i < NRANGES; i++)
+		put_nvtx(a->t, f, GP_REC_NVTX_EVENT, tid, t0 + (uint64_t)i * 10,
+			 t0 + (uint64_t)i * 10 + 5, 2, GP_NVTX_PUSHPOP);
+	fb_send(a->t, f);
+	free(f);
+	return NULL;
+}
+
+static void test_concurrency(void **state)
+{
+	struct fixture fx;
+	pid_t pids[NPROC];
+	int p;
+
+	fx_init(&fx);
+	fx_start(&fx);
+	for (p = 0; p < NPROC; p++) {
+		pids[p] = fork();
+		if (pids[p] == 0) {
+			static struct fb f;
+			static struct tx t;
+			pthread_t th[NTHR];
+			struct sender_arg args[NTHR];
+			int i;
+
+			if (tx_open(&t, recorder_channel_path(fx.rec)) < 0)
+				_exit(1);
+			fb_init(&f);
+			put_hello(&t, &f, 1, "worker");
+			put_string(&t, &f, 2, "range");
+			fb_send(&t, &f);
+			for (i = 0; i < NTHR; i++) {
+				args[i].t = &t;
+				args[i].idx = i;
+				pthread_create(&th[i], NULL, sender_thread, &args[i]);
+			}
+			for (i = 0; i < NTHR; i++)
+				pthread_join(th[i], NULL);
+			_exit(0);
+		}
+	}
+	for (p = 0; p < NPROC; p++)
+		wait_ok(pids[p]);
+	fx_finish(&fx);
+	assert_int_equal(fx.st.connections, NPROC);
+	assert_int_equal(fx.st.processes, NPROC);
+	assert_int_equal(fx.st.bad_frames, 0);
+	assert_int_equal(fx.st.lost_frames, 0);
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where text = 'range'"),
+			 NPROC * NTHR * NRANGES);
+	assert_int_equal(q_int(fx.db, "select count(distinct globalTid) from NVTX_EVENTS"),
+			 NPROC * NTHR);
+	assert_int_equal(q_int(fx.db, "select count(*) from PROCESSES where name = 'worker'"),
+			 NPROC);
+	assert_int_equal(q_int(fx.db, "select max(c) from (select count(*) c from NVTX_EVENTS "
+				      "group by globalTid)"),
+			 NRANGES);
+	fx_cleanup(&fx);
+}
+
+/* ---- start/end pairing, domains, categories, registered strings, payloads ---------- */
+
+static void test_nvtx_kinds(void **state)
+{
+	struct fixture fx;
+	pid_t pid;
+
+	fx_init(&fx);
+	fx_start(&fx);
+	pid = fork();
+	if (pid == 0) {
+		static struct fb f;
+		struct tx t, t2;
+		uint64_t t0 = gp_monotonic_ns();
+		struct gp_rec_nvtx *e;
+		struct gp_rec_nvtx_domain *d;
+		struct gp_rec_nvtx_category *k;
+
+		if (tx_open(&t, recorder_channel_path(fx.rec)) < 0 ||
+		    tx_open(&t2, recorder_channel_path(fx.rec)) < 0)
+			_exit(1);
+		fb_init(&f);
+		put_hello(&t, &f, 1, "kinds");
+		put_string(&t, &f, 2, "se");
+		put_string(&t, &f, 3, "registered");
+		put_string(&t, &f, 4, "dom1");
+		put_string(&t, &f, 5, "cat-name");
+		fb_send(&t, &f);
+		/* range 1: starts on thread 100, ends on thread 200 (next frame) */
+		e = put_nvtx(&t, &f, GP_REC_NVTX_START, 100, t0 + 1000, 0, 2, 0);
+		e->range_id = 1;
+		fb_send(&t, &f);
+		put_end(&t, &f, 200, t0 + 3000, 1);
+		fb_send(&t, &f);
+		/* range 2: the end arrives before the start */
+		put_end(&t, &f, 200, t0 + 9000, 2);
+		fb_send(&t, &f);
+		e = put_nvtx(&t, &f, GP_REC_NVTX_START, 100, t0 + 4000, 0, 2, 0);
+		e->range_id = 2;
+		/* range 3: never ended */
+		e = put_nvtx(&t, &f, GP_REC_NVTX_START, 100, t0 + 5000, 0, 2, 0);
+		e->range_id = 3;
+		/* domain 7 with a category, a registered string, colour and payload */
+		d = fb_rec(&t, &f, GP_REC_NVTX_DOMAIN, sizeof(*d), 100);
+		d->ts_ns = t0 + 10;
+		d->domain = 7;
+		d->name_sid = 4;
+		k = fb_rec(&t, &f, GP_REC_NVTX_CATEGORY, sizeof(*k), 100);
+		k->ts_ns = t0 + 20;
+		k->domain = 7;
+		k->category = 9;
+		k->name_sid = 5;
+		e = put_nvtx(&t, &f, GP_REC_NVTX_EVENT, 100, t0 + 6000, t0 + 7000, 3,
+			     GP_NVTX_PUSHPOP | GP_NVTX_TEXT_REGISTERED | GP_NVTX_HAS_COLOR);
+		e->domain = 7;
+		e->category = 9;
+		e->color = 0xFF00FF00u;
+		e->payload_type = GP_NVTX_PAYLOAD_DOUBLE;
+		e->payload.d = 2.5;
+		e = put_nvtx(&t, &f, GP_REC_NVTX_EVENT, 100, t0 + 6100, 0, 2,
+			     GP_NVTX_PUSHPOP | GP_NVTX_OPEN);
+		e->payload_type = GP_NVTX_PAYLOAD_I32;
+		e->payload.i32 = -5;
+		d = fb_rec(&t, &f, GP_REC_NVTX_DOMAIN, sizeof(*d), 100);
+		d->ts_ns = t0 + 8000;
+		d->domain = 7;
+		d->destroy = 1;
+		fb_send(&t, &f);
+		/* a second connection with the same domain handle: another domainId */
+		put_hello(&t2, &f, 1, "kinds");
+		put_string(&t2, &f, 2, "dom-other");
+		d = fb_rec(&t2, &f, GP_REC_NVTX_DOMAIN, sizeof(*d), 100);
+		d->ts_ns = t0 + 30;
+		d->domain = 7;
+		d->name_sid = 2;
+		fb_send(&t2, &f);
+		_exit(0);
+	}
+	wait_ok(pid);
+	fx_finish(&fx);
+	assert_int_equal(fx.st.bad_frames, 0);
+	assert_int_equal(fx.st.processes, 1);
+
+	/* start/end: 3 rows, rangeId set, cross-thread endGlobalTid */
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 60"), 3);
+	assert_int_equal(q_int(fx.db, "select end - start from NVTX_EVENTS where eventType = 60 "
+				      "and rangeId = 1"),
+			 2000);
+	assert_int_equal(q_int(fx.db, "select endGlobalTid & 16777215 from NVTX_EVENTS where "
+				      "eventType = 60 and rangeId = 1"),
+			 200);
+	assert_int_equal(q_int(fx.db, "select globalTid & 16777215 from NVTX_EVENTS where "
+				      "eventType = 60 and rangeId = 1"),
+			 100);
+	assert_int_equal(q_int(fx.db, "select end - start from NVTX_EVENTS where eventType = 60 "
+				      "and rangeId = 2"),
+			 5000);
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 60 and "
+				      "rangeId = 3 and end is null and endGlobalTid is null"),
+			 1);
+	assert_string_equal(q_text(fx.db, "select text from NVTX_EVENTS where rangeId = 3"), "se");
+
+	/* domains: two creates with distinct non-zero ids, one destroy */
+	assert_int_equal(q_int(fx.db, "select count(distinct domainId) from NVTX_EVENTS where "
+				      "eventType = 75 and domainId > 0"),
+			 2);
+	assert_string_equal(q_text(fx.db, "select group_concat(text, ',') from (select text from "
+					  "NVTX_EVENTS where eventType = 75 order by text)"),
+			    "dom-other,dom1");
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS a join NVTX_EVENTS b on "
+				      "a.domainId = b.domainId where a.eventType = 75 and a.text "
+				      "= 'dom1' and b.eventType = 76"),
+			 1);
+	/* category row */
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS n join NVTX_EVENTS d on "
+				      "d.domainId = n.domainId and d.eventType = 75 where "
+				      "n.eventType = 33 and n.category = 9 and n.text = "
+				      "'cat-name' and d.text = 'dom1'"),
+			 1);
+	/* registered string, colour, payload, category, domain on a push/pop range */
+	assert_int_equal(q_int(fx.db,
+			       "select count(*) from NVTX_EVENTS n join StringIds s on "
+			       "s.id = n.textId where n.eventType = 59 and n.text is null "
+			       "and s.value = 'registered' and n.color = %lld and "
+			       "n.doubleValue = 2.5 and n.category = 9 and n.end - n.start "
+			       "= 1000 and n.uint64Value is null",
+			       (long long)0xFF00FF00u),
+			 1);
+	/* a push/pop range still open at exit: NULL end, int32 payload */
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 59 and "
+				      "end is null and int32Value = -5 and domainId = 0"),
+			 1);
+	fx_cleanup(&fx);
+}
+
+static void test_schema_and_enums(void **state)
+{
+	struct fixture fx;
+	char wal[160];
+	struct stat sb;
+
+	fx_init(&fx);
+	fx_start(&fx);
+	fx_finish(&fx);
+	assert_string_equal(q_text(fx.db, "pragma integrity_check"), "ok");
+	assert_string_equal(q_text(fx.db, "pragma journal_mode"), "delete");
+	snprintf(wal, sizeof(wal), "%s-wal", fx.path);
+	assert_int_equal(stat(wal, &sb), -1);
+	assert_int_equal(q_int(fx.db, "select count(*) from sqlite_master where type = 'table' "
+				      "and name like 'ENUM_%%'"),
+			 20);
+	assert_int_equal(q_int(fx.db, "select count(*) from ENUM_NSYS_EVENT_CLASS"), 89);
+	assert_int_equal(q_int(fx.db, "select count(*) from ENUM_NSYS_EVENT_TYPE"), 150);
+	assert_string_equal(q_text(fx.db, "select name || '|' || label from "
+					  "ENUM_NSYS_EVENT_CLASS where id = 27"),
+			    "TRACE_PROCESS_EVENT_OS_RUNTIME|OSRT runtime");
+	assert_string_equal(q_text(fx.db, "select name from ENUM_NSYS_EVENT_TYPE where id = 59"),
+			    "NvtxPushPopRange");
+	assert_string_equal(q_text(fx.db, "select label from ENUM_CUDA_MEMCPY_OPER where id = 1"),
+			    "Host-to-Device");
+	assert_int_equal(q_int(fx.db, "select count(*) from ENUM_SCHEDULING_THREAD_BLOCK"), 53);
+	/* tables and NOT NULL columns as nsys */
+	assert_int_equal(q_int(fx.db, "select count(*) from pragma_table_info('NVTX_EVENTS')"), 20);
+	assert_int_equal(q_int(fx.db, "select \"notnull\" from pragma_table_info('OSRT_API') "
+				      "where name = 'callchainId'"),
+			 1);
+	assert_int_equal(q_int(fx.db, "select \"notnull\" from pragma_table_info('ThreadNames') "
+				      "where name = 'nameId'"),
+			 1);
+	assert_int_equal(q_int(fx.db, "select utcEpochNs from TARGET_INFO_SESSION_START_TIME"),
+			 fx.cfg.session_start_utc_ns);
+	assert_int_equal(q_int(fx.db, "select globalVid from ANALYSIS_DETAILS"), (int64_t)1 << 48);
+	assert_int_equal(q_int(fx.db, "select startTime from ANALYSIS_DETAILS"), 0);
+	assert_true(q_int(fx.db, "select stopTime from ANALYSIS_DETAILS") > 0);
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'EXPORT_SCHEMA_VERSION'"),
+			    GP_NSYS_SCHEMA_VERSION);
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'EXPORT_SCHEMA_VERSION_MINOR'"),
+			    "20");
+	assert_int_equal(q_int(fx.db, "select count(*) from META_DATA_EXPORT where name = "
+				      "'GPROF_FINISHED_CLEANLY'"),
+			 1);
+	assert_int_equal(q_int(fx.db, "select count(*) from sqlite_master where type = 'index' "
+				      "and tbl_name in ('NVTX_EVENTS', 'OSRT_API')"),
+			 2);
+	fx_cleanup(&fx);
+}
+
+static void test_bad_and_lost_frames(void **state)
+{
+	struct fixture fx;
+	pid_t pid;
+
+	fx_init(&fx);
+	fx_start(&fx);
+	pid = fork();
+	if (pid == 0) {
+		static struct fb f;
+		struct tx t;
+		uint64_t t0 = gp_monotonic_ns();
+		char junk[100];
+
+		if (tx_open(&t, recorder_channel_path(fx.rec)) < 0)
+			_exit(1);
+		fb_init(&f);
+		put_hello(&t, &f, 1, "bad");
+		fb_send(&t, &f); /* seq 0 */
+		memset(junk, 0x5a, sizeof(junk));
+		send(t.fd, junk, sizeof(junk), 0); /* bad magic */
+		t.seq = 3;			   /* frames 1 and 2 lost */
+		put_nvtx(&t, &f, GP_REC_NVTX_EVENT, 1, t0, t0 + 1, 0, GP_NVTX_PUSHPOP);
+		fb_rec(&t, &f, 0x0ff0, 16, 1); /* unknown type: rest of frame skipped */
+		put_nvtx(&t, &f, GP_REC_NVTX_EVENT, 1, t0, t0 + 1, 0, GP_NVTX_PUSHPOP);
+		fb_send(&t, &f); /* seq 3 */
+		_exit(0);
+	}
+	wait_ok(pid);
+	fx_finish(&fx);
+	assert_int_equal(fx.st.bad_frames, 2);
+	assert_int_equal(fx.st.lost_frames, 2);
+	assert_int_equal(fx.st.frames, 2);
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS"), 1);
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_LOST_BAD_FRAMES'"),
+			    "2");
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_LOST_FRAMES'"),
+			    "2");
+	fx_cleanup(&fx);
+}
+
+static int count_dir(const char *dir)
+{
+	char cmd[200];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
+static void test_report_exists(void **state)
+{
+	struct fixture fx;
+	char buf[64] = {0};
+	struct recorder *r = NULL;
+	int fd;
+
+	fx_init(&fx);
+	fd = open(fx.path, O_CREAT | O_WRONLY, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "keep me", 7), 7);
+	close(fd);
+	assert_int_equal(recorder_start(&r, &fx.cfg), -1);
+	fd = open(fx.path, O_RDONLY);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 7);
+	close(fd);
+	assert_string_equal(buf, "keep me");
+	assert_int_equal(count_dir(fx.dir), 1); /* nothing created beside it */
+
+	fx.cfg.force_overwrite = 1;
+	fx_start(&fx);
+	fx_finish(&fx);
+	assert_string_equal(q_text(fx.db, "pragma integrity_check"), "ok");
+	fx_cleanup(&fx);
+}
+
+static void test_missing_folder(void **state)
+{
+	struct fixture fx;
+	struct recorder *r = NULL;
+	char p[160];
+
+	fx_init(&fx);
+	snprintf(p, sizeof(p), "%s/nope/report.db", fx.dir);
+	fx.cfg.report_path = p;
+	assert_int_equal(recorder_start(&r, &fx.cfg), -1);
+	assert_int_equal(count_dir(fx.dir), 0);
+
+	if (geteuid() != 0) { /* root writes anywhere */
+		snprintf(p, sizeof(p), "%s/ro", fx.dir);
+		assert_int_equal(mkdir(p, 0555), 0);
+		snprintf(p, sizeof(p), "%s/ro/report.db", fx.dir);
+		assert_int_equal(recorder_start(&r, &fx.cfg), -1);
+		snprintf(p, sizeof(p), "%s/ro", fx.dir);
+		assert_int_equal(count_dir(p), 0);
+		chmod(p, 0755);
+	}
+	fx_cleanup(&fx);
+}
+
+/* The recorder runs in a child that is SIGKILLed after the frames were sent and a
+ * commit period passed; the report must open, pass integrity_check and hold them. */
+#define KILL_EVENTS 5000
+
+static void test_killed_recorder(void **state)
+{
+	struct fixture fx;
+	int pfd[2];
+	pid_t pid;
+	char c;
+	int status;
+
+	fx_init(&fx);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	if (pid == 0) {
+		static struct fb f;
+		struct tx t;
+		uint64_t t0;
+		int i;
+
+		if (recorder_start(&fx.rec, &fx.cfg) < 0)
+			_exit(1);
+		if (tx_open(&t, recorder_channel_path(fx.rec)) < 0)
+			_exit(2);
+		t0 = gp_monotonic_ns();
+		fb_init(&f);
+		put_hello(&t, &f, 1, "victim");
+		put_string(&t, &f, 2, "before-kill");
+		for (i = 0; i < KILL_EVENTS; i++)
+			put_nvtx(&t, &f, GP_REC_NVTX_EVENT, 1, t0 + i, t0 + i + 1, 2,
+				 GP_NVTX_PUSHPOP);
+		fb_send(&t, &f);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause(); /* the connection stays open: no close, no finish */
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	usleep((GP_RECORDER_COMMIT_MS + 1000) * 1000);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+
+	assert_int_equal(sqlite3_open_v2(fx.path, &fx.db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_string_equal(q_text(fx.db, "pragma integrity_check"), "ok");
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where text = "
+				      "'before-kill'"),
+			 KILL_EVENTS);
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_FINISHED_CLEANLY'"),
+			    "false");
+	assert_string_equal(q_text(fx.db, "select name from PROCESSES"), "victim");
+	fx_cleanup(&fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_basic),
+	    cmocka_unit_test(test_concurrency),
+	    cmocka_unit_test(test_nvtx_kinds),
+	    cmocka_unit_test(test_schema_and_enums),
+	    cmocka_unit_test(test_bad_and_lost_frames),
+	    cmocka_unit_test(test_report_exists),
+	    cmocka_unit_test(test_missing_folder),
+	    cmocka_unit_test(test_killed_recorder),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
