@@ -13,25 +13,25 @@
 #include "exporters/report_open.h"
 
 static const char usage_text[] =
-	"usage: gprof-cli export [<options>] REPORT.db\n"
-	"\n"
-	"Write a report's tables as CSV files (one per table) or JSON Lines.\n"
-	"\n"
-	"  -t, --type TYPE       csv or json (JSON Lines); default csv\n"
-	"      --csv             same as --type csv\n"
-	"  -o, --output PATH     csv: the directory (default: REPORT without its extension\n"
-	"                        plus _csv); json: the file (default: REPORT without its\n"
-	"                        extension plus .jsonl), - for standard output\n"
-	"      --tables PATTERN[,PATTERN...]\n"
-	"                        export only tables whose name matches one of the\n"
-	"                        case-insensitive POSIX basic regular expressions\n"
-	"  -f, --force-overwrite replace existing output files\n"
-	"  -q, --quiet           no summary line on standard error\n"
-	"  -h, --help            print this help and exit\n"
-	"\n"
-	"Columns holding a StringIds id (nameId, textId, ...) get a companion column\n"
-	"<column>_value with the string.  Exit status: 0 ok, 1 error, 2 usage, 3 bad\n"
-	"report, 4 output exists or cannot be written.  See man gprof-cli-export.\n";
+    "usage: gprof-cli export [<options>] REPORT.db\n"
+    "\n"
+    "Write a report's tables as CSV files (one per table) or JSON Lines.\n"
+    "\n"
+    "  -t, --type TYPE       csv or json (JSON Lines); default csv\n"
+    "      --csv             same as --type csv\n"
+    "  -o, --output PATH     csv: the directory (default: REPORT without its extension\n"
+    "                        plus _csv); json: the file (default: REPORT without its\n"
+    "                        extension plus .jsonl), - for standard output\n"
+    "      --tables PATTERN[,PATTERN...]\n"
+    "                        export only tables whose name matches one of the\n"
+    "                        case-insensitive POSIX basic regular expressions\n"
+    "  -f, --force-overwrite replace existing output files\n"
+    "  -q, --quiet           no summary line on standard error\n"
+    "  -h, --help            print this help and exit\n"
+    "\n"
+    "Columns holding a StringIds id (nameId, textId, ...) get a companion column\n"
+    "<column>_value with the string.  Exit status: 0 ok, 1 error, 2 usage, 3 bad\n"
+    "report, 4 output exists or cannot be written.  See man gprof-cli-export.\n";
 
 enum {
 	OPT_CSV = 256,
@@ -39,14 +39,14 @@ enum {
 };
 
 static const struct option longopts[] = {
-	{"type", required_argument, NULL, 't'},
-	{"csv", no_argument, NULL, OPT_CSV},
-	{"output", required_argument, NULL, 'o'},
-	{"tables", required_argument, NULL, OPT_TABLES},
-	{"force-overwrite", no_argument, NULL, 'f'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"type", required_argument, NULL, 't'},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"output", required_argument, NULL, 'o'},
+    {"tables", required_argument, NULL, OPT_TABLES},
+    {"force-overwrite", no_argument, NULL, 'f'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_export(int argc, char **argv)

@@ -4,17 +4,39 @@
  * (Nsight Systems SQLite export schema) and exit with the application's status.
  *
  * Order (nothing is created until everything is validated):
+ *   0. load the YAML config (--config FILE, else $GPROF_CLI_CONFIG; core/config.h): its
+ *      settings become --name=value words before the command line's, so the command
+ *      line wins; errors (FILE:LINE:COLUMN:) exit 2; --print-config prints the
+ *      effective options as YAML and exits 0;
  *   1. parse options (profile_options.c); usage errors exit 2;
  *   2. resolve the application like execvp (launch.c): 127 / 126, no report;
  *   3. check the injection libraries for the requested trace;
- *   4. start the recorder (core/recorder.h), which creates the report and the channel;
- *      output errors (exists without -f, missing or unwritable folder) exit 4;
- *   5. fork the corked child, build nothing after fork, uncork, wait (signals forwarded);
- *   6. recorder_finish() with a short linger for children the application left behind,
- *      then the end summary on stderr ("Generated:" as nsys), losses, and --stats.
+ *   4. build the application's environment and expand -o (core/outname.c: %q{VAR} from
+ *      that environment, %h, %n; errors exit 2);
+ *   5. fork the corked child while still single-threaded (its pid completes -o %p);
+ *   6. start the recorder (core/recorder.h), which creates the report and the channel;
+ *      output errors (exists without -f, missing or unwritable folder) cancel the child
+ *      and exit 4;
+ *   7. uncork with the channel path, wait for the application (signals forwarded);
+ *      the session ends (nsys-cli.md section 1.2):
+ *        - when --duration expires: the application's process group gets --kill
+ *          (then gprof-cli waits up to KILL_GRACE_MS for it to exit), or with
+ *          --kill none it is left running and the report is closed at once;
+ *        - when the launched process exits (--stop-on-exit=true): with --wait=all
+ *          gprof-cli first waits until every process the application started has
+ *          exited (gprof-cli is their subreaper, so they are re-parented to it), or the
+ *          duration expires, or gprof-cli gets SIGINT/SIGTERM/SIGHUP/SIGQUIT; with
+ *          --wait=primary it goes on at once;
+ *        - with --stop-on-exit=false the launched process's exit does not end it: it
+ *          ends when the duration expires (or on a signal to gprof-cli);
+ *   8. recorder_finish() with a short linger for children still connected (none when
+ *      the application was left running), then the end summary on stderr ("Generated:"
+ *      as nsys), losses, and --stats.
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +46,8 @@
 #include "cli/cmds.h"
 #include "cli/launch.h"
 #include "cli/profile_options.h"
+#include "core/config.h"
+#include "core/outname.h"
 #include "core/recorder.h"
 #include "core/util.h"
 #include "core/wire.h"
@@ -34,6 +58,8 @@
 /* How long recorder_finish() waits for processes the application left running that
  * are still connected (ms); $GPROF_CLI_LINGER_MS overrides. */
 #define DEFAULT_LINGER_MS 500
+/* How long gprof-cli waits for the application to exit after the --kill signal (ms). */
+#define KILL_GRACE_MS 5000
 
 /* A growable NULL-terminated environment ("NAME=VALUE" strings, owned). */
 struct envlist {
@@ -102,34 +128,6 @@ static void env_release(struct envlist *e)
 		free(e->v[i]);
 	free(e->v);
 	memset(e, 0, sizeof(*e));
-}
-
-static int path_exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0 || errno != ENOENT;
-}
-
-/* The report file: -o with ".db" appended when it has no .db/.sqlite suffix, or
- * report<N>.db in the working directory with N the smallest free number. */
-static char *report_path(const struct profile_options *o)
-{
-	if (o->output) {
-		size_t len = strlen(o->output);
-
-		if ((len > 3 && !strcmp(o->output + len - 3, ".db")) ||
-		    (len > 7 && !strcmp(o->output + len - 7, ".sqlite")))
-			return xstrdup(o->output);
-		return xasprintf("%s.db", o->output);
-	}
-	for (unsigned n = 1;; n++) {
-		char *p = xasprintf("report%u.db", n);
-
-		if (!path_exists(p))
-			return p;
-		free(p);
-	}
 }
 
 /* Absolute form of the injection library directory (LD_PRELOAD must not depend on
@@ -225,9 +223,21 @@ static const char *tf(int b)
 	return b ? "true" : "false";
 }
 
+/* The --kill value as given ("none", "sigterm", "sigkill" or the number). */
+static char *kill_text(int sig)
+{
+	if (!sig)
+		return xstrdup("none");
+	if (sig == SIGTERM)
+		return xstrdup("sigterm");
+	if (sig == SIGKILL)
+		return xstrdup("sigkill");
+	return xasprintf("%d", sig);
+}
+
 static void build_meta(struct meta_list *m, const struct profile_options *o, int argc, char **argv,
 		       const char *app_path, const char *report, const char *libdir,
-		       const char *cuda_opts)
+		       const char *cuda_opts, const char *config_path)
 {
 	struct strbuf cmd = STRBUF_INIT, envs = STRBUF_INIT;
 
@@ -280,6 +290,12 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 	meta_add(m, "GPROF_SHOW_OUTPUT", tf(o->show_output));
 	meta_add_value(m, "GPROF_ENV_VARS", strbuf_detach(&envs, NULL));
 	meta_add_value(m, "GPROF_LIBDIR", xstrdup(libdir));
+	meta_add_value(m, "GPROF_CONFIG_FILE", xstrdup(config_path ? config_path : ""));
+	meta_add_value(m, "GPROF_DURATION_NS",
+		       xasprintf("%llu", (unsigned long long)o->duration_ns));
+	meta_add_value(m, "GPROF_KILL", kill_text(o->kill_signal));
+	meta_add(m, "GPROF_STOP_ON_EXIT", tf(o->stop_on_exit));
+	meta_add(m, "GPROF_WAIT", o->wait_all ? "all" : "primary");
 }
 
 /* Put the injection environment into e (see issue 2 and man gprof-cli-profile). */
@@ -395,6 +411,97 @@ static void remove_report(const char *path)
 	free(p);
 }
 
+/* The report file name: -o (or report%n) expanded by core/outname.c.  Before the fork
+ * (pid 0) errors are caught and %p stays pending; after it, %p becomes the pid.
+ * Returns 0 / OUTNAME_PID_PENDING, or -1 after printing the error. */
+static int expand_output(const char *pattern, char *const *envp, pid_t pid, char **out)
+{
+	struct strbuf name = STRBUF_INIT, err = STRBUF_INIT, fix = STRBUF_INIT;
+	struct outname_ctx ctx;
+	int r;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.envp = envp;
+	ctx.pid = pid;
+	ctx.hint = &fix;
+	r = outname_expand(pattern, &ctx, &name, &err);
+	if (r < 0) {
+		error("%s", err.buf);
+		if (fix.len)
+			hint("%s", fix.buf);
+		strbuf_release(&name);
+	} else {
+		*out = strbuf_detach(&name, NULL);
+	}
+	strbuf_release(&err);
+	strbuf_release(&fix);
+	return r;
+}
+
+/* --print-config: the effective options in table order, defaults included. */
+static int print_config(const struct config *eff, const struct config_schema *schema)
+{
+	struct config_entry *v = xcalloc(eff->n + schema->n + 1, sizeof(*v));
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < schema->n; i++) {
+		const struct config_option *opt = &schema->options[i];
+		size_t before = n;
+
+		for (size_t k = 0; k < eff->n; k++)
+			if (eff->entries[k].opt == opt)
+				v[n++] = eff->entries[k];
+		if (n == before && opt->default_value) {
+			v[n].opt = opt;
+			v[n].value = (char *)opt->default_value;
+			n++;
+		}
+	}
+	r = config_print(stdout, v, n);
+	free(v);
+	return r < 0 ? GP_EXIT_ERROR : GP_EXIT_OK;
+}
+
+/* After the launched process exited: wait until `deadline_ns` (0: none), or, when
+ * `until_idle`, until no descendant is left (subreaper; without one: until no producer
+ * is connected), or until gprof-cli gets a signal.  Re-parented descendants that exit
+ * are reaped meanwhile.  Returns 0 (idle), 1 (deadline passed) or 2 (signal). */
+static int wait_session(struct recorder *rec, uint64_t deadline_ns, int until_idle, int subreaper)
+{
+	for (;;) {
+		uint64_t now = gp_monotonic_ns();
+		int ms = 10, left = subreaper ? launch_reap_orphans() : 0;
+
+		if (until_idle && !left && (subreaper || recorder_open_connections(rec) == 0))
+			return 0;
+		if (launch_take_signal())
+			return 2;
+		if (deadline_ns && now >= deadline_ns)
+			return 1;
+		if (deadline_ns && deadline_ns - now < 10000000ull)
+			ms = (int)((deadline_ns - now + 999999) / 1000000);
+		poll(NULL, 0, ms);
+	}
+}
+
+/* "SIGTERM", or "signal N" for signals without a short name. */
+static const char *signal_name(int sig, char *buf, size_t size)
+{
+	const char *abbrev = sigabbrev_np(sig);
+
+	if (abbrev)
+		snprintf(buf, size, "SIG%s", abbrev);
+	else
+		snprintf(buf, size, "signal %d", sig);
+	return buf;
+}
+
+static void format_seconds(char *buf, size_t size, uint64_t ns)
+{
+	snprintf(buf, size, "%.9g", (double)ns / 1e9);
+}
+
 int cmd_profile(int argc, char **argv)
 {
 	struct profile_options o;
@@ -405,17 +512,46 @@ int cmd_profile(int argc, char **argv)
 	struct launch_spec spec;
 	struct launch l;
 	struct meta_list meta = {0};
-	struct envlist env;
+	struct envlist env = {0};
 	extern char **environ;
 	char *app_path = NULL, *report = NULL, *libdir = NULL, *cuda_opts = NULL;
-	char abs_report[PATH_MAX];
-	int rc, err, status = 0, signaled = 0, finish_rc;
+	char *pattern = NULL;
+	char abs_report[PATH_MAX], secs[64], signame[32];
+	int rc, err, status = 0, signaled = 0, finish_rc, pending, w;
+	int running = 0, expired = 0, linger, subreaper;
+	const struct config_schema *schema = profile_config_schema();
+	struct config file_cfg, eff;
+	const char *config_path;
+	char **nargv = NULL;
+	int nargc;
+	uint64_t session_end_ns;
 
+	config_init(&file_cfg);
+	config_init(&eff);
 	profile_options_init(&o);
-	rc = profile_options_parse(&o, argc, argv);
-	if (rc != 0) {
+	/* the config file's settings go first, so that the command line wins */
+	config_path = profile_options_find_config(argc, argv);
+	if (!config_path)
+		config_path = config_default_path();
+	if (config_path && config_load(config_path, schema, &file_cfg) < 0) {
+		config_release(&file_cfg);
+		return GP_EXIT_USAGE;
+	}
+	nargv = config_argv(&file_cfg, argc, argv, &nargc);
+	o.record = &eff;
+	rc = profile_options_parse(&o, nargc, nargv);
+	if (rc == 0 && o.print_config)
+		rc = print_config(&eff, schema);
+	else if (rc != 0)
+		rc = rc > 0 ? GP_EXIT_OK : GP_EXIT_USAGE;
+	else
+		rc = -1;
+	if (rc >= 0) {
 		profile_options_release(&o);
-		return rc > 0 ? GP_EXIT_OK : GP_EXIT_USAGE;
+		config_free_argv(nargv, file_cfg.n);
+		config_release(&file_cfg);
+		config_release(&eff);
+		return rc;
 	}
 	rc = launch_resolve(o.app_argv[0], &app_path);
 	if (rc != 0)
@@ -428,68 +564,141 @@ int cmd_profile(int argc, char **argv)
 		rc = GP_EXIT_ERROR;
 		goto out;
 	}
-	report = report_path(&o);
 	cuda_opts = xasprintf("cuda-memory-usage=%d;cuda-graph-trace=%s;cuda-trace-all-apis=%d",
 			      o.cuda_memory_usage, o.cuda_graph_node ? "node" : "graph",
 			      o.cuda_trace_all_apis);
-	build_meta(&meta, &o, argc, argv, app_path, report, libdir, cuda_opts);
+	/* The application's environment, with an empty channel entry the child fills in
+	 * once the recorder exists. */
+	env_init(&env, environ);
+	build_env(&env, &o, "", libdir, cuda_opts);
+	pending = expand_output(o.output ? o.output : OUTNAME_DEFAULT, env.v, 0, &pattern);
+	if (pending < 0) {
+		rc = GP_EXIT_USAGE;
+		goto out;
+	}
+
+	spec.path = app_path;
+	spec.argv = o.app_argv;
+	spec.envp = env.v;
+	spec.quiet = !o.show_output;
+	spec.channel_var = GP_ENV_CHANNEL;
+	spec.channel_index = (int)env_index(&env, GP_ENV_CHANNEL, strlen(GP_ENV_CHANNEL));
+	/* the session may end before the application: signal its whole process group */
+	spec.new_pgrp = o.duration_ns && o.kill_signal;
+
+	/* Block the forwarded signals before the recorder's threads exist, so that they
+	 * inherit the block and the signals reach the main thread's handler.  Fork while
+	 * single-threaded; the child waits for the recorder. */
+	/* --wait=all / -x false: processes the application leaves running are re-parented
+	 * to gprof-cli, which waits for (and reaps) them */
+	subreaper = (o.wait_all || !o.stop_on_exit) && launch_subreaper() == 0;
+	launch_signals_begin();
+	if (launch_fork(&l, &spec) < 0) {
+		launch_signals_end();
+		rc = GP_EXIT_ERROR;
+		goto out;
+	}
+	if (pending & OUTNAME_PID_PENDING) {
+		if (expand_output(pattern, env.v, l.pid, &report) < 0) {
+			launch_cancel(&l);
+			launch_signals_end();
+			rc = GP_EXIT_USAGE;
+			goto out;
+		}
+	} else {
+		report = pattern;
+		pattern = NULL;
+	}
+	build_meta(&meta, &o, argc, argv, app_path, report, libdir, cuda_opts, config_path);
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.report_path = report;
 	cfg.force_overwrite = o.force_overwrite;
 	cfg.capture_meta = meta.v;
 	cfg.n_capture_meta = meta.n;
-
-	/* Block the forwarded signals before the recorder's threads exist, so that they
-	 * inherit the block and the signals reach the main thread's handler. */
-	launch_signals_begin();
 	cfg.session_start_ns = gp_monotonic_ns();
 	cfg.session_start_utc_ns = gp_realtime_ns();
 	if (recorder_start(&rec, &cfg) < 0) {
+		launch_cancel(&l);
 		launch_signals_end();
 		rc = GP_EXIT_OUTPUT;
 		goto out;
 	}
 
-	env_init(&env, environ);
-	build_env(&env, &o, recorder_channel_path(rec), libdir, cuda_opts);
-	spec.path = app_path;
-	spec.argv = o.app_argv;
-	spec.envp = env.v;
-	spec.quiet = !o.show_output;
-
 	memset(&app, 0, sizeof(app));
-	if (launch_fork(&l, &spec) < 0) {
-		recorder_finish(rec, &app, 0, &st);
-		remove_report(report);
-		launch_signals_end();
-		env_release(&env);
-		rc = GP_EXIT_ERROR;
-		goto out;
-	}
-	err = launch_go(&l);
+	err = launch_go(&l, recorder_channel_path(rec));
 	if (err) {
 		recorder_finish(rec, &app, 0, &st);
 		remove_report(report);
 		launch_signals_end();
-		env_release(&env);
 		error("cannot run '%s': %s", o.app_argv[0], strerror(err));
 		rc = err == ENOENT ? GP_EXIT_NOTFOUND : GP_EXIT_NOEXEC;
 		goto out;
 	}
-	env_release(&env);
 
+	session_end_ns = o.duration_ns ? gp_monotonic_ns() + o.duration_ns : 0;
+	format_seconds(secs, sizeof(secs), o.duration_ns);
 	app.pid = l.pid;
-	if (launch_wait(&l, &status, &signaled, NULL) < 0) {
+	w = launch_wait_until(&l, session_end_ns, &status, &signaled, NULL);
+	if (w == 1) {
+		/* --duration expired while the application runs */
+		expired = 1;
+		if (o.kill_signal) {
+			fprintf(stderr,
+				"gprof-cli: --duration %s s expired; sending %s to the "
+				"application's process group\n",
+				secs, signal_name(o.kill_signal, signame, sizeof(signame)));
+			launch_kill(&l, o.kill_signal);
+			w = launch_wait_until(&l, gp_monotonic_ns() + KILL_GRACE_MS * 1000000ull,
+					      &status, &signaled, NULL);
+			if (w == 1) {
+				warning("application (pid %d) still running %d s after %s; "
+					"leaving it running",
+					(int)l.pid, KILL_GRACE_MS / 1000, signame);
+				hint("end it with --kill sigkill");
+				running = 1;
+			}
+		} else {
+			fprintf(stderr,
+				"gprof-cli: --duration %s s expired; leaving the application "
+				"(pid %d) running (--kill none)\n",
+				secs, (int)l.pid);
+			running = 1;
+		}
+	}
+	if (w < 0) {
 		status = GP_EXIT_ERROR;
 		signaled = 0;
 	}
 	app.end_ns = gp_monotonic_ns();
-	app.exit_status = status;
-	app.signaled = signaled;
+	app.exit_status = running ? -1 : status;
+	app.signaled = running ? 0 : signaled;
+
+	if (w == 0 && !expired && (!o.stop_on_exit || o.wait_all)) {
+		/* the launched process exited first: -x false records on until the duration
+		 * expires, --wait=all until every process it started has exited */
+		int ended = wait_session(rec, session_end_ns, o.stop_on_exit, subreaper);
+
+		app.end_ns = gp_monotonic_ns(); /* the report's stop time covers them */
+		if (ended == 1) {
+			expired = 1;
+			if (o.kill_signal && launch_group_alive(&l)) {
+				fprintf(stderr,
+					"gprof-cli: --duration %s s expired; sending %s to the "
+					"application's process group\n",
+					secs, signal_name(o.kill_signal, signame, sizeof(signame)));
+				launch_kill(&l, o.kill_signal);
+			}
+		}
+	}
+	/* children still connected get a short linger, unless collection ended with the
+	 * application (or its group, --kill none) left running */
+	linger = running || (expired && !o.kill_signal) ? 0 : linger_ms();
 
 	memset(&st, 0, sizeof(st));
-	finish_rc = recorder_finish(rec, &app, linger_ms(), &st);
+	finish_rc = recorder_finish(rec, &app, linger, &st);
+	if (subreaper)
+		launch_reap_orphans(); /* those that ended meanwhile leave no zombie */
 	launch_signals_end();
 
 	if (!realpath(report, abs_report))
@@ -507,15 +716,20 @@ int cmd_profile(int argc, char **argv)
 	}
 	/* The application's status, so scripts see the truth; a report that could not
 	 * be completed turns a success into a failure. */
-	rc = status;
+	rc = running ? GP_EXIT_OK : status;
 	if (finish_rc < 0 && rc == 0)
 		rc = GP_EXIT_ERROR;
 out:
+	env_release(&env);
 	meta_release(&meta);
+	free(pattern);
 	free(cuda_opts);
 	free(libdir);
 	free(report);
 	free(app_path);
 	profile_options_release(&o);
+	config_free_argv(nargv, file_cfg.n);
+	config_release(&file_cfg);
+	config_release(&eff);
 	return rc;
 }

@@ -22,32 +22,32 @@
 #include "exporters/stats.h"
 
 static const char usage_text[] =
-	"usage: gprof-cli stats [<options>] REPORT.db\n"
-	"\n"
-	"Print summary reports (nsys stats reports) from a report database.\n"
-	"\n"
-	"  -r, --report NAME[:ARG...][,NAME...]\n"
-	"                        reports to run, in order (repeatable); default: nvtx_sum,\n"
-	"                        osrt_sum, cuda_api_sum, cuda_gpu_kern_sum,\n"
-	"                        cuda_gpu_mem_time_sum, cuda_gpu_mem_size_sum\n"
-	"  -f, --format FMT[,FMT...]\n"
-	"                        column, table, csv, tsv or json (repeatable); default:\n"
-	"                        column on the console, csv for files\n"
-	"  -o, --output OUT[,OUT...]\n"
-	"                        - (console, the default), . (the report path without its\n"
-	"                        extension) or a PREFIX: writes PREFIX_<report>.<ext>\n"
-	"      --timeunit UNIT   unit of time columns: ns, us, ms, s (also nsec, usec, msec,\n"
-	"                        nanoseconds, microseconds, milliseconds, seconds or a\n"
-	"                        unique prefix); default ns\n"
-	"      --force-overwrite overwrite existing output files\n"
-	"      --help-reports [NAME|ALL]\n"
-	"                        list the reports, or describe one or all, and exit\n"
-	"  -q, --quiet           print only the reports (no Processing/SKIPPED lines)\n"
-	"  -h, --help            print this help and exit\n"
-	"\n"
-	"Report i uses format i and output i; a shorter format or output list repeats its\n"
-	"last element.  Exit status: 0 ok, 1 error, 2 usage, 3 bad report, 4 output exists\n"
-	"or cannot be written.  See man gprof-cli-stats.\n";
+    "usage: gprof-cli stats [<options>] REPORT.db\n"
+    "\n"
+    "Print summary reports (nsys stats reports) from a report database.\n"
+    "\n"
+    "  -r, --report NAME[:ARG...][,NAME...]\n"
+    "                        reports to run, in order (repeatable); default: nvtx_sum,\n"
+    "                        osrt_sum, cuda_api_sum, cuda_gpu_kern_sum,\n"
+    "                        cuda_gpu_mem_time_sum, cuda_gpu_mem_size_sum\n"
+    "  -f, --format FMT[,FMT...]\n"
+    "                        column, table, csv, tsv or json (repeatable); default:\n"
+    "                        column on the console, csv for files\n"
+    "  -o, --output OUT[,OUT...]\n"
+    "                        - (console, the default), . (the report path without its\n"
+    "                        extension) or a PREFIX: writes PREFIX_<report>.<ext>\n"
+    "      --timeunit UNIT   unit of time columns: ns, us, ms, s (also nsec, usec, msec,\n"
+    "                        nanoseconds, microseconds, milliseconds, seconds or a\n"
+    "                        unique prefix); default ns\n"
+    "      --force-overwrite overwrite existing output files\n"
+    "      --help-reports [NAME|ALL]\n"
+    "                        list the reports, or describe one or all, and exit\n"
+    "  -q, --quiet           print only the reports (no Processing/SKIPPED lines)\n"
+    "  -h, --help            print this help and exit\n"
+    "\n"
+    "Report i uses format i and output i; a shorter format or output list repeats its\n"
+    "last element.  Exit status: 0 ok, 1 error, 2 usage, 3 bad report, 4 output exists\n"
+    "or cannot be written.  See man gprof-cli-stats.\n";
 
 enum {
 	OPT_TIMEUNIT = 256,
@@ -56,15 +56,15 @@ enum {
 };
 
 static const struct option longopts[] = {
-	{"report", required_argument, NULL, 'r'},
-	{"format", required_argument, NULL, 'f'},
-	{"output", required_argument, NULL, 'o'},
-	{"timeunit", required_argument, NULL, OPT_TIMEUNIT},
-	{"force-overwrite", optional_argument, NULL, OPT_FORCE},
-	{"help-reports", optional_argument, NULL, OPT_HELP_REPORTS},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"report", required_argument, NULL, 'r'},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"timeunit", required_argument, NULL, OPT_TIMEUNIT},
+    {"force-overwrite", optional_argument, NULL, OPT_FORCE},
+    {"help-reports", optional_argument, NULL, OPT_HELP_REPORTS},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* A growable list of borrowed or owned strings. */
@@ -144,6 +144,14 @@ static void unknown_report(const char *name)
 
 static void print_report_help(const struct stats_report *r, FILE *f)
 {
+	/* help written in nsys's usage style starts with its own "name -- display" line */
+	if (r->help && !strncmp(r->help, r->name, strlen(r->name))) {
+		size_t len = strlen(r->help);
+		fputs(r->help, f);
+		if (len && r->help[len - 1] != '\n')
+			fputc('\n', f);
+		return;
+	}
 	fprintf(f, "%s -- %s\n", r->name, r->display);
 	if (r->args && r->args[0]) {
 		fprintf(f, "  arguments:");

@@ -19,9 +19,9 @@ struct cmd_struct {
 };
 
 static const struct cmd_struct commands[] = {
-	{"profile", cmd_profile, "launch an application and record a report"},
-	{"stats", cmd_stats, "print summary reports from a report"},
-	{"export", cmd_export, "export a report's tables as CSV or JSON Lines"},
+    {"profile", cmd_profile, "launch an application and record a report"},
+    {"stats", cmd_stats, "print summary reports from a report"},
+    {"export", cmd_export, "export a report's tables as CSV or JSON Lines"},
 };
 
 static void usage(FILE *f)

@@ -3,12 +3,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cli/launch.h"
@@ -17,7 +22,10 @@
 static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 #define N_FWD (sizeof(fwd_signals) / sizeof(fwd_signals[0]))
 
-static volatile sig_atomic_t fwd_pid; /* application pid while it may receive signals */
+static volatile sig_atomic_t fwd_pid;	 /* application pid while it may receive signals */
+static volatile sig_atomic_t fwd_pgid;	 /* application's own group (new_pgrp), or 0 */
+static volatile sig_atomic_t got_signal; /* last forwarded signal received, or 0 */
+static int tty_handed;			 /* the terminal was given to the application's group */
 static struct sigaction old_actions[N_FWD];
 static sigset_t old_mask;
 static int signals_installed;
@@ -105,9 +113,13 @@ static void forward_handler(int sig, siginfo_t *info, void *ctx)
 	int saved = errno;
 
 	(void)ctx;
+	got_signal = sig;
+	/* The application's own group never got a signal sent to gprof-cli's group. */
+	if (fwd_pgid > 0)
+		kill(-(pid_t)fwd_pgid, sig);
 	/* A terminal's signal (SI_KERNEL) went to the whole foreground process group,
 	 * the application included: don't send it twice. */
-	if (pid > 0 && info->si_code != SI_KERNEL)
+	else if (pid > 0 && info->si_code != SI_KERNEL)
 		kill(pid, sig);
 	errno = saved;
 }
@@ -131,8 +143,34 @@ void launch_signals_begin(void)
 	signals_installed = 1;
 }
 
+/* Take the terminal back from the application's group (see launch.h). */
+static void reclaim_tty(void)
+{
+	sigset_t ttou, old;
+
+	if (!tty_handed)
+		return;
+	tty_handed = 0;
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	pthread_sigmask(SIG_BLOCK, &ttou, &old);
+	if (tcsetpgrp(STDIN_FILENO, getpgrp()) < 0)
+		(void)0; /* the terminal went away: nothing to restore */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+int launch_take_signal(void)
+{
+	int sig = got_signal;
+
+	got_signal = 0;
+	return sig;
+}
+
 void launch_signals_end(void)
 {
+	reclaim_tty();
+	fwd_pgid = 0;
 	if (!signals_installed)
 		return;
 	fwd_pid = 0;
@@ -145,8 +183,9 @@ void launch_signals_end(void)
 /* The child between fork and exec: async-signal-safe calls only. */
 static void child(int fd, const struct launch *l, const struct launch_spec *s)
 {
+	static char go[PATH_MAX + 64];
 	struct sigaction dfl;
-	char go;
+	size_t len = 0, vlen;
 	ssize_t n;
 	int err;
 
@@ -155,15 +194,42 @@ static void child(int fd, const struct launch *l, const struct launch_spec *s)
 	for (size_t i = 0; i < N_FWD; i++)
 		sigaction(fwd_signals[i], &dfl, NULL);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	if (s->new_pgrp)
+		setpgid(0, 0);
 	if (s->quiet && l->devnull_fd >= 0) {
 		dup2(l->devnull_fd, STDOUT_FILENO);
 		dup2(l->devnull_fd, STDERR_FILENO);
 	}
-	do
-		n = read(fd, &go, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
+	/* The go message: 'g' then the channel path, ended by the parent's shutdown.  It is
+	 * read in place after "<channel_var>", whose '=' then replaces the 'g'. */
+	vlen = s->channel_var ? strlen(s->channel_var) : 0;
+	for (;;) {
+		n = read(fd, go + vlen + len, sizeof(go) - vlen - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len < 1 || go[vlen] != 'g')
 		_exit(GP_EXIT_NOTFOUND); /* cancelled: the parent closed the cork */
+	if (s->channel_index >= 0 && s->channel_var && len > 1) {
+		memcpy(go, s->channel_var, vlen);
+		go[vlen] = '=';
+		go[vlen + len] = '\0';
+		((char **)s->envp)[s->channel_index] = go;
+	}
+	if (s->new_pgrp && tty_handed) {
+		/* become the terminal's foreground group; SIGTTOU blocked so that a
+		 * background group may do it */
+		sigset_t ttou;
+
+		sigemptyset(&ttou);
+		sigaddset(&ttou, SIGTTOU);
+		sigprocmask(SIG_BLOCK, &ttou, NULL);
+		tcsetpgrp(STDIN_FILENO, getpid());
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	}
 	execve(s->path, s->argv, s->envp);
 	err = errno;
 	if (err == ENOEXEC && l->sh_argv) {
@@ -198,13 +264,17 @@ int launch_fork(struct launch *l, const struct launch_spec *s)
 			warning("cannot open '/dev/null': %s; application output not hidden",
 				strerror(errno));
 	}
+	/* hand the terminal over only when it is ours to give */
+	tty_handed = s->new_pgrp && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		error("cannot create the launch socket pair: %s", strerror(errno));
+		tty_handed = 0;
 		goto fail;
 	}
 	l->pid = fork();
 	if (l->pid < 0) {
 		error("cannot fork to launch '%s': %s", s->path, strerror(errno));
+		tty_handed = 0;
 		close(sv[0]);
 		close(sv[1]);
 		goto fail;
@@ -212,6 +282,14 @@ int launch_fork(struct launch *l, const struct launch_spec *s)
 	if (l->pid == 0) {
 		close(sv[0]);
 		child(sv[1], l, s);
+	}
+	if (s->new_pgrp) {
+		/* also here, so that the group exists whichever process runs first */
+		if (setpgid(l->pid, l->pid) < 0 && errno != EACCES)
+			warning("cannot give '%s' its own process group: %s", s->path,
+				strerror(errno));
+		l->pgid = l->pid;
+		fwd_pgid = l->pid;
 	}
 	close(sv[1]);
 	l->cork_fd = sv[0];
@@ -243,22 +321,30 @@ static void reap(pid_t pid)
 		;
 }
 
-int launch_go(struct launch *l)
+int launch_go(struct launch *l, const char *channel)
 {
-	char go = 'g';
+	char *msg = xasprintf("g%s", channel ? channel : "");
+	size_t len = strlen(msg), off = 0;
 	int err = 0;
 	ssize_t n;
 
 	fwd_pid = l->pid;
 	if (signals_installed)
 		sigprocmask(SIG_SETMASK, &old_mask, NULL);
-	do
-		n = send(l->cork_fd, &go, 1, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n != 1) {
-		err = errno ? errno : EPIPE;
-		goto failed;
+	while (off < len) {
+		n = send(l->cork_fd, msg + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : EPIPE;
+			break;
+		}
+		off += (size_t)n;
 	}
+	free(msg);
+	if (err)
+		goto failed;
+	shutdown(l->cork_fd, SHUT_WR); /* ends the go message */
 	do
 		n = read(l->cork_fd, &err, sizeof(err));
 	while (n < 0 && errno == EINTR);
@@ -270,7 +356,9 @@ int launch_go(struct launch *l)
 		err = n < 0 ? errno : EIO;
 failed:
 	fwd_pid = 0;
+	fwd_pgid = 0;
 	reap(l->pid);
+	reclaim_tty();
 	launch_release(l);
 	return err;
 }
@@ -278,8 +366,10 @@ failed:
 void launch_cancel(struct launch *l)
 {
 	fwd_pid = 0;
+	fwd_pgid = 0;
 	launch_release(l);
 	reap(l->pid);
+	reclaim_tty();
 }
 
 int launch_wait(struct launch *l, int *status, int *signaled, struct rusage *ru)
@@ -298,6 +388,7 @@ int launch_wait(struct launch *l, int *status, int *signaled, struct rusage *ru)
 		}
 	}
 	fwd_pid = 0;
+	reclaim_tty();
 	do
 		got = wait4(l->pid, &ws, 0, ru);
 	while (got < 0 && errno == EINTR);
@@ -313,4 +404,82 @@ int launch_wait(struct launch *l, int *status, int *signaled, struct rusage *ru)
 		*signaled = 0;
 	}
 	return 0;
+}
+
+int launch_wait_until(struct launch *l, uint64_t deadline_ns, int *status, int *signaled,
+		      struct rusage *ru)
+{
+	int pidfd;
+
+	if (!deadline_ns)
+		return launch_wait(l, status, signaled, ru);
+	/* pidfd_open (Linux 5.3) makes the wait a poll; without it, look every 10 ms */
+	pidfd = (int)syscall(SYS_pidfd_open, l->pid, 0);
+	for (;;) {
+		siginfo_t si;
+		struct pollfd pfd;
+		uint64_t now;
+		int timeout_ms;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)l->pid, &si, WEXITED | WNOWAIT | WNOHANG) < 0) {
+			if (errno == EINTR)
+				continue;
+			error("cannot wait for process %d: %s", (int)l->pid, strerror(errno));
+			if (pidfd >= 0)
+				close(pidfd);
+			return -1;
+		}
+		if (si.si_pid == l->pid) {
+			if (pidfd >= 0)
+				close(pidfd);
+			return launch_wait(l, status, signaled, ru);
+		}
+		now = gp_monotonic_ns();
+		if (now >= deadline_ns) {
+			if (pidfd >= 0)
+				close(pidfd);
+			return 1;
+		}
+		timeout_ms = (int)((deadline_ns - now + 999999) / 1000000);
+		if (pidfd < 0 && timeout_ms > 10)
+			timeout_ms = 10;
+		pfd.fd = pidfd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		poll(&pfd, pidfd >= 0 ? 1 : 0, timeout_ms); /* EINTR: look again */
+	}
+}
+
+int launch_kill(struct launch *l, int sig)
+{
+	if (l->pgid > 0)
+		return kill(-l->pgid, sig);
+	if (l->pid > 0)
+		return kill(l->pid, sig);
+	errno = ESRCH;
+	return -1;
+}
+
+int launch_group_alive(const struct launch *l)
+{
+	return l->pgid > 0 && kill(-l->pgid, 0) == 0;
+}
+
+int launch_subreaper(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -1;
+}
+
+int launch_reap_orphans(void)
+{
+	for (;;) {
+		pid_t got = waitpid(-1, NULL, WNOHANG);
+
+		if (got > 0)
+			continue;
+		if (got < 0 && errno == EINTR)
+			continue;
+		return got == 0; /* 0: some still run; -1 (ECHILD): none left */
+	}
 }

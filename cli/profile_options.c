@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,40 +223,286 @@ static int apply_help(struct profile_options *o, const char *value)
 	return 0;
 }
 
+/* --- values checked by the config validators (core/config.h) --------------------- */
+
+static const char *const trace_values[] = {"cuda", "nvtx", "osrt", "gpu-metrics", "none", NULL};
+static const char *const graph_values[] = {"graph", "node", NULL};
+static const char *const wait_values[] = {"primary", "all", NULL};
+
+/* trace: the enum list, and "none" alone (what apply_trace accepts). */
+static int validate_trace(const struct config_option *opt, const char *value, struct strbuf *err,
+			  struct strbuf *hint)
+{
+	const char *p;
+
+	if (config_validate_enum_list(opt, value, err, hint) < 0)
+		return -1;
+	for (p = value; (p = strstr(p, "none")) != NULL; p += 4) {
+		int starts = p == value || p[-1] == ',', ends = p[4] == '\0' || p[4] == ',';
+
+		if (starts && ends && strcmp(value, "none")) {
+			strbuf_addf(err, "'none' cannot be combined with other values in '%s'",
+				    value);
+			strbuf_addstr(hint, "use either none or a list such as nvtx,osrt");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int validate_nonempty(const struct config_option *opt, const char *value, struct strbuf *err,
+			     struct strbuf *hint)
+{
+	if (*value)
+		return 0;
+	strbuf_addf(err, "empty value for '%s'", opt->name);
+	strbuf_addstr(hint, "give a file name, e.g. myreport (writes myreport.db)");
+	return -1;
+}
+
+int profile_parse_seconds(const char *s, uint64_t *ns)
+{
+	uint64_t whole = 0, frac = 0, scale = 1000000000ull;
+	const char *p = s;
+	int digits = 0;
+
+	while (*p >= '0' && *p <= '9') {
+		if (whole > (UINT64_MAX / 1000000000ull - 9) / 10)
+			return -1;
+		whole = whole * 10 + (uint64_t)(*p++ - '0');
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(*p - '0') * scale;
+			}
+			p++;
+			digits++;
+		}
+	}
+	if (!digits || *p)
+		return -1;
+	*ns = whole * 1000000000ull + frac;
+	return 0;
+}
+
+/* duration: seconds > 0, fractions allowed (0.5). */
+static int validate_seconds(const struct config_option *opt, const char *value, struct strbuf *err,
+			    struct strbuf *hint)
+{
+	uint64_t ns;
+
+	if (!profile_parse_seconds(value, &ns) && ns > 0)
+		return 0;
+	strbuf_addf(err, "invalid value '%s' for '%s'", value, opt->name);
+	strbuf_addstr(hint, "give a number of seconds > 0, e.g. 30 or 0.5");
+	return -1;
+}
+
+int profile_parse_kill(const char *s, int *sig)
+{
+	uint64_t n;
+
+	if (!strcmp(s, "none")) {
+		*sig = 0;
+	} else if (!strcmp(s, "sigterm")) {
+		*sig = SIGTERM;
+	} else if (!strcmp(s, "sigkill")) {
+		*sig = SIGKILL;
+	} else if (!gp_parse_u64(s, &n) && n >= 1 && n <= (uint64_t)SIGRTMAX) {
+		*sig = (int)n;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* kill: none, sigterm, sigkill or a signal number. */
+static int validate_kill(const struct config_option *opt, const char *value, struct strbuf *err,
+			 struct strbuf *hint)
+{
+	int sig;
+
+	if (!profile_parse_kill(value, &sig))
+		return 0;
+	strbuf_addf(err, "invalid value '%s' for '%s'", value, opt->name);
+	strbuf_addf(hint, "valid values: none, sigterm, sigkill, or a signal number 1-%d",
+		    SIGRTMAX);
+	return -1;
+}
+
+/* Run the row's validator on a command-line value: one error line naming the switch,
+ * and the validator's hint.  Returns 0 or -1. */
+static int cli_validate(const char *name, const char *value)
+{
+	const struct profile_option *op = profile_option_find(name);
+	struct strbuf err = STRBUF_INIT, fix = STRBUF_INIT;
+	struct config_option co;
+	int r;
+
+	memset(&co, 0, sizeof(co));
+	co.name = op->name;
+	co.short_name = op->short_name;
+	co.data = op->data;
+	r = op->validate(&co, value, &err, &fix);
+	if (r < 0) {
+		error("invalid --%s value '%s'", name, value);
+		if (fix.len)
+			hint("%s", fix.buf);
+	}
+	strbuf_release(&err);
+	strbuf_release(&fix);
+	return r;
+}
+
+static int apply_duration(struct profile_options *o, const char *value)
+{
+	if (cli_validate("duration", value) < 0)
+		return -1;
+	return profile_parse_seconds(value, &o->duration_ns);
+}
+
+static int apply_kill(struct profile_options *o, const char *value)
+{
+	if (cli_validate("kill", value) < 0)
+		return -1;
+	return profile_parse_kill(value, &o->kill_signal);
+}
+
+static int apply_stop_on_exit(struct profile_options *o, const char *value)
+{
+	int b = profile_parse_bool("stop-on-exit", value);
+
+	if (b < 0)
+		return -1;
+	o->stop_on_exit = b;
+	return 0;
+}
+
+static int apply_wait(struct profile_options *o, const char *value)
+{
+	if (cli_validate("wait", value) < 0)
+		return -1;
+	o->wait_all = !strcmp(value, "all");
+	return 0;
+}
+
+static int apply_config(struct profile_options *o, const char *value)
+{
+	o->config_path = value; /* read before parsing, see profile_options_find_config() */
+	return 0;
+}
+
+static int apply_print_config(struct profile_options *o, const char *value)
+{
+	o->print_config = 1;
+	return 0;
+}
+
+#define BOOL_ROW .validate = config_validate_bool
+
 static const struct profile_option options[] = {
     {"trace", 't', PROFILE_OPT_VALUE, "<list>",
      "what to trace: a comma list of cuda, nvtx, osrt, gpu-metrics, or none "
      "(default " PROFILE_DEFAULT_TRACE_TEXT ")",
-     apply_trace},
+     apply_trace, .validate = validate_trace, .data = trace_values,
+     .default_value = PROFILE_DEFAULT_TRACE_TEXT},
     {"output", 'o', PROFILE_OPT_VALUE, "<file>",
-     "report file; .db is appended when missing (default report<N>.db, N the smallest "
-     "free number)",
-     apply_output},
+     "report file; expands %q{VAR} (from the application's environment), %h (host), "
+     "%p (application pid), %n (smallest free number) and %%; .db is appended when "
+     "missing (default report%n: report1.db, report2.db, ...)",
+     apply_output, .validate = validate_nonempty, .default_value = "report%n"},
     {"force-overwrite", 'f', PROFILE_OPT_BOOL, NULL,
-     "overwrite an existing report file (default false)", apply_force},
+     "overwrite an existing report file (default false)", apply_force, BOOL_ROW,
+     .default_value = "false"},
     {"env-var", 'e', PROFILE_OPT_VALUE, "<A=B>",
-     "set an environment variable for the application; repeatable, several as A=B,C=D", apply_env},
+     "set an environment variable for the application; repeatable, several as A=B,C=D", apply_env,
+     .validate = NULL},
     {"osrt-threshold", 0, PROFILE_OPT_VALUE, "<ns>",
      "record OS runtime calls lasting at least this many nanoseconds (default 1000)",
-     apply_threshold},
+     apply_threshold, .validate = config_validate_uint, .default_value = "1000"},
     {"stats", 0, PROFILE_OPT_BOOL, NULL,
-     "print the default stats reports after the run (default false)", apply_stats},
+     "print the default stats reports after the run (default false)", apply_stats, BOOL_ROW,
+     .default_value = "false"},
     {"show-output", 'w', PROFILE_OPT_BOOL, NULL,
      "let the application write to this terminal; false sends its stdout and stderr "
      "to /dev/null (default true)",
-     apply_show_output},
+     apply_show_output, BOOL_ROW, .default_value = "true"},
     {"cuda-memory-usage", 0, PROFILE_OPT_BOOL, NULL,
-     "trace GPU memory allocations and frees (default false)", apply_cuda_memory_usage},
+     "trace GPU memory allocations and frees (default false)", apply_cuda_memory_usage, BOOL_ROW,
+     .default_value = "false"},
     {"cuda-graph-trace", 0, PROFILE_OPT_VALUE, "graph|node",
      "trace CUDA graph launches as whole graphs or node by node (default graph)",
-     apply_cuda_graph_trace},
+     apply_cuda_graph_trace, .validate = config_validate_enum, .data = graph_values,
+     .default_value = "graph"},
     {"cuda-trace-all-apis", 0, PROFILE_OPT_BOOL, NULL,
      "also record the high-volume CUDA API calls filtered out by default "
      "(default false)",
-     apply_cuda_trace_all_apis},
-    {"help", 'h', PROFILE_OPT_FLAG, NULL, "print this help and exit", apply_help},
+     apply_cuda_trace_all_apis, BOOL_ROW, .default_value = "false"},
+    {"duration", 'd', PROFILE_OPT_VALUE, "<seconds>",
+     "end the session this many seconds (> 0, fractions allowed) after the launch; the "
+     "application's process group then gets the --kill signal (default: no limit)",
+     apply_duration, .validate = validate_seconds},
+    {"kill", 0, PROFILE_OPT_VALUE, "<signal>",
+     "signal sent to the application's process group when the session ends before it: "
+     "none, sigterm, sigkill or a signal number (default sigterm)",
+     apply_kill, .validate = validate_kill, .default_value = "sigterm"},
+    {"stop-on-exit", 'x', PROFILE_OPT_BOOL, NULL,
+     "end the session when the launched process exits; false keeps recording until "
+     "--duration expires, which it then requires (default true)",
+     apply_stop_on_exit, BOOL_ROW, .default_value = "true"},
+    {"wait", 0, PROFILE_OPT_VALUE, "primary|all",
+     "after the launched process exits: primary waits at most 0.5 s for its children's "
+     "data; all also waits until every process it started has exited (default all)",
+     apply_wait, .validate = config_validate_enum, .data = wait_values, .default_value = "all"},
+    {"config", 0, PROFILE_OPT_VALUE, "<file.yaml>",
+     "read options from a YAML file (keys are these long names); the command line wins "
+     "(default $" CONFIG_ENV_VAR ")",
+     apply_config, .no_config = 1},
+    {"print-config", 0, PROFILE_OPT_FLAG, NULL,
+     "print the effective options (config file, command line and defaults) as YAML and "
+     "exit; no application needed",
+     apply_print_config, .no_config = 1},
+    {"help", 'h', PROFILE_OPT_FLAG, NULL, "print this help and exit", apply_help, .no_config = 1},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* The config schema, and for each option row its schema row (NULL: no config key). */
+static struct config_option schema_rows[N_OPTIONS];
+static const struct config_option *schema_of[N_OPTIONS];
+static struct config_schema schema;
+
+const struct config_schema *profile_config_schema(void)
+{
+	size_t n = 0;
+
+	if (schema.options)
+		return &schema;
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct profile_option *op = &options[i];
+		struct config_option *co = &schema_rows[n];
+
+		if (op->no_config)
+			continue;
+		co->name = op->name;
+		co->short_name = op->short_name;
+		co->type = op->kind == PROFILE_OPT_BOOL	  ? CONFIG_BOOL
+			   : !strcmp(op->name, "trace")	  ? CONFIG_LIST
+			   : !strcmp(op->name, "env-var") ? CONFIG_ENV
+							  : CONFIG_STRING;
+		co->validate = op->validate;
+		co->data = op->data;
+		co->default_value = op->default_value;
+		schema_of[i] = co;
+		n++;
+	}
+	schema.options = schema_rows;
+	schema.n = n;
+	return &schema;
+}
 
 const struct profile_option *profile_option_table(size_t *n)
 {
@@ -277,6 +524,9 @@ void profile_options_init(struct profile_options *o)
 	o->trace = PROFILE_DEFAULT_TRACE;
 	o->osrt_threshold_ns = PROFILE_DEFAULT_OSRT_THRESH;
 	o->show_output = 1;
+	o->kill_signal = PROFILE_DEFAULT_KILL;
+	o->stop_on_exit = 1;
+	o->wait_all = 1;
 }
 
 void profile_options_release(struct profile_options *o)
@@ -355,6 +605,105 @@ void profile_options_help(FILE *f)
 		   "it cannot be run.  See 'man gprof-cli-profile'.\n");
 }
 
+/* The row a long option word names as getopt_long reads it: the exact name, or a
+ * prefix of exactly one name (--conf = --config).  NULL when unknown or ambiguous. */
+static const struct profile_option *long_option(const char *word, size_t len)
+{
+	const struct profile_option *found = NULL;
+
+	for (size_t k = 0; k < N_OPTIONS; k++) {
+		if (strncmp(options[k].name, word, len))
+			continue;
+		if (strlen(options[k].name) == len)
+			return &options[k];
+		if (found)
+			return NULL;
+		found = &options[k];
+	}
+	return found;
+}
+
+const char *profile_options_find_config(int argc, char **argv)
+{
+	const char *path = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct profile_option *op = NULL;
+
+		if (!strcmp(a, "--") || a[0] != '-' || !a[1])
+			break;
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+
+			op = long_option(a + 2, len);
+			if (op && !strcmp(op->name, "config")) {
+				if (eq)
+					path = eq + 1;
+				else if (i + 1 < argc)
+					path = argv[++i];
+				continue;
+			}
+			if (eq || !op)
+				continue;
+		} else {
+			/* a cluster of short switches: only the last may take a value */
+			const char *c = a + 1;
+
+			for (; *c; c++) {
+				op = NULL;
+				for (size_t k = 0; k < N_OPTIONS; k++)
+					if (options[k].short_name == *c)
+						op = &options[k];
+				if (!op || op->kind != PROFILE_OPT_FLAG)
+					break;
+			}
+			if (!op || c[1])
+				continue; /* unknown, or the value is attached (-tnvtx) */
+		}
+		if (op->kind == PROFILE_OPT_VALUE)
+			i++;
+		else if (op->kind == PROFILE_OPT_BOOL && i + 2 < argc &&
+			 (!strcmp(argv[i + 1], "true") || !strcmp(argv[i + 1], "false")))
+			i++;
+	}
+	return path;
+}
+
+/* Record an applied option in o->record (see profile_options.h). */
+static void record_option(struct profile_options *o, const struct profile_option *op,
+			  const char *value)
+{
+	const struct config_option *co;
+
+	if (!o->record)
+		return;
+	profile_config_schema();
+	co = schema_of[op - options];
+	if (!co)
+		return;
+	if (co->type == CONFIG_BOOL) {
+		config_set(o->record, co, value && !strcmp(value, "false") ? "false" : "true", NULL,
+			   0, 0);
+	} else if (co->type == CONFIG_ENV) {
+		struct strbuf err = STRBUF_INIT;
+		char **items;
+		size_t n;
+
+		if (config_env_split(value, &items, &n, &err) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				config_set(o->record, co, items[i], NULL, 0, 0);
+				free(items[i]);
+			}
+			free(items);
+		}
+		strbuf_release(&err);
+	} else {
+		config_set(o->record, co, value, NULL, 0, 0);
+	}
+}
+
 /* Find the row for a getopt return value. */
 static const struct profile_option *row_for(int c)
 {
@@ -429,10 +778,21 @@ int profile_options_parse(struct profile_options *o, int argc, char **argv)
 			value = argv[optind++];
 		if (op->apply(o, value) < 0)
 			return -1;
+		record_option(o, op, value);
 		if (o->help) {
 			profile_options_help(stdout);
 			return 1;
 		}
+	}
+	if (!o->stop_on_exit && !o->duration_ns) {
+		error("--stop-on-exit=false needs --duration");
+		hint("give the session's length, e.g. -x false -d 60");
+		return -1;
+	}
+	if (optind >= argc && o->print_config) {
+		o->app_argc = 0;
+		o->app_argv = argv + argc;
+		return 0;
 	}
 	if (optind >= argc) {
 		error("no application given");

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/config.h"
+
 /* -t/--trace values (bit set). */
 enum profile_trace {
 	PROFILE_TRACE_CUDA = 1u << 0,	     /* CUDA API + GPU activities (CUPTI) */
@@ -26,6 +28,7 @@ enum profile_trace {
 #define PROFILE_DEFAULT_TRACE	    (PROFILE_TRACE_CUDA | PROFILE_TRACE_NVTX | PROFILE_TRACE_OSRT)
 #define PROFILE_DEFAULT_TRACE_TEXT  "cuda,nvtx,osrt"
 #define PROFILE_DEFAULT_OSRT_THRESH 1000 /* ns, as nsys --osrt-threshold */
+#define PROFILE_DEFAULT_KILL	    15	 /* --kill default: SIGTERM (nsys) */
 
 /* The parsed command line.  Strings are borrowed from argv unless noted. */
 struct profile_options {
@@ -41,8 +44,21 @@ struct profile_options {
 	int cuda_graph_node;	    /* --cuda-graph-trace: 0 = graph, 1 = node */
 	int cuda_trace_all_apis;    /* --cuda-trace-all-apis */
 	int help;		    /* -h given: the help text was printed */
-	int app_argc;		    /* words of the application command line */
-	char **app_argv;	    /* borrowed from argv; NULL-terminated */
+	/* Session length (nsys-cli.md section 1.2). */
+	uint64_t duration_ns; /* -d/--duration in ns; 0 = no limit */
+	int kill_signal;      /* --kill: signal sent to the app's process group when the
+			       * session ends before the app (duration); 0 = none */
+	int stop_on_exit;     /* -x/--stop-on-exit (default 1); 0 requires a duration */
+	int wait_all;	      /* --wait: 1 = all (default), 0 = primary */
+	/* Config file (core/config.h). */
+	const char *config_path; /* --config as given (borrowed), or NULL */
+	int print_config;	 /* --print-config: no application needed */
+	/* When non-NULL, every option applied by profile_options_parse() is recorded here
+	 * with config_set() (values normalised: booleans "true"/"false", one entry per
+	 * env-var assignment), so that it holds the effective configuration. */
+	struct config *record;
+	int app_argc;	 /* words of the application command line */
+	char **app_argv; /* borrowed from argv; NULL-terminated */
 };
 
 /* How an option takes its value. */
@@ -62,10 +78,27 @@ struct profile_option {
 	/* Apply `value` (NULL for a bare boolean or flag) to o.  Returns 0, or -1 after
 	 * printing one error line and a hint (invalid value). */
 	int (*apply)(struct profile_options *o, const char *value);
+	/* Config-file support (core/config.h): the value validator, its data, and the
+	 * default shown by --print-config (NULL: none).  Rows without a config key
+	 * (help, config, print-config) have no_config set. */
+	config_validate_fn *validate;
+	const void *data;
+	const char *default_value;
+	int no_config;
 };
 
 /* The option table, `*n` rows, in --help order. */
 const struct profile_option *profile_option_table(size_t *n);
+
+/* The YAML config schema built from the option table: one config_option per row
+ * except help/config/print-config, in table order (CONFIG_BOOL for booleans,
+ * CONFIG_LIST for trace, CONFIG_ENV for env-var, CONFIG_STRING otherwise).  Static;
+ * never freed. */
+const struct config_schema *profile_config_schema(void);
+
+/* Find `--config FILE` / `--config=FILE` in argv[1..] before the application name
+ * (the last one wins).  Returns the file name (borrowed from argv) or NULL. */
+const char *profile_options_find_config(int argc, char **argv);
 
 /* Look an option up by long name; NULL when unknown. */
 const struct profile_option *profile_option_find(const char *name);
@@ -74,8 +107,10 @@ const struct profile_option *profile_option_find(const char *name);
 void profile_options_init(struct profile_options *o);
 
 /* Parse argv (argv[0] = "profile").  Returns 0 when the options are valid and an
- * application was given; 1 when --help was printed (exit 0); -1 after printing one
- * error line and a hint (exit GP_EXIT_USAGE). */
+ * application was given (or --print-config was, which needs none: then app_argc may
+ * be 0); 1 when --help was printed (exit 0); -1 after printing one error line and a
+ * hint (exit GP_EXIT_USAGE).  Also checks the options together: --stop-on-exit=false
+ * needs --duration. */
 int profile_options_parse(struct profile_options *o, int argc, char **argv);
 
 /* Free what profile_options_parse allocated (the env list). */
@@ -90,5 +125,13 @@ const char *profile_trace_text(unsigned trace);
 /* Parse a boolean value as nsys does: "true" or "false" (NULL means true).  Returns 0/1,
  * or -1 after printing an error naming `--name`. */
 int profile_parse_bool(const char *name, const char *value);
+
+/* Parse seconds as --duration takes them ("30", "0.5", ".25"; at most 9 decimals
+ * count) into ns.  Returns 0, or -1 when s is not such a number or overflows. */
+int profile_parse_seconds(const char *s, uint64_t *ns);
+
+/* Parse a --kill value: none (0), sigterm, sigkill, or a signal number 1..SIGRTMAX.
+ * Returns 0 and sets *sig, or -1. */
+int profile_parse_kill(const char *s, int *sig);
 
 #endif

@@ -860,6 +860,14 @@ static const CUpti_CallbackId noisy_driver[] = {
     CUPTI_DRIVER_TRACE_CBID_cuDriverGetVersion,
     CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress,
     CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress_v2,
+    /* cudart calls it once per kernel launch: a third of all records on launch-bound
+     * apps, and no information the kernel record lacks */
+    CUPTI_DRIVER_TRACE_CBID_cuKernelGetName,
+    /* CUPTI's own device enumeration at context creation */
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetName,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetUuid,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetUuid_v2,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceTotalMem_v2,
 };
 
 static int enable_kind(CUpti_ActivityKind kind, const char *what)

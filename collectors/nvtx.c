@@ -328,8 +328,11 @@ static inline int pop(uint64_t domain)
 	if (unlikely(!st || st->depth == 0))
 		return -1; /* pop without push */
 	uint32_t d = --st->depth;
-	if (likely(d < NV_DEPTH))
+	if (likely(d < NV_DEPTH)) {
+		if (unlikely(end < st->e[d].start_ns)) /* clock switch-over noise */
+			end = st->e[d].start_ns;
 		emit_event(GP_REC_NVTX_EVENT, &st->e[d], end, domain, 0, d, 0);
+	}
 	return (int)d;
 }
 

@@ -26,7 +26,9 @@
  *      threshold does the cold path read CLOCK_MONOTONIC, convert, and append one record
  *      to the thread's producer buffer (no lock, no syscall, no malloc).  errno is saved
  *      right after the real call and restored before returning, and the return value is
- *      returned untouched.
+ *      returned untouched.  Lock and semaphore waits first try the non-blocking form
+ *      (pthread_mutex_trylock, sem_trywait, ...): an acquired lock did not wait, so it
+ *      costs no time stamps (only when the threshold is >= OSRT_TRY_MIN_NS).
  *
  * Nesting (OSRT_API.nestingLevel, as nsys): a thread-local depth counts the traced calls
  * in progress on the thread.  A traced call made while another one is running on the same
@@ -39,7 +41,8 @@
  *
  * exec family: the producer buffers of every thread are flushed (gp_flush_all) before the
  * real exec so nothing recorded so far is lost; the new image inherits LD_PRELOAD and the
- * GPROF_CLI_* variables and is traced as its own process.  exec functions are not
+ * GPROF_CLI_* variables (put back when the new environment lacks them, see
+ * osrt_capture_env) and is traced as its own process.  exec functions are not
  * recorded themselves.  In a vfork() child (same memory as the parent, different pid) the
  * flush is skipped: the buffers belong to the parent, which flushes them itself.
  *
@@ -215,7 +218,9 @@
 	X(execv, NULL)                                                                             \
 	X(execvp, NULL)                                                                            \
 	X(execvpe, NULL)                                                                           \
-	X(fexecve, NULL)
+	X(fexecve, NULL)                                                                           \
+	X(posix_spawn, "GLIBC_2.15")                                                               \
+	X(posix_spawnp, "GLIBC_2.15")
 
 enum osrt_id {
 #define X(sym, ver) OSRT_##sym,
@@ -250,6 +255,9 @@ static OSRT_TLS struct osrt_tls osrt_t;
 
 /* Set once the constructor connected; read by every wrapper. */
 static int osrt_on;
+/* Set with osrt_on when the threshold allows the try-lock fast path. */
+#define OSRT_TRY_MIN_NS 500
+static int osrt_try;
 /* 1 when time stamps are TSC ticks, 0 when CLOCK_MONOTONIC ns. */
 static int osrt_use_tsc;
 /* Threshold in time-stamp units (ticks or ns). */
@@ -449,6 +457,91 @@ static void osrt_atfork_child(void)
 		__atomic_store_n(&osrt_fns[i].sid, 0, __ATOMIC_RELAXED);
 }
 
+/* Before an exec replaces the image: send every buffered record (not in a vfork child,
+ * whose buffers are the parent's). */
+static void osrt_before_exec(void)
+{
+	if (osrt_on && (pid_t)syscall(SYS_getpid) == osrt_pid)
+		gp_flush_all();
+}
+
+/*
+ * The injection environment of this process (LD_PRELOAD, GPROF_CLI_*, the NVTX and CUDA
+ * injection paths set by `gprof-cli profile`), captured at start-up.  The strings of the
+ * initial environment are never freed (setenv/unsetenv only replace pointers in
+ * environ), so the pointers stay valid.  An exec whose environment lost one of them
+ * (execve with a fresh envp, `env -i`, unsetenv) gets it back, so the new image is
+ * traced too, as nsys traces the whole process tree.
+ */
+#define OSRT_ENV_MAX 16
+static const char *osrt_env[OSRT_ENV_MAX];
+static int osrt_nenv;
+
+static void osrt_capture_env(void)
+{
+	static const char *const keep[] = {"LD_PRELOAD=", "GPROF_CLI_",
+					   "NVTX_INJECTION64_PATH=", "CUDA_INJECTION64_PATH="};
+
+	for (char **e = environ; e && *e && osrt_nenv < OSRT_ENV_MAX; e++)
+		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
+			if (!strncmp(*e, keep[k], strlen(keep[k]))) {
+				osrt_env[osrt_nenv++] = *e;
+				break;
+			}
+}
+
+/* Non-zero when envp defines the variable of the "NAME=value" string var. */
+static int osrt_env_has(char *const envp[], const char *var)
+{
+	size_t n = (size_t)(strchr(var, '=') - var) + 1;
+
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, var, n))
+			return 1;
+	return 0;
+}
+
+/* Number of captured variables missing from envp (0 when not tracing). */
+static int osrt_env_missing(char *const envp[])
+{
+	int n = 0;
+
+	if (!osrt_on)
+		return 0;
+	for (int i = 0; i < osrt_nenv; i++)
+		n += !osrt_env_has(envp, osrt_env[i]);
+	return n;
+}
+
+/* Fill out (room for count(envp) + missing + 1) with envp plus the missing variables. */
+static char **osrt_env_fill(char **out, char *const envp[])
+{
+	size_t n = 0;
+
+	for (char *const *e = envp; e && *e; e++)
+		out[n++] = *e;
+	for (int i = 0; i < osrt_nenv; i++)
+		if (!osrt_env_has(envp, osrt_env[i]))
+			out[n++] = (char *)osrt_env[i];
+	out[n] = NULL;
+	return out;
+}
+
+static size_t osrt_env_count(char *const envp[])
+{
+	size_t n = 0;
+
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+/* Declare `name`: envp, or on the stack envp completed with the injection variables. */
+#define OSRT_ENV(name, envp)                                                                       \
+	int miss_##name = osrt_env_missing(envp);                                                  \
+	char *buf_##name[miss_##name ? osrt_env_count(envp) + (size_t)miss_##name + 1 : 1];        \
+	char *const *name = miss_##name ? osrt_env_fill(buf_##name, envp) : (envp)
+
 static __attribute__((constructor)) void osrt_init(void)
 {
 	for (int i = 0; i < OSRT_N; i++)
@@ -473,22 +566,18 @@ static __attribute__((constructor)) void osrt_init(void)
 	osrt_setup_tsc();
 #endif
 	pthread_atfork(NULL, NULL, osrt_atfork_child);
+	osrt_capture_env();
+	osrt_try = osrt_thr_ns >= OSRT_TRY_MIN_NS;
 	__atomic_store_n(&osrt_on, 1, __ATOMIC_RELEASE);
-}
-
-/* Before an exec replaces the image: send every buffered record (not in a vfork child,
- * whose buffers are the parent's). */
-static void osrt_before_exec(void)
-{
-	if (osrt_on && (pid_t)syscall(SYS_getpid) == osrt_pid)
-		gp_flush_all();
 }
 
 /* ---- threads and synchronisation --------------------------------------------------- */
 
 /*
- * Lock-type waits try the non-blocking form first when tracing: an acquired lock cannot
- * have waited (so it is never over the threshold) and costs no time stamps.  The try
+ * Lock-type waits try the non-blocking form first when tracing with a threshold of at
+ * least OSRT_TRY_MIN_NS: an acquired lock did not wait (one CAS cannot take that long),
+ * so it is under the threshold and costs no time stamps.  Lower thresholds time every
+ * call, as nsys would record them.  The try
  * form takes the same fast path as the blocking one (one CAS for a glibc mutex) and
  * returns the same codes except EBUSY (would block), after which the blocking call runs
  * timed as usual and gives its own result (EDEADLK for an error-checking mutex the
@@ -496,7 +585,7 @@ static void osrt_before_exec(void)
  */
 #define OSRT_TRY_PTHREAD(try_call)                                                                 \
 	do {                                                                                       \
-		if (likely(osrt_on)) {                                                             \
+		if (likely(osrt_try)) {                                                            \
 			int tr_ = (try_call);                                                      \
 			if (tr_ != EBUSY)                                                          \
 				return tr_;                                                        \
@@ -610,7 +699,7 @@ OSRT_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *res
 /* Semaphores likewise with sem_trywait (errno restored when it would block). */
 #define OSRT_TRY_SEM(s)                                                                            \
 	do {                                                                                       \
-		if (likely(osrt_on)) {                                                             \
+		if (likely(osrt_try)) {                                                            \
 			int saved_ = errno;                                                        \
 			if (sem_trywait(s) == 0)                                                   \
 				return 0;                                                          \
@@ -1215,13 +1304,16 @@ OSRT_EXPORT int pclose(FILE *stream)
 OSRT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	OSRT_REAL(execve, FB_SYS(int, SYS_execve, path, argv, envp));
+	OSRT_ENV(env, envp);
 	osrt_before_exec();
-	return real_(path, argv, envp);
+	return real_(path, argv, env);
 }
 
 OSRT_EXPORT int execv(const char *path, char *const argv[])
 {
 	OSRT_REAL(execv, FB_SYS(int, SYS_execve, path, argv, environ));
+	if (osrt_env_missing(environ))
+		return execve(path, argv, environ);
 	osrt_before_exec();
 	return real_(path, argv);
 }
@@ -1229,6 +1321,8 @@ OSRT_EXPORT int execv(const char *path, char *const argv[])
 OSRT_EXPORT int execvp(const char *file, char *const argv[])
 {
 	OSRT_REAL(execvp, FB_ERRNO(-1));
+	if (osrt_env_missing(environ))
+		return execvpe(file, argv, environ);
 	osrt_before_exec();
 	return real_(file, argv);
 }
@@ -1236,15 +1330,17 @@ OSRT_EXPORT int execvp(const char *file, char *const argv[])
 OSRT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	OSRT_REAL(execvpe, FB_ERRNO(-1));
+	OSRT_ENV(env, envp);
 	osrt_before_exec();
-	return real_(file, argv, envp);
+	return real_(file, argv, env);
 }
 
 OSRT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	OSRT_REAL(fexecve, FB_ERRNO(-1));
+	OSRT_ENV(env, envp);
 	osrt_before_exec();
-	return real_(fd, argv, envp);
+	return real_(fd, argv, env);
 }
 
 /* execl/execlp/execle: gather the variadic argument list into an array on the stack
@@ -1281,4 +1377,27 @@ OSRT_EXPORT int execle(const char *path, const char *arg, ...)
 	char *const *envp;
 	OSRT_GATHER_ARGS(arg, argv, ap, envp = va_arg(ap, char *const *));
 	return execve(path, (char *const *)argv, envp);
+}
+
+/* posix_spawn: not recorded (nsys does not either); only the environment is completed so
+ * the spawned program is traced.  GLIBC_2.15 is the current version on x86-64 (the
+ * GLIBC_2.2.5 one reports exec failures differently). */
+OSRT_EXPORT int posix_spawn(pid_t *restrict pid, const char *restrict path,
+			    const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *restrict attr, char *const argv[restrict],
+			    char *const envp[restrict])
+{
+	OSRT_REAL(posix_spawn, FB_PTHREAD);
+	OSRT_ENV(env, envp);
+	return real_(pid, path, fa, attr, argv, env);
+}
+
+OSRT_EXPORT int posix_spawnp(pid_t *restrict pid, const char *restrict file,
+			     const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *restrict attr, char *const argv[restrict],
+			     char *const envp[restrict])
+{
+	OSRT_REAL(posix_spawnp, FB_PTHREAD);
+	OSRT_ENV(env, envp);
+	return real_(pid, file, fa, attr, argv, env);
 }

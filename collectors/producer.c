@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -145,7 +146,9 @@ struct tcache_ent {
 /* One thread's buffer (see the file comment for `lock`). */
 struct gp_tbuf {
 	_Atomic int lock;
-	_Atomic int live; /* 1 owned by a thread, 0 free for reuse */
+	_Atomic int busy;  /* membarrier mode: owner between begin and commit */
+	_Atomic int steal; /* membarrier mode: a flusher owns the buffer */
+	_Atomic int live;  /* 1 owned by a thread, 0 free for reuse */
 	uint32_t tid;
 	uint32_t pending; /* size reserved by gp_rec_begin */
 	struct gp_tbuf *next;
@@ -160,6 +163,7 @@ static uint32_t g_collector;
 static uint32_t g_pid;
 static int g_fd = -1;
 static int g_broken;   /* the recorder went away: drop silently (counted) */
+static int g_membar;   /* ownership by membarrier(2) instead of a CAS (see buf_trylock) */
 static uint64_t g_seq; /* next frame sequence number on this connection */
 static uint64_t g_start_ns;
 static uint32_t g_hello_flags;
@@ -196,6 +200,10 @@ static _Atomic int g_shutdown_pid;
 static _Atomic int g_signal_pid;
 
 static void (*g_shutdown_fns[8])(int);
+
+/* The control page (wire.h): the recorder's shared page once mapped, else this one. */
+static struct gp_control g_local_ctl = {.collecting = 1};
+struct gp_control *gp_ctl = &g_local_ctl;
 static _Atomic int g_n_shutdown;
 
 /* ---- intern table ---------------------------------------------------------------- */
@@ -559,11 +567,172 @@ uint32_t gp_intern(const char *s)
 	return id;
 }
 
+/* ---- the clock ----------------------------------------------------------------------
+ *
+ * CLOCK_MONOTONIC through the vDSO costs ~45 ns on some VMs, two of them per NVTX
+ * range.  Where the kernel itself derives CLOCK_MONOTONIC from an invariant TSC
+ * (clocksource "tsc", constant_tsc + nonstop_tsc), gp_now_ns() instead converts rdtsc
+ * linearly: ns = ns_base + (tsc - tsc_base) * mult / 2^32.  The flusher thread
+ * recalibrates against clock_gettime every flush period and steers mult so that the
+ * conversion stays continuous (never jumps back) while converging on CLOCK_MONOTONIC
+ * (NTP slew included); steps over 1 ms (suspend, migration) are taken as they are.
+ * Until the first calibration, and where the TSC is not usable (or GPROF_CLI_TSC=0),
+ * gp_now_ns() calls clock_gettime.  The parameters are a seqlock (one writer). */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#define HAVE_TSC 1
+static _Atomic uint32_t g_clk_seq;
+static uint64_t g_clk_tsc, g_clk_ns, g_clk_mult; /* seqlock-protected */
+static _Atomic int g_clk_on;			 /* conversion valid */
+static int g_clk_usable;			 /* TSC eligible on this host */
+static uint64_t g_cal_tsc, g_cal_ns;		 /* last calibration sample */
+
+static inline uint64_t tsc_to_ns(uint64_t t, uint64_t tb, uint64_t nb, uint64_t m)
+{
+	__int128 d = (__int128)(int64_t)(t - tb) * (__int128)m;
+	return nb + (uint64_t)(int64_t)(d >> 32);
+}
+
+/* A (tsc, CLOCK_MONOTONIC) pair read as close together as we can. */
+static void clk_sample(uint64_t *tsc, uint64_t *ns)
+{
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 5; i++) {
+		uint64_t a = __rdtsc(), n = mono_ns(), b = __rdtsc();
+		if (b - a < best) {
+			best = b - a;
+			*tsc = a + (b - a) / 2;
+			*ns = n;
+		}
+	}
+}
+
+static void clk_publish(uint64_t tb, uint64_t nb, uint64_t m)
+{
+	uint32_t q = atomic_load_explicit(&g_clk_seq, memory_order_relaxed);
+	atomic_store_explicit(&g_clk_seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	g_clk_tsc = tb;
+	g_clk_ns = nb;
+	g_clk_mult = m;
+	atomic_store_explicit(&g_clk_seq, q + 2, memory_order_release);
+}
+
+static int file_has(const char *path, const char *word, size_t cap)
+{
+	char buf[16384];
+	uint32_t n = read_file(path, buf, (uint32_t)(cap < sizeof(buf) ? cap : sizeof(buf)) - 1);
+	buf[n] = '\0';
+	return strstr(buf, word) != NULL;
+}
+
+/* Init: decide whether the TSC may be used and take the first sample. */
+static void clk_init(void)
+{
+	const char *e = getenv("GPROF_CLI_TSC");
+	if (e && *e == '0')
+		return;
+	if (!file_has("/sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc",
+		      64) ||
+	    !file_has("/proc/cpuinfo", " constant_tsc", 16384) ||
+	    !file_has("/proc/cpuinfo", " nonstop_tsc", 16384))
+		return;
+	g_clk_usable = 1;
+	clk_sample(&g_cal_tsc, &g_cal_ns);
+}
+
+/* Flusher: recalibrate (at least 20 ms after the previous sample). */
+static void clk_calibrate(void)
+{
+	uint64_t t, n;
+	if (!g_clk_usable)
+		return;
+	clk_sample(&t, &n);
+	if (n - g_cal_ns < 20000000ull || t <= g_cal_tsc)
+		return;
+	uint64_t dt = t - g_cal_tsc, dn = n - g_cal_ns;
+	if (!atomic_load_explicit(&g_clk_on, memory_order_relaxed)) {
+		clk_publish(t, n, (uint64_t)(((unsigned __int128)dn << 32) / dt));
+		atomic_store_explicit(&g_clk_on, 1, memory_order_release);
+	} else {
+		uint64_t c = tsc_to_ns(t, g_clk_tsc, g_clk_ns, g_clk_mult);
+		int64_t err = (int64_t)(n - c);
+		if (err > 1000000 || err < -1000000) {
+			clk_publish(t, n, (uint64_t)(((unsigned __int128)dn << 32) / dt));
+		} else {
+			/* continue from c and absorb err over the next period of the same length */
+			int64_t target = (int64_t)dn + err;
+			if (target < (int64_t)dn / 2)
+				target = (int64_t)dn / 2;
+			clk_publish(t, c,
+				    (uint64_t)(((unsigned __int128)(uint64_t)target << 32) / dt));
+		}
+	}
+	g_cal_tsc = t;
+	g_cal_ns = n;
+}
+
+uint64_t gp_now_ns(void)
+{
+	if (likely(atomic_load_explicit(&g_clk_on, memory_order_relaxed))) {
+		uint32_t q;
+		uint64_t tb, nb, m, t;
+		do {
+			q = atomic_load_explicit(&g_clk_seq, memory_order_acquire);
+			tb = g_clk_tsc;
+			nb = g_clk_ns;
+			m = g_clk_mult;
+			t = __rdtsc();
+			atomic_thread_fence(memory_order_acquire);
+		} while ((q & 1) || q != atomic_load_explicit(&g_clk_seq, memory_order_relaxed));
+		return tsc_to_ns(t, tb, nb, m);
+	}
+	return mono_ns();
+}
+#else
+static void clk_init(void)
+{
+}
+
+static void clk_calibrate(void)
+{
+}
+
+uint64_t gp_now_ns(void)
+{
+	return mono_ns();
+}
+#endif
+
 /* ---- thread buffers --------------------------------------------------------------- */
 
 /* Take b's lock as a non-owner.  spins: how many extra attempts (0 = try once). */
 static int buf_trylock(struct gp_tbuf *b, int spins)
 {
+	if (g_membar) {
+		/* Asymmetric Dekker: the owner only stores busy and loads steal (no fence);
+		 * membarrier(2) puts a full barrier on every running thread of the process
+		 * between our store of steal and our load of busy.  Non-owners hold the send
+		 * lock here, so there is one stealer at a time. */
+		for (int i = 0;; i++) {
+			atomic_store_explicit(&b->steal, 1, memory_order_relaxed);
+			if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 &&
+			    !atomic_load_explicit(&b->busy, memory_order_acquire))
+				return 1;
+			atomic_store_explicit(&b->steal, 0, memory_order_release);
+			if (i >= (spins > 2 ? 2 : spins))
+				return 0;
+			cpu_relax();
+		}
+	}
 	for (int i = 0;; i++) {
 		int z = 0;
 		if (atomic_compare_exchange_strong_explicit(&b->lock, &z, 2, memory_order_acquire,
@@ -572,6 +741,63 @@ static int buf_trylock(struct gp_tbuf *b, int spins)
 		if (i >= spins)
 			return 0;
 		cpu_relax();
+	}
+}
+
+/* Release what buf_trylock() took. */
+static inline void buf_unlock_other(struct gp_tbuf *b)
+{
+	if (g_membar)
+		atomic_store_explicit(&b->steal, 0, memory_order_release);
+	else
+		atomic_store_explicit(&b->lock, 0, memory_order_release);
+}
+
+/* The owner releases its buffer (gp_rec_commit, or a failed gp_rec_begin). */
+static inline void buf_unlock_owner(struct gp_tbuf *b)
+{
+	if (g_membar)
+		atomic_store_explicit(&b->busy, 0, memory_order_release);
+	else
+		atomic_store_explicit(&b->lock, 0, memory_order_release);
+}
+
+/* The owner takes its buffer; 0 when re-entered (signal handler) mid-record. */
+static inline int buf_lock_owner(struct gp_tbuf *b)
+{
+	if (likely(g_membar)) {
+		if (unlikely(atomic_load_explicit(&b->busy, memory_order_relaxed)))
+			return 0;
+		for (;;) {
+			atomic_store_explicit(&b->busy, 1, memory_order_relaxed);
+			atomic_signal_fence(memory_order_seq_cst);
+			if (likely(!atomic_load_explicit(&b->steal, memory_order_acquire)))
+				return 1;
+			atomic_store_explicit(&b->busy, 0, memory_order_release);
+			for (unsigned i = 1; atomic_load_explicit(&b->steal, memory_order_acquire);
+			     i++) {
+				if (i % 256 == 0)
+					syscall(SYS_sched_yield);
+				else
+					cpu_relax();
+			}
+		}
+	}
+	int z = 0;
+	if (likely(atomic_compare_exchange_strong_explicit(&b->lock, &z, 1, memory_order_acquire,
+							   memory_order_relaxed)))
+		return 1;
+	if (z == 1)
+		return 0;
+	for (unsigned i = 1;; i++) { /* a flusher copies us out: at most a memcpy */
+		z = 0;
+		if (atomic_compare_exchange_weak_explicit(&b->lock, &z, 1, memory_order_acquire,
+							  memory_order_relaxed))
+			return 1;
+		if (i % 256 == 0)
+			syscall(SYS_sched_yield);
+		else
+			cpu_relax();
 	}
 }
 
@@ -596,7 +822,7 @@ static int flush_buf(struct gp_tbuf *b, int wait)
 				g_scratch.nrec = b->f.nrec;
 				b->f.len = b->f.nrec = 0;
 			}
-			atomic_store_explicit(&b->lock, 0, memory_order_release);
+			buf_unlock_other(b);
 			send_frame_locked(&g_scratch);
 			sunlock();
 			return 1;
@@ -658,6 +884,7 @@ static void *flusher_main(void *arg)
 		sys_sleep_ns(g_flush_ns);
 		if ((int)sys_getpid() != me)
 			break;
+		clk_calibrate();
 		flush_all(0);
 		uint64_t cur[4] = {atomic_load(&g_dropped), atomic_load(&g_failed_sends),
 				   atomic_load(&g_cupti_dropped), atomic_load(&g_zero_ts)};
@@ -747,9 +974,11 @@ static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
 	memset(b->cache, 0, sizeof(b->cache));
 	b->tid = sys_gettid();
 	t_buf = b;
-	if (atomic_load(&g_key_ok))
-		pthread_setspecific(g_key, b);
-	start_flusher();
+	if (!g_in_signal) { /* neither is async-signal-safe */
+		if (atomic_load(&g_key_ok))
+			pthread_setspecific(g_key, b);
+		start_flusher();
+	}
 	if (t_named != b->tid) {
 		t_named = b->tid;
 		emit_thread_name(b);
@@ -759,32 +988,21 @@ static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
 
 void *gp_rec_begin(uint16_t type, size_t size)
 {
+	if (unlikely(!atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed)) &&
+	    !gp_rec_is_state(type))
+		return NULL; /* outside every capture range: refused, not a loss */
 	struct gp_tbuf *b = t_buf;
 	if (unlikely(!b) && !(b = tbuf_get()))
 		return NULL;
 	size = GP_REC_ALIGN(size);
-	int z = 0;
-	if (unlikely(!atomic_compare_exchange_strong_explicit(&b->lock, &z, 1, memory_order_acquire,
-							      memory_order_relaxed))) {
-		if (z == 1 || size > CAP) { /* re-entered (signal handler) mid-record */
-			atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
-			return NULL;
-		}
-		for (unsigned i = 1;; i++) { /* a flusher copies us out: at most a memcpy */
-			z = 0;
-			if (atomic_compare_exchange_weak_explicit(
-				&b->lock, &z, 1, memory_order_acquire, memory_order_relaxed))
-				break;
-			if (i % 256 == 0)
-				syscall(SYS_sched_yield);
-			else
-				cpu_relax();
-		}
+	if (unlikely(size > CAP || !buf_lock_owner(b))) {
+		atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
+		return NULL;
 	}
 	if (unlikely(b->f.len + size > CAP)) {
 		buf_send_owned(b);
 		if (b->f.len + size > CAP) {
-			atomic_store_explicit(&b->lock, 0, memory_order_release);
+			buf_unlock_owner(b);
 			atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
 			return NULL;
 		}
@@ -803,7 +1021,7 @@ void gp_rec_commit(void *rec)
 	(void)rec;
 	b->f.len += b->pending;
 	b->f.nrec++;
-	atomic_store_explicit(&b->lock, 0, memory_order_release);
+	buf_unlock_owner(b);
 }
 
 uint32_t gp_tid(void)
@@ -813,13 +1031,6 @@ uint32_t gp_tid(void)
 		return b->tid;
 	b = tbuf_get();
 	return b ? b->tid : sys_gettid();
-}
-
-uint64_t gp_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int gp_producer_active(void)
@@ -1014,6 +1225,8 @@ static void fork_child(void)
 	for (struct gp_tbuf *b = atomic_load(&g_bufs); b; b = b->next) {
 		b->f.len = b->f.nrec = 0;
 		atomic_store(&b->lock, 0);
+		atomic_store(&b->busy, 0);
+		atomic_store(&b->steal, 0);
 		atomic_store(&b->live, 0);
 	}
 	t_buf = NULL; /* next record re-registers the thread (new tid, name, flusher) */
@@ -1027,6 +1240,8 @@ static void fork_child(void)
 	atomic_store(&g_zero_ts, 0);
 	memset(g_loss_sent, 0, sizeof(g_loss_sent));
 	g_pid = sys_getpid();
+	if (g_membar && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
+		g_membar = 0; /* single-threaded here: switching modes is safe */
 	g_hello_flags |= GP_HELLO_FORKED;
 	g_start_ns = gp_now_ns();
 	int old = g_fd;
@@ -1036,6 +1251,153 @@ static void fork_child(void)
 	}
 	if (old >= 0 && old != g_fd)
 		syscall(SYS_close, old);
+}
+
+/* ---- capture ranges: the control page ------------------------------------------------ */
+
+/* Map GP_CONTROL_NAME from the channel's folder; keep the local page when absent. */
+static void map_control(const char *channel)
+{
+	char path[sizeof(g_addr.sun_path) + sizeof(GP_CONTROL_NAME) + 2];
+	const char *slash = strrchr(channel, '/');
+	size_t dlen = slash ? (size_t)(slash - channel) : 0;
+	if (!slash || dlen + 1 + sizeof(GP_CONTROL_NAME) > sizeof(path))
+		return;
+	memcpy(path, channel, dlen);
+	path[dlen] = '/';
+	memcpy(path + dlen + 1, GP_CONTROL_NAME, sizeof(GP_CONTROL_NAME));
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat st;
+	void *m = MAP_FAILED;
+	if (syscall(SYS_fstat, fd, &st) == 0 && (size_t)st.st_size >= sizeof(struct gp_control))
+		m = mmap(NULL, sizeof(struct gp_control), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			 0);
+	syscall(SYS_close, fd);
+	if (m == MAP_FAILED)
+		return;
+	struct gp_control *c = m;
+	if (c->magic != GP_CONTROL_MAGIC || c->version != GP_CONTROL_VERSION ||
+	    c->size != sizeof(struct gp_control)) {
+		munmap(m, sizeof(struct gp_control));
+		return;
+	}
+	gp_ctl = c;
+}
+
+/* The transition lock; a holder that died is overridden after about a second. */
+static void ctl_lock(struct gp_control *c)
+{
+	for (unsigned i = 1; atomic_exchange_explicit(&c->lock, 1, memory_order_acquire); i++) {
+		if (i % 64 == 0)
+			sys_sleep_ns(50000);
+		else
+			cpu_relax();
+		if (i > 64 * 20000)
+			break;
+	}
+}
+
+static void ctl_unlock(struct gp_control *c)
+{
+	atomic_store_explicit(&c->lock, 0, memory_order_release);
+}
+
+/* Send GP_REC_CAPTURE in a frame of its own, now. */
+static void send_capture(uint32_t window, uint16_t action, uint64_t ts, uint32_t reason)
+{
+	slock();
+	struct gp_frame *f = &g_scratch;
+	f->len = f->nrec = 0;
+	struct gp_rec_capture *r = (struct gp_rec_capture *)(f->data + HDR);
+	memset(r, 0, sizeof(*r));
+	r->h.type = GP_REC_CAPTURE;
+	r->h.size = sizeof(*r);
+	r->h.tid = t_buf ? t_buf->tid : sys_gettid();
+	r->ts_ns = ts;
+	r->window = window;
+	r->action = action;
+	r->reason = (uint16_t)reason;
+	f->len = sizeof(*r);
+	f->nrec = 1;
+	send_frame_locked(f);
+	sunlock();
+}
+
+/* May a trigger of `reason` act in this session's mode? */
+static int capture_usable(struct gp_control *c, uint32_t reason)
+{
+	if (c == &g_local_ctl || c->mode == GP_CAPTURE_NONE ||
+	    atomic_load_explicit(&g_state, memory_order_acquire) != ST_ACTIVE)
+		return 0;
+	if (reason == GP_CAPTURE_REASON_CUDA && c->mode != GP_CAPTURE_CUDA)
+		return 0;
+	if (reason == GP_CAPTURE_REASON_NVTX && c->mode != GP_CAPTURE_NVTX)
+		return 0;
+	return 1;
+}
+
+int gp_capture_start(uint64_t ts_ns, uint32_t reason)
+{
+	struct gp_control *c = gp_ctl;
+	if (!capture_usable(c, reason) || atomic_load(&c->collecting) || atomic_load(&c->done))
+		return -1;
+	if (c->armed_ns && ts_ns < c->armed_ns)
+		return -1; /* -y/--delay not over yet */
+	int k = -1;
+	ctl_lock(c);
+	if (!atomic_load(&c->collecting) && !atomic_load(&c->done)) {
+		uint32_t n = atomic_load(&c->nwindows);
+		if (n >= GP_CAPTURE_MAX_WINDOWS) {
+			atomic_store(&c->done, 1);
+		} else {
+			struct gp_capture_window *w = &c->win[n];
+			atomic_store(&w->stop_ns, 0);
+			atomic_store(&w->start_ns, ts_ns);
+			w->pid = g_pid;
+			w->reason = reason;
+			atomic_store_explicit(&c->nwindows, n + 1, memory_order_release);
+			atomic_store_explicit(&c->collecting, 1, memory_order_release);
+			k = (int)n;
+		}
+	}
+	ctl_unlock(c);
+	if (k >= 0)
+		send_capture((uint32_t)k, GP_CAPTURE_ACTION_START, ts_ns, reason);
+	return k;
+}
+
+int gp_capture_stop(uint64_t ts_ns, uint32_t reason)
+{
+	struct gp_control *c = gp_ctl;
+	if (!capture_usable(c, reason) || c->end == GP_CAPTURE_END_NONE ||
+	    !atomic_load(&c->collecting))
+		return -1;
+	int k = -1;
+	ctl_lock(c);
+	uint32_t n = atomic_load(&c->nwindows);
+	if (atomic_load(&c->collecting) && n > 0) {
+		struct gp_capture_window *w = &c->win[n - 1];
+		uint64_t start = atomic_load(&w->start_ns);
+		atomic_store(&w->stop_ns, ts_ns > start ? ts_ns : start + 1);
+		atomic_store_explicit(&c->collecting, 0, memory_order_release);
+		int last = c->end == GP_CAPTURE_END_STOP || c->end == GP_CAPTURE_END_STOP_SHUTDOWN ||
+			   (c->max_ranges && n >= c->max_ranges) || n >= GP_CAPTURE_MAX_WINDOWS;
+		if (last) {
+			atomic_store(&c->done, 1);
+			if (c->end == GP_CAPTURE_END_STOP_SHUTDOWN ||
+			    c->end == GP_CAPTURE_END_REPEAT_SHUTDOWN)
+				atomic_store(&c->shutdown, 1);
+		}
+		k = (int)(n - 1);
+	}
+	ctl_unlock(c);
+	if (k >= 0) {
+		flush_all(0);
+		send_capture((uint32_t)k, GP_CAPTURE_ACTION_STOP, ts_ns, reason);
+	}
+	return k;
 }
 
 int gp_producer_init(uint32_t collector)
@@ -1062,8 +1424,17 @@ int gp_producer_init(uint32_t collector)
 	}
 	g_addr.sun_family = AF_UNIX;
 	strcpy(g_addr.sun_path, path);
+	map_control(path);
 	g_collector = collector;
 	g_pid = sys_getpid();
+	clk_init();
+	{
+		long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+		const char *mb = getenv("GPROF_CLI_MEMBARRIER");
+		g_membar =
+		    q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) && !(mb && *mb == '0') &&
+		    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+	}
 	g_start_ns = gp_now_ns();
 	g_itab = mmap(NULL, ITAB_SIZE * sizeof(struct ient), PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

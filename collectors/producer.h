@@ -72,6 +72,55 @@ GP_HIDDEN void gp_flush_all(void);
 GP_HIDDEN void gp_count_dropped(uint64_t records);
 GP_HIDDEN void gp_count_cupti_loss(uint64_t dropped, uint64_t zero_timestamps);
 
+/*
+ * Capture ranges (wire.h, "The control page").
+ *
+ * gp_producer_init() maps the recorder's control page (GP_CONTROL_NAME next to
+ * $GPROF_CLI_CHANNEL).  While the page says collecting = 0, gp_rec_begin() returns NULL
+ * (not counted as a drop) for every record type except the state records
+ * (gp_rec_is_state()).  Without a page the runtime behaves as capture mode none.
+ */
+
+/* The mapped control page, or a process-local page with collecting = 1 and mode none
+ * when the recorder has none (before gp_producer_init, and when not under gprof-cli).
+ * Never NULL. */
+GP_HIDDEN extern struct gp_control *gp_ctl;
+
+/* 1 while records are being collected.  Hot path (one load): collectors may test it
+ * first to skip work (clock reads, interning) for records that would be refused. */
+static inline int gp_collecting(void)
+{
+	return (int)__atomic_load_n(&gp_ctl->collecting, __ATOMIC_RELAXED);
+}
+
+/* The capture mode of the session (enum gp_capture_mode); GP_CAPTURE_NONE without page. */
+static inline uint32_t gp_capture_mode(void)
+{
+	return gp_ctl->mode;
+}
+
+/*
+ * Open a capture window at ts_ns (CLOCK_MONOTONIC ns, e.g. the gp_now_ns() of the
+ * trigger; report times of the window start there).  Call it from the trigger
+ * (cuProfilerStart for mode cudaProfilerApi, the -p range's push/start for nvtx).
+ * Publishes win[k] in the page, then sets collecting = 1, then sends GP_REC_CAPTURE at
+ * once (not buffered).  Returns the 0-based window index, or -1 when nothing changed:
+ * not under gprof-cli, mode none, already collecting, the session is done (no more
+ * ranges), or before the -y/--delay time.  Thread-safe; not async-signal-safe.
+ */
+GP_HIDDEN int gp_capture_start(uint64_t ts_ns, uint32_t reason);
+
+/*
+ * Close the open capture window at ts_ns (cuProfilerStop, the -p range's pop/end).
+ * Sets win[k].stop, collecting = 0, `done` when no further range will be captured
+ * (stop, stop-shutdown, repeat:N reached) and `shutdown` for stop-shutdown /
+ * repeat-shutdown:N reached; then flushes every thread's buffer (so the window's
+ * records reach the recorder promptly) and sends GP_REC_CAPTURE.  With
+ * --capture-range-end=none range ends are ignored (returns -1, keeps collecting).
+ * Returns the closed window's index, or -1 when nothing changed.
+ */
+GP_HIDDEN int gp_capture_stop(uint64_t ts_ns, uint32_t reason);
+
 /* Register a callback run at process exit / fatal signal before the final flush (e.g.
  * NVTX closes open ranges, CUDA flushes CUPTI buffers).  At most 8; in_signal is 1 when
  * called from a signal handler (only async-signal-safe work then). */

@@ -82,6 +82,7 @@ struct recorder {
 	struct gp_decode_counts dc;
 	int txn_open;
 	uint64_t txn_start_ns;
+	uint64_t writer_cpu_ns;
 };
 
 /* ---- frame decoding ------------------------------------------------------------- */
@@ -412,8 +413,13 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&r->mu);
 		while (!r->qhead) {
 			if (r->stop_writer) {
+				struct timespec cpu;
+
 				pthread_mutex_unlock(&r->mu);
 				writer_commit(r);
+				clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+				r->writer_cpu_ns =
+				    (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
 				return NULL;
 			}
 			r->writer_waiting = 1;
@@ -638,6 +644,7 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 	st.bad_frames = r->dc.bad_frames;
 	st.lost_frames = r->dc.lost_frames;
 	st.reader_stalls = r->reader_stalls;
+	st.writer_cpu_ns = r->writer_cpu_ns;
 	ret = report_finish(r->rep, app, &st);
 	r->rep = NULL;
 	if (stats)
@@ -649,4 +656,14 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 const char *recorder_channel_path(const struct recorder *r)
 {
 	return r->sock_path;
+}
+
+unsigned recorder_open_connections(struct recorder *r)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&r->mu);
+	n = r->nopen;
+	pthread_mutex_unlock(&r->mu);
+	return n;
 }

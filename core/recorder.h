@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 #define GP_RECORDER_QUEUE_MAX (32u << 20) /* bytes of undecoded frames held in memory */
-#define GP_RECORDER_COMMIT_MS 500	   /* longest time between commits */
+#define GP_RECORDER_COMMIT_MS 500	  /* longest time between commits */
 
 /* One name/value pair for META_DATA_CAPTURE (nsys's capture-settings table). */
 struct recorder_meta {
@@ -35,10 +35,10 @@ struct recorder_meta {
 /* What the recorder needs to know about the session.  Strings are borrowed for the
  * duration of recorder_start() only (the recorder copies what it keeps). */
 struct recorder_config {
-	const char *report_path;       /* report file to create, e.g. "report1.db" */
-	int force_overwrite;	       /* replace an existing file (else fail, nothing touched) */
-	uint64_t session_start_ns;     /* CLOCK_MONOTONIC at session start: report time 0 */
-	int64_t session_start_utc_ns;  /* CLOCK_REALTIME at the same instant */
+	const char *report_path;      /* report file to create, e.g. "report1.db" */
+	int force_overwrite;	      /* replace an existing file (else fail, nothing touched) */
+	uint64_t session_start_ns;    /* CLOCK_MONOTONIC at session start: report time 0 */
+	int64_t session_start_utc_ns; /* CLOCK_REALTIME at the same instant */
 	const struct recorder_meta *capture_meta; /* META_DATA_CAPTURE rows */
 	size_t n_capture_meta;
 };
@@ -59,6 +59,7 @@ struct recorder_stats {
 	uint64_t zero_timestamps; /* GPU records skipped for zero timestamps */
 	uint64_t write_errors;	  /* records SQLite refused */
 	uint64_t reader_stalls;	  /* times the reader paused because the queue was full */
+	uint64_t writer_cpu_ns;	  /* CPU time of the writer thread (ns), for ingest-rate figures */
 };
 
 /* How the application ended, for META_DATA_EXPORT. */
@@ -80,6 +81,11 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg);
 /* The channel socket path to pass to the application in $GPROF_CLI_CHANNEL.
  * Owned by the recorder; valid until recorder_finish(). */
 const char *recorder_channel_path(const struct recorder *r);
+
+/* Producer connections open right now (accepted and not yet closed), e.g. to wait for
+ * the application's children before recorder_finish() (`profile --wait=all`).
+ * Thread-safe; connections not yet accepted are not counted. */
+unsigned recorder_open_connections(struct recorder *r);
 
 /* Finish the session (see above), fill *stats, free the recorder and remove the
  * channel directory.  Returns 0, or -1 when the report could not be completed

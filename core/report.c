@@ -321,6 +321,15 @@ static void meta_export_u64(struct report *r, const char *name, uint64_t v)
 	report_meta_export(r, name, buf);
 }
 
+static void flush_modules(struct report *r)
+{
+	unsigned i;
+
+	for (i = 0; i < REPORT_MOD_MAX; i++)
+		if (r->modules[i] && r->modules[i]->flush)
+			r->modules[i]->flush(r);
+}
+
 void report_begin(struct report *r)
 {
 	if (r->in_txn)
@@ -337,6 +346,7 @@ int report_commit(struct report *r)
 
 	if (!r->in_txn)
 		return 0;
+	flush_modules(r);
 	rc = sqlite3_step(r->st_commit);
 	sqlite3_reset(r->st_commit);
 	r->in_txn = 0;
@@ -452,6 +462,8 @@ struct report *report_open(const struct recorder_config *cfg)
 	if (cfg->force_overwrite)
 		unlink_report_files(cfg->report_path);
 
+	/* Before SQLite initialises: no global malloc statistics (a mutex per malloc). */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	r = xcalloc(1, sizeof(*r));
 	r->path = xstrdup(cfg->report_path);
 	r->session_start_ns = cfg->session_start_ns;
@@ -465,12 +477,19 @@ struct report *report_open(const struct recorder_config *cfg)
 		report_discard(r);
 		return NULL;
 	}
-	/* Fast bulk writing that stays consistent if we are killed: WAL, no fsync. */
-	if (sqlite3_exec(r->db,
-			 "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
-			 "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;"
-			 "PRAGMA wal_autocheckpoint=4096;",
-			 NULL, NULL, NULL) != SQLITE_OK) {
+	/*
+	 * Fast bulk writing that stays consistent if we are killed: a rollback journal
+	 * (kept between transactions: PERSIST) holds the original of every page a
+	 * transaction changes, and pages appended past the old end of the file (almost
+	 * all of ours) need no journal at all, so unlike WAL nothing is written twice and
+	 * there is no checkpoint at the end.  No fsync: we protect against the recorder
+	 * dying, not the machine.
+	 */
+	if (sqlite3_exec(
+		r->db,
+		"PRAGMA page_size=8192; PRAGMA journal_mode=PERSIST; PRAGMA synchronous=OFF;"
+		"PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;",
+		NULL, NULL, NULL) != SQLITE_OK) {
 		error("cannot create report '%s': %s", r->path, sqlite3_errmsg(r->db));
 		report_discard(r);
 		return NULL;
@@ -600,6 +619,7 @@ void report_conn_close(struct report *r, struct report_conn *c)
 	for (i = 0; i < REPORT_MOD_MAX; i++)
 		if (r->modules[i] && r->modules[i]->conn_close)
 			r->modules[i]->conn_close(r, c);
+	flush_modules(r); /* batched rows may point at this connection's strings */
 	for (i = 0; i < 4; i++)
 		r->loss_totals[i] += c->loss[i];
 	for (i = 0; i < c->nstrs; i++)
@@ -656,6 +676,8 @@ static int handle_string(struct report *r, struct report_conn *c, const struct g
 		c->nstrs = n;
 	}
 	cs = &c->strs[s->id];
+	if (cs->text)
+		flush_modules(r); /* a redefinition: batched rows may point at the old text */
 	free(cs->text);
 	cs->text = xmalloc((size_t)s->len + 1);
 	memcpy(cs->text, s->text, s->len);
@@ -765,6 +787,7 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 	report_step(r, s);
 	sqlite3_finalize(s);
 
+	flush_modules(r);
 	for (i = 0; i < REPORT_MOD_MAX; i++)
 		if (r->modules[i] && r->modules[i]->finish && r->modules[i]->finish(r) < 0)
 			ret = -1;
@@ -784,8 +807,7 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 		ret = -1;
 
 	finalize_common(r);
-	if (sqlite3_exec(r->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;",
-			 NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(r->db, "PRAGMA journal_mode=DELETE;", NULL, NULL, NULL) != SQLITE_OK) {
 		error("cannot complete report '%s': %s", r->path, sqlite3_errmsg(r->db));
 		ret = -1;
 	}

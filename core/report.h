@@ -108,6 +108,9 @@ struct report_module {
 	void (*conn_close)(struct report *r, struct report_conn *c);
 	/* End of session: finalize statements, create indexes.  0 or -1. */
 	int (*finish)(struct report *r);
+	/* Optional: write rows the module batches in memory (called before every commit,
+	 * before a connection's strings are freed or redefined, and before finish). */
+	void (*flush)(struct report *r);
 };
 
 /*
@@ -118,9 +121,9 @@ struct recorder_app_status;
 struct recorder_stats;
 
 /* Create the report file described by cfg (tables, ENUMs, session start, capture meta,
- * GPROF_FINISHED_CLEANLY=false) and leave it committed in WAL mode.  Returns NULL after
- * printing one error line and a hint when the file exists without force_overwrite, the
- * folder is missing or unwritable, or SQLite fails; nothing is left behind then. */
+ * GPROF_FINISHED_CLEANLY=false) and leave it committed (rollback journal, PERSIST).  Returns NULL
+ * after printing one error line and a hint when the file exists without force_overwrite, the folder
+ * is missing or unwritable, or SQLite fails; nothing is left behind then. */
 struct report *report_open(const struct recorder_config *cfg);
 /* Open the decoding state of a new connection from process `pid`. */
 struct report_conn *report_conn_open(struct report *r, uint32_t pid);
@@ -136,7 +139,7 @@ void report_begin(struct report *r);
 /* Commit the open transaction (if any).  0, or -1 on SQLite error (counted). */
 int report_commit(struct report *r);
 /* Complete the report: META_DATA_EXPORT counters and app status, ANALYSIS_DETAILS,
- * modules' finish (indexes), GPROF_FINISHED_CLEANLY=true, checkpoint, journal_mode
+ * modules' finish, GPROF_FINISHED_CLEANLY=true, journal_mode
  * DELETE, close.  Adds the report's own counters (processes, producer loss, write
  * errors) into *st before writing it.  Frees r.  0, or -1 after printing an error. */
 int report_finish(struct report *r, const struct recorder_app_status *app,

@@ -26,6 +26,7 @@
  * and "tiny"), as nsys computes it.  Names that do not demangle (extern "C", cuBLAS) are
  * used as they are for all three columns.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,46 @@ static void knames_grow(void)
 	free(old);
 }
 
+/*
+ * Rewrite a libstdc++-demangled name in the style nsys shows (NVIDIA's demangler):
+ * "T const*" -> "const T *" for a simple T, and a space before each run of '*' / '&'
+ * ("tiny(float*, int)" -> "tiny(float *, int)", the fixture's demangledName).
+ * Returns a new string (caller frees).
+ */
+char *report_cuda_nsys_style(const char *in)
+{
+	size_t n = strlen(in), o = 0;
+	char *a = xstrdup(in), *out = xmalloc(2 * n + 1), *p;
+
+	for (p = strstr(a, " const"); p; p = strstr(p + 1, " const")) {
+		char *b = p;
+		size_t tl;
+		if (p[6] != '*' && p[6] != '&')
+			continue;
+		while (b > a && (isalnum((unsigned char)b[-1]) || b[-1] == '_' || b[-1] == ' '))
+			b--;
+		if (b > a && b[-1] != '(' && b[-1] != '<' && b[-1] != ',')
+			continue;
+		while (*b == ' ')
+			b++;
+		tl = (size_t)(p - b);
+		if (!tl)
+			continue;
+		memmove(b + 6, b, tl);
+		memcpy(b, "const ", 6);
+	}
+	for (size_t i = 0; a[i]; i++) {
+		char c = a[i], prev = i ? a[i - 1] : ' ';
+		if ((c == '*' || c == '&') && prev != ' ' && prev != '*' && prev != '&' &&
+		    prev != '(')
+			out[o++] = ' ';
+		out[o++] = c;
+	}
+	out[o] = 0;
+	free(a);
+	return out;
+}
+
 /* Look up (or demangle once and intern) the three name ids of kernel name `sid` on c. */
 static const struct kname *kernel_name(struct report *r, struct report_conn *c, uint32_t sid)
 {
@@ -325,7 +366,11 @@ static const struct kname *kernel_name(struct report *r, struct report_conn *c, 
 	if (text[0] == '_' && text[1] == 'Z')
 		dem = __cxa_demangle(text, NULL, NULL, &status);
 	if (dem && status == 0) {
-		size_t dl = strlen(dem);
+		char *raw = dem;
+		size_t dl;
+		dem = report_cuda_nsys_style(raw);
+		free(raw);
+		dl = strlen(dem);
 		k->demangled = report_string(r, dem, dl);
 		if (report_cuda_short_name(dem, dl, &b, &e) == 0)
 			k->shortname = report_string(r, dem + b, e - b);
@@ -410,7 +455,8 @@ static int h_kernel(struct report *r, struct report_conn *c, const void *p)
 	bind_i64(st, i++, n->shortname);
 	bind_i64(st, i++, n->mangled);
 	bind_i64(st, i++, nsys_launch_type(k->launch_type));
-	bind_i64(st, i++, k->cache_config & 0xF);
+	/* nsys writes 1 where CUPTI reports requested = 0 (fixture and H200 runs) */
+	bind_i64(st, i++, (k->cache_config & 0xF) < 3 ? (k->cache_config & 0xF) + 1 : 0);
 	bind_i64(st, i++, k->registers_per_thread);
 	bind_i64(st, i++, k->grid_x);
 	bind_i64(st, i++, k->grid_y);
@@ -607,7 +653,7 @@ static int h_device(struct report *r, struct report_conn *c, const void *p)
 			sqlite3_bind_null(st, i++);
 		bind_i64(st, i++, d->id); /* cuDevice */
 		bind_i64(st, i++, d->constant_memory_size);
-		bind_i64(st, i++, d->max_ipc);
+		bind_i64(st, i++, d->max_ipc == UINT32_MAX ? 0 : d->max_ipc); /* nsys: 0 */
 		bind_i64(st, i++, d->max_registers_per_block);
 		bind_i64(st, i++, d->max_shared_memory_per_block);
 		bind_i64(st, i++, d->max_shared_memory_per_block_optin);

@@ -55,8 +55,7 @@ static int osrt_finish(struct report *r)
 {
 	sqlite3_finalize(*stmt(r));
 	*stmt(r) = NULL;
-	report_exec(r, "CREATE INDEX OSRT_API_start ON OSRT_API (start)");
-	return 0;
+	return 0; /* no index, as nsys (see report_nvtx.c) */
 }
 
 const struct report_module report_module_osrt = {

@@ -74,6 +74,7 @@ enum gp_rec_type {
 	GP_REC_THREAD_NAME = 0x003, /* struct gp_rec_thread_name */
 	GP_REC_LOSS = 0x004,	    /* struct gp_rec_loss */
 	GP_REC_PROCESS_EXIT = 0x005, /* struct gp_rec_process_exit */
+	GP_REC_CAPTURE = 0x006,	     /* struct gp_rec_capture: a capture range started/stopped */
 
 	GP_REC_NVTX_EVENT = 0x101,	  /* struct gp_rec_nvtx: mark or complete push/pop range */
 	GP_REC_NVTX_START = 0x102,	  /* struct gp_rec_nvtx: start of a start/end range */
@@ -140,6 +141,20 @@ struct gp_rec_process_exit {
 	int32_t status;
 	uint32_t pad;
 };
+
+/* GP_REC_CAPTURE: sent (unbuffered, right after the control page was flipped) by the
+ * producer whose gp_capture_start()/gp_capture_stop() opened or closed capture window
+ * `window`.  The control page (struct gp_control) is what the recorder routes by; this
+ * record tells it when and why, and wakes it up for the shutdown check. */
+struct gp_rec_capture {
+	struct gp_rec_hdr h;
+	uint64_t ts_ns;	 /* window start or stop (CLOCK_MONOTONIC ns) */
+	uint32_t window; /* 0-based window index (gp_control.win[]) */
+	uint16_t action; /* GP_CAPTURE_ACTION_* */
+	uint16_t reason; /* enum gp_capture_reason */
+};
+#define GP_CAPTURE_ACTION_START 1
+#define GP_CAPTURE_ACTION_STOP	2
 
 /* NVTX payload kinds, matching nvtxPayloadType_t values (nvToolsExt.h) so the
  * recorder can put the value into NVTX_EVENTS.{uint64,int64,double,uint32,int32,float}Value. */
@@ -220,6 +235,98 @@ struct gp_rec_osrt {
 	uint32_t name_sid; /* string id of the interposed symbol, e.g. "pthread_mutex_lock" */
 	uint32_t nesting;  /* 0-based nesting level (a traced call inside a traced call) */
 };
+
+/*
+ * ---- The control page: capture ranges (nsys -c/--capture-range, --capture-range-end) ----
+ *
+ * The recorder creates the file GP_CONTROL_NAME next to the channel socket (same folder
+ * as $GPROF_CLI_CHANNEL), sizes it to sizeof(struct gp_control) and maps it MAP_SHARED;
+ * every producer maps it read-write at gp_producer_init().  The settings part is written
+ * once by the recorder before the application starts; the state part is shared:
+ *
+ *   collecting  1 while records are taken: gp_rec_begin() returns NULL for everything but
+ *               state records (gp_rec_is_state()) while it is 0.  Hot path: one load.
+ *   win[k]      capture window k: start/stop CLOCK_MONOTONIC ns (stop 0 = still open).
+ *               Written by whoever opens/closes the window (a producer in
+ *               gp_capture_start/stop, or the recorder for -y/--delay) *before* it
+ *               flips `collecting`, so a record that passed the gate always finds its
+ *               window published here when the recorder decodes it.
+ *   nwindows    windows opened so far (release-store after win[k].start).
+ *   done        no further window will open (stop / stop-shutdown after the first
+ *               window, repeat:N after N, or GP_CAPTURE_MAX_WINDOWS reached).
+ *   shutdown    the session should end now (stop-shutdown, repeat-shutdown:N reached):
+ *               the recorder signals `profile`, which sends --kill's signal.
+ *   lock        a spin lock (0/1) held only during a start/stop transition.
+ * Without a page (no recorder control file) a producer behaves as mode none.
+ */
+#define GP_CONTROL_NAME	       "control" /* file name next to the channel socket */
+#define GP_CONTROL_MAGIC       0x4c544347u /* "GCTL" */
+#define GP_CONTROL_VERSION     1
+#define GP_CAPTURE_MAX_WINDOWS 1024
+#define GP_CAPTURE_TEXT_MAX    256 /* bytes of an nvtx pattern part, NUL included */
+
+/* -c/--capture-range. */
+enum gp_capture_mode {
+	GP_CAPTURE_NONE = 0, /* collect from the start (or after -y/--delay) */
+	GP_CAPTURE_CUDA = 1, /* cudaProfilerApi: cu/cudaProfilerStart .. Stop */
+	GP_CAPTURE_NVTX = 2, /* nvtx: the push/pop or start/end range named by -p */
+};
+
+/* --capture-range-end.  0 is nsys's default, stop-shutdown. */
+enum gp_capture_end {
+	GP_CAPTURE_END_STOP_SHUTDOWN = 0, /* first range only, then end the session */
+	GP_CAPTURE_END_STOP = 1,	  /* first range only, the app runs on */
+	GP_CAPTURE_END_NONE = 2,	  /* range ends are ignored: collect until exit */
+	GP_CAPTURE_END_REPEAT = 3,	  /* one report per range, up to max_ranges (0 = all) */
+	GP_CAPTURE_END_REPEAT_SHUTDOWN = 4, /* repeat, then end the session after max_ranges */
+};
+
+/* Why a window opened or closed (gp_capture_window.reason, gp_rec_capture.reason). */
+enum gp_capture_reason {
+	GP_CAPTURE_REASON_NONE = 0,
+	GP_CAPTURE_REASON_NVTX = 1,	   /* the -p range was pushed/started, popped/ended */
+	GP_CAPTURE_REASON_CUDA = 2,	   /* cuProfilerStart / cuProfilerStop */
+	GP_CAPTURE_REASON_DELAY = 3,	   /* -y/--delay expired (recorder) */
+	GP_CAPTURE_REASON_PROCESS_EXIT = 4, /* reserved: window closed by the end of the app */
+};
+
+struct gp_capture_window {
+	_Atomic uint64_t start_ns; /* CLOCK_MONOTONIC ns */
+	_Atomic uint64_t stop_ns;  /* 0 = open */
+	uint32_t pid;		   /* process that opened it (0 = the recorder) */
+	uint32_t reason;	   /* enum gp_capture_reason of the start */
+};
+
+struct gp_control {
+	/* settings: written by the recorder before the application starts */
+	uint32_t magic, version, size;
+	uint32_t mode;		 /* enum gp_capture_mode */
+	uint32_t end;		 /* enum gp_capture_end */
+	uint32_t max_ranges;	 /* repeat:N / repeat-shutdown:N; 0 = unlimited */
+	uint64_t armed_ns;	 /* triggers before this CLOCK_MONOTONIC time are ignored (-y) */
+	uint32_t nvtx_any_domain; /* -p range@* */
+	uint32_t pad0;
+	char nvtx_message[GP_CAPTURE_TEXT_MAX]; /* -p message, unescaped */
+	char nvtx_domain[GP_CAPTURE_TEXT_MAX];	/* "" = default domain (unless any) */
+	/* state: shared by the recorder and every producer */
+	_Alignas(64) _Atomic uint32_t collecting;
+	_Atomic uint32_t lock;
+	_Atomic uint32_t nwindows;
+	_Atomic uint32_t done;
+	_Atomic uint32_t shutdown;
+	uint32_t pad1;
+	struct gp_capture_window win[GP_CAPTURE_MAX_WINDOWS];
+};
+
+/* Records that describe state rather than events: they pass the capture gate and the
+ * recorder copies them into every per-range report. */
+static inline int gp_rec_is_state(uint16_t type)
+{
+	return type == GP_REC_HELLO || type == GP_REC_STRING || type == GP_REC_THREAD_NAME ||
+	       type == GP_REC_CAPTURE || type == GP_REC_NVTX_DOMAIN ||
+	       type == GP_REC_NVTX_CATEGORY || (type >= 0x308 && type <= 0x30a);
+	/* 0x308-0x30a: GP_REC_CUDA_DEVICE, _CONTEXT, _STREAM (wire_cuda.h) */
+}
 
 /* Round a record payload size up to the wire's 8-byte alignment. */
 #define GP_REC_ALIGN(n) (((n) + 7u) & ~7u)

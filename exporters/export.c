@@ -17,9 +17,9 @@
 #include "exporters/stats.h"
 
 static const char *const string_ref_cols[] = {
-	"nameId",    "textId",	   "jsonTextId",    "filenameId", "contentId", "demangledName",
-	"shortName", "mangledName", "symbol",	     "module",	   "CpuInstruction", "sourceFile",
-	NULL,
+    "nameId",	      "textId",	    "jsonTextId",  "filenameId", "contentId",
+    "demangledName",  "shortName",  "mangledName", "symbol",	 "module",
+    "CpuInstruction", "sourceFile", NULL,
 };
 
 int export_is_string_ref(const char *table, const char *col, const char *decltype)
@@ -56,8 +56,8 @@ static void add_ident(struct strbuf *sb, const char *s)
 
 struct table {
 	char *name;
-	int ncols;	/* output columns */
-	char **names;	/* output column names */
+	int ncols;    /* output columns */
+	char **names; /* output column names */
 	sqlite3_stmt *st;
 };
 
@@ -213,7 +213,10 @@ static void add_value(struct strbuf *sb, sqlite3_stmt *st, int i, int json)
 	case SQLITE_FLOAT: {
 		double d = sqlite3_column_double(st, i);
 		if (!isfinite(d))
-			strbuf_addstr(sb, json ? "null" : (isnan(d) ? "NaN" : d > 0 ? "Inf" : "-Inf"));
+			strbuf_addstr(sb, json ? "null"
+					       : (isnan(d) ? "NaN"
+						  : d > 0  ? "Inf"
+							   : "-Inf"));
 		else
 			add_real(sb, d);
 		break;
@@ -344,8 +347,8 @@ static int export_csv(sqlite3 *db, const struct export_opts *o, char **tables, s
 			}
 		}
 	}
-	stage = dir_exists ? xasprintf("%s/.gprof-export-XXXXXX", dir)
-			   : xasprintf("%s.tmpXXXXXX", dir);
+	stage =
+	    dir_exists ? xasprintf("%s/.gprof-export-XXXXXX", dir) : xasprintf("%s.tmpXXXXXX", dir);
 	if (!mkdtemp(stage)) {
 		error("cannot create '%s': %s", dir, strerror(errno));
 		if (errno == ENOENT)
@@ -405,8 +408,8 @@ static int export_csv(sqlite3 *db, const struct export_opts *o, char **tables, s
 	return status;
 }
 
-static int export_jsonl(sqlite3 *db, const struct export_opts *o, char **tables,
-			size_t ntables, uint64_t *rows)
+static int export_jsonl(sqlite3 *db, const struct export_opts *o, char **tables, size_t ntables,
+			uint64_t *rows)
 {
 	int to_stdout = !strcmp(o->output, "-"), status = GP_EXIT_OK;
 	char *tmp = NULL;

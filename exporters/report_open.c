@@ -115,7 +115,8 @@ sqlite3 *report_open_read(const char *path)
 		return NULL;
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK) {
-		error("cannot open report '%s': %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		error("cannot open report '%s': %s", path,
+		      db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return NULL;
 	}

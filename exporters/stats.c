@@ -212,14 +212,17 @@ int stats_parse_timeunit(const char *s, enum stats_timeunit *out)
 	static const struct {
 		const char *name;
 		enum stats_timeunit tu;
-	} exact[] = {
+	} exact[] =
+	    {
 		{"ns", STATS_TU_NS}, {"us", STATS_TU_US}, {"ms", STATS_TU_MS},
 		{"s", STATS_TU_S},   {"sec", STATS_TU_S},
-	}, longs[] = {
-		{"nsec", STATS_TU_NS},	       {"nanoseconds", STATS_TU_NS}, {"usec", STATS_TU_US},
-		{"microseconds", STATS_TU_US}, {"msec", STATS_TU_MS},	     {"milliseconds", STATS_TU_MS},
-		{"seconds", STATS_TU_S},
-	};
+	    },
+	  longs[] = {
+	      {"nsec", STATS_TU_NS},   {"nanoseconds", STATS_TU_NS},
+	      {"usec", STATS_TU_US},   {"microseconds", STATS_TU_US},
+	      {"msec", STATS_TU_MS},   {"milliseconds", STATS_TU_MS},
+	      {"seconds", STATS_TU_S},
+	  };
 	size_t len = strlen(s);
 	int found = -1;
 
@@ -282,8 +285,7 @@ int stats_table_exists(sqlite3 *db, const char *name)
 	sqlite3_finalize(st);
 	if (!found) {
 		/* TEMP views/tables a report may have created */
-		if (sqlite3_prepare_v2(db,
-				       "SELECT 1 FROM sqlite_temp_master WHERE name = ?1", -1,
+		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_temp_master WHERE name = ?1", -1,
 				       &st, NULL) != SQLITE_OK)
 			return 0;
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -353,9 +355,13 @@ int stats_run_report(sqlite3 *db, const struct stats_report *r, const struct sta
 const char *const *stats_default_reports(void)
 {
 	static const char *const defaults[] = {
-		"nvtx_sum",	     "osrt_sum",	      "cuda_api_sum",
-		"cuda_gpu_kern_sum", "cuda_gpu_mem_time_sum", "cuda_gpu_mem_size_sum",
-		NULL,
+	    "nvtx_sum",
+	    "osrt_sum",
+	    "cuda_api_sum",
+	    "cuda_gpu_kern_sum",
+	    "cuda_gpu_mem_time_sum",
+	    "cuda_gpu_mem_size_sum",
+	    NULL,
 	};
 	return defaults;
 }
@@ -363,10 +369,10 @@ const char *const *stats_default_reports(void)
 int stats_print_default(const char *report_path, FILE *out)
 {
 	struct stats_fmt_opts o = {
-		.format = STATS_FMT_COLUMN,
-		.timeunit = STATS_TU_NS,
-		.banners = 1,
-		.label = report_path,
+	    .format = STATS_FMT_COLUMN,
+	    .timeunit = STATS_TU_NS,
+	    .banners = 1,
+	    .label = report_path,
 	};
 	struct stats_args none = {0};
 	sqlite3 *db = report_open_read(report_path);

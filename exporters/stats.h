@@ -155,12 +155,12 @@ int stats_print_default(const char *report_path, FILE *out);
 /* Column units parsed from "Title:unit" aliases. */
 enum stats_unit {
 	STATS_UNIT_NONE = 0,
-	STATS_UNIT_DUR_NS,   /* :dur_ns */
-	STATS_UNIT_TS_NS,    /* :ts_ns */
-	STATS_UNIT_RATIO,    /* :ratio_% */
-	STATS_UNIT_MEM_B,    /* :mem_B  (bytes, shown as MB) */
-	STATS_UNIT_THRU_B,   /* :thru_B (bytes/s, shown as MB/s) */
-	STATS_UNIT_ADDR,     /* :addr_uint (plain integer) */
+	STATS_UNIT_DUR_NS, /* :dur_ns */
+	STATS_UNIT_TS_NS,  /* :ts_ns */
+	STATS_UNIT_RATIO,  /* :ratio_% */
+	STATS_UNIT_MEM_B,  /* :mem_B  (bytes, shown as MB) */
+	STATS_UNIT_THRU_B, /* :thru_B (bytes/s, shown as MB/s) */
+	STATS_UNIT_ADDR,   /* :addr_uint (plain integer) */
 };
 
 /* Parse a column alias: *unit gets the unit, the display title (with " (ns)" etc.) is

@@ -16,12 +16,22 @@
 
 #include "exporters/stats.h"
 
+/* Display width of UTF-8 text: code points, not bytes (as nsys's Python counts). */
+static size_t text_width(const char *s, size_t len)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < len; i++)
+		w += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return w;
+}
+
 static const struct {
 	const char *suffix;
 	enum stats_unit unit;
 } units[] = {
-	{"dur_ns", STATS_UNIT_DUR_NS}, {"ts_ns", STATS_UNIT_TS_NS},	{"ratio_%", STATS_UNIT_RATIO},
-	{"mem_B", STATS_UNIT_MEM_B},   {"thru_B", STATS_UNIT_THRU_B}, {"addr_uint", STATS_UNIT_ADDR},
+    {"dur_ns", STATS_UNIT_DUR_NS}, {"ts_ns", STATS_UNIT_TS_NS},	  {"ratio_%", STATS_UNIT_RATIO},
+    {"mem_B", STATS_UNIT_MEM_B},   {"thru_B", STATS_UNIT_THRU_B}, {"addr_uint", STATS_UNIT_ADDR},
 };
 
 int stats_parse_title(const char *alias, enum stats_timeunit tu, enum stats_unit *unit,
@@ -147,7 +157,7 @@ int stats_format_value(sqlite3_value *v, enum stats_unit unit, enum stats_timeun
 
 void stats_add_centered(struct strbuf *out, const char *s, size_t width)
 {
-	size_t len = strlen(s), pad = len < width ? width - len : 0, left = pad / 2;
+	size_t len = text_width(s, strlen(s)), pad = len < width ? width - len : 0, left = pad / 2;
 
 	for (size_t i = 0; i < left; i++)
 		strbuf_addch(out, ' ');
@@ -240,7 +250,7 @@ static void cols_init(struct cols *cs, sqlite3_stmt *st, enum stats_timeunit tu)
 			continue;
 		}
 		c->idx = i;
-		c->width = c->title.len;
+		c->width = text_width(c->title.buf, c->title.len);
 		cs->n++;
 	}
 }
@@ -286,8 +296,8 @@ static int format_aligned(sqlite3_stmt *st, const struct stats_fmt_opts *o, stru
 						  o->timeunit, 1, &sb);
 			if (type == SQLITE_TEXT)
 				c->left = 1;
-			if (sb.len > c->width)
-				c->width = sb.len;
+			if (text_width(sb.buf, sb.len) > c->width)
+				c->width = text_width(sb.buf, sb.len);
 			cells[nrows * (size_t)cs->n + (size_t)i] = xstrdup(sb.buf);
 		}
 		nrows++;
@@ -335,7 +345,8 @@ static int format_aligned(sqlite3_stmt *st, const struct stats_fmt_opts *o, stru
 			strbuf_addstr(&line, lead);
 			for (int i = 0; i < cs->n; i++) {
 				const char *cell = cells[r * (size_t)cs->n + (size_t)i];
-				size_t len = strlen(cell), pad = cs->c[i].width - len;
+				size_t len = strlen(cell),
+				       pad = cs->c[i].width - text_width(cell, len);
 				if (i)
 					strbuf_addstr(&line, sep);
 				if (!cs->c[i].left)
@@ -408,9 +419,9 @@ static int format_stream(sqlite3_stmt *st, const struct stats_fmt_opts *o, struc
 					strbuf_addch(&line, '\t');
 				for (size_t k = 0; k < cell.len; k++) {
 					char ch = cell.buf[k];
-					strbuf_addch(&line,
-						     ch == '\t' || ch == '\n' || ch == '\r' ? ' '
-											    : ch);
+					strbuf_addch(&line, ch == '\t' || ch == '\n' || ch == '\r'
+								? ' '
+								: ch);
 				}
 				break;
 			default:

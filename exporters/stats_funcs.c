@@ -147,16 +147,16 @@ int stats_register_functions(sqlite3 *db)
 		void (*step)(sqlite3_context *, int, sqlite3_value **);
 		void (*final)(sqlite3_context *);
 	} fns[] = {
-		{"median", vals_step, median_final},
-		{"lower_quartile", vals_step, lq_final},
-		{"upper_quartile", vals_step, uq_final},
-		{"stdev", stdev_step, stdev_final},
+	    {"median", vals_step, median_final},
+	    {"lower_quartile", vals_step, lq_final},
+	    {"upper_quartile", vals_step, uq_final},
+	    {"stdev", stdev_step, stdev_final},
 	};
 
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		int rc = sqlite3_create_function(db, fns[i].name, 1,
-						 SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
-						 fns[i].step, fns[i].final);
+		int rc =
+		    sqlite3_create_function(db, fns[i].name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+					    NULL, NULL, fns[i].step, fns[i].final);
 		if (rc != SQLITE_OK)
 			return error("cannot register SQL function '%s': %s", fns[i].name,
 				     sqlite3_errmsg(db));

@@ -76,6 +76,11 @@ __attribute__((visibility("default"))) int InitializeInjection(void)
 	    CUPTI_DRIVER_TRACE_CBID_cuDriverGetVersion,
 	    CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress,
 	    CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress_v2,
+	    CUPTI_DRIVER_TRACE_CBID_cuKernelGetName,
+	    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetName,
+	    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetUuid,
+	    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetUuid_v2,
+	    CUPTI_DRIVER_TRACE_CBID_cuDeviceTotalMem_v2,
 	};
 	static const CUpti_CallbackId noisy_runtime[] = {
 	    CUPTI_RUNTIME_TRACE_CBID_cudaGetDevice_v3020,

@@ -20,24 +20,24 @@
 /* Common table expressions: nvtx_dom(id, gpid, name), nvtx_last(t) and
  * nvtx_rng(rangeId, start, end, dur, eventType, globalTid, name) over the push/pop
  * and start/end ranges.  Used as the start of a WITH clause (no trailing comma). */
-#define NVTX_RANGES_CTE                                                                  \
-	"nvtx_dom AS (\n"                                                                \
-	"  SELECT e.domainId AS id, (e.globalTid >> 24) & 0xFFFFFF AS gpid,\n"           \
-	"         max(coalesce(e.text, s.value)) AS name\n"                              \
-	"  FROM NVTX_EVENTS AS e LEFT JOIN StringIds AS s ON s.id = e.textId\n"          \
-	"  WHERE e.eventType = 75 GROUP BY 1, 2),\n"                                     \
-	"nvtx_last AS (SELECT max(max(start), coalesce(max(end), 0)) AS t\n"             \
-	"  FROM NVTX_EVENTS),\n"                                                         \
-	"nvtx_rng AS (\n"                                                                \
-	"  SELECT e.rowid AS rangeId, e.start AS start,\n"                               \
-	"         coalesce(e.end, (SELECT t FROM nvtx_last)) AS end,\n"                  \
-	"         coalesce(e.end, (SELECT t FROM nvtx_last)) - e.start AS dur,\n"        \
-	"         e.eventType AS eventType, e.globalTid AS globalTid,\n"                 \
-	"         coalesce(d.name, '') || ':' || coalesce(e.text, s.value, '') AS name\n" \
-	"  FROM NVTX_EVENTS AS e\n"                                                      \
-	"  LEFT JOIN StringIds AS s ON s.id = e.textId\n"                                \
-	"  LEFT JOIN nvtx_dom AS d ON d.id = e.domainId\n"                               \
-	"       AND d.gpid = (e.globalTid >> 24) & 0xFFFFFF\n"                           \
+#define NVTX_RANGES_CTE                                                                            \
+	"nvtx_dom AS (\n"                                                                          \
+	"  SELECT e.domainId AS id, (e.globalTid >> 24) & 0xFFFFFF AS gpid,\n"                     \
+	"         max(coalesce(e.text, s.value)) AS name\n"                                        \
+	"  FROM NVTX_EVENTS AS e LEFT JOIN StringIds AS s ON s.id = e.textId\n"                    \
+	"  WHERE e.eventType = 75 GROUP BY 1, 2),\n"                                               \
+	"nvtx_last AS (SELECT max(max(start), coalesce(max(end), 0)) AS t\n"                       \
+	"  FROM NVTX_EVENTS),\n"                                                                   \
+	"nvtx_rng AS (\n"                                                                          \
+	"  SELECT e.rowid AS rangeId, e.start AS start,\n"                                         \
+	"         coalesce(e.end, (SELECT t FROM nvtx_last)) AS end,\n"                            \
+	"         coalesce(e.end, (SELECT t FROM nvtx_last)) - e.start AS dur,\n"                  \
+	"         e.eventType AS eventType, e.globalTid AS globalTid,\n"                           \
+	"         coalesce(d.name, '') || ':' || coalesce(e.text, s.value, '') AS name\n"          \
+	"  FROM NVTX_EVENTS AS e\n"                                                                \
+	"  LEFT JOIN StringIds AS s ON s.id = e.textId\n"                                          \
+	"  LEFT JOIN nvtx_dom AS d ON d.id = e.domainId\n"                                         \
+	"       AND d.gpid = (e.globalTid >> 24) & 0xFFFFFF\n"                                     \
 	"  WHERE e.eventType IN (59, 60))"
 
 /* The summary SELECT over nvtx_rng rows matching `where` (an SQL condition), grouped
@@ -54,12 +54,13 @@ static inline void nvtx_summary_sql(struct strbuf *sql, const char *where, int w
 			   "         upper_quartile(dur) AS q3\n"
 			   "  FROM nvtx_rng WHERE ");
 	strbuf_addstr(sql, where);
-	strbuf_addstr(sql, "\n  GROUP BY 1, 2)\n"
-			   "SELECT round(100.0 * total / sum(total) OVER (), 1) AS \"Time:ratio_%\",\n"
-			   "  total AS \"Total Time:dur_ns\", n AS \"Instances\",\n"
-			   "  round(av, 1) AS \"Avg:dur_ns\", round(med, 1) AS \"Med:dur_ns\",\n"
-			   "  mn AS \"Min:dur_ns\", mx AS \"Max:dur_ns\",\n"
-			   "  round(sd, 1) AS \"StdDev:dur_ns\",\n");
+	strbuf_addstr(sql,
+		      "\n  GROUP BY 1, 2)\n"
+		      "SELECT round(100.0 * total / sum(total) OVER (), 1) AS \"Time:ratio_%\",\n"
+		      "  total AS \"Total Time:dur_ns\", n AS \"Instances\",\n"
+		      "  round(av, 1) AS \"Avg:dur_ns\", round(med, 1) AS \"Med:dur_ns\",\n"
+		      "  mn AS \"Min:dur_ns\", mx AS \"Max:dur_ns\",\n"
+		      "  round(sd, 1) AS \"StdDev:dur_ns\",\n");
 	if (with_style)
 		strbuf_addstr(sql, "  style AS \"Style\",\n");
 	strbuf_addstr(sql, "  name AS \"Range\", q1 AS \"_Q1\", q3 AS \"_Q3\"\n"

@@ -13,10 +13,21 @@ static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
 const struct stats_report stats_report_nvtx_pushpop_sum = {
     .name = "nvtx_pushpop_sum",
     .display = "NVTX Push/Pop Range Summary",
-    .help = "NVTX push/pop ranges grouped by name.\n"
-	    "No arguments.\n"
-	    "Columns: Time (%), Total Time, Instances, Avg, Med, Min, Max, StdDev, Range "
-	    "(as nvtx_sum without Style).",
+    .help = "nvtx_pushpop_sum -- NVTX Push/Pop Range Summary\n"
+	    "\n"
+	    "    No arguments.\n"
+	    "\n"
+	    "    Output: all time values default to nanoseconds (see --timeunit)\n"
+	    "        Time : share of the summed \"Total Time\" of the ranges listed\n"
+	    "        Total Time : total duration of all instances of this range\n"
+	    "        Instances : number of instances\n"
+	    "        Avg, Med, Min, Max, StdDev : statistics of one instance's duration\n"
+	    "            (StdDev is the sample standard deviation)\n"
+	    "        Range : \"<domain>:<message>\"; \":<message>\" in the default domain\n"
+	    "\n"
+	    "    A range that never ended lasts to the last NVTX timestamp.\n"
+	    "\n"
+	    "    Summary of the NVTX push/pop ranges by name.\n",
     .args = NULL,
     .needs = needs,
     .skip_what = "NV Tools Extension (NVTX) data",

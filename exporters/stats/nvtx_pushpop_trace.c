@@ -155,14 +155,24 @@ out:
 const struct stats_report stats_report_nvtx_pushpop_trace = {
     .name = "nvtx_pushpop_trace",
     .display = "NVTX Push/Pop Range Trace",
-    .help = "Every NVTX push/pop range with its place in its thread's range stack.\n"
-	    "No arguments.\n"
-	    "Columns: Start, End, Duration; DurChild (total duration of the direct "
-	    "children); DurNonChild (Duration - DurChild); Name; PID; TID; Lvl (stack "
-	    "level, 0 = outermost); NumChild (direct children); RangeId (NVTX_EVENTS "
-	    "rowid); ParentId (RangeId of the enclosing range, empty at level 0); "
-	    "RangeStack (\":id:id...\" from the outermost range down to this one); NameTree "
-	    "(Name prefixed with \"--\" per level).",
+    .help = "nvtx_pushpop_trace -- NVTX Push/Pop Range Trace\n"
+	    "\n"
+	    "    No arguments.\n"
+	    "\n"
+	    "    Output: all time values default to nanoseconds (see --timeunit)\n"
+	    "        Start, End, Duration : the range's timestamps and duration\n"
+	    "        DurChild : total duration of the direct child ranges\n"
+	    "        DurNonChild : Duration minus DurChild\n"
+	    "        Name : \"<domain>:<message>\"\n"
+	    "        PID, TID : process and thread\n"
+	    "        Lvl : stack level, 0 for an outermost range\n"
+	    "        NumChild : number of direct child ranges\n"
+	    "        RangeId : the range's NVTX_EVENTS rowid\n"
+	    "        ParentId : RangeId of the enclosing range (empty at level 0)\n"
+	    "        RangeStack : \":<id>:<id>...\" from the outermost range to this one\n"
+	    "        NameTree : Name prefixed with \"--\" per level\n"
+	    "\n"
+	    "    Every NVTX push/pop range, nested per thread, sorted by start.\n",
     .args = NULL,
     .needs = needs,
     .skip_what = "NV Tools Extension (NVTX) data",

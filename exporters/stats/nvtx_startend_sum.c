@@ -13,10 +13,22 @@ static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
 const struct stats_report stats_report_nvtx_startend_sum = {
     .name = "nvtx_startend_sum",
     .display = "NVTX Start/End Range Summary",
-    .help = "NVTX start/end ranges (which may end on another thread) grouped by name.\n"
-	    "No arguments.\n"
-	    "Columns: Time (%), Total Time, Instances, Avg, Med, Min, Max, StdDev, Range "
-	    "(as nvtx_sum without Style).",
+    .help = "nvtx_startend_sum -- NVTX Start/End Range Summary\n"
+	    "\n"
+	    "    No arguments.\n"
+	    "\n"
+	    "    Output: all time values default to nanoseconds (see --timeunit)\n"
+	    "        Time : share of the summed \"Total Time\" of the ranges listed\n"
+	    "        Total Time : total duration of all instances of this range\n"
+	    "        Instances : number of instances\n"
+	    "        Avg, Med, Min, Max, StdDev : statistics of one instance's duration\n"
+	    "            (StdDev is the sample standard deviation)\n"
+	    "        Range : \"<domain>:<message>\"; \":<message>\" in the default domain\n"
+	    "\n"
+	    "    A range that never ended lasts to the last NVTX timestamp.\n"
+	    "\n"
+	    "    Summary of the NVTX start/end ranges (which may end on another\n"
+	    "    thread) by name.\n",
     .args = NULL,
     .needs = needs,
     .skip_what = "NV Tools Extension (NVTX) data",

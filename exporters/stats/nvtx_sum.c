@@ -13,13 +13,22 @@ static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
 const struct stats_report stats_report_nvtx_sum = {
     .name = "nvtx_sum",
     .display = "NVTX Range Summary",
-    .help = "NVTX push/pop and start/end ranges grouped by style and name.\n"
-	    "No arguments.\n"
-	    "Columns: Time (%) share of the listed ranges' total time; Total Time; "
-	    "Instances; Avg, Med, Min, Max, StdDev (sample) of the range durations; "
-	    "Style (PushPop or StartEnd); Range (\"<domain>:<message>\", \":<message>\" "
-	    "for the default domain).\n"
-	    "A range never ended lasts to the last NVTX timestamp.",
+    .help = "nvtx_sum -- NVTX Range Summary\n"
+	    "\n"
+	    "    No arguments.\n"
+	    "\n"
+	    "    Output: all time values default to nanoseconds (see --timeunit)\n"
+	    "        Time : share of the summed \"Total Time\" of the ranges listed\n"
+	    "        Total Time : total duration of all instances of this range\n"
+	    "        Instances : number of instances\n"
+	    "        Avg, Med, Min, Max, StdDev : statistics of one instance's duration\n"
+	    "            (StdDev is the sample standard deviation)\n"
+	    "        Style : PushPop or StartEnd\n"
+	    "        Range : \"<domain>:<message>\"; \":<message>\" in the default domain\n"
+	    "\n"
+	    "    A range that never ended lasts to the last NVTX timestamp.\n"
+	    "\n"
+	    "    Summary of the NVTX push/pop and start/end ranges by style and name.\n",
     .args = NULL,
     .needs = needs,
     .skip_what = "NV Tools Extension (NVTX) data",

@@ -29,11 +29,18 @@ static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
 const struct stats_report stats_report_osrt_sum = {
     .name = "osrt_sum",
     .display = "OS Runtime Summary",
-    .help = "OS runtime (libc) calls longer than the --osrt-threshold of the run, grouped "
-	    "by function.\n"
-	    "No arguments.\n"
-	    "Columns: Time (%) share of the listed calls' total time; Total Time; Num Calls; "
-	    "Avg, Med, Min, Max, StdDev (sample) of the call durations; Name.",
+    .help = "osrt_sum -- OS Runtime Summary\n"
+	    "\n"
+	    "    No arguments.\n"
+	    "\n"
+	    "    Output: all time values default to nanoseconds (see --timeunit)\n"
+	    "        Time : share of the summed \"Total Time\" of the calls listed\n"
+	    "        Total Time : total time spent in all calls of this function\n"
+	    "        Num Calls : number of calls\n"
+	    "        Avg, Med, Min, Max, StdDev : statistics of one call's duration\n"
+	    "        Name : the libc function\n"
+	    "\n"
+	    "    Summary of the OS runtime calls longer than the run's --osrt-threshold.\n",
     .args = NULL,
     .needs = needs,
     .skip_what = "OS Runtime trace data",

@@ -1,7 +1,9 @@
 /*
  * test_profile.c - end-to-end tests of `gprof-cli profile`: runs the real binary
  * ($GPROF_CLI) on tests/programs/exit_with ($BUILD/tests/programs/exit_with) and checks
- * exit statuses, error lines, files and the report (sqlite3 API).
+ * exit statuses, error lines, files and the report (sqlite3 API); the config file
+ * (--config, $GPROF_CLI_CONFIG, --print-config) and the session length switches
+ * (--duration, --kill, --stop-on-exit, --wait, with tests/programs/session_app).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -486,6 +488,59 @@ static void test_db_appended(void **state)
 	assert_int_equal(count_entries(dir), 2);
 }
 
+static void test_output_patterns(void **state)
+{
+	const char *dir = *state;
+	char p[PATH_MAX + 32], o[PATH_MAX], buf[64];
+	struct run r;
+
+	/* %q{VAR} from the application's environment, -e included */
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-e", "GP_TEST_RANK=3", "-o",
+	    pathf(o, dir, "r.%q{GP_TEST_RANK}"), exit_with, "0");
+	assert_int_equal(r.status, 0);
+	assert_true(exists(pathf(p, dir, "r.3.db")));
+
+	/* %p is the application's pid */
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "p.%p"), exit_with,
+	    "0");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(count_entries(dir), 2);
+	{
+		char cmd[PATH_MAX + 64];
+		FILE *f;
+
+		snprintf(cmd, sizeof(cmd), "ls '%s' | grep '^p\\.[0-9]*\\.db$'", dir);
+		f = popen(cmd, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(buf, sizeof(buf), f));
+		pclose(f);
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(p, sizeof(p), "%s/%s", dir, buf);
+		meta(p, "META_DATA_EXPORT", "GPROF_APP_PID", o, sizeof(o));
+		snprintf(cmd, sizeof(cmd), "p.%s.db", o);
+		assert_string_equal(buf, cmd);
+	}
+
+	/* %n counts up, %% is a percent sign */
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "n%n"), exit_with, "0");
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "n%n"), exit_with, "0");
+	assert_true(exists(pathf(p, dir, "n1.db")));
+	assert_true(exists(pathf(p, dir, "n2.db")));
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "pct%%"), exit_with, "0");
+	assert_true(exists(pathf(p, dir, "pct%.db")));
+	assert_int_equal(count_entries(dir), 5);
+
+	/* errors: usage status, one line, nothing created */
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "bad%x"), exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "%x");
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "r.%q{GP_TEST_UNSET_VAR}"),
+	    exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "GP_TEST_UNSET_VAR");
+	assert_int_equal(count_entries(dir), 5);
+}
+
 /* --- the application's command line and environment -------------------------------- */
 
 static void test_options_after_app_belong_to_app(void **state)
@@ -701,6 +756,406 @@ static void test_stats_prints_reports(void **state)
 	assert_null(strstr(r.out, "(nvtx_sum)"));
 }
 
+/* --- config file (--config, $GPROF_CLI_CONFIG, --print-config) ------------------------ */
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The stderr line starting with "gprof-cli: " (without it), for exact checks. */
+static const char *error_line(const struct run *r, char *buf, size_t size)
+{
+	const char *p = strstr(r->err, "gprof-cli: ");
+
+	buf[0] = '\0';
+	if (p) {
+		p += strlen("gprof-cli: ");
+		snprintf(buf, size, "%.*s", (int)strcspn(p, "\n"), p);
+	}
+	return buf;
+}
+
+static void test_config_file_and_override(void **state)
+{
+	const char *dir = *state;
+	char cfg[PATH_MAX], text[2 * PATH_MAX], db[PATH_MAX], o[PATH_MAX], buf[PATH_MAX];
+	struct run r;
+
+	pathf(cfg, dir, "c.yaml");
+	snprintf(text, sizeof(text),
+		 "# test config\n"
+		 "trace: [nvtx]\n"
+		 "output: %s/fromfile\n"
+		 "env-var:\n"
+		 "  GP_TEST_A: from-file\n"
+		 "  GP_TEST_B: \"x,y\"\n",
+		 dir);
+	write_text(cfg, text);
+
+	/* every setting of the file applies */
+	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "env", "GP_TEST_B");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "x,y\n");
+	pathf(db, dir, "fromfile.db");
+	assert_finished(db, 0, "false");
+	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)), "nvtx");
+	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_CONFIG_FILE", buf, sizeof(buf)),
+			    cfg);
+	assert_string_equal(
+	    meta(db, "META_DATA_CAPTURE", "PROCESS_0:ENVIRONMENT_1", buf, sizeof(buf)),
+	    "GP_TEST_B=x,y");
+
+	/* the command line wins: -o, one -e variable and -t; the file's other variable stays */
+	RUN(&r, dir, NULL, "profile", "--config=c.yaml", "-o", pathf(o, dir, "cli"), "-e",
+	    "GP_TEST_B=cli", "-t", "osrt", exit_with, "env", "GP_TEST_B");
+	assert_int_equal(r.status, 2); /* c.yaml is relative to the cwd, which is not dir */
+	assert_one_error(&r, "c.yaml");
+	RUN(&r, dir, dir, "profile", "--config=c.yaml", "-o", o, "-e", "GP_TEST_B=cli", "-t",
+	    "osrt", exit_with, "env", "GP_TEST_B");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "cli\n");
+	pathf(db, dir, "cli.db");
+	assert_finished(db, 0, "false");
+	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)), "osrt");
+	RUN(&r, dir, dir, "profile", "--config=c.yaml", "-f", "-o", o, exit_with, "env",
+	    "GP_TEST_A");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "from-file\n");
+	assert_int_equal(count_entries(dir), 3); /* c.yaml, fromfile.db, cli.db */
+}
+
+static void test_print_config_round_trip(void **state)
+{
+	const char *dir = *state;
+	char cfg[PATH_MAX], printed[PATH_MAX], first[65536];
+	struct run r;
+
+	pathf(cfg, dir, "c.yaml");
+	write_text(cfg, "trace: cuda,nvtx\n"
+			"output: run-%h\n"
+			"stats: TRUE\n"
+			"env-var: [A=1, B=2]\n"
+			"duration: 2.5\n"
+			"kill: none\n");
+	/* no application needed; -t and -e on the command line replace the file's */
+	RUN(&r, dir, NULL, "profile", "--config", cfg, "-t", "osrt", "-e", "B=3", "--wait",
+	    "primary", "--print-config");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, "");
+	assert_string_equal(r.out, "trace: [osrt]\n"
+				   "output: run-%h\n"
+				   "force-overwrite: false\n"
+				   "env-var:\n"
+				   "  A: 1\n"
+				   "  B: 3\n"
+				   "osrt-threshold: 1000\n"
+				   "stats: true\n"
+				   "show-output: true\n"
+				   "cuda-memory-usage: false\n"
+				   "cuda-graph-trace: graph\n"
+				   "cuda-trace-all-apis: false\n"
+				   "duration: 2.5\n"
+				   "kill: none\n"
+				   "stop-on-exit: true\n"
+				   "wait: primary\n");
+	snprintf(first, sizeof(first), "%s", r.out);
+
+	/* what it prints loads back to the same options */
+	pathf(printed, dir, "printed.yaml");
+	write_text(printed, first);
+	RUN(&r, dir, NULL, "profile", "--conf", printed,
+	    "--print-config"); /* a prefix, as getopt */
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, first);
+
+	/* without a file: the defaults */
+	RUN(&r, dir, NULL, "profile", "--print-config");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "trace: [cuda, nvtx, osrt]\noutput: report%n\n"));
+	assert_non_null(strstr(r.out, "kill: sigterm\nstop-on-exit: true\nwait: all\n"));
+	assert_null(strstr(r.out, "duration"));
+	assert_int_equal(count_entries(dir), 2); /* nothing but the two files */
+}
+
+static void test_config_errors(void **state)
+{
+	const char *dir = *state;
+	char cfg[PATH_MAX], want[PATH_MAX + 128], line[PATH_MAX + 128];
+	struct run r;
+
+	pathf(cfg, dir, "bad.yaml");
+
+	/* YAML syntax error: FILE:LINE:COLUMN: and exit 2 */
+	write_text(cfg, "trace: [nvtx\noutput: x\n");
+	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_int_equal(count_lines(r.err, "gprof-cli: "), 1);
+	snprintf(want, sizeof(want), "%s:2:7: ", cfg);
+	assert_ptr_equal(strstr(error_line(&r, line, sizeof(line)), want), line);
+
+	/* unknown key, with the closest valid one */
+	write_text(cfg, "trace: nvtx\ntrce: osrt\n");
+	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "hint: did you mean 'trace'?");
+	snprintf(want, sizeof(want), "%s:2:1: unknown key 'trce'", cfg);
+	assert_string_equal(error_line(&r, line, sizeof(line)), want);
+
+	/* bad values: the option's own validator, at the value's position */
+	write_text(cfg, "duration: 0\n");
+	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	snprintf(want, sizeof(want), "%s:1:11: invalid value '0' for 'duration'", cfg);
+	assert_string_equal(error_line(&r, line, sizeof(line)), want);
+	write_text(cfg, "\n  kill: sigfoo\n");
+	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	snprintf(want, sizeof(want), "%s:2:9: invalid value 'sigfoo' for 'kill'", cfg);
+	assert_string_equal(error_line(&r, line, sizeof(line)), want);
+	write_text(cfg, "stats: yes\n");
+	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, ":1:8: ");
+	write_text(cfg, "trace: [nvtx, none]\n");
+	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "'none' cannot be combined");
+	/* options that are not config keys */
+	write_text(cfg, "print-config: true\n");
+	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "unknown key 'print-config'");
+
+	/* a missing file */
+	RUN(&r, dir, NULL, "profile", "--config", "/nonexistent/gprof.yaml", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "/nonexistent/gprof.yaml");
+	assert_int_equal(count_entries(dir), 1); /* no report */
+}
+
+static void test_config_env_default(void **state)
+{
+	const char *dir = *state;
+	char cfg[PATH_MAX], other[PATH_MAX], text[PATH_MAX + 64], db[PATH_MAX];
+	struct run r;
+
+	pathf(cfg, dir, "env.yaml");
+	snprintf(text, sizeof(text), "output: %s/from-env\ntrace: none\n", dir);
+	write_text(cfg, text);
+	pathf(other, dir, "other.yaml");
+	snprintf(text, sizeof(text), "output: %s/from-option\ntrace: none\n", dir);
+	write_text(other, text);
+
+	setenv("GPROF_CLI_CONFIG", cfg, 1);
+	RUN(&r, dir, NULL, "profile", exit_with, "0");
+	assert_int_equal(r.status, 0);
+	assert_finished(pathf(db, dir, "from-env.db"), 0, "false");
+	/* an explicit --config wins over the variable */
+	RUN(&r, dir, NULL, "profile", "--config", other, exit_with, "0");
+	assert_int_equal(r.status, 0);
+	assert_finished(pathf(db, dir, "from-option.db"), 0, "false");
+	/* and the variable's file is checked like any other */
+	write_text(cfg, "output: [a, b]\n");
+	RUN(&r, dir, NULL, "profile", exit_with, "0");
+	unsetenv("GPROF_CLI_CONFIG");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "env.yaml:1:9: ");
+	/* empty: ignored */
+	setenv("GPROF_CLI_CONFIG", "", 1);
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(db, dir, "plain"), exit_with, "0");
+	unsetenv("GPROF_CLI_CONFIG");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(count_entries(dir), 5);
+}
+
+/* --- session length: --duration, --kill, --stop-on-exit, --wait ------------------------ */
+
+static char session_app[PATH_MAX];
+
+static long long count_ticks(const char *db)
+{
+	return query_int(db, "SELECT count(*) FROM NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = "
+			     "e.textId WHERE coalesce(e.text, s.value) = 'session:tick'");
+}
+
+static void wait_for_file(const char *path)
+{
+	struct timespec ts = {0, 10000000};
+
+	for (int i = 0; i < 3000 && !exists(path); i++)
+		nanosleep(&ts, NULL);
+	assert_true(exists(path));
+}
+
+/* 1 when process pid is gone or a zombie (it was killed; nobody may reap it here). */
+static int process_ended(int pid)
+{
+	char path[64], stat[256];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	read_file(path, stat, sizeof(stat));
+	p = strrchr(stat, ')');
+	return !p || p[2] == 'Z' || p[2] == 'X';
+}
+
+static void test_session_bad_values(void **state)
+{
+	const char *dir = *state;
+	struct run r;
+
+	RUN(&r, dir, NULL, "profile", "-d", "0", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "invalid --duration value '0'");
+	RUN(&r, dir, NULL, "profile", "--duration=-1", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "'-1'");
+	RUN(&r, dir, NULL, "profile", "-d", "1s", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "'1s'");
+	RUN(&r, dir, NULL, "profile", "-d", "0.0", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	RUN(&r, dir, NULL, "profile", "--kill=sigfoo", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "invalid --kill value 'sigfoo'");
+	RUN(&r, dir, NULL, "profile", "--kill", "0", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	RUN(&r, dir, NULL, "profile", "--kill", "65", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	RUN(&r, dir, NULL, "profile", "--wait=some", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "valid values: primary, all");
+	RUN(&r, dir, NULL, "profile", "--stop-on-exit=maybe", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	RUN(&r, dir, NULL, "profile", "-x", "false", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "--stop-on-exit=false needs --duration");
+	RUN(&r, dir, NULL, "profile", "--stop-on-exit=false", "--kill", "none", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	/* -y/--delay is not offered (collection gating comes with capture ranges) */
+	RUN(&r, dir, NULL, "profile", "-y", "-1", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	assert_one_error(&r, "'-y'");
+	assert_int_equal(count_entries(dir), 0);
+}
+
+static void test_duration_sigterm(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], o[PATH_MAX], ready[PATH_MAX], buf[64];
+	struct run r;
+	long long ticks;
+
+	/* an app that would tick for 10 s */
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "--duration", "0.3", "-o", pathf(o, dir, "r"),
+	    session_app, "work", "10000", pathf(ready, dir, "ready"));
+	assert_int_equal(r.status, 143);
+	pathf(db, dir, "r.db");
+	assert_finished(db, 143, "true");
+	assert_non_null(strstr(r.err, "--duration 0.3 s expired; sending SIGTERM"));
+	assert_non_null(strstr(r.err, "Generated:"));
+	ticks = count_ticks(db);
+	assert_true(ticks >= 1);   /* flushed when SIGTERM ended it */
+	assert_true(ticks < 1000); /* ended long before its 1000 ticks */
+	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_DURATION_NS", buf, sizeof(buf)),
+			    "300000000");
+	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_KILL", buf, sizeof(buf)),
+			    "sigterm");
+}
+
+static void test_duration_kill_group(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX], pidfile[PATH_MAX], text[64], ready[PATH_MAX];
+	struct run r;
+	int child;
+
+	/* the whole process group gets the signal: the app's forked child too */
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-d", "0.3", "-o", pathf(o, dir, "r"),
+	    session_app, "fork-sleep", "20000", pathf(pidfile, dir, "pid"));
+	assert_int_equal(r.status, 143);
+	read_file(pidfile, text, sizeof(text));
+	child = atoi(text);
+	assert_true(child > 0);
+	{
+		struct timespec ts = {0, 10000000};
+
+		for (int i = 0; i < 500 && !process_ended(child); i++)
+			nanosleep(&ts, NULL);
+	}
+	assert_true(process_ended(child));
+
+	/* a signal number; SIGKILL ends an app that ignores SIGTERM */
+	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "-d", "0.3", "--kill", "9", "-o", o,
+	    session_app, "ignore-term", "20000", pathf(ready, dir, "ready"));
+	assert_int_equal(r.status, 137);
+	assert_finished(pathf(o, dir, "r.db"), 137, "true");
+}
+
+static void test_duration_kill_none(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], o[PATH_MAX], ready[PATH_MAX], buf[64];
+	struct run r;
+	int pid;
+
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-d", "0.3", "--kill", "none", "-o",
+	    pathf(o, dir, "r"), session_app, "work", "20000", pathf(ready, dir, "ready"));
+	assert_int_equal(r.status, 0);
+	pathf(db, dir, "r.db");
+	assert_finished(db, -1, "false");
+	assert_non_null(strstr(r.err, "leaving the application"));
+	pid = atoi(meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
+	assert_true(pid > 0);
+	/* still running, untouched; end it here */
+	assert_false(process_ended(pid));
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_true(count_ticks(db) >= 1);
+}
+
+static void test_wait_all_and_primary(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], o[PATH_MAX], ready[PATH_MAX];
+	struct run r;
+
+	/* all (default): the child's 30 ticks after its parent exited are all recorded */
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-o", pathf(o, dir, "all"), session_app, "fork",
+	    "30", pathf(ready, dir, "ready"));
+	assert_int_equal(r.status, 0);
+	assert_true(exists(ready)); /* gprof-cli waited for the child */
+	pathf(db, dir, "all.db");
+	assert_finished(db, 0, "false");
+	assert_int_equal(count_ticks(db), 30);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM PROCESSES"), 2);
+	unlink(ready);
+
+	/* primary without linger: gprof-cli is done before the child's 300 ticks */
+	setenv("GPROF_CLI_LINGER_MS", "0", 1);
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "--wait=primary", "-o", pathf(o, dir, "pri"),
+	    session_app, "fork", "300", ready);
+	unsetenv("GPROF_CLI_LINGER_MS");
+	assert_int_equal(r.status, 0);
+	pathf(db, dir, "pri.db");
+	assert_finished(db, 0, "false");
+	assert_true(count_ticks(db) < 300);
+	wait_for_file(ready); /* let the child finish */
+	unlink(ready);
+
+	/* -x false: the session goes on after the launched process's exit until -d */
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-x", "false", "-d", "1.5", "--wait", "primary",
+	    "-o", pathf(o, dir, "x"), session_app, "fork", "30", ready);
+	assert_int_equal(r.status, 0);
+	pathf(db, dir, "x.db");
+	assert_finished(db, 0, "false");
+	assert_int_equal(count_ticks(db), 30);
+}
+
 int main(void)
 {
 	const char *g = getenv("GPROF_CLI");
@@ -718,6 +1173,13 @@ int main(void)
 		return 1;
 	}
 	snprintf(exit_with, sizeof(exit_with), "%s", exe_dir);
+	snprintf(session_app, sizeof(session_app), "%s/tests/programs/session_app",
+		 b && *b ? b : "build");
+	if (!realpath(session_app, exe_dir)) {
+		fprintf(stderr, "test_profile: '%s' not found (set BUILD)\n", session_app);
+		return 1;
+	}
+	snprintf(session_app, sizeof(session_app), "%s", exe_dir);
 	snprintf(exe_dir, sizeof(exe_dir), "%s", gprof);
 	*strrchr(exe_dir, '/') = '\0';
 	snprintf(libdir, sizeof(libdir), "%s/../lib/gprof-cli", exe_dir);
@@ -743,6 +1205,7 @@ int main(void)
 	    T(test_force_overwrites),
 	    T(test_default_names),
 	    T(test_db_appended),
+	    T(test_output_patterns),
 	    T(test_options_after_app_belong_to_app),
 	    T(test_env_var_reaches_app),
 	    T(test_injection_environment),
@@ -752,6 +1215,15 @@ int main(void)
 	    T(test_closes_all_fds),
 	    T(test_sigterm_forwarded),
 	    T(test_stats_prints_reports),
+	    T(test_config_file_and_override),
+	    T(test_print_config_round_trip),
+	    T(test_config_errors),
+	    T(test_config_env_default),
+	    T(test_session_bad_values),
+	    T(test_duration_sigterm),
+	    T(test_duration_kill_group),
+	    T(test_duration_kill_none),
+	    T(test_wait_all_and_primary),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,7 +87,7 @@ int main()
 	EXPECT("all", "==", 15, KERNELS_NAMED("add"));
 	EXPECT("all", "==", 10,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "
-	       "k.demangledName WHERE s.value = 'void add<float>(float*, float const*, int)'");
+	       "k.demangledName WHERE s.value = 'void add<float>(float *, const float *, int)'");
 	EXPECT("all", "==", 8, KERNELS_NAMED("scale_c"));
 	EXPECT("all", "==", 8,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "
@@ -116,7 +116,9 @@ int main()
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION WHERE syncType = 0");
 	EXPECT("all", "==", 1,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION WHERE syncType = 1");
-	EXPECT("all", "==", 5,
+	// 3 cudaStreamSynchronize + stream syncs inside the blocking cudaMemcpy calls (6 on
+	// the H200 with CUDA 13.0)
+	EXPECT("all", ">=", 5,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION WHERE syncType = 2");
 	EXPECT("all", ">=", 1,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION WHERE syncType = 3");

@@ -6,8 +6,14 @@
 # Last line: "N passed, N failed".
 GPROF_CLI=${GPROF_CLI:-build/bin/gprof-cli}
 BUILD=${BUILD:-build}
-tmp=$(mktemp -d /tmp/gprof-gpu-tests.XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+# GPU_TESTS_KEEP=<dir>: write reports and logs there and keep them
+if [ -n "$GPU_TESTS_KEEP" ]; then
+	tmp=$GPU_TESTS_KEEP
+	mkdir -p "$tmp" || exit 1
+else
+	tmp=$(mktemp -d /tmp/gprof-gpu-tests.XXXXXX) || exit 1
+	trap 'rm -rf "$tmp"' EXIT
+fi
 passed=0
 failed=0
 

@@ -22,13 +22,17 @@
  *      SIGALRM handler sleeps 2 ms in nanosleep, so that nanosleep is nested in
  *      sigsuspend (nestingLevel 1); sigsuspend returns -1 with EINTR.
  *   8. a forked child (no exec) sleeps usleep(20000) once and exits 0.
- *   9. a forked child execs osrt_exec_child (next to this binary), which sleeps
- *      usleep(30000) twice and exits 0.
- * Main waits for each child with waitpid (returning the child's pid).  Totals on main:
+ *   9. a forked child execs osrt_exec_child (next to this binary) with execve and an
+ *      environment of its own that lacks LD_PRELOAD and GPROF_CLI_* (the collector puts
+ *      them back); the child sleeps usleep(30000) twice and exits 0.
+ *  10. posix_spawn of osrt_exec_child with an empty environment (same completion).
+ * Main waits for each child with waitpid (returning the child's pid).  Every party that
+ * ends one of main's waits first waits (polling /proc with raw system calls, untraced)
+ * until main is blocked, so each of main's waits is long whatever the scheduling.  Totals on main:
  * usleep 5, nanosleep 5 (one nested), pthread_mutex_lock >= 5 ms: 3.
  *
- * PIDFILE receives "main=<pid> fork=<pid> exec=<pid>\n".  Exit status 0 when every check
- * passed, else the number of the failed step (and a message on stderr).
+ * PIDFILE receives "main=<pid> fork=<pid> exec=<pid> spawn=<pid>\n".  Exit status 0 when every
+ * check passed, else the number of the failed step (and a message on stderr).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,11 +40,13 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,6 +73,32 @@ static void wait_until(atomic_int *v, int want)
 		sched_yield();
 }
 
+/* Wait until thread `tid` of process `pid` sleeps (state S in /proc), i.e. is blocked in
+ * the call under test, so that the wait it is about to see is certain to be long even on
+ * a loaded machine.  Raw system calls: these reads must not show up in the trace. */
+static void wait_blocked(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	for (;;) {
+		int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+		if (fd < 0)
+			return;
+		long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+		syscall(SYS_close, fd);
+		if (n <= 0)
+			return;
+		buf[n] = 0;
+		const char *p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'S')
+			return;
+		sched_yield();
+	}
+}
+
+static pid_t main_pid; /* the main thread's tid = the process id */
+
 /* 1. mutex contention */
 static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int go, locked;
@@ -78,6 +110,7 @@ static void *holder(void *arg)
 		wait_until(&go, i);
 		pthread_mutex_lock(&mtx);
 		atomic_store(&locked, i);
+		wait_blocked(main_pid, main_pid);
 		sleep_ms_clock(20);
 		pthread_mutex_unlock(&mtx);
 	}
@@ -90,6 +123,7 @@ static int pfd[2];
 static void *pipe_writer(void *arg)
 {
 	(void)arg;
+	wait_blocked(main_pid, main_pid);
 	sleep_ms_clock(30);
 	if (write(pfd[1], "hello", 5) != 5)
 		abort();
@@ -101,16 +135,21 @@ static pthread_mutex_t cmtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int flag;
 static sem_t sem;
+static atomic_int at_cond, at_sem; /* main is about to wait on the condvar / semaphore */
 
 static void *signaller(void *arg)
 {
 	(void)arg;
 	struct timeval tv = {0, 20000};
+	wait_until(&at_cond, 1);
+	wait_blocked(main_pid, main_pid);
 	select(0, NULL, NULL, NULL, &tv);
 	pthread_mutex_lock(&cmtx);
 	flag = 1;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&cmtx);
+	wait_until(&at_sem, 1);
+	wait_blocked(main_pid, main_pid);
 	poll(NULL, 0, 20);
 	sem_post(&sem);
 	return NULL;
@@ -138,6 +177,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: osrt_app PIDFILE\n");
 		return 2;
 	}
+	main_pid = getpid();
 
 	/* 1 */
 	CHECK(1, pthread_create(&t, NULL, holder, NULL) == 0);
@@ -169,9 +209,11 @@ int main(int argc, char **argv)
 	CHECK(4, sem_init(&sem, 0, 0) == 0);
 	CHECK(4, pthread_create(&t, NULL, signaller, NULL) == 0);
 	pthread_mutex_lock(&cmtx);
+	atomic_store(&at_cond, 1);
 	while (!flag)
 		CHECK(4, pthread_cond_wait(&cond, &cmtx) == 0);
 	pthread_mutex_unlock(&cmtx);
+	atomic_store(&at_sem, 1);
 	CHECK(4, sem_wait(&sem) == 0);
 	CHECK(4, pthread_join(t, NULL) == 0);
 
@@ -230,6 +272,7 @@ int main(int argc, char **argv)
 	pid_t fork_pid = fork();
 	CHECK(8, fork_pid >= 0);
 	if (fork_pid == 0) {
+		wait_blocked(main_pid, main_pid);
 		usleep(20000);
 		exit(0);
 	}
@@ -245,15 +288,26 @@ int main(int argc, char **argv)
 	CHECK(9, exec_pid >= 0);
 	if (exec_pid == 0) {
 		char *cargv[] = {"osrt_exec_child", NULL};
-		execv(child, cargv);
+		char *cenv[] = {"OSRT_APP_CHILD=1", NULL};
+		wait_blocked(main_pid, main_pid);
+		execve(child, cargv, cenv);
 		_exit(127);
 	}
 	CHECK(9, waitpid(exec_pid, &st, 0) == exec_pid);
 	CHECK(9, WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
+	/* 10 */
+	pid_t spawn_pid;
+	char *sargv[] = {"osrt_exec_child", NULL};
+	char *senv[] = {NULL};
+	CHECK(10, posix_spawn(&spawn_pid, child, NULL, NULL, sargv, senv) == 0);
+	CHECK(10, waitpid(spawn_pid, &st, 0) == spawn_pid);
+	CHECK(10, WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
 	FILE *pf = fopen(argv[1], "w");
-	CHECK(10, pf != NULL);
-	fprintf(pf, "main=%d fork=%d exec=%d\n", (int)getpid(), (int)fork_pid, (int)exec_pid);
-	CHECK(10, fclose(pf) == 0);
+	CHECK(11, pf != NULL);
+	fprintf(pf, "main=%d fork=%d exec=%d spawn=%d\n", (int)getpid(), (int)fork_pid,
+		(int)exec_pid, (int)spawn_pid);
+	CHECK(11, fclose(pf) == 0);
 	return 0;
 }

@@ -31,18 +31,19 @@ static int setup(void **state)
 	snprintf(dbpath, sizeof(dbpath), "%s/r.db", tmpdir);
 	if (sqlite3_open(dbpath, &db) != SQLITE_OK)
 		return -1;
-	if (sqlite3_exec(db,
-			 "CREATE TABLE StringIds (id INTEGER NOT NULL PRIMARY KEY, value TEXT "
-			 "NOT NULL);"
-			 "INSERT INTO StringIds VALUES (1, 'read'), (2, 'a,b \"c\"\nd');"
-			 "CREATE TABLE OSRT_API (start INTEGER NOT NULL, end INTEGER NOT NULL, "
-			 "nameId INTEGER NOT NULL, returnValue INTEGER NOT NULL);"
-			 "INSERT INTO OSRT_API VALUES (10, 20, 1, -1), (30, 45, 2, 0), (5, 6, 9, 0);"
-			 "CREATE TABLE META_DATA_EXPORT (name TEXT NOT NULL, value TEXT);"
-			 "INSERT INTO META_DATA_EXPORT VALUES ('x', NULL), ('ratio', '0.5');"
-			 "CREATE TABLE R (v REAL, t TEXT);"
-			 "INSERT INTO R VALUES (0.1, 'tab\there'), (1e300, '');",
-			 NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(
+		db,
+		"CREATE TABLE StringIds (id INTEGER NOT NULL PRIMARY KEY, value TEXT "
+		"NOT NULL);"
+		"INSERT INTO StringIds VALUES (1, 'read'), (2, 'a,b \"c\"\nd');"
+		"CREATE TABLE OSRT_API (start INTEGER NOT NULL, end INTEGER NOT NULL, "
+		"nameId INTEGER NOT NULL, returnValue INTEGER NOT NULL);"
+		"INSERT INTO OSRT_API VALUES (10, 20, 1, -1), (30, 45, 2, 0), (5, 6, 9, 0);"
+		"CREATE TABLE META_DATA_EXPORT (name TEXT NOT NULL, value TEXT);"
+		"INSERT INTO META_DATA_EXPORT VALUES ('x', NULL), ('ratio', '0.5');"
+		"CREATE TABLE R (v REAL, t TEXT);"
+		"INSERT INTO R VALUES (0.1, 'tab\there'), (1e300, '');",
+		NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_close(db);
 	return 0;
@@ -200,15 +201,15 @@ static void test_jsonl_and_tables(void **state)
 	assert_int_equal(export_report(db, &o), GP_EXIT_OK);
 	text = slurp(out);
 	assert_string_equal(
-		text,
-		"{\"table\":\"META_DATA_EXPORT\",\"name\":\"x\",\"value\":null}\n"
-		"{\"table\":\"META_DATA_EXPORT\",\"name\":\"ratio\",\"value\":\"0.5\"}\n"
-		"{\"table\":\"OSRT_API\",\"start\":10,\"end\":20,\"nameId\":1,\"nameId_value\":"
-		"\"read\",\"returnValue\":-1}\n"
-		"{\"table\":\"OSRT_API\",\"start\":30,\"end\":45,\"nameId\":2,\"nameId_value\":"
-		"\"a,b \\\"c\\\"\\nd\",\"returnValue\":0}\n"
-		"{\"table\":\"OSRT_API\",\"start\":5,\"end\":6,\"nameId\":9,\"nameId_value\":null,"
-		"\"returnValue\":0}\n");
+	    text,
+	    "{\"table\":\"META_DATA_EXPORT\",\"name\":\"x\",\"value\":null}\n"
+	    "{\"table\":\"META_DATA_EXPORT\",\"name\":\"ratio\",\"value\":\"0.5\"}\n"
+	    "{\"table\":\"OSRT_API\",\"start\":10,\"end\":20,\"nameId\":1,\"nameId_value\":"
+	    "\"read\",\"returnValue\":-1}\n"
+	    "{\"table\":\"OSRT_API\",\"start\":30,\"end\":45,\"nameId\":2,\"nameId_value\":"
+	    "\"a,b \\\"c\\\"\\nd\",\"returnValue\":0}\n"
+	    "{\"table\":\"OSRT_API\",\"start\":5,\"end\":6,\"nameId\":9,\"nameId_value\":null,"
+	    "\"returnValue\":0}\n");
 	free(text);
 	/* exists: refused, file unchanged */
 	assert_int_equal(export_report(db, &o), GP_EXIT_OUTPUT);
@@ -235,7 +236,8 @@ static void test_string_ref_rule(void **state)
 {
 	assert_true(export_is_string_ref("NVTX_EVENTS", "textId", "INTEGER"));
 	assert_true(export_is_string_ref("CUPTI_ACTIVITY_KIND_KERNEL", "shortName", "INTEGER"));
-	assert_false(export_is_string_ref("CUPTI_ACTIVITY_KIND_KERNEL", "correlationId", "INTEGER"));
+	assert_false(
+	    export_is_string_ref("CUPTI_ACTIVITY_KIND_KERNEL", "correlationId", "INTEGER"));
 	assert_false(export_is_string_ref("NVTX_EVENTS", "text", "TEXT"));
 	assert_false(export_is_string_ref("StringIds", "nameId", "INTEGER"));
 	char *d = export_default_output("dir.x/run.db", EXPORT_CSV);
@@ -249,9 +251,9 @@ static void test_string_ref_rule(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_csv_roundtrip),
-		cmocka_unit_test(test_jsonl_and_tables),
-		cmocka_unit_test(test_string_ref_rule),
+	    cmocka_unit_test(test_csv_roundtrip),
+	    cmocka_unit_test(test_jsonl_and_tables),
+	    cmocka_unit_test(test_string_ref_rule),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

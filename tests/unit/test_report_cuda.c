@@ -385,7 +385,7 @@ static void test_kernel_names(void **state)
 	assert_string_equal(
 	    q_text("SELECT d.value FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds "
 		   "d ON d.id = k.demangledName WHERE correlationId = 126"),
-	    "void ns::add<float>(float*, float*, int)");
+	    "void ns::add<float>(float *, float *, int)");
 	assert_string_equal(
 	    q_text("SELECT d.value FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds "
 		   "d ON d.id = k.shortName WHERE correlationId = 126"),
@@ -513,11 +513,30 @@ static void check_short(const char *dem, const char *want)
 	assert_memory_equal(dem + b, want, e - b);
 }
 
+static void check_style(const char *in, const char *want)
+{
+	char *s = report_cuda_nsys_style(in);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+static void test_nsys_style(void **state)
+{
+	(void)state;
+	check_style("tiny(float*, int)", "tiny(float *, int)");
+	check_style("void add<float>(float*, float const*, int)",
+		    "void add<float>(float *, const float *, int)");
+	check_style("void k(unsigned int const&, char**, void (*)(int))",
+		    "void k(const unsigned int &, char **, void (*)(int))");
+	check_style("void ns::f<at::Half>(at::Half const*)",
+		    "void ns::f<at::Half>(at::Half const *)");
+}
+
 static void test_short_name(void **state)
 {
 	(void)state;
 	check_short("tiny(float *, int)", "tiny");
-	check_short("void ns::add<float>(float*, float*, int)", "add");
+	check_short("void ns::add<float>(float *, float *, int)", "add");
 	check_short(
 	    "void at::native::vectorized_elementwise_kernel<4, at::native::FillFunctor<float>, "
 	    "std::array<char*, 1ul> >(int, at::native::FillFunctor<float>, "
@@ -535,7 +554,7 @@ int main(void)
 	    cmocka_unit_test(test_runtime),	   cmocka_unit_test(test_kernel_names),
 	    cmocka_unit_test(test_kernel_columns), cmocka_unit_test(test_copies_sets_syncs),
 	    cmocka_unit_test(test_memory_usage),   cmocka_unit_test(test_target_info),
-	    cmocka_unit_test(test_short_name),
+	    cmocka_unit_test(test_short_name),	   cmocka_unit_test(test_nsys_style),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

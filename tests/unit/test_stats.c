@@ -76,8 +76,8 @@ static void test_aggregates(void **state)
 }
 
 /* Run one report into a string (caller frees). */
-static char *run(sqlite3 *db, const char *name, enum stats_format f, int banners,
-		 const char *label, int *rc)
+static char *run(sqlite3 *db, const char *name, enum stats_format f, int banners, const char *label,
+		 int *rc)
 {
 	struct stats_fmt_opts o = {.format = f, .banners = banners, .label = label};
 	struct stats_args none = {0};
@@ -125,8 +125,7 @@ static char *nsys_block(const char *text, const char *name)
 	return strndup(start, end ? (size_t)(end - start) : strlen(start));
 }
 
-static void check_fixture_rc(const char *name, enum stats_format f, const char *file,
-			     int want_rc)
+static void check_fixture_rc(const char *name, enum stats_format f, const char *file, int want_rc)
 {
 	char path[4096], *expect_all, *expect, *got;
 	sqlite3 *db;
@@ -178,10 +177,10 @@ static void test_fixture_osrt_skipped(void **state)
 }
 
 /* Minimal nsys-schema tables for hand-made reports. */
-#define SCHEMA                                                                           \
-	"CREATE TABLE StringIds (id INTEGER NOT NULL PRIMARY KEY, value TEXT NOT NULL);"  \
-	"CREATE TABLE NVTX_EVENTS (start INTEGER NOT NULL, end INTEGER, eventType INTEGER " \
-	"NOT NULL, rangeId INTEGER, category INTEGER, color INTEGER, text TEXT, globalTid " \
+#define SCHEMA                                                                                     \
+	"CREATE TABLE StringIds (id INTEGER NOT NULL PRIMARY KEY, value TEXT NOT NULL);"           \
+	"CREATE TABLE NVTX_EVENTS (start INTEGER NOT NULL, end INTEGER, eventType INTEGER "        \
+	"NOT NULL, rangeId INTEGER, category INTEGER, color INTEGER, text TEXT, globalTid "        \
 	"INTEGER, endGlobalTid INTEGER, textId INTEGER, domainId INTEGER);"
 
 /* globalTid of pid 100, tid t */
@@ -222,14 +221,14 @@ static void test_pushpop_trace_nesting(void **state)
 		int tid, lvl, nchild, id, parent;
 		const char *stack, *tree;
 	} want[] = {
-		{0, 100, 100, 70, 30, ":A", 1, 0, 2, 1, 0, ":1", ":A"},
-		{10, 40, 30, 10, 20, ":B", 1, 1, 1, 2, 1, ":1:2", "--:B"},
-		{15, 60, 45, 5, 40, ":E", 2, 0, 1, 5, 0, ":5", ":E"},
-		{20, 25, 5, 0, 5, ":F", 2, 1, 0, 6, 5, ":5:6", "--:F"},
-		{20, 30, 10, 0, 10, ":C", 1, 2, 0, 3, 2, ":1:2:3", "----:C"},
-		{50, 90, 40, 0, 40, ":regD", 1, 1, 0, 4, 1, ":1:4", "--:regD"},
-		/* never ended: lasts to the last timestamp (200, its own start) */
-		{200, 200, 0, 0, 0, "dom:G", 3, 0, 0, 9, 0, ":9", "dom:G"},
+	    {0, 100, 100, 70, 30, ":A", 1, 0, 2, 1, 0, ":1", ":A"},
+	    {10, 40, 30, 10, 20, ":B", 1, 1, 1, 2, 1, ":1:2", "--:B"},
+	    {15, 60, 45, 5, 40, ":E", 2, 0, 1, 5, 0, ":5", ":E"},
+	    {20, 25, 5, 0, 5, ":F", 2, 1, 0, 6, 5, ":5:6", "--:F"},
+	    {20, 30, 10, 0, 10, ":C", 1, 2, 0, 3, 2, ":1:2:3", "----:C"},
+	    {50, 90, 40, 0, 40, ":regD", 1, 1, 0, 4, 1, ":1:4", "--:regD"},
+	    /* never ended: lasts to the last timestamp (200, its own start) */
+	    {200, 200, 0, 0, 0, "dom:G", 3, 0, 0, 9, 0, ":9", "dom:G"},
 	};
 	size_t n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -282,16 +281,16 @@ static void test_osrt_sum(void **state)
 	int rc;
 	char *out;
 	sqlite3 *db = memdb(
-		"CREATE TABLE StringIds (id INTEGER PRIMARY KEY, value TEXT NOT NULL);"
-		"CREATE TABLE OSRT_API (start INTEGER NOT NULL, end INTEGER NOT NULL, eventClass "
-		"INTEGER NOT NULL, globalTid INTEGER, nameId INTEGER NOT NULL, returnValue INTEGER "
-		"NOT NULL, nestingLevel INTEGER, callchainId INTEGER NOT NULL, argumentsId INTEGER "
-		"NOT NULL);"
-		"INSERT INTO StringIds VALUES (1, 'pthread_mutex_lock'), (2, 'read'), (3, 'usleep');"
-		"INSERT INTO OSRT_API VALUES (0, 1000, 27, 1, 1, 0, 0, 0, 0),"
-		" (0, 3000, 27, 1, 1, 0, 0, 0, 0), (0, 2000, 27, 1, 1, 0, 0, 0, 0),"
-		" (0, 4000, 27, 1, 1, 0, 0, 0, 0), (0, 1500, 27, 1, 2, 5, 0, 0, 0),"
-		" (0, 1500000, 27, 1, 3, 0, 0, 0, 0);");
+	    "CREATE TABLE StringIds (id INTEGER PRIMARY KEY, value TEXT NOT NULL);"
+	    "CREATE TABLE OSRT_API (start INTEGER NOT NULL, end INTEGER NOT NULL, eventClass "
+	    "INTEGER NOT NULL, globalTid INTEGER, nameId INTEGER NOT NULL, returnValue INTEGER "
+	    "NOT NULL, nestingLevel INTEGER, callchainId INTEGER NOT NULL, argumentsId INTEGER "
+	    "NOT NULL);"
+	    "INSERT INTO StringIds VALUES (1, 'pthread_mutex_lock'), (2, 'read'), (3, 'usleep');"
+	    "INSERT INTO OSRT_API VALUES (0, 1000, 27, 1, 1, 0, 0, 0, 0),"
+	    " (0, 3000, 27, 1, 1, 0, 0, 0, 0), (0, 2000, 27, 1, 1, 0, 0, 0, 0),"
+	    " (0, 4000, 27, 1, 1, 0, 0, 0, 0), (0, 1500, 27, 1, 2, 5, 0, 0, 0),"
+	    " (0, 1500000, 27, 1, 3, 0, 0, 0, 0);");
 
 	out = run(db, "osrt_sum", STATS_FMT_CSV, 0, "x", &rc);
 	assert_int_equal(rc, 0);
@@ -304,18 +303,18 @@ static void test_osrt_sum(void **state)
 	out = run(db, "osrt_sum", STATS_FMT_COLUMN, 1, "r.db", &rc);
 	assert_int_equal(rc, 0);
 	assert_string_equal(
-		out, "Processing [r.db] with [reports/osrt_sum.py]... \n\n"
-		     " ** OS Runtime Summary (osrt_sum):\n\n"
-		     " Time (%)  Total Time (ns)  Num Calls   Avg (ns)     Med (ns)    Min (ns)   "
-		     "Max (ns)   StdDev (ns)         Name       \n"
-		     " --------  ---------------  ---------  -----------  -----------  ---------  "
-		     "---------  -----------  ------------------\n"
-		     "     99.2        1,500,000          1  1,500,000.0  1,500,000.0  1,500,000  "
-		     "1,500,000          0.0  usleep            \n"
-		     "      0.7           10,000          4      2,500.0      2,500.0      1,000  "
-		     "    4,000      1,291.0  pthread_mutex_lock\n"
-		     "      0.1            1,500          1      1,500.0      1,500.0      1,500  "
-		     "    1,500          0.0  read              \n\n");
+	    out, "Processing [r.db] with [reports/osrt_sum.py]... \n\n"
+		 " ** OS Runtime Summary (osrt_sum):\n\n"
+		 " Time (%)  Total Time (ns)  Num Calls   Avg (ns)     Med (ns)    Min (ns)   "
+		 "Max (ns)   StdDev (ns)         Name       \n"
+		 " --------  ---------------  ---------  -----------  -----------  ---------  "
+		 "---------  -----------  ------------------\n"
+		 "     99.2        1,500,000          1  1,500,000.0  1,500,000.0  1,500,000  "
+		 "1,500,000          0.0  usleep            \n"
+		 "      0.7           10,000          4      2,500.0      2,500.0      1,000  "
+		 "    4,000      1,291.0  pthread_mutex_lock\n"
+		 "      0.1            1,500          1      1,500.0      1,500.0      1,500  "
+		 "    1,500          0.0  read              \n\n");
 	free(out);
 	/* timeunit us: titles and 3 decimals */
 	struct stats_fmt_opts o = {.format = STATS_FMT_CSV, .timeunit = STATS_TU_US};
@@ -326,7 +325,8 @@ static void test_osrt_sum(void **state)
 	assert_int_equal(stats_run_report(db, stats_find("osrt_sum"), &none, &o, mem), 0);
 	fclose(mem);
 	assert_non_null(strstr(buf, "Time (%),Total Time (us),Num Calls,Avg (us),"));
-	assert_non_null(strstr(buf, "\n0.7,10.000,4,2.500,2.500,1.000,4.000,1.291,pthread_mutex_lock\n"));
+	assert_non_null(
+	    strstr(buf, "\n0.7,10.000,4,2.500,2.500,1.000,4.000,1.291,pthread_mutex_lock\n"));
 	free(buf);
 	/* skipped without the table */
 	sqlite3_exec(db, "DROP TABLE OSRT_API", NULL, NULL, NULL);
@@ -377,14 +377,14 @@ static void test_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_aggregates),
-		cmocka_unit_test(test_fixture_nvtx_sum_column),
-		cmocka_unit_test(test_fixture_nvtx_pushpop_sum_column),
-		cmocka_unit_test(test_fixture_nvtx_sum_csv),
-		cmocka_unit_test(test_fixture_osrt_skipped),
-		cmocka_unit_test(test_pushpop_trace_nesting),
-		cmocka_unit_test(test_osrt_sum),
-		cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_aggregates),
+	    cmocka_unit_test(test_fixture_nvtx_sum_column),
+	    cmocka_unit_test(test_fixture_nvtx_pushpop_sum_column),
+	    cmocka_unit_test(test_fixture_nvtx_sum_csv),
+	    cmocka_unit_test(test_fixture_osrt_skipped),
+	    cmocka_unit_test(test_pushpop_trace_nesting),
+	    cmocka_unit_test(test_osrt_sum),
+	    cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,9 +17,9 @@
 static void test_thousands(void **state)
 {
 	static const char *const cases[][2] = {
-		{"0", "0"},	      {"999", "999"},	      {"1000", "1,000"},
-		{"-1234", "-1,234"}, {"123456", "123,456"}, {"1234567.5", "1,234,567.5"},
-		{"78.643", "78.643"}, {"-999.0", "-999.0"},  {"1000000000", "1,000,000,000"},
+	    {"0", "0"},		  {"999", "999"},	 {"1000", "1,000"},
+	    {"-1234", "-1,234"},  {"123456", "123,456"}, {"1234567.5", "1,234,567.5"},
+	    {"78.643", "78.643"}, {"-999.0", "-999.0"},	 {"1000000000", "1,000,000,000"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct strbuf sb = STRBUF_INIT;
@@ -113,8 +113,9 @@ static void test_values_and_titles(void **state)
 		     "d AS \"Size:mem_B\", d AS \"Rate:thru_B\", e AS \"Name\", f AS \"Opt\", "
 		     "a AS \"_hidden\", a AS \"Count\" FROM t",
 		     STATS_FMT_CSV, STATS_TU_NS);
-	assert_string_equal(out, "Total (ns),Avg (ns),Time (%),Size (MB),Rate (MB/s),Name,Opt,Count\n"
-				 "1234567,2674.2,52.4,0.262,0.262,\"x, y\",,1234567\n");
+	assert_string_equal(out,
+			    "Total (ns),Avg (ns),Time (%),Size (MB),Rate (MB/s),Name,Opt,Count\n"
+			    "1234567,2674.2,52.4,0.262,0.262,\"x, y\",,1234567\n");
 	free(out);
 	/* microseconds / milliseconds / seconds: scaled with 3 / 6 / 9 decimals */
 	out = format(db, "SELECT a AS \"T:dur_ns\", b AS \"S:ts_ns\" FROM t", STATS_FMT_CSV,
@@ -155,10 +156,16 @@ static void test_layouts(void **state)
 	assert_string_equal(out, "Total (ns)\tAvg (ns)\tName\n1234\t1.2\talpha\n5\t\tb\"q\n");
 	free(out);
 	out = format(db, q, STATS_FMT_JSON, STATS_TU_NS);
-	assert_string_equal(out, "[\n"
-				 "  {\"Total (ns)\": 1234, \"Avg (ns)\": 1.2, \"Name\": \"alpha\"},\n"
-				 "  {\"Total (ns)\": 5, \"Avg (ns)\": null, \"Name\": \"b\\\"q\"}\n"
-				 "]\n");
+	assert_string_equal(out,
+			    "[\n"
+			    "  {\"Total (ns)\": 1234, \"Avg (ns)\": 1.2, \"Name\": \"alpha\"},\n"
+			    "  {\"Total (ns)\": 5, \"Avg (ns)\": null, \"Name\": \"b\\\"q\"}\n"
+			    "]\n");
+	free(out);
+	/* UTF-8 text is measured in characters, as nsys does */
+	out = format(db, "SELECT 'w\xc3\xbc\xc3\xaf' AS \"Name\" UNION ALL SELECT 'abcdef'",
+		     STATS_FMT_COLUMN, STATS_TU_NS);
+	assert_string_equal(out, "  Name \n ------\n w\xc3\xbc\xc3\xaf   \n abcdef\n");
 	free(out);
 	/* no rows: titles only (json: an empty array) */
 	out = format(db, "SELECT v AS \"Count\" FROM t WHERE 0", STATS_FMT_COLUMN, STATS_TU_NS);
@@ -173,9 +180,9 @@ static void test_layouts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_thousands),     cmocka_unit_test(test_centered),
-		cmocka_unit_test(test_csv_json_escape), cmocka_unit_test(test_values_and_titles),
-		cmocka_unit_test(test_layouts),
+	    cmocka_unit_test(test_thousands),	    cmocka_unit_test(test_centered),
+	    cmocka_unit_test(test_csv_json_escape), cmocka_unit_test(test_values_and_titles),
+	    cmocka_unit_test(test_layouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,774 @@
+/*
+ * capture.c - capture ranges, recorder side (see capture.h): switch parsers, per-range
+ * file names, the control page, and the router that splits a repeat capture into one
+ * report per range (recorder_internal.h, "capture router").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "recorder.h"
+#include "recorder_internal.h"
+#include "report.h"
+#include "util.h"
+
+/* ---- parsers ------------------------------------------------------------------------ */
+
+int capture_parse_mode(const char *s, uint32_t *mode, const char **why)
+{
+	static const char expect[] = "expected none, cudaProfilerApi or nvtx";
+
+	if (!s || !strcmp(s, "none"))
+		*mode = GP_CAPTURE_NONE;
+	else if (!strcmp(s, "cudaProfilerApi"))
+		*mode = GP_CAPTURE_CUDA;
+	else if (!strcmp(s, "nvtx"))
+		*mode = GP_CAPTURE_NVTX;
+	else {
+		*why = !strcmp(s, "hotkey") ? "hotkey capture needs a graphics application; "
+					      "expected none, cudaProfilerApi or nvtx"
+					    : expect;
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse a decimal N >= 1 that fills [s, end). */
+static int parse_count(const char *s, size_t len, uint32_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 9)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v == 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int is_write_mode(const char *s, size_t len)
+{
+	return (len == 5 && !memcmp(s, "defer", 5)) || (len == 4 && !memcmp(s, "sync", 4)) ||
+	       (len == 5 && !memcmp(s, "async", 5));
+}
+
+int capture_parse_end(const char *s, uint32_t *end, uint32_t *max_ranges, const char **why)
+{
+	static const char expect[] =
+	    "expected none, stop, stop-shutdown, repeat[:N] or repeat-shutdown:N (N >= 1)";
+	const char *colon, *rest;
+	size_t head;
+
+	*why = expect;
+	if (!s || !*s)
+		return -1;
+	*max_ranges = 0;
+	if (!strcmp(s, "none")) {
+		*end = GP_CAPTURE_END_NONE;
+		return 0;
+	}
+	if (!strcmp(s, "stop")) {
+		*end = GP_CAPTURE_END_STOP;
+		return 0;
+	}
+	if (!strcmp(s, "stop-shutdown")) {
+		*end = GP_CAPTURE_END_STOP_SHUTDOWN;
+		return 0;
+	}
+	colon = strchr(s, ':');
+	head = colon ? (size_t)(colon - s) : strlen(s);
+	if (head == 6 && !memcmp(s, "repeat", 6))
+		*end = GP_CAPTURE_END_REPEAT;
+	else if (head == 15 && !memcmp(s, "repeat-shutdown", 15))
+		*end = GP_CAPTURE_END_REPEAT_SHUTDOWN;
+	else
+		return -1;
+	if (!colon) {
+		if (*end == GP_CAPTURE_END_REPEAT_SHUTDOWN) {
+			*why = "repeat-shutdown needs the number of ranges: repeat-shutdown:N "
+			       "(N >= 1)";
+			return -1;
+		}
+		return 0;
+	}
+	rest = colon + 1;
+	colon = strchr(rest, ':');
+	/* repeat:N, repeat:N:mode, repeat:mode (nsys [UG-RST] optional write mode) */
+	if (parse_count(rest, colon ? (size_t)(colon - rest) : strlen(rest), max_ranges) < 0) {
+		if (*end == GP_CAPTURE_END_REPEAT && !colon && is_write_mode(rest, strlen(rest)))
+			return 0;
+		*why = "the number of ranges must be a whole number >= 1";
+		return -1;
+	}
+	if (colon && !is_write_mode(colon + 1, strlen(colon + 1))) {
+		*why = "the write mode after the range count must be defer, sync or async";
+		return -1;
+	}
+	return 0;
+}
+
+int capture_parse_nvtx(const char *s, struct capture_nvtx_pattern *p, const char **why)
+{
+	const char *at = NULL, *q;
+	size_t mlen, dlen, i, o;
+
+	memset(p, 0, sizeof(*p));
+	if (!s || !*s) {
+		*why = "expected a range name: range, range@domain or range@*";
+		return -1;
+	}
+	/* the last '@' not preceded by a backslash separates the domain */
+	for (q = s; *q; q++) {
+		if (*q == '\\' && q[1] == '@') {
+			q++;
+			continue;
+		}
+		if (*q == '@')
+			at = q;
+	}
+	mlen = at ? (size_t)(at - s) : strlen(s);
+	/* unescape the message: "\@" -> "@" */
+	for (i = o = 0; i < mlen; i++) {
+		if (s[i] == '\\' && i + 1 < mlen && s[i + 1] == '@')
+			i++;
+		if (o + 1 >= sizeof(p->message)) {
+			*why = "the range name is too long (at most 255 bytes)";
+			return -1;
+		}
+		p->message[o++] = s[i];
+	}
+	p->message[o] = '\0';
+	if (o == 0) {
+		*why = "the range name before '@' is empty";
+		return -1;
+	}
+	if (!at)
+		return 0;
+	q = at + 1;
+	dlen = strlen(q);
+	if (dlen == 1 && q[0] == '*') {
+		p->any_domain = 1;
+		return 0;
+	}
+	if (dlen == 0) {
+		*why = "the domain after '@' is empty (use range@* for any domain)";
+		return -1;
+	}
+	for (i = o = 0; i < dlen; i++) {
+		if (q[i] == '\\' && i + 1 < dlen && q[i + 1] == '@')
+			i++;
+		if (o + 1 >= sizeof(p->domain)) {
+			*why = "the domain name is too long (at most 255 bytes)";
+			return -1;
+		}
+		p->domain[o++] = q[i];
+	}
+	p->domain[o] = '\0';
+	return 0;
+}
+
+char *capture_range_path(const char *report_path, unsigned index)
+{
+	size_t n = strlen(report_path);
+
+	if (n > 3 && !strcmp(report_path + n - 3, ".db"))
+		n -= 3;
+	return xasprintf("%.*s.%u.db", (int)n, report_path, index);
+}
+
+const char *capture_mode_name(uint32_t mode)
+{
+	switch (mode) {
+	case GP_CAPTURE_CUDA:
+		return "cudaProfilerApi";
+	case GP_CAPTURE_NVTX:
+		return "nvtx";
+	default:
+		return "none";
+	}
+}
+
+const char *capture_end_name(uint32_t end, uint32_t max_ranges, char *buf, size_t n)
+{
+	switch (end) {
+	case GP_CAPTURE_END_STOP:
+		snprintf(buf, n, "stop");
+		break;
+	case GP_CAPTURE_END_NONE:
+		snprintf(buf, n, "none");
+		break;
+	case GP_CAPTURE_END_REPEAT:
+		if (max_ranges)
+			snprintf(buf, n, "repeat:%u", max_ranges);
+		else
+			snprintf(buf, n, "repeat");
+		break;
+	case GP_CAPTURE_END_REPEAT_SHUTDOWN:
+		snprintf(buf, n, "repeat-shutdown:%u", max_ranges);
+		break;
+	default:
+		snprintf(buf, n, "stop-shutdown");
+		break;
+	}
+	return buf;
+}
+
+/* ---- the control page ------------------------------------------------------------------ */
+
+struct gp_control *capture_control_create(const char *dir, const struct capture_settings *s,
+					  uint64_t session_start_ns)
+{
+	char *path = xasprintf("%s/%s", dir, GP_CONTROL_NAME);
+	struct gp_control *c;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)sizeof(*c)) < 0) {
+		error("cannot create the capture control file '%s': %s", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		free(path);
+		return NULL;
+	}
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (c == MAP_FAILED) {
+		error("cannot map the capture control file '%s': %s", path, strerror(errno));
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	free(path);
+	/* the file is new: all zero */
+	c->magic = GP_CONTROL_MAGIC;
+	c->version = GP_CONTROL_VERSION;
+	c->size = sizeof(*c);
+	c->mode = s ? s->mode : GP_CAPTURE_NONE;
+	c->end = s ? s->end : GP_CAPTURE_END_STOP_SHUTDOWN;
+	c->max_ranges = s ? s->max_ranges : 0;
+	if (s && s->mode == GP_CAPTURE_NVTX) {
+		memcpy(c->nvtx_message, s->nvtx.message, sizeof(c->nvtx_message));
+		memcpy(c->nvtx_domain, s->nvtx.domain, sizeof(c->nvtx_domain));
+		c->nvtx_message[sizeof(c->nvtx_message) - 1] = '\0';
+		c->nvtx_domain[sizeof(c->nvtx_domain) - 1] = '\0';
+		c->nvtx_any_domain = (uint32_t)s->nvtx.any_domain;
+	}
+	if (s && s->delay_ns)
+		c->armed_ns = session_start_ns + s->delay_ns;
+	if (c->mode == GP_CAPTURE_NONE && !(s && s->delay_ns)) {
+		/* one window for the whole session, open from the start */
+		atomic_store(&c->win[0].start_ns, session_start_ns);
+		atomic_store(&c->nwindows, 1);
+		atomic_store(&c->done, 1);
+		atomic_store(&c->collecting, 1);
+	}
+	return c;
+}
+
+void capture_control_destroy(struct gp_control *c, const char *dir)
+{
+	char *path;
+
+	if (!c)
+		return;
+	munmap(c, sizeof(*c));
+	path = xasprintf("%s/%s", dir, GP_CONTROL_NAME);
+	unlink(path);
+	free(path);
+}
+
+int capture_control_open_delay_window(struct gp_control *c, uint64_t now_ns)
+{
+	if (atomic_load(&c->nwindows) || atomic_load(&c->done))
+		return -1;
+	atomic_store(&c->win[0].start_ns, now_ns);
+	c->win[0].reason = GP_CAPTURE_REASON_DELAY;
+	atomic_store_explicit(&c->nwindows, 1, memory_order_release);
+	atomic_store(&c->done, 1);
+	atomic_store_explicit(&c->collecting, 1, memory_order_release);
+	return 0;
+}
+
+/* ---- the capture router (repeat: one report per window) -------------------------------- */
+
+struct cwin {
+	struct report *rep; /* NULL until the window's first record, or after failure */
+	char *path;
+	int failed;
+	uint64_t start_ns, stop_ns; /* cached from the page (stop 0 = open) */
+};
+
+struct capture_conn {
+	uint32_t pid;
+	struct report_conn **rc; /* per window, NULL until the window sees this connection */
+	size_t nrc;
+	unsigned char *log; /* the connection's state records, in arrival order */
+	size_t log_len, log_cap;
+};
+
+/* key -> window, open addressing (key 0 is the empty marker: keys are made non-zero) */
+struct rmap {
+	uint64_t *keys;
+	int32_t *vals;
+	size_t cap, n;
+};
+
+struct report_router {
+	struct recorder_config cfg; /* report_path points at base_path */
+	char *base_path;
+	struct recorder_meta *meta;
+	struct gp_control *ctl;
+	struct cwin *win;
+	size_t nwin, capwin;
+	struct rmap map;
+	uint64_t dropped; /* records of a window whose report could not be created */
+};
+
+static uint64_t rkey(uint64_t k)
+{
+	return k ? k : 0x9e3779b97f4a7c15ull;
+}
+
+void report_route_remember(struct report_router *rt, uint64_t key, int window)
+{
+	struct rmap *m = &rt->map;
+	size_t j;
+
+	key = rkey(key);
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 1024, i;
+		uint64_t *nk = xcalloc(ncap, sizeof(*nk));
+		int32_t *nv = xcalloc(ncap, sizeof(*nv));
+
+		for (i = 0; i < m->cap; i++) {
+			if (!m->keys[i])
+				continue;
+			j = (m->keys[i] * 0x9e3779b97f4a7c15ull >> 20) & (ncap - 1);
+			while (nk[j])
+				j = (j + 1) & (ncap - 1);
+			nk[j] = m->keys[i];
+			nv[j] = m->vals[i];
+		}
+		free(m->keys);
+		free(m->vals);
+		m->keys = nk;
+		m->vals = nv;
+		m->cap = ncap;
+	}
+	j = (key * 0x9e3779b97f4a7c15ull >> 20) & (m->cap - 1);
+	while (m->keys[j] && m->keys[j] != key)
+		j = (j + 1) & (m->cap - 1);
+	if (!m->keys[j])
+		m->n++;
+	m->keys[j] = key;
+	m->vals[j] = window;
+}
+
+int report_route_lookup(const struct report_router *rt, uint64_t key)
+{
+	const struct rmap *m = &rt->map;
+	size_t j;
+
+	if (!m->cap)
+		return -1;
+	key = rkey(key);
+	j = (key * 0x9e3779b97f4a7c15ull >> 20) & (m->cap - 1);
+	while (m->keys[j]) {
+		if (m->keys[j] == key)
+			return m->vals[j];
+		j = (j + 1) & (m->cap - 1);
+	}
+	return -1;
+}
+
+/* Bring the cached windows up to date with the page. */
+static void refresh(struct report_router *rt)
+{
+	uint32_t n = atomic_load_explicit(&rt->ctl->nwindows, memory_order_acquire);
+	size_t k;
+
+	if (n > GP_CAPTURE_MAX_WINDOWS)
+		n = GP_CAPTURE_MAX_WINDOWS;
+	if (n > rt->capwin) {
+		size_t ncap = rt->capwin ? rt->capwin : 8;
+
+		while (ncap < n)
+			ncap *= 2;
+		rt->win = xrealloc(rt->win, ncap * sizeof(*rt->win));
+		memset(rt->win + rt->capwin, 0, (ncap - rt->capwin) * sizeof(*rt->win));
+		rt->capwin = ncap;
+	}
+	for (k = rt->nwin; k < n; k++)
+		rt->win[k].start_ns = atomic_load(&rt->ctl->win[k].start_ns);
+	rt->nwin = n;
+	for (k = n; k-- > 0;) {
+		if (rt->win[k].stop_ns)
+			break;
+		rt->win[k].stop_ns = atomic_load(&rt->ctl->win[k].stop_ns);
+	}
+}
+
+int report_route_window_at(struct report_router *rt, uint64_t ts_ns)
+{
+	size_t k;
+
+	refresh(rt);
+	for (k = rt->nwin; k-- > 0;) {
+		const struct cwin *w = &rt->win[k];
+
+		if (ts_ns >= w->start_ns)
+			return (!w->stop_ns || ts_ns <= w->stop_ns) ? (int)k : -1;
+	}
+	return -1;
+}
+
+int report_route_window_near(struct report_router *rt, uint64_t ts_ns)
+{
+	size_t k;
+
+	refresh(rt);
+	if (!rt->nwin)
+		return -1;
+	for (k = rt->nwin; k-- > 0;) {
+		const struct cwin *w = &rt->win[k];
+
+		if (ts_ns < w->start_ns)
+			continue;
+		if (!w->stop_ns || ts_ns <= w->stop_ns || k + 1 == rt->nwin)
+			return (int)k;
+		/* in the gap between window k and k + 1: the closer one */
+		return ts_ns - w->stop_ns <= rt->win[k + 1].start_ns - ts_ns ? (int)k
+									      : (int)k + 1;
+	}
+	return 0;
+}
+
+/* The time at which the producer let a record pass the gate (0 = none). */
+static uint64_t gate_time(const struct gp_rec_hdr *rec)
+{
+	switch (rec->type) {
+	case GP_REC_NVTX_EVENT: {
+		const struct gp_rec_nvtx *e = (const void *)rec;
+
+		return (e->flags & GP_NVTX_PUSHPOP) && e->end_ns ? e->end_ns : e->start_ns;
+	}
+	case GP_REC_NVTX_START:
+		return ((const struct gp_rec_nvtx *)rec)->start_ns;
+	case GP_REC_NVTX_END:
+		return ((const struct gp_rec_nvtx_end *)rec)->end_ns;
+	case GP_REC_OSRT:
+		return ((const struct gp_rec_osrt *)rec)->end_ns;
+	default:
+		return 0;
+	}
+}
+
+struct report_router *capture_router_new(const struct recorder_config *cfg,
+					 struct gp_control *ctl)
+{
+	struct report_router *rt = xcalloc(1, sizeof(*rt));
+	struct report *probe;
+	size_t i;
+
+	rt->ctl = ctl;
+	rt->cfg = *cfg;
+	rt->base_path = xstrdup(cfg->report_path);
+	rt->cfg.report_path = rt->base_path;
+	rt->meta = xcalloc(cfg->n_capture_meta + 1, sizeof(*rt->meta));
+	for (i = 0; i < cfg->n_capture_meta; i++) {
+		rt->meta[i].name = xstrdup(cfg->capture_meta[i].name);
+		rt->meta[i].value = cfg->capture_meta[i].value ? xstrdup(cfg->capture_meta[i].value)
+							       : NULL;
+	}
+	rt->cfg.capture_meta = rt->meta;
+	/* Check now that the first range's report can be created (folder, existing file),
+	 * so that a bad -o fails before the application starts. */
+	{
+		struct recorder_config c = rt->cfg;
+		char *p = capture_range_path(rt->base_path, 1);
+
+		c.report_path = p;
+		probe = report_open(&c);
+		free(p);
+	}
+	if (!probe) {
+		capture_router_free(rt);
+		return NULL;
+	}
+	report_discard(probe);
+	return rt;
+}
+
+void capture_router_free(struct report_router *rt)
+{
+	size_t i;
+
+	for (i = 0; i < rt->cfg.n_capture_meta; i++) {
+		free((char *)rt->meta[i].name);
+		free((char *)rt->meta[i].value);
+	}
+	free(rt->meta);
+	for (i = 0; i < rt->capwin; i++)
+		free(rt->win[i].path);
+	free(rt->win);
+	free(rt->map.keys);
+	free(rt->map.vals);
+	free(rt->base_path);
+	free(rt);
+}
+
+/* The report of window k, created on first use; NULL when it could not be. */
+static struct report *win_report(struct report_router *rt, size_t k)
+{
+	struct cwin *w = &rt->win[k];
+
+	if (w->rep || w->failed)
+		return w->rep;
+	w->path = capture_range_path(rt->base_path, (unsigned)k + 1);
+	{
+		struct recorder_config c = rt->cfg;
+
+		c.report_path = w->path;
+		w->rep = report_open(&c);
+	}
+	if (!w->rep) {
+		w->failed = 1;
+		return NULL;
+	}
+	report_begin(w->rep);
+	return w->rep;
+}
+
+struct capture_conn *capture_conn_open(struct report_router *rt, uint32_t pid)
+{
+	struct capture_conn *cc = xcalloc(1, sizeof(*cc));
+
+	(void)rt;
+	cc->pid = pid;
+	return cc;
+}
+
+/* The connection's decoding state in window k's report, replaying its state log into
+ * it the first time. */
+static struct report_conn *conn_in(struct report_router *rt, struct capture_conn *cc, size_t k)
+{
+	struct report *rep = win_report(rt, k);
+	size_t off;
+
+	if (!rep)
+		return NULL;
+	if (k >= cc->nrc) {
+		size_t n = cc->nrc ? cc->nrc : 8;
+
+		while (n <= k)
+			n *= 2;
+		cc->rc = xrealloc(cc->rc, n * sizeof(*cc->rc));
+		memset(cc->rc + cc->nrc, 0, (n - cc->nrc) * sizeof(*cc->rc));
+		cc->nrc = n;
+	}
+	if (cc->rc[k])
+		return cc->rc[k];
+	report_begin(rep);
+	cc->rc[k] = report_conn_open(rep, cc->pid);
+	for (off = 0; off < cc->log_len;) {
+		const struct gp_rec_hdr *h = (const void *)(cc->log + off);
+
+		report_record(rep, cc->rc[k], h);
+		off += h->size;
+	}
+	return cc->rc[k];
+}
+
+static void log_append(struct capture_conn *cc, const struct gp_rec_hdr *rec)
+{
+	if (cc->log_len + rec->size > cc->log_cap) {
+		size_t n = cc->log_cap ? cc->log_cap * 2 : 4096;
+
+		while (n < cc->log_len + rec->size)
+			n *= 2;
+		cc->log = xrealloc(cc->log, n);
+		cc->log_cap = n;
+	}
+	memcpy(cc->log + cc->log_len, rec, rec->size);
+	cc->log_len += rec->size;
+}
+
+/* Hand rec to every window report this connection is in. */
+static int broadcast(struct report_router *rt, struct capture_conn *cc,
+		     const struct gp_rec_hdr *rec)
+{
+	size_t k;
+	int ret = 0;
+
+	for (k = 0; k < cc->nrc && k < rt->nwin; k++)
+		if (cc->rc[k] && rt->win[k].rep && report_record(rt->win[k].rep, cc->rc[k], rec) < 0)
+			ret = -1;
+	return ret;
+}
+
+int capture_record(struct report_router *rt, struct capture_conn *cc,
+		   const struct gp_rec_hdr *rec)
+{
+	const struct report_module *m;
+	struct report_conn *rc;
+	int k = REPORT_ROUTE_DEFAULT;
+	size_t min = gp_rec_min_size(rec->type);
+
+	if (min && rec->size < min)
+		return -1;
+	if (rec->type == GP_REC_LOSS || rec->type == GP_REC_PROCESS_EXIT) {
+		refresh(rt);
+		return broadcast(rt, cc, rec);
+	}
+	if (rec->type == GP_REC_CAPTURE) {
+		refresh(rt);
+		k = (int)((const struct gp_rec_capture *)rec)->window;
+		if ((size_t)k >= rt->nwin)
+			return 0;
+		return conn_in(rt, cc, (size_t)k) ? 0 : 0;
+	}
+	if (gp_rec_is_state(rec->type)) {
+		if (rec->type == GP_REC_STRING && rec->size < sizeof(struct gp_rec_string))
+			return -1;
+		log_append(cc, rec);
+		refresh(rt);
+		return broadcast(rt, cc, rec);
+	}
+	m = report_module_for_type(rec->type);
+	if (!m)
+		return -1;
+	if (m->route)
+		k = m->route(rt, cc->pid, rec);
+	if (k == REPORT_ROUTE_ALL) {
+		log_append(cc, rec);
+		refresh(rt);
+		return broadcast(rt, cc, rec);
+	}
+	if (k == REPORT_ROUTE_DROP)
+		return 0;
+	if (k < 0) {
+		uint64_t ts = gate_time(rec);
+
+		k = ts ? report_route_window_near(rt, ts) : (refresh(rt), (int)rt->nwin - 1);
+	} else {
+		refresh(rt);
+	}
+	if (k < 0 || (size_t)k >= rt->nwin) {
+		rt->dropped++; /* no window (yet): cannot place it */
+		return 0;
+	}
+	rc = conn_in(rt, cc, (size_t)k);
+	if (!rc) {
+		rt->dropped++;
+		return 0;
+	}
+	return report_record(rt->win[k].rep, rc, rec);
+}
+
+void capture_conn_close(struct report_router *rt, struct capture_conn *cc)
+{
+	size_t k;
+
+	for (k = 0; k < cc->nrc; k++)
+		if (cc->rc[k] && k < rt->nwin && rt->win[k].rep) {
+			report_begin(rt->win[k].rep);
+			report_conn_close(rt->win[k].rep, cc->rc[k]);
+		}
+	free(cc->rc);
+	free(cc->log);
+	free(cc);
+}
+
+void capture_commit(struct report_router *rt)
+{
+	size_t k;
+
+	for (k = 0; k < rt->nwin; k++)
+		if (rt->win[k].rep)
+			report_commit(rt->win[k].rep);
+}
+
+/* META_DATA_CAPTURE rows describing window k (report time ns). */
+void capture_window_meta(struct report *rep, const struct gp_control *ctl, uint64_t session_start,
+			 unsigned index)
+{
+	char buf[32];
+	uint64_t start = atomic_load(&ctl->win[index].start_ns);
+	uint64_t stop = atomic_load(&ctl->win[index].stop_ns);
+
+	report_begin(rep);
+	snprintf(buf, sizeof(buf), "%u", index + 1);
+	report_meta_capture(rep, "GPROF_CAPTURE_RANGE", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)(start - session_start));
+	report_meta_capture(rep, "GPROF_CAPTURE_RANGE_START", buf);
+	if (stop) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)(stop - session_start));
+		report_meta_capture(rep, "GPROF_CAPTURE_RANGE_STOP", buf);
+	}
+}
+
+int capture_router_finish(struct report_router *rt, const struct recorder_app_status *app,
+			  struct recorder_stats *st, char ***paths, size_t *npaths)
+{
+	size_t k;
+	int ret = 0;
+	struct recorder_stats total = *st;
+
+	refresh(rt);
+	*paths = xcalloc(rt->nwin + 1, sizeof(char *));
+	*npaths = 0;
+	for (k = 0; k < rt->nwin; k++) {
+		struct recorder_stats one = *st;
+		struct report *rep = win_report(rt, k); /* an empty range still gets its report */
+
+		if (!rep) {
+			ret = -1;
+			continue;
+		}
+		capture_window_meta(rep, rt->ctl, rt->cfg.session_start_ns, (unsigned)k);
+		if (report_finish(rep, app, &one) < 0)
+			ret = -1;
+		rt->win[k].rep = NULL;
+		(*paths)[(*npaths)++] = xstrdup(rt->win[k].path);
+		/* per-report figures: the largest (every report saw the same loss records) */
+		if (one.processes > total.processes)
+			total.processes = one.processes;
+		if (one.dropped_records > total.dropped_records)
+			total.dropped_records = one.dropped_records;
+		if (one.failed_sends > total.failed_sends)
+			total.failed_sends = one.failed_sends;
+		if (one.cupti_dropped > total.cupti_dropped)
+			total.cupti_dropped = one.cupti_dropped;
+		if (one.zero_timestamps > total.zero_timestamps)
+			total.zero_timestamps = one.zero_timestamps;
+		total.write_errors += one.write_errors - st->write_errors;
+	}
+	total.capture_unrouted = rt->dropped;
+	*st = total;
+	return ret;
+}
+
+void capture_router_discard(struct report_router *rt)
+{
+	size_t k;
+
+	for (k = 0; k < rt->nwin; k++)
+		if (rt->win[k].rep) {
+			report_discard(rt->win[k].rep);
+			rt->win[k].rep = NULL;
+		}
+}
