@@ -100,6 +100,8 @@ size_t gp_rec_min_size(uint16_t type)
 		return sizeof(struct gp_rec_loss);
 	case GP_REC_PROCESS_EXIT:
 		return sizeof(struct gp_rec_process_exit);
+	case GP_REC_CAPTURE:
+		return sizeof(struct gp_rec_capture);
 	case GP_REC_NVTX_EVENT:
 	case GP_REC_NVTX_START:
 		return sizeof(struct gp_rec_nvtx);

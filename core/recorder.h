@@ -20,8 +20,11 @@
 #ifndef GPROF_RECORDER_H
 #define GPROF_RECORDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "capture.h"
 
 #define GP_RECORDER_QUEUE_MAX (32u << 20) /* bytes of undecoded frames held in memory */
 #define GP_RECORDER_COMMIT_MS 500	  /* longest time between commits */
@@ -41,6 +44,11 @@ struct recorder_config {
 	int64_t session_start_utc_ns; /* CLOCK_REALTIME at the same instant */
 	const struct recorder_meta *capture_meta; /* META_DATA_CAPTURE rows */
 	size_t n_capture_meta;
+	/* Capture ranges (-c, -p, --capture-range-end, -y; core/capture.h).  All zero =
+	 * collect everything from the start into report_path.  With a repeat end mode the
+	 * reports are capture_range_path(report_path, 1..n) and report_path itself is not
+	 * written. */
+	struct capture_settings capture;
 };
 
 /* Counters of a finished session: printed at the end of `profile` and stored in
@@ -60,7 +68,16 @@ struct recorder_stats {
 	uint64_t write_errors;	  /* records SQLite refused */
 	uint64_t reader_stalls;	  /* times the reader paused because the queue was full */
 	uint64_t writer_cpu_ns;	  /* CPU time of the writer thread (ns), for ingest-rate figures */
+	uint64_t capture_unrouted; /* repeat captures: records no window's report could take */
+	uint32_t capture_ranges;   /* capture windows opened (0 with mode none and no delay) */
+	/* Report files written, in range order (one, or one per range with repeat; none when
+	 * a repeat capture saw no range).  Owned by the caller: recorder_stats_release(). */
+	char **report_paths;
+	size_t n_reports;
 };
+
+/* Free stats->report_paths. */
+void recorder_stats_release(struct recorder_stats *stats);
 
 /* How the application ended, for META_DATA_EXPORT. */
 struct recorder_app_status {
@@ -86,6 +103,20 @@ const char *recorder_channel_path(const struct recorder *r);
  * the application's children before recorder_finish() (`profile --wait=all`).
  * Thread-safe; connections not yet accepted are not counted. */
 unsigned recorder_open_connections(struct recorder *r);
+
+/*
+ * Capture sessions: a file descriptor that becomes readable (an eventfd; do not read
+ * it) once the capture asks for the session to end: the first range closed under
+ * --capture-range-end=stop-shutdown, or the N-th under repeat-shutdown:N.  `profile`
+ * polls it alongside the application and then sends --kill's signal.  -1 when the
+ * settings can never ask for it (mode none, or an end mode without shutdown).  Owned by
+ * the recorder, valid until recorder_finish().
+ */
+int recorder_shutdown_fd(struct recorder *r);
+/* Non-zero once the capture asked for the session to end (see recorder_shutdown_fd). */
+int recorder_shutdown_requested(struct recorder *r);
+/* Capture windows opened so far (reads the control page; thread-safe). */
+unsigned recorder_capture_ranges(struct recorder *r);
 
 /* Finish the session (see above), fill *stats, free the recorder and remove the
  * channel directory.  Returns 0, or -1 when the report could not be completed

@@ -62,4 +62,43 @@ int report_create_enums(struct report *r);
 extern const struct report_module report_module_nvtx;
 extern const struct report_module report_module_osrt;
 
+/* The table module that handles record type `type` (NULL: none / a common type). */
+const struct report_module *report_module_for_type(uint16_t type);
+
+/*
+ * The capture router (core/capture.c): with --capture-range-end=repeat the recorder's
+ * writer hands every record to capture_record() instead of report_record(); the router
+ * keeps one report per capture window (created at the window's first record, files
+ * capture_range_path()), one report_conn per (connection, window), and each
+ * connection's state records, replayed into a window's report when the connection
+ * first appears there.  Writer thread only.
+ */
+struct capture_conn;
+struct recorder_app_status;
+struct recorder_stats;
+struct gp_control;
+
+/* NULL after printing an error when the first range's report cannot be created. */
+struct report_router *capture_router_new(const struct recorder_config *cfg,
+					 struct gp_control *ctl);
+void capture_router_free(struct report_router *rt);
+struct capture_conn *capture_conn_open(struct report_router *rt, uint32_t pid);
+/* Route and decode one record: 0, or -1 when malformed (as report_record). */
+int capture_record(struct report_router *rt, struct capture_conn *cc,
+		   const struct gp_rec_hdr *rec);
+void capture_conn_close(struct report_router *rt, struct capture_conn *cc);
+/* Commit every open window report. */
+void capture_commit(struct report_router *rt);
+/* Finish every window's report (an empty window still gets one), fill *st (recorder
+ * counters in, per-report counters merged) and the list of files written (caller frees
+ * each and the array).  0, or -1 when a report could not be completed. */
+int capture_router_finish(struct report_router *rt, const struct recorder_app_status *app,
+			  struct recorder_stats *st, char ***paths, size_t *npaths);
+/* Error path: remove every window report created so far. */
+void capture_router_discard(struct report_router *rt);
+/* Add META_DATA_CAPTURE rows GPROF_CAPTURE_RANGE (1-based index),
+ * GPROF_CAPTURE_RANGE_START and _STOP (report time ns) for window `index` of ctl. */
+void capture_window_meta(struct report *rep, const struct gp_control *ctl,
+			 uint64_t session_start, unsigned index);
+
 #endif

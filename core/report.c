@@ -741,6 +741,7 @@ int report_record(struct report *r, struct report_conn *c, const struct gp_rec_h
 		return 0;
 	}
 	case GP_REC_PROCESS_EXIT:
+	case GP_REC_CAPTURE: /* the windows are read from the control page */
 		return 0;
 	default:
 		break;
@@ -749,6 +750,18 @@ int report_record(struct report *r, struct report_conn *c, const struct gp_rec_h
 	if (mi < 0)
 		return -1;
 	return r->modules[mi]->handle(r, c, rec);
+}
+
+const struct report_module *report_module_for_type(uint16_t type)
+{
+	const struct report_module *mods[] = {&report_module_nvtx, &report_module_osrt,
+					      &report_module_cuda ? &report_module_cuda : NULL};
+	size_t i;
+
+	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++)
+		if (mods[i] && type >= mods[i]->first_type && type <= mods[i]->last_type)
+			return mods[i];
+	return NULL;
 }
 
 /* ---- finish ---------------------------------------------------------------------- */

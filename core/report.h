@@ -95,6 +95,29 @@ void report_meta_capture(struct report *r, const char *name, const char *value);
 /* Count loss a module detects while decoding (added to recorder_stats/META). */
 void report_count_zero_timestamps(struct report *r, uint64_t n);
 
+/*
+ * Capture-window routing (--capture-range-end=repeat: one report per capture range; see
+ * core/capture.h).  The recorder places each record into the window (report) that holds
+ * its time; a module whose records need another rule (e.g. CUDA GPU records that arrive
+ * after the window closed and carry GPU times: route them by their launch's
+ * correlationId) sets report_module.route.  Windows are 0-based; times are the
+ * producers' CLOCK_MONOTONIC ns.  Writer thread only, like the rest of this file.
+ */
+struct report_router;
+#define REPORT_ROUTE_DEFAULT (-1) /* let the recorder decide (by gate time / latest window) */
+#define REPORT_ROUTE_ALL     (-2) /* a state record: every window's report, and later ones */
+#define REPORT_ROUTE_DROP    (-3) /* belongs to no window: not written */
+
+/* The window whose [start, stop] holds ts_ns, or -1 (before, between or after windows). */
+int report_route_window_at(struct report_router *rt, uint64_t ts_ns);
+/* The window holding ts_ns, else the nearest one (gaps: the closer boundary); -1 when
+ * no window has opened yet. */
+int report_route_window_near(struct report_router *rt, uint64_t ts_ns);
+/* Remember that `key` (e.g. ((uint64_t)pid << 32) | correlationId) belongs to `window`,
+ * and look it up later (-1 when unknown).  Kept for the whole session. */
+void report_route_remember(struct report_router *rt, uint64_t key, int window);
+int report_route_lookup(const struct report_router *rt, uint64_t key);
+
 /* A table module: owns a collector's tables and decodes its record types. */
 struct report_module {
 	const char *name;    /* "nvtx", "osrt", "cuda" */
@@ -111,6 +134,12 @@ struct report_module {
 	/* Optional: write rows the module batches in memory (called before every commit,
 	 * before a connection's strings are freed or redefined, and before finish). */
 	void (*flush)(struct report *r);
+	/* Optional, repeat captures only: the window (>= 0) of a record of this module, or
+	 * REPORT_ROUTE_DEFAULT / _ALL / _DROP.  `pid` is the connection's process.  Example
+	 * for CUDA: an API record -> w = report_route_window_near(rt, end_ns), remember
+	 * (pid, correlationId) -> w, return w; a kernel/memcpy -> report_route_lookup(rt,
+	 * (pid, correlationId)), else REPORT_ROUTE_DROP (its launch was not captured). */
+	int (*route)(struct report_router *rt, uint32_t pid, const struct gp_rec_hdr *rec);
 };
 
 /*

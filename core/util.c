@@ -10,68 +10,52 @@
 const char *gp_progname = "gprof-cli";
 char strbuf_empty[1];
 
-static void vreport(const char *prefix, const char *fmt, va_list ap)
+/* Print "<progname>: <kind><msg>" (kind may be "") or, when hint_line, "hint: <msg>". */
+static void vreport(const char *kind, int hint_line, const char *fmt, va_list ap)
 {
 	char msg[4096];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fprintf(stderr, "%s%s\n", prefix, msg);
+	if (hint_line)
+		fprintf(stderr, "hint: %s\n", msg);
+	else
+		fprintf(stderr, "%s: %s%s\n", gp_progname, kind, msg);
 }
+
+#define REPORT(kind, hint_line)                                                                    \
+	do {                                                                                       \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		vreport(kind, hint_line, fmt, ap);                                                 \
+		va_end(ap);                                                                        \
+	} while (0)
 
 void die_status(int status, const char *fmt, ...)
 {
-	va_list ap;
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "%s: ", gp_progname);
-	va_start(ap, fmt);
-	vreport(prefix, fmt, ap);
-	va_end(ap);
+	REPORT("", 0);
 	exit(status);
 }
 
 void die(const char *fmt, ...)
 {
-	va_list ap;
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "%s: ", gp_progname);
-	va_start(ap, fmt);
-	vreport(prefix, fmt, ap);
-	va_end(ap);
+	REPORT("", 0);
 	exit(GP_EXIT_ERROR);
 }
 
 int error(const char *fmt, ...)
 {
-	va_list ap;
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "%s: ", gp_progname);
-	va_start(ap, fmt);
-	vreport(prefix, fmt, ap);
-	va_end(ap);
+	REPORT("", 0);
 	return -1;
 }
 
 void warning(const char *fmt, ...)
 {
-	va_list ap;
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "%s: warning: ", gp_progname);
-	va_start(ap, fmt);
-	vreport(prefix, fmt, ap);
-	va_end(ap);
+	REPORT("warning: ", 0);
 }
 
 void hint(const char *fmt, ...)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport("hint: ", fmt, ap);
-	va_end(ap);
+	REPORT("", 1);
 }
 
 static void *check_alloc(void *p, size_t n)
