@@ -390,6 +390,92 @@ static int apply_wait(struct profile_options *o, const char *value)
 	return 0;
 }
 
+/* --- capture ranges (core/capture.h; nsys-cli.md section 1.2) ------------------------ */
+
+#define HINT_CAPTURE_RANGE "use -c none, -c cudaProfilerApi or -c nvtx (with -p <range>)"
+#define HINT_CAPTURE_END                                                                           \
+	"use none, stop, stop-shutdown, repeat, repeat:N or repeat-shutdown:N (N >= 1), "          \
+	"e.g. --capture-range-end=repeat:3"
+#define HINT_NVTX_CAPTURE "give the NVTX range as range, range@domain or range@*, e.g. -p 'step@*'"
+#define HINT_DELAY	  "give a number of seconds >= 0, e.g. -y 0.5"
+
+/* Parse one capture switch value into *c.  Returns 0, or -1 with *why set. */
+static int parse_capture(const char *name, const char *value, struct capture_settings *c,
+			 const char **why)
+{
+	if (!strcmp(name, "capture-range"))
+		return capture_parse_mode(value, &c->mode, why);
+	if (!strcmp(name, "capture-range-end"))
+		return capture_parse_end(value, &c->end, &c->max_ranges, why);
+	if (!strcmp(name, "nvtx-capture"))
+		return capture_parse_nvtx(value, &c->nvtx, why);
+	if (profile_parse_seconds(value, &c->delay_ns) == 0)
+		return 0;
+	*why = "expected a number of seconds >= 0";
+	return -1;
+}
+
+static const char *capture_hint(const char *name)
+{
+	if (!strcmp(name, "capture-range"))
+		return HINT_CAPTURE_RANGE;
+	if (!strcmp(name, "capture-range-end"))
+		return HINT_CAPTURE_END;
+	if (!strcmp(name, "nvtx-capture"))
+		return HINT_NVTX_CAPTURE;
+	return HINT_DELAY;
+}
+
+/* Config-file validator of the four capture keys. */
+static int validate_capture(const struct config_option *opt, const char *value, struct strbuf *err,
+			    struct strbuf *hint)
+{
+	struct capture_settings c;
+	const char *why = NULL;
+
+	memset(&c, 0, sizeof(c));
+	if (parse_capture(opt->name, value, &c, &why) == 0)
+		return 0;
+	strbuf_addf(err, "invalid value '%s' for '%s': %s", value, opt->name, why);
+	strbuf_addstr(hint, capture_hint(opt->name));
+	return -1;
+}
+
+/* Command-line form: one error line naming the switch, then the hint. */
+static int apply_capture(struct profile_options *o, const char *name, const char *value)
+{
+	const char *why = NULL;
+
+	if (parse_capture(name, value, &o->capture, &why) == 0)
+		return 0;
+	error("invalid value '%s' for --%s: %s", value, name, why);
+	hint("%s", capture_hint(name));
+	return -1;
+}
+
+static int apply_capture_range(struct profile_options *o, const char *value)
+{
+	return apply_capture(o, "capture-range", value);
+}
+
+static int apply_capture_range_end(struct profile_options *o, const char *value)
+{
+	return apply_capture(o, "capture-range-end", value);
+}
+
+static int apply_nvtx_capture(struct profile_options *o, const char *value)
+{
+	if (apply_capture(o, "nvtx-capture", value) < 0)
+		return -1;
+	o->nvtx_capture_given = 1;
+	return 0;
+}
+
+static int apply_delay(struct profile_options *o, const char *value)
+{
+	return apply_capture(o, "delay", value);
+}
+
 static int apply_config(struct profile_options *o, const char *value)
 {
 	o->config_path = value; /* read before parsing, see profile_options_find_config() */
@@ -458,6 +544,27 @@ static const struct profile_option options[] = {
      "after the launched process exits: primary waits at most 0.5 s for its children's "
      "data; all also waits until every process it started has exited (default all)",
      apply_wait, .validate = config_validate_enum, .data = wait_values, .default_value = "all"},
+    {"capture-range", 'c', PROFILE_OPT_VALUE, "none|cudaProfilerApi|nvtx",
+     "collect only inside capture ranges: between cudaProfilerStart/cuProfilerStart and "
+     "the matching Stop, or inside the NVTX range named by -p; every selected collector "
+     "waits for the range (default none: collect from the launch)",
+     apply_capture_range, .validate = validate_capture, .default_value = "none"},
+    {"capture-range-end", 0, PROFILE_OPT_VALUE, "<mode>",
+     "what the end of a capture range does: none (ignore it), stop (stop collecting, the "
+     "application runs on), stop-shutdown (stop, then end the application with --kill), "
+     "repeat[:N] (one report per range, NAME.1.db, NAME.2.db, ..., at most N), "
+     "repeat-shutdown:N (the same, then end the application after N) "
+     "(default stop-shutdown)",
+     apply_capture_range_end, .validate = validate_capture, .default_value = "stop-shutdown"},
+    {"nvtx-capture", 'p', PROFILE_OPT_VALUE, "<range[@domain|@*]>",
+     "the NVTX push/pop or start/end range that opens a capture range with -c nvtx: "
+     "range (default domain), range@domain, or range@* (any domain); \\@ is a literal @",
+     apply_nvtx_capture, .validate = validate_capture},
+    {"delay", 'y', PROFILE_OPT_VALUE, "<seconds>",
+     "start collecting this many seconds (>= 0, fractions allowed) after the launch; "
+     "with -c, ranges that start earlier are ignored; --duration counts from the end of "
+     "the delay (default 0)",
+     apply_delay, .validate = validate_capture, .default_value = "0"},
     {"config", 0, PROFILE_OPT_VALUE, "<file.yaml>",
      "read options from a YAML file (keys are these long names); the command line wins "
      "(default $" CONFIG_ENV_VAR ")",
@@ -787,6 +894,16 @@ int profile_options_parse(struct profile_options *o, int argc, char **argv)
 	if (!o->stop_on_exit && !o->duration_ns) {
 		error("--stop-on-exit=false needs --duration");
 		hint("give the session's length, e.g. -x false -d 60");
+		return -1;
+	}
+	if (o->capture.mode == GP_CAPTURE_NVTX && !o->nvtx_capture_given) {
+		error("--capture-range=nvtx needs --nvtx-capture");
+		hint("name the NVTX range that opens a capture range, e.g. -c nvtx -p step");
+		return -1;
+	}
+	if (o->nvtx_capture_given && o->capture.mode != GP_CAPTURE_NVTX) {
+		error("--nvtx-capture needs --capture-range=nvtx");
+		hint("add -c nvtx, e.g. -c nvtx -p %s", o->capture.nvtx.message);
 		return -1;
 	}
 	if (optind >= argc && o->print_config) {

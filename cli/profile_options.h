@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/capture.h"
 #include "core/config.h"
 
 /* -t/--trace values (bit set). */
@@ -50,6 +51,13 @@ struct profile_options {
 			       * session ends before the app (duration); 0 = none */
 	int stop_on_exit;     /* -x/--stop-on-exit (default 1); 0 requires a duration */
 	int wait_all;	      /* --wait: 1 = all (default), 0 = primary */
+	/* Capture ranges (nsys-cli.md section 1.2; core/capture.h): -c/--capture-range
+	 * (mode), --capture-range-end (end, max_ranges), -p/--nvtx-capture (nvtx) and
+	 * -y/--delay (delay_ns, ns after the launch).  All zero = mode none, end
+	 * stop-shutdown, no delay.  profile_options_parse() refuses -c nvtx without -p
+	 * and -p without -c nvtx (usage errors, as nsys). */
+	struct capture_settings capture;
+	int nvtx_capture_given; /* -p was given */
 	/* Config file (core/config.h). */
 	const char *config_path; /* --config as given (borrowed), or NULL */
 	int print_config;	 /* --print-config: no application needed */

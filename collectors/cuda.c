@@ -34,6 +34,7 @@
 #include <cupti.h>
 #include <cupti_target.h>
 
+#include "collectors/cuda_noise.h"
 #include "collectors/producer.h"
 
 #define GP_EXPORT __attribute__((visibility("default")))
@@ -835,41 +836,6 @@ static int resolve(void *h)
 	return 0;
 }
 
-/* High-volume query calls left out unless cuda-trace-all-apis=1 (kineto's and wprof's
- * lists, cupti-design.md section 3.3, and nsys's "skip some API calls"). */
-static const CUpti_CallbackId noisy_runtime[] = {
-    CUPTI_RUNTIME_TRACE_CBID_cudaGetDevice_v3020,
-    CUPTI_RUNTIME_TRACE_CBID_cudaGetLastError_v3020,
-    CUPTI_RUNTIME_TRACE_CBID_cudaPeekAtLastError_v3020,
-    CUPTI_RUNTIME_TRACE_CBID_cudaStreamIsCapturing_v10000,
-    CUPTI_RUNTIME_TRACE_CBID_cudaStreamIsCapturing_ptsz_v10000,
-    CUPTI_RUNTIME_TRACE_CBID_cudaConfigureCall_v3020,
-    CUPTI_RUNTIME_TRACE_CBID_cudaSetupArgument_v3020,
-    CUPTI_RUNTIME_TRACE_CBID_cudaHostGetDevicePointer_v3020,
-};
-static const CUpti_CallbackId noisy_driver[] = {
-    CUPTI_DRIVER_TRACE_CBID_cuCtxGetCurrent,
-    CUPTI_DRIVER_TRACE_CBID_cuCtxGetDevice,
-    CUPTI_DRIVER_TRACE_CBID_cuDevicePrimaryCtxGetState,
-    CUPTI_DRIVER_TRACE_CBID_cuKernelGetAttribute,
-    CUPTI_DRIVER_TRACE_CBID_cuPointerGetAttribute,
-    CUPTI_DRIVER_TRACE_CBID_cuPointerGetAttributes,
-    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetAttribute,
-    CUPTI_DRIVER_TRACE_CBID_cuDeviceGet,
-    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetCount,
-    CUPTI_DRIVER_TRACE_CBID_cuDriverGetVersion,
-    CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress,
-    CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress_v2,
-    /* cudart calls it once per kernel launch: a third of all records on launch-bound
-     * apps, and no information the kernel record lacks */
-    CUPTI_DRIVER_TRACE_CBID_cuKernelGetName,
-    /* CUPTI's own device enumeration at context creation */
-    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetName,
-    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetUuid,
-    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetUuid_v2,
-    CUPTI_DRIVER_TRACE_CBID_cuDeviceTotalMem_v2,
-};
-
 static int enable_kind(CUpti_ActivityKind kind, const char *what)
 {
 	CUptiResult r = p_cuptiActivityEnable(kind);
@@ -952,11 +918,13 @@ static int setup(void)
 		enable_kind(CUPTI_ACTIVITY_KIND_STREAM, "streams");
 
 	if (enable_kind(CUPTI_ACTIVITY_KIND_RUNTIME, "runtime API calls") == 0 && !opt_all_apis)
-		for (size_t i = 0; i < sizeof(noisy_runtime) / sizeof(noisy_runtime[0]); i++)
-			p_cuptiActivityEnableRuntimeApi(noisy_runtime[i], 0);
+		for (size_t i = 0;
+		     i < sizeof(gp_cuda_noisy_runtime) / sizeof(gp_cuda_noisy_runtime[0]); i++)
+			p_cuptiActivityEnableRuntimeApi(gp_cuda_noisy_runtime[i], 0);
 	if (enable_kind(CUPTI_ACTIVITY_KIND_DRIVER, "driver API calls") == 0 && !opt_all_apis)
-		for (size_t i = 0; i < sizeof(noisy_driver) / sizeof(noisy_driver[0]); i++)
-			p_cuptiActivityEnableDriverApi(noisy_driver[i], 0);
+		for (size_t i = 0;
+		     i < sizeof(gp_cuda_noisy_driver) / sizeof(gp_cuda_noisy_driver[0]); i++)
+			p_cuptiActivityEnableDriverApi(gp_cuda_noisy_driver[i], 0);
 	enable_kind(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, "kernels");
 	enable_kind(CUPTI_ACTIVITY_KIND_MEMCPY, "memory copies");
 	enable_kind(CUPTI_ACTIVITY_KIND_MEMCPY2, "peer-to-peer copies");

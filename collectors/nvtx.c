@@ -15,6 +15,17 @@
  * end 0.  Start/end ranges get a process-wide id and emit GP_REC_NVTX_START at the start
  * and GP_REC_NVTX_END on whichever thread ends them; the recorder pairs them.
  *
+ * Capture ranges (core/capture.h): while the control page says "not collecting",
+ * pushes only keep the stack depth (an entry marked NV_SKIP: no clock read, no
+ * interning), pops of such entries emit nothing, and marks/starts/ends return at once.
+ * Under -c nvtx the push/start whose message and domain match -p (read from the page)
+ * opens a window (gp_capture_start at its start time) and is marked NV_TRIG; its pop/end
+ * emits the range and then closes the window (gp_capture_stop at its end time).  Matching
+ * follows nsys (message@domain, message@*, message = default domain) but, unlike nsys's
+ * default, matches plain ASCII/Unicode messages as well as registered strings: set
+ * NSYS_NVTX_PROFILER_REGISTER_ONLY=1 in the application's environment for nsys's
+ * registered-only behaviour.
+ *
  * Handles: a domain handle is its small integer id (never dereferenced by NVTX, only
  * passed back), a registered string handle is the string's interned id, so neither
  * needs memory.  Wide (wchar_t, UTF-32 on Linux) strings are converted to UTF-8 in a
@@ -70,6 +81,17 @@ static _Atomic(struct nv_thread *) g_threads;
 static pthread_key_t g_nv_key;
 static _Atomic int g_enabled; /* 1 on, -1 off (not traced / no recorder) */
 static _Atomic uint64_t g_next_range = 1;
+
+/* Internal entry flags (above the wire's GP_NVTX_* bits, masked off on the wire). */
+#define NV_SKIP	   0x4000u /* pushed outside a capture range: pop emits nothing */
+#define NV_TRIG	   0x8000u /* the -p range that opened the capture window */
+#define WIRE_FLAGS 0x0fffu
+
+/* -c nvtx: the pattern (from the control page) and matching state. */
+static int g_trig_on;		      /* capture mode nvtx */
+static int g_register_only;	      /* NSYS_NVTX_PROFILER_REGISTER_ONLY=1 */
+static uint32_t g_pat_sid;	      /* string id of the pattern message (registered match) */
+static _Atomic uint64_t g_trig_range; /* start/end range id that opened the window */
 
 /* Decoded event attributes. */
 struct nv_attr {
@@ -184,7 +206,7 @@ static void emit_event(uint16_t type, const struct nv_entry *e, uint64_t end_ns,
 	r->text_sid = e->sid;
 	r->category = e->category;
 	r->color = e->color;
-	r->flags = e->flags;
+	r->flags = (uint16_t)(e->flags & WIRE_FLAGS);
 	r->payload_type = e->ptype;
 	r->payload.u64 = e->payload;
 	r->level = level;
@@ -200,6 +222,8 @@ static void close_open_ranges(struct nv_thread *t)
 		uint32_t d = st->depth < NV_DEPTH ? st->depth : NV_DEPTH;
 		for (uint32_t i = 0; i < d; i++) {
 			struct nv_entry e = st->e[i];
+			if (e.flags & NV_SKIP)
+				continue;
 			e.flags |= GP_NVTX_OPEN;
 			emit_event(GP_REC_NVTX_EVENT, &e, 0, st->domain, 0, i, t->tid);
 		}
@@ -292,7 +316,29 @@ static inline struct nv_stack *stack_of(struct nv_thread *t, uint64_t domain, in
 
 /* ---- push/pop, start/end, marks ------------------------------------------------------ */
 
+/* Push outside a capture range: keep the depth only. */
+static int push_skip(uint64_t domain)
+{
+	struct nv_thread *t = nvt();
+	if (unlikely(!t))
+		return NVTX_NO_PUSH_POP_TRACKING;
+	struct nv_stack *st = stack_of(t, domain, 1);
+	if (unlikely(!st))
+		return NVTX_NO_PUSH_POP_TRACKING;
+	uint32_t d = st->depth++;
+	if (likely(d < NV_DEPTH))
+		st->e[d].flags = NV_SKIP;
+	return (int)d;
+}
+
+static inline int push_at(uint64_t domain, const struct nv_attr *a, uint64_t ts, uint16_t trig);
+
 static inline int push(uint64_t domain, const struct nv_attr *a)
+{
+	return push_at(domain, a, 0, 0);
+}
+
+static inline int push_at(uint64_t domain, const struct nv_attr *a, uint64_t ts, uint16_t trig)
 {
 	struct nv_thread *t = nvt();
 	if (unlikely(!t))
@@ -308,10 +354,10 @@ static inline int push(uint64_t domain, const struct nv_attr *a)
 		e->sid = a->sid;
 		e->category = a->category;
 		e->color = a->color;
-		e->flags = (uint16_t)(a->flags | GP_NVTX_PUSHPOP);
+		e->flags = (uint16_t)(a->flags | GP_NVTX_PUSHPOP | trig);
 		e->ptype = a->ptype;
 		e->payload = a->payload;
-		e->start_ns = gp_now_ns();
+		e->start_ns = ts ? ts : gp_now_ns();
 	} else {
 		gp_count_dropped(1);
 	}
@@ -320,7 +366,6 @@ static inline int push(uint64_t domain, const struct nv_attr *a)
 
 static inline int pop(uint64_t domain)
 {
-	uint64_t end = gp_now_ns();
 	struct nv_thread *t = nvt();
 	if (unlikely(!t))
 		return NVTX_NO_PUSH_POP_TRACKING;
@@ -329,21 +374,94 @@ static inline int pop(uint64_t domain)
 		return -1; /* pop without push */
 	uint32_t d = --st->depth;
 	if (likely(d < NV_DEPTH)) {
-		if (unlikely(end < st->e[d].start_ns)) /* clock switch-over noise */
-			end = st->e[d].start_ns;
-		emit_event(GP_REC_NVTX_EVENT, &st->e[d], end, domain, 0, d, 0);
+		struct nv_entry *e = &st->e[d];
+		if (unlikely(e->flags & (NV_SKIP | NV_TRIG))) {
+			if (e->flags & NV_SKIP)
+				return (int)d;
+		}
+		uint64_t end = gp_now_ns();
+		if (unlikely(end < e->start_ns)) /* clock switch-over noise */
+			end = e->start_ns;
+		emit_event(GP_REC_NVTX_EVENT, e, end, domain, 0, d, 0);
+		if (unlikely(e->flags & NV_TRIG))
+			gp_capture_stop(end, GP_CAPTURE_REASON_NVTX);
 	}
 	return (int)d;
 }
 
+/* ---- capture triggers (-c nvtx -p) ----------------------------------------------------- */
+
+/* Does `domain` (0 = default) match the pattern's domain part? */
+static int trig_domain(uint64_t domain);
+
+/* Is this message (one of ascii, wide, registered id) in `domain` the -p range?  Only
+ * asked outside a capture range. */
+static int is_trigger(uint64_t domain, const char *ascii, const wchar_t *wide, uint32_t reg)
+{
+	if (!g_trig_on || atomic_load_explicit(&gp_ctl->done, memory_order_relaxed) ||
+	    !trig_domain(domain))
+		return 0;
+	if (reg)
+		return reg == g_pat_sid;
+	if (g_register_only)
+		return 0;
+	if (ascii)
+		return strcmp(ascii, gp_ctl->nvtx_message) == 0;
+	if (wide) {
+		char buf[GP_STRING_MAX + 8];
+		size_t n = wide_to_utf8(wide, buf);
+		buf[n] = '\0';
+		return strcmp(buf, gp_ctl->nvtx_message) == 0;
+	}
+	return 0;
+}
+
+static int attr_is_trigger(uint64_t domain, const nvtxEventAttributes_t *a)
+{
+	if (!g_trig_on || !a || a->size < NVTX_EVENT_ATTRIB_STRUCT_SIZE)
+		return 0;
+	switch (a->messageType) {
+	case NVTX_MESSAGE_TYPE_ASCII:
+		return a->message.ascii && is_trigger(domain, a->message.ascii, NULL, 0);
+	case NVTX_MESSAGE_TYPE_UNICODE:
+		return a->message.unicode && is_trigger(domain, NULL, a->message.unicode, 0);
+	case NVTX_MESSAGE_TYPE_REGISTERED:
+		return a->message.registered &&
+		       is_trigger(domain, NULL, NULL, (uint32_t)(uintptr_t)a->message.registered);
+	default:
+		return 0;
+	}
+}
+
+/* A push outside a capture range: open the window when it is the -p range. */
+static __attribute__((noinline)) int push_off(uint64_t domain, int trigger, const struct nv_attr *a)
+{
+	if (!trigger)
+		return push_skip(domain);
+	uint64_t ts = gp_now_ns();
+	if (gp_capture_start(ts, GP_CAPTURE_REASON_NVTX) >= 0)
+		return push_at(domain, a, ts, NV_TRIG);
+	return gp_collecting() ? push_at(domain, a, 0, 0) : push_skip(domain);
+}
+
 static int NVTX_API push_a(const char *msg)
 {
+	if (unlikely(!gp_collecting())) {
+		int trig = msg && is_trigger(0, msg, NULL, 0);
+		struct nv_attr a = {.sid = trig ? intern_a(msg) : 0};
+		return push_off(0, trig, &a);
+	}
 	struct nv_attr a = {.sid = intern_a(msg)};
 	return push(0, &a);
 }
 
 static int NVTX_API push_w(const wchar_t *msg)
 {
+	if (unlikely(!gp_collecting())) {
+		int trig = msg && is_trigger(0, NULL, msg, 0);
+		struct nv_attr a = {.sid = trig ? intern_w(msg) : 0};
+		return push_off(0, trig, &a);
+	}
 	struct nv_attr a = {.sid = intern_w(msg)};
 	return push(0, &a);
 }
@@ -351,6 +469,12 @@ static int NVTX_API push_w(const wchar_t *msg)
 static int NVTX_API push_ex(const nvtxEventAttributes_t *attr)
 {
 	struct nv_attr a;
+	if (unlikely(!gp_collecting())) {
+		int trig = attr_is_trigger(0, attr);
+		if (trig)
+			decode_attr(attr, &a);
+		return push_off(0, trig, &a);
+	}
 	decode_attr(attr, &a);
 	return push(0, &a);
 }
@@ -363,6 +487,12 @@ static int NVTX_API pop0(void)
 static int NVTX_API dom_push_ex(nvtxDomainHandle_t dom, const nvtxEventAttributes_t *attr)
 {
 	struct nv_attr a;
+	if (unlikely(!gp_collecting())) {
+		int trig = attr_is_trigger((uintptr_t)dom, attr);
+		if (trig)
+			decode_attr(attr, &a);
+		return push_off((uintptr_t)dom, trig, &a);
+	}
 	decode_attr(attr, &a);
 	return push((uintptr_t)dom, &a);
 }
@@ -370,6 +500,28 @@ static int NVTX_API dom_push_ex(nvtxDomainHandle_t dom, const nvtxEventAttribute
 static int NVTX_API dom_pop(nvtxDomainHandle_t dom)
 {
 	return pop((uintptr_t)dom);
+}
+
+/* A start outside a capture range: open the window when it is the -p range; else an
+ * id that records nothing. */
+static __attribute__((noinline)) nvtxRangeId_t start_off(uint64_t domain, int trigger,
+							 const struct nv_attr *a)
+{
+	uint64_t id = atomic_fetch_add_explicit(&g_next_range, 1, memory_order_relaxed);
+	if (!trigger)
+		return id;
+	struct nv_entry e = {.sid = a->sid,
+			     .category = a->category,
+			     .color = a->color,
+			     .flags = a->flags,
+			     .ptype = a->ptype,
+			     .payload = a->payload};
+	e.start_ns = gp_now_ns();
+	if (gp_capture_start(e.start_ns, GP_CAPTURE_REASON_NVTX) < 0 && !gp_collecting())
+		return id;
+	atomic_store(&g_trig_range, id);
+	emit_event(GP_REC_NVTX_START, &e, 0, domain, id, 0, 0);
+	return id;
 }
 
 static nvtxRangeId_t start(uint64_t domain, const struct nv_attr *a)
@@ -388,12 +540,22 @@ static nvtxRangeId_t start(uint64_t domain, const struct nv_attr *a)
 
 static nvtxRangeId_t NVTX_API start_a(const char *msg)
 {
+	if (unlikely(!gp_collecting())) {
+		int trig = msg && is_trigger(0, msg, NULL, 0);
+		struct nv_attr a = {.sid = trig ? intern_a(msg) : 0};
+		return start_off(0, trig, &a);
+	}
 	struct nv_attr a = {.sid = intern_a(msg)};
 	return start(0, &a);
 }
 
 static nvtxRangeId_t NVTX_API start_w(const wchar_t *msg)
 {
+	if (unlikely(!gp_collecting())) {
+		int trig = msg && is_trigger(0, NULL, msg, 0);
+		struct nv_attr a = {.sid = trig ? intern_w(msg) : 0};
+		return start_off(0, trig, &a);
+	}
 	struct nv_attr a = {.sid = intern_w(msg)};
 	return start(0, &a);
 }
@@ -401,6 +563,12 @@ static nvtxRangeId_t NVTX_API start_w(const wchar_t *msg)
 static nvtxRangeId_t NVTX_API start_ex(const nvtxEventAttributes_t *attr)
 {
 	struct nv_attr a;
+	if (unlikely(!gp_collecting())) {
+		int trig = attr_is_trigger(0, attr);
+		if (trig)
+			decode_attr(attr, &a);
+		return start_off(0, trig, &a);
+	}
 	decode_attr(attr, &a);
 	return start(0, &a);
 }
@@ -409,21 +577,35 @@ static nvtxRangeId_t NVTX_API dom_start_ex(nvtxDomainHandle_t dom,
 					   const nvtxEventAttributes_t *attr)
 {
 	struct nv_attr a;
+	if (unlikely(!gp_collecting())) {
+		int trig = attr_is_trigger((uintptr_t)dom, attr);
+		if (trig)
+			decode_attr(attr, &a);
+		return start_off((uintptr_t)dom, trig, &a);
+	}
 	decode_attr(attr, &a);
 	return start((uintptr_t)dom, &a);
 }
 
 static void end_range(nvtxRangeId_t id)
 {
-	uint64_t now = gp_now_ns();
 	if (!id)
 		return;
-	struct gp_rec_nvtx_end *r = gp_rec_begin(GP_REC_NVTX_END, sizeof(*r));
-	if (!r)
+	int trig = unlikely(atomic_load_explicit(&g_trig_range, memory_order_relaxed) == id);
+	if (!trig && unlikely(!gp_collecting()))
 		return;
-	r->end_ns = now;
-	r->range_id = id;
-	gp_rec_commit(r);
+	uint64_t now = gp_now_ns();
+	struct gp_rec_nvtx_end *r = gp_rec_begin(GP_REC_NVTX_END, sizeof(*r));
+	if (r) {
+		r->end_ns = now;
+		r->range_id = id;
+		gp_rec_commit(r);
+	}
+	if (trig) {
+		uint64_t want = id;
+		if (atomic_compare_exchange_strong(&g_trig_range, &want, 0))
+			gp_capture_stop(now, GP_CAPTURE_REASON_NVTX);
+	}
 }
 
 static void NVTX_API end0(nvtxRangeId_t id)
@@ -439,6 +621,8 @@ static void NVTX_API dom_end(nvtxDomainHandle_t dom, nvtxRangeId_t id)
 
 static void mark(uint64_t domain, const struct nv_attr *a)
 {
+	if (unlikely(!gp_collecting()))
+		return;
 	struct nv_entry e = {.sid = a->sid,
 			     .category = a->category,
 			     .color = a->color,
@@ -451,18 +635,24 @@ static void mark(uint64_t domain, const struct nv_attr *a)
 
 static void NVTX_API mark_a(const char *msg)
 {
+	if (unlikely(!gp_collecting()))
+		return;
 	struct nv_attr a = {.sid = intern_a(msg)};
 	mark(0, &a);
 }
 
 static void NVTX_API mark_w(const wchar_t *msg)
 {
+	if (unlikely(!gp_collecting()))
+		return;
 	struct nv_attr a = {.sid = intern_w(msg)};
 	mark(0, &a);
 }
 
 static void NVTX_API mark_ex(const nvtxEventAttributes_t *attr)
 {
+	if (unlikely(!gp_collecting()))
+		return;
 	struct nv_attr a;
 	decode_attr(attr, &a);
 	mark(0, &a);
@@ -470,6 +660,8 @@ static void NVTX_API mark_ex(const nvtxEventAttributes_t *attr)
 
 static void NVTX_API dom_mark_ex(nvtxDomainHandle_t dom, const nvtxEventAttributes_t *attr)
 {
+	if (unlikely(!gp_collecting()))
+		return;
 	struct nv_attr a;
 	decode_attr(attr, &a);
 	mark((uintptr_t)dom, &a);
@@ -540,7 +732,17 @@ static void NVTX_API name_os_thread_w(uint32_t tid, const wchar_t *name)
 static struct {
 	uint32_t sid;
 	uint32_t live;
+	uint32_t match; /* the -p pattern's domain */
 } g_domains[NV_MAX_DOMAINS + 1];
+
+static int trig_domain(uint64_t domain)
+{
+	if (gp_ctl->nvtx_any_domain)
+		return 1;
+	if (domain == 0)
+		return gp_ctl->nvtx_domain[0] == '\0';
+	return domain <= NV_MAX_DOMAINS && g_domains[domain].match;
+}
 static _Atomic int g_dom_lock;
 static uint32_t g_n_domains;
 
@@ -556,8 +758,10 @@ static void emit_domain(uint64_t id, uint32_t sid, uint32_t destroy)
 	gp_rec_commit(r);
 }
 
-static nvtxDomainHandle_t domain_create(uint32_t sid)
+static nvtxDomainHandle_t domain_create(uint32_t sid, const char *name)
 {
+	int match =
+	    g_trig_on && name && gp_ctl->nvtx_domain[0] && strcmp(name, gp_ctl->nvtx_domain) == 0;
 	uint32_t id = 0, fresh = 0;
 	while (atomic_exchange_explicit(&g_dom_lock, 1, memory_order_acquire))
 		;
@@ -569,6 +773,7 @@ static nvtxDomainHandle_t domain_create(uint32_t sid)
 	if (!id && g_n_domains < NV_MAX_DOMAINS) {
 		id = ++g_n_domains;
 		g_domains[id].sid = sid;
+		g_domains[id].match = (uint32_t)match;
 	}
 	if (id && !g_domains[id].live) {
 		g_domains[id].live = 1;
@@ -586,12 +791,17 @@ static nvtxDomainHandle_t domain_create(uint32_t sid)
 
 static nvtxDomainHandle_t NVTX_API domain_create_a(const char *name)
 {
-	return domain_create(intern_a(name));
+	return domain_create(intern_a(name), name);
 }
 
 static nvtxDomainHandle_t NVTX_API domain_create_w(const wchar_t *name)
 {
-	return domain_create(intern_w(name));
+	char buf[GP_STRING_MAX + 8];
+	if (!name)
+		return domain_create(0, NULL);
+	size_t n = wide_to_utf8(name, buf);
+	buf[n] = '\0';
+	return domain_create(gp_intern_n(buf, n), buf);
 }
 
 static void NVTX_API domain_destroy(nvtxDomainHandle_t dom)
@@ -776,6 +986,12 @@ static int nvtx_enable(void)
 		    gp_producer_init(GP_COLLECTOR_INJECT) == 0 &&
 		    pthread_key_create(&g_nv_key, nv_thread_exit) == 0) {
 			gp_at_shutdown(nv_shutdown);
+			if (gp_capture_mode() == GP_CAPTURE_NVTX && gp_ctl->nvtx_message[0]) {
+				const char *ro = getenv("NSYS_NVTX_PROFILER_REGISTER_ONLY");
+				g_register_only = ro && ro[0] == '1';
+				g_pat_sid = gp_intern(gp_ctl->nvtx_message);
+				g_trig_on = 1;
+			}
 			e = 1;
 		}
 		atomic_store(&g_enabled, e);

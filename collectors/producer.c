@@ -991,6 +991,11 @@ void *gp_rec_begin(uint16_t type, size_t size)
 	if (unlikely(!atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed)) &&
 	    !gp_rec_is_state(type))
 		return NULL; /* outside every capture range: refused, not a loss */
+	return gp_rec_begin_ungated(type, size);
+}
+
+void *gp_rec_begin_ungated(uint16_t type, size_t size)
+{
 	struct gp_tbuf *b = t_buf;
 	if (unlikely(!b) && !(b = tbuf_get()))
 		return NULL;
@@ -1374,7 +1379,7 @@ int gp_capture_stop(uint64_t ts_ns, uint32_t reason)
 	if (!capture_usable(c, reason) || c->end == GP_CAPTURE_END_NONE ||
 	    !atomic_load(&c->collecting))
 		return -1;
-	int k = -1;
+	int k = -1, shut = 0;
 	ctl_lock(c);
 	uint32_t n = atomic_load(&c->nwindows);
 	if (atomic_load(&c->collecting) && n > 0) {
@@ -1382,19 +1387,24 @@ int gp_capture_stop(uint64_t ts_ns, uint32_t reason)
 		uint64_t start = atomic_load(&w->start_ns);
 		atomic_store(&w->stop_ns, ts_ns > start ? ts_ns : start + 1);
 		atomic_store_explicit(&c->collecting, 0, memory_order_release);
-		int last = c->end == GP_CAPTURE_END_STOP || c->end == GP_CAPTURE_END_STOP_SHUTDOWN ||
+		int last = c->end == GP_CAPTURE_END_STOP ||
+			   c->end == GP_CAPTURE_END_STOP_SHUTDOWN ||
 			   (c->max_ranges && n >= c->max_ranges) || n >= GP_CAPTURE_MAX_WINDOWS;
 		if (last) {
 			atomic_store(&c->done, 1);
-			if (c->end == GP_CAPTURE_END_STOP_SHUTDOWN ||
-			    c->end == GP_CAPTURE_END_REPEAT_SHUTDOWN)
-				atomic_store(&c->shutdown, 1);
+			shut = c->end == GP_CAPTURE_END_STOP_SHUTDOWN ||
+			       c->end == GP_CAPTURE_END_REPEAT_SHUTDOWN;
 		}
 		k = (int)(n - 1);
 	}
 	ctl_unlock(c);
 	if (k >= 0) {
-		flush_all(0);
+		/* Everything recorded in the window leaves before the recorder can ask for the
+		 * shutdown (its signal would find records still buffered): flush, then set
+		 * `shutdown`, then send the frame that wakes the recorder up to see it. */
+		flush_all(1);
+		if (shut)
+			atomic_store(&c->shutdown, 1);
 		send_capture((uint32_t)k, GP_CAPTURE_ACTION_STOP, ts_ns, reason);
 	}
 	return k;

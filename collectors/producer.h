@@ -48,6 +48,11 @@ GP_HIDDEN int gp_producer_active(void);
  * The caller fills the payload and then calls gp_rec_commit() with the same pointer;
  * nothing else may be recorded on this thread in between.  size <= GP_FRAME_MAX - 24. */
 GP_HIDDEN void *gp_rec_begin(uint16_t type, size_t size);
+/* Same without the capture gate: for records that belong to a capture window although
+ * they are produced after it closed (CUPTI activity buffers delivered after
+ * cuProfilerStop: kernels, memcpys, and the API records of the window).  The recorder
+ * routes them (report_module.route, report.h).  Commit with gp_rec_commit(). */
+GP_HIDDEN void *gp_rec_begin_ungated(uint16_t type, size_t size);
 /* Publish the record reserved by gp_rec_begin(). */
 GP_HIDDEN void gp_rec_commit(void *rec);
 

@@ -451,8 +451,7 @@ int report_route_window_near(struct report_router *rt, uint64_t ts_ns)
 		if (!w->stop_ns || ts_ns <= w->stop_ns || k + 1 == rt->nwin)
 			return (int)k;
 		/* in the gap between window k and k + 1: the closer one */
-		return ts_ns - w->stop_ns <= rt->win[k + 1].start_ns - ts_ns ? (int)k
-									      : (int)k + 1;
+		return ts_ns - w->stop_ns <= rt->win[k + 1].start_ns - ts_ns ? (int)k : (int)k + 1;
 	}
 	return 0;
 }
@@ -477,8 +476,7 @@ static uint64_t gate_time(const struct gp_rec_hdr *rec)
 	}
 }
 
-struct report_router *capture_router_new(const struct recorder_config *cfg,
-					 struct gp_control *ctl)
+struct report_router *capture_router_new(const struct recorder_config *cfg, struct gp_control *ctl)
 {
 	struct report_router *rt = xcalloc(1, sizeof(*rt));
 	struct report *probe;
@@ -491,8 +489,8 @@ struct report_router *capture_router_new(const struct recorder_config *cfg,
 	rt->meta = xcalloc(cfg->n_capture_meta + 1, sizeof(*rt->meta));
 	for (i = 0; i < cfg->n_capture_meta; i++) {
 		rt->meta[i].name = xstrdup(cfg->capture_meta[i].name);
-		rt->meta[i].value = cfg->capture_meta[i].value ? xstrdup(cfg->capture_meta[i].value)
-							       : NULL;
+		rt->meta[i].value =
+		    cfg->capture_meta[i].value ? xstrdup(cfg->capture_meta[i].value) : NULL;
 	}
 	rt->cfg.capture_meta = rt->meta;
 	/* Check now that the first range's report can be created (folder, existing file),
@@ -615,13 +613,13 @@ static int broadcast(struct report_router *rt, struct capture_conn *cc,
 	int ret = 0;
 
 	for (k = 0; k < cc->nrc && k < rt->nwin; k++)
-		if (cc->rc[k] && rt->win[k].rep && report_record(rt->win[k].rep, cc->rc[k], rec) < 0)
+		if (cc->rc[k] && rt->win[k].rep &&
+		    report_record(rt->win[k].rep, cc->rc[k], rec) < 0)
 			ret = -1;
 	return ret;
 }
 
-int capture_record(struct report_router *rt, struct capture_conn *cc,
-		   const struct gp_rec_hdr *rec)
+int capture_record(struct report_router *rt, struct capture_conn *cc, const struct gp_rec_hdr *rec)
 {
 	const struct report_module *m;
 	struct report_conn *rc;
@@ -637,9 +635,9 @@ int capture_record(struct report_router *rt, struct capture_conn *cc,
 	if (rec->type == GP_REC_CAPTURE) {
 		refresh(rt);
 		k = (int)((const struct gp_rec_capture *)rec)->window;
-		if ((size_t)k >= rt->nwin)
-			return 0;
-		return conn_in(rt, cc, (size_t)k) ? 0 : 0;
+		if ((size_t)k < rt->nwin)
+			conn_in(rt, cc, (size_t)k); /* an empty range still gets its process */
+		return 0;
 	}
 	if (gp_rec_is_state(rec->type)) {
 		if (rec->type == GP_REC_STRING && rec->size < sizeof(struct gp_rec_string))
@@ -727,10 +725,11 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 	size_t k;
 	int ret = 0;
 	struct recorder_stats total = *st;
+	char **list;
+	size_t nlist = 0;
 
 	refresh(rt);
-	*paths = xcalloc(rt->nwin + 1, sizeof(char *));
-	*npaths = 0;
+	list = xcalloc(rt->nwin + 1, sizeof(char *));
 	for (k = 0; k < rt->nwin; k++) {
 		struct recorder_stats one = *st;
 		struct report *rep = win_report(rt, k); /* an empty range still gets its report */
@@ -743,7 +742,7 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 		if (report_finish(rep, app, &one) < 0)
 			ret = -1;
 		rt->win[k].rep = NULL;
-		(*paths)[(*npaths)++] = xstrdup(rt->win[k].path);
+		list[nlist++] = xstrdup(rt->win[k].path);
 		/* per-report figures: the largest (every report saw the same loss records) */
 		if (one.processes > total.processes)
 			total.processes = one.processes;
@@ -759,6 +758,8 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 	}
 	total.capture_unrouted = rt->dropped;
 	*st = total;
+	*paths = list; /* after *st = total: paths may point into *st */
+	*npaths = nlist;
 	return ret;
 }
 

@@ -47,9 +47,9 @@ struct capture_nvtx_pattern {
 /* The capture settings of a session (recorder_config.capture).  All-zero = mode none,
  * end stop-shutdown, no delay. */
 struct capture_settings {
-	uint32_t mode;	     /* enum gp_capture_mode (-c) */
-	uint32_t end;	     /* enum gp_capture_end (--capture-range-end) */
-	uint32_t max_ranges; /* N of repeat:N / repeat-shutdown:N; 0 = unlimited */
+	uint32_t mode;			  /* enum gp_capture_mode (-c) */
+	uint32_t end;			  /* enum gp_capture_end (--capture-range-end) */
+	uint32_t max_ranges;		  /* N of repeat:N / repeat-shutdown:N; 0 = unlimited */
 	struct capture_nvtx_pattern nvtx; /* -p (mode nvtx) */
 	uint64_t delay_ns;		  /* -y/--delay, ns after session start */
 };

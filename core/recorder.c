@@ -21,7 +21,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,7 +44,8 @@ struct rconn {
 	int fd;
 	uint32_t pid;
 	struct rconn *prev, *next; /* reader's list of open connections */
-	struct report_conn *rc;
+	struct report_conn *rc;	   /* single report */
+	struct capture_conn *cc;   /* repeat capture: the router's connection */
 	struct gp_seq seq;
 };
 
@@ -64,7 +67,14 @@ struct recorder {
 	int lfd, epfd, wakefd;
 	pthread_t reader, writer;
 	int reader_started, writer_started;
-	struct report *rep;
+	struct report *rep;	  /* the report, or NULL with a repeat capture (rt) */
+	struct report_router *rt; /* repeat capture: one report per range */
+	char *report_path;
+	struct capture_settings cap;
+	uint64_t session_start_ns;
+	struct gp_control *ctl; /* the control page (wire.h) */
+	int shutfd, timerfd;	/* capture shutdown eventfd; -y/--delay timer (reader) */
+	_Atomic int shutdown_sent;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_data, cv_space, cv_closed;
@@ -308,6 +318,20 @@ static void accept_conns(struct recorder *r)
 	}
 }
 
+/* The producer that closed the last range set the page's `shutdown` before sending its
+ * GP_REC_CAPTURE frame, so the reader sees it when that frame wakes it up. */
+static void check_shutdown(struct recorder *r)
+{
+	uint64_t one = 1;
+
+	if (r->shutfd < 0 || atomic_load_explicit(&r->shutdown_sent, memory_order_relaxed) ||
+	    !atomic_load_explicit(&r->ctl->shutdown, memory_order_acquire))
+		return;
+	atomic_store(&r->shutdown_sent, 1);
+	if (write(r->shutfd, &one, sizeof(one)) < 0)
+		(void)0;
+}
+
 static void *reader_main(void *arg)
 {
 	struct recorder *r = arg;
@@ -323,6 +347,12 @@ static void *reader_main(void *arg)
 
 			if (tag == &r->lfd) {
 				accept_conns(r);
+			} else if (tag == &r->timerfd) {
+				uint64_t v;
+
+				if (read(r->timerfd, &v, sizeof(v)) == sizeof(v))
+					capture_control_open_delay_window(r->ctl,
+									  gp_monotonic_ns());
 			} else if (tag == &r->wakefd) {
 				uint64_t v;
 
@@ -332,6 +362,7 @@ static void *reader_main(void *arg)
 				read_conn(r, tag, READ_BURST);
 			}
 		}
+		check_shutdown(r);
 		pthread_mutex_lock(&r->mu);
 		stop = r->stop_reader;
 		pthread_mutex_unlock(&r->mu);
@@ -363,10 +394,23 @@ static int on_record(void *ctx, const struct gp_rec_hdr *rec)
 	return report_record(x->rep, x->rc, rec);
 }
 
+struct cap_ctx {
+	struct report_router *rt;
+	struct capture_conn *cc;
+};
+
+static int on_record_routed(void *ctx, const struct gp_rec_hdr *rec)
+{
+	struct cap_ctx *x = ctx;
+
+	return capture_record(x->rt, x->cc, rec);
+}
+
 static void writer_begin(struct recorder *r)
 {
 	if (!r->txn_open) {
-		report_begin(r->rep);
+		if (r->rep)
+			report_begin(r->rep); /* (the router begins each window's report itself) */
 		r->txn_open = 1;
 		r->txn_start_ns = gp_monotonic_ns();
 	}
@@ -375,7 +419,10 @@ static void writer_begin(struct recorder *r)
 static void writer_commit(struct recorder *r)
 {
 	if (r->txn_open) {
-		report_commit(r->rep);
+		if (r->rt)
+			capture_commit(r->rt);
+		else
+			report_commit(r->rep);
 		r->txn_open = 0;
 	}
 }
@@ -386,18 +433,29 @@ static void handle_item(struct recorder *r, struct qbuf *b)
 
 	switch (b->kind) {
 	case Q_OPEN:
-		c->rc = report_conn_open(r->rep, c->pid);
+		if (r->rt)
+			c->cc = capture_conn_open(r->rt, c->pid);
+		else
+			c->rc = report_conn_open(r->rep, c->pid);
 		break;
-	case Q_FRAME: {
-		struct rec_ctx x = {r->rep, c->rc};
-
+	case Q_FRAME:
 		writer_begin(r);
-		gp_decode_frame(b->data, b->len, &c->seq, &r->dc, on_record, &x);
+		if (r->rt) {
+			struct cap_ctx x = {r->rt, c->cc};
+
+			gp_decode_frame(b->data, b->len, &c->seq, &r->dc, on_record_routed, &x);
+		} else {
+			struct rec_ctx x = {r->rep, c->rc};
+
+			gp_decode_frame(b->data, b->len, &c->seq, &r->dc, on_record, &x);
+		}
 		break;
-	}
 	case Q_CLOSE:
 		writer_begin(r);
-		report_conn_close(r->rep, c->rc);
+		if (r->rt)
+			capture_conn_close(r->rt, c->cc);
+		else
+			report_conn_close(r->rep, c->rc);
 		gp_seq_close(&c->seq, &r->dc);
 		free(c);
 		break;
@@ -490,6 +548,15 @@ static void free_recorder(struct recorder *r)
 		close(r->epfd);
 	if (r->wakefd >= 0)
 		close(r->wakefd);
+	if (r->shutfd >= 0)
+		close(r->shutfd);
+	if (r->timerfd >= 0)
+		close(r->timerfd);
+	if (r->rt)
+		capture_router_free(r->rt);
+	if (r->ctl)
+		capture_control_destroy(r->ctl, r->dir);
+	free(r->report_path);
 	if (r->sock_path)
 		unlink(r->sock_path);
 	if (r->dir)
@@ -549,24 +616,78 @@ static int setup_channel(struct recorder *r)
 	return 0;
 }
 
+/* Remove what recorder_start created (error path). */
+static void discard_reports(struct recorder *r)
+{
+	if (r->rep)
+		report_discard(r->rep);
+	r->rep = NULL;
+	if (r->rt)
+		capture_router_discard(r->rt);
+}
+
+/* The control page, the report(s), the -y timer and the shutdown eventfd. */
+static int setup_capture(struct recorder *r, const struct recorder_config *cfg)
+{
+	const struct capture_settings *cs = &cfg->capture;
+	struct epoll_event ev;
+
+	r->ctl = capture_control_create(r->dir, cs, cfg->session_start_ns);
+	if (!r->ctl)
+		return -1;
+	if (capture_is_repeat(cs))
+		r->rt = capture_router_new(cfg, r->ctl);
+	else
+		r->rep = report_open(cfg);
+	if (!r->rt && !r->rep)
+		return -1;
+	if (cs->mode != GP_CAPTURE_NONE && (cs->end == GP_CAPTURE_END_STOP_SHUTDOWN ||
+					    cs->end == GP_CAPTURE_END_REPEAT_SHUTDOWN)) {
+		r->shutfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (r->shutfd < 0)
+			goto fail;
+	}
+	if (cs->mode == GP_CAPTURE_NONE && cs->delay_ns) {
+		struct itimerspec its;
+		uint64_t at = cfg->session_start_ns + cs->delay_ns;
+
+		memset(&its, 0, sizeof(its));
+		its.it_value.tv_sec = (time_t)(at / 1000000000ull);
+		its.it_value.tv_nsec = (long)(at % 1000000000ull);
+		r->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (r->timerfd < 0 ||
+		    timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+			goto fail;
+		ev.events = EPOLLIN;
+		ev.data.ptr = &r->timerfd;
+		epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timerfd, &ev);
+	}
+	return 0;
+fail:
+	error("cannot set up the capture range timer: %s", strerror(errno));
+	discard_reports(r);
+	return -1;
+}
+
 int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 {
 	struct recorder *r = xcalloc(1, sizeof(*r));
 	sigset_t all, old;
 
-	r->lfd = r->epfd = r->wakefd = -1;
+	r->lfd = r->epfd = r->wakefd = r->shutfd = r->timerfd = -1;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv_data, NULL);
 	pthread_cond_init(&r->cv_space, NULL);
 	pthread_cond_init(&r->cv_closed, NULL);
+	r->cap = cfg->capture;
+	r->session_start_ns = cfg->session_start_ns;
+	r->report_path = xstrdup(cfg->report_path);
 
-	r->rep = report_open(cfg);
-	if (!r->rep) {
+	if (setup_channel(r) < 0) {
 		free_recorder(r);
 		return -1;
 	}
-	if (setup_channel(r) < 0) {
-		report_discard(r->rep);
+	if (setup_capture(r, cfg) < 0) {
 		free_recorder(r);
 		return -1;
 	}
@@ -587,7 +708,7 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 			pthread_mutex_unlock(&r->mu);
 			pthread_join(r->writer, NULL);
 		}
-		report_discard(r->rep);
+		discard_reports(r);
 		free_recorder(r);
 		return -1;
 	}
@@ -647,10 +768,22 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 	st.lost_frames = r->dc.lost_frames;
 	st.reader_stalls = r->reader_stalls;
 	st.writer_cpu_ns = r->writer_cpu_ns;
-	ret = report_finish(r->rep, app, &st);
+	st.capture_ranges = recorder_capture_ranges(r);
+	if (r->rt) {
+		ret = capture_router_finish(r->rt, app, &st, &st.report_paths, &st.n_reports);
+	} else {
+		if (st.capture_ranges)
+			capture_window_meta(r->rep, r->ctl, r->session_start_ns, 0);
+		ret = report_finish(r->rep, app, &st);
+		st.report_paths = xcalloc(2, sizeof(char *));
+		st.report_paths[0] = xstrdup(r->report_path);
+		st.n_reports = 1;
+	}
 	r->rep = NULL;
 	if (stats)
 		*stats = st;
+	else
+		recorder_stats_release(&st);
 	free_recorder(r);
 	return ret;
 }
@@ -668,4 +801,33 @@ unsigned recorder_open_connections(struct recorder *r)
 	n = r->nopen;
 	pthread_mutex_unlock(&r->mu);
 	return n;
+}
+
+void recorder_stats_release(struct recorder_stats *stats)
+{
+	size_t i;
+
+	for (i = 0; i < stats->n_reports; i++)
+		free(stats->report_paths[i]);
+	free(stats->report_paths);
+	stats->report_paths = NULL;
+	stats->n_reports = 0;
+}
+
+int recorder_shutdown_fd(struct recorder *r)
+{
+	return r->shutfd;
+}
+
+int recorder_shutdown_requested(struct recorder *r)
+{
+	return r->ctl && r->cap.mode != GP_CAPTURE_NONE &&
+	       atomic_load_explicit(&r->ctl->shutdown, memory_order_acquire);
+}
+
+unsigned recorder_capture_ranges(struct recorder *r)
+{
+	if (!r->ctl || (r->cap.mode == GP_CAPTURE_NONE && !r->cap.delay_ns))
+		return 0;
+	return atomic_load_explicit(&r->ctl->nwindows, memory_order_acquire);
 }

@@ -54,20 +54,20 @@ struct recorder_config {
 /* Counters of a finished session: printed at the end of `profile` and stored in
  * META_DATA_EXPORT (GPROF_LOST_*, GPROF_RECORDS, ...). */
 struct recorder_stats {
-	uint64_t connections;	  /* producer connections seen */
-	uint64_t processes;	  /* distinct processes (PROCESSES rows) */
-	uint64_t frames;	  /* valid frames decoded */
-	uint64_t records;	  /* records decoded and written */
-	uint64_t bytes;		  /* frame bytes received */
-	uint64_t bad_frames;	  /* frames with bad magic/version/length or torn records */
-	uint64_t lost_frames;	  /* frames missing by sequence-number gap */
-	uint64_t dropped_records; /* producer-side drops (sum of GP_REC_LOSS) */
-	uint64_t failed_sends;	  /* producer-side failed sends (sum of GP_REC_LOSS) */
-	uint64_t cupti_dropped;	  /* CUPTI dropped records (sum of GP_REC_LOSS) */
-	uint64_t zero_timestamps; /* GPU records skipped for zero timestamps */
-	uint64_t write_errors;	  /* records SQLite refused */
-	uint64_t reader_stalls;	  /* times the reader paused because the queue was full */
-	uint64_t writer_cpu_ns;	  /* CPU time of the writer thread (ns), for ingest-rate figures */
+	uint64_t connections;	   /* producer connections seen */
+	uint64_t processes;	   /* distinct processes (PROCESSES rows) */
+	uint64_t frames;	   /* valid frames decoded */
+	uint64_t records;	   /* records decoded and written */
+	uint64_t bytes;		   /* frame bytes received */
+	uint64_t bad_frames;	   /* frames with bad magic/version/length or torn records */
+	uint64_t lost_frames;	   /* frames missing by sequence-number gap */
+	uint64_t dropped_records;  /* producer-side drops (sum of GP_REC_LOSS) */
+	uint64_t failed_sends;	   /* producer-side failed sends (sum of GP_REC_LOSS) */
+	uint64_t cupti_dropped;	   /* CUPTI dropped records (sum of GP_REC_LOSS) */
+	uint64_t zero_timestamps;  /* GPU records skipped for zero timestamps */
+	uint64_t write_errors;	   /* records SQLite refused */
+	uint64_t reader_stalls;	   /* times the reader paused because the queue was full */
+	uint64_t writer_cpu_ns;	   /* CPU time of the writer thread (ns), for ingest-rate figures */
 	uint64_t capture_unrouted; /* repeat captures: records no window's report could take */
 	uint32_t capture_ranges;   /* capture windows opened (0 with mode none and no delay) */
 	/* Report files written, in range order (one, or one per range with repeat; none when

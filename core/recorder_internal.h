@@ -79,13 +79,11 @@ struct recorder_stats;
 struct gp_control;
 
 /* NULL after printing an error when the first range's report cannot be created. */
-struct report_router *capture_router_new(const struct recorder_config *cfg,
-					 struct gp_control *ctl);
+struct report_router *capture_router_new(const struct recorder_config *cfg, struct gp_control *ctl);
 void capture_router_free(struct report_router *rt);
 struct capture_conn *capture_conn_open(struct report_router *rt, uint32_t pid);
 /* Route and decode one record: 0, or -1 when malformed (as report_record). */
-int capture_record(struct report_router *rt, struct capture_conn *cc,
-		   const struct gp_rec_hdr *rec);
+int capture_record(struct report_router *rt, struct capture_conn *cc, const struct gp_rec_hdr *rec);
 void capture_conn_close(struct report_router *rt, struct capture_conn *cc);
 /* Commit every open window report. */
 void capture_commit(struct report_router *rt);
@@ -98,7 +96,7 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 void capture_router_discard(struct report_router *rt);
 /* Add META_DATA_CAPTURE rows GPROF_CAPTURE_RANGE (1-based index),
  * GPROF_CAPTURE_RANGE_START and _STOP (report time ns) for window `index` of ctl. */
-void capture_window_meta(struct report *rep, const struct gp_control *ctl,
-			 uint64_t session_start, unsigned index);
+void capture_window_meta(struct report *rep, const struct gp_control *ctl, uint64_t session_start,
+			 unsigned index);
 
 #endif

@@ -37,12 +37,12 @@
 #define GP_FRAME_MAX	(64 * 1024) /* bytes, header included */
 
 /* Environment variables set by `gprof-cli profile` for the injected libraries. */
-#define GP_ENV_CHANNEL	     "GPROF_CLI_CHANNEL"	/* socket path */
-#define GP_ENV_SESSION	     "GPROF_CLI_SESSION"	/* session id (decimal), for sanity */
-#define GP_ENV_TRACE	     "GPROF_CLI_TRACE"		/* comma list of enabled collectors */
+#define GP_ENV_CHANNEL	      "GPROF_CLI_CHANNEL"	    /* socket path */
+#define GP_ENV_SESSION	      "GPROF_CLI_SESSION"	    /* session id (decimal), for sanity */
+#define GP_ENV_TRACE	      "GPROF_CLI_TRACE"		    /* comma list of enabled collectors */
 #define GP_ENV_OSRT_THRESHOLD "GPROF_CLI_OSRT_THRESHOLD_NS" /* decimal ns, default 1000 */
-#define GP_ENV_FLUSH_MS	     "GPROF_CLI_FLUSH_MS"	/* producer flush period, default 100 */
-#define GP_ENV_OPTIONS	     "GPROF_CLI_OPTIONS"	/* collector-specific key=value;... */
+#define GP_ENV_FLUSH_MS	      "GPROF_CLI_FLUSH_MS"	    /* producer flush period, default 100 */
+#define GP_ENV_OPTIONS	      "GPROF_CLI_OPTIONS"	    /* collector-specific key=value;... */
 
 /* Frame types. */
 enum gp_frame_type {
@@ -69,18 +69,18 @@ struct gp_rec_hdr {
 /* Record types.  0x001-0x0ff common, 0x100-0x1ff nvtx, 0x200-0x2ff osrt,
  * 0x300-0x3ff cuda (wire_cuda.h), 0x400-0x4ff gpu-metrics. */
 enum gp_rec_type {
-	GP_REC_HELLO = 0x001,	    /* struct gp_rec_hello: first record of a connection */
-	GP_REC_STRING = 0x002,	    /* struct gp_rec_string */
-	GP_REC_THREAD_NAME = 0x003, /* struct gp_rec_thread_name */
-	GP_REC_LOSS = 0x004,	    /* struct gp_rec_loss */
+	GP_REC_HELLO = 0x001,	     /* struct gp_rec_hello: first record of a connection */
+	GP_REC_STRING = 0x002,	     /* struct gp_rec_string */
+	GP_REC_THREAD_NAME = 0x003,  /* struct gp_rec_thread_name */
+	GP_REC_LOSS = 0x004,	     /* struct gp_rec_loss */
 	GP_REC_PROCESS_EXIT = 0x005, /* struct gp_rec_process_exit */
 	GP_REC_CAPTURE = 0x006,	     /* struct gp_rec_capture: a capture range started/stopped */
 
-	GP_REC_NVTX_EVENT = 0x101,	  /* struct gp_rec_nvtx: mark or complete push/pop range */
-	GP_REC_NVTX_START = 0x102,	  /* struct gp_rec_nvtx: start of a start/end range */
-	GP_REC_NVTX_END = 0x103,	  /* struct gp_rec_nvtx_end */
-	GP_REC_NVTX_DOMAIN = 0x104,	  /* struct gp_rec_nvtx_domain: create or destroy */
-	GP_REC_NVTX_CATEGORY = 0x105,	  /* struct gp_rec_nvtx_category */
+	GP_REC_NVTX_EVENT = 0x101,    /* struct gp_rec_nvtx: mark or complete push/pop range */
+	GP_REC_NVTX_START = 0x102,    /* struct gp_rec_nvtx: start of a start/end range */
+	GP_REC_NVTX_END = 0x103,      /* struct gp_rec_nvtx_end */
+	GP_REC_NVTX_DOMAIN = 0x104,   /* struct gp_rec_nvtx_domain: create or destroy */
+	GP_REC_NVTX_CATEGORY = 0x105, /* struct gp_rec_nvtx_category */
 
 	GP_REC_OSRT = 0x201, /* struct gp_rec_osrt */
 };
@@ -182,12 +182,12 @@ struct gp_rec_nvtx {
 	struct gp_rec_hdr h;
 	uint64_t start_ns;
 	uint64_t end_ns;
-	uint64_t range_id;  /* nvtxRangeId_t for start/end ranges, else 0 */
-	uint64_t domain;    /* producer's domain handle id; 0 = default domain */
-	uint32_t text_sid;  /* message string id; 0 = none */
-	uint32_t category;  /* NVTX category; 0 = none */
-	uint32_t color;	    /* ARGB when GP_NVTX_HAS_COLOR */
-	uint16_t flags;	    /* GP_NVTX_* */
+	uint64_t range_id;     /* nvtxRangeId_t for start/end ranges, else 0 */
+	uint64_t domain;       /* producer's domain handle id; 0 = default domain */
+	uint32_t text_sid;     /* message string id; 0 = none */
+	uint32_t category;     /* NVTX category; 0 = none */
+	uint32_t color;	       /* ARGB when GP_NVTX_HAS_COLOR */
+	uint16_t flags;	       /* GP_NVTX_* */
 	uint16_t payload_type; /* enum gp_nvtx_payload */
 	union {
 		uint64_t u64;
@@ -197,7 +197,7 @@ struct gp_rec_nvtx {
 		int32_t i32;
 		float f;
 	} payload;
-	uint32_t level;	    /* push/pop nesting depth (0 = outermost), else 0 */
+	uint32_t level; /* push/pop nesting depth (0 = outermost), else 0 */
 	uint32_t pad;
 };
 
@@ -259,7 +259,7 @@ struct gp_rec_osrt {
  *   lock        a spin lock (0/1) held only during a start/stop transition.
  * Without a page (no recorder control file) a producer behaves as mode none.
  */
-#define GP_CONTROL_NAME	       "control" /* file name next to the channel socket */
+#define GP_CONTROL_NAME	       "control"   /* file name next to the channel socket */
 #define GP_CONTROL_MAGIC       0x4c544347u /* "GCTL" */
 #define GP_CONTROL_VERSION     1
 #define GP_CAPTURE_MAX_WINDOWS 1024
@@ -274,19 +274,19 @@ enum gp_capture_mode {
 
 /* --capture-range-end.  0 is nsys's default, stop-shutdown. */
 enum gp_capture_end {
-	GP_CAPTURE_END_STOP_SHUTDOWN = 0, /* first range only, then end the session */
-	GP_CAPTURE_END_STOP = 1,	  /* first range only, the app runs on */
-	GP_CAPTURE_END_NONE = 2,	  /* range ends are ignored: collect until exit */
-	GP_CAPTURE_END_REPEAT = 3,	  /* one report per range, up to max_ranges (0 = all) */
+	GP_CAPTURE_END_STOP_SHUTDOWN = 0,   /* first range only, then end the session */
+	GP_CAPTURE_END_STOP = 1,	    /* first range only, the app runs on */
+	GP_CAPTURE_END_NONE = 2,	    /* range ends are ignored: collect until exit */
+	GP_CAPTURE_END_REPEAT = 3,	    /* one report per range, up to max_ranges (0 = all) */
 	GP_CAPTURE_END_REPEAT_SHUTDOWN = 4, /* repeat, then end the session after max_ranges */
 };
 
 /* Why a window opened or closed (gp_capture_window.reason, gp_rec_capture.reason). */
 enum gp_capture_reason {
 	GP_CAPTURE_REASON_NONE = 0,
-	GP_CAPTURE_REASON_NVTX = 1,	   /* the -p range was pushed/started, popped/ended */
-	GP_CAPTURE_REASON_CUDA = 2,	   /* cuProfilerStart / cuProfilerStop */
-	GP_CAPTURE_REASON_DELAY = 3,	   /* -y/--delay expired (recorder) */
+	GP_CAPTURE_REASON_NVTX = 1,	    /* the -p range was pushed/started, popped/ended */
+	GP_CAPTURE_REASON_CUDA = 2,	    /* cuProfilerStart / cuProfilerStop */
+	GP_CAPTURE_REASON_DELAY = 3,	    /* -y/--delay expired (recorder) */
 	GP_CAPTURE_REASON_PROCESS_EXIT = 4, /* reserved: window closed by the end of the app */
 };
 
@@ -300,10 +300,10 @@ struct gp_capture_window {
 struct gp_control {
 	/* settings: written by the recorder before the application starts */
 	uint32_t magic, version, size;
-	uint32_t mode;		 /* enum gp_capture_mode */
-	uint32_t end;		 /* enum gp_capture_end */
-	uint32_t max_ranges;	 /* repeat:N / repeat-shutdown:N; 0 = unlimited */
-	uint64_t armed_ns;	 /* triggers before this CLOCK_MONOTONIC time are ignored (-y) */
+	uint32_t mode;		  /* enum gp_capture_mode */
+	uint32_t end;		  /* enum gp_capture_end */
+	uint32_t max_ranges;	  /* repeat:N / repeat-shutdown:N; 0 = unlimited */
+	uint64_t armed_ns;	  /* triggers before this CLOCK_MONOTONIC time are ignored (-y) */
 	uint32_t nvtx_any_domain; /* -p range@* */
 	uint32_t pad0;
 	char nvtx_message[GP_CAPTURE_TEXT_MAX]; /* -p message, unescaped */

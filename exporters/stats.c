@@ -310,24 +310,36 @@ static int check_args(const struct stats_report *r, const struct stats_args *a)
 	return 0;
 }
 
-int stats_run_report(sqlite3 *db, const struct stats_report *r, const struct stats_args *args,
-		     const struct stats_fmt_opts *o, FILE *out)
+/* The skip reason for table t of report r (needs_what, else skip_what, else t). */
+static const char *skip_reason(const struct stats_report *r, size_t i, const char *t)
 {
-	const char *label = o->label ? o->label : "report";
-	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *st = NULL;
-	const char *tail = NULL;
-	int ret;
+	if (r->needs_what && r->needs_what[i])
+		return r->needs_what[i];
+	return r->skip_what ? r->skip_what : t;
+}
 
+int stats_prepare_report(sqlite3 *db, const struct stats_report *r,
+			 const struct stats_args *args, const char *label, sqlite3_stmt **st,
+			 const char **skip_what)
+{
+	struct strbuf sql = STRBUF_INIT;
+	const char *tail = NULL;
+
+	*st = NULL;
 	if (check_args(r, args))
 		return -1;
-	if (o->banners)
-		fprintf(out, "Processing [%s] with [reports/%s.py]... \n", label, r->name);
-	for (const char *const *t = r->needs; t && *t; t++) {
-		if (!stats_table_exists(db, *t)) {
-			if (o->banners)
-				fprintf(out, "SKIPPED: %s does not contain %s.\n\n", label,
-					r->skip_what ? r->skip_what : *t);
+	for (size_t i = 0; r->needs && r->needs[i]; i++) {
+		if (!stats_table_exists(db, r->needs[i])) {
+			*skip_what = skip_reason(r, i, r->needs[i]);
+			return 1;
+		}
+	}
+	if (r->needs_any && r->needs_any[0]) {
+		int any = 0;
+		for (const char *const *t = r->needs_any; *t && !any; t++)
+			any = stats_table_exists(db, *t);
+		if (!any) {
+			*skip_what = r->any_what ? r->any_what : r->needs_any[0];
 			return 1;
 		}
 	}
@@ -335,12 +347,33 @@ int stats_run_report(sqlite3 *db, const struct stats_report *r, const struct sta
 		strbuf_release(&sql);
 		return -1;
 	}
-	if (sqlite3_prepare_v2(db, sql.buf, (int)sql.len, &st, &tail) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, sql.buf, (int)sql.len, st, &tail) != SQLITE_OK) {
 		error("cannot run report '%s' on '%s': %s", r->name, label, sqlite3_errmsg(db));
 		strbuf_release(&sql);
+		*st = NULL;
 		return -1;
 	}
 	strbuf_release(&sql);
+	return 0;
+}
+
+int stats_run_report(sqlite3 *db, const struct stats_report *r, const struct stats_args *args,
+		     const struct stats_fmt_opts *o, FILE *out)
+{
+	const char *label = o->label ? o->label : "report";
+	const char *what = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (check_args(r, args))
+		return -1;
+	if (o->banners)
+		fprintf(out, "Processing [%s] with [reports/%s.py]... \n", label, r->name);
+	ret = stats_prepare_report(db, r, args, label, &st, &what);
+	if (ret == 1 && o->banners)
+		fprintf(out, "SKIPPED: %s does not contain %s.\n\n", label, what);
+	if (ret)
+		return ret;
 	if (o->banners && (o->format == STATS_FMT_COLUMN || o->format == STATS_FMT_TABLE))
 		fprintf(out, "\n ** %s (%s):\n\n", r->display, r->name);
 	ret = stats_format_stmt(st, o, out);
@@ -349,6 +382,134 @@ int stats_run_report(sqlite3 *db, const struct stats_report *r, const struct sta
 		fputc('\n', out);
 	if (!ret && ferror(out))
 		ret = error("cannot write report '%s': %s", r->name, strerror(errno));
+	return ret;
+}
+
+/* Append "name" as an SQL identifier (double quotes doubled). */
+static void add_ident(struct strbuf *sb, const char *name)
+{
+	strbuf_addch(sb, '"');
+	for (const char *p = name; *p; p++) {
+		if (*p == '"')
+			strbuf_addch(sb, '"');
+		strbuf_addch(sb, *p);
+	}
+	strbuf_addch(sb, '"');
+}
+
+/* Create merged("Report", <st's columns>) on mem and an INSERT statement for it. */
+static int merged_create(sqlite3 *mem, sqlite3_stmt *st, sqlite3_stmt **ins)
+{
+	struct strbuf sql = STRBUF_INIT;
+	int n = sqlite3_column_count(st), rc;
+
+	strbuf_addstr(&sql, "CREATE TABLE merged(\"Report\"");
+	for (int i = 0; i < n; i++) {
+		strbuf_addch(&sql, ',');
+		add_ident(&sql, sqlite3_column_name(st, i));
+	}
+	strbuf_addch(&sql, ')');
+	rc = sqlite3_exec(mem, sql.buf, NULL, NULL, NULL);
+	strbuf_reset(&sql);
+	strbuf_addstr(&sql, "INSERT INTO merged VALUES (?");
+	for (int i = 0; i < n; i++)
+		strbuf_addstr(&sql, ",?");
+	strbuf_addch(&sql, ')');
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(mem, sql.buf, -1, ins, NULL);
+	strbuf_release(&sql);
+	if (rc != SQLITE_OK)
+		return error("cannot build the merged table: %s", sqlite3_errmsg(mem));
+	return 0;
+}
+
+/* Copy every row of st (from report label) into merged through ins. */
+static int merged_copy(sqlite3 *mem, sqlite3_stmt *ins, sqlite3_stmt *st, const char *label,
+		       int ncols)
+{
+	int rc;
+
+	if (sqlite3_column_count(st) != ncols)
+		return error("report '%s' has %d columns, the others %d: cannot merge", label,
+			     sqlite3_column_count(st), ncols);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_bind_text(ins, 1, label, -1, SQLITE_STATIC);
+		for (int i = 0; i < ncols; i++)
+			sqlite3_bind_value(ins, i + 2, sqlite3_column_value(st, i));
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			return error("cannot build the merged table: %s", sqlite3_errmsg(mem));
+		sqlite3_reset(ins);
+	}
+	if (rc != SQLITE_DONE)
+		return error("cannot read report rows of '%s': %s", label,
+			     sqlite3_errmsg(sqlite3_db_handle(st)));
+	return 0;
+}
+
+int stats_run_merged(sqlite3 *const *dbs, const char *const *labels, size_t n,
+		     const struct stats_report *r, const struct stats_args *args,
+		     const struct stats_fmt_opts *o, FILE *out)
+{
+	const char *label = o->label ? o->label : "reports";
+	sqlite3 *mem = NULL;
+	sqlite3_stmt *ins = NULL, *sel = NULL;
+	int ret = 0, ncols = -1, nskipped = 0;
+	const char *what = NULL;
+
+	if (check_args(r, args))
+		return -1;
+	if (sqlite3_open(":memory:", &mem) != SQLITE_OK) {
+		sqlite3_close(mem);
+		return error("cannot open an in-memory database for --merge");
+	}
+	sqlite3_exec(mem, "BEGIN", NULL, NULL, NULL);
+	if (o->banners)
+		fprintf(out, "Processing [%s] with [reports/%s.py]... \n", label, r->name);
+	for (size_t i = 0; i < n && !ret; i++) {
+		sqlite3_stmt *st = NULL;
+		const char *why = NULL;
+		int rc = stats_prepare_report(dbs[i], r, args, labels[i], &st, &why);
+		if (rc < 0) {
+			ret = -1;
+			break;
+		}
+		if (rc == 1) {
+			nskipped++;
+			what = why;
+			if (o->banners && (size_t)nskipped < n)
+				fprintf(out, "SKIPPED: %s does not contain %s.\n", labels[i], why);
+			continue;
+		}
+		if (ncols < 0) {
+			ncols = sqlite3_column_count(st);
+			ret = merged_create(mem, st, &ins);
+		}
+		if (!ret)
+			ret = merged_copy(mem, ins, st, labels[i], ncols);
+		sqlite3_finalize(st);
+	}
+	if (!ret && (size_t)nskipped == n) {
+		if (o->banners)
+			fprintf(out, "SKIPPED: %s do%s not contain %s.\n\n", label,
+				n == 1 ? "es" : "", what);
+		ret = 1;
+	}
+	if (!ret && sqlite3_prepare_v2(mem, "SELECT * FROM merged ORDER BY rowid", -1, &sel,
+				       NULL) != SQLITE_OK)
+		ret = error("cannot read the merged table: %s", sqlite3_errmsg(mem));
+	if (!ret) {
+		if (o->banners &&
+		    (o->format == STATS_FMT_COLUMN || o->format == STATS_FMT_TABLE))
+			fprintf(out, "\n ** %s (%s):\n\n", r->display, r->name);
+		ret = stats_format_stmt(sel, o, out);
+		if (!ret && o->banners)
+			fputc('\n', out);
+		if (!ret && ferror(out))
+			ret = error("cannot write report '%s': %s", r->name, strerror(errno));
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	sqlite3_close(mem);
 	return ret;
 }
 

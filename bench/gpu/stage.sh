@@ -14,7 +14,7 @@ cc -o .gpu/build/bin/gprof-cli "$B/obj/cli/gprof-cli.o" -Wl,--whole-archive "$B/
 cp "$B"/lib/gprof-cli/*.so .gpu/build/lib/gprof-cli/
 cp "$B"/tests/gpu/* .gpu/build/tests/gpu/
 cc -O2 -Wall -Wextra -Werror -shared -fPIC -o .gpu/libcupti_floor.so bench/gpu/cupti_floor.c \
-	-I"$CUDA_HOME/include" -L"$CUDA_HOME/lib64" -lcupti -Wl,-rpath,"$CUDA_HOME/lib64"
+	-I. -I"$CUDA_HOME/include" -L"$CUDA_HOME/lib64" -lcupti -Wl,-rpath,"$CUDA_HOME/lib64"
 [ -x .gpu/launchbench ] || "$CUDA_HOME/bin/nvcc" -O2 -arch=sm_90 -o .gpu/launchbench \
 	../shared/bench/launchbench.cu
 cp ../shared/bench/mbv2.py .gpu/mbv2.py

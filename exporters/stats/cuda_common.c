@@ -441,21 +441,23 @@ int cuda_kernel_view(sqlite3 *db, const struct stats_args *args)
 
 void cuda_nvtx_proj_sql(struct strbuf *sb)
 {
-	strbuf_addstr(sb, "WITH p0 AS (SELECT g.rangeId AS rangeId, min(o.start) AS projStart, "
-			  "max(o.end) - min(o.start) AS projDuration, "
+	/* p0: per range, its GPU ops; child: per parent, children that have GPU ops */
+	strbuf_addstr(sb, "WITH p0 AS MATERIALIZED (SELECT c.rangeId AS rangeId, "
+			  "min(o.start) AS projStart, max(o.end) - min(o.start) AS projDuration, "
 			  "count(DISTINCT c.correlationId) AS opNb "
 			  "FROM temp.GP_NVTX_CONTAIN AS c "
 			  "JOIN temp.GP_GPUOPS AS o ON o.correlationId = c.correlationId "
-			  "AND o.globalPid = c.globalPid "
-			  "JOIN temp.GP_NVTX_RANGES AS g ON g.rangeId = c.rangeId "
-			  "GROUP BY g.rangeId), "
+			  "AND o.globalPid = c.globalPid GROUP BY c.rangeId), "
+			  "child AS (SELECT g.parentId AS parentId, count(*) AS childNb "
+			  "FROM p0 JOIN temp.GP_NVTX_RANGES AS g ON g.rangeId = p0.rangeId "
+			  "WHERE g.parentId IS NOT NULL GROUP BY g.parentId), "
 			  "proj AS (SELECT g.name AS name, g.style AS style, g.rangeId AS rangeId, "
 			  "g.parentId AS parentId, g.rangeStack AS rangeStack, g.level AS level, "
-			  "(SELECT count(*) FROM temp.GP_NVTX_RANGES AS ch JOIN p0 AS pc "
-			  "ON pc.rangeId = ch.rangeId WHERE ch.parentId = g.rangeId) AS childNb, "
+			  "ifnull(ch.childNb, 0) AS childNb, "
 			  "(g.globalTid >> 24) & 0xFFFFFF AS pid, g.globalTid & 0xFFFFFF AS tid, "
 			  "g.startNS AS nvtxStart, g.endNS - g.startNS AS nvtxDuration, "
 			  "p0.projStart AS projStart, p0.projDuration AS projDuration, "
 			  "p0.opNb AS opNb FROM p0 JOIN temp.GP_NVTX_RANGES AS g "
-			  "ON g.rangeId = p0.rangeId) ");
+			  "ON g.rangeId = p0.rangeId "
+			  "LEFT JOIN child AS ch ON ch.parentId = g.rangeId) ");
 }

@@ -1,0 +1,198 @@
+/*
+ * bench_capture.c - what the NVTX collector costs outside a capture range (the "off"
+ * path of core/capture.h: the control page says collecting = 0), against NVTX without
+ * injection and against collecting.
+ *
+ * Usage: bench_capture [PAIRS]   (default 200000 nvtxRangePushA + nvtxRangePop pairs)
+ *
+ * Runs the same loop (PAIRS push/pop pairs, best of 10 repetitions after a warm-up) in
+ * three child processes of this binary:
+ *   baseline   NVTX not injected (NVTX3's own no-op path)
+ *   off        injected, recorder with -c cudaProfilerApi and no cuProfilerStart: every
+ *              push only keeps the stack depth, every pop emits nothing
+ *   on         injected, recorder with capture mode none (collecting all along)
+ * and prints ns/pair for each and off - baseline.  The "off" report must hold no
+ * NVTX_EVENTS row (checked).  Same CPU pinning as bench_nvtx.c (children on CPUs 1..,
+ * recorder on CPU 0).
+ */
+#include <limits.h>
+#include <sched.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nvtx3/nvToolsExt.h>
+
+#include "core/recorder.h"
+#include "core/util.h"
+
+#define REPS 11
+
+static long g_pairs = 200000;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int child(void)
+{
+	double best = 1e30;
+	for (int r = 0; r < REPS; r++) {
+		uint64_t t0 = now_ns();
+		for (long i = 0; i < g_pairs; i++) {
+			nvtxRangePushA("bench");
+			nvtxRangePop();
+		}
+		double ns = (double)(now_ns() - t0) / (double)g_pairs;
+		if (r > 0 && ns < best)
+			best = ns;
+		struct timespec pause = {0, 50000000};
+		nanosleep(&pause, NULL);
+	}
+	printf("%.3f\n", best);
+	return 0;
+}
+
+static double spawn(const char *self, char *const env[])
+{
+	int p[2];
+	char buf[64] = {0}, narg[32];
+	if (pipe(p) != 0)
+		return -1;
+	snprintf(narg, sizeof(narg), "%ld", g_pairs);
+	pid_t pid = fork();
+	if (pid == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		if (ncpu > 1) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			for (long c = 1; c < ncpu && c < CPU_SETSIZE; c++)
+				CPU_SET(c, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+		dup2(p[1], 1);
+		close(p[0]);
+		for (int i = 0; env && env[i]; i++)
+			putenv(env[i]);
+		execl(self, self, "--child", narg, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	if (n <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return atof(buf);
+}
+
+/* Run the injected child under a recorder with capture mode `mode`; *rows gets the
+ * report's NVTX_EVENTS count. */
+static double injected(const char *self, const char *lib, const char *dir, uint32_t mode,
+		       long long *rows)
+{
+	char report[PATH_MAX];
+	struct recorder *rec;
+	struct recorder_config cfg;
+	struct recorder_app_status app = {0};
+	struct recorder_stats st;
+	sqlite3 *db;
+
+	snprintf(report, sizeof(report), "%s/r%u.db", dir, mode);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.report_path = report;
+	cfg.force_overwrite = 1;
+	cfg.session_start_ns = gp_monotonic_ns();
+	cfg.session_start_utc_ns = gp_realtime_ns();
+	cfg.capture.mode = mode;
+	cfg.capture.end = GP_CAPTURE_END_STOP;
+	if (recorder_start(&rec, &cfg) < 0)
+		return -1;
+	char e1[PATH_MAX + 32], e2[] = "GPROF_CLI_TRACE=nvtx", e3[PATH_MAX + 96];
+	snprintf(e1, sizeof(e1), "GPROF_CLI_CHANNEL=%s", recorder_channel_path(rec));
+	snprintf(e3, sizeof(e3), "NVTX_INJECTION64_PATH=%s", lib);
+	char *env[] = {e1, e2, e3, NULL};
+	double ns = spawn(self, env);
+	app.end_ns = gp_monotonic_ns();
+	recorder_finish(rec, &app, 1000, &st);
+	recorder_stats_release(&st);
+	*rows = -1;
+	if (sqlite3_open(report, &db) == SQLITE_OK) {
+		sqlite3_stmt *s;
+		if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM NVTX_EVENTS", -1, &s, NULL) ==
+		    SQLITE_OK) {
+			if (sqlite3_step(s) == SQLITE_ROW)
+				*rows = sqlite3_column_int64(s, 0);
+			sqlite3_finalize(s);
+		}
+		sqlite3_close(db);
+	}
+	unlink(report);
+	return ns;
+}
+
+int main(int argc, char **argv)
+{
+	char self[PATH_MAX], lib[PATH_MAX + 64], dir[] = "/tmp/bench_capture.XXXXXX";
+	long long rows_off, rows_on;
+
+	if (argc >= 3 && !strcmp(argv[1], "--child")) {
+		g_pairs = atol(argv[2]);
+		return child();
+	}
+	if (argc > 1)
+		g_pairs = atol(argv[1]);
+	if (g_pairs <= 0) {
+		fprintf(stderr, "usage: bench_capture [PAIRS]\n");
+		return 2;
+	}
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		die("cannot read '/proc/self/exe'");
+	self[n] = '\0';
+	snprintf(lib, sizeof(lib), "%s", self);
+	char *slash = strrchr(lib, '/');
+	*slash = '\0';
+	slash = strrchr(lib, '/');
+	strcpy(slash ? slash : lib, "/lib/gprof-cli/libgprof-inject.so");
+	if (access(lib, R_OK) != 0) {
+		error("cannot find the injection library '%s'", lib);
+		hint("build it first: make");
+		return 1;
+	}
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+	if (!mkdtemp(dir))
+		die("cannot create a folder in /tmp");
+	double base = spawn(self, NULL);
+	double off = injected(self, lib, dir, GP_CAPTURE_CUDA, &rows_off);
+	double on = injected(self, lib, dir, GP_CAPTURE_NONE, &rows_on);
+	rmdir(dir);
+	if (base < 0 || off < 0 || on < 0) {
+		error("a benchmark child failed");
+		return 1;
+	}
+	printf("nvtx push+pop, ns/pair (best of %d x %ld pairs)\n", REPS - 1, g_pairs);
+	printf("  baseline (not injected)      %8.2f\n", base);
+	printf("  outside a capture range      %8.2f   (+%.2f over baseline)\n", off, off - base);
+	printf("  collecting                   %8.2f   (+%.2f over baseline)\n", on, on - base);
+	printf("  off/on cost ratio            %8.2f\n", (off - base) / (on - base));
+	if (rows_off != 0 || rows_on != (long long)g_pairs * REPS) {
+		error("unexpected NVTX_EVENTS rows: off %lld (want 0), on %lld (want %lld)",
+		      rows_off, rows_on, (long long)g_pairs * REPS);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * cuda_noise.h - the CUDA API calls the cuda collector does not record unless
+ * cuda-trace-all-apis=1 (nsys's "skip some API calls", CUDA_SKIP_SOME_API_CALLS).
+ *
+ * High-volume queries that carry no timing information of interest: kineto's and
+ * wprof's lists (../shared/reference/cupti-design.md section 3.3), plus what nsys 2025.3
+ * left out of a PyTorch run on the H200 (cudaGetErrorString, cudaDeviceGetAttribute,
+ * cudaFuncGet/SetAttribute(s), the occupancy queries, cuFuncGet/SetAttribute,
+ * cuCtxGetLimit), plus cuKernelGetName (cudart calls it once per launch: a third of the
+ * records of a launch-bound app), and the calls CUPTI itself makes to describe a device.
+ * Shared with bench/gpu/cupti_floor.c so that the floor filters exactly the same.
+ * Values are CUPTI callback ids (cupti_runtime_cbid.h, cupti_driver_cbid.h).
+ */
+#ifndef GPROF_CUDA_NOISE_H
+#define GPROF_CUDA_NOISE_H
+
+#include <cupti.h>
+
+static const CUpti_CallbackId gp_cuda_noisy_runtime[] = {
+    CUPTI_RUNTIME_TRACE_CBID_cudaGetDevice_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaGetDeviceCount_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaGetLastError_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaPeekAtLastError_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaGetErrorString_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaStreamIsCapturing_v10000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaStreamIsCapturing_ptsz_v10000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaConfigureCall_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaSetupArgument_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaHostGetDevicePointer_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaDeviceGetAttribute_v5000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaFuncGetAttributes_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaFuncSetAttribute_v9000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaDriverGetVersion_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaRuntimeGetVersion_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaOccupancyMaxActiveBlocksPerMultiprocessor_v6000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaOccupancyMaxActiveBlocksPerMultiprocessor_v6050,
+    CUPTI_RUNTIME_TRACE_CBID_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags_v7000,
+};
+
+static const CUpti_CallbackId gp_cuda_noisy_driver[] = {
+    CUPTI_DRIVER_TRACE_CBID_cuCtxGetCurrent,
+    CUPTI_DRIVER_TRACE_CBID_cuCtxGetDevice,
+    CUPTI_DRIVER_TRACE_CBID_cuCtxGetLimit,
+    CUPTI_DRIVER_TRACE_CBID_cuDevicePrimaryCtxGetState,
+    CUPTI_DRIVER_TRACE_CBID_cuKernelGetAttribute,
+    CUPTI_DRIVER_TRACE_CBID_cuKernelGetName,
+    CUPTI_DRIVER_TRACE_CBID_cuFuncGetAttribute,
+    CUPTI_DRIVER_TRACE_CBID_cuFuncSetAttribute,
+    CUPTI_DRIVER_TRACE_CBID_cuOccupancyMaxActiveBlocksPerMultiprocessor,
+    CUPTI_DRIVER_TRACE_CBID_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags,
+    CUPTI_DRIVER_TRACE_CBID_cuPointerGetAttribute,
+    CUPTI_DRIVER_TRACE_CBID_cuPointerGetAttributes,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGet,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetCount,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetAttribute,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetName,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetUuid,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceGetUuid_v2,
+    CUPTI_DRIVER_TRACE_CBID_cuDeviceTotalMem_v2,
+    CUPTI_DRIVER_TRACE_CBID_cuDriverGetVersion,
+    CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress,
+    CUPTI_DRIVER_TRACE_CBID_cuGetProcAddress_v2,
+};
+
+#endif
