@@ -96,6 +96,16 @@ $(B)/tests/programs/%: tests/programs/%.c
 check: all $(TEST_BIN) $(PROG_BIN)
 	@GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) sh tests/run-tests.sh $(TEST_BIN)
 
+# --- MPI test program (issue 4; only when Open MPI's mpicc is installed) ----------
+# tests/e2e/test_mpi.c skips cleanly when $(B)/tests/programs/mpi_app is absent.
+MPICC ?= mpicc
+MPI_PROG := $(if $(shell command -v $(MPICC) 2>/dev/null),$(B)/tests/programs/mpi_app)
+$(B)/tests/programs/mpi_app: tests/programs/mpi/mpi_app.c
+	@mkdir -p $(dir $@)
+	$(MPICC) -O2 -g -Wall -Wextra -Werror -I$(CUDA_INC) -o $@ $< -ldl
+
+check: $(MPI_PROG)
+
 # --- GPU tests (run on the GPU machine) -------------------------------------------
 $(B)/tests/gpu/%: tests/gpu/%.cu
 	@mkdir -p $(dir $@)

@@ -18,7 +18,11 @@
  *   under      LD_PRELOAD, collector on, threshold 1000 ns: every call is timed and
  *              found under the threshold (the target: <= 25 ns added);
  *   recorded   LD_PRELOAD, collector on, threshold 0: every call becomes a GP_REC_OSRT
- *              record (the target: <= 100 ns added).
+ *              record (the target: <= 100 ns added);
+ *   idle       as recorded, but outside a capture range: a control page (core/capture.h,
+ *              -c cudaProfilerApi that never starts) says collecting = 0, so every
+ *              wrapper costs one load and no clock read (the target: as "off"); no
+ *              record may arrive (checked).
  * The channel is a SOCK_SEQPACKET socket served by a thread of this process that reads
  * and counts frames without decoding them (a null recorder), so the figures are the
  * application-side cost only, not the recorder's SQLite ingest.
@@ -44,6 +48,8 @@
 #include <x86intrin.h>
 #endif
 
+#include "core/capture.h"
+#include "core/util.h"
 #include "core/wire.h"
 
 static uint64_t now_ns(void)
@@ -272,13 +278,27 @@ int main(int argc, char **argv)
 	} runs[] = {{"baseline", env_base, 0, 0, 0},
 		    {"off", env_off, 0, 0, 0},
 		    {"under", env_under, 0, 0, 0},
-		    {"recorded", env_rec, 0, 0, 0}};
+		    {"recorded", env_rec, 0, 0, 0},
+		    {"idle", env_rec, 0, 0, 0}};
+	uint64_t idle_before = 0, idle_recs;
+	struct gp_control *ctl = NULL;
 	uint64_t rec_before = 0;
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
 		if (!strcmp(runs[i].name, "recorded")) {
 			pthread_mutex_lock(&sink_mtx);
 			rec_before = sink_records;
 			pthread_mutex_unlock(&sink_mtx);
+		}
+		if (!strcmp(runs[i].name, "idle")) {
+			struct capture_settings cs = {.mode = GP_CAPTURE_CUDA};
+
+			usleep(200000); /* the recorded run's last frames */
+			pthread_mutex_lock(&sink_mtx);
+			idle_before = sink_records;
+			pthread_mutex_unlock(&sink_mtx);
+			ctl = capture_control_create(dir, &cs, gp_monotonic_ns());
+			if (!ctl)
+				return 1;
 		}
 		if (run(self, n, runs[i].env, &runs[i].m, &runs[i].w, &runs[i].r) != 0) {
 			fprintf(stderr, "bench_osrt: the '%s' run failed\n", runs[i].name);
@@ -287,8 +307,10 @@ int main(int argc, char **argv)
 	}
 	usleep(200000); /* let the sink drain the last frames */
 	pthread_mutex_lock(&sink_mtx);
-	uint64_t recs = sink_records - rec_before;
+	uint64_t recs = idle_before - rec_before;
+	idle_recs = sink_records - idle_before;
 	pthread_mutex_unlock(&sink_mtx);
+	capture_control_destroy(ctl, dir);
 
 	printf("osrt per-call cost (%ld iterations, best of 7; added = mode - baseline)\n", n);
 	printf("%-10s %12s %8s %12s %8s %12s %8s\n", "mode", "mutex ns", "added", "fwrite0 ns",
@@ -303,6 +325,10 @@ int main(int argc, char **argv)
 	printf("recorded run: %llu osrt records received, %llu expected from the loops (%.1f%%)\n",
 	       (unsigned long long)recs, (unsigned long long)expect,
 	       expect ? 100.0 * (double)recs / (double)expect : 0.0);
+	printf("idle run (outside a capture range): %llu osrt records received (0 expected); "
+	       "added over off: mutex %+.1f ns, fwrite0 %+.1f ns, read0 %+.1f ns\n",
+	       (unsigned long long)idle_recs, runs[4].m - runs[1].m, runs[4].w - runs[1].w,
+	       runs[4].r - runs[1].r);
 	printf("targets: under-threshold added <= 25 ns: mutex %s, fwrite0 %s; recorded added <= "
 	       "100 ns: mutex %s, fwrite0 %s\n",
 	       runs[2].m - runs[0].m <= 25.0 ? "met" : "MISSED",

@@ -19,7 +19,11 @@
  *      and exit 4;
  *   7. uncork with the channel path, wait for the application (signals forwarded);
  *      the session ends (nsys-cli.md section 1.2):
- *        - when --duration expires: the application's process group gets --kill
+ *        - when a capture asks for it (--capture-range-end=stop-shutdown after the
+ *          first range, repeat-shutdown:N after the N-th; recorder_shutdown_fd()):
+ *          handled as an expired duration, below;
+ *        - when --duration expires (counted from the end of -y/--delay): the
+ *          application's process group gets --kill
  *          (then gprof-cli waits up to KILL_GRACE_MS for it to exit), or with
  *          --kill none it is left running and the report is closed at once;
  *        - when the launched process exits (--stop-on-exit=true): with --wait=all
@@ -31,7 +35,9 @@
  *          ends when the duration expires (or on a signal to gprof-cli);
  *   8. recorder_finish() with a short linger for children still connected (none when
  *      the application was left running), then the end summary on stderr ("Generated:"
- *      as nsys), losses, and --stats.
+ *      as nsys, one line per report: --capture-range-end=repeat writes NAME.1.db,
+ *      NAME.2.db, ...; and the number of capture ranges), losses, and --stats (of
+ *      every report).
  */
 #include <errno.h>
 #include <limits.h>
@@ -240,6 +246,8 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 		       const char *cuda_opts, const char *config_path)
 {
 	struct strbuf cmd = STRBUF_INIT, envs = STRBUF_INIT;
+	const char *nvtx_arg = o->nvtx_capture_text;
+	char endbuf[64];
 
 	strbuf_addstr(&cmd, "gprof-cli");
 	for (int i = 0; i < argc; i++) {
@@ -254,7 +262,11 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 
 	meta_add(m, "DEVICE_ID", "Local (CLI)");
 	meta_add(m, "DEVICE_TYPE", "Unix");
-	meta_add(m, "START_TRIGGER", "Immediate");
+	meta_add(m, "START_TRIGGER",
+		 o->capture.mode == GP_CAPTURE_CUDA   ? "CudaProfilerApi"
+		 : o->capture.mode == GP_CAPTURE_NVTX ? "Nvtx"
+		 : o->capture.delay_ns		      ? "Delay"
+						      : "Immediate");
 	if (o->trace & PROFILE_TRACE_NVTX)
 		meta_add(m, "CAPTURE_EVENT_TYPE", "NvtxEvents");
 	if (o->trace & PROFILE_TRACE_CUDA)
@@ -296,6 +308,14 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 	meta_add_value(m, "GPROF_KILL", kill_text(o->kill_signal));
 	meta_add(m, "GPROF_STOP_ON_EXIT", tf(o->stop_on_exit));
 	meta_add(m, "GPROF_WAIT", o->wait_all ? "all" : "primary");
+	meta_add(m, "GPROF_CAPTURE_MODE", capture_mode_name(o->capture.mode));
+	meta_add_value(m, "GPROF_CAPTURE_RANGE_END",
+		       xstrdup(capture_end_name(o->capture.end, o->capture.max_ranges, endbuf,
+						sizeof(endbuf))));
+	if (o->nvtx_capture_given)
+		meta_add_value(m, "GPROF_NVTX_CAPTURE", xstrdup(nvtx_arg ? nvtx_arg : ""));
+	meta_add_value(m, "GPROF_DELAY_NS",
+		       xasprintf("%llu", (unsigned long long)o->capture.delay_ns));
 }
 
 /* Put the injection environment into e (see issue 2 and man gprof-cli-profile). */
@@ -465,8 +485,10 @@ static int print_config(const struct config *eff, const struct config_schema *sc
 
 /* After the launched process exited: wait until `deadline_ns` (0: none), or, when
  * `until_idle`, until no descendant is left (subreaper; without one: until no producer
- * is connected), or until gprof-cli gets a signal.  Re-parented descendants that exit
- * are reaped meanwhile.  Returns 0 (idle), 1 (deadline passed) or 2 (signal). */
+ * is connected), or until gprof-cli gets a signal, or the capture asks for the end of
+ * the session (a descendant closed the last range).  Re-parented descendants that exit
+ * are reaped meanwhile.  Returns 0 (idle), 1 (deadline passed or capture shutdown) or
+ * 2 (signal). */
 static int wait_session(struct recorder *rec, uint64_t deadline_ns, int until_idle, int subreaper)
 {
 	for (;;) {
@@ -477,7 +499,7 @@ static int wait_session(struct recorder *rec, uint64_t deadline_ns, int until_id
 			return 0;
 		if (launch_take_signal())
 			return 2;
-		if (deadline_ns && now >= deadline_ns)
+		if ((deadline_ns && now >= deadline_ns) || recorder_shutdown_requested(rec))
 			return 1;
 		if (deadline_ns && deadline_ns - now < 10000000ull)
 			ms = (int)((deadline_ns - now + 999999) / 1000000);
@@ -495,6 +517,14 @@ static const char *signal_name(int sig, char *buf, size_t size)
 	else
 		snprintf(buf, size, "signal %d", sig);
 	return buf;
+}
+
+/* Can the capture end the session (--capture-range-end=stop-shutdown / repeat-shutdown:N
+ * with a trigger mode)? */
+static int capture_can_shutdown(const struct capture_settings *c)
+{
+	return c->mode != GP_CAPTURE_NONE &&
+	       (c->end == GP_CAPTURE_END_STOP_SHUTDOWN || c->end == GP_CAPTURE_END_REPEAT_SHUTDOWN);
 }
 
 static void format_seconds(char *buf, size_t size, uint64_t ns)
@@ -516,7 +546,7 @@ int cmd_profile(int argc, char **argv)
 	extern char **environ;
 	char *app_path = NULL, *report = NULL, *libdir = NULL, *cuda_opts = NULL;
 	char *pattern = NULL;
-	char abs_report[PATH_MAX], secs[64], signame[32];
+	char abs_report[PATH_MAX], secs[64], signame[32], endbuf[64];
 	int rc, err, status = 0, signaled = 0, finish_rc, pending, w;
 	int running = 0, expired = 0, linger, subreaper;
 	const struct config_schema *schema = profile_config_schema();
@@ -584,7 +614,7 @@ int cmd_profile(int argc, char **argv)
 	spec.channel_var = GP_ENV_CHANNEL;
 	spec.channel_index = (int)env_index(&env, GP_ENV_CHANNEL, strlen(GP_ENV_CHANNEL));
 	/* the session may end before the application: signal its whole process group */
-	spec.new_pgrp = o.duration_ns && o.kill_signal;
+	spec.new_pgrp = (o.duration_ns || capture_can_shutdown(&o.capture)) && o.kill_signal;
 
 	/* Block the forwarded signals before the recorder's threads exist, so that they
 	 * inherit the block and the signals reach the main thread's handler.  Fork while
@@ -618,6 +648,7 @@ int cmd_profile(int argc, char **argv)
 	cfg.n_capture_meta = meta.n;
 	cfg.session_start_ns = gp_monotonic_ns();
 	cfg.session_start_utc_ns = gp_realtime_ns();
+	cfg.capture = o.capture;
 	if (recorder_start(&rec, &cfg) < 0) {
 		launch_cancel(&l);
 		launch_signals_end();
@@ -628,7 +659,11 @@ int cmd_profile(int argc, char **argv)
 	memset(&app, 0, sizeof(app));
 	err = launch_go(&l, recorder_channel_path(rec));
 	if (err) {
+		memset(&st, 0, sizeof(st));
 		recorder_finish(rec, &app, 0, &st);
+		for (size_t i = 0; i < st.n_reports; i++)
+			remove_report(st.report_paths[i]);
+		recorder_stats_release(&st);
 		remove_report(report);
 		launch_signals_end();
 		error("cannot run '%s': %s", o.app_argv[0], strerror(err));
@@ -636,18 +671,29 @@ int cmd_profile(int argc, char **argv)
 		goto out;
 	}
 
-	session_end_ns = o.duration_ns ? gp_monotonic_ns() + o.duration_ns : 0;
+	/* --duration counts from the end of -y/--delay (nsys) */
+	session_end_ns = o.duration_ns ? gp_monotonic_ns() + o.capture.delay_ns + o.duration_ns : 0;
 	format_seconds(secs, sizeof(secs), o.duration_ns);
 	app.pid = l.pid;
-	w = launch_wait_until(&l, session_end_ns, &status, &signaled, NULL);
-	if (w == 1) {
-		/* --duration expired while the application runs */
+	w = launch_wait_event(&l, session_end_ns, recorder_shutdown_fd(rec), &status, &signaled,
+			      NULL);
+	if (w == 1 || w == 2) {
+		/* --duration expired, or the capture ended the session, while the
+		 * application runs */
+		char why[96];
+
+		if (w == 1)
+			snprintf(why, sizeof(why), "--duration %s s expired", secs);
+		else
+			snprintf(why, sizeof(why), "capture ended (--capture-range-end=%s)",
+				 capture_end_name(o.capture.end, o.capture.max_ranges, endbuf,
+						  sizeof(endbuf)));
 		expired = 1;
 		if (o.kill_signal) {
 			fprintf(stderr,
-				"gprof-cli: --duration %s s expired; sending %s to the "
-				"application's process group\n",
-				secs, signal_name(o.kill_signal, signame, sizeof(signame)));
+				"gprof-cli: %s; sending %s to the application's process "
+				"group\n",
+				why, signal_name(o.kill_signal, signame, sizeof(signame)));
 			launch_kill(&l, o.kill_signal);
 			w = launch_wait_until(&l, gp_monotonic_ns() + KILL_GRACE_MS * 1000000ull,
 					      &status, &signaled, NULL);
@@ -660,9 +706,9 @@ int cmd_profile(int argc, char **argv)
 			}
 		} else {
 			fprintf(stderr,
-				"gprof-cli: --duration %s s expired; leaving the application "
-				"(pid %d) running (--kill none)\n",
-				secs, (int)l.pid);
+				"gprof-cli: %s; leaving the application (pid %d) running "
+				"(--kill none)\n",
+				why, (int)l.pid);
 			running = 1;
 		}
 	}
@@ -683,10 +729,21 @@ int cmd_profile(int argc, char **argv)
 		if (ended == 1) {
 			expired = 1;
 			if (o.kill_signal && launch_group_alive(&l)) {
-				fprintf(stderr,
-					"gprof-cli: --duration %s s expired; sending %s to the "
-					"application's process group\n",
-					secs, signal_name(o.kill_signal, signame, sizeof(signame)));
+				if (recorder_shutdown_requested(rec))
+					fprintf(
+					    stderr,
+					    "gprof-cli: capture ended (--capture-range-end=%s); "
+					    "sending %s to the application's process group\n",
+					    capture_end_name(o.capture.end, o.capture.max_ranges,
+							     endbuf, sizeof(endbuf)),
+					    signal_name(o.kill_signal, signame, sizeof(signame)));
+				else
+					fprintf(
+					    stderr,
+					    "gprof-cli: --duration %s s expired; sending %s to "
+					    "the application's process group\n",
+					    secs,
+					    signal_name(o.kill_signal, signame, sizeof(signame)));
 				launch_kill(&l, o.kill_signal);
 			}
 		}
@@ -701,19 +758,50 @@ int cmd_profile(int argc, char **argv)
 		launch_reap_orphans(); /* those that ended meanwhile leave no zombie */
 	launch_signals_end();
 
-	if (!realpath(report, abs_report))
-		snprintf(abs_report, sizeof(abs_report), "%s", report);
 	fflush(stdout);
 	if (signaled)
 		fprintf(stderr, "gprof-cli: application was killed by signal %d (%s)\n",
 			status - 128, strsignal(status - 128));
-	fprintf(stderr, "Generated:\n    %s\n", abs_report);
+	format_seconds(secs, sizeof(secs), o.capture.delay_ns);
+	if (o.capture.mode == GP_CAPTURE_NONE && o.capture.delay_ns)
+		fprintf(stderr, "gprof-cli: collection started %s s after the launch (--delay)\n",
+			secs);
+	else if (o.capture.mode != GP_CAPTURE_NONE)
+		fprintf(
+		    stderr, "gprof-cli: %u capture range%s (-c %s, --capture-range-end=%s)\n",
+		    st.capture_ranges, st.capture_ranges == 1 ? "" : "s",
+		    capture_mode_name(o.capture.mode),
+		    capture_end_name(o.capture.end, o.capture.max_ranges, endbuf, sizeof(endbuf)));
+	if (st.n_reports) {
+		fprintf(stderr, "Generated:\n");
+		for (size_t i = 0; i < st.n_reports; i++) {
+			if (!realpath(st.report_paths[i], abs_report))
+				snprintf(abs_report, sizeof(abs_report), "%s", st.report_paths[i]);
+			fprintf(stderr, "    %s\n", abs_report);
+		}
+	} else if (o.capture.mode == GP_CAPTURE_NONE) {
+		if (!realpath(report, abs_report))
+			snprintf(abs_report, sizeof(abs_report), "%s", report);
+		fprintf(stderr, "Generated:\n    %s\n", abs_report);
+	} else {
+		warning("no report written: no capture range was seen");
+		hint("check that the application reaches the range (-c %s%s%s)",
+		     capture_mode_name(o.capture.mode), o.nvtx_capture_text ? " -p " : "",
+		     o.nvtx_capture_text ? o.nvtx_capture_text : "");
+	}
 	print_losses(&st);
 
 	if (o.stats && finish_rc == 0) {
-		stats_print_default(abs_report, stdout);
+		for (size_t i = 0; i < st.n_reports; i++) {
+			if (!realpath(st.report_paths[i], abs_report))
+				snprintf(abs_report, sizeof(abs_report), "%s", st.report_paths[i]);
+			if (st.n_reports > 1)
+				printf("%s==> %s <==\n\n", i ? "\n" : "", abs_report);
+			stats_print_default(abs_report, stdout);
+		}
 		fflush(stdout);
 	}
+	recorder_stats_release(&st);
 	/* The application's status, so scripts see the truth; a report that could not
 	 * be completed turns a success into a failure. */
 	rc = running ? GP_EXIT_OK : status;

@@ -1,10 +1,14 @@
 /*
- * cmd_stats.c - `gprof-cli stats [<options>] REPORT.db`: print summary reports from a
- * report, as `nsys stats` does (nsys-cli.md section 2; man gprof-cli-stats).
+ * cmd_stats.c - `gprof-cli stats [<options>] REPORT.db...`: print summary reports from
+ * one or several reports, as `nsys stats` does (nsys-cli.md section 2; man
+ * gprof-cli-stats).  Several reports (e.g. an MPI job's r.*.db): each report's tables in
+ * turn, labelled by the Processing banner (or, with --quiet, a "==> FILE <==" line as
+ * head(1) prints); with --merge one table per report over all of them, first column
+ * "Report" (stats_run_merged()).
  *
  * Order: parse options; --help / --help-reports need no report; check every report
- * name and argument (usage errors exit 2); open and validate the report (bad input
- * exits 3); resolve every output file and refuse existing ones without
+ * name and argument (usage errors exit 2); open and validate every report (bad input
+ * exits 3, naming the file); resolve every output file and refuse existing ones without
  * --force-overwrite (exit 4) -- all before anything is printed or written.  Files are
  * written to a temporary name beside the target and renamed when complete.
  */
@@ -22,9 +26,9 @@
 #include "exporters/stats.h"
 
 static const char usage_text[] =
-    "usage: gprof-cli stats [<options>] REPORT.db\n"
+    "usage: gprof-cli stats [<options>] REPORT.db...\n"
     "\n"
-    "Print summary reports (nsys stats reports) from a report database.\n"
+    "Print summary reports (nsys stats reports) from report databases.\n"
     "\n"
     "  -r, --report NAME[:ARG...][,NAME...]\n"
     "                        reports to run, in order (repeatable); default: nvtx_sum,\n"
@@ -42,6 +46,8 @@ static const char usage_text[] =
     "      --force-overwrite overwrite existing output files\n"
     "      --help-reports [NAME|ALL]\n"
     "                        list the reports, or describe one or all, and exit\n"
+    "      --merge           with several reports: one table per report over all of\n"
+    "                        them, first column Report (the file name)\n"
     "  -q, --quiet           print only the reports (no Processing/SKIPPED lines)\n"
     "  -h, --help            print this help and exit\n"
     "\n"
@@ -53,6 +59,7 @@ enum {
 	OPT_TIMEUNIT = 256,
 	OPT_FORCE,
 	OPT_HELP_REPORTS,
+	OPT_MERGE,
 };
 
 static const struct option longopts[] = {
@@ -62,6 +69,7 @@ static const struct option longopts[] = {
     {"timeunit", required_argument, NULL, OPT_TIMEUNIT},
     {"force-overwrite", optional_argument, NULL, OPT_FORCE},
     {"help-reports", optional_argument, NULL, OPT_HELP_REPORTS},
+    {"merge", no_argument, NULL, OPT_MERGE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -215,7 +223,7 @@ struct job {
 	struct stats_args args;
 	const struct stats_report *r;
 	enum stats_format format;
-	char *path; /* output file, or NULL for the console */
+	const char *out; /* "-" (console), "." or a PREFIX */
 };
 
 static char *default_base(const char *db)
@@ -228,11 +236,26 @@ static char *default_base(const char *db)
 	return xasprintf("%.*s", (int)len, db);
 }
 
-static char *output_path(const char *out, const char *db, const struct job *j)
+/*
+ * The output file of job j on input db: "." -> <db without extension>_<report>...;
+ * PREFIX -> PREFIX_<report>... for one input (or --merge: db is NULL), and
+ * PREFIX_<db's file name without extension>_<report>... for each of several inputs.
+ */
+static char *output_path(const char *out, const char *db, int several, const struct job *j)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char *base = !strcmp(out, ".") ? default_base(db) : xstrdup(out);
+	char *base;
 
+	if (!strcmp(out, ".")) {
+		base = default_base(db);
+	} else if (several && db) {
+		const char *slash = strrchr(db, '/');
+		char *name = default_base(slash ? slash + 1 : db);
+		base = xasprintf("%s_%s", out, name);
+		free(name);
+	} else {
+		base = xstrdup(out);
+	}
 	strbuf_addf(&sb, "%s_%s", base, j->name);
 	for (int i = 0; i < j->args.nargs; i++) {
 		strbuf_addch(&sb, '_');
@@ -262,37 +285,63 @@ static int check_args(const struct job *j)
 	return 0;
 }
 
-/* Run job j into a temporary file, then rename it over j->path. */
-static int run_to_file(sqlite3 *db, const struct job *j, const struct stats_fmt_opts *base,
-		       int quiet, const char *label)
+/* Where a job's output goes: the inputs (one, or all of them with --merge). */
+struct target {
+	sqlite3 *const *dbs;
+	const char *const *labels;
+	size_t n;
+	int merge;
+	const char *label; /* banner text */
+};
+
+static int run_job(const struct job *j, const struct target *t, const struct stats_fmt_opts *o,
+		   FILE *out)
+{
+	if (t->merge)
+		return stats_run_merged(t->dbs, t->labels, t->n, j->r, &j->args, o, out);
+	return stats_run_report(t->dbs[0], j->r, &j->args, o, out);
+}
+
+/* Run job j into a temporary file, then rename it over path. */
+static int run_to_file(const struct job *j, const struct target *t, const char *path,
+		       const struct stats_fmt_opts *base, int quiet)
 {
 	struct stats_fmt_opts o = *base;
-	char *tmp = xasprintf("%s.tmpXXXXXX", j->path);
+	char *tmp = xasprintf("%s.tmpXXXXXX", path);
+	const char *what = NULL;
 	int fd, ret;
 	FILE *f;
 
 	o.format = j->format;
 	o.banners = 0;
+	o.label = t->label;
 	if (!quiet)
-		printf("Processing [%s] with [reports/%s.py]... \n", label, j->name);
+		printf("Processing [%s] with [reports/%s.py]... \n", t->label, j->name);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		error("cannot create '%s': %s", j->path, strerror(errno));
+		error("cannot create '%s': %s", path, strerror(errno));
 		free(tmp);
 		return GP_EXIT_OUTPUT;
 	}
 	fchmod(fd, 0644);
 	f = fdopen(fd, "w");
-	ret = stats_run_report(db, j->r, &j->args, &o, f);
+	ret = run_job(j, t, &o, f);
 	if (fclose(f) != 0 && ret >= 0)
-		ret = error("cannot write '%s': %s", j->path, strerror(errno));
-	if (ret == 0 && rename(tmp, j->path) != 0)
-		ret = error("cannot rename '%s' to '%s': %s", tmp, j->path, strerror(errno));
+		ret = error("cannot write '%s': %s", path, strerror(errno));
+	if (ret == 0 && rename(tmp, path) != 0)
+		ret = error("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
 	if (ret != 0)
 		unlink(tmp);
 	if (ret == 1 && !quiet) {
-		const char *what = j->r->skip_what ? j->r->skip_what : "the tables it needs";
-		printf("SKIPPED: %s does not contain %s.\n", label, what);
+		sqlite3_stmt *st = NULL;
+		/* ask again for the exact wording of what is missing */
+		if (stats_prepare_report(t->dbs[0], j->r, &j->args, t->label, &st, &what) != 1)
+			what = NULL;
+		sqlite3_finalize(st);
+		printf("SKIPPED: %s does not contain %s.\n", t->label,
+		       what		 ? what
+		       : j->r->skip_what ? j->r->skip_what
+					 : "the tables it needs");
 	}
 	if (!quiet)
 		putchar('\n');
@@ -300,15 +349,29 @@ static int run_to_file(sqlite3 *db, const struct job *j, const struct stats_fmt_
 	return ret < 0 ? GP_EXIT_ERROR : GP_EXIT_OK;
 }
 
+/* The "a.db, b.db, c.db" banner label of --merge. */
+static char *join_labels(char *const *v, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strbuf_addstr(&sb, ", ");
+		strbuf_addstr(&sb, v[i]);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
 int cmd_stats(int argc, char **argv)
 {
 	struct list reports = {0}, formats = {0}, outputs = {0};
 	struct stats_fmt_opts o = {.format = STATS_FMT_COLUMN, .timeunit = STATS_TU_NS};
-	int quiet = 0, force = 0, help_rep = 0, c, status = GP_EXIT_OK;
-	const char *help_rep_arg = NULL, *dbpath;
+	int quiet = 0, force = 0, help_rep = 0, merge = 0, c, status = GP_EXIT_OK;
+	const char *help_rep_arg = NULL;
+	char **inputs, **paths = NULL, *merged_label = NULL;
 	struct job *jobs = NULL;
-	size_t njobs = 0;
-	sqlite3 *db = NULL;
+	size_t njobs = 0, nin = 0, nout = 0;
+	sqlite3 **dbs = NULL;
 
 	optind = 1;
 	opterr = 0;
@@ -348,6 +411,9 @@ int cmd_stats(int argc, char **argv)
 			     optind + 1 == argc))
 				help_rep_arg = argv[optind++];
 			break;
+		case OPT_MERGE:
+			merge = 1;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -370,13 +436,23 @@ int cmd_stats(int argc, char **argv)
 		status = help_reports(help_rep_arg);
 		goto out;
 	}
-	if (optind + 1 != argc) {
-		error(optind == argc ? "no report file given" : "more than one report file given");
-		hint("usage: gprof-cli stats [<options>] REPORT.db");
+	if (optind == argc) {
+		error("no report file given");
+		hint("usage: gprof-cli stats [<options>] REPORT.db...");
 		status = GP_EXIT_USAGE;
 		goto out;
 	}
-	dbpath = argv[optind];
+	inputs = argv + optind;
+	nin = (size_t)(argc - optind);
+	for (size_t i = 0; i < nin; i++) {
+		for (size_t k = 0; k < i; k++) {
+			if (!strcmp(inputs[i], inputs[k])) {
+				error("report '%s' given twice", inputs[i]);
+				status = GP_EXIT_USAGE;
+				goto out;
+			}
+		}
+	}
 
 	if (!reports.n)
 		for (const char *const *n = stats_default_reports(); *n; n++)
@@ -388,6 +464,7 @@ int cmd_stats(int argc, char **argv)
 		const char *out = outputs.n ? outputs.v[i < outputs.n ? i : outputs.n - 1] : "-";
 		const char *fmt = formats.n ? formats.v[i < formats.n ? i : formats.n - 1] : ".";
 
+		j->out = out;
 		j->spec = xstrdup(reports.v[i]);
 		if (stats_split_spec(j->spec, &j->name, &j->args)) {
 			status = GP_EXIT_USAGE;
@@ -416,6 +493,13 @@ int cmd_stats(int argc, char **argv)
 			njobs++;
 			goto out;
 		}
+		if (merge && !strcmp(out, ".")) {
+			error("output '.' names one file per report; --merge writes one for all");
+			hint("give --output a PREFIX: it writes PREFIX_<report>.<ext>");
+			status = GP_EXIT_USAGE;
+			njobs++;
+			goto out;
+		}
 		if (check_args(j)) {
 			status = GP_EXIT_USAGE;
 			njobs++;
@@ -423,60 +507,93 @@ int cmd_stats(int argc, char **argv)
 		}
 	}
 
-	db = report_open_read(dbpath);
-	if (!db) {
-		status = GP_EXIT_BAD_INPUT;
-		goto out;
+	/* open every report before printing anything: one bad file fails the whole run */
+	dbs = xcalloc(nin, sizeof(*dbs));
+	for (size_t i = 0; i < nin; i++) {
+		dbs[i] = report_open_read(inputs[i]);
+		if (!dbs[i]) {
+			if (nin > 1)
+				hint("nothing was printed; fix or leave out '%s'", inputs[i]);
+			status = GP_EXIT_BAD_INPUT;
+			goto out;
+		}
 	}
-	for (size_t i = 0; i < njobs; i++) {
-		const char *out = outputs.n ? outputs.v[i < outputs.n ? i : outputs.n - 1] : "-";
+
+	/* output files: paths[f * njobs + i] for input f (merge: f = 0 only) */
+	nout = (merge ? 1 : nin) * njobs;
+	paths = xcalloc(nout ? nout : 1, sizeof(*paths));
+	for (size_t p = 0; p < nout; p++) {
+		const struct job *j = &jobs[p % njobs];
+		const char *db = merge ? NULL : inputs[p / njobs];
 		struct stat sb;
-		if (!strcmp(out, "-"))
+		if (!strcmp(j->out, "-"))
 			continue;
-		jobs[i].path = output_path(out, dbpath, &jobs[i]);
-		for (size_t k = 0; k < i; k++) {
-			if (jobs[k].path && !strcmp(jobs[k].path, jobs[i].path)) {
-				error("reports %zu and %zu would both write '%s'", k + 1, i + 1,
-				      jobs[i].path);
+		paths[p] = output_path(j->out, db, nin > 1, j);
+		for (size_t k = 0; k < p; k++) {
+			if (paths[k] && !strcmp(paths[k], paths[p])) {
+				error("two reports would both write '%s'", paths[p]);
+				hint("give each report its own --output PREFIX");
 				status = GP_EXIT_USAGE;
 				goto out;
 			}
 		}
-		if (!force && stat(jobs[i].path, &sb) == 0) {
-			error("output '%s' exists", jobs[i].path);
+		if (!force && stat(paths[p], &sb) == 0) {
+			error("output '%s' exists", paths[p]);
 			hint("use --force-overwrite to replace it, or another --output prefix");
 			status = GP_EXIT_OUTPUT;
 			goto out;
 		}
 	}
 
-	o.label = dbpath;
-	for (size_t i = 0; i < njobs; i++) {
-		struct job *j = &jobs[i];
-		int rc;
-		if (j->path) {
-			rc = run_to_file(db, j, &o, quiet, dbpath);
-			if (rc && !status)
-				status = rc;
-			continue;
+	if (merge)
+		merged_label = join_labels(inputs, nin);
+	for (size_t f = 0; f < (merge ? 1 : nin); f++) {
+		struct target t = {
+		    .dbs = merge ? dbs : &dbs[f],
+		    .labels = merge ? (const char *const *)inputs : (const char *const *)&inputs[f],
+		    .n = merge ? nin : 1,
+		    .merge = merge,
+		    .label = merge ? merged_label : inputs[f],
+		};
+		int headed = 0;
+		for (size_t i = 0; i < njobs; i++) {
+			struct job *j = &jobs[i];
+			const char *path = paths[f * njobs + i];
+			int rc;
+			if (path) {
+				rc = run_to_file(j, &t, path, &o, quiet);
+				if (rc && !status)
+					status = rc;
+				continue;
+			}
+			/* with --quiet there are no banners: label each input's block */
+			if (quiet && !merge && nin > 1 && !headed) {
+				printf("%s==> %s <==\n", f ? "\n" : "", inputs[f]);
+				headed = 1;
+			}
+			o.format = j->format;
+			o.banners = !quiet;
+			o.label = t.label;
+			rc = run_job(j, &t, &o, stdout);
+			if (rc < 0 && !status)
+				status = GP_EXIT_ERROR;
 		}
-		o.format = j->format;
-		o.banners = !quiet;
-		rc = stats_run_report(db, j->r, &j->args, &o, stdout);
-		if (rc < 0 && !status)
-			status = GP_EXIT_ERROR;
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		error("cannot write to standard output: %s", strerror(errno));
 		status = GP_EXIT_OUTPUT;
 	}
 out:
-	if (db)
-		sqlite3_close(db);
-	for (size_t i = 0; i < njobs; i++) {
+	for (size_t i = 0; dbs && i < nin; i++)
+		if (dbs[i])
+			sqlite3_close(dbs[i]);
+	free(dbs);
+	for (size_t i = 0; i < nout; i++)
+		free(paths[i]);
+	free(paths);
+	free(merged_label);
+	for (size_t i = 0; i < njobs; i++)
 		free(jobs[i].spec);
-		free(jobs[i].path);
-	}
 	free(jobs);
 	list_free(&reports);
 	list_free(&formats);

@@ -409,17 +409,23 @@ int launch_wait(struct launch *l, int *status, int *signaled, struct rusage *ru)
 int launch_wait_until(struct launch *l, uint64_t deadline_ns, int *status, int *signaled,
 		      struct rusage *ru)
 {
+	return launch_wait_event(l, deadline_ns, -1, status, signaled, ru);
+}
+
+int launch_wait_event(struct launch *l, uint64_t deadline_ns, int event_fd, int *status,
+		      int *signaled, struct rusage *ru)
+{
 	int pidfd;
 
-	if (!deadline_ns)
+	if (!deadline_ns && event_fd < 0)
 		return launch_wait(l, status, signaled, ru);
 	/* pidfd_open (Linux 5.3) makes the wait a poll; without it, look every 10 ms */
 	pidfd = (int)syscall(SYS_pidfd_open, l->pid, 0);
 	for (;;) {
 		siginfo_t si;
-		struct pollfd pfd;
+		struct pollfd pfd[2];
 		uint64_t now;
-		int timeout_ms;
+		int timeout_ms = -1, n = 0;
 
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, (id_t)l->pid, &si, WEXITED | WNOWAIT | WNOHANG) < 0) {
@@ -436,18 +442,36 @@ int launch_wait_until(struct launch *l, uint64_t deadline_ns, int *status, int *
 			return launch_wait(l, status, signaled, ru);
 		}
 		now = gp_monotonic_ns();
-		if (now >= deadline_ns) {
+		if (deadline_ns && now >= deadline_ns) {
 			if (pidfd >= 0)
 				close(pidfd);
 			return 1;
 		}
-		timeout_ms = (int)((deadline_ns - now + 999999) / 1000000);
-		if (pidfd < 0 && timeout_ms > 10)
+		if (deadline_ns)
+			timeout_ms = (int)((deadline_ns - now + 999999) / 1000000);
+		if (pidfd < 0 && (timeout_ms < 0 || timeout_ms > 10))
 			timeout_ms = 10;
-		pfd.fd = pidfd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		poll(&pfd, pidfd >= 0 ? 1 : 0, timeout_ms); /* EINTR: look again */
+		if (pidfd >= 0) {
+			pfd[n].fd = pidfd;
+			pfd[n].events = POLLIN;
+			pfd[n++].revents = 0;
+		}
+		if (event_fd >= 0) {
+			pfd[n].fd = event_fd;
+			pfd[n].events = POLLIN;
+			pfd[n++].revents = 0;
+		}
+		if (poll(pfd, (nfds_t)n, timeout_ms) > 0 && event_fd >= 0 &&
+		    (pfd[n - 1].revents & POLLIN)) {
+			/* the application may have exited at the same moment: that wins */
+			memset(&si, 0, sizeof(si));
+			if (waitid(P_PID, (id_t)l->pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 &&
+			    si.si_pid == l->pid)
+				continue;
+			if (pidfd >= 0)
+				close(pidfd);
+			return 2;
+		} /* EINTR: look again */
 	}
 }
 

@@ -19,8 +19,9 @@
  * By default the child shares gprof-cli's process group, so terminal signals (Ctrl-C)
  * reach it directly; signals sent to gprof-cli alone (kill PID) are forwarded by pid.
  *
- * With spec->new_pgrp (profile --duration with a --kill signal: the session may end
- * before the application, and nsys then signals the application's process group) the
+ * With spec->new_pgrp (profile --duration, or --capture-range-end=stop-shutdown /
+ * repeat-shutdown:N, with a --kill signal: the session may end before the application,
+ * and nsys then signals the application's process group) the
  * child leads a process group of its own, so launch_kill() reaches its children without
  * touching gprof-cli or the shell's other jobs.  When gprof-cli is the terminal's
  * foreground group, the child's group is made the foreground group just before exec (so
@@ -29,6 +30,8 @@
  * whole group.
  *
  *   launch_wait_until()  launch_wait() with a deadline (pidfd + poll; session length);
+ *   launch_wait_event()  the same, also ending when a file descriptor becomes readable
+ *                        (the end of a capture: --capture-range-end=stop-shutdown);
  *   launch_kill()        signal the application's group (or the process alone);
  *   launch_take_signal() the last forwarded signal gprof-cli received, so that waits
  *                        after the application's exit can end on Ctrl-C / kill.
@@ -98,6 +101,13 @@ int launch_wait(struct launch *l, int *status, int *signaled, struct rusage *ru)
  * -1 when waiting failed (error printed). */
 int launch_wait_until(struct launch *l, uint64_t deadline_ns, int *status, int *signaled,
 		      struct rusage *ru);
+
+/* Like launch_wait_until(), but also return 2 as soon as `event_fd` (-1: none) becomes
+ * readable while the application still runs (it is not read; profile passes
+ * recorder_shutdown_fd(), core/recorder.h).  An exit seen at the same moment wins
+ * (returns 0).  Returns 0, 1 (deadline), 2 (event) or -1 (error printed). */
+int launch_wait_event(struct launch *l, uint64_t deadline_ns, int event_fd, int *status,
+		      int *signaled, struct rusage *ru);
 
 /* Send `sig` to the application's process group (spec->new_pgrp) or, without one, to
  * the launched process.  Returns 0, or -1 with errno (ESRCH: nothing left to signal). */

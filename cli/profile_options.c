@@ -468,6 +468,7 @@ static int apply_nvtx_capture(struct profile_options *o, const char *value)
 	if (apply_capture(o, "nvtx-capture", value) < 0)
 		return -1;
 	o->nvtx_capture_given = 1;
+	o->nvtx_capture_text = value;
 	return 0;
 }
 
@@ -529,11 +530,13 @@ static const struct profile_option options[] = {
      "(default false)",
      apply_cuda_trace_all_apis, BOOL_ROW, .default_value = "false"},
     {"duration", 'd', PROFILE_OPT_VALUE, "<seconds>",
-     "end the session this many seconds (> 0, fractions allowed) after the launch; the "
+     "end the session this many seconds (> 0, fractions allowed) after the launch (after "
+     "--delay, when given); the "
      "application's process group then gets the --kill signal (default: no limit)",
      apply_duration, .validate = validate_seconds},
     {"kill", 0, PROFILE_OPT_VALUE, "<signal>",
-     "signal sent to the application's process group when the session ends before it: "
+     "signal sent to the application's process group when the session ends before it "
+     "(--duration, --capture-range-end=stop-shutdown or repeat-shutdown:N): "
      "none, sigterm, sigkill or a signal number (default sigterm)",
      apply_kill, .validate = validate_kill, .default_value = "sigterm"},
     {"stop-on-exit", 'x', PROFILE_OPT_BOOL, NULL,
@@ -811,6 +814,24 @@ static void record_option(struct profile_options *o, const struct profile_option
 	}
 }
 
+/* Is `word` one of this table's switches ("--name[=...]", a unique prefix of a long
+ * name, or "-x..." with x a short switch)? */
+static int looks_like_option(const char *word)
+{
+	if (word[0] != '-' || !word[1])
+		return 0;
+	if (word[1] == '-') {
+		const char *eq = strchr(word + 2, '=');
+		size_t len = eq ? (size_t)(eq - word - 2) : strlen(word + 2);
+
+		return len > 0 && long_option(word + 2, len) != NULL;
+	}
+	for (size_t k = 0; k < N_OPTIONS; k++)
+		if (options[k].short_name == word[1])
+			return 1;
+	return 0;
+}
+
 /* Find the row for a getopt return value. */
 static const struct profile_option *row_for(int c)
 {
@@ -879,6 +900,13 @@ int profile_options_parse(struct profile_options *o, int argc, char **argv)
 		if (!op)
 			die("internal error: getopt returned %d", c);
 		value = optarg;
+		/* "-p -o x ./app": the switch lost its value to the next option */
+		if (op->kind == PROFILE_OPT_VALUE && value && optind > 1 &&
+		    value == argv[optind - 1] && looks_like_option(value)) {
+			error("option '--%s' needs a value (got the option '%s')", op->name, value);
+			hint("give the value right after the switch, e.g. --%s=<value>", op->name);
+			return -1;
+		}
 		/* nsys's space-separated boolean form: --stats true ./app, -f false ./app */
 		if (op->kind == PROFILE_OPT_BOOL && !value && optind + 1 < argc &&
 		    (!strcmp(argv[optind], "true") || !strcmp(argv[optind], "false")))
@@ -903,8 +931,18 @@ int profile_options_parse(struct profile_options *o, int argc, char **argv)
 	}
 	if (o->nvtx_capture_given && o->capture.mode != GP_CAPTURE_NVTX) {
 		error("--nvtx-capture needs --capture-range=nvtx");
-		hint("add -c nvtx, e.g. -c nvtx -p %s", o->capture.nvtx.message);
+		hint("add -c nvtx, e.g. -c nvtx -p step");
 		return -1;
+	}
+	if (o->capture.mode == GP_CAPTURE_CUDA && !(o->trace & PROFILE_TRACE_CUDA)) {
+		warning("-c cudaProfilerApi without cuda in --trace: cudaProfilerStart is not "
+			"seen, so nothing will be collected");
+		hint("add cuda to the list, e.g. -t cuda,nvtx");
+	}
+	if (o->capture.mode == GP_CAPTURE_NVTX && !(o->trace & PROFILE_TRACE_NVTX)) {
+		warning("-c nvtx without nvtx in --trace: the -p range is not seen, so nothing "
+			"will be collected");
+		hint("add nvtx to the list, e.g. -t nvtx,osrt");
 	}
 	if (optind >= argc && o->print_config) {
 		o->app_argc = 0;

@@ -57,7 +57,8 @@ struct profile_options {
 	 * stop-shutdown, no delay.  profile_options_parse() refuses -c nvtx without -p
 	 * and -p without -c nvtx (usage errors, as nsys). */
 	struct capture_settings capture;
-	int nvtx_capture_given; /* -p was given */
+	int nvtx_capture_given;	       /* -p was given */
+	const char *nvtx_capture_text; /* -p as given (borrowed), or NULL */
 	/* Config file (core/config.h). */
 	const char *config_path; /* --config as given (borrowed), or NULL */
 	int print_config;	 /* --print-config: no application needed */

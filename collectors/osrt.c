@@ -368,7 +368,7 @@ static __attribute__((noinline, cold)) void osrt_record(int id, uint64_t t0, uin
 	do {                                                                                       \
 		OSRT_REAL(fn, fallback);                                                           \
 		struct osrt_tls *t_ = &osrt_t;                                                     \
-		if (likely(!osrt_on) || unlikely(t_->busy))                                        \
+		if (likely(!osrt_on) || unlikely(t_->busy) || !gp_collecting())                    \
 			return real_(__VA_ARGS__);                                                 \
 		uint32_t lvl_ = t_->depth++;                                                       \
 		uint64_t t0_ = osrt_ts();                                                          \
@@ -1000,7 +1000,7 @@ OSRT_EXPORT void sync(void)
 {
 	OSRT_REAL(sync, syscall(SYS_sync); return );
 	struct osrt_tls *t = &osrt_t;
-	if (likely(!osrt_on) || unlikely(t->busy)) {
+	if (likely(!osrt_on) || unlikely(t->busy) || !gp_collecting()) {
 		real_();
 		return;
 	}

@@ -20,7 +20,7 @@
 #include "report.h"
 #include "util.h"
 
-extern const struct report_module report_module_cuda __attribute__((weak));
+#include "report_cuda.h"
 
 /* ---- small hash maps ------------------------------------------------------------ */
 
@@ -437,7 +437,7 @@ static void setup_modules(struct report *r)
 
 	r->modules[REPORT_MOD_NVTX] = &report_module_nvtx;
 	r->modules[REPORT_MOD_OSRT] = &report_module_osrt;
-	r->modules[REPORT_MOD_CUDA] = &report_module_cuda ? &report_module_cuda : NULL;
+	r->modules[REPORT_MOD_CUDA] = &report_module_cuda;
 	memset(r->block_module, -1, sizeof(r->block_module));
 	for (i = 0; i < REPORT_MOD_MAX; i++) {
 		const struct report_module *m = r->modules[i];
@@ -755,7 +755,7 @@ int report_record(struct report *r, struct report_conn *c, const struct gp_rec_h
 const struct report_module *report_module_for_type(uint16_t type)
 {
 	const struct report_module *mods[] = {&report_module_nvtx, &report_module_osrt,
-					      &report_module_cuda ? &report_module_cuda : NULL};
+					      &report_module_cuda};
 	size_t i;
 
 	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++)

@@ -318,9 +318,8 @@ static const char *skip_reason(const struct stats_report *r, size_t i, const cha
 	return r->skip_what ? r->skip_what : t;
 }
 
-int stats_prepare_report(sqlite3 *db, const struct stats_report *r,
-			 const struct stats_args *args, const char *label, sqlite3_stmt **st,
-			 const char **skip_what)
+int stats_prepare_report(sqlite3 *db, const struct stats_report *r, const struct stats_args *args,
+			 const char *label, sqlite3_stmt **st, const char **skip_what)
 {
 	struct strbuf sql = STRBUF_INIT;
 	const char *tail = NULL;
@@ -498,8 +497,7 @@ int stats_run_merged(sqlite3 *const *dbs, const char *const *labels, size_t n,
 				       NULL) != SQLITE_OK)
 		ret = error("cannot read the merged table: %s", sqlite3_errmsg(mem));
 	if (!ret) {
-		if (o->banners &&
-		    (o->format == STATS_FMT_COLUMN || o->format == STATS_FMT_TABLE))
+		if (o->banners && (o->format == STATS_FMT_COLUMN || o->format == STATS_FMT_TABLE))
 			fprintf(out, "\n ** %s (%s):\n\n", r->display, r->name);
 		ret = stats_format_stmt(sel, o, out);
 		if (!ret && o->banners)

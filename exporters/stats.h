@@ -131,6 +131,31 @@ int stats_run_report(sqlite3 *db, const struct stats_report *r, const struct sta
 		     const struct stats_fmt_opts *o, FILE *out);
 
 /*
+ * Check r's tables and args on db and prepare its query without running it: *st gets the
+ * statement (caller finalizes) whose column names are the "Title:unit" aliases.
+ * Returns 0; 1 when db lacks a table r needs (*skip_what = the nsys wording of what is
+ * missing, e.g. "NV Tools Extension (NVTX) data"; nothing printed); -1 after printing an
+ * error (bad arg, SQL error; label names the report file in it).
+ */
+int stats_prepare_report(sqlite3 *db, const struct stats_report *r, const struct stats_args *args,
+			 const char *label, sqlite3_stmt **st, const char **skip_what);
+
+/*
+ * `stats --merge`: run report r on each of the n reports dbs[i] and print ONE table: a
+ * first column "Report" holding labels[i] (the file name as given), then r's columns,
+ * rows in input order and, within one input, in r's order.  Statistics are per input
+ * (nvtx_sum gives one row per (Report, Range)); they are not recomputed over the union.
+ * Inputs lacking r's tables are left out (with o->banners a "SKIPPED: <label> ..." line
+ * each); when all lack them returns 1 (o->label names them all in the SKIPPED line).
+ * o->label is the "Processing [...]" banner text.  Rows are gathered in an in-memory
+ * SQLite table, so values keep their types and units.  Returns 0, 1, or -1 after printing
+ * an error (bad arg, SQL error, column sets that differ, write error).
+ */
+int stats_run_merged(sqlite3 *const *dbs, const char *const *labels, size_t n,
+		     const struct stats_report *r, const struct stats_args *args,
+		     const struct stats_fmt_opts *o, FILE *out);
+
+/*
  * Format every row of st (a prepared, not yet stepped statement whose column names are
  * "Title:unit" aliases) to out.  Steps st to the end; does not finalize it.
  * Returns 0, or -1 after printing an error (SQLite step error, write error).

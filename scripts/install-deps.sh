@@ -3,7 +3,8 @@
 # and we can (root with apt-get).  Used by `make demo` and .ci/run.
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in build-essential libsqlite3-dev libyaml-dev libcmocka-dev sqlite3 mandoc; do
+# openmpi-bin, libopenmpi-dev: tests/e2e/test_mpi.c (skipped without them)
+for p in build-essential libsqlite3-dev libyaml-dev libcmocka-dev sqlite3 mandoc openmpi-bin libopenmpi-dev; do
 	have "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0

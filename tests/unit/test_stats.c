@@ -338,6 +338,73 @@ static void test_osrt_sum(void **state)
 	sqlite3_close(db);
 }
 
+/* stats_run_merged(): one table, "Report" first, per-input rows in input order; an
+ * input without the tables is left out (SKIPPED line), all without it -> 1. */
+static sqlite3 *osrt_db(const char *rows)
+{
+	char sql[2048];
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE StringIds (id INTEGER PRIMARY KEY, value TEXT NOT NULL);"
+		 "CREATE TABLE OSRT_API (start INTEGER NOT NULL, end INTEGER NOT NULL, eventClass "
+		 "INTEGER NOT NULL, globalTid INTEGER, nameId INTEGER NOT NULL, returnValue "
+		 "INTEGER NOT NULL, nestingLevel INTEGER, callchainId INTEGER NOT NULL, "
+		 "argumentsId INTEGER NOT NULL);"
+		 "INSERT INTO StringIds VALUES (1, 'read'), (2, 'usleep');"
+		 "INSERT INTO OSRT_API VALUES %s;",
+		 rows);
+	return memdb(sql);
+}
+
+static char *merged(sqlite3 **dbs, const char **labels, size_t n, enum stats_format f, int banners,
+		    int *rc)
+{
+	struct stats_fmt_opts o = {.format = f, .banners = banners, .label = "a.db, b.db, c.db"};
+	struct stats_args none = {0};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+
+	*rc = stats_run_merged(dbs, labels, n, stats_find("osrt_sum"), &none, &o, mem);
+	fclose(mem);
+	return buf;
+}
+
+static void test_merge(void **state)
+{
+	sqlite3 *dbs[3];
+	const char *labels[] = {"a.db", "b.db", "c.db"};
+	char *out;
+	int rc;
+
+	dbs[0] = osrt_db("(0, 3000, 27, 1, 2, 0, 0, 0, 0), (0, 1000, 27, 1, 1, 0, 0, 0, 0)");
+	dbs[1] = memdb("CREATE TABLE StringIds (id INTEGER PRIMARY KEY, value TEXT NOT NULL);");
+	dbs[2] = osrt_db("(0, 500, 27, 1, 1, 0, 0, 0, 0), (0, 1500, 27, 1, 1, 0, 0, 0, 0)");
+	out = merged(dbs, labels, 3, STATS_FMT_CSV, 0, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "Report,Time (%),Total Time (ns),Num Calls,Avg (ns),Med (ns),"
+				 "Min (ns),Max (ns),StdDev (ns),Name\n"
+				 "a.db,75.0,3000,1,3000.0,3000.0,3000,3000,0.0,usleep\n"
+				 "a.db,25.0,1000,1,1000.0,1000.0,1000,1000,0.0,read\n"
+				 "c.db,100.0,2000,2,1000.0,1000.0,500,1500,707.1,read\n");
+	free(out);
+	out = merged(dbs, labels, 3, STATS_FMT_COLUMN, 1, &rc);
+	assert_int_equal(rc, 0);
+	assert_true(!strncmp(out,
+			     "Processing [a.db, b.db, c.db] with [reports/osrt_sum.py]... \n"
+			     "SKIPPED: b.db does not contain OS Runtime trace data.\n\n"
+			     " ** OS Runtime Summary (osrt_sum):\n\n Report  Time (%)",
+			     150));
+	assert_non_null(strstr(out, "\n c.db       100.0"));
+	free(out);
+	/* every input lacks the table: skipped */
+	out = merged(&dbs[1], &labels[1], 1, STATS_FMT_CSV, 1, &rc);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "SKIPPED: a.db, b.db, c.db does not contain OS Runtime"));
+	free(out);
+	for (int i = 0; i < 3; i++)
+		sqlite3_close(dbs[i]);
+}
+
 static void test_parse(void **state)
 {
 	enum stats_timeunit tu;
@@ -384,6 +451,7 @@ int main(void)
 	    cmocka_unit_test(test_fixture_osrt_skipped),
 	    cmocka_unit_test(test_pushpop_trace_nesting),
 	    cmocka_unit_test(test_osrt_sum),
+	    cmocka_unit_test(test_merge),
 	    cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
