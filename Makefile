@@ -49,7 +49,7 @@ E2E_SRC := $(sort $(wildcard tests/e2e/test_*.c))
 TEST_BIN := $(UNIT_SRC:tests/%.c=$(B)/tests/%) $(E2E_SRC:tests/%.c=$(B)/tests/%)
 PROG_SRC := $(sort $(wildcard tests/programs/*.c))
 PROG_BIN := $(PROG_SRC:tests/programs/%.c=$(B)/tests/programs/%)
-BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_SRC := $(sort $(filter-out bench/benchutil.c,$(wildcard bench/*.c)))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 GPU_SRC := $(sort $(wildcard tests/gpu/*.cu))
 GPU_BIN := $(GPU_SRC:tests/gpu/%.cu=$(B)/tests/gpu/%)
@@ -85,9 +85,9 @@ $(INJECT_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(INJECT_SRC:%.c=$(B)/pic/%.o)
 	$(CC) -shared -Wl,-z,defs -o $@ $^ -ldl -pthread
 
 # --- tests ---------------------------------------------------------------------
-$(B)/tests/%: tests/%.c $(B)/libgprof.a
+$(B)/tests/%: tests/%.c $(B)/obj/tests/testutil.o $(B)/libgprof.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libgprof.a -lcmocka $(LDLIBS_CLI)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/obj/tests/testutil.o $(B)/libgprof.a -lcmocka $(LDLIBS_CLI)
 
 $(B)/tests/programs/%: tests/programs/%.c
 	@mkdir -p $(dir $@)
@@ -117,9 +117,9 @@ check-gpu: all gpu-programs
 	@GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) sh tests/gpu/run-gpu-tests.sh
 
 # --- benchmarks ----------------------------------------------------------------
-$(B)/bench/%: bench/%.c $(B)/libgprof.a
+$(B)/bench/%: bench/%.c $(B)/obj/bench/benchutil.o $(B)/libgprof.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O2 -g -pthread -o $@ $< $(B)/libgprof.a $(LDLIBS_CLI)
+	$(CC) $(BASE_CFLAGS) -O2 -g -pthread -o $@ $< $(B)/obj/bench/benchutil.o $(B)/libgprof.a $(LDLIBS_CLI)
 
 bench: all $(BENCH_BIN) $(PROG_BIN)
 	@GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) sh bench/run-bench.sh

@@ -31,6 +31,7 @@
 
 #include <nvtx3/nvToolsExt.h>
 
+#include "bench/benchutil.h"
 #include "core/recorder.h"
 #include "core/util.h"
 
@@ -83,42 +84,17 @@ static int child(int threads)
 /* Run this binary as a child with env additions; returns its ns/pair or -1. */
 static double spawn(const char *self, int threads, char *const env[])
 {
-	int p[2];
-	char buf[64] = {0}, targ[16], narg[32];
-	if (pipe(p) != 0)
-		return -1;
+	char targ[16], narg[32];
+	char *args[] = {narg, targ, NULL};
+
 	snprintf(targ, sizeof(targ), "%d", threads);
 	snprintf(narg, sizeof(narg), "%ld", g_pairs);
-	pid_t pid = fork();
-	if (pid == 0) {
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		if (ncpu > 1) {
-			cpu_set_t set;
-			CPU_ZERO(&set);
-			for (long c = 1; c < ncpu && c < CPU_SETSIZE; c++)
-				CPU_SET(c, &set);
-			sched_setaffinity(0, sizeof(set), &set);
-		}
-		dup2(p[1], 1);
-		close(p[0]);
-		for (int i = 0; env && env[i]; i++)
-			putenv(env[i]);
-		execl(self, self, "--child", narg, targ, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
-	close(p[0]);
-	int st;
-	waitpid(pid, &st, 0);
-	if (n <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return -1;
-	return atof(buf);
+	return bench_child_ns(self, args, env);
 }
 
 int main(int argc, char **argv)
 {
-	char self[PATH_MAX], lib[PATH_MAX + 64], dir[] = "/tmp/bench_nvtx.XXXXXX";
+	char self[PATH_MAX], lib[PATH_MAX], dir[] = "/tmp/bench_nvtx.XXXXXX";
 	int threads = 1;
 
 	if (argc >= 4 && !strcmp(argv[1], "--child")) {
@@ -133,27 +109,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_nvtx [PAIRS [THREADS]]\n");
 		return 2;
 	}
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		die("cannot read '/proc/self/exe'");
-	self[n] = '\0';
-	snprintf(lib, sizeof(lib), "%s", self);
-	char *slash = strrchr(lib, '/');
-	*slash = '\0';
-	slash = strrchr(lib, '/');
-	strcpy(slash ? slash : lib, "/lib/gprof-cli/libgprof-inject.so");
-	if (access(lib, R_OK) != 0) {
-		error("cannot find the injection library '%s'", lib);
-		hint("build it first: make");
+	if (bench_find_lib(self, lib, sizeof(lib), "libgprof-inject.so") < 0)
 		return 1;
-	}
-
-	if (sysconf(_SC_NPROCESSORS_ONLN) > 1) { /* the recorder's threads inherit this */
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(0, &set);
-		sched_setaffinity(0, sizeof(set), &set);
-	}
+	bench_pin_cpu0(); /* the recorder's threads inherit this */
 	double base = spawn(self, threads, NULL);
 
 	if (!mkdtemp(dir))
@@ -178,18 +136,7 @@ int main(int argc, char **argv)
 	app.end_ns = gp_monotonic_ns();
 	recorder_finish(rec, &app, 1000, &st);
 
-	long long rows = -1;
-	sqlite3 *db;
-	if (sqlite3_open(report, &db) == SQLITE_OK) {
-		sqlite3_stmt *s;
-		if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM NVTX_EVENTS", -1, &s, NULL) ==
-		    SQLITE_OK) {
-			if (sqlite3_step(s) == SQLITE_ROW)
-				rows = sqlite3_column_int64(s, 0);
-			sqlite3_finalize(s);
-		}
-		sqlite3_close(db);
-	}
+	long long rows = bench_query_int(report, "SELECT COUNT(*) FROM NVTX_EVENTS");
 	unlink(report);
 	rmdir(dir);
 

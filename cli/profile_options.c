@@ -3,12 +3,14 @@
  * (nsys profile switch names and defaults: nsys-cli.md section 1.2).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/profile_options.h"
+#include "core/wire.h"
 #include "core/util.h"
 
 static const char *const trace_names[] = {"cuda", "nvtx", "osrt", "gpu-metrics"};
@@ -202,6 +204,119 @@ static int apply_cuda_graph_trace(struct profile_options *o, const char *value)
 	} else {
 		error("invalid --cuda-graph-trace value '%s' (valid: graph, node)", value);
 		hint("use --cuda-graph-trace=graph (whole graphs) or =node (each node)");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- GPU metrics (issue 5) ---- */
+
+static int validate_gpu_devices(const struct config_option *opt, const char *value,
+				struct strbuf *err, struct strbuf *hint)
+{
+	const char *p = value;
+
+	if (!strcmp(value, "all") || !strcmp(value, "none") || !strcmp(value, "cuda-visible"))
+		return 0;
+	while (*p >= '0' && *p <= '9') {
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (*p == ',' && p[1] >= '0' && p[1] <= '9')
+			p++;
+	}
+	if (p != value && !*p)
+		return 0;
+	strbuf_addf(err, "invalid value '%s' for '%s'", value, opt->name);
+	strbuf_addstr(hint, "valid values: all, none, cuda-visible, or device ids such as 0,1");
+	return -1;
+}
+
+static int validate_gpu_frequency(const struct config_option *opt, const char *value,
+				  struct strbuf *err, struct strbuf *hint)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (value[0] >= '0' && value[0] <= '9' && !*end && !errno && v >= 10 && v <= 200000)
+		return 0;
+	strbuf_addf(err, "invalid value '%s' for '%s'", value, opt->name);
+	strbuf_addstr(hint, "give a sampling rate in Hz from 10 to 200000 (default 10000)");
+	return -1;
+}
+
+static int run_validator(config_validate_fn *fn, const char *name, const char *value)
+{
+	struct strbuf err = STRBUF_INIT, h = STRBUF_INIT;
+	struct config_option opt = {.name = name};
+	int rc = fn(&opt, value, &err, &h);
+
+	if (rc < 0) {
+		error("%s", err.buf);
+		if (h.len)
+			hint("%s", h.buf);
+	}
+	strbuf_release(&err);
+	strbuf_release(&h);
+	return rc;
+}
+
+static int apply_gpu_devices(struct profile_options *o, const char *value)
+{
+	if (run_validator(validate_gpu_devices, "gpu-metrics-devices", value) < 0)
+		return -1;
+	o->gpu_metrics_devices = value;
+	if (strcmp(value, "none"))
+		o->trace |= PROFILE_TRACE_GPU_METRICS;
+	return 0;
+}
+
+static int apply_gpu_frequency(struct profile_options *o, const char *value)
+{
+	if (run_validator(validate_gpu_frequency, "gpu-metrics-frequency", value) < 0)
+		return -1;
+	o->gpu_metrics_frequency = (unsigned)strtoul(value, NULL, 10);
+	return 0;
+}
+
+static int apply_gpu_set(struct profile_options *o, const char *value)
+{
+	if (!*value) {
+		error("empty value for --gpu-metrics-set");
+		hint("give default, minimal or file:metrics.yaml");
+		return -1;
+	}
+	o->gpu_metrics_set = value;
+	return 0;
+}
+
+static const char *const gpu_mode_values[] = {"sample", "range", NULL};
+static const char *const gpu_ranges_values[] = {"kernel", "nvtx", NULL};
+
+static int apply_gpu_mode(struct profile_options *o, const char *value)
+{
+	if (!strcmp(value, "sample")) {
+		o->gpu_metrics_mode = GP_METRICS_MODE_SAMPLE;
+	} else if (!strcmp(value, "range")) {
+		o->gpu_metrics_mode = GP_METRICS_MODE_RANGE;
+	} else {
+		error("invalid --gpu-metrics-mode value '%s' (valid: sample, range)", value);
+		hint("use sample (metrics over time) or range (metrics per kernel or NVTX range)");
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_gpu_ranges(struct profile_options *o, const char *value)
+{
+	if (!strcmp(value, "kernel")) {
+		o->gpu_metrics_ranges_nvtx = 0;
+	} else if (!strcmp(value, "nvtx")) {
+		o->gpu_metrics_ranges_nvtx = 1;
+	} else {
+		error("invalid --gpu-metrics-ranges value '%s' (valid: kernel, nvtx)", value);
+		hint("use kernel (one range per launch) or nvtx (one per NVTX push/pop range)");
 		return -1;
 	}
 	return 0;
@@ -529,6 +644,25 @@ static const struct profile_option options[] = {
      "also record the high-volume CUDA API calls filtered out by default "
      "(default false)",
      apply_cuda_trace_all_apis, BOOL_ROW, .default_value = "false"},
+    {"gpu-metrics-devices", 0, PROFILE_OPT_VALUE, "all|none|cuda-visible|<ids>",
+     "GPU devices whose metrics are collected; anything but none turns on -t gpu-metrics "
+     "(default none; cuda-visible when -t gpu-metrics is given)",
+     apply_gpu_devices, .validate = validate_gpu_devices},
+    {"gpu-metrics-frequency", 0, PROFILE_OPT_VALUE, "<Hz>",
+     "GPU metrics sampling rate, 10 to 200000 Hz (default 10000)", apply_gpu_frequency,
+     .validate = validate_gpu_frequency, .default_value = "10000"},
+    {"gpu-metrics-set", 0, PROFILE_OPT_VALUE, "<name>|file:<yaml>",
+     "GPU metrics to collect: default, minimal, or a YAML list (default default)",
+     apply_gpu_set, .default_value = "default"},
+    {"gpu-metrics-mode", 0, PROFILE_OPT_VALUE, "sample|range",
+     "sample: PM sampling over time (GPU_METRICS); range: per kernel or NVTX range with "
+     "kernel replay (GPROF_RANGE_METRICS) (default sample)",
+     apply_gpu_mode, .validate = config_validate_enum, .data = gpu_mode_values,
+     .default_value = "sample"},
+    {"gpu-metrics-ranges", 0, PROFILE_OPT_VALUE, "kernel|nvtx",
+     "range mode: one range per kernel launch or per NVTX push/pop range (default kernel)",
+     apply_gpu_ranges, .validate = config_validate_enum, .data = gpu_ranges_values,
+     .default_value = "kernel"},
     {"duration", 'd', PROFILE_OPT_VALUE, "<seconds>",
      "end the session this many seconds (> 0, fractions allowed) after the launch (after "
      "--delay, when given); the "
@@ -632,6 +766,8 @@ void profile_options_init(struct profile_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->trace = PROFILE_DEFAULT_TRACE;
+	o->gpu_metrics_frequency = 10000;
+	o->gpu_metrics_mode = GP_METRICS_MODE_SAMPLE;
 	o->osrt_threshold_ns = PROFILE_DEFAULT_OSRT_THRESH;
 	o->show_output = 1;
 	o->kill_signal = PROFILE_DEFAULT_KILL;

@@ -44,6 +44,14 @@ struct profile_options {
 	int cuda_memory_usage;	    /* --cuda-memory-usage */
 	int cuda_graph_node;	    /* --cuda-graph-trace: 0 = graph, 1 = node */
 	int cuda_trace_all_apis;    /* --cuda-trace-all-apis */
+	/* GPU metrics (issue 5; man gprof-cli-profile).  --gpu-metrics-devices other than
+	 * none also turns on -t gpu-metrics; with -t gpu-metrics and no devices given,
+	 * the devices are cuda-visible. */
+	const char *gpu_metrics_devices; /* all|none|cuda-visible|ID,... as given; NULL */
+	unsigned gpu_metrics_frequency;	 /* sampling rate in Hz, 10..200000 (10000) */
+	const char *gpu_metrics_set;	 /* NAME or file:PATH; NULL = "default" */
+	int gpu_metrics_mode;		 /* GP_METRICS_MODE_SAMPLE (default) or _RANGE */
+	int gpu_metrics_ranges_nvtx;	 /* --gpu-metrics-ranges=nvtx (range mode) */
 	int help;		    /* -h given: the help text was printed */
 	/* Session length (nsys-cli.md section 1.2). */
 	uint64_t duration_ns; /* -d/--duration in ns; 0 = no limit */

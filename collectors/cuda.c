@@ -352,6 +352,96 @@ static uint32_t kernel_name_sid(const char *name)
 	memset((char *)var + sizeof(struct gp_rec_hdr), 0,                                         \
 	       sizeof(struct type) - sizeof(struct gp_rec_hdr))
 
+/*
+ * Capture ranges (-c cudaProfilerApi / -c nvtx, core/capture.h).  CUPTI delivers a
+ * range's records after the fact (buffers complete every flush period, GPU work after it
+ * ran), so event records go past the capture gate (gp_rec_begin_ungated) with a window
+ * tag (wire_cuda.h) when they belong to a window, and are dropped when they do not:
+ *   - an API call (or a synchronisation) belongs to the window whose [start, stop] holds
+ *     its [start, end]; its correlationId is remembered with the window;
+ *   - GPU work (kernel, memcpy, memset, memory, graph) belongs to the window of the API
+ *     call with its correlationId, else to the window holding its own [start, end].
+ * The window times are the control page's (producer.h gp_ctl), in CLOCK_MONOTONIC ns
+ * like CUPTI's (the timestamp callback is gp_now_ns).  Mode none keeps the gated path.
+ */
+#define WIN_GATED (-1) /* no capture mode: gp_rec_begin() */
+#define WIN_DROP  (-2) /* outside every capture window */
+
+/* correlationId -> window + 1, direct-mapped by the low bits (ids increase) */
+#define CORR_MAP_SIZE (1u << 16)
+static _Atomic uint64_t corr_map[CORR_MAP_SIZE];
+
+/* The window whose [start, stop] holds [t0, t1] (an open window has no stop), or -1. */
+static int window_holding(uint64_t t0, uint64_t t1)
+{
+	uint32_t n = atomic_load_explicit(&gp_ctl->nwindows, memory_order_acquire);
+
+	if (n > GP_CAPTURE_MAX_WINDOWS)
+		n = GP_CAPTURE_MAX_WINDOWS;
+	for (uint32_t k = n; k-- > 0;) {
+		uint64_t start = atomic_load(&gp_ctl->win[k].start_ns);
+		uint64_t stop;
+
+		if (!start || t0 < start)
+			continue;
+		stop = atomic_load(&gp_ctl->win[k].stop_ns);
+		return (!stop || t1 <= stop) ? (int)k : -1;
+	}
+	return -1;
+}
+
+/* The window of an event record (api: an API call or synchronisation), WIN_GATED or
+ * WIN_DROP. */
+static int event_window(int api, uint32_t corr, uint64_t t0, uint64_t t1)
+{
+	uint64_t e;
+	int k;
+
+	if (gp_capture_mode() == GP_CAPTURE_NONE)
+		return WIN_GATED;
+	if (!api && corr) {
+		e = atomic_load_explicit(&corr_map[corr & (CORR_MAP_SIZE - 1)],
+					 memory_order_relaxed);
+		if (e && (uint32_t)(e >> 32) == corr)
+			return (int)(uint32_t)e - 1;
+	}
+	k = window_holding(t0, t1);
+	if (k < 0)
+		return WIN_DROP;
+	if (api && corr)
+		atomic_store_explicit(&corr_map[corr & (CORR_MAP_SIZE - 1)],
+				      ((uint64_t)corr << 32) | (uint32_t)(k + 1),
+				      memory_order_relaxed);
+	return k;
+}
+
+/* Reserve an event record: gated (mode none) or ungated with a window tag after it. */
+static void *event_begin(uint16_t code, size_t size, int win)
+{
+	char *p;
+
+	if (win == WIN_GATED)
+		p = gp_rec_begin(code, size);
+	else
+		p = gp_rec_begin_ungated(code, size + sizeof(struct gp_cuda_window_tag));
+	if (!p)
+		return NULL;
+	memset(p + sizeof(struct gp_rec_hdr), 0, size - sizeof(struct gp_rec_hdr));
+	if (win != WIN_GATED) {
+		struct gp_cuda_window_tag t = {(uint32_t)win, GP_CUDA_WINDOW_MAGIC};
+		memcpy(p + size, &t, sizeof(t));
+	}
+	return p;
+}
+
+#define BEGIN_EV(var, type, code, api, corr, t0, t1)                                               \
+	int win_ = event_window(api, corr, t0, t1);                                                \
+	if (win_ == WIN_DROP)                                                                      \
+		return;                                                                            \
+	struct type *var = event_begin(code, sizeof(struct type), win_);                           \
+	if (!var)                                                                                  \
+	return
+
 static void conv_api(const CUpti_ActivityAPI *a, int driver)
 {
 	uint32_t sid;
@@ -359,7 +449,7 @@ static void conv_api(const CUpti_ActivityAPI *a, int driver)
 	if (!a->start || !a->end)
 		return;
 	sid = api_name_sid(driver, a->cbid);
-	BEGIN(r, gp_rec_cuda_api, GP_REC_CUDA_API);
+	BEGIN_EV(r, gp_rec_cuda_api, GP_REC_CUDA_API, 1, a->correlationId, a->start, a->end);
 	r->h.tid = a->threadId;
 	r->start_ns = a->start;
 	r->end_ns = a->end;
@@ -380,7 +470,7 @@ static void conv_kernel(const CUpti_ActivityKernel10 *k)
 		return;
 	}
 	sid = kernel_name_sid(k->name);
-	BEGIN(r, gp_rec_cuda_kernel, GP_REC_CUDA_KERNEL);
+	BEGIN_EV(r, gp_rec_cuda_kernel, GP_REC_CUDA_KERNEL, 0, k->correlationId, k->start, k->end);
 	r->h.tid = 0;
 	r->start_ns = k->start;
 	r->end_ns = k->end;
@@ -418,7 +508,7 @@ static void conv_memcpy(const CUpti_ActivityMemcpy6 *m)
 		atomic_fetch_add(&zero_ts, 1);
 		return;
 	}
-	BEGIN(r, gp_rec_cuda_memcpy, GP_REC_CUDA_MEMCPY);
+	BEGIN_EV(r, gp_rec_cuda_memcpy, GP_REC_CUDA_MEMCPY, 0, m->correlationId, m->start, m->end);
 	r->h.tid = 0;
 	r->start_ns = m->start;
 	r->end_ns = m->end;
@@ -443,7 +533,7 @@ static void conv_ptop(const CUpti_ActivityMemcpyPtoP4 *m)
 		atomic_fetch_add(&zero_ts, 1);
 		return;
 	}
-	BEGIN(r, gp_rec_cuda_memcpy, GP_REC_CUDA_MEMCPY);
+	BEGIN_EV(r, gp_rec_cuda_memcpy, GP_REC_CUDA_MEMCPY, 0, m->correlationId, m->start, m->end);
 	r->h.tid = 0;
 	r->start_ns = m->start;
 	r->end_ns = m->end;
@@ -473,7 +563,7 @@ static void conv_memset(const CUpti_ActivityMemset4 *m)
 		atomic_fetch_add(&zero_ts, 1);
 		return;
 	}
-	BEGIN(r, gp_rec_cuda_memset, GP_REC_CUDA_MEMSET);
+	BEGIN_EV(r, gp_rec_cuda_memset, GP_REC_CUDA_MEMSET, 0, m->correlationId, m->start, m->end);
 	r->h.tid = 0;
 	r->start_ns = m->start;
 	r->end_ns = m->end;
@@ -495,7 +585,7 @@ static void conv_sync(const CUpti_ActivitySynchronization2 *s)
 		atomic_fetch_add(&zero_ts, 1);
 		return;
 	}
-	BEGIN(r, gp_rec_cuda_sync, GP_REC_CUDA_SYNC);
+	BEGIN_EV(r, gp_rec_cuda_sync, GP_REC_CUDA_SYNC, 1, s->correlationId, s->start, s->end);
 	r->h.tid = 0;
 	r->start_ns = s->start;
 	r->end_ns = s->end;
@@ -513,7 +603,8 @@ static void conv_memory(const CUpti_ActivityMemory4 *m)
 {
 	uint32_t name = m->name ? gp_intern(m->name) : 0;
 
-	BEGIN(r, gp_rec_cuda_memory, GP_REC_CUDA_MEMORY);
+	BEGIN_EV(r, gp_rec_cuda_memory, GP_REC_CUDA_MEMORY, 0, m->correlationId, m->timestamp,
+		 m->timestamp);
 	r->h.tid = 0;
 	r->ts_ns = m->timestamp;
 	r->address = m->address;
@@ -541,7 +632,8 @@ static void conv_graph(const CUpti_ActivityGraphTrace2 *g)
 		atomic_fetch_add(&zero_ts, 1);
 		return;
 	}
-	BEGIN(r, gp_rec_cuda_graph_trace, GP_REC_CUDA_GRAPH_TRACE);
+	BEGIN_EV(r, gp_rec_cuda_graph_trace, GP_REC_CUDA_GRAPH_TRACE, 0, g->correlationId, g->start,
+		 g->end);
 	r->h.tid = 0;
 	r->start_ns = g->start;
 	r->end_ns = g->end;
@@ -780,6 +872,22 @@ static void CUPTIAPI cupti_callback(void *ud, CUpti_CallbackDomain domain, CUpti
 		} else if (cbid == CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING) {
 			cuda_flush(1);
 		}
+	} else if (domain == CUPTI_CB_DOMAIN_DRIVER_API &&
+		   cbid == CUPTI_DRIVER_TRACE_CBID_cuProfilerStart) {
+		/* -c cudaProfilerApi: the range opens when cuProfilerStart returns */
+		const CUpti_CallbackData *cd = data;
+		if (cd->callbackSite == CUPTI_API_EXIT && gp_capture_mode() == GP_CAPTURE_CUDA)
+			gp_capture_start(gp_now_ns(), GP_CAPTURE_REASON_CUDA);
+	} else if (domain == CUPTI_CB_DOMAIN_DRIVER_API &&
+		   cbid == CUPTI_DRIVER_TRACE_CBID_cuProfilerStop) {
+		/* ... and closes when cuProfilerStop is entered, after the range's completed
+		 * records were delivered (those still running on the GPU come later, tagged) */
+		const CUpti_CallbackData *cd = data;
+		if (cd->callbackSite == CUPTI_API_ENTER && gp_capture_mode() == GP_CAPTURE_CUDA &&
+		    gp_collecting()) {
+			cuda_flush(1);
+			gp_capture_stop(gp_now_ns(), GP_CAPTURE_REASON_CUDA);
+		}
 	} else if (domain == CUPTI_CB_DOMAIN_RUNTIME_API &&
 		   cbid == CUPTI_RUNTIME_TRACE_CBID_cudaDeviceReset_v3020) {
 		const CUpti_CallbackData *cd = data;
@@ -909,6 +1017,12 @@ static int setup(void)
 			      CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING);
 	p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RUNTIME_API,
 			      CUPTI_RUNTIME_TRACE_CBID_cudaDeviceReset_v3020);
+	if (gp_capture_mode() == GP_CAPTURE_CUDA) {
+		p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_DRIVER_API,
+				      CUPTI_DRIVER_TRACE_CBID_cuProfilerStart);
+		p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_DRIVER_API,
+				      CUPTI_DRIVER_TRACE_CBID_cuProfilerStop);
+	}
 
 	if (p_cuptiActivityEnableAndDump(CUPTI_ACTIVITY_KIND_DEVICE) != CUPTI_SUCCESS)
 		enable_kind(CUPTI_ACTIVITY_KIND_DEVICE, "devices");

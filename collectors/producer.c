@@ -83,6 +83,18 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* mmap/munmap through syscall(2): the osrt collector interposes the libc ones, and the
+ * runtime's own buffers must not show up as the application's OS runtime calls. */
+static void *sys_mmap(size_t len, int prot, int flags, int fd)
+{
+	return (void *)syscall(SYS_mmap, NULL, len, prot, flags, fd, (off_t)0);
+}
+
+static void sys_munmap(void *p, size_t len)
+{
+	syscall(SYS_munmap, p, len);
+}
+
 static inline uint32_t sys_gettid(void)
 {
 	return (uint32_t)syscall(SYS_gettid);
@@ -862,6 +874,30 @@ static void flush_all(int wait)
 	}
 }
 
+/* Answer flush request `epoch` (wire.h "Flush requests"): flush every thread buffer,
+ * waiting briefly for one held mid-record, then send GP_REC_FLUSH_ACK in a frame of its
+ * own.  Not from a signal handler. */
+static void flush_request(uint32_t epoch)
+{
+	for (struct gp_tbuf *b = atomic_load_explicit(&g_bufs, memory_order_acquire); b;
+	     b = b->next)
+		flush_buf(b, 1);
+	slock();
+	send_frame_locked(&g_sbuf);
+	struct gp_frame *f = &g_scratch;
+	f->len = f->nrec = 0;
+	struct gp_rec_flush_ack *a = (struct gp_rec_flush_ack *)(f->data + HDR);
+	memset(a, 0, sizeof(*a));
+	a->h.type = GP_REC_FLUSH_ACK;
+	a->h.size = sizeof(*a);
+	a->h.tid = sys_gettid();
+	a->epoch = epoch;
+	f->len = sizeof(*a);
+	f->nrec = 1;
+	send_frame_locked(f);
+	sunlock();
+}
+
 void gp_flush_all(void)
 {
 	if (atomic_load_explicit(&g_state, memory_order_relaxed) == ST_ACTIVE)
@@ -875,17 +911,43 @@ void gp_flush_thread(void)
 		flush_buf(b, 1);
 }
 
+/* Wait until the flush period has passed or a flush request (gp_control.flush_epoch,
+ * wire.h "Flush requests") moved the epoch away from `seen`. */
+static void flusher_wait(uint32_t seen)
+{
+	_Atomic uint32_t *w = &gp_ctl->flush_epoch;
+	uint64_t end = mono_ns() + g_flush_ns;
+	for (;;) {
+		if (atomic_load_explicit(w, memory_order_acquire) != seen)
+			return;
+		uint64_t now = mono_ns();
+		if (now >= end)
+			return;
+		uint64_t left = end - now;
+		struct timespec ts = {(time_t)(left / 1000000000u), (long)(left % 1000000000u)};
+		/* shared futex: the page is MAP_SHARED between processes */
+		syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, seen, &ts, NULL, 0);
+	}
+}
+
 static void *flusher_main(void *arg)
 {
 	(void)arg;
 	int me = (int)sys_getpid();
+	uint32_t seen = atomic_load_explicit(&gp_ctl->flush_epoch, memory_order_acquire);
 	prctl(PR_SET_NAME, "gprof-flush", 0, 0, 0);
 	while (atomic_load_explicit(&g_flusher_pid, memory_order_relaxed) == me) {
-		sys_sleep_ns(g_flush_ns);
+		flusher_wait(seen);
 		if ((int)sys_getpid() != me)
 			break;
+		uint32_t ep = atomic_load_explicit(&gp_ctl->flush_epoch, memory_order_acquire);
+		if (ep != seen) {
+			flush_request(ep);
+			seen = ep;
+		} else {
+			flush_all(0);
+		}
 		clk_calibrate();
-		flush_all(0);
 		uint64_t cur[4] = {atomic_load(&g_dropped), atomic_load(&g_failed_sends),
 				   atomic_load(&g_cupti_dropped), atomic_load(&g_zero_ts)};
 		if (memcmp(cur, g_loss_sent, sizeof(cur)) != 0) {
@@ -958,8 +1020,8 @@ static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
 			break;
 	}
 	if (!b) {
-		void *m = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *m =
+		    sys_mmap(sizeof(*b), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 		if (m == MAP_FAILED) {
 			atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
 			return NULL;
@@ -1277,15 +1339,14 @@ static void map_control(const char *channel)
 	struct stat st;
 	void *m = MAP_FAILED;
 	if (syscall(SYS_fstat, fd, &st) == 0 && (size_t)st.st_size >= sizeof(struct gp_control))
-		m = mmap(NULL, sizeof(struct gp_control), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-			 0);
+		m = sys_mmap(sizeof(struct gp_control), PROT_READ | PROT_WRITE, MAP_SHARED, fd);
 	syscall(SYS_close, fd);
 	if (m == MAP_FAILED)
 		return;
 	struct gp_control *c = m;
 	if (c->magic != GP_CONTROL_MAGIC || c->version != GP_CONTROL_VERSION ||
 	    c->size != sizeof(struct gp_control)) {
-		munmap(m, sizeof(struct gp_control));
+		sys_munmap(m, sizeof(struct gp_control));
 		return;
 	}
 	gp_ctl = c;
@@ -1400,9 +1461,14 @@ int gp_capture_stop(uint64_t ts_ns, uint32_t reason)
 	ctl_unlock(c);
 	if (k >= 0) {
 		/* Everything recorded in the window leaves before the recorder can ask for the
-		 * shutdown (its signal would find records still buffered): flush, then set
-		 * `shutdown`, then send the frame that wakes the recorder up to see it. */
-		flush_all(1);
+		 * shutdown (its signal would find records still buffered): ask every producer
+		 * of the session (the other library's included) to flush, flush our own, then
+		 * set `shutdown`, then send the frame that wakes the recorder up to see it.
+		 * The recorder waits for the others' acks (wire.h "Flush requests"). */
+		uint32_t ep = atomic_fetch_add(&c->flush_epoch, 1) + 1;
+		syscall(SYS_futex, (uint32_t *)&c->flush_epoch, FUTEX_WAKE, INT32_MAX, NULL, NULL,
+			0);
+		flush_request(ep);
 		if (shut)
 			atomic_store(&c->shutdown, 1);
 		send_capture((uint32_t)k, GP_CAPTURE_ACTION_STOP, ts_ns, reason);
@@ -1446,10 +1512,10 @@ int gp_producer_init(uint32_t collector)
 		    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 	}
 	g_start_ns = gp_now_ns();
-	g_itab = mmap(NULL, ITAB_SIZE * sizeof(struct ient), PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	g_arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	g_itab = sys_mmap(ITAB_SIZE * sizeof(struct ient), PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+	g_arena = sys_mmap(ARENA_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
 	if (g_itab == MAP_FAILED || g_arena == MAP_FAILED)
 		goto inactive;
 	read_identity();

@@ -14,7 +14,9 @@
  *     raw syscalls, so it is safe inside osrt wrappers and before libc is initialised.
  *
  * Flushing: a thread's buffer is sent when full, by a background flusher thread at
- * least every $GPROF_CLI_FLUSH_MS (default 100 ms), at thread exit, at process exit
+ * least every $GPROF_CLI_FLUSH_MS (default 100 ms) and at once on a flush request
+ * (the control page's flush_epoch, wire.h "Flush requests"; answered with
+ * GP_REC_FLUSH_ACK), at thread exit, at process exit
  * (atexit + destructor), before exec, and from handlers for SIGSEGV, SIGBUS, SIGILL,
  * SIGFPE, SIGABRT, SIGTERM and SIGINT, which then chain to the app's handler or the
  * default action.  A forked child (pthread_atfork) drops the parent's buffers'
@@ -119,8 +121,12 @@ GP_HIDDEN int gp_capture_start(uint64_t ts_ns, uint32_t reason);
  * Close the open capture window at ts_ns (cuProfilerStop, the -p range's pop/end).
  * Sets win[k].stop, collecting = 0, `done` when no further range will be captured
  * (stop, stop-shutdown, repeat:N reached) and `shutdown` for stop-shutdown /
- * repeat-shutdown:N reached; then flushes every thread's buffer (so the window's
- * records reach the recorder promptly) and sends GP_REC_CAPTURE.  With
+ * repeat-shutdown:N reached; then makes a flush request (increments the page's
+ * flush_epoch and wakes every producer's flusher, this process's other library and other
+ * processes included), flushes every thread buffer of this library and sends
+ * GP_REC_FLUSH_ACK, sets `shutdown` when due, and sends GP_REC_CAPTURE.  The recorder
+ * holds the shutdown notification until the other producers acknowledged the request
+ * (wire.h "Flush requests"), so --kill sigkill loses none of the window's records.  With
  * --capture-range-end=none range ends are ignored (returns -1, keeps collecting).
  * Returns the closed window's index, or -1 when nothing changed.
  */

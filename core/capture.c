@@ -628,6 +628,8 @@ int capture_record(struct report_router *rt, struct capture_conn *cc, const stru
 
 	if (min && rec->size < min)
 		return -1;
+	if (rec->type == GP_REC_FLUSH_ACK)
+		return 0; /* the recorder's reader acts on it */
 	if (rec->type == GP_REC_LOSS || rec->type == GP_REC_PROCESS_EXIT) {
 		refresh(rt);
 		return broadcast(rt, cc, rec);

@@ -47,6 +47,8 @@ struct rconn {
 	struct report_conn *rc;	   /* single report */
 	struct capture_conn *cc;   /* repeat capture: the router's connection */
 	struct gp_seq seq;
+	uint32_t acked_epoch; /* reader: latest GP_REC_FLUSH_ACK epoch */
+	int late;	      /* reader: accepted after the shutdown request was seen */
 };
 
 enum qkind { Q_OPEN, Q_FRAME, Q_CLOSE };
@@ -75,6 +77,10 @@ struct recorder {
 	struct gp_control *ctl; /* the control page (wire.h) */
 	int shutfd, timerfd;	/* capture shutdown eventfd; -y/--delay timer (reader) */
 	_Atomic int shutdown_sent;
+	/* reader: `shutdown` seen, waiting for flush acks (wire.h "Flush requests") */
+	int shut_pending;
+	uint32_t shut_epoch;
+	uint64_t shut_deadline_ns;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_data, cv_space, cv_closed;
@@ -112,6 +118,8 @@ size_t gp_rec_min_size(uint16_t type)
 		return sizeof(struct gp_rec_process_exit);
 	case GP_REC_CAPTURE:
 		return sizeof(struct gp_rec_capture);
+	case GP_REC_FLUSH_ACK:
+		return sizeof(struct gp_rec_flush_ack);
 	case GP_REC_NVTX_EVENT:
 	case GP_REC_NVTX_START:
 		return sizeof(struct gp_rec_nvtx);
@@ -252,6 +260,20 @@ static void close_conn(struct recorder *r, struct rconn *c)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/* A frame holding only a GP_REC_FLUSH_ACK (the producer sends it alone): remember its
+ * epoch for check_shutdown().  The writer decodes (and ignores) it like any frame. */
+static void note_flush_ack(struct rconn *c, const struct qbuf *b, size_t n)
+{
+	const struct gp_frame_hdr *fh = (const void *)b->data;
+	const struct gp_rec_flush_ack *a = (const void *)(fh + 1);
+
+	if (n != sizeof(*fh) + sizeof(*a) || fh->magic != GP_WIRE_MAGIC ||
+	    fh->length != sizeof(*a) || a->h.type != GP_REC_FLUSH_ACK || a->h.size != sizeof(*a))
+		return;
+	if ((int32_t)(a->epoch - c->acked_epoch) > 0)
+		c->acked_epoch = a->epoch;
+}
+
 /* Read up to `limit` frames from c; returns 1 when the connection was closed. */
 static int read_conn(struct recorder *r, struct rconn *c, int limit)
 {
@@ -262,6 +284,7 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 		ssize_t n = recv(c->fd, b->data, GP_FRAME_MAX, MSG_DONTWAIT | MSG_TRUNC);
 
 		if (n > 0) {
+			note_flush_ack(c, b, (size_t)n);
 			b->kind = Q_FRAME;
 			b->conn = c;
 			b->len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
@@ -297,6 +320,7 @@ static void accept_conns(struct recorder *r)
 		}
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
+		c->late = r->shut_pending; /* its flusher never saw the request: no ack */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 			c->pid = (uint32_t)cred.pid;
 		b = pool_get(r);
@@ -319,26 +343,42 @@ static void accept_conns(struct recorder *r)
 }
 
 /* The producer that closed the last range set the page's `shutdown` before sending its
- * GP_REC_CAPTURE frame, so the reader sees it when that frame wakes it up. */
-static void check_shutdown(struct recorder *r)
+ * GP_REC_CAPTURE frame, so the reader sees it when that frame wakes it up.  It also made
+ * a flush request (wire.h "Flush requests"): the notification waits until every
+ * connection open then has acknowledged it, or GP_FLUSH_ACK_WAIT_MS passed.  Returns the
+ * epoll timeout (ms) to come back with: -1 = none needed. */
+static int check_shutdown(struct recorder *r)
 {
-	uint64_t one = 1;
+	uint64_t one = 1, now;
+	struct rconn *c;
 
 	if (r->shutfd < 0 || atomic_load_explicit(&r->shutdown_sent, memory_order_relaxed) ||
 	    !atomic_load_explicit(&r->ctl->shutdown, memory_order_acquire))
-		return;
+		return -1;
+	now = gp_monotonic_ns();
+	if (!r->shut_pending) {
+		r->shut_pending = 1;
+		r->shut_epoch = atomic_load_explicit(&r->ctl->flush_epoch, memory_order_acquire);
+		r->shut_deadline_ns = now + GP_FLUSH_ACK_WAIT_MS * 1000000ull;
+	}
+	if (now < r->shut_deadline_ns)
+		for (c = r->open_list; c; c = c->next)
+			if (!c->late && (int32_t)(c->acked_epoch - r->shut_epoch) < 0)
+				return (int)((r->shut_deadline_ns - now + 999999) / 1000000);
 	atomic_store(&r->shutdown_sent, 1);
 	if (write(r->shutfd, &one, sizeof(one)) < 0)
 		(void)0;
+	return -1;
 }
 
 static void *reader_main(void *arg)
 {
 	struct recorder *r = arg;
 	struct epoll_event evs[64];
+	int timeout = -1;
 
 	for (;;) {
-		int n = epoll_wait(r->epfd, evs, 64, -1), i, stop;
+		int n = epoll_wait(r->epfd, evs, 64, timeout), i, stop;
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -362,7 +402,7 @@ static void *reader_main(void *arg)
 				read_conn(r, tag, READ_BURST);
 			}
 		}
-		check_shutdown(r);
+		timeout = check_shutdown(r);
 		pthread_mutex_lock(&r->mu);
 		stop = r->stop_reader;
 		pthread_mutex_unlock(&r->mu);

@@ -21,6 +21,7 @@
 #include "util.h"
 
 #include "report_cuda.h"
+#include "report_metrics.h"
 
 /* ---- small hash maps ------------------------------------------------------------ */
 
@@ -438,6 +439,7 @@ static void setup_modules(struct report *r)
 	r->modules[REPORT_MOD_NVTX] = &report_module_nvtx;
 	r->modules[REPORT_MOD_OSRT] = &report_module_osrt;
 	r->modules[REPORT_MOD_CUDA] = &report_module_cuda;
+	r->modules[REPORT_MOD_GPU_METRICS] = &report_module_metrics;
 	memset(r->block_module, -1, sizeof(r->block_module));
 	for (i = 0; i < REPORT_MOD_MAX; i++) {
 		const struct report_module *m = r->modules[i];
@@ -741,7 +743,8 @@ int report_record(struct report *r, struct report_conn *c, const struct gp_rec_h
 		return 0;
 	}
 	case GP_REC_PROCESS_EXIT:
-	case GP_REC_CAPTURE: /* the windows are read from the control page */
+	case GP_REC_FLUSH_ACK: /* the recorder's reader acts on it (recorder.c) */
+	case GP_REC_CAPTURE:   /* the windows are read from the control page */
 		return 0;
 	default:
 		break;
@@ -755,7 +758,7 @@ int report_record(struct report *r, struct report_conn *c, const struct gp_rec_h
 const struct report_module *report_module_for_type(uint16_t type)
 {
 	const struct report_module *mods[] = {&report_module_nvtx, &report_module_osrt,
-					      &report_module_cuda};
+					      &report_module_cuda, &report_module_metrics};
 	size_t i;
 
 	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++)

@@ -174,20 +174,6 @@ static const struct cuda_table_def table_defs[T_COUNT] = {
 		  "INSERT INTO TARGET_INFO_CUDA_STREAM VALUES (?,0,?,?,?,?,?)"},
 };
 
-static sqlite3_stmt *stmts[T_COUNT];
-
-/* The prepared insert of table t, creating the table on first use. */
-static sqlite3_stmt *table_stmt(struct report *r, enum cuda_table t)
-{
-	if (!stmts[t]) {
-		report_exec(r, table_defs[t].ddl);
-		stmts[t] = report_prepare(r, table_defs[t].insert);
-	}
-	return stmts[t];
-}
-
-/* ---- kernel names ---------------------------------------------------------------- */
-
 /* One distinct kernel name: StringIds ids of its three forms. */
 struct kname {
 	int64_t mangled; /* key: StringIds id of the name as sent; -1 = empty slot */
@@ -195,8 +181,37 @@ struct kname {
 	int64_t shortname;
 };
 
-static struct kname *knames;
-static size_t knames_cap, knames_used;
+/* The module's state in one report (report_module_state(r, REPORT_MOD_CUDA)): a repeat
+ * capture has several reports open at once, each with its own statements and ids. */
+struct cuda_state {
+	sqlite3_stmt *stmts[T_COUNT];
+	struct kname *knames; /* open addressing by mangled id, power-of-two capacity */
+	size_t knames_cap, knames_used;
+	uint64_t gpus_seen[4]; /* devices already in TARGET_INFO_GPU (once per device) */
+};
+
+static struct cuda_state *cuda_state(struct report *r)
+{
+	void **slot = report_module_state(r, REPORT_MOD_CUDA);
+
+	if (!*slot)
+		*slot = xcalloc(1, sizeof(struct cuda_state));
+	return *slot;
+}
+
+/* The prepared insert of table t, creating the table on first use. */
+static sqlite3_stmt *table_stmt(struct report *r, enum cuda_table t)
+{
+	struct cuda_state *s = cuda_state(r);
+
+	if (!s->stmts[t]) {
+		report_exec(r, table_defs[t].ddl);
+		s->stmts[t] = report_prepare(r, table_defs[t].insert);
+	}
+	return s->stmts[t];
+}
+
+/* ---- kernel names ---------------------------------------------------------------- */
 
 /* Is c an opening / closing bracket that nests in demangled names? */
 static int is_open(char c)
@@ -277,27 +292,27 @@ static size_t kname_hash(int64_t key)
 	return (size_t)(x >> 17);
 }
 
-static struct kname *kname_slot(int64_t key)
+static struct kname *kname_slot(struct cuda_state *s, int64_t key)
 {
-	size_t mask = knames_cap - 1, i = kname_hash(key) & mask;
+	size_t mask = s->knames_cap - 1, i = kname_hash(key) & mask;
 
-	while (knames[i].mangled != -1 && knames[i].mangled != key)
+	while (s->knames[i].mangled != -1 && s->knames[i].mangled != key)
 		i = (i + 1) & mask;
-	return &knames[i];
+	return &s->knames[i];
 }
 
-static void knames_grow(void)
+static void knames_grow(struct cuda_state *s)
 {
-	struct kname *old = knames;
-	size_t old_cap = knames_cap, i;
+	struct kname *old = s->knames;
+	size_t old_cap = s->knames_cap, i;
 
-	knames_cap = old_cap ? old_cap * 2 : 256;
-	knames = xmalloc(knames_cap * sizeof(*knames));
-	for (i = 0; i < knames_cap; i++)
-		knames[i].mangled = -1;
+	s->knames_cap = old_cap ? old_cap * 2 : 256;
+	s->knames = xmalloc(s->knames_cap * sizeof(*s->knames));
+	for (i = 0; i < s->knames_cap; i++)
+		s->knames[i].mangled = -1;
 	for (i = 0; i < old_cap; i++)
 		if (old[i].mangled != -1)
-			*kname_slot(old[i].mangled) = old[i];
+			*kname_slot(s, old[i].mangled) = old[i];
 	free(old);
 }
 
@@ -346,6 +361,7 @@ static const struct kname *kernel_name(struct report *r, struct report_conn *c, 
 {
 	int64_t mangled = report_conn_string(c, sid);
 	const char *text = report_conn_string_text(c, sid);
+	struct cuda_state *s = cuda_state(r);
 	struct kname *k;
 	char *dem = NULL;
 	int status = -1;
@@ -355,14 +371,14 @@ static const struct kname *kernel_name(struct report *r, struct report_conn *c, 
 		text = "<unknown>";
 		mangled = report_string(r, text, strlen(text));
 	}
-	if (knames_used * 2 >= knames_cap)
-		knames_grow();
-	k = kname_slot(mangled);
+	if (s->knames_used * 2 >= s->knames_cap)
+		knames_grow(s);
+	k = kname_slot(s, mangled);
 	if (k->mangled == mangled)
 		return k;
 
 	k->mangled = mangled;
-	knames_used++;
+	s->knames_used++;
 	if (text[0] == '_' && text[1] == 'Z')
 		dem = __cxa_demangle(text, NULL, NULL, &status);
 	if (dem && status == 0) {
@@ -607,9 +623,6 @@ static int h_graph(struct report *r, struct report_conn *c, const void *p)
 	return report_step(r, st);
 }
 
-/* Devices already written, per process: TARGET_INFO_GPU once per device. */
-static uint64_t gpus_seen[4];
-
 static int h_device(struct report *r, struct report_conn *c, const void *p)
 {
 	const struct gp_rec_cuda_device *d = p;
@@ -620,8 +633,10 @@ static int h_device(struct report *r, struct report_conn *c, const void *p)
 	char uuid[40], bus[32];
 	int i = 1, rc = 0;
 
-	if (d->id < 256 && !(gpus_seen[d->id / 64] & (1ull << (d->id % 64)))) {
-		gpus_seen[d->id / 64] |= 1ull << (d->id % 64);
+	uint64_t *seen = cuda_state(r)->gpus_seen;
+
+	if (d->id < 256 && !(seen[d->id / 64] & (1ull << (d->id % 64)))) {
+		seen[d->id / 64] |= 1ull << (d->id % 64);
 		st = table_stmt(r, T_GPU);
 		snprintf(uuid, sizeof(uuid),
 			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
@@ -732,12 +747,7 @@ static const struct cuda_handler handlers[] = {
 
 static int cuda_create(struct report *r)
 {
-	(void)r;
-	memset(stmts, 0, sizeof(stmts));
-	memset(gpus_seen, 0, sizeof(gpus_seen));
-	free(knames);
-	knames = NULL;
-	knames_cap = knames_used = 0;
+	cuda_state(r);
 	return 0;
 }
 
@@ -753,21 +763,49 @@ static int cuda_handle(struct report *r, struct report_conn *c, const struct gp_
 
 static int cuda_finish(struct report *r)
 {
-	for (int t = 0; t < T_COUNT; t++) {
-		if (stmts[t])
-			sqlite3_finalize(stmts[t]);
-		stmts[t] = NULL;
-	}
+	void **slot = report_module_state(r, REPORT_MOD_CUDA);
+	struct cuda_state *s = *slot;
+
+	for (int t = 0; s && t < T_COUNT; t++)
+		if (s->stmts[t])
+			sqlite3_finalize(s->stmts[t]);
 	/* kernel/copy -> API joins (cuda_api_gpu_sum, cuda_gpu_trace) go by correlationId */
 	if (sqlite3_table_column_metadata(report_db(r), NULL, "CUPTI_ACTIVITY_KIND_RUNTIME",
 					  "correlationId", NULL, NULL, NULL, NULL,
 					  NULL) == SQLITE_OK)
 		report_exec(r, "CREATE INDEX IF NOT EXISTS GPROF_RUNTIME_CORRELATION ON "
 			       "CUPTI_ACTIVITY_KIND_RUNTIME(correlationId)");
-	free(knames);
-	knames = NULL;
-	knames_cap = knames_used = 0;
+	if (s)
+		free(s->knames);
+	free(s);
+	*slot = NULL;
 	return 0;
+}
+
+/*
+ * Repeat captures (report.h report_module.route): an event record tagged by the
+ * collector (struct gp_cuda_window_tag after the record's struct, wire_cuda.h) goes to
+ * the window it names: the collector knows which range launched a kernel (its
+ * correlationId) even when CUPTI delivers it after the range closed.  Untagged records
+ * follow the recorder's default rule.
+ */
+static int cuda_route(struct report_router *rt, uint32_t pid, const struct gp_rec_hdr *rec)
+{
+	unsigned idx = rec->type - 0x300u;
+	struct gp_cuda_window_tag t;
+	size_t base;
+
+	(void)rt;
+	(void)pid;
+	if (idx >= sizeof(handlers) / sizeof(handlers[0]) || !handlers[idx].fn)
+		return REPORT_ROUTE_DEFAULT;
+	base = handlers[idx].size;
+	if (rec->size < base + sizeof(t))
+		return REPORT_ROUTE_DEFAULT;
+	memcpy(&t, (const char *)rec + base, sizeof(t));
+	if (t.magic != GP_CUDA_WINDOW_MAGIC || t.window >= GP_CAPTURE_MAX_WINDOWS)
+		return REPORT_ROUTE_DEFAULT;
+	return (int)t.window;
 }
 
 const struct report_module report_module_cuda = {
@@ -778,4 +816,5 @@ const struct report_module report_module_cuda = {
     .handle = cuda_handle,
     .conn_close = NULL,
     .finish = cuda_finish,
+    .route = cuda_route,
 };

@@ -75,6 +75,7 @@ enum gp_rec_type {
 	GP_REC_LOSS = 0x004,	     /* struct gp_rec_loss */
 	GP_REC_PROCESS_EXIT = 0x005, /* struct gp_rec_process_exit */
 	GP_REC_CAPTURE = 0x006,	     /* struct gp_rec_capture: a capture range started/stopped */
+	GP_REC_FLUSH_ACK = 0x007,    /* struct gp_rec_flush_ack: flush request `epoch` done */
 
 	GP_REC_NVTX_EVENT = 0x101,    /* struct gp_rec_nvtx: mark or complete push/pop range */
 	GP_REC_NVTX_START = 0x102,    /* struct gp_rec_nvtx: start of a start/end range */
@@ -155,6 +156,16 @@ struct gp_rec_capture {
 };
 #define GP_CAPTURE_ACTION_START 1
 #define GP_CAPTURE_ACTION_STOP	2
+
+/* GP_REC_FLUSH_ACK: sent in a frame of its own (no other record in it) by a producer
+ * after it flushed every thread buffer it could take in answer to gp_control.flush_epoch
+ * reaching `epoch` (see "Flush requests" below).  Every record the producer had buffered
+ * when it saw the request precedes this frame on the connection. */
+struct gp_rec_flush_ack {
+	struct gp_rec_hdr h;
+	uint32_t epoch; /* the gp_control.flush_epoch value the flush answered */
+	uint32_t pad;
+};
 
 /* NVTX payload kinds, matching nvtxPayloadType_t values (nvToolsExt.h) so the
  * recorder can put the value into NVTX_EVENTS.{uint64,int64,double,uint32,int32,float}Value. */
@@ -257,6 +268,23 @@ struct gp_rec_osrt {
  *   shutdown    the session should end now (stop-shutdown, repeat-shutdown:N reached):
  *               the recorder signals `profile`, which sends --kill's signal.
  *   lock        a spin lock (0/1) held only during a start/stop transition.
+ *   flush_epoch flush requests (below); only ever incremented.
+ *
+ * Flush requests.  Each process holds one producer runtime per injection library
+ * (libgprof-osrt.so, libgprof-inject.so), each with its own buffers and connection, so
+ * the library whose trigger closes a window cannot flush the others' buffers itself.
+ * Instead, gp_capture_stop() increments flush_epoch and FUTEX_WAKEs every waiter on
+ * that word (a shared futex: the page is MAP_SHARED), and every producer's flusher
+ * thread waits on that word (FUTEX_WAIT with its flush period as timeout) instead of
+ * sleeping.  A flusher that finds flush_epoch != the value it saw last flushes every
+ * thread buffer (waiting briefly for buffers held mid-record) and then sends
+ * GP_REC_FLUSH_ACK(epoch) in a frame of its own.  The stopping producer does the same
+ * for itself, synchronously, before it sets `shutdown`.  The recorder, once it sees
+ * `shutdown`, delays the shutdown notification (recorder_shutdown_fd) until every
+ * connection open at that moment has acknowledged an epoch >= the page's flush_epoch,
+ * or GP_FLUSH_ACK_WAIT_MS passed (a producer without a flusher thread yet has nothing
+ * buffered and never answers), so --kill's signal, SIGKILL included, finds the
+ * window's records of every library already on the recorder's side of the socket.
  * Without a page (no recorder control file) a producer behaves as mode none.
  */
 #define GP_CONTROL_NAME	       "control"   /* file name next to the channel socket */
@@ -264,6 +292,7 @@ struct gp_rec_osrt {
 #define GP_CONTROL_VERSION     1
 #define GP_CAPTURE_MAX_WINDOWS 1024
 #define GP_CAPTURE_TEXT_MAX    256 /* bytes of an nvtx pattern part, NUL included */
+#define GP_FLUSH_ACK_WAIT_MS   200 /* longest the recorder waits for flush acks (ms) */
 
 /* -c/--capture-range. */
 enum gp_capture_mode {
@@ -314,7 +343,7 @@ struct gp_control {
 	_Atomic uint32_t nwindows;
 	_Atomic uint32_t done;
 	_Atomic uint32_t shutdown;
-	uint32_t pad1;
+	_Atomic uint32_t flush_epoch; /* flush requests made so far (futex word) */
 	struct gp_capture_window win[GP_CAPTURE_MAX_WINDOWS];
 };
 
@@ -324,13 +353,16 @@ static inline int gp_rec_is_state(uint16_t type)
 {
 	return type == GP_REC_HELLO || type == GP_REC_STRING || type == GP_REC_THREAD_NAME ||
 	       type == GP_REC_CAPTURE || type == GP_REC_NVTX_DOMAIN ||
-	       type == GP_REC_NVTX_CATEGORY || (type >= 0x308 && type <= 0x30a);
-	/* 0x308-0x30a: GP_REC_CUDA_DEVICE, _CONTEXT, _STREAM (wire_cuda.h) */
+	       type == GP_REC_NVTX_CATEGORY || (type >= 0x308 && type <= 0x30a) || type == 0x401 ||
+	       type == 0x404;
+	/* 0x308-0x30a: GP_REC_CUDA_DEVICE, _CONTEXT, _STREAM (wire_cuda.h);
+	 * 0x401, 0x404: GP_REC_METRICS_METRIC, _NOTE (wire_metrics.h) */
 }
 
 /* Round a record payload size up to the wire's 8-byte alignment. */
 #define GP_REC_ALIGN(n) (((n) + 7u) & ~7u)
 
 #include "wire_cuda.h"
+#include "wire_metrics.h"
 
 #endif

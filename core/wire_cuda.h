@@ -211,4 +211,21 @@ struct gp_rec_cuda_stream {
 	uint32_t flag;	   /* CUpti_ActivityStreamFlag (same ids as ENUM_CUPTI_STREAM_TYPE) */
 };
 
+/*
+ * Capture-window tag (additive, optional): under -c cudaProfilerApi / -c nvtx the
+ * collector sends event records (API, kernel, memcpy, memset, sync, memory, graph trace)
+ * past the capture gate (gp_rec_begin_ungated, producer.h) because CUPTI delivers them
+ * after the range closed, and appends this tag right after the record's struct
+ * (rec->size = sizeof(struct) + 8).  `window` is the 0-based capture window the record
+ * belongs to (the window holding the API call's [start, end], or the window of the
+ * launch with the same correlationId).  The recorder's route hook (report_cuda.c) puts
+ * the record into that window's report under --capture-range-end=repeat.  Records
+ * without the tag (capture mode none) are placed by the recorder's default rule.
+ */
+#define GP_CUDA_WINDOW_MAGIC 0x4e495743u /* "CWIN" */
+struct gp_cuda_window_tag {
+	uint32_t window; /* 0-based capture window (gp_control.win index) */
+	uint32_t magic;	 /* GP_CUDA_WINDOW_MAGIC */
+};
+
 #endif

@@ -109,23 +109,52 @@ sqlite3 *report_open_read(const char *path)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st;
 	char *clean;
-	int rc;
+	int rc, attempt;
 
 	if (check_file(path))
 		return NULL;
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		error("cannot open report '%s': %s", path,
-		      db ? sqlite3_errmsg(db) : "out of memory");
+	for (attempt = 0;; attempt++) {
+		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+		if (rc != SQLITE_OK) {
+			error("cannot open report '%s': %s", path,
+			      db ? sqlite3_errmsg(db) : "out of memory");
+			sqlite3_close(db);
+			return NULL;
+		}
+		sqlite3_busy_timeout(db, 2000);
+		rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(st);
+			rc = rc == SQLITE_ROW ? SQLITE_OK : rc;
+			sqlite3_finalize(st);
+		}
+		if (rc == SQLITE_OK || attempt > 0 ||
+		    sqlite3_extended_errcode(db) != SQLITE_READONLY_ROLLBACK)
+			break;
+		/* A recorder killed mid-transaction left a hot rollback journal, which only
+		 * a read-write connection may roll back: do that once, then read. */
 		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 2000);
-	rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(st);
-		rc = rc == SQLITE_ROW ? SQLITE_OK : rc;
-		sqlite3_finalize(st);
+		db = NULL;
+		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL,
+					  NULL);
+		if (rc != SQLITE_OK) {
+			error("cannot read report '%s': its writer was killed mid-transaction and "
+			      "the rollback failed: %s",
+			      path, db ? sqlite3_errmsg(db) : "out of memory");
+			hint(
+			    "make the report and its folder writable (the rollback rewrites it and "
+			    "removes '%s-journal'), then read it again",
+			    path);
+			sqlite3_close(db);
+			return NULL;
+		}
+		sqlite3_close(db);
+		db = NULL;
+		warning("report '%s' was left mid-transaction by a killed writer; rolled back to "
+			"its last commit",
+			path);
 	}
 	if (rc != SQLITE_OK) {
 		if (rc == SQLITE_NOTADB)

@@ -136,6 +136,25 @@ extern const struct stats_report stats_report_cuda_gpu_mem_peak;
 #define REF_cuda_gpu_mem_peak NULL
 #endif
 
+#if __has_include("exporters/stats/gpu_kern_metrics.c")
+extern const struct stats_report stats_report_gpu_kern_metrics;
+#define REF_gpu_kern_metrics &stats_report_gpu_kern_metrics
+#else
+#define REF_gpu_kern_metrics NULL
+#endif
+#if __has_include("exporters/stats/gpu_range_metrics.c")
+extern const struct stats_report stats_report_gpu_range_metrics;
+#define REF_gpu_range_metrics &stats_report_gpu_range_metrics
+#else
+#define REF_gpu_range_metrics NULL
+#endif
+#if __has_include("exporters/stats/gpu_metrics_sum.c")
+extern const struct stats_report stats_report_gpu_metrics_sum;
+#define REF_gpu_metrics_sum &stats_report_gpu_metrics_sum
+#else
+#define REF_gpu_metrics_sum NULL
+#endif
+
 #define STATS_REPORT(x) REF_##x,
 static const struct stats_report *const registry[] = {
 #include "exporters/stats_reports.def"

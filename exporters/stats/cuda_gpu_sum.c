@@ -63,6 +63,6 @@ const struct stats_report stats_report_cuda_gpu_sum = {
 	    "    Summary of all GPU work: kernels and memory operations together.\n",
     .args = args,
     .needs_any = needs_any,
-    .any_what = "GPU kernel or memory operations data",
+    .any_what = "GPU kernel/memory operations data",
     .query = query,
 };

@@ -5,7 +5,8 @@
 #include "cuda_common.h"
 
 static const char *const args[] = {"nvtx-name", "base", "mangled", NULL};
-static const char *const needs[] = {"StringIds", NULL};
+static const char *const needs[] = {"StringIds", "TARGET_INFO_GPU", NULL};
+static const char *const needs_what[] = {"StringIds table", "TARGET_INFO_GPU table", NULL};
 static const char *const needs_any[] = {"CUPTI_ACTIVITY_KIND_KERNEL", "CUPTI_ACTIVITY_KIND_MEMCPY",
 					"CUPTI_ACTIVITY_KIND_MEMSET", NULL};
 
@@ -138,6 +139,7 @@ const struct stats_report stats_report_cuda_gpu_trace = {
     .args = args,
     .needs = needs,
     .skip_what = "StringIds table",
+    .needs_what = needs_what,
     .needs_any = needs_any,
     .any_what = "GPU trace data",
     .query = query,

@@ -37,6 +37,7 @@
 
 static char g_tmp[256];
 static char g_build[1024];
+static int g_kill_sig = SIGTERM; /* what run_app sends when the shutdown fd fires */
 
 struct run {
 	struct recorder_stats st;
@@ -106,7 +107,7 @@ static void run_app(struct run *out, const char *name, const struct capture_sett
 		if (p.fd >= 0 && !out->shutdown && poll(&p, 1, 5) > 0) {
 			out->shutdown = 1;
 			assert_true(recorder_shutdown_requested(rec));
-			kill(pid, SIGTERM); /* what profile does for --kill sigterm */
+			kill(pid, g_kill_sig); /* what profile does for --kill */
 		} else if (p.fd < 0) {
 			usleep(5000);
 		}
@@ -305,6 +306,37 @@ static void test_repeat_shutdown(void **state)
 	recorder_stats_release(&r.st);
 }
 
+/* stop-shutdown with --kill sigkill: the signal leaves no time to flush, so every
+ * producer of the process must have flushed before the recorder asks for the shutdown.
+ * The range's nanosleep sits in the osrt library's buffer, which the nvtx library (whose
+ * pop closed the range) cannot flush itself; a 10 s flush period rules out the osrt
+ * flusher's periodic flush: only the flush request (wire.h) brings it in time. */
+static void test_sigkill_keeps_all_producers(void **state)
+{
+	struct capture_settings cs;
+	struct run r;
+	char path[PATH_MAX + 8];
+	sqlite3 *db;
+
+	(void)state;
+	settings_nvtx(&cs, "step", "stop-shutdown");
+	g_kill_sig = SIGKILL;
+	run_app(&r, "sigkill", &cs, "plain", "200", "100", "GPROF_CLI_FLUSH_MS=10000");
+	g_kill_sig = SIGTERM;
+	assert_int_equal(r.shutdown, 1);
+	assert_int_equal(r.app_status, 128 + SIGKILL);
+	assert_int_equal(r.st.capture_ranges, 1);
+	snprintf(path, sizeof(path), "%s.db", r.base);
+	db = open_db(path);
+	assert_int_equal(one_iteration(db, "step"), 0); /* the nanosleep included */
+	assert_int_equal(q1(db,
+			    "SELECT count(*) FROM OSRT_API o JOIN StringIds s ON s.id = "
+			    "o.nameId WHERE s.value = 'nanosleep' AND o.end - o.start >= 200000"),
+			 1);
+	sqlite3_close(db);
+	recorder_stats_release(&r.st);
+}
+
 /* Number of capture ranges for `variant` under pattern `p` (end stop: the app runs on). */
 static unsigned ranges_for(const char *name, const char *variant, const char *p, const char *env)
 {
@@ -453,10 +485,15 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_end), cmocka_unit_test(test_repeat3),
-	    cmocka_unit_test(test_repeat_all),	cmocka_unit_test(test_repeat_shutdown),
-	    cmocka_unit_test(test_matching),	cmocka_unit_test(test_mode_none),
-	    cmocka_unit_test(test_delay),	cmocka_unit_test(test_delay_nvtx),
+	    cmocka_unit_test(test_default_end),
+	    cmocka_unit_test(test_repeat3),
+	    cmocka_unit_test(test_repeat_all),
+	    cmocka_unit_test(test_repeat_shutdown),
+	    cmocka_unit_test(test_matching),
+	    cmocka_unit_test(test_mode_none),
+	    cmocka_unit_test(test_delay),
+	    cmocka_unit_test(test_delay_nvtx),
+	    cmocka_unit_test(test_sigkill_keeps_all_producers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

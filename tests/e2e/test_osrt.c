@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
+
 #define MS 1000000LL /* ns */
 /* Upper bound added to a known sleep: generous, the test machine may be loaded. */
 #define SLACK (500 * MS)
@@ -67,13 +69,8 @@ static int run_cmd(const char *dir, const char *const *argv, const char *const *
 static void dump_log(const char *dir)
 {
 	char path[PATH_MAX], buf[4096];
-	snprintf(path, sizeof(path), "%s/.log", dir);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
+
+	tu_read_file(tu_pathf(path, dir, ".log"), buf, sizeof(buf));
 	print_message("--- output:\n%s\n", buf);
 }
 
@@ -118,29 +115,6 @@ static void profile(const char *dir, const char *name, const char *trace, const 
 	assert_true(p->spawn != p->main && p->spawn != p->fork && p->spawn != p->exec);
 }
 
-/* One integer from a query with printf-style parameters (LLONG_MIN when no row). */
-static long long q(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static long long q(const char *db, const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-	sqlite3 *h;
-	sqlite3_stmt *st;
-	long long v = LLONG_MIN;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("query '%s' on '%s': %s", sql, db, sqlite3_errmsg(h));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
-}
-
 /* SQL pieces: the row's function name and its process / thread ids. */
 #define NAME "(SELECT value FROM StringIds WHERE id = nameId)"
 #define PID  "((globalTid >> 24) & 16777215)"
@@ -150,31 +124,9 @@ static long long q(const char *db, const char *fmt, ...)
 /* Rows of `name` in process pid matching the extra condition `cond`. */
 static long long rows(const char *db, const char *name, long pid, const char *cond)
 {
-	return q(db, "SELECT count(*) FROM OSRT_API WHERE " NAME " = '%s' AND " PID " = %ld AND %s",
-		 name, pid, cond ? cond : "1");
-}
-
-/* --- fixtures --------------------------------------------------------------------- */
-
-static int setup(void **state)
-{
-	char *dir = strdup("/tmp/gprof-test-osrt-XXXXXX");
-
-	if (!dir || !mkdtemp(dir))
-		return -1;
-	*state = dir;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[PATH_MAX + 32];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
-	if (system(cmd) != 0)
-		return -1;
-	free(*state);
-	return 0;
+	return tu_query_intf(
+	    db, "SELECT count(*) FROM OSRT_API WHERE " NAME " = '%s' AND " PID " = %ld AND %s",
+	    name, pid, cond ? cond : "1");
 }
 
 /* --- tests ------------------------------------------------------------------------- */
@@ -192,26 +144,28 @@ static void test_default_threshold(void **state)
 	/* four processes: the app, its forked child, its exec'd child (execve with an
 	 * environment lacking the injection variables) and its posix_spawn'd child (empty
 	 * environment) */
-	assert_int_equal(q(db,
-			   "SELECT count(DISTINCT pid) FROM PROCESSES WHERE pid IN "
-			   "(%ld, %ld, %ld, %ld)",
-			   p.main, p.fork, p.exec, p.spawn),
+	assert_int_equal(tu_query_intf(db,
+				       "SELECT count(DISTINCT pid) FROM PROCESSES WHERE pid IN "
+				       "(%ld, %ld, %ld, %ld)",
+				       p.main, p.fork, p.exec, p.spawn),
 			 4);
-	assert_int_equal(q(db,
-			   "SELECT count(*) FROM PROCESSES WHERE pid IN (%ld, %ld) AND name = "
-			   "'osrt_exec_child'",
-			   p.exec, p.spawn),
-			 2);
-	assert_int_equal(q(db,
-			   "SELECT count(*) FROM PROCESSES WHERE pid = %ld AND name = "
-			   "'osrt_app'",
-			   p.main),
+	assert_int_equal(
+	    tu_query_intf(db,
+			  "SELECT count(*) FROM PROCESSES WHERE pid IN (%ld, %ld) AND name = "
+			  "'osrt_exec_child'",
+			  p.exec, p.spawn),
+	    2);
+	assert_int_equal(tu_query_intf(db,
+				       "SELECT count(*) FROM PROCESSES WHERE pid = %ld AND name = "
+				       "'osrt_app'",
+				       p.main),
 			 1);
-	assert_int_equal(q(db, "SELECT count(DISTINCT " PID ") FROM OSRT_API"), 4);
+	assert_int_equal(tu_query_intf(db, "SELECT count(DISTINCT " PID ") FROM OSRT_API"), 4);
 
 	/* every row: nsys's constant columns, a real interval */
-	assert_int_equal(q(db, "SELECT count(*) FROM OSRT_API WHERE eventClass != 27 OR "
-			       "callchainId != 0 OR \"end\" < start OR start < 0"),
+	assert_int_equal(tu_query_intf(db,
+				       "SELECT count(*) FROM OSRT_API WHERE eventClass != 27 OR "
+				       "callchainId != 0 OR \"end\" < start OR start < 0"),
 			 0);
 
 	/* usleep: 5 x 10 ms on main, 1 x 20 ms in the forked child, 2 x 30 ms exec'd */
@@ -231,17 +185,19 @@ static void test_default_threshold(void **state)
 	assert_int_equal(rows(db, "nanosleep", p.main, NULL), 5);
 	assert_int_equal(rows(db, "nanosleep", p.main, "nestingLevel = 1 AND " DUR " >= 2000000"),
 			 1);
-	assert_int_equal(q(db, "SELECT count(*) FROM OSRT_API WHERE nestingLevel != 0"), 1);
+	assert_int_equal(tu_query_intf(db, "SELECT count(*) FROM OSRT_API WHERE nestingLevel != 0"),
+			 1);
 	assert_int_equal(rows(db, "sigsuspend", p.main,
 			      "returnValue = -1 AND nestingLevel = 0 AND " DUR " >= 2000000"),
 			 1);
 	/* the nested call lies inside the sigsuspend call */
-	assert_int_equal(q(db,
-			   "SELECT count(*) FROM OSRT_API n, OSRT_API s WHERE n.nestingLevel = 1 "
-			   "AND s.nameId = (SELECT id FROM StringIds WHERE value = 'sigsuspend') "
-			   "AND n.globalTid = s.globalTid AND n.start >= s.start AND n.\"end\" <= "
-			   "s.\"end\""),
-			 1);
+	assert_int_equal(
+	    tu_query_intf(db,
+			  "SELECT count(*) FROM OSRT_API n, OSRT_API s WHERE n.nestingLevel = 1 "
+			  "AND s.nameId = (SELECT id FROM StringIds WHERE value = 'sigsuspend') "
+			  "AND n.globalTid = s.globalTid AND n.start >= s.start AND n.\"end\" <= "
+			  "s.\"end\""),
+	    1);
 
 	/* mutex contention: 3 waits of ~20 ms, all on the main thread */
 	snprintf(cond, sizeof(cond), DUR " >= 5000000 AND " TID " = %ld", p.main);
@@ -270,7 +226,8 @@ static void test_default_threshold(void **state)
 	assert_int_equal(rows(db, "waitpid", p.main, cond), 1);
 
 	/* nothing recorded under the threshold */
-	assert_int_equal(q(db, "SELECT count(*) FROM OSRT_API WHERE " DUR " < 1000"), 0);
+	assert_int_equal(tu_query_intf(db, "SELECT count(*) FROM OSRT_API WHERE " DUR " < 1000"),
+			 0);
 }
 
 /* Threshold 0: every interposed call is recorded, so the file I/O and the failing calls
@@ -306,7 +263,8 @@ static void test_threshold_zero(void **state)
 	assert_int_equal(rows(db, "pthread_mutex_lock", p.main, NULL), 8);
 	snprintf(cond, sizeof(cond), TID " = %ld", p.main);
 	assert_int_equal(rows(db, "pthread_mutex_lock", p.main, cond), 4);
-	assert_int_equal(q(db, "SELECT count(*) FROM OSRT_API WHERE nestingLevel != 0"), 1);
+	assert_int_equal(tu_query_intf(db, "SELECT count(*) FROM OSRT_API WHERE nestingLevel != 0"),
+			 1);
 	assert_int_equal(rows(db, "usleep", p.fork, NULL), 1);
 	assert_int_equal(rows(db, "usleep", p.exec, NULL), 2);
 	assert_int_equal(rows(db, "usleep", p.spawn, NULL), 2);
@@ -320,12 +278,14 @@ static void test_threshold_high(void **state)
 	struct pids p;
 
 	profile(dir, "high", "osrt", "1000000000", db, &p);
-	long long n = q(db, "SELECT count(*) FROM sqlite_master WHERE name = 'OSRT_API'");
+	long long n =
+	    tu_query_intf(db, "SELECT count(*) FROM sqlite_master WHERE name = 'OSRT_API'");
 	if (n == 1)
-		assert_int_equal(q(db, "SELECT count(*) FROM OSRT_API"), 0);
-	assert_int_equal(q(db, "SELECT count(*) FROM PROCESSES WHERE pid IN (%ld, %ld, %ld, %ld)",
-			   p.main, p.fork, p.exec, p.spawn),
-			 4);
+		assert_int_equal(tu_query_intf(db, "SELECT count(*) FROM OSRT_API"), 0);
+	assert_int_equal(
+	    tu_query_intf(db, "SELECT count(*) FROM PROCESSES WHERE pid IN (%ld, %ld, %ld, %ld)",
+			  p.main, p.fork, p.exec, p.spawn),
+	    4);
 }
 
 /* Without osrt in -t, nothing is interposed: no OSRT_API rows. */
@@ -336,9 +296,10 @@ static void test_not_traced(void **state)
 	struct pids p;
 
 	profile(dir, "nvtx", "nvtx", NULL, db, &p);
-	long long n = q(db, "SELECT count(*) FROM sqlite_master WHERE name = 'OSRT_API'");
+	long long n =
+	    tu_query_intf(db, "SELECT count(*) FROM sqlite_master WHERE name = 'OSRT_API'");
 	if (n == 1)
-		assert_int_equal(q(db, "SELECT count(*) FROM OSRT_API"), 0);
+		assert_int_equal(tu_query_intf(db, "SELECT count(*) FROM OSRT_API"), 0);
 }
 
 /* The library preloaded outside gprof-cli is a pass-through: no channel, an unreachable
@@ -377,11 +338,14 @@ int main(void)
 	snprintf(lib, sizeof(lib), "%s/lib/gprof-cli/libgprof-osrt.so", b);
 
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_default_threshold, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_threshold_zero, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_threshold_high, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_not_traced, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_passthrough, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_default_threshold, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_threshold_zero, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_threshold_high, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_not_traced, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_passthrough, tu_setup_tmpdir, tu_teardown_tmpdir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,74 +24,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
+
 static char gprof[PATH_MAX];
 static char exit_with[PATH_MAX];
 static char libdir[PATH_MAX + 32];
-
-/* Output of one run. */
-struct run {
-	int status; /* gprof-cli's exit status; -1 when it did not exit normally */
-	char out[65536];
-	char err[65536];
-};
-
-static void read_file(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, size - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-}
 
 /* Start gprof-cli with args (NULL-terminated) in cwd (NULL = keep); stdout and stderr
  * go to files in dir.  Returns the pid. */
 static pid_t spawn(const char *dir, const char *cwd, const char *const *args)
 {
 	char out[PATH_MAX], err[PATH_MAX];
-	const char *argv[64];
-	int n = 0;
-	pid_t pid;
 
-	snprintf(out, sizeof(out), "%s/.out", dir);
-	snprintf(err, sizeof(err), "%s/.err", dir);
-	argv[n++] = gprof;
-	for (; *args && n < 63; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (fo < 0 || fe < 0 || (cwd && chdir(cwd) < 0))
-			_exit(250);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		execv(gprof, (char **)argv);
-		_exit(251);
-	}
-	return pid;
+	return tu_spawn(gprof, args, cwd, tu_pathf(out, dir, ".out"), tu_pathf(err, dir, ".err"));
 }
 
-static void finish(const char *dir, pid_t pid, struct run *r)
+static void finish(const char *dir, pid_t pid, struct tu_run *r)
 {
-	char path[PATH_MAX];
-	int ws;
+	char out[PATH_MAX], err[PATH_MAX];
 
-	while (waitpid(pid, &ws, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-	snprintf(path, sizeof(path), "%s/.out", dir);
-	read_file(path, r->out, sizeof(r->out));
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/.err", dir);
-	read_file(path, r->err, sizeof(r->err));
-	unlink(path);
+	tu_finish(pid, r, tu_pathf(out, dir, ".out"), tu_pathf(err, dir, ".err"));
 }
 
 #define RUN(r, dir, cwd, ...)                                                                      \
@@ -99,96 +51,6 @@ static void finish(const char *dir, pid_t pid, struct run *r)
 		const char *a_[] = {__VA_ARGS__, NULL};                                            \
 		finish(dir, spawn(dir, cwd, a_), r);                                               \
 	} while (0)
-
-static int exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
-
-static char *pathf(char *buf, const char *dir, const char *name)
-{
-	snprintf(buf, PATH_MAX, "%s/%s", dir, name);
-	return buf;
-}
-
-/* Number of entries in dir other than . and .. */
-static int count_entries(const char *dir)
-{
-	char cmd[PATH_MAX + 64];
-	FILE *p;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_int_equal(fscanf(p, "%d", &n), 1);
-	pclose(p);
-	return n;
-}
-
-/* Lines of s starting with prefix. */
-static int count_lines(const char *s, const char *prefix)
-{
-	int n = 0;
-	size_t len = strlen(prefix);
-
-	while (*s) {
-		if (!strncmp(s, prefix, len))
-			n++;
-		s = strchr(s, '\n');
-		if (!s)
-			break;
-		s++;
-	}
-	return n;
-}
-
-static int total_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-/* Run a query returning one integer on the report. */
-static long long query_int(const char *db, const char *sql)
-{
-	sqlite3 *h;
-	sqlite3_stmt *st;
-	long long v = LLONG_MIN;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("query '%s' on '%s': %s", sql, db, sqlite3_errmsg(h));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
-}
-
-/* A META_DATA_EXPORT / META_DATA_CAPTURE value, into buf ("" when absent). */
-static const char *meta(const char *db, const char *table, const char *name, char *buf, size_t size)
-{
-	sqlite3 *h;
-	sqlite3_stmt *st;
-	char sql[256];
-
-	buf[0] = '\0';
-	snprintf(sql, sizeof(sql), "SELECT value FROM %s WHERE name = ?", table);
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return buf;
-}
 
 static void assert_integrity(const char *db)
 {
@@ -208,35 +70,13 @@ static void assert_finished(const char *db, int exit_status, const char *signale
 	char buf[64], want[16];
 
 	assert_integrity(db);
-	assert_string_equal(meta(db, "META_DATA_EXPORT", "GPROF_FINISHED_CLEANLY", buf, 64),
+	assert_string_equal(tu_meta(db, "META_DATA_EXPORT", "GPROF_FINISHED_CLEANLY", buf, 64),
 			    "true");
 	snprintf(want, sizeof(want), "%d", exit_status);
-	assert_string_equal(meta(db, "META_DATA_EXPORT", "GPROF_APP_EXIT_STATUS", buf, 64), want);
-	assert_string_equal(meta(db, "META_DATA_EXPORT", "GPROF_APP_SIGNALED", buf, 64), signaled);
-}
-
-/* --- fixtures --------------------------------------------------------------------- */
-
-static int setup(void **state)
-{
-	char *dir = strdup("/tmp/gprof-test-profile-XXXXXX");
-
-	if (!mkdtemp(dir))
-		return -1;
-	*state = dir;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[PATH_MAX + 32];
-
-	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", (char *)*state,
-		 (char *)*state);
-	if (system(cmd) != 0)
-		return -1;
-	free(*state);
-	return 0;
+	assert_string_equal(tu_meta(db, "META_DATA_EXPORT", "GPROF_APP_EXIT_STATUS", buf, 64),
+			    want);
+	assert_string_equal(tu_meta(db, "META_DATA_EXPORT", "GPROF_APP_SIGNALED", buf, 64),
+			    signaled);
 }
 
 /* --- exit statuses ------------------------------------------------------------------ */
@@ -246,14 +86,14 @@ static void test_exit_status_passthrough(void **state)
 	const char *dir = *state;
 	const char *codes[] = {"0", "3", "42"};
 	char db[PATH_MAX + 8], o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
 	for (int i = 0; i < 3; i++) {
 		snprintf(o, sizeof(o), "%s/r%d", dir, i);
 		RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", o, exit_with, codes[i]);
 		assert_int_equal(r.status, atoi(codes[i]));
 		snprintf(db, sizeof(db), "%s.db", o);
-		assert_true(exists(db));
+		assert_true(tu_exists(db));
 		assert_finished(db, atoi(codes[i]), "false");
 		assert_non_null(strstr(r.err, "Generated:\n    "));
 		assert_non_null(strstr(r.err, db));
@@ -264,131 +104,125 @@ static void test_sigsegv_139(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "seg"), exit_with,
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "seg"), exit_with,
 	    "signal", "11");
 	assert_int_equal(r.status, 139);
-	assert_finished(pathf(db, dir, "seg.db"), 139, "true");
+	assert_finished(tu_pathf(db, dir, "seg.db"), 139, "true");
 }
 
 static void test_sigkill_self_137(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], o[PATH_MAX], buf[64];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "kill"), exit_with,
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "kill"), exit_with,
 	    "signal", "9");
 	assert_int_equal(r.status, 137);
-	pathf(db, dir, "kill.db");
+	tu_pathf(db, dir, "kill.db");
 	assert_finished(db, 137, "true");
 	/* the osrt library connected from its constructor before the kill */
 	snprintf(o, sizeof(o), "SELECT count(*) FROM PROCESSES WHERE pid = %s",
-		 meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
-	assert_int_equal(query_int(db, o), 1);
+		 tu_meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
+	assert_int_equal(tu_query_int(db, o), 1);
 }
 
 /* --- bad input: nothing created ----------------------------------------------------- */
-
-static void assert_one_error(const struct run *r, const char *what)
-{
-	assert_int_equal(count_lines(r->err, "gprof-cli: "), 1);
-	assert_true(total_lines(r->err) <= 2); /* the error and at most one hint */
-	assert_true(total_lines(r->err) == 1 || count_lines(r->err, "hint: ") == 1);
-	assert_non_null(strstr(r->err, what));
-}
 
 static void test_app_not_found_127(void **state)
 {
 	const char *dir = *state;
 	char o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "r"), "gprof-no-such-command-xyz", "a");
+	RUN(&r, dir, NULL, "profile", "-o", tu_pathf(o, dir, "r"), "gprof-no-such-command-xyz",
+	    "a");
 	assert_int_equal(r.status, 127);
-	assert_one_error(&r, "'gprof-no-such-command-xyz': command not found");
-	assert_int_equal(count_entries(dir), 0);
+	tu_assert_one_error(&r, "'gprof-no-such-command-xyz': command not found");
+	assert_int_equal(tu_count_entries(dir), 0);
 
-	RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "r"), "./no/such/app");
+	RUN(&r, dir, NULL, "profile", "-o", tu_pathf(o, dir, "r"), "./no/such/app");
 	assert_int_equal(r.status, 127);
-	assert_one_error(&r, "./no/such/app");
-	assert_int_equal(count_entries(dir), 0);
+	tu_assert_one_error(&r, "./no/such/app");
+	assert_int_equal(tu_count_entries(dir), 0);
 }
 
 static void test_app_not_executable_126(void **state)
 {
 	const char *dir = *state;
 	char app[PATH_MAX], o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 	FILE *f;
 
-	pathf(app, dir, "script");
+	tu_pathf(app, dir, "script");
 	f = fopen(app, "w");
 	assert_non_null(f);
 	fputs("#!/bin/sh\nexit 0\n", f);
 	fclose(f);
 	chmod(app, 0644);
-	RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "r"), app);
+	RUN(&r, dir, NULL, "profile", "-o", tu_pathf(o, dir, "r"), app);
 	assert_int_equal(r.status, 126);
-	assert_one_error(&r, "not executable");
-	assert_false(exists(pathf(o, dir, "r.db")));
+	tu_assert_one_error(&r, "not executable");
+	assert_false(tu_exists(tu_pathf(o, dir, "r.db")));
 
 	/* a directory is not an application either */
-	RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "r"), "/tmp");
+	RUN(&r, dir, NULL, "profile", "-o", tu_pathf(o, dir, "r"), "/tmp");
 	assert_int_equal(r.status, 126);
-	assert_one_error(&r, "'/tmp'");
-	assert_int_equal(count_entries(dir), 1); /* only the script */
+	tu_assert_one_error(&r, "'/tmp'");
+	assert_int_equal(tu_count_entries(dir), 1); /* only the script */
 }
 
 static void test_unknown_trace_value(void **state)
 {
 	const char *dir = *state;
 	char o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "-t", "cuda,bogus", "-o", pathf(o, dir, "r"), exit_with, "0");
+	RUN(&r, dir, NULL, "profile", "-t", "cuda,bogus", "-o", tu_pathf(o, dir, "r"), exit_with,
+	    "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "'bogus'");
+	tu_assert_one_error(&r, "'bogus'");
 	assert_non_null(strstr(r.err, "cuda, nvtx, osrt, gpu-metrics, none"));
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 
 	RUN(&r, dir, NULL, "profile", "--trace=none,nvtx", "-o", o, exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 }
 
 static void test_output_missing_folder(void **state)
 {
 	const char *dir = *state;
 	char o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "missing/r"),
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "missing/r"),
 	    exit_with, "0");
 	assert_int_equal(r.status, 4);
-	assert_one_error(&r, "missing");
-	assert_int_equal(count_entries(dir), 0);
+	tu_assert_one_error(&r, "missing");
+	assert_int_equal(tu_count_entries(dir), 0);
 }
 
 static void test_output_unwritable_folder(void **state)
 {
 	const char *dir = *state;
-	struct run r;
+	struct tu_run r;
 
 	/* under a regular file: not writable even for root */
 	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", "/etc/passwd/x", exit_with, "0");
 	assert_int_equal(r.status, 4);
-	assert_one_error(&r, "/etc/passwd/x");
-	assert_int_equal(count_entries(dir), 0);
+	tu_assert_one_error(&r, "/etc/passwd/x");
+	assert_int_equal(tu_count_entries(dir), 0);
 
 	if (geteuid() != 0) { /* a read-only folder stops everyone but root */
 		char ro[PATH_MAX], o[PATH_MAX];
 
-		mkdir(pathf(ro, dir, "ro"), 0555);
-		RUN(&r, dir, NULL, "profile", "-o", pathf(o, dir, "ro/r"), exit_with, "0");
+		mkdir(tu_pathf(ro, dir, "ro"), 0555);
+		RUN(&r, dir, NULL, "profile", "-o", tu_pathf(o, dir, "ro/r"), exit_with, "0");
 		assert_int_equal(r.status, 4);
-		assert_int_equal(count_entries(ro), 0);
+		assert_int_equal(tu_count_entries(ro), 0);
 	}
 }
 
@@ -399,25 +233,26 @@ static void test_output_exists_without_force(void **state)
 	struct timespec times[2] = {{1000000, 0}, {1000000, 0}};
 	char db[PATH_MAX], o[PATH_MAX], buf[256];
 	struct stat st;
-	struct run r;
+	struct tu_run r;
 	FILE *f;
 
-	pathf(db, dir, "r.db");
+	tu_pathf(db, dir, "r.db");
 	f = fopen(db, "w");
 	assert_non_null(f);
 	fputs(precious, f);
 	fclose(f);
 	assert_int_equal(utimensat(AT_FDCWD, db, times, 0), 0);
 
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"), exit_with, "0");
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "r"), exit_with,
+	    "0");
 	assert_int_equal(r.status, 4);
-	assert_one_error(&r, "already exists");
+	tu_assert_one_error(&r, "already exists");
 	assert_non_null(strstr(r.err, "hint: "));
-	read_file(db, buf, sizeof(buf));
+	tu_read_file(db, buf, sizeof(buf));
 	assert_string_equal(buf, precious);
 	assert_int_equal(stat(db, &st), 0);
 	assert_int_equal(st.st_mtim.tv_sec, 1000000);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tu_count_entries(dir), 1);
 }
 
 static void test_force_overwrites(void **state)
@@ -425,11 +260,11 @@ static void test_force_overwrites(void **state)
 	const char *dir = *state;
 	const char *forms[][2] = {{"-f", NULL}, {"-f", "true"}, {"--force-overwrite=true", NULL}};
 	char db[PATH_MAX], o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 	FILE *f;
 
-	pathf(db, dir, "r.db");
-	pathf(o, dir, "r");
+	tu_pathf(db, dir, "r.db");
+	tu_pathf(o, dir, "r");
 	for (int i = 0; i < 3; i++) {
 		f = fopen(db, "w");
 		assert_non_null(f);
@@ -453,58 +288,58 @@ static void test_default_names(void **state)
 {
 	const char *dir = *state;
 	char p[PATH_MAX], want[PATH_MAX + 16];
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, dir, "profile", "-t", "nvtx,osrt", exit_with, "0");
 	assert_int_equal(r.status, 0);
-	assert_true(exists(pathf(p, dir, "report1.db")));
+	assert_true(tu_exists(tu_pathf(p, dir, "report1.db")));
 	snprintf(want, sizeof(want), "Generated:\n    %s\n", p);
 	assert_non_null(strstr(r.err, want));
 
 	RUN(&r, dir, dir, "profile", "-t", "nvtx,osrt", exit_with, "0");
 	assert_int_equal(r.status, 0);
-	assert_true(exists(pathf(p, dir, "report2.db")));
-	assert_finished(pathf(p, dir, "report1.db"), 0, "false");
-	assert_finished(pathf(p, dir, "report2.db"), 0, "false");
-	assert_int_equal(count_entries(dir), 2);
+	assert_true(tu_exists(tu_pathf(p, dir, "report2.db")));
+	assert_finished(tu_pathf(p, dir, "report1.db"), 0, "false");
+	assert_finished(tu_pathf(p, dir, "report2.db"), 0, "false");
+	assert_int_equal(tu_count_entries(dir), 2);
 }
 
 static void test_db_appended(void **state)
 {
 	const char *dir = *state;
 	char p[PATH_MAX], o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "name"), exit_with,
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "name"), exit_with,
 	    "0");
 	assert_int_equal(r.status, 0);
-	assert_true(exists(pathf(p, dir, "name.db")));
+	assert_true(tu_exists(tu_pathf(p, dir, "name.db")));
 
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "x.db"), exit_with,
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "x.db"), exit_with,
 	    "0");
 	assert_int_equal(r.status, 0);
-	assert_true(exists(pathf(p, dir, "x.db")));
-	assert_false(exists(pathf(p, dir, "x.db.db")));
-	assert_int_equal(count_entries(dir), 2);
+	assert_true(tu_exists(tu_pathf(p, dir, "x.db")));
+	assert_false(tu_exists(tu_pathf(p, dir, "x.db.db")));
+	assert_int_equal(tu_count_entries(dir), 2);
 }
 
 static void test_output_patterns(void **state)
 {
 	const char *dir = *state;
 	char p[PATH_MAX + 32], o[PATH_MAX], buf[64];
-	struct run r;
+	struct tu_run r;
 
 	/* %q{VAR} from the application's environment, -e included */
 	RUN(&r, dir, NULL, "profile", "-t", "none", "-e", "GP_TEST_RANK=3", "-o",
-	    pathf(o, dir, "r.%q{GP_TEST_RANK}"), exit_with, "0");
+	    tu_pathf(o, dir, "r.%q{GP_TEST_RANK}"), exit_with, "0");
 	assert_int_equal(r.status, 0);
-	assert_true(exists(pathf(p, dir, "r.3.db")));
+	assert_true(tu_exists(tu_pathf(p, dir, "r.3.db")));
 
 	/* %p is the application's pid */
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "p.%p"), exit_with,
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "p.%p"), exit_with,
 	    "0");
 	assert_int_equal(r.status, 0);
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(tu_count_entries(dir), 2);
 	{
 		char cmd[PATH_MAX + 64];
 		FILE *f;
@@ -516,29 +351,31 @@ static void test_output_patterns(void **state)
 		pclose(f);
 		buf[strcspn(buf, "\n")] = '\0';
 		snprintf(p, sizeof(p), "%s/%s", dir, buf);
-		meta(p, "META_DATA_EXPORT", "GPROF_APP_PID", o, sizeof(o));
+		tu_meta(p, "META_DATA_EXPORT", "GPROF_APP_PID", o, sizeof(o));
 		snprintf(cmd, sizeof(cmd), "p.%s.db", o);
 		assert_string_equal(buf, cmd);
 	}
 
 	/* %n counts up, %% is a percent sign */
-	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "n%n"), exit_with, "0");
-	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "n%n"), exit_with, "0");
-	assert_true(exists(pathf(p, dir, "n1.db")));
-	assert_true(exists(pathf(p, dir, "n2.db")));
-	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "pct%%"), exit_with, "0");
-	assert_true(exists(pathf(p, dir, "pct%.db")));
-	assert_int_equal(count_entries(dir), 5);
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", tu_pathf(o, dir, "n%n"), exit_with, "0");
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", tu_pathf(o, dir, "n%n"), exit_with, "0");
+	assert_true(tu_exists(tu_pathf(p, dir, "n1.db")));
+	assert_true(tu_exists(tu_pathf(p, dir, "n2.db")));
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", tu_pathf(o, dir, "pct%%"), exit_with,
+	    "0");
+	assert_true(tu_exists(tu_pathf(p, dir, "pct%.db")));
+	assert_int_equal(tu_count_entries(dir), 5);
 
 	/* errors: usage status, one line, nothing created */
-	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "bad%x"), exit_with, "0");
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", tu_pathf(o, dir, "bad%x"), exit_with,
+	    "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "%x");
-	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(o, dir, "r.%q{GP_TEST_UNSET_VAR}"),
-	    exit_with, "0");
+	tu_assert_one_error(&r, "%x");
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o",
+	    tu_pathf(o, dir, "r.%q{GP_TEST_UNSET_VAR}"), exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "GP_TEST_UNSET_VAR");
-	assert_int_equal(count_entries(dir), 5);
+	tu_assert_one_error(&r, "GP_TEST_UNSET_VAR");
+	assert_int_equal(tu_count_entries(dir), 5);
 }
 
 /* --- the application's command line and environment -------------------------------- */
@@ -547,9 +384,9 @@ static void test_options_after_app_belong_to_app(void **state)
 {
 	const char *dir = *state;
 	char o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"), exit_with,
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "r"), exit_with,
 	    "args", "-o", "--trace=x", "-f", "--", "last word");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "-o\n--trace=x\n-f\n--\nlast word\n");
@@ -564,9 +401,9 @@ static void test_env_var_reaches_app(void **state)
 {
 	const char *dir = *state;
 	char o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	pathf(o, dir, "r");
+	tu_pathf(o, dir, "r");
 	RUN(&r, dir, NULL, "profile", "-f", "-t", "none", "-o", o, "-e", "GP_TEST_A=hello world",
 	    exit_with, "env", "GP_TEST_A");
 	assert_int_equal(r.status, 0);
@@ -589,9 +426,9 @@ static void test_injection_environment(void **state)
 {
 	const char *dir = *state;
 	char o[PATH_MAX], want[PATH_MAX + 64];
-	struct run r;
+	struct tu_run r;
 
-	pathf(o, dir, "r");
+	tu_pathf(o, dir, "r");
 	/* osrt goes in front of an existing LD_PRELOAD */
 	RUN(&r, dir, NULL, "profile", "-f", "-t", "osrt", "-o", o, "-e", "LD_PRELOAD=libc.so.6",
 	    exit_with, "env", "LD_PRELOAD");
@@ -614,11 +451,12 @@ static void test_injection_environment(void **state)
 	{
 		char db[PATH_MAX], buf[64];
 
-		pathf(db, dir, "r.db");
-		assert_string_equal(meta(db, "META_DATA_CAPTURE",
-					 "OS_RUNTIME_OPTIONS:DURATION_THRESHOLD_NS", buf, 64),
+		tu_pathf(db, dir, "r.db");
+		assert_string_equal(tu_meta(db, "META_DATA_CAPTURE",
+					    "OS_RUNTIME_OPTIONS:DURATION_THRESHOLD_NS", buf, 64),
 				    "5000");
-		assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, 64), "nvtx");
+		assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, 64),
+				    "nvtx");
 	}
 
 	/* the user's own injection path is kept, with one warning naming it */
@@ -627,16 +465,16 @@ static void test_injection_environment(void **state)
 	    "NVTX_INJECTION64_PATH");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "/opt/other/libinject.so\n");
-	assert_int_equal(count_lines(r.err, "gprof-cli: warning: NVTX_INJECTION64_PATH"), 1);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: NVTX_INJECTION64_PATH"), 1);
 }
 
 static void test_show_output_false(void **state)
 {
 	const char *dir = *state;
 	char o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	pathf(o, dir, "r");
+	tu_pathf(o, dir, "r");
 	RUN(&r, dir, NULL, "profile", "-f", "-t", "none", "-w", "false", "-o", o, exit_with, "args",
 	    "hidden");
 	assert_int_equal(r.status, 0);
@@ -652,22 +490,22 @@ static void test_show_output_false(void **state)
 static void test_usage_errors(void **state)
 {
 	const char *dir = *state;
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, NULL, "profile");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "no application");
+	tu_assert_one_error(&r, "no application");
 	RUN(&r, dir, NULL, "profile", "--stats=maybe", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "'maybe'");
+	tu_assert_one_error(&r, "'maybe'");
 	RUN(&r, dir, NULL, "profile", "--no-such-option", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "--no-such-option");
+	tu_assert_one_error(&r, "--no-such-option");
 	RUN(&r, dir, NULL, "profile", "--osrt-threshold=1ms", exit_with, "0");
 	assert_int_equal(r.status, 2);
 	RUN(&r, dir, NULL, "profile", "--cuda-graph-trace=edge", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 
 	RUN(&r, dir, NULL, "profile", "--help");
 	assert_int_equal(r.status, 0);
@@ -681,35 +519,37 @@ static void test_exits_at_once(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], o[PATH_MAX], sql[128], buf[64];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"), exit_with, "0");
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "r"), exit_with,
+	    "0");
 	assert_int_equal(r.status, 0);
-	pathf(db, dir, "r.db");
+	tu_pathf(db, dir, "r.db");
 	assert_finished(db, 0, "false");
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM PROCESSES WHERE pid = %s",
-		 meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
-	assert_int_equal(query_int(db, sql), 1);
+		 tu_meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
+	assert_int_equal(tu_query_int(db, sql), 1);
 }
 
 static void test_closes_all_fds(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"), exit_with,
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "r"), exit_with,
 	    "closefds", "5");
 	assert_int_equal(r.status, 0);
-	pathf(db, dir, "r.db");
+	tu_pathf(db, dir, "r.db");
 	assert_finished(db, 0, "false");
 	/* recorded after the app closed the inherited connection */
-	assert_int_equal(query_int(db, "SELECT count(*) FROM NVTX_EVENTS e LEFT JOIN StringIds s "
-				       "ON s.id = e.textId WHERE "
-				       "coalesce(e.text, s.value) = 'exit_with:work'"),
+	assert_int_equal(tu_query_int(db,
+				      "SELECT count(*) FROM NVTX_EVENTS e LEFT JOIN StringIds s "
+				      "ON s.id = e.textId WHERE "
+				      "coalesce(e.text, s.value) = 'exit_with:work'"),
 			 5);
-	assert_true(query_int(db, "SELECT count(*) FROM OSRT_API o JOIN StringIds s ON s.id = "
-				  "o.nameId WHERE s.value LIKE '%nanosleep%'") >= 5);
+	assert_true(tu_query_int(db, "SELECT count(*) FROM OSRT_API o JOIN StringIds s ON s.id = "
+				     "o.nameId WHERE s.value LIKE '%nanosleep%'") >= 5);
 }
 
 static void test_sigterm_forwarded(void **state)
@@ -717,23 +557,23 @@ static void test_sigterm_forwarded(void **state)
 	const char *dir = *state;
 	char db[PATH_MAX], o[PATH_MAX], ready[PATH_MAX];
 	struct timespec ts = {0, 10000000};
-	struct run r;
+	struct tu_run r;
 	pid_t pid;
 	int i;
 
-	pathf(ready, dir, "ready");
+	tu_pathf(ready, dir, "ready");
 	{
-		const char *a[] = {"profile", "-t",    "nvtx,osrt", "-o",  pathf(o, dir, "r"),
+		const char *a[] = {"profile", "-t",    "nvtx,osrt", "-o",  tu_pathf(o, dir, "r"),
 				   exit_with, "sleep", "20000",	    ready, NULL};
 		pid = spawn(dir, NULL, a);
 	}
-	for (i = 0; i < 1000 && !exists(ready); i++)
+	for (i = 0; i < 1000 && !tu_exists(ready); i++)
 		nanosleep(&ts, NULL);
-	assert_true(exists(ready));
+	assert_true(tu_exists(ready));
 	assert_int_equal(kill(pid, SIGTERM), 0);
 	finish(dir, pid, &r);
 	assert_int_equal(r.status, 143);
-	assert_finished(pathf(db, dir, "r.db"), 143, "true");
+	assert_finished(tu_pathf(db, dir, "r.db"), 143, "true");
 	assert_non_null(strstr(r.err, "Generated:"));
 }
 
@@ -741,9 +581,9 @@ static void test_stats_prints_reports(void **state)
 {
 	const char *dir = *state;
 	char o[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	RUN(&r, dir, NULL, "profile", "--stats", "-t", "nvtx,osrt", "-o", pathf(o, dir, "r"),
+	RUN(&r, dir, NULL, "profile", "--stats", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "r"),
 	    exit_with, "nvtx", "3");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "(nvtx_sum)"));
@@ -768,7 +608,7 @@ static void write_text(const char *path, const char *text)
 }
 
 /* The stderr line starting with "gprof-cli: " (without it), for exact checks. */
-static const char *error_line(const struct run *r, char *buf, size_t size)
+static const char *error_line(const struct tu_run *r, char *buf, size_t size)
 {
 	const char *p = strstr(r->err, "gprof-cli: ");
 
@@ -784,9 +624,9 @@ static void test_config_file_and_override(void **state)
 {
 	const char *dir = *state;
 	char cfg[PATH_MAX], text[2 * PATH_MAX], db[PATH_MAX], o[PATH_MAX], buf[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	pathf(cfg, dir, "c.yaml");
+	tu_pathf(cfg, dir, "c.yaml");
 	snprintf(text, sizeof(text),
 		 "# test config\n"
 		 "trace: [nvtx]\n"
@@ -801,41 +641,43 @@ static void test_config_file_and_override(void **state)
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "env", "GP_TEST_B");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "x,y\n");
-	pathf(db, dir, "fromfile.db");
+	tu_pathf(db, dir, "fromfile.db");
 	assert_finished(db, 0, "false");
-	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)), "nvtx");
-	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_CONFIG_FILE", buf, sizeof(buf)),
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)),
+			    "nvtx");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_CONFIG_FILE", buf, sizeof(buf)),
 			    cfg);
 	assert_string_equal(
-	    meta(db, "META_DATA_CAPTURE", "PROCESS_0:ENVIRONMENT_1", buf, sizeof(buf)),
+	    tu_meta(db, "META_DATA_CAPTURE", "PROCESS_0:ENVIRONMENT_1", buf, sizeof(buf)),
 	    "GP_TEST_B=x,y");
 
 	/* the command line wins: -o, one -e variable and -t; the file's other variable stays */
-	RUN(&r, dir, NULL, "profile", "--config=c.yaml", "-o", pathf(o, dir, "cli"), "-e",
+	RUN(&r, dir, NULL, "profile", "--config=c.yaml", "-o", tu_pathf(o, dir, "cli"), "-e",
 	    "GP_TEST_B=cli", "-t", "osrt", exit_with, "env", "GP_TEST_B");
 	assert_int_equal(r.status, 2); /* c.yaml is relative to the cwd, which is not dir */
-	assert_one_error(&r, "c.yaml");
+	tu_assert_one_error(&r, "c.yaml");
 	RUN(&r, dir, dir, "profile", "--config=c.yaml", "-o", o, "-e", "GP_TEST_B=cli", "-t",
 	    "osrt", exit_with, "env", "GP_TEST_B");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "cli\n");
-	pathf(db, dir, "cli.db");
+	tu_pathf(db, dir, "cli.db");
 	assert_finished(db, 0, "false");
-	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)), "osrt");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)),
+			    "osrt");
 	RUN(&r, dir, dir, "profile", "--config=c.yaml", "-f", "-o", o, exit_with, "env",
 	    "GP_TEST_A");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "from-file\n");
-	assert_int_equal(count_entries(dir), 3); /* c.yaml, fromfile.db, cli.db */
+	assert_int_equal(tu_count_entries(dir), 3); /* c.yaml, fromfile.db, cli.db */
 }
 
 static void test_print_config_round_trip(void **state)
 {
 	const char *dir = *state;
 	char cfg[PATH_MAX], printed[PATH_MAX], first[65536];
-	struct run r;
+	struct tu_run r;
 
-	pathf(cfg, dir, "c.yaml");
+	tu_pathf(cfg, dir, "c.yaml");
 	write_text(cfg, "trace: cuda,nvtx\n"
 			"output: run-%h\n"
 			"stats: TRUE\n"
@@ -869,7 +711,7 @@ static void test_print_config_round_trip(void **state)
 	snprintf(first, sizeof(first), "%s", r.out);
 
 	/* what it prints loads back to the same options */
-	pathf(printed, dir, "printed.yaml");
+	tu_pathf(printed, dir, "printed.yaml");
 	write_text(printed, first);
 	RUN(&r, dir, NULL, "profile", "--conf", printed,
 	    "--print-config"); /* a prefix, as getopt */
@@ -882,22 +724,22 @@ static void test_print_config_round_trip(void **state)
 	assert_non_null(strstr(r.out, "trace: [cuda, nvtx, osrt]\noutput: report%n\n"));
 	assert_non_null(strstr(r.out, "kill: sigterm\nstop-on-exit: true\nwait: all\n"));
 	assert_null(strstr(r.out, "duration"));
-	assert_int_equal(count_entries(dir), 2); /* nothing but the two files */
+	assert_int_equal(tu_count_entries(dir), 2); /* nothing but the two files */
 }
 
 static void test_config_errors(void **state)
 {
 	const char *dir = *state;
 	char cfg[PATH_MAX], want[PATH_MAX + 128], line[PATH_MAX + 128];
-	struct run r;
+	struct tu_run r;
 
-	pathf(cfg, dir, "bad.yaml");
+	tu_pathf(cfg, dir, "bad.yaml");
 
 	/* YAML syntax error: FILE:LINE:COLUMN: and exit 2 */
 	write_text(cfg, "trace: [nvtx\noutput: x\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_int_equal(count_lines(r.err, "gprof-cli: "), 1);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
 	snprintf(want, sizeof(want), "%s:2:7: ", cfg);
 	assert_ptr_equal(strstr(error_line(&r, line, sizeof(line)), want), line);
 
@@ -905,7 +747,7 @@ static void test_config_errors(void **state)
 	write_text(cfg, "trace: nvtx\ntrce: osrt\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "hint: did you mean 'trace'?");
+	tu_assert_one_error(&r, "hint: did you mean 'trace'?");
 	snprintf(want, sizeof(want), "%s:2:1: unknown key 'trce'", cfg);
 	assert_string_equal(error_line(&r, line, sizeof(line)), want);
 
@@ -923,57 +765,58 @@ static void test_config_errors(void **state)
 	write_text(cfg, "stats: yes\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, ":1:8: ");
+	tu_assert_one_error(&r, ":1:8: ");
 	write_text(cfg, "trace: [nvtx, none]\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "'none' cannot be combined");
+	tu_assert_one_error(&r, "'none' cannot be combined");
 	/* options that are not config keys */
 	write_text(cfg, "print-config: true\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "unknown key 'print-config'");
+	tu_assert_one_error(&r, "unknown key 'print-config'");
 
 	/* a missing file */
 	RUN(&r, dir, NULL, "profile", "--config", "/nonexistent/gprof.yaml", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "/nonexistent/gprof.yaml");
-	assert_int_equal(count_entries(dir), 1); /* no report */
+	tu_assert_one_error(&r, "/nonexistent/gprof.yaml");
+	assert_int_equal(tu_count_entries(dir), 1); /* no report */
 }
 
 static void test_config_env_default(void **state)
 {
 	const char *dir = *state;
 	char cfg[PATH_MAX], other[PATH_MAX], text[PATH_MAX + 64], db[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
-	pathf(cfg, dir, "env.yaml");
+	tu_pathf(cfg, dir, "env.yaml");
 	snprintf(text, sizeof(text), "output: %s/from-env\ntrace: none\n", dir);
 	write_text(cfg, text);
-	pathf(other, dir, "other.yaml");
+	tu_pathf(other, dir, "other.yaml");
 	snprintf(text, sizeof(text), "output: %s/from-option\ntrace: none\n", dir);
 	write_text(other, text);
 
 	setenv("GPROF_CLI_CONFIG", cfg, 1);
 	RUN(&r, dir, NULL, "profile", exit_with, "0");
 	assert_int_equal(r.status, 0);
-	assert_finished(pathf(db, dir, "from-env.db"), 0, "false");
+	assert_finished(tu_pathf(db, dir, "from-env.db"), 0, "false");
 	/* an explicit --config wins over the variable */
 	RUN(&r, dir, NULL, "profile", "--config", other, exit_with, "0");
 	assert_int_equal(r.status, 0);
-	assert_finished(pathf(db, dir, "from-option.db"), 0, "false");
+	assert_finished(tu_pathf(db, dir, "from-option.db"), 0, "false");
 	/* and the variable's file is checked like any other */
 	write_text(cfg, "output: [a, b]\n");
 	RUN(&r, dir, NULL, "profile", exit_with, "0");
 	unsetenv("GPROF_CLI_CONFIG");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "env.yaml:1:9: ");
+	tu_assert_one_error(&r, "env.yaml:1:9: ");
 	/* empty: ignored */
 	setenv("GPROF_CLI_CONFIG", "", 1);
-	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", pathf(db, dir, "plain"), exit_with, "0");
+	RUN(&r, dir, NULL, "profile", "-t", "none", "-o", tu_pathf(db, dir, "plain"), exit_with,
+	    "0");
 	unsetenv("GPROF_CLI_CONFIG");
 	assert_int_equal(r.status, 0);
-	assert_int_equal(count_entries(dir), 5);
+	assert_int_equal(tu_count_entries(dir), 5);
 }
 
 /* --- session length: --duration, --kill, --stop-on-exit, --wait ------------------------ */
@@ -982,17 +825,18 @@ static char session_app[PATH_MAX];
 
 static long long count_ticks(const char *db)
 {
-	return query_int(db, "SELECT count(*) FROM NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = "
-			     "e.textId WHERE coalesce(e.text, s.value) = 'session:tick'");
+	return tu_query_int(db,
+			    "SELECT count(*) FROM NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = "
+			    "e.textId WHERE coalesce(e.text, s.value) = 'session:tick'");
 }
 
 static void wait_for_file(const char *path)
 {
 	struct timespec ts = {0, 10000000};
 
-	for (int i = 0; i < 3000 && !exists(path); i++)
+	for (int i = 0; i < 3000 && !tu_exists(path); i++)
 		nanosleep(&ts, NULL);
-	assert_true(exists(path));
+	assert_true(tu_exists(path));
 }
 
 /* 1 when process pid is gone or a zombie (it was killed; nobody may reap it here). */
@@ -1002,7 +846,7 @@ static int process_ended(int pid)
 	const char *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	read_file(path, stat, sizeof(stat));
+	tu_read_file(path, stat, sizeof(stat));
 	p = strrchr(stat, ')');
 	return !p || p[2] == 'Z' || p[2] == 'X';
 }
@@ -1010,64 +854,64 @@ static int process_ended(int pid)
 static void test_session_bad_values(void **state)
 {
 	const char *dir = *state;
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, NULL, "profile", "-d", "0", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "invalid --duration value '0'");
+	tu_assert_one_error(&r, "invalid --duration value '0'");
 	RUN(&r, dir, NULL, "profile", "--duration=-1", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "'-1'");
+	tu_assert_one_error(&r, "'-1'");
 	RUN(&r, dir, NULL, "profile", "-d", "1s", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "'1s'");
+	tu_assert_one_error(&r, "'1s'");
 	RUN(&r, dir, NULL, "profile", "-d", "0.0", exit_with, "0");
 	assert_int_equal(r.status, 2);
 	RUN(&r, dir, NULL, "profile", "--kill=sigfoo", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "invalid --kill value 'sigfoo'");
+	tu_assert_one_error(&r, "invalid --kill value 'sigfoo'");
 	RUN(&r, dir, NULL, "profile", "--kill", "0", exit_with, "0");
 	assert_int_equal(r.status, 2);
 	RUN(&r, dir, NULL, "profile", "--kill", "65", exit_with, "0");
 	assert_int_equal(r.status, 2);
 	RUN(&r, dir, NULL, "profile", "--wait=some", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "valid values: primary, all");
+	tu_assert_one_error(&r, "valid values: primary, all");
 	RUN(&r, dir, NULL, "profile", "--stop-on-exit=maybe", exit_with, "0");
 	assert_int_equal(r.status, 2);
 	RUN(&r, dir, NULL, "profile", "-x", "false", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "--stop-on-exit=false needs --duration");
+	tu_assert_one_error(&r, "--stop-on-exit=false needs --duration");
 	RUN(&r, dir, NULL, "profile", "--stop-on-exit=false", "--kill", "none", exit_with, "0");
 	assert_int_equal(r.status, 2);
 	/* -y/--delay takes seconds >= 0 (more in test_profile_capture.c) */
 	RUN(&r, dir, NULL, "profile", "-y", "-1", exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_one_error(&r, "invalid value '-1' for --delay");
-	assert_int_equal(count_entries(dir), 0);
+	tu_assert_one_error(&r, "invalid value '-1' for --delay");
+	assert_int_equal(tu_count_entries(dir), 0);
 }
 
 static void test_duration_sigterm(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], o[PATH_MAX], ready[PATH_MAX], buf[64];
-	struct run r;
+	struct tu_run r;
 	long long ticks;
 
 	/* an app that would tick for 10 s */
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "--duration", "0.3", "-o", pathf(o, dir, "r"),
-	    session_app, "work", "10000", pathf(ready, dir, "ready"));
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "--duration", "0.3", "-o",
+	    tu_pathf(o, dir, "r"), session_app, "work", "10000", tu_pathf(ready, dir, "ready"));
 	assert_int_equal(r.status, 143);
-	pathf(db, dir, "r.db");
+	tu_pathf(db, dir, "r.db");
 	assert_finished(db, 143, "true");
 	assert_non_null(strstr(r.err, "--duration 0.3 s expired; sending SIGTERM"));
 	assert_non_null(strstr(r.err, "Generated:"));
 	ticks = count_ticks(db);
 	assert_true(ticks >= 1);   /* flushed when SIGTERM ended it */
 	assert_true(ticks < 1000); /* ended long before its 1000 ticks */
-	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_DURATION_NS", buf, sizeof(buf)),
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_DURATION_NS", buf, sizeof(buf)),
 			    "300000000");
-	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_KILL", buf, sizeof(buf)),
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_KILL", buf, sizeof(buf)),
 			    "sigterm");
 }
 
@@ -1075,14 +919,14 @@ static void test_duration_kill_group(void **state)
 {
 	const char *dir = *state;
 	char o[PATH_MAX], pidfile[PATH_MAX], text[64], ready[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 	int child;
 
 	/* the whole process group gets the signal: the app's forked child too */
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-d", "0.3", "-o", pathf(o, dir, "r"),
-	    session_app, "fork-sleep", "20000", pathf(pidfile, dir, "pid"));
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-d", "0.3", "-o", tu_pathf(o, dir, "r"),
+	    session_app, "fork-sleep", "20000", tu_pathf(pidfile, dir, "pid"));
 	assert_int_equal(r.status, 143);
-	read_file(pidfile, text, sizeof(text));
+	tu_read_file(pidfile, text, sizeof(text));
 	child = atoi(text);
 	assert_true(child > 0);
 	{
@@ -1095,25 +939,25 @@ static void test_duration_kill_group(void **state)
 
 	/* a signal number; SIGKILL ends an app that ignores SIGTERM */
 	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "-d", "0.3", "--kill", "9", "-o", o,
-	    session_app, "ignore-term", "20000", pathf(ready, dir, "ready"));
+	    session_app, "ignore-term", "20000", tu_pathf(ready, dir, "ready"));
 	assert_int_equal(r.status, 137);
-	assert_finished(pathf(o, dir, "r.db"), 137, "true");
+	assert_finished(tu_pathf(o, dir, "r.db"), 137, "true");
 }
 
 static void test_duration_kill_none(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], o[PATH_MAX], ready[PATH_MAX], buf[64];
-	struct run r;
+	struct tu_run r;
 	int pid;
 
 	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-d", "0.3", "--kill", "none", "-o",
-	    pathf(o, dir, "r"), session_app, "work", "20000", pathf(ready, dir, "ready"));
+	    tu_pathf(o, dir, "r"), session_app, "work", "20000", tu_pathf(ready, dir, "ready"));
 	assert_int_equal(r.status, 0);
-	pathf(db, dir, "r.db");
+	tu_pathf(db, dir, "r.db");
 	assert_finished(db, -1, "false");
 	assert_non_null(strstr(r.err, "leaving the application"));
-	pid = atoi(meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
+	pid = atoi(tu_meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
 	assert_true(pid > 0);
 	/* still running, untouched; end it here */
 	assert_false(process_ended(pid));
@@ -1125,26 +969,26 @@ static void test_wait_all_and_primary(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], o[PATH_MAX], ready[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
 	/* all (default): the child's 30 ticks after its parent exited are all recorded */
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-o", pathf(o, dir, "all"), session_app, "fork",
-	    "30", pathf(ready, dir, "ready"));
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-o", tu_pathf(o, dir, "all"), session_app,
+	    "fork", "30", tu_pathf(ready, dir, "ready"));
 	assert_int_equal(r.status, 0);
-	assert_true(exists(ready)); /* gprof-cli waited for the child */
-	pathf(db, dir, "all.db");
+	assert_true(tu_exists(ready)); /* gprof-cli waited for the child */
+	tu_pathf(db, dir, "all.db");
 	assert_finished(db, 0, "false");
 	assert_int_equal(count_ticks(db), 30);
-	assert_int_equal(query_int(db, "SELECT count(*) FROM PROCESSES"), 2);
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM PROCESSES"), 2);
 	unlink(ready);
 
 	/* primary without linger: gprof-cli is done before the child's 300 ticks */
 	setenv("GPROF_CLI_LINGER_MS", "0", 1);
-	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "--wait=primary", "-o", pathf(o, dir, "pri"),
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "--wait=primary", "-o", tu_pathf(o, dir, "pri"),
 	    session_app, "fork", "300", ready);
 	unsetenv("GPROF_CLI_LINGER_MS");
 	assert_int_equal(r.status, 0);
-	pathf(db, dir, "pri.db");
+	tu_pathf(db, dir, "pri.db");
 	assert_finished(db, 0, "false");
 	assert_true(count_ticks(db) < 300);
 	wait_for_file(ready); /* let the child finish */
@@ -1152,9 +996,9 @@ static void test_wait_all_and_primary(void **state)
 
 	/* -x false: the session goes on after the launched process's exit until -d */
 	RUN(&r, dir, NULL, "profile", "-t", "nvtx", "-x", "false", "-d", "1.5", "--wait", "primary",
-	    "-o", pathf(o, dir, "x"), session_app, "fork", "30", ready);
+	    "-o", tu_pathf(o, dir, "x"), session_app, "fork", "30", ready);
 	assert_int_equal(r.status, 0);
-	pathf(db, dir, "x.db");
+	tu_pathf(db, dir, "x.db");
 	assert_finished(db, 0, "false");
 	assert_int_equal(count_ticks(db), 30);
 }
@@ -1195,7 +1039,7 @@ int main(void)
 	snprintf(libdir, sizeof(libdir), "%s", exe_dir);
 
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmpdir, tu_teardown_tmpdir)
 	    T(test_exit_status_passthrough),
 	    T(test_sigsegv_139),
 	    T(test_sigkill_self_137),

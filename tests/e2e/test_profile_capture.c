@@ -23,65 +23,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
+
 #define INNER 3 /* capture_app.c: "inner" ranges per iteration */
 
 static char gprof[PATH_MAX];
 static char app[PATH_MAX];
 
-/* Output of one run. */
-struct run {
-	int status; /* gprof-cli's exit status; -1 when it did not exit normally */
-	char out[65536];
-	char err[65536];
-};
-
-static void read_file(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, size - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-}
-
 /* Run gprof-cli with args (NULL-terminated) in cwd; stdout and stderr are captured in
  * files outside cwd (so that cwd holds only what gprof-cli wrote). */
-static void run_cli(struct run *r, const char *cwd, const char *const *args)
+static void run_cli(struct tu_run *r, const char *cwd, const char *const *args)
 {
 	char out[PATH_MAX], err[PATH_MAX];
-	const char *argv[64];
-	int n = 0, ws;
-	pid_t pid;
 
 	snprintf(out, sizeof(out), "%s.out", cwd);
 	snprintf(err, sizeof(err), "%s.err", cwd);
-	argv[n++] = gprof;
-	for (; *args && n < 63; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (fo < 0 || fe < 0 || chdir(cwd) < 0)
-			_exit(250);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		execv(gprof, (char **)argv);
-		_exit(251);
-	}
-	while (waitpid(pid, &ws, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-	read_file(out, r->out, sizeof(r->out));
-	read_file(err, r->err, sizeof(r->err));
-	unlink(out);
-	unlink(err);
+	tu_finish(tu_spawn(gprof, args, cwd, out, err), r, out, err);
 }
 
 #define RUN(r, dir, ...)                                                                           \
@@ -90,94 +47,10 @@ static void run_cli(struct run *r, const char *cwd, const char *const *args)
 		run_cli(r, dir, a_);                                                               \
 	} while (0)
 
-static int exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
-
-static char *pathf(char *buf, const char *dir, const char *name)
-{
-	snprintf(buf, PATH_MAX, "%s/%s", dir, name);
-	return buf;
-}
-
-/* Number of entries in dir other than . and .. */
-static int count_entries(const char *dir)
-{
-	char cmd[PATH_MAX + 64];
-	FILE *p;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_int_equal(fscanf(p, "%d", &n), 1);
-	pclose(p);
-	return n;
-}
-
-/* Lines of s starting with prefix. */
-static int count_lines(const char *s, const char *prefix)
-{
-	int n = 0;
-	size_t len = strlen(prefix);
-
-	while (*s) {
-		if (!strncmp(s, prefix, len))
-			n++;
-		s = strchr(s, '\n');
-		if (!s)
-			break;
-		s++;
-	}
-	return n;
-}
-
-static int total_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
 /* Run a query returning one integer on the report (LLONG_MIN: no row). */
 static long long q1(const char *db, const char *sql)
 {
-	sqlite3 *h;
-	sqlite3_stmt *st;
-	long long v = LLONG_MIN;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("query '%s' on '%s': %s", sql, db, sqlite3_errmsg(h));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
-}
-
-/* A META_DATA_EXPORT / META_DATA_CAPTURE value, into buf ("" when absent). */
-static const char *meta(const char *db, const char *table, const char *name, char *buf, size_t size)
-{
-	sqlite3 *h;
-	sqlite3_stmt *st;
-	char sql[256];
-
-	buf[0] = '\0';
-	snprintf(sql, sizeof(sql), "SELECT value FROM %s WHERE name = ?", table);
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return buf;
+	return tu_query_int(db, sql);
 }
 
 /* Push/pop ranges named `name`. */
@@ -219,50 +92,17 @@ static long long one_iteration(const char *db)
 	assert_int_equal(marks(db, "between"), 0);
 	assert_int_equal(sleeps(db), 1);
 	assert_int_equal(q1(db, "SELECT count(*) FROM PROCESSES"), 1);
-	assert_string_equal(meta(db, "META_DATA_EXPORT", "GPROF_FINISHED_CLEANLY", buf, 64),
+	assert_string_equal(tu_meta(db, "META_DATA_EXPORT", "GPROF_FINISHED_CLEANLY", buf, 64),
 			    "true");
 	return q1(db, "SELECT int64Value FROM NVTX_EVENTS WHERE eventType = 34 AND text = 'iter'");
 }
 
 /* One error line (plus at most one hint), naming `what`; exit 2. */
-static void assert_usage_error(const struct run *r, const char *what)
+static void assert_usage_error(const struct tu_run *r, const char *what)
 {
-	if (r->status != 2 || count_lines(r->err, "gprof-cli: ") != 1 || !strstr(r->err, what))
+	if (r->status != 2 || tu_count_lines(r->err, "gprof-cli: ") != 1 || !strstr(r->err, what))
 		fail_msg("status %d, stderr:\n%s", r->status, r->err);
-	assert_true(total_lines(r->err) <= 2);
-	assert_true(total_lines(r->err) == 1 || count_lines(r->err, "hint: ") == 1);
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* --- fixtures --------------------------------------------------------------------- */
-
-static int setup(void **state)
-{
-	char *dir = strdup("/tmp/gprof-test-capture-XXXXXX");
-
-	if (!mkdtemp(dir))
-		return -1;
-	*state = dir;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[PATH_MAX + 32];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
-	if (system(cmd) != 0)
-		return -1;
-	free(*state);
-	return 0;
+	tu_assert_one_error(r, what);
 }
 
 /* --- capture ranges ----------------------------------------------------------------- */
@@ -273,15 +113,15 @@ static void test_nvtx_stop_shutdown(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], buf[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step", "-o", "cap", app,
 	    "plain", "200000", "100");
 	if (r.status != 143)
 		fail_msg("status %d, stderr:\n%s", r.status, r.err);
-	assert_int_equal(count_entries(dir), 1);
-	pathf(db, dir, "cap.db");
-	assert_true(exists(db));
+	assert_int_equal(tu_count_entries(dir), 1);
+	tu_pathf(db, dir, "cap.db");
+	assert_true(tu_exists(db));
 	assert_int_equal(one_iteration(db), 0);
 	assert_non_null(strstr(r.err, "capture ended (--capture-range-end=stop-shutdown); "
 				      "sending SIGTERM"));
@@ -289,10 +129,13 @@ static void test_nvtx_stop_shutdown(void **state)
 				      "--capture-range-end=stop-shutdown)\n"));
 	assert_non_null(strstr(r.err, "Generated:\n"));
 	assert_non_null(strstr(r.err, "/cap.db\n"));
-	assert_string_equal(meta(db, "META_DATA_EXPORT", "GPROF_APP_EXIT_STATUS", buf, 64), "143");
-	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_CAPTURE_MODE", buf, 64), "nvtx");
-	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_NVTX_CAPTURE", buf, 64), "step");
-	assert_string_equal(meta(db, "META_DATA_CAPTURE", "START_TRIGGER", buf, 64), "Nvtx");
+	assert_string_equal(tu_meta(db, "META_DATA_EXPORT", "GPROF_APP_EXIT_STATUS", buf, 64),
+			    "143");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_CAPTURE_MODE", buf, 64),
+			    "nvtx");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_NVTX_CAPTURE", buf, 64),
+			    "step");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "START_TRIGGER", buf, 64), "Nvtx");
 }
 
 /* --kill sigkill with stop-shutdown: 137, and the range's NVTX events are complete (the
@@ -301,13 +144,13 @@ static void test_nvtx_stop_shutdown_sigkill(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step", "--kill", "sigkill",
 	    "-o", "k", app, "plain", "200000", "100");
 	if (r.status != 137)
 		fail_msg("status %d, stderr:\n%s", r.status, r.err);
-	pathf(db, dir, "k.db");
+	tu_pathf(db, dir, "k.db");
 	assert_int_equal(ranges(db, "step"), 1);
 	assert_int_equal(ranges(db, "inner"), INNER);
 	assert_int_equal(marks(db, "iter"), 1);
@@ -319,14 +162,14 @@ static void test_nvtx_stop(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step",
 	    "--capture-range-end=stop", "-o", "st", app, "plain", "20", "100");
 	if (r.status != 0)
 		fail_msg("status %d, stderr:\n%s", r.status, r.err);
-	assert_int_equal(count_entries(dir), 1);
-	assert_int_equal(one_iteration(pathf(db, dir, "st.db")), 0);
+	assert_int_equal(tu_count_entries(dir), 1);
+	assert_int_equal(one_iteration(tu_pathf(db, dir, "st.db")), 0);
 	assert_null(strstr(r.err, "sending"));
 }
 
@@ -335,17 +178,17 @@ static void test_repeat3(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], name[32];
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step",
 	    "--capture-range-end=repeat:3", "-o", "rep", app, "plain", "30", "100");
 	if (r.status != 0)
 		fail_msg("status %d, stderr:\n%s", r.status, r.err);
-	assert_int_equal(count_entries(dir), 3);
-	assert_false(exists(pathf(db, dir, "rep.db")));
+	assert_int_equal(tu_count_entries(dir), 3);
+	assert_false(tu_exists(tu_pathf(db, dir, "rep.db")));
 	for (int k = 1; k <= 3; k++) {
 		snprintf(name, sizeof(name), "rep.%d.db", k);
-		assert_int_equal(one_iteration(pathf(db, dir, name)), k - 1);
+		assert_int_equal(one_iteration(tu_pathf(db, dir, name)), k - 1);
 		snprintf(name, sizeof(name), "/rep.%d.db\n", k);
 		assert_non_null(strstr(r.err, name));
 	}
@@ -358,15 +201,15 @@ static void test_repeat_shutdown2(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step",
 	    "--capture-range-end", "repeat-shutdown:2", "-o", "rs", app, "plain", "200000", "100");
 	if (r.status != 143)
 		fail_msg("status %d, stderr:\n%s", r.status, r.err);
-	assert_int_equal(count_entries(dir), 2);
-	assert_int_equal(one_iteration(pathf(db, dir, "rs.1.db")), 0);
-	assert_int_equal(one_iteration(pathf(db, dir, "rs.2.db")), 1);
+	assert_int_equal(tu_count_entries(dir), 2);
+	assert_int_equal(one_iteration(tu_pathf(db, dir, "rs.1.db")), 0);
+	assert_int_equal(one_iteration(tu_pathf(db, dir, "rs.2.db")), 1);
 }
 
 /* -p step@* matches "step" in domain "dom" too (capture_app dom). */
@@ -374,13 +217,13 @@ static void test_nvtx_any_domain(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "--capture-range=nvtx", "--nvtx-capture=step@*",
 	    "--capture-range-end=stop", "-o", "d", app, "dom", "10", "100");
 	if (r.status != 0)
 		fail_msg("status %d, stderr:\n%s", r.status, r.err);
-	assert_int_equal(q1(pathf(db, dir, "d.db"),
+	assert_int_equal(q1(tu_pathf(db, dir, "d.db"),
 			    "SELECT count(*) FROM NVTX_EVENTS WHERE eventType = 34 AND "
 			    "text = 'iter'"),
 			 1);
@@ -391,17 +234,18 @@ static void test_delay(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], buf[64];
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-y", "0.2", "-o", "dl", app, "plain", "60",
 	    "10000");
 	if (r.status != 0)
 		fail_msg("status %d, stderr:\n%s", r.status, r.err);
-	pathf(db, dir, "dl.db");
+	tu_pathf(db, dir, "dl.db");
 	assert_true(marks(db, "iter") >= 1);
 	assert_true(q1(db, "SELECT min(start) FROM NVTX_EVENTS") >= 200000000);
 	assert_true(q1(db, "SELECT min(start) FROM OSRT_API") >= 200000000);
-	assert_string_equal(meta(db, "META_DATA_CAPTURE", "GPROF_DELAY_NS", buf, 64), "200000000");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_DELAY_NS", buf, 64),
+			    "200000000");
 	assert_non_null(strstr(r.err, "collection started 0.2 s after the launch (--delay)"));
 }
 
@@ -409,7 +253,7 @@ static void test_delay(void **state)
 static void test_bad_values(void **state)
 {
 	const char *dir = *state;
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, "profile", "-c", "nvtx", "-p", "step", "--capture-range-end=repeat:x", app);
 	assert_usage_error(&r, "invalid value 'repeat:x' for --capture-range-end: ");
@@ -439,14 +283,14 @@ static void test_bad_values(void **state)
 	assert_usage_error(&r, "invalid value 'hotkey' for --capture-range: ");
 	RUN(&r, dir, "profile", "-c", "NVTX", "-p", "step", app);
 	assert_usage_error(&r, "invalid value 'NVTX' for --capture-range: ");
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 }
 
 /* --print-config shows the four keys: defaults, then given values. */
 static void test_print_config(void **state)
 {
 	const char *dir = *state;
-	struct run r;
+	struct tu_run r;
 
 	RUN(&r, dir, "profile", "--print-config");
 	assert_int_equal(r.status, 0);
@@ -462,7 +306,7 @@ static void test_print_config(void **state)
 	assert_non_null(strstr(r.out, "\nnvtx-capture: "));
 	assert_non_null(strstr(r.out, "step@*"));
 	assert_non_null(strstr(r.out, "\ndelay: 0.5\n"));
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 }
 
 /* A YAML config with capture-range: nvtx + nvtx-capture: step works; the command line
@@ -471,28 +315,28 @@ static void test_yaml_config(void **state)
 {
 	const char *dir = *state;
 	char cfg[PATH_MAX], db[PATH_MAX], name[32];
-	struct run r;
+	struct tu_run r;
 
 	snprintf(cfg, sizeof(cfg), "%s.yaml", dir);
-	write_text(cfg, "trace: [nvtx, osrt]\n"
-			"capture-range: nvtx\n"
-			"nvtx-capture: step\n"
-			"capture-range-end: stop\n"
-			"output: y\n");
+	tu_write_text(cfg, "trace: [nvtx, osrt]\n"
+			   "capture-range: nvtx\n"
+			   "nvtx-capture: step\n"
+			   "capture-range-end: stop\n"
+			   "output: y\n");
 	RUN(&r, dir, "profile", "--config", cfg, app, "plain", "20", "100");
 	if (r.status != 0)
 		fail_msg("status %d, stderr:\n%s", r.status, r.err);
-	assert_int_equal(count_entries(dir), 1);
-	assert_int_equal(one_iteration(pathf(db, dir, "y.db")), 0);
+	assert_int_equal(tu_count_entries(dir), 1);
+	assert_int_equal(one_iteration(tu_pathf(db, dir, "y.db")), 0);
 	unlink(db);
 	RUN(&r, dir, "profile", "--config", cfg, "--capture-range-end=repeat:2", app, "plain", "20",
 	    "100");
 	if (r.status != 0)
 		fail_msg("status %d, stderr:\n%s", r.status, r.err);
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(tu_count_entries(dir), 2);
 	for (int k = 1; k <= 2; k++) {
 		snprintf(name, sizeof(name), "y.%d.db", k);
-		assert_int_equal(one_iteration(pathf(db, dir, name)), k - 1);
+		assert_int_equal(one_iteration(tu_pathf(db, dir, name)), k - 1);
 	}
 	unlink(cfg);
 }
@@ -502,24 +346,24 @@ static void test_yaml_bad_values(void **state)
 {
 	const char *dir = *state;
 	char cfg[PATH_MAX], want[PATH_MAX + 64];
-	struct run r;
+	struct tu_run r;
 
 	snprintf(cfg, sizeof(cfg), "%s.yaml", dir);
-	write_text(cfg, "capture-range: nvtx\n"
-			"nvtx-capture: step\n"
-			"capture-range-end: repeat:x\n");
+	tu_write_text(cfg, "capture-range: nvtx\n"
+			   "nvtx-capture: step\n"
+			   "capture-range-end: repeat:x\n");
 	RUN(&r, dir, "profile", "--config", cfg, app);
 	snprintf(want, sizeof(want), "%s:3:", cfg);
 	assert_usage_error(&r, want);
 	assert_non_null(strstr(r.err, "repeat:x"));
-	write_text(cfg, "delay: -1\n");
+	tu_write_text(cfg, "delay: -1\n");
 	RUN(&r, dir, "profile", "--config", cfg, app);
 	snprintf(want, sizeof(want), "%s:1:", cfg);
 	assert_usage_error(&r, want);
-	write_text(cfg, "capture-range: nvtx\n");
+	tu_write_text(cfg, "capture-range: nvtx\n");
 	RUN(&r, dir, "profile", "--config", cfg, app);
 	assert_usage_error(&r, "--capture-range=nvtx needs --nvtx-capture");
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 	unlink(cfg);
 }
 
@@ -528,7 +372,7 @@ static void test_example_llm_capture(void **state)
 {
 	const char *dir = *state;
 	char example[PATH_MAX];
-	struct run r;
+	struct tu_run r;
 
 	if (!realpath("examples/llm-capture.yaml", example))
 		skip();
@@ -556,7 +400,7 @@ int main(void)
 	}
 
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmpdir, tu_teardown_tmpdir)
 	    T(test_nvtx_stop_shutdown),
 	    T(test_nvtx_stop_shutdown_sigkill),
 	    T(test_nvtx_stop),

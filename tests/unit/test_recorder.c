@@ -32,6 +32,7 @@
 #include "core/report.h"
 #include "core/util.h"
 #include "core/wire.h"
+#include "exporters/report_open.h"
 
 /* ---- a tiny producer ------------------------------------------------------------- */
 
@@ -815,6 +816,105 @@ static void test_killed_recorder(void **state)
 	rmdir(chan);
 }
 
+/* A rollback journal with a live header: a transaction was open when the writer died. */
+static int journal_hot(const char *db_path)
+{
+	static const unsigned char magic[8] = {0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7};
+	unsigned char hdr[8] = {0};
+	char p[256];
+	int fd, hot;
+
+	snprintf(p, sizeof(p), "%s-journal", db_path);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	hot = read(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) && !memcmp(hdr, magic, 8);
+	close(fd);
+	return hot;
+}
+
+/* The recorder is SIGKILLed while frames stream in, so a transaction is open and its
+ * journal hot: a plain read-only open cannot read the report, report_open_read() (what
+ * `stats` and `export` use) rolls the journal back and reads everything committed. */
+static void test_killed_mid_transaction(void **state)
+{
+	struct fixture fx;
+	int pfd[2], status, hot = 0;
+	pid_t pid;
+	char chan[256];
+	sqlite3 *db;
+
+	(void)state;
+	fx_init(&fx);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	if (pid == 0) {
+		static struct fb f;
+		struct tx t;
+		uint64_t t0, i;
+
+		if (recorder_start(&fx.rec, &fx.cfg) < 0)
+			_exit(1);
+		if (tx_open(&t, recorder_channel_path(fx.rec)) < 0)
+			_exit(2);
+		fb_init(&f);
+		put_hello(&t, &f, 1, "victim");
+		put_string(&t, &f, 2, "streaming");
+		fb_send(&t, &f);
+		if (write(pfd[1], recorder_channel_path(fx.rec),
+			  strlen(recorder_channel_path(fx.rec)) + 1) < 0)
+			_exit(3);
+		t0 = gp_monotonic_ns();
+		for (i = 0;; i++) /* never idle: the writer always has a transaction open */
+			put_nvtx(&t, &f, GP_REC_NVTX_EVENT, 1, t0 + i, t0 + i + 1, 2,
+				 GP_NVTX_PUSHPOP);
+	}
+	close(pfd[1]);
+	memset(chan, 0, sizeof(chan));
+	assert_true(read(pfd[0], chan, sizeof(chan) - 1) > 0);
+	close(pfd[0]);
+	/* past the first commit, then kill while a transaction is open */
+	for (int k = 0; k < 200 && !hot; k++) {
+		usleep(k == 0 ? (GP_RECORDER_COMMIT_MS + 300) * 1000 : 5000);
+		if (journal_hot(fx.path)) {
+			kill(pid, SIGSTOP); /* freeze it, then look again: still hot? */
+			hot = journal_hot(fx.path);
+			if (!hot)
+				kill(pid, SIGCONT);
+		}
+	}
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_true(hot);
+
+	/* a plain read-only connection cannot roll the journal back */
+	assert_int_equal(sqlite3_open_v2(fx.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "SELECT count(*) FROM NVTX_EVENTS", NULL, NULL, NULL),
+			     SQLITE_OK);
+	assert_int_equal(sqlite3_extended_errcode(db), SQLITE_READONLY_ROLLBACK);
+	sqlite3_close(db);
+
+	db = report_open_read(fx.path);
+	assert_non_null(db);
+	assert_false(journal_hot(fx.path));
+	assert_string_equal(q_text(db, "pragma integrity_check"), "ok");
+	assert_true(q_int(db, "select count(*) from NVTX_EVENTS where text = 'streaming'") > 0);
+	assert_string_equal(q_text(db, "select name from PROCESSES"), "victim");
+	assert_string_equal(q_text(db, "select value from META_DATA_EXPORT where name = "
+				       "'GPROF_FINISHED_CLEANLY'"),
+			    "false");
+	sqlite3_close(db);
+	/* a second open finds nothing left to roll back */
+	db = report_open_read(fx.path);
+	assert_non_null(db);
+	sqlite3_close(db);
+	fx_cleanup(&fx);
+	unlink(chan);
+	*strrchr(chan, '/') = '\0';
+	rmdir(chan);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -826,6 +926,7 @@ int main(void)
 	    cmocka_unit_test(test_report_exists),
 	    cmocka_unit_test(test_missing_folder),
 	    cmocka_unit_test(test_killed_recorder),
+	    cmocka_unit_test(test_killed_mid_transaction),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

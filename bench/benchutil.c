@@ -1,0 +1,107 @@
+/*
+ * benchutil.c - helpers shared by the benchmarks; contracts in benchutil.h.
+ */
+#include <limits.h>
+#include <sched.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/benchutil.h"
+#include "core/util.h"
+
+int bench_find_lib(char *self, char *lib, size_t size, const char *name)
+{
+	ssize_t n = readlink("/proc/self/exe", self, size - 1);
+	char *slash;
+
+	if (n <= 0)
+		die("cannot read '/proc/self/exe'");
+	self[n] = '\0';
+	snprintf(lib, size, "%s", self);
+	slash = strrchr(lib, '/');
+	*slash = '\0';
+	slash = strrchr(lib, '/');
+	snprintf(slash ? slash : lib, size - (size_t)((slash ? slash : lib) - lib),
+		 "/lib/gprof-cli/%s", name);
+	if (access(lib, R_OK) != 0) {
+		error("cannot find the injection library '%s'", lib);
+		hint("build it first: make");
+		return -1;
+	}
+	return 0;
+}
+
+void bench_pin_cpu0(void)
+{
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+}
+
+double bench_child_ns(const char *self, char *const args[], char *const env[])
+{
+	int p[2], st, n = 0;
+	char buf[64] = {0};
+	char *argv[16];
+	ssize_t got;
+	pid_t pid;
+
+	argv[n++] = (char *)self;
+	argv[n++] = "--child";
+	for (; args && *args && n < 15; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	if (pipe(p) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (ncpu > 1) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			for (long c = 1; c < ncpu && c < CPU_SETSIZE; c++)
+				CPU_SET(c, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+		dup2(p[1], 1);
+		close(p[0]);
+		for (int i = 0; env && env[i]; i++)
+			putenv(env[i]);
+		execv(self, argv);
+		_exit(127);
+	}
+	close(p[1]);
+	got = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return atof(buf);
+}
+
+long long bench_query_int(const char *path, const char *sql)
+{
+	long long v = -1;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+			if (sqlite3_step(s) == SQLITE_ROW)
+				v = sqlite3_column_int64(s, 0);
+			sqlite3_finalize(s);
+		}
+	}
+	sqlite3_close(db);
+	return v;
+}

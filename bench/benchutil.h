@@ -1,0 +1,31 @@
+/*
+ * benchutil.h - helpers shared by the benchmarks (bench/bench_*.c): finding this binary
+ * and the injection library built next to it, CPU pinning, running this binary as a
+ * measured child, and one-integer queries on a report.  Linked into every benchmark
+ * (Makefile: $(B)/obj/bench/benchutil.o).
+ */
+#ifndef GPROF_BENCH_BENCHUTIL_H
+#define GPROF_BENCH_BENCHUTIL_H
+
+#include <stddef.h>
+
+/* This binary's path into self (size bytes) and the library `name` of the build layout
+ * ($BUILD/bench/X -> $BUILD/lib/gprof-cli/NAME) into lib (size bytes).  0 when lib is
+ * readable; otherwise prints an error and a hint ("make") and returns -1.  Dies when
+ * /proc/self/exe cannot be read. */
+int bench_find_lib(char *self, char *lib, size_t size, const char *name);
+
+/* Pin the calling process (and the threads it starts later) to CPU 0 when there are 2+
+ * CPUs; the benchmarked children run on CPUs 1.. (bench_child_ns). */
+void bench_pin_cpu0(void);
+
+/* Run `self --child ARGS...` (args NULL-terminated, at most 14) with env entries added
+ * (NULL-terminated, may be NULL), on CPUs 1.. when there are 2+; returns the number the
+ * child printed on stdout (its ns per operation), -1 when it failed. */
+double bench_child_ns(const char *self, char *const args[], char *const env[]);
+
+/* First column of the first row of sql on the report file path, as an integer; -1 when
+ * the report cannot be opened, sql fails or returns no row. */
+long long bench_query_int(const char *path, const char *sql);
+
+#endif
