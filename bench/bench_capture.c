@@ -35,29 +35,9 @@
 
 static long g_pairs = 200000;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int child(void)
 {
-	double best = 1e30;
-	for (int r = 0; r < REPS; r++) {
-		uint64_t t0 = now_ns();
-		for (long i = 0; i < g_pairs; i++) {
-			nvtxRangePushA("bench");
-			nvtxRangePop();
-		}
-		double ns = (double)(now_ns() - t0) / (double)g_pairs;
-		if (r > 0 && ns < best)
-			best = ns;
-		struct timespec pause = {0, 50000000};
-		nanosleep(&pause, NULL);
-	}
-	printf("%.3f\n", best);
+	printf("%.3f\n", bench_nvtx_pairs_best(g_pairs, REPS, 50000000));
 	return 0;
 }
 

@@ -39,30 +39,10 @@
 
 static long g_pairs = 100000;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Best ns/pair over the repetitions (after the warm-up). */
 static void *loop(void *arg)
 {
-	double *best = arg;
-	*best = 1e30;
-	for (int r = 0; r < REPS; r++) {
-		uint64_t t0 = now_ns();
-		for (long i = 0; i < g_pairs; i++) {
-			nvtxRangePushA("bench");
-			nvtxRangePop();
-		}
-		double ns = (double)(now_ns() - t0) / (double)g_pairs;
-		if (r > 0 && ns < *best)
-			*best = ns;
-		struct timespec pause = {0, 100000000};
-		nanosleep(&pause, NULL);
-	}
+	*(double *)arg = bench_nvtx_pairs_best(g_pairs, REPS, 100000000);
 	return NULL;
 }
 

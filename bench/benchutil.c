@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <nvtx3/nvToolsExt.h>
 
 #include "bench/benchutil.h"
 #include "core/util.h"
@@ -104,4 +107,23 @@ long long bench_query_int(const char *path, const char *sql)
 	}
 	sqlite3_close(db);
 	return v;
+}
+
+double bench_nvtx_pairs_best(long pairs, int reps, long pause_ns)
+{
+	double best = 1e30;
+
+	for (int r = 0; r < reps; r++) {
+		uint64_t t0 = gp_monotonic_ns();
+		for (long i = 0; i < pairs; i++) {
+			nvtxRangePushA("bench");
+			nvtxRangePop();
+		}
+		double ns = (double)(gp_monotonic_ns() - t0) / (double)pairs;
+		if (r > 0 && ns < best)
+			best = ns;
+		struct timespec pause = {0, pause_ns};
+		nanosleep(&pause, NULL);
+	}
+	return best;
 }

@@ -24,6 +24,11 @@ void bench_pin_cpu0(void);
  * child printed on stdout (its ns per operation), -1 when it failed. */
 double bench_child_ns(const char *self, char *const args[], char *const env[]);
 
+/* Best ns per nvtxRangePushA("bench") + nvtxRangePop() pair over reps repetitions of
+ * pairs pairs, not counting the first (a warm-up: page faults, interning), sleeping
+ * pause_ns between repetitions so that the recorder drains each burst. */
+double bench_nvtx_pairs_best(long pairs, int reps, long pause_ns);
+
 /* First column of the first row of sql on the report file path, as an integer; -1 when
  * the report cannot be opened, sql fails or returns no row. */
 long long bench_query_int(const char *path, const char *sql);

@@ -52,6 +52,7 @@
 #include "cli/cmds.h"
 #include "cli/launch.h"
 #include "cli/profile_options.h"
+#include "core/metrics_set.h"
 #include "core/config.h"
 #include "core/outname.h"
 #include "core/recorder.h"
@@ -316,6 +317,37 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 		meta_add_value(m, "GPROF_NVTX_CAPTURE", xstrdup(nvtx_arg ? nvtx_arg : ""));
 	meta_add_value(m, "GPROF_DELAY_NS",
 		       xasprintf("%llu", (unsigned long long)o->capture.delay_ns));
+}
+
+/* The gpu-metrics part of $GPROF_CLI_OPTIONS (collectors/gpu_metrics.c reads it):
+ * "<base>;gpu-metrics-mode=..;gpu-metrics-ranges=..;gpu-metrics-frequency=..;
+ * gpu-metrics-devices=..;gpu-metrics-metrics=a,b,c".  NULL after printing an error (bad
+ * metric set).  Range mode replays kernels: says so on stderr. */
+static char *gpu_metrics_opts(const struct profile_options *o, const char *base)
+{
+	struct strbuf set = STRBUF_INIT;
+	int range = o->gpu_metrics_mode == GP_METRICS_MODE_RANGE;
+	char *s;
+
+	if (metrics_set_resolve(o->gpu_metrics_set, o->gpu_metrics_mode, &set) < 0) {
+		strbuf_release(&set);
+		return NULL;
+	}
+	if (range)
+		warning("--gpu-metrics-mode=range replays every %s once per metric pass and "
+			"serialises kernels: GPU timings in this report are not comparable with a "
+			"trace run",
+			o->gpu_metrics_ranges_nvtx ? "NVTX range's kernels" : "kernel");
+	s = xasprintf("%s;gpu-metrics-mode=%s;gpu-metrics-ranges=%s;gpu-metrics-frequency=%u;"
+		      "gpu-metrics-devices=%s;gpu-metrics-metrics=%s",
+		      base, range ? "range" : "sample", o->gpu_metrics_ranges_nvtx ? "nvtx" : "kernel",
+		      o->gpu_metrics_frequency,
+		      o->gpu_metrics_devices && strcmp(o->gpu_metrics_devices, "none")
+			  ? o->gpu_metrics_devices
+			  : "cuda-visible",
+		      set.buf);
+	strbuf_release(&set);
+	return s;
 }
 
 /* Put the injection environment into e (see issue 2 and man gprof-cli-profile). */
@@ -597,6 +629,15 @@ int cmd_profile(int argc, char **argv)
 	cuda_opts = xasprintf("cuda-memory-usage=%d;cuda-graph-trace=%s;cuda-trace-all-apis=%d",
 			      o.cuda_memory_usage, o.cuda_graph_node ? "node" : "graph",
 			      o.cuda_trace_all_apis);
+	if (o.trace & PROFILE_TRACE_GPU_METRICS) {
+		char *more = gpu_metrics_opts(&o, cuda_opts);
+		if (!more) {
+			rc = GP_EXIT_USAGE;
+			goto out;
+		}
+		free(cuda_opts);
+		cuda_opts = more;
+	}
 	/* The application's environment, with an empty channel entry the child fills in
 	 * once the recorder exists. */
 	env_init(&env, environ);

@@ -223,9 +223,7 @@ static atomic_int pool_n;
 
 static uint8_t *pool_new(int populate)
 {
-	void *p = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return gp_map_anon(BUF_SIZE, populate);
 }
 
 static void pool_init(void)
@@ -371,6 +369,24 @@ static uint32_t kernel_name_sid(const char *name)
 #define CORR_MAP_SIZE (1u << 16)
 static _Atomic uint64_t corr_map[CORR_MAP_SIZE];
 
+/* -c cudaProfilerApi: the correlationIds of window k are (corr_lo[k], corr_hi[k]]: the
+ * ids of cuProfilerStart and cuProfilerStop (CUPTI numbers runtime and driver calls from
+ * one process-wide counter); corr_hi = 0 while the window is open. */
+static _Atomic uint32_t corr_lo[GP_CAPTURE_MAX_WINDOWS], corr_hi[GP_CAPTURE_MAX_WINDOWS];
+static _Atomic int corr_nwin;
+
+/* The window whose correlationId range holds corr, or -1. */
+static int window_of_corr(uint32_t corr)
+{
+	for (int k = atomic_load(&corr_nwin); k-- > 0;) {
+		uint32_t lo = atomic_load(&corr_lo[k]), hi = atomic_load(&corr_hi[k]);
+
+		if (lo && corr > lo)
+			return (!hi || corr < hi) ? k : -1;
+	}
+	return -1;
+}
+
 /* The window whose [start, stop] holds [t0, t1] (an open window has no stop), or -1. */
 static int window_holding(uint64_t t0, uint64_t t1)
 {
@@ -404,6 +420,9 @@ static int event_window(int api, uint32_t corr, uint64_t t0, uint64_t t1)
 					 memory_order_relaxed);
 		if (e && (uint32_t)(e >> 32) == corr)
 			return (int)(uint32_t)e - 1;
+		/* a launch whose API record CUPTI has not delivered yet */
+		if (gp_capture_mode() == GP_CAPTURE_CUDA && (k = window_of_corr(corr)) >= 0)
+			return k;
 	}
 	k = window_holding(t0, t1);
 	if (k < 0)
@@ -733,47 +752,57 @@ static void CUPTIAPI buf_complete(CUcontext ctx, uint32_t stream, uint8_t *buffe
 		return;
 	if (forked_child || getpid() != init_pid) /* never in a forked child, but be sure */
 		return;
-	while (valid && p_cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) {
-		switch (rec->kind) {
-		case CUPTI_ACTIVITY_KIND_RUNTIME:
-			conv_api((const CUpti_ActivityAPI *)rec, 0);
-			break;
-		case CUPTI_ACTIVITY_KIND_DRIVER:
-			conv_api((const CUpti_ActivityAPI *)rec, 1);
-			break;
-		case CUPTI_ACTIVITY_KIND_KERNEL:
-		case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL:
-			conv_kernel((const CUpti_ActivityKernel10 *)rec);
-			break;
-		case CUPTI_ACTIVITY_KIND_MEMCPY:
-			conv_memcpy((const CUpti_ActivityMemcpy6 *)rec);
-			break;
-		case CUPTI_ACTIVITY_KIND_MEMCPY2:
-			conv_ptop((const CUpti_ActivityMemcpyPtoP4 *)rec);
-			break;
-		case CUPTI_ACTIVITY_KIND_MEMSET:
-			conv_memset((const CUpti_ActivityMemset4 *)rec);
-			break;
-		case CUPTI_ACTIVITY_KIND_SYNCHRONIZATION:
-			conv_sync((const CUpti_ActivitySynchronization2 *)rec);
-			break;
-		case CUPTI_ACTIVITY_KIND_MEMORY2:
-			conv_memory((const CUpti_ActivityMemory4 *)rec);
-			break;
-		case CUPTI_ACTIVITY_KIND_GRAPH_TRACE:
-			conv_graph((const CUpti_ActivityGraphTrace2 *)rec);
-			break;
-		case CUPTI_ACTIVITY_KIND_DEVICE:
-			conv_device((const CUpti_ActivityDevice5 *)rec);
-			break;
-		case CUPTI_ACTIVITY_KIND_CONTEXT:
-			conv_context((const CUpti_ActivityContext3 *)rec);
-			break;
-		case CUPTI_ACTIVITY_KIND_STREAM:
-			conv_stream((const CUpti_ActivityStream *)rec);
-			break;
-		default:
-			break;
+	/* under a capture mode, API records first: GPU work finds its launch's window */
+	int two_pass = gp_capture_mode() != GP_CAPTURE_NONE;
+	for (int pass = two_pass ? 0 : 1; pass < 2; pass++) {
+		rec = NULL;
+		while (valid &&
+		       p_cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) {
+			int api = rec->kind == CUPTI_ACTIVITY_KIND_RUNTIME ||
+				  rec->kind == CUPTI_ACTIVITY_KIND_DRIVER;
+			if (two_pass && api != (pass == 0))
+				continue;
+			switch (rec->kind) {
+			case CUPTI_ACTIVITY_KIND_RUNTIME:
+				conv_api((const CUpti_ActivityAPI *)rec, 0);
+				break;
+			case CUPTI_ACTIVITY_KIND_DRIVER:
+				conv_api((const CUpti_ActivityAPI *)rec, 1);
+				break;
+			case CUPTI_ACTIVITY_KIND_KERNEL:
+			case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL:
+				conv_kernel((const CUpti_ActivityKernel10 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_MEMCPY:
+				conv_memcpy((const CUpti_ActivityMemcpy6 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_MEMCPY2:
+				conv_ptop((const CUpti_ActivityMemcpyPtoP4 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_MEMSET:
+				conv_memset((const CUpti_ActivityMemset4 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_SYNCHRONIZATION:
+				conv_sync((const CUpti_ActivitySynchronization2 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_MEMORY2:
+				conv_memory((const CUpti_ActivityMemory4 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_GRAPH_TRACE:
+				conv_graph((const CUpti_ActivityGraphTrace2 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_DEVICE:
+				conv_device((const CUpti_ActivityDevice5 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_CONTEXT:
+				conv_context((const CUpti_ActivityContext3 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_STREAM:
+				conv_stream((const CUpti_ActivityStream *)rec);
+				break;
+			default:
+				break;
+			}
 		}
 	}
 	z = atomic_exchange(&zero_ts, 0);
@@ -789,6 +818,14 @@ static void cuda_flush(int forced)
 	if (!active || forked_child || getpid() != init_pid)
 		return;
 	p_cuptiActivityFlushAll(forced ? CUPTI_ACTIVITY_FLAG_FLUSH_FORCED : 0);
+}
+
+/* gp_at_flush_request() hook: a capture range ended (possibly with a shutdown to follow):
+ * hand every completed CUPTI buffer to the producer now, so the range's GPU records are
+ * sent with the flush and its ack. */
+static void cuda_flush_request(void)
+{
+	cuda_flush(0);
 }
 
 /* Final flush: at exit (atexit, LIFO before CUPTI's handlers) or the producer's shutdown. */
@@ -876,17 +913,29 @@ static void CUPTIAPI cupti_callback(void *ud, CUpti_CallbackDomain domain, CUpti
 		   cbid == CUPTI_DRIVER_TRACE_CBID_cuProfilerStart) {
 		/* -c cudaProfilerApi: the range opens when cuProfilerStart returns */
 		const CUpti_CallbackData *cd = data;
-		if (cd->callbackSite == CUPTI_API_EXIT && gp_capture_mode() == GP_CAPTURE_CUDA)
-			gp_capture_start(gp_now_ns(), GP_CAPTURE_REASON_CUDA);
+		int k;
+		if (cd->callbackSite == CUPTI_API_EXIT && gp_capture_mode() == GP_CAPTURE_CUDA &&
+		    (k = gp_capture_start(gp_now_ns(), GP_CAPTURE_REASON_CUDA)) >= 0 &&
+		    k < GP_CAPTURE_MAX_WINDOWS) {
+			atomic_store(&corr_hi[k], 0);
+			atomic_store(&corr_lo[k], cd->correlationId);
+			if (atomic_load(&corr_nwin) <= k)
+				atomic_store(&corr_nwin, k + 1);
+		}
 	} else if (domain == CUPTI_CB_DOMAIN_DRIVER_API &&
 		   cbid == CUPTI_DRIVER_TRACE_CBID_cuProfilerStop) {
 		/* ... and closes when cuProfilerStop is entered, after the range's completed
 		 * records were delivered (those still running on the GPU come later, tagged) */
 		const CUpti_CallbackData *cd = data;
+		int k;
 		if (cd->callbackSite == CUPTI_API_ENTER && gp_capture_mode() == GP_CAPTURE_CUDA &&
 		    gp_collecting()) {
-			cuda_flush(1);
-			gp_capture_stop(gp_now_ns(), GP_CAPTURE_REASON_CUDA);
+			/* not FORCED: a forced flush hands over records of work still running
+			 * with zero timestamps (lost); those arrive later, tagged */
+			cuda_flush(0);
+			k = gp_capture_stop(gp_now_ns(), GP_CAPTURE_REASON_CUDA);
+			if (k >= 0 && k < GP_CAPTURE_MAX_WINDOWS)
+				atomic_store(&corr_hi[k], cd->correlationId);
 		}
 	} else if (domain == CUPTI_CB_DOMAIN_RUNTIME_API &&
 		   cbid == CUPTI_RUNTIME_TRACE_CBID_cudaDeviceReset_v3020) {
@@ -1087,6 +1136,7 @@ GP_EXPORT int InitializeInjection(void)
 		return 1;
 	active = 1;
 	gp_at_shutdown(cuda_shutdown);
+	gp_at_flush_request(cuda_flush_request);
 	/* registered after every CUPTI feature was enabled: runs before CUPTI's own exit
 	 * handlers (atexit is LIFO); re-registered at each context creation */
 	atexit(cuda_teardown);

@@ -264,9 +264,8 @@ static __attribute__((noinline)) struct nv_thread *nv_thread_setup(void)
 			break;
 	}
 	if (!t) {
-		void *m = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m == MAP_FAILED) {
+		void *m = gp_map_anon(sizeof(*t), 0);
+		if (!m) {
 			gp_count_dropped(1);
 			return NULL;
 		}
@@ -433,6 +432,44 @@ static int attr_is_trigger(uint64_t domain, const nvtxEventAttributes_t *a)
 	}
 }
 
+/* ---- push, start, mark: the A, W and Ex forms funnel into one place each ------------- */
+
+/* Which form the handler's message argument has. */
+enum nv_form { NV_ASCII, NV_WIDE, NV_ATTR };
+
+/* Decode msg (a const char *, const wchar_t * or nvtxEventAttributes_t * by form) in
+ * domain into *a.  Outside a capture range (off) only when it is the -p range: returns
+ * whether it is, leaving *a unset when not.  Always inlined with a constant form, so each
+ * handler keeps only its own branch (the hot path is as before the funnel). */
+static inline __attribute__((always_inline)) int
+take_msg(enum nv_form form, const void *msg, uint64_t domain, int off, struct nv_attr *a)
+{
+	if (off) {
+		int trig = form == NV_ATTR    ? attr_is_trigger(domain, msg)
+			   : form == NV_ASCII ? msg && is_trigger(domain, msg, NULL, 0)
+					      : msg && is_trigger(domain, NULL, msg, 0);
+		if (!trig)
+			return 0;
+	}
+	if (form == NV_ATTR)
+		decode_attr(msg, a);
+	else
+		*a = (struct nv_attr){.sid = form == NV_ASCII ? intern_a(msg) : intern_w(msg)};
+	return 1;
+}
+
+/* The entry of a range with attributes a, started at start_ns. */
+static inline struct nv_entry entry_of(const struct nv_attr *a, uint64_t start_ns)
+{
+	return (struct nv_entry){.start_ns = start_ns,
+				 .sid = a->sid,
+				 .category = a->category,
+				 .color = a->color,
+				 .flags = a->flags,
+				 .ptype = a->ptype,
+				 .payload = a->payload};
+}
+
 /* A push outside a capture range: open the window when it is the -p range. */
 static __attribute__((noinline)) int push_off(uint64_t domain, int trigger, const struct nv_attr *a)
 {
@@ -444,57 +481,39 @@ static __attribute__((noinline)) int push_off(uint64_t domain, int trigger, cons
 	return gp_collecting() ? push_at(domain, a, 0, 0) : push_skip(domain);
 }
 
+static inline __attribute__((always_inline)) int push_msg(enum nv_form form, const void *msg,
+							  uint64_t domain)
+{
+	struct nv_attr a;
+	if (unlikely(!gp_collecting()))
+		return push_off(domain, take_msg(form, msg, domain, 1, &a), &a);
+	take_msg(form, msg, domain, 0, &a);
+	return push(domain, &a);
+}
+
 static int NVTX_API push_a(const char *msg)
 {
-	if (unlikely(!gp_collecting())) {
-		int trig = msg && is_trigger(0, msg, NULL, 0);
-		struct nv_attr a = {.sid = trig ? intern_a(msg) : 0};
-		return push_off(0, trig, &a);
-	}
-	struct nv_attr a = {.sid = intern_a(msg)};
-	return push(0, &a);
+	return push_msg(NV_ASCII, msg, 0);
 }
 
 static int NVTX_API push_w(const wchar_t *msg)
 {
-	if (unlikely(!gp_collecting())) {
-		int trig = msg && is_trigger(0, NULL, msg, 0);
-		struct nv_attr a = {.sid = trig ? intern_w(msg) : 0};
-		return push_off(0, trig, &a);
-	}
-	struct nv_attr a = {.sid = intern_w(msg)};
-	return push(0, &a);
+	return push_msg(NV_WIDE, msg, 0);
 }
 
 static int NVTX_API push_ex(const nvtxEventAttributes_t *attr)
 {
-	struct nv_attr a;
-	if (unlikely(!gp_collecting())) {
-		int trig = attr_is_trigger(0, attr);
-		if (trig)
-			decode_attr(attr, &a);
-		return push_off(0, trig, &a);
-	}
-	decode_attr(attr, &a);
-	return push(0, &a);
+	return push_msg(NV_ATTR, attr, 0);
+}
+
+static int NVTX_API dom_push_ex(nvtxDomainHandle_t dom, const nvtxEventAttributes_t *attr)
+{
+	return push_msg(NV_ATTR, attr, (uintptr_t)dom);
 }
 
 static int NVTX_API pop0(void)
 {
 	return pop(0);
-}
-
-static int NVTX_API dom_push_ex(nvtxDomainHandle_t dom, const nvtxEventAttributes_t *attr)
-{
-	struct nv_attr a;
-	if (unlikely(!gp_collecting())) {
-		int trig = attr_is_trigger((uintptr_t)dom, attr);
-		if (trig)
-			decode_attr(attr, &a);
-		return push_off((uintptr_t)dom, trig, &a);
-	}
-	decode_attr(attr, &a);
-	return push((uintptr_t)dom, &a);
 }
 
 static int NVTX_API dom_pop(nvtxDomainHandle_t dom)
@@ -510,13 +529,7 @@ static __attribute__((noinline)) nvtxRangeId_t start_off(uint64_t domain, int tr
 	uint64_t id = atomic_fetch_add_explicit(&g_next_range, 1, memory_order_relaxed);
 	if (!trigger)
 		return id;
-	struct nv_entry e = {.sid = a->sid,
-			     .category = a->category,
-			     .color = a->color,
-			     .flags = a->flags,
-			     .ptype = a->ptype,
-			     .payload = a->payload};
-	e.start_ns = gp_now_ns();
+	struct nv_entry e = entry_of(a, gp_now_ns());
 	if (gp_capture_start(e.start_ns, GP_CAPTURE_REASON_NVTX) < 0 && !gp_collecting())
 		return id;
 	atomic_store(&g_trig_range, id);
@@ -526,65 +539,41 @@ static __attribute__((noinline)) nvtxRangeId_t start_off(uint64_t domain, int tr
 
 static nvtxRangeId_t start(uint64_t domain, const struct nv_attr *a)
 {
-	struct nv_entry e = {.sid = a->sid,
-			     .category = a->category,
-			     .color = a->color,
-			     .flags = a->flags,
-			     .ptype = a->ptype,
-			     .payload = a->payload};
 	uint64_t id = atomic_fetch_add_explicit(&g_next_range, 1, memory_order_relaxed);
-	e.start_ns = gp_now_ns();
+	struct nv_entry e = entry_of(a, gp_now_ns());
 	emit_event(GP_REC_NVTX_START, &e, 0, domain, id, 0, 0);
 	return id;
 }
 
+static inline __attribute__((always_inline)) nvtxRangeId_t
+start_msg(enum nv_form form, const void *msg, uint64_t domain)
+{
+	struct nv_attr a;
+	if (unlikely(!gp_collecting()))
+		return start_off(domain, take_msg(form, msg, domain, 1, &a), &a);
+	take_msg(form, msg, domain, 0, &a);
+	return start(domain, &a);
+}
+
 static nvtxRangeId_t NVTX_API start_a(const char *msg)
 {
-	if (unlikely(!gp_collecting())) {
-		int trig = msg && is_trigger(0, msg, NULL, 0);
-		struct nv_attr a = {.sid = trig ? intern_a(msg) : 0};
-		return start_off(0, trig, &a);
-	}
-	struct nv_attr a = {.sid = intern_a(msg)};
-	return start(0, &a);
+	return start_msg(NV_ASCII, msg, 0);
 }
 
 static nvtxRangeId_t NVTX_API start_w(const wchar_t *msg)
 {
-	if (unlikely(!gp_collecting())) {
-		int trig = msg && is_trigger(0, NULL, msg, 0);
-		struct nv_attr a = {.sid = trig ? intern_w(msg) : 0};
-		return start_off(0, trig, &a);
-	}
-	struct nv_attr a = {.sid = intern_w(msg)};
-	return start(0, &a);
+	return start_msg(NV_WIDE, msg, 0);
 }
 
 static nvtxRangeId_t NVTX_API start_ex(const nvtxEventAttributes_t *attr)
 {
-	struct nv_attr a;
-	if (unlikely(!gp_collecting())) {
-		int trig = attr_is_trigger(0, attr);
-		if (trig)
-			decode_attr(attr, &a);
-		return start_off(0, trig, &a);
-	}
-	decode_attr(attr, &a);
-	return start(0, &a);
+	return start_msg(NV_ATTR, attr, 0);
 }
 
 static nvtxRangeId_t NVTX_API dom_start_ex(nvtxDomainHandle_t dom,
 					   const nvtxEventAttributes_t *attr)
 {
-	struct nv_attr a;
-	if (unlikely(!gp_collecting())) {
-		int trig = attr_is_trigger((uintptr_t)dom, attr);
-		if (trig)
-			decode_attr(attr, &a);
-		return start_off((uintptr_t)dom, trig, &a);
-	}
-	decode_attr(attr, &a);
-	return start((uintptr_t)dom, &a);
+	return start_msg(NV_ATTR, attr, (uintptr_t)dom);
 }
 
 static void end_range(nvtxRangeId_t id)
@@ -619,52 +608,37 @@ static void NVTX_API dom_end(nvtxDomainHandle_t dom, nvtxRangeId_t id)
 	end_range(id);
 }
 
-static void mark(uint64_t domain, const struct nv_attr *a)
+static inline __attribute__((always_inline)) void mark_msg(enum nv_form form, const void *msg,
+							   uint64_t domain)
 {
 	if (unlikely(!gp_collecting()))
 		return;
-	struct nv_entry e = {.sid = a->sid,
-			     .category = a->category,
-			     .color = a->color,
-			     .flags = a->flags,
-			     .ptype = a->ptype,
-			     .payload = a->payload};
-	e.start_ns = gp_now_ns();
+	struct nv_attr a;
+	take_msg(form, msg, domain, 0, &a);
+	if (unlikely(!gp_collecting())) /* the window closed meanwhile */
+		return;
+	struct nv_entry e = entry_of(&a, gp_now_ns());
 	emit_event(GP_REC_NVTX_EVENT, &e, e.start_ns, domain, 0, 0, 0);
 }
 
 static void NVTX_API mark_a(const char *msg)
 {
-	if (unlikely(!gp_collecting()))
-		return;
-	struct nv_attr a = {.sid = intern_a(msg)};
-	mark(0, &a);
+	mark_msg(NV_ASCII, msg, 0);
 }
 
 static void NVTX_API mark_w(const wchar_t *msg)
 {
-	if (unlikely(!gp_collecting()))
-		return;
-	struct nv_attr a = {.sid = intern_w(msg)};
-	mark(0, &a);
+	mark_msg(NV_WIDE, msg, 0);
 }
 
 static void NVTX_API mark_ex(const nvtxEventAttributes_t *attr)
 {
-	if (unlikely(!gp_collecting()))
-		return;
-	struct nv_attr a;
-	decode_attr(attr, &a);
-	mark(0, &a);
+	mark_msg(NV_ATTR, attr, 0);
 }
 
 static void NVTX_API dom_mark_ex(nvtxDomainHandle_t dom, const nvtxEventAttributes_t *attr)
 {
-	if (unlikely(!gp_collecting()))
-		return;
-	struct nv_attr a;
-	decode_attr(attr, &a);
-	mark((uintptr_t)dom, &a);
+	mark_msg(NV_ATTR, attr, (uintptr_t)dom);
 }
 
 /* ---- names: categories, threads, domains, registered strings ---------------------------- */

@@ -389,6 +389,14 @@ static __attribute__((noinline, cold)) void osrt_record(int id, uint64_t t0, uin
 	} while (0)
 #define FB_PTHREAD return ENOSYS
 
+/* Define the exported wrapper `rtype fn params` whose body is OSRT_BODY(fn, rtype,
+ * fallback, args...): one line per wrapped function. */
+#define OSRT_WRAP(rtype, fn, params, fallback, ...)                                                \
+	OSRT_EXPORT rtype fn params                                                                \
+	{                                                                                          \
+		OSRT_BODY(fn, rtype, fallback, __VA_ARGS__);                                       \
+	}
+
 /* ---- initialisation ---------------------------------------------------------------- */
 
 /* Non-zero when the comma list `list` contains `word`. */
@@ -592,103 +600,70 @@ static __attribute__((constructor)) void osrt_init(void)
 		}                                                                                  \
 	} while (0)
 
-OSRT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
-{
-	OSRT_TRY_PTHREAD(pthread_mutex_trylock(m));
-	OSRT_BODY(pthread_mutex_lock, int, FB_PTHREAD, m);
-}
+/* A blocking pthread wrapper `int fn params` that first tries `trylock` (OSRT_TRY_PTHREAD)
+ * and times only the blocking call (OSRT_BODY with args...). */
+#define OSRT_WRAP_TRY(fn, params, trylock, ...)                                                    \
+	OSRT_EXPORT int fn params                                                                  \
+	{                                                                                          \
+		OSRT_TRY_PTHREAD(trylock);                                                         \
+		OSRT_BODY(fn, int, FB_PTHREAD, __VA_ARGS__);                                       \
+	}
 
-OSRT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict m,
-					const struct timespec *restrict abstime)
-{
-	OSRT_TRY_PTHREAD(pthread_mutex_trylock(m));
-	OSRT_BODY(pthread_mutex_timedlock, int, FB_PTHREAD, m, abstime);
-}
+OSRT_WRAP_TRY(pthread_mutex_lock, (pthread_mutex_t * m), pthread_mutex_trylock(m), m)
 
-OSRT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t clk,
-					const struct timespec *restrict abstime)
-{
-	OSRT_TRY_PTHREAD(pthread_mutex_trylock(m));
-	OSRT_BODY(pthread_mutex_clocklock, int, FB_PTHREAD, m, clk, abstime);
-}
+OSRT_WRAP_TRY(pthread_mutex_timedlock,
+	      (pthread_mutex_t *restrict m, const struct timespec *restrict abstime),
+	      pthread_mutex_trylock(m), m, abstime)
 
-OSRT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
-{
-	OSRT_TRY_PTHREAD(pthread_rwlock_tryrdlock(l));
-	OSRT_BODY(pthread_rwlock_rdlock, int, FB_PTHREAD, l);
-}
+OSRT_WRAP_TRY(pthread_mutex_clocklock,
+	      (pthread_mutex_t *restrict m, clockid_t clk, const struct timespec *restrict abstime),
+	      pthread_mutex_trylock(m), m, clk, abstime)
 
-OSRT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
-{
-	OSRT_TRY_PTHREAD(pthread_rwlock_trywrlock(l));
-	OSRT_BODY(pthread_rwlock_wrlock, int, FB_PTHREAD, l);
-}
+OSRT_WRAP_TRY(pthread_rwlock_rdlock, (pthread_rwlock_t * l), pthread_rwlock_tryrdlock(l), l)
 
-OSRT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *restrict l,
-					   const struct timespec *restrict abstime)
-{
-	OSRT_TRY_PTHREAD(pthread_rwlock_tryrdlock(l));
-	OSRT_BODY(pthread_rwlock_timedrdlock, int, FB_PTHREAD, l, abstime);
-}
+OSRT_WRAP_TRY(pthread_rwlock_wrlock, (pthread_rwlock_t * l), pthread_rwlock_trywrlock(l), l)
 
-OSRT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *restrict l,
-					   const struct timespec *restrict abstime)
-{
-	OSRT_TRY_PTHREAD(pthread_rwlock_trywrlock(l));
-	OSRT_BODY(pthread_rwlock_timedwrlock, int, FB_PTHREAD, l, abstime);
-}
+OSRT_WRAP_TRY(pthread_rwlock_timedrdlock,
+	      (pthread_rwlock_t *restrict l, const struct timespec *restrict abstime),
+	      pthread_rwlock_tryrdlock(l), l, abstime)
 
-OSRT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *restrict l, clockid_t clk,
-					   const struct timespec *restrict abstime)
-{
-	OSRT_TRY_PTHREAD(pthread_rwlock_tryrdlock(l));
-	OSRT_BODY(pthread_rwlock_clockrdlock, int, FB_PTHREAD, l, clk, abstime);
-}
+OSRT_WRAP_TRY(pthread_rwlock_timedwrlock,
+	      (pthread_rwlock_t *restrict l, const struct timespec *restrict abstime),
+	      pthread_rwlock_trywrlock(l), l, abstime)
 
-OSRT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *restrict l, clockid_t clk,
-					   const struct timespec *restrict abstime)
-{
-	OSRT_TRY_PTHREAD(pthread_rwlock_trywrlock(l));
-	OSRT_BODY(pthread_rwlock_clockwrlock, int, FB_PTHREAD, l, clk, abstime);
-}
+OSRT_WRAP_TRY(pthread_rwlock_clockrdlock,
+	      (pthread_rwlock_t *restrict l, clockid_t clk,
+	       const struct timespec *restrict abstime),
+	      pthread_rwlock_tryrdlock(l), l, clk, abstime)
 
-OSRT_EXPORT int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
-{
-	OSRT_BODY(pthread_cond_wait, int, FB_PTHREAD, c, m);
-}
+OSRT_WRAP_TRY(pthread_rwlock_clockwrlock,
+	      (pthread_rwlock_t *restrict l, clockid_t clk,
+	       const struct timespec *restrict abstime),
+	      pthread_rwlock_trywrlock(l), l, clk, abstime)
 
-OSRT_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
-				       const struct timespec *restrict abstime)
-{
-	OSRT_BODY(pthread_cond_timedwait, int, FB_PTHREAD, c, m, abstime);
-}
+OSRT_WRAP(int, pthread_cond_wait, (pthread_cond_t *restrict c, pthread_mutex_t *restrict m),
+	  FB_PTHREAD, c, m)
 
-OSRT_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
-				       clockid_t clk, const struct timespec *restrict abstime)
-{
-	OSRT_BODY(pthread_cond_clockwait, int, FB_PTHREAD, c, m, clk, abstime);
-}
+OSRT_WRAP(int, pthread_cond_timedwait,
+	  (pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
+	   const struct timespec *restrict abstime),
+	  FB_PTHREAD, c, m, abstime)
 
-OSRT_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
-{
-	OSRT_BODY(pthread_barrier_wait, int, FB_PTHREAD, b);
-}
+OSRT_WRAP(int, pthread_cond_clockwait,
+	  (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t clk,
+	   const struct timespec *restrict abstime),
+	  FB_PTHREAD, c, m, clk, abstime)
 
-OSRT_EXPORT int pthread_join(pthread_t th, void **ret)
-{
-	OSRT_BODY(pthread_join, int, FB_PTHREAD, th, ret);
-}
+OSRT_WRAP(int, pthread_barrier_wait, (pthread_barrier_t * b), FB_PTHREAD, b)
 
-OSRT_EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abstime)
-{
-	OSRT_BODY(pthread_timedjoin_np, int, FB_PTHREAD, th, ret, abstime);
-}
+OSRT_WRAP(int, pthread_join, (pthread_t th, void **ret), FB_PTHREAD, th, ret)
 
-OSRT_EXPORT int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
-				     const struct timespec *abstime)
-{
-	OSRT_BODY(pthread_clockjoin_np, int, FB_PTHREAD, th, ret, clk, abstime);
-}
+OSRT_WRAP(int, pthread_timedjoin_np, (pthread_t th, void **ret, const struct timespec *abstime),
+	  FB_PTHREAD, th, ret, abstime)
+
+OSRT_WRAP(int, pthread_clockjoin_np,
+	  (pthread_t th, void **ret, clockid_t clk, const struct timespec *abstime), FB_PTHREAD, th,
+	  ret, clk, abstime)
 
 OSRT_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
 			       void *(*start)(void *), void *restrict arg)
@@ -728,89 +703,54 @@ OSRT_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk,
 
 /* ---- sleeps --------------------------------------------------------------------------- */
 
-OSRT_EXPORT unsigned int sleep(unsigned int seconds)
-{
-	OSRT_BODY(sleep, unsigned int, FB_ERRNO(seconds), seconds);
-}
+OSRT_WRAP(unsigned int, sleep, (unsigned int seconds), FB_ERRNO(seconds), seconds)
 
-OSRT_EXPORT int usleep(useconds_t usec)
-{
-	OSRT_BODY(usleep, int, FB_ERRNO(-1), usec);
-}
+OSRT_WRAP(int, usleep, (useconds_t usec), FB_ERRNO(-1), usec)
 
-OSRT_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
-{
-	OSRT_BODY(nanosleep, int, FB_SYS(int, SYS_nanosleep, req, rem), req, rem);
-}
+OSRT_WRAP(int, nanosleep, (const struct timespec *req, struct timespec *rem),
+	  FB_SYS(int, SYS_nanosleep, req, rem), req, rem)
 
-OSRT_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
-				struct timespec *rem)
-{
-	OSRT_BODY(clock_nanosleep, int, FB_PTHREAD, clk, flags, req, rem);
-}
+OSRT_WRAP(int, clock_nanosleep,
+	  (clockid_t clk, int flags, const struct timespec *req, struct timespec *rem), FB_PTHREAD,
+	  clk, flags, req, rem)
 
 /* ---- file descriptors and files ------------------------------------------------------ */
 
-OSRT_EXPORT ssize_t read(int fd, void *buf, size_t n)
-{
-	OSRT_BODY(read, ssize_t, FB_SYS(ssize_t, SYS_read, fd, buf, n), fd, buf, n);
-}
+OSRT_WRAP(ssize_t, read, (int fd, void *buf, size_t n), FB_SYS(ssize_t, SYS_read, fd, buf, n), fd,
+	  buf, n)
 
-OSRT_EXPORT ssize_t write(int fd, const void *buf, size_t n)
-{
-	OSRT_BODY(write, ssize_t, FB_SYS(ssize_t, SYS_write, fd, buf, n), fd, buf, n);
-}
+OSRT_WRAP(ssize_t, write, (int fd, const void *buf, size_t n),
+	  FB_SYS(ssize_t, SYS_write, fd, buf, n), fd, buf, n)
 
-OSRT_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
-{
-	OSRT_BODY(pread, ssize_t, FB_SYS(ssize_t, SYS_pread64, fd, buf, n, off), fd, buf, n, off);
-}
+OSRT_WRAP(ssize_t, pread, (int fd, void *buf, size_t n, off_t off),
+	  FB_SYS(ssize_t, SYS_pread64, fd, buf, n, off), fd, buf, n, off)
 
-OSRT_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
-{
-	OSRT_BODY(pread64, ssize_t, FB_SYS(ssize_t, SYS_pread64, fd, buf, n, off), fd, buf, n, off);
-}
+OSRT_WRAP(ssize_t, pread64, (int fd, void *buf, size_t n, off64_t off),
+	  FB_SYS(ssize_t, SYS_pread64, fd, buf, n, off), fd, buf, n, off)
 
-OSRT_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
-{
-	OSRT_BODY(pwrite, ssize_t, FB_SYS(ssize_t, SYS_pwrite64, fd, buf, n, off), fd, buf, n, off);
-}
+OSRT_WRAP(ssize_t, pwrite, (int fd, const void *buf, size_t n, off_t off),
+	  FB_SYS(ssize_t, SYS_pwrite64, fd, buf, n, off), fd, buf, n, off)
 
-OSRT_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
-{
-	OSRT_BODY(pwrite64, ssize_t, FB_SYS(ssize_t, SYS_pwrite64, fd, buf, n, off), fd, buf, n,
-		  off);
-}
+OSRT_WRAP(ssize_t, pwrite64, (int fd, const void *buf, size_t n, off64_t off),
+	  FB_SYS(ssize_t, SYS_pwrite64, fd, buf, n, off), fd, buf, n, off)
 
-OSRT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
-{
-	OSRT_BODY(readv, ssize_t, FB_SYS(ssize_t, SYS_readv, fd, iov, cnt), fd, iov, cnt);
-}
+OSRT_WRAP(ssize_t, readv, (int fd, const struct iovec *iov, int cnt),
+	  FB_SYS(ssize_t, SYS_readv, fd, iov, cnt), fd, iov, cnt)
 
-OSRT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
-{
-	OSRT_BODY(writev, ssize_t, FB_SYS(ssize_t, SYS_writev, fd, iov, cnt), fd, iov, cnt);
-}
+OSRT_WRAP(ssize_t, writev, (int fd, const struct iovec *iov, int cnt),
+	  FB_SYS(ssize_t, SYS_writev, fd, iov, cnt), fd, iov, cnt)
 
-OSRT_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	OSRT_BODY(preadv, ssize_t, FB_ERRNO(-1), fd, iov, cnt, off);
-}
+OSRT_WRAP(ssize_t, preadv, (int fd, const struct iovec *iov, int cnt, off_t off), FB_ERRNO(-1), fd,
+	  iov, cnt, off)
 
-OSRT_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
-{
-	OSRT_BODY(preadv64, ssize_t, FB_ERRNO(-1), fd, iov, cnt, off);
-}
+OSRT_WRAP(ssize_t, preadv64, (int fd, const struct iovec *iov, int cnt, off64_t off), FB_ERRNO(-1),
+	  fd, iov, cnt, off)
 
-OSRT_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	OSRT_BODY(pwritev, ssize_t, FB_ERRNO(-1), fd, iov, cnt, off);
-}
+OSRT_WRAP(ssize_t, pwritev, (int fd, const struct iovec *iov, int cnt, off_t off), FB_ERRNO(-1), fd,
+	  iov, cnt, off)
 
-OSRT_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
-{
-	OSRT_BODY(pwritev64, ssize_t, FB_ERRNO(-1), fd, iov, cnt, off);
-}
+OSRT_WRAP(ssize_t, pwritev64, (int fd, const struct iovec *iov, int cnt, off64_t off), FB_ERRNO(-1),
+	  fd, iov, cnt, off)
 
 /* open(2) reads its third argument only when the flags create a file. */
 #define OSRT_OPEN_MODE(flags, mode)                                                                \
@@ -870,131 +810,67 @@ OSRT_EXPORT int creat64(const char *path, mode_t mode)
 		  path, mode);
 }
 
-OSRT_EXPORT int close(int fd)
-{
-	OSRT_BODY(close, int, FB_SYS(int, SYS_close, fd), fd);
-}
+OSRT_WRAP(int, close, (int fd), FB_SYS(int, SYS_close, fd), fd)
 
-OSRT_EXPORT FILE *fopen(const char *restrict path, const char *restrict mode)
-{
-	OSRT_BODY(fopen, FILE *, FB_ERRNO(NULL), path, mode);
-}
+OSRT_WRAP(FILE *, fopen, (const char *restrict path, const char *restrict mode), FB_ERRNO(NULL),
+	  path, mode)
 
-OSRT_EXPORT FILE *fopen64(const char *restrict path, const char *restrict mode)
-{
-	OSRT_BODY(fopen64, FILE *, FB_ERRNO(NULL), path, mode);
-}
+OSRT_WRAP(FILE *, fopen64, (const char *restrict path, const char *restrict mode), FB_ERRNO(NULL),
+	  path, mode)
 
-OSRT_EXPORT FILE *fdopen(int fd, const char *mode)
-{
-	OSRT_BODY(fdopen, FILE *, FB_ERRNO(NULL), fd, mode);
-}
+OSRT_WRAP(FILE *, fdopen, (int fd, const char *mode), FB_ERRNO(NULL), fd, mode)
 
-OSRT_EXPORT FILE *freopen(const char *restrict path, const char *restrict mode,
-			  FILE *restrict stream)
-{
-	OSRT_BODY(freopen, FILE *, FB_ERRNO(NULL), path, mode, stream);
-}
+OSRT_WRAP(FILE *, freopen,
+	  (const char *restrict path, const char *restrict mode, FILE *restrict stream),
+	  FB_ERRNO(NULL), path, mode, stream)
 
-OSRT_EXPORT int fclose(FILE *stream)
-{
-	OSRT_BODY(fclose, int, FB_ERRNO(EOF), stream);
-}
+OSRT_WRAP(int, fclose, (FILE * stream), FB_ERRNO(EOF), stream)
 
-OSRT_EXPORT size_t fread(void *restrict ptr, size_t size, size_t n, FILE *restrict stream)
-{
-	OSRT_BODY(fread, size_t, FB_ERRNO(0), ptr, size, n, stream);
-}
+OSRT_WRAP(size_t, fread, (void *restrict ptr, size_t size, size_t n, FILE *restrict stream),
+	  FB_ERRNO(0), ptr, size, n, stream)
 
-OSRT_EXPORT size_t fwrite(const void *restrict ptr, size_t size, size_t n, FILE *restrict stream)
-{
-	OSRT_BODY(fwrite, size_t, FB_ERRNO(0), ptr, size, n, stream);
-}
+OSRT_WRAP(size_t, fwrite, (const void *restrict ptr, size_t size, size_t n, FILE *restrict stream),
+	  FB_ERRNO(0), ptr, size, n, stream)
 
-OSRT_EXPORT int fflush(FILE *stream)
-{
-	OSRT_BODY(fflush, int, FB_ERRNO(EOF), stream);
-}
+OSRT_WRAP(int, fflush, (FILE * stream), FB_ERRNO(EOF), stream)
 
-OSRT_EXPORT char *fgets(char *restrict s, int n, FILE *restrict stream)
-{
-	OSRT_BODY(fgets, char *, FB_ERRNO(NULL), s, n, stream);
-}
+OSRT_WRAP(char *, fgets, (char *restrict s, int n, FILE *restrict stream), FB_ERRNO(NULL), s, n,
+	  stream)
 
-OSRT_EXPORT ssize_t getline(char **restrict line, size_t *restrict n, FILE *restrict stream)
-{
-	OSRT_BODY(getline, ssize_t, FB_ERRNO(-1), line, n, stream);
-}
+OSRT_WRAP(ssize_t, getline, (char **restrict line, size_t *restrict n, FILE *restrict stream),
+	  FB_ERRNO(-1), line, n, stream)
 
-OSRT_EXPORT DIR *opendir(const char *path)
-{
-	OSRT_BODY(opendir, DIR *, FB_ERRNO(NULL), path);
-}
+OSRT_WRAP(DIR *, opendir, (const char *path), FB_ERRNO(NULL), path)
 
-OSRT_EXPORT struct dirent *readdir(DIR *dir)
-{
-	OSRT_BODY(readdir, struct dirent *, FB_ERRNO(NULL), dir);
-}
+OSRT_WRAP(struct dirent *, readdir, (DIR * dir), FB_ERRNO(NULL), dir)
 
-OSRT_EXPORT int stat(const char *restrict path, struct stat *restrict st)
-{
-	OSRT_BODY(stat, int, FB_ERRNO(-1), path, st);
-}
+OSRT_WRAP(int, stat, (const char *restrict path, struct stat *restrict st), FB_ERRNO(-1), path, st)
 
-OSRT_EXPORT int lstat(const char *restrict path, struct stat *restrict st)
-{
-	OSRT_BODY(lstat, int, FB_ERRNO(-1), path, st);
-}
+OSRT_WRAP(int, lstat, (const char *restrict path, struct stat *restrict st), FB_ERRNO(-1), path, st)
 
-OSRT_EXPORT int fstat(int fd, struct stat *st)
-{
-	OSRT_BODY(fstat, int, FB_ERRNO(-1), fd, st);
-}
+OSRT_WRAP(int, fstat, (int fd, struct stat *st), FB_ERRNO(-1), fd, st)
 
-OSRT_EXPORT int stat64(const char *restrict path, struct stat64 *restrict st)
-{
-	OSRT_BODY(stat64, int, FB_ERRNO(-1), path, st);
-}
+OSRT_WRAP(int, stat64, (const char *restrict path, struct stat64 *restrict st), FB_ERRNO(-1), path,
+	  st)
 
-OSRT_EXPORT int lstat64(const char *restrict path, struct stat64 *restrict st)
-{
-	OSRT_BODY(lstat64, int, FB_ERRNO(-1), path, st);
-}
+OSRT_WRAP(int, lstat64, (const char *restrict path, struct stat64 *restrict st), FB_ERRNO(-1), path,
+	  st)
 
-OSRT_EXPORT int fstat64(int fd, struct stat64 *st)
-{
-	OSRT_BODY(fstat64, int, FB_ERRNO(-1), fd, st);
-}
+OSRT_WRAP(int, fstat64, (int fd, struct stat64 *st), FB_ERRNO(-1), fd, st)
 
-OSRT_EXPORT int unlink(const char *path)
-{
-	OSRT_BODY(unlink, int, FB_SYS(int, SYS_unlinkat, AT_FDCWD, path, 0), path);
-}
+OSRT_WRAP(int, unlink, (const char *path), FB_SYS(int, SYS_unlinkat, AT_FDCWD, path, 0), path)
 
-OSRT_EXPORT int rename(const char *from, const char *to)
-{
-	OSRT_BODY(rename, int, FB_SYS(int, SYS_renameat, AT_FDCWD, from, AT_FDCWD, to), from, to);
-}
+OSRT_WRAP(int, rename, (const char *from, const char *to),
+	  FB_SYS(int, SYS_renameat, AT_FDCWD, from, AT_FDCWD, to), from, to)
 
-OSRT_EXPORT int mkdir(const char *path, mode_t mode)
-{
-	OSRT_BODY(mkdir, int, FB_SYS(int, SYS_mkdirat, AT_FDCWD, path, mode), path, mode);
-}
+OSRT_WRAP(int, mkdir, (const char *path, mode_t mode),
+	  FB_SYS(int, SYS_mkdirat, AT_FDCWD, path, mode), path, mode)
 
-OSRT_EXPORT int ftruncate(int fd, off_t len)
-{
-	OSRT_BODY(ftruncate, int, FB_SYS(int, SYS_ftruncate, fd, len), fd, len);
-}
+OSRT_WRAP(int, ftruncate, (int fd, off_t len), FB_SYS(int, SYS_ftruncate, fd, len), fd, len)
 
-OSRT_EXPORT int fsync(int fd)
-{
-	OSRT_BODY(fsync, int, FB_SYS(int, SYS_fsync, fd), fd);
-}
+OSRT_WRAP(int, fsync, (int fd), FB_SYS(int, SYS_fsync, fd), fd)
 
-OSRT_EXPORT int fdatasync(int fd)
-{
-	OSRT_BODY(fdatasync, int, FB_SYS(int, SYS_fdatasync, fd), fd);
-}
+OSRT_WRAP(int, fdatasync, (int fd), FB_SYS(int, SYS_fdatasync, fd), fd)
 
 OSRT_EXPORT void sync(void)
 {
@@ -1013,291 +889,177 @@ OSRT_EXPORT void sync(void)
 		osrt_record(OSRT_sync, t0, t1, 0, lvl);
 }
 
-OSRT_EXPORT int syncfs(int fd)
-{
-	OSRT_BODY(syncfs, int, FB_SYS(int, SYS_syncfs, fd), fd);
-}
+OSRT_WRAP(int, syncfs, (int fd), FB_SYS(int, SYS_syncfs, fd), fd)
 
-OSRT_EXPORT int msync(void *addr, size_t len, int flags)
-{
-	OSRT_BODY(msync, int, FB_SYS(int, SYS_msync, addr, len, flags), addr, len, flags);
-}
+OSRT_WRAP(int, msync, (void *addr, size_t len, int flags), FB_SYS(int, SYS_msync, addr, len, flags),
+	  addr, len, flags)
+
+/* The one optional pointer-sized argument of ioctl/fcntl (read whether or not the
+ * request has one, as glibc does) into `void *var`; `last` is the last named parameter. */
+#define OSRT_VA_PTR(var, last)                                                                     \
+	void *var;                                                                                 \
+	do {                                                                                       \
+		va_list ap_;                                                                       \
+		va_start(ap_, last);                                                               \
+		var = va_arg(ap_, void *);                                                         \
+		va_end(ap_);                                                                       \
+	} while (0)
 
 OSRT_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
-	va_list ap;
-	va_start(ap, req);
-	void *arg = va_arg(ap, void *);
-	va_end(ap);
+	OSRT_VA_PTR(arg, req);
 	OSRT_BODY(ioctl, int, FB_SYS(int, SYS_ioctl, fd, req, arg), fd, req, arg);
 }
 
 OSRT_EXPORT int fcntl(int fd, int cmd, ...)
 {
-	va_list ap;
-	va_start(ap, cmd);
-	void *arg = va_arg(ap, void *);
-	va_end(ap);
+	OSRT_VA_PTR(arg, cmd);
 	OSRT_BODY(fcntl, int, FB_SYS(int, SYS_fcntl, fd, cmd, arg), fd, cmd, arg);
 }
 
 OSRT_EXPORT int fcntl64(int fd, int cmd, ...)
 {
-	va_list ap;
-	va_start(ap, cmd);
-	void *arg = va_arg(ap, void *);
-	va_end(ap);
+	OSRT_VA_PTR(arg, cmd);
 	OSRT_BODY(fcntl64, int, FB_SYS(int, SYS_fcntl, fd, cmd, arg), fd, cmd, arg);
 }
 
-OSRT_EXPORT int flock(int fd, int op)
-{
-	OSRT_BODY(flock, int, FB_SYS(int, SYS_flock, fd, op), fd, op);
-}
+OSRT_WRAP(int, flock, (int fd, int op), FB_SYS(int, SYS_flock, fd, op), fd, op)
 
-OSRT_EXPORT int lockf(int fd, int cmd, off_t len)
-{
-	OSRT_BODY(lockf, int, FB_ERRNO(-1), fd, cmd, len);
-}
+OSRT_WRAP(int, lockf, (int fd, int cmd, off_t len), FB_ERRNO(-1), fd, cmd, len)
 
-OSRT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	OSRT_BODY(mmap, void *, FB_SYS(void *, SYS_mmap, addr, len, prot, flags, fd, off), addr,
-		  len, prot, flags, fd, off);
-}
+OSRT_WRAP(void *, mmap, (void *addr, size_t len, int prot, int flags, int fd, off_t off),
+	  FB_SYS(void *, SYS_mmap, addr, len, prot, flags, fd, off), addr, len, prot, flags, fd,
+	  off)
 
-OSRT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
-{
-	OSRT_BODY(mmap64, void *, FB_SYS(void *, SYS_mmap, addr, len, prot, flags, fd, off), addr,
-		  len, prot, flags, fd, off);
-}
+OSRT_WRAP(void *, mmap64, (void *addr, size_t len, int prot, int flags, int fd, off64_t off),
+	  FB_SYS(void *, SYS_mmap, addr, len, prot, flags, fd, off), addr, len, prot, flags, fd,
+	  off)
 
-OSRT_EXPORT int munmap(void *addr, size_t len)
-{
-	OSRT_BODY(munmap, int, FB_SYS(int, SYS_munmap, addr, len), addr, len);
-}
+OSRT_WRAP(int, munmap, (void *addr, size_t len), FB_SYS(int, SYS_munmap, addr, len), addr, len)
 
-OSRT_EXPORT int pipe(int fds[2])
-{
-	OSRT_BODY(pipe, int, FB_SYS(int, SYS_pipe2, fds, 0), fds);
-}
+OSRT_WRAP(int, pipe, (int fds[2]), FB_SYS(int, SYS_pipe2, fds, 0), fds)
 
-OSRT_EXPORT int pipe2(int fds[2], int flags)
-{
-	OSRT_BODY(pipe2, int, FB_SYS(int, SYS_pipe2, fds, flags), fds, flags);
-}
+OSRT_WRAP(int, pipe2, (int fds[2], int flags), FB_SYS(int, SYS_pipe2, fds, flags), fds, flags)
 
-OSRT_EXPORT int dup(int fd)
-{
-	OSRT_BODY(dup, int, FB_SYS(int, SYS_dup, fd), fd);
-}
+OSRT_WRAP(int, dup, (int fd), FB_SYS(int, SYS_dup, fd), fd)
 
-OSRT_EXPORT int dup2(int fd, int fd2)
-{
-	OSRT_BODY(dup2, int, FB_SYS(int, SYS_dup3, fd, fd2, 0), fd, fd2);
-}
+OSRT_WRAP(int, dup2, (int fd, int fd2), FB_SYS(int, SYS_dup3, fd, fd2, 0), fd, fd2)
 
-OSRT_EXPORT int dup3(int fd, int fd2, int flags)
-{
-	OSRT_BODY(dup3, int, FB_SYS(int, SYS_dup3, fd, fd2, flags), fd, fd2, flags);
-}
+OSRT_WRAP(int, dup3, (int fd, int fd2, int flags), FB_SYS(int, SYS_dup3, fd, fd2, flags), fd, fd2,
+	  flags)
 
 /* ---- polling ---------------------------------------------------------------------------- */
 
-OSRT_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
-{
-	OSRT_BODY(poll, int, FB_ERRNO(-1), fds, n, timeout);
-}
+OSRT_WRAP(int, poll, (struct pollfd * fds, nfds_t n, int timeout), FB_ERRNO(-1), fds, n, timeout)
 
-OSRT_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
-		      const sigset_t *mask)
-{
-	OSRT_BODY(ppoll, int, FB_ERRNO(-1), fds, n, timeout, mask);
-}
+OSRT_WRAP(int, ppoll,
+	  (struct pollfd * fds, nfds_t n, const struct timespec *timeout, const sigset_t *mask),
+	  FB_ERRNO(-1), fds, n, timeout, mask)
 
-OSRT_EXPORT int select(int n, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
-		       struct timeval *restrict timeout)
-{
-	OSRT_BODY(select, int, FB_ERRNO(-1), n, r, w, e, timeout);
-}
+OSRT_WRAP(int, select,
+	  (int n, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
+	   struct timeval *restrict timeout),
+	  FB_ERRNO(-1), n, r, w, e, timeout)
 
-OSRT_EXPORT int pselect(int n, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
-			const struct timespec *restrict timeout, const sigset_t *restrict mask)
-{
-	OSRT_BODY(pselect, int, FB_ERRNO(-1), n, r, w, e, timeout, mask);
-}
+OSRT_WRAP(int, pselect,
+	  (int n, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
+	   const struct timespec *restrict timeout, const sigset_t *restrict mask),
+	  FB_ERRNO(-1), n, r, w, e, timeout, mask)
 
-OSRT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
-{
-	OSRT_BODY(epoll_wait, int, FB_ERRNO(-1), epfd, ev, max, timeout);
-}
+OSRT_WRAP(int, epoll_wait, (int epfd, struct epoll_event *ev, int max, int timeout), FB_ERRNO(-1),
+	  epfd, ev, max, timeout)
 
-OSRT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
-			    const sigset_t *mask)
-{
-	OSRT_BODY(epoll_pwait, int, FB_ERRNO(-1), epfd, ev, max, timeout, mask);
-}
+OSRT_WRAP(int, epoll_pwait,
+	  (int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask),
+	  FB_ERRNO(-1), epfd, ev, max, timeout, mask)
 
 /* ---- sockets ------------------------------------------------------------------------------ */
 
-OSRT_EXPORT int socket(int domain, int type, int proto)
-{
-	OSRT_BODY(socket, int, FB_SYS(int, SYS_socket, domain, type, proto), domain, type, proto);
-}
+OSRT_WRAP(int, socket, (int domain, int type, int proto),
+	  FB_SYS(int, SYS_socket, domain, type, proto), domain, type, proto)
 
-OSRT_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
-{
-	OSRT_BODY(socketpair, int, FB_SYS(int, SYS_socketpair, domain, type, proto, sv), domain,
-		  type, proto, sv);
-}
+OSRT_WRAP(int, socketpair, (int domain, int type, int proto, int sv[2]),
+	  FB_SYS(int, SYS_socketpair, domain, type, proto, sv), domain, type, proto, sv)
 
-OSRT_EXPORT int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
-{
-	OSRT_BODY(bind, int, FB_ERRNO(-1), fd, addr, len);
-}
+OSRT_WRAP(int, bind, (int fd, __CONST_SOCKADDR_ARG addr, socklen_t len), FB_ERRNO(-1), fd, addr,
+	  len)
 
-OSRT_EXPORT int listen(int fd, int backlog)
-{
-	OSRT_BODY(listen, int, FB_SYS(int, SYS_listen, fd, backlog), fd, backlog);
-}
+OSRT_WRAP(int, listen, (int fd, int backlog), FB_SYS(int, SYS_listen, fd, backlog), fd, backlog)
 
-OSRT_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
-{
-	OSRT_BODY(accept, int, FB_ERRNO(-1), fd, addr, len);
-}
+OSRT_WRAP(int, accept, (int fd, __SOCKADDR_ARG addr, socklen_t *restrict len), FB_ERRNO(-1), fd,
+	  addr, len)
 
-OSRT_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
-{
-	OSRT_BODY(accept4, int, FB_ERRNO(-1), fd, addr, len, flags);
-}
+OSRT_WRAP(int, accept4, (int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags),
+	  FB_ERRNO(-1), fd, addr, len, flags)
 
-OSRT_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
-{
-	OSRT_BODY(connect, int, FB_ERRNO(-1), fd, addr, len);
-}
+OSRT_WRAP(int, connect, (int fd, __CONST_SOCKADDR_ARG addr, socklen_t len), FB_ERRNO(-1), fd, addr,
+	  len)
 
-OSRT_EXPORT int shutdown(int fd, int how)
-{
-	OSRT_BODY(shutdown, int, FB_SYS(int, SYS_shutdown, fd, how), fd, how);
-}
+OSRT_WRAP(int, shutdown, (int fd, int how), FB_SYS(int, SYS_shutdown, fd, how), fd, how)
 
-OSRT_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
-{
-	OSRT_BODY(send, ssize_t, FB_SYS(ssize_t, SYS_sendto, fd, buf, n, flags, NULL, 0), fd, buf,
-		  n, flags);
-}
+OSRT_WRAP(ssize_t, send, (int fd, const void *buf, size_t n, int flags),
+	  FB_SYS(ssize_t, SYS_sendto, fd, buf, n, flags, NULL, 0), fd, buf, n, flags)
 
-OSRT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
-			   socklen_t alen)
-{
-	OSRT_BODY(sendto, ssize_t, FB_ERRNO(-1), fd, buf, n, flags, addr, alen);
-}
+OSRT_WRAP(ssize_t, sendto,
+	  (int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t alen),
+	  FB_ERRNO(-1), fd, buf, n, flags, addr, alen)
 
-OSRT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
-{
-	OSRT_BODY(sendmsg, ssize_t, FB_SYS(ssize_t, SYS_sendmsg, fd, msg, flags), fd, msg, flags);
-}
+OSRT_WRAP(ssize_t, sendmsg, (int fd, const struct msghdr *msg, int flags),
+	  FB_SYS(ssize_t, SYS_sendmsg, fd, msg, flags), fd, msg, flags)
 
-OSRT_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
-{
-	OSRT_BODY(sendmmsg, int, FB_SYS(int, SYS_sendmmsg, fd, vec, n, flags), fd, vec, n, flags);
-}
+OSRT_WRAP(int, sendmmsg, (int fd, struct mmsghdr *vec, unsigned int n, int flags),
+	  FB_SYS(int, SYS_sendmmsg, fd, vec, n, flags), fd, vec, n, flags)
 
-OSRT_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
-{
-	OSRT_BODY(recv, ssize_t, FB_SYS(ssize_t, SYS_recvfrom, fd, buf, n, flags, NULL, NULL), fd,
-		  buf, n, flags);
-}
+OSRT_WRAP(ssize_t, recv, (int fd, void *buf, size_t n, int flags),
+	  FB_SYS(ssize_t, SYS_recvfrom, fd, buf, n, flags, NULL, NULL), fd, buf, n, flags)
 
-OSRT_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t n, int flags, __SOCKADDR_ARG addr,
-			     socklen_t *restrict alen)
-{
-	OSRT_BODY(recvfrom, ssize_t, FB_ERRNO(-1), fd, buf, n, flags, addr, alen);
-}
+OSRT_WRAP(ssize_t, recvfrom,
+	  (int fd, void *restrict buf, size_t n, int flags, __SOCKADDR_ARG addr,
+	   socklen_t *restrict alen),
+	  FB_ERRNO(-1), fd, buf, n, flags, addr, alen)
 
-OSRT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
-{
-	OSRT_BODY(recvmsg, ssize_t, FB_SYS(ssize_t, SYS_recvmsg, fd, msg, flags), fd, msg, flags);
-}
+OSRT_WRAP(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags),
+	  FB_SYS(ssize_t, SYS_recvmsg, fd, msg, flags), fd, msg, flags)
 
-OSRT_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
-			 struct timespec *timeout)
-{
-	OSRT_BODY(recvmmsg, int, FB_SYS(int, SYS_recvmmsg, fd, vec, n, flags, timeout), fd, vec, n,
-		  flags, timeout);
-}
+OSRT_WRAP(int, recvmmsg,
+	  (int fd, struct mmsghdr *vec, unsigned int n, int flags, struct timespec *timeout),
+	  FB_SYS(int, SYS_recvmmsg, fd, vec, n, flags, timeout), fd, vec, n, flags, timeout)
 
 /* ---- processes and signals -------------------------------------------------------------- */
 
-OSRT_EXPORT pid_t wait(int *status)
-{
-	OSRT_BODY(wait, pid_t, FB_SYS(pid_t, SYS_wait4, -1, status, 0, NULL), status);
-}
+OSRT_WRAP(pid_t, wait, (int *status), FB_SYS(pid_t, SYS_wait4, -1, status, 0, NULL), status)
 
-OSRT_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
-{
-	OSRT_BODY(waitpid, pid_t, FB_SYS(pid_t, SYS_wait4, pid, status, options, NULL), pid, status,
-		  options);
-}
+OSRT_WRAP(pid_t, waitpid, (pid_t pid, int *status, int options),
+	  FB_SYS(pid_t, SYS_wait4, pid, status, options, NULL), pid, status, options)
 
-OSRT_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
-{
-	OSRT_BODY(wait3, pid_t, FB_SYS(pid_t, SYS_wait4, -1, status, options, ru), status, options,
-		  ru);
-}
+OSRT_WRAP(pid_t, wait3, (int *status, int options, struct rusage *ru),
+	  FB_SYS(pid_t, SYS_wait4, -1, status, options, ru), status, options, ru)
 
-OSRT_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
-{
-	OSRT_BODY(wait4, pid_t, FB_SYS(pid_t, SYS_wait4, pid, status, options, ru), pid, status,
-		  options, ru);
-}
+OSRT_WRAP(pid_t, wait4, (pid_t pid, int *status, int options, struct rusage *ru),
+	  FB_SYS(pid_t, SYS_wait4, pid, status, options, ru), pid, status, options, ru)
 
-OSRT_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
-{
-	OSRT_BODY(waitid, int, FB_SYS(int, SYS_waitid, type, id, info, options, NULL), type, id,
-		  info, options);
-}
+OSRT_WRAP(int, waitid, (idtype_t type, id_t id, siginfo_t *info, int options),
+	  FB_SYS(int, SYS_waitid, type, id, info, options, NULL), type, id, info, options)
 
-OSRT_EXPORT int sigwait(const sigset_t *restrict set, int *restrict sig)
-{
-	OSRT_BODY(sigwait, int, FB_PTHREAD, set, sig);
-}
+OSRT_WRAP(int, sigwait, (const sigset_t *restrict set, int *restrict sig), FB_PTHREAD, set, sig)
 
-OSRT_EXPORT int sigwaitinfo(const sigset_t *restrict set, siginfo_t *restrict info)
-{
-	OSRT_BODY(sigwaitinfo, int, FB_ERRNO(-1), set, info);
-}
+OSRT_WRAP(int, sigwaitinfo, (const sigset_t *restrict set, siginfo_t *restrict info), FB_ERRNO(-1),
+	  set, info)
 
-OSRT_EXPORT int sigtimedwait(const sigset_t *restrict set, siginfo_t *restrict info,
-			     const struct timespec *restrict timeout)
-{
-	OSRT_BODY(sigtimedwait, int, FB_ERRNO(-1), set, info, timeout);
-}
+OSRT_WRAP(int, sigtimedwait,
+	  (const sigset_t *restrict set, siginfo_t *restrict info,
+	   const struct timespec *restrict timeout),
+	  FB_ERRNO(-1), set, info, timeout)
 
-OSRT_EXPORT int sigsuspend(const sigset_t *set)
-{
-	OSRT_BODY(sigsuspend, int, FB_ERRNO(-1), set);
-}
+OSRT_WRAP(int, sigsuspend, (const sigset_t *set), FB_ERRNO(-1), set)
 
-OSRT_EXPORT int pause(void)
-{
-	OSRT_BODY(pause, int, FB_ERRNO(-1));
-}
+OSRT_WRAP(int, pause, (void), FB_ERRNO(-1))
 
-OSRT_EXPORT int system(const char *cmd)
-{
-	OSRT_BODY(system, int, FB_ERRNO(-1), cmd);
-}
+OSRT_WRAP(int, system, (const char *cmd), FB_ERRNO(-1), cmd)
 
-OSRT_EXPORT FILE *popen(const char *cmd, const char *mode)
-{
-	OSRT_BODY(popen, FILE *, FB_ERRNO(NULL), cmd, mode);
-}
+OSRT_WRAP(FILE *, popen, (const char *cmd, const char *mode), FB_ERRNO(NULL), cmd, mode)
 
-OSRT_EXPORT int pclose(FILE *stream)
-{
-	OSRT_BODY(pclose, int, FB_ERRNO(-1), stream);
-}
+OSRT_WRAP(int, pclose, (FILE * stream), FB_ERRNO(-1), stream)
 
 /* ---- exec family: flush, then replace the image (not recorded) -------------------------- */
 

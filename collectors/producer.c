@@ -90,6 +90,13 @@ static void *sys_mmap(size_t len, int prot, int flags, int fd)
 	return (void *)syscall(SYS_mmap, NULL, len, prot, flags, fd, (off_t)0);
 }
 
+void *gp_map_anon(size_t len, int populate)
+{
+	void *p = sys_mmap(len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1);
+	return p == MAP_FAILED ? NULL : p;
+}
+
 static void sys_munmap(void *p, size_t len)
 {
 	syscall(SYS_munmap, p, len);
@@ -207,6 +214,10 @@ static _Atomic uint64_t g_dropped, g_failed_sends, g_cupti_dropped, g_zero_ts;
 static uint64_t g_loss_sent[4];
 
 static _Atomic int g_flusher_pid;
+/* The last flush-request epoch this library answered (or the page's epoch when it was
+ * mapped).  Kept outside the flusher thread: the flusher starts lazily with the first
+ * thread buffer, possibly after a request it must still answer. */
+static _Atomic uint32_t g_acked_epoch;
 static volatile int g_in_signal;
 static _Atomic int g_shutdown_pid;
 static _Atomic int g_signal_pid;
@@ -217,6 +228,9 @@ static void (*g_shutdown_fns[8])(int);
 static struct gp_control g_local_ctl = {.collecting = 1};
 struct gp_control *gp_ctl = &g_local_ctl;
 static _Atomic int g_n_shutdown;
+/* gp_at_flush_request() callbacks */
+static void (*g_flushreq_fns[4])(void);
+static _Atomic int g_n_flushreq;
 
 /* ---- intern table ---------------------------------------------------------------- */
 
@@ -879,6 +893,10 @@ static void flush_all(int wait)
  * own.  Not from a signal handler. */
 static void flush_request(uint32_t epoch)
 {
+	int nf = atomic_load(&g_n_flushreq);
+	for (int i = 0; i < nf && i < 4; i++)
+		if (g_flushreq_fns[i])
+			g_flushreq_fns[i]();
 	for (struct gp_tbuf *b = atomic_load_explicit(&g_bufs, memory_order_acquire); b;
 	     b = b->next)
 		flush_buf(b, 1);
@@ -934,7 +952,7 @@ static void *flusher_main(void *arg)
 {
 	(void)arg;
 	int me = (int)sys_getpid();
-	uint32_t seen = atomic_load_explicit(&gp_ctl->flush_epoch, memory_order_acquire);
+	uint32_t seen = atomic_load(&g_acked_epoch);
 	prctl(PR_SET_NAME, "gprof-flush", 0, 0, 0);
 	while (atomic_load_explicit(&g_flusher_pid, memory_order_relaxed) == me) {
 		flusher_wait(seen);
@@ -943,6 +961,7 @@ static void *flusher_main(void *arg)
 		uint32_t ep = atomic_load_explicit(&gp_ctl->flush_epoch, memory_order_acquire);
 		if (ep != seen) {
 			flush_request(ep);
+			atomic_store(&g_acked_epoch, ep);
 			seen = ep;
 		} else {
 			flush_all(0);
@@ -1128,6 +1147,20 @@ void gp_at_shutdown(void (*fn)(int in_signal))
 		return;
 	}
 	g_shutdown_fns[n] = fn;
+}
+
+void gp_at_flush_request(void (*fn)(void))
+{
+	int n = atomic_load(&g_n_flushreq);
+	for (int i = 0; i < n && i < 4; i++)
+		if (g_flushreq_fns[i] == fn)
+			return;
+	n = atomic_fetch_add(&g_n_flushreq, 1);
+	if (n >= 4) {
+		atomic_fetch_sub(&g_n_flushreq, 1);
+		return;
+	}
+	g_flushreq_fns[n] = fn;
 }
 
 /* ---- exit, signals, fork ------------------------------------------------------------ */
@@ -1349,6 +1382,7 @@ static void map_control(const char *channel)
 		sys_munmap(m, sizeof(struct gp_control));
 		return;
 	}
+	atomic_store(&g_acked_epoch, atomic_load_explicit(&c->flush_epoch, memory_order_acquire));
 	gp_ctl = c;
 }
 
@@ -1469,6 +1503,7 @@ int gp_capture_stop(uint64_t ts_ns, uint32_t reason)
 		syscall(SYS_futex, (uint32_t *)&c->flush_epoch, FUTEX_WAKE, INT32_MAX, NULL, NULL,
 			0);
 		flush_request(ep);
+		atomic_store(&g_acked_epoch, ep);
 		if (shut)
 			atomic_store(&c->shutdown, 1);
 		send_capture((uint32_t)k, GP_CAPTURE_ACTION_STOP, ts_ns, reason);

@@ -137,4 +137,18 @@ GP_HIDDEN int gp_capture_stop(uint64_t ts_ns, uint32_t reason);
  * called from a signal handler (only async-signal-safe work then). */
 GP_HIDDEN void gp_at_shutdown(void (*fn)(int in_signal));
 
+/* Register a callback run at the start of every flush request (a capture range ended:
+ * wire.h "Flush requests"), before this library's thread buffers are flushed and the
+ * GP_REC_FLUSH_ACK is sent.  Used by collectors that hold records outside the producer's
+ * buffers (the cuda collector drains CUPTI's activity buffers here, so a range's GPU records
+ * reach the recorder before a stop-shutdown kill).  Runs on the flusher thread or on the
+ * thread that ended the range; never in a signal handler.  At most 4; duplicates ignored. */
+GP_HIDDEN void gp_at_flush_request(void (*fn)(void));
+
+/* Map `len` bytes of zeroed private anonymous memory with the raw mmap system call (so the
+ * osrt collector never sees the profiler's own allocations as the app's mmap calls).
+ * populate != 0 pre-faults the pages (MAP_POPULATE).  Returns NULL on failure.  Ownership:
+ * the caller; the memory is never unmapped by the producer. */
+GP_HIDDEN void *gp_map_anon(size_t len, int populate);
+
 #endif

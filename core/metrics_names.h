@@ -126,8 +126,8 @@ static inline size_t gp_metric_suggest(const char *name, const char *const *cand
 		unsigned d = gp_metric_distance(name, c);
 		unsigned lim = (unsigned)((lc > ln ? lc : ln) / 3);
 
-		if (d > lim && !(base >= 6 && !strncmp(c, name, base) &&
-				 (c[base] == '.' || c[base] == 0)))
+		if (d > lim &&
+		    !(base >= 6 && !strncmp(c, name, base) && (c[base] == '.' || c[base] == 0)))
 			continue;
 		if (d > lim)
 			d = lim + 1; /* same counter: after the close spellings */

@@ -88,7 +88,8 @@ static int load_yaml(const char *file, int mode, struct strbuf *out)
 		}
 		if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) {
 			if (depth == 0 && t != YAML_MAPPING_START_EVENT) {
-				yaml_fail(file, m, "a metric set is a mapping with a 'metrics:' list");
+				yaml_fail(file, m,
+					  "a metric set is a mapping with a 'metrics:' list");
 				goto bad;
 			}
 			if (depth == 1 && !(in_metrics && t == YAML_SEQUENCE_START_EVENT)) {
@@ -118,7 +119,8 @@ static int load_yaml(const char *file, int mode, struct strbuf *out)
 				    strcmp(key, "mode")) {
 					char msg[160];
 					snprintf(msg, sizeof(msg),
-						 "unknown key '%.60s' (valid: metrics, name, mode)", key);
+						 "unknown key '%.60s' (valid: metrics, name, mode)",
+						 key);
 					yaml_fail(file, m, msg);
 					goto bad;
 				}
@@ -146,13 +148,14 @@ static int load_yaml(const char *file, int mode, struct strbuf *out)
 					}
 				}
 			} else {
-				yaml_fail(file, m, "a metric set is a mapping with a 'metrics:' list");
+				yaml_fail(file, m,
+					  "a metric set is a mapping with a 'metrics:' list");
 				goto bad;
 			}
 		}
 		yaml_event_delete(&ev);
 		continue;
-bad:
+	bad:
 		yaml_event_delete(&ev);
 		goto out;
 	}

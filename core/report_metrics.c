@@ -123,8 +123,8 @@ static int on_metric(struct report *r, struct report_conn *c, const struct gp_re
 	}
 	const char *chip = report_conn_string_text(c, m->chip_sid);
 	char tname[128];
-	snprintf(tname, sizeof(tname), "GPU %u%s%s PM sampling", m->device_id,
-		 chip ? " " : "", chip ? chip : "");
+	snprintf(tname, sizeof(tname), "GPU %u%s%s PM sampling", m->device_id, chip ? " " : "",
+		 chip ? chip : "");
 	sqlite3_bind_int64(s->ins_info, 1, report_metrics_type_id(m->device_id));
 	sqlite3_bind_int64(s->ins_info, 2, GP_METRICS_SOURCE_ID);
 	sqlite3_bind_text(s->ins_info, 3, tname, -1, SQLITE_TRANSIENT);

@@ -117,6 +117,12 @@ int tu_total_lines(const char *s)
 	return n;
 }
 
+void tu_assert_status(const struct tu_run *r, int want)
+{
+	if (r->status != want)
+		fail_msg("status %d, stderr:\n%s", r->status, r->err);
+}
+
 void tu_assert_one_error(const struct tu_run *r, const char *what)
 {
 	assert_int_equal(tu_count_lines(r->err, "gprof-cli: "), 1);

@@ -47,6 +47,9 @@ int tu_count_lines(const char *s, const char *prefix);
 /* Number of newline characters in s. */
 int tu_total_lines(const char *s);
 
+/* Assert that r exited with status want; on failure the message shows r's stderr. */
+void tu_assert_status(const struct tu_run *r, int want);
+
 /* Assert that r's stderr is one "gprof-cli: " error line naming `what` (a substring),
  * followed by at most one "hint: " line. */
 void tu_assert_one_error(const struct tu_run *r, const char *what);

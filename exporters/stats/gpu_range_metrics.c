@@ -26,16 +26,17 @@ static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
 				   " ORDER BY r.start, r.rangeId, r.metricId");
 		return 0;
 	}
-	strbuf_addstr(sql, "SELECT COUNT(DISTINCT r.rangeId) AS \"Instances\","
-			   " AVG(r.value) AS \"Mean\", MIN(r.value) AS \"Min\","
-			   " MAX(r.value) AS \"Max\", m.value AS \"Metric\","
-			   " COALESCE(n.value, '[unknown]') AS \"Range\""
-			   " FROM GPROF_RANGE_METRICS AS r"
-			   " JOIN StringIds AS m ON m.id = r.metricNameId"
-			   " LEFT JOIN StringIds AS n ON n.id = r.nameId"
-			   " WHERE r.kind = 'nvtx'"
-			   " GROUP BY r.nameId, r.metricId"
-			   " ORDER BY MIN(MIN(r.rangeId)) OVER (PARTITION BY r.nameId), r.metricId");
+	strbuf_addstr(sql,
+		      "SELECT COUNT(DISTINCT r.rangeId) AS \"Instances\","
+		      " AVG(r.value) AS \"Mean\", MIN(r.value) AS \"Min\","
+		      " MAX(r.value) AS \"Max\", m.value AS \"Metric\","
+		      " COALESCE(n.value, '[unknown]') AS \"Range\""
+		      " FROM GPROF_RANGE_METRICS AS r"
+		      " JOIN StringIds AS m ON m.id = r.metricNameId"
+		      " LEFT JOIN StringIds AS n ON n.id = r.nameId"
+		      " WHERE r.kind = 'nvtx'"
+		      " GROUP BY r.nameId, r.metricId"
+		      " ORDER BY MIN(MIN(r.rangeId)) OVER (PARTITION BY r.nameId), r.metricId");
 	return 0;
 }
 

@@ -67,4 +67,22 @@ static inline void nvtx_summary_sql(struct strbuf *sql, const char *where, int w
 			   "FROM g ORDER BY total DESC, name, style");
 }
 
+/* The help text the three NVTX summaries share (nsys-cli.md section 3): the columns up
+ * to StdDev, then (after nvtx_sum's Style line) the Range column and the note on open
+ * ranges.  Each report adds its title line before and its one-line summary after. */
+#define NVTX_SUM_HELP_COLUMNS                                                                      \
+	"    No arguments.\n"                                                                      \
+	"\n"                                                                                       \
+	"    Output: all time values default to nanoseconds (see --timeunit)\n"                    \
+	"        Time : share of the summed \"Total Time\" of the ranges listed\n"                 \
+	"        Total Time : total duration of all instances of this range\n"                     \
+	"        Instances : number of instances\n"                                                \
+	"        Avg, Med, Min, Max, StdDev : statistics of one instance's duration\n"             \
+	"            (StdDev is the sample standard deviation)\n"
+#define NVTX_SUM_HELP_RANGE                                                                        \
+	"        Range : \"<domain>:<message>\"; \":<message>\" in the default domain\n"           \
+	"\n"                                                                                       \
+	"    A range that never ended lasts to the last NVTX timestamp.\n"                         \
+	"\n"
+
 #endif

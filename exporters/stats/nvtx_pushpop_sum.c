@@ -14,19 +14,7 @@ const struct stats_report stats_report_nvtx_pushpop_sum = {
     .name = "nvtx_pushpop_sum",
     .display = "NVTX Push/Pop Range Summary",
     .help = "nvtx_pushpop_sum -- NVTX Push/Pop Range Summary\n"
-	    "\n"
-	    "    No arguments.\n"
-	    "\n"
-	    "    Output: all time values default to nanoseconds (see --timeunit)\n"
-	    "        Time : share of the summed \"Total Time\" of the ranges listed\n"
-	    "        Total Time : total duration of all instances of this range\n"
-	    "        Instances : number of instances\n"
-	    "        Avg, Med, Min, Max, StdDev : statistics of one instance's duration\n"
-	    "            (StdDev is the sample standard deviation)\n"
-	    "        Range : \"<domain>:<message>\"; \":<message>\" in the default domain\n"
-	    "\n"
-	    "    A range that never ended lasts to the last NVTX timestamp.\n"
-	    "\n"
+	    "\n" NVTX_SUM_HELP_COLUMNS NVTX_SUM_HELP_RANGE
 	    "    Summary of the NVTX push/pop ranges by name.\n",
     .args = NULL,
     .needs = needs,

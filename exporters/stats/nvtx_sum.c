@@ -14,20 +14,7 @@ const struct stats_report stats_report_nvtx_sum = {
     .name = "nvtx_sum",
     .display = "NVTX Range Summary",
     .help = "nvtx_sum -- NVTX Range Summary\n"
-	    "\n"
-	    "    No arguments.\n"
-	    "\n"
-	    "    Output: all time values default to nanoseconds (see --timeunit)\n"
-	    "        Time : share of the summed \"Total Time\" of the ranges listed\n"
-	    "        Total Time : total duration of all instances of this range\n"
-	    "        Instances : number of instances\n"
-	    "        Avg, Med, Min, Max, StdDev : statistics of one instance's duration\n"
-	    "            (StdDev is the sample standard deviation)\n"
-	    "        Style : PushPop or StartEnd\n"
-	    "        Range : \"<domain>:<message>\"; \":<message>\" in the default domain\n"
-	    "\n"
-	    "    A range that never ended lasts to the last NVTX timestamp.\n"
-	    "\n"
+	    "\n" NVTX_SUM_HELP_COLUMNS "        Style : PushPop or StartEnd\n" NVTX_SUM_HELP_RANGE
 	    "    Summary of the NVTX push/pop and start/end ranges by style and name.\n",
     .args = NULL,
     .needs = needs,

@@ -321,7 +321,9 @@ static void test_sigkill_keeps_all_producers(void **state)
 	(void)state;
 	settings_nvtx(&cs, "step", "stop-shutdown");
 	g_kill_sig = SIGKILL;
-	run_app(&r, "sigkill", &cs, "plain", "200", "100", "GPROF_CLI_FLUSH_MS=10000");
+	/* 20 ms between iterations: the app cannot run to its end (4 s) before the
+	 * shutdown signal, however the machine schedules it */
+	run_app(&r, "sigkill", &cs, "plain", "200", "20000", "GPROF_CLI_FLUSH_MS=10000");
 	g_kill_sig = SIGTERM;
 	assert_int_equal(r.shutdown, 1);
 	assert_int_equal(r.app_status, 128 + SIGKILL);

@@ -31,6 +31,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
+
 #include <sqlite3.h>
 
 #define NRANKS	4
@@ -41,26 +43,6 @@ static const char *gprof;
 static char app[PATH_MAX], srcdir[PATH_MAX];
 static char dir[] = "/tmp/gprof-test-mpi-XXXXXX";
 static int have_mpi, profiled;
-
-static char *readfile(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0, alloc = 4096, r;
-	char *buf = malloc(alloc);
-
-	if (!f) {
-		buf[0] = '\0';
-		return buf;
-	}
-	while ((r = fread(buf + n, 1, alloc - n - 1, f)) > 0) {
-		n += r;
-		if (alloc - n < 2)
-			buf = realloc(buf, alloc *= 2);
-	}
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* Run a shell command in dir; stdout to dir/out, stderr to dir/err; the exit status. */
 static int sh(const char *fmt, ...)
@@ -81,7 +63,9 @@ static char *out_text(const char *which)
 {
 	char p[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/%s", dir, which);
-	return readfile(p);
+	char *text = tu_slurp(p, NULL);
+
+	return text ? text : strdup("");
 }
 
 /* Number of files in d whose name ends with ".db". */

@@ -65,6 +65,17 @@ static void assert_integrity(const char *db)
 	sqlite3_close(h);
 }
 
+/* The report holds the application's process (its pid from GPROF_APP_PID). */
+static void assert_app_process(const char *db)
+{
+	char buf[64];
+
+	assert_int_equal(
+	    tu_query_intf(db, "SELECT count(*) FROM PROCESSES WHERE pid = %s",
+			  tu_meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf))),
+	    1);
+}
+
 static void assert_finished(const char *db, int exit_status, const char *signaled)
 {
 	char buf[64], want[16];
@@ -115,7 +126,7 @@ static void test_sigsegv_139(void **state)
 static void test_sigkill_self_137(void **state)
 {
 	const char *dir = *state;
-	char db[PATH_MAX], o[PATH_MAX], buf[64];
+	char db[PATH_MAX], o[PATH_MAX];
 	struct tu_run r;
 
 	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "kill"), exit_with,
@@ -124,9 +135,7 @@ static void test_sigkill_self_137(void **state)
 	tu_pathf(db, dir, "kill.db");
 	assert_finished(db, 137, "true");
 	/* the osrt library connected from its constructor before the kill */
-	snprintf(o, sizeof(o), "SELECT count(*) FROM PROCESSES WHERE pid = %s",
-		 tu_meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
-	assert_int_equal(tu_query_int(db, o), 1);
+	assert_app_process(db);
 }
 
 /* --- bad input: nothing created ----------------------------------------------------- */
@@ -154,13 +163,9 @@ static void test_app_not_executable_126(void **state)
 	const char *dir = *state;
 	char app[PATH_MAX], o[PATH_MAX];
 	struct tu_run r;
-	FILE *f;
 
 	tu_pathf(app, dir, "script");
-	f = fopen(app, "w");
-	assert_non_null(f);
-	fputs("#!/bin/sh\nexit 0\n", f);
-	fclose(f);
+	tu_write_text(app, "#!/bin/sh\nexit 0\n");
 	chmod(app, 0644);
 	RUN(&r, dir, NULL, "profile", "-o", tu_pathf(o, dir, "r"), app);
 	assert_int_equal(r.status, 126);
@@ -234,13 +239,9 @@ static void test_output_exists_without_force(void **state)
 	char db[PATH_MAX], o[PATH_MAX], buf[256];
 	struct stat st;
 	struct tu_run r;
-	FILE *f;
 
 	tu_pathf(db, dir, "r.db");
-	f = fopen(db, "w");
-	assert_non_null(f);
-	fputs(precious, f);
-	fclose(f);
+	tu_write_text(db, precious);
 	assert_int_equal(utimensat(AT_FDCWD, db, times, 0), 0);
 
 	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "r"), exit_with,
@@ -261,15 +262,11 @@ static void test_force_overwrites(void **state)
 	const char *forms[][2] = {{"-f", NULL}, {"-f", "true"}, {"--force-overwrite=true", NULL}};
 	char db[PATH_MAX], o[PATH_MAX];
 	struct tu_run r;
-	FILE *f;
 
 	tu_pathf(db, dir, "r.db");
 	tu_pathf(o, dir, "r");
 	for (int i = 0; i < 3; i++) {
-		f = fopen(db, "w");
-		assert_non_null(f);
-		fputs("old\n", f);
-		fclose(f);
+		tu_write_text(db, "old\n");
 		if (forms[i][1])
 			RUN(&r, dir, NULL, "profile", forms[i][0], forms[i][1], "-t", "nvtx,osrt",
 			    "-o", o, exit_with, "5");
@@ -518,7 +515,7 @@ static void test_usage_errors(void **state)
 static void test_exits_at_once(void **state)
 {
 	const char *dir = *state;
-	char db[PATH_MAX], o[PATH_MAX], sql[128], buf[64];
+	char db[PATH_MAX], o[PATH_MAX];
 	struct tu_run r;
 
 	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "r"), exit_with,
@@ -526,9 +523,7 @@ static void test_exits_at_once(void **state)
 	assert_int_equal(r.status, 0);
 	tu_pathf(db, dir, "r.db");
 	assert_finished(db, 0, "false");
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM PROCESSES WHERE pid = %s",
-		 tu_meta(db, "META_DATA_EXPORT", "GPROF_APP_PID", buf, sizeof(buf)));
-	assert_int_equal(tu_query_int(db, sql), 1);
+	assert_app_process(db);
 }
 
 static void test_closes_all_fds(void **state)
@@ -598,15 +593,6 @@ static void test_stats_prints_reports(void **state)
 
 /* --- config file (--config, $GPROF_CLI_CONFIG, --print-config) ------------------------ */
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
 /* The stderr line starting with "gprof-cli: " (without it), for exact checks. */
 static const char *error_line(const struct tu_run *r, char *buf, size_t size)
 {
@@ -635,7 +621,7 @@ static void test_config_file_and_override(void **state)
 		 "  GP_TEST_A: from-file\n"
 		 "  GP_TEST_B: \"x,y\"\n",
 		 dir);
-	write_text(cfg, text);
+	tu_write_text(cfg, text);
 
 	/* every setting of the file applies */
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "env", "GP_TEST_B");
@@ -678,12 +664,12 @@ static void test_print_config_round_trip(void **state)
 	struct tu_run r;
 
 	tu_pathf(cfg, dir, "c.yaml");
-	write_text(cfg, "trace: cuda,nvtx\n"
-			"output: run-%h\n"
-			"stats: TRUE\n"
-			"env-var: [A=1, B=2]\n"
-			"duration: 2.5\n"
-			"kill: none\n");
+	tu_write_text(cfg, "trace: cuda,nvtx\n"
+			   "output: run-%h\n"
+			   "stats: TRUE\n"
+			   "env-var: [A=1, B=2]\n"
+			   "duration: 2.5\n"
+			   "kill: none\n");
 	/* no application needed; -t and -e on the command line replace the file's */
 	RUN(&r, dir, NULL, "profile", "--config", cfg, "-t", "osrt", "-e", "B=3", "--wait",
 	    "primary", "--print-config");
@@ -701,6 +687,10 @@ static void test_print_config_round_trip(void **state)
 				   "cuda-memory-usage: false\n"
 				   "cuda-graph-trace: graph\n"
 				   "cuda-trace-all-apis: false\n"
+				   "gpu-metrics-frequency: 10000\n"
+				   "gpu-metrics-set: default\n"
+				   "gpu-metrics-mode: sample\n"
+				   "gpu-metrics-ranges: kernel\n"
 				   "duration: 2.5\n"
 				   "kill: none\n"
 				   "stop-on-exit: true\n"
@@ -712,7 +702,7 @@ static void test_print_config_round_trip(void **state)
 
 	/* what it prints loads back to the same options */
 	tu_pathf(printed, dir, "printed.yaml");
-	write_text(printed, first);
+	tu_write_text(printed, first);
 	RUN(&r, dir, NULL, "profile", "--conf", printed,
 	    "--print-config"); /* a prefix, as getopt */
 	assert_int_equal(r.status, 0);
@@ -736,7 +726,7 @@ static void test_config_errors(void **state)
 	tu_pathf(cfg, dir, "bad.yaml");
 
 	/* YAML syntax error: FILE:LINE:COLUMN: and exit 2 */
-	write_text(cfg, "trace: [nvtx\noutput: x\n");
+	tu_write_text(cfg, "trace: [nvtx\noutput: x\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
 	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
@@ -744,7 +734,7 @@ static void test_config_errors(void **state)
 	assert_ptr_equal(strstr(error_line(&r, line, sizeof(line)), want), line);
 
 	/* unknown key, with the closest valid one */
-	write_text(cfg, "trace: nvtx\ntrce: osrt\n");
+	tu_write_text(cfg, "trace: nvtx\ntrce: osrt\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
 	tu_assert_one_error(&r, "hint: did you mean 'trace'?");
@@ -752,26 +742,26 @@ static void test_config_errors(void **state)
 	assert_string_equal(error_line(&r, line, sizeof(line)), want);
 
 	/* bad values: the option's own validator, at the value's position */
-	write_text(cfg, "duration: 0\n");
+	tu_write_text(cfg, "duration: 0\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
 	snprintf(want, sizeof(want), "%s:1:11: invalid value '0' for 'duration'", cfg);
 	assert_string_equal(error_line(&r, line, sizeof(line)), want);
-	write_text(cfg, "\n  kill: sigfoo\n");
+	tu_write_text(cfg, "\n  kill: sigfoo\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
 	snprintf(want, sizeof(want), "%s:2:9: invalid value 'sigfoo' for 'kill'", cfg);
 	assert_string_equal(error_line(&r, line, sizeof(line)), want);
-	write_text(cfg, "stats: yes\n");
+	tu_write_text(cfg, "stats: yes\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
 	tu_assert_one_error(&r, ":1:8: ");
-	write_text(cfg, "trace: [nvtx, none]\n");
+	tu_write_text(cfg, "trace: [nvtx, none]\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
 	tu_assert_one_error(&r, "'none' cannot be combined");
 	/* options that are not config keys */
-	write_text(cfg, "print-config: true\n");
+	tu_write_text(cfg, "print-config: true\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
 	tu_assert_one_error(&r, "unknown key 'print-config'");
@@ -791,10 +781,10 @@ static void test_config_env_default(void **state)
 
 	tu_pathf(cfg, dir, "env.yaml");
 	snprintf(text, sizeof(text), "output: %s/from-env\ntrace: none\n", dir);
-	write_text(cfg, text);
+	tu_write_text(cfg, text);
 	tu_pathf(other, dir, "other.yaml");
 	snprintf(text, sizeof(text), "output: %s/from-option\ntrace: none\n", dir);
-	write_text(other, text);
+	tu_write_text(other, text);
 
 	setenv("GPROF_CLI_CONFIG", cfg, 1);
 	RUN(&r, dir, NULL, "profile", exit_with, "0");
@@ -805,7 +795,7 @@ static void test_config_env_default(void **state)
 	assert_int_equal(r.status, 0);
 	assert_finished(tu_pathf(db, dir, "from-option.db"), 0, "false");
 	/* and the variable's file is checked like any other */
-	write_text(cfg, "output: [a, b]\n");
+	tu_write_text(cfg, "output: [a, b]\n");
 	RUN(&r, dir, NULL, "profile", exit_with, "0");
 	unsetenv("GPROF_CLI_CONFIG");
 	assert_int_equal(r.status, 2);

@@ -117,8 +117,7 @@ static void test_nvtx_stop_shutdown(void **state)
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step", "-o", "cap", app,
 	    "plain", "200000", "100");
-	if (r.status != 143)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 143);
 	assert_int_equal(tu_count_entries(dir), 1);
 	tu_pathf(db, dir, "cap.db");
 	assert_true(tu_exists(db));
@@ -148,8 +147,7 @@ static void test_nvtx_stop_shutdown_sigkill(void **state)
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step", "--kill", "sigkill",
 	    "-o", "k", app, "plain", "200000", "100");
-	if (r.status != 137)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 137);
 	tu_pathf(db, dir, "k.db");
 	assert_int_equal(ranges(db, "step"), 1);
 	assert_int_equal(ranges(db, "inner"), INNER);
@@ -166,8 +164,7 @@ static void test_nvtx_stop(void **state)
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step",
 	    "--capture-range-end=stop", "-o", "st", app, "plain", "20", "100");
-	if (r.status != 0)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 0);
 	assert_int_equal(tu_count_entries(dir), 1);
 	assert_int_equal(one_iteration(tu_pathf(db, dir, "st.db")), 0);
 	assert_null(strstr(r.err, "sending"));
@@ -182,8 +179,7 @@ static void test_repeat3(void **state)
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step",
 	    "--capture-range-end=repeat:3", "-o", "rep", app, "plain", "30", "100");
-	if (r.status != 0)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 0);
 	assert_int_equal(tu_count_entries(dir), 3);
 	assert_false(tu_exists(tu_pathf(db, dir, "rep.db")));
 	for (int k = 1; k <= 3; k++) {
@@ -205,8 +201,7 @@ static void test_repeat_shutdown2(void **state)
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-c", "nvtx", "-p", "step",
 	    "--capture-range-end", "repeat-shutdown:2", "-o", "rs", app, "plain", "200000", "100");
-	if (r.status != 143)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 143);
 	assert_int_equal(tu_count_entries(dir), 2);
 	assert_int_equal(one_iteration(tu_pathf(db, dir, "rs.1.db")), 0);
 	assert_int_equal(one_iteration(tu_pathf(db, dir, "rs.2.db")), 1);
@@ -221,8 +216,7 @@ static void test_nvtx_any_domain(void **state)
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "--capture-range=nvtx", "--nvtx-capture=step@*",
 	    "--capture-range-end=stop", "-o", "d", app, "dom", "10", "100");
-	if (r.status != 0)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 0);
 	assert_int_equal(q1(tu_pathf(db, dir, "d.db"),
 			    "SELECT count(*) FROM NVTX_EVENTS WHERE eventType = 34 AND "
 			    "text = 'iter'"),
@@ -238,8 +232,7 @@ static void test_delay(void **state)
 
 	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-y", "0.2", "-o", "dl", app, "plain", "60",
 	    "10000");
-	if (r.status != 0)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 0);
 	tu_pathf(db, dir, "dl.db");
 	assert_true(marks(db, "iter") >= 1);
 	assert_true(q1(db, "SELECT min(start) FROM NVTX_EVENTS") >= 200000000);
@@ -324,15 +317,13 @@ static void test_yaml_config(void **state)
 			   "capture-range-end: stop\n"
 			   "output: y\n");
 	RUN(&r, dir, "profile", "--config", cfg, app, "plain", "20", "100");
-	if (r.status != 0)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 0);
 	assert_int_equal(tu_count_entries(dir), 1);
 	assert_int_equal(one_iteration(tu_pathf(db, dir, "y.db")), 0);
 	unlink(db);
 	RUN(&r, dir, "profile", "--config", cfg, "--capture-range-end=repeat:2", app, "plain", "20",
 	    "100");
-	if (r.status != 0)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 0);
 	assert_int_equal(tu_count_entries(dir), 2);
 	for (int k = 1; k <= 2; k++) {
 		snprintf(name, sizeof(name), "y.%d.db", k);
@@ -377,8 +368,7 @@ static void test_example_llm_capture(void **state)
 	if (!realpath("examples/llm-capture.yaml", example))
 		skip();
 	RUN(&r, dir, "profile", "--config", example, "--print-config");
-	if (r.status != 0)
-		fail_msg("status %d, stderr:\n%s", r.status, r.err);
+	tu_assert_status(&r, 0);
 	assert_non_null(strstr(r.out, "\ncapture-range: cudaProfilerApi\n"));
 	assert_non_null(strstr(r.out, "\ncapture-range-end: repeat:3\n"));
 }

@@ -14,6 +14,7 @@
 #include "gpu_common.h"
 
 // API calls whose CUPTI name (e.g. "cudaLaunchKernel_v7000") matches a LIKE pattern
+// (EXPECT prints the SQL as a printf format: write % as %%)
 #define API_LIKE(pat)                                                                              \
 	"SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME r JOIN StringIds s ON s.id = r.nameId "  \
 	"WHERE s.value LIKE '" pat "'"
@@ -89,13 +90,13 @@ int main(int argc, char **argv)
 	EXPECT("all", "==", 3, KERNELS_NAMED("k_gamma"));
 	EXPECT("all", "==", 6, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL");
 	EXPECT("all", "==", 1, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY");
-	EXPECT("all", "==", 6, API_LIKE("cudaLaunchKernel_%"));
-	EXPECT("all", "==", 1, API_LIKE("cudaMemcpyAsync_%"));
+	EXPECT("all", "==", 6, API_LIKE("cudaLaunchKernel_%%"));
+	EXPECT("all", "==", 1, API_LIKE("cudaMemcpyAsync_%%"));
 	// every kernel's launch is in the same report
 	EXPECT("all", "==", 6,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN CUPTI_ACTIVITY_KIND_RUNTIME "
 	       "r ON r.correlationId = k.correlationId");
 	// no API call from before or after the range
-	EXPECT("all", "==", 0, API_LIKE("cudaMalloc_%") " OR s.value LIKE 'cudaFree_%'");
+	EXPECT("all", "==", 0, API_LIKE("cudaMalloc_%%") " OR s.value LIKE 'cudaFree_%%'");
 	return 0;
 }

@@ -99,6 +99,11 @@ capture() {
 	"$GPROF_CLI" profile -t cuda,nvtx -f -o "$out" "$@" $exe $args \
 		>"$out.stdout" 2>"$out.stderr"
 	rc=$?
+	# stop-shutdown ends the application with SIGTERM (--kill): exit status 143
+	if [ $rc -eq 143 ] && grep -q 'sending SIGTERM' "$out.stderr"; then
+		echo "  (profile exit status 143: the application was terminated at the range end)"
+		rc=0
+	fi
 	if [ $rc -ne 0 ] || grep -q 'cuda trace disabled' "$out.stderr"; then
 		echo "  FAIL profile exit status $rc"
 		sed 's/^/  | /' "$out.stderr" | tail -20
@@ -136,13 +141,18 @@ for rep in reps:
     print("  %s: %d kernels, %d distinct names" % (os.path.basename(rep), n, len(h)))
     res(n > 0 and joined == n, "%s: every kernel's launch in the report (%d of %d)"
         % (os.path.basename(rep), joined, n))
+    z = db.execute("SELECT value FROM META_DATA_EXPORT WHERE name = "
+                   "'GPROF_ZERO_TIMESTAMPS'").fetchone()
+    res(not z or int(z[0]) == 0, "%s: no record lost to a zero timestamp (%s)"
+        % (os.path.basename(rep), z[0] if z else 0))
     if prog != "torch":
         for line in open(out + ".stdout"):
             if not line.startswith("EXPECT all "):
                 continue
             _, _, op, want, sql = line.rstrip("\n").split(" ", 4)
             try:
-                got = db.execute(sql).fetchone()[0]
+                row = db.execute(sql).fetchone()
+                got = row[0] if row else None
             except sqlite3.Error as e:
                 got = "error: %s" % e
             res(got == int(want), "%s: %s %s (got %s): %s"

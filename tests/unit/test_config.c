@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
+
 #include "core/config.h"
 
 /* --- a schema shaped like profile's option table ------------------------------------------ */
@@ -72,25 +74,13 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
-
-static void write_file(const char *p, const char *text)
-{
-	FILE *f = fopen(p, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
+	return tu_rm_rf(tmpdir);
 }
 
 /* Load `text` from a file; returns config_load's result.  cfg must be config_init'ed. */
 static int load_text(struct config *cfg, const char *text)
 {
-	write_file(path, text);
+	tu_write_text(path, text);
 	cfg->quiet = 1;
 	return config_load(path, &schema, cfg);
 }

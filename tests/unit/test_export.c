@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
+
 #include "core/util.h"
 #include "exporters/export.h"
 #include "exporters/report_open.h"
@@ -57,20 +59,12 @@ static int teardown(void **state)
 	return rc;
 }
 
+/* The whole of path (the test fails when it cannot be read); free() it. */
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
+	char *buf = tu_slurp(path, NULL);
 
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
+	assert_non_null(buf);
 	return buf;
 }
 

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
+
 #include "core/outname.h"
 
 static char *env[] = {"OMPI_COMM_WORLD_RANK=3", "EMPTY=", "PCT=50%", "SLURM_PROCID=7", NULL};
@@ -27,10 +29,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
+	return tu_rm_rf(tmpdir);
 }
 
 static struct outname_ctx ctx(pid_t pid)

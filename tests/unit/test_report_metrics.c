@@ -343,13 +343,14 @@ static void check_report(const char *spec, const char *want)
 static void test_kern_metrics(void **state)
 {
 	(void)state;
-	check_report("gpu_kern_metrics",
-		     "Instances,Mean,Min,Max,Metric,Name\n"
-		     "3,2000.0,1000.0,3000.0,gpu__time_duration.sum,\"copy(float *, float *, int)\"\n"
-		     "3,90.0,80.0,100.0,dram__throughput.avg.pct_of_peak_sustained_elapsed,"
-		     "\"copy(float *, float *, int)\"\n"
-		     "1,5000.0,5000.0,5000.0,gpu__time_duration.sum,fma_loop\n"
-		     "1,5.0,5.0,5.0,dram__throughput.avg.pct_of_peak_sustained_elapsed,fma_loop\n");
+	check_report(
+	    "gpu_kern_metrics",
+	    "Instances,Mean,Min,Max,Metric,Name\n"
+	    "3,2000.0,1000.0,3000.0,gpu__time_duration.sum,\"copy(float *, float *, int)\"\n"
+	    "3,90.0,80.0,100.0,dram__throughput.avg.pct_of_peak_sustained_elapsed,"
+	    "\"copy(float *, float *, int)\"\n"
+	    "1,5000.0,5000.0,5000.0,gpu__time_duration.sum,fma_loop\n"
+	    "1,5.0,5.0,5.0,dram__throughput.avg.pct_of_peak_sustained_elapsed,fma_loop\n");
 }
 
 static void test_range_metrics(void **state)

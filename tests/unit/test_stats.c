@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
+
 #include "exporters/report_open.h"
 #include "exporters/stats.h"
 
@@ -93,24 +95,6 @@ static char *run(sqlite3 *db, const char *name, enum stats_format f, int banners
 	return buf;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* The block nsys printed for report `name`: from its Processing line up to the next. */
 static char *nsys_block(const char *text, const char *name)
 {
@@ -132,7 +116,7 @@ static void check_fixture_rc(const char *name, enum stats_format f, const char *
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", fixture_dir(), file);
-	expect_all = slurp(path);
+	expect_all = tu_slurp(path, NULL);
 	if (!expect_all) {
 		print_message("fixture %s missing; skipped\n", path);
 		skip();
