@@ -56,6 +56,7 @@
 #include "core/config.h"
 #include "core/outname.h"
 #include "core/recorder.h"
+#include "core/report.h"
 #include "core/util.h"
 #include "core/wire.h"
 #include "exporters/stats.h"
@@ -340,8 +341,8 @@ static char *gpu_metrics_opts(const struct profile_options *o, const char *base)
 			o->gpu_metrics_ranges_nvtx ? "NVTX range's kernels" : "kernel");
 	s = xasprintf("%s;gpu-metrics-mode=%s;gpu-metrics-ranges=%s;gpu-metrics-frequency=%u;"
 		      "gpu-metrics-devices=%s;gpu-metrics-metrics=%s",
-		      base, range ? "range" : "sample", o->gpu_metrics_ranges_nvtx ? "nvtx" : "kernel",
-		      o->gpu_metrics_frequency,
+		      base, range ? "range" : "sample",
+		      o->gpu_metrics_ranges_nvtx ? "nvtx" : "kernel", o->gpu_metrics_frequency,
 		      o->gpu_metrics_devices && strcmp(o->gpu_metrics_devices, "none")
 			  ? o->gpu_metrics_devices
 			  : "cuda-visible",
@@ -445,22 +446,6 @@ static void print_losses(const struct recorder_stats *st)
 			(unsigned long long)st->write_errors);
 		hint("check free space in the report's folder");
 	}
-}
-
-static void remove_report(const char *path)
-{
-	char *p;
-
-	unlink(path);
-	p = xasprintf("%s-wal", path);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s-shm", path);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s-journal", path);
-	unlink(p);
-	free(p);
 }
 
 /* The report file name: -o (or report%n) expanded by core/outname.c.  Before the fork
@@ -710,9 +695,9 @@ int cmd_profile(int argc, char **argv)
 		memset(&st, 0, sizeof(st));
 		recorder_finish(rec, &app, 0, &st);
 		for (size_t i = 0; i < st.n_reports; i++)
-			remove_report(st.report_paths[i]);
+			report_unlink_files(st.report_paths[i]);
 		recorder_stats_release(&st);
-		remove_report(report);
+		report_unlink_files(report);
 		launch_signals_end();
 		error("cannot run '%s': %s", o.app_argv[0], strerror(err));
 		rc = err == ENOENT ? GP_EXIT_NOTFOUND : GP_EXIT_NOEXEC;

@@ -404,7 +404,7 @@ static int check_output_path(const char *path, int force)
 	return ret;
 }
 
-static void unlink_report_files(const char *path)
+void report_unlink_files(const char *path)
 {
 	char *p;
 
@@ -462,7 +462,7 @@ struct report *report_open(const struct recorder_config *cfg)
 	if (check_output_path(cfg->report_path, cfg->force_overwrite) < 0)
 		return NULL;
 	if (cfg->force_overwrite)
-		unlink_report_files(cfg->report_path);
+		report_unlink_files(cfg->report_path);
 
 	/* Before SQLite initialises: no global malloc statistics (a mutex per malloc). */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -599,7 +599,7 @@ void report_discard(struct report *r)
 		finalize_common(r);
 		sqlite3_close_v2(r->db);
 	}
-	unlink_report_files(r->path);
+	report_unlink_files(r->path);
 	free_report(r);
 }
 

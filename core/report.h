@@ -175,5 +175,8 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 		  struct recorder_stats *st);
 /* Abandon a report being created (error path before any data): close and unlink it. */
 void report_discard(struct report *r);
+/* Unlink the report file path and its SQLite side files (path-wal, path-shm,
+ * path-journal); a file that is not there is no error. */
+void report_unlink_files(const char *path);
 
 #endif

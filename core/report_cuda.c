@@ -433,6 +433,25 @@ static void bind_opt(sqlite3_stmt *st, int i, int64_t v)
 		sqlite3_bind_null(st, i);
 }
 
+/* Bind the columns every CUPTI activity table starts with (start, end, deviceId,
+ * contextId, streamId, correlationId, globalPid; times in report ns) from column 1;
+ * returns the next column. */
+static int bind_activity(struct report *r, struct report_conn *c, sqlite3_stmt *st,
+			 uint64_t start_ns, uint64_t end_ns, int64_t device_id, int64_t context_id,
+			 int64_t stream_id, int64_t correlation_id)
+{
+	int i = 1;
+
+	bind_i64(st, i++, report_time(r, start_ns));
+	bind_i64(st, i++, report_time(r, end_ns));
+	bind_i64(st, i++, device_id);
+	bind_i64(st, i++, context_id);
+	bind_i64(st, i++, stream_id);
+	bind_i64(st, i++, correlation_id);
+	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	return i;
+}
+
 /* ---- record handlers ------------------------------------------------------------- */
 
 static int h_api(struct report *r, struct report_conn *c, const void *p)
@@ -458,15 +477,8 @@ static int h_kernel(struct report *r, struct report_conn *c, const void *p)
 	const struct gp_rec_cuda_kernel *k = p;
 	const struct kname *n = kernel_name(r, c, k->name_sid);
 	sqlite3_stmt *st = table_stmt(r, T_KERNEL);
-	int i = 1;
-
-	bind_i64(st, i++, report_time(r, k->start_ns));
-	bind_i64(st, i++, report_time(r, k->end_ns));
-	bind_i64(st, i++, k->device_id);
-	bind_i64(st, i++, k->context_id);
-	bind_i64(st, i++, k->stream_id);
-	bind_i64(st, i++, k->correlation_id);
-	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	int i = bind_activity(r, c, st, k->start_ns, k->end_ns, k->device_id, k->context_id,
+			      k->stream_id, k->correlation_id);
 	bind_i64(st, i++, n->demangled);
 	bind_i64(st, i++, n->shortname);
 	bind_i64(st, i++, n->mangled);
@@ -496,15 +508,9 @@ static int h_memcpy(struct report *r, struct report_conn *c, const void *p)
 {
 	const struct gp_rec_cuda_memcpy *m = p;
 	sqlite3_stmt *st = table_stmt(r, T_MEMCPY);
-	int ptop = m->flags & GP_CUDA_MEMCPY_PTOP, i = 1;
-
-	bind_i64(st, i++, report_time(r, m->start_ns));
-	bind_i64(st, i++, report_time(r, m->end_ns));
-	bind_i64(st, i++, m->device_id);
-	bind_i64(st, i++, m->context_id);
-	bind_i64(st, i++, m->stream_id);
-	bind_i64(st, i++, m->correlation_id);
-	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	int ptop = m->flags & GP_CUDA_MEMCPY_PTOP;
+	int i = bind_activity(r, c, st, m->start_ns, m->end_ns, m->device_id, m->context_id,
+			      m->stream_id, m->correlation_id);
 	bind_i64(st, i++, (int64_t)m->bytes);
 	bind_i64(st, i++, m->copy_kind);
 	bind_i64(st, i++, nsys_mem_kind(m->src_kind));
@@ -527,15 +533,8 @@ static int h_memset(struct report *r, struct report_conn *c, const void *p)
 {
 	const struct gp_rec_cuda_memset *m = p;
 	sqlite3_stmt *st = table_stmt(r, T_MEMSET);
-	int i = 1;
-
-	bind_i64(st, i++, report_time(r, m->start_ns));
-	bind_i64(st, i++, report_time(r, m->end_ns));
-	bind_i64(st, i++, m->device_id);
-	bind_i64(st, i++, m->context_id);
-	bind_i64(st, i++, m->stream_id);
-	bind_i64(st, i++, m->correlation_id);
-	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	int i = bind_activity(r, c, st, m->start_ns, m->end_ns, m->device_id, m->context_id,
+			      m->stream_id, m->correlation_id);
 	bind_i64(st, i++, m->value);
 	bind_i64(st, i++, (int64_t)m->bytes);
 	bind_opt(st, i++, (int64_t)m->graph_node_id);
@@ -547,15 +546,8 @@ static int h_sync(struct report *r, struct report_conn *c, const void *p)
 {
 	const struct gp_rec_cuda_sync *s = p;
 	sqlite3_stmt *st = table_stmt(r, T_SYNC);
-	int i = 1;
-
-	bind_i64(st, i++, report_time(r, s->start_ns));
-	bind_i64(st, i++, report_time(r, s->end_ns));
-	bind_i64(st, i++, s->device_id);
-	bind_i64(st, i++, s->context_id);
-	bind_i64(st, i++, s->stream_id);
-	bind_i64(st, i++, s->correlation_id);
-	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	int i = bind_activity(r, c, st, s->start_ns, s->end_ns, s->device_id, s->context_id,
+			      s->stream_id, s->correlation_id);
 	bind_i64(st, i++, nsys_sync_type(s->type));
 	bind_i64(st, i++, s->cuda_event_id);
 	bind_i64(st, i++, (int64_t)(uint32_t)s->cuda_event_sync_id);
@@ -610,15 +602,8 @@ static int h_graph(struct report *r, struct report_conn *c, const void *p)
 {
 	const struct gp_rec_cuda_graph_trace *g = p;
 	sqlite3_stmt *st = table_stmt(r, T_GRAPH);
-	int i = 1;
-
-	bind_i64(st, i++, report_time(r, g->start_ns));
-	bind_i64(st, i++, report_time(r, g->end_ns));
-	bind_i64(st, i++, g->device_id);
-	bind_i64(st, i++, g->context_id);
-	bind_i64(st, i++, g->stream_id);
-	bind_i64(st, i++, g->correlation_id);
-	bind_i64(st, i++, report_global_pid(report_conn_pid(c)));
+	int i = bind_activity(r, c, st, g->start_ns, g->end_ns, g->device_id, g->context_id,
+			      g->stream_id, g->correlation_id);
 	bind_i64(st, i++, g->graph_id);
 	return report_step(r, st);
 }

@@ -13,10 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/recorder.h"
+#include "core/wire.h"
 #include "tests/testutil.h"
 
 void tu_read_file(const char *path, char *buf, size_t size)
@@ -260,5 +264,103 @@ const char *tu_meta(const char *db, const char *table, const char *name, char *b
 		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	sqlite3_close(h);
+	return buf;
+}
+
+static unsigned char tu_frame[GP_FRAME_MAX];
+static size_t tu_flen;
+
+void *tu_add_rec(uint16_t type, size_t size, uint32_t tid)
+{
+	struct gp_rec_hdr *h = (void *)(tu_frame + sizeof(struct gp_frame_hdr) + tu_flen);
+
+	size = GP_REC_ALIGN(size);
+	memset(h, 0, size);
+	h->type = type;
+	h->size = (uint16_t)size;
+	h->tid = tid;
+	tu_flen += size;
+	return h;
+}
+
+void tu_add_string(uint32_t id, const char *s)
+{
+	size_t len = strlen(s);
+	struct gp_rec_string *r = tu_add_rec(GP_REC_STRING, sizeof(*r) + len, 0);
+
+	r->id = id;
+	r->len = (uint32_t)len;
+	memcpy(r->text, s, len);
+}
+
+void tu_send_frame(int fd, uint32_t pid, uint64_t seq)
+{
+	struct gp_frame_hdr *f = (void *)tu_frame;
+	size_t total = sizeof(*f) + tu_flen;
+
+	f->magic = GP_WIRE_MAGIC;
+	f->version = GP_WIRE_VERSION;
+	f->type = GP_FRAME_RECORDS;
+	f->length = (uint32_t)tu_flen;
+	f->pid = pid;
+	f->seq = seq;
+	assert_int_equal(send(fd, tu_frame, total, 0), (ssize_t)total);
+	tu_flen = 0;
+}
+
+void tu_record_session(const char *path, uint64_t t0, uint32_t pid, void (*send_fn)(int fd))
+{
+	struct recorder *rec;
+	struct recorder_config cfg;
+	struct recorder_app_status app;
+	struct recorder_stats stats;
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.report_path = path;
+	cfg.session_start_ns = t0;
+	cfg.session_start_utc_ns = 1700000000000000000ll;
+	assert_int_equal(recorder_start(&rec, &cfg), 0);
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", recorder_channel_path(rec));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	send_fn(fd);
+	close(fd);
+
+	memset(&app, 0, sizeof(app));
+	app.pid = pid;
+	app.end_ns = t0 + 1000000;
+	assert_int_equal(recorder_finish(rec, &app, 2000, &stats), 0);
+	assert_int_equal(stats.bad_frames, 0);
+}
+
+int64_t tu_db_row_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+const char *tu_db_row_text(sqlite3 *db, const char *sql)
+{
+	static char buf[512];
+	sqlite3_stmt *st;
+	const unsigned char *t;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	t = sqlite3_column_text(st, 0);
+	snprintf(buf, sizeof(buf), "%s", t ? (const char *)t : "<NULL>");
+	sqlite3_finalize(st);
 	return buf;
 }

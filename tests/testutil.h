@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Output of one captured run: exit status (-1 when it did not exit normally) and the
@@ -92,5 +93,31 @@ long long tu_query_intf(const char *db, const char *fmt, ...) __attribute__((for
 /* The `value` of the row `name` of table (META_DATA_EXPORT / META_DATA_CAPTURE) of the
  * report file db, into buf of size bytes ("" when absent); returns buf. */
 const char *tu_meta(const char *db, const char *table, const char *name, char *buf, size_t size);
+
+/* ---- hand-made wire frames (core/wire.h) for tests that feed a real recorder ---------- */
+
+/* Append a zeroed record of `size` bytes (rounded up by GP_REC_ALIGN) with header type and
+ * tid to the one pending frame (a static GP_FRAME_MAX buffer in testutil.c); returns the
+ * record for the caller to fill.  The caller keeps the frame under GP_FRAME_MAX. */
+void *tu_add_rec(uint16_t type, size_t size, uint32_t tid);
+
+/* Append a GP_REC_STRING record defining StringId id as s. */
+void tu_add_string(uint32_t id, const char *s);
+
+/* Send the pending frame (GP_FRAME_RECORDS from pid, sequence seq) on the connected
+ * SOCK_SEQPACKET fd as one packet, fail the test when the send is short, and empty it. */
+void tu_send_frame(int fd, uint32_t pid, uint64_t seq);
+
+/* Record the report path (core/recorder.h): start a recorder with session start t0
+ * (monotonic ns) and UTC start 1700000000000000000 ns, connect to its channel, call
+ * send_fn(fd), then finish it for app pid (ended at t0 + 1 ms, 2000 ms drain) and assert
+ * that no frame was bad.  Fails the test on any error. */
+void tu_record_session(const char *path, uint64_t t0, uint32_t pid, void (*send_fn)(int fd));
+
+/* First column of the first row of sql on db as an integer / as text copied to a static
+ * 512-byte buffer ("<NULL>" for NULL); fail the test when sql does not prepare or gives
+ * no row. */
+int64_t tu_db_row_int(sqlite3 *db, const char *sql);
+const char *tu_db_row_text(sqlite3 *db, const char *sql);
 
 #endif

@@ -461,3 +461,12 @@ void cuda_nvtx_proj_sql(struct strbuf *sb)
 			  "ON g.rangeId = p0.rangeId "
 			  "LEFT JOIN child AS ch ON ch.parentId = g.rangeId) ");
 }
+
+const char *const cuda_kern_args[] = {"nvtx-name", "base", "mangled", NULL};
+const char *const cuda_kern_needs[] = {"StringIds", "CUPTI_ACTIVITY_KIND_KERNEL", NULL};
+const char *const cuda_nvtx_proj_needs[] = {"StringIds", "NVTX_EVENTS",
+					    "CUPTI_ACTIVITY_KIND_RUNTIME", NULL};
+const char *const cuda_nvtx_proj_needs_what[] = {
+    "StringIds table", "NV Tools Extension (NVTX) data", "CUDA API data", NULL};
+const char *const cuda_nvtx_proj_needs_any[] = {
+    "CUPTI_ACTIVITY_KIND_KERNEL", "CUPTI_ACTIVITY_KIND_MEMCPY", "CUPTI_ACTIVITY_KIND_MEMSET", NULL};

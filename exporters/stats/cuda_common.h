@@ -103,4 +103,13 @@ int cuda_nvtx_build(sqlite3 *db);
  */
 void cuda_nvtx_proj_sql(struct strbuf *sb);
 
+/* Shared table lists (stats_report .args/.needs/.needs_what/.needs_any, NULL-terminated)
+ * of the kernel reports (cuda_gpu_kern_sum, cuda_gpu_kern_gb_sum) and of the NVTX GPU
+ * projection reports (nvtx_gpu_proj_sum, nvtx_gpu_proj_trace). */
+extern const char *const cuda_kern_args[];
+extern const char *const cuda_kern_needs[];
+extern const char *const cuda_nvtx_proj_needs[];
+extern const char *const cuda_nvtx_proj_needs_what[];
+extern const char *const cuda_nvtx_proj_needs_any[];
+
 #endif

@@ -4,9 +4,6 @@
  */
 #include "cuda_common.h"
 
-static const char *const args[] = {"nvtx-name", "base", "mangled", NULL};
-static const char *const needs[] = {"StringIds", "CUPTI_ACTIVITY_KIND_KERNEL", NULL};
-
 static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 {
 	if (cuda_kernel_view(db, a))
@@ -50,8 +47,8 @@ const struct stats_report stats_report_cuda_gpu_kern_sum = {
 	    "\n"
 	    "    Summary of the CUDA kernels executed and their execution times.  \"Time\"\n"
 	    "    is a share of the kernel time listed, not of the application's time.\n",
-    .args = args,
-    .needs = needs,
+    .args = cuda_kern_args,
+    .needs = cuda_kern_needs,
     .skip_what = "CUDA kernel data",
     .query = query,
 };

@@ -5,13 +5,6 @@
  */
 #include "cuda_common.h"
 
-static const char *const needs[] = {"StringIds", "NVTX_EVENTS", "CUPTI_ACTIVITY_KIND_RUNTIME",
-				    NULL};
-static const char *const needs_what[] = {"StringIds table", "NV Tools Extension (NVTX) data",
-					 "CUDA API data", NULL};
-static const char *const needs_any[] = {"CUPTI_ACTIVITY_KIND_KERNEL", "CUPTI_ACTIVITY_KIND_MEMCPY",
-					"CUPTI_ACTIVITY_KIND_MEMSET", NULL};
-
 static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 {
 	if (cuda_nvtx_build(db))
@@ -60,10 +53,10 @@ const struct stats_report stats_report_nvtx_gpu_proj_sum = {
 	    "    last.  Child time is not subtracted, so projected totals may exceed the\n"
 	    "    run time.  Only ranges that start and end on the same thread count.\n",
     .args = NULL,
-    .needs = needs,
+    .needs = cuda_nvtx_proj_needs,
     .skip_what = "NV Tools Extension (NVTX) data",
-    .needs_what = needs_what,
-    .needs_any = needs_any,
+    .needs_what = cuda_nvtx_proj_needs_what,
+    .needs_any = cuda_nvtx_proj_needs_any,
     .any_what = "GPU operation data",
     .query = query,
 };

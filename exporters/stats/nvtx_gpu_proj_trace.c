@@ -4,13 +4,6 @@
  */
 #include "cuda_common.h"
 
-static const char *const needs[] = {"StringIds", "NVTX_EVENTS", "CUPTI_ACTIVITY_KIND_RUNTIME",
-				    NULL};
-static const char *const needs_what[] = {"StringIds table", "NV Tools Extension (NVTX) data",
-					 "CUDA API data", NULL};
-static const char *const needs_any[] = {"CUPTI_ACTIVITY_KIND_KERNEL", "CUPTI_ACTIVITY_KIND_MEMCPY",
-					"CUPTI_ACTIVITY_KIND_MEMSET", NULL};
-
 static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 {
 	if (cuda_nvtx_build(db))
@@ -52,10 +45,10 @@ const struct stats_report stats_report_nvtx_gpu_proj_trace = {
 	    "    One row per NVTX range that encloses GPU work (see nvtx_gpu_proj_sum\n"
 	    "    for the projection rule), sorted by projected start.\n",
     .args = NULL,
-    .needs = needs,
+    .needs = cuda_nvtx_proj_needs,
     .skip_what = "NV Tools Extension (NVTX) data",
-    .needs_what = needs_what,
-    .needs_any = needs_any,
+    .needs_what = cuda_nvtx_proj_needs_what,
+    .needs_any = cuda_nvtx_proj_needs_any,
     .any_what = "GPU operation data",
     .query = query,
 };

@@ -23,52 +23,13 @@
 #include "core/report_cuda.h"
 #include "core/util.h"
 #include "core/wire.h"
+#include "tests/testutil.h"
 
 #define PID 4242u
 #define TID 4243u
 #define T0  1000000000ull /* session start (monotonic ns) */
 
 /* ---- a tiny producer ----------------------------------------------------------------- */
-
-static unsigned char frame[GP_FRAME_MAX];
-static size_t flen;
-
-static void *add_rec(uint16_t type, size_t size, uint32_t tid)
-{
-	struct gp_rec_hdr *h = (void *)(frame + sizeof(struct gp_frame_hdr) + flen);
-
-	size = GP_REC_ALIGN(size);
-	memset(h, 0, size);
-	h->type = type;
-	h->size = (uint16_t)size;
-	h->tid = tid;
-	flen += size;
-	return h;
-}
-
-static void add_string(uint32_t id, const char *s)
-{
-	size_t len = strlen(s);
-	struct gp_rec_string *r = add_rec(GP_REC_STRING, sizeof(*r) + len, 0);
-
-	r->id = id;
-	r->len = (uint32_t)len;
-	memcpy(r->text, s, len);
-}
-
-static void send_frame(int fd, uint64_t seq)
-{
-	struct gp_frame_hdr *f = (void *)frame;
-
-	f->magic = GP_WIRE_MAGIC;
-	f->version = GP_WIRE_VERSION;
-	f->type = GP_FRAME_RECORDS;
-	f->length = (uint32_t)flen;
-	f->pid = PID;
-	f->seq = seq;
-	assert_int_equal(send(fd, frame, sizeof(*f) + flen, 0), (ssize_t)(sizeof(*f) + flen));
-	flen = 0;
-}
 
 enum {
 	S_TINY = 1,
@@ -83,22 +44,22 @@ enum {
 
 static void send_session(int fd)
 {
-	struct gp_rec_hello *hello = add_rec(GP_REC_HELLO, sizeof(*hello), TID);
+	struct gp_rec_hello *hello = tu_add_rec(GP_REC_HELLO, sizeof(*hello), TID);
 	hello->pid = PID;
 	hello->ppid = 1;
 	hello->collector = GP_COLLECTOR_INJECT;
 	hello->start_ns = T0;
 
-	add_string(S_TINY, "_Z4tinyPfi");
-	add_string(S_LAUNCH, "cudaLaunchKernel_v7000");
-	add_string(S_ADD, "_ZN2ns3addIfEEvPT_S2_i");
-	add_string(S_GEMM, "sm90_xmma_gemm_f32f32_tf32f32_f32_nn_n_cublas");
-	add_string(S_GPU, "NVIDIA H200");
-	add_string(S_CHIP, "GH100");
-	add_string(S_GETNAME, "cuKernelGetName");
-	add_string(S_ANON, "_ZN12_GLOBAL__N_16kernelEv");
+	tu_add_string(S_TINY, "_Z4tinyPfi");
+	tu_add_string(S_LAUNCH, "cudaLaunchKernel_v7000");
+	tu_add_string(S_ADD, "_ZN2ns3addIfEEvPT_S2_i");
+	tu_add_string(S_GEMM, "sm90_xmma_gemm_f32f32_tf32f32_f32_nn_n_cublas");
+	tu_add_string(S_GPU, "NVIDIA H200");
+	tu_add_string(S_CHIP, "GH100");
+	tu_add_string(S_GETNAME, "cuKernelGetName");
+	tu_add_string(S_ANON, "_ZN12_GLOBAL__N_16kernelEv");
 
-	struct gp_rec_cuda_device *d = add_rec(GP_REC_CUDA_DEVICE, sizeof(*d), 0);
+	struct gp_rec_cuda_device *d = tu_add_rec(GP_REC_CUDA_DEVICE, sizeof(*d), 0);
 	d->global_memory_bandwidth = 4814304000ull;
 	d->global_memory_size = 150109880320ull;
 	d->id = 0;
@@ -116,18 +77,18 @@ static void send_session(int fd)
 	for (int i = 0; i < 16; i++)
 		d->uuid[i] = (uint8_t)(0xe9 + i);
 
-	struct gp_rec_cuda_context *cx = add_rec(GP_REC_CUDA_CONTEXT, sizeof(*cx), 0);
+	struct gp_rec_cuda_context *cx = tu_add_rec(GP_REC_CUDA_CONTEXT, sizeof(*cx), 0);
 	cx->context_id = 1;
 	cx->device_id = 0;
 	cx->null_stream_id = 7;
 
-	struct gp_rec_cuda_stream *st = add_rec(GP_REC_CUDA_STREAM, sizeof(*st), 0);
+	struct gp_rec_cuda_stream *st = tu_add_rec(GP_REC_CUDA_STREAM, sizeof(*st), 0);
 	st->stream_id = 13;
 	st->context_id = 1;
 	st->priority = 0;
 	st->flag = 1;
 
-	struct gp_rec_cuda_api *a = add_rec(GP_REC_CUDA_API, sizeof(*a), TID);
+	struct gp_rec_cuda_api *a = tu_add_rec(GP_REC_CUDA_API, sizeof(*a), TID);
 	a->start_ns = T0 + 1000;
 	a->end_ns = T0 + 5000;
 	a->correlation_id = 124;
@@ -135,7 +96,7 @@ static void send_session(int fd)
 	a->event_class = GP_CUDA_API_RUNTIME;
 	a->cbid = 211;
 
-	a = add_rec(GP_REC_CUDA_API, sizeof(*a), TID + 1);
+	a = tu_add_rec(GP_REC_CUDA_API, sizeof(*a), TID + 1);
 	a->start_ns = T0 + 6000;
 	a->end_ns = T0 + 6100;
 	a->correlation_id = 125;
@@ -146,7 +107,7 @@ static void send_session(int fd)
 	/* kernels: tiny x2, ns::add<float>, an unmangled cuBLAS name, an anonymous namespace */
 	uint32_t names[] = {S_TINY, S_TINY, S_ADD, S_GEMM, S_ANON};
 	for (int i = 0; i < 5; i++) {
-		struct gp_rec_cuda_kernel *k = add_rec(GP_REC_CUDA_KERNEL, sizeof(*k), 0);
+		struct gp_rec_cuda_kernel *k = tu_add_rec(GP_REC_CUDA_KERNEL, sizeof(*k), 0);
 		k->start_ns = T0 + 10000 + 1000 * (uint64_t)i;
 		k->end_ns = k->start_ns + 500;
 		k->grid_id = i + 1;
@@ -167,7 +128,7 @@ static void send_session(int fd)
 		k->graph_node_id = i == 2 ? 77 : 0;
 	}
 
-	struct gp_rec_cuda_memcpy *m = add_rec(GP_REC_CUDA_MEMCPY, sizeof(*m), 0);
+	struct gp_rec_cuda_memcpy *m = tu_add_rec(GP_REC_CUDA_MEMCPY, sizeof(*m), 0);
 	m->start_ns = T0 + 20000;
 	m->end_ns = T0 + 34336;
 	m->bytes = 262144;
@@ -180,7 +141,7 @@ static void send_session(int fd)
 	m->dst_kind = 3;  /* CUPTI DEVICE */
 	m->flags = GP_CUDA_MEMCPY_ASYNC;
 
-	m = add_rec(GP_REC_CUDA_MEMCPY, sizeof(*m), 0);
+	m = tu_add_rec(GP_REC_CUDA_MEMCPY, sizeof(*m), 0);
 	m->start_ns = T0 + 40000;
 	m->end_ns = T0 + 41000;
 	m->bytes = 4096;
@@ -196,7 +157,7 @@ static void send_session(int fd)
 	m->dst_context_id = 2;
 	m->flags = GP_CUDA_MEMCPY_PTOP;
 
-	struct gp_rec_cuda_memset *ms = add_rec(GP_REC_CUDA_MEMSET, sizeof(*ms), 0);
+	struct gp_rec_cuda_memset *ms = tu_add_rec(GP_REC_CUDA_MEMSET, sizeof(*ms), 0);
 	ms->start_ns = T0 + 50000;
 	ms->end_ns = T0 + 50500;
 	ms->bytes = 1024;
@@ -206,7 +167,7 @@ static void send_session(int fd)
 	ms->value = 7;
 	ms->memory_kind = 3; /* CUPTI DEVICE */
 
-	struct gp_rec_cuda_sync *sy = add_rec(GP_REC_CUDA_SYNC, sizeof(*sy), 0);
+	struct gp_rec_cuda_sync *sy = tu_add_rec(GP_REC_CUDA_SYNC, sizeof(*sy), 0);
 	sy->start_ns = T0 + 60000;
 	sy->end_ns = T0 + 64561;
 	sy->context_id = 1;
@@ -216,7 +177,7 @@ static void send_session(int fd)
 	sy->cuda_event_sync_id = UINT64_MAX;
 	sy->type = 3; /* CUPTI STREAM_SYNCHRONIZE */
 
-	struct gp_rec_cuda_memory *mo = add_rec(GP_REC_CUDA_MEMORY, sizeof(*mo), 0);
+	struct gp_rec_cuda_memory *mo = tu_add_rec(GP_REC_CUDA_MEMORY, sizeof(*mo), 0);
 	mo->ts_ns = T0 + 70000;
 	mo->address = 0x7f0000000000ull;
 	mo->bytes = 1 << 20;
@@ -225,7 +186,7 @@ static void send_session(int fd)
 	mo->correlation_id = 130;
 	mo->operation_type = 1; /* CUPTI ALLOCATION */
 	mo->memory_kind = 3;
-	mo = add_rec(GP_REC_CUDA_MEMORY, sizeof(*mo), 0);
+	mo = tu_add_rec(GP_REC_CUDA_MEMORY, sizeof(*mo), 0);
 	mo->ts_ns = T0 + 80000;
 	mo->address = 0x7f0000000000ull;
 	mo->bytes = 1 << 20;
@@ -238,7 +199,7 @@ static void send_session(int fd)
 	mo->pool_size = 1 << 21;
 	mo->is_async = 1;
 
-	struct gp_rec_cuda_graph_trace *g = add_rec(GP_REC_CUDA_GRAPH_TRACE, sizeof(*g), 0);
+	struct gp_rec_cuda_graph_trace *g = tu_add_rec(GP_REC_CUDA_GRAPH_TRACE, sizeof(*g), 0);
 	g->start_ns = T0 + 90000;
 	g->end_ns = T0 + 95000;
 	g->context_id = 1;
@@ -246,7 +207,7 @@ static void send_session(int fd)
 	g->correlation_id = 132;
 	g->graph_id = 5;
 
-	send_frame(fd, 0);
+	tu_send_frame(fd, PID, 0);
 }
 
 /* ---- fixture ------------------------------------------------------------------------ */
@@ -256,37 +217,11 @@ static sqlite3 *db;
 
 static int setup(void **state)
 {
-	struct recorder *rec;
-	struct recorder_config cfg;
-	struct recorder_app_status app;
-	struct recorder_stats stats;
-	struct sockaddr_un sa;
-	int fd;
-
 	(void)state;
 	strcpy(dir, "/tmp/gprof-test-cuda-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/r.db", dir);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.report_path = path;
-	cfg.session_start_ns = T0;
-	cfg.session_start_utc_ns = 1700000000000000000ll;
-	assert_int_equal(recorder_start(&rec, &cfg), 0);
-
-	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", recorder_channel_path(rec));
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	send_session(fd);
-	close(fd);
-
-	memset(&app, 0, sizeof(app));
-	app.pid = PID;
-	app.end_ns = T0 + 1000000;
-	assert_int_equal(recorder_finish(rec, &app, 2000, &stats), 0);
-	assert_int_equal(stats.bad_frames, 0);
+	tu_record_session(path, T0, PID, send_session);
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	return 0;
 }
@@ -304,29 +239,13 @@ static int teardown(void **state)
 /* First column of the first row of `sql` as an integer (fails the test when no row). */
 static int64_t q_int(const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t v;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return tu_db_row_int(db, sql);
 }
 
 /* First column of the first row as text, copied to a static buffer ("<NULL>" for NULL). */
 static const char *q_text(const char *sql)
 {
-	static char buf[512];
-	sqlite3_stmt *st;
-	const unsigned char *t;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	t = sqlite3_column_text(st, 0);
-	snprintf(buf, sizeof(buf), "%s", t ? (const char *)t : "<NULL>");
-	sqlite3_finalize(st);
-	return buf;
+	return tu_db_row_text(db, sql);
 }
 
 /* ---- tests --------------------------------------------------------------------------- */

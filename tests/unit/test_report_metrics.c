@@ -26,50 +26,11 @@
 #include "core/util.h"
 #include "core/wire.h"
 #include "exporters/stats.h"
+#include "tests/testutil.h"
 
 #define PID 5151u
 #define TID 5152u
 #define T0  2000000000ull /* session start (monotonic ns) */
-
-static unsigned char frame[GP_FRAME_MAX];
-static size_t flen;
-
-static void *add_rec(uint16_t type, size_t size, uint32_t tid)
-{
-	struct gp_rec_hdr *h = (void *)(frame + sizeof(struct gp_frame_hdr) + flen);
-
-	size = GP_REC_ALIGN(size);
-	memset(h, 0, size);
-	h->type = type;
-	h->size = (uint16_t)size;
-	h->tid = tid;
-	flen += size;
-	return h;
-}
-
-static void add_string(uint32_t id, const char *s)
-{
-	size_t len = strlen(s);
-	struct gp_rec_string *r = add_rec(GP_REC_STRING, sizeof(*r) + len, 0);
-
-	r->id = id;
-	r->len = (uint32_t)len;
-	memcpy(r->text, s, len);
-}
-
-static void send_frame(int fd, uint64_t seq)
-{
-	struct gp_frame_hdr *f = (void *)frame;
-
-	f->magic = GP_WIRE_MAGIC;
-	f->version = GP_WIRE_VERSION;
-	f->type = GP_FRAME_RECORDS;
-	f->length = (uint32_t)flen;
-	f->pid = PID;
-	f->seq = seq;
-	assert_int_equal(send(fd, frame, sizeof(*f) + flen, 0), (ssize_t)(sizeof(*f) + flen));
-	flen = 0;
-}
 
 enum {
 	S_CHIP = 1,
@@ -86,7 +47,7 @@ enum {
 
 static void add_metric(uint16_t mode, uint16_t index, uint32_t sid)
 {
-	struct gp_rec_metrics_metric *m = add_rec(GP_REC_METRICS_METRIC, sizeof(*m), 0);
+	struct gp_rec_metrics_metric *m = tu_add_rec(GP_REC_METRICS_METRIC, sizeof(*m), 0);
 
 	m->device_id = 0;
 	m->mode = mode;
@@ -99,7 +60,7 @@ static void add_range(uint16_t kind, uint32_t name, uint32_t corr, uint32_t idx,
 		      uint64_t t1, double v0, double v1)
 {
 	struct gp_rec_metrics_range *r =
-	    add_rec(GP_REC_METRICS_RANGE, sizeof(*r) + 2 * sizeof(double), TID);
+	    tu_add_rec(GP_REC_METRICS_RANGE, sizeof(*r) + 2 * sizeof(double), TID);
 
 	r->start_ns = t0;
 	r->end_ns = t1;
@@ -117,29 +78,29 @@ static void add_range(uint16_t kind, uint32_t name, uint32_t corr, uint32_t idx,
 
 static void send_session(int fd)
 {
-	struct gp_rec_hello *hello = add_rec(GP_REC_HELLO, sizeof(*hello), TID);
+	struct gp_rec_hello *hello = tu_add_rec(GP_REC_HELLO, sizeof(*hello), TID);
 	hello->pid = PID;
 	hello->ppid = 1;
 	hello->collector = GP_COLLECTOR_INJECT;
 	hello->start_ns = T0;
 
-	add_string(S_CHIP, "GH100");
-	add_string(S_DRAMC, "dramc__read_throughput.avg.pct_of_peak_sustained_elapsed");
-	add_string(S_IPC, "sm__inst_executed_realtime.avg.per_cycle_active");
-	add_string(S_TIME, "gpu__time_duration.sum");
-	add_string(S_DRAM, "dram__throughput.avg.pct_of_peak_sustained_elapsed");
-	add_string(S_COPY, "_Z4copyPfS_i");
-	add_string(S_FMA, "fma_loop");
-	add_string(S_STEP, "step");
-	add_string(S_KEY, "GPU_METRICS:REPLAY_PASSES");
-	add_string(S_VAL, "2");
+	tu_add_string(S_CHIP, "GH100");
+	tu_add_string(S_DRAMC, "dramc__read_throughput.avg.pct_of_peak_sustained_elapsed");
+	tu_add_string(S_IPC, "sm__inst_executed_realtime.avg.per_cycle_active");
+	tu_add_string(S_TIME, "gpu__time_duration.sum");
+	tu_add_string(S_DRAM, "dram__throughput.avg.pct_of_peak_sustained_elapsed");
+	tu_add_string(S_COPY, "_Z4copyPfS_i");
+	tu_add_string(S_FMA, "fma_loop");
+	tu_add_string(S_STEP, "step");
+	tu_add_string(S_KEY, "GPU_METRICS:REPLAY_PASSES");
+	tu_add_string(S_VAL, "2");
 
 	/* sampling: 2 metrics, 10 samples of 100 us: dramc 10..100, ipc 1.4..10.4 */
 	add_metric(GP_METRICS_MODE_SAMPLE, 0, S_DRAMC);
 	add_metric(GP_METRICS_MODE_SAMPLE, 1, S_IPC);
 	for (int i = 0; i < 10; i++) {
 		struct gp_rec_metrics_sample *s =
-		    add_rec(GP_REC_METRICS_SAMPLE, sizeof(*s) + 2 * sizeof(double), 0);
+		    tu_add_rec(GP_REC_METRICS_SAMPLE, sizeof(*s) + 2 * sizeof(double), 0);
 		s->end_ns = T0 + (uint64_t)(i + 1) * 100000;
 		s->start_ns = s->end_ns - 100000;
 		s->device_id = 0;
@@ -148,12 +109,12 @@ static void send_session(int fd)
 		s->values[1] = 1.4 + i;
 	}
 	/* an NVTX push/pop range "step" over samples 3..6 (ends 300..600 us) */
-	struct gp_rec_nvtx *n = add_rec(GP_REC_NVTX_EVENT, sizeof(*n), TID);
+	struct gp_rec_nvtx *n = tu_add_rec(GP_REC_NVTX_EVENT, sizeof(*n), TID);
 	n->start_ns = T0 + 250000;
 	n->end_ns = T0 + 650000;
 	n->text_sid = S_STEP;
 	n->flags = GP_NVTX_PUSHPOP;
-	send_frame(fd, 0);
+	tu_send_frame(fd, PID, 0);
 
 	/* range profiler: 2 metrics; 3 copies, 1 fma, 2 NVTX ranges */
 	add_metric(GP_METRICS_MODE_RANGE, 0, S_TIME);
@@ -164,10 +125,10 @@ static void send_session(int fd)
 	add_range(GP_METRICS_RANGE_KERNEL, S_COPY, 14, 3, T0 + 4000, 0, 3000, 100);
 	add_range(GP_METRICS_RANGE_NVTX, S_STEP, 0, 0, T0 + 10000, T0 + 30000, 10000, 50);
 	add_range(GP_METRICS_RANGE_NVTX, S_STEP, 0, 1, T0 + 40000, T0 + 70000, 20000, 70);
-	struct gp_rec_metrics_note *note = add_rec(GP_REC_METRICS_NOTE, sizeof(*note), 0);
+	struct gp_rec_metrics_note *note = tu_add_rec(GP_REC_METRICS_NOTE, sizeof(*note), 0);
 	note->key_sid = S_KEY;
 	note->value_sid = S_VAL;
-	send_frame(fd, 1);
+	tu_send_frame(fd, PID, 1);
 }
 
 static char dir[64], path[128];
@@ -175,37 +136,11 @@ static sqlite3 *db;
 
 static int setup(void **state)
 {
-	struct recorder *rec;
-	struct recorder_config cfg;
-	struct recorder_app_status app;
-	struct recorder_stats stats;
-	struct sockaddr_un sa;
-	int fd;
-
 	(void)state;
 	strcpy(dir, "/tmp/gprof-test-metrics-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/r.db", dir);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.report_path = path;
-	cfg.session_start_ns = T0;
-	cfg.session_start_utc_ns = 1700000000000000000ll;
-	assert_int_equal(recorder_start(&rec, &cfg), 0);
-
-	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", recorder_channel_path(rec));
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	send_session(fd);
-	close(fd);
-
-	memset(&app, 0, sizeof(app));
-	app.pid = PID;
-	app.end_ns = T0 + 1000000;
-	assert_int_equal(recorder_finish(rec, &app, 2000, &stats), 0);
-	assert_int_equal(stats.bad_frames, 0);
+	tu_record_session(path, T0, PID, send_session);
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(stats_register_functions(db), 0);
 	return 0;
@@ -223,28 +158,12 @@ static int teardown(void **state)
 
 static int64_t q_int(const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t v;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return tu_db_row_int(db, sql);
 }
 
 static const char *q_text(const char *sql)
 {
-	static char buf[512];
-	sqlite3_stmt *st;
-	const unsigned char *t;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	t = sqlite3_column_text(st, 0);
-	snprintf(buf, sizeof(buf), "%s", t ? (const char *)t : "<NULL>");
-	sqlite3_finalize(st);
-	return buf;
+	return tu_db_row_text(db, sql);
 }
 
 /* Run report `spec` in CSV and return its text (caller frees). */
