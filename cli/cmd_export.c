@@ -94,15 +94,8 @@ int cmd_export(int argc, char **argv)
 		case 'h':
 			fputs(usage_text, stdout);
 			goto out;
-		case ':':
-			error("option '%s' needs a value", argv[optind - 1]);
-			hint("see 'gprof-cli export --help'");
-			status = GP_EXIT_USAGE;
-			goto out;
 		default:
-			error("unknown option '%s'", argv[optind - 1]);
-			hint("see 'gprof-cli export --help'");
-			status = GP_EXIT_USAGE;
+			status = gp_option_error("export", c == ':', argv[optind - 1]);
 			goto out;
 		}
 	}

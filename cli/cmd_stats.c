@@ -420,15 +420,8 @@ int cmd_stats(int argc, char **argv)
 		case 'h':
 			fputs(usage_text, stdout);
 			goto out;
-		case ':':
-			error("option '%s' needs a value", argv[optind - 1]);
-			hint("see 'gprof-cli stats --help'");
-			status = GP_EXIT_USAGE;
-			goto out;
 		default:
-			error("unknown option '%s'", argv[optind - 1]);
-			hint("see 'gprof-cli stats --help'");
-			status = GP_EXIT_USAGE;
+			status = gp_option_error("stats", c == ':', argv[optind - 1]);
 			goto out;
 		}
 	}

@@ -19,4 +19,9 @@ int cmd_export(int argc, char **argv);
  * <dir of the gprof-cli executable>/../lib/gprof-cli.  Returns a static string. */
 const char *gp_libdir(void);
 
+/* Report a getopt_long failure of subcommand `cmd` in one line plus a hint:
+ * missing_value != 0 for getopt's ':' (the option at `arg` needs a value), else an unknown
+ * option `arg` (argv[optind - 1]).  Returns GP_EXIT_USAGE for the caller to exit with. */
+int gp_option_error(const char *cmd, int missing_value, const char *arg);
+
 #endif

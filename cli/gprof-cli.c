@@ -2,11 +2,9 @@
  * gprof-cli.c - entry point: global options and table dispatch of subcommands
  * (git.c's cmd_struct model).
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cmds.h"
 #include "core/report.h"
@@ -32,29 +30,6 @@ static void usage(FILE *f)
 		fprintf(f, "   %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'gprof-cli <command> --help' describes a command; "
 		   "man gprof-cli-<command> has the details.\n");
-}
-
-const char *gp_libdir(void)
-{
-	static char dir[PATH_MAX + 32];
-	const char *env = getenv("GPROF_CLI_LIBDIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (env && *env)
-		return env;
-	if (dir[0])
-		return dir;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return "/usr/local/lib/gprof-cli";
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(dir, sizeof(dir), "%s/../lib/gprof-cli", exe);
-	return dir;
 }
 
 int main(int argc, char **argv)

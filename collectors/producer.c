@@ -1039,9 +1039,8 @@ static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
 			break;
 	}
 	if (!b) {
-		void *m =
-		    sys_mmap(sizeof(*b), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
-		if (m == MAP_FAILED) {
+		void *m = gp_map_anon(sizeof(*b), 0);
+		if (!m) {
 			atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
 			return NULL;
 		}

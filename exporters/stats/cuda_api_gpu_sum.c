@@ -12,47 +12,7 @@ static const char *const needs_any[] = {"CUPTI_ACTIVITY_KIND_RUNTIME", "CUPTI_AC
 
 static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 {
-	int n = 0;
-
-	strbuf_addstr(sql, "WITH apigpu AS (");
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_RUNTIME")) {
-		strbuf_addstr(sql, "SELECT ");
-		cuda_api_name_sql(sql, "s.value");
-		strbuf_addstr(sql, " AS name, r.end - r.start AS dur, 'CUDA_API' AS category "
-				   "FROM CUPTI_ACTIVITY_KIND_RUNTIME AS r "
-				   "LEFT JOIN StringIds AS s ON s.id = r.nameId");
-		n++;
-	}
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_KERNEL")) {
-		if (cuda_kernel_view(db, a))
-			return -1;
-		if (n++)
-			strbuf_addstr(sql, " UNION ALL ");
-		strbuf_addstr(sql, "SELECT name, end - start AS dur, 'CUDA_KERNEL' AS category "
-				   "FROM CUPTI_ACTIVITY_KIND_KERNEL_NAMED");
-	}
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMCPY") ||
-	    cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMSET")) {
-		if (n++)
-			strbuf_addstr(sql, " UNION ALL ");
-		cuda_memops_sql(db, sql, "end - start AS dur, 'MEMORY_OPER' AS category");
-	}
-	if (!n)
-		strbuf_addstr(sql, "SELECT NULL AS name, NULL AS dur, NULL AS category WHERE 0");
-	strbuf_addstr(sql,
-		      "), summary AS (SELECT name, category, sum(dur) AS total, count(*) AS num, "
-		      "avg(dur) AS avg, median(dur) AS med, min(dur) AS min, max(dur) AS max, "
-		      "stdev(dur) AS stddev, lower_quartile(dur) AS q1, upper_quartile(dur) AS q3 "
-		      "FROM apigpu GROUP BY 1, 2), "
-		      "totals AS (SELECT sum(total) AS total FROM summary) "
-		      "SELECT round(total * 100.0 / (SELECT total FROM totals), 1) AS "
-		      "\"Time:ratio_%\", total AS \"Total Time:dur_ns\", num AS \"Instances\", "
-		      "round(avg, 1) AS \"Avg:dur_ns\", round(med, 1) AS \"Med:dur_ns\", "
-		      "min AS \"Min:dur_ns\", max AS \"Max:dur_ns\", "
-		      "round(stddev, 1) AS \"StdDev:dur_ns\", category AS \"Category\", "
-		      "name AS \"Operation\", q1 AS \"_Q1\", q3 AS \"_Q3\" "
-		      "FROM summary ORDER BY 2 DESC, name, category");
-	return 0;
+	return cuda_category_sum_sql(db, a, 1, sql);
 }
 
 const struct stats_report stats_report_cuda_api_gpu_sum = {

@@ -112,4 +112,13 @@ extern const char *const cuda_nvtx_proj_needs[];
 extern const char *const cuda_nvtx_proj_needs_what[];
 extern const char *const cuda_nvtx_proj_needs_any[];
 
+/*
+ * SQL of the category summaries (cuda_gpu_sum; cuda_api_gpu_sum with with_api != 0):
+ * kernels (through cuda_kernel_view, so :base/:mangled/:nvtx-name apply), memory
+ * operations and, with with_api, CUDA API calls, one row per (Operation, Category) with
+ * nsys's columns.  Appends to *sql; 0, or -1 after printing an error.
+ */
+int cuda_category_sum_sql(sqlite3 *db, const struct stats_args *args, int with_api,
+			  struct strbuf *sql);
+
 #endif
