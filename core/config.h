@@ -116,6 +116,7 @@ struct config {
 /* Name of the environment variable holding the default config path. */
 #define CONFIG_ENV_VAR "GPROF_CLI_CONFIG"
 
+/* Initialise an empty config (no entries, no file); release with config_release(). */
 void config_init(struct config *cfg);
 /* Free every entry and the error strings; cfg is empty (and reusable) afterwards. */
 void config_release(struct config *cfg);
