@@ -37,7 +37,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
 
 PRODUCER_SRC := collectors/producer.c
 OSRT_SRC := $(wildcard collectors/osrt.c)
-INJECT_SRC := $(wildcard collectors/nvtx.c collectors/cuda.c collectors/cuda_*.c collectors/gpu_metrics.c)
+INJECT_SRC := $(wildcard collectors/nvtx.c collectors/cuda.c collectors/cuda_*.c collectors/gpu_metrics.c collectors/gpu_range.c)
 
 GPROF := $(B)/bin/gprof-cli
 LIBDIR := $(B)/lib/gprof-cli
@@ -81,7 +81,7 @@ $(OSRT_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(OSRT_SRC:%.c=$(B)/pic/%.o)
 	$(CC) -shared -Wl,-z,defs -Wl,--no-undefined -o $@ $^ -ldl -pthread
 
 # cupti_profiler_host.h includes <string>: an empty one (cupti-design.md 4.1)
-$(B)/pic/collectors/gpu_metrics.o: SO_CFLAGS += -Icollectors/compat
+$(B)/pic/collectors/gpu_metrics.o $(B)/pic/collectors/gpu_range.o: SO_CFLAGS += -Icollectors/compat
 
 $(INJECT_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(INJECT_SRC:%.c=$(B)/pic/%.o)
 	@mkdir -p $(dir $@)

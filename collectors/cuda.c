@@ -35,6 +35,7 @@
 #include <cupti_target.h>
 
 #include "collectors/cuda_noise.h"
+#include "collectors/gpu_metrics.h"
 #include "collectors/producer.h"
 
 #define GP_EXPORT __attribute__((visibility("default")))
@@ -87,6 +88,8 @@ static CUpti_SubscriberHandle subscriber;
 
 /* options */
 static int opt_all_apis, opt_memory, opt_graph_node;
+static int opt_trace_cuda = 1; /* 0: loaded for gpu-metrics only (no activity tracing) */
+static void *cupti_handle;
 static unsigned opt_flush_ms = 200;
 
 /* loss counters since the last report to the producer */
@@ -838,6 +841,8 @@ static void cuda_teardown(void)
 	if (atomic_exchange(&torn_down, 1))
 		return;
 	p_cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+	gp_range_stop();
+	gp_metrics_stop();
 	if (p_cuptiActivityGetNumDroppedRecords(NULL, 0, &dropped) == CUPTI_SUCCESS && dropped)
 		gp_count_cupti_loss(dropped, 0);
 	gp_flush_all();
@@ -904,11 +909,15 @@ static void CUPTIAPI cupti_callback(void *ud, CUpti_CallbackDomain domain, CUpti
 			if (p_cuptiGetContextId(rd->context, &id) == CUPTI_SUCCESS &&
 			    p_cuptiGetDeviceId(rd->context, &dev) == CUPTI_SUCCESS)
 				ctx_remember(id, dev);
+			gp_range_context_created(rd->context);
 			/* CUPTI registers its exit handlers lazily: stay ahead of them (LIFO) */
 			atexit(cuda_teardown);
 		} else if (cbid == CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING) {
+			gp_range_context_destroy(rd->context);
 			cuda_flush(1);
 		}
+	} else if (domain == CUPTI_CB_DOMAIN_DRIVER_API && gp_range_wants(cbid)) {
+		gp_range_driver_callback(cbid, data);
 	} else if (domain == CUPTI_CB_DOMAIN_DRIVER_API &&
 		   cbid == CUPTI_DRIVER_TRACE_CBID_cuProfilerStart) {
 		/* -c cudaProfilerApi: the range opens when cuProfilerStart returns */
@@ -1025,6 +1034,7 @@ static int setup(void)
 	}
 	if (resolve(h) < 0)
 		return -1;
+	cupti_handle = h;
 	if (p_cuptiGetVersion(&version) != CUPTI_SUCCESS || version < 130000) {
 		char v[32];
 		snprintf(v, sizeof(v), "%u", version);
@@ -1073,6 +1083,8 @@ static int setup(void)
 				      CUPTI_DRIVER_TRACE_CBID_cuProfilerStop);
 	}
 
+	gp_range_init(h, subscriber);
+
 	if (p_cuptiActivityEnableAndDump(CUPTI_ACTIVITY_KIND_DEVICE) != CUPTI_SUCCESS)
 		enable_kind(CUPTI_ACTIVITY_KIND_DEVICE, "devices");
 	if (p_cuptiActivityEnableAndDump(CUPTI_ACTIVITY_KIND_CONTEXT) != CUPTI_SUCCESS)
@@ -1080,6 +1092,8 @@ static int setup(void)
 	if (p_cuptiActivityEnableAndDump(CUPTI_ACTIVITY_KIND_STREAM) != CUPTI_SUCCESS)
 		enable_kind(CUPTI_ACTIVITY_KIND_STREAM, "streams");
 
+	if (!opt_trace_cuda)
+		return 0; /* -t gpu-metrics without cuda: devices and contexts only */
 	if (enable_kind(CUPTI_ACTIVITY_KIND_RUNTIME, "runtime API calls") == 0 && !opt_all_apis)
 		for (size_t i = 0;
 		     i < sizeof(gp_cuda_noisy_runtime) / sizeof(gp_cuda_noisy_runtime[0]); i++)
@@ -1102,16 +1116,17 @@ static int setup(void)
 	return 0;
 }
 
-/* Does $GPROF_CLI_TRACE (when set) name cuda? */
-static int cuda_requested(void)
+/* Does $GPROF_CLI_TRACE (when set) name collector `name` ("cuda", "gpu-metrics")? */
+static int trace_requested(const char *name)
 {
 	const char *t = getenv(GP_ENV_TRACE);
 	const char *p;
+	size_t n = strlen(name);
 
 	if (!t)
-		return 1;
-	for (p = t; (p = strstr(p, "cuda")); p += 4)
-		if ((p == t || p[-1] == ',') && (p[4] == 0 || p[4] == ','))
+		return !strcmp(name, "cuda");
+	for (p = t; (p = strstr(p, name)); p += n)
+		if ((p == t || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
 			return 1;
 	return 0;
 }
@@ -1125,7 +1140,8 @@ GP_EXPORT int InitializeInjection(void)
 {
 	if (atomic_exchange(&init_done, 1))
 		return 1;
-	if (!cuda_requested())
+	opt_trace_cuda = trace_requested("cuda");
+	if (!opt_trace_cuda && !trace_requested("gpu-metrics"))
 		return 1;
 	if (gp_producer_init(GP_COLLECTOR_INJECT) < 0)
 		return 1;
@@ -1140,5 +1156,6 @@ GP_EXPORT int InitializeInjection(void)
 	/* registered after every CUPTI feature was enabled: runs before CUPTI's own exit
 	 * handlers (atexit is LIFO); re-registered at each context creation */
 	atexit(cuda_teardown);
+	gp_metrics_start(cupti_handle);
 	return 1;
 }

@@ -17,4 +17,25 @@ GP_HIDDEN void gp_metrics_start(void *cupti_handle);
 /* Stop sampling, decode what is left, disable (call after every other CUPTI use). */
 GP_HIDDEN void gp_metrics_stop(void);
 
+/*
+ * Range mode (collectors/gpu_range.c, --gpu-metrics-mode=range): CUPTI range profiler
+ * (cupti_range_profiler.h, cupti-design.md §4).  The cuda collector owns the CUPTI
+ * subscription and forwards to these hooks; every one is a cheap no-op unless
+ * $GPROF_CLI_TRACE names gpu-metrics and $GPROF_CLI_OPTIONS has gpu-metrics-mode=range.
+ */
+#include <cupti.h>
+
+/* In setup(), after subscribing: resolve the range-profiler entry points from the libcupti
+ * handle and enable the driver-API callbacks it needs on `subscriber`. */
+GP_HIDDEN void gp_range_init(void *cupti_handle, CUpti_SubscriberHandle subscriber);
+/* CUPTI_CBID_RESOURCE_CONTEXT_CREATED / _DESTROY_STARTING of context `ctx`. */
+GP_HIDDEN void gp_range_context_created(CUcontext ctx);
+GP_HIDDEN void gp_range_context_destroy(CUcontext ctx);
+/* Does the range profiler want driver-API callback `cbid` (e.g. kernel launches)? */
+GP_HIDDEN int gp_range_wants(CUpti_CallbackId cbid);
+/* A wanted driver-API callback; `data` is the CUpti_CallbackData. */
+GP_HIDDEN void gp_range_driver_callback(CUpti_CallbackId cbid, const void *data);
+/* Process end: stop, decode and send what is left, disable (before gp_metrics_stop). */
+GP_HIDDEN void gp_range_stop(void);
+
 #endif
