@@ -1,22 +1,23 @@
 #!/bin/sh
-# stage.sh - copy what the GPU machine needs into .gpu/ (git-ignored; pass it to the
-# device run with carry: [".gpu"]): gprof-cli, its libraries and the GPU test programs
+# stage.sh - copy what the GPU machine needs into $STAGE (default .gpu/; git-ignored, as
+# is every .gpu-*/; pass it to the device run with carry: [".gpu"]): gprof-cli, its libraries and the GPU test programs
 # built in $B (default build), the CUPTI-floor library, launchbench and mbv2.py, and the
 # Debian libdw1/libelf1 packages that nsys's QdstrmImporter needs there.
 set -e
 B=${B:-build}
+S=${STAGE:-.gpu}
 CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
-mkdir -p .gpu/build/bin .gpu/build/lib/gprof-cli .gpu/build/tests/gpu .gpu/debs
+mkdir -p $S/build/bin $S/build/lib/gprof-cli $S/build/tests/gpu $S/debs
 # linked with --whole-archive: core/report.c refers to report_module_cuda weakly, and a
 # weak reference does not pull report_cuda.o out of libgprof.a (see the cuda report)
-cc -o .gpu/build/bin/gprof-cli "$B/obj/cli/gprof-cli.o" -Wl,--whole-archive "$B/libgprof.a" \
+cc -o $S/build/bin/gprof-cli "$B/obj/cli/gprof-cli.o" -Wl,--whole-archive "$B/libgprof.a" \
 	-Wl,--no-whole-archive -lsqlite3 -Wl,-Bstatic -lyaml -Wl,-Bdynamic -lstdc++ -lpthread -lm -ldl
-cp "$B"/lib/gprof-cli/*.so .gpu/build/lib/gprof-cli/
-cp "$B"/tests/gpu/* .gpu/build/tests/gpu/
-cc -O2 -Wall -Wextra -Werror -shared -fPIC -o .gpu/libcupti_floor.so bench/gpu/cupti_floor.c \
+cp "$B"/lib/gprof-cli/*.so $S/build/lib/gprof-cli/
+cp "$B"/tests/gpu/* $S/build/tests/gpu/
+cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $S/libcupti_floor.so bench/gpu/cupti_floor.c \
 	-I. -I"$CUDA_HOME/include" -L"$CUDA_HOME/lib64" -lcupti -Wl,-rpath,"$CUDA_HOME/lib64"
-[ -x .gpu/launchbench ] || "$CUDA_HOME/bin/nvcc" -O2 -arch=sm_90 -o .gpu/launchbench \
+[ -x $S/launchbench ] || "$CUDA_HOME/bin/nvcc" -O2 -arch=sm_90 -o $S/launchbench \
 	../shared/bench/launchbench.cu
-cp ../shared/bench/mbv2.py .gpu/mbv2.py
-ls .gpu/debs/libdw1_*.deb >/dev/null 2>&1 || (cd .gpu/debs && apt-get download libdw1 libelf1)
-du -sh .gpu
+cp ../shared/bench/mbv2.py $S/mbv2.py
+ls $S/debs/libdw1_*.deb >/dev/null 2>&1 || (cd $S/debs && apt-get download libdw1 libelf1)
+du -sh "$S"
