@@ -284,6 +284,7 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 	meta_add(m, "PROCESS_0:COLLECT_NVTX_TRACE", tf(o->trace & PROFILE_TRACE_NVTX));
 	meta_add(m, "PROCESS_0:COLLECT_CUDA_TRACE", tf(o->trace & PROFILE_TRACE_CUDA));
 	meta_add(m, "PROCESS_0:COLLECT_GPU_MEMORY_USAGE", tf(o->cuda_memory_usage));
+	meta_add(m, "PROCESS_0:TRACE_FORK_BEFORE_EXEC", tf(o->trace_fork_before_exec));
 	meta_add(m, "PROCESS_0:CUDA_GRAPH_TRACE_OPTIONS:MODE",
 		 o->cuda_graph_node ? "Node" : "Graph");
 	meta_add(m, "PROCESS_0:CUDA_SKIP_SOME_API_CALLS", tf(!o->cuda_trace_all_apis));
@@ -611,17 +612,13 @@ int cmd_profile(int argc, char **argv)
 		rc = GP_EXIT_ERROR;
 		goto out;
 	}
-	cuda_opts = xasprintf("cuda-memory-usage=%d;cuda-graph-trace=%s;cuda-trace-all-apis=%d",
+	cuda_opts = xasprintf("cuda-memory-usage=%d;cuda-graph-trace=%s;cuda-trace-all-apis=%d;"
+			      "trace-fork-before-exec=%d",
 			      o.cuda_memory_usage, o.cuda_graph_node ? "node" : "graph",
-			      o.cuda_trace_all_apis);
+			      o.cuda_trace_all_apis, o.trace_fork_before_exec);
 	if (o.trace & PROFILE_TRACE_GPU_METRICS) {
-		/* The switches, metric sets, tables and reports exist; the collector's start is
-		 * not yet called by the cuda collector (issue 5), so say so instead of writing a
-		 * report that silently lacks the metrics. */
-		warning("gpu-metrics collection is not available in this version: no GPU_METRICS "
-			"or GPROF_RANGE_METRICS rows will be recorded");
-		hint("the other collectors still run; metrics collection is being verified on "
-		     "the GPU (see README, 'Status')");
+		/* sampling: collectors/gpu_metrics.c; range mode: collectors/gpu_range.c (each
+		 * says on stderr, and in the report, what it could not do) */
 		char *more = gpu_metrics_opts(&o, cuda_opts);
 		if (!more) {
 			rc = GP_EXIT_USAGE;

@@ -195,6 +195,16 @@ static int apply_cuda_memory_usage(struct profile_options *o, const char *value)
 	return 0;
 }
 
+static int apply_trace_fork(struct profile_options *o, const char *value)
+{
+	int b = profile_parse_bool("trace-fork-before-exec", value);
+
+	if (b < 0)
+		return -1;
+	o->trace_fork_before_exec = b;
+	return 0;
+}
+
 static int apply_cuda_graph_trace(struct profile_options *o, const char *value)
 {
 	if (!strcmp(value, "graph")) {
@@ -633,6 +643,10 @@ static const struct profile_option options[] = {
      "let the application write to this terminal; false sends its stdout and stderr "
      "to /dev/null (default true)",
      apply_show_output, BOOL_ROW, .default_value = "true"},
+    {"trace-fork-before-exec", 0, PROFILE_OPT_BOOL, NULL,
+     "also trace a forked child before it calls exec (default false: a child is traced "
+     "from its exec on)",
+     apply_trace_fork, BOOL_ROW, .default_value = "false"},
     {"cuda-memory-usage", 0, PROFILE_OPT_BOOL, NULL,
      "trace GPU memory allocations and frees (default false)", apply_cuda_memory_usage, BOOL_ROW,
      .default_value = "false"},

@@ -41,6 +41,8 @@ struct profile_options {
 	uint64_t osrt_threshold_ns; /* --osrt-threshold, ns */
 	int stats;		    /* --stats */
 	int show_output;	    /* -w (default 1) */
+	int trace_fork_before_exec; /* --trace-fork-before-exec: trace fork()ed children
+				     * before they exec (nsys; default 0) */
 	int cuda_memory_usage;	    /* --cuda-memory-usage */
 	int cuda_graph_node;	    /* --cuda-graph-trace: 0 = graph, 1 = node */
 	int cuda_trace_all_apis;    /* --cuda-trace-all-apis */

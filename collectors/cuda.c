@@ -56,6 +56,7 @@
 	  (CUpti_BuffersCallbackRequestFunc, CUpti_BuffersCallbackCompleteFunc))                   \
 	X(cuptiActivitySetAttribute, (CUpti_ActivityAttribute, size_t *, void *))                  \
 	X(cuptiActivityEnable, (CUpti_ActivityKind))                                               \
+	X(cuptiActivityDisable, (CUpti_ActivityKind))                                              \
 	X(cuptiActivityEnableAndDump, (CUpti_ActivityKind))                                        \
 	X(cuptiActivityEnableRuntimeApi, (CUpti_CallbackId, uint8_t))                              \
 	X(cuptiActivityEnableDriverApi, (CUpti_CallbackId, uint8_t))                               \
@@ -71,6 +72,10 @@ CUPTI_FUNCS(DECLARE_PTR)
 #undef DECLARE_PTR
 /* optional (profiler target API; may be missing or refuse without profiler init) */
 static CUptiResult(CUPTIAPI *p_cuptiDeviceGetChipName)(CUpti_Device_GetChipName_Params *);
+/* optional (graph creation events are left out without them) */
+static CUptiResult(CUPTIAPI *p_cuptiGetGraphId)(CUgraph, uint32_t *);
+static CUptiResult(CUPTIAPI *p_cuptiGetGraphNodeId)(CUgraphNode, uint64_t *);
+static CUptiResult(CUPTIAPI *p_cuptiGetGraphExecId)(CUgraphExec, uint32_t *);
 
 /* driver entry points for PCI location queries (libcuda is loaded: it called us) */
 static CUresult (*p_cuDeviceGetCount)(int *);
@@ -668,6 +673,57 @@ static void conv_graph(const CUpti_ActivityGraphTrace2 *g)
 	gp_rec_commit(r);
 }
 
+/* A graph / graph exec / graph node creation or clone (resource callback on the thread
+ * that made the API call), as nsys records them: CUDA_GRAPH_EVENTS with
+ * cuda-graph-trace=graph, CUDA_GRAPH_NODE_EVENTS with =node (wire_cuda.h). */
+static void graph_event(CUpti_CallbackId cbid, const CUpti_GraphData *g)
+{
+	uint64_t ts = gp_now_ns(), node = 0, onode = 0;
+	uint32_t graph = 0, ograph = 0, exec = 0;
+	uint16_t cls;
+
+	if (!g || !p_cuptiGetGraphId || !p_cuptiGetGraphNodeId || !p_cuptiGetGraphExecId ||
+	    (gp_capture_mode() == GP_CAPTURE_NONE && !gp_collecting()))
+		return;
+	switch (cbid) {
+	case CUPTI_CBID_RESOURCE_GRAPH_CREATED:
+		cls = GP_CUDA_GRAPH_CREATION;
+		break;
+	case CUPTI_CBID_RESOURCE_GRAPH_CLONED:
+		cls = GP_CUDA_GRAPH_CLONE;
+		if (g->originalGraph)
+			p_cuptiGetGraphId(g->originalGraph, &ograph);
+		break;
+	case CUPTI_CBID_RESOURCE_GRAPHEXEC_CREATED:
+		cls = GP_CUDA_GRAPHEXEC_CREATION;
+		if (g->graphExec)
+			p_cuptiGetGraphExecId(g->graphExec, &exec);
+		break;
+	case CUPTI_CBID_RESOURCE_GRAPHNODE_CREATED:
+	case CUPTI_CBID_RESOURCE_GRAPHNODE_CLONED:
+		cls = GP_CUDA_GRAPH_NODE_CREATION;
+		if (!g->node || p_cuptiGetGraphNodeId(g->node, &node) != CUPTI_SUCCESS)
+			return;
+		if (g->originalNode)
+			p_cuptiGetGraphNodeId(g->originalNode, &onode);
+		break;
+	default:
+		return;
+	}
+	if (g->graph)
+		p_cuptiGetGraphId(g->graph, &graph);
+	BEGIN_EV(r, gp_rec_cuda_graph_event, GP_REC_CUDA_GRAPH_EVENT, 1, 0, ts, ts);
+	r->h.tid = gp_tid();
+	r->ts_ns = ts;
+	r->graph_node_id = node;
+	r->original_graph_node_id = onode;
+	r->graph_id = graph;
+	r->original_graph_id = ograph;
+	r->graph_exec_id = exec;
+	r->event_class = cls;
+	gp_rec_commit(r);
+}
+
 static void conv_device(const CUpti_ActivityDevice5 *d)
 {
 	const struct dev_info *di = d->id < MAX_DEVICES ? &devices[d->id] : NULL;
@@ -904,20 +960,26 @@ static void CUPTIAPI cupti_callback(void *ud, CUpti_CallbackDomain domain, CUpti
 		const CUpti_ResourceData *rd = data;
 		if (cbid == CUPTI_CBID_RESOURCE_CU_INIT_FINISHED) {
 			query_devices();
+			gp_metrics_ready(0);
 		} else if (cbid == CUPTI_CBID_RESOURCE_CONTEXT_CREATED) {
 			uint32_t id = 0, dev = 0;
 			if (p_cuptiGetContextId(rd->context, &id) == CUPTI_SUCCESS &&
 			    p_cuptiGetDeviceId(rd->context, &dev) == CUPTI_SUCCESS)
 				ctx_remember(id, dev);
+			gp_metrics_ready(1); /* PM sampling, unless started at cuInit's end */
 			gp_range_context_created(rd->context);
 			/* CUPTI registers its exit handlers lazily: stay ahead of them (LIFO) */
 			atexit(cuda_teardown);
 		} else if (cbid == CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING) {
 			gp_range_context_destroy(rd->context);
 			cuda_flush(1);
+		} else {
+			graph_event(cbid, rd->resourceDescriptor);
 		}
-	} else if (domain == CUPTI_CB_DOMAIN_DRIVER_API && gp_range_wants(cbid)) {
-		gp_range_driver_callback(cbid, data);
+	} else if ((domain == CUPTI_CB_DOMAIN_DRIVER_API ||
+		    domain == CUPTI_CB_DOMAIN_RUNTIME_API) &&
+		   gp_range_wants(domain, cbid)) {
+		gp_range_api_callback(domain, cbid, data);
 	} else if (domain == CUPTI_CB_DOMAIN_DRIVER_API &&
 		   cbid == CUPTI_DRIVER_TRACE_CBID_cuProfilerStart) {
 		/* -c cudaProfilerApi: the range opens when cuProfilerStart returns */
@@ -990,6 +1052,9 @@ static int resolve(void *h)
 	CUPTI_FUNCS(RESOLVE)
 #undef RESOLVE
 	*(void **)&p_cuptiDeviceGetChipName = dlsym(h, "cuptiDeviceGetChipName");
+	*(void **)&p_cuptiGetGraphId = dlsym(h, "cuptiGetGraphId");
+	*(void **)&p_cuptiGetGraphNodeId = dlsym(h, "cuptiGetGraphNodeId");
+	*(void **)&p_cuptiGetGraphExecId = dlsym(h, "cuptiGetGraphExecId");
 
 	void *cu = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
 	if (cu) {
@@ -1006,7 +1071,7 @@ static int enable_kind(CUpti_ActivityKind kind, const char *what)
 {
 	CUptiResult r = p_cuptiActivityEnable(kind);
 
-	if (r != CUPTI_SUCCESS) {
+	if (r != CUPTI_SUCCESS && what) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "gprof-cli: warning: cuda: cannot trace %s: %s\n", what,
 			 cupti_err(r));
@@ -1014,7 +1079,87 @@ static int enable_kind(CUpti_ActivityKind kind, const char *what)
 			return -1;
 		return -1;
 	}
-	return 0;
+	return r == CUPTI_SUCCESS ? 0 : -1;
+}
+
+/*
+ * The event kinds (API calls, kernels, copies, sets, syncs, memory, graphs) are enabled
+ * only while records are collected: under -c cudaProfilerApi / -c nvtx they are
+ * disabled (cuptiActivityDisable) before the first range and after each range, so a
+ * launch outside a range costs what it costs without CUPTI activity (nothing is
+ * recorded, nothing is dropped on arrival).  Switched on at the range start
+ * (gp_at_capture_change: synchronously for a start in this process, e.g. inside the
+ * cuProfilerStart callback, within one flush period for one in another process) and off
+ * after the range's stop flushed.  Work launched in a range and still running at its
+ * stop still completes its records (CUPTI fills in timestamps of launches made while the
+ * kind was enabled).  Devices, contexts and streams stay enabled (state records).
+ */
+static pthread_mutex_t kinds_mu = PTHREAD_MUTEX_INITIALIZER;
+static int kinds_ready; /* setup() reached the event kinds */
+static int kinds_on;	/* the event kinds are enabled */
+
+/* Enable (on = 1) or disable the event kinds; with warn, say which cannot be traced. */
+static void kinds_set(int on, int warn)
+{
+	static const struct {
+		CUpti_ActivityKind kind;
+		const char *what;
+		int *only_if, *unless;
+	} k[] = {
+	    {CUPTI_ACTIVITY_KIND_RUNTIME, "runtime API calls", NULL, NULL},
+	    {CUPTI_ACTIVITY_KIND_DRIVER, "driver API calls", NULL, NULL},
+	    /* kernel-range metrics serialise every kernel anyway: the serial kind there */
+	    {CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, "kernels", NULL, &gp_range_serial_kernels},
+	    {CUPTI_ACTIVITY_KIND_KERNEL, "kernels", &gp_range_serial_kernels, NULL},
+	    {CUPTI_ACTIVITY_KIND_MEMCPY, "memory copies", NULL, NULL},
+	    {CUPTI_ACTIVITY_KIND_MEMCPY2, "peer-to-peer copies", NULL, NULL},
+	    {CUPTI_ACTIVITY_KIND_MEMSET, "memsets", NULL, NULL},
+	    {CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, "synchronisations", NULL, NULL},
+	    {CUPTI_ACTIVITY_KIND_MEMORY2, "memory allocations", &opt_memory, NULL},
+	    {CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "graph launches", NULL, &opt_graph_node},
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		if ((k[i].only_if && !*k[i].only_if) || (k[i].unless && *k[i].unless))
+			continue;
+		if (!on) {
+			p_cuptiActivityDisable(k[i].kind);
+			continue;
+		}
+		if (enable_kind(k[i].kind, warn ? k[i].what : NULL) < 0 || opt_all_apis)
+			continue;
+		/* the noise filter, re-applied after each enable */
+		if (k[i].kind == CUPTI_ACTIVITY_KIND_RUNTIME)
+			for (size_t j = 0;
+			     j < sizeof(gp_cuda_noisy_runtime) / sizeof(gp_cuda_noisy_runtime[0]);
+			     j++)
+				p_cuptiActivityEnableRuntimeApi(gp_cuda_noisy_runtime[j], 0);
+		else if (k[i].kind == CUPTI_ACTIVITY_KIND_DRIVER)
+			for (size_t j = 0;
+			     j < sizeof(gp_cuda_noisy_driver) / sizeof(gp_cuda_noisy_driver[0]);
+			     j++)
+				p_cuptiActivityEnableDriverApi(gp_cuda_noisy_driver[j], 0);
+	}
+	kinds_on = on;
+}
+
+/* Bring the event kinds in line with gp_collecting() (gp_at_capture_change hook; also the
+ * end of setup).  Mode none: always on.  Idempotent. */
+static void kinds_sync(void)
+{
+	static int warned;
+	int want;
+
+	if (forked_child || getpid() != init_pid)
+		return;
+	pthread_mutex_lock(&kinds_mu);
+	want = gp_capture_mode() == GP_CAPTURE_NONE || gp_collecting();
+	if (kinds_ready && want != kinds_on) {
+		kinds_set(want, want && !warned);
+		if (want)
+			warned = 1;
+	}
+	pthread_mutex_unlock(&kinds_mu);
 }
 
 static int setup(void)
@@ -1094,23 +1239,22 @@ static int setup(void)
 
 	if (!opt_trace_cuda)
 		return 0; /* -t gpu-metrics without cuda: devices and contexts only */
-	if (enable_kind(CUPTI_ACTIVITY_KIND_RUNTIME, "runtime API calls") == 0 && !opt_all_apis)
-		for (size_t i = 0;
-		     i < sizeof(gp_cuda_noisy_runtime) / sizeof(gp_cuda_noisy_runtime[0]); i++)
-			p_cuptiActivityEnableRuntimeApi(gp_cuda_noisy_runtime[i], 0);
-	if (enable_kind(CUPTI_ACTIVITY_KIND_DRIVER, "driver API calls") == 0 && !opt_all_apis)
-		for (size_t i = 0;
-		     i < sizeof(gp_cuda_noisy_driver) / sizeof(gp_cuda_noisy_driver[0]); i++)
-			p_cuptiActivityEnableDriverApi(gp_cuda_noisy_driver[i], 0);
-	enable_kind(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, "kernels");
-	enable_kind(CUPTI_ACTIVITY_KIND_MEMCPY, "memory copies");
-	enable_kind(CUPTI_ACTIVITY_KIND_MEMCPY2, "peer-to-peer copies");
-	enable_kind(CUPTI_ACTIVITY_KIND_MEMSET, "memsets");
-	enable_kind(CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, "synchronisations");
-	if (opt_memory)
-		enable_kind(CUPTI_ACTIVITY_KIND_MEMORY2, "memory allocations");
-	if (!opt_graph_node)
-		enable_kind(CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "graph launches");
+	pthread_mutex_lock(&kinds_mu);
+	kinds_ready = 1;
+	pthread_mutex_unlock(&kinds_mu);
+	kinds_sync();
+	/* graph creation events: graphs, execs and clones (graph) or nodes (node), as nsys */
+	if (p_cuptiGetGraphId && p_cuptiGetGraphNodeId && p_cuptiGetGraphExecId) {
+		static const CUpti_CallbackId graph_cb[] = {CUPTI_CBID_RESOURCE_GRAPH_CREATED,
+							    CUPTI_CBID_RESOURCE_GRAPH_CLONED,
+							    CUPTI_CBID_RESOURCE_GRAPHEXEC_CREATED};
+		static const CUpti_CallbackId node_cb[] = {CUPTI_CBID_RESOURCE_GRAPHNODE_CREATED,
+							   CUPTI_CBID_RESOURCE_GRAPHNODE_CLONED};
+		const CUpti_CallbackId *cb = opt_graph_node ? node_cb : graph_cb;
+		size_t n = opt_graph_node ? 2 : 3;
+		for (size_t i = 0; i < n; i++)
+			p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RESOURCE, cb[i]);
+	}
 	if (opt_flush_ms)
 		p_cuptiActivityFlushPeriod(opt_flush_ms);
 	return 0;
@@ -1153,6 +1297,7 @@ GP_EXPORT int InitializeInjection(void)
 	active = 1;
 	gp_at_shutdown(cuda_shutdown);
 	gp_at_flush_request(cuda_flush_request);
+	gp_at_capture_change(kinds_sync);
 	/* registered after every CUPTI feature was enabled: runs before CUPTI's own exit
 	 * handlers (atexit is LIFO); re-registered at each context creation */
 	atexit(cuda_teardown);

@@ -10,10 +10,17 @@
 
 #include "producer.h"
 
-/* Load the profiler entry points from libcupti (handle from dlopen) and start PM
- * sampling on the devices of $GPROF_CLI_OPTIONS.  Errors: one line on stderr and a
- * GP_REC_METRICS_NOTE "GPU_METRICS:ERROR"; the rest of the profile goes on. */
+/* In InitializeInjection: load the profiler entry points from libcupti (handle from
+ * dlopen) and read the sampling options of $GPROF_CLI_OPTIONS.  Starts nothing: inside
+ * cuInit the profiler cannot initialise yet (cuptiProfilerInitialize returned
+ * CUPTI_ERROR_UNKNOWN there on the H200). */
 GP_HIDDEN void gp_metrics_start(void *cupti_handle);
+/* Start PM sampling on the devices asked for, once: called at
+ * CUPTI_CBID_RESOURCE_CU_INIT_FINISHED (last_chance 0: a profiler that cannot initialise
+ * yet is tried again later, silently) and at every CUPTI_CBID_RESOURCE_CONTEXT_CREATED
+ * before the atexit re-registration (last_chance 1).  Errors: one line on stderr and a
+ * GP_REC_METRICS_NOTE "GPU_METRICS:ERROR"/"WARNING"; the rest of the profile goes on. */
+GP_HIDDEN void gp_metrics_ready(int last_chance);
 /* Stop sampling, decode what is left, disable (call after every other CUPTI use). */
 GP_HIDDEN void gp_metrics_stop(void);
 
@@ -25,16 +32,32 @@ GP_HIDDEN void gp_metrics_stop(void);
  */
 #include <cupti.h>
 
+/* Send a GP_REC_METRICS_NOTE: META_DATA_CAPTURE row (key, value), e.g.
+ * ("GPU_METRICS:REPLAY_PASSES", "16"); value NULL = "".  Strings are interned here. */
+GP_HIDDEN void gp_metrics_note(const char *key, const char *value);
+
 /* In setup(), after subscribing: resolve the range-profiler entry points from the libcupti
  * handle and enable the driver-API callbacks it needs on `subscriber`. */
 GP_HIDDEN void gp_range_init(void *cupti_handle, CUpti_SubscriberHandle subscriber);
 /* CUPTI_CBID_RESOURCE_CONTEXT_CREATED / _DESTROY_STARTING of context `ctx`. */
 GP_HIDDEN void gp_range_context_created(CUcontext ctx);
 GP_HIDDEN void gp_range_context_destroy(CUcontext ctx);
-/* Does the range profiler want driver-API callback `cbid` (e.g. kernel launches)? */
-GP_HIDDEN int gp_range_wants(CUpti_CallbackId cbid);
-/* A wanted driver-API callback; `data` is the CUpti_CallbackData. */
-GP_HIDDEN void gp_range_driver_callback(CUpti_CallbackId cbid, const void *data);
+/* Does the range profiler want API callback `cbid` of `domain` (CUPTI_CB_DOMAIN_RUNTIME_API
+ * or _DRIVER_API)?  Kernel-range mode wants the kernel and graph launches of both. */
+GP_HIDDEN int gp_range_wants(CUpti_CallbackDomain domain, CUpti_CallbackId cbid);
+/* A wanted API callback; `data` is the CUpti_CallbackData (enter and exit). */
+GP_HIDDEN void gp_range_api_callback(CUpti_CallbackDomain domain, CUpti_CallbackId cbid,
+				     const void *data);
+/* NVTX user ranges (--gpu-metrics-ranges=nvtx): non-zero while nvtx.c should forward its
+ * push/pop calls (every domain) to gp_range_nvtx_push/pop; 0 otherwise, so the NVTX fast
+ * path pays one load.  name_sid: the range's message as a string id of this library's
+ * connection (gp_intern, or a registered string's id), 0 = none. */
+GP_HIDDEN extern volatile int gp_range_nvtx_on;
+/* 1 in kernel-range mode (set by gp_range_init): kernels are serialised by the replay, so
+ * the cuda collector traces CUPTI_ACTIVITY_KIND_KERNEL instead of CONCURRENT_KERNEL. */
+GP_HIDDEN extern int gp_range_serial_kernels;
+GP_HIDDEN void gp_range_nvtx_push(uint32_t name_sid);
+GP_HIDDEN void gp_range_nvtx_pop(void);
 /* Process end: stop, decode and send what is left, disable (before gp_metrics_stop). */
 GP_HIDDEN void gp_range_stop(void);
 

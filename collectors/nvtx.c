@@ -41,6 +41,7 @@
 #include <sys/mman.h>
 #include <wchar.h>
 
+#include "gpu_metrics.h"
 #include "producer.h"
 
 #define GP_EXPORT   __attribute__((visibility("default")))
@@ -481,10 +482,23 @@ static __attribute__((noinline)) int push_off(uint64_t domain, int trigger, cons
 	return gp_collecting() ? push_at(domain, a, 0, 0) : push_skip(domain);
 }
 
+/* --gpu-metrics-ranges=nvtx: open a CUPTI user range for this push (gpu_range.c). */
+static __attribute__((noinline)) void range_push(enum nv_form form, const void *msg)
+{
+	struct nv_attr a = {0};
+	if (form == NV_ATTR)
+		decode_attr(msg, &a);
+	else if (msg)
+		a.sid = form == NV_ASCII ? intern_a(msg) : intern_w(msg);
+	gp_range_nvtx_push(a.sid);
+}
+
 static inline __attribute__((always_inline)) int push_msg(enum nv_form form, const void *msg,
 							  uint64_t domain)
 {
 	struct nv_attr a;
+	if (unlikely(gp_range_nvtx_on))
+		range_push(form, msg);
 	if (unlikely(!gp_collecting()))
 		return push_off(domain, take_msg(form, msg, domain, 1, &a), &a);
 	take_msg(form, msg, domain, 0, &a);
@@ -513,11 +527,15 @@ static int NVTX_API dom_push_ex(nvtxDomainHandle_t dom, const nvtxEventAttribute
 
 static int NVTX_API pop0(void)
 {
+	if (unlikely(gp_range_nvtx_on))
+		gp_range_nvtx_pop();
 	return pop(0);
 }
 
 static int NVTX_API dom_pop(nvtxDomainHandle_t dom)
 {
+	if (unlikely(gp_range_nvtx_on))
+		gp_range_nvtx_pop();
 	return pop((uintptr_t)dom);
 }
 

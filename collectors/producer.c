@@ -186,6 +186,7 @@ static int g_membar;   /* ownership by membarrier(2) instead of a CAS (see buf_t
 static uint64_t g_seq; /* next frame sequence number on this connection */
 static uint64_t g_start_ns;
 static uint32_t g_hello_flags;
+static int g_trace_fork; /* "trace-fork-before-exec=1" in $GPROF_CLI_OPTIONS */
 static uint64_t g_flush_ns = 100 * 1000000ull;
 static struct sockaddr_un g_addr;
 static dev_t g_sock_dev;
@@ -231,6 +232,10 @@ static _Atomic int g_n_shutdown;
 /* gp_at_flush_request() callbacks */
 static void (*g_flushreq_fns[4])(void);
 static _Atomic int g_n_flushreq;
+/* gp_at_capture_change() callbacks */
+static void (*g_capchg_fns[4])(void);
+static _Atomic int g_n_capchg;
+static void capture_changed(void);
 
 /* ---- intern table ---------------------------------------------------------------- */
 
@@ -953,11 +958,17 @@ static void *flusher_main(void *arg)
 	(void)arg;
 	int me = (int)sys_getpid();
 	uint32_t seen = atomic_load(&g_acked_epoch);
+	uint32_t was_collecting = (uint32_t)gp_collecting();
 	prctl(PR_SET_NAME, "gprof-flush", 0, 0, 0);
 	while (atomic_load_explicit(&g_flusher_pid, memory_order_relaxed) == me) {
 		flusher_wait(seen);
 		if ((int)sys_getpid() != me)
 			break;
+		/* a window opened or closed elsewhere (another process, the recorder) */
+		if ((uint32_t)gp_collecting() != was_collecting) {
+			was_collecting = (uint32_t)gp_collecting();
+			capture_changed();
+		}
 		uint32_t ep = atomic_load_explicit(&gp_ctl->flush_epoch, memory_order_acquire);
 		if (ep != seen) {
 			flush_request(ep);
@@ -1162,6 +1173,29 @@ void gp_at_flush_request(void (*fn)(void))
 	g_flushreq_fns[n] = fn;
 }
 
+void gp_at_capture_change(void (*fn)(void))
+{
+	int n = atomic_load(&g_n_capchg);
+	for (int i = 0; i < n && i < 4; i++)
+		if (g_capchg_fns[i] == fn)
+			return;
+	n = atomic_fetch_add(&g_n_capchg, 1);
+	if (n >= 4) {
+		atomic_fetch_sub(&g_n_capchg, 1);
+		return;
+	}
+	g_capchg_fns[n] = fn;
+}
+
+/* Run the gp_at_capture_change() callbacks (collecting may have changed). */
+static void capture_changed(void)
+{
+	int n = atomic_load(&g_n_capchg);
+	for (int i = 0; i < n && i < 4; i++)
+		if (g_capchg_fns[i])
+			g_capchg_fns[i]();
+}
+
 /* ---- exit, signals, fork ------------------------------------------------------------ */
 
 /* Append GP_REC_LOSS (cumulative counters) to f.  Send lock held. */
@@ -1319,6 +1353,18 @@ static void fork_child(void)
 {
 	if (atomic_load(&g_state) != ST_ACTIVE)
 		return;
+	if (!g_trace_fork) {
+		/* nsys --trace-fork-before-exec=false: the child is traced from its exec on
+		 * (the new image loads the collectors afresh); until then every record is
+		 * refused at the state check, and the parent's connection is not shared. */
+		atomic_store(&g_slock, 0);
+		t_buf = NULL; /* the next record finds the state and gives up */
+		atomic_store_explicit(&g_state, ST_INACTIVE, memory_order_release);
+		if (g_fd >= 0)
+			syscall(SYS_close, g_fd);
+		g_fd = -1;
+		return;
+	}
 	/* The child has only the forking thread; every buffer holds parent records
 	 * (the parent sends those), so empty all of them and start over. */
 	for (struct gp_tbuf *b = atomic_load(&g_bufs); b; b = b->next) {
@@ -1462,8 +1508,10 @@ int gp_capture_start(uint64_t ts_ns, uint32_t reason)
 		}
 	}
 	ctl_unlock(c);
-	if (k >= 0)
+	if (k >= 0) {
+		capture_changed();
 		send_capture((uint32_t)k, GP_CAPTURE_ACTION_START, ts_ns, reason);
+	}
 	return k;
 }
 
@@ -1503,6 +1551,7 @@ int gp_capture_stop(uint64_t ts_ns, uint32_t reason)
 			0);
 		flush_request(ep);
 		atomic_store(&g_acked_epoch, ep);
+		capture_changed();
 		if (shut)
 			atomic_store(&c->shutdown, 1);
 		send_capture((uint32_t)k, GP_CAPTURE_ACTION_STOP, ts_ns, reason);
@@ -1537,6 +1586,11 @@ int gp_producer_init(uint32_t collector)
 	map_control(path);
 	g_collector = collector;
 	g_pid = sys_getpid();
+	{
+		const char *o = getenv(GP_ENV_OPTIONS), *k = "trace-fork-before-exec=1";
+		const char *p = o ? strstr(o, k) : NULL;
+		g_trace_fork = p && (p == o || p[-1] == ';') && (p[strlen(k)] == 0 || p[strlen(k)] == ';');
+	}
 	clk_init();
 	{
 		long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);

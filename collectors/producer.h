@@ -145,6 +145,15 @@ GP_HIDDEN void gp_at_shutdown(void (*fn)(int in_signal));
  * thread that ended the range; never in a signal handler.  At most 4; duplicates ignored. */
 GP_HIDDEN void gp_at_flush_request(void (*fn)(void));
 
+/* Register a callback run when collection may have switched on or off (gp_collecting()
+ * changed): synchronously inside gp_capture_start() (after collecting = 1) and
+ * gp_capture_stop() (after the flush request) of this library, and on the flusher thread,
+ * at most one flush period late, for windows opened or closed by another process or
+ * library.  The callback reads gp_collecting() itself and must be idempotent (it may run
+ * more than once per change).  The cuda collector switches CUPTI's activity kinds here.
+ * Not in a signal handler.  At most 4; duplicates ignored. */
+GP_HIDDEN void gp_at_capture_change(void (*fn)(void));
+
 /* Map `len` bytes of zeroed private anonymous memory with the raw mmap system call (so the
  * osrt collector never sees the profiler's own allocations as the app's mmap calls).
  * populate != 0 pre-faults the pages (MAP_POPULATE).  Returns NULL on failure.  Ownership:

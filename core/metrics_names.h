@@ -14,8 +14,12 @@
 
 /* Default range-profiler set (per kernel / per NVTX range), in display order:
  * duration, SM throughput %, DRAM throughput %, achieved occupancy, tensor pipe %,
- * L1 and L2 hit rates, instructions executed.  The first four and the last were probed
- * on the H200 (cupti-design.md §4.3); sm__throughput needs 8 replay passes. */
+ * L1 and L2 hit rates, instructions executed.  Every name checked against the base
+ * metrics the CUPTI 13.0 host API lists for GH100 (H200, range profiler) and measured
+ * there (tests/gpu/run-metrics-range-tests.sh).  Replay passes on GH100: 1 each, except
+ * sm__throughput (8) and lts__t_sector_hit_rate (2): the whole set needs 16 passes.
+ * sm__pipe_tensor_op_hmma_cycles_active counts Hopper's warpgroup (HGMMA) tensor ops too:
+ * 97 % on a cuBLAS fp16 GEMM (there is no sm__pipe_tensor_op_gmma_* metric). */
 static const char *const gp_metrics_default_range[] = {
     "gpu__time_duration.sum",
     "sm__throughput.avg.pct_of_peak_sustained_elapsed",
@@ -28,24 +32,32 @@ static const char *const gp_metrics_default_range[] = {
     NULL,
 };
 
-/* Default PM-sampling set: single-pass on GH100 (the 9-metric probe set of
- * cupti-design.md §5 without gpu__time_duration.sum, which is garbage when sampled). */
+/* Default PM-sampling set, in display order, every value a percentage of peak (GPU_METRICS
+ * stores integers): GR (any engine) active, SMs active, SM issue (instructions), tensor
+ * pipes active, DRAM read and write bandwidth.  The "UNIT.TriageCompute." prefixes name
+ * GH100's PM-sampling counter domains (nsys's "gh100-ct" set); the six fit in one pass on
+ * GH100.  On the H200 the first five read as nsys 2025.3's GR Active, SMs Active, SM
+ * Issue, DRAM Read/Write Bandwidth [Throughput %] on the same kernels (within 1 %).
+ * Kept small on purpose: in-process decoding cost about 8 us of CPU per sample for one
+ * metric, 48 us for five and 138 us for eleven (H200 host), and at the default 10 kHz a
+ * sample must be decoded in under 100 us or the hardware buffer overflows.  On a chip
+ * without a prefixed name the collector tries the name without its prefix
+ * (gp_metric_unprefixed).  gpu__time_duration.sum is never sampled: it reads as a
+ * timestamp, not a duration (cupti-design.md §5). */
 static const char *const gp_metrics_default_sample[] = {
-    "gr__cycles_active.avg",
-    "gr__cycles_elapsed.max",
-    "sm__cycles_active.avg",
-    "dramc__read_throughput.avg.pct_of_peak_sustained_elapsed",
-    "dramc__write_throughput.avg.pct_of_peak_sustained_elapsed",
-    "sm__inst_executed_realtime.avg.per_cycle_active",
-    "pcie__read_bytes.sum.per_second",
-    "pcie__write_bytes.sum.per_second",
+    "FE_B.TriageCompute.gr__cycles_active.avg.pct_of_peak_sustained_elapsed",
+    "TPC.TriageCompute.sm__cycles_active.avg.pct_of_peak_sustained_elapsed",
+    "TPC.TriageCompute.sm__inst_executed_realtime.avg.pct_of_peak_sustained_elapsed",
+    "TPC.TriageCompute.sm__pipe_tensor_cycles_active_realtime.avg.pct_of_peak_sustained_elapsed",
+    "FBSP.TriageCompute.dramc__read_throughput.avg.pct_of_peak_sustained_elapsed",
+    "FBSP.TriageCompute.dramc__write_throughput.avg.pct_of_peak_sustained_elapsed",
     NULL,
 };
 
 /* Smallest set for each mode ("--gpu-metrics-set=minimal"): one single-pass metric. */
 static const char *const gp_metrics_minimal_range[] = {"gpu__time_duration.sum", NULL};
 static const char *const gp_metrics_minimal_sample[] = {
-    "dramc__read_throughput.avg.pct_of_peak_sustained_elapsed", NULL};
+    "gr__cycles_active.avg.pct_of_peak_sustained_elapsed", NULL};
 
 /* Names known without CUPTI (used for suggestions when CUPTI cannot enumerate). */
 static const char *const gp_metrics_known[] = {
@@ -75,6 +87,12 @@ static const char *const gp_metrics_known[] = {
     "sm__sass_thread_inst_executed_op_fadd_pred_on.sum",
     "sm__sass_thread_inst_executed_op_ffma_pred_on.sum",
     "sm__sass_thread_inst_executed_op_fmul_pred_on.sum",
+    "sm__pipe_tensor_cycles_active.avg.pct_of_peak_sustained_active",
+    "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_elapsed",
+    "sm__inst_executed_pipe_tensor.sum",
+    "sm__inst_executed_pipe_tensor_op_gmma.sum",
+    "sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active",
+    "sm__throughput.avg.pct_of_peak_sustained_active",
     NULL,
 };
 
@@ -167,6 +185,59 @@ static inline int gp_metric_name_valid(const char *s)
 			return 0;
 	}
 	return u[2] != 0 && u[2] != '.';
+}
+
+/* The metric name without its PM-sampling counter-domain prefix ("UNIT.TriageCompute." or
+ * "TriageCompute."): a pointer into name, or NULL when it has no such prefix. */
+static inline const char *gp_metric_unprefixed(const char *name)
+{
+	const char *t = strstr(name, "TriageCompute.");
+	const char *u = strstr(name, "__");
+
+	if (!t || !u || t > u)
+		return NULL;
+	return t + strlen("TriageCompute.");
+}
+
+/* Length of the base metric of a full name ("PFX.unit__counter" of
+ * "PFX.unit__counter.avg.pct_of_peak_sustained_elapsed"): up to the first '.' after the
+ * "__", or the whole name.  CUPTI's base-metric lists hold these. */
+static inline size_t gp_metric_base_len(const char *name)
+{
+	const char *u = strstr(name, "__");
+	const char *dot = u ? strchr(u, '.') : NULL;
+
+	return dot ? (size_t)(dot - name) : strlen(name);
+}
+
+/* --gpu-metrics-devices as the collector sees it: "all", "cuda-visible" (both: every
+ * device the process's CUDA sees; returns -1 and leaves ids alone), "none" (returns 0), or
+ * a comma list of device ordinals 0..255 (returns how many, at most max, duplicates
+ * dropped, into ids).  Returns -2 for anything else. */
+static inline int gp_metrics_parse_devices(const char *spec, int *ids, int max)
+{
+	int n = 0;
+
+	if (!spec || !*spec || !strcmp(spec, "all") || !strcmp(spec, "cuda-visible"))
+		return -1;
+	if (!strcmp(spec, "none"))
+		return 0;
+	for (const char *p = spec;;) {
+		int v = 0, len = 0, dup = 0;
+		while (*p >= '0' && *p <= '9' && len < 4) {
+			v = v * 10 + (*p++ - '0');
+			len++;
+		}
+		if (!len || v > 255 || (*p && *p != ','))
+			return -2;
+		for (int i = 0; i < n; i++)
+			dup |= ids[i] == v;
+		if (!dup && n < max)
+			ids[n++] = v;
+		if (!*p)
+			return n;
+		p++;
+	}
 }
 
 #endif

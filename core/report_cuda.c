@@ -5,7 +5,8 @@
  *
  *   CUPTI_ACTIVITY_KIND_RUNTIME, _KERNEL, _MEMCPY, _MEMSET, _SYNCHRONIZATION, _GRAPH_TRACE,
  *   CUDA_GPU_MEMORY_USAGE_EVENTS, TARGET_INFO_GPU, TARGET_INFO_CUDA_DEVICE,
- *   TARGET_INFO_CUDA_CONTEXT_INFO, TARGET_INFO_CUDA_STREAM.
+ *   TARGET_INFO_CUDA_CONTEXT_INFO, TARGET_INFO_CUDA_STREAM, CUDA_GRAPH_EVENTS,
+ *   CUDA_GRAPH_NODE_EVENTS.
  *
  * Like nsys, a table is created only when its first row arrives (a report of a run
  * without memsets has no MEMSET table).  The ENUM_* tables are core/report_enums.c's.
@@ -46,6 +47,7 @@ _Static_assert(sizeof(struct gp_rec_cuda_memset) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_sync) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_memory) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_graph_trace) % 8 == 0, "wire align");
+_Static_assert(sizeof(struct gp_rec_cuda_graph_event) == 48, "wire size");
 _Static_assert(sizeof(struct gp_rec_cuda_device) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_context) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_stream) % 8 == 0, "wire align");
@@ -64,6 +66,8 @@ enum cuda_table {
 	T_CUDA_DEVICE,
 	T_CONTEXT,
 	T_STREAM,
+	T_GRAPH_EVENTS,
+	T_GRAPH_NODE_EVENTS,
 	T_COUNT
 };
 
@@ -172,6 +176,18 @@ static const struct cuda_table_def table_defs[T_COUNT] = {
 		  " processId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
 		  " priority INTEGER NOT NULL, flag INTEGER NOT NULL)",
 		  "INSERT INTO TARGET_INFO_CUDA_STREAM VALUES (?,0,?,?,?,?,?)"},
+    [T_GRAPH_EVENTS] = {"CREATE TABLE CUDA_GRAPH_EVENTS ("
+			" start INTEGER NOT NULL, end INTEGER NOT NULL,"
+			" eventClass INTEGER NOT NULL, globalTid INTEGER,"
+			" nameId INTEGER NOT NULL, graphId INTEGER, originalGraphId INTEGER,"
+			" graphExecId INTEGER)",
+			"INSERT INTO CUDA_GRAPH_EVENTS VALUES (?,?,?,?,?,?,?,?)"},
+    [T_GRAPH_NODE_EVENTS] = {"CREATE TABLE CUDA_GRAPH_NODE_EVENTS ("
+			     " start INTEGER NOT NULL, end INTEGER NOT NULL,"
+			     " eventClass INTEGER NOT NULL, globalTid INTEGER,"
+			     " nameId INTEGER NOT NULL, graphNodeId INTEGER NOT NULL,"
+			     " originalGraphNodeId INTEGER)",
+			     "INSERT INTO CUDA_GRAPH_NODE_EVENTS VALUES (?,?,?,?,?,?,?)"},
 };
 
 /* One distinct kernel name: StringIds ids of its three forms. */
@@ -316,16 +332,93 @@ static void knames_grow(struct cuda_state *s)
 	free(old);
 }
 
+/* Integer literal suffixes of libstdc++'s demangler -> the type NVIDIA's demangler casts
+ * to ("10" -> "(int)10", "7u" -> "(unsigned int)7", "5l" -> "(long)5"). */
+static const struct {
+	const char *suffix, *type;
+} lit_types[] = {{"ull", "unsigned long long"}, {"ll", "long long"}, {"ul", "unsigned long"},
+		 {"u", "unsigned int"},		{"l", "long"},	     {"", "int"}};
+
+/*
+ * Template-argument literals and the anonymous namespace as NVIDIA's demangler spells
+ * them (seen in nsys 2025.3 on the H200): inside <...>, an argument that is an integer
+ * literal becomes "(type)value" and true/false become "(bool)1"/"(bool)0";
+ * "(anonymous namespace)" becomes "<unnamed>".  (char literals already print as
+ * "(char)97" in both.)  Returns a new string (caller frees).
+ */
+static char *nsys_literals(const char *in)
+{
+	size_t n = strlen(in), o = 0;
+	char *out = xmalloc(n * 12 + 32);
+	int depth = 0;
+
+	for (size_t i = 0; in[i];) {
+		char c = in[i];
+		int arg_start =
+		    depth > 0 && o > 0 &&
+		    (out[o - 1] == '<' || (o > 1 && out[o - 2] == ',' && out[o - 1] == ' '));
+		if (!strncmp(in + i, "(anonymous namespace)", 21)) {
+			memcpy(out + o, "<unnamed>", 9);
+			o += 9;
+			i += 21;
+			continue;
+		}
+		if (arg_start) {
+			size_t j = i + (in[i] == '-'), d = j;
+			while (isdigit((unsigned char)in[d]))
+				d++;
+			if (d > j) {
+				for (size_t t = 0; t < sizeof(lit_types) / sizeof(lit_types[0]);
+				     t++) {
+					size_t sl = strlen(lit_types[t].suffix);
+					if (strncmp(in + d, lit_types[t].suffix, sl) ||
+					    (in[d + sl] != ',' && in[d + sl] != '>'))
+						continue;
+					o += (size_t)sprintf(out + o, "(%s)%.*s", lit_types[t].type,
+							     (int)(d - i), in + i);
+					i = d + sl;
+					goto next;
+				}
+			}
+			if (!strncmp(in + i, "true", 4) && (in[i + 4] == ',' || in[i + 4] == '>')) {
+				o += (size_t)sprintf(out + o, "(bool)1");
+				i += 4;
+				continue;
+			}
+			if (!strncmp(in + i, "false", 5) &&
+			    (in[i + 5] == ',' || in[i + 5] == '>')) {
+				o += (size_t)sprintf(out + o, "(bool)0");
+				i += 5;
+				continue;
+			}
+		}
+		if (c == '<')
+			depth++;
+		else if (c == '>' && depth > 0)
+			depth--;
+		out[o++] = c;
+		i++;
+	next:;
+	}
+	out[o] = 0;
+	return out;
+}
+
 /*
  * Rewrite a libstdc++-demangled name in the style nsys shows (NVIDIA's demangler):
- * "T const*" -> "const T *" for a simple T, and a space before each run of '*' / '&'
- * ("tiny(float*, int)" -> "tiny(float *, int)", the fixture's demangledName).
+ * template-argument literals and the anonymous namespace (nsys_literals), "T const*" ->
+ * "const T *" for a simple T, and a space before each run of '*' / '&'
+ * ("tiny(float*, int)" -> "tiny(float *, int)", the fixture's demangledName).  Not
+ * matched: NVIDIA prints a parameter whose type is a template parameter as T1, T2, ...
+ * ("void tk<float, (int)10, (bool)1>(T1 *)"); libstdc++ substitutes the type.
  * Returns a new string (caller frees).
  */
 char *report_cuda_nsys_style(const char *in)
 {
-	size_t n = strlen(in), o = 0;
-	char *a = xstrdup(in), *out = xmalloc(2 * n + 1), *p;
+	char *a = nsys_literals(in), *out, *p;
+	size_t n = strlen(a), o = 0;
+
+	out = xmalloc(2 * n + 1);
 
 	for (p = strstr(a, " const"); p; p = strstr(p + 1, " const")) {
 		char *b = p;
@@ -608,6 +701,34 @@ static int h_graph(struct report *r, struct report_conn *c, const void *p)
 	return report_step(r, st);
 }
 
+/* Graph and graph node creation (nameId: the texts nsys 2025.3 writes for each class). */
+static int h_graph_event(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_graph_event *g = p;
+	int node = g->event_class == GP_CUDA_GRAPH_NODE_CREATION;
+	const char *name = node						  ? "Graph Node Creation"
+			   : g->event_class == GP_CUDA_GRAPHEXEC_CREATION ? "GraphExec Creation"
+			   : g->event_class == GP_CUDA_GRAPH_CLONE	  ? "Graph Clone"
+									  : "Graph Creation";
+	sqlite3_stmt *st = table_stmt(r, node ? T_GRAPH_NODE_EVENTS : T_GRAPH_EVENTS);
+	int64_t t = report_time(r, g->ts_ns);
+
+	bind_i64(st, 1, t);
+	bind_i64(st, 2, t);
+	bind_i64(st, 3, g->event_class);
+	bind_i64(st, 4, report_global_tid(report_conn_pid(c), g->h.tid));
+	bind_i64(st, 5, report_string(r, name, strlen(name)));
+	if (node) {
+		bind_i64(st, 6, (int64_t)g->graph_node_id);
+		bind_opt(st, 7, (int64_t)g->original_graph_node_id);
+	} else {
+		bind_opt(st, 6, g->graph_id);
+		bind_opt(st, 7, g->original_graph_id);
+		bind_opt(st, 8, g->graph_exec_id);
+	}
+	return report_step(r, st);
+}
+
 static int h_device(struct report *r, struct report_conn *c, const void *p)
 {
 	const struct gp_rec_cuda_device *d = p;
@@ -728,6 +849,7 @@ static const struct cuda_handler handlers[] = {
     [GP_REC_CUDA_DEVICE - 0x300] = {sizeof(struct gp_rec_cuda_device), h_device},
     [GP_REC_CUDA_CONTEXT - 0x300] = {sizeof(struct gp_rec_cuda_context), h_context},
     [GP_REC_CUDA_STREAM - 0x300] = {sizeof(struct gp_rec_cuda_stream), h_stream},
+    [GP_REC_CUDA_GRAPH_EVENT - 0x300] = {sizeof(struct gp_rec_cuda_graph_event), h_graph_event},
 };
 
 static int cuda_create(struct report *r)

@@ -23,8 +23,10 @@ int report_cuda_short_name(const char *s, size_t len, size_t *start, size_t *end
 
 /*
  * A libstdc++-demangled name rewritten in the style nsys prints (NVIDIA's demangler):
- * "T const*" -> "const T *" for a simple T, and a space before each run of '*' or '&'
- * ("tiny(float*, int)" -> "tiny(float *, int)").  Returns a new string (caller frees).
+ * template-argument literals as casts ("<10, true, 5ul>" -> "<(int)10, (bool)1,
+ * (unsigned long)5>"), "(anonymous namespace)" -> "<unnamed>", "T const*" -> "const T *"
+ * for a simple T, and a space before each run of '*' or '&' ("tiny(float*, int)" ->
+ * "tiny(float *, int)").  Returns a new string (caller frees).
  */
 char *report_cuda_nsys_style(const char *demangled);
 

@@ -4,7 +4,8 @@
  *
  * PM sampling (GP_REC_METRICS_SAMPLE) -> nsys's tables (nsys-cli.md §3.3):
  *   TARGET_INFO_GPU_METRICS(typeId, sourceId, typeName, metricId, metricName): one row per
- *     device and metric; typeId = report_metrics_type_id(device) (GPU id in the low byte),
+ *     device and metric; typeId = sourceId = report_metrics_type_id(device) (GPU id in the
+ *     low byte, as nsys),
  *     metricId = the metric's index in the device's sampling config;
  *   GPU_METRICS(rawTimestamp, timestamp, typeId, metricId, value): one row per sample and
  *     metric; rawTimestamp = the sample's end on CLOCK_MONOTONIC (the trace clock),
@@ -126,7 +127,7 @@ static int on_metric(struct report *r, struct report_conn *c, const struct gp_re
 	snprintf(tname, sizeof(tname), "GPU %u%s%s PM sampling", m->device_id, chip ? " " : "",
 		 chip ? chip : "");
 	sqlite3_bind_int64(s->ins_info, 1, report_metrics_type_id(m->device_id));
-	sqlite3_bind_int64(s->ins_info, 2, GP_METRICS_SOURCE_ID);
+	sqlite3_bind_int64(s->ins_info, 2, report_metrics_type_id(m->device_id)); /* as nsys */
 	sqlite3_bind_text(s->ins_info, 3, tname, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s->ins_info, 4, m->index);
 	sqlite3_bind_text(s->ins_info, 5, name, -1, SQLITE_TRANSIENT);

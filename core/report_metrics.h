@@ -14,11 +14,13 @@
 /* The recorder's table module for record types 0x400-0x4ff. */
 extern const struct report_module report_module_metrics;
 
-/* Source id of PM-sampled metrics in TARGET_INFO_GPU_METRICS.sourceId / typeId. */
-#define GP_METRICS_SOURCE_ID 0
+/* Source id of PM-sampled metrics in the typeId (bits 32..47), as nsys 2025.3 writes it. */
+#define GP_METRICS_SOURCE_ID 1
 
 /* nsys typeId of a GPU's sampled metrics: <hwId:8><vmId:8><sourceId:16><typeId:32>, the
- * GPU id in the low 8 bits (nsys-cli.md §3.2: "typeId & 0xFF AS gpuId"). */
+ * GPU id in the low 8 bits (nsys-cli.md §3.2: "typeId & 0xFF AS gpuId").  nsys 2025.3.1 on
+ * the H200 wrote 0x0001000100000000 for GPU 0, and the same number in
+ * TARGET_INFO_GPU_METRICS.sourceId; so do we. */
 static inline int64_t report_metrics_type_id(uint32_t device_id)
 {
 	return (int64_t)((GP_VM_ID << 48) | ((uint64_t)GP_METRICS_SOURCE_ID << 32) |

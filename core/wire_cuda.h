@@ -31,6 +31,7 @@ enum gp_rec_cuda_type {
 	GP_REC_CUDA_DEVICE = 0x308,	 /* struct gp_rec_cuda_device */
 	GP_REC_CUDA_CONTEXT = 0x309,	 /* struct gp_rec_cuda_context */
 	GP_REC_CUDA_STREAM = 0x30a,	 /* struct gp_rec_cuda_stream */
+	GP_REC_CUDA_GRAPH_EVENT = 0x30b, /* struct gp_rec_cuda_graph_event */
 };
 
 /* eventClass of CUDA API records (nsys ENUM_NSYS_EVENT_CLASS). */
@@ -158,6 +159,34 @@ struct gp_rec_cuda_graph_trace {
 	uint32_t device_id, context_id, stream_id, correlation_id;
 	uint32_t graph_id;
 	uint32_t end_device_id;
+};
+
+/* eventClass of graph creation events (nsys ENUM_NSYS_EVENT_CLASS). */
+enum gp_cuda_graph_event_class {
+	GP_CUDA_GRAPH_NODE_CREATION = 77, /* TRACE_PROCESS_EVENT_CUDA_GRAPH_NODE_CREATION */
+	GP_CUDA_GRAPHEXEC_CREATION = 94,  /* TRACE_PROCESS_EVENT_CUDA_GRAPHEXEC_CREATION */
+	GP_CUDA_GRAPH_CREATION = 95,	  /* TRACE_PROCESS_EVENT_CUDA_GRAPH_CREATION */
+	GP_CUDA_GRAPH_CLONE = 96,	  /* TRACE_PROCESS_EVENT_CUDA_GRAPH_CLONE */
+};
+
+/* GP_REC_CUDA_GRAPH_EVENT (48 bytes): a graph, graph exec or graph node was created or
+ * cloned (CUPTI resource callbacks GRAPH_CREATED, GRAPH_CLONED, GRAPHEXEC_CREATED with
+ * cuda-graph-trace=graph; GRAPHNODE_CREATED, GRAPHNODE_CLONED with =node; ids from
+ * cuptiGetGraphId / cuptiGetGraphNodeId / cuptiGetGraphExecId), as nsys 2025.3 records
+ * them (seen on the H200: one row per callback, start = end = the callback's time, a
+ * clone gives a creation row and a clone row, instantiation gives creation rows of the
+ * graphs the driver builds internally, and the exec row names the instantiated graph).
+ * -> CUDA_GRAPH_NODE_EVENTS (class 77) or CUDA_GRAPH_EVENTS (94, 95, 96). */
+struct gp_rec_cuda_graph_event {
+	struct gp_rec_hdr h;		 /* h.tid = thread of the API call that made it */
+	uint64_t ts_ns;			 /* the callback's time */
+	uint64_t graph_node_id;		 /* class 77 */
+	uint64_t original_graph_node_id; /* class 77 of a cloned node; 0 = none */
+	uint32_t graph_id;		 /* 94, 95, 96 (94: the instantiated graph) */
+	uint32_t original_graph_id;	 /* 96: the graph cloned; 0 = none */
+	uint32_t graph_exec_id;		 /* 94; 0 = none */
+	uint16_t event_class;		 /* enum gp_cuda_graph_event_class */
+	uint16_t pad;
 };
 
 /* GP_REC_CUDA_DEVICE (160 bytes): one GPU (CUpti_ActivityDevice5, via EnableAndDump).

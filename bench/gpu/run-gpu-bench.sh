@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-gpu-bench.sh - the GPU benchmark and the nsys side-by-side (issue 3), on the H200.
 #
-#   sh bench/gpu/run-gpu-bench.sh <what> <outdir>     what: lb | mbv2 | compare-lb | compare-mbv2
+#   sh bench/gpu/run-gpu-bench.sh <what> <outdir>
+#   what: lb | mbv2 | compare-lb | compare-mbv2 | capoff-lb | wall-mbv2 | wall-lb
 #
 # Uses the files bench/gpu/stage.sh put in .gpu/ (gprof-cli, libcupti_floor.so,
 # launchbench, mbv2.py, libdw/libelf debs).  Interleaved rounds (bare, CUPTI floor,
@@ -11,10 +12,21 @@
 # `gprof-cli profile` / `nsys profile` command, or the bare app).
 # compare-*: one gprof-cli run and one nsys run (import + export to SQLite), then
 # bench/gpu/compare_nsys.py and `nsys stats` on both reports next to `gprof-cli stats`.
+# capoff-lb (issue 4, launches outside any capture range): interleaved rounds of bare,
+# gprof-cli without -c ("full"), gprof-cli -c cudaProfilerApi with launchbench, which never
+# calls cudaProfilerStart ("capoff": CUPTI's event kinds disabled outside ranges), and the
+# same with the injection library of the previous behaviour in $G/oldlib ("capoff-old":
+# kinds enabled, records dropped on arrival), when that folder exists.
+# wall-*: where the whole command's wall time goes: the application is started by a
+# shell that writes timestamps just before and after it, so each line of <what>.tsv is
+#   round  variant  app_metric  command_wall_s  before_app_s  app_s  after_app_s
+# (before: command start to app start, e.g. the recorder set-up; after: app exit to
+# command exit: the recorder's finish and report).  Variants: bare, floor, gprof
+# (-t cuda,nvtx), gprof-nvtx (-t nvtx: no CUPTI).
 set -u
 what=$1 out=$2
 ROUNDS=${ROUNDS:-5}
-G=$PWD/.gpu
+G=${G:-$PWD/.gpu}
 GPROF=$G/build/bin/gprof-cli
 H=/opt/nvidia/nsight-compute/2025.3.1/host
 NSYS=$H/target-linux-x64/nsys
@@ -23,7 +35,7 @@ mkdir -p "$out" /tmp/dw
 for f in "$G"/debs/*.deb; do dpkg -x "$f" /tmp/dw; done
 DWLIB=/tmp/dw/usr/lib/x86_64-linux-gnu
 case $what in
-*lb) APP="$G/launchbench"; ARGS="1000 100"; METRIC=us_per_kernel ;;
+*lb) APP="$G/launchbench"; ARGS=${LB_ARGS:-1000 100}; METRIC=us_per_kernel ;;
 *mbv2) APP=python3; ARGS="$G/mbv2.py"; METRIC=ms_per_step ;;
 esac
 
@@ -39,6 +51,12 @@ run_variant() { # run_variant <round> <variant>
 	gprof) $GPROF profile -t cuda,nvtx -f -o /tmp/bench-gprof $APP $ARGS >"$log" 2>&1 ;;
 	nsys) LD_LIBRARY_PATH=$DWLIB $NSYS profile -t cuda,nvtx -f true -o /tmp/bench-nsys \
 		$APP $ARGS >"$log" 2>&1 ;;
+	full) $GPROF profile -t cuda,nvtx -f -o /tmp/bench-gprof $APP $ARGS >"$log" 2>&1 ;;
+	capoff) $GPROF profile -t cuda,nvtx -c cudaProfilerApi -f -o /tmp/bench-gprof \
+		$APP $ARGS >"$log" 2>&1 ;;
+	capoff-old) GPROF_CLI_LIBDIR=$G/oldlib $GPROF profile -t cuda,nvtx -c cudaProfilerApi \
+		-f -o /tmp/bench-gprof $APP $ARGS >"$log" 2>&1 ;;
+	gprof-nvtx) $GPROF profile -t nvtx -f -o /tmp/bench-gprof $APP $ARGS >"$log" 2>&1 ;;
 	esac
 	t1=$(now)
 	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(metric "$log")" \
@@ -53,6 +71,45 @@ lb | mbv2)
 	while [ $r -le "$ROUNDS" ]; do
 		for v in bare floor gprof nsys; do
 			run_variant $r $v
+		done
+		r=$((r + 1))
+	done
+	;;
+capoff-lb)
+	: >"$out/$what.tsv"
+	$APP $ARGS >/dev/null 2>&1
+	variants="bare full capoff"
+	[ -d "$G/oldlib" ] && variants="$variants capoff-old"
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		for v in $variants; do
+			run_variant $r $v
+		done
+		r=$((r + 1))
+	done
+	;;
+wall-mbv2 | wall-lb)
+	: >"$out/$what.tsv"
+	$APP $ARGS >/dev/null 2>&1
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		for v in bare floor gprof gprof-nvtx; do
+			log=$out/$what.$v.$r.log ts=$out/$what.$v.$r.ts
+			wrap="echo \$(date +%s.%N) >$ts; $APP $ARGS; echo \$(date +%s.%N) >>$ts"
+			t0=$(now)
+			case $v in
+			bare) sh -c "$wrap" >"$log" 2>&1 ;;
+			floor) CUDA_INJECTION64_PATH=$G/libcupti_floor.so sh -c "$wrap" >"$log" 2>&1 ;;
+			gprof) $GPROF profile -t cuda,nvtx -f -o /tmp/bench-gprof sh -c "$wrap" \
+				>"$log" 2>&1 ;;
+			gprof-nvtx) $GPROF profile -t nvtx -f -o /tmp/bench-gprof sh -c "$wrap" \
+				>"$log" 2>&1 ;;
+			esac
+			t1=$(now)
+			a0=$(sed -n 1p "$ts") a1=$(sed -n 2p "$ts")
+			printf '%s\t%s\t%s\t%s\n' "$r" "$v" "$(metric "$log")" \
+				"$(awk "BEGIN{printf \"%.3f\t%.3f\t%.3f\t%.3f\", $t1 - $t0, $a0 - $t0, $a1 - $a0, $t1 - $a1}")" |
+				tee -a "$out/$what.tsv"
 		done
 		r=$((r + 1))
 	done

@@ -26,6 +26,7 @@
 static char g_tmp[256];
 static char g_cli[PATH_MAX];
 static char g_build[1024];
+static char *g_profile_opt; /* one more profile option (before -o), or NULL */
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
@@ -67,6 +68,8 @@ static int profile(sqlite3 **db, const char *name, const char *trace, const char
 	argv[n++] = "profile";
 	argv[n++] = "-t";
 	argv[n++] = (char *)trace;
+	if (g_profile_opt)
+		argv[n++] = g_profile_opt;
 	argv[n++] = "-o";
 	argv[n++] = out;
 	argv[n++] = exe;
@@ -391,11 +394,15 @@ static void test_open_at_exit(void **state)
 
 /* ---- variants ------------------------------------------------------------------------ */
 
+/* --trace-fork-before-exec=true: the forked child (no exec) is traced as a process of its own */
 static void test_fork_child(void **state)
 {
 	(void)state;
 	sqlite3 *db;
-	assert_int_equal(profile(&db, "fork", "nvtx", "nvtx_app", "--fork", NULL), 0);
+	g_profile_opt = "--trace-fork-before-exec=true";
+	int rc = profile(&db, "fork", "nvtx", "nvtx_app", "--fork", NULL);
+	g_profile_opt = NULL;
+	assert_int_equal(rc, 0);
 	assert_non_null(db);
 	check_app_counts(db, 34 + 4 * 301 + 10);
 	assert_int_equal(q(db, "SELECT COUNT(*) FROM PROCESSES"), 2);
@@ -405,6 +412,23 @@ static void test_fork_child(void **state)
 			 10);
 	assert_int_equal(q(db, "SELECT COUNT(DISTINCT globalTid) FROM NVTX_EVENTS WHERE text = "
 			       "'child-range'"),
+			 1);
+	sqlite3_close(db);
+}
+
+/* Default (nsys: --trace-fork-before-exec=false): a child that never execs is not traced,
+ * the parent's records are all there. */
+static void test_fork_child_untraced(void **state)
+{
+	(void)state;
+	sqlite3 *db;
+	assert_int_equal(profile(&db, "fork-default", "nvtx", "nvtx_app", "--fork", NULL), 0);
+	assert_non_null(db);
+	check_app_counts(db, 34 + 4 * 301);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM PROCESSES"), 1);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text = 'child-range'"), 0);
+	assert_int_equal(q(db, "SELECT value = 'false' FROM META_DATA_CAPTURE WHERE name = "
+			       "'PROCESS_0:TRACE_FORK_BEFORE_EXEC'"),
 			 1);
 	sqlite3_close(db);
 }
@@ -536,7 +560,8 @@ int main(void)
 	    cmocka_unit_test(test_names_domains), cmocka_unit_test(test_attributes),
 	    cmocka_unit_test(test_threads),	  cmocka_unit_test(test_start_end),
 	    cmocka_unit_test(test_durations),	  cmocka_unit_test(test_open_at_exit),
-	    cmocka_unit_test(test_fork_child),	  cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_fork_child),
+	    cmocka_unit_test(test_fork_child_untraced),	  cmocka_unit_test(test_abort),
 	    cmocka_unit_test(test_close_fds),	  cmocka_unit_test(test_two_instances),
 	    cmocka_unit_test(test_not_traced),	  cmocka_unit_test(test_stress),
 	};

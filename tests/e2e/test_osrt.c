@@ -76,6 +76,10 @@ static void dump_log(const char *dir)
 
 /* `gprof-cli profile -t TRACE [--osrt-threshold THR] -o dir/NAME osrt_app dir/NAME.pids`;
  * asserts exit status 0 and reads the pids.  Fills db with the report path. */
+/* --trace-fork-before-exec value the next profile() passes (the tests below follow the
+ * forked child, so "true" unless a test says otherwise) */
+static const char *g_trace_fork = "--trace-fork-before-exec=true";
+
 static void profile(const char *dir, const char *name, const char *trace, const char *thr, char *db,
 		    struct pids *p)
 {
@@ -94,6 +98,7 @@ static void profile(const char *dir, const char *name, const char *trace, const 
 		argv[n++] = "--osrt-threshold";
 		argv[n++] = thr;
 	}
+	argv[n++] = g_trace_fork;
 	argv[n++] = "-o";
 	argv[n++] = out;
 	argv[n++] = app;
@@ -270,6 +275,29 @@ static void test_threshold_zero(void **state)
 	assert_int_equal(rows(db, "usleep", p.spawn, NULL), 2);
 }
 
+/* nsys's default --trace-fork-before-exec=false: the forked child that never execs leaves
+ * no rows and no process; the exec'd and spawned children are traced from their exec on. */
+static void test_fork_default(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct pids p;
+
+	g_trace_fork = "--trace-fork-before-exec=false";
+	profile(dir, "forkdef", "osrt", NULL, db, &p);
+	g_trace_fork = "--trace-fork-before-exec=true";
+	assert_int_equal(
+	    tu_query_intf(db, "SELECT count(*) FROM PROCESSES WHERE pid IN (%ld, %ld, %ld, %ld)",
+			  p.main, p.fork, p.exec, p.spawn),
+	    3);
+	assert_int_equal(tu_query_intf(db, "SELECT count(*) FROM OSRT_API WHERE " PID " = %ld",
+				       p.fork),
+			 0);
+	assert_int_equal(rows(db, "usleep", p.main, NULL), 6);
+	assert_int_equal(rows(db, "usleep", p.exec, NULL), 2);
+	assert_int_equal(rows(db, "usleep", p.spawn, NULL), 2);
+}
+
 /* A threshold above every call's duration: nothing is recorded, the app still runs. */
 static void test_threshold_high(void **state)
 {
@@ -344,6 +372,7 @@ int main(void)
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_threshold_high, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_fork_default, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_not_traced, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_passthrough, tu_setup_tmpdir, tu_teardown_tmpdir),
 	};

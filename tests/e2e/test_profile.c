@@ -441,7 +441,8 @@ static void test_injection_environment(void **state)
 	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "--osrt-threshold=5000",
 	    "--cuda-graph-trace=node", "-o", o, exit_with, "env", "GPROF_CLI_OPTIONS");
 	assert_string_equal(r.out,
-			    "cuda-memory-usage=0;cuda-graph-trace=node;cuda-trace-all-apis=0\n");
+			    "cuda-memory-usage=0;cuda-graph-trace=node;cuda-trace-all-apis=0;"
+			    "trace-fork-before-exec=0\n");
 	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "--osrt-threshold=5000", "-o", o,
 	    exit_with, "env", "GPROF_CLI_OSRT_THRESHOLD_NS");
 	assert_string_equal(r.out, "5000\n");
@@ -684,6 +685,7 @@ static void test_print_config_round_trip(void **state)
 				   "osrt-threshold: 1000\n"
 				   "stats: true\n"
 				   "show-output: true\n"
+				   "trace-fork-before-exec: false\n"
 				   "cuda-memory-usage: false\n"
 				   "cuda-graph-trace: graph\n"
 				   "cuda-trace-all-apis: false\n"

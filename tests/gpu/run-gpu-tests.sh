@@ -170,12 +170,52 @@ PY
 
 TORCH_PYTHON=${TORCH_PYTHON:-/opt/torch/.venv/bin/python3}
 
+# subscriber: the application subscribes to CUPTI itself (tests/gpu/gpu_subscriber.cu):
+# one line naming its subscriber, NVTX still traced, profile exits with the app's 3.
+subscriber() {
+	out="$tmp/subscriber"
+	echo "== subscriber: gprof-cli profile -t cuda,nvtx gpu_subscriber (app holds CUPTI)"
+	"$GPROF_CLI" profile -t cuda,nvtx -f -o "$out" "$BUILD/tests/gpu/gpu_subscriber" \
+		>"$out.stdout" 2>"$out.stderr"
+	rc=$?
+	python3 - "$rc" "$out" <<'PY' >"$out.check"
+import sqlite3, sys
+rc, out = int(sys.argv[1]), sys.argv[2]
+err = open(out + ".stderr").read().splitlines()
+ok = bad = 0
+def res(good, what):
+    global ok, bad
+    print("  %s %s" % ("ok  " if good else "FAIL", what))
+    ok += bool(good)
+    bad += not good
+res(rc == 3, "profile exits with the application's status 3 (got %d)" % rc)
+named = [l for l in err if "cuda trace disabled" in l]
+res(len(named) == 1 and "gpu_subscriber_test" in named[0],
+    "one line names the other subscriber: %s" % named)
+try:
+    db = sqlite3.connect("file:%s.db?mode=ro" % out, uri=True)
+    n = db.execute("SELECT count(*) FROM NVTX_EVENTS e LEFT JOIN StringIds s ON "
+                   "s.id = e.textId WHERE coalesce(e.text, s.value) = 'sub_work'").fetchone()[0]
+except sqlite3.Error as e:
+    n = "error: %s" % e
+res(n == 1, "NVTX still traced: 1 range 'sub_work' (got %s)" % n)
+print("RESULT %d %d" % (ok, bad))
+PY
+	grep -v '^RESULT' "$out.check"
+	set -- $(sed -n 's/^RESULT //p' "$out.check")
+	passed=$((passed + ${1:-0}))
+	failed=$((failed + ${2:-1}))
+}
+
 run basic gpu_basic all
 run basic-mem gpu_basic mem --cuda-memory-usage=true
 run graph gpu_graph graph
 run graph-node gpu_graph node --cuda-graph-trace=node
 run threads gpu_threads all
 run fork gpu_fork all
+run names gpu_names all
+run multi gpu_multi all
+subscriber
 capture cap-cuda 3 gpu_capture -- -c cudaProfilerApi --capture-range-end=repeat
 capture cap-nvtx 1 gpu_capture --nvtx -- -c nvtx -p "step@*" --capture-range-end=stop
 capture cap-nvtx-shutdown 1 gpu_capture --nvtx -- -c nvtx -p "step@*"

@@ -75,7 +75,7 @@ static void test_builtin_sets(void **state)
 		     "l1tex__t_sector_hit_rate.pct,lts__t_sector_hit_rate.pct,"
 		     "sm__inst_executed.sum");
 	strbuf_reset(&out);
-	assert_int_equal(resolve("default", GP_METRICS_MODE_SAMPLE, &out, err, sizeof(err)), 8);
+	assert_int_equal(resolve("default", GP_METRICS_MODE_SAMPLE, &out, err, sizeof(err)), 6);
 	assert_non_null(strstr(out.buf, "dramc__read_throughput"));
 	assert_null(strstr(out.buf, "gpu__time_duration")); /* garbage when sampled */
 	strbuf_reset(&out);

@@ -449,6 +449,15 @@ static void test_nsys_style(void **state)
 		    "void k(const unsigned int &, char **, void (*)(int))");
 	check_style("void ns::f<at::Half>(at::Half const*)",
 		    "void ns::f<at::Half>(at::Half const *)");
+	/* spellings of nsys 2025.3 on the H200 (tests/gpu/gpu_names.cu) */
+	check_style("(anonymous namespace)::anon_kernel(int*)", "<unnamed>::anon_kernel(int *)");
+	check_style("void lits<7u, (char)97, 5l>(int*)",
+		    "void lits<(unsigned int)7, (char)97, (long)5>(int *)");
+	check_style("void tk<double, -3, false>(double*)",
+		    "void tk<double, (int)-3, (bool)0>(double *)");
+	check_style("void k<std::array<char*, 1ul>, 4>(int)",
+		    "void k<std::array<char *, (unsigned long)1>, (int)4>(int)");
+	check_style("void f<a2, b10>(x<3>)", "void f<a2, b10>(x<(int)3>)");
 }
 
 static void test_short_name(void **state)
@@ -462,6 +471,9 @@ static void test_short_name(void **state)
 	    "std::array<char*, 1ul>)",
 	    "vectorized_elementwise_kernel");
 	check_short("(anonymous namespace)::kernel()", "kernel");
+	check_short("<unnamed>::anon_kernel(int *)", "anon_kernel");
+	check_short("void tk<float, (int)10, (bool)1>(float *)", "tk");
+	check_short("void lits<(unsigned int)7, (char)97, (long)5>(int *)", "lits");
 	check_short("void cub::DeviceReduceKernel<cub::Policy, float*>(float*) const",
 		    "DeviceReduceKernel");
 	check_short("sm90_xmma_gemm", NULL);

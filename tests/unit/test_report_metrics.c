@@ -43,6 +43,7 @@ enum {
 	S_STEP,
 	S_KEY,
 	S_VAL,
+	S_GRAPH,
 };
 
 static void add_metric(uint16_t mode, uint16_t index, uint32_t sid)
@@ -94,6 +95,7 @@ static void send_session(int fd)
 	tu_add_string(S_STEP, "step");
 	tu_add_string(S_KEY, "GPU_METRICS:REPLAY_PASSES");
 	tu_add_string(S_VAL, "2");
+	tu_add_string(S_GRAPH, "[CUDA graph kernel node]");
 
 	/* sampling: 2 metrics, 10 samples of 100 us: dramc 10..100, ipc 1.4..10.4 */
 	add_metric(GP_METRICS_MODE_SAMPLE, 0, S_DRAMC);
@@ -123,6 +125,10 @@ static void send_session(int fd)
 	add_range(GP_METRICS_RANGE_KERNEL, S_COPY, 12, 1, T0 + 2000, 0, 2000, 90);
 	add_range(GP_METRICS_RANGE_KERNEL, S_FMA, 13, 2, T0 + 3000, 0, 5000, 5);
 	add_range(GP_METRICS_RANGE_KERNEL, S_COPY, 14, 3, T0 + 4000, 0, 3000, 100);
+	/* a graph launch's kernel node (collectors/gpu_range.c names it so) and a range the
+	 * collector could not join to a launch (name 0) */
+	add_range(GP_METRICS_RANGE_KERNEL, S_GRAPH, 15, 4, T0 + 5000, T0 + 6000, 700, 3);
+	add_range(GP_METRICS_RANGE_KERNEL, 0, 0, 5, 0, 0, 800, 4);
 	add_range(GP_METRICS_RANGE_NVTX, S_STEP, 0, 0, T0 + 10000, T0 + 30000, 10000, 50);
 	add_range(GP_METRICS_RANGE_NVTX, S_STEP, 0, 1, T0 + 40000, T0 + 70000, 20000, 70);
 	struct gp_rec_metrics_note *note = tu_add_rec(GP_REC_METRICS_NOTE, sizeof(*note), 0);
@@ -190,7 +196,7 @@ static char *run_csv(const char *spec, int *ret)
 static void test_sampled_tables(void **state)
 {
 	(void)state;
-	int64_t type_id = (int64_t)((1ull << 48) | 0);
+	int64_t type_id = (int64_t)((1ull << 48) | (1ull << 32)); /* nsys 2025.3, GPU 0 */
 
 	assert_int_equal(report_metrics_type_id(0), type_id);
 	assert_int_equal(report_metrics_type_id(3) & 0xFF, 3);
@@ -201,6 +207,7 @@ static void test_sampled_tables(void **state)
 	assert_string_equal(q_text("SELECT typeName FROM TARGET_INFO_GPU_METRICS LIMIT 1"),
 			    "GPU 0 GH100 PM sampling");
 	assert_int_equal(q_int("SELECT typeId FROM TARGET_INFO_GPU_METRICS LIMIT 1"), type_id);
+	assert_int_equal(q_int("SELECT sourceId FROM TARGET_INFO_GPU_METRICS LIMIT 1"), type_id);
 	assert_int_equal(q_int("SELECT COUNT(*) FROM GPU_METRICS"), 20);
 	/* report time = monotonic - session start; raw = monotonic */
 	assert_int_equal(q_int("SELECT MIN(timestamp) FROM GPU_METRICS"), 100000);
@@ -216,9 +223,15 @@ static void test_sampled_tables(void **state)
 static void test_range_table(void **state)
 {
 	(void)state;
-	/* 6 ranges x 2 metrics */
-	assert_int_equal(q_int("SELECT COUNT(*) FROM GPROF_RANGE_METRICS"), 12);
-	assert_int_equal(q_int("SELECT COUNT(DISTINCT rangeId) FROM GPROF_RANGE_METRICS"), 6);
+	/* 8 ranges x 2 metrics */
+	assert_int_equal(q_int("SELECT COUNT(*) FROM GPROF_RANGE_METRICS"), 16);
+	assert_int_equal(q_int("SELECT COUNT(DISTINCT rangeId) FROM GPROF_RANGE_METRICS"), 8);
+	assert_string_equal(q_text("SELECT s.value FROM GPROF_RANGE_METRICS r JOIN StringIds s"
+				   " ON s.id = r.nameId WHERE r.correlationId = 15"),
+			    "[CUDA graph kernel node]");
+	assert_int_equal(q_int("SELECT COUNT(*) FROM GPROF_RANGE_METRICS WHERE kind = 'kernel'"
+			       " AND nameId IS NULL AND start IS NULL AND rangeIndex = 5"),
+			 2);
 	assert_string_equal(q_text("SELECT s.value FROM GPROF_RANGE_METRICS r JOIN StringIds s"
 				   " ON s.id = r.nameId WHERE r.correlationId = 12"),
 			    "copy(float *, float *, int)");
@@ -269,7 +282,12 @@ static void test_kern_metrics(void **state)
 	    "3,90.0,80.0,100.0,dram__throughput.avg.pct_of_peak_sustained_elapsed,"
 	    "\"copy(float *, float *, int)\"\n"
 	    "1,5000.0,5000.0,5000.0,gpu__time_duration.sum,fma_loop\n"
-	    "1,5.0,5.0,5.0,dram__throughput.avg.pct_of_peak_sustained_elapsed,fma_loop\n");
+	    "1,5.0,5.0,5.0,dram__throughput.avg.pct_of_peak_sustained_elapsed,fma_loop\n"
+	    "1,700.0,700.0,700.0,gpu__time_duration.sum,[CUDA graph kernel node]\n"
+	    "1,3.0,3.0,3.0,dram__throughput.avg.pct_of_peak_sustained_elapsed,"
+	    "[CUDA graph kernel node]\n"
+	    "1,800.0,800.0,800.0,gpu__time_duration.sum,[unknown]\n"
+	    "1,4.0,4.0,4.0,dram__throughput.avg.pct_of_peak_sustained_elapsed,[unknown]\n");
 }
 
 static void test_range_metrics(void **state)

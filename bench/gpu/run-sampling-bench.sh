@@ -1,0 +1,96 @@
+#!/bin/sh
+# run-sampling-bench.sh - overhead of PM sampling (-t gpu-metrics, issue 5) on MobileNet-v2
+# training (mbv2.py), on the H200.
+#
+#   GPROF_CLI=... sh bench/gpu/run-sampling-bench.sh <outdir>
+#
+# Interleaved rounds (ROUNDS, default 3) of the variants in VARIANTS (default
+# "bare trace metrics") of the same workload:
+#   bare       python3 mbv2.py
+#   trace      gprof-cli profile -t cuda,nvtx
+#   metrics    gprof-cli profile -t cuda,nvtx,gpu-metrics   (10 kHz, default set)
+#   gm-only    gprof-cli profile -t gpu-metrics              (sampling alone)
+# <outdir>/sampling.tsv, one line per run:
+#   round variant ms_per_step command_wall_s samples decode_cpu_ns
+# (samples / decode_cpu_ns: GPU_METRICS:SAMPLES_DEVICE_0 and GPU_METRICS:DECODE_CPU_NS of
+# the report, "-" without sampling), then a summary of medians and ratios to bare on stdout.
+# Env: GPROF_CLI (default build/bin/gprof-cli), TORCH_PYTHON (default
+# /opt/torch/.venv/bin/python3), MBV2 (default .gpu/mbv2.py, else ../shared/bench/mbv2.py),
+# FREQ (default 10000), VARIANTS.
+set -u
+out=${1:?usage: run-sampling-bench.sh <outdir>}
+ROUNDS=${ROUNDS:-3}
+VARIANTS=${VARIANTS:-bare trace metrics}
+FREQ=${FREQ:-10000}
+GPROF_CLI=${GPROF_CLI:-build/bin/gprof-cli}
+PY=${TORCH_PYTHON:-/opt/torch/.venv/bin/python3}
+if [ -z "${MBV2:-}" ]; then
+	MBV2=../shared/bench/mbv2.py
+	[ -f .gpu/mbv2.py ] && MBV2=.gpu/mbv2.py
+fi
+mkdir -p "$out"
+tsv=$out/sampling.tsv
+: >"$tsv"
+
+now() { date +%s.%N; }
+
+meta() { # meta <report> <name>: a META_DATA_CAPTURE value, or -
+	python3 -c "import sqlite3,sys
+r=sqlite3.connect(sys.argv[1]).execute('SELECT value FROM META_DATA_CAPTURE WHERE name=?',
+    (sys.argv[2],)).fetchone()
+print(r[0] if r else '-')" "$1" "$2" 2>/dev/null || echo -
+}
+
+run_variant() { # run_variant <round> <variant>
+	log=$out/mbv2.$2.$1.log
+	rep=/tmp/sampling-bench-$2
+	t0=$(now)
+	case $2 in
+	bare) "$PY" "$MBV2" >"$log" 2>&1 ;;
+	trace) "$GPROF_CLI" profile -t cuda,nvtx -f -o $rep "$PY" "$MBV2" >"$log" 2>&1 ;;
+	metrics)
+		"$GPROF_CLI" profile -t cuda,nvtx,gpu-metrics --gpu-metrics-frequency="$FREQ" -f \
+			-o $rep "$PY" "$MBV2" >"$log" 2>&1
+		;;
+	gm-only)
+		"$GPROF_CLI" profile -t gpu-metrics --gpu-metrics-frequency="$FREQ" -f -o $rep \
+			"$PY" "$MBV2" >"$log" 2>&1
+		;;
+	esac
+	t1=$(now)
+	ms=$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' "$log" | tail -1)
+	samples=- cpu=-
+	case $2 in metrics | gm-only)
+		samples=$(meta $rep.db GPU_METRICS:SAMPLES_DEVICE_0)
+		cpu=$(meta $rep.db GPU_METRICS:DECODE_CPU_NS)
+		;;
+	esac
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${ms:-?}" \
+		"$(awk "BEGIN{printf \"%.3f\", $t1 - $t0}")" "$samples" "$cpu" | tee -a "$tsv"
+}
+
+"$PY" "$MBV2" >/dev/null 2>&1 # warm the driver, page cache and torch import
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	for v in $VARIANTS; do
+		run_variant $r $v
+	done
+	r=$((r + 1))
+done
+python3 - "$tsv" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for r in rows:
+    by.setdefault(r[1], []).append(r)
+def med(v, i):
+    x = [float(r[i]) for r in by.get(v, []) if r[i] not in ("?", "-")]
+    return statistics.median(x) if x else float("nan")
+base = med("bare", 2)
+print("variant   runs  ms/step(med)  vs bare  wall_s(med)  samples(med)  decode us/sample")
+for v in ("bare", "trace", "metrics", "gm-only"):
+    s, c = med(v, 4), med(v, 5)
+    per = c / 1e3 / s if s == s and c == c and s > 0 else float("nan")
+    print("%-9s %4d  %12.3f  %6.3fx  %11.3f  %12.0f  %16.1f"
+          % (v, len(by.get(v, [])), med(v, 2), med(v, 2) / base, med(v, 3), s, per))
+PY
