@@ -117,7 +117,7 @@ $(B)/tests/gpu/%: tests/gpu/%.cu
 gpu-programs: $(GPU_BIN)
 
 check-gpu: all gpu-programs
-	@GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) sh tests/gpu/run-gpu-tests.sh
+	@GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) sh tests/gpu/run-all.sh
 
 # --- benchmarks ----------------------------------------------------------------
 $(B)/bench/%: bench/%.c $(B)/obj/bench/benchutil.o $(B)/libgprof.a

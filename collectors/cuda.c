@@ -1229,6 +1229,8 @@ static int setup(void)
 	}
 
 	gp_range_init(h, subscriber);
+	if (gp_range_serial_kernels) /* GRAPH_TRACE is not compatible with the KERNEL kind */
+		opt_graph_node = 1;
 
 	if (p_cuptiActivityEnableAndDump(CUPTI_ACTIVITY_KIND_DEVICE) != CUPTI_SUCCESS)
 		enable_kind(CUPTI_ACTIVITY_KIND_DEVICE, "devices");

@@ -4,22 +4,26 @@
  * following ../shared/reference/cupti-design.md §4.  Every CUPTI entry point is resolved
  * with dlsym from the libcupti handle the cuda collector opened; the cuda collector owns
  * the subscription and forwards context and launch callbacks here (gpu_metrics.h).
+ * Verified on an H200 (GH100, CUDA 13.0): tests/gpu/run-metrics-range-tests.sh.
  *
  * Per CUDA context (set up in its CONTEXT_CREATED callback): profiler initialise, host
- * object with the metric list, config image, range-profiler object, counter-data image for
- * a batch of RP_BATCH ranges, SetConfig, Start.
+ * object with the metric list (added in one call: separate calls cost extra passes),
+ * config image, range-profiler object, counter-data image for a batch of RP_BATCH
+ * ranges, SetConfig, Start.
  *
  * --gpu-metrics-ranges=kernel (auto range, kernel replay): each kernel launch is one range
  *   that CUPTI replays once per pass.  The launch callbacks (runtime launches, and driver
- *   launches not made by a runtime launch) record the launch order per context with the
- *   correlationId, kernel name (symbolName), thread and host times; range i of a batch is
- *   launch i of the batch (the auto-range names are execution-order numbers).  A batch is
- *   decoded (Stop, DecodeData, EvaluateToGpuValues per range) when RP_BATCH launches were
- *   counted, at every graph launch, at context destruction and at exit.  A graph launch
- *   makes one range per kernel node: the ranges a batch holds after its last stream launch
- *   are the graph's, recorded with the graph launch's correlationId, the name
- *   "[CUDA graph kernel node]" and the node's position in rangeIndex order (node kernels
- *   are not joined by name).
+ *   launches not made by a runtime launch; launches recorded by stream capture run no
+ *   kernel and are skipped) record the launch order per context with the correlationId,
+ *   kernel name (symbolName), thread and host times; range i of a batch is launch i of
+ *   the batch (the auto-range names are execution-order numbers).  A batch is decoded
+ *   (Stop, DecodeData, EvaluateToGpuValues per range, re-initialise, SetConfig, Start)
+ *   when RP_BATCH launches were counted, at every graph launch, at context destruction
+ *   and at exit.  A graph launch makes one range per kernel node: after the launch the
+ *   context is synchronised and the batch decoded, so the ranges after the batch's stream
+ *   launches are the graph's; they are recorded with the graph launch's correlationId and
+ *   the name "[CUDA graph kernel node]" (node kernels are not joined by name; rangeIndex
+ *   gives their order).
  * --gpu-metrics-ranges=nvtx (user range, user replay): NVTX push/pop (collectors/nvtx.c)
  *   drive cuptiRangeProfilerPushRange/PopRange on the calling thread's current context.
  *   The application cannot be replayed, so only a single-pass metric set works: metrics
@@ -30,7 +34,7 @@
  *
  * Errors: one line on stderr (plus hint), a GPU_METRICS:ERROR note; range mode is then off
  * for that context and the rest of the profile goes on.  Unknown metrics are dropped with
- * close matches from the chip's base metrics.
+ * close matches from the chip's base metrics and submetrics.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -90,6 +94,7 @@ RP_FUNCS(RP_DECLARE)
 static CUptiResult(CUPTIAPI *rp_result_string)(CUptiResult, const char **);
 static CUresult (*rp_cuCtxGetCurrent)(CUcontext *);
 static CUresult (*rp_cuCtxSynchronize)(void);
+static CUresult (*rp_cuStreamIsCapturing)(CUstream, CUstreamCaptureStatus *);
 
 /* One profiled range waiting for its batch to be decoded. */
 struct rp_pending {
@@ -237,6 +242,7 @@ static int rp_resolve(void *h)
 	if (cu) {
 		*(void **)&rp_cuCtxGetCurrent = dlsym(cu, "cuCtxGetCurrent");
 		*(void **)&rp_cuCtxSynchronize = dlsym(cu, "cuCtxSynchronize");
+		*(void **)&rp_cuStreamIsCapturing = dlsym(cu, "cuStreamIsCapturing");
 	}
 	return 0;
 }
@@ -414,13 +420,15 @@ static size_t rp_config(struct rp_ctx *c)
 	return np.numOfPasses;
 }
 
-static CUptiResult rp_add(struct rp_ctx *c, const char *name)
+/* Add n metrics to c's host object in one call: separate calls schedule their counters
+ * apart (on GH100 the default set took 16 passes added one by one, 8 added at once). */
+static CUptiResult rp_add(struct rp_ctx *c, const char **names, size_t n)
 {
 	CUpti_Profiler_Host_ConfigAddMetrics_Params am = {
 	    .structSize = CUpti_Profiler_Host_ConfigAddMetrics_Params_STRUCT_SIZE,
 	    .pHostObject = c->host,
-	    .ppMetricNames = &name,
-	    .numMetrics = 1};
+	    .ppMetricNames = names,
+	    .numMetrics = n};
 	return rp_cuptiProfilerHostConfigAddMetrics(&am);
 }
 
@@ -451,19 +459,20 @@ static CUpti_Profiler_Host_Object *rp_host_new(const char *chip, const uint8_t *
 	return hi.pHostObject;
 }
 
-/* A fresh host object holding c's kept metrics plus `extra` (NULL: none); NULL on error
- * (*r: the result of adding extra, CUPTI_SUCCESS when it was added or not given). */
+/* A fresh host object holding c's kept metrics plus `extra` (NULL: none), added in one
+ * call; NULL on error (*r: the result of adding them). */
 static CUpti_Profiler_Host_Object *rp_host_with(struct rp_ctx *c, const char *chip,
 						const uint8_t *avail, const char *extra,
 						CUptiResult *r)
 {
+	const char *all[GP_METRICS_MAX + 1];
+
 	*r = CUPTI_SUCCESS;
 	if (!(c->host = rp_host_new(chip, avail)))
 		return NULL;
-	for (size_t j = 0; j < c->nnames; j++)
-		rp_add(c, c->names[j]);
-	if (extra)
-		*r = rp_add(c, extra);
+	memcpy(all, c->names, c->nnames * sizeof(all[0]));
+	all[c->nnames] = extra;
+	*r = rp_add(c, all, c->nnames + (extra != NULL));
 	return c->host;
 }
 
@@ -863,6 +872,67 @@ static void rp_flush(struct rp_ctx *c, int restart)
 
 /* ---- callbacks ------------------------------------------------------------------------- */
 
+/* The stream launch cbid (parameters p) goes to; 0 when this launch API's parameters are
+ * not known here (then the launch counts as not captured). */
+static int rp_launch_stream(CUpti_CallbackDomain domain, CUpti_CallbackId cbid, const void *p,
+			    CUstream *s)
+{
+	if (!p)
+		return 0;
+	if (domain == CUPTI_CB_DOMAIN_RUNTIME_API) {
+		switch (cbid) { /* the _ptsz forms have the same parameters */
+		case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000:
+		case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_ptsz_v7000:
+			*s = (CUstream)((const cudaLaunchKernel_v7000_params *)p)->stream;
+			return 1;
+		case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_v9000:
+		case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000:
+			*s =
+			    (CUstream)((const cudaLaunchCooperativeKernel_v9000_params *)p)->stream;
+			return 1;
+		case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060:
+		case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060: {
+			const cudaLaunchConfig_t *cfg =
+			    ((const cudaLaunchKernelExC_v11060_params *)p)->config;
+			*s = cfg ? (CUstream)cfg->stream : NULL;
+			return cfg != NULL;
+		}
+		}
+		return 0;
+	}
+	switch (cbid) {
+	case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel:
+	case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz:
+		*s = ((const cuLaunchKernel_params *)p)->hStream;
+		return 1;
+	case CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel:
+	case CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel_ptsz:
+		*s = ((const cuLaunchCooperativeKernel_params *)p)->hStream;
+		return 1;
+	case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx:
+	case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz: {
+		const CUlaunchConfig *cfg = ((const cuLaunchKernelEx_params *)p)->config;
+		*s = cfg ? cfg->hStream : NULL;
+		return cfg != NULL;
+	}
+	}
+	return 0;
+}
+
+/* Was this launch recorded into a graph by stream capture (no kernel ran, no range)? */
+static int rp_captured(CUpti_CallbackDomain domain, CUpti_CallbackId cbid, const void *p)
+{
+	CUstream s = NULL;
+	CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
+	CUresult r;
+
+	if (!rp_cuStreamIsCapturing || !rp_launch_stream(domain, cbid, p, &s))
+		return 0;
+	r = rp_cuStreamIsCapturing(s, &st);
+	return r == CUDA_ERROR_STREAM_CAPTURE_IMPLICIT ||
+	       (r == CUDA_SUCCESS && st != CU_STREAM_CAPTURE_STATUS_NONE);
+}
+
 int gp_range_wants(CUpti_CallbackDomain domain, CUpti_CallbackId cbid)
 {
 	if (!R.wanted || R.nvtx)
@@ -900,7 +970,7 @@ void gp_range_api_callback(CUpti_CallbackDomain domain, CUpti_CallbackId cbid, c
 		return;
 	int failed = rt ? *(const int *)cd->functionReturnValue != 0
 			: *(const CUresult *)cd->functionReturnValue != CUDA_SUCCESS;
-	if (failed || !cd->context)
+	if (failed || !cd->context || rp_captured(domain, cbid, cd->functionParams))
 		return;
 	struct rp_pending p = {.start_ns = cd->correlationData ? *cd->correlationData : 0,
 			       .end_ns = gp_now_ns(),

@@ -17,7 +17,9 @@
  * L1 and L2 hit rates, instructions executed.  Every name checked against the base
  * metrics the CUPTI 13.0 host API lists for GH100 (H200, range profiler) and measured
  * there (tests/gpu/run-metrics-range-tests.sh).  Replay passes on GH100: 1 each, except
- * sm__throughput (8) and lts__t_sector_hit_rate (2): the whole set needs 16 passes.
+ * sm__throughput (8) and lts__t_sector_hit_rate (2); the whole set, added to the host
+ * object in one call, needs 8 (16 when added one by one).  Without those two the set fits
+ * one pass (what --gpu-metrics-ranges=nvtx keeps).
  * sm__pipe_tensor_op_hmma_cycles_active counts Hopper's warpgroup (HGMMA) tensor ops too:
  * 97 % on a cuBLAS fp16 GEMM (there is no sm__pipe_tensor_op_gmma_* metric). */
 static const char *const gp_metrics_default_range[] = {

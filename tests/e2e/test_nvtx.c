@@ -394,11 +394,22 @@ static void test_open_at_exit(void **state)
 
 /* ---- variants ------------------------------------------------------------------------ */
 
-/* --trace-fork-before-exec=true: the forked child (no exec) is traced as a process of its own */
+/* A forked child that never execs: by default (nsys: --trace-fork-before-exec=false) it is
+ * not traced; with --trace-fork-before-exec=true it is a process of its own. */
 static void test_fork_child(void **state)
 {
 	(void)state;
 	sqlite3 *db;
+	assert_int_equal(profile(&db, "fork-default", "nvtx", "nvtx_app", "--fork", NULL), 0);
+	assert_non_null(db);
+	assert_int_equal(q(db, "SELECT value = 'false' FROM META_DATA_CAPTURE WHERE name = "
+			       "'PROCESS_0:TRACE_FORK_BEFORE_EXEC'"),
+			 1);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text = 'child-range'"), 0);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM PROCESSES"), 1);
+	check_app_counts(db, 34 + 4 * 301);
+	sqlite3_close(db);
+
 	g_profile_opt = "--trace-fork-before-exec=true";
 	int rc = profile(&db, "fork", "nvtx", "nvtx_app", "--fork", NULL);
 	g_profile_opt = NULL;
@@ -412,23 +423,6 @@ static void test_fork_child(void **state)
 			 10);
 	assert_int_equal(q(db, "SELECT COUNT(DISTINCT globalTid) FROM NVTX_EVENTS WHERE text = "
 			       "'child-range'"),
-			 1);
-	sqlite3_close(db);
-}
-
-/* Default (nsys: --trace-fork-before-exec=false): a child that never execs is not traced,
- * the parent's records are all there. */
-static void test_fork_child_untraced(void **state)
-{
-	(void)state;
-	sqlite3 *db;
-	assert_int_equal(profile(&db, "fork-default", "nvtx", "nvtx_app", "--fork", NULL), 0);
-	assert_non_null(db);
-	check_app_counts(db, 34 + 4 * 301);
-	assert_int_equal(q(db, "SELECT COUNT(*) FROM PROCESSES"), 1);
-	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text = 'child-range'"), 0);
-	assert_int_equal(q(db, "SELECT value = 'false' FROM META_DATA_CAPTURE WHERE name = "
-			       "'PROCESS_0:TRACE_FORK_BEFORE_EXEC'"),
 			 1);
 	sqlite3_close(db);
 }
@@ -561,7 +555,7 @@ int main(void)
 	    cmocka_unit_test(test_threads),	  cmocka_unit_test(test_start_end),
 	    cmocka_unit_test(test_durations),	  cmocka_unit_test(test_open_at_exit),
 	    cmocka_unit_test(test_fork_child),
-	    cmocka_unit_test(test_fork_child_untraced),	  cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_abort),
 	    cmocka_unit_test(test_close_fds),	  cmocka_unit_test(test_two_instances),
 	    cmocka_unit_test(test_not_traced),	  cmocka_unit_test(test_stress),
 	};

@@ -1,0 +1,24 @@
+#!/bin/sh
+# run-all.sh - every GPU test suite (make check-gpu): the cuda collector
+# (run-gpu-tests.sh), PM sampling (run-metrics-sampling-tests.sh) and the range profiler
+# (run-metrics-range-tests.sh), one after the other, each with its own log section; then
+# the sums as "N passed, N failed".  Environment as the suites: GPROF_CLI, BUILD.
+# Exit 1 if any suite failed or ended without its closing line.
+here=$(cd "$(dirname "$0")" && pwd)
+passed=0
+failed=0
+for suite in run-gpu-tests run-metrics-sampling-tests run-metrics-range-tests; do
+	echo "==== $suite"
+	log=$(mktemp)
+	sh "$here/$suite.sh" 2>&1 | tee "$log"
+	set -- $(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ $# -ne 2 ]; then
+		echo "==== $suite: no closing line (crashed?), counted as 1 failure"
+		set -- 0 1
+	fi
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+done
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
