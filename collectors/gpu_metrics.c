@@ -2,7 +2,8 @@
  * gpu_metrics.c - the gpu-metrics collector, sampling mode (--gpu-metrics-mode=sample, the
  * default): CUPTI PM sampling (cupti_pmsampling.h) with the profiler host API
  * (cupti_profiler_host.h) as in cupti-design.md §5.  One PM-sampling object per sampled
- * device, all drained by one decode thread; every sample becomes one GP_REC_METRICS_SAMPLE
+ * device, each drained by its own decode thread (decoding and evaluating cost tens of µs of
+ * CPU per sample, so devices are decoded in parallel); every sample becomes one GP_REC_METRICS_SAMPLE
  * (wire_metrics.h).  Every CUPTI function is resolved with dlsym from the libcupti handle
  * the cuda collector opened; the cuda collector registered its CLOCK_MONOTONIC timestamp
  * callback before gp_metrics_start(), so sample times are on the trace clock.
@@ -80,16 +81,18 @@ struct dev {
 	uint64_t lost_from_ns, lost_ns; /* time without samples after decode errors */
 	CUptiResult first_error;
 	uint64_t first_ns, last_ns; /* first / last kept sample's end */
+	pthread_t thread;	    /* its decode thread (one per device: decoding and
+				     * evaluating cost CPU per sample and device) */
+	int has_thread;
 };
 
 static struct {
 	struct dev dev[MAX_DEV];
 	int ndev;
 	unsigned hz;
-	pthread_t thread;
 	atomic_int running;
-	uint64_t decode_cpu_ns;		      /* the decode thread's CPU time */
-	uint64_t ns_decode, ns_eval, ns_init; /* of it: DecodeData, evaluation, image reset */
+	_Atomic uint64_t decode_cpu_ns;		       /* the decode threads' CPU time */
+	_Atomic uint64_t ns_decode, ns_eval, ns_init; /* of it: DecodeData, evaluation, reset */
 	int ids[MAX_DEV], nids;		      /* devices asked for (gp_metrics_parse_devices) */
 	char list[4096];		      /* the requested metrics, comma list split in place */
 	const char *req[GP_METRICS_MAX];
@@ -630,17 +633,15 @@ static uint64_t thread_cpu_ns(void)
 
 static void *decode_thread(void *arg)
 {
+	struct dev *d = arg;
 	uint64_t cpu0 = thread_cpu_ns();
 
-	(void)arg;
 	while (atomic_load(&S.running)) {
 		/* 20 ms at <= 10 kHz (<= 200 samples per device and round), 5 ms above */
 		struct timespec ts = {0, (S.hz > 10000 ? 5 : 20) * 1000 * 1000};
 		/* raw syscall: the osrt collector must not see our own sleeps */
 		syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
-		for (int i = 0; i < S.ndev; i++)
-			if (S.dev[i].obj)
-				drain(&S.dev[i]);
+		drain(d);
 		gp_flush_thread();
 	}
 	S.decode_cpu_ns += thread_cpu_ns() - cpu0;
@@ -794,9 +795,14 @@ void gp_metrics_ready(int last_chance)
 	if (!started)
 		return;
 	atomic_store(&S.running, 1);
-	if (pthread_create(&S.thread, NULL, decode_thread, NULL) != 0) {
-		atomic_store(&S.running, 0);
-		note("ERROR", "cannot start the decode thread; samples are decoded at exit only");
+	for (int i = 0; i < S.ndev; i++) {
+		struct dev *d = &S.dev[i];
+		if (!d->obj)
+			continue;
+		d->has_thread = pthread_create(&d->thread, NULL, decode_thread, d) == 0;
+		if (!d->has_thread)
+			note("ERROR", "cannot start a decode thread; that device's samples are "
+				      "decoded at exit only");
 	}
 }
 
@@ -804,8 +810,12 @@ void gp_metrics_stop(void)
 {
 	char line[512], v[128];
 
-	if (atomic_exchange(&S.running, 0))
-		pthread_join(S.thread, NULL);
+	atomic_store(&S.running, 0);
+	for (int i = 0; i < S.ndev; i++)
+		if (S.dev[i].has_thread) {
+			pthread_join(S.dev[i].thread, NULL);
+			S.dev[i].has_thread = 0;
+		}
 	for (int i = 0; i < S.ndev; i++) {
 		struct dev *d = &S.dev[i];
 		if (!d->obj)
@@ -851,11 +861,12 @@ void gp_metrics_stop(void)
 		d->avail = d->cfg = d->data = NULL;
 	}
 	if (S.decode_cpu_ns) {
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)S.decode_cpu_ns);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)atomic_load(&S.decode_cpu_ns));
 		fact("DECODE_CPU_NS", v);
 		snprintf(v, sizeof(v), "decode %llu, evaluate+send %llu, image reset %llu",
-			 (unsigned long long)S.ns_decode, (unsigned long long)S.ns_eval,
-			 (unsigned long long)S.ns_init);
+			 (unsigned long long)atomic_load(&S.ns_decode),
+			 (unsigned long long)atomic_load(&S.ns_eval),
+			 (unsigned long long)atomic_load(&S.ns_init));
 		fact("DECODE_CPU_SPLIT_NS", v);
 	}
 	gp_flush_thread();

@@ -61,7 +61,7 @@ profile() { # profile <name> <profile options and command...>: report $tmp/<name
 }
 
 # 1. the three phases with cuda + NVTX tracing at 10 kHz
-profile phases -t cuda,nvtx,gpu-metrics --gpu-metrics-frequency=10000 "$APP" 300
+profile phases -t cuda,nvtx,gpu-metrics --gpu-metrics-devices=0 --gpu-metrics-frequency=10000 "$APP" 300
 $CHECK phases "$tmp/phases.db" 10000 >"$tmp/phases.check" 2>&1
 tally "$tmp/phases.check"
 $CHECK notes "$tmp/phases.db" DEVICE_0 SAMPLES_DEVICE_0 DECODE_CPU_NS >"$tmp/n.check" 2>&1
@@ -76,7 +76,7 @@ head -60 "$tmp/sum.txt" | sed 's/^/  | /'
 ok $? "stats --report gpu_metrics_sum: [all], copy, idle and fma rows"
 
 # 2. -t gpu-metrics alone
-profile alone -t gpu-metrics "$APP" 100
+profile alone -t gpu-metrics --gpu-metrics-devices=0 "$APP" 100
 $CHECK alone "$tmp/alone.db" 10000 >"$tmp/alone.check" 2>&1
 tally "$tmp/alone.check"
 
@@ -89,7 +89,7 @@ metrics:
   - dramc__read_througput.avg.pct_of_peak_sustained_elapsed
   - sm__throughput.avg.pct_of_peak_sustained_elapsed
 EOF
-profile badset -t cuda,gpu-metrics --gpu-metrics-set=file:"$tmp/set.yaml" "$APP" 50
+profile badset -t cuda,gpu-metrics --gpu-metrics-devices=0 --gpu-metrics-set=file:"$tmp/set.yaml" "$APP" 50
 grep -q "unknown metric 'dramc__read_througput.*close matches: dramc__read_throughput" \
 	"$tmp/badset.stderr"
 ok $? "badset: unknown metric named with its close match"
@@ -115,13 +115,34 @@ case $n in "0 "* | *" 0" | *rror*) false ;; *) true ;; esac
 ok $? "nodev: kernels still traced and the error recorded (kernels, errors: $n)"
 
 # 5. 200 kHz: every sample kept, or the loss said
-profile rate200k -t cuda,gpu-metrics --gpu-metrics-frequency=200000 "$APP" 100
+profile rate200k -t cuda,gpu-metrics --gpu-metrics-devices=0 --gpu-metrics-frequency=200000 "$APP" 100
 $CHECK rate "$tmp/rate200k.db" 200000 >"$tmp/r.check" 2>&1
 tally "$tmp/r.check"
 
-# 6. MobileNet-v2 training steps
+# 6. every device the application sees (one decode thread each): each sampled, none lost
+#    (the tests above name device 0, the one the test programs use)
+profile alldev -t gpu-metrics --gpu-metrics-devices=all "$APP" 100
+n=$(python3 - "$tmp/alldev.db" <<'PY' 2>&1
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+devs = [r[0] for r in db.execute("SELECT DISTINCT id FROM TARGET_INFO_GPU ORDER BY id")]
+got = []
+for d in devs:
+    v = db.execute("SELECT value FROM META_DATA_CAPTURE WHERE name = ?",
+                   ("GPU_METRICS:SAMPLES_DEVICE_%d" % d,)).fetchone()
+    got.append(int(v[0]) if v else 0)
+print(len(devs), min(got) if got else 0, " ".join(map(str, got)))
+PY
+)
+set -- $n
+[ "${1:-0}" -ge 1 ] && [ "${2:-0}" -gt 500 ] 2>/dev/null
+ok $? "alldev: every device sampled (devices, fewest samples, per device: $n)"
+! grep -q 'samples lost' "$tmp/alldev.stderr"
+ok $? "alldev: no sample lost with every device sampled at 10 kHz"
+
+# 7. MobileNet-v2 training steps
 if [ -x "$TORCH_PYTHON" ] && [ -f "$MBV2" ]; then
-	profile mbv2 -t cuda,nvtx,gpu-metrics "$TORCH_PYTHON" "$MBV2"
+	profile mbv2 -t cuda,nvtx,gpu-metrics --gpu-metrics-devices=0 "$TORCH_PYTHON" "$MBV2"
 	$CHECK mbv2 "$tmp/mbv2.db" 10000 >"$tmp/m.check" 2>&1
 	tally "$tmp/m.check"
 	"$GPROF_CLI" stats --report gpu_metrics_sum "$tmp/mbv2.db" 2>&1 | head -40 |
