@@ -666,8 +666,8 @@ static const struct profile_option options[] = {
      "GPU metrics sampling rate, 10 to 200000 Hz (default 10000)", apply_gpu_frequency,
      .validate = validate_gpu_frequency, .default_value = "10000"},
     {"gpu-metrics-set", 0, PROFILE_OPT_VALUE, "<name>|file:<yaml>",
-     "GPU metrics to collect: default, minimal, or a YAML list (default default)",
-     apply_gpu_set, .default_value = "default"},
+     "GPU metrics to collect: default, minimal, or a YAML list (default default)", apply_gpu_set,
+     .default_value = "default"},
     {"gpu-metrics-mode", 0, PROFILE_OPT_VALUE, "sample|range",
      "sample: PM sampling over time (GPU_METRICS); range: per kernel or NVTX range with "
      "kernel replay (GPROF_RANGE_METRICS) (default sample)",

@@ -171,32 +171,10 @@ static const char *cupti_err(CUptiResult r)
 
 /* ---- options ----------------------------------------------------------------------- */
 
-/* Value of `key` in $GPROF_CLI_OPTIONS ("k=v;k=v"), copied into buf; NULL when absent. */
-static const char *option(const char *key, char *buf, size_t size)
-{
-	const char *s = getenv(GP_ENV_OPTIONS);
-	size_t kl = strlen(key);
-
-	while (s && *s) {
-		const char *end = strchr(s, ';');
-		size_t len = end ? (size_t)(end - s) : strlen(s);
-		if (len > kl && !strncmp(s, key, kl) && s[kl] == '=') {
-			size_t vl = len - kl - 1;
-			if (vl >= size)
-				vl = size - 1;
-			memcpy(buf, s + kl + 1, vl);
-			buf[vl] = 0;
-			return buf;
-		}
-		s = end ? end + 1 : NULL;
-	}
-	return NULL;
-}
-
 static int option_bool(const char *key, int def)
 {
 	char buf[16];
-	const char *v = option(key, buf, sizeof(buf));
+	const char *v = gp_option(key, buf, sizeof(buf));
 
 	if (!v)
 		return def;
@@ -210,9 +188,9 @@ static void read_options(void)
 
 	opt_all_apis = option_bool("cuda-trace-all-apis", 0);
 	opt_memory = option_bool("cuda-memory-usage", 0);
-	v = option("cuda-graph-trace", buf, sizeof(buf));
+	v = gp_option("cuda-graph-trace", buf, sizeof(buf));
 	opt_graph_node = v && !strcmp(v, "node");
-	v = option("cuda-flush-interval", buf, sizeof(buf));
+	v = gp_option("cuda-flush-interval", buf, sizeof(buf));
 	if (v) {
 		unsigned long ms = strtoul(v, NULL, 10);
 		opt_flush_ms = ms > 60000 ? 60000 : (unsigned)ms;
@@ -1262,21 +1240,6 @@ static int setup(void)
 	return 0;
 }
 
-/* Does $GPROF_CLI_TRACE (when set) name collector `name` ("cuda", "gpu-metrics")? */
-static int trace_requested(const char *name)
-{
-	const char *t = getenv(GP_ENV_TRACE);
-	const char *p;
-	size_t n = strlen(name);
-
-	if (!t)
-		return !strcmp(name, "cuda");
-	for (p = t; (p = strstr(p, name)); p += n)
-		if ((p == t || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
-			return 1;
-	return 0;
-}
-
 /*
  * Called by the CUDA driver inside cuInit when CUDA_INJECTION64_PATH names this library.
  * Returns 1 (success for the driver) in every case: when tracing cannot start, one line on
@@ -1286,8 +1249,8 @@ GP_EXPORT int InitializeInjection(void)
 {
 	if (atomic_exchange(&init_done, 1))
 		return 1;
-	opt_trace_cuda = trace_requested("cuda");
-	if (!opt_trace_cuda && !trace_requested("gpu-metrics"))
+	opt_trace_cuda = gp_traced("cuda", 1);
+	if (!opt_trace_cuda && !gp_traced("gpu-metrics", 0))
 		return 1;
 	if (gp_producer_init(GP_COLLECTOR_INJECT) < 0)
 		return 1;

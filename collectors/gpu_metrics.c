@@ -3,10 +3,10 @@
  * default): CUPTI PM sampling (cupti_pmsampling.h) with the profiler host API
  * (cupti_profiler_host.h) as in cupti-design.md §5.  One PM-sampling object per sampled
  * device, each drained by its own decode thread (decoding and evaluating cost tens of µs of
- * CPU per sample, so devices are decoded in parallel); every sample becomes one GP_REC_METRICS_SAMPLE
- * (wire_metrics.h).  Every CUPTI function is resolved with dlsym from the libcupti handle
- * the cuda collector opened; the cuda collector registered its CLOCK_MONOTONIC timestamp
- * callback before gp_metrics_start(), so sample times are on the trace clock.
+ * CPU per sample, so devices are decoded in parallel); every sample becomes one
+ * GP_REC_METRICS_SAMPLE (wire_metrics.h).  Every CUPTI function is resolved with dlsym from the
+ * libcupti handle the cuda collector opened; the cuda collector registered its CLOCK_MONOTONIC
+ * timestamp callback before gp_metrics_start(), so sample times are on the trace clock.
  *
  * Per device: the metric list is checked in one pass (fresh host object, all metrics,
  * cuptiProfilerHostGetNumOfPasses == 1); when that fails it is rebuilt greedily, keeping
@@ -91,10 +91,10 @@ static struct {
 	int ndev;
 	unsigned hz;
 	atomic_int running;
-	_Atomic uint64_t decode_cpu_ns;		       /* the decode threads' CPU time */
+	_Atomic uint64_t decode_cpu_ns;		      /* the decode threads' CPU time */
 	_Atomic uint64_t ns_decode, ns_eval, ns_init; /* of it: DecodeData, evaluation, reset */
-	int ids[MAX_DEV], nids;		      /* devices asked for (gp_metrics_parse_devices) */
-	char list[4096];		      /* the requested metrics, comma list split in place */
+	int ids[MAX_DEV], nids; /* devices asked for (gp_metrics_parse_devices) */
+	char list[4096];	/* the requested metrics, comma list split in place */
 	const char *req[GP_METRICS_MAX];
 	size_t nreq;
 } S;
@@ -680,60 +680,30 @@ static int resolve(void *h)
 	return 0;
 }
 
-/* The value of `key` in $GPROF_CLI_OPTIONS ("k=v;k=v") copied into buf, or NULL. */
-static const char *opt(const char *key, char *buf, size_t size)
-{
-	const char *s = getenv(GP_ENV_OPTIONS);
-	size_t kl = strlen(key);
-
-	while (s && *s) {
-		const char *e = strchr(s, ';');
-		size_t len = e ? (size_t)(e - s) : strlen(s);
-		if (len > kl && !strncmp(s, key, kl) && s[kl] == '=') {
-			size_t vl = len - kl - 1 < size - 1 ? len - kl - 1 : size - 1;
-			memcpy(buf, s + kl + 1, vl);
-			buf[vl] = 0;
-			return buf;
-		}
-		s = e ? e + 1 : NULL;
-	}
-	return NULL;
-}
-
-/* Does $GPROF_CLI_TRACE name gpu-metrics? */
-static int traced(void)
-{
-	const char *t = getenv(GP_ENV_TRACE), *p;
-
-	for (p = t; p && (p = strstr(p, "gpu-metrics")); p += 11)
-		if ((p == t || p[-1] == ',') && (p[11] == 0 || p[11] == ','))
-			return 1;
-	return 0;
-}
-
 static int armed; /* gp_metrics_start() parsed the options; not started yet */
 
 void gp_metrics_start(void *h)
 {
 	char v[64], devs[256];
 
-	if (!h || !traced() || armed || S.ndev)
+	if (!h || !gp_traced("gpu-metrics", 0) || armed || S.ndev)
 		return;
-	if (opt("gpu-metrics-mode", v, sizeof(v)) && !strcmp(v, "range"))
+	if (gp_option("gpu-metrics-mode", v, sizeof(v)) && !strcmp(v, "range"))
 		return; /* collectors/gpu_range.c */
 	if (resolve(h) < 0)
 		return note("ERROR", "this libcupti lacks the PM sampling API (CUDA 12.6 or newer "
 				     "is needed); no metrics sampled");
-	S.hz = opt("gpu-metrics-frequency", v, sizeof(v)) ? (unsigned)strtoul(v, NULL, 10) : 0;
+	S.hz =
+	    gp_option("gpu-metrics-frequency", v, sizeof(v)) ? (unsigned)strtoul(v, NULL, 10) : 0;
 	if (S.hz < 10 || S.hz > 200000)
 		S.hz = 10000;
-	S.nids = gp_metrics_parse_devices(opt("gpu-metrics-devices", devs, sizeof(devs)), S.ids,
-					  MAX_DEV);
+	S.nids = gp_metrics_parse_devices(gp_option("gpu-metrics-devices", devs, sizeof(devs)),
+					  S.ids, MAX_DEV);
 	if (S.nids == 0)
 		return;
 	if (S.nids == -2)
 		return note("ERROR", "bad gpu-metrics-devices value; no metrics sampled");
-	if (opt("gpu-metrics-metrics", S.list, sizeof(S.list)))
+	if (gp_option("gpu-metrics-metrics", S.list, sizeof(S.list)))
 		for (char *save, *p = strtok_r(S.list, ",", &save); p && S.nreq < GP_METRICS_MAX;
 		     p = strtok_r(NULL, ",", &save))
 			if (strcmp(p, "gpu__time_duration.sum")) /* a timestamp when sampled */

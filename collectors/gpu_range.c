@@ -210,26 +210,6 @@ static void rp_fail(const char *what, CUptiResult r)
 
 /* ---- options ------------------------------------------------------------------------- */
 
-/* Copy option `key` of $GPROF_CLI_OPTIONS into buf; 0 when absent. */
-static int rp_option(const char *key, char *buf, size_t size)
-{
-	const char *s = getenv(GP_ENV_OPTIONS);
-	size_t kl = strlen(key);
-
-	for (; s && *s; s = strchr(s, ';') ? strchr(s, ';') + 1 : NULL) {
-		size_t len = strcspn(s, ";");
-		if (len <= kl || strncmp(s, key, kl) || s[kl] != '=')
-			continue;
-		len -= kl + 1;
-		if (len >= size)
-			len = size - 1;
-		memcpy(buf, s + kl + 1, len);
-		buf[len] = 0;
-		return 1;
-	}
-	return 0;
-}
-
 static int rp_resolve(void *h)
 {
 #define RP_RESOLVE(name)                                                                           \
@@ -283,10 +263,9 @@ static int rp_is_graph(CUpti_CallbackDomain domain, CUpti_CallbackId cbid)
 
 void gp_range_init(void *cupti_handle, CUpti_SubscriberHandle subscriber)
 {
-	const char *t = getenv(GP_ENV_TRACE);
 	char v[32];
 
-	if (!t || !strstr(t, "gpu-metrics") || !rp_option("gpu-metrics-mode", v, sizeof(v)) ||
+	if (!gp_traced("gpu-metrics", 0) || !gp_option("gpu-metrics-mode", v, sizeof(v)) ||
 	    strcmp(v, "range"))
 		return;
 	if (!cupti_handle || rp_resolve(cupti_handle) < 0) {
@@ -294,8 +273,8 @@ void gp_range_init(void *cupti_handle, CUpti_SubscriberHandle subscriber)
 			CUPTI_ERROR_NOT_SUPPORTED);
 		return;
 	}
-	R.nvtx = rp_option("gpu-metrics-ranges", v, sizeof(v)) && !strcmp(v, "nvtx");
-	if (rp_option("gpu-metrics-metrics", R.metric_list, sizeof(R.metric_list)))
+	R.nvtx = gp_option("gpu-metrics-ranges", v, sizeof(v)) && !strcmp(v, "nvtx");
+	if (gp_option("gpu-metrics-metrics", R.metric_list, sizeof(R.metric_list)))
 		for (char *save = NULL, *p = strtok_r(R.metric_list, ",", &save);
 		     p && R.nreq < GP_METRICS_MAX; p = strtok_r(NULL, ",", &save))
 			R.req[R.nreq++] = p;

@@ -1559,6 +1559,38 @@ int gp_capture_stop(uint64_t ts_ns, uint32_t reason)
 	return k;
 }
 
+const char *gp_option(const char *key, char *buf, size_t size)
+{
+	const char *s = getenv(GP_ENV_OPTIONS);
+	size_t kl = strlen(key);
+
+	for (; s && *s; s = strchr(s, ';') ? strchr(s, ';') + 1 : NULL) {
+		size_t len = strcspn(s, ";");
+		if (len <= kl || strncmp(s, key, kl) || s[kl] != '=')
+			continue;
+		len -= kl + 1;
+		if (len >= size)
+			len = size - 1;
+		memcpy(buf, s + kl + 1, len);
+		buf[len] = 0;
+		return buf;
+	}
+	return NULL;
+}
+
+int gp_traced(const char *name, int dflt)
+{
+	const char *t = getenv(GP_ENV_TRACE), *p;
+	size_t n = strlen(name);
+
+	if (!t)
+		return dflt;
+	for (p = t; (p = strstr(p, name)); p += n)
+		if ((p == t || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+			return 1;
+	return 0;
+}
+
 int gp_producer_init(uint32_t collector)
 {
 	int s = atomic_load_explicit(&g_state, memory_order_acquire);
@@ -1587,9 +1619,8 @@ int gp_producer_init(uint32_t collector)
 	g_collector = collector;
 	g_pid = sys_getpid();
 	{
-		const char *o = getenv(GP_ENV_OPTIONS), *k = "trace-fork-before-exec=1";
-		const char *p = o ? strstr(o, k) : NULL;
-		g_trace_fork = p && (p == o || p[-1] == ';') && (p[strlen(k)] == 0 || p[strlen(k)] == ';');
+		char v[8];
+		g_trace_fork = gp_option("trace-fork-before-exec", v, sizeof(v)) && v[0] == '1';
 	}
 	clk_init();
 	{

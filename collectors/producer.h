@@ -145,6 +145,16 @@ GP_HIDDEN void gp_at_shutdown(void (*fn)(int in_signal));
  * thread that ended the range; never in a signal handler.  At most 4; duplicates ignored. */
 GP_HIDDEN void gp_at_flush_request(void (*fn)(void));
 
+/* The value of option `key` in $GPROF_CLI_OPTIONS ("key=value;key=value", written by
+ * `gprof-cli profile`, cli/cmd_profile.c), copied into buf (size bytes, truncated and
+ * always NUL-terminated); returns buf, or NULL when the key is absent.  Reads the
+ * environment: call it at set-up, not on a record path. */
+GP_HIDDEN const char *gp_option(const char *key, char *buf, size_t size);
+
+/* Does $GPROF_CLI_TRACE (the -t list, comma-separated) name collector `name` ("cuda",
+ * "gpu-metrics", ...)?  1 or 0; `dflt` when the variable is not set. */
+GP_HIDDEN int gp_traced(const char *name, int dflt);
+
 /* Register a callback run when collection may have switched on or off (gp_collecting()
  * changed): synchronously inside gp_capture_start() (after collecting = 1) and
  * gp_capture_stop() (after the flush request) of this library, and on the flusher thread,

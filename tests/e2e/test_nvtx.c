@@ -554,8 +554,7 @@ int main(void)
 	    cmocka_unit_test(test_names_domains), cmocka_unit_test(test_attributes),
 	    cmocka_unit_test(test_threads),	  cmocka_unit_test(test_start_end),
 	    cmocka_unit_test(test_durations),	  cmocka_unit_test(test_open_at_exit),
-	    cmocka_unit_test(test_fork_child),
-	    cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_fork_child),	  cmocka_unit_test(test_abort),
 	    cmocka_unit_test(test_close_fds),	  cmocka_unit_test(test_two_instances),
 	    cmocka_unit_test(test_not_traced),	  cmocka_unit_test(test_stress),
 	};

@@ -290,9 +290,8 @@ static void test_fork_default(void **state)
 	    tu_query_intf(db, "SELECT count(*) FROM PROCESSES WHERE pid IN (%ld, %ld, %ld, %ld)",
 			  p.main, p.fork, p.exec, p.spawn),
 	    3);
-	assert_int_equal(tu_query_intf(db, "SELECT count(*) FROM OSRT_API WHERE " PID " = %ld",
-				       p.fork),
-			 0);
+	assert_int_equal(
+	    tu_query_intf(db, "SELECT count(*) FROM OSRT_API WHERE " PID " = %ld", p.fork), 0);
 	assert_int_equal(rows(db, "usleep", p.main, NULL), 6);
 	assert_int_equal(rows(db, "usleep", p.exec, NULL), 2);
 	assert_int_equal(rows(db, "usleep", p.spawn, NULL), 2);
