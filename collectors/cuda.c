@@ -160,7 +160,7 @@ static void say_disabled(const char *fmt, const char *arg)
 		return;
 }
 
-static const char *cupti_err(CUptiResult r)
+const char *gp_cupti_result_text(CUptiResult r)
 {
 	const char *s = NULL;
 
@@ -1052,7 +1052,7 @@ static int enable_kind(CUpti_ActivityKind kind, const char *what)
 	if (r != CUPTI_SUCCESS && what) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "gprof-cli: warning: cuda: cannot trace %s: %s\n", what,
-			 cupti_err(r));
+			 gp_cupti_result_text(r));
 		if (write(STDERR_FILENO, msg, strlen(msg)) < 0)
 			return -1;
 		return -1;
@@ -1176,7 +1176,7 @@ static int setup(void)
 		return -1;
 	}
 	if (r != CUPTI_SUCCESS) {
-		say_disabled("cannot subscribe to CUPTI: %s", cupti_err(r));
+		say_disabled("cannot subscribe to CUPTI: %s", gp_cupti_result_text(r));
 		return -1;
 	}
 
@@ -1187,7 +1187,7 @@ static int setup(void)
 	pool_init();
 	r = p_cuptiActivityRegisterCallbacks(buf_request, buf_complete);
 	if (r != CUPTI_SUCCESS) {
-		say_disabled("cannot register CUPTI buffers: %s", cupti_err(r));
+		say_disabled("cannot register CUPTI buffers: %s", gp_cupti_result_text(r));
 		return -1;
 	}
 

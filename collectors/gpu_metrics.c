@@ -58,7 +58,6 @@ F(cuptiPmSamplingGetCounterDataInfo);
 F(cuptiPmSamplingCounterDataGetSampleInfo);
 F(cuptiPmSamplingDisable);
 #undef F
-static CUptiResult(CUPTIAPI *p_cuptiGetResultString)(CUptiResult, const char **);
 
 #define MAX_DEV 16	      /* devices sampled at once */
 #ifndef GP_PM_MAX_SAMPLES     /* samples per counter-data image (one decode round); a */
@@ -126,15 +125,6 @@ static void note(const char *key, const char *line)
 	fact(key, line);
 }
 
-static const char *result_text(CUptiResult r)
-{
-	const char *s = NULL;
-
-	if (p_cuptiGetResultString)
-		p_cuptiGetResultString(r, &s);
-	return s ? s : "CUPTI error";
-}
-
 /* A device-level failure `what` with CUPTI result r: one error line naming the cause and
  * the fix where there is one. */
 static void fail(int dev, const char *what, CUptiResult r)
@@ -146,10 +136,7 @@ static void fail(int dev, const char *what, CUptiResult r)
 	case CUPTI_ERROR_INSUFFICIENT_PRIVILEGES:
 	case CUPTI_ERROR_VIRTUALIZED_DEVICE_INSUFFICIENT_PRIVILEGES:
 		why = "GPU performance counters are restricted to admin users (driver setting "
-		      "NVreg_RestrictProfilingToAdminUsers=1); hint: run as root or with "
-		      "CAP_PERFMON/CAP_SYS_ADMIN, or load the nvidia module with "
-		      "NVreg_RestrictProfilingToAdminUsers=0 "
-		      "(https://developer.nvidia.com/ERR_NVGPUCTRPERM)";
+		      "NVreg_RestrictProfilingToAdminUsers=1); hint: " GP_COUNTERS_FIX;
 		break;
 	case CUPTI_ERROR_MIG_DEVICE_NOT_SUPPORTED:
 		why = "the device is a MIG instance, and PM sampling does not support MIG; "
@@ -173,7 +160,7 @@ static void fail(int dev, const char *what, CUptiResult r)
 		why = "no such CUDA device in the application";
 		break;
 	default:
-		why = result_text(r);
+		why = gp_cupti_result_text(r);
 	}
 	if (dev < 0)
 		snprintf(line, sizeof(line), "%s failed: %s; no metrics sampled", what, why);
@@ -389,7 +376,7 @@ static int choose_metrics(struct dev *d)
 		else
 			snprintf(line, sizeof(line),
 				 "device %d (%s): metric '%s' is not sampled: %s", d->index,
-				 d->chip, want[i], result_text(r));
+				 d->chip, want[i], gp_cupti_result_text(r));
 		note("WARNING", line);
 	}
 	if (!d->n) {
@@ -676,7 +663,6 @@ static int resolve(void *h)
 	R(cuptiPmSamplingCounterDataGetSampleInfo)
 	R(cuptiPmSamplingDisable)
 #undef R
-	*(void **)&p_cuptiGetResultString = dlsym(h, "cuptiGetResultString");
 	return 0;
 }
 
@@ -808,19 +794,19 @@ void gp_metrics_stop(void)
 		if (d->overflows || d->decode_errors || d->eval_errors) {
 			uint64_t span = d->last_ns > d->first_ns ? d->last_ns - d->first_ns : 0;
 			uint64_t expect = span / (1000000000ull / S.hz) + 1;
-			snprintf(line, sizeof(line),
-				 "device %d: samples lost: %llu kept of about %llu over %.3f s, "
-				 "%.3f s without samples after %llu hardware-buffer overflows "
-				 "(decode: %s; sampling restarted %llu times), %llu evaluation "
-				 "errors; hint: lower --gpu-metrics-frequency or sample fewer "
-				 "metrics",
-				 d->index, (unsigned long long)d->samples,
-				 (unsigned long long)(expect > d->samples ? expect : d->samples),
-				 (double)span / 1e9, (double)d->lost_ns / 1e9,
-				 (unsigned long long)(d->decode_errors + d->overflows),
-				 d->decode_errors ? result_text(d->first_error) : "no error",
-				 (unsigned long long)d->restarts,
-				 (unsigned long long)d->eval_errors);
+			snprintf(
+			    line, sizeof(line),
+			    "device %d: samples lost: %llu kept of about %llu over %.3f s, "
+			    "%.3f s without samples after %llu hardware-buffer overflows "
+			    "(decode: %s; sampling restarted %llu times), %llu evaluation "
+			    "errors; hint: lower --gpu-metrics-frequency or sample fewer "
+			    "metrics",
+			    d->index, (unsigned long long)d->samples,
+			    (unsigned long long)(expect > d->samples ? expect : d->samples),
+			    (double)span / 1e9, (double)d->lost_ns / 1e9,
+			    (unsigned long long)(d->decode_errors + d->overflows),
+			    d->decode_errors ? gp_cupti_result_text(d->first_error) : "no error",
+			    (unsigned long long)d->restarts, (unsigned long long)d->eval_errors);
 			note("LOSS", line);
 		}
 		host_free(d->host);

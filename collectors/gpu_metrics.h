@@ -32,6 +32,16 @@ GP_HIDDEN void gp_metrics_stop(void);
  */
 #include <cupti.h>
 
+/* CUPTI's text for result r (cuptiGetResultString, resolved by the cuda collector), or
+ * "CUPTI error"; a static string.  Defined in collectors/cuda.c. */
+GP_HIDDEN const char *gp_cupti_result_text(CUptiResult r);
+
+/* The fix for CUPTI_ERROR_INSUFFICIENT_PRIVILEGES (performance counters restricted to
+ * admin users), for the hint lines of both metrics modes (cupti-design.md §4.3). */
+#define GP_COUNTERS_FIX                                                                            \
+	"run as root or with CAP_PERFMON/CAP_SYS_ADMIN, or load the nvidia module with "           \
+	"NVreg_RestrictProfilingToAdminUsers=0 (https://developer.nvidia.com/ERR_NVGPUCTRPERM)"
+
 /* Send a GP_REC_METRICS_NOTE: META_DATA_CAPTURE row (key, value), e.g.
  * ("GPU_METRICS:REPLAY_PASSES", "16"); value NULL = "".  Strings are interned here. */
 GP_HIDDEN void gp_metrics_note(const char *key, const char *value);

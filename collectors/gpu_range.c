@@ -91,7 +91,6 @@
 #define RP_DECLARE(name) static __typeof__(&name) rp_##name;
 RP_FUNCS(RP_DECLARE)
 #undef RP_DECLARE
-static CUptiResult(CUPTIAPI *rp_result_string)(CUptiResult, const char **);
 static CUresult (*rp_cuCtxGetCurrent)(CUcontext *);
 static CUresult (*rp_cuCtxSynchronize)(void);
 static CUresult (*rp_cuStreamIsCapturing)(CUstream, CUstreamCaptureStatus *);
@@ -179,28 +178,17 @@ static void rp_say(const char *fmt, ...)
 		return;
 }
 
-static const char *rp_err(CUptiResult r)
-{
-	const char *s = NULL;
-
-	if (rp_result_string && rp_result_string(r, &s) == CUPTI_SUCCESS && s)
-		return s;
-	return "CUPTI error";
-}
-
 /* A CUPTI call `what` failed with r: one line (+ hint for privileges) and a note. */
 static void rp_fail(const char *what, CUptiResult r)
 {
 	char line[512];
 
 	snprintf(line, sizeof(line), "gpu-metrics range mode disabled: %s: %s (%d)", what,
-		 rp_err(r), (int)r);
+		 gp_cupti_result_text(r), (int)r);
 	rp_say("gprof-cli: %s", line);
 	if (r == CUPTI_ERROR_INSUFFICIENT_PRIVILEGES)
-		rp_say("hint: GPU performance counters are restricted to admin users: run as root "
-		       "or with CAP_PERFMON/CAP_SYS_ADMIN, or load the nvidia module with "
-		       "NVreg_RestrictProfilingToAdminUsers=0 "
-		       "(https://developer.nvidia.com/ERR_NVGPUCTRPERM)");
+		rp_say("hint: GPU performance counters are restricted to admin "
+		       "users: " GP_COUNTERS_FIX);
 	else if (r == CUPTI_ERROR_MIG_DEVICE_NOT_SUPPORTED)
 		rp_say("hint: the range profiler does not support MIG instances; profile on a "
 		       "GPU without MIG");
@@ -217,7 +205,6 @@ static int rp_resolve(void *h)
 		return -1;
 	RP_FUNCS(RP_RESOLVE)
 #undef RP_RESOLVE
-	*(void **)&rp_result_string = dlsym(h, "cuptiGetResultString");
 	void *cu = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
 	if (cu) {
 		*(void **)&rp_cuCtxGetCurrent = dlsym(cu, "cuCtxGetCurrent");

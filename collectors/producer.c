@@ -229,13 +229,14 @@ static void (*g_shutdown_fns[8])(int);
 static struct gp_control g_local_ctl = {.collecting = 1};
 struct gp_control *gp_ctl = &g_local_ctl;
 static _Atomic int g_n_shutdown;
-/* gp_at_flush_request() callbacks */
-static void (*g_flushreq_fns[4])(void);
-static _Atomic int g_n_flushreq;
-/* gp_at_capture_change() callbacks */
-static void (*g_capchg_fns[4])(void);
-static _Atomic int g_n_capchg;
-static void capture_changed(void);
+/* A list of at most 4 void(void) callbacks, registered once each (gp_at_flush_request,
+ * gp_at_capture_change); run in registration order. */
+struct hook_list {
+	void (*fns[4])(void);
+	_Atomic int n;
+};
+static struct hook_list g_flushreq_hooks, g_capchg_hooks;
+static void hooks_run(struct hook_list *l);
 
 /* ---- intern table ---------------------------------------------------------------- */
 
@@ -898,10 +899,7 @@ static void flush_all(int wait)
  * own.  Not from a signal handler. */
 static void flush_request(uint32_t epoch)
 {
-	int nf = atomic_load(&g_n_flushreq);
-	for (int i = 0; i < nf && i < 4; i++)
-		if (g_flushreq_fns[i])
-			g_flushreq_fns[i]();
+	hooks_run(&g_flushreq_hooks);
 	for (struct gp_tbuf *b = atomic_load_explicit(&g_bufs, memory_order_acquire); b;
 	     b = b->next)
 		flush_buf(b, 1);
@@ -967,7 +965,7 @@ static void *flusher_main(void *arg)
 		/* a window opened or closed elsewhere (another process, the recorder) */
 		if ((uint32_t)gp_collecting() != was_collecting) {
 			was_collecting = (uint32_t)gp_collecting();
-			capture_changed();
+			hooks_run(&g_capchg_hooks);
 		}
 		uint32_t ep = atomic_load_explicit(&gp_ctl->flush_epoch, memory_order_acquire);
 		if (ep != seen) {
@@ -1159,41 +1157,37 @@ void gp_at_shutdown(void (*fn)(int in_signal))
 	g_shutdown_fns[n] = fn;
 }
 
-void gp_at_flush_request(void (*fn)(void))
+/* Add fn to l unless it is there or l is full. */
+static void hooks_add(struct hook_list *l, void (*fn)(void))
 {
-	int n = atomic_load(&g_n_flushreq);
+	int n = atomic_load(&l->n);
 	for (int i = 0; i < n && i < 4; i++)
-		if (g_flushreq_fns[i] == fn)
+		if (l->fns[i] == fn)
 			return;
-	n = atomic_fetch_add(&g_n_flushreq, 1);
+	n = atomic_fetch_add(&l->n, 1);
 	if (n >= 4) {
-		atomic_fetch_sub(&g_n_flushreq, 1);
+		atomic_fetch_sub(&l->n, 1);
 		return;
 	}
-	g_flushreq_fns[n] = fn;
+	l->fns[n] = fn;
+}
+
+static void hooks_run(struct hook_list *l)
+{
+	int n = atomic_load(&l->n);
+	for (int i = 0; i < n && i < 4; i++)
+		if (l->fns[i])
+			l->fns[i]();
+}
+
+void gp_at_flush_request(void (*fn)(void))
+{
+	hooks_add(&g_flushreq_hooks, fn);
 }
 
 void gp_at_capture_change(void (*fn)(void))
 {
-	int n = atomic_load(&g_n_capchg);
-	for (int i = 0; i < n && i < 4; i++)
-		if (g_capchg_fns[i] == fn)
-			return;
-	n = atomic_fetch_add(&g_n_capchg, 1);
-	if (n >= 4) {
-		atomic_fetch_sub(&g_n_capchg, 1);
-		return;
-	}
-	g_capchg_fns[n] = fn;
-}
-
-/* Run the gp_at_capture_change() callbacks (collecting may have changed). */
-static void capture_changed(void)
-{
-	int n = atomic_load(&g_n_capchg);
-	for (int i = 0; i < n && i < 4; i++)
-		if (g_capchg_fns[i])
-			g_capchg_fns[i]();
+	hooks_add(&g_capchg_hooks, fn);
 }
 
 /* ---- exit, signals, fork ------------------------------------------------------------ */
@@ -1509,7 +1503,7 @@ int gp_capture_start(uint64_t ts_ns, uint32_t reason)
 	}
 	ctl_unlock(c);
 	if (k >= 0) {
-		capture_changed();
+		hooks_run(&g_capchg_hooks);
 		send_capture((uint32_t)k, GP_CAPTURE_ACTION_START, ts_ns, reason);
 	}
 	return k;
@@ -1551,7 +1545,7 @@ int gp_capture_stop(uint64_t ts_ns, uint32_t reason)
 			0);
 		flush_request(ep);
 		atomic_store(&g_acked_epoch, ep);
-		capture_changed();
+		hooks_run(&g_capchg_hooks);
 		if (shut)
 			atomic_store(&c->shutdown, 1);
 		send_capture((uint32_t)k, GP_CAPTURE_ACTION_STOP, ts_ns, reason);
