@@ -288,6 +288,8 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 	meta_add(m, "PROCESS_0:CUDA_GRAPH_TRACE_OPTIONS:MODE",
 		 o->cuda_graph_node ? "Node" : "Graph");
 	meta_add(m, "PROCESS_0:CUDA_SKIP_SOME_API_CALLS", tf(!o->cuda_trace_all_apis));
+	meta_add_value(m, "PROCESS_0:CUDA_FLUSH_INTERVAL",
+		       xasprintf("%u", o->cuda_flush_interval_ms));
 	meta_add(m, "OS_RUNTIME_OPTIONS:COLLECT_OS_RUNTIME_TRACE",
 		 tf(o->trace & PROFILE_TRACE_OSRT));
 	meta_add_value(m, "OS_RUNTIME_OPTIONS:DURATION_THRESHOLD_NS",
@@ -612,10 +614,11 @@ int cmd_profile(int argc, char **argv)
 		rc = GP_EXIT_ERROR;
 		goto out;
 	}
-	cuda_opts = xasprintf("cuda-memory-usage=%d;cuda-graph-trace=%s;cuda-trace-all-apis=%d;"
-			      "trace-fork-before-exec=%d",
-			      o.cuda_memory_usage, o.cuda_graph_node ? "node" : "graph",
-			      o.cuda_trace_all_apis, o.trace_fork_before_exec);
+	cuda_opts =
+	    xasprintf("cuda-memory-usage=%d;cuda-graph-trace=%s;cuda-trace-all-apis=%d;"
+		      "trace-fork-before-exec=%d;cuda-flush-interval=%u",
+		      o.cuda_memory_usage, o.cuda_graph_node ? "node" : "graph",
+		      o.cuda_trace_all_apis, o.trace_fork_before_exec, o.cuda_flush_interval_ms);
 	if (o.trace & PROFILE_TRACE_GPU_METRICS) {
 		/* sampling: collectors/gpu_metrics.c; range mode: collectors/gpu_range.c (each
 		 * says on stderr, and in the report, what it could not do) */

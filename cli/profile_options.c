@@ -342,6 +342,19 @@ static int apply_cuda_trace_all_apis(struct profile_options *o, const char *valu
 	return 0;
 }
 
+static int apply_cuda_flush_interval(struct profile_options *o, const char *value)
+{
+	unsigned long long ms = strtoull(value, NULL, 10);
+
+	if (ms > 3600000) {
+		error("invalid --cuda-flush-interval value '%s' (at most 3600000 ms)", value);
+		hint("use --cuda-flush-interval=0 to flush only when CUPTI's buffers fill");
+		return -1;
+	}
+	o->cuda_flush_interval_ms = (unsigned)ms;
+	return 0;
+}
+
 static int apply_help(struct profile_options *o, const char *value)
 {
 	o->help = 1;
@@ -658,6 +671,10 @@ static const struct profile_option options[] = {
      "also record the high-volume CUDA API calls filtered out by default "
      "(default false)",
      apply_cuda_trace_all_apis, BOOL_ROW, .default_value = "false"},
+    {"cuda-flush-interval", 0, PROFILE_OPT_VALUE, "<ms>",
+     "hand CUPTI's buffered CUDA records over every this many milliseconds; 0: only when "
+     "a buffer fills and at exit (default 200)",
+     apply_cuda_flush_interval, .validate = config_validate_uint, .default_value = "200"},
     {"gpu-metrics-devices", 0, PROFILE_OPT_VALUE, "all|none|cuda-visible|<ids>",
      "GPU devices whose metrics are collected; anything but none turns on -t gpu-metrics "
      "(default none; cuda-visible when -t gpu-metrics is given)",
@@ -783,6 +800,7 @@ void profile_options_init(struct profile_options *o)
 	o->gpu_metrics_frequency = 10000;
 	o->gpu_metrics_mode = GP_METRICS_MODE_SAMPLE;
 	o->osrt_threshold_ns = PROFILE_DEFAULT_OSRT_THRESH;
+	o->cuda_flush_interval_ms = PROFILE_DEFAULT_CUDA_FLUSH_MS;
 	o->show_output = 1;
 	o->kill_signal = PROFILE_DEFAULT_KILL;
 	o->stop_on_exit = 1;

@@ -26,26 +26,29 @@ enum profile_trace {
 	PROFILE_TRACE_GPU_METRICS = 1u << 3, /* GPU metrics sampling (CUPTI) */
 };
 
-#define PROFILE_DEFAULT_TRACE	    (PROFILE_TRACE_CUDA | PROFILE_TRACE_NVTX | PROFILE_TRACE_OSRT)
-#define PROFILE_DEFAULT_TRACE_TEXT  "cuda,nvtx,osrt"
-#define PROFILE_DEFAULT_OSRT_THRESH 1000 /* ns, as nsys --osrt-threshold */
-#define PROFILE_DEFAULT_KILL	    15	 /* --kill default: SIGTERM (nsys) */
+#define PROFILE_DEFAULT_TRACE	      (PROFILE_TRACE_CUDA | PROFILE_TRACE_NVTX | PROFILE_TRACE_OSRT)
+#define PROFILE_DEFAULT_TRACE_TEXT    "cuda,nvtx,osrt"
+#define PROFILE_DEFAULT_OSRT_THRESH   1000 /* ns, as nsys --osrt-threshold */
+#define PROFILE_DEFAULT_CUDA_FLUSH_MS 200  /* ms; nsys: 0 (buffers full), see man page */
+#define PROFILE_DEFAULT_KILL	      15   /* --kill default: SIGTERM (nsys) */
 
 /* The parsed command line.  Strings are borrowed from argv unless noted. */
 struct profile_options {
-	unsigned trace;		    /* enum profile_trace bits; 0 = "none" */
-	const char *output;	    /* -o as given; NULL = report<N> (smallest free N) */
-	int force_overwrite;	    /* -f */
-	char **env;		    /* -e "NAME=VALUE" strings, owned (xstrdup'd) */
-	size_t n_env;		    /* entries in env */
-	uint64_t osrt_threshold_ns; /* --osrt-threshold, ns */
-	int stats;		    /* --stats */
-	int show_output;	    /* -w (default 1) */
-	int trace_fork_before_exec; /* --trace-fork-before-exec: trace fork()ed children
-				     * before they exec (nsys; default 0) */
-	int cuda_memory_usage;	    /* --cuda-memory-usage */
-	int cuda_graph_node;	    /* --cuda-graph-trace: 0 = graph, 1 = node */
-	int cuda_trace_all_apis;    /* --cuda-trace-all-apis */
+	unsigned trace;			 /* enum profile_trace bits; 0 = "none" */
+	const char *output;		 /* -o as given; NULL = report<N> (smallest free N) */
+	int force_overwrite;		 /* -f */
+	char **env;			 /* -e "NAME=VALUE" strings, owned (xstrdup'd) */
+	size_t n_env;			 /* entries in env */
+	uint64_t osrt_threshold_ns;	 /* --osrt-threshold, ns */
+	int stats;			 /* --stats */
+	int show_output;		 /* -w (default 1) */
+	int trace_fork_before_exec;	 /* --trace-fork-before-exec: trace fork()ed children
+					  * before they exec (nsys; default 0) */
+	int cuda_memory_usage;		 /* --cuda-memory-usage */
+	int cuda_graph_node;		 /* --cuda-graph-trace: 0 = graph, 1 = node */
+	int cuda_trace_all_apis;	 /* --cuda-trace-all-apis */
+	unsigned cuda_flush_interval_ms; /* --cuda-flush-interval, ms; 0 = only when a CUPTI
+					  * buffer fills and at exit (nsys's default) */
 	/* GPU metrics (issue 5; man gprof-cli-profile).  --gpu-metrics-devices other than
 	 * none also turns on -t gpu-metrics; with -t gpu-metrics and no devices given,
 	 * the devices are cuda-visible. */
@@ -54,7 +57,7 @@ struct profile_options {
 	const char *gpu_metrics_set;	 /* NAME or file:PATH; NULL = "default" */
 	int gpu_metrics_mode;		 /* GP_METRICS_MODE_SAMPLE (default) or _RANGE */
 	int gpu_metrics_ranges_nvtx;	 /* --gpu-metrics-ranges=nvtx (range mode) */
-	int help;		    /* -h given: the help text was printed */
+	int help;			 /* -h given: the help text was printed */
 	/* Session length (nsys-cli.md section 1.2). */
 	uint64_t duration_ns; /* -d/--duration in ns; 0 = no limit */
 	int kill_signal;      /* --kill: signal sent to the app's process group when the

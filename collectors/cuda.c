@@ -193,7 +193,7 @@ static void read_options(void)
 	v = gp_option("cuda-flush-interval", buf, sizeof(buf));
 	if (v) {
 		unsigned long ms = strtoul(v, NULL, 10);
-		opt_flush_ms = ms > 60000 ? 60000 : (unsigned)ms;
+		opt_flush_ms = ms > 3600000 ? 3600000 : (unsigned)ms;
 	}
 }
 

@@ -22,23 +22,20 @@
  *   - copyKind and the stream flag have the same ids in both.
  *
  * Kernel names arrive mangled (as CUPTI reports them); each distinct name is demangled
- * once here with __cxa_demangle, and the shortName is the base name without scope,
- * template arguments, return type and parameters ("_Z4tinyPfi" -> "tiny(float *, int)"
- * and "tiny"), as nsys computes it.  Names that do not demangle (extern "C", cuBLAS) are
- * used as they are for all three columns.
+ * once here, spelled as nsys spells it (core/kernel_name.c), and the shortName is the base name
+ * without scope, template arguments, return type and parameters ("_Z4tinyPfi" -> "tiny(float *,
+ * int)" and "tiny"), as nsys computes it.  Names that do not demangle (extern "C", cuBLAS) are used
+ * as they are for all three columns.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kernel_name.h"
 #include "core/report.h"
 #include "core/report_cuda.h"
 #include "core/util.h"
 #include "core/wire.h"
-
-/* libstdc++'s demangler (gprof-cli links -lstdc++). */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 _Static_assert(sizeof(struct gp_rec_cuda_api) == 40, "wire size");
 _Static_assert(sizeof(struct gp_rec_cuda_kernel) % 8 == 0, "wire align");
@@ -229,79 +226,6 @@ static sqlite3_stmt *table_stmt(struct report *r, enum cuda_table t)
 
 /* ---- kernel names ---------------------------------------------------------------- */
 
-/* Is c an opening / closing bracket that nests in demangled names? */
-static int is_open(char c)
-{
-	return c == '(' || c == '<' || c == '[' || c == '{';
-}
-static int is_close(char c)
-{
-	return c == ')' || c == '>' || c == ']' || c == '}';
-}
-
-/* Given s[0..*end) ending with a closing bracket, move *end back to its opening one. */
-static int strip_group(const char *s, size_t *end)
-{
-	size_t i = *end;
-	int depth = 0;
-
-	while (i > 0) {
-		char c = s[--i];
-		if (is_close(c))
-			depth++;
-		else if (is_open(c) && --depth == 0) {
-			*end = i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/*
- * The base name of a demangled function name: without its parameter list, trailing
- * template arguments, return type and scope.  "void ns::k<int>(int *)" -> "k".
- * Writes [*start, *end) of s; returns -1 when s does not look like a function.
- */
-int report_cuda_short_name(const char *s, size_t len, size_t *start, size_t *end)
-{
-	size_t e = len, b = 0, i;
-	int depth = 0;
-
-	while (e > 0 && s[e - 1] == ' ')
-		e--;
-	/* cv/ref qualifiers of member functions: "f(int) const" */
-	if (e >= 6 && !memcmp(s + e - 6, " const", 6))
-		e -= 6;
-	if (e == 0 || s[e - 1] != ')' || strip_group(s, &e) < 0)
-		return -1;
-	while (e > 0 && s[e - 1] == ' ')
-		e--;
-	/* "operator()"-style names keep their brackets; template args go */
-	if (e > 0 && s[e - 1] == '>' && !(e >= 9 && !memcmp(s + e - 9, "operator>", 9))) {
-		size_t t = e;
-		if (strip_group(s, &t) == 0)
-			e = t;
-	}
-	for (i = 0; i < e; i++) {
-		char c = s[i];
-		if (is_open(c))
-			depth++;
-		else if (is_close(c))
-			depth--;
-		else if (depth == 0 && c == ' ')
-			b = i + 1;
-		else if (depth == 0 && c == ':' && i + 1 < e && s[i + 1] == ':') {
-			b = i + 2;
-			i++;
-		}
-	}
-	if (b >= e)
-		return -1;
-	*start = b;
-	*end = e;
-	return 0;
-}
-
 static size_t kname_hash(int64_t key)
 {
 	uint64_t x = (uint64_t)key * 0x9E3779B97F4A7C15ull;
@@ -332,123 +256,6 @@ static void knames_grow(struct cuda_state *s)
 	free(old);
 }
 
-/* Integer literal suffixes of libstdc++'s demangler -> the type NVIDIA's demangler casts
- * to ("10" -> "(int)10", "7u" -> "(unsigned int)7", "5l" -> "(long)5"). */
-static const struct {
-	const char *suffix, *type;
-} lit_types[] = {{"ull", "unsigned long long"}, {"ll", "long long"}, {"ul", "unsigned long"},
-		 {"u", "unsigned int"},		{"l", "long"},	     {"", "int"}};
-
-/*
- * Template-argument literals and the anonymous namespace as NVIDIA's demangler spells
- * them (seen in nsys 2025.3 on the H200): inside <...>, an argument that is an integer
- * literal becomes "(type)value" and true/false become "(bool)1"/"(bool)0";
- * "(anonymous namespace)" becomes "<unnamed>".  (char literals already print as
- * "(char)97" in both.)  Returns a new string (caller frees).
- */
-static char *nsys_literals(const char *in)
-{
-	size_t n = strlen(in), o = 0;
-	char *out = xmalloc(n * 12 + 32);
-	int depth = 0;
-
-	for (size_t i = 0; in[i];) {
-		char c = in[i];
-		int arg_start =
-		    depth > 0 && o > 0 &&
-		    (out[o - 1] == '<' || (o > 1 && out[o - 2] == ',' && out[o - 1] == ' '));
-		if (!strncmp(in + i, "(anonymous namespace)", 21)) {
-			memcpy(out + o, "<unnamed>", 9);
-			o += 9;
-			i += 21;
-			continue;
-		}
-		if (arg_start) {
-			size_t j = i + (in[i] == '-'), d = j;
-			while (isdigit((unsigned char)in[d]))
-				d++;
-			if (d > j) {
-				for (size_t t = 0; t < sizeof(lit_types) / sizeof(lit_types[0]);
-				     t++) {
-					size_t sl = strlen(lit_types[t].suffix);
-					if (strncmp(in + d, lit_types[t].suffix, sl) ||
-					    (in[d + sl] != ',' && in[d + sl] != '>'))
-						continue;
-					o += (size_t)sprintf(out + o, "(%s)%.*s", lit_types[t].type,
-							     (int)(d - i), in + i);
-					i = d + sl;
-					goto next;
-				}
-			}
-			if (!strncmp(in + i, "true", 4) && (in[i + 4] == ',' || in[i + 4] == '>')) {
-				o += (size_t)sprintf(out + o, "(bool)1");
-				i += 4;
-				continue;
-			}
-			if (!strncmp(in + i, "false", 5) &&
-			    (in[i + 5] == ',' || in[i + 5] == '>')) {
-				o += (size_t)sprintf(out + o, "(bool)0");
-				i += 5;
-				continue;
-			}
-		}
-		if (c == '<')
-			depth++;
-		else if (c == '>' && depth > 0)
-			depth--;
-		out[o++] = c;
-		i++;
-	next:;
-	}
-	out[o] = 0;
-	return out;
-}
-
-/*
- * Rewrite a libstdc++-demangled name in the style nsys shows (NVIDIA's demangler):
- * template-argument literals and the anonymous namespace (nsys_literals), "T const*" ->
- * "const T *" for a simple T, and a space before each run of '*' / '&'
- * ("tiny(float*, int)" -> "tiny(float *, int)", the fixture's demangledName).  Not
- * matched: NVIDIA prints a parameter whose type is a template parameter as T1, T2, ...
- * ("void tk<float, (int)10, (bool)1>(T1 *)"); libstdc++ substitutes the type.
- * Returns a new string (caller frees).
- */
-char *report_cuda_nsys_style(const char *in)
-{
-	char *a = nsys_literals(in), *out, *p;
-	size_t n = strlen(a), o = 0;
-
-	out = xmalloc(2 * n + 1);
-
-	for (p = strstr(a, " const"); p; p = strstr(p + 1, " const")) {
-		char *b = p;
-		size_t tl;
-		if (p[6] != '*' && p[6] != '&')
-			continue;
-		while (b > a && (isalnum((unsigned char)b[-1]) || b[-1] == '_' || b[-1] == ' '))
-			b--;
-		if (b > a && b[-1] != '(' && b[-1] != '<' && b[-1] != ',')
-			continue;
-		while (*b == ' ')
-			b++;
-		tl = (size_t)(p - b);
-		if (!tl)
-			continue;
-		memmove(b + 6, b, tl);
-		memcpy(b, "const ", 6);
-	}
-	for (size_t i = 0; a[i]; i++) {
-		char c = a[i], prev = i ? a[i - 1] : ' ';
-		if ((c == '*' || c == '&') && prev != ' ' && prev != '*' && prev != '&' &&
-		    prev != '(')
-			out[o++] = ' ';
-		out[o++] = c;
-	}
-	out[o] = 0;
-	free(a);
-	return out;
-}
-
 /* Look up (or demangle once and intern) the three name ids of kernel name `sid` on c. */
 static const struct kname *kernel_name(struct report *r, struct report_conn *c, uint32_t sid)
 {
@@ -456,8 +263,7 @@ static const struct kname *kernel_name(struct report *r, struct report_conn *c, 
 	const char *text = report_conn_string_text(c, sid);
 	struct cuda_state *s = cuda_state(r);
 	struct kname *k;
-	char *dem = NULL;
-	int status = -1;
+	char *dem;
 	size_t b, e;
 
 	if (mangled < 0 || !text) {
@@ -472,16 +278,11 @@ static const struct kname *kernel_name(struct report *r, struct report_conn *c, 
 
 	k->mangled = mangled;
 	s->knames_used++;
-	if (text[0] == '_' && text[1] == 'Z')
-		dem = __cxa_demangle(text, NULL, NULL, &status);
-	if (dem && status == 0) {
-		char *raw = dem;
-		size_t dl;
-		dem = report_cuda_nsys_style(raw);
-		free(raw);
-		dl = strlen(dem);
+	dem = kernel_name_demangle(text);
+	if (dem) {
+		size_t dl = strlen(dem);
 		k->demangled = report_string(r, dem, dl);
-		if (report_cuda_short_name(dem, dl, &b, &e) == 0)
+		if (kernel_name_short(dem, dl, &b, &e) == 0)
 			k->shortname = report_string(r, dem + b, e - b);
 		else
 			k->shortname = k->demangled;

@@ -25,13 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kernel_name.h"
 #include "core/report.h"
-#include "core/report_cuda.h"
 #include "core/report_metrics.h"
 #include "core/util.h"
 #include "core/wire.h"
-
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 _Static_assert(sizeof(struct gp_rec_metrics_metric) == 24, "wire size");
 _Static_assert(sizeof(struct gp_rec_metrics_sample) == 32, "wire size");
@@ -162,15 +160,11 @@ static int on_sample(struct report *r, struct report_conn *c, const struct gp_re
 /* StringIds id of the nsys-style demangled form of a mangled kernel name. */
 static int64_t demangled_id(struct report *r, const char *mangled, int64_t fallback)
 {
-	int status = -1;
-	char *d = __cxa_demangle(mangled, NULL, NULL, &status);
+	char *d = kernel_name_demangle(mangled);
 	int64_t id = fallback;
 
-	if (d && status == 0) {
-		char *n = report_cuda_nsys_style(d);
-		id = report_string(r, n, strlen(n));
-		free(n);
-	}
+	if (d)
+		id = report_string(r, d, strlen(d));
 	free(d);
 	return id;
 }

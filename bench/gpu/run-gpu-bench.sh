@@ -8,6 +8,9 @@
 # launchbench, mbv2.py, libdw/libelf debs).  Interleaved rounds (bare, CUPTI floor,
 # gprof-cli, nsys, ...) of the same workload; each line of <outdir>/<what>.tsv is
 #   round  variant  app_metric  command_wall_s
+# (VARIANTS="bare floor floor-kernel ..." picks the variants of lb/mbv2; floor-kernel,
+# floor-api, floor-pinned, floor-nots: the floor with one knob of cupti_floor.c changed;
+# gprof-flush0: --cuda-flush-interval=0)
 # (app metric: launchbench us_per_kernel, mbv2 ms_per_step; command wall: the whole
 # `gprof-cli profile` / `nsys profile` command, or the bare app).
 # compare-*: one gprof-cli run and one nsys run (import + export to SQLite), then
@@ -48,6 +51,16 @@ run_variant() { # run_variant <round> <variant>
 	case $2 in
 	bare) $APP $ARGS >"$log" 2>&1 ;;
 	floor) CUDA_INJECTION64_PATH=$G/libcupti_floor.so $APP $ARGS >"$log" 2>&1 ;;
+	floor-kernel) FLOOR_KINDS=kernel CUDA_INJECTION64_PATH=$G/libcupti_floor.so $APP $ARGS \
+		>"$log" 2>&1 ;;
+	floor-api) FLOOR_KINDS=api CUDA_INJECTION64_PATH=$G/libcupti_floor.so $APP $ARGS \
+		>"$log" 2>&1 ;;
+	floor-pinned) FLOOR_PINNED=1 CUDA_INJECTION64_PATH=$G/libcupti_floor.so $APP $ARGS \
+		>"$log" 2>&1 ;;
+	floor-nots) FLOOR_TSCB=0 CUDA_INJECTION64_PATH=$G/libcupti_floor.so $APP $ARGS \
+		>"$log" 2>&1 ;;
+	gprof-flush0) $GPROF profile -t cuda,nvtx --cuda-flush-interval=0 -f -o /tmp/bench-gprof \
+		$APP $ARGS >"$log" 2>&1 ;;
 	gprof) $GPROF profile -t cuda,nvtx -f -o /tmp/bench-gprof $APP $ARGS >"$log" 2>&1 ;;
 	nsys) LD_LIBRARY_PATH=$DWLIB $NSYS profile -t cuda,nvtx -f true -o /tmp/bench-nsys \
 		$APP $ARGS >"$log" 2>&1 ;;
@@ -69,7 +82,7 @@ lb | mbv2)
 	$APP $ARGS >/dev/null 2>&1 # warm caches (driver, page cache, torch import)
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
-		for v in bare floor gprof nsys; do
+		for v in ${VARIANTS:-bare floor gprof nsys}; do
 			run_variant $r $v
 		done
 		r=$((r + 1))

@@ -442,7 +442,7 @@ static void test_injection_environment(void **state)
 	    "--cuda-graph-trace=node", "-o", o, exit_with, "env", "GPROF_CLI_OPTIONS");
 	assert_string_equal(r.out,
 			    "cuda-memory-usage=0;cuda-graph-trace=node;cuda-trace-all-apis=0;"
-			    "trace-fork-before-exec=0\n");
+			    "trace-fork-before-exec=0;cuda-flush-interval=200\n");
 	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "--osrt-threshold=5000", "-o", o,
 	    exit_with, "env", "GPROF_CLI_OSRT_THRESHOLD_NS");
 	assert_string_equal(r.out, "5000\n");
@@ -689,6 +689,7 @@ static void test_print_config_round_trip(void **state)
 				   "cuda-memory-usage: false\n"
 				   "cuda-graph-trace: graph\n"
 				   "cuda-trace-all-apis: false\n"
+				   "cuda-flush-interval: 200\n"
 				   "gpu-metrics-frequency: 10000\n"
 				   "gpu-metrics-set: default\n"
 				   "gpu-metrics-mode: sample\n"

@@ -87,7 +87,7 @@ int main()
 	EXPECT("all", "==", 15, KERNELS_NAMED("add"));
 	EXPECT("all", "==", 10,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "
-	       "k.demangledName WHERE s.value = 'void add<float>(float *, const float *, int)'");
+	       "k.demangledName WHERE s.value = 'void add<float>(T1 *, const T1 *, int)'");
 	EXPECT("all", "==", 8, KERNELS_NAMED("scale_c"));
 	EXPECT("all", "==", 8,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "

@@ -56,15 +56,17 @@ int main()
 	EXPECT("all", "==", 4, KERNELS_NAMED("apply"));
 	EXPECT("all", "==", 1, KERNELS_NAMED("lits"));
 	EXPECT("all", "==", 1, KERNELS_NAMED("restr"));
-	/* demangledName as nsys 2025.3 spells it (NVIDIA's demangler); nsys prints a parameter
-	 * typed by a template parameter as T1, T2 (tk, apply), which we do not reproduce */
+	/* demangledName as nsys 2025.3 spells it (NVIDIA's demangler), including T1, T2 for
+	 * parameters typed by a template parameter (tests/fixtures/nsys-kernel-names.tsv) */
 #define DEMANGLED(text)                                                                            \
 	"SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "          \
 	"k.demangledName WHERE s.value = '" text "'"
 	EXPECT("all", "==", 1, DEMANGLED("<unnamed>::anon_kernel(int *)"));
 	EXPECT("all", "==", 1, DEMANGLED("restr(const float *, float *)"));
 	EXPECT("all", "==", 1, DEMANGLED("void lits<(unsigned int)7, (char)97, (long)5>(int *)"));
-	EXPECT("all", "==", 2, DEMANGLED("void tk<float, (int)10, (bool)1>(float *)"));
-	EXPECT("all", "==", 3, DEMANGLED("void tk<double, (int)-3, (bool)0>(double *)"));
+	EXPECT("all", "==", 2, DEMANGLED("void tk<float, (int)10, (bool)1>(T1 *)"));
+	EXPECT("all", "==", 3, DEMANGLED("void tk<double, (int)-3, (bool)0>(T1 *)"));
+	EXPECT("all", "==", 4,
+	       DEMANGLED("void outer::inner::apply<outer::inner::Scale<float>, float>(T1, T2 *)"));
 	return 0;
 }

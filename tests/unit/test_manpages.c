@@ -199,7 +199,8 @@ static void test_profile_help_matches_man(void **state)
 	help_options("profile", &help);
 	assert_true(has_opt(&help, "trace"));
 	assert_true(has_opt(&help, "cuda-trace-all-apis"));
-	assert_int_equal(help.n, 27);
+	assert_true(has_opt(&help, "cuda-flush-interval"));
+	assert_int_equal(help.n, 28);
 }
 
 static void test_stats_help_matches_man(void **state)
