@@ -52,7 +52,8 @@ PROG_BIN := $(PROG_SRC:tests/programs/%.c=$(B)/tests/programs/%)
 BENCH_SRC := $(sort $(filter-out bench/benchutil.c,$(wildcard bench/*.c)))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 GPU_SRC := $(sort $(wildcard tests/gpu/*.cu))
-GPU_BIN := $(GPU_SRC:tests/gpu/%.cu=$(B)/tests/gpu/%)
+# gpu_basic once more with the shared cudart (libcudart.so) instead of nvcc's static one
+GPU_BIN := $(GPU_SRC:tests/gpu/%.cu=$(B)/tests/gpu/%) $(B)/tests/gpu/gpu_basic_shared
 
 .PHONY: all demo check check-gpu gpu-programs bench install clean format lint-man
 all: $(GPROF) $(if $(OSRT_SRC),$(OSRT_SO)) $(if $(INJECT_SRC),$(INJECT_SO))
@@ -112,7 +113,14 @@ check: $(MPI_PROG)
 # --- GPU tests (run on the GPU machine) -------------------------------------------
 $(B)/tests/gpu/%: tests/gpu/%.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) -O2 -arch=sm_90 -I$(CUDA_INC) -o $@ $< -lcuda -lpthread
+	$(NVCC) -O2 -arch=sm_90 $(NVCC_CUDART) -I$(CUDA_INC) -o $@ $< -lcuda -lpthread
+
+# gpu_driver uses the driver API only (its kernel is PTX text): no cudart, no device code
+$(B)/tests/gpu/gpu_driver: NVCC_CUDART := -cudart none -x c++
+$(B)/tests/gpu/gpu_basic_shared: tests/gpu/gpu_basic.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O2 -arch=sm_90 -cudart shared -Xlinker -rpath -Xlinker $(CUDA_HOME)/lib64 \
+		-I$(CUDA_INC) -o $@ $< -lcuda -lpthread
 
 gpu-programs: $(GPU_BIN)
 

@@ -209,6 +209,8 @@ PY
 
 run basic gpu_basic all
 run basic-mem gpu_basic mem --cuda-memory-usage=true
+run basic-shared gpu_basic_shared all
+run driver gpu_driver all
 run graph gpu_graph graph
 run graph-node gpu_graph node --cuda-graph-trace=node
 run threads gpu_threads all
