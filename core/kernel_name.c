@@ -513,14 +513,9 @@ static int encoding(struct mangled *m, int nested)
 		if (nested && ret && tag_ok && m->nret < RET_MAX) {
 			char nm[16], tag[24];
 			int n;
-			struct strbuf rest = STRBUF_INIT;
 			snprintf(nm, sizeof(nm), "GPRET%u", m->nret);
 			n = snprintf(tag, sizeof(tag), "B%zu%s", strlen(nm), nm);
-			strbuf_add(&rest, m->out.buf + tag_at, m->out.len - tag_at);
-			m->out.len = tag_at;
-			strbuf_add(&m->out, tag, (size_t)n);
-			strbuf_add(&m->out, rest.buf, rest.len);
-			strbuf_release(&rest);
+			strbuf_splice(&m->out, tag_at, 0, tag, (size_t)n);
 			m->ret[m->nret++] = ret;
 		}
 		if (type(m) < 0)
@@ -660,15 +655,10 @@ static size_t name_start(const char *s, size_t end, int spaces)
 	return i;
 }
 
-/* Replace s[at, at + len) with repl. */
+/* Replace s[at, at + len) with the string repl. */
 static void splice(struct strbuf *sb, size_t at, size_t len, const char *repl)
 {
-	size_t rl = strlen(repl);
-
-	strbuf_grow(sb, rl);
-	memmove(sb->buf + at + rl, sb->buf + at + len, sb->len - at - len + 1);
-	memcpy(sb->buf + at, repl, rl);
-	sb->len = sb->len + rl - len;
+	strbuf_splice(sb, at, len, repl, strlen(repl));
 }
 
 /* "[abi:GPRET<k>]" markers of the pre-pass -> the return type before the name. */

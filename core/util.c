@@ -145,6 +145,14 @@ void strbuf_add(struct strbuf *sb, const void *data, size_t len)
 	sb->buf[sb->len] = '\0';
 }
 
+void strbuf_splice(struct strbuf *sb, size_t pos, size_t len, const void *data, size_t dlen)
+{
+	strbuf_grow(sb, dlen);
+	memmove(sb->buf + pos + dlen, sb->buf + pos + len, sb->len - pos - len + 1);
+	memcpy(sb->buf + pos, data, dlen);
+	sb->len = sb->len + dlen - len;
+}
+
 void strbuf_addstr(struct strbuf *sb, const char *s)
 {
 	strbuf_add(sb, s, strlen(s));

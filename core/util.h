@@ -67,6 +67,9 @@ void strbuf_reset(struct strbuf *sb);
 /* Grow so that at least `extra` more bytes fit. */
 void strbuf_grow(struct strbuf *sb, size_t extra);
 void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+/* Replace the len bytes at pos (pos + len <= sb->len) with dlen bytes of data (git's
+ * strbuf_splice); len 0 inserts, dlen 0 deletes.  Keeps the NUL terminator. */
+void strbuf_splice(struct strbuf *sb, size_t pos, size_t len, const void *data, size_t dlen);
 void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, int c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
