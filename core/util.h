@@ -21,12 +21,12 @@
  * `profile` instead exits with the application's status when the application ran. */
 enum gp_exit {
 	GP_EXIT_OK = 0,
-	GP_EXIT_ERROR = 1,	 /* generic failure (I/O, SQLite, internal) */
-	GP_EXIT_USAGE = 2,	 /* bad command line or config */
-	GP_EXIT_BAD_INPUT = 3,	 /* report missing, unreadable, not a report, or lacks data */
-	GP_EXIT_OUTPUT = 4,	 /* output exists (no -f) or cannot be written */
-	GP_EXIT_NOEXEC = 126,	 /* application found but not executable */
-	GP_EXIT_NOTFOUND = 127,	 /* application not found */
+	GP_EXIT_ERROR = 1,	/* generic failure (I/O, SQLite, internal) */
+	GP_EXIT_USAGE = 2,	/* bad command line or config */
+	GP_EXIT_BAD_INPUT = 3,	/* report missing, unreadable, not a report, or lacks data */
+	GP_EXIT_OUTPUT = 4,	/* output exists (no -f) or cannot be written */
+	GP_EXIT_NOEXEC = 126,	/* application found but not executable */
+	GP_EXIT_NOTFOUND = 127, /* application not found */
 };
 
 /* Program name used as the message prefix ("gprof-cli"). */
@@ -59,7 +59,10 @@ struct strbuf {
 	size_t alloc; /* bytes allocated (0 while buf is the static empty string) */
 	char *buf;
 };
-#define STRBUF_INIT {0, 0, strbuf_empty}
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		0, 0, strbuf_empty                                                                 \
+	}
 extern char strbuf_empty[];
 void strbuf_init(struct strbuf *sb, size_t hint_size);
 void strbuf_release(struct strbuf *sb);

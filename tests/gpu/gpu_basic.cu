@@ -18,7 +18,9 @@ extern "C" __global__ void scale_c(float *a, float s, int n)
 		a[i] *= s;
 }
 
-__global__ void noop() {}
+__global__ void noop()
+{
+}
 
 int main()
 {
@@ -40,8 +42,8 @@ int main()
 		CK(cudaStreamCreate(&s[i]));
 	CK(cudaEventCreate(&ev));
 
-	CK(cudaMemcpy(d_a, h_page, bytes, cudaMemcpyHostToDevice));		// HtoD pageable
-	CK(cudaMemcpyAsync(d_b, h_pin, bytes, cudaMemcpyHostToDevice, s[0]));	// HtoD pinned
+	CK(cudaMemcpy(d_a, h_page, bytes, cudaMemcpyHostToDevice));	      // HtoD pageable
+	CK(cudaMemcpyAsync(d_b, h_pin, bytes, cudaMemcpyHostToDevice, s[0])); // HtoD pinned
 	CK(cudaStreamSynchronize(s[0]));
 	CK(cudaMemcpyAsync(d_a, d_b, bytes, cudaMemcpyDeviceToDevice, s[1])); // DtoD
 	CK(cudaStreamSynchronize(s[1]));
@@ -74,7 +76,7 @@ int main()
 
 	CK(cudaMemcpy(h_pin, d_a, bytes, cudaMemcpyDeviceToHost));  // DtoH pinned
 	CK(cudaMemcpy(h_page, d_a, bytes, cudaMemcpyDeviceToHost)); // DtoH pageable
-	float host_sum = m[0] + h_pin[0] + h_page[0];			 // touch managed memory
+	float host_sum = m[0] + h_pin[0] + h_page[0];		    // touch managed memory
 
 	CK(cudaFree(d_a));
 	CK(cudaFree(d_b));
@@ -98,16 +100,19 @@ int main()
 	EXPECT("all", "==", 26,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN CUPTI_ACTIVITY_KIND_RUNTIME "
 	       "r ON r.correlationId = k.correlationId WHERE r.start <= k.start");
-	EXPECT("all", "==", 4,
-	       "SELECT count(DISTINCT streamId) FROM CUPTI_ACTIVITY_KIND_KERNEL");
-	EXPECT("all", "==", 2, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE copyKind = 1");
-	EXPECT("all", "==", 1,
-	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE copyKind = 1 AND srcKind = 0");
+	EXPECT("all", "==", 4, "SELECT count(DISTINCT streamId) FROM CUPTI_ACTIVITY_KIND_KERNEL");
+	EXPECT("all", "==", 2,
+	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE copyKind = 1");
+	EXPECT(
+	    "all", "==", 1,
+	    "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE copyKind = 1 AND srcKind = 0");
 	EXPECT("all", "==", 1,
 	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE copyKind = 1 AND srcKind = 1 "
 	       "AND dstKind = 2");
-	EXPECT("all", "==", 2, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE copyKind = 2");
-	EXPECT("all", "==", 1, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE copyKind = 8");
+	EXPECT("all", "==", 2,
+	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE copyKind = 2");
+	EXPECT("all", "==", 1,
+	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE copyKind = 8");
 	EXPECT("all", "==", 5 * (long long)bytes,
 	       "SELECT sum(bytes) FROM CUPTI_ACTIVITY_KIND_MEMCPY");
 	EXPECT("all", "==", 3, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMSET");

@@ -26,9 +26,9 @@
 
 // SQL for "kernels whose shortName is NAME"
 #define KERNELS_NAMED(name)                                                                        \
-	"SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "          \
+	"SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "            \
 	"k.shortName WHERE s.value = '" name "'"
 #define API_NAMED(name)                                                                            \
-	"SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME r JOIN StringIds s ON s.id = r.nameId " \
+	"SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME r JOIN StringIds s ON s.id = r.nameId "  \
 	"WHERE s.value = '" name "'"
 #endif

@@ -5,8 +5,14 @@
 #include <unistd.h>
 #include "gpu_common.h"
 
-__global__ void child_k(int *x) { x[threadIdx.x] = 1; }
-__global__ void parent_k(int *x) { x[threadIdx.x] = 2; }
+__global__ void child_k(int *x)
+{
+	x[threadIdx.x] = 1;
+}
+__global__ void parent_k(int *x)
+{
+	x[threadIdx.x] = 2;
+}
 
 static void run(bool child, int count)
 {

@@ -5,10 +5,22 @@
 // (CUDA_GRAPH_EVENTS, CUDA_GRAPH_NODE_EVENTS).
 #include "gpu_common.h"
 
-__global__ void g_a(float *x) { x[threadIdx.x] += 1.0f; }
-__global__ void g_b(float *x) { x[threadIdx.x] *= 2.0f; }
-__global__ void plain(float *x) { x[threadIdx.x] = 0.0f; }
-__global__ void g_c(float *x) { x[threadIdx.x] -= 1.0f; }
+__global__ void g_a(float *x)
+{
+	x[threadIdx.x] += 1.0f;
+}
+__global__ void g_b(float *x)
+{
+	x[threadIdx.x] *= 2.0f;
+}
+__global__ void plain(float *x)
+{
+	x[threadIdx.x] = 0.0f;
+}
+__global__ void g_c(float *x)
+{
+	x[threadIdx.x] -= 1.0f;
+}
 
 int main()
 {
@@ -84,9 +96,11 @@ int main()
 	       "WHERE s.value IN ('Graph Creation', 'Graph Clone', 'GraphExec Creation')");
 	EXPECT("graph", "==", 0,
 	       "SELECT count(*) FROM sqlite_master WHERE name = 'CUDA_GRAPH_NODE_EVENTS'");
-	EXPECT("node", "==", 22, "SELECT count(*) FROM CUDA_GRAPH_NODE_EVENTS WHERE eventClass = 77");
+	EXPECT("node", "==", 22,
+	       "SELECT count(*) FROM CUDA_GRAPH_NODE_EVENTS WHERE eventClass = 77");
 	EXPECT("node", "==", 8,
 	       "SELECT count(*) FROM CUDA_GRAPH_NODE_EVENTS WHERE originalGraphNodeId IS NOT NULL");
-	EXPECT("node", "==", 0, "SELECT count(*) FROM sqlite_master WHERE name = 'CUDA_GRAPH_EVENTS'");
+	EXPECT("node", "==", 0,
+	       "SELECT count(*) FROM sqlite_master WHERE name = 'CUDA_GRAPH_EVENTS'");
 	return 0;
 }

@@ -5,7 +5,10 @@
 // is skipped (a "SKIP" line says so) and only device 0's kernels are checked.
 #include "gpu_common.h"
 
-__global__ void k_on_dev(float *x) { x[threadIdx.x] += 1.0f; }
+__global__ void k_on_dev(float *x)
+{
+	x[threadIdx.x] += 1.0f;
+}
 
 int main()
 {
@@ -58,10 +61,11 @@ int main()
 	printf("devices %d\n", ndev);
 
 	for (int dev = 0; dev < ndev; dev++)
-		EXPECT("all", "==", (dev + 1) * 3,
-		       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "
-		       "k.shortName WHERE s.value = 'k_on_dev' AND k.deviceId = %d",
-		       dev);
+		EXPECT(
+		    "all", "==", (dev + 1) * 3,
+		    "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "
+		    "k.shortName WHERE s.value = 'k_on_dev' AND k.deviceId = %d",
+		    dev);
 	EXPECT("all", "==", ndev,
 	       "SELECT count(DISTINCT deviceId) FROM CUPTI_ACTIVITY_KIND_KERNEL");
 	if (ndev >= 2) {

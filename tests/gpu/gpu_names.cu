@@ -5,18 +5,30 @@
 // shortName and the demangledName text as nsys 2025.3 spells it.
 #include "gpu_common.h"
 
-namespace outer {
-namespace inner {
+namespace outer
+{
+namespace inner
+{
 template <typename T> struct Scale {
 	T f;
-	__device__ T operator()(T x) const { return x * f; }
+	__device__ T operator()(T x) const
+	{
+		return x * f;
+	}
 };
-template <typename F, typename T> __global__ void apply(F f, T *x) { x[threadIdx.x] = f(x[threadIdx.x]); }
+template <typename F, typename T> __global__ void apply(F f, T *x)
+{
+	x[threadIdx.x] = f(x[threadIdx.x]);
+}
 } // namespace inner
 } // namespace outer
 
-namespace {
-__global__ void anon_kernel(int *x) { x[threadIdx.x] += 1; }
+namespace
+{
+__global__ void anon_kernel(int *x)
+{
+	x[threadIdx.x] += 1;
+}
 } // namespace
 
 template <typename T, int N, bool B> __global__ void tk(T *x)
@@ -25,9 +37,15 @@ template <typename T, int N, bool B> __global__ void tk(T *x)
 		x[threadIdx.x] += (T)N;
 }
 
-template <unsigned U, char C, long L> __global__ void lits(int *x) { x[threadIdx.x] = (int)U + C + (int)L; }
+template <unsigned U, char C, long L> __global__ void lits(int *x)
+{
+	x[threadIdx.x] = (int)U + C + (int)L;
+}
 
-__global__ void restr(const float *__restrict__ a, float *__restrict__ b) { b[threadIdx.x] = a[threadIdx.x]; }
+__global__ void restr(const float *__restrict__ a, float *__restrict__ b)
+{
+	b[threadIdx.x] = a[threadIdx.x];
+}
 
 int main()
 {
@@ -50,8 +68,9 @@ int main()
 	CK(cudaDeviceSynchronize());
 	printf("done\n");
 
-	EXPECT("all", "==", 5, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON "
-			       "s.id = k.shortName WHERE s.value = 'tk'");
+	EXPECT("all", "==", 5,
+	       "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON "
+	       "s.id = k.shortName WHERE s.value = 'tk'");
 	EXPECT("all", "==", 1, KERNELS_NAMED("anon_kernel"));
 	EXPECT("all", "==", 4, KERNELS_NAMED("apply"));
 	EXPECT("all", "==", 1, KERNELS_NAMED("lits"));
@@ -59,7 +78,7 @@ int main()
 	/* demangledName as nsys 2025.3 spells it (NVIDIA's demangler), including T1, T2 for
 	 * parameters typed by a template parameter (tests/fixtures/nsys-kernel-names.tsv) */
 #define DEMANGLED(text)                                                                            \
-	"SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "          \
+	"SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = "            \
 	"k.demangledName WHERE s.value = '" text "'"
 	EXPECT("all", "==", 1, DEMANGLED("<unnamed>::anon_kernel(int *)"));
 	EXPECT("all", "==", 1, DEMANGLED("restr(const float *, float *)"));

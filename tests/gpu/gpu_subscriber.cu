@@ -14,7 +14,9 @@
 typedef CUptiResult (*subscribe_fn)(CUpti_SubscriberHandle *, CUpti_CallbackFunc, void *,
 				    CUpti_SubscriberParams *);
 
-static void CUPTIAPI on_callback(void *, CUpti_CallbackDomain, CUpti_CallbackId, const void *) {}
+static void CUPTIAPI on_callback(void *, CUpti_CallbackDomain, CUpti_CallbackId, const void *)
+{
+}
 
 static void *open_cupti()
 {
@@ -31,7 +33,10 @@ static void *open_cupti()
 	return h;
 }
 
-__global__ void sub_kernel(float *x) { x[threadIdx.x] += 1.0f; }
+__global__ void sub_kernel(float *x)
+{
+	x[threadIdx.x] += 1.0f;
+}
 
 int main()
 {

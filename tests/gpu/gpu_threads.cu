@@ -4,7 +4,10 @@
 #include <vector>
 #include "gpu_common.h"
 
-__global__ void tk(int *x, int v) { x[threadIdx.x] = v; }
+__global__ void tk(int *x, int v)
+{
+	x[threadIdx.x] = v;
+}
 
 int main()
 {
@@ -40,8 +43,8 @@ int main()
 	       "SELECT max(c) FROM (SELECT count(*) c FROM CUPTI_ACTIVITY_KIND_RUNTIME r JOIN "
 	       "StringIds s ON s.id = r.nameId WHERE s.value = 'cudaLaunchKernel_v7000' GROUP BY "
 	       "globalTid)");
-	EXPECT("all", "==", threads, "SELECT count(DISTINCT streamId) FROM CUPTI_ACTIVITY_KIND_KERNEL");
-	EXPECT("all", ">=", threads,
-	       "SELECT count(*) FROM TARGET_INFO_CUDA_STREAM WHERE flag = 2");
+	EXPECT("all", "==", threads,
+	       "SELECT count(DISTINCT streamId) FROM CUPTI_ACTIVITY_KIND_KERNEL");
+	EXPECT("all", ">=", threads, "SELECT count(*) FROM TARGET_INFO_CUDA_STREAM WHERE flag = 2");
 	return 0;
 }

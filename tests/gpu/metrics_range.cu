@@ -7,8 +7,9 @@
 //   a CUDA graph of two small kernel nodes (graph_node_a, graph_node_b), launched once.
 // Each phase runs inside an NVTX push/pop range ("copy_phase", "fma_phase", "graph_phase")
 // on the default domain, so --gpu-metrics-ranges=nvtx gives one range per phase.
-// Usage: metrics_range [ITERATIONS [nograph]]  (default 3; nograph: no graph launch).  Prints "LAUNCHES <name> <n>" per
-// kernel, "RANGES <name> <n>" per NVTX range and "GRAPH_NODES <n>" for the checks.
+// Usage: metrics_range [ITERATIONS [nograph]]  (default 3; nograph: no graph launch).  Prints
+// "LAUNCHES <name> <n>" per kernel, "RANGES <name> <n>" per NVTX range and "GRAPH_NODES <n>" for
+// the checks.
 #include <nvtx3/nvToolsExt.h>
 
 #include <cstring>
