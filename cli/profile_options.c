@@ -344,10 +344,10 @@ static int apply_cuda_trace_all_apis(struct profile_options *o, const char *valu
 
 static int apply_cuda_flush_interval(struct profile_options *o, const char *value)
 {
-	unsigned long long ms = strtoull(value, NULL, 10);
+	uint64_t ms;
 
-	if (ms > 3600000) {
-		error("invalid --cuda-flush-interval value '%s' (at most 3600000 ms)", value);
+	if (gp_parse_u64(value, &ms) < 0 || ms > 3600000) {
+		error("invalid --cuda-flush-interval value '%s' (0 to 3600000 ms)", value);
 		hint("use --cuda-flush-interval=0 to flush only when CUPTI's buffers fill");
 		return -1;
 	}

@@ -503,6 +503,9 @@ static void test_usage_errors(void **state)
 	assert_int_equal(r.status, 2);
 	RUN(&r, dir, NULL, "profile", "--cuda-graph-trace=edge", exit_with, "0");
 	assert_int_equal(r.status, 2);
+	RUN(&r, dir, NULL, "profile", "--cuda-flush-interval=abc", exit_with, "0");
+	assert_int_equal(r.status, 2);
+	tu_assert_one_error(&r, "'abc'");
 	assert_int_equal(tu_count_entries(dir), 0);
 
 	RUN(&r, dir, NULL, "profile", "--help");
