@@ -880,7 +880,8 @@ void profile_options_help(FILE *f)
 	fprintf(f, "\n"
 		   "Boolean options also take nsys's forms --stats true and -f true.  The exit\n"
 		   "status is the application's (128+N when signal N killed it); 126 and 127 when\n"
-		   "it cannot be run.  See 'man gprof-cli-profile'.\n");
+		   "it cannot be run; before it runs, 1 (internal failure, missing library), 2 (bad\n"
+		   "command line) or 4 (report exists without -f).  See 'man gprof-cli-profile'.\n");
 }
 
 /* The row a long option word names as getopt_long reads it: the exact name, or a
