@@ -697,16 +697,8 @@ static void NVTX_API dom_name_category_w(nvtxDomainHandle_t dom, uint32_t catego
 
 static void name_thread(uint32_t tid, uint32_t sid)
 {
-	if (!sid)
-		return;
-	struct gp_rec_thread_name *r = gp_rec_begin(GP_REC_THREAD_NAME, sizeof(*r));
-	if (!r)
-		return;
-	r->tid = tid;
-	r->name_sid = sid;
-	r->priority = 0;
-	r->pad = 0;
-	gp_rec_commit(r);
+	if (sid)
+		gp_emit_thread_name(tid, sid);
 }
 
 static void NVTX_API name_os_thread_a(uint32_t tid, const char *name)
@@ -948,20 +940,6 @@ static int fill(const NvtxExportTableCallbacks *cb, NvtxCallbackModule mod,
 	return 1;
 }
 
-/* Is `name` an item of the comma list `list`? */
-static int in_list(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = list; p && *p;) {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == n && memcmp(p, name, n) == 0)
-			return 1;
-		p = e ? e + 1 : NULL;
-	}
-	return 0;
-}
-
 /* Once per process: decide whether NVTX is traced and set up the runtime. */
 static int nvtx_enable(void)
 {
@@ -974,8 +952,7 @@ static int nvtx_enable(void)
 	e = atomic_load(&g_enabled);
 	if (!e) {
 		e = -1;
-		if (in_list(getenv(GP_ENV_TRACE), "nvtx") &&
-		    gp_producer_init(GP_COLLECTOR_INJECT) == 0 &&
+		if (gp_traced("nvtx", 0) && gp_producer_init(GP_COLLECTOR_INJECT) == 0 &&
 		    pthread_key_create(&g_nv_key, nv_thread_exit) == 0) {
 			gp_at_shutdown(nv_shutdown);
 			if (gp_capture_mode() == GP_CAPTURE_NVTX && gp_ctl->nvtx_message[0]) {

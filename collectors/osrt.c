@@ -399,21 +399,6 @@ static __attribute__((noinline, cold)) void osrt_record(int id, uint64_t t0, uin
 
 /* ---- initialisation ---------------------------------------------------------------- */
 
-/* Non-zero when the comma list `list` contains `word`. */
-static int osrt_list_has(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; p && *p;) {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == n && !memcmp(p, word, n))
-			return 1;
-		p = e ? e + 1 : NULL;
-	}
-	return 0;
-}
-
 #if defined(__x86_64__)
 /* One (tsc, ns) pair read close together: the TSC mid-point around a CLOCK_MONOTONIC
  * read, retried until the bracket is tight (not preempted in between). */
@@ -556,8 +541,7 @@ static __attribute__((constructor)) void osrt_init(void)
 		if (!osrt_fns[i].real)
 			osrt_resolve(i);
 
-	const char *trace = getenv(GP_ENV_TRACE);
-	if (!trace || !osrt_list_has(trace, "osrt"))
+	if (!gp_traced("osrt", 0))
 		return;
 	const char *thr = getenv(GP_ENV_OSRT_THRESHOLD);
 	if (thr && *thr) {

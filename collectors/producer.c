@@ -1018,21 +1018,25 @@ static void thread_exit(void *arg)
 	atomic_store_explicit(&b->live, 0, memory_order_release);
 }
 
+void gp_emit_thread_name(uint32_t tid, uint32_t name_sid)
+{
+	struct gp_rec_thread_name *r = gp_rec_begin(GP_REC_THREAD_NAME, sizeof(*r));
+	if (!r)
+		return;
+	r->tid = tid;
+	r->name_sid = name_sid;
+	r->priority = 0;
+	r->pad = 0;
+	gp_rec_commit(r);
+}
+
 /* Emit GP_REC_THREAD_NAME for the calling thread (name from prctl(PR_GET_NAME)). */
 static void emit_thread_name(struct gp_tbuf *b)
 {
 	char name[17] = {0};
 	if (syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) != 0 || !name[0])
 		return;
-	uint32_t sid = gp_intern_n(name, strlen(name));
-	struct gp_rec_thread_name *r = gp_rec_begin(GP_REC_THREAD_NAME, sizeof(*r));
-	if (!r)
-		return;
-	r->tid = b->tid;
-	r->name_sid = sid;
-	r->priority = 0;
-	r->pad = 0;
-	gp_rec_commit(r);
+	gp_emit_thread_name(b->tid, gp_intern_n(name, strlen(name)));
 }
 
 /* First record of a thread: find a free buffer or map a new one. */

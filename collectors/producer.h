@@ -151,6 +151,11 @@ GP_HIDDEN void gp_at_flush_request(void (*fn)(void));
  * environment: call it at set-up, not on a record path. */
 GP_HIDDEN const char *gp_option(const char *key, char *buf, size_t size);
 
+/* Record a GP_REC_THREAD_NAME (-> ThreadNames): thread `tid` (OS thread id, gettid) is
+ * named by string id `name_sid` (gp_intern).  Dropped like any record outside a capture
+ * range or when the connection is down. */
+GP_HIDDEN void gp_emit_thread_name(uint32_t tid, uint32_t name_sid);
+
 /* Does $GPROF_CLI_TRACE (the -t list, comma-separated) name collector `name` ("cuda",
  * "gpu-metrics", ...)?  1 or 0; `dflt` when the variable is not set. */
 GP_HIDDEN int gp_traced(const char *name, int dflt);
