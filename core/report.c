@@ -47,14 +47,6 @@ static uint64_t hash_bytes(const char *s, size_t len)
 	return h | 1; /* 0 marks an empty slot */
 }
 
-/* int64 key -> int64 value, open addressing; key INT64_MIN is the empty marker. */
-struct i64map {
-	int64_t *keys;
-	int64_t *vals;
-	size_t cap, n;
-};
-#define I64_EMPTY INT64_MIN
-
 static void i64map_grow(struct i64map *m)
 {
 	size_t ncap = m->cap ? m->cap * 2 : 64, i;
@@ -80,9 +72,7 @@ static void i64map_grow(struct i64map *m)
 	m->cap = ncap;
 }
 
-/* Returns a pointer to the value of key, inserting (value `init`) when absent;
- * *found says which. */
-static int64_t *i64map_get(struct i64map *m, int64_t key, int64_t init, int *found)
+int64_t *i64map_get(struct i64map *m, int64_t key, int64_t init, int *found)
 {
 	size_t j;
 
@@ -103,7 +93,7 @@ static int64_t *i64map_get(struct i64map *m, int64_t key, int64_t init, int *fou
 	return &m->vals[j];
 }
 
-static void i64map_free(struct i64map *m)
+void i64map_free(struct i64map *m)
 {
 	free(m->keys);
 	free(m->vals);

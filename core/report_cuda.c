@@ -465,7 +465,7 @@ static int h_memory(struct report *r, struct report_conn *c, const void *p)
 	bind_i64(st, i++, nsys_mem_kind(m->memory_kind));
 	bind_i64(st, i++, m->operation_type == 2 ? 1 : 0);
 	if (name)
-		sqlite3_bind_text(st, i++, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i++, name, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, i++);
 	bind_opt(st, i++, m->correlation_id);

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/kernel_name.h"
+#include "core/recorder_internal.h"
 #include "core/report.h"
 #include "core/report_metrics.h"
 #include "core/util.h"
@@ -43,12 +44,12 @@ struct metrics_state {
 	sqlite3_stmt *ins_info, *ins_sample, *ins_range;
 	uint64_t info_done[MAX_DEV]; /* TARGET_INFO_GPU_METRICS rows written (bit = metric) */
 	int64_t next_range_id;
+	struct i64map demangled; /* mangled name's StringIds id -> demangled name's */
 };
 
 /* Per connection: metric names of each device's configs (StringIds ids and texts). */
 struct metrics_conn {
 	int64_t name_id[2][MAX_DEV][GP_METRICS_MAX]; /* [mode-1][device][index], 0 = none */
-	char *name_text[GP_METRICS_MAX * 2];	     /* owned copies for TARGET_INFO rows */
 };
 
 static const char ddl_info[] = "CREATE TABLE IF NOT EXISTS TARGET_INFO_GPU_METRICS ("
@@ -157,16 +158,20 @@ static int on_sample(struct report *r, struct report_conn *c, const struct gp_re
 	return 0;
 }
 
-/* StringIds id of the nsys-style demangled form of a mangled kernel name. */
-static int64_t demangled_id(struct report *r, const char *mangled, int64_t fallback)
+/* StringIds id of the nsys-style demangled form of kernel name `mangled` (id mangled_id;
+ * itself when it does not demangle), demangled once per name and report. */
+static int64_t demangled_id(struct report *r, const char *mangled, int64_t mangled_id)
 {
-	char *d = kernel_name_demangle(mangled);
-	int64_t id = fallback;
+	int found;
+	int64_t *id = i64map_get(&state(r)->demangled, mangled_id, mangled_id, &found);
 
-	if (d)
-		id = report_string(r, d, strlen(d));
-	free(d);
-	return id;
+	if (!found) {
+		char *d = kernel_name_demangle(mangled);
+		if (d)
+			*id = report_string(r, d, strlen(d));
+		free(d);
+	}
+	return *id;
 }
 
 static int on_range(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec)
@@ -271,8 +276,6 @@ static void metrics_conn_close(struct report *r, struct report_conn *c)
 
 	if (!mc)
 		return;
-	for (size_t i = 0; i < sizeof(mc->name_text) / sizeof(mc->name_text[0]); i++)
-		free(mc->name_text[i]);
 	free(mc);
 	*slot = NULL;
 }
@@ -293,6 +296,7 @@ static int metrics_finish(struct report *r)
 	}
 	if (s->ins_range)
 		sqlite3_finalize(s->ins_range);
+	i64map_free(&s->demangled);
 	free(s);
 	*slot = NULL;
 	return 0;
