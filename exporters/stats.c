@@ -289,28 +289,32 @@ int stats_split_spec(char *spec, const char **name, struct stats_args *args)
 	return 0;
 }
 
+int stats_exec(sqlite3 *db, const char *sql, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		error("%s: %s", what, msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
 int stats_table_exists(sqlite3 *db, const char *name)
 {
 	sqlite3_stmt *st;
 	int found = 0;
 
 	if (sqlite3_prepare_v2(db,
-			       "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') "
-			       "AND name = ?1",
+			       "SELECT 1 FROM sqlite_master WHERE name = ?1 AND type IN "
+			       "('table','view') UNION ALL SELECT 1 FROM sqlite_temp_master "
+			       "WHERE name = ?1 AND type IN ('table','view')",
 			       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
-	if (!found) {
-		/* TEMP views/tables a report may have created */
-		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_temp_master WHERE name = ?1", -1,
-				       &st, NULL) != SQLITE_OK)
-			return 0;
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		found = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-	}
 	return found;
 }
 

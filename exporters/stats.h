@@ -117,7 +117,12 @@ const char *stats_timeunit_name(enum stats_timeunit u);
  * at the report name, args at the rest.  0, or -1 (error printed) for more than 16 args. */
 int stats_split_spec(char *spec, const char **name, struct stats_args *args);
 
-/* Non-zero when the main schema of db has a table or view called `name`. */
+/* Run sql (statements without results: temp tables, views) on db.  0, or -1 after
+ * printing "<what>: <SQLite's message>". */
+int stats_exec(sqlite3 *db, const char *sql, const char *what);
+
+/* Non-zero when db has a table or view called `name`, in its main schema or a TEMP one
+ * a report created. */
 int stats_table_exists(sqlite3 *db, const char *name);
 
 /*

@@ -8,7 +8,7 @@ static const char *const needs[] = {"StringIds", "CUPTI_ACTIVITY_KIND_RUNTIME", 
 
 static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 {
-	int tn = cuda_table_exists(db, "ThreadNames");
+	int tn = stats_table_exists(db, "ThreadNames");
 
 	strbuf_addstr(sql, "SELECT r.start AS \"Start:ts_ns\", r.end - r.start AS "
 			   "\"Duration:dur_ns\", ");

@@ -6,23 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cuda_table_exists(sqlite3 *db, const char *table)
-{
-	sqlite3_stmt *st;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(db,
-			       "SELECT 1 FROM sqlite_master WHERE name = ?1 AND type IN "
-			       "('table','view') UNION ALL SELECT 1 FROM sqlite_temp_master "
-			       "WHERE name = ?1 AND type IN ('table','view')",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 int cuda_column_exists(sqlite3 *db, const char *table, const char *col)
 {
 	sqlite3_stmt *st;
@@ -40,14 +23,7 @@ int cuda_column_exists(sqlite3 *db, const char *table, const char *col)
 
 int cuda_exec(sqlite3 *db, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		error("cannot prepare the CUDA report tables: %s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	return stats_exec(db, sql, "cannot prepare the CUDA report tables");
 }
 
 void cuda_api_name_sql(struct strbuf *sb, const char *expr)
@@ -66,7 +42,7 @@ int cuda_gpuops_sql(sqlite3 *db, struct strbuf *sb)
 	int n = 0;
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		if (!cuda_table_exists(db, tables[i]))
+		if (!stats_table_exists(db, tables[i]))
 			continue;
 		if (n++)
 			strbuf_addstr(sb, " UNION ALL ");
@@ -92,7 +68,7 @@ void cuda_memcpy_label_sql(sqlite3 *db, struct strbuf *sb, const char *expr)
 					     "Unified Device-to-Host",
 					     "Unified Device-to-Device"};
 
-	if (cuda_table_exists(db, "ENUM_CUDA_MEMCPY_OPER")) {
+	if (stats_table_exists(db, "ENUM_CUDA_MEMCPY_OPER")) {
 		strbuf_addf(sb, "(SELECT label FROM ENUM_CUDA_MEMCPY_OPER WHERE id = %s)", expr);
 		return;
 	}
@@ -106,13 +82,13 @@ int cuda_memops_sql(sqlite3 *db, struct strbuf *sb, const char *cols)
 {
 	int n = 0;
 
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMCPY")) {
+	if (stats_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMCPY")) {
 		strbuf_addstr(sb, "SELECT '[CUDA memcpy ' || ");
 		cuda_memcpy_label_sql(db, sb, "copyKind");
 		strbuf_addf(sb, " || ']' AS name, %s FROM CUPTI_ACTIVITY_KIND_MEMCPY", cols);
 		n++;
 	}
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMSET")) {
+	if (stats_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMSET")) {
 		if (n++)
 			strbuf_addstr(sb, " UNION ALL ");
 		strbuf_addf(
@@ -360,7 +336,7 @@ int cuda_nvtx_build(sqlite3 *db)
 	size_t n = 0;
 	int rc = -1;
 
-	if (cuda_table_exists(db, "GP_NVTX_CONTAIN"))
+	if (stats_table_exists(db, "GP_NVTX_CONTAIN"))
 		return 0;
 	if (cuda_exec(db, "SAVEPOINT gp_nvtx_build"))
 		return -1;
@@ -379,13 +355,14 @@ int cuda_nvtx_build(sqlite3 *db)
 	if (cuda_exec(db, sb.buf))
 		goto out;
 
-	if (cuda_table_exists(db, "NVTX_EVENTS") && cuda_table_exists(db, "StringIds")) {
+	if (stats_table_exists(db, "NVTX_EVENTS") && stats_table_exists(db, "StringIds")) {
 		if (fill_ranges_sql(db) || load_ranges(db, &r, &n))
 			goto out;
 		link_parents(r, n);
 		if (store_ranges(db, r, n))
 			goto out;
-		if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_RUNTIME") && contain_calls(db, r, n))
+		if (stats_table_exists(db, "CUPTI_ACTIVITY_KIND_RUNTIME") &&
+		    contain_calls(db, r, n))
 			goto out;
 	}
 	if (cuda_exec(db, "CREATE INDEX temp.GP_NVTX_CONTAIN_CORR ON GP_NVTX_CONTAIN "
@@ -476,7 +453,7 @@ int cuda_category_sum_sql(sqlite3 *db, const struct stats_args *a, int with_api,
 	int n = 0;
 
 	strbuf_addstr(sql, "WITH apigpu AS (");
-	if (with_api && cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_RUNTIME")) {
+	if (with_api && stats_table_exists(db, "CUPTI_ACTIVITY_KIND_RUNTIME")) {
 		strbuf_addstr(sql, "SELECT ");
 		cuda_api_name_sql(sql, "s.value");
 		strbuf_addstr(sql, " AS name, r.end - r.start AS dur, 'CUDA_API' AS category "
@@ -484,7 +461,7 @@ int cuda_category_sum_sql(sqlite3 *db, const struct stats_args *a, int with_api,
 				   "LEFT JOIN StringIds AS s ON s.id = r.nameId");
 		n++;
 	}
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_KERNEL")) {
+	if (stats_table_exists(db, "CUPTI_ACTIVITY_KIND_KERNEL")) {
 		if (cuda_kernel_view(db, a))
 			return -1;
 		if (n++)
@@ -492,8 +469,8 @@ int cuda_category_sum_sql(sqlite3 *db, const struct stats_args *a, int with_api,
 		strbuf_addstr(sql, "SELECT name, end - start AS dur, 'CUDA_KERNEL' AS category "
 				   "FROM CUPTI_ACTIVITY_KIND_KERNEL_NAMED");
 	}
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMCPY") ||
-	    cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMSET")) {
+	if (stats_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMCPY") ||
+	    stats_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMSET")) {
 		if (n++)
 			strbuf_addstr(sql, " UNION ALL ");
 		cuda_memops_sql(db, sql, "end - start AS dur, 'MEMORY_OPER' AS category");

@@ -37,8 +37,6 @@ enum {
 /* The globalPid part of a globalTid (nsys: globalTid & 0xFFFFFFFFFF000000). */
 #define CUDA_GPID_MASK "0xFFFFFFFFFF000000"
 
-/* Non-zero when `table` exists in the main or temp schema of db. */
-int cuda_table_exists(sqlite3 *db, const char *table);
 /* Non-zero when `table` has a column `col`. */
 int cuda_column_exists(sqlite3 *db, const char *table, const char *col);
 /* Run one or more statements; on failure error("cannot ...: <sqlite msg>") and -1. */

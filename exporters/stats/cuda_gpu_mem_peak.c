@@ -240,7 +240,7 @@ static int build(sqlite3 *db)
 			  "inst INTEGER, peak INTEGER, peakTime INTEGER, allocs INTEGER, "
 			  "frees INTEGER, owns TEXT, openAtPeak TEXT, ord INTEGER)"))
 		return -1;
-	c.have_nvtx = cuda_table_exists(db, "NVTX_EVENTS");
+	c.have_nvtx = stats_table_exists(db, "NVTX_EVENTS");
 	if (sqlite3_prepare_v2(db, "INSERT INTO temp.GP_MEM_PEAK VALUES (?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, &c.ins, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,

@@ -13,7 +13,7 @@ static const char *const needs_any[] = {"CUPTI_ACTIVITY_KIND_KERNEL", "CUPTI_ACT
 /* Device column: "<TARGET_INFO_GPU.name> (<deviceId>)". */
 static void device_sql(sqlite3 *db, struct strbuf *sql, const char *alias)
 {
-	if (cuda_table_exists(db, "TARGET_INFO_GPU"))
+	if (stats_table_exists(db, "TARGET_INFO_GPU"))
 		strbuf_addf(sql,
 			    "printf('%%s (%%d)', (SELECT name FROM TARGET_INFO_GPU WHERE id = "
 			    "%s.deviceId LIMIT 1), %s.deviceId)",
@@ -32,7 +32,7 @@ static void green_sql(sqlite3 *db, struct strbuf *sql, const char *table, const 
 
 static void memkind_sql(sqlite3 *db, struct strbuf *sql, const char *expr)
 {
-	if (cuda_table_exists(db, "ENUM_CUDA_MEM_KIND"))
+	if (stats_table_exists(db, "ENUM_CUDA_MEM_KIND"))
 		strbuf_addf(sql, "(SELECT label FROM ENUM_CUDA_MEM_KIND WHERE id = %s)", expr);
 	else
 		strbuf_addstr(sql, "NULL");
@@ -43,7 +43,7 @@ static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 	int n = 0;
 
 	strbuf_addstr(sql, "WITH recs AS (");
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_KERNEL")) {
+	if (stats_table_exists(db, "CUPTI_ACTIVITY_KIND_KERNEL")) {
 		if (cuda_kernel_view(db, a))
 			return -1;
 		strbuf_addstr(sql,
@@ -61,7 +61,7 @@ static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 				   "FROM CUPTI_ACTIVITY_KIND_KERNEL_NAMED AS k");
 		n++;
 	}
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMCPY")) {
+	if (stats_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMCPY")) {
 		if (n++)
 			strbuf_addstr(sql, " UNION ALL ");
 		strbuf_addstr(sql, "SELECT m.start, m.end - m.start, NULL, NULL, NULL, NULL, NULL, "
@@ -77,7 +77,7 @@ static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 		cuda_memcpy_label_sql(db, sql, "m.copyKind");
 		strbuf_addstr(sql, " || ']', m.correlationId FROM CUPTI_ACTIVITY_KIND_MEMCPY AS m");
 	}
-	if (cuda_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMSET")) {
+	if (stats_table_exists(db, "CUPTI_ACTIVITY_KIND_MEMSET")) {
 		if (n++)
 			strbuf_addstr(sql, " UNION ALL ");
 		strbuf_addstr(sql, "SELECT m.start, m.end - m.start, NULL, NULL, NULL, NULL, NULL, "

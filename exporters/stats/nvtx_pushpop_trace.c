@@ -29,14 +29,7 @@ struct rng {
 
 static int exec(sqlite3 *db, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		error("nvtx_pushpop_trace: %s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	return stats_exec(db, sql, "nvtx_pushpop_trace");
 }
 
 static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
