@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cuda.h>
 
+#include "gpu_common.h" // EXPECT (the runtime-API helpers there go unused)
+
 #define CU(x)                                                                                      \
 	do {                                                                                       \
 		CUresult r_ = (x);                                                                 \
@@ -17,13 +19,6 @@
 			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, s_);            \
 			exit(1);                                                                   \
 		}                                                                                  \
-	} while (0)
-
-#define EXPECT(mode, op, value, ...)                                                               \
-	do {                                                                                       \
-		printf("EXPECT %s %s %lld ", mode, op, (long long)(value));                        \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
 	} while (0)
 
 // inc(p, n): p[i] += 1 for i < n (one block)
