@@ -654,6 +654,15 @@ static void conv_graph(const CUpti_ActivityGraphTrace2 *g)
 /* A graph / graph exec / graph node creation or clone (resource callback on the thread
  * that made the API call), as nsys records them: CUDA_GRAPH_EVENTS with
  * cuda-graph-trace=graph, CUDA_GRAPH_NODE_EVENTS with =node (wire_cuda.h). */
+/* Does nsys write this creation event with the cuda-graph-trace mode in force? */
+static int graph_event_wanted(CUpti_CallbackId cbid)
+{
+	int node = cbid == CUPTI_CBID_RESOURCE_GRAPHNODE_CREATED ||
+		   cbid == CUPTI_CBID_RESOURCE_GRAPHNODE_CLONED;
+
+	return node == !!opt_graph_node;
+}
+
 static void graph_event(CUpti_CallbackId cbid, const CUpti_GraphData *g)
 {
 	uint64_t ts = gp_now_ns(), node = 0, onode = 0;
@@ -661,7 +670,7 @@ static void graph_event(CUpti_CallbackId cbid, const CUpti_GraphData *g)
 	uint16_t cls;
 
 	if (!g || !p_cuptiGetGraphId || !p_cuptiGetGraphNodeId || !p_cuptiGetGraphExecId ||
-	    (gp_capture_mode() == GP_CAPTURE_NONE && !gp_collecting()))
+	    !graph_event_wanted(cbid) || (gp_capture_mode() == GP_CAPTURE_NONE && !gp_collecting()))
 		return;
 	switch (cbid) {
 	case CUPTI_CBID_RESOURCE_GRAPH_CREATED:
@@ -895,6 +904,8 @@ static void at_fork_child(void)
 
 /* ---- callbacks --------------------------------------------------------------------- */
 
+static void graph_created(void);
+
 /* After cuInit: PCI locations and chip names of the devices (driver calls are fine here). */
 static void query_devices(void)
 {
@@ -952,6 +963,9 @@ static void CUPTIAPI cupti_callback(void *ud, CUpti_CallbackDomain domain, CUpti
 			gp_range_context_destroy(rd->context);
 			cuda_flush(1);
 		} else {
+			if (cbid >= CUPTI_CBID_RESOURCE_GRAPH_CREATED &&
+			    cbid <= CUPTI_CBID_RESOURCE_GRAPHNODE_CLONED)
+				graph_created();
 			graph_event(cbid, rd->resourceDescriptor);
 		}
 	} else if ((domain == CUPTI_CB_DOMAIN_DRIVER_API ||
@@ -1061,83 +1075,139 @@ static int enable_kind(CUpti_ActivityKind kind, const char *what)
 }
 
 /*
- * The event kinds (API calls, kernels, copies, sets, syncs, memory, graphs) are enabled
- * only while records are collected: under -c cudaProfilerApi / -c nvtx they are
- * disabled (cuptiActivityDisable) before the first range and after each range, so a
- * launch outside a range costs what it costs without CUPTI activity (nothing is
- * recorded, nothing is dropped on arrival).  Switched on at the range start
- * (gp_at_capture_change: synchronously for a start in this process, e.g. inside the
- * cuProfilerStart callback, within one flush period for one in another process) and off
- * after the range's stop flushed.  Work launched in a range and still running at its
- * stop still completes its records (CUPTI fills in timestamps of launches made while the
- * kind was enabled).  Devices, contexts and streams stay enabled (state records).
+ * The event kinds (API calls, kernels, copies, sets, syncs, memory, graphs) under
+ * -c cudaProfilerApi / -c nvtx.  Outside capture ranges they are disabled
+ * (cuptiActivityDisable) so that a launch there costs what it costs without CUPTI activity
+ * (bench/RESULTS-gpu.md: +0.39 us per launch instead of +1.66 with the kinds on), and
+ * re-enabled at a range start (gp_at_capture_change: synchronously for a start in this
+ * process, e.g. inside the cuProfilerStart callback, within one flush period for one in
+ * another process), noise filter re-applied.
+ *
+ * CUDA graphs forbid that toggling (issue 10): a graph instantiated while the kinds were
+ * disabled and launched after they were enabled made CUPTI 13.0 crash the application in
+ * cudaGraphLaunch (PyTorch CUDAGraph.replay() inside a capture range; H200, CUPTI
+ * 2025.3.1; the experiment that singles out the kinds is in bench/RESULTS-gpu.md).  So the
+ * first graph, graph node or graph exec the application creates (resource callbacks,
+ * always subscribed under a capture mode, on the creating thread before the graph can be
+ * instantiated) turns every event kind on for good: from then on the collector behaves
+ * as without -c, and records outside the ranges are dropped on arrival (event_window()).
+ * Records are never lost to the switch: it only ever enables.
+ *
+ * GPROF_CUDA_CAPTURE_TOGGLE (a developer knob for that experiment, not a user option):
+ * "auto" (the default, as above), "all" (toggle every kind even with graphs: the old
+ * behaviour), "api" (toggle only the API kinds), "gpu" (only the GPU-work kinds), "none"
+ * (every kind on from the start).  Devices, contexts and streams stay enabled (state
+ * records).
  */
+#define KIND_API 1u /* runtime / driver API records */
+#define KIND_GPU 2u /* GPU work: kernels, copies, sets, syncs, memory, graphs */
+
 static pthread_mutex_t kinds_mu = PTHREAD_MUTEX_INITIALIZER;
-static int kinds_ready; /* setup() reached the event kinds */
-static int kinds_on;	/* the event kinds are enabled */
+static int kinds_ready;				     /* setup() reached the event kinds */
+static unsigned toggle_groups = KIND_API | KIND_GPU; /* kinds that follow the ranges */
+static int toggle_auto = 1;			     /* graphs seen -> toggle_groups = 0 */
+static atomic_int graphs_seen;			     /* the application created a CUDA graph */
 
-/* Enable (on = 1) or disable the event kinds; with warn, say which cannot be traced. */
-static void kinds_set(int on, int warn)
+static const struct kind_row {
+	CUpti_ActivityKind kind;
+	const char *what;
+	int *only_if, *unless;
+	unsigned group;
+} kind_rows[] = {
+    {CUPTI_ACTIVITY_KIND_RUNTIME, "runtime API calls", NULL, NULL, KIND_API},
+    {CUPTI_ACTIVITY_KIND_DRIVER, "driver API calls", NULL, NULL, KIND_API},
+    /* kernel-range metrics serialise every kernel anyway: the serial kind there */
+    {CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, "kernels", NULL, &gp_range_serial_kernels, KIND_GPU},
+    {CUPTI_ACTIVITY_KIND_KERNEL, "kernels", &gp_range_serial_kernels, NULL, KIND_GPU},
+    {CUPTI_ACTIVITY_KIND_MEMCPY, "memory copies", NULL, NULL, KIND_GPU},
+    {CUPTI_ACTIVITY_KIND_MEMCPY2, "peer-to-peer copies", NULL, NULL, KIND_GPU},
+    {CUPTI_ACTIVITY_KIND_MEMSET, "memsets", NULL, NULL, KIND_GPU},
+    {CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, "synchronisations", NULL, NULL, KIND_GPU},
+    {CUPTI_ACTIVITY_KIND_MEMORY2, "memory allocations", &opt_memory, NULL, KIND_GPU},
+    {CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "graph launches", NULL, &opt_graph_node, KIND_GPU},
+};
+#define N_KIND_ROWS (sizeof(kind_rows) / sizeof(kind_rows[0]))
+static unsigned char kind_on[N_KIND_ROWS];     /* the row's kind is enabled */
+static unsigned char kind_warned[N_KIND_ROWS]; /* its failure to enable was said */
+
+/* Enable (on = 1) or disable row i's kind; say once when it cannot be traced. */
+static void kind_set(size_t i, int on)
 {
-	static const struct {
-		CUpti_ActivityKind kind;
-		const char *what;
-		int *only_if, *unless;
-	} k[] = {
-	    {CUPTI_ACTIVITY_KIND_RUNTIME, "runtime API calls", NULL, NULL},
-	    {CUPTI_ACTIVITY_KIND_DRIVER, "driver API calls", NULL, NULL},
-	    /* kernel-range metrics serialise every kernel anyway: the serial kind there */
-	    {CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, "kernels", NULL, &gp_range_serial_kernels},
-	    {CUPTI_ACTIVITY_KIND_KERNEL, "kernels", &gp_range_serial_kernels, NULL},
-	    {CUPTI_ACTIVITY_KIND_MEMCPY, "memory copies", NULL, NULL},
-	    {CUPTI_ACTIVITY_KIND_MEMCPY2, "peer-to-peer copies", NULL, NULL},
-	    {CUPTI_ACTIVITY_KIND_MEMSET, "memsets", NULL, NULL},
-	    {CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, "synchronisations", NULL, NULL},
-	    {CUPTI_ACTIVITY_KIND_MEMORY2, "memory allocations", &opt_memory, NULL},
-	    {CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "graph launches", NULL, &opt_graph_node},
-	};
+	const struct kind_row *k = &kind_rows[i];
 
-	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
-		if ((k[i].only_if && !*k[i].only_if) || (k[i].unless && *k[i].unless))
-			continue;
-		if (!on) {
-			p_cuptiActivityDisable(k[i].kind);
-			continue;
-		}
-		if (enable_kind(k[i].kind, warn ? k[i].what : NULL) < 0 || opt_all_apis)
-			continue;
-		/* the noise filter, re-applied after each enable */
-		if (k[i].kind == CUPTI_ACTIVITY_KIND_RUNTIME)
-			for (size_t j = 0;
-			     j < sizeof(gp_cuda_noisy_runtime) / sizeof(gp_cuda_noisy_runtime[0]);
-			     j++)
-				p_cuptiActivityEnableRuntimeApi(gp_cuda_noisy_runtime[j], 0);
-		else if (k[i].kind == CUPTI_ACTIVITY_KIND_DRIVER)
-			for (size_t j = 0;
-			     j < sizeof(gp_cuda_noisy_driver) / sizeof(gp_cuda_noisy_driver[0]);
-			     j++)
-				p_cuptiActivityEnableDriverApi(gp_cuda_noisy_driver[j], 0);
+	if (!on) {
+		p_cuptiActivityDisable(k->kind);
+		kind_on[i] = 0;
+		return;
 	}
-	kinds_on = on;
+	if (enable_kind(k->kind, kind_warned[i] ? NULL : k->what) < 0) {
+		kind_warned[i] = 1;
+		return;
+	}
+	kind_warned[i] = 1;
+	kind_on[i] = 1;
+	if (opt_all_apis)
+		return;
+	/* the noise filter, re-applied after each enable */
+	if (k->kind == CUPTI_ACTIVITY_KIND_RUNTIME)
+		for (size_t j = 0;
+		     j < sizeof(gp_cuda_noisy_runtime) / sizeof(gp_cuda_noisy_runtime[0]); j++)
+			p_cuptiActivityEnableRuntimeApi(gp_cuda_noisy_runtime[j], 0);
+	else if (k->kind == CUPTI_ACTIVITY_KIND_DRIVER)
+		for (size_t j = 0;
+		     j < sizeof(gp_cuda_noisy_driver) / sizeof(gp_cuda_noisy_driver[0]); j++)
+			p_cuptiActivityEnableDriverApi(gp_cuda_noisy_driver[j], 0);
 }
 
 /* Bring the event kinds in line with gp_collecting() (gp_at_capture_change hook; also the
- * end of setup).  Mode none: always on.  Idempotent. */
+ * end of setup and the first graph creation).  Mode none: always on.  Idempotent. */
 static void kinds_sync(void)
 {
-	static int warned;
-	int want;
+	int collecting;
 
 	if (forked_child || getpid() != init_pid)
 		return;
 	pthread_mutex_lock(&kinds_mu);
-	want = gp_capture_mode() == GP_CAPTURE_NONE || gp_collecting();
-	if (kinds_ready && want != kinds_on) {
-		kinds_set(want, want && !warned);
-		if (want)
-			warned = 1;
+	if (toggle_auto && atomic_load(&graphs_seen))
+		toggle_groups = 0;
+	collecting = gp_capture_mode() == GP_CAPTURE_NONE || gp_collecting();
+	for (size_t i = 0; kinds_ready && i < N_KIND_ROWS; i++) {
+		const struct kind_row *k = &kind_rows[i];
+		int want;
+		if ((k->only_if && !*k->only_if) || (k->unless && *k->unless))
+			continue;
+		want = (k->group & toggle_groups) ? collecting : 1;
+		if (want != kind_on[i]) /* a failed enable is retried, said once */
+			kind_set(i, want);
 	}
 	pthread_mutex_unlock(&kinds_mu);
+}
+
+/* A graph, graph node or graph exec is being created (resource callback, app thread):
+ * under a capture mode with the auto policy, every event kind stays on from now on. */
+static void graph_created(void)
+{
+	if (gp_capture_mode() == GP_CAPTURE_NONE || !toggle_auto || atomic_load(&graphs_seen))
+		return;
+	atomic_store(&graphs_seen, 1);
+	kinds_sync();
+}
+
+/* GPROF_CUDA_CAPTURE_TOGGLE: the developer knob described above. */
+static void read_toggle_policy(void)
+{
+	const char *v = getenv("GPROF_CUDA_CAPTURE_TOGGLE");
+
+	if (!v || !*v || !strcmp(v, "auto"))
+		return;
+	toggle_auto = 0;
+	if (!strcmp(v, "api"))
+		toggle_groups = KIND_API;
+	else if (!strcmp(v, "gpu"))
+		toggle_groups = KIND_GPU;
+	else if (!strcmp(v, "none"))
+		toggle_groups = 0;
+	/* "all" and anything else: the old behaviour */
 }
 
 static int setup(void)
@@ -1223,17 +1293,21 @@ static int setup(void)
 	kinds_ready = 1;
 	pthread_mutex_unlock(&kinds_mu);
 	kinds_sync();
-	/* graph creation events: graphs, execs and clones (graph) or nodes (node), as nsys */
+	/* graph creation events: graphs, execs and clones (graph) or nodes (node), as nsys;
+	 * under a capture mode all of them, for graph_created() */
 	if (p_cuptiGetGraphId && p_cuptiGetGraphNodeId && p_cuptiGetGraphExecId) {
-		static const CUpti_CallbackId graph_cb[] = {CUPTI_CBID_RESOURCE_GRAPH_CREATED,
-							    CUPTI_CBID_RESOURCE_GRAPH_CLONED,
-							    CUPTI_CBID_RESOURCE_GRAPHEXEC_CREATED};
-		static const CUpti_CallbackId node_cb[] = {CUPTI_CBID_RESOURCE_GRAPHNODE_CREATED,
-							   CUPTI_CBID_RESOURCE_GRAPHNODE_CLONED};
-		const CUpti_CallbackId *cb = opt_graph_node ? node_cb : graph_cb;
-		size_t n = opt_graph_node ? 2 : 3;
-		for (size_t i = 0; i < n; i++)
-			p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RESOURCE, cb[i]);
+		static const CUpti_CallbackId graph_cb[] = {
+		    CUPTI_CBID_RESOURCE_GRAPH_CREATED, CUPTI_CBID_RESOURCE_GRAPH_CLONED,
+		    CUPTI_CBID_RESOURCE_GRAPHEXEC_CREATED, CUPTI_CBID_RESOURCE_GRAPHNODE_CREATED,
+		    CUPTI_CBID_RESOURCE_GRAPHNODE_CLONED,
+		    /* the earliest signs of a graph (capture modes only) */
+		    CUPTI_CBID_RESOURCE_GRAPHNODE_CREATE_STARTING,
+		    CUPTI_CBID_RESOURCE_GRAPHEXEC_CREATE_STARTING};
+		int capture = gp_capture_mode() != GP_CAPTURE_NONE;
+		for (size_t i = 0; i < sizeof(graph_cb) / sizeof(graph_cb[0]); i++)
+			if (capture || (i < 5 && graph_event_wanted(graph_cb[i])))
+				p_cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RESOURCE,
+						      graph_cb[i]);
 	}
 	if (opt_flush_ms)
 		p_cuptiActivityFlushPeriod(opt_flush_ms);
@@ -1256,6 +1330,7 @@ GP_EXPORT int InitializeInjection(void)
 		return 1;
 	init_pid = getpid();
 	read_options();
+	read_toggle_policy();
 	pthread_atfork(NULL, NULL, at_fork_child);
 	if (setup() < 0)
 		return 1;
