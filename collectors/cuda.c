@@ -604,6 +604,23 @@ static void conv_sync(const CUpti_ActivitySynchronization2 *s)
 	gp_rec_commit(r);
 }
 
+/* cudaEventRecord (CUPTI_ACTIVITY_KIND_CUDA_EVENT): no host time; the window is its API
+ * call's (correlationId), as for GPU work. */
+static void conv_cuda_event(const CUpti_ActivityCudaEvent2 *e)
+{
+	BEGIN_EV(r, gp_rec_cuda_event, GP_REC_CUDA_EVENT, 0, e->correlationId, e->deviceTimestamp,
+		 e->deviceTimestamp);
+	r->h.tid = 0;
+	r->device_ts_ns = e->deviceTimestamp;
+	r->cuda_event_sync_id = e->cudaEventSyncId;
+	r->device_id = e->deviceId;
+	r->context_id = e->contextId;
+	r->stream_id = e->streamId;
+	r->correlation_id = e->correlationId;
+	r->event_id = e->eventId;
+	gp_rec_commit(r);
+}
+
 static void conv_memory(const CUpti_ActivityMemory4 *m)
 {
 	uint32_t name = m->name ? gp_intern(m->name) : 0;
@@ -830,6 +847,9 @@ static void CUPTIAPI buf_complete(CUcontext ctx, uint32_t stream, uint8_t *buffe
 				break;
 			case CUPTI_ACTIVITY_KIND_SYNCHRONIZATION:
 				conv_sync((const CUpti_ActivitySynchronization2 *)rec);
+				break;
+			case CUPTI_ACTIVITY_KIND_CUDA_EVENT:
+				conv_cuda_event((const CUpti_ActivityCudaEvent2 *)rec);
 				break;
 			case CUPTI_ACTIVITY_KIND_MEMORY2:
 				conv_memory((const CUpti_ActivityMemory4 *)rec);
@@ -1123,6 +1143,7 @@ static const struct kind_row {
     {CUPTI_ACTIVITY_KIND_MEMCPY2, "peer-to-peer copies", NULL, NULL, KIND_GPU},
     {CUPTI_ACTIVITY_KIND_MEMSET, "memsets", NULL, NULL, KIND_GPU},
     {CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, "synchronisations", NULL, NULL, KIND_GPU},
+    {CUPTI_ACTIVITY_KIND_CUDA_EVENT, "CUDA event records", NULL, NULL, KIND_API},
     {CUPTI_ACTIVITY_KIND_MEMORY2, "memory allocations", &opt_memory, NULL, KIND_GPU},
     {CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "graph launches", NULL, &opt_graph_node, KIND_GPU},
 };

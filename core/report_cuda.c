@@ -4,7 +4,7 @@
  * (../shared/reference/nsys-sqlite-schema.md):
  *
  *   CUPTI_ACTIVITY_KIND_RUNTIME, _KERNEL, _MEMCPY, _MEMSET, _SYNCHRONIZATION, _GRAPH_TRACE,
- *   CUDA_GPU_MEMORY_USAGE_EVENTS, TARGET_INFO_GPU, TARGET_INFO_CUDA_DEVICE,
+ *   _CUDA_EVENT, CUDA_GPU_MEMORY_USAGE_EVENTS, TARGET_INFO_GPU, TARGET_INFO_CUDA_DEVICE,
  *   TARGET_INFO_CUDA_CONTEXT_INFO, TARGET_INFO_CUDA_STREAM, CUDA_GRAPH_EVENTS,
  *   CUDA_GRAPH_NODE_EVENTS.
  *
@@ -19,7 +19,9 @@
  *   - memoryOperationType: CUPTI ALLOCATION=1/RELEASE=2 -> nsys 0/1;
  *   - syncType: CUPTI STREAM_SYNCHRONIZE=3 is written as 2, as nsys does (fixture: every
  *     cudaStreamSynchronize row has syncType 2), i.e. CUPTI value - 1;
- *   - copyKind and the stream flag have the same ids in both.
+ *   - copyKind and the stream flag have the same ids in both;
+ *   - eventSyncId (SYNCHRONIZATION and CUDA_EVENT) is written as its low 32 bits, as nsys
+ *     writes the synchronisation's (fixture: 4294967295 for "none"), so the two join.
  *
  * Kernel names arrive mangled (as CUPTI reports them); each distinct name is demangled
  * once here, spelled as nsys spells it (core/kernel_name.c), and the shortName is the base name
@@ -45,6 +47,7 @@ _Static_assert(sizeof(struct gp_rec_cuda_sync) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_memory) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_graph_trace) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_graph_event) == 48, "wire size");
+_Static_assert(sizeof(struct gp_rec_cuda_event) == 48, "wire size");
 _Static_assert(sizeof(struct gp_rec_cuda_device) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_context) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_stream) % 8 == 0, "wire align");
@@ -65,6 +68,7 @@ enum cuda_table {
 	T_STREAM,
 	T_GRAPH_EVENTS,
 	T_GRAPH_NODE_EVENTS,
+	T_CUDA_EVENT,
 	T_COUNT
 };
 
@@ -185,6 +189,14 @@ static const struct cuda_table_def table_defs[T_COUNT] = {
 			     " nameId INTEGER NOT NULL, graphNodeId INTEGER NOT NULL,"
 			     " originalGraphNodeId INTEGER)",
 			     "INSERT INTO CUDA_GRAPH_NODE_EVENTS VALUES (?,?,?,?,?,?,?)"},
+    /* nsys export schema 3.28.1 (Analysis Guide, "SQLite Schema Reference"); the 2025.3
+     * fixture has no event records.  greenContextId NULL as in SYNCHRONIZATION. */
+    [T_CUDA_EVENT] = {"CREATE TABLE CUPTI_ACTIVITY_KIND_CUDA_EVENT ("
+		      " timestamp INTEGER, deviceId INTEGER NOT NULL,"
+		      " contextId INTEGER NOT NULL, greenContextId INTEGER,"
+		      " streamId INTEGER NOT NULL, correlationId INTEGER, globalPid INTEGER,"
+		      " eventId INTEGER NOT NULL, eventSyncId INTEGER)",
+		      "INSERT INTO CUPTI_ACTIVITY_KIND_CUDA_EVENT VALUES (?,?,?,NULL,?,?,?,?,?)"},
 };
 
 /* One distinct kernel name: StringIds ids of its three forms. */
@@ -448,6 +460,24 @@ static int h_sync(struct report *r, struct report_conn *c, const void *p)
 	return report_step(r, st);
 }
 
+/* cudaEventRecord: timestamp is the GPU completion time, 0 when CUPTI did not collect it
+ * (the schema's "0 if not collected"; nsys collects it only with --cuda-event-trace). */
+static int h_cuda_event(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_event *e = p;
+	sqlite3_stmt *st = table_stmt(r, T_CUDA_EVENT);
+
+	bind_i64(st, 1, e->device_ts_ns ? report_time(r, e->device_ts_ns) : 0);
+	bind_i64(st, 2, e->device_id);
+	bind_i64(st, 3, e->context_id);
+	bind_i64(st, 4, e->stream_id);
+	bind_i64(st, 5, e->correlation_id);
+	bind_i64(st, 6, report_global_pid(report_conn_pid(c)));
+	bind_i64(st, 7, e->event_id);
+	bind_i64(st, 8, (int64_t)(uint32_t)e->cuda_event_sync_id);
+	return report_step(r, st);
+}
+
 static int h_memory(struct report *r, struct report_conn *c, const void *p)
 {
 	const struct gp_rec_cuda_memory *m = p;
@@ -651,6 +681,7 @@ static const struct cuda_handler handlers[] = {
     [GP_REC_CUDA_CONTEXT - 0x300] = {sizeof(struct gp_rec_cuda_context), h_context},
     [GP_REC_CUDA_STREAM - 0x300] = {sizeof(struct gp_rec_cuda_stream), h_stream},
     [GP_REC_CUDA_GRAPH_EVENT - 0x300] = {sizeof(struct gp_rec_cuda_graph_event), h_graph_event},
+    [GP_REC_CUDA_EVENT - 0x300] = {sizeof(struct gp_rec_cuda_event), h_cuda_event},
 };
 
 static int cuda_create(struct report *r)

@@ -5,7 +5,7 @@
  *
  * The collector converts CUPTI activity records (cupti_activity.h, CUDA 13.0:
  * CUpti_ActivityAPI, Kernel10, Memcpy6, MemcpyPtoP4, Memset4, Synchronization2, Memory4,
- * GraphTrace2, Device5, Context3, Stream) into these compact records in CUPTI's own
+ * GraphTrace2, CudaEvent2, Device5, Context3, Stream) into these compact records in CUPTI's own
  * numbering (enum values are CUPTI's, not nsys's); the recorder maps them to the nsys
  * export schema ids (report_cuda.c says which differ).  Field names are CUPTI's.
  *
@@ -32,6 +32,7 @@ enum gp_rec_cuda_type {
 	GP_REC_CUDA_CONTEXT = 0x309,	 /* struct gp_rec_cuda_context */
 	GP_REC_CUDA_STREAM = 0x30a,	 /* struct gp_rec_cuda_stream */
 	GP_REC_CUDA_GRAPH_EVENT = 0x30b, /* struct gp_rec_cuda_graph_event */
+	GP_REC_CUDA_EVENT = 0x30c,	 /* struct gp_rec_cuda_event */
 };
 
 /* eventClass of CUDA API records (nsys ENUM_NSYS_EVENT_CLASS). */
@@ -189,6 +190,21 @@ struct gp_rec_cuda_graph_event {
 	uint16_t pad;
 };
 
+/* GP_REC_CUDA_EVENT (48 bytes): one cudaEventRecord / cuEventRecord (CUpti_ActivityCudaEvent2,
+ * CUPTI_ACTIVITY_KIND_CUDA_EVENT).  CUPTI gives no host time: the record joins its API call
+ * by correlationId, and synchronisations on the event (GP_REC_CUDA_SYNC) by
+ * cuda_event_sync_id.  -> CUPTI_ACTIVITY_KIND_CUDA_EVENT. */
+struct gp_rec_cuda_event {
+	struct gp_rec_hdr h;	     /* h.tid = 0 (the API record carries the thread) */
+	uint64_t device_ts_ns;	     /* the event's completion on the GPU, CLOCK_MONOTONIC ns
+				      * (CUPTI collects it only after
+				      * cuptiActivityEnableCudaEventDeviceTimestamps(1)); 0 = none */
+	uint64_t cuda_event_sync_id; /* CUpti_ActivityCudaEvent2.cudaEventSyncId */
+	uint32_t device_id, context_id, stream_id, correlation_id;
+	uint32_t event_id; /* CUPTI's id of the cudaEvent_t */
+	uint32_t pad;
+};
+
 /* GP_REC_CUDA_DEVICE (160 bytes): one GPU (CUpti_ActivityDevice5, via EnableAndDump).
  * -> TARGET_INFO_GPU and TARGET_INFO_CUDA_DEVICE. */
 struct gp_rec_cuda_device {
@@ -242,7 +258,8 @@ struct gp_rec_cuda_stream {
 
 /*
  * Capture-window tag (additive, optional): under -c cudaProfilerApi / -c nvtx the
- * collector sends event records (API, kernel, memcpy, memset, sync, memory, graph trace)
+ * collector sends event records (API, kernel, memcpy, memset, sync, memory, graph trace,
+ * cuda event)
  * past the capture gate (gp_rec_begin_ungated, producer.h) because CUPTI delivers them
  * after the range closed, and appends this tag right after the record's struct
  * (rec->size = sizeof(struct) + 8).  `window` is the 0-based capture window the record

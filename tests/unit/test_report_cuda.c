@@ -207,6 +207,33 @@ static void send_session(int fd)
 	g->correlation_id = 132;
 	g->graph_id = 5;
 
+	/* cudaEventRecord twice (the second with a GPU completion time) and a
+	 * cudaEventSynchronize on the second: the sync record names the event's sync id */
+	a = tu_add_rec(GP_REC_CUDA_API, sizeof(*a), TID);
+	a->start_ns = T0 + 100000;
+	a->end_ns = T0 + 101000;
+	a->correlation_id = 140;
+	a->name_sid = S_LAUNCH;
+	for (int i = 0; i < 2; i++) {
+		struct gp_rec_cuda_event *e = tu_add_rec(GP_REC_CUDA_EVENT, sizeof(*e), 0);
+		e->device_id = 0;
+		e->context_id = 1;
+		e->stream_id = 13;
+		e->correlation_id = 140 + (uint32_t)i;
+		e->event_id = 9;
+		e->cuda_event_sync_id = 70 + (uint64_t)i;
+		e->device_ts_ns = i ? T0 + 104000 : 0;
+	}
+	sy = tu_add_rec(GP_REC_CUDA_SYNC, sizeof(*sy), 0);
+	sy->start_ns = T0 + 103000;
+	sy->end_ns = T0 + 105000;
+	sy->context_id = 1;
+	sy->stream_id = 13;
+	sy->correlation_id = 142;
+	sy->cuda_event_id = 9;
+	sy->cuda_event_sync_id = 71;
+	sy->type = 1; /* CUPTI EVENT_SYNCHRONIZE */
+
 	tu_send_frame(fd, PID, 0);
 }
 
@@ -253,7 +280,7 @@ static const char *q_text(const char *sql)
 static void test_runtime(void **state)
 {
 	(void)state;
-	assert_int_equal(q_int("SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME"), 2);
+	assert_int_equal(q_int("SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME"), 3);
 	assert_int_equal(q_int("SELECT start FROM CUPTI_ACTIVITY_KIND_RUNTIME WHERE "
 			       "correlationId = 124"),
 			 1000);
@@ -369,12 +396,54 @@ static void test_copies_sets_syncs(void **state)
 	assert_int_equal(q_int("SELECT memKind * 100 + value FROM CUPTI_ACTIVITY_KIND_MEMSET"),
 			 207);
 	/* cudaStreamSynchronize: nsys writes syncType 2 (fixture) */
-	assert_int_equal(q_int("SELECT syncType FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION"), 2);
-	assert_int_equal(q_int("SELECT eventId FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION"),
+	assert_int_equal(q_int("SELECT syncType FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION "
+			       "WHERE correlationId = 129"),
+			 2);
+	assert_int_equal(q_int("SELECT eventId FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION WHERE "
+			       "correlationId = 129"),
 			 4294967295ll);
-	assert_int_equal(q_int("SELECT end - start FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION"),
+	assert_int_equal(q_int("SELECT end - start FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION WHERE "
+			       "correlationId = 129"),
 			 4561);
 	assert_int_equal(q_int("SELECT graphId FROM CUPTI_ACTIVITY_KIND_GRAPH_TRACE"), 5);
+}
+
+/* CUPTI_ACTIVITY_KIND_CUDA_EVENT: nsys's columns in nsys's order, one row per record,
+ * joined to its API call by correlationId and to the synchronisation by eventSyncId. */
+static void test_cuda_events(void **state)
+{
+	(void)state;
+	assert_string_equal(q_text("SELECT group_concat(name || ':' || type || ':' || \"notnull\", "
+				   "',') FROM pragma_table_info('CUPTI_ACTIVITY_KIND_CUDA_EVENT')"),
+			    "timestamp:INTEGER:0,deviceId:INTEGER:1,contextId:INTEGER:1,"
+			    "greenContextId:INTEGER:0,streamId:INTEGER:1,correlationId:INTEGER:0,"
+			    "globalPid:INTEGER:0,eventId:INTEGER:1,eventSyncId:INTEGER:0");
+	assert_int_equal(q_int("SELECT count(*) FROM CUPTI_ACTIVITY_KIND_CUDA_EVENT"), 2);
+	/* no GPU time collected: 0, as the schema says */
+	assert_int_equal(q_int("SELECT timestamp FROM CUPTI_ACTIVITY_KIND_CUDA_EVENT WHERE "
+			       "correlationId = 140"),
+			 0);
+	assert_int_equal(q_int("SELECT timestamp FROM CUPTI_ACTIVITY_KIND_CUDA_EVENT WHERE "
+			       "correlationId = 141"),
+			 104000);
+	assert_int_equal(q_int("SELECT deviceId * 1000 + contextId * 100 + streamId FROM "
+			       "CUPTI_ACTIVITY_KIND_CUDA_EVENT WHERE correlationId = 140"),
+			 113);
+	assert_int_equal(q_int("SELECT greenContextId IS NULL FROM CUPTI_ACTIVITY_KIND_CUDA_EVENT "
+			       "WHERE correlationId = 140"),
+			 1);
+	assert_int_equal(q_int("SELECT globalPid FROM CUPTI_ACTIVITY_KIND_CUDA_EVENT WHERE "
+			       "correlationId = 140"),
+			 report_global_pid(PID));
+	assert_int_equal(
+	    q_int("SELECT r.start FROM CUPTI_ACTIVITY_KIND_CUDA_EVENT e JOIN "
+		  "CUPTI_ACTIVITY_KIND_RUNTIME r USING (correlationId) WHERE e.eventId = "
+		  "9"),
+	    100000);
+	assert_int_equal(q_int("SELECT e.correlationId FROM CUPTI_ACTIVITY_KIND_CUDA_EVENT e JOIN "
+			       "CUPTI_ACTIVITY_KIND_SYNCHRONIZATION s ON s.eventSyncId = "
+			       "e.eventSyncId AND s.eventId = e.eventId"),
+			 141);
 }
 
 static void test_memory_usage(void **state)
@@ -425,6 +494,7 @@ int main(void)
 	    cmocka_unit_test(test_runtime),	   cmocka_unit_test(test_kernel_names),
 	    cmocka_unit_test(test_kernel_columns), cmocka_unit_test(test_copies_sets_syncs),
 	    cmocka_unit_test(test_memory_usage),   cmocka_unit_test(test_target_info),
+	    cmocka_unit_test(test_cuda_events),
 
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
