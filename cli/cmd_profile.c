@@ -36,8 +36,10 @@
  *   8. recorder_finish() with a short linger for children still connected (none when
  *      the application was left running), then the end summary on stderr ("Generated:"
  *      as nsys, one line per report: --capture-range-end=repeat writes NAME.1.db,
- *      NAME.2.db, ...; and the number of capture ranges), losses, and --stats (of
- *      every report).
+ *      NAME.2.db, ...; and the number of capture ranges), one warning per -t value that
+ *      recorded nothing in the whole session (e.g. "no CUDA events collected" for a
+ *      program that never initialised CUDA; also GPROF_TRACE_NOT_SEEN in the reports),
+ *      losses, and --stats (of every report).
  */
 #include <errno.h>
 #include <limits.h>
@@ -298,6 +300,7 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 
 	meta_add_value(m, "GPROF_COMMAND_LINE", strbuf_detach(&cmd, NULL));
 	meta_add_value(m, "GPROF_TRACE", xstrdup(profile_trace_text(o->trace)));
+	meta_add_value(m, "GPROF_TRACE_IGNORED", profile_trace_ignored_text(o, ","));
 	meta_add_value(m, "GPROF_OSRT_THRESHOLD_NS",
 		       xasprintf("%llu", (unsigned long long)o->osrt_threshold_ns));
 	meta_add_value(m, "GPROF_OPTIONS", xstrdup(cuda_opts));
@@ -400,6 +403,45 @@ static void build_env(struct envlist *e, const struct profile_options *o, const 
 			env_set(e, "CUDA_INJECTION64_PATH", inject);
 	}
 	free(inject);
+}
+
+/* The trace values of o->trace that have an end-of-run check (their table rows' block),
+ * one per bit, into out[] (room for 32).  Returns how many; each out[i].name is the
+ * canonical row's, *rows[i] that row. */
+static size_t trace_expect(const struct profile_options *o, struct recorder_expect *out,
+			   const struct profile_trace_value **rows)
+{
+	const struct profile_trace_value *t;
+	unsigned done = 0;
+	size_t n = 0, nt;
+
+	t = profile_trace_table(&nt);
+	for (size_t i = 0; i < nt && n < 32; i++) {
+		if (!t[i].traced || !(o->trace & t[i].bit) || (done & t[i].bit))
+			continue;
+		done |= t[i].bit;
+		if (!t[i].block)
+			continue;
+		out[n].name = t[i].name;
+		out[n].block = t[i].block;
+		rows[n++] = &t[i];
+	}
+	return n;
+}
+
+/* Say what was not seen (issue 10): one warning and hint per expected trace value that
+ * recorded no event in the whole session (nsys: "No CUDA events collected. Does the
+ * process use CUDA?"). */
+static void print_not_seen(const struct recorder_stats *st,
+			   const struct profile_trace_value *const *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!(st->expect_not_seen & (1u << i)))
+			continue;
+		warning("no %s collected (-t %s)", rows[i]->what, rows[i]->name);
+		hint("%s",
+		     st->expect_started & (1u << i) ? rows[i]->hint_idle : rows[i]->hint_unused);
+	}
 }
 
 static int linger_ms(void)
@@ -575,6 +617,8 @@ int cmd_profile(int argc, char **argv)
 	char **nargv = NULL;
 	int nargc;
 	uint64_t session_end_ns;
+	struct recorder_expect expect[32];
+	const struct profile_trace_value *expect_rows[32];
 
 	config_init(&file_cfg);
 	config_init(&eff);
@@ -682,6 +726,8 @@ int cmd_profile(int argc, char **argv)
 	cfg.session_start_ns = gp_monotonic_ns();
 	cfg.session_start_utc_ns = gp_realtime_ns();
 	cfg.capture = o.capture;
+	cfg.expect = expect;
+	cfg.n_expect = trace_expect(&o, expect, expect_rows);
 	if (recorder_start(&rec, &cfg) < 0) {
 		launch_cancel(&l);
 		launch_signals_end();
@@ -822,6 +868,8 @@ int cmd_profile(int argc, char **argv)
 		     capture_mode_name(o.capture.mode), o.nvtx_capture_text ? " -p " : "",
 		     o.nvtx_capture_text ? o.nvtx_capture_text : "");
 	}
+	if (st.n_reports) /* once per run, whatever the number of reports */
+		print_not_seen(&st, expect_rows, cfg.n_expect);
 	print_losses(&st);
 
 	if (o.stats && finish_rc == 0) {

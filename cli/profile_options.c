@@ -10,12 +10,93 @@
 #include <string.h>
 
 #include "cli/profile_options.h"
-#include "core/wire.h"
+#include "core/metrics_names.h"
 #include "core/util.h"
+#include "core/wire.h"
 
-static const char *const trace_names[] = {"cuda", "nvtx", "osrt", "gpu-metrics"};
-#define N_TRACE	    (sizeof(trace_names) / sizeof(trace_names[0]))
-#define TRACE_VALID "cuda, nvtx, osrt, gpu-metrics, none"
+/* -t/--trace values: nsys 2025's list (nsys-cli.md section 1.2), cuda-hw of its 2024-2025
+ * releases, and our gpu-metrics.  See struct profile_trace_value; to turn a value on, set
+ * its row's `traced` to 1 (and, for the end-of-run check, `block` and the texts). */
+static const struct profile_trace_value trace_table[] = {
+    {.name = "cuda",
+     .bit = PROFILE_TRACE_CUDA,
+     .traced = 1,
+     .block = 3,
+     .what = "CUDA events",
+     .hint_unused = "does the process use CUDA? It never initialised CUDA; for a CPU-only "
+		    "program leave cuda out, e.g. -t nvtx,osrt",
+     .hint_idle = "the process initialised CUDA but no CUDA API call or GPU activity was "
+		  "recorded; with -c, check that its CUDA work falls inside a capture range"},
+    {.name = "nvtx", .bit = PROFILE_TRACE_NVTX, .traced = 1},
+    {.name = "osrt", .bit = PROFILE_TRACE_OSRT, .traced = 1},
+    {.name = "gpu-metrics",
+     .bit = PROFILE_TRACE_GPU_METRICS,
+     .traced = 1,
+     .block = 4,
+     .what = "GPU metrics",
+     .hint_unused = "does the process use CUDA? GPU metrics are sampled from inside a process "
+		    "that initialises CUDA on a supported GPU",
+     .hint_idle = "the process initialised CUDA but no GPU was sampled; the gpu-metrics line "
+		  "above says why"},
+    /* reserved: their collectors are being written (issue 10, section 2) */
+    {.name = "mpi", .bit = PROFILE_TRACE_MPI, .traced = 0},
+    {.name = "cublas", .bit = PROFILE_TRACE_CUBLAS, .traced = 0, .implies = PROFILE_TRACE_CUDA},
+    {.name = "cudnn", .bit = PROFILE_TRACE_CUDNN, .traced = 0, .implies = PROFILE_TRACE_CUDA},
+    /* aliases and variants of the above */
+    {.name = "cuda-sw", .bit = PROFILE_TRACE_CUDA, .traced = 1}, /* CUPTI software trace: ours */
+    {.name = "cuda-hw", .bit = PROFILE_TRACE_CUDA, .traced = 1}, /* hardware trace: software here */
+    {.name = "cublas-verbose",
+     .bit = PROFILE_TRACE_CUBLAS,
+     .traced = 0,
+     .implies = PROFILE_TRACE_CUDA},
+    /* known to nsys, not traced by gprof-cli (openacc and the cuXXX libraries turn on cuda,
+     * as in nsys) */
+    {.name = "cusolver", .implies = PROFILE_TRACE_CUDA},
+    {.name = "cusolver-verbose", .implies = PROFILE_TRACE_CUDA},
+    {.name = "cusparse", .implies = PROFILE_TRACE_CUDA},
+    {.name = "cusparse-verbose", .implies = PROFILE_TRACE_CUDA},
+    {.name = "cudla", .implies = PROFILE_TRACE_CUDA},
+    {.name = "cudla-verbose", .implies = PROFILE_TRACE_CUDA},
+    {.name = "openacc", .implies = PROFILE_TRACE_CUDA},
+    {.name = "openmp"},
+    {.name = "nccl"},
+    {.name = "ucx"},
+    {.name = "oshmem"},
+    {.name = "opengl"},
+    {.name = "opengl-annotations"},
+    {.name = "vulkan"},
+    {.name = "vulkan-annotations"},
+    {.name = "openxr"},
+    {.name = "openxr-annotations"},
+    {.name = "dx11"},
+    {.name = "dx11-annotations"},
+    {.name = "dx12"},
+    {.name = "dx12-annotations"},
+    {.name = "wddm"},
+    {.name = "nvvideo"},
+    {.name = "tegra-accelerators"},
+    {.name = "python-gil"},
+    {.name = "syscall"},
+    {.name = "gds"},
+    {.name = "s3"},
+    {.name = "s3-verbose"},
+};
+#define N_TRACE (sizeof(trace_table) / sizeof(trace_table[0]))
+_Static_assert(N_TRACE <= 64, "struct profile_options.trace_ignored holds 64 rows");
+
+const struct profile_trace_value *profile_trace_table(size_t *n)
+{
+	*n = N_TRACE;
+	return trace_table;
+}
+
+const struct profile_trace_value *profile_trace_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_TRACE; i++)
+		if (strlen(trace_table[i].name) == len && !strncmp(name, trace_table[i].name, len))
+			return &trace_table[i];
+	return NULL;
+}
 
 int profile_parse_bool(const char *name, const char *value)
 {
@@ -30,57 +111,150 @@ int profile_parse_bool(const char *name, const char *value)
 
 const char *profile_trace_text(unsigned trace)
 {
-	static char buf[64];
+	static char buf[160];
+	unsigned done = 0;
 	size_t len = 0;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < N_TRACE; i++) {
-		if (!(trace & (1u << i)))
+		unsigned bit = trace_table[i].bit;
+
+		if (!trace_table[i].traced || !(trace & bit) || (done & bit))
 			continue;
+		done |= bit;
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? "," : "",
-					trace_names[i]);
+					trace_table[i].name);
 	}
 	return len ? buf : "none";
 }
 
-static int apply_trace(struct profile_options *o, const char *value)
+char *profile_trace_ignored_text(const struct profile_options *o, const char *sep)
 {
-	unsigned trace = 0;
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < N_TRACE; i++)
+		if (o->trace_ignored & (1ull << i)) {
+			if (sb.len)
+				strbuf_addstr(&sb, sep);
+			strbuf_addstr(&sb, trace_table[i].name);
+		}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* The values gprof-cli traces, canonical names only: "cuda, nvtx, osrt, gpu-metrics". */
+static void add_traced_values(struct strbuf *sb)
+{
+	unsigned done = 0;
+
+	for (size_t i = 0; i < N_TRACE; i++)
+		if (trace_table[i].traced && !(done & trace_table[i].bit)) {
+			strbuf_addf(sb, "%s%s", done ? ", " : "", trace_table[i].name);
+			done |= trace_table[i].bit;
+		}
+}
+
+/* The hint for an unknown -t word (`len` bytes at p): the closest known value when one
+ * is near (at most 2 edits, 1 for words under 4 letters), else where the list is. */
+static void add_unknown_trace_hint(struct strbuf *sb, const char *p, size_t len)
+{
+	const char *best = NULL;
+	unsigned best_d = len >= 4 ? 3 : 2;
+	char word[64];
+
+	if (!len) {
+		strbuf_addstr(sb, "separate the values with single commas, no spaces");
+		return;
+	}
+	snprintf(word, sizeof(word), "%.*s", (int)(len < 63 ? len : 63), p);
+	for (size_t i = 0; i < N_TRACE; i++) {
+		unsigned d = gp_metric_distance(word, trace_table[i].name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = trace_table[i].name;
+		}
+	}
+	if (best)
+		strbuf_addf(sb, "did you mean '%s'?", best);
+	else
+		strbuf_addstr(sb, "give a comma list without spaces, e.g. -t nvtx,osrt; nsys's "
+				  "other values are accepted and ignored (man gprof-cli-profile)");
+}
+
+/*
+ * Parse a -t list through the trace table into *trace (enum profile_trace bits) and
+ * *ignored (rows known but not traced).  Errors (an unknown or empty word, none with
+ * others) return -1 with one line in err and its hint in fix, worded for the command
+ * line (apply_trace) or, with `config`, for the config file's 'trace' key
+ * (validate_trace): both go through this table and these rules.
+ */
+static int parse_trace(const char *value, int config, unsigned *trace, uint64_t *ignored,
+		       struct strbuf *err, struct strbuf *fix)
+{
 	int none = 0, others = 0;
 	const char *p = value;
 
+	*trace = 0;
+	*ignored = 0;
 	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		size_t i;
+		size_t len = strcspn(p, ",");
+		const struct profile_trace_value *v = profile_trace_find(p, len);
 
 		if (len == 4 && !strncmp(p, "none", 4)) {
 			none = 1;
+		} else if (!v) {
+			if (!len)
+				strbuf_addf(err, "empty item in %s value '%s' (traced: ",
+					    config ? "'trace'" : "--trace", value);
+			else if (config)
+				strbuf_addf(
+				    err, "invalid value '%.*s' for 'trace' (traced: ", (int)len, p);
+			else
+				strbuf_addf(err, "unknown --trace value '%.*s' (traced: ", (int)len,
+					    p);
+			add_traced_values(err);
+			strbuf_addstr(err, "; or none)");
+			add_unknown_trace_hint(fix, p, len);
+			return -1;
 		} else {
-			for (i = 0; i < N_TRACE; i++)
-				if (strlen(trace_names[i]) == len &&
-				    !strncmp(p, trace_names[i], len))
-					break;
-			if (i == N_TRACE) {
-				error("unknown --trace value '%.*s' (valid: " TRACE_VALID ")",
-				      (int)len, p);
-				hint("give a comma list without spaces, e.g. -t nvtx,osrt");
-				return -1;
-			}
-			trace |= 1u << i;
+			if (v->traced)
+				*trace |= v->bit;
+			else
+				*ignored |= 1ull << (v - trace_table);
+			*trace |= v->implies;
 			others = 1;
 		}
-		if (!end)
+		if (!p[len])
 			break;
-		p = end + 1;
+		p += len + 1;
 	}
 	if (none && others) {
-		error("--trace value 'none' cannot be combined with others in '%s'", value);
-		hint("use either -t none or a list such as -t nvtx,osrt");
+		strbuf_addf(err, "%s 'none' cannot be combined with other values in '%s'",
+			    config ? "'trace' value" : "--trace value", value);
+		strbuf_addstr(fix, config ? "use either none or a list such as nvtx,osrt"
+					  : "use either -t none or a list such as -t nvtx,osrt");
 		return -1;
 	}
-	o->trace = trace;
 	return 0;
+}
+
+static int apply_trace(struct profile_options *o, const char *value)
+{
+	struct strbuf err = STRBUF_INIT, fix = STRBUF_INIT;
+	unsigned trace;
+	uint64_t ignored;
+	int r = parse_trace(value, 0, &trace, &ignored, &err, &fix);
+
+	if (r < 0) {
+		error("%s", err.buf);
+		hint("%s", fix.buf);
+	} else {
+		o->trace = trace;
+		o->trace_ignored = ignored;
+	}
+	strbuf_release(&err);
+	strbuf_release(&fix);
+	return r;
 }
 
 static int apply_output(struct profile_options *o, const char *value)
@@ -363,29 +537,17 @@ static int apply_help(struct profile_options *o, const char *value)
 
 /* --- values checked by the config validators (core/config.h) --------------------- */
 
-static const char *const trace_values[] = {"cuda", "nvtx", "osrt", "gpu-metrics", "none", NULL};
 static const char *const graph_values[] = {"graph", "node", NULL};
 static const char *const wait_values[] = {"primary", "all", NULL};
 
-/* trace: the enum list, and "none" alone (what apply_trace accepts). */
+/* trace: the same table and rules as -t (parse_trace). */
 static int validate_trace(const struct config_option *opt, const char *value, struct strbuf *err,
 			  struct strbuf *hint)
 {
-	const char *p;
+	unsigned trace;
+	uint64_t ignored;
 
-	if (config_validate_enum_list(opt, value, err, hint) < 0)
-		return -1;
-	for (p = value; (p = strstr(p, "none")) != NULL; p += 4) {
-		int starts = p == value || p[-1] == ',', ends = p[4] == '\0' || p[4] == ',';
-
-		if (starts && ends && strcmp(value, "none")) {
-			strbuf_addf(err, "'none' cannot be combined with other values in '%s'",
-				    value);
-			strbuf_addstr(hint, "use either none or a list such as nvtx,osrt");
-			return -1;
-		}
-	}
-	return 0;
+	return parse_trace(value, 1, &trace, &ignored, err, hint);
 }
 
 static int validate_nonempty(const struct config_option *opt, const char *value, struct strbuf *err,
@@ -632,9 +794,10 @@ static int apply_print_config(struct profile_options *o, const char *value)
 static const struct profile_option options[] = {
     {"trace", 't', PROFILE_OPT_VALUE, "<list>",
      "what to trace: a comma list of cuda, nvtx, osrt, gpu-metrics, or none "
-     "(default " PROFILE_DEFAULT_TRACE_TEXT ")",
-     apply_trace, .validate = validate_trace, .data = trace_values,
-     .default_value = PROFILE_DEFAULT_TRACE_TEXT},
+     "(default " PROFILE_DEFAULT_TRACE_TEXT
+     "); nsys's other values (cublas, cudnn, mpi, opengl, ...) are accepted, named in one "
+     "warning and ignored; openacc and the cuXXX libraries also turn on cuda, as in nsys",
+     apply_trace, .validate = validate_trace, .default_value = PROFILE_DEFAULT_TRACE_TEXT},
     {"output", 'o', PROFILE_OPT_VALUE, "<file>",
      "report file; expands %q{VAR} (from the application's environment), %h (host), "
      "%p (application pid), %n (smallest free number) and %%; .db is appended when "
@@ -877,11 +1040,12 @@ void profile_options_help(FILE *f)
 		}
 		print_wrapped(f, op->help, n, indent, 80);
 	}
-	fprintf(f, "\n"
-		   "Boolean options also take nsys's forms --stats true and -f true.  The exit\n"
-		   "status is the application's (128+N when signal N killed it); 126 and 127 when\n"
-		   "it cannot be run; before it runs, 1 (internal failure, missing library), 2 (bad\n"
-		   "command line) or 4 (report exists without -f).  See 'man gprof-cli-profile'.\n");
+	fprintf(f,
+		"\n"
+		"Boolean options also take nsys's forms --stats true and -f true.  The exit\n"
+		"status is the application's (128+N when signal N killed it); 126 and 127 when\n"
+		"it cannot be run; before it runs, 1 (internal failure, missing library), 2 (bad\n"
+		"command line) or 4 (report exists without -f).  See 'man gprof-cli-profile'.\n");
 }
 
 /* The row a long option word names as getopt_long reads it: the exact name, or a
@@ -1113,15 +1277,21 @@ int profile_options_parse(struct profile_options *o, int argc, char **argv)
 			"will be collected");
 		hint("add nvtx to the list, e.g. -t nvtx,osrt");
 	}
-	if (optind >= argc && o->print_config) {
-		o->app_argc = 0;
-		o->app_argv = argv + argc;
-		return 0;
-	}
-	if (optind >= argc) {
+	if (optind >= argc && !o->print_config) {
 		error("no application given");
 		hint("usage: gprof-cli profile [<options>] <application> [<arguments>]");
 		return -1;
+	}
+	if (o->trace_ignored) {
+		char *names = profile_trace_ignored_text(o, ", ");
+
+		warning("--trace values not traced by gprof-cli: %s (ignored)", names);
+		free(names);
+	}
+	if (optind >= argc) {
+		o->app_argc = 0;
+		o->app_argv = argv + argc;
+		return 0;
 	}
 	o->app_argc = argc - optind;
 	o->app_argv = argv + optind;

@@ -18,13 +18,52 @@
 #include "core/capture.h"
 #include "core/config.h"
 
-/* -t/--trace values (bit set). */
+/* What gprof-cli traces (bit set, struct profile_options.trace).  Each bit is turned on by
+ * the rows of the trace table (profile_trace_table()) that name it and are traced.  MPI,
+ * cuBLAS and cuDNN have their bits already; their rows say traced = 0 until their
+ * collectors exist (then flipping the row's `traced` is the whole change here). */
 enum profile_trace {
 	PROFILE_TRACE_CUDA = 1u << 0,	     /* CUDA API + GPU activities (CUPTI) */
 	PROFILE_TRACE_NVTX = 1u << 1,	     /* NVTX ranges and marks */
 	PROFILE_TRACE_OSRT = 1u << 2,	     /* OS runtime calls (LD_PRELOAD) */
 	PROFILE_TRACE_GPU_METRICS = 1u << 3, /* GPU metrics sampling (CUPTI) */
+	PROFILE_TRACE_MPI = 1u << 4,	     /* MPI calls (PMPI, LD_PRELOAD) */
+	PROFILE_TRACE_CUBLAS = 1u << 5,	     /* cuBLAS API calls (reserved: row traced = 0) */
+	PROFILE_TRACE_CUDNN = 1u << 6,	     /* cuDNN API calls (reserved: row traced = 0) */
 };
+
+/*
+ * One -t/--trace value that nsys knows (nsys-cli.md section 1.2), or gprof-cli's own
+ * gpu-metrics.  A traced row turns on `bit`; a row with traced = 0 is accepted, named in
+ * one warning line ("--trace values not traced by gprof-cli: ... (ignored)") and turns
+ * on nothing but `implies`.  Words that are in no row are an error.
+ *
+ * The last four fields make `profile` say what was not seen (issue 10, section 4): when
+ * the session decoded no event record (wire.h gp_rec_is_state() false) of record type
+ * block `block` (type >> 8: 3 = cuda, 4 = gpu-metrics), the end of the run prints
+ * "warning: no <what> collected (-t <name>)" and a hint: hint_unused when not even a
+ * state record of the block came (the collector never started, e.g. the application
+ * never initialised CUDA), else hint_idle.  block 0: not checked.
+ */
+struct profile_trace_value {
+	const char *name;	 /* as nsys spells it, e.g. "cublas-verbose" */
+	unsigned bit;		 /* enum profile_trace bit it turns on when traced; 0 = none */
+	int traced;		 /* 1: gprof-cli traces it; 0: accepted and ignored */
+	unsigned implies;	 /* bits turned on as well, traced or not (nsys: openacc and the
+				  * cuXXX libraries also turn on cuda) */
+	unsigned block;		 /* wire record type block checked at the end; 0 = none */
+	const char *what;	 /* what the records are called, e.g. "CUDA events" */
+	const char *hint_unused; /* hint when no record of the block came at all */
+	const char *hint_idle;	 /* hint when only state records came (no event) */
+};
+
+/* The trace table, `*n` rows: the canonical row of each bit comes first (its name is
+ * the one profile_trace_text() writes); aliases and verbose variants follow it. */
+const struct profile_trace_value *profile_trace_table(size_t *n);
+
+/* The row of trace value `name` (`len` bytes, need not be NUL-terminated); NULL when
+ * the word is not a known value ("none" is not a row). */
+const struct profile_trace_value *profile_trace_find(const char *name, size_t len);
 
 #define PROFILE_DEFAULT_TRACE	      (PROFILE_TRACE_CUDA | PROFILE_TRACE_NVTX | PROFILE_TRACE_OSRT)
 #define PROFILE_DEFAULT_TRACE_TEXT    "cuda,nvtx,osrt"
@@ -35,6 +74,8 @@ enum profile_trace {
 /* The parsed command line.  Strings are borrowed from argv unless noted. */
 struct profile_options {
 	unsigned trace;			 /* enum profile_trace bits; 0 = "none" */
+	uint64_t trace_ignored;		 /* rows of the trace table given to -t but not traced
+					  * (bit i = row i); warned about once by the parser */
 	const char *output;		 /* -o as given; NULL = report<N> (smallest free N) */
 	int force_overwrite;		 /* -f */
 	char **env;			 /* -e "NAME=VALUE" strings, owned (xstrdup'd) */
@@ -132,7 +173,8 @@ void profile_options_init(struct profile_options *o);
  * application was given (or --print-config was, which needs none: then app_argc may
  * be 0); 1 when --help was printed (exit 0); -1 after printing one error line and a
  * hint (exit GP_EXIT_USAGE).  Also checks the options together: --stop-on-exit=false
- * needs --duration. */
+ * needs --duration.  When it succeeds and -t named values that are known but not traced
+ * (o->trace_ignored), one warning line names them. */
 int profile_options_parse(struct profile_options *o, int argc, char **argv);
 
 /* Free what profile_options_parse allocated (the env list). */
@@ -143,6 +185,10 @@ void profile_options_help(FILE *f);
 
 /* The trace set as the canonical comma list ("nvtx,osrt", or "none"); static string. */
 const char *profile_trace_text(unsigned trace);
+
+/* The values of -t that are known but not traced (o->trace_ignored), in table order,
+ * joined with `sep` (e.g. "opengl, vulkan"); "" when none.  Caller frees. */
+char *profile_trace_ignored_text(const struct profile_options *o, const char *sep);
 
 /* Parse a boolean value as nsys does: "true" or "false" (NULL means true).  Returns 0/1,
  * or -1 after printing an error naming `--name`. */

@@ -81,6 +81,10 @@ struct recorder {
 	int shut_pending;
 	uint32_t shut_epoch;
 	uint64_t shut_deadline_ns;
+	/* recorder_config.expect, copied (names owned); have_expect: a list was given */
+	struct recorder_expect *expect;
+	size_t n_expect;
+	int have_expect;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_data, cv_space, cv_closed;
@@ -173,6 +177,10 @@ int gp_decode_frame(const void *buf, size_t nbytes, struct gp_seq *seq,
 		if (fn(ctx, rh) < 0)
 			goto bad;
 		cnt->records++;
+		if ((rh->type >> 8) < GP_DECODE_BLOCKS) {
+			cnt->block_records[rh->type >> 8]++;
+			cnt->block_events[rh->type >> 8] += !gp_rec_is_state(rh->type);
+		}
 		p += rh->size;
 	}
 	return 0;
@@ -597,6 +605,9 @@ static void free_recorder(struct recorder *r)
 	if (r->ctl)
 		capture_control_destroy(r->ctl, r->dir);
 	free(r->report_path);
+	for (size_t i = 0; i < r->n_expect; i++)
+		free((char *)r->expect[i].name);
+	free(r->expect);
 	if (r->sock_path)
 		unlink(r->sock_path);
 	if (r->dir)
@@ -722,6 +733,13 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 	r->cap = cfg->capture;
 	r->session_start_ns = cfg->session_start_ns;
 	r->report_path = xstrdup(cfg->report_path);
+	r->have_expect = cfg->expect != NULL;
+	r->n_expect = cfg->n_expect < 32 ? cfg->n_expect : 32;
+	r->expect = xcalloc(r->n_expect + 1, sizeof(*r->expect));
+	for (size_t i = 0; i < r->n_expect; i++) {
+		r->expect[i].name = xstrdup(cfg->expect[i].name);
+		r->expect[i].block = cfg->expect[i].block;
+	}
 
 	if (setup_channel(r) < 0) {
 		free_recorder(r);
@@ -754,6 +772,28 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 	}
 	*out = r;
 	return 0;
+}
+
+/* Fill the expect_* fields of st from the session's per-block counts (writer joined). */
+static void expect_check(const struct recorder *r, struct recorder_stats *st)
+{
+	struct strbuf names = STRBUF_INIT;
+
+	if (!r->have_expect)
+		return;
+	for (size_t i = 0; i < r->n_expect; i++) {
+		unsigned b = r->expect[i].block;
+
+		if (b < GP_DECODE_BLOCKS && r->dc.block_records[b])
+			st->expect_started |= 1u << i;
+		if (b < GP_DECODE_BLOCKS && r->dc.block_events[b])
+			continue;
+		st->expect_not_seen |= 1u << i;
+		if (names.len)
+			strbuf_addch(&names, ',');
+		strbuf_addstr(&names, r->expect[i].name);
+	}
+	st->not_seen = strbuf_detach(&names, NULL);
 }
 
 int recorder_finish(struct recorder *r, const struct recorder_app_status *app, int linger_ms,
@@ -809,6 +849,7 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 	st.reader_stalls = r->reader_stalls;
 	st.writer_cpu_ns = r->writer_cpu_ns;
 	st.capture_ranges = recorder_capture_ranges(r);
+	expect_check(r, &st);
 	if (r->rt) {
 		ret = capture_router_finish(r->rt, app, &st, &st.report_paths, &st.n_reports);
 	} else {
@@ -852,6 +893,8 @@ void recorder_stats_release(struct recorder_stats *stats)
 	free(stats->report_paths);
 	stats->report_paths = NULL;
 	stats->n_reports = 0;
+	free(stats->not_seen);
+	stats->not_seen = NULL;
 }
 
 int recorder_shutdown_fd(struct recorder *r)

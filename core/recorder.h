@@ -35,6 +35,15 @@ struct recorder_meta {
 	const char *value;
 };
 
+/* A trace value whose records the session should see (`profile` lists the values of -t
+ * that have a check, cli/profile_options.h struct profile_trace_value): it was seen when
+ * at least one event record (wire.h gp_rec_is_state() false) of its record type block
+ * arrived during the session. */
+struct recorder_expect {
+	const char *name; /* the trace value, e.g. "cuda" */
+	unsigned block;	  /* its wire record type block, type >> 8 (3: cuda, 4: gpu-metrics) */
+};
+
 /* What the recorder needs to know about the session.  Strings are borrowed for the
  * duration of recorder_start() only (the recorder copies what it keeps). */
 struct recorder_config {
@@ -49,6 +58,10 @@ struct recorder_config {
 	 * reports are capture_range_path(report_path, 1..n) and report_path itself is not
 	 * written. */
 	struct capture_settings capture;
+	/* Trace values to check (at most 32), or NULL: then reports get no
+	 * GPROF_TRACE_NOT_SEEN row and recorder_stats.not_seen stays NULL. */
+	const struct recorder_expect *expect;
+	size_t n_expect;
 };
 
 /* Counters of a finished session: printed at the end of `profile` and stored in
@@ -74,9 +87,19 @@ struct recorder_stats {
 	 * a repeat capture saw no range).  Owned by the caller: recorder_stats_release(). */
 	char **report_paths;
 	size_t n_reports;
+	/* What the session saw of recorder_config.expect, over the whole session (every
+	 * report of a repeat capture together): bit i of expect_not_seen is set when
+	 * expect[i] got no event record, bit i of expect_started when any record of its
+	 * block came (a state record, e.g. a CUDA device: its collector started).  not_seen:
+	 * the names of expect_not_seen joined with ',' ("" when every one was seen), stored
+	 * in every report as META_DATA_EXPORT GPROF_TRACE_NOT_SEEN; NULL without an expect
+	 * list.  Owned: recorder_stats_release(). */
+	uint32_t expect_not_seen;
+	uint32_t expect_started;
+	char *not_seen;
 };
 
-/* Free stats->report_paths. */
+/* Free stats->report_paths and stats->not_seen. */
 void recorder_stats_release(struct recorder_stats *stats);
 
 /* How the application ended, for META_DATA_EXPORT. */

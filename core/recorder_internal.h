@@ -27,12 +27,20 @@ int64_t *i64map_get(struct i64map *m, int64_t key, int64_t init, int *found);
 /* Free the map's memory and zero it (it may be used again). */
 void i64map_free(struct i64map *m);
 
+/* Record type blocks counted per block by gp_decode_frame(): type >> 8 below this
+ * (wire.h: 0 common, 1 nvtx, 2 osrt, 3 cuda, 4 gpu-metrics, ...). */
+#define GP_DECODE_BLOCKS 16
+
 /* Counters updated by gp_decode_frame(). */
 struct gp_decode_counts {
 	uint64_t frames;      /* frames whose header was valid */
 	uint64_t records;     /* records the callback accepted */
 	uint64_t bad_frames;  /* bad header, or a torn / unknown / short record */
 	uint64_t lost_frames; /* frames missing by sequence number (see gp_seq_close) */
+	/* accepted records per type block (type >> 8), and of those the events (records
+	 * for which wire.h gp_rec_is_state() is false): what a collector saw at all */
+	uint64_t block_records[GP_DECODE_BLOCKS];
+	uint64_t block_events[GP_DECODE_BLOCKS];
 };
 
 /* Per-connection sequence tracking.  Frames of one connection may arrive out of order

@@ -807,6 +807,8 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 	meta_export_u64(r, "GPROF_LOST_CUPTI_RECORDS", st->cupti_dropped);
 	meta_export_u64(r, "GPROF_ZERO_TIMESTAMPS", st->zero_timestamps);
 	meta_export_u64(r, "GPROF_WRITE_ERRORS", st->write_errors);
+	if (st->not_seen)
+		report_meta_export(r, "GPROF_TRACE_NOT_SEEN", st->not_seen);
 	report_exec(r, "UPDATE META_DATA_EXPORT SET value = 'true' "
 		       "WHERE name = 'GPROF_FINISHED_CLEANLY'");
 	if (report_commit(r) < 0)

@@ -2,8 +2,9 @@
  * test_profile.c - end-to-end tests of `gprof-cli profile`: runs the real binary
  * ($GPROF_CLI) on tests/programs/exit_with ($BUILD/tests/programs/exit_with) and checks
  * exit statuses, error lines, files and the report (sqlite3 API); the config file
- * (--config, $GPROF_CLI_CONFIG, --print-config) and the session length switches
- * (--duration, --kill, --stop-on-exit, --wait, with tests/programs/session_app).
+ * (--config, $GPROF_CLI_CONFIG, --print-config), the session length switches
+ * (--duration, --kill, --stop-on-exit, --wait, with tests/programs/session_app), nsys's
+ * -t values and what a run did not see (issue 10; tests/programs/capture_app).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@
 
 static char gprof[PATH_MAX];
 static char exit_with[PATH_MAX];
+static char capture_app[PATH_MAX];
 static char libdir[PATH_MAX + 32];
 
 /* Start gprof-cli with args (NULL-terminated) in cwd (NULL = keep); stdout and stderr
@@ -189,12 +191,128 @@ static void test_unknown_trace_value(void **state)
 	    "0");
 	assert_int_equal(r.status, 2);
 	tu_assert_one_error(&r, "'bogus'");
-	assert_non_null(strstr(r.err, "cuda, nvtx, osrt, gpu-metrics, none"));
+	assert_non_null(strstr(r.err, "(traced: cuda, nvtx, osrt, gpu-metrics"));
 	assert_int_equal(tu_count_entries(dir), 0);
 
 	RUN(&r, dir, NULL, "profile", "--trace=none,nvtx", "-o", o, exit_with, "0");
 	assert_int_equal(r.status, 2);
 	assert_int_equal(tu_count_entries(dir), 0);
+	/* a value nsys knows does not make none combinable */
+	RUN(&r, dir, NULL, "profile", "-t", "opengl,none", "-o", o, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	tu_assert_one_error(&r, "'none' cannot be combined");
+	assert_int_equal(tu_count_entries(dir), 0);
+	/* a misspelt value gets the closest one */
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,cudnnn", "-o", o, exit_with, "0");
+	assert_int_equal(r.status, 2);
+	tu_assert_one_error(&r, "hint: did you mean 'cudnn'?");
+	assert_int_equal(tu_count_entries(dir), 0);
+}
+
+/* nsys's own command line (issue 10): the values gprof-cli does not trace give one
+ * warning line naming them, and the run goes on. */
+static void test_nsys_trace_values(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX], db[PATH_MAX], buf[256];
+	struct tu_run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "cuda,cudnn,cublas,osrt,nvtx", "-o",
+	    tu_pathf(o, dir, "r"), exit_with, "args", "ran");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "ran\n");
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: --trace values"), 1);
+	assert_non_null(strstr(r.err, "gprof-cli: warning: --trace values not traced by "
+				      "gprof-cli: cublas, cudnn (ignored)\n"));
+	/* the other warning is the CUDA one: exit_with never initialises CUDA */
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 2);
+	tu_pathf(db, dir, "r.db");
+	assert_finished(db, 0, "false");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)),
+			    "cuda,nvtx,osrt");
+	assert_string_equal(
+	    tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE_IGNORED", buf, sizeof(buf)),
+	    "cublas,cudnn");
+
+	/* only ignored values: nothing is traced (as -t none), the run still writes its report */
+	RUN(&r, dir, NULL, "profile", "--trace=opengl,vulkan,python-gil", "-o",
+	    tu_pathf(o, dir, "g"), exit_with, "0");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	assert_non_null(strstr(r.err, "gprof-cli: warning: --trace values not traced by "
+				      "gprof-cli: opengl, vulkan, python-gil (ignored)\n"));
+	tu_pathf(db, dir, "g.db");
+	assert_finished(db, 0, "false");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)),
+			    "none");
+
+	/* the config file's trace key goes through the same table */
+	tu_write_text(tu_pathf(o, dir, "c.yaml"), "trace: [nvtx, openmp]\n");
+	RUN(&r, dir, dir, "profile", "--config", "c.yaml", "-o", "y", exit_with, "0");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	assert_non_null(strstr(r.err, "not traced by gprof-cli: openmp (ignored)\n"));
+	assert_finished(tu_pathf(db, dir, "y.db"), 0, "false");
+}
+
+/* Say what was not seen (issue 10): -t cuda on a program that never initialises CUDA
+ * ends with one warning and a hint, once per run, also with several reports. */
+static void test_cuda_not_seen(void **state)
+{
+	const char *dir = *state;
+	char o[PATH_MAX], db[PATH_MAX], buf[256];
+	struct tu_run r;
+
+	RUN(&r, dir, NULL, "profile", "-t", "cuda,nvtx", "-o", tu_pathf(o, dir, "c"), exit_with,
+	    "0");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: no CUDA events collected "
+					       "(-t cuda)\n"),
+			 1);
+	assert_int_equal(tu_count_lines(r.err, "hint: does the process use CUDA?"), 1);
+	/* after the report's name */
+	assert_true(strstr(r.err, "Generated:") < strstr(r.err, "no CUDA events"));
+	tu_pathf(db, dir, "c.db");
+	assert_finished(db, 0, "false");
+	assert_string_equal(
+	    tu_meta(db, "META_DATA_EXPORT", "GPROF_TRACE_NOT_SEEN", buf, sizeof(buf)), "cuda");
+
+	/* nothing said without cuda */
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "n"), exit_with,
+	    "0");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 0);
+	assert_null(strstr(r.err, "CUDA"));
+	tu_pathf(db, dir, "n.db");
+	assert_string_equal(
+	    tu_meta(db, "META_DATA_EXPORT", "GPROF_TRACE_NOT_SEEN", buf, sizeof(buf)), "");
+
+	/* gpu-metrics alike: no process here sampled a GPU */
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,gpu-metrics", "-o", tu_pathf(o, dir, "m"),
+	    exit_with, "0");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	assert_non_null(strstr(r.err, "gprof-cli: warning: no GPU metrics collected "
+				      "(-t gpu-metrics)\nhint: "));
+	tu_pathf(db, dir, "m.db");
+	assert_string_equal(
+	    tu_meta(db, "META_DATA_EXPORT", "GPROF_TRACE_NOT_SEEN", buf, sizeof(buf)),
+	    "gpu-metrics");
+
+	/* repeat capture: three reports, one line; each report holds the fact */
+	RUN(&r, dir, NULL, "profile", "-t", "cuda,nvtx", "-c", "nvtx", "-p", "step",
+	    "--capture-range-end=repeat:3", "-o", tu_pathf(o, dir, "rep"), capture_app, "plain",
+	    "5");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "3 capture ranges"));
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: no CUDA events collected"), 1);
+	for (int k = 1; k <= 3; k++) {
+		snprintf(db, sizeof(db), "%s/rep.%d.db", dir, k);
+		assert_string_equal(
+		    tu_meta(db, "META_DATA_EXPORT", "GPROF_TRACE_NOT_SEEN", buf, sizeof(buf)),
+		    "cuda");
+	}
 }
 
 static void test_output_missing_folder(void **state)
@@ -1023,6 +1141,13 @@ int main(void)
 		return 1;
 	}
 	snprintf(session_app, sizeof(session_app), "%s", exe_dir);
+	snprintf(capture_app, sizeof(capture_app), "%s/tests/programs/capture_app",
+		 b && *b ? b : "build");
+	if (!realpath(capture_app, exe_dir)) {
+		fprintf(stderr, "test_profile: '%s' not found (set BUILD)\n", capture_app);
+		return 1;
+	}
+	snprintf(capture_app, sizeof(capture_app), "%s", exe_dir);
 	snprintf(exe_dir, sizeof(exe_dir), "%s", gprof);
 	*strrchr(exe_dir, '/') = '\0';
 	snprintf(libdir, sizeof(libdir), "%s/../lib/gprof-cli", exe_dir);
@@ -1042,6 +1167,8 @@ int main(void)
 	    T(test_app_not_found_127),
 	    T(test_app_not_executable_126),
 	    T(test_unknown_trace_value),
+	    T(test_nsys_trace_values),
+	    T(test_cuda_not_seen),
 	    T(test_output_missing_folder),
 	    T(test_output_unwritable_folder),
 	    T(test_output_exists_without_force),

@@ -5,8 +5,8 @@
  * concurrency (many threads and processes), StringIds/ThreadNames/PROCESSES, NVTX
  * push/pop, marks, start/end pairing (cross-thread, end before start, never ended),
  * domains, categories, registered strings, colours and payloads, OSRT_API, ENUM tables,
- * META rows, bad and lost frames, report-exists / missing-folder errors and a recorder
- * SIGKILLed mid-run.
+ * META rows, bad and lost frames, report-exists / missing-folder errors, a recorder
+ * SIGKILLed mid-run, and the trace values a session did not see (recorder_config.expect).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -915,6 +915,112 @@ static void test_killed_mid_transaction(void **state)
 	rmdir(chan);
 }
 
+/* One session with an expect list: send `kinds` (bit 0: a CUDA device record, a state
+ * record; 1: a CUDA API call; 2: an NVTX mark; 3: an OSRT call) from one process. */
+static void run_expect(struct fixture *fx, const struct recorder_expect *expect, size_t n,
+		       unsigned kinds)
+{
+	pid_t pid;
+
+	fx_init(fx);
+	fx->cfg.expect = expect;
+	fx->cfg.n_expect = n;
+	fx_start(fx);
+	pid = fork();
+	if (pid == 0) {
+		static struct fb f;
+		struct tx t;
+		uint64_t t0 = gp_monotonic_ns();
+
+		if (tx_open(&t, recorder_channel_path(fx->rec)) < 0)
+			_exit(1);
+		fb_init(&f);
+		put_hello(&t, &f, 1, "app");
+		put_string(&t, &f, 2, "GPU 0");
+		put_string(&t, &f, 3, "cudaMalloc_v3020");
+		if (kinds & 1) {
+			struct gp_rec_cuda_device *d =
+			    fb_rec(&t, &f, GP_REC_CUDA_DEVICE, sizeof(*d), 0);
+
+			d->name_sid = 2;
+			d->threads_per_warp = 32;
+		}
+		if (kinds & 2) {
+			struct gp_rec_cuda_api *a = fb_rec(&t, &f, GP_REC_CUDA_API, sizeof(*a), 1);
+
+			a->start_ns = t0;
+			a->end_ns = t0 + 100;
+			a->correlation_id = 1;
+			a->name_sid = 3;
+		}
+		if (kinds & 4)
+			put_nvtx(&t, &f, GP_REC_NVTX_EVENT, 1, t0, t0, 2, 0);
+		if (kinds & 8) {
+			struct gp_rec_osrt *o = fb_rec(&t, &f, GP_REC_OSRT, sizeof(*o), 1);
+
+			o->start_ns = t0;
+			o->end_ns = t0 + 5000;
+			o->name_sid = 3;
+		}
+		_exit(fb_send(&t, &f) < 0 ? 2 : 0);
+	}
+	wait_ok(pid);
+	fx_finish(fx);
+}
+
+/* recorder_config.expect: which trace values saw no event in the session, in the stats and
+ * in META_DATA_EXPORT GPROF_TRACE_NOT_SEEN (what `profile` warns about at the end). */
+static void test_expect_not_seen(void **state)
+{
+	static const struct recorder_expect expect[] = {
+	    {"cuda", 3}, {"nvtx", 1}, {"gpu-metrics", 4}, {"osrt", 2}};
+	struct fixture fx;
+
+	/* a CUDA device (state) but no CUDA event; an NVTX mark; no sample; an OSRT call */
+	run_expect(&fx, expect, 4, 1 | 4 | 8);
+	assert_int_equal(fx.st.expect_not_seen, 1u << 0 | 1u << 2);
+	assert_int_equal(fx.st.expect_started, 1u << 0 | 1u << 1 | 1u << 3);
+	assert_string_equal(fx.st.not_seen, "cuda,gpu-metrics");
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_TRACE_NOT_SEEN'"),
+			    "cuda,gpu-metrics");
+	recorder_stats_release(&fx.st);
+	assert_null(fx.st.not_seen);
+	fx_cleanup(&fx);
+
+	/* nothing of CUDA at all (the application never initialised it) */
+	run_expect(&fx, expect, 2, 4);
+	assert_int_equal(fx.st.expect_not_seen, 1u << 0);
+	assert_int_equal(fx.st.expect_started, 1u << 1);
+	assert_string_equal(fx.st.not_seen, "cuda");
+	recorder_stats_release(&fx.st);
+	fx_cleanup(&fx);
+
+	/* an API call: CUDA seen, the row is empty */
+	run_expect(&fx, expect, 2, 1 | 2 | 4);
+	assert_int_equal(fx.st.expect_not_seen, 0);
+	assert_int_equal(fx.st.expect_started, 1u << 0 | 1u << 1);
+	assert_string_equal(fx.st.not_seen, "");
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_TRACE_NOT_SEEN'"),
+			    "");
+	recorder_stats_release(&fx.st);
+	fx_cleanup(&fx);
+
+	/* an empty list still writes the row; no list writes none */
+	run_expect(&fx, expect, 0, 4);
+	assert_string_equal(fx.st.not_seen, "");
+	recorder_stats_release(&fx.st);
+	fx_cleanup(&fx);
+	run_expect(&fx, NULL, 0, 1);
+	assert_null(fx.st.not_seen);
+	assert_int_equal(q_int(fx.db, "select count(*) from META_DATA_EXPORT where name = "
+				      "'GPROF_TRACE_NOT_SEEN'"),
+			 0);
+	recorder_stats_release(&fx.st);
+	fx_cleanup(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -927,6 +1033,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_folder),
 	    cmocka_unit_test(test_killed_recorder),
 	    cmocka_unit_test(test_killed_mid_transaction),
+	    cmocka_unit_test(test_expect_not_seen),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
