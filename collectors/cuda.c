@@ -350,6 +350,7 @@ static uint32_t kernel_name_sid(const char *name)
  */
 #define WIN_GATED (-1) /* no capture mode: gp_rec_begin() */
 #define WIN_DROP  (-2) /* outside every capture window */
+#define WIN_STATE (-3) /* outside, but in every later range's report (GP_CUDA_WINDOW_STATE) */
 
 /* correlationId -> window + 1, direct-mapped by the low bits (ids increase) */
 #define CORR_MAP_SIZE (1u << 16)
@@ -401,6 +402,12 @@ static int event_window(int api, uint32_t corr, uint64_t t0, uint64_t t1)
 
 	if (gp_capture_mode() == GP_CAPTURE_NONE)
 		return WIN_GATED;
+	if (api && corr && gp_capture_mode() == GP_CAPTURE_CUDA) {
+		/* the cuProfilerStart call that opened window k is in k's report, as in nsys */
+		for (k = atomic_load(&corr_nwin); k-- > 0;)
+			if (atomic_load(&corr_lo[k]) == corr)
+				return k;
+	}
 	if (!api && corr) {
 		e = atomic_load_explicit(&corr_map[corr & (CORR_MAP_SIZE - 1)],
 					 memory_order_relaxed);
@@ -433,7 +440,8 @@ static void *event_begin(uint16_t code, size_t size, int win)
 		return NULL;
 	memset(p + sizeof(struct gp_rec_hdr), 0, size - sizeof(struct gp_rec_hdr));
 	if (win != WIN_GATED) {
-		struct gp_cuda_window_tag t = {(uint32_t)win, GP_CUDA_WINDOW_MAGIC};
+		struct gp_cuda_window_tag t = {win == WIN_STATE ? GP_CUDA_WINDOW_STATE : (uint32_t)win,
+					       GP_CUDA_WINDOW_MAGIC};
 		memcpy(p + size, &t, sizeof(t));
 	}
 	return p;
@@ -716,7 +724,17 @@ static void graph_event(CUpti_CallbackId cbid, const CUpti_GraphData *g)
 	}
 	if (g->graph)
 		p_cuptiGetGraphId(g->graph, &graph);
-	BEGIN_EV(r, gp_rec_cuda_graph_event, GP_REC_CUDA_GRAPH_EVENT, 1, 0, ts, ts);
+	/* a graph made outside the ranges is written into every later range's report, as
+	 * nsys does (its launches there refer to it) */
+	int win = event_window(1, 0, ts, ts);
+	if (win == WIN_DROP && !atomic_load(&gp_ctl->done))
+		win = WIN_STATE;
+	if (win == WIN_DROP)
+		return;
+	struct gp_rec_cuda_graph_event *r =
+	    event_begin(GP_REC_CUDA_GRAPH_EVENT, sizeof(struct gp_rec_cuda_graph_event), win);
+	if (!r)
+		return;
 	r->h.tid = gp_tid();
 	r->ts_ns = ts;
 	r->graph_node_id = node;
@@ -1103,15 +1121,17 @@ static int enable_kind(CUpti_ActivityKind kind, const char *what)
  * process, e.g. inside the cuProfilerStart callback, within one flush period for one in
  * another process), noise filter re-applied.
  *
- * CUDA graphs forbid that toggling (issue 10): a graph instantiated while the kinds were
- * disabled and launched after they were enabled made CUPTI 13.0 crash the application in
- * cudaGraphLaunch (PyTorch CUDAGraph.replay() inside a capture range; H200, CUPTI
- * 2025.3.1; the experiment that singles out the kinds is in bench/RESULTS-gpu.md).  So the
- * first graph, graph node or graph exec the application creates (resource callbacks,
- * always subscribed under a capture mode, on the creating thread before the graph can be
- * instantiated) turns every event kind on for good: from then on the collector behaves
- * as without -c, and records outside the ranges are dropped on arrival (event_window()).
- * Records are never lost to the switch: it only ever enables.
+ * CUDA graphs forbid toggling the GPU-work kinds (issue 10): a graph instantiated while
+ * they were disabled and launched after they were enabled made CUPTI 13.0 crash the
+ * application in cudaGraphLaunch (PyTorch CUDAGraph.replay() inside a capture range;
+ * H200, CUPTI 2025.3.1).  Toggling only the API kinds is safe, toggling only the GPU-work
+ * kinds crashes (bench/RESULTS-gpu.md, "issue 10").  So the first graph, graph node or
+ * graph exec the application creates (resource callbacks, always subscribed under a
+ * capture mode, on the creating thread before the graph can be instantiated) turns the
+ * GPU-work kinds on for good; the API kinds keep following the ranges (their records are
+ * most of CUPTI's cost on the launching thread).  GPU records outside the ranges are
+ * then dropped on arrival (event_window()); the switch only ever enables, so no record of
+ * a range is lost to it.
  *
  * GPROF_CUDA_CAPTURE_TOGGLE (a developer knob for that experiment, not a user option):
  * "auto" (the default, as above), "all" (toggle every kind even with graphs: the old
@@ -1190,7 +1210,7 @@ static void kinds_sync(void)
 		return;
 	pthread_mutex_lock(&kinds_mu);
 	if (toggle_auto && atomic_load(&graphs_seen))
-		toggle_groups = 0;
+		toggle_groups = KIND_API;
 	collecting = gp_capture_mode() == GP_CAPTURE_NONE || gp_collecting();
 	for (size_t i = 0; kinds_ready && i < N_KIND_ROWS; i++) {
 		const struct kind_row *k = &kind_rows[i];

@@ -14,7 +14,10 @@
  *     cudaGetSymbolAddress (issue 10: recorded by gprof-cli, not by nsys);
  *   - nsys shows: cuGetProcAddress_v2, cuKernelGetName (once per cudart launch: a third of
  *     the records of a launch-bound app) and cudaStreamIsCapturing_v10000, so they are
- *     recorded (they were filtered before issue 10).
+ *     recorded (they were filtered before issue 10);
+ *   - the capture-range matrix on PyTorch engines (tests/gpu/engine_matrix.py: CUDA graphs,
+ *     torch.compile, two streams): nsys hides cuGetErrorString, cuStreamGetCtx,
+ *     cudaStreamGetPriority and cudaSetDevice, and shows cuKernelGetAttribute.
  * A call's other ABI versions follow it (cuDevicePrimaryCtxRelease_v2 is hidden with
  * cuDevicePrimaryCtxRelease; cuGetProcAddress and cudaStreamIsCapturing_ptsz_v10000 are
  * shown with cuGetProcAddress_v2 and cudaStreamIsCapturing_v10000): an inference, the
@@ -48,6 +51,9 @@ static const CUpti_CallbackId gp_cuda_noisy_runtime[] = {
     CUPTI_RUNTIME_TRACE_CBID_cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags_v7000,
     CUPTI_RUNTIME_TRACE_CBID_cudaDeviceGetStreamPriorityRange_v5050,
     CUPTI_RUNTIME_TRACE_CBID_cudaGetSymbolAddress_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaStreamGetPriority_v5050,
+    CUPTI_RUNTIME_TRACE_CBID_cudaStreamGetPriority_ptsz_v7000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaSetDevice_v3020,
 };
 
 static const CUpti_CallbackId gp_cuda_noisy_driver[] = {
@@ -55,7 +61,6 @@ static const CUpti_CallbackId gp_cuda_noisy_driver[] = {
     CUPTI_DRIVER_TRACE_CBID_cuCtxGetDevice,
     CUPTI_DRIVER_TRACE_CBID_cuCtxGetLimit,
     CUPTI_DRIVER_TRACE_CBID_cuDevicePrimaryCtxGetState,
-    CUPTI_DRIVER_TRACE_CBID_cuKernelGetAttribute,
     CUPTI_DRIVER_TRACE_CBID_cuFuncGetAttribute,
     CUPTI_DRIVER_TRACE_CBID_cuFuncSetAttribute,
     CUPTI_DRIVER_TRACE_CBID_cuOccupancyMaxActiveBlocksPerMultiprocessor,
@@ -73,6 +78,11 @@ static const CUpti_CallbackId gp_cuda_noisy_driver[] = {
     CUPTI_DRIVER_TRACE_CBID_cuDevicePrimaryCtxRelease,
     CUPTI_DRIVER_TRACE_CBID_cuDevicePrimaryCtxRelease_v2,
     CUPTI_DRIVER_TRACE_CBID_cuModuleGetFunction,
+    CUPTI_DRIVER_TRACE_CBID_cuGetErrorString,
+    CUPTI_DRIVER_TRACE_CBID_cuStreamGetCtx,
+    CUPTI_DRIVER_TRACE_CBID_cuStreamGetCtx_ptsz,
+    CUPTI_DRIVER_TRACE_CBID_cuStreamGetCtx_v2,
+    CUPTI_DRIVER_TRACE_CBID_cuStreamGetCtx_v2_ptsz,
 };
 
 #endif

@@ -619,6 +619,20 @@ static int broadcast(struct report_router *rt, struct capture_conn *cc,
 	return ret;
 }
 
+/* Hand rec to every open window report this connection is in (REPORT_ROUTE_LATER). */
+static int broadcast_open(struct report_router *rt, struct capture_conn *cc,
+			  const struct gp_rec_hdr *rec)
+{
+	size_t k;
+	int ret = 0;
+
+	for (k = 0; k < cc->nrc && k < rt->nwin; k++)
+		if (cc->rc[k] && rt->win[k].rep && !rt->win[k].stop_ns &&
+		    report_record(rt->win[k].rep, cc->rc[k], rec) < 0)
+			ret = -1;
+	return ret;
+}
+
 int capture_record(struct report_router *rt, struct capture_conn *cc, const struct gp_rec_hdr *rec)
 {
 	const struct report_module *m;
@@ -660,6 +674,11 @@ int capture_record(struct report_router *rt, struct capture_conn *cc, const stru
 	}
 	if (k == REPORT_ROUTE_DROP)
 		return 0;
+	if (k == REPORT_ROUTE_LATER) { /* e.g. a CUDA graph made before the range */
+		log_append(cc, rec);
+		refresh(rt);
+		return broadcast_open(rt, cc, rec);
+	}
 	if (k < 0) {
 		uint64_t ts = gate_time(rec);
 

@@ -107,6 +107,7 @@ struct report_router;
 #define REPORT_ROUTE_DEFAULT (-1) /* let the recorder decide (by gate time / latest window) */
 #define REPORT_ROUTE_ALL     (-2) /* a state record: every window's report, and later ones */
 #define REPORT_ROUTE_DROP    (-3) /* belongs to no window: not written */
+#define REPORT_ROUTE_LATER   (-4) /* state from now on: every window open now, and later ones */
 
 /* The window whose [start, stop] holds ts_ns, or -1 (before, between or after windows). */
 int report_route_window_at(struct report_router *rt, uint64_t ts_ns);

@@ -725,8 +725,9 @@ static int cuda_finish(struct report *r)
  * Repeat captures (report.h report_module.route): an event record tagged by the
  * collector (struct gp_cuda_window_tag after the record's struct, wire_cuda.h) goes to
  * the window it names: the collector knows which range launched a kernel (its
- * correlationId) even when CUPTI delivers it after the range closed.  Untagged records
- * follow the recorder's default rule.
+ * correlationId) even when CUPTI delivers it after the range closed; one tagged
+ * GP_CUDA_WINDOW_STATE (graph creation before a range) goes to every range from then on.
+ * Untagged records follow the recorder's default rule.
  */
 static int cuda_route(struct report_router *rt, uint32_t pid, const struct gp_rec_hdr *rec)
 {
@@ -742,6 +743,8 @@ static int cuda_route(struct report_router *rt, uint32_t pid, const struct gp_re
 	if (rec->size < base + sizeof(t))
 		return REPORT_ROUTE_DEFAULT;
 	memcpy(&t, (const char *)rec + base, sizeof(t));
+	if (t.magic == GP_CUDA_WINDOW_MAGIC && t.window == GP_CUDA_WINDOW_STATE)
+		return REPORT_ROUTE_LATER;
 	if (t.magic != GP_CUDA_WINDOW_MAGIC || t.window >= GP_CAPTURE_MAX_WINDOWS)
 		return REPORT_ROUTE_DEFAULT;
 	return (int)t.window;

@@ -8,6 +8,7 @@
 #         matrix   tests/gpu/engine_matrix.py, every cell, gprof-cli and nsys side by side
 #         libs     what cuBLAS/cuDNN say through NVTX (gprof-cli -t nvtx on a torch GEMM +
 #                  conv program) and the tables nsys -t cublas,cudnn writes
+#         capoff   the cost outside capture ranges on a CUDA-graph engine (below)
 # Uses the files bench/gpu/stage.sh put in $G (default .gpu/).
 set -u
 what=$1 out=$2
@@ -77,5 +78,35 @@ for r in db.execute("select * from StringIds limit 400"):
 PY
 	rm -f "$out"/*.qdstrm "$out"/*.nsys-rep
 	tail -3 "$out/libs-gprof.txt" "$out/libs-nsys.txt"
+	;;
+esac
+# capoff: what the profiler costs outside its capture ranges on a CUDA-graph engine
+# (torch_engine.py --graph replay --iters 400: steps after the last range are timed);
+# interleaved rounds of bare, gprof-cli -c cudaProfilerApi (auto policy), the same with
+# every kind always on (GPROF_CUDA_CAPTURE_TOGGLE=none), nsys -c cudaProfilerApi, and the
+# same four eager (--graph none).  Lines of capoff.tsv: round variant graph ms_per_step
+case $what in
+capoff)
+	E="$here/tests/gpu/torch_engine.py --iters ${ITERS:-400}"
+	for r in 1 2 3; do
+		for g in ${GRAPHS:-replay}; do
+			for v in bare auto always nsys; do
+				log=$out/capoff.$v.$g.$r.log
+				case $v in
+				bare) $TORCH_PYTHON $E --graph $g >"$log" 2>&1 ;;
+				auto) $GPROF_CLI profile -t cuda,nvtx -c cudaProfilerApi --capture-range-end=repeat \
+					-f -o /tmp/capoff $TORCH_PYTHON $E --graph $g >"$log" 2>&1 ;;
+				always) GPROF_CUDA_CAPTURE_TOGGLE=none $GPROF_CLI profile -t cuda,nvtx \
+					-c cudaProfilerApi --capture-range-end=repeat -f -o /tmp/capoff \
+					$TORCH_PYTHON $E --graph $g >"$log" 2>&1 ;;
+				nsys) $NSYS profile -t cuda,nvtx -c cudaProfilerApi --capture-range-end=repeat \
+					-f true -o /tmp/capoff-n $TORCH_PYTHON $E --graph $g >"$log" 2>&1 ;;
+				esac
+				printf '%s\t%s\t%s\t%s\n' $r $v $g \
+					"$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' "$log" | tail -1)" |
+					tee -a "$out/capoff.tsv"
+			done
+		done
+	done
 	;;
 esac

@@ -17,7 +17,8 @@ capture options and checks, per report:
     work);
   - with nsys: the same command under nsys, report for report: kernel instances per short
     name, graph launches (CUPTI_ACTIVITY_KIND_GRAPH_TRACE), memcpy and memset counts,
-    GPU memory events, CUDA runtime calls per name (nsys's default API filter: names nsys
+    GPU memory events, synchronisations, CUDA events, graph and graph-node creation events
+    (CUDA_GRAPH_EVENTS, CUDA_GRAPH_NODE_EVENTS), CUDA runtime calls per name (nsys's default API filter: names nsys
     hides are left out of both sides).
 Prints "ok"/"FAIL" lines and closes with "N passed, N failed"; exit 1 on a failure.
 """
@@ -69,6 +70,11 @@ CELLS = {
 API_IGNORE = {"cudaGetDevice", "cudaGetLastError", "cudaPeekAtLastError"}
 
 
+# record counts compared with nsys, report for report
+COUNTS = ("graphs", "memcpy", "memset", "memory", "sync", "cuda_event", "graph_events",
+          "node_events")
+
+
 def q(db, sql):
     try:
         return db.execute(sql).fetchall()
@@ -85,15 +91,34 @@ def summary(path):
         "memcpy": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY")[0:1],
         "memset": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMSET")[0:1],
         "memory": q(db, "SELECT count(*) FROM CUDA_GPU_MEMORY_USAGE_EVENTS")[0:1],
+        "sync": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION")[0:1],
+        "cuda_event": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_CUDA_EVENT")[0:1],
+        "graph_events": q(db, "SELECT count(*) FROM CUDA_GRAPH_EVENTS")[0:1],
+        "node_events": q(db, "SELECT count(*) FROM CUDA_GRAPH_NODE_EVENTS")[0:1],
         "api": dict(q(db, "SELECT s.value, count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME r "
                           "JOIN StringIds s ON s.id = r.nameId GROUP BY 1")),
     }
-    for k in ("graphs", "memcpy", "memset", "memory"):
+    for k in COUNTS:
         s[k] = s[k][0][0] if s[k] else 0
     launches = q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k WHERE EXISTS "
                      "(SELECT 1 FROM CUPTI_ACTIVITY_KIND_RUNTIME r WHERE r.correlationId = "
                      "k.correlationId)")
     s["joined"] = launches[0][0] if launches else 0
+    # details printed when a count differs from nsys's
+    first = q(db, "SELECT min(start) FROM CUPTI_ACTIVITY_KIND_RUNTIME")
+    first = first[0][0] if first and first[0][0] is not None else 0
+    s["details"] = {
+        "sync": q(db, "SELECT syncType, count(*), sum(start < %d) FROM "
+                      "CUPTI_ACTIVITY_KIND_SYNCHRONIZATION GROUP BY 1" % first),
+        "memory": q(db, "SELECT memoryOperationType, memKind, count(*), sum(start < %d), "
+                        "sum(bytes) FROM CUDA_GPU_MEMORY_USAGE_EVENTS GROUP BY 1, 2" % first),
+        "graph_events": q(db, "SELECT eventClass, count(*), sum(start < %d) FROM "
+                              "CUDA_GRAPH_EVENTS GROUP BY 1" % first),
+        "node_events": q(db, "SELECT eventClass, count(*), sum(start < %d) FROM "
+                             "CUDA_GRAPH_NODE_EVENTS GROUP BY 1" % first),
+        "cuda_event": q(db, "SELECT count(*), sum(timestamp < %d) FROM "
+                            "CUPTI_ACTIVITY_KIND_CUDA_EVENT" % first),
+    }
     z = q(db, "SELECT value FROM META_DATA_EXPORT WHERE name = 'GPROF_ZERO_TIMESTAMPS'")
     s["zero_ts"] = int(z[0][0]) if z else 0
     return s
@@ -166,10 +191,13 @@ def run_cell(out, name):
         theirs = []
         for i, r in enumerate(reports(n, nrep)):
             base = r[:-3]
-            if not os.path.exists(base + ".qdstrm"):
+            # nsys converts to .nsys-rep itself when it finds its importer
+            if not os.path.exists(base + ".nsys-rep") and os.path.exists(base + ".qdstrm"):
+                run([IMPORTER, "-i", base + ".qdstrm"], base + ".import.log")
+            if not os.path.exists(base + ".nsys-rep"):
+                lines.append("  note nsys files: %s" % sorted(os.listdir(d)))
                 theirs.append(None)
                 continue
-            run([IMPORTER, "-i", base + ".qdstrm"], base + ".import.log")
             run([NSYS, "export", "--type", "sqlite", "-f", "true", "-o", base + ".sqlite",
                  base + ".nsys-rep"], base + ".export.log")
             theirs.append(base + ".sqlite" if os.path.exists(base + ".sqlite") else None)
@@ -185,8 +213,11 @@ def run_cell(out, name):
             res(not diff, "%s vs nsys: kernels per name %d = %d%s" % (
                 b, sum(s["kernels"].values()), sum(ts["kernels"].values()),
                 "" if not diff else " differ: %s" % sorted(diff.items())[:8]))
-            for k in ("graphs", "memcpy", "memset", "memory"):
+            for k in COUNTS:
                 res(s[k] == ts[k], "%s vs nsys: %s %d = %d" % (b, k, s[k], ts[k]))
+                if s[k] != ts[k] and k in s["details"]:
+                    lines.append("  note %s %s (type, count, before the first API call, ...): "
+                                 "gprof %s nsys %s" % (b, k, s["details"][k], ts["details"][k]))
             common = (set(s["api"]) & set(ts["api"])) - API_IGNORE
             adiff = {k: (s["api"][k], ts["api"][k]) for k in common if s["api"][k] != ts["api"][k]}
             only = sorted(set(s["api"]) ^ set(ts["api"]))

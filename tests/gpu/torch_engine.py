@@ -17,6 +17,8 @@ around those steps only, for -c nvtx -p iter).  Every step is also inside an NVT
   --streams 2       each step also runs a GEMM on a second stream, joined by events
   --compile         the feed-forward head goes through torch.compile (Triton kernels
                     loaded with the driver API); warmed up before any range
+  --iters N         steps (default 10); with N > 9 the steps after the last range are
+                    timed: "ms_per_step=" (the cost of the profiler outside its ranges)
   --memory          each captured step allocates and frees fresh tensors of a size the
                     caching allocator has not seen (cudaMalloc/cudaFree inside the range)
 
@@ -113,7 +115,10 @@ with torch.no_grad():
         capture_graph()
         graph.replay()
     torch.cuda.synchronize()
+    import time
+    free_s, free_n = 0.0, 0  # wall time of the steps outside every range
     for it in range(a.iters):
+        t0 = time.perf_counter()
         torch.cuda.nvtx.range_push("step")
         marked = it in MARKED
         if marked and a.mark == "cuda":
@@ -127,6 +132,11 @@ with torch.no_grad():
         if marked and a.mark == "cuda":
             torch.cuda.profiler.stop()
         torch.cuda.nvtx.range_pop()
+        if not marked and it > max(MARKED):
+            free_s += time.perf_counter() - t0
+            free_n += 1
 torch.cuda.synchronize()
 print("torch_engine: %d steps done (graph=%s streams=%d mark=%s compile=%s memory=%s)"
       % (a.iters, a.graph, a.streams, a.mark, a.compile, a.memory))
+if free_n:
+    print("ms_per_step=%.4f (%d steps after the last range)" % (1e3 * free_s / free_n, free_n))
