@@ -54,11 +54,13 @@
 #include "cli/cmds.h"
 #include "cli/launch.h"
 #include "cli/profile_options.h"
+#include "cli/streams.h"
 #include "core/metrics_set.h"
 #include "core/config.h"
 #include "core/outname.h"
 #include "core/recorder.h"
 #include "core/report.h"
+#include "core/report_session.h"
 #include "core/util.h"
 #include "core/wire.h"
 #include "exporters/stats.h"
@@ -454,43 +456,20 @@ static int linger_ms(void)
 	return DEFAULT_LINGER_MS;
 }
 
-/* Losses, each with the setting that would have avoided it (habit #9). */
+/* report_losses() callback: one warning and its hint. */
+static void print_loss(void *ctx, const char *message, const char *fix)
+{
+	(void)ctx;
+	warning("%s", message);
+	if (fix)
+		hint("%s", fix);
+}
+
+/* Losses, each with the setting that would have avoided it (habit #9); the same lines
+ * are in the reports' DIAGNOSTIC_EVENT (core/report_session.c). */
 static void print_losses(const struct recorder_stats *st)
 {
-	if (st->dropped_records) {
-		warning("%llu records dropped by the collectors (per-thread buffers full)",
-			(unsigned long long)st->dropped_records);
-		hint("flush more often with GPROF_CLI_FLUSH_MS=20, or raise --osrt-threshold");
-	}
-	if (st->failed_sends) {
-		warning("%llu frames could not be sent to gprof-cli",
-			(unsigned long long)st->failed_sends);
-		hint("the application closed or replaced the channel socket; keep "
-		     "GPROF_CLI_CHANNEL's folder in place while it runs");
-	}
-	if (st->lost_frames) {
-		warning("%llu frames lost in transit", (unsigned long long)st->lost_frames);
-		hint("a process was killed while sending; its last buffer is incomplete");
-	}
-	if (st->bad_frames) {
-		warning("%llu malformed frames rejected", (unsigned long long)st->bad_frames);
-		hint("the injection libraries do not match this gprof-cli; rebuild, or set "
-		     "GPROF_CLI_LIBDIR to the matching folder");
-	}
-	if (st->cupti_dropped) {
-		warning("%llu CUDA activity records dropped by CUPTI",
-			(unsigned long long)st->cupti_dropped);
-		hint("flush more often with GPROF_CLI_FLUSH_MS=20, or leave "
-		     "--cuda-trace-all-apis=false");
-	}
-	if (st->zero_timestamps)
-		warning("%llu GPU records skipped for zero timestamps",
-			(unsigned long long)st->zero_timestamps);
-	if (st->write_errors) {
-		warning("%llu records could not be written to the report",
-			(unsigned long long)st->write_errors);
-		hint("check free space in the report's folder");
-	}
+	report_losses(st, print_loss, NULL);
 }
 
 /* The report file name: -o (or report%n) expanded by core/outname.c.  Before the fork
@@ -619,7 +598,14 @@ int cmd_profile(int argc, char **argv)
 	uint64_t session_end_ns;
 	struct recorder_expect expect[32];
 	const struct profile_trace_value *expect_rows[32];
+	/* the app's output and the run's messages, for ProcessStreams / DIAGNOSTIC_EVENT */
+	struct session_log log = SESSION_LOG_INIT;
+	struct session_capture cap;
+	struct stream_tee tee;
+	int tee_open = 0;
+	uint64_t app_start_ns = 0;
 
+	gp_set_message_hook(session_log_hook, &log);
 	config_init(&file_cfg);
 	config_init(&eff);
 	profile_options_init(&o);
@@ -688,6 +674,10 @@ int cmd_profile(int argc, char **argv)
 	spec.argv = o.app_argv;
 	spec.envp = env.v;
 	spec.quiet = !o.show_output;
+	stream_tee_open(&tee, !o.show_output); /* -w false: kept, not shown */
+	tee_open = 1;
+	spec.stdout_fd = stream_tee_child_fd(&tee, 1);
+	spec.stderr_fd = stream_tee_child_fd(&tee, 2);
 	spec.channel_var = GP_ENV_CHANNEL;
 	spec.channel_index = (int)env_index(&env, GP_ENV_CHANNEL, strlen(GP_ENV_CHANNEL));
 	/* the session may end before the application: signal its whole process group */
@@ -701,6 +691,12 @@ int cmd_profile(int argc, char **argv)
 	subreaper = (o.wait_all || !o.stop_on_exit) && launch_subreaper() == 0;
 	launch_signals_begin();
 	if (launch_fork(&l, &spec) < 0) {
+		launch_signals_end();
+		rc = GP_EXIT_ERROR;
+		goto out;
+	}
+	if (stream_tee_start(&tee, (uint32_t)l.pid, &log) < 0) {
+		launch_cancel(&l);
 		launch_signals_end();
 		rc = GP_EXIT_ERROR;
 		goto out;
@@ -749,6 +745,7 @@ int cmd_profile(int argc, char **argv)
 		rc = err == ENOENT ? GP_EXIT_NOTFOUND : GP_EXIT_NOEXEC;
 		goto out;
 	}
+	app_start_ns = gp_monotonic_ns();
 
 	/* --duration counts from the end of -y/--delay (nsys) */
 	session_end_ns = o.duration_ns ? gp_monotonic_ns() + o.capture.delay_ns + o.duration_ns : 0;
@@ -832,7 +829,12 @@ int cmd_profile(int argc, char **argv)
 	linger = running || (expired && !o.kill_signal) ? 0 : linger_ms();
 
 	memset(&st, 0, sizeof(st));
+	stream_tee_stop(&tee, linger); /* what the app and its children wrote */
+	session_capture_fill(&cap, &tee, &log, (uint32_t)l.pid, app_start_ns);
+	app.session = &cap.s;
 	finish_rc = recorder_finish(rec, &app, linger, &st);
+	session_capture_release(&cap);
+	stream_tee_finish(&tee); /* writers still running keep their output */
 	if (subreaper)
 		launch_reap_orphans(); /* those that ended meanwhile leave no zombie */
 	launch_signals_end();
@@ -889,6 +891,10 @@ int cmd_profile(int argc, char **argv)
 	if (finish_rc < 0 && rc == 0)
 		rc = GP_EXIT_ERROR;
 out:
+	if (tee_open)
+		stream_tee_finish(&tee);
+	gp_set_message_hook(NULL, NULL);
+	session_log_release(&log);
 	env_release(&env);
 	meta_release(&meta);
 	free(pattern);

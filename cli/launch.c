@@ -196,10 +196,14 @@ static void child(int fd, const struct launch *l, const struct launch_spec *s)
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	if (s->new_pgrp)
 		setpgid(0, 0);
-	if (s->quiet && l->devnull_fd >= 0) {
+	if (s->stdout_fd >= 0)
+		dup2(s->stdout_fd, STDOUT_FILENO);
+	else if (s->quiet && l->devnull_fd >= 0)
 		dup2(l->devnull_fd, STDOUT_FILENO);
+	if (s->stderr_fd >= 0)
+		dup2(s->stderr_fd, STDERR_FILENO);
+	else if (s->quiet && l->devnull_fd >= 0)
 		dup2(l->devnull_fd, STDERR_FILENO);
-	}
 	/* The go message: 'g' then the channel path, ended by the parent's shutdown.  It is
 	 * read in place after "<channel_var>", whose '=' then replaces the 'g'. */
 	vlen = s->channel_var ? strlen(s->channel_var) : 0;

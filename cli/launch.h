@@ -53,7 +53,10 @@ struct launch_spec {
 	 * (-1: none), and the variable's name, e.g. GP_ENV_CHANNEL */
 	int channel_index;
 	const char *channel_var;
-	int quiet;    /* non-zero: stdout and stderr to /dev/null (-w false) */
+	int quiet; /* non-zero: stdout and stderr to /dev/null (-w false), unless ... */
+	/* ... the fds the child takes as its stdout / stderr (dup2; `profile` gives the
+	 * channels of its tee, cli/streams.h); -1: inherited (or /dev/null with quiet) */
+	int stdout_fd, stderr_fd;
 	int new_pgrp; /* non-zero: the child leads its own process group (see above) */
 };
 

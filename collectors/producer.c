@@ -185,6 +185,7 @@ static int g_broken;   /* the recorder went away: drop silently (counted) */
 static int g_membar;   /* ownership by membarrier(2) instead of a CAS (see buf_trylock) */
 static uint64_t g_seq; /* next frame sequence number on this connection */
 static uint64_t g_start_ns;
+static uint64_t g_init_t0, g_init_t1; /* gp_producer_init's own time (CLOCK_MONOTONIC) */
 static uint32_t g_hello_flags;
 static int g_trace_fork; /* "trace-fork-before-exec=1" in $GPROF_CLI_OPTIONS */
 static uint64_t g_flush_ns = 100 * 1000000ull;
@@ -684,7 +685,7 @@ static void clk_init(void)
 /* Flusher: recalibrate (at least 20 ms after the previous sample). */
 static void clk_calibrate(void)
 {
-	uint64_t t, n;
+	uint64_t t = 0, n = 0; /* (clk_sample sets both; GCC cannot see it once inlined) */
 	if (!g_clk_usable)
 		return;
 	clk_sample(&t, &n);
@@ -899,6 +900,7 @@ static void flush_all(int wait)
  * own.  Not from a signal handler. */
 static void flush_request(uint32_t epoch)
 {
+	uint64_t t0 = gp_now_ns();
 	hooks_run(&g_flushreq_hooks);
 	for (struct gp_tbuf *b = atomic_load_explicit(&g_bufs, memory_order_acquire); b;
 	     b = b->next)
@@ -917,6 +919,8 @@ static void flush_request(uint32_t epoch)
 	f->nrec = 1;
 	send_frame_locked(f);
 	sunlock();
+	/* goes out with this thread's next flush (the ack frame holds the ack alone) */
+	gp_overhead(t0, gp_now_ns(), "Profiling data flush on capture range end");
 }
 
 void gp_flush_all(void)
@@ -1122,6 +1126,21 @@ void gp_rec_commit(void *rec)
 	buf_unlock_owner(b);
 }
 
+void gp_overhead(uint64_t start_ns, uint64_t end_ns, const char *name)
+{
+	uint32_t sid = gp_intern(name);
+	if (!sid)
+		return;
+	struct gp_rec_overhead *o = gp_rec_begin_ungated(GP_REC_OVERHEAD, sizeof(*o));
+	if (!o)
+		return;
+	o->start_ns = start_ns;
+	o->end_ns = end_ns;
+	o->name_sid = sid;
+	o->pad = 0;
+	gp_rec_commit(o);
+}
+
 uint32_t gp_tid(void)
 {
 	struct gp_tbuf *b = t_buf;
@@ -1216,14 +1235,45 @@ static void send_loss_locked(struct gp_frame *f)
 	f->nrec++;
 }
 
-/* Final frame: GP_REC_LOSS + GP_REC_PROCESS_EXIT. */
-static void send_final(int status)
+/* Append a GP_REC_OVERHEAD (name_sid != 0) to frame f (send lock held). */
+static void add_overhead_locked(struct gp_frame *f, uint64_t t0, uint64_t t1, uint32_t name_sid)
 {
+	if (!name_sid || !t1)
+		return;
+	struct gp_rec_overhead *o = (struct gp_rec_overhead *)(f->data + HDR + f->len);
+	memset(o, 0, sizeof(*o));
+	o->h.type = GP_REC_OVERHEAD;
+	o->h.size = sizeof(*o);
+	o->h.tid = sys_gettid();
+	o->start_ns = t0;
+	o->end_ns = t1;
+	o->name_sid = name_sid;
+	f->len += sizeof(*o);
+	f->nrec++;
+}
+
+/* Final frame: GP_REC_LOSS (+ the GP_REC_OVERHEAD rows of the connection set-up and of the
+ * exit flush [t0, t1], outside signal handlers) + GP_REC_PROCESS_EXIT. */
+static void send_final(int status, uint64_t t0, uint64_t t1)
+{
+	uint32_t init_sid = 0, exit_sid = 0;
+	if (!g_in_signal) { /* interning takes the send lock: before it */
+		const char *init = g_collector == GP_COLLECTOR_OSRT
+				       ? "Profiler connection set-up (libgprof-osrt.so)"
+				   : g_collector == GP_COLLECTOR_INJECT
+				       ? "Profiler connection set-up (libgprof-inject.so)"
+				       : "Profiler connection set-up";
+		const char *flush = "Profiling data flush on process exit";
+		init_sid = gp_intern_n(init, strlen(init));
+		exit_sid = gp_intern_n(flush, strlen(flush));
+	}
 	if (g_in_signal ? !strylock() : (slock(), 0))
 		return;
 	struct gp_frame *f = &g_scratch;
 	f->len = f->nrec = 0;
 	send_loss_locked(f);
+	add_overhead_locked(f, g_init_t0, g_init_t1, init_sid);
+	add_overhead_locked(f, t0, t1, exit_sid);
 	struct gp_rec_process_exit *e = (struct gp_rec_process_exit *)(f->data + HDR + f->len);
 	e->h.type = GP_REC_PROCESS_EXIT;
 	e->h.size = sizeof(*e);
@@ -1258,9 +1308,10 @@ static void producer_exit(void)
 		flush_all(1);
 		return;
 	}
+	uint64_t t0 = gp_now_ns();
 	run_shutdown_fns(0);
 	flush_all(1);
-	send_final(-1);
+	send_final(-1, t0, gp_now_ns());
 }
 
 static void producer_atexit(void)
@@ -1290,7 +1341,7 @@ static void on_signal(int sig, siginfo_t *si, void *uctx)
 		run_shutdown_fns(1);
 		flush_all(0);
 		if (dies)
-			send_final(128 + sig);
+			send_final(128 + sig, 0, 0);
 		g_in_signal = 0;
 		if (!dies)
 			atomic_store(&g_signal_pid, 0); /* the app's handler may go on */
@@ -1602,6 +1653,7 @@ int gp_producer_init(uint32_t collector)
 			sys_sleep_ns(100000);
 		return s == ST_ACTIVE ? 0 : -1;
 	}
+	g_init_t0 = mono_ns();
 	const char *path = getenv(GP_ENV_CHANNEL);
 	if (!path || !*path || strlen(path) >= sizeof(g_addr.sun_path))
 		goto inactive;
@@ -1646,6 +1698,7 @@ int gp_producer_init(uint32_t collector)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	atexit(producer_atexit);
 	install_signals();
+	g_init_t1 = mono_ns();
 	atomic_store_explicit(&g_state, ST_ACTIVE, memory_order_release);
 	return 0;
 inactive:

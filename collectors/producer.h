@@ -58,6 +58,13 @@ GP_HIDDEN void *gp_rec_begin_ungated(uint16_t type, size_t size);
 /* Publish the record reserved by gp_rec_begin(). */
 GP_HIDDEN void gp_rec_commit(void *rec);
 
+/* Record [start_ns, end_ns] (CLOCK_MONOTONIC, gp_now_ns()) as time the profiler itself
+ * spent on the calling thread, on `name` (e.g. "CUPTI buffer processing"): a GP_REC_OVERHEAD
+ * past the capture gate (-> PROFILER_OVERHEAD).  The runtime records its own connection
+ * set-up, its flush at process exit and at the end of a capture range.  Not in a signal
+ * handler; a no-op when inactive. */
+GP_HIDDEN void gp_overhead(uint64_t start_ns, uint64_t end_ns, const char *name);
+
 /* Intern a NUL-terminated string (at most GP_STRING_MAX bytes are kept) and return its
  * id on this connection (>= 1), sending GP_REC_STRING the first time.  Equal content
  * gives the same id.  Returns 0 when inactive.  Thread-safe. */

@@ -471,6 +471,8 @@ static uint64_t gate_time(const struct gp_rec_hdr *rec)
 		return ((const struct gp_rec_nvtx_end *)rec)->end_ns;
 	case GP_REC_OSRT:
 		return ((const struct gp_rec_osrt *)rec)->end_ns;
+	case GP_REC_OVERHEAD:
+		return ((const struct gp_rec_overhead *)rec)->start_ns;
 	default:
 		return 0;
 	}
@@ -663,9 +665,9 @@ int capture_record(struct report_router *rt, struct capture_conn *cc, const stru
 		return broadcast(rt, cc, rec);
 	}
 	m = report_module_for_type(rec->type);
-	if (!m)
+	if (!m && rec->type != GP_REC_OVERHEAD) /* the profiler's own time: by its start */
 		return -1;
-	if (m->route)
+	if (m && m->route)
 		k = m->route(rt, cc->pid, rec);
 	if (k == REPORT_ROUTE_ALL) {
 		log_append(cc, rec);

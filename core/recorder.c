@@ -124,6 +124,8 @@ size_t gp_rec_min_size(uint16_t type)
 		return sizeof(struct gp_rec_capture);
 	case GP_REC_FLUSH_ACK:
 		return sizeof(struct gp_rec_flush_ack);
+	case GP_REC_OVERHEAD:
+		return sizeof(struct gp_rec_overhead);
 	case GP_REC_NVTX_EVENT:
 	case GP_REC_NVTX_START:
 		return sizeof(struct gp_rec_nvtx);

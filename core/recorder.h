@@ -102,12 +102,17 @@ struct recorder_stats {
 /* Free stats->report_paths and stats->not_seen. */
 void recorder_stats_release(struct recorder_stats *stats);
 
+struct report_session;
+
 /* How the application ended, for META_DATA_EXPORT. */
 struct recorder_app_status {
 	pid_t pid;	 /* pid of the launched process */
 	int exit_status; /* exit code, or 128+N when killed by signal N */
 	int signaled;	 /* non-zero when killed by a signal */
 	uint64_t end_ns; /* CLOCK_MONOTONIC when it was reaped */
+	/* ProcessStreams and DIAGNOSTIC_EVENT rows that no record carries (streams, messages;
+	 * core/report_session.h), written into every report; NULL: none.  Borrowed. */
+	const struct report_session *session;
 };
 
 struct recorder;

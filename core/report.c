@@ -1,8 +1,10 @@
 /*
  * report.c - the report writer: creates the SQLite report in the Nsight Systems export
  * schema, interns strings, keeps per-connection decoding state, handles the common
- * record types (HELLO, STRING, THREAD_NAME, LOSS, PROCESS_EXIT) and dispatches the
- * others to the table modules (report_nvtx.c, report_osrt.c, report_cuda.c).
+ * record types (HELLO, STRING, THREAD_NAME, LOSS, PROCESS_EXIT; OVERHEAD through
+ * report_session.c) and dispatches the others to the table modules (report_nvtx.c,
+ * report_osrt.c, report_cuda.c).  Each commit's time becomes a PROFILER_OVERHEAD row
+ * ("gprof-cli recorder: commit", on the recorder's thread: the recorder's own time).
  *
  * Only the recorder's writer thread calls in here (no locking).
  */
@@ -22,6 +24,7 @@
 
 #include "report_cuda.h"
 #include "report_metrics.h"
+#include "report_session.h"
 
 /* ---- small hash maps ------------------------------------------------------------ */
 
@@ -169,6 +172,10 @@ struct report {
 	const struct report_module *modules[REPORT_MOD_MAX];
 	signed char block_module[256]; /* (type >> 8) -> module index, -1 none */
 	void *module_state[REPORT_MOD_MAX];
+
+	/* the last commit's [start, end] (CLOCK_MONOTONIC), written as a PROFILER_OVERHEAD
+	 * row by the next report_begin (a commit cannot record itself); end 0 = none */
+	uint64_t commit_start_ns, commit_end_ns;
 
 	uint64_t loss_totals[4];
 	uint64_t zero_timestamps; /* counted by modules */
@@ -329,15 +336,23 @@ void report_begin(struct report *r)
 		r->write_errors++;
 	sqlite3_reset(r->st_begin);
 	r->in_txn = 1;
+	if (r->commit_end_ns) {
+		/* the recorder's own time: its commits, on the thread that made them */
+		report_overhead(r, report_global_tid((uint32_t)getpid(), (uint32_t)gettid()),
+				r->commit_start_ns, r->commit_end_ns, "gprof-cli recorder: commit");
+		r->commit_end_ns = 0;
+	}
 }
 
 int report_commit(struct report *r)
 {
 	int rc;
+	uint64_t t0;
 
 	if (!r->in_txn)
 		return 0;
 	flush_modules(r);
+	t0 = gp_monotonic_ns();
 	rc = sqlite3_step(r->st_commit);
 	sqlite3_reset(r->st_commit);
 	r->in_txn = 0;
@@ -346,6 +361,8 @@ int report_commit(struct report *r)
 		error("cannot commit to report '%s': %s", r->path, sqlite3_errmsg(r->db));
 		return -1;
 	}
+	r->commit_start_ns = t0;
+	r->commit_end_ns = gp_monotonic_ns();
 	return 0;
 }
 
@@ -505,6 +522,7 @@ struct report *report_open(const struct recorder_config *cfg)
 
 	if (report_create_enums(r) < 0)
 		goto fail;
+	report_sysenv_write(r);
 	setup_modules(r);
 	for (i = 0; i < REPORT_MOD_MAX; i++)
 		if (r->modules[i] && r->modules[i]->create && r->modules[i]->create(r) < 0)
@@ -732,6 +750,8 @@ int report_record(struct report *r, struct report_conn *c, const struct gp_rec_h
 		c->loss[3] = l->zero_timestamps;
 		return 0;
 	}
+	case GP_REC_OVERHEAD:
+		return report_overhead_record(r, c, rec);
 	case GP_REC_PROCESS_EXIT:
 	case GP_REC_FLUSH_ACK: /* the recorder's reader acts on it (recorder.c) */
 	case GP_REC_CAPTURE:   /* the windows are read from the control page */
@@ -798,6 +818,7 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 		if (r->modules[i] && r->modules[i]->finish && r->modules[i]->finish(r) < 0)
 			ret = -1;
 
+	report_session_finish(r, app ? app->session : NULL, st, stop);
 	st->write_errors += r->write_errors;
 	meta_export_u64(r, "GPROF_RECORDS", st->records);
 	meta_export_u64(r, "GPROF_LOST_DROPPED_RECORDS", st->dropped_records);

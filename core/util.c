@@ -10,16 +10,28 @@
 const char *gp_progname = "gprof-cli";
 char strbuf_empty[1];
 
+static void (*msg_hook)(void *ctx, int kind, const char *msg);
+static void *msg_hook_ctx;
+
+void gp_set_message_hook(void (*fn)(void *ctx, int kind, const char *msg), void *ctx)
+{
+	msg_hook_ctx = ctx;
+	msg_hook = fn;
+}
+
 /* Print "<progname>: <kind><msg>" (kind may be "") or, when hint_line, "hint: <msg>". */
 static void vreport(const char *kind, int hint_line, const char *fmt, va_list ap)
 {
 	char msg[4096];
+	void (*hook)(void *, int, const char *) = msg_hook;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (hint_line)
 		fprintf(stderr, "hint: %s\n", msg);
 	else
 		fprintf(stderr, "%s: %s%s\n", gp_progname, kind, msg);
+	if (hook)
+		hook(msg_hook_ctx, hint_line ? 'h' : kind[0] == 'w' ? 'w' : 'e', msg);
 }
 
 #define REPORT(kind, hint_line)                                                                    \

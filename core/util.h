@@ -43,6 +43,13 @@ void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "hint: <fmt>" to stderr (the line after an error that says how to fix it). */
 void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Also hand every message the functions above print to fn (after printing it): kind 'e'
+ * (error, die), 'w' (warning) or 'h' (hint); msg without the "gprof-cli: " / "warning: " /
+ * "hint: " prefix, valid for the call.  One hook at a time; fn NULL removes it.  fn may be
+ * called from any thread (it must lock what it shares).  `profile` keeps its run's messages
+ * for DIAGNOSTIC_EVENT this way (cli/streams.h). */
+void gp_set_message_hook(void (*fn)(void *ctx, int kind, const char *msg), void *ctx);
+
 /* Allocation wrappers: die("out of memory ...") on failure, never return NULL.
  * Ownership: the caller frees with free(). */
 void *xmalloc(size_t n);

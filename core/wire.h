@@ -76,6 +76,7 @@ enum gp_rec_type {
 	GP_REC_PROCESS_EXIT = 0x005, /* struct gp_rec_process_exit */
 	GP_REC_CAPTURE = 0x006,	     /* struct gp_rec_capture: a capture range started/stopped */
 	GP_REC_FLUSH_ACK = 0x007,    /* struct gp_rec_flush_ack: flush request `epoch` done */
+	GP_REC_OVERHEAD = 0x008,     /* struct gp_rec_overhead: the profiler's own time */
 
 	GP_REC_NVTX_EVENT = 0x101,    /* struct gp_rec_nvtx: mark or complete push/pop range */
 	GP_REC_NVTX_START = 0x102,    /* struct gp_rec_nvtx: start of a start/end range */
@@ -164,6 +165,18 @@ struct gp_rec_capture {
 struct gp_rec_flush_ack {
 	struct gp_rec_hdr h;
 	uint32_t epoch; /* the gp_control.flush_epoch value the flush answered */
+	uint32_t pad;
+};
+
+/* GP_REC_OVERHEAD (32 bytes): [start_ns, end_ns] that the collectors' runtime itself spent
+ * on thread h.tid of the application (connection set-up, the data flush at process exit or
+ * at the end of a capture range; collectors/producer.h gp_overhead()).  Sent past the
+ * capture gate.  -> PROFILER_OVERHEAD (core/report_session.c), nameId = name_sid. */
+struct gp_rec_overhead {
+	struct gp_rec_hdr h;
+	uint64_t start_ns; /* CLOCK_MONOTONIC ns */
+	uint64_t end_ns;
+	uint32_t name_sid; /* string id: what the time was spent on */
 	uint32_t pad;
 };
 

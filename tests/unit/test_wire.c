@@ -224,6 +224,8 @@ static void test_min_sizes(void **state)
 	assert_int_equal(gp_rec_min_size(GP_REC_HELLO), sizeof(struct gp_rec_hello));
 	assert_int_equal(gp_rec_min_size(GP_REC_NVTX_START), sizeof(struct gp_rec_nvtx));
 	assert_int_equal(gp_rec_min_size(GP_REC_OSRT), sizeof(struct gp_rec_osrt));
+	assert_int_equal(gp_rec_min_size(GP_REC_OVERHEAD), 32);
+	assert_int_equal(sizeof(struct gp_rec_overhead), 32);
 	assert_int_equal(gp_rec_min_size(0x0fff), 0);
 	assert_int_equal(sizeof(struct gp_frame_hdr), 24);
 	assert_int_equal(sizeof(struct gp_rec_nvtx) % 8, 0);
