@@ -37,11 +37,13 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
 
 PRODUCER_SRC := collectors/producer.c
 OSRT_SRC := $(wildcard collectors/osrt.c)
+MPI_SRC := $(wildcard collectors/mpi.c)
 INJECT_SRC := $(wildcard collectors/nvtx.c collectors/cuda.c collectors/cuda_*.c collectors/gpu_metrics.c collectors/gpu_range.c)
 
 GPROF := $(B)/bin/gprof-cli
 LIBDIR := $(B)/lib/gprof-cli
 OSRT_SO := $(LIBDIR)/libgprof-osrt.so
+MPI_SO := $(LIBDIR)/libgprof-mpi.so
 INJECT_SO := $(LIBDIR)/libgprof-inject.so
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -56,7 +58,7 @@ GPU_SRC := $(sort $(wildcard tests/gpu/*.cu))
 GPU_BIN := $(GPU_SRC:tests/gpu/%.cu=$(B)/tests/gpu/%) $(B)/tests/gpu/gpu_basic_shared
 
 .PHONY: all demo check check-gpu gpu-programs bench install clean format lint-man
-all: $(GPROF) $(if $(OSRT_SRC),$(OSRT_SO)) $(if $(INJECT_SRC),$(INJECT_SO))
+all: $(GPROF) $(if $(OSRT_SRC),$(OSRT_SO)) $(if $(INJECT_SRC),$(INJECT_SO)) $(if $(MPI_SRC),$(MPI_SO))
 
 # --- gprof-cli -----------------------------------------------------------------
 $(B)/obj/%.o: %.c
@@ -78,6 +80,11 @@ $(B)/pic/%.o: %.c
 	$(CC) $(SO_CFLAGS) -c -o $@ $<
 
 $(OSRT_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(OSRT_SRC:%.c=$(B)/pic/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-z,defs -Wl,--no-undefined -o $@ $^ -ldl -pthread
+
+# MPI (-t mpi): PMPI wrappers; libmpi is found at run time, neither linked nor included
+$(MPI_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(MPI_SRC:%.c=$(B)/pic/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-z,defs -Wl,--no-undefined -o $@ $^ -ldl -pthread
 
@@ -103,10 +110,24 @@ check: all $(TEST_BIN) $(PROG_BIN)
 # --- MPI test program (issue 4; only when Open MPI's mpicc is installed) ----------
 # tests/e2e/test_mpi.c skips cleanly when $(B)/tests/programs/mpi_app is absent.
 MPICC ?= mpicc
-MPI_PROG := $(if $(shell command -v $(MPICC) 2>/dev/null),$(B)/tests/programs/mpi_app)
+MPI_PROG := $(if $(shell command -v $(MPICC) 2>/dev/null),$(B)/tests/programs/mpi_app \
+	$(B)/tests/programs/mpi_dlopen $(B)/tests/programs/mpi_dlmod.so)
 $(B)/tests/programs/mpi_app: tests/programs/mpi/mpi_app.c
 	@mkdir -p $(dir $@)
 	$(MPICC) -O2 -g -Wall -Wextra -Werror -I$(CUDA_INC) -o $@ $< -ldl
+# -t mpi with MPI loaded by dlopen(RTLD_LOCAL): a program without libmpi and its MPI module
+$(B)/tests/programs/mpi_dlopen: tests/programs/mpi/mpi_dlopen.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -ldl
+$(B)/tests/programs/mpi_dlmod.so: tests/programs/mpi/mpi_dlmod.c
+	@mkdir -p $(dir $@)
+	$(MPICC) -O2 -g -Wall -Wextra -Werror -shared -fPIC -o $@ $<
+# -t mpi on MPICH's ABI: mpi_app built with MPICH's compiler wrapper, when it is installed
+MPICC_MPICH ?= mpicc.mpich
+MPI_PROG += $(if $(shell command -v $(MPICC_MPICH) 2>/dev/null),$(B)/tests/programs/mpi_app_mpich)
+$(B)/tests/programs/mpi_app_mpich: tests/programs/mpi/mpi_app.c
+	@mkdir -p $(dir $@)
+	$(MPICC_MPICH) -O2 -g -Wall -Wextra -Werror -I$(CUDA_INC) -o $@ $< -ldl
 
 check: $(MPI_PROG)
 

@@ -67,6 +67,7 @@
 
 #define OSRT_LIB   "libgprof-osrt.so"
 #define INJECT_LIB "libgprof-inject.so"
+#define MPI_LIB    "libgprof-mpi.so"
 /* How long recorder_finish() waits for processes the application left running that
  * are still connected (ms); $GPROF_CLI_LINGER_MS overrides. */
 #define DEFAULT_LINGER_MS 500
@@ -384,6 +385,12 @@ static void build_env(struct envlist *e, const struct profile_options *o, const 
 		else
 			env_put(e, xasprintf("LD_PRELOAD=%s/%s", libdir, OSRT_LIB));
 	}
+	if (o->trace & PROFILE_TRACE_MPI) { /* PMPI wrappers (collectors/mpi.c) */
+		const char *old = env_get(e, "LD_PRELOAD");
+
+		env_put(e, old && *old ? xasprintf("LD_PRELOAD=%s/%s:%s", libdir, MPI_LIB, old)
+				       : xasprintf("LD_PRELOAD=%s/%s", libdir, MPI_LIB));
+	}
 	if (o->trace & (PROFILE_TRACE_NVTX | PROFILE_TRACE_CUDA | PROFILE_TRACE_GPU_METRICS)) {
 		const char *old = env_get(e, "NVTX_INJECTION64_PATH");
 
@@ -638,17 +645,21 @@ int cmd_profile(int argc, char **argv)
 		goto out;
 	libdir = abs_libdir();
 	if (((o.trace & PROFILE_TRACE_OSRT) && check_lib(libdir, OSRT_LIB, "osrt") < 0) ||
-	    ((o.trace & ~PROFILE_TRACE_OSRT) &&
-	     check_lib(libdir, INJECT_LIB, profile_trace_text(o.trace & ~PROFILE_TRACE_OSRT)) <
+	    ((o.trace & PROFILE_TRACE_MPI) && check_lib(libdir, MPI_LIB, "mpi") < 0) ||
+	    ((o.trace & ~(PROFILE_TRACE_OSRT | PROFILE_TRACE_MPI)) &&
+	     check_lib(libdir, INJECT_LIB,
+		       profile_trace_text(o.trace & ~(PROFILE_TRACE_OSRT | PROFILE_TRACE_MPI))) <
 		 0)) {
 		rc = GP_EXIT_ERROR;
 		goto out;
 	}
 	cuda_opts =
 	    xasprintf("cuda-memory-usage=%d;cuda-graph-trace=%s;cuda-trace-all-apis=%d;"
-		      "trace-fork-before-exec=%d;cuda-flush-interval=%u",
+		      "trace-fork-before-exec=%d;cuda-flush-interval=%u%s%s",
 		      o.cuda_memory_usage, o.cuda_graph_node ? "node" : "graph",
-		      o.cuda_trace_all_apis, o.trace_fork_before_exec, o.cuda_flush_interval_ms);
+		      o.cuda_trace_all_apis, o.trace_fork_before_exec, o.cuda_flush_interval_ms,
+		      (o.trace & PROFILE_TRACE_MPI) ? ";mpi-impl=" : "",
+		      (o.trace & PROFILE_TRACE_MPI) ? (o.mpi_impl ? o.mpi_impl : "auto") : "");
 	if (o.trace & PROFILE_TRACE_GPU_METRICS) {
 		/* sampling: collectors/gpu_metrics.c; range mode: collectors/gpu_range.c (each
 		 * says on stderr, and in the report, what it could not do) */

@@ -39,7 +39,15 @@ static const struct profile_trace_value trace_table[] = {
      .hint_idle = "the process initialised CUDA but no GPU was sampled; the gpu-metrics line "
 		  "above says why"},
     /* reserved: their collectors are being written (issue 10, section 2) */
-    {.name = "mpi", .bit = PROFILE_TRACE_MPI, .traced = 0},
+    {.name = "mpi",
+     .bit = PROFILE_TRACE_MPI,
+     .traced = 1,
+     .block = 5,
+     .what = "MPI events",
+     .hint_unused = "does the process use MPI? It never called MPI_Init (or its MPI is not "
+		    "one of --mpi-impl's); for a program without MPI leave mpi out",
+     .hint_idle = "the process initialised MPI but made no traced MPI call; with -c, check "
+		  "that its MPI calls fall inside a capture range"},
     {.name = "cublas", .bit = PROFILE_TRACE_CUBLAS, .traced = 0, .implies = PROFILE_TRACE_CUDA},
     {.name = "cudnn", .bit = PROFILE_TRACE_CUDNN, .traced = 0, .implies = PROFILE_TRACE_CUDA},
     /* aliases and variants of the above */
@@ -379,6 +387,18 @@ static int apply_trace_fork(struct profile_options *o, const char *value)
 	return 0;
 }
 
+static int apply_mpi_impl(struct profile_options *o, const char *value)
+{
+	if (strcmp(value, "openmpi") && strcmp(value, "mpich")) {
+		error("invalid --mpi-impl value '%s' (valid: openmpi, mpich)", value);
+		hint("use --mpi-impl=mpich for MPICH, Intel MPI, MVAPICH and Cray MPICH, else "
+		     "--mpi-impl=openmpi");
+		return -1;
+	}
+	o->mpi_impl = value;
+	return 0;
+}
+
 static int apply_cuda_graph_trace(struct profile_options *o, const char *value)
 {
 	if (!strcmp(value, "graph")) {
@@ -538,6 +558,7 @@ static int apply_help(struct profile_options *o, const char *value)
 /* --- values checked by the config validators (core/config.h) --------------------- */
 
 static const char *const graph_values[] = {"graph", "node", NULL};
+static const char *const mpi_impl_values[] = {"openmpi", "mpich", NULL};
 static const char *const wait_values[] = {"primary", "all", NULL};
 
 /* trace: the same table and rules as -t (parse_trace). */
@@ -838,6 +859,10 @@ static const struct profile_option options[] = {
      "hand CUPTI's buffered CUDA records over every this many milliseconds; 0: only when "
      "a buffer fills and at exit (default 200)",
      apply_cuda_flush_interval, .validate = config_validate_uint, .default_value = "200"},
+    {"mpi-impl", 0, PROFILE_OPT_VALUE, "openmpi|mpich",
+     "the MPI implementation's ABI for -t mpi: openmpi, or mpich for MPICH and its "
+     "derivatives (default: detected from the MPI library the application loads)",
+     apply_mpi_impl, .validate = config_validate_enum, .data = mpi_impl_values},
     {"gpu-metrics-devices", 0, PROFILE_OPT_VALUE, "all|none|cuda-visible|<ids>",
      "GPU devices whose metrics are collected; anything but none turns on -t gpu-metrics "
      "(default none; cuda-visible when -t gpu-metrics is given)",

@@ -88,6 +88,7 @@ struct profile_options {
 	int cuda_memory_usage;		 /* --cuda-memory-usage */
 	int cuda_graph_node;		 /* --cuda-graph-trace: 0 = graph, 1 = node */
 	int cuda_trace_all_apis;	 /* --cuda-trace-all-apis */
+	const char *mpi_impl;		 /* --mpi-impl: "openmpi", "mpich" or NULL (detect) */
 	unsigned cuda_flush_interval_ms; /* --cuda-flush-interval, ms; 0 = only when a CUPTI
 					  * buffer fills and at exit (nsys's default) */
 	/* GPU metrics (issue 5; man gprof-cli-profile).  --gpu-metrics-devices other than

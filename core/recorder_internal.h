@@ -84,6 +84,7 @@ int report_create_enums(struct report *r);
  * core/report_cuda.c and may be absent (weak). */
 extern const struct report_module report_module_nvtx;
 extern const struct report_module report_module_osrt;
+extern const struct report_module report_module_mpi; /* core/report_mpi.c */
 
 /* The table module that handles record type `type` (NULL: none / a common type). */
 const struct report_module *report_module_for_type(uint16_t type);

@@ -447,6 +447,7 @@ static void setup_modules(struct report *r)
 	r->modules[REPORT_MOD_OSRT] = &report_module_osrt;
 	r->modules[REPORT_MOD_CUDA] = &report_module_cuda;
 	r->modules[REPORT_MOD_GPU_METRICS] = &report_module_metrics;
+	r->modules[REPORT_MOD_MPI] = &report_module_mpi;
 	memset(r->block_module, -1, sizeof(r->block_module));
 	for (i = 0; i < REPORT_MOD_MAX; i++) {
 		const struct report_module *m = r->modules[i];
@@ -768,7 +769,8 @@ int report_record(struct report *r, struct report_conn *c, const struct gp_rec_h
 const struct report_module *report_module_for_type(uint16_t type)
 {
 	const struct report_module *mods[] = {&report_module_nvtx, &report_module_osrt,
-					      &report_module_cuda, &report_module_metrics};
+					      &report_module_cuda, &report_module_metrics,
+					      &report_module_mpi};
 	size_t i;
 
 	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++)

@@ -80,6 +80,7 @@ enum report_module_index {
 	REPORT_MOD_OSRT = 1,
 	REPORT_MOD_CUDA = 2,
 	REPORT_MOD_GPU_METRICS = 3,
+	REPORT_MOD_MPI = 4,
 	/* not a record-type module: the state slot of core/report_session.c (common
 	 * GP_REC_OVERHEAD records, ProcessStreams, DIAGNOSTIC_EVENT) */
 	REPORT_MOD_SESSION = 7,

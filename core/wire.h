@@ -67,7 +67,7 @@ struct gp_rec_hdr {
 };
 
 /* Record types.  0x001-0x0ff common, 0x100-0x1ff nvtx, 0x200-0x2ff osrt,
- * 0x300-0x3ff cuda (wire_cuda.h), 0x400-0x4ff gpu-metrics. */
+ * 0x300-0x3ff cuda (wire_cuda.h), 0x400-0x4ff gpu-metrics, 0x500-0x5ff mpi (wire_mpi.h). */
 enum gp_rec_type {
 	GP_REC_HELLO = 0x001,	     /* struct gp_rec_hello: first record of a connection */
 	GP_REC_STRING = 0x002,	     /* struct gp_rec_string */
@@ -91,6 +91,7 @@ enum gp_rec_type {
 enum gp_collector_id {
 	GP_COLLECTOR_INJECT = 1, /* libgprof-inject.so: nvtx + cuda (+ gpu-metrics) */
 	GP_COLLECTOR_OSRT = 2,	 /* libgprof-osrt.so */
+	GP_COLLECTOR_MPI = 3,	 /* libgprof-mpi.so */
 };
 
 /* GP_REC_HELLO: identifies the process behind a connection.  Followed in the same
@@ -367,9 +368,10 @@ static inline int gp_rec_is_state(uint16_t type)
 	return type == GP_REC_HELLO || type == GP_REC_STRING || type == GP_REC_THREAD_NAME ||
 	       type == GP_REC_CAPTURE || type == GP_REC_NVTX_DOMAIN ||
 	       type == GP_REC_NVTX_CATEGORY || (type >= 0x308 && type <= 0x30a) || type == 0x401 ||
-	       type == 0x404;
+	       type == 0x404 || type == 0x502;
 	/* 0x308-0x30a: GP_REC_CUDA_DEVICE, _CONTEXT, _STREAM (wire_cuda.h);
-	 * 0x401, 0x404: GP_REC_METRICS_METRIC, _NOTE (wire_metrics.h) */
+	 * 0x401, 0x404: GP_REC_METRICS_METRIC, _NOTE (wire_metrics.h);
+	 * 0x502: GP_REC_MPI_RANK (wire_mpi.h) */
 }
 
 /* Round a record payload size up to the wire's 8-byte alignment. */
@@ -377,5 +379,6 @@ static inline int gp_rec_is_state(uint16_t type)
 
 #include "wire_cuda.h"
 #include "wire_metrics.h"
+#include "wire_mpi.h"
 
 #endif

@@ -155,6 +155,25 @@ extern const struct stats_report stats_report_gpu_metrics_sum;
 #define REF_gpu_metrics_sum NULL
 #endif
 
+#if __has_include("exporters/stats/mpi_event_sum.c")
+extern const struct stats_report stats_report_mpi_event_sum;
+#define REF_mpi_event_sum &stats_report_mpi_event_sum
+#else
+#define REF_mpi_event_sum NULL
+#endif
+#if __has_include("exporters/stats/mpi_event_trace.c")
+extern const struct stats_report stats_report_mpi_event_trace;
+#define REF_mpi_event_trace &stats_report_mpi_event_trace
+#else
+#define REF_mpi_event_trace NULL
+#endif
+#if __has_include("exporters/stats/mpi_msg_size_sum.c")
+extern const struct stats_report stats_report_mpi_msg_size_sum;
+#define REF_mpi_msg_size_sum &stats_report_mpi_msg_size_sum
+#else
+#define REF_mpi_msg_size_sum NULL
+#endif
+
 #define STATS_REPORT(x) REF_##x,
 static const struct stats_report *const registry[] = {
 #include "exporters/stats_reports.def"

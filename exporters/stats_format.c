@@ -32,6 +32,8 @@ static const struct {
 } units[] = {
     {"dur_ns", STATS_UNIT_DUR_NS}, {"ts_ns", STATS_UNIT_TS_NS},	  {"ratio_%", STATS_UNIT_RATIO},
     {"mem_B", STATS_UNIT_MEM_B},   {"thru_B", STATS_UNIT_THRU_B}, {"addr_uint", STATS_UNIT_ADDR},
+    /* plain byte counts (the MPI reports' aliases): the title without a unit, the value as is */
+    {"mem_b", STATS_UNIT_NONE},	   {"B", STATS_UNIT_NONE},
 };
 
 int stats_parse_title(const char *alias, enum stats_timeunit tu, enum stats_unit *unit,

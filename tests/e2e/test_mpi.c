@@ -11,6 +11,16 @@
  * Then `stats` over the four (labelled blocks, --merge, one bad file among several) and
  * scripts/mpi-profile-rank0.sh (exactly one report, local rank 0's).
  *
+ * MPI tracing (issue 10, -t mpi): the same 4 ranks under `profile -t mpi,nvtx` with
+ * mpi_app's "calls" phase give, per rank, exactly the rows that phase makes in nsys's
+ * tables (MPI_P2P_EVENTS, MPI_COLLECTIVES_EVENTS, MPI_START_WAIT_EVENTS, MPI_OTHER_EVENTS:
+ * function, count, peer, root, tag, sizes, request handles that join a wait to its send
+ * or receive) and one MPI_RANKS row; the fast ranks' MPI_Allreduce rows hold the wait for
+ * slow rank 1, inside their "wait" NVTX ranges; the mpi_event_sum, mpi_event_trace and
+ * mpi_msg_size_sum reports; MPI loaded with dlopen(RTLD_LOCAL) by a program that does not
+ * link it (mpi_dlopen, as Python loads mpi4py); and, when MPICH is installed (mpicc.mpich,
+ * mpirun.mpich), the same rows from the MPICH-built mpi_app under --mpi-impl=mpich.
+ *
  * Needs Open MPI (openmpi-bin, libopenmpi-dev): without mpirun on PATH or the mpicc-built
  * $BUILD/tests/programs/mpi_app every test is skipped with a message.  Runs as root need
  * --allow-run-as-root; --oversubscribe lets 4 ranks run on a 2-core machine; no network
@@ -364,12 +374,436 @@ static void test_rank0_script(void **state)
 	assert_int_equal(access(sub, R_OK), 0);
 }
 
+/* ---- -t mpi ------------------------------------------------------------------------- */
+
+static int mpi_profiled;
+
+/* Profile the 4 ranks once with -t mpi,nvtx and mpi_app's "calls" phase: m.<rank>.db. */
+static void profile_mpi(void)
+{
+	int rc;
+
+	if (mpi_profiled)
+		return;
+	rc = sh(MPIRUN " '%s' profile -t mpi,nvtx -o '%s/m.%%q{OMPI_COMM_WORLD_RANK}' '%s' %d %d "
+		       "calls",
+		gprof, dir, app, ITERS, SLOW_MS);
+	if (rc != 0) {
+		char *e = out_text("err");
+		fprintf(stderr, "mpirun exited %d:\n%s\n", rc, e);
+		free(e);
+	}
+	assert_int_equal(rc, 0);
+	mpi_profiled = 1;
+}
+
+static sqlite3 *open_report(const char *prefix, int r)
+{
+	char p[PATH_MAX];
+	sqlite3 *db = NULL;
+
+	snprintf(p, sizeof(p), "%s/%s.%d.db", dir, prefix, r);
+	assert_int_equal(access(p, R_OK), 0);
+	assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	return db;
+}
+
+/* Rows of `table` for function `fn` on db. */
+static int fn_rows(sqlite3 *db, const char *table, const char *fn)
+{
+	return (int)query_num(db,
+			      "SELECT count(*) FROM %s e JOIN StringIds s ON s.id = e.textId "
+			      "WHERE s.value = '%s'",
+			      table, fn);
+}
+
+/* One expected row count: `count` rows of `fn` in `table` on every rank (only == -1), or on
+ * rank `only`. */
+struct mpi_expect {
+	const char *table, *fn;
+	int count, only;
+};
+
+#define P2P  "MPI_P2P_EVENTS"
+#define COLL "MPI_COLLECTIVES_EVENTS"
+#define SW   "MPI_START_WAIT_EVENTS"
+#define OTH  "MPI_OTHER_EVENTS"
+
+/* Every row of mpi_app's loop (iters) and "calls" phase on 4 ranks (its header comment). */
+static int mpi_expected(const struct mpi_expect **out, int iters)
+{
+	static struct mpi_expect e[] = {
+	    {P2P, "MPI_Sendrecv", 4, -1}, /* 2 calls, send and receive halves differ */
+	    {P2P, "MPI_Isend", 3, -1},	    {P2P, "MPI_Irecv", 3, -1},
+	    {P2P, "MPI_Recv", 3, 0},	    {P2P, "MPI_Send", 1, 1},
+	    {P2P, "MPI_Send", 1, 2},	    {P2P, "MPI_Send", 1, 3},
+	    {COLL, "MPI_Allreduce", 0, -1}, /* iters + 1, set below */
+	    {COLL, "MPI_Barrier", 0, -1},   /* iters */
+	    {COLL, "MPI_Bcast", 1, -1},	    {COLL, "MPI_Reduce", 1, -1},
+	    {COLL, "MPI_Allgather", 1, -1}, {COLL, "MPI_Alltoall", 1, -1},
+	    {COLL, "MPI_Gather", 1, -1},    {COLL, "MPI_Scatter", 1, -1},
+	    {COLL, "MPI_Ibarrier", 1, -1},  {SW, "MPI_Waitall", 6, -1}, /* 3 calls x 2 requests */
+	    {SW, "MPI_Wait", 1, -1},	    {OTH, "MPI_Wait", 1, -1},	/* on MPI_REQUEST_NULL */
+	    {OTH, "MPI_Init", 1, -1},	    {OTH, "MPI_Finalize", 1, -1},
+	    {OTH, "MPI_Comm_split", 1, -1}, {OTH, "MPI_Comm_free", 1, -1},
+	};
+	e[7].count = iters + 1;
+	e[8].count = iters;
+	*out = e;
+	return (int)(sizeof(e) / sizeof(e[0]));
+}
+
+/* Exact rows per table and function on each rank of reports <prefix>.<r>.db. */
+static void check_mpi_rows(const char *prefix, int iters)
+{
+	const struct mpi_expect *e;
+	int n = mpi_expected(&e, iters);
+	const char *tables[] = {P2P, COLL, SW, OTH};
+
+	for (int r = 0; r < NRANKS; r++) {
+		sqlite3 *db = open_report(prefix, r);
+		int total[4] = {0};
+
+		for (int i = 0; i < n; i++) {
+			if (e[i].only >= 0 && e[i].only != r)
+				continue;
+			if (fn_rows(db, e[i].table, e[i].fn) != e[i].count)
+				fail_msg("%s.%d.db: %d rows of %s in %s, want %d", prefix, r,
+					 fn_rows(db, e[i].table, e[i].fn), e[i].fn, e[i].table,
+					 e[i].count);
+			for (int t = 0; t < 4; t++)
+				total[t] += !strcmp(e[i].table, tables[t]) ? e[i].count : 0;
+		}
+		/* nothing else (MPI_Comm_rank, MPI_Comm_size are not traced) */
+		for (int t = 0; t < 4; t++)
+			assert_int_equal(query_num(db, "SELECT count(*) FROM %s", tables[t]),
+					 total[t]);
+		assert_int_equal(
+		    query_num(db,
+			      "SELECT count(*) FROM %s e JOIN StringIds s ON "
+			      "s.id = e.textId WHERE s.value IN ('MPI_Comm_rank', 'MPI_Comm_size')",
+			      OTH),
+		    0);
+		/* MPI_RANKS: this rank, for the one thread that made the calls */
+		assert_int_equal(query_num(db, "SELECT count(*) FROM MPI_RANKS"), 1);
+		assert_int_equal(query_num(db, "SELECT rank FROM MPI_RANKS"), r);
+		assert_int_equal(query_num(db,
+					   "SELECT count(*) FROM (SELECT globalTid FROM %s UNION "
+					   "SELECT globalTid FROM %s UNION SELECT globalTid FROM "
+					   "%s UNION SELECT globalTid FROM %s) WHERE globalTid "
+					   "NOT IN (SELECT globalTid FROM MPI_RANKS)",
+					   P2P, COLL, SW, OTH),
+				 0);
+		assert_int_equal(query_num(db,
+					   "SELECT count(*) FROM (SELECT start, end FROM %s UNION "
+					   "ALL SELECT start, end FROM %s) WHERE end < start",
+					   P2P, COLL),
+				 0);
+		sqlite3_close(db);
+	}
+}
+
+/* "<value>" of the first row of sql, as text, into a static buffer ("NULL" for NULL). */
+static const char *query_text(sqlite3 *db, const char *fmt, ...)
+{
+	static char buf[1024];
+	char sql[2048];
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	snprintf(buf, sizeof(buf), "NULL");
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+/* P2P rows of fn as "peer/tag/size/has-request" in start order, joined with ' '. */
+#define P2P_COLS(fn)                                                                               \
+	"SELECT group_concat(v, ' ') FROM (SELECT remoteRank || '/' || tag || '/' || size || '/' " \
+	"|| (requestHandle IS NOT NULL) AS v FROM " P2P " e JOIN StringIds s ON s.id = e.textId "  \
+	"WHERE s.value = '" fn "' ORDER BY start, v)"
+/* Collective rows of fn as "root/size/recvSize/has-request". */
+#define COLL_COLS(fn)                                                                              \
+	"SELECT group_concat(v, ' ') FROM (SELECT coalesce(rootRank, '-') || '/' || "              \
+	"coalesce(size, '-') || '/' || coalesce(recvSize, '-') || '/' || (requestHandle IS NOT "   \
+	"NULL) AS v FROM " COLL " e JOIN StringIds s ON s.id = e.textId WHERE s.value = '" fn      \
+	"' ORDER BY start)"
+
+/* The columns of the "calls" phase's rows on each rank (mpi_app.c's header comment). */
+static void check_mpi_columns(const char *prefix)
+{
+	char want[256];
+
+	for (int r = 0; r < NRANKS; r++) {
+		sqlite3 *db = open_report(prefix, r);
+		int left = (r + NRANKS - 1) % NRANKS, right = (r + 1) % NRANKS;
+
+		/* point to point: peers, tags, bytes; Isend/Irecv carry their request */
+		/* each call's two rows have the same start: in peer order */
+		int lo = left < right ? left : right, hi = left < right ? right : left;
+		snprintf(want, sizeof(want), "%d/7/1024/0 %d/7/1024/0 %d/7/1024/0 %d/7/1024/0", lo,
+			 hi, lo, hi);
+		assert_string_equal(query_text(db, P2P_COLS("MPI_Sendrecv")), want);
+		snprintf(want, sizeof(want), "%d/9/800/1 %d/9/800/1 %d/9/800/1", right, right,
+			 right);
+		assert_string_equal(query_text(db, P2P_COLS("MPI_Isend")), want);
+		snprintf(want, sizeof(want), "%d/9/800/1 %d/9/800/1 %d/9/800/1", left, left, left);
+		assert_string_equal(query_text(db, P2P_COLS("MPI_Irecv")), want);
+		if (r == 0) {
+			/* MPI_ANY_SOURCE / MPI_ANY_TAG: the matched sender and tag */
+			assert_string_equal(
+			    query_text(db,
+				       "SELECT group_concat(v, ' ') FROM (SELECT remoteRank || "
+				       "'/' || tag || '/' || size AS v FROM %s e JOIN StringIds s "
+				       "ON s.id = e.textId WHERE s.value = 'MPI_Recv' ORDER BY v)",
+				       P2P),
+			    "1/101/16 2/102/16 3/103/16");
+		} else {
+			snprintf(want, sizeof(want), "0/%d/16/0", 100 + r);
+			assert_string_equal(query_text(db, P2P_COLS("MPI_Send")), want);
+		}
+		/* collectives: root, bytes sent, bytes received (NULL where none) */
+		assert_string_equal(query_text(db, COLL_COLS("MPI_Bcast")),
+				    r == 2 ? "2/40/-/0" : "2/-/40/0");
+		assert_string_equal(query_text(db, COLL_COLS("MPI_Reduce")),
+				    r == 0 ? "0/24/24/0" : "0/24/-/0");
+		assert_string_equal(query_text(db, COLL_COLS("MPI_Allgather")), "-/8/32/0");
+		assert_string_equal(query_text(db, COLL_COLS("MPI_Alltoall")), "-/16/16/0");
+		assert_string_equal(query_text(db, COLL_COLS("MPI_Gather")),
+				    r == 1 ? "1/4/16/0" : "1/4/-/0");
+		assert_string_equal(query_text(db, COLL_COLS("MPI_Scatter")),
+				    r == 3 ? "3/32/8/0" : "3/-/8/0");
+		assert_string_equal(query_text(db, COLL_COLS("MPI_Barrier")),
+				    "-/-/-/0 -/-/-/0 -/-/-/0 -/-/-/0 -/-/-/0");
+		assert_string_equal(query_text(db, COLL_COLS("MPI_Ibarrier")), "-/-/-/1");
+		/* every MPI_Allreduce moves one long; the last one is on the MPI_Comm_split half */
+		assert_int_equal(query_num(db,
+					   "SELECT count(*) FROM %s e JOIN StringIds s ON s.id = "
+					   "e.textId WHERE s.value = 'MPI_Allreduce' AND size = 8 "
+					   "AND recvSize = 8 AND rootRank IS NULL",
+					   COLL),
+				 ITERS + 1);
+		assert_int_equal(query_num(db,
+					   "SELECT count(DISTINCT commHandle) FROM %s e JOIN "
+					   "StringIds s ON s.id = e.textId WHERE s.value = "
+					   "'MPI_Allreduce'",
+					   COLL),
+				 2);
+		/* a wait's request is the one its MPI_Isend/MPI_Irecv/MPI_Ibarrier returned */
+		assert_int_equal(
+		    query_num(db,
+			      "SELECT count(*) FROM %s w WHERE EXISTS (SELECT 1 FROM "
+			      "%s p WHERE p.requestHandle = w.requestHandle AND "
+			      "p.start < w.start) OR EXISTS (SELECT 1 FROM %s c WHERE "
+			      "c.requestHandle = w.requestHandle AND c.start < w.start)",
+			      SW, P2P, COLL),
+		    7);
+		/* each MPI_Waitall call: its 2 rows share the call's times */
+		assert_int_equal(query_num(db,
+					   "SELECT count(*) FROM (SELECT start, end FROM %s e "
+					   "JOIN StringIds s ON s.id = e.textId WHERE s.value = "
+					   "'MPI_Waitall' GROUP BY start, end HAVING count(*) = 2)",
+					   SW),
+				 3);
+		sqlite3_close(db);
+	}
+}
+
+static void test_mpi_rows(void **state)
+{
+	if (!have_mpi)
+		skip();
+	profile_mpi();
+	assert_int_equal(count_db(dir), 2 * NRANKS);
+	check_mpi_rows("m", ITERS);
+}
+
+static void test_mpi_columns(void **state)
+{
+	if (!have_mpi)
+		skip();
+	profile_mpi();
+	check_mpi_columns("m");
+	/* -t mpi,nvtx: the NVTX ranges are still there */
+	for (int r = 0; r < NRANKS; r++) {
+		sqlite3 *db = open_report("m", r);
+		assert_int_equal(query_num(db, "SELECT count(*) FROM " RANGES), 2 * ITERS);
+		sqlite3_close(db);
+	}
+}
+
+/* MPI_Allreduce on MPI_COMM_WORLD (the loop's: the commHandle of MPI_Barrier's rows). */
+#define WORLD_ALLREDUCE                                                                            \
+	"(SELECT e.* FROM MPI_COLLECTIVES_EVENTS e JOIN StringIds s ON s.id = e.textId WHERE "     \
+	"s.value = 'MPI_Allreduce' AND e.commHandle = (SELECT b.commHandle FROM "                  \
+	"MPI_COLLECTIVES_EVENTS b JOIN StringIds t ON t.id = b.textId WHERE t.value = "            \
+	"'MPI_Barrier' LIMIT 1))"
+
+static void test_mpi_slow_rank(void **state)
+{
+	double slow_ns = SLOW_MS * 1e6, slow_total, fast_total;
+
+	if (!have_mpi)
+		skip();
+	profile_mpi();
+	{
+		sqlite3 *db = open_report("m", 1);
+		assert_int_equal(query_num(db, "SELECT count(*) FROM " WORLD_ALLREDUCE), ITERS);
+		slow_total = query_num(db, "SELECT sum(end - start) FROM " WORLD_ALLREDUCE);
+		sqlite3_close(db);
+	}
+	/* rank 1 arrives last: it hardly waits */
+	assert_true(slow_total < (ITERS - 1) * slow_ns / 2);
+	for (int r = 0; r < NRANKS; r++) {
+		sqlite3 *db;
+		if (r == 1)
+			continue;
+		db = open_report("m", r);
+		fast_total = query_num(db, "SELECT sum(end - start) FROM " WORLD_ALLREDUCE);
+		/* its peers wait for it in MPI_Allreduce, about SLOW_MS each iteration... */
+		assert_true(fast_total >= (ITERS - 1) * slow_ns / 2);
+		assert_true(fast_total > slow_total);
+		/* ...inside their "wait" NVTX ranges, on the same thread */
+		assert_int_equal(
+		    query_num(db,
+			      "SELECT count(*) FROM " WORLD_ALLREDUCE " a WHERE EXISTS "
+			      "(SELECT 1 FROM " RANGES " n WHERE n.name = 'rank%d:wait' "
+			      "AND n.globalTid = a.globalTid AND a.start >= n.start AND "
+			      "a.end <= n.end)",
+			      r),
+		    ITERS);
+		sqlite3_close(db);
+	}
+}
+
+static void test_mpi_stats(void **state)
+{
+	char *o;
+
+	if (!have_mpi)
+		skip();
+	profile_mpi();
+	assert_int_equal(sh("'%s' stats -q -f csv -r mpi_event_sum m.0.db", gprof), 0);
+	o = out_text("out");
+	assert_true(!strncmp(o,
+			     "Time (%),Total Time (ns),Instances,Avg (ns),Med (ns),Min (ns),"
+			     "Max (ns),StdDev (ns),Source,Name\n",
+			     91));
+	assert_non_null(strstr(o, ",6,")); /* the Waitall rows */
+	assert_non_null(strstr(o, ",start-wait,MPI_Waitall\n"));
+	assert_non_null(strstr(o, ",collectives,MPI_Allreduce\n"));
+	assert_non_null(strstr(o, ",p2p,MPI_Recv\n"));
+	assert_non_null(strstr(o, ",other,MPI_Init\n"));
+	free(o);
+	assert_int_equal(sh("'%s' stats -q -f csv -r mpi_msg_size_sum m.0.db", gprof), 0);
+	o = out_text("out");
+	assert_true(
+	    !strncmp(o, "Total Message Volume,Instances,Avg,Med,Min,Max,StdDev,Source,Name\n", 66));
+	assert_non_null(strstr(o, "\n4096,4,1024.0,1024.0,1024,1024,0.0,p2p,MPI_Sendrecv\n"));
+	assert_non_null(strstr(o, "\n2400,3,800.0,800.0,800,800,0.0,p2p,MPI_Isend\n"));
+	assert_non_null(strstr(o, "\n24,1,24.0,24.0,24,24,0.0,coll_recv,MPI_Reduce\n"));
+	assert_non_null(strstr(o, "\n16,1,16.0,16.0,16,16,0.0,coll_send,MPI_Alltoall\n"));
+	assert_null(strstr(o, "MPI_Barrier")); /* no data moved */
+	free(o);
+	assert_int_equal(sh("'%s' stats -q -f csv -r mpi_event_trace m.3.db", gprof), 0);
+	o = out_text("out");
+	assert_true(!strncmp(o,
+			     "Start (ns),End (ns),Duration (ns),Event,Pid,Tid,Tag,Rank,PeerRank,"
+			     "RootRank,Size,CollSendSize,CollRecvSize\n",
+			     106));
+	/* 40 rows of rank 3, the header line */
+	assert_int_equal(tu_total_lines(o),
+			 1 + 4 + 3 + 3 + 1 + (ITERS + 1) + ITERS + 7 + 6 + 1 + 5);
+	assert_non_null(strstr(o, ",MPI_Send,"));
+	assert_non_null(strstr(o, ",103,3,0,,16,,\n"));
+	assert_non_null(strstr(o, ",MPI_Scatter,"));
+	assert_non_null(strstr(o, ",,3,,3,,32,8\n"));
+	free(o);
+	/* a report without MPI data: skipped with nsys's words */
+	assert_int_equal(sh("'%s' stats -r mpi_event_sum r.0.db", gprof), 0);
+	o = out_text("out");
+	assert_non_null(strstr(o, "SKIPPED: r.0.db does not contain MPI event data."));
+	free(o);
+}
+
+/* "<folder of mpi_app>/name" into buf (PATH_MAX + 32 bytes). */
+static char *program(char *buf, const char *name)
+{
+	snprintf(buf, PATH_MAX + 32, "%.*s/%s", (int)(strrchr(app, '/') - app), app, name);
+	return buf;
+}
+
+static void test_mpi_dlopen(void **state)
+{
+	char dl[PATH_MAX + 32], mod[PATH_MAX + 32];
+
+	if (!have_mpi)
+		skip();
+	program(dl, "mpi_dlopen");
+	program(mod, "mpi_dlmod.so");
+	assert_int_equal(sh("mpirun --allow-run-as-root --oversubscribe -np 2 '%s' profile -t mpi "
+			    "-o '%s/dl.%%q{OMPI_COMM_WORLD_RANK}' '%s' '%s' 3",
+			    gprof, dir, dl, mod),
+			 0);
+	for (int r = 0; r < 2; r++) {
+		sqlite3 *db = open_report("dl", r);
+		assert_int_equal(fn_rows(db, COLL, "MPI_Allreduce"), 3);
+		assert_int_equal(fn_rows(db, COLL, "MPI_Barrier"), 1);
+		assert_int_equal(fn_rows(db, OTH, "MPI_Init"), 1);
+		assert_int_equal(fn_rows(db, OTH, "MPI_Finalize"), 1);
+		assert_int_equal(query_num(db, "SELECT count(*) FROM MPI_COLLECTIVES_EVENTS WHERE "
+					       "size = 4 AND recvSize = 4"),
+				 3);
+		assert_int_equal(query_num(db, "SELECT rank FROM MPI_RANKS"), r);
+		sqlite3_close(db);
+	}
+}
+
+/* The same rows from mpi_app built with MPICH (int handles, MPICH's status and constants),
+ * when MPICH is installed next to Open MPI. */
+static void test_mpi_mpich(void **state)
+{
+	char mp[PATH_MAX + 32];
+
+	if (!have_mpi)
+		skip();
+	program(mp, "mpi_app_mpich");
+	if (access(mp, X_OK) != 0 || system("command -v mpirun.mpich >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "test_mpi: MPICH (mpicc.mpich, mpirun.mpich) not found: skipping "
+				"the --mpi-impl=mpich run; install mpich libmpich-dev\n");
+		skip();
+	}
+	assert_int_equal(sh("mpirun.mpich -np 4 '%s' profile -t mpi,nvtx --mpi-impl=mpich -o "
+			    "'%s/c.%%q{PMI_RANK}' '%s' %d %d calls",
+			    gprof, dir, mp, ITERS, SLOW_MS),
+			 0);
+	check_mpi_rows("c", ITERS);
+	check_mpi_columns("c");
+	{
+		sqlite3 *db = open_report("c", 0);
+		/* MPICH's MPI_COMM_WORLD handle, 0x44000000 */
+		assert_int_equal(query_num(db, "SELECT commHandle FROM MPI_COLLECTIVES_EVENTS "
+					       "ORDER BY start LIMIT 1"),
+				 0x44000000);
+		sqlite3_close(db);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_four_reports),  cmocka_unit_test(test_slow_rank),
 	    cmocka_unit_test(test_stats_several), cmocka_unit_test(test_stats_merge),
-	    cmocka_unit_test(test_rank0_script),
+	    cmocka_unit_test(test_rank0_script),  cmocka_unit_test(test_mpi_rows),
+	    cmocka_unit_test(test_mpi_columns),	  cmocka_unit_test(test_mpi_slow_rank),
+	    cmocka_unit_test(test_mpi_stats),	  cmocka_unit_test(test_mpi_dlopen),
+	    cmocka_unit_test(test_mpi_mpich),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
