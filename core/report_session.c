@@ -8,7 +8,8 @@
  *     text is in the report) and of the stream's bytes; stdout first, an empty stream is an
  *     empty string (fixture: both rows, stderr '').
  *   DIAGNOSTIC_EVENT (timestamp, timestampType, source, severity, text NOT NULL, globalPid):
- *     rows sorted by timestamp (report ns, negative before the session start), nsys's
+ *     rows sorted by timestamp (report ns, negative before the session start); the losses
+ *     and the -t values that saw nothing at the stop time, as nsys's totals; nsys's
  *     session rows "Profiling has started." / "Profiling has stopped." (Analysis, Info,
  *     globalPid REPORT_DIAG_SESSION_GPID) and "Process was launched by the profiler, ..."
  *     (Daemon, Info, the app's globalPid), as the fixture has them.
@@ -206,6 +207,15 @@ static void write_diags(struct report *r, const struct report_session *s,
 			 xstrdup(d->text ? d->text : ""));
 	}
 	report_losses(st, loss_row, &lx);
+	/* -t values that recorded nothing (recorder_stats.not_seen; `profile` prints them) */
+	for (const char *p = st->not_seen; p && *p;) {
+		size_t n = strcspn(p, ",");
+
+		diag_add(&l, stop, REPORT_DIAG_TS_HOST, REPORT_DIAG_ANALYSIS, REPORT_DIAG_WARNING,
+			 (int64_t)(GP_VM_ID << 48),
+			 xasprintf("no events collected for -t %.*s", (int)n, p));
+		p += n + (p[n] == ',');
+	}
 	diag_add(&l, stop, REPORT_DIAG_TS_TARGET, REPORT_DIAG_ANALYSIS, REPORT_DIAG_INFO,
 		 REPORT_DIAG_SESSION_GPID, xstrdup("Profiling has stopped."));
 	qsort(l.v, l.n, sizeof(*l.v), diag_cmp);

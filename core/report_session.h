@@ -116,9 +116,10 @@ void report_losses(const struct recorder_stats *st,
 		   void (*fn)(void *ctx, const char *message, const char *hint), void *ctx);
 
 /* End of the report (report_finish): write ProcessStreams (s->streams), DIAGNOSTIC_EVENT
- * (s->diags, the losses of st, "Profiling has started." at 0 and "...stopped." at stop_ns
- * (report time), "Process was launched by the profiler" at s->app_start_ns), then release
- * the module's statements.  s may be NULL (no session data: only start, stop and losses). */
+ * (s->diags, the losses of st and its not_seen -t values, "Profiling has started." at 0 and
+ * "...stopped." at stop (report time), "Process was launched by the profiler" at
+ * s->app_start_ns), then release the module's statements.  s may be NULL (no session data:
+ * only start, stop and st's rows). */
 void report_session_finish(struct report *r, const struct report_session *s,
 			   const struct recorder_stats *st, int64_t stop);
 

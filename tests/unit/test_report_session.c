@@ -72,6 +72,8 @@ static int setup(void **state)
 	     "cuda trace disabled: CUPTI not found; hint: install CUPTI"},
 	};
 	struct report_session sess = {PID, T0 + 100, streams, 2, diags, 2};
+	/* two -t values with a check; the session has no record of either */
+	static const struct recorder_expect expect[] = {{"cuda", 3}, {"gpu-metrics", 4}};
 	struct recorder_config cfg;
 	struct recorder_app_status app;
 	struct recorder_stats st;
@@ -87,6 +89,8 @@ static int setup(void **state)
 	cfg.report_path = path;
 	cfg.session_start_ns = T0;
 	cfg.session_start_utc_ns = 1700000000000000000ll;
+	cfg.expect = expect;
+	cfg.n_expect = 2;
 	assert_int_equal(recorder_start(&rec, &cfg), 0);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	assert_true(fd >= 0);
@@ -210,11 +214,17 @@ static void test_diagnostics(void **state)
 	assert_string_equal(q_text("SELECT group_concat(source || '/' || severity || '/' || "
 				   "timestamp, ' ') FROM (SELECT * FROM DIAGNOSTIC_EVENT ORDER BY "
 				   "rowid)"),
-			    "2/2/-500 3/1/0 2/1/100 1/3/7000 3/2/1000000 3/2/1000000 3/1/1000000");
+			    "2/2/-500 3/1/0 2/1/100 1/3/7000 3/2/1000000 3/2/1000000 3/2/1000000 "
+			    "3/2/1000000 3/1/1000000");
 	assert_string_equal(q_text("SELECT text FROM DIAGNOSTIC_EVENT WHERE rowid = 2"),
 			    "Profiling has started.");
-	assert_string_equal(q_text("SELECT text FROM DIAGNOSTIC_EVENT WHERE rowid = 7"),
+	assert_string_equal(q_text("SELECT text FROM DIAGNOSTIC_EVENT WHERE rowid = 9"),
 			    "Profiling has stopped.");
+	/* the -t values that recorded nothing */
+	assert_string_equal(
+	    q_text("SELECT group_concat(text, '|') FROM DIAGNOSTIC_EVENT WHERE "
+		   "rowid IN (7, 8)"),
+	    "no events collected for -t cuda|no events collected for -t gpu-metrics");
 	assert_int_equal(q_int("SELECT count(*) FROM DIAGNOSTIC_EVENT WHERE globalPid = "
 			       "-144115188075855872"),
 			 2);
