@@ -65,9 +65,10 @@
 #include "core/wire.h"
 #include "exporters/stats.h"
 
-#define OSRT_LIB   "libgprof-osrt.so"
-#define INJECT_LIB "libgprof-inject.so"
-#define MPI_LIB    "libgprof-mpi.so"
+#define OSRT_LIB     "libgprof-osrt.so"
+#define INJECT_LIB   "libgprof-inject.so"
+#define MPI_LIB	     "libgprof-mpi.so"
+#define CUDALIBS_LIB "libgprof-cudalibs.so"
 /* How long recorder_finish() waits for processes the application left running that
  * are still connected (ms); $GPROF_CLI_LINGER_MS overrides. */
 #define DEFAULT_LINGER_MS 500
@@ -391,6 +392,12 @@ static void build_env(struct envlist *e, const struct profile_options *o, const 
 		env_put(e, old && *old ? xasprintf("LD_PRELOAD=%s/%s:%s", libdir, MPI_LIB, old)
 				       : xasprintf("LD_PRELOAD=%s/%s", libdir, MPI_LIB));
 	}
+	if (o->trace & (PROFILE_TRACE_CUBLAS | PROFILE_TRACE_CUDNN)) { /* collectors/cudalibs.c */
+		const char *old = env_get(e, "LD_PRELOAD");
+
+		env_put(e, old && *old ? xasprintf("LD_PRELOAD=%s/%s:%s", libdir, CUDALIBS_LIB, old)
+				       : xasprintf("LD_PRELOAD=%s/%s", libdir, CUDALIBS_LIB));
+	}
 	if (o->trace & (PROFILE_TRACE_NVTX | PROFILE_TRACE_CUDA | PROFILE_TRACE_GPU_METRICS)) {
 		const char *old = env_get(e, "NVTX_INJECTION64_PATH");
 
@@ -646,6 +653,8 @@ int cmd_profile(int argc, char **argv)
 	libdir = abs_libdir();
 	if (((o.trace & PROFILE_TRACE_OSRT) && check_lib(libdir, OSRT_LIB, "osrt") < 0) ||
 	    ((o.trace & PROFILE_TRACE_MPI) && check_lib(libdir, MPI_LIB, "mpi") < 0) ||
+	    ((o.trace & (PROFILE_TRACE_CUBLAS | PROFILE_TRACE_CUDNN)) &&
+	     check_lib(libdir, CUDALIBS_LIB, "cublas/cudnn") < 0) ||
 	    ((o.trace & ~(PROFILE_TRACE_OSRT | PROFILE_TRACE_MPI)) &&
 	     check_lib(libdir, INJECT_LIB,
 		       profile_trace_text(o.trace & ~(PROFILE_TRACE_OSRT | PROFILE_TRACE_MPI))) <

@@ -38,7 +38,6 @@ static const struct profile_trace_value trace_table[] = {
 		    "that initialises CUDA on a supported GPU",
      .hint_idle = "the process initialised CUDA but no GPU was sampled; the gpu-metrics line "
 		  "above says why"},
-    /* reserved: their collectors are being written (issue 10, section 2) */
     {.name = "mpi",
      .bit = PROFILE_TRACE_MPI,
      .traced = 1,
@@ -48,15 +47,19 @@ static const struct profile_trace_value trace_table[] = {
 		    "one of --mpi-impl's); for a program without MPI leave mpi out",
      .hint_idle = "the process initialised MPI but made no traced MPI call; with -c, check "
 		  "that its MPI calls fall inside a capture range"},
-    {.name = "cublas", .bit = PROFILE_TRACE_CUBLAS, .traced = 0, .implies = PROFILE_TRACE_CUDA},
-    {.name = "cudnn", .bit = PROFILE_TRACE_CUDNN, .traced = 0, .implies = PROFILE_TRACE_CUDA},
+    /* library API calls: NVTX push/pop ranges in the domains cuBLAS and cuDNN, as nsys
+     * 2025.3 exports them (collectors/cudalibs.c, LD_PRELOAD'd) */
+    {.name = "cublas", .bit = PROFILE_TRACE_CUBLAS, .traced = 1, .implies = PROFILE_TRACE_CUDA},
+    {.name = "cudnn", .bit = PROFILE_TRACE_CUDNN, .traced = 1, .implies = PROFILE_TRACE_CUDA},
     /* aliases and variants of the above */
     {.name = "cuda-sw", .bit = PROFILE_TRACE_CUDA, .traced = 1}, /* CUPTI software trace: ours */
     {.name = "cuda-hw", .bit = PROFILE_TRACE_CUDA, .traced = 1}, /* hardware trace: software here */
+    /* the calls are traced as with cublas; their arguments (nsys's verbose part) are not:
+     * the warning names cublas-verbose */
     {.name = "cublas-verbose",
      .bit = PROFILE_TRACE_CUBLAS,
      .traced = 0,
-     .implies = PROFILE_TRACE_CUDA},
+     .implies = PROFILE_TRACE_CUDA | PROFILE_TRACE_CUBLAS},
     /* known to nsys, not traced by gprof-cli (openacc and the cuXXX libraries turn on cuda,
      * as in nsys) */
     {.name = "cusolver", .implies = PROFILE_TRACE_CUDA},

@@ -42,6 +42,7 @@
 #include <wchar.h>
 
 #include "gpu_metrics.h"
+#include "nvtx_emit.h"
 #include "producer.h"
 
 #define GP_EXPORT   __attribute__((visibility("default")))
@@ -51,22 +52,11 @@
 #define NV_DEPTH  256 /* push/pop levels kept per domain stack */
 #define NV_STACKS 8   /* domain stacks per thread (0 = default domain) */
 
-/* One open push/pop range. */
-struct nv_entry {
-	uint64_t start_ns;
-	uint64_t payload;
-	uint32_t sid;
-	uint32_t category;
-	uint32_t color;
-	uint16_t flags;
-	uint16_t ptype;
-};
-
 struct nv_stack {
 	uint64_t domain; /* 0 = default domain (stack 0) or a free slot (stacks 1..) */
 	uint32_t depth;	 /* current depth, may exceed NV_DEPTH (those levels are dropped) */
 	uint32_t pad;
-	struct nv_entry e[NV_DEPTH];
+	struct gp_nvtx_entry e[NV_DEPTH]; /* the open push/pop ranges */
 };
 
 /* One thread's NVTX state; mmap'd on its first NVTX call, reused after it exits. */
@@ -84,9 +74,8 @@ static _Atomic int g_enabled; /* 1 on, -1 off (not traced / no recorder) */
 static _Atomic uint64_t g_next_range = 1;
 
 /* Internal entry flags (above the wire's GP_NVTX_* bits, masked off on the wire). */
-#define NV_SKIP	   0x4000u /* pushed outside a capture range: pop emits nothing */
-#define NV_TRIG	   0x8000u /* the -p range that opened the capture window */
-#define WIRE_FLAGS 0x0fffu
+#define NV_SKIP 0x4000u /* pushed outside a capture range: pop emits nothing */
+#define NV_TRIG 0x8000u /* the -p range that opened the capture window */
 
 /* -c nvtx: the pattern (from the control page) and matching state. */
 static int g_trig_on;		      /* capture mode nvtx */
@@ -192,29 +181,6 @@ static void decode_attr(const nvtxEventAttributes_t *a, struct nv_attr *o)
 
 /* ---- per-thread state ------------------------------------------------------------------ */
 
-static void emit_event(uint16_t type, const struct nv_entry *e, uint64_t end_ns, uint64_t domain,
-		       uint64_t range_id, uint32_t level, uint32_t tid)
-{
-	struct gp_rec_nvtx *r = gp_rec_begin(type, sizeof(*r));
-	if (unlikely(!r))
-		return;
-	if (tid)
-		r->h.tid = tid;
-	r->start_ns = e->start_ns;
-	r->end_ns = end_ns;
-	r->range_id = range_id;
-	r->domain = domain;
-	r->text_sid = e->sid;
-	r->category = e->category;
-	r->color = e->color;
-	r->flags = (uint16_t)(e->flags & WIRE_FLAGS);
-	r->payload_type = e->ptype;
-	r->payload.u64 = e->payload;
-	r->level = level;
-	r->pad = 0;
-	gp_rec_commit(r);
-}
-
 /* Emit every range still open on t (as GP_NVTX_OPEN, end 0) and empty its stacks. */
 static void close_open_ranges(struct nv_thread *t)
 {
@@ -222,11 +188,11 @@ static void close_open_ranges(struct nv_thread *t)
 		struct nv_stack *st = &t->st[s];
 		uint32_t d = st->depth < NV_DEPTH ? st->depth : NV_DEPTH;
 		for (uint32_t i = 0; i < d; i++) {
-			struct nv_entry e = st->e[i];
+			struct gp_nvtx_entry e = st->e[i];
 			if (e.flags & NV_SKIP)
 				continue;
 			e.flags |= GP_NVTX_OPEN;
-			emit_event(GP_REC_NVTX_EVENT, &e, 0, st->domain, 0, i, t->tid);
+			gp_nvtx_emit(GP_REC_NVTX_EVENT, &e, 0, st->domain, 0, i, t->tid);
 		}
 		st->depth = 0;
 		if (s)
@@ -350,7 +316,7 @@ static inline int push_at(uint64_t domain, const struct nv_attr *a, uint64_t ts,
 	}
 	uint32_t d = st->depth++;
 	if (likely(d < NV_DEPTH)) {
-		struct nv_entry *e = &st->e[d];
+		struct gp_nvtx_entry *e = &st->e[d];
 		e->sid = a->sid;
 		e->category = a->category;
 		e->color = a->color;
@@ -374,7 +340,7 @@ static inline int pop(uint64_t domain)
 		return -1; /* pop without push */
 	uint32_t d = --st->depth;
 	if (likely(d < NV_DEPTH)) {
-		struct nv_entry *e = &st->e[d];
+		struct gp_nvtx_entry *e = &st->e[d];
 		if (unlikely(e->flags & (NV_SKIP | NV_TRIG))) {
 			if (e->flags & NV_SKIP)
 				return (int)d;
@@ -382,7 +348,7 @@ static inline int pop(uint64_t domain)
 		uint64_t end = gp_now_ns();
 		if (unlikely(end < e->start_ns)) /* clock switch-over noise */
 			end = e->start_ns;
-		emit_event(GP_REC_NVTX_EVENT, e, end, domain, 0, d, 0);
+		gp_nvtx_emit(GP_REC_NVTX_EVENT, e, end, domain, 0, d, 0);
 		if (unlikely(e->flags & NV_TRIG))
 			gp_capture_stop(end, GP_CAPTURE_REASON_NVTX);
 	}
@@ -460,15 +426,15 @@ take_msg(enum nv_form form, const void *msg, uint64_t domain, int off, struct nv
 }
 
 /* The entry of a range with attributes a, started at start_ns. */
-static inline struct nv_entry entry_of(const struct nv_attr *a, uint64_t start_ns)
+static inline struct gp_nvtx_entry entry_of(const struct nv_attr *a, uint64_t start_ns)
 {
-	return (struct nv_entry){.start_ns = start_ns,
-				 .sid = a->sid,
-				 .category = a->category,
-				 .color = a->color,
-				 .flags = a->flags,
-				 .ptype = a->ptype,
-				 .payload = a->payload};
+	return (struct gp_nvtx_entry){.start_ns = start_ns,
+				      .sid = a->sid,
+				      .category = a->category,
+				      .color = a->color,
+				      .flags = a->flags,
+				      .ptype = a->ptype,
+				      .payload = a->payload};
 }
 
 /* A push outside a capture range: open the window when it is the -p range. */
@@ -547,19 +513,19 @@ static __attribute__((noinline)) nvtxRangeId_t start_off(uint64_t domain, int tr
 	uint64_t id = atomic_fetch_add_explicit(&g_next_range, 1, memory_order_relaxed);
 	if (!trigger)
 		return id;
-	struct nv_entry e = entry_of(a, gp_now_ns());
+	struct gp_nvtx_entry e = entry_of(a, gp_now_ns());
 	if (gp_capture_start(e.start_ns, GP_CAPTURE_REASON_NVTX) < 0 && !gp_collecting())
 		return id;
 	atomic_store(&g_trig_range, id);
-	emit_event(GP_REC_NVTX_START, &e, 0, domain, id, 0, 0);
+	gp_nvtx_emit(GP_REC_NVTX_START, &e, 0, domain, id, 0, 0);
 	return id;
 }
 
 static nvtxRangeId_t start(uint64_t domain, const struct nv_attr *a)
 {
 	uint64_t id = atomic_fetch_add_explicit(&g_next_range, 1, memory_order_relaxed);
-	struct nv_entry e = entry_of(a, gp_now_ns());
-	emit_event(GP_REC_NVTX_START, &e, 0, domain, id, 0, 0);
+	struct gp_nvtx_entry e = entry_of(a, gp_now_ns());
+	gp_nvtx_emit(GP_REC_NVTX_START, &e, 0, domain, id, 0, 0);
 	return id;
 }
 
@@ -635,8 +601,8 @@ static inline __attribute__((always_inline)) void mark_msg(enum nv_form form, co
 	take_msg(form, msg, domain, 0, &a);
 	if (unlikely(!gp_collecting())) /* the window closed meanwhile */
 		return;
-	struct nv_entry e = entry_of(&a, gp_now_ns());
-	emit_event(GP_REC_NVTX_EVENT, &e, e.start_ns, domain, 0, 0, 0);
+	struct gp_nvtx_entry e = entry_of(&a, gp_now_ns());
+	gp_nvtx_emit(GP_REC_NVTX_EVENT, &e, e.start_ns, domain, 0, 0, 0);
 }
 
 static void NVTX_API mark_a(const char *msg)
@@ -730,18 +696,6 @@ static int trig_domain(uint64_t domain)
 static _Atomic int g_dom_lock;
 static uint32_t g_n_domains;
 
-static void emit_domain(uint64_t id, uint32_t sid, uint32_t destroy)
-{
-	struct gp_rec_nvtx_domain *r = gp_rec_begin(GP_REC_NVTX_DOMAIN, sizeof(*r));
-	if (!r)
-		return;
-	r->ts_ns = gp_now_ns();
-	r->domain = id;
-	r->name_sid = sid;
-	r->destroy = destroy;
-	gp_rec_commit(r);
-}
-
 static nvtxDomainHandle_t domain_create(uint32_t sid, const char *name)
 {
 	int match =
@@ -769,7 +723,7 @@ static nvtxDomainHandle_t domain_create(uint32_t sid, const char *name)
 		return NULL; /* too many domains: their events go to the default domain */
 	}
 	if (fresh)
-		emit_domain(id, sid, 0);
+		gp_nvtx_emit_domain(gp_now_ns(), id, sid, 0);
 	return (nvtxDomainHandle_t)(uintptr_t)id;
 }
 
@@ -799,7 +753,7 @@ static void NVTX_API domain_destroy(nvtxDomainHandle_t dom)
 	g_domains[id].live = 0;
 	atomic_store_explicit(&g_dom_lock, 0, memory_order_release);
 	if (was)
-		emit_domain(id, 0, 1);
+		gp_nvtx_emit_domain(gp_now_ns(), id, 0, 1);
 }
 
 static nvtxStringHandle_t NVTX_API register_string_a(nvtxDomainHandle_t dom, const char *s)

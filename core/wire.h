@@ -89,9 +89,10 @@ enum gp_rec_type {
 
 /* Which collector sent a connection's records (struct gp_rec_hello.collector). */
 enum gp_collector_id {
-	GP_COLLECTOR_INJECT = 1, /* libgprof-inject.so: nvtx + cuda (+ gpu-metrics) */
-	GP_COLLECTOR_OSRT = 2,	 /* libgprof-osrt.so */
-	GP_COLLECTOR_MPI = 3,	 /* libgprof-mpi.so */
+	GP_COLLECTOR_INJECT = 1,   /* libgprof-inject.so: nvtx + cuda (+ gpu-metrics) */
+	GP_COLLECTOR_OSRT = 2,	   /* libgprof-osrt.so */
+	GP_COLLECTOR_MPI = 3,	   /* libgprof-mpi.so */
+	GP_COLLECTOR_CUDALIBS = 4, /* libgprof-cudalibs.so: cuBLAS, cuDNN (NVTX records) */
 };
 
 /* GP_REC_HELLO: identifies the process behind a connection.  Followed in the same

@@ -217,22 +217,37 @@ static void test_nsys_trace_values(void **state)
 	char o[PATH_MAX], db[PATH_MAX], buf[256];
 	struct tu_run r;
 
+	/* the command line from the field: all of it is traced now */
 	RUN(&r, dir, NULL, "profile", "-t", "cuda,cudnn,cublas,osrt,nvtx", "-o",
 	    tu_pathf(o, dir, "r"), exit_with, "args", "ran");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "ran\n");
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: --trace values"), 0);
+	/* the one warning is the CUDA one: exit_with never initialises CUDA */
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	tu_pathf(db, dir, "r.db");
+	assert_finished(db, 0, "false");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)),
+			    "cuda,nvtx,osrt,cublas,cudnn");
+	assert_string_equal(
+	    tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE_IGNORED", buf, sizeof(buf)), "");
+
+	/* values known but not traced: one warning line naming them */
+	RUN(&r, dir, NULL, "profile", "-t", "cuda,cusparse,openacc,osrt,nvtx", "-o",
+	    tu_pathf(o, dir, "s"), exit_with, "args", "ran");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "ran\n");
 	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: --trace values"), 1);
 	assert_non_null(strstr(r.err, "gprof-cli: warning: --trace values not traced by "
-				      "gprof-cli: cublas, cudnn (ignored)\n"));
-	/* the other warning is the CUDA one: exit_with never initialises CUDA */
+				      "gprof-cli: cusparse, openacc (ignored)\n"));
 	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 2);
-	tu_pathf(db, dir, "r.db");
+	tu_pathf(db, dir, "s.db");
 	assert_finished(db, 0, "false");
 	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)),
 			    "cuda,nvtx,osrt");
 	assert_string_equal(
 	    tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE_IGNORED", buf, sizeof(buf)),
-	    "cublas,cudnn");
+	    "cusparse,openacc");
 
 	/* only ignored values: nothing is traced (as -t none), the run still writes its report */
 	RUN(&r, dir, NULL, "profile", "--trace=opengl,vulkan,python-gil", "-o",

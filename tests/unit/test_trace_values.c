@@ -200,7 +200,7 @@ static void test_reserved_and_canonical_rows(void **state)
 	assert_int_equal(profile_trace_find("gpu-metrics", 11)->block, 4);
 }
 
-/* nsys's command line from the field (issue 10): runs, one warning line. */
+/* nsys's command line from the field (issue 10): everything in it is traced. */
 static void test_nsys_command_line(void **state)
 {
 	struct profile_options o;
@@ -208,14 +208,22 @@ static void test_nsys_command_line(void **state)
 
 	(void)state;
 	assert_int_equal(parse_trace_arg(&o, "cuda,cudnn,cublas,osrt,nvtx"), 0);
-	assert_int_equal(o.trace, PROFILE_TRACE_CUDA | PROFILE_TRACE_OSRT | PROFILE_TRACE_NVTX);
-	assert_int_equal(count_lines(err_text), 1);
-	assert_string_equal(err_text, "gprof-cli: warning: --trace values not traced by "
-				      "gprof-cli: cublas, cudnn (ignored)\n");
+	assert_int_equal(o.trace, PROFILE_TRACE_CUDA | PROFILE_TRACE_OSRT | PROFILE_TRACE_NVTX |
+				      PROFILE_TRACE_CUBLAS | PROFILE_TRACE_CUDNN);
+	assert_int_equal(count_lines(err_text), 0);
 	names = profile_trace_ignored_text(&o, ",");
-	assert_string_equal(names, "cublas,cudnn");
+	assert_string_equal(names, "");
 	free(names);
-	assert_string_equal(profile_trace_text(o.trace), "cuda,nvtx,osrt");
+	assert_string_equal(profile_trace_text(o.trace), "cuda,nvtx,osrt,cublas,cudnn");
+	profile_options_release(&o);
+
+	/* cublas-verbose: the calls are traced as with cublas (and cuda, as nsys), the
+	 * arguments are not - the warning names it */
+	assert_int_equal(parse_trace_arg(&o, "cublas-verbose,nvtx"), 0);
+	assert_int_equal(o.trace, PROFILE_TRACE_CUDA | PROFILE_TRACE_NVTX | PROFILE_TRACE_CUBLAS);
+	assert_string_equal(err_text, "gprof-cli: warning: --trace values not traced by "
+				      "gprof-cli: cublas-verbose (ignored)\n");
+	assert_string_equal(profile_trace_text(o.trace), "cuda,nvtx,cublas");
 	profile_options_release(&o);
 
 	/* several ignored values, repeated ones once, aliases of cuda: still one line */

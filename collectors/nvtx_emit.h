@@ -1,0 +1,85 @@
+/*
+ * nvtx_emit.h - the one way collectors write NVTX records (wire.h GP_REC_NVTX_EVENT,
+ * GP_REC_NVTX_START, GP_REC_NVTX_DOMAIN), so every NVTX_EVENTS row, its StringIds text and
+ * its domain come out of the recorder's nvtx module (core/report_nvtx.c) the same way.
+ *
+ * Used by the NVTX injection (collectors/nvtx.c: the application's own NVTX calls) and by
+ * the cuBLAS/cuDNN collector (collectors/cudalibs.c: one push/pop range per library call
+ * in the domain "cuBLAS" or "cuDNN", as nsys 2025.3 exports -t cublas).  Both run inside
+ * the application on the producer runtime (producer.h): records are dropped (not counted)
+ * outside a capture range, and NVTX_DOMAIN records are state records that pass the gate.
+ */
+#ifndef GPROF_NVTX_EMIT_H
+#define GPROF_NVTX_EMIT_H
+
+#include <stdint.h>
+
+#include "producer.h"
+
+/* The bits of gp_nvtx_entry.flags that go on the wire (GP_NVTX_*); the collectors keep
+ * their own state in the bits above. */
+#define GP_NVTX_WIRE_FLAGS 0x0fffu
+
+/* One NVTX event as a collector holds it until it is emitted: a push/pop range while it
+ * is open, a mark, or the start of a start/end range. */
+struct gp_nvtx_entry {
+	uint64_t start_ns; /* CLOCK_MONOTONIC ns (gp_now_ns) */
+	uint64_t payload;  /* the payload's bits, of kind ptype (enum gp_nvtx_payload) */
+	uint32_t sid;	   /* message string id (gp_intern, or a registered string); 0 = none */
+	uint32_t category; /* NVTX category; 0 = none */
+	uint32_t color;	   /* ARGB when flags has GP_NVTX_HAS_COLOR */
+	uint16_t flags;	   /* GP_NVTX_* (wire bits) and collector bits above them */
+	uint16_t ptype;	   /* enum gp_nvtx_payload */
+};
+
+/*
+ * Record `e` as a GP_REC_NVTX_EVENT (a mark, or a push/pop range when e->flags has
+ * GP_NVTX_PUSHPOP: end_ns is its pop, 0 with GP_NVTX_OPEN) or a GP_REC_NVTX_START (a
+ * start/end range `range_id`, end_ns 0).  `domain` is the collector's domain handle on
+ * this connection (0 = the default domain; announce others with gp_nvtx_emit_domain),
+ * `level` the push/pop nesting depth (0 = outermost), `tid` the thread the event belongs
+ * to (0 = the calling thread).  Dropped silently outside a capture range or when the
+ * producer is not connected.
+ */
+static inline void gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns,
+				uint64_t domain, uint64_t range_id, uint32_t level, uint32_t tid)
+{
+	struct gp_rec_nvtx *r = gp_rec_begin(type, sizeof(*r));
+	if (__builtin_expect(!r, 0))
+		return;
+	if (tid)
+		r->h.tid = tid;
+	r->start_ns = e->start_ns;
+	r->end_ns = end_ns;
+	r->range_id = range_id;
+	r->domain = domain;
+	r->text_sid = e->sid;
+	r->category = e->category;
+	r->color = e->color;
+	r->flags = (uint16_t)(e->flags & GP_NVTX_WIRE_FLAGS);
+	r->payload_type = e->ptype;
+	r->payload.u64 = e->payload;
+	r->level = level;
+	r->pad = 0;
+	gp_rec_commit(r);
+}
+
+/* Record the creation (destroy = 0) of domain handle `domain` (non-zero, unique on this
+ * connection) named by string id `name_sid`, or its destruction (destroy = 1, name_sid
+ * 0), at ts_ns (CLOCK_MONOTONIC ns), on the calling thread.  -> NVTX_EVENTS eventType
+ * 75 / 76.  A state record: it passes the capture gate and lands in every per-range
+ * report. */
+static inline void gp_nvtx_emit_domain(uint64_t ts_ns, uint64_t domain, uint32_t name_sid,
+				       uint32_t destroy)
+{
+	struct gp_rec_nvtx_domain *r = gp_rec_begin(GP_REC_NVTX_DOMAIN, sizeof(*r));
+	if (!r)
+		return;
+	r->ts_ns = ts_ns;
+	r->domain = domain;
+	r->name_sid = name_sid;
+	r->destroy = destroy;
+	gp_rec_commit(r);
+}
+
+#endif
