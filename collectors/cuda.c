@@ -440,8 +440,8 @@ static void *event_begin(uint16_t code, size_t size, int win)
 		return NULL;
 	memset(p + sizeof(struct gp_rec_hdr), 0, size - sizeof(struct gp_rec_hdr));
 	if (win != WIN_GATED) {
-		struct gp_cuda_window_tag t = {win == WIN_STATE ? GP_CUDA_WINDOW_STATE : (uint32_t)win,
-					       GP_CUDA_WINDOW_MAGIC};
+		struct gp_cuda_window_tag t = {
+		    win == WIN_STATE ? GP_CUDA_WINDOW_STATE : (uint32_t)win, GP_CUDA_WINDOW_MAGIC};
 		memcpy(p + size, &t, sizeof(t));
 	}
 	return p;
@@ -629,30 +629,150 @@ static void conv_cuda_event(const CUpti_ActivityCudaEvent2 *e)
 	gp_rec_commit(r);
 }
 
+/*
+ * GPU memory live at a range start (--cuda-memory-usage under -c): nsys writes into each
+ * range's report the allocation events of the memory still allocated when the range
+ * starts, with their own times, then the range's own events (engine matrix,
+ * bench/RESULTS-gpu.md).  The collector keeps the allocation records of live memory
+ * (address and device -> the wire record), updated by every memory record in or out of
+ * the ranges, and sends a copy of each, tagged with the window, at the range start
+ * (live_snapshot(), after a flush so that allocations made just before are in).  The
+ * table grows by doubling; allocations it cannot hold are counted as CUPTI losses.
+ */
+static void cuda_flush(int forced);
+
+struct live_alloc {
+	uint64_t key; /* address ^ device << 56; 0 = empty, LIVE_TOMB = deleted */
+	struct gp_rec_cuda_memory rec;
+};
+#define LIVE_TOMB UINT64_MAX
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct live_alloc *live;
+static size_t live_cap, live_used; /* slots, slots not empty (live + tombstones) */
+static int live_snapped = -1;	   /* the last window that got its snapshot */
+
+static uint64_t live_key(const struct gp_rec_cuda_memory *r)
+{
+	uint64_t k = r->address ^ ((uint64_t)r->device_id << 56);
+
+	return k == 0 || k == LIVE_TOMB ? 1 : k;
+}
+
+static struct live_alloc *live_slot(uint64_t key, int insert)
+{
+	size_t i = (size_t)(key * 0x9E3779B97F4A7C15ull) & (live_cap - 1);
+	struct live_alloc *tomb = NULL;
+
+	for (size_t n = 0; n < live_cap; n++, i = (i + 1) & (live_cap - 1)) {
+		if (live[i].key == key)
+			return &live[i];
+		if (live[i].key == LIVE_TOMB && !tomb)
+			tomb = &live[i];
+		if (live[i].key == 0)
+			return insert ? (tomb ? tomb : &live[i]) : NULL;
+	}
+	return insert ? tomb : NULL;
+}
+
+/* Keep the live set in step with one memory record (live_mu held by the caller). */
+static void live_update(const struct gp_rec_cuda_memory *r)
+{
+	uint64_t key = live_key(r);
+	struct live_alloc *a;
+
+	if (r->operation_type != CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION) {
+		if (live_cap && (a = live_slot(key, 0)))
+			a->key = LIVE_TOMB;
+		return;
+	}
+	if ((live_used + 1) * 2 > live_cap) { /* rehash into twice the room (or start) */
+		size_t ocap = live_cap, ncap = live_cap ? live_cap * 2 : 1024;
+		struct live_alloc *old = live, *n = gp_map_anon(ncap * sizeof(*n), 0);
+		if (!n) {
+			gp_count_cupti_loss(1, 0);
+			return;
+		}
+		live = n;
+		live_cap = ncap;
+		live_used = 0;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].key && old[i].key != LIVE_TOMB) {
+				*live_slot(old[i].key, 1) = old[i];
+				live_used++;
+			}
+		if (old)
+			munmap(old, ocap * sizeof(*old));
+	}
+	a = live_slot(key, 1);
+	if (a->key == 0)
+		live_used++;
+	a->key = key;
+	a->rec = *r;
+}
+
+/* A range (window k) started: send the allocation records of the memory live now into
+ * its report, once per window. */
+static void live_snapshot(int k)
+{
+	if (!opt_memory || k < 0 || gp_capture_mode() == GP_CAPTURE_NONE)
+		return;
+	cuda_flush(0); /* allocations made just before the start */
+	pthread_mutex_lock(&live_mu);
+	if (k > live_snapped) {
+		live_snapped = k;
+		for (size_t i = 0; i < live_cap; i++) {
+			struct gp_rec_cuda_memory *r;
+			if (!live[i].key || live[i].key == LIVE_TOMB ||
+			    live[i].rec.ts_ns >= atomic_load(&gp_ctl->win[k].start_ns))
+				continue;
+			r = event_begin(GP_REC_CUDA_MEMORY, sizeof(*r), k);
+			if (!r)
+				break;
+			memcpy((char *)r + sizeof(r->h), (const char *)&live[i].rec + sizeof(r->h),
+			       sizeof(*r) - sizeof(r->h));
+			r->h.tid = 0;
+			gp_rec_commit(r);
+		}
+	}
+	pthread_mutex_unlock(&live_mu);
+}
+
 static void conv_memory(const CUpti_ActivityMemory4 *m)
 {
 	uint32_t name = m->name ? gp_intern(m->name) : 0;
+	struct gp_rec_cuda_memory v;
+	int win = event_window(0, m->correlationId, m->timestamp, m->timestamp);
 
-	BEGIN_EV(r, gp_rec_cuda_memory, GP_REC_CUDA_MEMORY, 0, m->correlationId, m->timestamp,
-		 m->timestamp);
+	memset(&v, 0, sizeof(v));
+	v.ts_ns = m->timestamp;
+	v.address = m->address;
+	v.bytes = m->bytes;
+	v.pc = m->PC;
+	v.pool_address = m->memoryPoolConfig.address;
+	v.pool_release_threshold = m->memoryPoolConfig.releaseThreshold;
+	v.pool_size = m->memoryPoolConfig.pool.size;
+	v.pool_utilized_size = m->memoryPoolConfig.utilizedSize;
+	v.device_id = m->deviceId;
+	v.context_id = m->contextId;
+	v.stream_id = m->streamId;
+	v.correlation_id = m->correlationId;
+	v.name_sid = name;
+	v.operation_type = (uint8_t)m->memoryOperationType;
+	v.memory_kind = (uint8_t)m->memoryKind;
+	v.pool_type = (uint8_t)m->memoryPoolConfig.memoryPoolType;
+	v.is_async = (uint8_t)m->isAsync;
+	if (win != WIN_GATED) {
+		pthread_mutex_lock(&live_mu);
+		live_update(&v);
+		pthread_mutex_unlock(&live_mu);
+	}
+	if (win == WIN_DROP)
+		return;
+	struct gp_rec_cuda_memory *r = event_begin(GP_REC_CUDA_MEMORY, sizeof(*r), win);
+	if (!r)
+		return;
+	memcpy((char *)r + sizeof(r->h), (const char *)&v + sizeof(v.h), sizeof(v) - sizeof(v.h));
 	r->h.tid = 0;
-	r->ts_ns = m->timestamp;
-	r->address = m->address;
-	r->bytes = m->bytes;
-	r->pc = m->PC;
-	r->pool_address = m->memoryPoolConfig.address;
-	r->pool_release_threshold = m->memoryPoolConfig.releaseThreshold;
-	r->pool_size = m->memoryPoolConfig.pool.size;
-	r->pool_utilized_size = m->memoryPoolConfig.utilizedSize;
-	r->device_id = m->deviceId;
-	r->context_id = m->contextId;
-	r->stream_id = m->streamId;
-	r->correlation_id = m->correlationId;
-	r->name_sid = name;
-	r->operation_type = (uint8_t)m->memoryOperationType;
-	r->memory_kind = (uint8_t)m->memoryKind;
-	r->pool_type = (uint8_t)m->memoryPoolConfig.memoryPoolType;
-	r->is_async = (uint8_t)m->isAsync;
 	gp_rec_commit(r);
 }
 
@@ -1134,13 +1254,18 @@ static int enable_kind(CUpti_ActivityKind kind, const char *what)
  * a range is lost to it.
  *
  * GPROF_CUDA_CAPTURE_TOGGLE (a developer knob for that experiment, not a user option):
+ * GPU memory allocations (MEMORY2, --cuda-memory-usage) are never switched off under a
+ * capture mode: each range's report starts with the memory live at its start
+ * (live_snapshot()), which needs the allocations made before it.
+ *
  * "auto" (the default, as above), "all" (toggle every kind even with graphs: the old
  * behaviour), "api" (toggle only the API kinds), "gpu" (only the GPU-work kinds), "none"
  * (every kind on from the start).  Devices, contexts and streams stay enabled (state
  * records).
  */
-#define KIND_API 1u /* runtime / driver API records */
-#define KIND_GPU 2u /* GPU work: kernels, copies, sets, syncs, memory, graphs */
+#define KIND_API    1u /* runtime / driver API records */
+#define KIND_GPU    2u /* GPU work: kernels, copies, sets, syncs, graphs */
+#define KIND_ALWAYS 4u /* never toggled: memory allocations (the live set, live_snapshot()) */
 
 static pthread_mutex_t kinds_mu = PTHREAD_MUTEX_INITIALIZER;
 static int kinds_ready;				     /* setup() reached the event kinds */
@@ -1164,7 +1289,7 @@ static const struct kind_row {
     {CUPTI_ACTIVITY_KIND_MEMSET, "memsets", NULL, NULL, KIND_GPU},
     {CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, "synchronisations", NULL, NULL, KIND_GPU},
     {CUPTI_ACTIVITY_KIND_CUDA_EVENT, "CUDA event records", NULL, NULL, KIND_API},
-    {CUPTI_ACTIVITY_KIND_MEMORY2, "memory allocations", &opt_memory, NULL, KIND_GPU},
+    {CUPTI_ACTIVITY_KIND_MEMORY2, "memory allocations", &opt_memory, NULL, KIND_ALWAYS},
     {CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "graph launches", NULL, &opt_graph_node, KIND_GPU},
 };
 #define N_KIND_ROWS (sizeof(kind_rows) / sizeof(kind_rows[0]))
@@ -1222,6 +1347,8 @@ static void kinds_sync(void)
 			kind_set(i, want);
 	}
 	pthread_mutex_unlock(&kinds_mu);
+	if (collecting && gp_capture_mode() != GP_CAPTURE_NONE)
+		live_snapshot((int)atomic_load(&gp_ctl->nwindows) - 1);
 }
 
 /* A graph, graph node or graph exec is being created (resource callback, app thread):
