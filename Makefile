@@ -146,7 +146,16 @@ $(FAKE_DIR)/libcudalibs_ext.so: tests/programs/cudalibs/fake_ext.c $(FAKE_DIR)/l
 	$(CC) $(FAKE_CFLAGS) -o $@ $< -L$(FAKE_DIR) -l:libcublas.so.13 -l:libcublasLt.so.13 \
 		-l:libcudnn.so.9 -Wl,-rpath,'$$ORIGIN'
 
-check: $(FAKE_LIBS)
+# and a program linked with the real libraries, where they are installed
+REAL_CUDALIBS := $(if $(and $(wildcard $(CUDA_HOME)/lib64/libcublas.so.13),\
+	$(wildcard $(CUDA_HOME)/lib64/libcudnn.so.9),$(wildcard $(CUDA_INC)/cudnn.h)),\
+	$(FAKE_DIR)/real_app)
+$(FAKE_DIR)/real_app: tests/programs/cudalibs/real_app.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< -L$(CUDA_HOME)/lib64 -lcublas -lcublasLt -lcudnn \
+		-Wl,-rpath,$(CUDA_HOME)/lib64
+
+check: $(FAKE_LIBS) $(REAL_CUDALIBS)
 
 # --- MPI test program (issue 4; only when Open MPI's mpicc is installed) ----------
 # tests/e2e/test_mpi.c skips cleanly when $(B)/tests/programs/mpi_app is absent.

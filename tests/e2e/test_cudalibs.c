@@ -19,6 +19,8 @@
  *                                                                     -> 8 cuDNN rows
  * It exits 1 when a call through the wrappers returned a wrong value, and writes
  * "<main tid> <worker tid> <preloaded>" to the file named by its first argument.
+ * Where the real cuBLAS 13 / cuDNN 9 are installed, test_real_libraries also runs
+ * tests/programs/cudalibs/real_app against them (skipped elsewhere).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +41,19 @@
 
 static char gprof[PATH_MAX];
 static char app[PATH_MAX];
+
+/* The folder of path, in a static buffer. */
+static const char *dirname_of(const char *path)
+{
+	static char buf[PATH_MAX];
+	char *slash;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	slash = strrchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	return buf;
+}
 
 /* What cudalibs_app wrote: its two threads' ids and whether the collector was mapped. */
 struct app_out {
@@ -270,6 +285,46 @@ static void test_nvtx_sum(void **state)
 	assert_int_equal(rows, 8 + N_DNN); /* one row per function */
 }
 
+/* The real libraries where they are installed (build/tests/programs/cudalibs/real_app,
+ * built by the Makefile only then): the wrappers find the real functions by their
+ * symbol versions, the results are those of the run without them, and the calls are
+ * recorded - cublasCreate_v2 and cudnnCreate once each, whatever they return (no GPU
+ * here), and nothing the libraries call inside them. */
+static void test_real_libraries(void **state)
+{
+	const char *dir = *state;
+	char real[PATH_MAX + 32], rep[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
+	struct tu_run plain, r;
+
+	snprintf(real, sizeof(real), "%s/cudalibs/real_app", dirname_of(app));
+	if (!tu_exists(real))
+		skip();
+	snprintf(out, sizeof(out), "%s.out", dir);
+	snprintf(err, sizeof(err), "%s.err", dir);
+	const char *none[] = {NULL};
+	tu_finish(tu_spawn(real, none, NULL, out, err), &plain, out, err);
+	tu_assert_status(&plain, 0);
+	assert_true(strlen(plain.out) > 10);
+	const char *args[] = {"profile", "-t", "cublas,cudnn", "-o", tu_pathf(rep, dir, "r"),
+			      real,	 NULL};
+	tu_finish(tu_spawn(gprof, args, NULL, out, err), &r, out, err);
+	tu_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, plain.out));
+	assert_int_equal(calls(dir, "cuBLAS", "cublasGetProperty"), 2);
+	assert_int_equal(calls(dir, "cuBLAS", "cublasLtGetVersion"), 1);
+	assert_int_equal(calls(dir, "cuBLAS", "cublasGetStatusString"), 1);
+	assert_int_equal(calls(dir, "cuBLAS", "cublasCreate_v2"), 1);
+	assert_int_equal(calls(dir, "cuDNN", "cudnnGetVersion"), 1);
+	assert_int_equal(calls(dir, "cuDNN", "cudnnGetErrorString"), 1);
+	assert_int_equal(calls(dir, "cuDNN", "cudnnCreate"), 1);
+	/* a handle was made only with a GPU: then its destroy call too */
+	long long destroys = q(dir, "SELECT count(*) FROM NVTX_EVENTS e JOIN StringIds s ON "
+				    "s.id = e.textId WHERE s.value IN ('cublasDestroy_v2', "
+				    "'cudnnDestroy')");
+	assert_int_equal(q(dir, "SELECT count(*) FROM NVTX_EVENTS WHERE eventType = 59"),
+			 8 + destroys);
+}
+
 int main(void)
 {
 	const char *g = getenv("GPROF_CLI");
@@ -287,8 +342,8 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmpdir, tu_teardown_tmpdir)
-	    T(test_cublas_cudnn), T(test_cublas_only), T(test_cudnn_only),
-	    T(test_not_traced),	  T(test_with_osrt),   T(test_nvtx_sum),
+	    T(test_cublas_cudnn), T(test_cublas_only), T(test_cudnn_only),     T(test_not_traced),
+	    T(test_with_osrt),	  T(test_nvtx_sum),    T(test_real_libraries),
 #undef T
 	};
 	return cmocka_run_group_tests_name("cudalibs", tests, NULL, NULL);
