@@ -61,22 +61,46 @@ struct app_out {
 	int preloaded;
 };
 
-/* Profile cudalibs_app with -t trace into dir/r.db; assert that gprof-cli and the app
- * succeeded and read the app's line into *o. */
-static void profile(const char *dir, const char *trace, struct app_out *o)
+/* Profile cudalibs_app with -t trace (and `more`, one more profile option, unless NULL)
+ * into dir/r.db, the app's own arguments after OUT being app_args (ITERS [fork]); assert
+ * that gprof-cli and the app succeeded and read the app's line into *o. */
+static void profile_with(const char *dir, const char *trace, const char *more, const char *app_args,
+			 struct app_out *o)
 {
 	char out[PATH_MAX], err[PATH_MAX], rep[PATH_MAX], line[PATH_MAX], buf[256];
+	char iters[16], mode[16];
+	const char *args[12];
 	struct tu_run r;
+	int k = 0, n = sscanf(app_args, "%15s %15s", iters, mode);
 
+	assert_true(n >= 1);
 	tu_pathf(rep, dir, "r");
 	tu_pathf(line, dir, "app.txt");
-	const char *args[] = {"profile", "-t", trace, "-o", rep, app, line, NULL};
+	args[k++] = "profile";
+	args[k++] = "-t";
+	args[k++] = trace;
+	if (more)
+		args[k++] = more;
+	args[k++] = "-o";
+	args[k++] = rep;
+	args[k++] = app;
+	args[k++] = line;
+	args[k++] = iters;
+	if (n > 1)
+		args[k++] = mode;
+	args[k] = NULL;
 	snprintf(out, sizeof(out), "%s.out", dir);
 	snprintf(err, sizeof(err), "%s.err", dir);
 	tu_finish(tu_spawn(gprof, args, NULL, out, err), &r, out, err);
 	tu_assert_status(&r, 0);
 	tu_read_file(line, buf, sizeof(buf));
 	assert_int_equal(sscanf(buf, "%ld %ld %d", &o->main_tid, &o->worker_tid, &o->preloaded), 3);
+}
+
+/* profile_with() with no more option and the default ITERS. */
+static void profile(const char *dir, const char *trace, struct app_out *o)
+{
+	profile_with(dir, trace, NULL, "5", o);
 }
 
 static long long q(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -285,6 +309,38 @@ static void test_nvtx_sum(void **state)
 	assert_int_equal(rows, 8 + N_DNN); /* one row per function */
 }
 
+/* --trace-fork-before-exec=true: the cuDNN calls of a forked child are recorded in the
+ * child's process, after a domain-create row of its own (its connection is new); the
+ * parent's cuBLAS rows stay in the parent. */
+static void test_fork_child(void **state)
+{
+	const char *dir = *state;
+	struct app_out o;
+
+	profile_with(dir, "cublas,cudnn", "--trace-fork-before-exec=true", "5 fork", &o);
+	assert_int_equal(o.preloaded, 1);
+	assert_int_equal(q(dir, "SELECT count(*) FROM PROCESSES"), 2);
+	assert_int_equal(q(dir,
+			   "SELECT count(*) FROM NVTX_EVENTS e JOIN StringIds s ON "
+			   "s.id = e.textId WHERE e.eventType = 59 AND s.value LIKE 'cublas%%' "
+			   "AND (e.globalTid & 16777215) = %ld AND "
+			   "((e.globalTid >> 24) & 16777215) = %ld",
+			   o.main_tid, o.main_tid),
+			 N_BLAS);
+	/* the child: pid = tid = worker tid */
+	assert_int_equal(q(dir,
+			   "SELECT count(*) FROM NVTX_EVENTS e JOIN StringIds s ON "
+			   "s.id = e.textId WHERE e.eventType = 59 AND s.value LIKE 'cudnn%%' "
+			   "AND (e.globalTid & 16777215) = %ld AND "
+			   "((e.globalTid >> 24) & 16777215) = %ld AND e.domainId = (SELECT "
+			   "domainId FROM NVTX_EVENTS WHERE eventType = 75 AND text = 'cuDNN' "
+			   "AND ((globalTid >> 24) & 16777215) = %ld)",
+			   o.worker_tid, o.worker_tid, o.worker_tid),
+			 N_DNN);
+	assert_int_equal(q(dir, "SELECT count(*) FROM NVTX_EVENTS WHERE eventType = 75"), 2);
+	assert_int_equal(q(dir, "SELECT count(*) FROM NVTX_EVENTS"), 2 + N_BLAS + N_DNN);
+}
+
 /* The real libraries where they are installed (build/tests/programs/cudalibs/real_app,
  * built by the Makefile only then): the wrappers find the real functions by their
  * symbol versions, the results are those of the run without them, and the calls are
@@ -342,8 +398,8 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmpdir, tu_teardown_tmpdir)
-	    T(test_cublas_cudnn), T(test_cublas_only), T(test_cudnn_only),     T(test_not_traced),
-	    T(test_with_osrt),	  T(test_nvtx_sum),    T(test_real_libraries),
+	    T(test_cublas_cudnn), T(test_cublas_only), T(test_cudnn_only), T(test_not_traced),
+	    T(test_with_osrt),	  T(test_nvtx_sum),    T(test_fork_child), T(test_real_libraries),
 #undef T
 	};
 	return cmocka_run_group_tests_name("cudalibs", tests, NULL, NULL);

@@ -5,10 +5,12 @@
  * libcublasLt.so.13 and libcudnn.so.9; then runs ext_blas(ITERS) on the main thread and
  * ext_dnn() on a second thread.
  *
- * Usage: cudalibs_app OUT [ITERS]   (ITERS defaults to 5)
+ * Usage: cudalibs_app OUT [ITERS [fork]]   (ITERS defaults to 5)
+ * With "fork", ext_dnn() runs in a forked child (its only thread) instead of a thread.
  * Writes one line to OUT: "<main tid> <worker tid> <preloaded>", preloaded being 1 when
- * libgprof-cudalibs.so is mapped in the process.  Exits 0 when every library call
- * returned what it should, 1 otherwise (the failed step on stderr).
+ * libgprof-cudalibs.so is mapped in the process (the worker tid is the child's pid with
+ * "fork").  Exits 0 when every library call returned what it should, 1 otherwise (the
+ * failed step on stderr).
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int (*ext_dnn)(void);
@@ -75,8 +78,19 @@ int main(int argc, char **argv)
 	rc = ext_blas(iters);
 	if (rc)
 		fprintf(stderr, "cudalibs_app: cuBLAS step %d failed\n", rc);
-	if (pthread_create(&t, NULL, worker, NULL) || pthread_join(t, NULL))
+	if (argc > 3 && !strcmp(argv[3], "fork")) {
+		int st;
+		pid_t pid = fork();
+
+		if (pid == 0) /* exit (not _exit): the collectors flush at exit */
+			exit(ext_dnn());
+		if (pid < 0 || waitpid(pid, &st, 0) != pid)
+			return 1;
+		dnn_tid = pid;
+		dnn_rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	} else if (pthread_create(&t, NULL, worker, NULL) || pthread_join(t, NULL)) {
 		return 1;
+	}
 	if (dnn_rc)
 		fprintf(stderr, "cudalibs_app: cuDNN step %d failed\n", dnn_rc);
 	out = fopen(argv[1], "w");
