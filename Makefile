@@ -118,6 +118,10 @@ $(B)/tests/programs/%: tests/programs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -pthread -o $@ $< -ldl
 
+# testutil.o is an intermediate of the pattern rule: keep it, so that make does not print
+# its removal after the runner's closing "N passed, N failed" line
+.SECONDARY: $(B)/obj/tests/testutil.o
+
 check: all $(TEST_BIN) $(PROG_BIN)
 	@GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) sh tests/run-tests.sh $(TEST_BIN)
 
