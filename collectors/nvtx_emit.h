@@ -34,8 +34,9 @@ struct gp_nvtx_entry {
 
 /*
  * Record `e` as a GP_REC_NVTX_EVENT (a mark, or a push/pop range when e->flags has
- * GP_NVTX_PUSHPOP: end_ns is its pop, 0 with GP_NVTX_OPEN) or a GP_REC_NVTX_START (a
- * start/end range `range_id`, end_ns 0).  `domain` is the collector's domain handle on
+ * GP_NVTX_PUSHPOP: end_ns is its pop, 0 with GP_NVTX_OPEN; sent as the compact
+ * GP_REC_NVTX_PUSHPOP where that holds it) or a GP_REC_NVTX_START (a start/end range
+ * `range_id`, end_ns 0).  `domain` is the collector's domain handle on
  * this connection (0 = the default domain; announce others with gp_nvtx_emit_domain),
  * `level` the push/pop nesting depth (0 = outermost), `tid` the thread the event belongs
  * to (0 = the calling thread).  Dropped silently outside a capture range or when the
@@ -44,6 +45,23 @@ struct gp_nvtx_entry {
 static inline void gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns,
 				uint64_t domain, uint64_t range_id, uint32_t level, uint32_t tid)
 {
+	if (__builtin_expect(type == GP_REC_NVTX_EVENT && (e->flags & GP_NVTX_PUSHPOP) && !domain &&
+				 !e->category && !(e->flags & GP_NVTX_HAS_COLOR) &&
+				 e->ptype == GP_NVTX_PAYLOAD_NONE && level <= 0xffff,
+			     1)) {
+		struct gp_rec_nvtx_pushpop *p = gp_rec_begin(GP_REC_NVTX_PUSHPOP, sizeof(*p));
+		if (__builtin_expect(!p, 0))
+			return;
+		if (tid)
+			p->h.tid = tid;
+		p->start_ns = e->start_ns;
+		p->end_ns = end_ns;
+		p->text_sid = e->sid;
+		p->level = (uint16_t)level;
+		p->flags = (uint16_t)(e->flags & GP_NVTX_WIRE_FLAGS);
+		gp_rec_commit(p);
+		return;
+	}
 	struct gp_rec_nvtx *r = gp_rec_begin(type, sizeof(*r));
 	if (__builtin_expect(!r, 0))
 		return;

@@ -534,7 +534,7 @@ static uint32_t intern_slow(const char *s, size_t n, uint64_t h, const char **te
 	}
 	id = g_next_sid++;
 	uint32_t need = (uint32_t)((n + 1 + 4 + 3) & ~(size_t)3);
-	if (g_itab_count < ITAB_LIMIT && g_arena_used + need <= ARENA_SIZE) {
+	if (g_itab_count < ITAB_LIMIT && g_arena_used + need + 8 <= ARENA_SIZE) {
 		uint32_t len = (uint32_t)n, off = g_arena_used + 4;
 		memcpy(g_arena + g_arena_used, &len, 4);
 		memcpy(g_arena + off, s, n);
@@ -570,6 +570,30 @@ uint32_t gp_intern_n(const char *s, size_t len)
 
 static struct gp_tbuf *tbuf_get(void);
 
+/* Is s exactly the n - 1 bytes of text followed by a NUL?  text is a table copy (NUL-
+ * terminated, at least 8 readable bytes past it: the arena keeps slack).  Word at a time
+ * while s's reads stay in s's page (where they cannot fault, whatever s's length), else
+ * through strncmp. */
+static inline int same_text(const char *s, const char *text, size_t n)
+{
+	if (likely(((uintptr_t)s & 4095) + ((n + 7) & ~(size_t)7) <= 4096)) {
+		size_t i = 0;
+		for (; i + 8 <= n; i += 8)
+			if (rd64((const unsigned char *)s + i) !=
+			    rd64((const unsigned char *)text + i))
+				return 0;
+		if (i < n) {
+			uint64_t m = ~0ull >> (64 - 8 * (n - i));
+			if ((rd64((const unsigned char *)s + i) ^
+			     rd64((const unsigned char *)text + i)) &
+			    m)
+				return 0;
+		}
+		return 1;
+	}
+	return strncmp(text, s, n - 1) == 0 && s[n - 1] == '\0';
+}
+
 uint32_t gp_intern(const char *s)
 {
 	if (unlikely(!s))
@@ -578,7 +602,7 @@ uint32_t gp_intern(const char *s)
 	if (unlikely(!b) && !(b = tbuf_get()))
 		return 0;
 	struct tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (TCACHE - 1)];
-	if (c->ptr == s && strncmp(c->text, s, c->len) == 0 && s[c->len] == '\0')
+	if (likely(c->ptr == s) && same_text(s, c->text, (size_t)c->len + 1))
 		return c->id;
 	size_t n = clamp_len(s, strnlen(s, GP_STRING_MAX + 1));
 	uint64_t h = str_hash(s, n);
@@ -609,8 +633,12 @@ uint32_t gp_intern(const char *s)
  * recalibrates against clock_gettime every flush period and steers mult so that the
  * conversion stays continuous (never jumps back) while converging on CLOCK_MONOTONIC
  * (NTP slew included); steps over 1 ms (suspend, migration) are taken as they are.
- * Until the first calibration, and where the TSC is not usable (or GPROF_CLI_TSC=0),
- * gp_now_ns() calls clock_gettime.  The parameters are a seqlock (one writer). */
+ * The first calibration is made by the first gp_now_ns() call at least CLK_FIRST_NS
+ * after the initial sample (whichever thread: a burst of records right after start-up
+ * does not pay clock_gettime for a whole flush period); later ones by the flusher.
+ * Until then, and where the TSC is not usable (or GPROF_CLI_TSC=0), gp_now_ns() calls
+ * clock_gettime.  The parameters are a seqlock; its writers (and the calibration state)
+ * are serialised by g_clk_lock, which they only try-lock. */
 
 static uint64_t mono_ns(void)
 {
@@ -626,7 +654,9 @@ static _Atomic uint32_t g_clk_seq;
 static uint64_t g_clk_tsc, g_clk_ns, g_clk_mult; /* seqlock-protected */
 static _Atomic int g_clk_on;			 /* conversion valid */
 static int g_clk_usable;			 /* TSC eligible on this host */
-static uint64_t g_cal_tsc, g_cal_ns;		 /* last calibration sample */
+static uint64_t g_cal_tsc, g_cal_ns;		 /* last calibration sample (g_clk_lock) */
+static _Atomic int g_clk_lock;			 /* calibration in progress */
+#define CLK_FIRST_NS 2000000ull			 /* first calibration: 2 ms of baseline */
 
 static inline uint64_t tsc_to_ns(uint64_t t, uint64_t tb, uint64_t nb, uint64_t m)
 {
@@ -682,15 +712,20 @@ static void clk_init(void)
 	clk_sample(&g_cal_tsc, &g_cal_ns);
 }
 
-/* Flusher: recalibrate (at least 20 ms after the previous sample). */
+/* Recalibrate: the first time at least CLK_FIRST_NS after the initial sample, later at
+ * least 20 ms after the previous sample.  Skipped while another thread calibrates. */
 static void clk_calibrate(void)
 {
 	uint64_t t = 0, n = 0; /* (clk_sample sets both; GCC cannot see it once inlined) */
-	if (!g_clk_usable)
+	if (!g_clk_usable || atomic_exchange_explicit(&g_clk_lock, 1, memory_order_acquire))
 		return;
 	clk_sample(&t, &n);
-	if (n - g_cal_ns < 20000000ull || t <= g_cal_tsc)
+	if (n - g_cal_ns < (atomic_load_explicit(&g_clk_on, memory_order_relaxed) ? 20000000ull
+										  : CLK_FIRST_NS) ||
+	    t <= g_cal_tsc) {
+		atomic_store_explicit(&g_clk_lock, 0, memory_order_release);
 		return;
+	}
 	uint64_t dt = t - g_cal_tsc, dn = n - g_cal_ns;
 	if (!atomic_load_explicit(&g_clk_on, memory_order_relaxed)) {
 		clk_publish(t, n, (uint64_t)(((unsigned __int128)dn << 32) / dt));
@@ -711,6 +746,17 @@ static void clk_calibrate(void)
 	}
 	g_cal_tsc = t;
 	g_cal_ns = n;
+	atomic_store_explicit(&g_clk_lock, 0, memory_order_release);
+}
+
+/* gp_now_ns() before the first calibration: clock_gettime, and the calibration itself
+ * once CLK_FIRST_NS passed since the initial sample. */
+static __attribute__((noinline)) uint64_t clk_slow(void)
+{
+	uint64_t n = mono_ns();
+	if (g_clk_usable && n - g_cal_ns >= CLK_FIRST_NS)
+		clk_calibrate();
+	return n;
 }
 
 uint64_t gp_now_ns(void)
@@ -728,7 +774,7 @@ uint64_t gp_now_ns(void)
 		} while ((q & 1) || q != atomic_load_explicit(&g_clk_seq, memory_order_relaxed));
 		return tsc_to_ns(t, tb, nb, m);
 	}
-	return mono_ns();
+	return clk_slow();
 }
 #else
 static void clk_init(void)
@@ -1005,8 +1051,15 @@ static void start_flusher(void)
 	pthread_attr_setstacksize(&a, 64 << 10);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old); /* the flusher inherits "all blocked" */
-	if (pthread_create(&t, &a, flusher_main, NULL) != 0)
-		atomic_store(&g_flusher_pid, 0);
+	/* glibc refuses (EINVAL) a stack that cannot hold the process's static TLS, which
+	 * an application with large __thread data exceeds 64 KiB with: then the default */
+	if (pthread_create(&t, &a, flusher_main, NULL) != 0) {
+		pthread_attr_destroy(&a);
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &a, flusher_main, NULL) != 0)
+			atomic_store(&g_flusher_pid, 0);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&a);
 }

@@ -465,6 +465,11 @@ static uint64_t gate_time(const struct gp_rec_hdr *rec)
 
 		return (e->flags & GP_NVTX_PUSHPOP) && e->end_ns ? e->end_ns : e->start_ns;
 	}
+	case GP_REC_NVTX_PUSHPOP: {
+		const struct gp_rec_nvtx_pushpop *e = (const void *)rec;
+
+		return e->end_ns ? e->end_ns : e->start_ns;
+	}
 	case GP_REC_NVTX_START:
 		return ((const struct gp_rec_nvtx *)rec)->start_ns;
 	case GP_REC_NVTX_END:

@@ -131,6 +131,8 @@ size_t gp_rec_min_size(uint16_t type)
 		return sizeof(struct gp_rec_nvtx);
 	case GP_REC_NVTX_END:
 		return sizeof(struct gp_rec_nvtx_end);
+	case GP_REC_NVTX_PUSHPOP:
+		return sizeof(struct gp_rec_nvtx_pushpop);
 	case GP_REC_NVTX_DOMAIN:
 		return sizeof(struct gp_rec_nvtx_domain);
 	case GP_REC_NVTX_CATEGORY:

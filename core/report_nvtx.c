@@ -430,6 +430,14 @@ static int nvtx_create(struct report *r)
 static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec)
 {
 	switch (rec->type) {
+	case GP_REC_NVTX_PUSHPOP: {
+		struct gp_rec_nvtx e;
+
+		if (rec->size < sizeof(struct gp_rec_nvtx_pushpop))
+			return -1;
+		gp_nvtx_pushpop_expand((const void *)rec, &e);
+		return nvtx_handle(r, c, &e.h);
+	}
 	case GP_REC_NVTX_EVENT: {
 		const struct gp_rec_nvtx *e = (const void *)rec;
 

@@ -83,6 +83,7 @@ enum gp_rec_type {
 	GP_REC_NVTX_END = 0x103,      /* struct gp_rec_nvtx_end */
 	GP_REC_NVTX_DOMAIN = 0x104,   /* struct gp_rec_nvtx_domain: create or destroy */
 	GP_REC_NVTX_CATEGORY = 0x105, /* struct gp_rec_nvtx_category */
+	GP_REC_NVTX_PUSHPOP = 0x106,  /* struct gp_rec_nvtx_pushpop: compact push/pop range */
 
 	GP_REC_OSRT = 0x201, /* struct gp_rec_osrt */
 };
@@ -226,6 +227,31 @@ struct gp_rec_nvtx {
 	uint32_t level; /* push/pop nesting depth (0 = outermost), else 0 */
 	uint32_t pad;
 };
+
+/* GP_REC_NVTX_PUSHPOP (32 bytes, 72 for GP_REC_NVTX_EVENT): the common push/pop range in
+ * less than half the bytes - default domain, no category, colour or payload, nesting
+ * depth below 65536.  The recorder decodes it as the GP_REC_NVTX_EVENT that
+ * gp_nvtx_pushpop_expand() makes of it.  Producers pick it where it fits (nvtx_emit.h). */
+struct gp_rec_nvtx_pushpop {
+	struct gp_rec_hdr h;
+	uint64_t start_ns; /* CLOCK_MONOTONIC ns */
+	uint64_t end_ns;   /* 0 with GP_NVTX_OPEN */
+	uint32_t text_sid; /* message string id; 0 = none */
+	uint16_t level;	   /* push/pop nesting depth (0 = outermost) */
+	uint16_t flags;	   /* GP_NVTX_* (GP_NVTX_PUSHPOP set) */
+};
+
+/* The GP_REC_NVTX_EVENT equivalent of a GP_REC_NVTX_PUSHPOP (e->h.size = sizeof(*e)). */
+static inline void gp_nvtx_pushpop_expand(const struct gp_rec_nvtx_pushpop *p,
+					  struct gp_rec_nvtx *e)
+{
+	*e = (struct gp_rec_nvtx){.h = {GP_REC_NVTX_EVENT, sizeof(*e), p->h.tid},
+				  .start_ns = p->start_ns,
+				  .end_ns = p->end_ns,
+				  .text_sid = p->text_sid,
+				  .flags = (uint16_t)(p->flags | GP_NVTX_PUSHPOP),
+				  .level = p->level};
+}
 
 /* GP_REC_NVTX_END: end of the start/end range `range_id`, on thread h.tid. */
 struct gp_rec_nvtx_end {

@@ -472,6 +472,7 @@ static void test_nvtx_kinds(void **state)
 		struct gp_rec_nvtx *e;
 		struct gp_rec_nvtx_domain *d;
 		struct gp_rec_nvtx_category *k;
+		struct gp_rec_nvtx_pushpop *p;
 
 		if (tx_open(&t, recorder_channel_path(fx.rec)) < 0 ||
 		    tx_open(&t2, recorder_channel_path(fx.rec)) < 0)
@@ -522,6 +523,18 @@ static void test_nvtx_kinds(void **state)
 		d->ts_ns = t0 + 8000;
 		d->domain = 7;
 		d->destroy = 1;
+		/* compact push/pop ranges (GP_REC_NVTX_PUSHPOP): one popped, one left open
+		 * with a registered message */
+		p = fb_rec(&t, &f, GP_REC_NVTX_PUSHPOP, sizeof(*p), 300);
+		p->start_ns = t0 + 11000;
+		p->end_ns = t0 + 11500;
+		p->text_sid = 2;
+		p->level = 1;
+		p->flags = GP_NVTX_PUSHPOP;
+		p = fb_rec(&t, &f, GP_REC_NVTX_PUSHPOP, sizeof(*p), 300);
+		p->start_ns = t0 + 12000;
+		p->text_sid = 3;
+		p->flags = GP_NVTX_PUSHPOP | GP_NVTX_OPEN | GP_NVTX_TEXT_REGISTERED;
 		fb_send(&t, &f);
 		/* a second connection with the same domain handle: another domainId */
 		put_hello(&t2, &f, 1, "kinds");
@@ -586,6 +599,17 @@ static void test_nvtx_kinds(void **state)
 	/* a push/pop range still open at exit: NULL end, int32 payload */
 	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 59 and "
 				      "end is null and int32Value = -5 and domainId = 0"),
+			 1);
+	/* the compact records: the same rows as GP_REC_NVTX_EVENT would give */
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 59 and "
+				      "globalTid & 16777215 = 300 and end - start = 500 and text = "
+				      "'se' and textId is null and domainId = 0 and color is null "
+				      "and category is null and uint64Value is null"),
+			 1);
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS n join StringIds s on "
+				      "s.id = n.textId where n.eventType = 59 and n.globalTid & "
+				      "16777215 = 300 and n.end is null and n.text is null and "
+				      "s.value = 'registered'"),
 			 1);
 	fx_cleanup(&fx);
 }
@@ -812,6 +836,8 @@ static void test_killed_recorder(void **state)
 	fx_cleanup(&fx);
 	/* the killed recorder could not remove its channel */
 	unlink(chan);
+	strcpy(strrchr(chan, '/') + 1, GP_CONTROL_NAME); /* and its control file */
+	unlink(chan);
 	*strrchr(chan, '/') = '\0';
 	rmdir(chan);
 }
@@ -910,6 +936,8 @@ static void test_killed_mid_transaction(void **state)
 	assert_non_null(db);
 	sqlite3_close(db);
 	fx_cleanup(&fx);
+	unlink(chan);
+	strcpy(strrchr(chan, '/') + 1, GP_CONTROL_NAME); /* and its control file */
 	unlink(chan);
 	*strrchr(chan, '/') = '\0';
 	rmdir(chan);
