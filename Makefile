@@ -6,6 +6,7 @@
 #   make check      build and run every CPU test (unit + end-to-end); last line is
 #                   "N passed, N failed"
 #   make check-gpu  build and run the CUDA tests (needs a GPU, the driver and CUPTI)
+#   make check-fuzz build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (45)
 #   make bench      CPU benchmarks (bench/RESULTS.md explains the figures)
 #   make install PREFIX=/usr/local
 #
@@ -59,7 +60,8 @@ GPU_SRC := $(sort $(wildcard tests/gpu/*.cu))
 # gpu_basic once more with the shared cudart (libcudart.so) instead of nvcc's static one
 GPU_BIN := $(GPU_SRC:tests/gpu/%.cu=$(B)/tests/gpu/%) $(B)/tests/gpu/gpu_basic_shared
 
-.PHONY: all demo check check-gpu gpu-programs bench install clean format lint-man gen-cudalibs
+.PHONY: all demo check check-gpu gpu-programs bench install clean format lint-man gen-cudalibs \
+	check-fuzz fuzz-programs fuzz-corpus
 all: $(GPROF) $(if $(OSRT_SRC),$(OSRT_SO)) $(if $(INJECT_SRC),$(INJECT_SO)) $(if $(MPI_SRC),$(MPI_SO)) \
 	$(if $(CUDALIBS_SRC),$(CUDALIBS_SO))
 
@@ -201,6 +203,39 @@ gpu-programs: $(GPU_BIN)
 
 check-gpu: all gpu-programs
 	@GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) sh tests/gpu/run-all.sh
+
+# --- fuzzing (make check-fuzz: tests/fuzz/run-fuzz.sh; clang's libFuzzer) ---------------
+# The library again with clang, ASan, UBSan and libFuzzer's coverage; fuzz_frame
+# (gp_decode_frame) and fuzz_report (frames into a report) each run FUZZ_SECONDS from the
+# seeds in tests/fuzz/corpus/ (`make fuzz-corpus` rewrites them from the wire structs).
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing -I. -I$(CUDA_INC) -I$(CUPTI_INC) \
+	-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
+FUZZ_BIN := $(B)/fuzz/fuzz_frame $(B)/fuzz/fuzz_report
+
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(B)/fuzz/libgprof.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/fuzz/libgprof.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/fuzz/libgprof.a $(LDLIBS_CLI)
+
+$(B)/fuzz/mkcorpus: tests/fuzz/mkcorpus.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+fuzz-programs: $(FUZZ_BIN)
+
+check-fuzz:
+	@BUILD=$(B) MAKE="$(MAKE)" sh tests/fuzz/run-fuzz.sh
+
+fuzz-corpus: $(B)/fuzz/mkcorpus
+	mkdir -p tests/fuzz/corpus/frame tests/fuzz/corpus/report
+	$(B)/fuzz/mkcorpus tests/fuzz/corpus
 
 # --- benchmarks ----------------------------------------------------------------
 $(B)/bench/%: bench/%.c $(B)/obj/bench/benchutil.o $(B)/libgprof.a

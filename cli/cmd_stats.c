@@ -13,6 +13,7 @@
  * written to a temporary name beside the target and renamed when complete.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +303,19 @@ static int run_job(const struct job *j, const struct target *t, const struct sta
 	return stats_run_report(t->dbs[0], j->r, &j->args, o, out);
 }
 
+/* Exit status after a failed job on t (its error printed): GP_EXIT_BAD_INPUT, with a
+ * hint, when SQLite found one of its reports damaged, else GP_EXIT_ERROR. */
+static int job_error_status(const struct target *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (report_db_damaged(t->dbs[i])) {
+			report_hint_damaged(t->dbs[i]);
+			return GP_EXIT_BAD_INPUT;
+		}
+	}
+	return GP_EXIT_ERROR;
+}
+
 /* Run job j into a temporary file, then rename it over path. */
 static int run_to_file(const struct job *j, const struct target *t, const char *path,
 		       const struct stats_fmt_opts *base, int quiet)
@@ -309,7 +323,7 @@ static int run_to_file(const struct job *j, const struct target *t, const char *
 	struct stats_fmt_opts o = *base;
 	char *tmp = xasprintf("%s.tmpXXXXXX", path);
 	const char *what = NULL;
-	int fd, ret;
+	int fd, ret, status = GP_EXIT_ERROR;
 	FILE *f;
 
 	o.format = j->format;
@@ -326,6 +340,8 @@ static int run_to_file(const struct job *j, const struct target *t, const char *
 	fchmod(fd, 0644);
 	f = fdopen(fd, "w");
 	ret = run_job(j, t, &o, f);
+	if (ret < 0)
+		status = job_error_status(t);
 	if (fclose(f) != 0 && ret >= 0)
 		ret = error("cannot write '%s': %s", path, strerror(errno));
 	if (ret == 0 && rename(tmp, path) != 0)
@@ -346,7 +362,29 @@ static int run_to_file(const struct job *j, const struct target *t, const char *
 	if (!quiet)
 		putchar('\n');
 	free(tmp);
-	return ret < 0 ? GP_EXIT_ERROR : GP_EXIT_OK;
+	return ret < 0 ? status : GP_EXIT_OK;
+}
+
+/* The folder of output file path must exist and be writable: else one error line and a
+ * hint, -1 (checked before any report runs, so a bad --output gives one error, not one
+ * per report). */
+static int check_output_folder(const char *path)
+{
+	char *tmp = xstrdup(path), *dir = dirname(tmp);
+	struct stat sb;
+	int ret = 0;
+
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		error("cannot write '%s': folder '%s' does not exist", path, dir);
+		hint("create the folder first, or give --output a prefix in an existing folder");
+		ret = -1;
+	} else if (access(dir, W_OK | X_OK) != 0) {
+		error("cannot write '%s': folder '%s' is not writable", path, dir);
+		hint("give --output a prefix in a folder you can write to");
+		ret = -1;
+	}
+	free(tmp);
+	return ret;
 }
 
 /* The "a.db, b.db, c.db" banner label of --merge. */
@@ -536,6 +574,10 @@ int cmd_stats(int argc, char **argv)
 			status = GP_EXIT_OUTPUT;
 			goto out;
 		}
+		if (check_output_folder(paths[p]) < 0) {
+			status = GP_EXIT_OUTPUT;
+			goto out;
+		}
 	}
 
 	if (merge)
@@ -557,6 +599,8 @@ int cmd_stats(int argc, char **argv)
 				rc = run_to_file(j, &t, path, &o, quiet);
 				if (rc && !status)
 					status = rc;
+				if (rc == GP_EXIT_BAD_INPUT)
+					break; /* damaged: one error for the file */
 				continue;
 			}
 			/* with --quiet there are no banners: label each input's block */
@@ -568,8 +612,13 @@ int cmd_stats(int argc, char **argv)
 			o.banners = !quiet;
 			o.label = t.label;
 			rc = run_job(j, &t, &o, stdout);
-			if (rc < 0 && !status)
-				status = GP_EXIT_ERROR;
+			if (rc < 0) {
+				rc = job_error_status(&t);
+				if (!status)
+					status = rc;
+				if (rc == GP_EXIT_BAD_INPUT)
+					break; /* damaged: one error for the file */
+			}
 		}
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/profile_options.h"
 #include "core/metrics_names.h"
@@ -607,7 +608,7 @@ int profile_parse_seconds(const char *s, uint64_t *ns)
 			digits++;
 		}
 	}
-	if (!digits || *p)
+	if (!digits || *p || whole * 1000000000ull + frac > PROFILE_SECONDS_NS_MAX)
 		return -1;
 	*ns = whole * 1000000000ull + frac;
 	return 0;
@@ -622,7 +623,8 @@ static int validate_seconds(const struct config_option *opt, const char *value, 
 	if (!profile_parse_seconds(value, &ns) && ns > 0)
 		return 0;
 	strbuf_addf(err, "invalid value '%s' for '%s'", value, opt->name);
-	strbuf_addstr(hint, "give a number of seconds > 0, e.g. 30 or 0.5");
+	strbuf_addf(hint, "give a number of seconds > 0 and at most %llu, e.g. 30 or 0.5",
+		    PROFILE_SECONDS_NS_MAX / 1000000000ull);
 	return -1;
 }
 
@@ -735,7 +737,7 @@ static int parse_capture(const char *name, const char *value, struct capture_set
 		return capture_parse_nvtx(value, &c->nvtx, why);
 	if (profile_parse_seconds(value, &c->delay_ns) == 0)
 		return 0;
-	*why = "expected a number of seconds >= 0";
+	*why = "expected a number of seconds >= 0 (at most 4611686018)";
 	return -1;
 }
 
@@ -1175,6 +1177,30 @@ static void record_option(struct profile_options *o, const struct profile_option
 	}
 }
 
+/* Could `word` be the application: a path (it holds '/'), or a file found in $PATH? */
+static int word_is_command(const char *word)
+{
+	const char *p = getenv("PATH");
+
+	if (strchr(word, '/'))
+		return 1;
+	if (!p)
+		p = "/bin:/usr/bin";
+	for (;;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *cand = xasprintf("%.*s%s%s", (int)len, p, len ? "/" : "", word);
+		int found = access(cand, F_OK) == 0;
+
+		free(cand);
+		if (found)
+			return 1;
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+}
+
 /* Is `word` one of this table's switches ("--name[=...]", a unique prefix of a long
  * name, or "-x..." with x a short switch)? */
 static int looks_like_option(const char *word)
@@ -1272,6 +1298,16 @@ int profile_options_parse(struct profile_options *o, int argc, char **argv)
 		if (op->kind == PROFILE_OPT_BOOL && !value && optind + 1 < argc &&
 		    (!strcmp(argv[optind], "true") || !strcmp(argv[optind], "false")))
 			value = argv[optind++];
+		/* "-w maybe": a word after a bare boolean switch that is no command either was
+		 * meant as its value (nsys: -w true|false), not as the application */
+		if (op->kind == PROFILE_OPT_BOOL && !value && optind < argc &&
+		    argv[optind][0] != '-' && strcmp(argv[optind], "true") &&
+		    strcmp(argv[optind], "false") && !word_is_command(argv[optind])) {
+			error("invalid value '%s' for '--%s'", argv[optind], op->name);
+			hint("use --%s=true or --%s=false ('%s' is not a command in $PATH either)",
+			     op->name, op->name, argv[optind]);
+			return -1;
+		}
 		if (op->apply(o, value) < 0)
 			return -1;
 		record_option(o, op, value);

@@ -195,8 +195,13 @@ char *profile_trace_ignored_text(const struct profile_options *o, const char *se
  * or -1 after printing an error naming `--name`. */
 int profile_parse_bool(const char *name, const char *value);
 
+/* Longest --duration / --delay (ns, about 146 years): session start + delay + duration
+ * stays far from uint64 overflow. */
+#define PROFILE_SECONDS_NS_MAX (1ull << 62)
+
 /* Parse seconds as --duration takes them ("30", "0.5", ".25"; at most 9 decimals
- * count) into ns.  Returns 0, or -1 when s is not such a number or overflows. */
+ * count) into ns.  Returns 0, or -1 when s is not such a number or exceeds
+ * PROFILE_SECONDS_NS_MAX. */
 int profile_parse_seconds(const char *s, uint64_t *ns);
 
 /* Parse a --kill value: none (0), sigterm, sigkill, or a signal number 1..SIGRTMAX.

@@ -612,6 +612,13 @@ static void log_append(struct capture_conn *cc, const struct gp_rec_hdr *rec)
 	cc->log_len += rec->size;
 }
 
+/* Combine report_record() results of one record in several reports: -1 (bad) wins,
+ * then REPORT_REC_REFUSED, then 0. */
+static int merge_rc(int ret, int rc)
+{
+	return ret < 0 || rc < 0 ? -1 : ret > rc ? ret : rc;
+}
+
 /* Hand rec to every window report this connection is in. */
 static int broadcast(struct report_router *rt, struct capture_conn *cc,
 		     const struct gp_rec_hdr *rec)
@@ -620,9 +627,8 @@ static int broadcast(struct report_router *rt, struct capture_conn *cc,
 	int ret = 0;
 
 	for (k = 0; k < cc->nrc && k < rt->nwin; k++)
-		if (cc->rc[k] && rt->win[k].rep &&
-		    report_record(rt->win[k].rep, cc->rc[k], rec) < 0)
-			ret = -1;
+		if (cc->rc[k] && rt->win[k].rep)
+			ret = merge_rc(ret, report_record(rt->win[k].rep, cc->rc[k], rec));
 	return ret;
 }
 
@@ -634,9 +640,8 @@ static int broadcast_open(struct report_router *rt, struct capture_conn *cc,
 	int ret = 0;
 
 	for (k = 0; k < cc->nrc && k < rt->nwin; k++)
-		if (cc->rc[k] && rt->win[k].rep && !rt->win[k].stop_ns &&
-		    report_record(rt->win[k].rep, cc->rc[k], rec) < 0)
-			ret = -1;
+		if (cc->rc[k] && rt->win[k].rep && !rt->win[k].stop_ns)
+			ret = merge_rc(ret, report_record(rt->win[k].rep, cc->rc[k], rec));
 	return ret;
 }
 
@@ -783,6 +788,8 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 		if (one.zero_timestamps > total.zero_timestamps)
 			total.zero_timestamps = one.zero_timestamps;
 		total.write_errors += one.write_errors - st->write_errors;
+		total.bad_records += one.bad_records - st->bad_records;
+		total.over_limit += one.over_limit - st->over_limit;
 	}
 	total.capture_unrouted = rt->dropped;
 	*st = total;

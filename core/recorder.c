@@ -13,6 +13,7 @@
  * records to the report writer (report.c), and commits at least every
  * GP_RECORDER_COMMIT_MS, and when the queue has been idle for IDLE_COMMIT_MS.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
@@ -155,10 +157,11 @@ int gp_decode_frame(const void *buf, size_t nbytes, struct gp_seq *seq,
 {
 	const struct gp_frame_hdr *fh = buf;
 	const unsigned char *p, *end;
+	int rc;
 
 	if (nbytes < sizeof(*fh) || nbytes > GP_FRAME_MAX || fh->magic != GP_WIRE_MAGIC ||
 	    fh->version != GP_WIRE_VERSION || fh->type != GP_FRAME_RECORDS ||
-	    fh->length != nbytes - sizeof(*fh)) {
+	    fh->length != nbytes - sizeof(*fh) || fh->seq >= seq->end + GP_SEQ_JUMP_MAX) {
 		cnt->bad_frames++;
 		return -1;
 	}
@@ -178,14 +181,17 @@ int gp_decode_frame(const void *buf, size_t nbytes, struct gp_seq *seq,
 		min = gp_rec_min_size(rh->type);
 		if (min && rh->size < min)
 			goto bad;
-		if (fn(ctx, rh) < 0)
+		rc = fn(ctx, rh);
+		if (rc < 0)
 			goto bad;
+		p += rh->size;
+		if (rc > 0)
+			continue; /* refused: counted by the callback, the frame goes on */
 		cnt->records++;
 		if ((rh->type >> 8) < GP_DECODE_BLOCKS) {
 			cnt->block_records[rh->type >> 8]++;
 			cnt->block_events[rh->type >> 8] += !gp_rec_is_state(rh->type);
 		}
-		p += rh->size;
 	}
 	return 0;
 bad:
@@ -625,6 +631,66 @@ static void free_recorder(struct recorder *r)
 	free(r);
 }
 
+/*
+ * Channel folders are "$TMPDIR/gprof-cli-<pid>-XXXXXX" (pid: the recorder's).  A recorder
+ * that was killed (SIGKILL, OOM) leaves its folder with the socket and the control file;
+ * the next recorder removes such folders when they belong to this user, their pid is gone
+ * (kill(pid, 0): ESRCH), nobody listens on the socket (a recorder in another pid
+ * namespace sharing /tmp still answers), and they are older than a minute.  Only the
+ * files a recorder creates are removed; a folder holding anything else stays.
+ */
+#define STALE_AGE_S 60
+
+static void clean_stale_channels(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *dir, *sock, *ctl, *end;
+		struct sockaddr_un sa;
+		struct stat sb;
+		long pid;
+		int fd, alive = 0;
+
+		if (strncmp(e->d_name, "gprof-cli-", 10))
+			continue;
+		pid = strtol(e->d_name + 10, &end, 10);
+		if (pid <= 0 || *end != '-' || strlen(end + 1) != 6 || (pid_t)pid == getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		dir = xasprintf("%s/%s", tmp, e->d_name);
+		if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != getuid() ||
+		    now - sb.st_mtime < STALE_AGE_S) {
+			free(dir);
+			continue;
+		}
+		sock = xasprintf("%s/%s", dir, CHANNEL_NAME);
+		ctl = xasprintf("%s/%s", dir, GP_CONTROL_NAME);
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		if (fd >= 0 && strlen(sock) < sizeof(sa.sun_path)) {
+			strcpy(sa.sun_path, sock);
+			alive = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (!alive) {
+			unlink(sock);
+			unlink(ctl);
+			rmdir(dir);
+		}
+		free(sock);
+		free(ctl);
+		free(dir);
+	}
+	closedir(d);
+}
+
 static int setup_channel(struct recorder *r)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -634,7 +700,8 @@ static int setup_channel(struct recorder *r)
 
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
-	tmpl = xasprintf("%s/gprof-cli-XXXXXX", tmp);
+	clean_stale_channels(tmp);
+	tmpl = xasprintf("%s/gprof-cli-%d-XXXXXX", tmp, (int)getpid());
 	if (!mkdtemp(tmpl)) {
 		error("cannot create the record channel folder in '%s': %s", tmp, strerror(errno));
 		hint("set TMPDIR to a writable folder");

@@ -1,8 +1,10 @@
 /*
  * recorder.h - the recorder: the gprof-cli side of the record channel.
  *
- * recorder_start() creates a private channel directory (mkdtemp) with a SOCK_SEQPACKET
- * listening socket, creates the report (report.h) and starts two threads:
+ * recorder_start() creates a private channel directory ($TMPDIR/gprof-cli-<pid>-XXXXXX,
+ * mkdtemp, 0700; first removing the folders of this user's recorders that were killed:
+ * pid gone, no listener, older than a minute) with a SOCK_SEQPACKET listening socket,
+ * creates the report (report.h) and starts two threads:
  *   - the reader accepts producer connections and drains frames into an in-memory
  *     queue (bounded: past GP_RECORDER_QUEUE_MAX bytes it stops reading, so the
  *     producers block in send() instead of the recorder growing without limit);
@@ -10,6 +12,9 @@
  *     large transactions with prepared statements, committing at least every
  *     GP_RECORDER_COMMIT_MS so that a killed recorder leaves a report holding
  *     everything up to about a second before.
+ * Whatever the producers send, the recorder's memory stays bounded (about 64 MB: the
+ * queue, GP_REPORT_STRING_MEM_MAX of strings, SQLite's cache, the open-range limit of
+ * core/report_nvtx.c); what it refuses or drops is counted (recorder_stats).
  * The application never waits for SQLite.
  *
  * recorder_finish() is called once the application has exited: it waits for the
@@ -73,6 +78,8 @@ struct recorder_stats {
 	uint64_t records;	   /* records decoded and written */
 	uint64_t bytes;		   /* frame bytes received */
 	uint64_t bad_frames;	   /* frames with bad magic/version/length or torn records */
+	uint64_t bad_records;	   /* records refused by a range check (report.h) */
+	uint64_t over_limit;	   /* records dropped at a recorder memory limit (report.h) */
 	uint64_t lost_frames;	   /* frames missing by sequence-number gap */
 	uint64_t dropped_records;  /* producer-side drops (sum of GP_REC_LOSS) */
 	uint64_t failed_sends;	   /* producer-side failed sends (sum of GP_REC_LOSS) */

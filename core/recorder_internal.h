@@ -24,6 +24,8 @@ struct i64map {
 /* A pointer to key's value, valid until the next i64map_get; inserts `init` when key is
  * absent.  *found: 1 when it was there.  Never fails (xmalloc dies on OOM). */
 int64_t *i64map_get(struct i64map *m, int64_t key, int64_t init, int *found);
+/* A pointer to key's value (valid until the next i64map_get), or NULL when absent. */
+int64_t *i64map_find(const struct i64map *m, int64_t key);
 /* Free the map's memory and zero it (it may be used again). */
 void i64map_free(struct i64map *m);
 
@@ -34,7 +36,7 @@ void i64map_free(struct i64map *m);
 /* Counters updated by gp_decode_frame(). */
 struct gp_decode_counts {
 	uint64_t frames;      /* frames whose header was valid */
-	uint64_t records;     /* records the callback accepted */
+	uint64_t records;     /* records the callback accepted (not those it refused) */
 	uint64_t bad_frames;  /* bad header, or a torn / unknown / short record */
 	uint64_t lost_frames; /* frames missing by sequence number (see gp_seq_close) */
 	/* accepted records per type block (type >> 8), and of those the events (records
@@ -52,10 +54,16 @@ struct gp_seq {
 	uint64_t frames; /* valid frames received */
 };
 
+/* A frame whose seq is this far or more past the highest seen so far is refused as bad
+ * (a producer numbers its frames 0, 1, 2, ...: a crafted seq would claim 2^64 lost). */
+#define GP_SEQ_JUMP_MAX (1ull << 20)
+
 /* Add the frames a closed connection lost (seq->end - seq->frames) to cnt. */
 void gp_seq_close(const struct gp_seq *seq, struct gp_decode_counts *cnt);
 
-/* Callback for one framed record; returns 0, or -1 when the record is unknown or bad. */
+/* Callback for one framed record; returns 0 (accepted), a positive value when it refused
+ * the record and counted that itself (report.h REPORT_REC_REFUSED: the record is skipped,
+ * the frame goes on), or -1 when the record is unknown or bad (a bad frame). */
 typedef int (*gp_rec_fn)(void *ctx, const struct gp_rec_hdr *rec);
 
 /*
@@ -64,9 +72,10 @@ typedef int (*gp_rec_fn)(void *ctx, const struct gp_rec_hdr *rec);
  *                exceed GP_FRAME_MAX when recv() truncated it: only min(nbytes,
  *                GP_FRAME_MAX) bytes of buf are read);
  *   seq:         the connection's sequence tracking (see struct gp_seq).
- * Frame checks: size >= header, <= GP_FRAME_MAX, magic, version, type, and
- * header.length == nbytes - header.  Record checks: size >= 8, multiple of 8, fits in
- * the frame, and >= gp_rec_min_size() for the types it knows; then fn decides.
+ * Frame checks: size >= header, <= GP_FRAME_MAX, magic, version, type,
+ * header.length == nbytes - header, and seq < seq->end + GP_SEQ_JUMP_MAX.  Record
+ * checks: size >= 8, multiple of 8, fits in the frame, and >= gp_rec_min_size() for the
+ * types it knows; then fn decides.
  * Returns 0 when the whole frame was good, -1 when it counted a bad frame (records
  * before the bad one were delivered; the rest of the frame is skipped).
  */

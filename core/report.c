@@ -96,6 +96,21 @@ int64_t *i64map_get(struct i64map *m, int64_t key, int64_t init, int *found)
 	return &m->vals[j];
 }
 
+int64_t *i64map_find(const struct i64map *m, int64_t key)
+{
+	size_t j;
+
+	if (!m->n)
+		return NULL;
+	j = hash64((uint64_t)key) & (m->cap - 1);
+	while (m->keys[j] != I64_EMPTY) {
+		if (m->keys[j] == key)
+			return &m->vals[j];
+		j = (j + 1) & (m->cap - 1);
+	}
+	return NULL;
+}
+
 void i64map_free(struct i64map *m)
 {
 	free(m->keys);
@@ -145,12 +160,20 @@ struct conn_str {
 	int64_t gid; /* StringIds id, -1 until first asked for */
 };
 
+/* Strings of a connection: ids below nstrs in a dense array (producers number their
+ * strings 1, 2, 3, ...), others (an id far above what the connection defined so far, e.g.
+ * a forked child's new strings, or a crafted id) in `sparse`: id -> index into sp. */
 struct report_conn {
 	struct report *r;
 	uint32_t pid;
 	uint32_t exe_sid; /* HELLO's exe string id, until the string arrives */
 	struct conn_str *strs;
 	uint32_t nstrs;
+	uint32_t ndefined; /* string ids defined on this connection */
+	struct i64map sparse;
+	struct conn_str *sp;
+	size_t nsp, sp_alloc;
+	size_t str_mem;	  /* bytes of this connection's strings counted in r->str_mem */
 	uint64_t loss[4]; /* latest GP_REC_LOSS: dropped, failed_sends, cupti, zero_ts */
 	void *slots[REPORT_MOD_MAX];
 };
@@ -181,9 +204,16 @@ struct report {
 	uint64_t zero_timestamps; /* counted by modules */
 	uint64_t write_errors;
 	uint64_t processes;
+	uint64_t bad_records; /* refused by a range check (report_count_bad_record) */
+	uint64_t over_limit;  /* dropped at a memory limit (report_count_over_limit) */
+	size_t str_mem;	      /* bytes held by connection strings and the intern table */
 };
 
-#define STRING_SID_MAX (1u << 24) /* largest per-connection string id we accept */
+/* Dense string ids: an id is put in the dense array while it is below this much more
+ * than twice the ids defined so far; bytes counted per string besides its text. */
+#define DENSE_SLACK  4096u
+#define STR_OVERHEAD 48u
+#define LOSS_SLACK   (1ull << 32) /* loss counters: at most this + 1 per ns of session */
 
 sqlite3 *report_db(struct report *r)
 {
@@ -213,6 +243,36 @@ uint32_t report_conn_pid(const struct report_conn *c)
 void report_count_zero_timestamps(struct report *r, uint64_t n)
 {
 	r->zero_timestamps += n;
+}
+
+static inline uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+int report_count_bad_record(struct report *r)
+{
+	r->bad_records++;
+	return REPORT_REC_REFUSED;
+}
+
+int report_count_over_limit(struct report *r, uint64_t n)
+{
+	r->over_limit = sat_add(r->over_limit, n);
+	return REPORT_REC_REFUSED;
+}
+
+int report_time_ok(const struct report *r, uint64_t ts_ns)
+{
+	int64_t t = (int64_t)(ts_ns - r->session_start_ns); /* two's complement wrap */
+
+	return t >= -GP_REPORT_TIME_BEFORE && t <= GP_REPORT_TIME_MAX;
+}
+
+int report_span_ok(const struct report *r, uint64_t start_ns, uint64_t end_ns)
+{
+	return end_ns >= start_ns && end_ns - start_ns <= (uint64_t)GP_REPORT_TIME_MAX &&
+	       report_time_ok(r, start_ns) && report_time_ok(r, end_ns);
 }
 
 sqlite3_stmt *report_prepare(struct report *r, const char *sql)
@@ -259,6 +319,17 @@ int64_t report_string(struct report *r, const char *s, size_t len)
 			return t->e[j].id;
 		j = (j + 1) & (t->cap - 1);
 	}
+	if (r->str_mem + len + STR_OVERHEAD > GP_REPORT_STRING_MEM_MAX) {
+		/* over the memory limit: a row of its own, not kept for de-duplication (the
+		 * same text may get several ids; nothing is lost) */
+		int64_t id = r->next_string_id++;
+
+		sqlite3_bind_int64(r->st_string, 1, id);
+		sqlite3_bind_text(r->st_string, 2, s, (int)len, SQLITE_TRANSIENT);
+		report_step(r, r->st_string);
+		return id;
+	}
+	r->str_mem += len + STR_OVERHEAD;
 	t->e[j].hash = h;
 	t->e[j].len = (uint32_t)len;
 	t->e[j].text = xmalloc(len + 1);
@@ -272,13 +343,23 @@ int64_t report_string(struct report *r, const char *s, size_t len)
 	return t->e[j].id;
 }
 
+/* The slot of string id sid on c, or NULL when sid was never defined there. */
+static struct conn_str *conn_str_find(struct report_conn *c, uint32_t sid)
+{
+	int64_t *k;
+
+	if (sid < c->nstrs)
+		return &c->strs[sid];
+	k = i64map_find(&c->sparse, sid);
+	return k ? &c->sp[*k] : NULL;
+}
+
 int64_t report_conn_string(struct report_conn *c, uint32_t sid)
 {
-	struct conn_str *cs;
+	struct conn_str *cs = sid ? conn_str_find(c, sid) : NULL;
 
-	if (sid == 0 || sid >= c->nstrs || !c->strs[sid].text)
+	if (!cs || !cs->text)
 		return -1;
-	cs = &c->strs[sid];
 	if (cs->gid < 0)
 		cs->gid = report_string(c->r, cs->text, cs->len);
 	return cs->gid;
@@ -286,9 +367,9 @@ int64_t report_conn_string(struct report_conn *c, uint32_t sid)
 
 const char *report_conn_string_text(struct report_conn *c, uint32_t sid)
 {
-	if (sid == 0 || sid >= c->nstrs)
-		return NULL;
-	return c->strs[sid].text;
+	struct conn_str *cs = sid ? conn_str_find(c, sid) : NULL;
+
+	return cs ? cs->text : NULL;
 }
 
 static void meta_row(struct report *r, sqlite3_stmt *st, const char *name, const char *value)
@@ -632,10 +713,15 @@ void report_conn_close(struct report *r, struct report_conn *c)
 			r->modules[i]->conn_close(r, c);
 	flush_modules(r); /* batched rows may point at this connection's strings */
 	for (i = 0; i < 4; i++)
-		r->loss_totals[i] += c->loss[i];
+		r->loss_totals[i] = sat_add(r->loss_totals[i], c->loss[i]);
 	for (i = 0; i < c->nstrs; i++)
 		free(c->strs[i].text);
 	free(c->strs);
+	for (i = 0; i < c->nsp; i++)
+		free(c->sp[i].text);
+	free(c->sp);
+	i64map_free(&c->sparse);
+	r->str_mem -= c->str_mem;
 	free(c);
 }
 
@@ -670,25 +756,67 @@ static int handle_hello(struct report *r, struct report_conn *c, const struct gp
 	return 0;
 }
 
-static int handle_string(struct report *r, struct report_conn *c, const struct gp_rec_string *s)
+/* The slot for a new definition of string id `id` on c (dense or sparse). */
+static struct conn_str *conn_str_slot(struct report_conn *c, uint32_t id)
 {
-	struct conn_str *cs;
+	struct conn_str *cs = conn_str_find(c, id);
+	int found;
+	int64_t *k;
 
-	if (s->id == 0 || s->id >= STRING_SID_MAX ||
-	    (size_t)s->h.size < sizeof(*s) + (size_t)s->len)
-		return -1;
-	if (s->id >= c->nstrs) {
+	if (cs)
+		return cs;
+	if ((uint64_t)id < 2ull * c->ndefined + DENSE_SLACK) {
 		uint32_t n = c->nstrs ? c->nstrs : 64;
 
-		while (n <= s->id)
+		while (n <= id)
 			n *= 2;
 		c->strs = xrealloc(c->strs, n * sizeof(*c->strs));
 		memset(c->strs + c->nstrs, 0, (n - c->nstrs) * sizeof(*c->strs));
+		/* ids that moved from the sparse map into the dense range */
+		for (size_t i = 0; i < c->sparse.cap && c->sparse.n; i++) {
+			int64_t key = c->sparse.keys[i];
+
+			if (key != I64_EMPTY && key >= c->nstrs && key < n) {
+				c->strs[key] = c->sp[c->sparse.vals[i]];
+				c->sp[c->sparse.vals[i]].text = NULL;
+				c->sp[c->sparse.vals[i]].len = 0;
+			}
+		}
 		c->nstrs = n;
+		return &c->strs[id];
 	}
-	cs = &c->strs[s->id];
-	if (cs->text)
+	k = i64map_get(&c->sparse, id, (int64_t)c->nsp, &found);
+	if (c->nsp == c->sp_alloc) {
+		c->sp_alloc = c->sp_alloc ? 2 * c->sp_alloc : 64;
+		c->sp = xrealloc(c->sp, c->sp_alloc * sizeof(*c->sp));
+	}
+	memset(&c->sp[*k], 0, sizeof(c->sp[*k]));
+	c->nsp++;
+	return &c->sp[*k];
+}
+
+static int handle_string(struct report *r, struct report_conn *c, const struct gp_rec_string *s)
+{
+	struct conn_str *cs;
+	size_t mem = (size_t)s->len + STR_OVERHEAD;
+
+	if (s->id == 0 || s->len > GP_STRING_MAX || (size_t)s->h.size < sizeof(*s) + (size_t)s->len)
+		return report_count_bad_record(r);
+	cs = conn_str_find(c, s->id);
+	if (cs && cs->text)
+		mem = s->len > cs->len ? s->len - cs->len : 0; /* a redefinition */
+	if (r->str_mem + mem > GP_REPORT_STRING_MEM_MAX)
+		return report_count_over_limit(r, 1); /* records naming it get no text */
+	if (!cs || !cs->text)
+		c->ndefined++;
+	cs = conn_str_slot(c, s->id);
+	if (cs->text) {
 		flush_modules(r); /* a redefinition: batched rows may point at the old text */
+		r->str_mem -= cs->len + STR_OVERHEAD;
+		c->str_mem -= cs->len + STR_OVERHEAD;
+	}
+	r->str_mem += s->len + STR_OVERHEAD;
+	c->str_mem += s->len + STR_OVERHEAD;
 	free(cs->text);
 	cs->text = xmalloc((size_t)s->len + 1);
 	memcpy(cs->text, s->text, s->len);
@@ -728,6 +856,24 @@ static int handle_thread_name(struct report *r, struct report_conn *c,
 	return 0;
 }
 
+/* The producer's cumulative loss counters.  Plausible: none smaller than the last ones
+ * seen on the connection, none larger than LOSS_SLACK + the ns since the session
+ * started (nothing drops more than one record per ns).  Else refused, the last kept. */
+static int handle_loss(struct report *r, struct report_conn *c, const struct gp_rec_loss *l)
+{
+	const uint64_t v[4] = {l->dropped_records, l->failed_sends, l->cupti_dropped,
+			       l->zero_timestamps};
+	uint64_t now = gp_monotonic_ns(), max = LOSS_SLACK;
+
+	if (now > r->session_start_ns)
+		max += now - r->session_start_ns;
+	for (unsigned i = 0; i < 4; i++)
+		if (v[i] < c->loss[i] || v[i] > max)
+			return report_count_bad_record(r);
+	memcpy(c->loss, v, sizeof(v));
+	return 0;
+}
+
 int report_record(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec)
 {
 	size_t min = gp_rec_min_size(rec->type);
@@ -742,15 +888,8 @@ int report_record(struct report *r, struct report_conn *c, const struct gp_rec_h
 		return handle_string(r, c, (const struct gp_rec_string *)rec);
 	case GP_REC_THREAD_NAME:
 		return handle_thread_name(r, c, (const struct gp_rec_thread_name *)rec);
-	case GP_REC_LOSS: {
-		const struct gp_rec_loss *l = (const struct gp_rec_loss *)rec;
-
-		c->loss[0] = l->dropped_records;
-		c->loss[1] = l->failed_sends;
-		c->loss[2] = l->cupti_dropped;
-		c->loss[3] = l->zero_timestamps;
-		return 0;
-	}
+	case GP_REC_LOSS:
+		return handle_loss(r, c, (const struct gp_rec_loss *)rec);
 	case GP_REC_OVERHEAD:
 		return report_overhead_record(r, c, rec);
 	case GP_REC_PROCESS_EXIT:
@@ -796,6 +935,8 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 	st->failed_sends += r->loss_totals[1];
 	st->cupti_dropped += r->loss_totals[2];
 	st->zero_timestamps += r->loss_totals[3] + r->zero_timestamps;
+	st->bad_records += r->bad_records;
+	st->over_limit += r->over_limit;
 
 	if (app) {
 		snprintf(buf, sizeof(buf), "%d", (int)app->pid);
@@ -830,6 +971,8 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 	meta_export_u64(r, "GPROF_LOST_CUPTI_RECORDS", st->cupti_dropped);
 	meta_export_u64(r, "GPROF_ZERO_TIMESTAMPS", st->zero_timestamps);
 	meta_export_u64(r, "GPROF_WRITE_ERRORS", st->write_errors);
+	meta_export_u64(r, "GPROF_LOST_BAD_RECORDS", st->bad_records);
+	meta_export_u64(r, "GPROF_LOST_OVER_LIMIT", st->over_limit);
 	if (st->not_seen)
 		report_meta_export(r, "GPROF_TRACE_NOT_SEEN", st->not_seen);
 	report_exec(r, "UPDATE META_DATA_EXPORT SET value = 'true' "

@@ -100,6 +100,39 @@ void report_meta_capture(struct report *r, const char *name, const char *value);
 void report_count_zero_timestamps(struct report *r, uint64_t n);
 
 /*
+ * Hostile or damaged producers (issue 18): every field of a record is range-checked
+ * before it is written.  A record that fails a check is refused: not written, counted
+ * once in recorder_stats.bad_records (META_DATA_EXPORT GPROF_LOST_BAD_RECORDS), and the
+ * rest of its frame is still decoded.  A record dropped because a recorder memory limit
+ * was reached is counted in recorder_stats.over_limit (GPROF_LOST_OVER_LIMIT).
+ * Handlers return REPORT_REC_REFUSED for both (the value the two counters return).
+ */
+#define REPORT_REC_REFUSED 1
+/* Largest report time and duration accepted (ns, about 52 days): sums of a few such
+ * values, and of a session's worth of real ones, stay far from int64 overflow.  Times
+ * before the session start are accepted down to -GP_REPORT_TIME_BEFORE (10 s: the
+ * application starts after the session; a producer's clock is the recorder's). */
+#define GP_REPORT_TIME_MAX    (1ll << 52)
+#define GP_REPORT_TIME_BEFORE 10000000000ll
+/* Bytes of string text (and per-string bookkeeping) a report keeps in memory: strings
+ * defined on the open connections plus the StringIds intern table.  Past it a connection
+ * string is refused (over_limit; records naming it get no text) and report_string()
+ * writes rows without keeping them for de-duplication. */
+#define GP_REPORT_STRING_MEM_MAX (16u << 20)
+
+/* Count one refused record; returns REPORT_REC_REFUSED (return it from the handler). */
+int report_count_bad_record(struct report *r);
+/* Count n records dropped at a memory limit; returns REPORT_REC_REFUSED. */
+int report_count_over_limit(struct report *r, uint64_t n);
+/* 1 when the producer timestamp ts_ns (CLOCK_MONOTONIC ns) lies between
+ * GP_REPORT_TIME_BEFORE before and GP_REPORT_TIME_MAX after the session start, else 0
+ * (the caller refuses the record). */
+int report_time_ok(const struct report *r, uint64_t ts_ns);
+/* 1 when both ends are report_time_ok(), end_ns >= start_ns, and the duration is at
+ * most GP_REPORT_TIME_MAX; else 0. */
+int report_span_ok(const struct report *r, uint64_t start_ns, uint64_t end_ns);
+
+/*
  * Capture-window routing (--capture-range-end=repeat: one report per capture range; see
  * core/capture.h).  The recorder places each record into the window (report) that holds
  * its time; a module whose records need another rule (e.g. CUDA GPU records that arrive
@@ -130,7 +163,8 @@ struct report_module {
 	uint16_t last_type;
 	/* Create tables / ENUMs and prepare statements.  0 or -1. */
 	int (*create)(struct report *r);
-	/* Decode one record (size already checked against the header). 0, or -1 = bad record. */
+	/* Decode one record (size already checked against the header).  0, REPORT_REC_REFUSED
+	 * (a field failed a range check: report_count_bad_record()), or -1 = bad record. */
 	int (*handle)(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec);
 	/* Connection closed: flush state kept for it (e.g. start/end ranges never ended). */
 	void (*conn_close)(struct report *r, struct report_conn *c);
@@ -165,8 +199,10 @@ struct report_conn *report_conn_open(struct report *r, uint32_t pid);
  * counters to the totals and free it. */
 void report_conn_close(struct report *r, struct report_conn *c);
 /* Decode one framed record (rec->size >= 8, multiple of 8, inside its frame).  Returns 0,
- * or -1 when the type is unknown or the record is malformed (the caller counts a bad
- * frame and skips the rest of it). */
+ * REPORT_REC_REFUSED when a field failed a range check or a memory limit was reached
+ * (counted by the report; the caller skips the record and goes on), or -1 when the type
+ * is unknown or the record is malformed (the caller counts a bad frame and skips the rest
+ * of it). */
 int report_record(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec);
 /* Start a write transaction unless one is open. */
 void report_begin(struct report *r);

@@ -29,6 +29,8 @@
  * int)" and "tiny"), as nsys computes it.  Names that do not demangle (extern "C", cuBLAS) are used
  * as they are for all three columns.
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,6 +469,8 @@ static int h_cuda_event(struct report *r, struct report_conn *c, const void *p)
 	const struct gp_rec_cuda_event *e = p;
 	sqlite3_stmt *st = table_stmt(r, T_CUDA_EVENT);
 
+	if (e->device_ts_ns && !report_time_ok(r, e->device_ts_ns))
+		return report_count_bad_record(r);
 	bind_i64(st, 1, e->device_ts_ns ? report_time(r, e->device_ts_ns) : 0);
 	bind_i64(st, 2, e->device_id);
 	bind_i64(st, 3, e->context_id);
@@ -572,6 +576,8 @@ static int h_device(struct report *r, struct report_conn *c, const void *p)
 
 	uint64_t *seen = cuda_state(r)->gpus_seen;
 
+	if (d->global_memory_bandwidth > (uint64_t)INT64_MAX / 1000)
+		return report_count_bad_record(r); /* KB/s -> B/s would overflow */
 	if (d->id < 256 && !(seen[d->id / 64] & (1ull << (d->id % 64)))) {
 		seen[d->id / 64] |= 1ull << (d->id % 64);
 		st = table_stmt(r, T_GPU);
@@ -594,8 +600,8 @@ static int h_device(struct report *r, struct report_conn *c, const void *p)
 		}
 		bind_i64(st, i++, d->l2_cache_size);
 		bind_i64(st, i++, (int64_t)d->global_memory_size);
-		bind_i64(st, i++, (int64_t)d->global_memory_bandwidth * 1000); /* KB/s -> B/s */
-		bind_i64(st, i++, (int64_t)d->core_clock_rate * 1000);	       /* kHz -> Hz */
+		bind_i64(st, i++, (int64_t)(d->global_memory_bandwidth * 1000)); /* KB/s -> B/s */
+		bind_i64(st, i++, (int64_t)d->core_clock_rate * 1000);		 /* kHz -> Hz */
 		bind_i64(st, i++, d->num_multiprocessors);
 		bind_i64(st, i++, d->id); /* pwGpuId */
 		sqlite3_bind_text(st, i++, uuid, -1, SQLITE_TRANSIENT);
@@ -667,20 +673,31 @@ static int h_stream(struct report *r, struct report_conn *c, const void *p)
 struct cuda_handler {
 	size_t size; /* minimum record size */
 	int (*fn)(struct report *r, struct report_conn *c, const void *rec);
+	/* offsets of the record's uint64 start and end times (ns), 0 = none: range-checked
+	 * (report_span_ok, or report_time_ok with a start only) before fn sees the record */
+	size_t t0, t1;
 };
 
+#define SPAN(type) offsetof(struct type, start_ns), offsetof(struct type, end_ns)
+
 static const struct cuda_handler handlers[] = {
-    [GP_REC_CUDA_API - 0x300] = {sizeof(struct gp_rec_cuda_api), h_api},
-    [GP_REC_CUDA_KERNEL - 0x300] = {sizeof(struct gp_rec_cuda_kernel), h_kernel},
-    [GP_REC_CUDA_MEMCPY - 0x300] = {sizeof(struct gp_rec_cuda_memcpy), h_memcpy},
-    [GP_REC_CUDA_MEMSET - 0x300] = {sizeof(struct gp_rec_cuda_memset), h_memset},
-    [GP_REC_CUDA_SYNC - 0x300] = {sizeof(struct gp_rec_cuda_sync), h_sync},
-    [GP_REC_CUDA_MEMORY - 0x300] = {sizeof(struct gp_rec_cuda_memory), h_memory},
-    [GP_REC_CUDA_GRAPH_TRACE - 0x300] = {sizeof(struct gp_rec_cuda_graph_trace), h_graph},
+    [GP_REC_CUDA_API - 0x300] = {sizeof(struct gp_rec_cuda_api), h_api, SPAN(gp_rec_cuda_api)},
+    [GP_REC_CUDA_KERNEL - 0x300] = {sizeof(struct gp_rec_cuda_kernel), h_kernel,
+				    SPAN(gp_rec_cuda_kernel)},
+    [GP_REC_CUDA_MEMCPY - 0x300] = {sizeof(struct gp_rec_cuda_memcpy), h_memcpy,
+				    SPAN(gp_rec_cuda_memcpy)},
+    [GP_REC_CUDA_MEMSET - 0x300] = {sizeof(struct gp_rec_cuda_memset), h_memset,
+				    SPAN(gp_rec_cuda_memset)},
+    [GP_REC_CUDA_SYNC - 0x300] = {sizeof(struct gp_rec_cuda_sync), h_sync, SPAN(gp_rec_cuda_sync)},
+    [GP_REC_CUDA_MEMORY - 0x300] = {sizeof(struct gp_rec_cuda_memory), h_memory,
+				    offsetof(struct gp_rec_cuda_memory, ts_ns), 0},
+    [GP_REC_CUDA_GRAPH_TRACE - 0x300] = {sizeof(struct gp_rec_cuda_graph_trace), h_graph,
+					 SPAN(gp_rec_cuda_graph_trace)},
     [GP_REC_CUDA_DEVICE - 0x300] = {sizeof(struct gp_rec_cuda_device), h_device},
     [GP_REC_CUDA_CONTEXT - 0x300] = {sizeof(struct gp_rec_cuda_context), h_context},
     [GP_REC_CUDA_STREAM - 0x300] = {sizeof(struct gp_rec_cuda_stream), h_stream},
-    [GP_REC_CUDA_GRAPH_EVENT - 0x300] = {sizeof(struct gp_rec_cuda_graph_event), h_graph_event},
+    [GP_REC_CUDA_GRAPH_EVENT - 0x300] = {sizeof(struct gp_rec_cuda_graph_event), h_graph_event,
+					 offsetof(struct gp_rec_cuda_graph_event, ts_ns), 0},
     [GP_REC_CUDA_EVENT - 0x300] = {sizeof(struct gp_rec_cuda_event), h_cuda_event},
 };
 
@@ -694,10 +711,21 @@ static int cuda_handle(struct report *r, struct report_conn *c, const struct gp_
 {
 	unsigned idx = rec->type - 0x300u;
 
+	const struct cuda_handler *hd;
+	uint64_t t0, t1;
+
 	if (idx >= sizeof(handlers) / sizeof(handlers[0]) || !handlers[idx].fn ||
 	    rec->size < handlers[idx].size)
 		return -1;
-	return handlers[idx].fn(r, c, rec);
+	hd = &handlers[idx];
+	if (hd->t0) {
+		memcpy(&t0, (const char *)rec + hd->t0, sizeof(t0));
+		if (hd->t1)
+			memcpy(&t1, (const char *)rec + hd->t1, sizeof(t1));
+		if (hd->t1 ? !report_span_ok(r, t0, t1) : !report_time_ok(r, t0))
+			return report_count_bad_record(r);
+	}
+	return hd->fn(r, c, rec);
 }
 
 static int cuda_finish(struct report *r)

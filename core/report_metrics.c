@@ -143,6 +143,8 @@ static int on_sample(struct report *r, struct report_conn *c, const struct gp_re
 	if (m->nvalues > GP_METRICS_MAX || m->device_id >= MAX_DEV ||
 	    rec->size < sizeof(*m) + m->nvalues * sizeof(double))
 		return -1;
+	if (!report_time_ok(r, m->end_ns))
+		return report_count_bad_record(r);
 	if (!s->ins_sample) {
 		report_exec(r, ddl_sample);
 		s->ins_sample = report_prepare(r, "INSERT INTO GPU_METRICS VALUES (?,?,?,?,?)");
@@ -187,6 +189,10 @@ static int on_range(struct report *r, struct report_conn *c, const struct gp_rec
 	    (m->kind != GP_METRICS_RANGE_KERNEL && m->kind != GP_METRICS_RANGE_NVTX) ||
 	    rec->size < sizeof(*m) + m->nvalues * sizeof(double))
 		return -1;
+	if ((m->start_ns && !report_time_ok(r, m->start_ns)) ||
+	    (m->end_ns && !report_time_ok(r, m->end_ns)) ||
+	    (m->start_ns && m->end_ns && !report_span_ok(r, m->start_ns, m->end_ns)))
+		return report_count_bad_record(r);
 	if (!s->ins_range) {
 		report_exec(r, ddl_range);
 		s->ins_range = report_prepare(r, "INSERT INTO GPROF_RANGE_METRICS VALUES "

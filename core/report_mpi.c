@@ -153,6 +153,8 @@ static int h_event(struct report *r, struct report_conn *c, const struct gp_rec_
 
 	if (e->table < GP_MPI_P2P || e->table > GP_MPI_OTHER)
 		return -1;
+	if (!report_span_ok(r, e->start_ns, e->end_ns))
+		return report_count_bad_record(r);
 	st = table_stmt(r, tables[e->table]);
 	name = report_conn_string(c, e->name_sid);
 	if (name < 0)

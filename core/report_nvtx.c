@@ -16,9 +16,20 @@
  * (connection, range id) in a hash map; an end may arrive before its start (the two
  * threads flush independently).  Starts still unmatched when the connection closes
  * are written with a NULL end.
+ *
+ * Bounded memory (issue 18): at most NVTX_PENDING_MAX halves wait for their other half
+ * in a report, at most NVTX_DOMAINS_MAX domain handles are mapped per connection.  A
+ * start past the limit is written at once with a NULL end (kept, so ranges never ended
+ * lose nothing); an end that then finds no start is dropped, as is a record naming one
+ * domain handle too many; each dropped record counts once in GPROF_LOST_OVER_LIMIT.
+ * Times are range-checked (report_span_ok): a bad one refuses the record
+ * (GPROF_LOST_BAD_RECORDS); an end before its start leaves the start open.  The maps
+ * hash producer-chosen keys with a per-process random seed, so crafted keys cannot make
+ * every probe collide.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "recorder_internal.h"
 #include "report.h"
@@ -60,6 +71,9 @@ enum {
 #define BATCH	  32
 #define FAST_COLS 9
 
+#define NVTX_PENDING_MAX 32768 /* start/end halves waiting per report (~4 MB at most) */
+#define NVTX_DOMAINS_MAX 65536 /* domain handles per connection */
+
 /* Which columns of a fast row are NULL. */
 enum { N_END = 1, N_TEXT = 2, N_TEXTID = 4, N_COLOR = 8, N_CATEGORY = 16 };
 
@@ -75,6 +89,7 @@ struct nvtx_state {
 	sqlite3_stmt *st_batch; /* BATCH fast rows */
 	sqlite3_stmt *st_full;	/* any row */
 	int64_t next_domain;
+	size_t pending; /* halves waiting in every connection's map */
 	int nrows;
 	struct fast_row rows[BATCH];
 };
@@ -96,10 +111,14 @@ struct nvtx_conn {
 	/* range id -> pending (linear probing, backward-shift deletion) */
 	struct pending *pend;
 	size_t pend_cap, pend_n;
+	uint64_t spilled; /* starts written at once (NULL end) because of the limit */
 };
+
+static uint64_t hash_seed;
 
 static inline size_t hash_slot(uint64_t x, size_t cap)
 {
+	x ^= hash_seed;
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
@@ -128,6 +147,15 @@ static int64_t domain_id(struct report *r, struct report_conn *c, uint64_t handl
 	if (handle == 0)
 		return 0;
 	nc = conn_state(c);
+	if (nc->dom_n >= NVTX_DOMAINS_MAX) {
+		j = nc->dom_cap ? hash_slot(handle, nc->dom_cap) : 0;
+		while (nc->dom_keys[j]) {
+			if (nc->dom_keys[j] == handle)
+				return nc->dom_ids[j];
+			j = (j + 1) & (nc->dom_cap - 1);
+		}
+		return -1; /* one handle too many */
+	}
 	if ((nc->dom_n + 1) * 2 > nc->dom_cap) {
 		size_t ncap = nc->dom_cap ? nc->dom_cap * 2 : 16, i;
 		uint64_t *nk = xcalloc(ncap, sizeof(*nk));
@@ -160,10 +188,20 @@ static int64_t domain_id(struct report *r, struct report_conn *c, uint64_t handl
 	return nc->dom_ids[j];
 }
 
-static struct pending *pending_get(struct nvtx_conn *nc, uint64_t range_id)
+/* The half waiting under range_id, else a new empty one (range_id set), else NULL when
+ * the report already holds NVTX_PENDING_MAX halves. */
+static struct pending *pending_get(struct nvtx_state *s, struct nvtx_conn *nc, uint64_t range_id)
 {
 	size_t j;
 
+	if (nc->pend_cap) {
+		for (j = hash_slot(range_id, nc->pend_cap); nc->pend[j].range_id;
+		     j = (j + 1) & (nc->pend_cap - 1))
+			if (nc->pend[j].range_id == range_id)
+				return &nc->pend[j];
+	}
+	if (s->pending >= NVTX_PENDING_MAX)
+		return NULL;
 	if ((nc->pend_n + 1) * 2 > nc->pend_cap) {
 		size_t ncap = nc->pend_cap ? nc->pend_cap * 2 : 64, i;
 		struct pending *np = xcalloc(ncap, sizeof(*np));
@@ -181,18 +219,16 @@ static struct pending *pending_get(struct nvtx_conn *nc, uint64_t range_id)
 		nc->pend_cap = ncap;
 	}
 	j = hash_slot(range_id, nc->pend_cap);
-	while (nc->pend[j].range_id) {
-		if (nc->pend[j].range_id == range_id)
-			return &nc->pend[j];
+	while (nc->pend[j].range_id)
 		j = (j + 1) & (nc->pend_cap - 1);
-	}
 	memset(&nc->pend[j], 0, sizeof(nc->pend[j]));
 	nc->pend[j].range_id = range_id;
 	nc->pend_n++;
+	s->pending++;
 	return &nc->pend[j];
 }
 
-static void pending_del(struct nvtx_conn *nc, struct pending *p)
+static void pending_del(struct nvtx_state *s, struct nvtx_conn *nc, struct pending *p)
 {
 	size_t cap = nc->pend_cap, i = (size_t)(p - nc->pend), j = i;
 
@@ -211,6 +247,7 @@ static void pending_del(struct nvtx_conn *nc, struct pending *p)
 	}
 	nc->pend[i].range_id = 0;
 	nc->pend_n--;
+	s->pending--;
 }
 
 static void bind_row(sqlite3_stmt *st, int b, const struct fast_row *w)
@@ -324,7 +361,8 @@ static void bind_payload(sqlite3_stmt *st, const struct gp_rec_nvtx *e)
 	}
 }
 
-/* Insert one range/mark.  end_ns 0 = NULL end; end_tid 0 = NULL endGlobalTid. */
+/* Insert one range/mark.  end_ns 0 = NULL end; end_tid 0 = NULL endGlobalTid.  0, or
+ * REPORT_REC_REFUSED when its domain handle is one too many (counted). */
 static int insert_event(struct report *r, struct report_conn *c, const struct gp_rec_nvtx *e,
 			int type, uint64_t end_ns, uint32_t end_tid)
 {
@@ -332,7 +370,10 @@ static int insert_event(struct report *r, struct report_conn *c, const struct gp
 	uint32_t pid = report_conn_pid(c);
 	struct fast_row *w, row;
 	int full = type == NVTX_STARTEND || e->payload_type != GP_NVTX_PAYLOAD_NONE;
+	int64_t domain = domain_id(r, c, e->domain);
 
+	if (domain < 0)
+		return report_count_over_limit(r, 1);
 	w = full ? &row : add_row(r);
 	w->nulls = 0;
 	w->start = report_time(r, e->start_ns);
@@ -343,7 +384,7 @@ static int insert_event(struct report *r, struct report_conn *c, const struct gp
 	w->type = type;
 	row_text(w, c, e->text_sid, e->flags);
 	w->gtid = report_global_tid(pid, e->h.tid);
-	w->domain = domain_id(r, c, e->domain);
+	w->domain = domain;
 	if (e->flags & GP_NVTX_HAS_COLOR)
 		w->color = e->color;
 	else
@@ -367,14 +408,24 @@ static int insert_event(struct report *r, struct report_conn *c, const struct gp
 	else
 		sqlite3_bind_null(s->st_full, C_ENDGTID);
 	bind_payload(s->st_full, e);
-	return report_step(r, s->st_full);
+	report_step(r, s->st_full); /* a failure is counted as a write error */
+	return 0;
 }
 
-/* Insert a row that is not a range (domain create/destroy, category). */
-static void insert_simple(struct report *r, struct report_conn *c, uint32_t tid, uint64_t ts,
-			  int type, uint32_t name_sid, uint64_t domain, uint32_t category)
+/* Insert a row that is not a range (domain create/destroy, category).  0, or
+ * REPORT_REC_REFUSED (bad time, one domain too many: counted). */
+static int insert_simple(struct report *r, struct report_conn *c, uint32_t tid, uint64_t ts,
+			 int type, uint32_t name_sid, uint64_t domain, uint32_t category)
 {
-	struct fast_row *w = add_row(r);
+	int64_t dom;
+	struct fast_row *w;
+
+	if (!report_time_ok(r, ts))
+		return report_count_bad_record(r);
+	dom = domain_id(r, c, domain);
+	if (dom < 0)
+		return report_count_over_limit(r, 1);
+	w = add_row(r);
 
 	w->nulls = N_END | N_TEXTID | N_COLOR;
 	w->start = report_time(r, ts);
@@ -383,12 +434,13 @@ static void insert_simple(struct report *r, struct report_conn *c, uint32_t tid,
 	if (!w->text)
 		w->nulls |= N_TEXT;
 	w->gtid = report_global_tid(report_conn_pid(c), tid);
-	w->domain = domain_id(r, c, domain);
+	w->domain = dom;
 	if (category)
 		w->category = category;
 	else
 		w->nulls |= N_CATEGORY;
 	add_done(r);
+	return 0;
 }
 
 static int nvtx_create(struct report *r)
@@ -423,12 +475,16 @@ static int nvtx_create(struct report *r)
 		strbuf_release(&sb);
 	}
 	s->next_domain = 1;
+	while (!hash_seed && getrandom(&hash_seed, sizeof(hash_seed), GRND_NONBLOCK) < 0)
+		hash_seed = (uint64_t)gp_monotonic_ns() * 0x9e3779b97f4a7c15ull;
 	*report_module_state(r, REPORT_MOD_NVTX) = s;
 	return 0;
 }
 
 static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec)
 {
+	struct nvtx_state *s = state(r);
+
 	switch (rec->type) {
 	case GP_REC_NVTX_PUSHPOP: {
 		struct gp_rec_nvtx e;
@@ -440,53 +496,79 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 	}
 	case GP_REC_NVTX_EVENT: {
 		const struct gp_rec_nvtx *e = (const void *)rec;
+		int open = (e->flags & GP_NVTX_OPEN) != 0;
 
 		if (rec->size < sizeof(*e))
 			return -1;
-		if (e->flags & GP_NVTX_PUSHPOP)
-			insert_event(r, c, e, NVTX_PUSHPOP,
-				     (e->flags & GP_NVTX_OPEN) ? 0 : e->end_ns, 0);
-		else
-			insert_event(r, c, e, NVTX_MARK, 0, 0);
-		return 0;
+		if (!(e->flags & GP_NVTX_PUSHPOP))
+			return report_time_ok(r, e->start_ns)
+				   ? insert_event(r, c, e, NVTX_MARK, 0, 0)
+				   : report_count_bad_record(r);
+		if (open ? !report_time_ok(r, e->start_ns)
+			 : !report_span_ok(r, e->start_ns, e->end_ns))
+			return report_count_bad_record(r);
+		return insert_event(r, c, e, NVTX_PUSHPOP, open ? 0 : e->end_ns, 0);
 	}
 	case GP_REC_NVTX_START: {
 		const struct gp_rec_nvtx *e = (const void *)rec;
+		struct nvtx_conn *nc = conn_state(c);
 		struct pending *p;
 
 		if (rec->size < sizeof(*e))
 			return -1;
-		if (e->range_id == 0) { /* cannot be ended: write it open */
-			insert_event(r, c, e, NVTX_STARTEND, 0, 0);
+		if (!report_time_ok(r, e->start_ns))
+			return report_count_bad_record(r);
+		if (e->range_id == 0) /* cannot be ended: write it open */
+			return insert_event(r, c, e, NVTX_STARTEND, 0, 0);
+		p = pending_get(s, nc, e->range_id);
+		if (!p) { /* limit: keep the start now; its end, if any, is counted lost */
+			nc->spilled++;
+			return insert_event(r, c, e, NVTX_STARTEND, 0, 0);
+		}
+		if (p->has_start) { /* a range id started twice: the first stays open */
+			insert_event(r, c, &p->start, NVTX_STARTEND, 0, 0);
+			p->start = *e;
 			return 0;
 		}
-		p = pending_get(conn_state(c), e->range_id);
 		if (p->has_end) {
-			insert_event(r, c, e, NVTX_STARTEND, p->end_ns, p->end_tid);
-			pending_del(conn_state(c), p);
-		} else {
-			p->has_start = 1;
-			p->start = *e;
+			int bad = !report_span_ok(r, e->start_ns, p->end_ns);
+			int rc = insert_event(r, c, e, NVTX_STARTEND, bad ? 0 : p->end_ns,
+					      bad ? 0 : p->end_tid);
+
+			pending_del(s, nc, p);
+			return bad ? report_count_bad_record(r) : rc; /* (the end's fault) */
 		}
+		p->has_start = 1;
+		p->start = *e;
 		return 0;
 	}
 	case GP_REC_NVTX_END: {
 		const struct gp_rec_nvtx_end *e = (const void *)rec;
+		struct nvtx_conn *nc = conn_state(c);
 		struct pending *p;
 
 		if (rec->size < sizeof(*e))
 			return -1;
+		if (!report_time_ok(r, e->end_ns))
+			return report_count_bad_record(r);
 		if (e->range_id == 0)
 			return 0;
-		p = pending_get(conn_state(c), e->range_id);
+		p = pending_get(s, nc, e->range_id);
+		if (!p)
+			return report_count_over_limit(r, 1);
 		if (p->has_start) {
-			insert_event(r, c, &p->start, NVTX_STARTEND, e->end_ns, e->h.tid);
-			pending_del(conn_state(c), p);
-		} else {
-			p->has_end = 1;
-			p->end_ns = e->end_ns;
-			p->end_tid = e->h.tid;
+			int bad = !report_span_ok(r, p->start.start_ns, e->end_ns);
+
+			insert_event(r, c, &p->start, NVTX_STARTEND, bad ? 0 : e->end_ns,
+				     bad ? 0 : e->h.tid);
+			pending_del(s, nc, p);
+			return bad ? report_count_bad_record(r) : 0;
 		}
+		if (p->has_end) /* ended twice: the later end is refused */
+			return report_count_bad_record(r);
+		p->has_end = 1;
+		p->end_ns = e->end_ns;
+		p->end_tid = e->h.tid;
 		return 0;
 	}
 	case GP_REC_NVTX_DOMAIN: {
@@ -494,19 +576,17 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 
 		if (rec->size < sizeof(*d) || d->domain == 0)
 			return -1;
-		insert_simple(r, c, d->h.tid, d->ts_ns,
-			      d->destroy ? NVTX_DOMAIN_DESTROY : NVTX_DOMAIN_CREATE,
-			      d->destroy ? 0 : d->name_sid, d->domain, 0);
-		return 0;
+		return insert_simple(r, c, d->h.tid, d->ts_ns,
+				     d->destroy ? NVTX_DOMAIN_DESTROY : NVTX_DOMAIN_CREATE,
+				     d->destroy ? 0 : d->name_sid, d->domain, 0);
 	}
 	case GP_REC_NVTX_CATEGORY: {
 		const struct gp_rec_nvtx_category *k = (const void *)rec;
 
 		if (rec->size < sizeof(*k))
 			return -1;
-		insert_simple(r, c, k->h.tid, k->ts_ns, NVTX_CATEGORY, k->name_sid, k->domain,
-			      k->category);
-		return 0;
+		return insert_simple(r, c, k->h.tid, k->ts_ns, NVTX_CATEGORY, k->name_sid,
+				     k->domain, k->category);
 	}
 	default:
 		return -1;
@@ -522,9 +602,13 @@ static void nvtx_conn_close(struct report *r, struct report_conn *c)
 	if (!nc)
 		return;
 	/* starts never ended: NULL end (as nsys); ends without a start are dropped */
-	for (i = 0; i < nc->pend_cap; i++)
+	for (i = 0; i < nc->pend_cap; i++) {
 		if (nc->pend[i].range_id && nc->pend[i].has_start)
 			insert_event(r, c, &nc->pend[i].start, NVTX_STARTEND, 0, 0);
+		else if (nc->pend[i].range_id && nc->spilled)
+			report_count_over_limit(r, 1); /* its start was written without it */
+	}
+	state(r)->pending -= nc->pend_n;
 	free(nc->pend);
 	free(nc->dom_keys);
 	free(nc->dom_ids);

@@ -38,6 +38,8 @@ static int osrt_handle(struct report *r, struct report_conn *c, const struct gp_
 
 	if (rec->type != GP_REC_OSRT || rec->size < sizeof(*o))
 		return -1;
+	if (!report_span_ok(r, o->start_ns, o->end_ns))
+		return report_count_bad_record(r);
 	name = report_conn_string(c, o->name_sid);
 	if (name < 0)
 		name = report_string(r, "(unknown)", 9);

@@ -75,6 +75,8 @@ int report_overhead_record(struct report *r, struct report_conn *c, const struct
 
 	if (rec->size < sizeof(*o))
 		return -1;
+	if (!report_span_ok(r, o->start_ns, o->end_ns))
+		return report_count_bad_record(r);
 	name = report_conn_string_text(c, o->name_sid);
 	report_overhead(r, report_global_tid(report_conn_pid(c), o->h.tid), o->start_ns, o->end_ns,
 			name ? name : "Unknown");
@@ -113,6 +115,23 @@ void report_losses(const struct recorder_stats *st,
 		fn(ctx, msg,
 		   "the injection libraries do not match this gprof-cli; rebuild, or set "
 		   "GPROF_CLI_LIBDIR to the matching folder");
+	}
+	if (st->bad_records) {
+		snprintf(msg, sizeof(msg),
+			 "%llu records refused: a field out of range (id, size, time or count)",
+			 (unsigned long long)st->bad_records);
+		fn(ctx, msg,
+		   "a process wrote damaged or forged records to the record channel; check what "
+		   "else the application loads with LD_PRELOAD");
+	}
+	if (st->over_limit) {
+		snprintf(msg, sizeof(msg),
+			 "%llu records dropped at the recorder's memory limits (strings, open "
+			 "ranges)",
+			 (unsigned long long)st->over_limit);
+		fn(ctx, msg,
+		   "end start/end ranges the application leaves open, or use fewer distinct "
+		   "NVTX messages (registered strings)");
 	}
 	if (st->cupti_dropped) {
 		snprintf(msg, sizeof(msg), "%llu CUDA activity records dropped by CUPTI",

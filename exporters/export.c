@@ -14,6 +14,7 @@
 
 #include "core/util.h"
 #include "exporters/export.h"
+#include "exporters/report_open.h"
 #include "exporters/stats.h"
 
 static const char *const string_ref_cols[] = {
@@ -251,7 +252,8 @@ static int flush(struct strbuf *sb, FILE *f, const char *what)
 	return 0;
 }
 
-/* Stream table t to f.  Counts rows into *rows.  0 or -1. */
+/* Stream table t to f.  Counts rows into *rows.  0, -1 (write error) or -2 (the report
+ * could not be read). */
 static int write_table(struct table *t, FILE *f, const char *what, int json, uint64_t *rows)
 {
 	struct strbuf sb = STRBUF_INIT, tname = STRBUF_INIT;
@@ -290,14 +292,26 @@ static int write_table(struct table *t, FILE *f, const char *what, int json, uin
 		if (sb.len >= 1 << 16 && (ret = flush(&sb, f, what)))
 			break;
 	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = error("cannot read table '%s': %s", t->name,
-			    sqlite3_errmsg(sqlite3_db_handle(t->st)));
+	if (!ret && rc != SQLITE_DONE) {
+		error("cannot read table '%s': %s", t->name,
+		      sqlite3_errmsg(sqlite3_db_handle(t->st)));
+		ret = -2;
+	}
 	if (!ret)
 		ret = flush(&sb, f, what);
 	strbuf_release(&sb);
 	strbuf_release(&tname);
 	return ret;
+}
+
+/* Exit status for a failed read of db (the error is printed): GP_EXIT_BAD_INPUT, with a
+ * hint, when SQLite found the file damaged, else GP_EXIT_ERROR. */
+static int read_error_status(sqlite3 *db)
+{
+	if (!report_db_damaged(db))
+		return GP_EXIT_ERROR;
+	report_hint_damaged(db);
+	return GP_EXIT_BAD_INPUT;
 }
 
 static int path_exists(const char *p)
@@ -365,13 +379,15 @@ static int export_csv(sqlite3 *db, const struct export_opts *o, char **tables, s
 		files[nfiles++] = xasprintf("%s.csv", tables[i]);
 		path = xasprintf("%s/%s", stage, files[nfiles - 1]);
 		if (prepare_table(db, &t)) {
-			status = GP_EXIT_ERROR;
+			status = read_error_status(db);
 		} else if (!(f = fopen(path, "w"))) {
 			error("cannot create '%s/%s': %s", dir, files[nfiles - 1], strerror(errno));
 			status = GP_EXIT_OUTPUT;
 		} else {
-			if (write_table(&t, f, path, 0, rows))
-				status = GP_EXIT_OUTPUT;
+			int wr = write_table(&t, f, path, 0, rows);
+
+			if (wr)
+				status = wr == -2 ? read_error_status(db) : GP_EXIT_OUTPUT;
 			if (fclose(f) != 0 && !status) {
 				error("cannot write '%s/%s': %s", dir, files[nfiles - 1],
 				      strerror(errno));
@@ -436,10 +452,12 @@ static int export_jsonl(sqlite3 *db, const struct export_opts *o, char **tables,
 	}
 	for (size_t i = 0; i < ntables && !status; i++) {
 		struct table t = {.name = tables[i]};
+		int wr;
+
 		if (prepare_table(db, &t))
-			status = GP_EXIT_ERROR;
-		else if (write_table(&t, f, o->output, 1, rows))
-			status = GP_EXIT_OUTPUT;
+			status = read_error_status(db);
+		else if ((wr = write_table(&t, f, o->output, 1, rows)))
+			status = wr == -2 ? read_error_status(db) : GP_EXIT_OUTPUT;
 		release_table(&t);
 	}
 	if (to_stdout) {

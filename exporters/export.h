@@ -39,7 +39,8 @@ char *export_default_output(const char *db_path, enum export_type t);
 /*
  * Export db (opened with report_open_read()) as o says.  Returns an exit status:
  * GP_EXIT_OK; GP_EXIT_USAGE (bad --tables pattern, no table matched); GP_EXIT_OUTPUT
- * (output exists without force, cannot be created or written); GP_EXIT_ERROR (SQLite
+ * (output exists without force, cannot be created or written); GP_EXIT_BAD_INPUT (the
+ * report is damaged: SQLite found it corrupt while reading); GP_EXIT_ERROR (other SQLite
  * error).  The error is printed; on failure no output file is left behind.
  */
 int export_report(sqlite3 *db, const struct export_opts *o);

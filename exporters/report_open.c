@@ -89,6 +89,22 @@ static int check_file(const char *path)
 	return 0;
 }
 
+int report_db_damaged(sqlite3 *db)
+{
+	int rc = sqlite3_errcode(db);
+
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+void report_hint_damaged(sqlite3 *db)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+
+	hint("report '%s' is damaged (a bad copy, or a disk error): record it again, or keep "
+	     "what still reads with 'sqlite3 %s .recover'",
+	     path ? path : "?", path ? path : "REPORT.db");
+}
+
 char *report_read_meta(sqlite3 *db, const char *name)
 {
 	sqlite3_stmt *st;

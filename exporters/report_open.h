@@ -27,6 +27,14 @@
  */
 sqlite3 *report_open_read(const char *path);
 
+/* 1 when the last failed call on db failed because the file is damaged (SQLITE_CORRUPT,
+ * SQLITE_NOTADB: "database disk image is malformed"), else 0.  Call it right after the
+ * failure, before other calls on db.  Such a failure exits with GP_EXIT_BAD_INPUT. */
+int report_db_damaged(sqlite3 *db);
+/* Print the hint line for a damaged report (after the error line that names the
+ * failure). */
+void report_hint_damaged(sqlite3 *db);
+
 /* The META_DATA_EXPORT value for name (heap string, caller frees), or NULL when the
  * table or row is absent. */
 char *report_read_meta(sqlite3 *db, const char *name);

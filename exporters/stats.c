@@ -583,8 +583,14 @@ int stats_print_default(const char *report_path, FILE *out)
 		return GP_EXIT_BAD_INPUT;
 	for (const char *const *n = stats_default_reports(); *n; n++) {
 		const struct stats_report *r = stats_find(*n);
-		if (r && stats_run_report(db, r, &none, &o, out) < 0)
+		if (r && stats_run_report(db, r, &none, &o, out) < 0) {
 			status = GP_EXIT_ERROR;
+			if (report_db_damaged(db)) {
+				report_hint_damaged(db);
+				status = GP_EXIT_BAD_INPUT;
+				break; /* one error for the file, not one per report */
+			}
+		}
 	}
 	fflush(out);
 	sqlite3_close(db);

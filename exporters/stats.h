@@ -23,6 +23,7 @@
 #define GPROF_STATS_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../core/util.h"
@@ -121,6 +122,33 @@ int stats_split_spec(char *spec, const char **name, struct stats_args *args);
  * printing "<what>: <SQLite's message>". */
 int stats_exec(sqlite3 *db, const char *sql, const char *what);
 
+/* a - b and a + b clamped to [INT64_MIN, INT64_MAX]: report values are untrusted (a
+ * damaged or crafted report may hold any int64), so C arithmetic on them saturates
+ * instead of overflowing. */
+static inline int64_t stats_sat_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+static inline int64_t stats_sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/* NVTX nesting computed in C (nvtx_pushpop_trace, the NVTX parents and containment of
+ * the cuda/nvtx reports) follows at most this many enclosing ranges per thread: a damaged
+ * or crafted report with deeper nesting is flattened at this depth (ranges deeper than it
+ * get the range at this depth as parent), so the work stays O(rows x STATS_NVTX_DEPTH_MAX)
+ * instead of quadratic. */
+#define STATS_NVTX_DEPTH_MAX 128
+
 /* Non-zero when db has a table or view called `name`, in its main schema or a TEMP one
  * a report created. */
 int stats_table_exists(sqlite3 *db, const char *name);
@@ -211,9 +239,18 @@ int stats_format_value(sqlite3_value *v, enum stats_unit unit, enum stats_timeun
 void stats_add_thousands(struct strbuf *out, const char *num);
 /* Append s centred in width (extra blank on the right, Python's '{:^w}'). */
 void stats_add_centered(struct strbuf *out, const char *s, size_t width);
-/* Append s as one RFC 4180 CSV field (quoted when it holds , " CR or LF). */
+/* Append s as one RFC 4180 CSV field (quoted when it holds , " CR or LF); bytes that are
+ * not valid UTF-8 become U+FFFD, one per byte. */
 void stats_add_csv_field(struct strbuf *out, const char *s, size_t len);
-/* Append s as a JSON string literal (quotes, backslash, control characters escaped). */
+/* Append s for a terminal (column/table formats): invalid UTF-8 bytes as U+FFFD, control
+ * characters (C0, DEL, C1) as escapes: \n \r \t \e \xHH \u0085. */
+void stats_add_terminal_text(struct strbuf *out, const char *s, size_t len);
+/* Length (1-4) of the valid UTF-8 sequence at p[0..len) and its code point in *cp, or 0
+ * when p[0] does not start one (invalid, overlong, surrogate, above U+10FFFF, cut short
+ * at len). */
+size_t stats_utf8_len(const char *p, size_t len, uint32_t *cp);
+/* Append s as a JSON string literal (quotes, backslash, control characters escaped;
+ * bytes that are not valid UTF-8 written as \ufffd). */
 void stats_add_json_string(struct strbuf *out, const char *s, size_t len);
 
 #endif

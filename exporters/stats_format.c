@@ -16,6 +16,92 @@
 
 #include "exporters/stats.h"
 
+/*
+ * Text from a report is untrusted: NVTX messages are whatever the application passed,
+ * byte for byte.  Every text output is valid UTF-8: a byte that does not start a valid
+ * UTF-8 sequence (a stray continuation byte, a truncated or overlong sequence, a UTF-16
+ * surrogate, a code point above U+10FFFF) becomes U+FFFD, one per byte, written "\ufffd"
+ * in JSON and as the character itself elsewhere.  JSON escapes the control characters
+ * U+0000-U+001F as JSON requires; column and table output (a terminal) shows every
+ * control character as an escape (\n, \r, \t, \e, \xHH, \u0085), so a report cannot
+ * move the cursor, change colours or retitle the terminal.  csv keeps them (quoted).
+ */
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
+
+size_t stats_utf8_len(const char *p, size_t len, uint32_t *cp)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	uint32_t c, min;
+	size_t n;
+
+	if (!len)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, c = s[0] & 0x1f, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, c = s[0] & 0x0f, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, c = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Append s[0..len) with invalid UTF-8 bytes replaced by U+FFFD (csv, tsv). */
+static void add_valid_utf8(struct strbuf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = stats_utf8_len(s + i, len - i, &cp);
+
+		if (n)
+			strbuf_add(out, s + i, n);
+		else
+			strbuf_addstr(out, REPLACEMENT);
+		i += n ? n : 1;
+	}
+}
+
+void stats_add_terminal_text(struct strbuf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = stats_utf8_len(s + i, len - i, &cp);
+
+		if (!n)
+			strbuf_addstr(out, REPLACEMENT);
+		else if (cp == '\n')
+			strbuf_addstr(out, "\\n");
+		else if (cp == '\r')
+			strbuf_addstr(out, "\\r");
+		else if (cp == '\t')
+			strbuf_addstr(out, "\\t");
+		else if (cp == 0x1b)
+			strbuf_addstr(out, "\\e");
+		else if (cp < 0x20 || cp == 0x7f)
+			strbuf_addf(out, "\\x%02x", (unsigned)cp);
+		else if (cp >= 0x80 && cp <= 0x9f)
+			strbuf_addf(out, "\\u%04x", (unsigned)cp);
+		else
+			strbuf_add(out, s + i, n);
+		i += n ? n : 1;
+	}
+}
+
 /* Display width of UTF-8 text: code points, not bytes (as nsys's Python counts). */
 static size_t text_width(const char *s, size_t len)
 {
@@ -171,19 +257,23 @@ void stats_add_centered(struct strbuf *out, const char *s, size_t width)
 void stats_add_csv_field(struct strbuf *out, const char *s, size_t len)
 {
 	int quote = 0;
+	size_t start = 0;
 
 	for (size_t i = 0; i < len && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
 	if (!quote) {
-		strbuf_add(out, s, len);
+		add_valid_utf8(out, s, len);
 		return;
 	}
 	strbuf_addch(out, '"');
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '"')
+		if (s[i] == '"') {
+			add_valid_utf8(out, s + start, i + 1 - start);
 			strbuf_addch(out, '"');
-		strbuf_addch(out, s[i]);
+			start = i + 1;
+		}
 	}
+	add_valid_utf8(out, s + start, len - start);
 	strbuf_addch(out, '"');
 }
 
@@ -192,6 +282,18 @@ void stats_add_json_string(struct strbuf *out, const char *s, size_t len)
 	strbuf_addch(out, '"');
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		uint32_t cp;
+		size_t n;
+
+		if (c >= 0x80) {
+			n = stats_utf8_len(s + i, len - i, &cp);
+			if (n)
+				strbuf_add(out, s + i, n);
+			else
+				strbuf_addstr(out, "\\ufffd");
+			i += n ? n - 1 : 0;
+			continue;
+		}
 		switch (c) {
 		case '"':
 			strbuf_addstr(out, "\\\"");
@@ -282,7 +384,7 @@ static int format_aligned(sqlite3_stmt *st, const struct stats_fmt_opts *o, stru
 {
 	char **cells = NULL;
 	size_t nrows = 0, alloc = 0;
-	struct strbuf sb = STRBUF_INIT, line = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, line = STRBUF_INIT, esc = STRBUF_INIT;
 	int rc, ret = 0, table = o->format == STATS_FMT_TABLE;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -296,8 +398,13 @@ static int format_aligned(sqlite3_stmt *st, const struct stats_fmt_opts *o, stru
 			strbuf_reset(&sb);
 			type = stats_format_value(sqlite3_column_value(st, c->idx), c->unit,
 						  o->timeunit, 1, &sb);
-			if (type == SQLITE_TEXT)
+			if (type == SQLITE_TEXT) {
 				c->left = 1;
+				strbuf_reset(&esc);
+				stats_add_terminal_text(&esc, sb.buf, sb.len);
+				strbuf_reset(&sb);
+				strbuf_add(&sb, esc.buf, esc.len);
+			}
 			if (text_width(sb.buf, sb.len) > c->width)
 				c->width = text_width(sb.buf, sb.len);
 			cells[nrows * (size_t)cs->n + (size_t)i] = xstrdup(sb.buf);
@@ -376,6 +483,7 @@ static int format_aligned(sqlite3_stmt *st, const struct stats_fmt_opts *o, stru
 		free(cells[i]);
 	free(cells);
 	strbuf_release(&sb);
+	strbuf_release(&esc);
 	strbuf_release(&line);
 	return ret;
 }
@@ -419,12 +527,11 @@ static int format_stream(sqlite3_stmt *st, const struct stats_fmt_opts *o, struc
 			case STATS_FMT_TSV:
 				if (i)
 					strbuf_addch(&line, '\t');
-				for (size_t k = 0; k < cell.len; k++) {
-					char ch = cell.buf[k];
-					strbuf_addch(&line, ch == '\t' || ch == '\n' || ch == '\r'
-								? ' '
-								: ch);
-				}
+				for (size_t k = 0; k < cell.len; k++)
+					if (cell.buf[k] == '\t' || cell.buf[k] == '\n' ||
+					    cell.buf[k] == '\r')
+						cell.buf[k] = ' ';
+				add_valid_utf8(&line, cell.buf, cell.len);
 				break;
 			default:
 				if (i)

@@ -120,12 +120,13 @@ static void vec_push(struct nv_vec *a, size_t x)
 	a->v[a->n++] = x;
 }
 
-/* Drop active ranges that ended before `t`: they cannot contain anything starting later. */
+/* Drop active ranges that ended before `t`: they cannot contain anything starting later.
+ * Past STATS_NVTX_DEPTH_MAX active ranges (a damaged report) the oldest are dropped too. */
 static void vec_prune(struct nv_vec *a, const struct nv_range *r, int64_t t)
 {
-	size_t j = 0;
+	size_t j = 0, skip = a->n > STATS_NVTX_DEPTH_MAX ? a->n - STATS_NVTX_DEPTH_MAX : 0;
 
-	for (size_t i = 0; i < a->n; i++)
+	for (size_t i = skip; i < a->n; i++)
 		if (r[a->v[i]].end >= t)
 			a->v[j++] = a->v[i];
 	a->n = j;
@@ -168,23 +169,30 @@ static void link_parents(struct nv_range *r, size_t n)
 	struct nv_vec act = {0, 0, NULL};
 
 	for (size_t i = 0; i < n; i++) {
-		int64_t best = -1, bestt = 0;
+		int64_t best = -1;
+		uint64_t bestt = 0;
 
 		if (i == 0 || r[i].tid != r[i - 1].tid)
 			act.n = 0;
 		vec_prune(&act, r, r[i].start);
 		for (size_t k = 0; k < act.n; k++) {
 			const struct nv_range *p = &r[act.v[k]];
-			int64_t t;
+			uint64_t t, u;
 
 			if (p->end < r[i].end)
 				continue;
-			t = (r[i].start - p->start) + (p->end - r[i].end);
+			/* p->start <= r[i].start (sort order) and p->end >= r[i].end: both
+			 * distances fit in uint64; their sum saturates */
+			t = (uint64_t)r[i].start - (uint64_t)p->start;
+			u = (uint64_t)p->end - (uint64_t)r[i].end;
+			t = t + u < t ? UINT64_MAX : t + u;
 			if (best < 0 || t < bestt) {
 				best = (int64_t)act.v[k];
 				bestt = t;
 			}
 		}
+		while (best >= 0 && r[best].level >= STATS_NVTX_DEPTH_MAX - 1)
+			best = r[best].parent; /* damaged report: flatten (stats.h) */
 		r[i].parent = best;
 		r[i].level = best < 0 ? 0 : r[best].level + 1;
 		r[i].stack = best < 0 ? xasprintf(":%lld", (long long)r[i].id)
@@ -327,6 +335,14 @@ static int fill_ranges_sql(sqlite3 *db)
 	rc = cuda_exec(db, sb.buf);
 	strbuf_release(&sb);
 	return rc;
+}
+
+int cuda_runtime_view(sqlite3 *db)
+{
+	return cuda_exec(db, "DROP VIEW IF EXISTS temp.GP_RUNTIME_ONE; "
+			     "CREATE TEMP VIEW GP_RUNTIME_ONE AS SELECT * "
+			     "FROM CUPTI_ACTIVITY_KIND_RUNTIME "
+			     "GROUP BY correlationId, globalTid & " CUDA_GPID_MASK);
 }
 
 int cuda_nvtx_build(sqlite3 *db)

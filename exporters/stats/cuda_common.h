@@ -55,6 +55,14 @@ void cuda_api_name_sql(struct strbuf *sb, const char *expr);
  */
 int cuda_kernel_view(sqlite3 *db, const struct stats_args *args);
 
+/*
+ * (Re)create TEMP VIEW GP_RUNTIME_ONE: CUPTI_ACTIVITY_KIND_RUNTIME with one row per
+ * (correlationId, process) -- what a GPU activity's correlationId names.  Joining GPU rows
+ * to it gives at most one row per GPU row, so a damaged or crafted report whose API rows
+ * share correlation ids cannot turn the join into a cross join.  0, or -1 after error().
+ */
+int cuda_runtime_view(sqlite3 *db);
+
 /* Append "SELECT start, end, correlationId, globalPid FROM <t>" joined by UNION ALL for
  * each of CUPTI_ACTIVITY_KIND_KERNEL/MEMCPY/MEMSET that exists.  Returns how many. */
 int cuda_gpuops_sql(sqlite3 *db, struct strbuf *sb);

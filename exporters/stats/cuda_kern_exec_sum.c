@@ -22,7 +22,7 @@ static void stat5(struct strbuf *sql, const char *p, const char *v)
 
 static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 {
-	if (cuda_kernel_view(db, a))
+	if (cuda_kernel_view(db, a) || cuda_runtime_view(db))
 		return -1;
 	/* Queue time = kernel start - API end, counted only when >= 0 (QCount). */
 	strbuf_addstr(sql, "WITH runkern AS (SELECT (r.globalTid >> 24) & 0xFFFFFF AS pid, "
@@ -32,7 +32,7 @@ static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 			   "k.end - k.start AS kdur, max(r.end, k.end) - r.start AS tdur, ");
 	cuda_api_name_sql(sql, "s.value");
 	strbuf_addstr(sql, " AS api, k.name AS kern FROM CUPTI_ACTIVITY_KIND_KERNEL_NAMED AS k "
-			   "JOIN CUPTI_ACTIVITY_KIND_RUNTIME AS r "
+			   "JOIN temp.GP_RUNTIME_ONE AS r "
 			   "ON k.correlationId = r.correlationId "
 			   "AND k.globalPid = (r.globalTid & " CUDA_GPID_MASK ") "
 			   "LEFT JOIN StringIds AS s ON s.id = r.nameId) "

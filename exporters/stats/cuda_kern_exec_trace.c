@@ -12,7 +12,7 @@ static const char *const needs_what[] = {"StringIds table", "CUDA kernel data", 
 
 static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 {
-	if (cuda_kernel_view(db, a))
+	if (cuda_kernel_view(db, a) || cuda_runtime_view(db))
 		return -1;
 	strbuf_addstr(sql, "SELECT r.start AS \"API Start:ts_ns\", "
 			   "r.end - r.start AS \"API Dur:dur_ns\", "
@@ -28,7 +28,7 @@ static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 			   "printf('%4d %4d %4d', k.gridX, k.gridY, k.gridZ) AS \"GridXYZ\", "
 			   "printf('%4d %4d %4d', k.blockX, k.blockY, k.blockZ) AS \"BlockXYZ\", "
 			   "k.name AS \"Kernel Name\" FROM CUPTI_ACTIVITY_KIND_KERNEL_NAMED AS k "
-			   "JOIN CUPTI_ACTIVITY_KIND_RUNTIME AS r "
+			   "JOIN temp.GP_RUNTIME_ONE AS r "
 			   "ON k.correlationId = r.correlationId "
 			   "AND k.globalPid = (r.globalTid & " CUDA_GPID_MASK ") "
 			   "LEFT JOIN StringIds AS s ON s.id = r.nameId "

@@ -22,7 +22,7 @@ static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 		if (strcmp(a->args[i], "nvtx-name"))
 			plain.args[n++] = a->args[i];
 	plain.nargs = n;
-	if (cuda_nvtx_build(db) || cuda_kernel_view(db, &plain))
+	if (cuda_nvtx_build(db) || cuda_kernel_view(db, &plain) || cuda_runtime_view(db))
 		return -1;
 	/* A kernel counts once in every range that contains its launch call; a kernel
 	 * launched outside any range forms the row with an empty range. */
@@ -31,7 +31,7 @@ static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 		      "c.rangeId AS nvtxid, k.kernelRowId AS kernid, k.end - k.start AS kdur, "
 		      "(r.globalTid >> 24) & 0xFFFFFF AS pid, r.globalTid & 0xFFFFFF AS tid, "
 		      "k.name AS kern FROM CUPTI_ACTIVITY_KIND_KERNEL_NAMED AS k "
-		      "LEFT JOIN CUPTI_ACTIVITY_KIND_RUNTIME AS r "
+		      "LEFT JOIN temp.GP_RUNTIME_ONE AS r "
 		      "ON k.correlationId = r.correlationId "
 		      "AND k.globalPid = (r.globalTid & " CUDA_GPID_MASK ") "
 		      "LEFT JOIN temp.GP_NVTX_CONTAIN AS c ON c.correlationId = r.correlationId "

@@ -72,13 +72,15 @@ static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
 		while (depth && !(r[stack[depth - 1]].start <= x->start &&
 				  x->end <= r[stack[depth - 1]].end))
 			depth--;
+		if (depth >= STATS_NVTX_DEPTH_MAX) /* damaged report: flatten (stats.h) */
+			depth = STATS_NVTX_DEPTH_MAX - 1;
 		strbuf_reset(&sb);
 		if (depth) {
 			struct rng *p = &r[stack[depth - 1]];
 			x->parent = p->id;
 			x->level = (int)depth;
 			p->nchild++;
-			p->dur_child += x->end - x->start;
+			p->dur_child = stats_sat_add(p->dur_child, stats_sat_sub(x->end, x->start));
 			strbuf_addstr(&sb, p->stack);
 		}
 		strbuf_addf(&sb, ":%lld", (long long)x->id);

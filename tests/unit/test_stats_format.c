@@ -78,6 +78,36 @@ static void test_csv_json_escape(void **state)
 	strbuf_release(&sb);
 }
 
+/* Invalid UTF-8 (issue 18): U+FFFD per bad byte, "\ufffd" in JSON; terminal text with
+ * every control character escaped. */
+static void test_invalid_utf8_and_controls(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *s = "a\xff\xc3(\xe2\x82\xed\xa0\x80\xc0\xaf\xf4\x90\x80\x80 \xc3\xa9";
+	uint32_t cp;
+
+	assert_int_equal(stats_utf8_len("\xc3\xa9", 2, &cp), 2);
+	assert_int_equal(cp, 0xe9);
+	assert_int_equal(stats_utf8_len("\xf0\x9f\x98\x80", 4, &cp), 4);
+	assert_int_equal(cp, 0x1f600);
+	assert_int_equal(stats_utf8_len("\xf0\x9f\x98", 3, &cp), 0);	 /* cut short */
+	assert_int_equal(stats_utf8_len("\xe0\x80\x80", 3, &cp), 0);	 /* overlong */
+	assert_int_equal(stats_utf8_len("\xed\xbf\xbf", 3, &cp), 0);	 /* surrogate */
+	assert_int_equal(stats_utf8_len("\xf4\x90\x80\x80", 4, &cp), 0); /* > U+10FFFF */
+
+	stats_add_json_string(&sb, s, strlen(s));
+	assert_string_equal(sb.buf, "\"a\\ufffd\\ufffd(\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
+				    "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd \xc3\xa9\"");
+	strbuf_reset(&sb);
+	stats_add_csv_field(&sb, "x\xff,y", 4);
+	assert_string_equal(sb.buf, "\"x\xef\xbf\xbd,y\"");
+	strbuf_reset(&sb);
+	s = "\x1b[2J\r\n\t\x07\x7f\xc2\x85|\xff";
+	stats_add_terminal_text(&sb, s, strlen(s));
+	assert_string_equal(sb.buf, "\\e[2J\\r\\n\\t\\x07\\x7f\\u0085|\xef\xbf\xbd");
+	strbuf_release(&sb);
+}
+
 static sqlite3 *db_with(const char *sql)
 {
 	sqlite3 *db;
@@ -183,6 +213,7 @@ int main(void)
 	    cmocka_unit_test(test_thousands),	    cmocka_unit_test(test_centered),
 	    cmocka_unit_test(test_csv_json_escape), cmocka_unit_test(test_values_and_titles),
 	    cmocka_unit_test(test_layouts),
+	    cmocka_unit_test(test_invalid_utf8_and_controls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

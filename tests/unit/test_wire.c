@@ -65,6 +65,15 @@ static int sink_fn(void *ctx, const struct gp_rec_hdr *rec)
 	return 0;
 }
 
+/* Refuses GP_REC_LOSS records (counted by the callback, as report_count_bad_record()
+ * does); accepts the others like sink_fn. */
+static int refusing_fn(void *ctx, const struct gp_rec_hdr *rec)
+{
+	if (rec->type == GP_REC_LOSS)
+		return 1;
+	return sink_fn(ctx, rec);
+}
+
 static void add_nvtx(struct frame *f)
 {
 	frame_add(f, GP_REC_NVTX_EVENT, sizeof(struct gp_rec_nvtx));
@@ -232,6 +241,38 @@ static void test_min_sizes(void **state)
 	assert_int_equal(sizeof(struct gp_rec_osrt) % 8, 0);
 }
 
+/* A record the callback refuses is skipped and not counted (the frame goes on, it is no
+ * bad frame); a sequence number GP_SEQ_JUMP_MAX past the highest seen is a bad frame,
+ * so a crafted one cannot claim 2^64 lost frames. */
+static void test_refused_record_and_seq_jump(void **state)
+{
+	static struct frame f;
+	struct gp_decode_counts cnt = {0};
+	struct gp_seq seq = {0};
+	struct sink s = {0};
+
+	frame_init(&f, 0);
+	add_nvtx(&f);
+	frame_add(&f, GP_REC_LOSS, sizeof(struct gp_rec_loss));
+	add_nvtx(&f);
+	assert_int_equal(gp_decode_frame(f.buf, f.len, &seq, &cnt, refusing_fn, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(cnt.records, 2);
+	assert_int_equal(cnt.bad_frames, 0);
+	assert_int_equal(cnt.block_records[1], 2);
+
+	frame_init(&f, 1 + GP_SEQ_JUMP_MAX);
+	add_nvtx(&f);
+	assert_int_equal(gp_decode_frame(f.buf, f.len, &seq, &cnt, refusing_fn, &s), -1);
+	assert_int_equal(cnt.bad_frames, 1);
+	assert_int_equal(s.n, 2);
+	frame_init(&f, GP_SEQ_JUMP_MAX); /* the largest jump still taken */
+	add_nvtx(&f);
+	assert_int_equal(gp_decode_frame(f.buf, f.len, &seq, &cnt, refusing_fn, &s), 0);
+	gp_seq_close(&seq, &cnt);
+	assert_int_equal(cnt.lost_frames, GP_SEQ_JUMP_MAX - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +282,7 @@ int main(void)
 	    cmocka_unit_test(test_torn_records),
 	    cmocka_unit_test(test_seq_gap_and_reorder),
 	    cmocka_unit_test(test_min_sizes),
+	    cmocka_unit_test(test_refused_record_and_seq_jump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,532 @@
+/*
+ * test_reliability.c - issue 18 through the real binary: hostile channel input
+ * (tests/programs/hostile_app plays a damaged or forged producer) with the recorder's
+ * peak RSS (wait4), what was kept and what was counted lost; invalid UTF-8 and control
+ * characters in NVTX text through `stats` (json, csv, column) and `export` (json, csv);
+ * exit statuses and error lines of --duration overflow, `-w maybe`, `stats --output`
+ * into a missing folder and a damaged report; channel folders (none left after a run,
+ * stale ones of dead recorders removed by the next `profile`, nobody else's touched).
+ * bench/RESULTS.md RELIABILITY lists these tests and their figures.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+#define RSS_MAX_KB (72 * 1024) /* recorder peak RSS allowed under hostile input */
+
+static char gprof[PATH_MAX];
+static char hostile[PATH_MAX];
+static char exit_with[PATH_MAX];
+
+/* Run gprof-cli with args in dir's files; fill r; return the peak RSS (KiB) of gprof-cli
+ * and what it waited for (wait4). */
+static long run_rss(const char *dir, const char *const *args, struct tu_run *r)
+{
+	char out[PATH_MAX], err[PATH_MAX];
+	struct rusage ru;
+	pid_t pid;
+	int st;
+
+	pid = tu_spawn(gprof, args, NULL, tu_pathf(out, dir, ".out"), tu_pathf(err, dir, ".err"));
+	while (wait4(pid, &st, 0, &ru) < 0)
+		assert_true(errno == EINTR);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	tu_read_file(out, r->out, sizeof(r->out));
+	tu_read_file(err, r->err, sizeof(r->err));
+	unlink(out);
+	unlink(err);
+	return ru.ru_maxrss;
+}
+
+#define RUN(r, dir, ...)                                                                           \
+	({                                                                                         \
+		const char *a_[] = {__VA_ARGS__, NULL};                                            \
+		run_rss(dir, a_, r);                                                               \
+	})
+
+static long long meta(const char *db, const char *name)
+{
+	char buf[64];
+
+	tu_meta(db, "META_DATA_EXPORT", name, buf, sizeof(buf));
+	assert_true(buf[0] != '\0');
+	return atoll(buf);
+}
+
+static int group_setup(void **state)
+{
+	const char *g = getenv("GPROF_CLI"), *b = getenv("BUILD");
+
+	snprintf(gprof, sizeof(gprof), "%s", g && *g ? g : "build/bin/gprof-cli");
+	snprintf(hostile, sizeof(hostile), "%s/tests/programs/hostile_app", b && *b ? b : "build");
+	snprintf(exit_with, sizeof(exit_with), "%s/tests/programs/exit_with",
+		 b && *b ? b : "build");
+	return 0;
+}
+
+/* ---- hostile channel input ------------------------------------------------------------- */
+
+/* The 72-byte frame defining string id 2^24-1 made the recorder allocate ~400 MB; now the
+ * id is kept in a sparse map and the string is usable. */
+static void test_crafted_string_id(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run r;
+	long rss =
+	    RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "sid"), hostile, "sid");
+
+	tu_assert_status(&r, 0);
+	strcat(db, ".db");
+	assert_true(rss < RSS_MAX_KB);
+	assert_int_equal(
+	    tu_query_int(db, "select count(*) from NVTX_EVENTS where text = 'crafted!'"), 1);
+	assert_int_equal(meta(db, "GPROF_LOST_BAD_RECORDS"), 0);
+	assert_int_equal(meta(db, "GPROF_LOST_OVER_LIMIT"), 0);
+	assert_null(strstr(r.err, "warning"));
+}
+
+/* 1 M start/end ranges never ended: every one kept (NULL end, as nsys writes an open
+ * range), nothing counted lost, bounded RSS (677 MB before, for 2 M). */
+static void test_never_ended_ranges(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run r;
+	long rss = RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "open"), hostile,
+		       "ranges", "1000000");
+
+	tu_assert_status(&r, 0);
+	strcat(db, ".db");
+	assert_true(rss < RSS_MAX_KB);
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS where eventType = 60 "
+					  "and end is null"),
+			 1000000);
+	assert_int_equal(meta(db, "GPROF_LOST_OVER_LIMIT"), 0);
+	assert_null(strstr(r.err, "warning"));
+}
+
+/* 100 k starts before their ends: 32768 wait for their end (the limit), the others are
+ * written open at once and their ends counted lost: kept + lost = sent, said once. */
+static void test_open_range_limit_counted(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run r;
+	long long closed, lost;
+
+	RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "se"), hostile, "startend",
+	    "100000");
+	tu_assert_status(&r, 0);
+	strcat(db, ".db");
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS"), 100000);
+	closed = tu_query_int(db, "select count(*) from NVTX_EVENTS where end is not null");
+	lost = meta(db, "GPROF_LOST_OVER_LIMIT");
+	assert_int_equal(closed, 32768);
+	assert_int_equal(closed + lost, 100000);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: 67232 records dropped at the "
+					       "recorder's memory limits"),
+			 1);
+	assert_non_null(strstr(r.err, "hint: "));
+}
+
+/* 20 k distinct 4000-byte strings (80 MB): the recorder keeps 16 MB of them, the others
+ * are counted (their marks are kept without text). */
+static void test_string_flood(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run r;
+	long long lost, named;
+	long rss = RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "str"), hostile,
+		       "strings", "20000");
+
+	tu_assert_status(&r, 0);
+	strcat(db, ".db");
+	assert_true(rss < RSS_MAX_KB);
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS"), 20000);
+	named = tu_query_int(db, "select count(*) from NVTX_EVENTS where text is not null");
+	lost = meta(db, "GPROF_LOST_OVER_LIMIT");
+	assert_true(named > 0 && lost > 0);
+	assert_int_equal(named + lost, 20000);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: "), 1);
+}
+
+/* Implausible fields: refused one by one (405), the frame with a crafted sequence number
+ * refused whole (1 bad frame), a 2^64-6 loss count not believed, the good ranges kept. */
+static void test_hostile_values(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run r;
+
+	RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "val"), hostile, "values");
+	tu_assert_status(&r, 0);
+	strcat(db, ".db");
+	assert_int_equal(meta(db, "GPROF_LOST_BAD_RECORDS"), 405);
+	assert_int_equal(meta(db, "GPROF_LOST_BAD_FRAMES"), 1);
+	assert_int_equal(meta(db, "GPROF_LOST_DROPPED_RECORDS"), 0);
+	assert_int_equal(meta(db, "GPROF_LOST_FRAMES"), 0);
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS"), 10);
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS where end < start"), 0);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: 405 records refused"), 1);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: 1 malformed frames"), 1);
+	assert_null(strstr(r.err, "18446744073709551610"));
+
+	RUN(&r, dir, "stats", "-q", "-r", "nvtx_sum", "--format", "csv", db);
+	tu_assert_status(&r, 0);
+	assert_null(strstr(r.out, ",-")); /* no negative total, average or minimum */
+}
+
+/* ---- text that is not clean UTF-8 --------------------------------------------------------- */
+
+/* Valid UTF-8: every multi-byte sequence complete, minimal, no surrogate, <= U+10FFFF. */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i], k, cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return 0;
+		for (unsigned j = 1; j <= k; j++) {
+			if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* 1 when python3 parses file as JSON (lines = 0) or as JSON Lines (lines = 1); -1 when
+ * python3 is not there. */
+static int python_json_ok(const char *file, int lines)
+{
+	char cmd[PATH_MAX + 256];
+	int st;
+
+	if (system("python3 -c '' >/dev/null 2>&1") != 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys\n"
+		 "d=open(sys.argv[1],\"rb\").read().decode(\"utf-8\")\n"
+		 "[json.loads(l) for l in d.splitlines()] if %d else json.loads(d)' '%s' 2>&1",
+		 lines, file);
+	st = system(cmd);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static void test_utf8_outputs(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], out[PATH_MAX], csvdir[PATH_MAX], csv[PATH_MAX];
+	struct tu_run r;
+	size_t n;
+	char *s;
+
+	RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "utf"), hostile, "utf8");
+	tu_assert_status(&r, 0);
+	strcat(db, ".db");
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS"), 8);
+
+	/* stats --format json: one JSON document per report, here one report */
+	RUN(&r, dir, "stats", "-q", "-r", "nvtx_pushpop_trace", "--format", "json", "-o",
+	    tu_pathf(out, dir, "st"), db);
+	tu_assert_status(&r, 0);
+	strcat(out, "_nvtx_pushpop_trace.json");
+	s = tu_slurp(out, &n);
+	assert_non_null(s);
+	assert_true(valid_utf8((const unsigned char *)s, n));
+	assert_non_null(strstr(s, "bad \\ufffd\\ufffd bytes"));
+	assert_non_null(strstr(s, "\\u001b[31mred"));
+	assert_non_null(strstr(s, "ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \\\"quoted\\\",comma"));
+	free(s);
+	assert_int_not_equal(python_json_ok(out, 0), 0);
+
+	/* export --type json: JSON Lines */
+	RUN(&r, dir, "export", "--type", "json", "-o", tu_pathf(out, dir, "e.jsonl"), db);
+	tu_assert_status(&r, 0);
+	s = tu_slurp(out, &n);
+	assert_non_null(s);
+	assert_true(valid_utf8((const unsigned char *)s, n));
+	free(s);
+	assert_int_not_equal(python_json_ok(out, 1), 0);
+
+	/* export csv: valid UTF-8, U+FFFD in place of each bad byte */
+	RUN(&r, dir, "export", "-o", tu_pathf(csvdir, dir, "csv"), db);
+	tu_assert_status(&r, 0);
+	s = tu_slurp(tu_pathf(csv, csvdir, "NVTX_EVENTS.csv"), &n);
+	assert_non_null(s);
+	assert_true(valid_utf8((const unsigned char *)s, n));
+	assert_non_null(strstr(s, "bad \xef\xbf\xbd\xef\xbf\xbd bytes"));
+	free(s);
+
+	/* stats csv to stdout */
+	RUN(&r, dir, "stats", "-q", "-r", "nvtx_sum", "--format", "csv", db);
+	tu_assert_status(&r, 0);
+	assert_true(valid_utf8((const unsigned char *)r.out, strlen(r.out)));
+
+	/* the terminal: no control character but the line ends, escapes instead */
+	RUN(&r, dir, "stats", "-q", "-r", "nvtx_sum", db);
+	tu_assert_status(&r, 0);
+	assert_true(valid_utf8((const unsigned char *)r.out, strlen(r.out)));
+	for (const char *p = r.out; *p; p++)
+		assert_true((unsigned char)*p >= 0x20 || *p == '\n');
+	assert_null(strstr(r.out, "\xc2\x9b")); /* C1 CSI */
+	assert_non_null(strstr(r.out, "\\e[31mred\\e[0m \\e]0;title\\x07"));
+	assert_non_null(strstr(r.out, "line\\nbreak\\ttab\\rcr"));
+	assert_non_null(strstr(r.out, "c1 \\u009b31m"));
+}
+
+/* ---- exit statuses and error lines ------------------------------------------------------ */
+
+static void test_duration_overflow(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run r;
+
+	RUN(&r, dir, "profile", "--duration=18446744000", "-o", tu_pathf(db, dir, "d"), exit_with,
+	    "0");
+	tu_assert_status(&r, 2);
+	tu_assert_one_error(&r, "--duration");
+	assert_int_equal(tu_count_lines(r.err, "hint: "), 1);
+	RUN(&r, dir, "profile", "-y", "99999999999", "-o", db, exit_with, "0");
+	tu_assert_status(&r, 2);
+	tu_assert_one_error(&r, "--delay");
+	strcat(db, ".db");
+	assert_false(tu_exists(db));
+}
+
+static void test_bool_switch_value(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run r;
+
+	RUN(&r, dir, "profile", "-w", "maybe", "-o", tu_pathf(db, dir, "w"), exit_with, "0");
+	tu_assert_status(&r, 2);
+	tu_assert_one_error(&r, "invalid value 'maybe' for '--show-output'");
+	RUN(&r, dir, "profile", "-t", "none", "-w", "maybe");
+	tu_assert_status(&r, 2);
+	tu_assert_one_error(&r, "'maybe'");
+	/* a bare switch before a command still runs it */
+	RUN(&r, dir, "profile", "-f", "-t", "none", "-o", db, "-w", exit_with, "3");
+	tu_assert_status(&r, 3);
+}
+
+static void test_stats_output_missing_folder(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], out[PATH_MAX];
+	struct tu_run r;
+
+	RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "m"), hostile, "utf8");
+	tu_assert_status(&r, 0);
+	strcat(db, ".db");
+	RUN(&r, dir, "stats", "-o", tu_pathf(out, dir, "nope/prefix"), db);
+	tu_assert_status(&r, 4);
+	tu_assert_one_error(&r, "folder");
+	assert_int_equal(tu_total_lines(r.err), 2);
+	assert_null(strstr(r.out, "Processing"));
+}
+
+/* Overwrite the root page of NVTX_EVENTS: SQLite reads the file but finds it malformed. */
+static void damage_nvtx_table(const char *db)
+{
+	long long root = tu_query_int(db, "select rootpage from sqlite_master where name = "
+					  "'NVTX_EVENTS'"),
+		  psize = tu_query_int(db, "pragma page_size");
+	static char junk[65536];
+	int fd = open(db, O_WRONLY);
+
+	assert_true(fd >= 0 && root > 1 && psize <= (long long)sizeof(junk));
+	memset(junk, 0x5a, sizeof(junk));
+	assert_int_equal(pwrite(fd, junk, (size_t)psize, (off_t)((root - 1) * psize)), psize);
+	close(fd);
+}
+
+static void test_damaged_report_exit_3(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], out[PATH_MAX];
+	struct tu_run r;
+
+	RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "bad"), hostile, "utf8");
+	tu_assert_status(&r, 0);
+	strcat(db, ".db");
+	damage_nvtx_table(db);
+
+	RUN(&r, dir, "stats", "-q", "-r", "nvtx_sum", db);
+	tu_assert_status(&r, 3);
+	tu_assert_one_error(&r, "malformed");
+	assert_non_null(strstr(r.err, "hint: report '"));
+	RUN(&r, dir, "stats", "-q", "-r", "nvtx_sum,nvtx_pushpop_sum", "-o",
+	    tu_pathf(out, dir, "bs"), db);
+	tu_assert_status(&r, 3);
+	tu_assert_one_error(&r, "malformed");
+	assert_int_equal(tu_count_entries(dir), 1); /* the report only: no output left */
+	RUN(&r, dir, "export", "--type", "json", "-o", tu_pathf(out, dir, "b.jsonl"), db);
+	tu_assert_status(&r, 3);
+	tu_assert_one_error(&r, "malformed");
+	RUN(&r, dir, "export", "-o", tu_pathf(out, dir, "bcsv"), db);
+	tu_assert_status(&r, 3);
+	tu_assert_one_error(&r, "malformed");
+	assert_int_equal(tu_count_entries(dir), 1);
+}
+
+/* ---- channel folders ------------------------------------------------------------------ */
+
+/* Set path's times to age_s seconds ago. */
+static void backdate(const char *path, int age_s)
+{
+	struct timespec t[2];
+
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= age_s;
+	t[1] = t[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* A channel folder as a recorder leaves it (with_files: "channel" and "control"), last
+ * changed age_s seconds ago. */
+static void make_folder(const char *path, int with_files, int age_s)
+{
+	char f[PATH_MAX];
+
+	assert_int_equal(mkdir(path, 0700), 0);
+	if (with_files) {
+		tu_write_text(tu_pathf(f, path, "channel"), "");
+		tu_write_text(tu_pathf(f, path, "control"), "");
+	}
+	backdate(path, age_s);
+}
+
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+static void test_channel_folders(void **state)
+{
+	const char *dir = *state;
+	char tmp[PATH_MAX], db[PATH_MAX], stale[PATH_MAX], young[PATH_MAX], live[PATH_MAX],
+	    listening[PATH_MAX], other[PATH_MAX], extra[PATH_MAX], f[PATH_MAX];
+	struct sockaddr_un sa;
+	struct tu_run r;
+	pid_t dead = dead_pid();
+	int lfd;
+
+	tu_pathf(tmp, dir, "tmp");
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	assert_true(snprintf(stale, sizeof(stale), "%s/gprof-cli-%d-aaaaaa", tmp, (int)dead) <
+		    (int)sizeof(stale));
+	assert_true(snprintf(young, sizeof(young), "%s/gprof-cli-%d-bbbbbb", tmp, (int)dead) <
+		    (int)sizeof(young));
+	assert_true(snprintf(live, sizeof(live), "%s/gprof-cli-%d-cccccc", tmp, (int)getpid()) <
+		    (int)sizeof(live));
+	assert_true(snprintf(listening, sizeof(listening), "%s/gprof-cli-%d-dddddd", tmp,
+			     (int)dead) < (int)sizeof(listening));
+	assert_true(snprintf(other, sizeof(other), "%s/gprof-cli-%d-eeeeee", tmp, (int)dead) <
+		    (int)sizeof(other));
+	assert_true(snprintf(extra, sizeof(extra), "%s/gprof-cli-%d-ffffff", tmp, (int)dead) <
+		    (int)sizeof(extra));
+	make_folder(stale, 1, 3600); /* a killed recorder's: removed */
+	make_folder(young, 1, 0);    /* maybe being set up right now: kept */
+	make_folder(live, 1, 3600);  /* its recorder runs: kept */
+	make_folder(other, 1, 3600); /* another user's (when we can make one): kept */
+	make_folder(extra, 1, 3600); /* holds a file no recorder makes: kept */
+	tu_write_text(tu_pathf(f, extra, "notes"), "mine");
+	backdate(extra, 3600);
+	make_folder(listening, 0, 0); /* a live recorder in another pid namespace: kept */
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	assert_true(snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/channel", listening) <
+		    (int)sizeof(sa.sun_path));
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	backdate(listening, 3600); /* (binding the socket touched it) */
+	if (geteuid() == 0)
+		assert_int_equal(chown(other, 65534, 65534), 0);
+
+	setenv("TMPDIR", tmp, 1);
+	RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "ch"), exit_with, "0");
+	unsetenv("TMPDIR");
+	close(lfd);
+	tu_assert_status(&r, 0);
+	assert_false(tu_exists(stale));
+	assert_true(tu_exists(young));
+	assert_true(tu_exists(live));
+	assert_true(tu_exists(listening));
+	assert_true(tu_exists(extra));
+	assert_true(tu_exists(other) || geteuid() != 0);
+	/* the run's own folder (socket and control file) is gone too: 5 folders left */
+	assert_int_equal(tu_count_entries(tmp), 5);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_crafted_string_id, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_never_ended_ranges, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_open_range_limit_counted, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_string_flood, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_hostile_values, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_utf8_outputs, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_duration_overflow, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_bool_switch_value, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_stats_output_missing_folder, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_damaged_report_exit_3, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_channel_folders, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
