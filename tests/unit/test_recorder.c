@@ -838,8 +838,6 @@ static void test_killed_recorder(void **state)
 	unlink(chan);
 	strcpy(strrchr(chan, '/') + 1, GP_CONTROL_NAME); /* and its control file */
 	unlink(chan);
-	strcpy(strrchr(chan, '/') + 1, GP_CONTROL_NAME); /* and its control file */
-	unlink(chan);
 	*strrchr(chan, '/') = '\0';
 	rmdir(chan);
 }
@@ -938,8 +936,6 @@ static void test_killed_mid_transaction(void **state)
 	assert_non_null(db);
 	sqlite3_close(db);
 	fx_cleanup(&fx);
-	unlink(chan);
-	strcpy(strrchr(chan, '/') + 1, GP_CONTROL_NAME); /* and its control file */
 	unlink(chan);
 	strcpy(strrchr(chan, '/') + 1, GP_CONTROL_NAME); /* and its control file */
 	unlink(chan);
