@@ -24,6 +24,12 @@
  *               the send lock) mapping text to ids, with a 64-entry per-thread cache
  *               keyed by pointer (hit = pointer compare + strncmp).
  *
+ *   ring        the connection's shared-memory ring (wire.h "Rings"), when the recorder
+ *               granted one: every frame is copied into it under the send lock instead
+ *               of being sent, so a frame costs a memcpy, not a system call and a
+ *               wake-up of the recorder.  Frames enter the ring in the order they would
+ *               have been sent, so everything below holds for both transports.
+ *
  * String ordering (thread A interns "x", thread B uses it first): a new string's
  * GP_REC_STRING is appended, under the send lock, to a connection-level pending frame
  * before gp_intern() returns the id.  Every frame is sent with the send lock held, and
@@ -51,6 +57,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
@@ -193,6 +200,14 @@ static struct sockaddr_un g_addr;
 static dev_t g_sock_dev;
 static ino_t g_sock_ino;
 
+/* The connection's ring (wire.h "Rings"), NULL: frames go through the socket.  Send lock. */
+static struct gp_ring_hdr *g_ring;
+static unsigned char *g_ring_data;
+static uint64_t g_ring_head;	    /* bytes published (our copy of g_ring->head) */
+static int g_ring_off;		    /* GPROF_CLI_RING=0: never make a ring */
+static _Atomic int g_ring_populate; /* a new ring for the flusher to pre-fault */
+#define RING_MAP_BYTES ((size_t)GP_RING_HDR_BYTES + GP_RING_BYTES)
+
 static char g_exe[256];
 static uint32_t g_exe_len;
 static char g_cmdline[GP_STRING_MAX];
@@ -317,6 +332,148 @@ static int fd_is_ours(void)
 	return S_ISSOCK(st.st_mode) && st.st_dev == g_sock_dev && st.st_ino == g_sock_ino;
 }
 
+/* ---- the ring (wire.h "Rings") ------------------------------------------------------ */
+
+/* One doorbell message: the recorder went to sleep and wants to look at the ring. */
+static void ring_doorbell(void)
+{
+	char b = 0;
+	long r = sys_ret(syscall(SYS_sendto, g_fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0));
+	if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN)
+		g_broken = 1;
+}
+
+/* Is the recorder's end of our socket gone?  (It never sends us anything, so a peek
+ * returns 0 at end of file and -EAGAIN while it is there.) */
+static int peer_gone(void)
+{
+	char b;
+	long r = sys_ret(syscall(SYS_recvfrom, g_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT, NULL, NULL));
+	return r == 0 || r == -ECONNRESET || r == -ENOTCONN || r == -EBADF;
+}
+
+/* Wait until `need` bytes are free in the ring.  0, or -1 when the recorder went away
+ * (g_broken) or, in a signal handler, after about 200 ms. */
+static int ring_wait_locked(uint64_t need)
+{
+	struct gp_ring_hdr *h = g_ring;
+	for (unsigned i = 1;; i++) {
+		if (g_ring_head + need - atomic_load_explicit(&h->tail, memory_order_acquire) <=
+		    GP_RING_BYTES)
+			return 0;
+		uint32_t seq = atomic_load(&h->tail_seq);
+		atomic_store(&h->waiting, 1);
+		if (g_ring_head + need - atomic_load(&h->tail) <= GP_RING_BYTES)
+			return 0;
+		if (atomic_load(&h->sleeping) && atomic_exchange(&h->sleeping, 0))
+			ring_doorbell();
+		struct timespec ts = {0, 10000000};
+		syscall(SYS_futex, (uint32_t *)&h->tail_seq, FUTEX_WAIT, seq, &ts, NULL, 0);
+		if (i % 10 == 0 && (g_broken || peer_gone())) {
+			g_broken = 1;
+			return -1;
+		}
+		if (g_in_signal && i >= 20)
+			return -1;
+	}
+}
+
+/* Copy one frame (n bytes, header filled) into the ring and publish it.  0 or -1. */
+static int ring_put_locked(const void *frame, uint32_t n)
+{
+	struct gp_ring_hdr *h = g_ring;
+	uint64_t need = (n + 7u) & ~7ull, off = g_ring_head & (GP_RING_BYTES - 1);
+	uint64_t pad = off + need > GP_RING_BYTES ? GP_RING_BYTES - off : 0;
+	if (ring_wait_locked(pad + need) != 0)
+		return -1;
+	if (pad >= HDR) {
+		uint32_t zero = 0; /* magic 0: skip to the start */
+		memcpy(g_ring_data + off, &zero, sizeof(zero));
+	}
+	memcpy(g_ring_data + ((g_ring_head + pad) & (GP_RING_BYTES - 1)), frame, n);
+	g_ring_head += pad + need;
+	atomic_store(&h->head, g_ring_head); /* sequentially consistent: before `sleeping` */
+	if (atomic_load(&h->sleeping) && atomic_exchange(&h->sleeping, 0))
+		ring_doorbell();
+	return 0;
+}
+
+/* Drop this process's mapping of the ring (the recorder keeps its own until it has read
+ * everything). */
+static void ring_close_locked(void)
+{
+	if (g_ring)
+		sys_munmap(g_ring, RING_MAP_BYTES);
+	g_ring = NULL;
+	g_ring_data = NULL;
+}
+
+/* Offer a new ring on the freshly connected socket fd when the recorder has a slot:
+ * memfd, map, GP_FRAME_RING with the memfd in SCM_RIGHTS.  Without one (no control page,
+ * no slot left, GPROF_CLI_RING=0, any failure) frames go through the socket. */
+static void ring_open_locked(int fd)
+{
+	struct gp_control *c = gp_ctl;
+	if (c == &g_local_ctl || g_ring_off)
+		return;
+	int32_t n = atomic_load(&c->ring_slots);
+	do
+		if (n <= 0)
+			return;
+	while (!atomic_compare_exchange_weak(&c->ring_slots, &n, n - 1));
+	int mfd = (int)syscall(SYS_memfd_create, "gprof-cli-ring", MFD_CLOEXEC);
+	void *m = MAP_FAILED;
+	if (mfd >= 0 && syscall(SYS_ftruncate, mfd, (off_t)RING_MAP_BYTES) == 0)
+		m = sys_mmap(RING_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, mfd);
+	if (m != MAP_FAILED) {
+		struct gp_ring_hdr *h = m;
+		struct {
+			struct gp_frame_hdr fh;
+			struct gp_ring_offer o;
+		} msg;
+		union {
+			struct cmsghdr c;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = {&msg, sizeof(msg)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cm.buf,
+				    .msg_controllen = sizeof(cm.buf)};
+
+		/* a forked child must never write into its parent's ring */
+		syscall(SYS_madvise, m, RING_MAP_BYTES, MADV_DONTFORK);
+		h->magic = GP_RING_MAGIC;
+		h->version = GP_RING_VERSION;
+		h->data_bytes = GP_RING_BYTES;
+		memset(&msg, 0, sizeof(msg));
+		msg.fh.magic = GP_WIRE_MAGIC;
+		msg.fh.version = GP_WIRE_VERSION;
+		msg.fh.type = GP_FRAME_RING;
+		msg.fh.length = sizeof(msg.o);
+		msg.fh.pid = g_pid;
+		msg.o.data_bytes = GP_RING_BYTES;
+		memset(&cm, 0, sizeof(cm));
+		cm.c.cmsg_level = SOL_SOCKET;
+		cm.c.cmsg_type = SCM_RIGHTS;
+		cm.c.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&cm.c), &mfd, sizeof(int));
+		if (syscall(SYS_sendmsg, fd, &mh, MSG_NOSIGNAL) == (long)sizeof(msg)) {
+			/* the recorder gives the slot back when the connection ends */
+			syscall(SYS_close, mfd);
+			g_ring = h;
+			g_ring_data = (unsigned char *)m + GP_RING_HDR_BYTES;
+			g_ring_head = 0;
+			atomic_store(&g_ring_populate, 1);
+			return;
+		}
+		sys_munmap(m, RING_MAP_BYTES);
+	}
+	if (mfd >= 0)
+		syscall(SYS_close, mfd);
+	atomic_fetch_add(&c->ring_slots, 1);
+}
+
 /* Send one frame (records at f->data+HDR, f->len bytes).  Send lock held.  Returns 0,
  * or -1 when the frame is lost (counted). */
 static int send_raw_locked(struct gp_frame *f)
@@ -326,7 +483,7 @@ static int send_raw_locked(struct gp_frame *f)
 		goto lost;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		long r = -EBADF;
-		if (!connecting && !fd_is_ours())
+		if (!connecting && (!fd_is_ours() || (g_ring && atomic_load(&g_ring->closed))))
 			goto reconnect;
 		struct gp_frame_hdr *fh = (struct gp_frame_hdr *)f->data;
 		fh->magic = GP_WIRE_MAGIC;
@@ -335,6 +492,12 @@ static int send_raw_locked(struct gp_frame *f)
 		fh->length = f->len;
 		fh->pid = g_pid;
 		fh->seq = g_seq;
+		if (g_ring) {
+			if (ring_put_locked(f->data, HDR + f->len) != 0)
+				break;
+			g_seq++;
+			return 0;
+		}
 		do
 			r = sys_ret(syscall(SYS_sendto, g_fd, f->data, (size_t)HDR + f->len,
 					    MSG_NOSIGNAL, NULL, 0));
@@ -472,6 +635,8 @@ static int connect_locked(void)
 	g_sock_ino = st.st_ino;
 	g_seq = 0;
 	g_broken = 0;
+	ring_close_locked();
+	ring_open_locked(fd);
 
 	struct gp_frame *f = &g_ctl;
 	f->len = f->nrec = 0;
@@ -1001,6 +1166,23 @@ static void flusher_wait(uint32_t seen)
 	}
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Pre-fault a new ring here, so that the application's threads do not take its page
+ * faults on their first pass through it (a kernel before 5.14 refuses: then they do). */
+static void ring_populate(void)
+{
+	if (!atomic_exchange(&g_ring_populate, 0))
+		return;
+	slock();
+	void *m = g_ring;
+	sunlock();
+	if (m)
+		syscall(SYS_madvise, m, RING_MAP_BYTES, MADV_POPULATE_WRITE);
+}
+
 static void *flusher_main(void *arg)
 {
 	(void)arg;
@@ -1009,6 +1191,7 @@ static void *flusher_main(void *arg)
 	uint32_t was_collecting = (uint32_t)gp_collecting();
 	prctl(PR_SET_NAME, "gprof-flush", 0, 0, 0);
 	while (atomic_load_explicit(&g_flusher_pid, memory_order_relaxed) == me) {
+		ring_populate();
 		flusher_wait(seen);
 		if ((int)sys_getpid() != me)
 			break;
@@ -1455,6 +1638,9 @@ static void fork_child(void)
 {
 	if (atomic_load(&g_state) != ST_ACTIVE)
 		return;
+	/* the parent's ring is not mapped here (MADV_DONTFORK) and stays the parent's */
+	g_ring = NULL;
+	g_ring_data = NULL;
 	if (!g_trace_fork) {
 		/* nsys --trace-fork-before-exec=false: the child is traced from its exec on
 		 * (the new image loads the collectors afresh); until then every record is
@@ -1724,6 +1910,10 @@ int gp_producer_init(uint32_t collector)
 	{
 		char v[8];
 		g_trace_fork = gp_option("trace-fork-before-exec", v, sizeof(v)) && v[0] == '1';
+	}
+	{
+		const char *rg = getenv("GPROF_CLI_RING");
+		g_ring_off = rg && *rg == '0';
 	}
 	clk_init();
 	{

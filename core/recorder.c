@@ -4,6 +4,10 @@
  * Reader: epoll over the listening SOCK_SEQPACKET socket and the producer connections.
  * Each message is received whole into a pooled frame buffer (GP_FRAME_MAX bytes, recv
  * with MSG_TRUNC so an oversize message is seen as such) and appended to the queue.
+ * A connection whose first message offered a shared-memory ring (wire.h "Rings") has
+ * its frames copied out of the ring instead: the reader polls every ring each
+ * RING_POLL_MS while any of them had data in the last RING_IDLE_MS, and otherwise
+ * sleeps in epoll with `sleeping` set so that the next frame rings the doorbell.
  * The pool holds at most GP_RECORDER_QUEUE_MAX bytes of buffers; when every buffer is
  * queued the reader waits for the writer (reader_stalls), so producers block in send().
  * Connection open and close are queued as items too, so the writer sees each
@@ -25,10 +29,13 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
 
 #include "recorder.h"
 #include "recorder_internal.h"
@@ -39,6 +46,9 @@
 #define READ_BURST     32 /* frames read from one connection before looking at others */
 #define RETURN_BATCH   16 /* buffers the writer gives back to the pool at once */
 #define CHANNEL_NAME   "channel"
+#define RING_POLL_MS   1  /* poll the rings this often while they are busy */
+#define RING_IDLE_MS   20 /* then sleep until a doorbell once idle this long */
+#define RING_BURST     64 /* frames taken from one ring before looking at others */
 
 /* One producer connection.  fd/list links belong to the reader; rc/seq to the
  * writer (it frees the struct when it handles the close item). */
@@ -51,6 +61,12 @@ struct rconn {
 	struct gp_seq seq;
 	uint32_t acked_epoch; /* reader: latest GP_REC_FLUSH_ACK epoch */
 	int late;	      /* reader: accepted after the shutdown request was seen */
+	/* reader: the producer's ring (wire.h "Rings"), NULL: frames on the socket */
+	struct gp_ring_hdr *ring;
+	const unsigned char *ring_data;
+	uint64_t ring_size, ring_tail; /* data bytes; bytes consumed (our own copy) */
+	uint64_t messages;	       /* socket messages received */
+	int ring_offered;	       /* a GP_FRAME_RING came: give a ring slot back at close */
 };
 
 enum qkind { Q_OPEN, Q_FRAME, Q_CLOSE };
@@ -97,9 +113,13 @@ struct recorder {
 	unsigned nopen;
 
 	struct rconn *open_list; /* reader only */
+	unsigned nrings;	 /* reader: open connections with a ring */
+	uint64_t ring_busy_ns;	 /* reader: last time a ring had data */
+	int rings_asleep;	 /* reader: `sleeping` set in every ring */
 
 	/* reader-only counters */
 	uint64_t connections, reader_stalls, bytes;
+	uint64_t ring_bad; /* ring offers and ring frames that broke wire.h's rules */
 	/* writer-only counters */
 	struct gp_decode_counts dc;
 	int txn_open;
@@ -254,10 +274,23 @@ static void enqueue(struct recorder *r, struct qbuf *b)
 
 /* ---- reader ------------------------------------------------------------------------ */
 
+static int ring_drain(struct recorder *r, struct rconn *c, int limit);
+
 static void close_conn(struct recorder *r, struct rconn *c)
 {
 	struct qbuf *b;
 
+	if (c->ring) {
+		/* the producer is gone or closed our socket: whatever it published before
+		 * is still in the ring */
+		atomic_store(&c->ring->closed, 1);
+		ring_drain(r, c, INT32_MAX);
+		munmap(c->ring, GP_RING_HDR_BYTES + c->ring_size);
+		c->ring = NULL;
+		r->nrings--;
+	}
+	if (c->ring_offered && r->ctl)
+		atomic_fetch_add(&r->ctl->ring_slots, 1);
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
@@ -292,15 +325,221 @@ static void note_flush_ack(struct rconn *c, const struct qbuf *b, size_t n)
 		c->acked_epoch = a->epoch;
 }
 
-/* Read up to `limit` frames from c; returns 1 when the connection was closed. */
+/* Map the ring offered by the first message of c (b, n bytes, the memfd `fd`, which is
+ * closed here).  0, or -1 when the offer is malformed or cannot be mapped (the
+ * connection is then ended: counted as a bad frame). */
+static int ring_accept(struct recorder *r, struct rconn *c, const struct qbuf *b, size_t n, int fd)
+{
+	const struct gp_frame_hdr *fh = (const void *)b->data;
+	const struct gp_ring_offer *o = (const void *)(fh + 1);
+	struct gp_ring_hdr *h;
+	struct stat sb;
+	uint64_t size;
+	void *m;
+
+	c->ring_offered = 1;
+	if (n != sizeof(*fh) + sizeof(*o) || fh->magic != GP_WIRE_MAGIC ||
+	    fh->version != GP_WIRE_VERSION || fh->length != sizeof(*o)) {
+		close(fd);
+		return -1;
+	}
+	size = o->data_bytes;
+	if (size < 2 * GP_FRAME_MAX || size > (256u << 20) || (size & (size - 1)) ||
+	    fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < GP_RING_HDR_BYTES + size) {
+		close(fd);
+		return -1;
+	}
+	m = mmap(NULL, GP_RING_HDR_BYTES + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -1;
+	h = m;
+	if (h->magic != GP_RING_MAGIC || h->version != GP_RING_VERSION || h->data_bytes != size) {
+		munmap(m, GP_RING_HDR_BYTES + size);
+		return -1;
+	}
+	c->ring = h;
+	c->ring_data = (const unsigned char *)m + GP_RING_HDR_BYTES;
+	c->ring_size = size;
+	c->ring_tail = atomic_load(&h->tail);
+	r->nrings++;
+	r->rings_asleep = 0;
+	return 0;
+}
+
+/* Copy up to `limit` frames out of c's ring into the queue and give their space back.
+ * Returns the frames taken; a frame that breaks the ring's rules ends the ring (a bad
+ * frame; the connection closes at its end of file). */
+static int ring_drain(struct recorder *r, struct rconn *c, int limit)
+{
+	struct gp_ring_hdr *h = c->ring;
+	uint64_t mask = c->ring_size - 1, tail = c->ring_tail, head;
+	int k = 0;
+
+	if (!h)
+		return 0;
+	head = atomic_load_explicit(&h->head, memory_order_acquire);
+	while (tail != head && k < limit) {
+		uint64_t off = tail & mask, rem = c->ring_size - off, need;
+		struct gp_frame_hdr fh;
+		struct qbuf *b;
+
+		if (head - tail > c->ring_size || (head & 7))
+			goto bad;
+		if (rem < sizeof(fh)) { /* too little room before the end: skipped */
+			tail += rem;
+			continue;
+		}
+		memcpy(&fh, c->ring_data + off, sizeof(fh));
+		if (fh.magic == 0) { /* skip to the start */
+			if (head - tail < rem)
+				goto bad;
+			tail += rem;
+			continue;
+		}
+		need = (sizeof(fh) + (uint64_t)fh.length + 7) & ~7ull;
+		if (fh.length > GP_FRAME_MAX - sizeof(fh) || need > rem || need > head - tail)
+			goto bad;
+		b = pool_get(r);
+		memcpy(b->data, c->ring_data + off, sizeof(fh) + fh.length);
+		/* decoded from this private copy, whatever the producer writes there now */
+		note_flush_ack(c, b, sizeof(fh) + fh.length);
+		b->kind = Q_FRAME;
+		b->conn = c;
+		b->len = (uint32_t)(sizeof(fh) + fh.length);
+		r->bytes += b->len;
+		enqueue(r, b);
+		tail += need;
+		k++;
+		if (k % 16 == 0 || tail == head) { /* space back early: the producer may wait */
+			c->ring_tail = tail;
+			atomic_store(&h->tail, tail);
+			atomic_fetch_add(&h->tail_seq, 1);
+			if (atomic_load(&h->waiting) && atomic_exchange(&h->waiting, 0))
+				syscall(SYS_futex, (uint32_t *)&h->tail_seq, FUTEX_WAKE, INT32_MAX,
+					NULL, NULL, 0);
+			head = atomic_load_explicit(&h->head, memory_order_acquire);
+		}
+	}
+	c->ring_tail = tail;
+	atomic_store(&h->tail, tail);
+	return k;
+bad:
+	r->ring_bad++;
+	atomic_store(&h->closed, 1);
+	munmap(h, GP_RING_HDR_BYTES + c->ring_size);
+	c->ring = NULL;
+	r->nrings--;
+	return k;
+}
+
+/* Drain every ring once (RING_BURST frames each).  Returns the frames taken. */
+static int rings_poll(struct recorder *r)
+{
+	struct rconn *c;
+	int k = 0;
+
+	if (!r->nrings)
+		return 0;
+	for (c = r->open_list; c; c = c->next)
+		if (c->ring)
+			k += ring_drain(r, c, RING_BURST);
+	return k;
+}
+
+/* Poll the rings and say how long epoll may sleep (ms, -1 = until an event): while they
+ * are busy, RING_POLL_MS; once idle for RING_IDLE_MS, set every `sleeping` (wire.h:
+ * then look once more) and sleep until a doorbell. */
+static int rings_timeout(struct recorder *r)
+{
+	struct rconn *c;
+	uint64_t now;
+
+	if (!r->nrings)
+		return -1;
+	now = gp_monotonic_ns();
+	if (rings_poll(r) > 0) {
+		r->ring_busy_ns = now;
+		return RING_POLL_MS;
+	}
+	if (r->rings_asleep)
+		return -1;
+	if (now - r->ring_busy_ns < RING_IDLE_MS * 1000000ull)
+		return RING_POLL_MS;
+	for (c = r->open_list; c; c = c->next)
+		if (c->ring)
+			atomic_store(&c->ring->sleeping, 1);
+	if (rings_poll(r) > 0) {
+		for (c = r->open_list; c; c = c->next)
+			if (c->ring)
+				atomic_store(&c->ring->sleeping, 0);
+		r->ring_busy_ns = now;
+		return RING_POLL_MS;
+	}
+	r->rings_asleep = 1;
+	return -1;
+}
+
+/* Read up to `limit` messages from c; returns 1 when the connection was closed. */
 static int read_conn(struct recorder *r, struct rconn *c, int limit)
 {
 	int k;
 
 	for (k = 0; k < limit; k++) {
-		struct qbuf *b = pool_get(r);
-		ssize_t n = recv(c->fd, b->data, GP_FRAME_MAX, MSG_DONTWAIT | MSG_TRUNC);
+		union {
+			struct cmsghdr c;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov;
+		struct msghdr mh;
+		struct qbuf *b;
+		ssize_t n;
+		int fd = -1;
 
+		if (c->ring) {
+			/* doorbells (and anything else: fds are discarded by the kernel) */
+			char tmp[64];
+
+			n = recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT | MSG_TRUNC);
+			if (n > 0) {
+				r->rings_asleep = 0;
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return 0;
+			close_conn(r, c);
+			return 1;
+		}
+		b = pool_get(r);
+		iov.iov_base = b->data;
+		iov.iov_len = GP_FRAME_MAX;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+		if (n >= 0 && mh.msg_controllen >= CMSG_LEN(sizeof(int))) {
+			struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+
+			if (ch && ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(ch), sizeof(int));
+		}
+		if (n > 0 && c->messages++ == 0 && fd >= 0 &&
+		    ((const struct gp_frame_hdr *)b->data)->type == GP_FRAME_RING) {
+			int ok = ring_accept(r, c, b, (size_t)n, fd) == 0;
+
+			pool_put_chain(r, b, b);
+			if (ok)
+				continue;
+			r->ring_bad++;
+			close_conn(r, c);
+			return 1;
+		}
+		if (fd >= 0)
+			close(fd); /* fds are only welcome with a ring offer */
 		if (n > 0) {
 			note_flush_ack(c, b, (size_t)n);
 			b->kind = Q_FRAME;
@@ -420,7 +659,13 @@ static void *reader_main(void *arg)
 				read_conn(r, tag, READ_BURST);
 			}
 		}
-		timeout = check_shutdown(r);
+		{
+			int rt = rings_timeout(r);
+
+			timeout = check_shutdown(r);
+			if (rt >= 0 && (timeout < 0 || rt < timeout))
+				timeout = rt;
+		}
 		pthread_mutex_lock(&r->mu);
 		stop = r->stop_reader;
 		pthread_mutex_unlock(&r->mu);
@@ -757,6 +1002,7 @@ static int setup_capture(struct recorder *r, const struct recorder_config *cfg)
 	r->ctl = capture_control_create(r->dir, cs, cfg->session_start_ns);
 	if (!r->ctl)
 		return -1;
+	atomic_store(&r->ctl->ring_slots, GP_RING_SLOTS); /* wire.h "Rings" */
 	if (capture_is_repeat(cs))
 		r->rt = capture_router_new(cfg, r->ctl);
 	else
@@ -915,7 +1161,7 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 	st.frames = r->dc.frames;
 	st.records = r->dc.records;
 	st.bytes = r->bytes;
-	st.bad_frames = r->dc.bad_frames;
+	st.bad_frames = r->dc.bad_frames + r->ring_bad;
 	st.lost_frames = r->dc.lost_frames;
 	st.reader_stalls = r->reader_stalls;
 	st.writer_cpu_ns = r->writer_cpu_ns;

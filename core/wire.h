@@ -7,7 +7,8 @@
  * that connection is one frame:  struct gp_frame_hdr  followed by `length` bytes of
  * records.  SEQPACKET keeps message boundaries and sends each message atomically,
  * so frames from many threads and processes never tear or interleave.  A frame is at
- * most GP_FRAME_MAX bytes.
+ * most GP_FRAME_MAX bytes.  Where the recorder grants one, the frames travel through a
+ * shared-memory ring instead, in the same order (see "Rings" below).
  *
  * Records: struct gp_rec_hdr followed by the type's payload; `size` covers header +
  * payload and is a multiple of 8 (records are 8-byte aligned inside a frame).  All
@@ -47,6 +48,7 @@
 /* Frame types. */
 enum gp_frame_type {
 	GP_FRAME_RECORDS = 1, /* payload: a sequence of records */
+	GP_FRAME_RING = 2,    /* payload: struct gp_ring_offer (see "Rings" below) */
 };
 
 /* Frame header: the first 24 bytes of every message. */
@@ -310,6 +312,7 @@ struct gp_rec_osrt {
  *               the recorder signals `profile`, which sends --kill's signal.
  *   lock        a spin lock (0/1) held only during a start/stop transition.
  *   flush_epoch flush requests (below); only ever incremented.
+ *   ring_slots  shared-memory rings the recorder still accepts ("Rings" above).
  *
  * Flush requests.  Each process holds one producer runtime per injection library
  * (libgprof-osrt.so, libgprof-inject.so), each with its own buffers and connection, so
@@ -330,7 +333,7 @@ struct gp_rec_osrt {
  */
 #define GP_CONTROL_NAME	       "control"   /* file name next to the channel socket */
 #define GP_CONTROL_MAGIC       0x4c544347u /* "GCTL" */
-#define GP_CONTROL_VERSION     1
+#define GP_CONTROL_VERSION     2
 #define GP_CAPTURE_MAX_WINDOWS 1024
 #define GP_CAPTURE_TEXT_MAX    256 /* bytes of an nvtx pattern part, NUL included */
 #define GP_FLUSH_ACK_WAIT_MS   200 /* longest the recorder waits for flush acks (ms) */
@@ -385,7 +388,65 @@ struct gp_control {
 	_Atomic uint32_t done;
 	_Atomic uint32_t shutdown;
 	_Atomic uint32_t flush_epoch; /* flush requests made so far (futex word) */
+	/* rings the recorder still accepts ("Rings" above): a producer takes one (CAS
+	 * decrement) before it offers a ring, and uses the socket alone when there is none;
+	 * the recorder gives it back when the connection ends */
+	_Atomic int32_t ring_slots;
 	struct gp_capture_window win[GP_CAPTURE_MAX_WINDOWS];
+};
+
+/*
+ * ---- Rings: frames through shared memory ----
+ *
+ * A producer that may (gp_control.ring_slots, below) moves its frames through a ring of
+ * shared memory instead of sending each one: no system call and no wake-up of the
+ * recorder per frame.  It creates a memfd of GP_RING_HDR_BYTES + GP_RING_BYTES, maps it,
+ * and makes its first message on the new connection a frame of type GP_FRAME_RING
+ * (payload struct gp_ring_offer) carrying the memfd in SCM_RIGHTS.  From then on every
+ * frame of the connection goes through the ring, in the order it would have been sent,
+ * and the socket carries only doorbells (any message: the recorder discards them) and
+ * the connection's end.
+ *
+ * Ring layout: struct gp_ring_hdr in the first GP_RING_HDR_BYTES, then `data_bytes`
+ * (a power of two) of data.  `head` (producer) and `tail` (recorder) count bytes since
+ * the start and only grow; the data in [tail, head) is frames, each as it would be sent
+ * (struct gp_frame_hdr + records) padded to 8 bytes, at offset pos % data_bytes.  A
+ * frame never wraps: when it does not fit before the end, the producer skips to the
+ * start, writing a 0 magic at the skip point when at least a frame header fits there
+ * (the recorder skips a rest smaller than a frame header, or one with magic 0).
+ * The producer writes a frame, then publishes head (release); when the ring is full it
+ * sets `waiting` and FUTEX_WAITs on tail_seq (a shared futex), checking that the
+ * recorder is still there.  The recorder reads head (acquire), consumes, publishes tail
+ * (release), increments tail_seq and FUTEX_WAKEs it when `waiting` was set.
+ * Doorbell: a recorder going to sleep sets `sleeping`, then looks at every ring once more
+ * (sequentially consistent on both sides); a producer that finds `sleeping` set after
+ * publishing clears it and sends one doorbell.  A busy recorder polls its rings.
+ * `closed`: the recorder saw the connection end (the application closed our socket):
+ * the producer reconnects (and makes a new ring) before its next frame.
+ * A frame a hostile producer writes wrong (bad magic, length, or past head) ends the
+ * connection (counted as a bad frame).
+ */
+#define GP_RING_MAGIC	  0x474e5247u /* "GRNG" */
+#define GP_RING_VERSION	  1
+#define GP_RING_HDR_BYTES 4096u	     /* the header page before the data */
+#define GP_RING_BYTES	  (4u << 20) /* data bytes of a producer's ring */
+#define GP_RING_SLOTS	  8	     /* rings a recorder accepts at once (gp_control) */
+
+/* Payload of the GP_FRAME_RING frame (the connection's first message). */
+struct gp_ring_offer {
+	uint64_t data_bytes; /* GP_RING_BYTES */
+};
+
+struct gp_ring_hdr {
+	uint32_t magic;				/* GP_RING_MAGIC */
+	uint32_t version;			/* GP_RING_VERSION */
+	uint64_t data_bytes;			/* a power of two */
+	_Alignas(64) _Atomic uint64_t head;	/* producer: bytes published */
+	_Alignas(64) _Atomic uint64_t tail;	/* recorder: bytes consumed */
+	_Atomic uint32_t tail_seq;		/* recorder: +1 per tail update (futex word) */
+	_Atomic uint32_t waiting;		/* producer: waiting for space */
+	_Alignas(64) _Atomic uint32_t sleeping; /* recorder: asleep, wants a doorbell */
+	_Atomic uint32_t closed;		/* recorder: connection over, reconnect */
 };
 
 /* Records that describe state rather than events: they pass the capture gate and the

@@ -529,6 +529,33 @@ static void test_stress(void **state)
 	sqlite3_close(db);
 }
 
+/* More processes than the recorder has shared-memory rings (wire.h GP_RING_SLOTS): the
+ * first ones move their frames through rings, the others through the socket, all of them
+ * at full speed - exact counts, nothing lost.  Then the socket alone (GPROF_CLI_RING=0). */
+static void test_rings_and_sockets(void **state)
+{
+	(void)state;
+	sqlite3 *db;
+	assert_int_equal(profile(&db, "rings", "nvtx", "nvtx_stress", "10", "2", "20000", NULL), 0);
+	assert_non_null(db);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE eventType = %d", PUSHPOP),
+			 10 * 2 * 20000);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM PROCESSES"), 10);
+	assert_int_equal(meta(db, "GPROF_LOST_DROPPED_RECORDS"), 0);
+	assert_int_equal(meta(db, "GPROF_LOST_FRAMES"), 0);
+	assert_int_equal(meta(db, "GPROF_LOST_BAD_FRAMES"), 0);
+	assert_int_equal(meta(db, "GPROF_LOST_FAILED_SENDS"), 0);
+	sqlite3_close(db);
+
+	setenv("GPROF_CLI_RING", "0", 1);
+	int rc = profile(&db, "socket", "nvtx", "nvtx_app", NULL);
+	unsetenv("GPROF_CLI_RING");
+	assert_int_equal(rc, 0);
+	assert_non_null(db);
+	check_app_counts(db, 34 + 4 * 301);
+	sqlite3_close(db);
+}
+
 /* ---- main ---------------------------------------------------------------------------- */
 
 static void rm_rf(const char *dir)
@@ -550,13 +577,21 @@ int main(void)
 		return 1;
 	}
 	const struct CMUnitTest app[] = {
-	    cmocka_unit_test(test_counts),	  cmocka_unit_test(test_nesting),
-	    cmocka_unit_test(test_names_domains), cmocka_unit_test(test_attributes),
-	    cmocka_unit_test(test_threads),	  cmocka_unit_test(test_start_end),
-	    cmocka_unit_test(test_durations),	  cmocka_unit_test(test_open_at_exit),
-	    cmocka_unit_test(test_fork_child),	  cmocka_unit_test(test_abort),
-	    cmocka_unit_test(test_close_fds),	  cmocka_unit_test(test_two_instances),
-	    cmocka_unit_test(test_not_traced),	  cmocka_unit_test(test_stress),
+	    cmocka_unit_test(test_counts),
+	    cmocka_unit_test(test_nesting),
+	    cmocka_unit_test(test_names_domains),
+	    cmocka_unit_test(test_attributes),
+	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_start_end),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_open_at_exit),
+	    cmocka_unit_test(test_fork_child),
+	    cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_close_fds),
+	    cmocka_unit_test(test_two_instances),
+	    cmocka_unit_test(test_not_traced),
+	    cmocka_unit_test(test_stress),
+	    cmocka_unit_test(test_rings_and_sockets),
 	};
 	int rc = cmocka_run_group_tests_name("nvtx", app, app_setup, NULL);
 	if (g_app)

@@ -57,6 +57,11 @@ static void finish_report(void)
 	rep = NULL;
 }
 
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -64,7 +69,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/r.db", dir);
-	atexit(finish_report);
+	atexit(remove_dir);
+	atexit(finish_report); /* (runs first) */
 	return 0;
 }
 

@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -452,6 +454,152 @@ static void test_concurrency(void **state)
 	assert_int_equal(q_int(fx.db, "select max(c) from (select count(*) c from NVTX_EVENTS "
 				      "group by globalTid)"),
 			 NRANGES);
+	fx_cleanup(&fx);
+}
+
+/* ---- shared-memory rings (wire.h "Rings") --------------------------------------------- */
+
+#define TRING_BYTES (128u << 10) /* small, so that frames wrap around it */
+
+struct tring {
+	struct gp_ring_hdr *h;
+	unsigned char *data;
+	uint64_t head;
+};
+
+/* Offer a ring of TRING_BYTES on t (the connection's first message). */
+static int tring_open(struct tx *t, struct tring *r)
+{
+	size_t len = GP_RING_HDR_BYTES + TRING_BYTES;
+	int mfd = memfd_create("test-ring", MFD_CLOEXEC);
+	struct {
+		struct gp_frame_hdr fh;
+		struct gp_ring_offer o;
+	} msg;
+	union {
+		struct cmsghdr c;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = {&msg, sizeof(msg)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cm.buf,
+			    .msg_controllen = sizeof(cm.buf)};
+	void *m;
+
+	if (mfd < 0 || ftruncate(mfd, (off_t)len) < 0)
+		return -1;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	r->h = m;
+	r->data = (unsigned char *)m + GP_RING_HDR_BYTES;
+	r->head = 0;
+	r->h->magic = GP_RING_MAGIC;
+	r->h->version = GP_RING_VERSION;
+	r->h->data_bytes = TRING_BYTES;
+	memset(&msg, 0, sizeof(msg));
+	msg.fh.magic = GP_WIRE_MAGIC;
+	msg.fh.version = GP_WIRE_VERSION;
+	msg.fh.type = GP_FRAME_RING;
+	msg.fh.length = sizeof(msg.o);
+	msg.o.data_bytes = TRING_BYTES;
+	memset(&cm, 0, sizeof(cm));
+	cm.c.cmsg_level = SOL_SOCKET;
+	cm.c.cmsg_type = SCM_RIGHTS;
+	cm.c.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&cm.c), &mfd, sizeof(int));
+	if (sendmsg(t->fd, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(msg))
+		return -1;
+	close(mfd);
+	return 0;
+}
+
+/* Put frame f into the ring as the producer runtime does (wait for space, skip to the
+ * start where it does not fit, publish, ring the doorbell when asked). */
+static void tring_put(struct tx *t, struct tring *r, struct fb *f)
+{
+	struct gp_frame_hdr *h = (struct gp_frame_hdr *)f->buf;
+	uint64_t need = (f->len + 7) & ~7ull, off = r->head & (TRING_BYTES - 1);
+	uint64_t pad = off + need > TRING_BYTES ? TRING_BYTES - off : 0;
+
+	h->magic = GP_WIRE_MAGIC;
+	h->version = GP_WIRE_VERSION;
+	h->type = GP_FRAME_RECORDS;
+	h->length = (uint32_t)(f->len - sizeof(*h));
+	h->pid = (uint32_t)getpid();
+	h->seq = t->seq++;
+	while (r->head + pad + need - atomic_load(&r->h->tail) > TRING_BYTES)
+		usleep(100);
+	if (pad >= sizeof(*h))
+		memset(r->data + off, 0, 4);
+	memcpy(r->data + ((r->head + pad) & (TRING_BYTES - 1)), f->buf, f->len);
+	r->head += pad + need;
+	atomic_store(&r->h->head, r->head);
+	if (atomic_exchange(&r->h->sleeping, 0))
+		send(t->fd, "", 1, MSG_NOSIGNAL);
+	fb_init(f);
+}
+
+static void test_ring(void **state)
+{
+	struct fixture fx;
+	pid_t pid;
+
+	fx_init(&fx);
+	fx_start(&fx);
+	pid = fork();
+	if (pid == 0) {
+		static struct fb f;
+		struct tx t, t2;
+		struct tring r, r2;
+		uint64_t t0 = gp_monotonic_ns();
+
+		if (tx_open(&t, recorder_channel_path(fx.rec)) < 0 || tring_open(&t, &r) < 0)
+			_exit(1);
+		fb_init(&f);
+		put_hello(&t, &f, 1, "ringer");
+		put_string(&t, &f, 2, "ring-range");
+		tring_put(&t, &r, &f);
+		/* 300 frames of 100 compact ranges (~3.3 KiB each) wrap the 128 KiB ring
+		 * several times; a pause now and then lets the recorder fall asleep and
+		 * need a doorbell */
+		for (int k = 0; k < 300; k++) {
+			for (int i = 0; i < 100; i++) {
+				struct gp_rec_nvtx_pushpop *p =
+				    fb_rec(&t, &f, GP_REC_NVTX_PUSHPOP, sizeof(*p), 77);
+
+				p->start_ns = t0 + (uint64_t)(k * 100 + i) * 10;
+				p->end_ns = p->start_ns + 5;
+				p->text_sid = 2;
+				p->flags = GP_NVTX_PUSHPOP;
+			}
+			tring_put(&t, &r, &f);
+			if (k % 100 == 99)
+				usleep(60000);
+		}
+		/* a second connection whose ring holds a frame longer than the ring allows */
+		if (tx_open(&t2, recorder_channel_path(fx.rec)) < 0 || tring_open(&t2, &r2) < 0)
+			_exit(2);
+		{
+			struct gp_frame_hdr bad = {GP_WIRE_MAGIC,      GP_WIRE_VERSION,
+						   GP_FRAME_RECORDS,   GP_FRAME_MAX,
+						   (uint32_t)getpid(), 0};
+
+			memcpy(r2.data, &bad, sizeof(bad));
+			atomic_store(&r2.h->head, (uint64_t)(sizeof(bad) + 8));
+			send(t2.fd, "", 1, MSG_NOSIGNAL);
+		}
+		_exit(0);
+	}
+	wait_ok(pid);
+	fx_finish(&fx);
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 59 and "
+				      "text = 'ring-range' and end - start = 5"),
+			 30000);
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS"), 30000);
+	assert_int_equal(fx.st.lost_frames, 0);
+	assert_int_equal(fx.st.bad_frames, 1);
 	fx_cleanup(&fx);
 }
 
@@ -1055,6 +1203,7 @@ int main(void)
 	    cmocka_unit_test(test_basic),
 	    cmocka_unit_test(test_concurrency),
 	    cmocka_unit_test(test_nvtx_kinds),
+	    cmocka_unit_test(test_ring),
 	    cmocka_unit_test(test_schema_and_enums),
 	    cmocka_unit_test(test_bad_and_lost_frames),
 	    cmocka_unit_test(test_report_exists),
