@@ -42,8 +42,15 @@ struct gp_nvtx_entry {
  * to (0 = the calling thread).  Dropped silently outside a capture range or when the
  * producer is not connected.
  */
-static inline void gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns,
-				uint64_t domain, uint64_t range_id, uint32_t level, uint32_t tid)
+static __attribute__((noinline)) void gp_nvtx_emit_full(uint16_t type,
+							const struct gp_nvtx_entry *e,
+							uint64_t end_ns, uint64_t domain,
+							uint64_t range_id, uint32_t level,
+							uint32_t tid);
+
+static inline __attribute__((always_inline)) void
+gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint64_t domain,
+	     uint64_t range_id, uint32_t level, uint32_t tid)
 {
 	if (__builtin_expect(type == GP_REC_NVTX_EVENT && (e->flags & GP_NVTX_PUSHPOP) && !domain &&
 				 !e->category && !(e->flags & GP_NVTX_HAS_COLOR) &&
@@ -62,6 +69,16 @@ static inline void gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, ui
 		gp_rec_commit(p);
 		return;
 	}
+	gp_nvtx_emit_full(type, e, end_ns, domain, range_id, level, tid);
+}
+
+/* gp_nvtx_emit() of a record that needs the full GP_REC_NVTX_EVENT / _START. */
+static __attribute__((noinline, unused)) void gp_nvtx_emit_full(uint16_t type,
+								const struct gp_nvtx_entry *e,
+								uint64_t end_ns, uint64_t domain,
+								uint64_t range_id, uint32_t level,
+								uint32_t tid)
+{
 	struct gp_rec_nvtx *r = gp_rec_begin(type, sizeof(*r));
 	if (__builtin_expect(!r, 0))
 		return;

@@ -152,35 +152,7 @@ static void sunlock(void)
 
 /* ---- state ----------------------------------------------------------------------- */
 
-/* A frame under construction: header space followed by records. */
-struct gp_frame {
-	uint32_t len;  /* record bytes used after the header */
-	uint32_t nrec; /* records held */
-	_Alignas(8) unsigned char data[GP_FRAME_MAX];
-};
-
-#define TCACHE 64
-
-/* Per-thread intern cache entry: `ptr` last passed to gp_intern, `text` the table copy. */
-struct tcache_ent {
-	const char *ptr;
-	const char *text;
-	uint32_t len;
-	uint32_t id;
-};
-
-/* One thread's buffer (see the file comment for `lock`). */
-struct gp_tbuf {
-	_Atomic int lock;
-	_Atomic int busy;  /* membarrier mode: owner between begin and commit */
-	_Atomic int steal; /* membarrier mode: a flusher owns the buffer */
-	_Atomic int live;  /* 1 owned by a thread, 0 free for reuse */
-	uint32_t tid;
-	uint32_t pending; /* size reserved by gp_rec_begin */
-	struct gp_tbuf *next;
-	struct tcache_ent cache[TCACHE];
-	struct gp_frame f;
-};
+/* struct gp_frame, struct gp_tbuf: producer.h ("The inline record path"). */
 
 enum { ST_UNINIT, ST_INITING, ST_ACTIVE, ST_INACTIVE };
 
@@ -189,7 +161,7 @@ static uint32_t g_collector;
 static uint32_t g_pid;
 static int g_fd = -1;
 static int g_broken;   /* the recorder went away: drop silently (counted) */
-static int g_membar;   /* ownership by membarrier(2) instead of a CAS (see buf_trylock) */
+int gp_membar;	       /* ownership by membarrier(2) instead of a CAS (see buf_trylock) */
 static uint64_t g_seq; /* next frame sequence number on this connection */
 static uint64_t g_start_ns;
 static uint64_t g_init_t0, g_init_t1; /* gp_producer_init's own time (CLOCK_MONOTONIC) */
@@ -220,7 +192,7 @@ static struct gp_frame g_scratch; /* flusher copy, final frame (send lock) */
 static struct gp_frame g_ctl;	  /* HELLO + string replay of a new connection */
 
 static _Atomic(struct gp_tbuf *) g_bufs;
-static __thread struct gp_tbuf *t_buf __attribute__((tls_model("initial-exec")));
+__thread struct gp_tbuf *gp_t_buf __attribute__((tls_model("initial-exec")));
 /* tid whose GP_REC_THREAD_NAME was sent (a thread that records again after its buffer
  * was retired at exit must not re-send the prctl name over an nvtxNameOsThread one). */
 static __thread uint32_t t_named __attribute__((tls_model("initial-exec")));
@@ -548,7 +520,7 @@ static void append_string_locked(struct gp_frame *f, uint32_t id, const char *s,
 	struct gp_rec_string *r = (struct gp_rec_string *)(f->data + HDR + f->len);
 	r->h.type = GP_REC_STRING;
 	r->h.size = (uint16_t)size;
-	r->h.tid = t_buf ? t_buf->tid : sys_gettid();
+	r->h.tid = gp_t_buf ? gp_t_buf->tid : sys_gettid();
 	r->id = id;
 	r->len = n;
 	memcpy(r->text, s, n);
@@ -735,39 +707,15 @@ uint32_t gp_intern_n(const char *s, size_t len)
 
 static struct gp_tbuf *tbuf_get(void);
 
-/* Is s exactly the n - 1 bytes of text followed by a NUL?  text is a table copy (NUL-
- * terminated, at least 8 readable bytes past it: the arena keeps slack).  Word at a time
- * while s's reads stay in s's page (where they cannot fault, whatever s's length), else
- * through strncmp. */
-static inline int same_text(const char *s, const char *text, size_t n)
-{
-	if (likely(((uintptr_t)s & 4095) + ((n + 7) & ~(size_t)7) <= 4096)) {
-		size_t i = 0;
-		for (; i + 8 <= n; i += 8)
-			if (rd64((const unsigned char *)s + i) !=
-			    rd64((const unsigned char *)text + i))
-				return 0;
-		if (i < n) {
-			uint64_t m = ~0ull >> (64 - 8 * (n - i));
-			if ((rd64((const unsigned char *)s + i) ^
-			     rd64((const unsigned char *)text + i)) &
-			    m)
-				return 0;
-		}
-		return 1;
-	}
-	return strncmp(text, s, n - 1) == 0 && s[n - 1] == '\0';
-}
-
-uint32_t gp_intern(const char *s)
+uint32_t gp_intern_slow(const char *s)
 {
 	if (unlikely(!s))
 		return 0;
-	struct gp_tbuf *b = t_buf;
+	struct gp_tbuf *b = gp_t_buf;
 	if (unlikely(!b) && !(b = tbuf_get()))
 		return 0;
-	struct tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (TCACHE - 1)];
-	if (likely(c->ptr == s) && same_text(s, c->text, (size_t)c->len + 1))
+	struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
+	if (likely(c->ptr == s) && gp_same_text(s, c->text, (size_t)c->len + 1))
 		return c->id;
 	size_t n = clamp_len(s, strnlen(s, GP_STRING_MAX + 1));
 	uint64_t h = str_hash(s, n);
@@ -815,19 +763,11 @@ static uint64_t mono_ns(void)
 #if defined(__x86_64__)
 #include <x86intrin.h>
 #define HAVE_TSC 1
-static _Atomic uint32_t g_clk_seq;
-static uint64_t g_clk_tsc, g_clk_ns, g_clk_mult; /* seqlock-protected */
-static _Atomic int g_clk_on;			 /* conversion valid */
+struct gp_clock gp_clk; /* the conversion (producer.h); a seqlock, one writer at a time */
 static int g_clk_usable;			 /* TSC eligible on this host */
 static uint64_t g_cal_tsc, g_cal_ns;		 /* last calibration sample (g_clk_lock) */
 static _Atomic int g_clk_lock;			 /* calibration in progress */
 #define CLK_FIRST_NS 2000000ull			 /* first calibration: 2 ms of baseline */
-
-static inline uint64_t tsc_to_ns(uint64_t t, uint64_t tb, uint64_t nb, uint64_t m)
-{
-	__int128 d = (__int128)(int64_t)(t - tb) * (__int128)m;
-	return nb + (uint64_t)(int64_t)(d >> 32);
-}
 
 /* A (tsc, CLOCK_MONOTONIC) pair read as close together as we can. */
 static void clk_sample(uint64_t *tsc, uint64_t *ns)
@@ -845,13 +785,13 @@ static void clk_sample(uint64_t *tsc, uint64_t *ns)
 
 static void clk_publish(uint64_t tb, uint64_t nb, uint64_t m)
 {
-	uint32_t q = atomic_load_explicit(&g_clk_seq, memory_order_relaxed);
-	atomic_store_explicit(&g_clk_seq, q + 1, memory_order_relaxed);
+	uint32_t q = atomic_load_explicit(&gp_clk.seq, memory_order_relaxed);
+	atomic_store_explicit(&gp_clk.seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	g_clk_tsc = tb;
-	g_clk_ns = nb;
-	g_clk_mult = m;
-	atomic_store_explicit(&g_clk_seq, q + 2, memory_order_release);
+	gp_clk.tsc = tb;
+	gp_clk.ns = nb;
+	gp_clk.mult = m;
+	atomic_store_explicit(&gp_clk.seq, q + 2, memory_order_release);
 }
 
 static int file_has(const char *path, const char *word, size_t cap)
@@ -885,18 +825,18 @@ static void clk_calibrate(void)
 	if (!g_clk_usable || atomic_exchange_explicit(&g_clk_lock, 1, memory_order_acquire))
 		return;
 	clk_sample(&t, &n);
-	if (n - g_cal_ns < (atomic_load_explicit(&g_clk_on, memory_order_relaxed) ? 20000000ull
+	if (n - g_cal_ns < (atomic_load_explicit(&gp_clk.on, memory_order_relaxed) ? 20000000ull
 										  : CLK_FIRST_NS) ||
 	    t <= g_cal_tsc) {
 		atomic_store_explicit(&g_clk_lock, 0, memory_order_release);
 		return;
 	}
 	uint64_t dt = t - g_cal_tsc, dn = n - g_cal_ns;
-	if (!atomic_load_explicit(&g_clk_on, memory_order_relaxed)) {
+	if (!atomic_load_explicit(&gp_clk.on, memory_order_relaxed)) {
 		clk_publish(t, n, (uint64_t)(((unsigned __int128)dn << 32) / dt));
-		atomic_store_explicit(&g_clk_on, 1, memory_order_release);
+		atomic_store_explicit(&gp_clk.on, 1, memory_order_release);
 	} else {
-		uint64_t c = tsc_to_ns(t, g_clk_tsc, g_clk_ns, g_clk_mult);
+		uint64_t c = gp_tsc_to_ns(t, gp_clk.tsc, gp_clk.ns, gp_clk.mult);
 		int64_t err = (int64_t)(n - c);
 		if (err > 1000000 || err < -1000000) {
 			clk_publish(t, n, (uint64_t)(((unsigned __int128)dn << 32) / dt));
@@ -916,7 +856,7 @@ static void clk_calibrate(void)
 
 /* gp_now_ns() before the first calibration: clock_gettime, and the calibration itself
  * once CLK_FIRST_NS passed since the initial sample. */
-static __attribute__((noinline)) uint64_t clk_slow(void)
+uint64_t gp_now_ns_slow(void)
 {
 	uint64_t n = mono_ns();
 	if (g_clk_usable && n - g_cal_ns >= CLK_FIRST_NS)
@@ -924,23 +864,6 @@ static __attribute__((noinline)) uint64_t clk_slow(void)
 	return n;
 }
 
-uint64_t gp_now_ns(void)
-{
-	if (likely(atomic_load_explicit(&g_clk_on, memory_order_relaxed))) {
-		uint32_t q;
-		uint64_t tb, nb, m, t;
-		do {
-			q = atomic_load_explicit(&g_clk_seq, memory_order_acquire);
-			tb = g_clk_tsc;
-			nb = g_clk_ns;
-			m = g_clk_mult;
-			t = __rdtsc();
-			atomic_thread_fence(memory_order_acquire);
-		} while ((q & 1) || q != atomic_load_explicit(&g_clk_seq, memory_order_relaxed));
-		return tsc_to_ns(t, tb, nb, m);
-	}
-	return clk_slow();
-}
 #else
 static void clk_init(void)
 {
@@ -950,7 +873,7 @@ static void clk_calibrate(void)
 {
 }
 
-uint64_t gp_now_ns(void)
+uint64_t gp_now_ns_slow(void)
 {
 	return mono_ns();
 }
@@ -961,7 +884,7 @@ uint64_t gp_now_ns(void)
 /* Take b's lock as a non-owner.  spins: how many extra attempts (0 = try once). */
 static int buf_trylock(struct gp_tbuf *b, int spins)
 {
-	if (g_membar) {
+	if (gp_membar) {
 		/* Asymmetric Dekker: the owner only stores busy and loads steal (no fence);
 		 * membarrier(2) puts a full barrier on every running thread of the process
 		 * between our store of steal and our load of busy.  Non-owners hold the send
@@ -991,7 +914,7 @@ static int buf_trylock(struct gp_tbuf *b, int spins)
 /* Release what buf_trylock() took. */
 static inline void buf_unlock_other(struct gp_tbuf *b)
 {
-	if (g_membar)
+	if (gp_membar)
 		atomic_store_explicit(&b->steal, 0, memory_order_release);
 	else
 		atomic_store_explicit(&b->lock, 0, memory_order_release);
@@ -1000,7 +923,7 @@ static inline void buf_unlock_other(struct gp_tbuf *b)
 /* The owner releases its buffer (gp_rec_commit, or a failed gp_rec_begin). */
 static inline void buf_unlock_owner(struct gp_tbuf *b)
 {
-	if (g_membar)
+	if (gp_membar)
 		atomic_store_explicit(&b->busy, 0, memory_order_release);
 	else
 		atomic_store_explicit(&b->lock, 0, memory_order_release);
@@ -1009,7 +932,7 @@ static inline void buf_unlock_owner(struct gp_tbuf *b)
 /* The owner takes its buffer; 0 when re-entered (signal handler) mid-record. */
 static inline int buf_lock_owner(struct gp_tbuf *b)
 {
-	if (likely(g_membar)) {
+	if (likely(gp_membar)) {
 		if (unlikely(atomic_load_explicit(&b->busy, memory_order_relaxed)))
 			return 0;
 		for (;;) {
@@ -1142,7 +1065,7 @@ void gp_flush_all(void)
 
 void gp_flush_thread(void)
 {
-	struct gp_tbuf *b = t_buf;
+	struct gp_tbuf *b = gp_t_buf;
 	if (b)
 		flush_buf(b, 1);
 }
@@ -1253,8 +1176,8 @@ static void thread_exit(void *arg)
 	if (!b)
 		return;
 	flush_buf(b, 1);
-	if (t_buf == b)
-		t_buf = NULL;
+	if (gp_t_buf == b)
+		gp_t_buf = NULL;
 	atomic_store_explicit(&b->live, 0, memory_order_release);
 }
 
@@ -1306,7 +1229,7 @@ static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
 	}
 	memset(b->cache, 0, sizeof(b->cache));
 	b->tid = sys_gettid();
-	t_buf = b;
+	gp_t_buf = b;
 	if (!g_in_signal) { /* neither is async-signal-safe */
 		if (atomic_load(&g_key_ok))
 			pthread_setspecific(g_key, b);
@@ -1319,7 +1242,7 @@ static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
 	return b;
 }
 
-void *gp_rec_begin(uint16_t type, size_t size)
+void *gp_rec_begin_slow(uint16_t type, size_t size)
 {
 	if (unlikely(!atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed)) &&
 	    !gp_rec_is_state(type))
@@ -1329,7 +1252,7 @@ void *gp_rec_begin(uint16_t type, size_t size)
 
 void *gp_rec_begin_ungated(uint16_t type, size_t size)
 {
-	struct gp_tbuf *b = t_buf;
+	struct gp_tbuf *b = gp_t_buf;
 	if (unlikely(!b) && !(b = tbuf_get()))
 		return NULL;
 	size = GP_REC_ALIGN(size);
@@ -1353,15 +1276,6 @@ void *gp_rec_begin_ungated(uint16_t type, size_t size)
 	return h;
 }
 
-void gp_rec_commit(void *rec)
-{
-	struct gp_tbuf *b = t_buf;
-	(void)rec;
-	b->f.len += b->pending;
-	b->f.nrec++;
-	buf_unlock_owner(b);
-}
-
 void gp_overhead(uint64_t start_ns, uint64_t end_ns, const char *name)
 {
 	uint32_t sid = gp_intern(name);
@@ -1379,7 +1293,7 @@ void gp_overhead(uint64_t start_ns, uint64_t end_ns, const char *name)
 
 uint32_t gp_tid(void)
 {
-	struct gp_tbuf *b = t_buf;
+	struct gp_tbuf *b = gp_t_buf;
 	if (likely(b))
 		return b->tid;
 	b = tbuf_get();
@@ -1646,7 +1560,7 @@ static void fork_child(void)
 		 * (the new image loads the collectors afresh); until then every record is
 		 * refused at the state check, and the parent's connection is not shared. */
 		atomic_store(&g_slock, 0);
-		t_buf = NULL; /* the next record finds the state and gives up */
+		gp_t_buf = NULL; /* the next record finds the state and gives up */
 		atomic_store_explicit(&g_state, ST_INACTIVE, memory_order_release);
 		if (g_fd >= 0)
 			syscall(SYS_close, g_fd);
@@ -1662,7 +1576,7 @@ static void fork_child(void)
 		atomic_store(&b->steal, 0);
 		atomic_store(&b->live, 0);
 	}
-	t_buf = NULL; /* next record re-registers the thread (new tid, name, flusher) */
+	gp_t_buf = NULL; /* next record re-registers the thread (new tid, name, flusher) */
 	atomic_store(&g_slock, 0);
 	atomic_store(&g_flusher_pid, 0);
 	atomic_store(&g_shutdown_pid, 0);
@@ -1673,8 +1587,8 @@ static void fork_child(void)
 	atomic_store(&g_zero_ts, 0);
 	memset(g_loss_sent, 0, sizeof(g_loss_sent));
 	g_pid = sys_getpid();
-	if (g_membar && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
-		g_membar = 0; /* single-threaded here: switching modes is safe */
+	if (gp_membar && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
+		gp_membar = 0; /* single-threaded here: switching modes is safe */
 	g_hello_flags |= GP_HELLO_FORKED;
 	g_start_ns = gp_now_ns();
 	int old = g_fd;
@@ -1747,7 +1661,7 @@ static void send_capture(uint32_t window, uint16_t action, uint64_t ts, uint32_t
 	memset(r, 0, sizeof(*r));
 	r->h.type = GP_REC_CAPTURE;
 	r->h.size = sizeof(*r);
-	r->h.tid = t_buf ? t_buf->tid : sys_gettid();
+	r->h.tid = gp_t_buf ? gp_t_buf->tid : sys_gettid();
 	r->ts_ns = ts;
 	r->window = window;
 	r->action = action;
@@ -1919,7 +1833,7 @@ int gp_producer_init(uint32_t collector)
 	{
 		long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 		const char *mb = getenv("GPROF_CLI_MEMBARRIER");
-		g_membar =
+		gp_membar =
 		    q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) && !(mb && *mb == '0') &&
 		    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 	}

@@ -28,12 +28,106 @@
 #ifndef GPROF_PRODUCER_H
 #define GPROF_PRODUCER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #include "../core/wire.h"
 
 #define GP_HIDDEN __attribute__((visibility("hidden")))
+
+/*
+ * ---- The inline record path ---------------------------------------------------------
+ *
+ * gp_rec_begin(), gp_rec_commit(), gp_now_ns() and gp_intern() are inline: their common
+ * case (the calling thread's buffer has room and is its own, the TSC conversion is
+ * calibrated, the message pointer is in the thread's intern cache) makes no call; the
+ * rest goes to the *_slow functions of producer.c.  The structures here are producer.c's
+ * (its file comment describes them): nothing else may touch them.
+ */
+
+/* A frame under construction: header space followed by records. */
+struct gp_frame {
+	uint32_t len;  /* record bytes used after the header */
+	uint32_t nrec; /* records held */
+	_Alignas(8) unsigned char data[GP_FRAME_MAX];
+};
+
+#define GP_TCACHE 64
+
+/* Per-thread intern cache entry: `ptr` last passed to gp_intern, `text` the table copy. */
+struct gp_tcache_ent {
+	const char *ptr;
+	const char *text;
+	uint32_t len;
+	uint32_t id;
+};
+
+/* One thread's buffer (producer.c's file comment explains `lock`, busy and steal). */
+struct gp_tbuf {
+	_Atomic int lock;
+	_Atomic int busy;  /* membarrier mode: owner between begin and commit */
+	_Atomic int steal; /* membarrier mode: a flusher owns the buffer */
+	_Atomic int live;  /* 1 owned by a thread, 0 free for reuse */
+	uint32_t tid;
+	uint32_t pending; /* size reserved by gp_rec_begin */
+	struct gp_tbuf *next;
+	struct gp_tcache_ent cache[GP_TCACHE];
+	struct gp_frame f;
+};
+
+/* The calling thread's buffer (NULL before its first record). */
+GP_HIDDEN extern __thread struct gp_tbuf *gp_t_buf __attribute__((tls_model("initial-exec")));
+/* Buffer ownership by membarrier(2) (1) or by a CAS on `lock` (0: the slow path). */
+GP_HIDDEN extern int gp_membar;
+
+/* The TSC -> CLOCK_MONOTONIC ns conversion, ns = ns + (rdtsc - tsc) * mult / 2^32; a
+ * seqlock (seq odd while written); `on` once calibrated. */
+struct gp_clock {
+	_Atomic uint32_t seq;
+	_Atomic int on;
+	uint64_t tsc, ns, mult;
+};
+GP_HIDDEN extern struct gp_clock gp_clk;
+
+static inline uint64_t gp_tsc_to_ns(uint64_t t, uint64_t tb, uint64_t nb, uint64_t m)
+{
+	__int128 d = (__int128)(int64_t)(t - tb) * (__int128)m;
+	return nb + (uint64_t)(int64_t)(d >> 32);
+}
+
+/* The slow paths of the inline functions below (same contracts). */
+GP_HIDDEN void *gp_rec_begin_slow(uint16_t type, size_t size);
+GP_HIDDEN uint64_t gp_now_ns_slow(void);
+GP_HIDDEN uint32_t gp_intern_slow(const char *s);
+
+static inline uint64_t gp_rd64(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* Is s exactly the n - 1 bytes of text followed by a NUL?  text is an intern table copy
+ * (NUL-terminated, at least 8 readable bytes past it).  Word at a time while s's reads
+ * stay in s's page (where they cannot fault, whatever s's length), else strncmp. */
+static inline int gp_same_text(const char *s, const char *text, size_t n)
+{
+	if (__builtin_expect(((uintptr_t)s & 4095) + ((n + 7) & ~(size_t)7) <= 4096, 1)) {
+		size_t i = 0;
+		for (; i + 8 <= n; i += 8)
+			if (gp_rd64(s + i) != gp_rd64(text + i))
+				return 0;
+		if (i < n && ((gp_rd64(s + i) ^ gp_rd64(text + i)) & (~0ull >> (64 - 8 * (n - i)))))
+			return 0;
+		return 1;
+	}
+	return strncmp(text, s, n - 1) == 0 && s[n - 1] == '\0';
+}
 
 /* Initialise the runtime for this process: read $GPROF_CLI_CHANNEL, connect, send
  * GP_REC_HELLO (collector = enum gp_collector_id).  Idempotent and thread-safe;
@@ -44,19 +138,58 @@ GP_HIDDEN int gp_producer_init(uint32_t collector);
 /* Non-zero once gp_producer_init succeeded in this process. */
 GP_HIDDEN int gp_producer_active(void);
 
+/* The control page (below); declared here for the inline record path. */
+GP_HIDDEN extern struct gp_control *gp_ctl;
+
 /* Reserve `size` bytes (header included, rounded up to 8) for a record of `type` in
  * the calling thread's buffer and fill its header (type, size, tid).  Returns NULL when
  * inactive or out of space after a flush attempt (the record is counted as dropped).
  * The caller fills the payload and then calls gp_rec_commit() with the same pointer;
  * nothing else may be recorded on this thread in between.  size <= GP_FRAME_MAX - 24. */
-GP_HIDDEN void *gp_rec_begin(uint16_t type, size_t size);
+static inline void *gp_rec_begin(uint16_t type, size_t size)
+{
+	struct gp_tbuf *b = gp_t_buf;
+	uint32_t sz = GP_REC_ALIGN((uint32_t)size);
+
+	if (__builtin_expect(
+		b && gp_membar && atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed) &&
+		    b->f.len + sz <= GP_FRAME_MAX - sizeof(struct gp_frame_hdr) &&
+		    !atomic_load_explicit(&b->busy, memory_order_relaxed),
+		1)) {
+		/* the owner's side of buf_lock_owner() (producer.c) */
+		atomic_store_explicit(&b->busy, 1, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+		if (__builtin_expect(!atomic_load_explicit(&b->steal, memory_order_acquire), 1)) {
+			struct gp_rec_hdr *h =
+			    (struct gp_rec_hdr *)(b->f.data + sizeof(struct gp_frame_hdr) + b->f.len);
+			h->type = type;
+			h->size = (uint16_t)sz;
+			h->tid = b->tid;
+			b->pending = sz;
+			return h;
+		}
+		atomic_store_explicit(&b->busy, 0, memory_order_release);
+	}
+	return gp_rec_begin_slow(type, size);
+}
 /* Same without the capture gate: for records that belong to a capture window although
  * they are produced after it closed (CUPTI activity buffers delivered after
  * cuProfilerStop: kernels, memcpys, and the API records of the window).  The recorder
  * routes them (report_module.route, report.h).  Commit with gp_rec_commit(). */
 GP_HIDDEN void *gp_rec_begin_ungated(uint16_t type, size_t size);
 /* Publish the record reserved by gp_rec_begin(). */
-GP_HIDDEN void gp_rec_commit(void *rec);
+static inline void gp_rec_commit(void *rec)
+{
+	struct gp_tbuf *b = gp_t_buf;
+
+	(void)rec;
+	b->f.len += b->pending;
+	b->f.nrec++;
+	if (__builtin_expect(gp_membar, 1))
+		atomic_store_explicit(&b->busy, 0, memory_order_release);
+	else
+		atomic_store_explicit(&b->lock, 0, memory_order_release);
+}
 
 /* Record [start_ns, end_ns] (CLOCK_MONOTONIC, gp_now_ns()) as time the profiler itself
  * spent on the calling thread, on `name` (e.g. "CUPTI buffer processing"): a GP_REC_OVERHEAD
@@ -67,15 +200,47 @@ GP_HIDDEN void gp_overhead(uint64_t start_ns, uint64_t end_ns, const char *name)
 
 /* Intern a NUL-terminated string (at most GP_STRING_MAX bytes are kept) and return its
  * id on this connection (>= 1), sending GP_REC_STRING the first time.  Equal content
- * gives the same id.  Returns 0 when inactive.  Thread-safe. */
-GP_HIDDEN uint32_t gp_intern(const char *s);
+ * gives the same id.  Returns 0 when inactive.  Thread-safe.  Inline: the pointer the
+ * thread passed last in its cache slot, with the same content. */
+static inline uint32_t gp_intern(const char *s)
+{
+	struct gp_tbuf *b = gp_t_buf;
+
+	if (__builtin_expect(b && s, 1)) {
+		const struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
+
+		if (__builtin_expect(c->ptr == s, 1) && gp_same_text(s, c->text, (size_t)c->len + 1))
+			return c->id;
+	}
+	return gp_intern_slow(s);
+}
 /* Same, for `len` bytes that need not be NUL-terminated. */
 GP_HIDDEN uint32_t gp_intern_n(const char *s, size_t len);
 
 /* The calling thread's OS id (gettid()), cached per thread. */
 GP_HIDDEN uint32_t gp_tid(void);
-/* CLOCK_MONOTONIC now in ns (vDSO; no syscall). */
-GP_HIDDEN uint64_t gp_now_ns(void);
+/* CLOCK_MONOTONIC now in ns: the calibrated TSC where usable (producer.c "the clock"),
+ * else clock_gettime through the vDSO; no syscall. */
+static inline uint64_t gp_now_ns(void)
+{
+#if defined(__x86_64__)
+	if (__builtin_expect(atomic_load_explicit(&gp_clk.on, memory_order_relaxed), 1)) {
+		uint32_t q;
+		uint64_t tb, nb, m, t;
+
+		do {
+			q = atomic_load_explicit(&gp_clk.seq, memory_order_acquire);
+			tb = gp_clk.tsc;
+			nb = gp_clk.ns;
+			m = gp_clk.mult;
+			t = __rdtsc();
+			atomic_thread_fence(memory_order_acquire);
+		} while ((q & 1) || q != atomic_load_explicit(&gp_clk.seq, memory_order_relaxed));
+		return gp_tsc_to_ns(t, tb, nb, m);
+	}
+#endif
+	return gp_now_ns_slow();
+}
 
 /* Flush the calling thread's buffer now (one send if non-empty). */
 GP_HIDDEN void gp_flush_thread(void);
@@ -95,10 +260,9 @@ GP_HIDDEN void gp_count_cupti_loss(uint64_t dropped, uint64_t zero_timestamps);
  * (gp_rec_is_state()).  Without a page the runtime behaves as capture mode none.
  */
 
-/* The mapped control page, or a process-local page with collecting = 1 and mode none
- * when the recorder has none (before gp_producer_init, and when not under gprof-cli).
- * Never NULL. */
-GP_HIDDEN extern struct gp_control *gp_ctl;
+/* gp_ctl (declared above): the mapped control page, or a process-local page with
+ * collecting = 1 and mode none when the recorder has none (before gp_producer_init, and
+ * when not under gprof-cli).  Never NULL. */
 
 /* 1 while records are being collected.  Hot path (one load): collectors may test it
  * first to skip work (clock reads, interning) for records that would be refused. */
