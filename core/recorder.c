@@ -8,18 +8,38 @@
  * its frames copied out of the ring instead: the reader polls every ring each
  * RING_POLL_MS while any of them had data in the last RING_IDLE_MS, and otherwise
  * sleeps in epoll with `sleeping` set so that the next frame rings the doorbell.
- * The pool holds at most GP_RECORDER_QUEUE_MAX bytes of buffers; when every buffer is
- * queued the reader waits for the writer (reader_stalls), so producers block in send().
- * Connection open and close are queued as items too, so the writer sees each
- * connection's frames between its open and its close.
+ * The pool holds at most GP_RECORDER_QUEUE_MAX bytes of buffers.  When every buffer is
+ * queued, the reader appends what comes next to the spool file instead (below), so it
+ * never waits for the writer and the producers never wait for the reader; only without
+ * a spool file does it wait (reader_stalls), and the producers with it.  Connection
+ * open and close are queued as items too, so the writer sees each connection's frames
+ * between its open and its close.
+ *
+ * Spool: an unlinked file next to the report (O_TMPFILE: nothing is left behind, even
+ * after a kill) holding items as struct spool_item + data.  The queue and the spool are
+ * one FIFO: when the pool runs dry the reader queues a Q_SPOOL marker and from then on
+ * appends every item to the spool (a segment); the writer, reaching the marker, reads
+ * the spool back in order, and ends the segment (spooling = 0, file truncated) once it
+ * has read everything the reader appended and the reader is not appending; items after
+ * that go to memory again.  A failed append (disk full) drops that frame and the rest of
+ * the segment's frames, their records counted in spool_lost (not as lost frames), while
+ * connection opens and closes wait in memory for the segment's end.
  *
  * Writer: takes the whole queue at once, validates frames (gp_decode_frame), hands the
  * records to the report writer (report.c), and commits at least every
- * GP_RECORDER_COMMIT_MS, and when the queue has been idle for IDLE_COMMIT_MS.
+ * GP_RECORDER_COMMIT_MS, and when the queue has been idle for IDLE_COMMIT_MS.  While the
+ * application runs, the writer thread runs as SCHED_IDLE (GPROF_CLI_WRITER_IDLE=0: not),
+ * so that it only takes CPU time nobody else wants.  recorder_finish() then takes over
+ * at full priority on its own thread (a SCHED_IDLE thread may not raise itself back
+ * without privileges): the writer hands off between two items, and what is left is
+ * written by recorder_finish(), with a progress line when stderr is a terminal.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +52,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +70,9 @@
 #define RING_POLL_MS   1  /* poll the rings this often while they are busy */
 #define RING_IDLE_MS   20 /* then sleep until a doorbell once idle this long */
 #define RING_BURST     64 /* frames taken from one ring before looking at others */
+#define SPOOL_READ     (1u << 20) /* bytes the writer reads from the spool at once */
+#define PROGRESS_AFTER_MS 500	  /* finishing: the first progress line after this long */
+#define PROGRESS_EVERY_MS 250
 
 /* One producer connection.  fd/list links belong to the reader; rc/seq to the
  * writer (it frees the struct when it handles the close item). */
@@ -67,9 +91,13 @@ struct rconn {
 	uint64_t ring_size, ring_tail; /* data bytes; bytes consumed (our own copy) */
 	uint64_t messages;	       /* socket messages received */
 	int ring_offered;	       /* a GP_FRAME_RING came: give a ring slot back at close */
+	/* reader: frames the spool could not take (counted in spool_lost, not as lost
+	 * frames: the writer adds them to seq at the close) and their highest seq + 1 */
+	uint64_t sdrop_frames, sdrop_end;
 };
 
-enum qkind { Q_OPEN, Q_FRAME, Q_CLOSE };
+enum qkind { Q_OPEN, Q_FRAME, Q_CLOSE, Q_SPOOL /* the spool's turn in the FIFO */ };
+#define Q_SMALL 0x100u /* kind flag: a header-only item from malloc, not a pool buffer */
 
 /* A queue item and frame buffer in one allocation (data is 8-byte aligned). */
 struct qbuf {
@@ -80,7 +108,19 @@ struct qbuf {
 	uint64_t data[GP_FRAME_MAX / 8];
 };
 
-#define POOL_MAX (GP_RECORDER_QUEUE_MAX / sizeof(struct qbuf))
+uint64_t recorder_test_queue_max, recorder_test_spool_max; /* recorder_internal.h */
+
+#define POOL_MAX                                                                                   \
+	((recorder_test_queue_max ? recorder_test_queue_max : GP_RECORDER_QUEUE_MAX) /             \
+	 sizeof(struct qbuf))
+#define QHDR	 offsetof(struct qbuf, data)
+
+/* An item in the spool file, followed by its data padded to 8 bytes. */
+struct spool_item {
+	uint32_t kind;
+	uint32_t len;	    /* the qbuf's len (the data stored is min(len, GP_FRAME_MAX)) */
+	struct rconn *conn; /* valid: the conn lives until the writer handles its close */
+};
 
 struct recorder {
 	char *dir, *sock_path;
@@ -111,6 +151,26 @@ struct recorder {
 	int writer_waiting, reader_waiting;
 	int stop_reader, stop_writer;
 	unsigned nopen;
+	int handoff;		     /* recorder_finish takes over from the writer thread */
+	int finishing;		     /* the writer loop runs in recorder_finish */
+
+	/* the spool (file comment); the counters and offsets are under mu */
+	int spool_fd;		     /* -1: none (the reader waits for room instead) */
+	int spooling;		     /* a segment is open: the reader appends to the spool */
+	int spool_writing;	     /* the reader is appending an item right now */
+	int spool_broken;	     /* an append failed in this segment: its frames are lost */
+	uint64_t spool_w, spool_r;   /* bytes appended / read back in this segment */
+	uint64_t spool_bytes;	     /* bytes appended over the session */
+	uint64_t spool_peak;	     /* largest spool_w - spool_r seen */
+	uint64_t spool_lost;	     /* records of frames lost to failed appends */
+	struct qbuf *deferred, *deferred_tail; /* opens/closes waiting for the segment end */
+	struct qbuf *spool_buf;		       /* reader: the item being appended */
+	unsigned char *spool_rbuf;	       /* writer: read-back buffer (SPOOL_READ) */
+	uint64_t queued_bytes;		       /* frame bytes in the memory queue */
+
+	/* finishing: progress line (stderr a terminal) */
+	uint64_t fin_total, fin_done, fin_t0, fin_next;
+	int fin_tty, fin_shown;
 
 	struct rconn *open_list; /* reader only */
 	unsigned nrings;	 /* reader: open connections with a ring */
@@ -219,15 +279,67 @@ bad:
 	return -1;
 }
 
-/* ---- queue and pool ---------------------------------------------------------------- */
+/* ---- queue, pool and spool ----------------------------------------------------------- */
 
-static struct qbuf *pool_get(struct recorder *r)
+/* Append b to the memory queue (mu held). */
+static void enqueue_locked(struct recorder *r, struct qbuf *b)
 {
-	struct qbuf *b;
+	b->next = NULL;
+	if (r->qtail)
+		r->qtail->next = b;
+	else
+		r->qhead = b;
+	r->qtail = b;
+	if ((b->kind & ~Q_SMALL) == Q_FRAME)
+		r->queued_bytes += b->len;
+	if (r->writer_waiting)
+		pthread_cond_signal(&r->cv_data);
+}
+
+static struct qbuf *small_item(uint32_t kind, struct rconn *c)
+{
+	struct qbuf *b = xmalloc(QHDR);
+
+	b->next = NULL;
+	b->conn = c;
+	b->kind = kind | Q_SMALL;
+	b->len = 0;
+	return b;
+}
+
+/*
+ * The buffer for the reader's next item: a pool buffer while the memory queue has room
+ * and no spool segment is open, else r->spool_buf (item_put() appends it to the spool;
+ * a full pool opens a segment).  Without a spool file the reader waits for room
+ * (reader_stalls).  Hand the buffer to item_put() or item_cancel().
+ */
+static struct qbuf *item_buf(struct recorder *r)
+{
+	struct qbuf *b = NULL;
 	int stalled = 0;
 
 	pthread_mutex_lock(&r->mu);
-	while (!r->free_list && r->nalloc >= POOL_MAX) {
+	for (;;) {
+		if (!r->spooling) {
+			b = r->free_list;
+			if (b) {
+				r->free_list = b->next;
+				break;
+			}
+			if (r->nalloc < POOL_MAX) {
+				r->nalloc++;
+				break;
+			}
+			if (r->spool_fd >= 0) {
+				r->spooling = 1;
+				enqueue_locked(r, small_item(Q_SPOOL, NULL));
+			}
+		}
+		if (r->spooling) {
+			r->spool_writing = 1;
+			pthread_mutex_unlock(&r->mu);
+			return r->spool_buf;
+		}
 		if (!stalled) {
 			r->reader_stalls++;
 			stalled = 1;
@@ -236,11 +348,6 @@ static struct qbuf *pool_get(struct recorder *r)
 		pthread_cond_wait(&r->cv_space, &r->mu);
 		r->reader_waiting = 0;
 	}
-	b = r->free_list;
-	if (b)
-		r->free_list = b->next;
-	else
-		r->nalloc++;
 	pthread_mutex_unlock(&r->mu);
 	if (!b)
 		b = xmalloc(sizeof(*b));
@@ -258,18 +365,129 @@ static void pool_put_chain(struct recorder *r, struct qbuf *first, struct qbuf *
 	pthread_mutex_unlock(&r->mu);
 }
 
-static void enqueue(struct recorder *r, struct qbuf *b)
+/* The reader did not use the buffer item_buf() gave it. */
+static void item_cancel(struct recorder *r, struct qbuf *b)
 {
-	b->next = NULL;
+	if (b != r->spool_buf) {
+		pool_put_chain(r, b, b);
+		return;
+	}
 	pthread_mutex_lock(&r->mu);
-	if (r->qtail)
-		r->qtail->next = b;
-	else
-		r->qhead = b;
-	r->qtail = b;
+	r->spool_writing = 0;
 	if (r->writer_waiting)
 		pthread_cond_signal(&r->cv_data);
 	pthread_mutex_unlock(&r->mu);
+}
+
+/* Records in a frame as received (what a frame lost to the spool held). */
+static uint64_t frame_records(const struct qbuf *b)
+{
+	const unsigned char *p = (const unsigned char *)b->data + sizeof(struct gp_frame_hdr);
+	const unsigned char *end = (const unsigned char *)b->data +
+				   (b->len < GP_FRAME_MAX ? b->len : GP_FRAME_MAX);
+	uint64_t n = 0;
+
+	while (p + sizeof(struct gp_rec_hdr) <= end) {
+		const struct gp_rec_hdr *h = (const void *)p;
+
+		if (h->size < sizeof(*h) || (h->size & 7) || h->size > (size_t)(end - p))
+			break;
+		n++;
+		p += h->size;
+	}
+	return n;
+}
+
+/* Queue the reader's item b (from item_buf()): in memory, or appended to the spool. */
+static void item_put(struct recorder *r, struct qbuf *b, uint32_t kind, struct rconn *c,
+		     uint32_t len)
+{
+	struct spool_item it;
+	struct iovec iov[2];
+	uint32_t data = kind == Q_FRAME ? (len < GP_FRAME_MAX ? len : GP_FRAME_MAX) : 0;
+	size_t n = sizeof(it) + ((data + 7u) & ~7u);
+	int ok = 0;
+
+	b->kind = kind;
+	b->conn = c;
+	b->len = kind == Q_FRAME ? len : 0;
+	if (b != r->spool_buf) {
+		pthread_mutex_lock(&r->mu);
+		enqueue_locked(r, b);
+		pthread_mutex_unlock(&r->mu);
+		return;
+	}
+	if (!r->spool_broken) { /* (only this thread sets it; the writer clears it with
+				 * spooling, which this thread then sets again first) */
+		memset(&it, 0, sizeof(it));
+		it.kind = kind;
+		it.len = b->len;
+		it.conn = c;
+		iov[0].iov_base = &it;
+		iov[0].iov_len = sizeof(it);
+		iov[1].iov_base = b->data;
+		iov[1].iov_len = n - sizeof(it); /* the padding is the buffer's own bytes */
+		ok = (!recorder_test_spool_max || r->spool_bytes + n <= recorder_test_spool_max) &&
+		     pwritev(r->spool_fd, iov, 2, (off_t)r->spool_w) == (ssize_t)n;
+	}
+	pthread_mutex_lock(&r->mu);
+	if (ok) {
+		r->spool_w += n;
+		r->spool_bytes += n;
+		if (r->spool_w - r->spool_r > r->spool_peak)
+			r->spool_peak = r->spool_w - r->spool_r;
+	} else {
+		r->spool_broken = 1;
+		if (kind == Q_FRAME) {
+			const struct gp_frame_hdr *fh = (const void *)b->data;
+
+			r->spool_lost += frame_records(b);
+			c->sdrop_frames++;
+			if (len >= sizeof(*fh) && fh->seq < UINT64_MAX && fh->seq + 1 > c->sdrop_end)
+				c->sdrop_end = fh->seq + 1;
+		} else { /* state: kept, after everything the segment holds */
+			struct qbuf *d = small_item(kind, c);
+
+			if (r->deferred_tail)
+				r->deferred_tail->next = d;
+			else
+				r->deferred = d;
+			r->deferred_tail = d;
+		}
+	}
+	r->spool_writing = 0;
+	if (r->writer_waiting)
+		pthread_cond_signal(&r->cv_data);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Open the spool file next to the report (see the file comment).  0 or -1 (a warning
+ * was printed: the application may then wait for the report). */
+static int spool_open(struct recorder *r)
+{
+	char *dir = xstrdup(r->report_path), *slash = strrchr(dir, '/');
+	int fd;
+
+	if (slash)
+		slash[slash == dir] = '\0';
+	else
+		strcpy(dir, ".");
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) { /* a file system without O_TMPFILE: a named file, unlinked at once */
+		char *tmpl = xasprintf("%s/.gprof-cli-spool-XXXXXX", dir);
+
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmpl);
+		free(tmpl);
+	}
+	if (fd < 0)
+		warning("cannot create a spool file in '%s' (%s): the application may wait for "
+			"the report when events come faster than it is written",
+			dir, strerror(errno));
+	free(dir);
+	r->spool_fd = fd;
+	return fd < 0 ? -1 : 0;
 }
 
 /* ---- reader ------------------------------------------------------------------------ */
@@ -278,8 +496,6 @@ static int ring_drain(struct recorder *r, struct rconn *c, int limit);
 
 static void close_conn(struct recorder *r, struct rconn *c)
 {
-	struct qbuf *b;
-
 	if (c->ring) {
 		/* the producer is gone or closed our socket: whatever it published before
 		 * is still in the ring */
@@ -300,11 +516,7 @@ static void close_conn(struct recorder *r, struct rconn *c)
 		r->open_list = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	b = pool_get(r);
-	b->kind = Q_CLOSE;
-	b->conn = c;
-	b->len = 0;
-	enqueue(r, b);
+	item_put(r, item_buf(r), Q_CLOSE, c, 0);
 	pthread_mutex_lock(&r->mu);
 	r->nopen--;
 	pthread_cond_broadcast(&r->cv_closed);
@@ -400,15 +612,12 @@ static int ring_drain(struct recorder *r, struct rconn *c, int limit)
 		need = (sizeof(fh) + (uint64_t)fh.length + 7) & ~7ull;
 		if (fh.length > GP_FRAME_MAX - sizeof(fh) || need > rem || need > head - tail)
 			goto bad;
-		b = pool_get(r);
+		b = item_buf(r);
 		memcpy(b->data, c->ring_data + off, sizeof(fh) + fh.length);
 		/* decoded from this private copy, whatever the producer writes there now */
 		note_flush_ack(c, b, sizeof(fh) + fh.length);
-		b->kind = Q_FRAME;
-		b->conn = c;
-		b->len = (uint32_t)(sizeof(fh) + fh.length);
-		r->bytes += b->len;
-		enqueue(r, b);
+		r->bytes += sizeof(fh) + fh.length;
+		item_put(r, b, Q_FRAME, c, (uint32_t)(sizeof(fh) + fh.length));
 		tail += need;
 		k++;
 		if (k % 16 == 0 || tail == head) { /* space back early: the producer may wait */
@@ -512,7 +721,7 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 			close_conn(r, c);
 			return 1;
 		}
-		b = pool_get(r);
+		b = item_buf(r);
 		iov.iov_base = b->data;
 		iov.iov_len = GP_FRAME_MAX;
 		memset(&mh, 0, sizeof(mh));
@@ -531,7 +740,7 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 		    ((const struct gp_frame_hdr *)b->data)->type == GP_FRAME_RING) {
 			int ok = ring_accept(r, c, b, (size_t)n, fd) == 0;
 
-			pool_put_chain(r, b, b);
+			item_cancel(r, b);
 			if (ok)
 				continue;
 			r->ring_bad++;
@@ -542,14 +751,11 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 			close(fd); /* fds are only welcome with a ring offer */
 		if (n > 0) {
 			note_flush_ack(c, b, (size_t)n);
-			b->kind = Q_FRAME;
-			b->conn = c;
-			b->len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 			r->bytes += (uint64_t)n;
-			enqueue(r, b);
+			item_put(r, b, Q_FRAME, c, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
 			continue;
 		}
-		pool_put_chain(r, b, b);
+		item_cancel(r, b);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -568,7 +774,6 @@ static void accept_conns(struct recorder *r)
 		socklen_t len = sizeof(cred);
 		struct epoll_event ev;
 		struct rconn *c;
-		struct qbuf *b;
 
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -580,11 +785,7 @@ static void accept_conns(struct recorder *r)
 		c->late = r->shut_pending; /* its flusher never saw the request: no ack */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 			c->pid = (uint32_t)cred.pid;
-		b = pool_get(r);
-		b->kind = Q_OPEN;
-		b->conn = c;
-		b->len = 0;
-		enqueue(r, b);
+		item_put(r, item_buf(r), Q_OPEN, c, 0);
 		c->next = r->open_list;
 		if (c->next)
 			c->next->prev = c;
@@ -730,11 +931,11 @@ static void writer_commit(struct recorder *r)
 	}
 }
 
-static void handle_item(struct recorder *r, struct qbuf *b)
+/* Write one item: a connection's open or close, or a frame (data, len bytes). */
+static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const void *data,
+		   uint32_t len)
 {
-	struct rconn *c = b->conn;
-
-	switch (b->kind) {
+	switch (kind) {
 	case Q_OPEN:
 		if (r->rt)
 			c->cc = capture_conn_open(r->rt, c->pid);
@@ -746,12 +947,13 @@ static void handle_item(struct recorder *r, struct qbuf *b)
 		if (r->rt) {
 			struct cap_ctx x = {r->rt, c->cc};
 
-			gp_decode_frame(b->data, b->len, &c->seq, &r->dc, on_record_routed, &x);
+			gp_decode_frame(data, len, &c->seq, &r->dc, on_record_routed, &x);
 		} else {
 			struct rec_ctx x = {r->rep, c->rc};
 
-			gp_decode_frame(b->data, b->len, &c->seq, &r->dc, on_record, &x);
+			gp_decode_frame(data, len, &c->seq, &r->dc, on_record, &x);
 		}
+		r->fin_done += len;
 		break;
 	case Q_CLOSE:
 		writer_begin(r);
@@ -759,31 +961,158 @@ static void handle_item(struct recorder *r, struct qbuf *b)
 			capture_conn_close(r->rt, c->cc);
 		else
 			report_conn_close(r->rep, c->rc);
+		/* frames the spool could not take are in spool_lost: not a gap here */
+		c->seq.frames += c->sdrop_frames;
+		if (c->sdrop_end > c->seq.end)
+			c->seq.end = c->sdrop_end;
 		gp_seq_close(&c->seq, &r->dc);
 		free(c);
 		break;
 	}
 }
 
-static void *writer_main(void *arg)
+/* Finishing with stderr a terminal: "writing the report: N%" now and then, once it takes
+ * longer than PROGRESS_AFTER_MS; done: clear the line. */
+static void progress(struct recorder *r, int done)
 {
-	struct recorder *r = arg;
+	uint64_t now;
 
+	if (!r->finishing || !r->fin_tty)
+		return;
+	if (done) {
+		if (r->fin_shown)
+			fputs("\r\033[K", stderr);
+		return;
+	}
+	now = gp_monotonic_ns();
+	if (now < r->fin_next)
+		return;
+	r->fin_next = now + PROGRESS_EVERY_MS * 1000000ull;
+	if (!r->fin_total)
+		return;
+	fprintf(stderr, "\rgprof-cli: writing the report: %3u%% (%.1f of %.1f MB)\033[K",
+		(unsigned)(r->fin_done >= r->fin_total ? 100 : r->fin_done * 100 / r->fin_total),
+		(double)r->fin_done / 1e6, (double)r->fin_total / 1e6);
+	r->fin_shown = 1;
+}
+
+/* Once per item: commit when the transaction is old, progress, and 1 when the writer
+ * thread should hand off to recorder_finish() now. */
+static int after_item(struct recorder *r)
+{
+	if (r->txn_open &&
+	    gp_monotonic_ns() - r->txn_start_ns >= GP_RECORDER_COMMIT_MS * 1000000ull)
+		writer_commit(r);
+	progress(r, 0);
+	return !r->finishing && __atomic_load_n(&r->handoff, __ATOMIC_RELAXED);
+}
+
+/*
+ * The writer's turn of the spool (a Q_SPOOL item): read back and write everything the
+ * reader appended, until the segment ends (file comment).  Returns 0 at its end, 1 when
+ * the writer thread must hand off first (the segment goes on where it stopped).
+ */
+static int spool_segment(struct recorder *r)
+{
+	for (;;) {
+		uint64_t avail, at, want;
+		ssize_t n;
+		size_t off = 0;
+
+		pthread_mutex_lock(&r->mu);
+		while (r->spool_w == r->spool_r && r->spool_writing) {
+			r->writer_waiting = 1;
+			pthread_cond_wait(&r->cv_data, &r->mu);
+			r->writer_waiting = 0;
+		}
+		avail = r->spool_w - r->spool_r;
+		at = r->spool_r;
+		if (!avail) { /* caught up, and the reader is not appending: the end */
+			r->spooling = 0;
+			r->spool_broken = 0;
+			r->spool_w = r->spool_r = 0;
+			if (ftruncate(r->spool_fd, 0) < 0)
+				(void)0; /* (only frees the disk space early) */
+			if (r->deferred) { /* the memory queue is empty since the marker */
+				r->deferred_tail->next = r->qhead;
+				r->qhead = r->deferred;
+				if (!r->qtail)
+					r->qtail = r->deferred_tail;
+				r->deferred = r->deferred_tail = NULL;
+			}
+			pthread_mutex_unlock(&r->mu);
+			return 0;
+		}
+		pthread_mutex_unlock(&r->mu);
+		want = avail < SPOOL_READ ? avail : SPOOL_READ;
+		n = pread(r->spool_fd, r->spool_rbuf, want, (off_t)at);
+		if (n <= 0) { /* cannot read back what was written: the rest is lost */
+			pthread_mutex_lock(&r->mu);
+			r->spool_lost++; /* (at least one frame: the exact count is unknown) */
+			r->spool_r = r->spool_w;
+			pthread_mutex_unlock(&r->mu);
+			continue;
+		}
+		while (off + sizeof(struct spool_item) <= (size_t)n) {
+			struct spool_item it;
+			uint32_t data;
+			size_t sz;
+
+			memcpy(&it, r->spool_rbuf + off, sizeof(it));
+			data = it.kind == Q_FRAME ? (it.len < GP_FRAME_MAX ? it.len : GP_FRAME_MAX)
+						  : 0;
+			sz = sizeof(it) + ((data + 7u) & ~7u);
+			if (off + sz > (size_t)n)
+				break; /* the rest of it in the next read */
+			handle(r, it.kind, it.conn, r->spool_rbuf + off + sizeof(it), it.len);
+			off += sz;
+			if (after_item(r))
+				break;
+		}
+		pthread_mutex_lock(&r->mu);
+		r->spool_r += off;
+		pthread_mutex_unlock(&r->mu);
+		posix_fadvise(r->spool_fd, (off_t)at, (off_t)off, POSIX_FADV_DONTNEED);
+		if (!r->finishing && __atomic_load_n(&r->handoff, __ATOMIC_RELAXED))
+			return 1;
+	}
+}
+
+/* Put items the writer took back at the head of the queue (handoff). */
+static void unshift_items(struct recorder *r, struct qbuf *first)
+{
+	struct qbuf *last = first;
+
+	if (!first)
+		return;
+	while (last->next)
+		last = last->next;
+	pthread_mutex_lock(&r->mu);
+	last->next = r->qhead;
+	r->qhead = first;
+	if (!r->qtail)
+		r->qtail = last;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/*
+ * Write queued items in order.  The writer thread (finishing 0) returns when
+ * recorder_finish() asks for the handoff (what it had taken goes back to the queue) or,
+ * on an error path, at stop_writer with nothing queued; recorder_finish() (finishing 1)
+ * returns once everything is written.
+ */
+static void writer_loop(struct recorder *r)
+{
 	for (;;) {
 		struct qbuf *list, *ret_first = NULL, *ret_last = NULL;
 		int nret = 0;
 
 		pthread_mutex_lock(&r->mu);
 		while (!r->qhead) {
-			if (r->stop_writer) {
-				struct timespec cpu;
-
+			if ((!r->finishing && r->handoff) || r->stop_writer) {
 				pthread_mutex_unlock(&r->mu);
 				writer_commit(r);
-				clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-				r->writer_cpu_ns =
-				    (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
-				return NULL;
+				return;
 			}
 			r->writer_waiting = 1;
 			if (r->txn_open) {
@@ -810,29 +1139,70 @@ static void *writer_main(void *arg)
 		}
 		list = r->qhead;
 		r->qhead = r->qtail = NULL;
+		for (struct qbuf *b = list; b; b = b->next)
+			if (b->kind == Q_FRAME)
+				r->queued_bytes -= b->len;
 		pthread_mutex_unlock(&r->mu);
 
 		while (list) {
 			struct qbuf *b = list;
 
 			list = b->next;
-			handle_item(r, b);
-			b->next = ret_first;
-			ret_first = b;
-			if (!ret_last)
-				ret_last = b;
-			if (++nret == RETURN_BATCH) {
-				pool_put_chain(r, ret_first, ret_last);
-				ret_first = ret_last = NULL;
-				nret = 0;
+			if (b->kind & Q_SMALL) {
+				if (b->kind == (Q_SPOOL | Q_SMALL)) {
+					if (ret_first) { /* room for the reader before a long read */
+						pool_put_chain(r, ret_first, ret_last);
+						ret_first = ret_last = NULL;
+						nret = 0;
+					}
+					if (spool_segment(r)) {
+						b->next = list;
+						unshift_items(r, b);
+						return;
+					}
+				} else {
+					handle(r, b->kind & ~Q_SMALL, b->conn, NULL, 0);
+				}
+				free(b);
+			} else {
+				handle(r, b->kind, b->conn, b->data, b->len);
+				b->next = ret_first;
+				ret_first = b;
+				if (!ret_last)
+					ret_last = b;
+				if (++nret == RETURN_BATCH) {
+					pool_put_chain(r, ret_first, ret_last);
+					ret_first = ret_last = NULL;
+					nret = 0;
+				}
 			}
-			if (r->txn_open && gp_monotonic_ns() - r->txn_start_ns >=
-					       GP_RECORDER_COMMIT_MS * 1000000ull)
-				writer_commit(r);
+			if (after_item(r)) {
+				if (ret_first)
+					pool_put_chain(r, ret_first, ret_last);
+				unshift_items(r, list);
+				return;
+			}
 		}
 		if (ret_first)
 			pool_put_chain(r, ret_first, ret_last);
 	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct recorder *r = arg;
+	const char *idle = getenv("GPROF_CLI_WRITER_IDLE");
+	struct timespec cpu;
+
+	if (!idle || *idle != '0') { /* only CPU time nobody else wants (file comment) */
+		struct sched_param sp = {0};
+
+		pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	}
+	writer_loop(r);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+	r->writer_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+	return NULL;
 }
 
 /* ---- start / finish ---------------------------------------------------------------- */
@@ -845,6 +1215,16 @@ static void free_recorder(struct recorder *r)
 		r->free_list = b->next;
 		free(b);
 	}
+	while (r->deferred) {
+		struct qbuf *d = r->deferred;
+
+		r->deferred = d->next;
+		free(d);
+	}
+	if (r->spool_fd >= 0)
+		close(r->spool_fd);
+	free(r->spool_buf);
+	free(r->spool_rbuf);
 	if (r->lfd >= 0)
 		close(r->lfd);
 	if (r->epfd >= 0)
@@ -1042,7 +1422,7 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 	struct recorder *r = xcalloc(1, sizeof(*r));
 	sigset_t all, old;
 
-	r->lfd = r->epfd = r->wakefd = r->shutfd = r->timerfd = -1;
+	r->lfd = r->epfd = r->wakefd = r->shutfd = r->timerfd = r->spool_fd = -1;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv_data, NULL);
 	pthread_cond_init(&r->cv_space, NULL);
@@ -1066,6 +1446,9 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 		free_recorder(r);
 		return -1;
 	}
+	r->spool_buf = xmalloc(sizeof(*r->spool_buf));
+	r->spool_rbuf = xmalloc(SPOOL_READ);
+	spool_open(r); /* without one (warned) the reader waits for room instead */
 	/* The threads take no signals: SIGINT/SIGTERM/SIGCHLD stay with the caller. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1089,6 +1472,33 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 	}
 	*out = r;
 	return 0;
+}
+
+/* recorder_finish(): write what the writer thread left (queue and spool) on this thread,
+ * with a progress line on a terminal. */
+static void finish_writing(struct recorder *r)
+{
+	struct timespec c0, c1;
+	uint64_t now = gp_monotonic_ns();
+
+	pthread_mutex_lock(&r->mu);
+	r->stop_writer = 1;
+	r->finishing = 1;
+	r->fin_total = r->spool_w - r->spool_r;
+	for (struct qbuf *b = r->qhead; b; b = b->next)
+		if (b->kind == Q_FRAME)
+			r->fin_total += b->len;
+	pthread_mutex_unlock(&r->mu);
+	r->fin_done = 0;
+	r->fin_tty = isatty(STDERR_FILENO);
+	r->fin_t0 = now;
+	r->fin_next = now + PROGRESS_AFTER_MS * 1000000ull;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	writer_loop(r);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	progress(r, 1);
+	r->writer_cpu_ns += (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000000ull +
+			    (uint64_t)c1.tv_nsec - (uint64_t)c0.tv_nsec;
 }
 
 /* Fill the expect_* fields of st from the session's per-block counts (writer joined). */
@@ -1150,11 +1560,13 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 		(void)0;
 	pthread_join(r->reader, NULL);
 
+	/* The writer thread hands off (file comment); this thread writes the rest. */
 	pthread_mutex_lock(&r->mu);
-	r->stop_writer = 1;
+	r->handoff = 1;
 	pthread_cond_signal(&r->cv_data);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->writer, NULL);
+	finish_writing(r);
 
 	memset(&st, 0, sizeof(st));
 	st.connections = r->connections;
@@ -1164,6 +1576,9 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 	st.bad_frames = r->dc.bad_frames + r->ring_bad;
 	st.lost_frames = r->dc.lost_frames;
 	st.reader_stalls = r->reader_stalls;
+	st.spool_bytes = r->spool_bytes;
+	st.spool_peak = r->spool_peak;
+	st.spool_lost = r->spool_lost;
 	st.writer_cpu_ns = r->writer_cpu_ns;
 	st.capture_ranges = recorder_capture_ranges(r);
 	expect_check(r, &st);

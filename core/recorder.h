@@ -4,23 +4,30 @@
  * recorder_start() creates a private channel directory ($TMPDIR/gprof-cli-<pid>-XXXXXX,
  * mkdtemp, 0700; first removing the folders of this user's recorders that were killed:
  * pid gone, no listener, older than a minute) with a SOCK_SEQPACKET listening socket,
- * creates the report (report.h) and starts two threads:
- *   - the reader accepts producer connections and drains frames into an in-memory
- *     queue (bounded: past GP_RECORDER_QUEUE_MAX bytes it stops reading, so the
- *     producers block in send() instead of the recorder growing without limit);
- *   - the writer validates frames, decodes records and inserts them into SQLite in
+ * creates the report (report.h) and a spool file next to it, and starts two threads:
+ *   - the reader accepts producer connections and takes their frames (from the socket,
+ *     or from a producer's shared-memory ring: wire.h "Rings") into an in-memory queue
+ *     of at most GP_RECORDER_QUEUE_MAX bytes; past that it appends them to the spool
+ *     file (disk, not memory), so it never waits for the writer and the producers never
+ *     wait for it (a spool append that fails, e.g. disk full, drops that frame, counted
+ *     in recorder_stats.spool_lost);
+ *   - the writer (SCHED_IDLE while the application runs: it takes only CPU time nobody
+ *     else wants) validates frames, decodes records and inserts them into SQLite in
  *     large transactions with prepared statements, committing at least every
  *     GP_RECORDER_COMMIT_MS so that a killed recorder leaves a report holding
- *     everything up to about a second before.
+ *     everything up to its last commit.
  * Whatever the producers send, the recorder's memory stays bounded (about 64 MB: the
- * queue, GP_REPORT_STRING_MEM_MAX of strings, SQLite's cache, the open-range limit of
+ * queue, the rings it maps (GP_RING_SLOTS x GP_RING_BYTES at most),
+ * GP_REPORT_STRING_MEM_MAX of strings, SQLite's cache, the open-range limit of
  * core/report_nvtx.c); what it refuses or drops is counted (recorder_stats).
  * The application never waits for SQLite.
  *
  * recorder_finish() is called once the application has exited: it waits for the
- * remaining connections to close (at most `linger_ms`), drains the queue, writes the
- * session metadata (exit status, loss counts, clean-finish flag), creates the indexes
- * and closes the report.
+ * remaining connections to close (at most `linger_ms`), writes what the queue and the
+ * spool still hold on the calling thread (at its priority; a progress line on stderr
+ * when that is a terminal and it takes over half a second), writes the session
+ * metadata (exit status, loss counts, clean-finish flag), creates the indexes and
+ * closes the report.
  */
 #ifndef GPROF_RECORDER_H
 #define GPROF_RECORDER_H
@@ -31,7 +38,7 @@
 
 #include "capture.h"
 
-#define GP_RECORDER_QUEUE_MAX (32u << 20) /* bytes of undecoded frames held in memory */
+#define GP_RECORDER_QUEUE_MAX (8u << 20) /* bytes of undecoded frames held in memory */
 #define GP_RECORDER_COMMIT_MS 500	  /* longest time between commits */
 
 /* One name/value pair for META_DATA_CAPTURE (nsys's capture-settings table). */
@@ -86,7 +93,12 @@ struct recorder_stats {
 	uint64_t cupti_dropped;	   /* CUPTI dropped records (sum of GP_REC_LOSS) */
 	uint64_t zero_timestamps;  /* GPU records skipped for zero timestamps */
 	uint64_t write_errors;	   /* records SQLite refused */
-	uint64_t reader_stalls;	   /* times the reader paused because the queue was full */
+	uint64_t reader_stalls;	   /* times the reader paused because the queue was full (only
+				      without a spool file) */
+	uint64_t spool_bytes;	   /* bytes that went through the spool file (frames + 16 each) */
+	uint64_t spool_peak;	   /* largest spool backlog (bytes written, not yet read back) */
+	uint64_t spool_lost;	   /* records of frames the spool could not take (disk full;
+				      not in lost_frames) */
 	uint64_t writer_cpu_ns;	   /* CPU time of the writer thread (ns), for ingest-rate figures */
 	uint64_t capture_unrouted; /* repeat captures: records no window's report could take */
 	uint32_t capture_ranges;   /* capture windows opened (0 with mode none and no delay) */

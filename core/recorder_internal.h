@@ -86,6 +86,12 @@ int gp_decode_frame(const void *buf, size_t nbytes, struct gp_seq *seq,
  * wire.h, or 0 for a type this table does not know (e.g. cuda: its module checks). */
 size_t gp_rec_min_size(uint16_t type);
 
+/* Test knobs of the recorder (tests/unit/test_recorder.c); 0 = the defaults.  Set them
+ * before recorder_start().  queue_max: bytes of frames the in-memory queue holds
+ * (GP_RECORDER_QUEUE_MAX); spool_max: spool appends fail, as on a full disk, once this
+ * many bytes went to the spool in the session. */
+extern uint64_t recorder_test_queue_max, recorder_test_spool_max;
+
 /* Create and fill every ENUM_* table (core/report_enums.c).  0 or -1. */
 int report_create_enums(struct report *r);
 

@@ -973,6 +973,8 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 	meta_export_u64(r, "GPROF_WRITE_ERRORS", st->write_errors);
 	meta_export_u64(r, "GPROF_LOST_BAD_RECORDS", st->bad_records);
 	meta_export_u64(r, "GPROF_LOST_OVER_LIMIT", st->over_limit);
+	meta_export_u64(r, "GPROF_LOST_SPOOL_RECORDS", st->spool_lost);
+	meta_export_u64(r, "GPROF_SPOOL_BYTES", st->spool_bytes);
 	if (st->not_seen)
 		report_meta_export(r, "GPROF_TRACE_NOT_SEEN", st->not_seen);
 	report_exec(r, "UPDATE META_DATA_EXPORT SET value = 'true' "

@@ -104,6 +104,15 @@ void report_losses(const struct recorder_stats *st,
 		   "the application closed or replaced the channel socket; keep "
 		   "GPROF_CLI_CHANNEL's folder in place while it runs");
 	}
+	if (st->spool_lost) {
+		snprintf(msg, sizeof(msg),
+			 "%llu records lost: the spool file next to the report could not take "
+			 "them (disk full?)",
+			 (unsigned long long)st->spool_lost);
+		fn(ctx, msg,
+		   "free space in the report's folder, or write the report (-o) where there "
+		   "is more");
+	}
 	if (st->lost_frames) {
 		snprintf(msg, sizeof(msg), "%llu frames lost in transit",
 			 (unsigned long long)st->lost_frames);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/recorder.h"
+#include "core/recorder_internal.h"
 #include "core/report.h"
 #include "core/util.h"
 #include "core/wire.h"
@@ -600,6 +601,99 @@ static void test_ring(void **state)
 	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS"), 30000);
 	assert_int_equal(fx.st.lost_frames, 0);
 	assert_int_equal(fx.st.bad_frames, 1);
+	fx_cleanup(&fx);
+}
+
+/* ---- the spool (recorder.c): frames past the memory queue, and a full disk ------------ */
+
+/* One process sends `frames` frames of 1000 compact ranges (and its hello + string);
+ * returns the records sent. */
+static uint64_t spool_sender(struct fixture *fx, int frames)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		static struct fb f;
+		struct tx t;
+		uint64_t t0 = gp_monotonic_ns();
+
+		if (tx_open(&t, recorder_channel_path(fx->rec)) < 0)
+			_exit(1);
+		fb_init(&f);
+		put_hello(&t, &f, 1, "spooler");
+		put_string(&t, &f, 2, "spooled");
+		fb_send(&t, &f);
+		for (int k = 0; k < frames; k++) {
+			for (int i = 0; i < 1000; i++) {
+				struct gp_rec_nvtx_pushpop *p =
+				    fb_rec(&t, &f, GP_REC_NVTX_PUSHPOP, sizeof(*p), 9);
+
+				p->start_ns = t0 + (uint64_t)(k * 1000 + i) * 10;
+				p->end_ns = p->start_ns + 3;
+				p->text_sid = 2;
+				p->flags = GP_NVTX_PUSHPOP;
+			}
+			if (fb_send(&t, &f) < 0)
+				_exit(2);
+		}
+		_exit(0);
+	}
+	wait_ok(pid);
+	return (uint64_t)frames * 1000;
+}
+
+static void test_spool(void **state)
+{
+	struct fixture fx;
+	uint64_t sent;
+
+	/* no room in memory at all: every item goes through the spool file */
+	recorder_test_queue_max = 1;
+	fx_init(&fx);
+	fx_start(&fx);
+	sent = spool_sender(&fx, 300);
+	fx_finish(&fx);
+	recorder_test_queue_max = 0;
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where text = 'spooled' "
+				      "and end - start = 3"),
+			 sent);
+	assert_int_equal(q_int(fx.db, "select count(*) from PROCESSES"), 1);
+	assert_true(fx.st.spool_bytes > sent * sizeof(struct gp_rec_nvtx_pushpop));
+	assert_int_equal(fx.st.spool_lost, 0);
+	assert_int_equal(fx.st.lost_frames, 0);
+	assert_int_equal(fx.st.reader_stalls, 0);
+	assert_int_equal(q_int(fx.db, "select value from META_DATA_EXPORT where name = "
+				      "'GPROF_SPOOL_BYTES'"),
+			 (int64_t)fx.st.spool_bytes);
+	fx_cleanup(&fx);
+}
+
+static void test_spool_disk_full(void **state)
+{
+	struct fixture fx;
+	uint64_t sent, rows;
+
+	/* the spool takes 1 MiB, then fails as a full disk does: frames are lost and
+	 * counted to the record, the connection's state (open, close) is kept */
+	recorder_test_queue_max = 1;
+	recorder_test_spool_max = 1u << 20;
+	fx_init(&fx);
+	fx_start(&fx);
+	sent = spool_sender(&fx, 300);
+	fx_finish(&fx);
+	recorder_test_queue_max = 0;
+	recorder_test_spool_max = 0;
+	rows = (uint64_t)q_int(fx.db, "select count(*) from NVTX_EVENTS where text = 'spooled'");
+	assert_true(fx.st.spool_lost > 0);
+	assert_int_equal(rows + fx.st.spool_lost, sent);
+	assert_int_equal(fx.st.lost_frames, 0); /* counted once: in spool_lost */
+	assert_int_equal(q_int(fx.db, "select count(*) from PROCESSES"), 1);
+	assert_int_equal(q_int(fx.db, "select value from META_DATA_EXPORT where name = "
+				      "'GPROF_LOST_SPOOL_RECORDS'"),
+			 (int64_t)fx.st.spool_lost);
+	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
+					  "'GPROF_FINISHED_CLEANLY'"),
+			    "true");
 	fx_cleanup(&fx);
 }
 
@@ -1204,6 +1298,8 @@ int main(void)
 	    cmocka_unit_test(test_concurrency),
 	    cmocka_unit_test(test_nvtx_kinds),
 	    cmocka_unit_test(test_ring),
+	    cmocka_unit_test(test_spool),
+	    cmocka_unit_test(test_spool_disk_full),
 	    cmocka_unit_test(test_schema_and_enums),
 	    cmocka_unit_test(test_bad_and_lost_frames),
 	    cmocka_unit_test(test_report_exists),
