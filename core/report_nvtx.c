@@ -67,9 +67,14 @@ enum {
 
 /* Rows without payload or range id ("fast" rows) are batched and inserted BATCH at a
  * time with one multi-row INSERT: SQLite's per-statement cost is then paid once per
- * batch (1.5x the rows per CPU second of single-row inserts). */
-#define BATCH	  32
-#define FAST_COLS 9
+ * batch (1.5x the rows per CPU second of single-row inserts at 32, 1.1x more at 128).
+ * A batch of nothing but "simple" rows - push/pop ranges of the default domain with an
+ * end and a text, no textId, colour or category: what nearly every NVTX range is - goes
+ * through a statement that binds 4 values per row and writes the constant columns as
+ * literals (1.4x the rows per CPU second of the 9-value batch). */
+#define BATCH	    128
+#define FAST_COLS   9
+#define SIMPLE_COLS 4
 
 #define NVTX_PENDING_MAX 32768 /* start/end halves waiting per report (~4 MB at most) */
 #define NVTX_DOMAINS_MAX 65536 /* domain handles per connection */
@@ -87,10 +92,12 @@ struct fast_row {
 struct nvtx_state {
 	sqlite3_stmt *st_fast;	/* one fast row */
 	sqlite3_stmt *st_batch; /* BATCH fast rows */
+	sqlite3_stmt *st_simple; /* BATCH simple rows */
 	sqlite3_stmt *st_full;	/* any row */
 	int64_t next_domain;
 	size_t pending; /* halves waiting in every connection's map */
 	int nrows;
+	int nsimple; /* of which simple */
 	struct fast_row rows[BATCH];
 };
 
@@ -285,7 +292,18 @@ static void nvtx_flush(struct report *r)
 
 	if (!s || !s->nrows)
 		return;
-	if (s->nrows == BATCH) {
+	if (s->nsimple == BATCH) {
+		for (k = 0; k < BATCH; k++) {
+			const struct fast_row *w = &s->rows[k];
+
+			sqlite3_bind_int64(s->st_simple, k * SIMPLE_COLS + 1, w->start);
+			sqlite3_bind_int64(s->st_simple, k * SIMPLE_COLS + 2, w->end);
+			sqlite3_bind_text(s->st_simple, k * SIMPLE_COLS + 3, w->text, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(s->st_simple, k * SIMPLE_COLS + 4, w->gtid);
+		}
+		report_step(r, s->st_simple);
+	} else if (s->nrows == BATCH) {
 		for (k = 0; k < BATCH; k++)
 			bind_row(s->st_batch, k * FAST_COLS, &s->rows[k]);
 		report_step(r, s->st_batch);
@@ -296,6 +314,7 @@ static void nvtx_flush(struct report *r)
 		}
 	}
 	s->nrows = 0;
+	s->nsimple = 0;
 }
 
 /* Start a fast row in the batch (flushed when full by add_done()). */
@@ -309,7 +328,11 @@ static struct fast_row *add_row(struct report *r)
 static void add_done(struct report *r)
 {
 	struct nvtx_state *s = state(r);
+	const struct fast_row *w = &s->rows[s->nrows];
 
+	s->nsimple += w->type == NVTX_PUSHPOP && w->domain == 0 &&
+		      (w->nulls & (N_END | N_TEXT | N_TEXTID | N_COLOR | N_CATEGORY)) ==
+			  (N_TEXTID | N_COLOR | N_CATEGORY);
 	if (++s->nrows == BATCH)
 		nvtx_flush(r);
 }
@@ -472,6 +495,12 @@ static int nvtx_create(struct report *r)
 			strbuf_addstr(&sb, k ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 					     : "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
 		s->st_batch = report_prepare(r, sb.buf);
+		strbuf_reset(&sb);
+		strbuf_addstr(&sb, "INSERT INTO NVTX_EVENTS (start, end, eventType, text, globalTid, "
+				   "domainId) VALUES ");
+		for (k = 0; k < BATCH; k++)
+			strbuf_addf(&sb, "%s(?, ?, %d, ?, ?, 0)", k ? ", " : "", NVTX_PUSHPOP);
+		s->st_simple = report_prepare(r, sb.buf);
 		strbuf_release(&sb);
 	}
 	s->next_domain = 1;
@@ -623,6 +652,7 @@ static int nvtx_finish(struct report *r)
 	nvtx_flush(r);
 	sqlite3_finalize(s->st_fast);
 	sqlite3_finalize(s->st_batch);
+	sqlite3_finalize(s->st_simple);
 	sqlite3_finalize(s->st_full);
 	free(s);
 	*report_module_state(r, REPORT_MOD_NVTX) = NULL;
