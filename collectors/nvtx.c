@@ -49,8 +49,9 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define NV_DEPTH  256 /* push/pop levels kept per domain stack */
-#define NV_STACKS 8   /* domain stacks per thread (0 = default domain) */
+#define NV_DEPTH      256 /* push/pop levels kept per domain stack */
+#define NV_STACKS     8	  /* domain stacks per thread (0 = default domain) */
+#define NV_INLINE_MAX 64  /* longest default-domain message sent as text (gp_intern_once) */
 
 struct nv_stack {
 	uint64_t domain; /* 0 = default domain (stack 0) or a free slot (stacks 1..) */
@@ -65,6 +66,9 @@ struct nv_thread {
 	_Atomic int live;
 	uint32_t tid;
 	struct nv_stack st[NV_STACKS];
+	/* the default domain's messages sent as text (GP_NVTX_TEXT_INLINE), per level:
+	 * copied at the push, since the application may reuse its buffer before the pop */
+	char itext[NV_DEPTH][NV_INLINE_MAX];
 };
 
 static __thread struct nv_thread *t_nv __attribute__((tls_model("initial-exec")));
@@ -85,12 +89,13 @@ static _Atomic uint64_t g_trig_range; /* start/end range id that opened the wind
 
 /* Decoded event attributes. */
 struct nv_attr {
-	uint32_t sid;
+	uint32_t sid; /* message string id; with GP_NVTX_TEXT_INLINE the length of text */
 	uint32_t category;
 	uint32_t color;
 	uint16_t flags;
 	uint16_t ptype;
 	uint64_t payload;
+	const char *text; /* GP_NVTX_TEXT_INLINE: the application's message (push time only) */
 };
 
 /* ---- strings ------------------------------------------------------------------------- */
@@ -323,6 +328,10 @@ static inline int push_at(uint64_t domain, const struct nv_attr *a, uint64_t ts,
 		e->flags = (uint16_t)(a->flags | GP_NVTX_PUSHPOP | trig);
 		e->ptype = a->ptype;
 		e->payload = a->payload;
+		if (unlikely(a->flags & GP_NVTX_TEXT_INLINE)) { /* (domain 0 only: take_msg) */
+			memcpy(t->itext[d], a->text, a->sid);
+			e->text = t->itext[d];
+		}
 		e->start_ns = ts ? ts : gp_now_ns();
 	} else {
 		gp_count_dropped(1);
@@ -406,10 +415,12 @@ enum nv_form { NV_ASCII, NV_WIDE, NV_ATTR };
 
 /* Decode msg (a const char *, const wchar_t * or nvtxEventAttributes_t * by form) in
  * domain into *a.  Outside a capture range (off) only when it is the -p range: returns
- * whether it is, leaving *a unset when not.  Always inlined with a constant form, so each
- * handler keeps only its own branch (the hot path is as before the funnel). */
+ * whether it is, leaving *a unset when not.  once (push of the default domain): an ASCII
+ * message this thread has not seen before comes back as text (GP_NVTX_TEXT_INLINE,
+ * gp_intern_once) instead of being interned.  Always inlined with a constant form, so
+ * each handler keeps only its own branch (the hot path is as before the funnel). */
 static inline __attribute__((always_inline)) int
-take_msg(enum nv_form form, const void *msg, uint64_t domain, int off, struct nv_attr *a)
+take_msg(enum nv_form form, const void *msg, uint64_t domain, int off, struct nv_attr *a, int once)
 {
 	if (off) {
 		int trig = form == NV_ATTR    ? attr_is_trigger(domain, msg)
@@ -418,10 +429,20 @@ take_msg(enum nv_form form, const void *msg, uint64_t domain, int off, struct nv
 		if (!trig)
 			return 0;
 	}
-	if (form == NV_ATTR)
+	if (form == NV_ATTR) {
 		decode_attr(msg, a);
-	else
+	} else if (form == NV_ASCII && once) { /* a message seen once goes as text */
+		size_t n;
+
+		*a = (struct nv_attr){.sid = gp_intern_once(msg, NV_INLINE_MAX, &n)};
+		if (n) {
+			a->sid = (uint32_t)n;
+			a->flags = GP_NVTX_TEXT_INLINE;
+			a->text = msg;
+		}
+	} else {
 		*a = (struct nv_attr){.sid = form == NV_ASCII ? intern_a(msg) : intern_w(msg)};
+	}
 	return 1;
 }
 
@@ -466,8 +487,8 @@ static inline __attribute__((always_inline)) int push_msg(enum nv_form form, con
 	if (unlikely(gp_range_nvtx_on))
 		range_push(form, msg);
 	if (unlikely(!gp_collecting()))
-		return push_off(domain, take_msg(form, msg, domain, 1, &a), &a);
-	take_msg(form, msg, domain, 0, &a);
+		return push_off(domain, take_msg(form, msg, domain, 1, &a, 0), &a);
+	take_msg(form, msg, domain, 0, &a, domain == 0);
 	return push(domain, &a);
 }
 
@@ -534,8 +555,8 @@ start_msg(enum nv_form form, const void *msg, uint64_t domain)
 {
 	struct nv_attr a;
 	if (unlikely(!gp_collecting()))
-		return start_off(domain, take_msg(form, msg, domain, 1, &a), &a);
-	take_msg(form, msg, domain, 0, &a);
+		return start_off(domain, take_msg(form, msg, domain, 1, &a, 0), &a);
+	take_msg(form, msg, domain, 0, &a, 0);
 	return start(domain, &a);
 }
 
@@ -598,7 +619,7 @@ static inline __attribute__((always_inline)) void mark_msg(enum nv_form form, co
 	if (unlikely(!gp_collecting()))
 		return;
 	struct nv_attr a;
-	take_msg(form, msg, domain, 0, &a);
+	take_msg(form, msg, domain, 0, &a, 0);
 	if (unlikely(!gp_collecting())) /* the window closed meanwhile */
 		return;
 	struct gp_nvtx_entry e = entry_of(&a, gp_now_ns());

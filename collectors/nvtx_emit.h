@@ -13,6 +13,7 @@
 #define GPROF_NVTX_EMIT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "producer.h"
 
@@ -30,6 +31,9 @@ struct gp_nvtx_entry {
 	uint32_t color;	   /* ARGB when flags has GP_NVTX_HAS_COLOR */
 	uint16_t flags;	   /* GP_NVTX_* (wire bits) and collector bits above them */
 	uint16_t ptype;	   /* enum gp_nvtx_payload */
+	/* GP_NVTX_TEXT_INLINE in flags: the message's `sid` bytes (not NUL-terminated; the
+	 * collector keeps them until the entry is emitted); else unused */
+	const char *text;
 };
 
 /*
@@ -42,11 +46,9 @@ struct gp_nvtx_entry {
  * to (0 = the calling thread).  Dropped silently outside a capture range or when the
  * producer is not connected.
  */
-static __attribute__((noinline)) void gp_nvtx_emit_full(uint16_t type,
-							const struct gp_nvtx_entry *e,
-							uint64_t end_ns, uint64_t domain,
-							uint64_t range_id, uint32_t level,
-							uint32_t tid);
+static __attribute__((noinline)) void
+gp_nvtx_emit_full(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint64_t domain,
+		  uint64_t range_id, uint32_t level, uint32_t tid);
 
 static inline __attribute__((always_inline)) void
 gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint64_t domain,
@@ -56,9 +58,15 @@ gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint
 				 !e->category && !(e->flags & GP_NVTX_HAS_COLOR) &&
 				 e->ptype == GP_NVTX_PAYLOAD_NONE && level <= 0xffff,
 			     1)) {
-		struct gp_rec_nvtx_pushpop *p = gp_rec_begin(GP_REC_NVTX_PUSHPOP, sizeof(*p));
+		size_t n = e->flags & GP_NVTX_TEXT_INLINE ? e->sid : 0;
+		struct gp_rec_nvtx_pushpop *p =
+		    gp_rec_begin(GP_REC_NVTX_PUSHPOP, sizeof(*p) + GP_REC_ALIGN(n));
 		if (__builtin_expect(!p, 0))
 			return;
+		if (n) {
+			memcpy(p + 1, e->text, n);
+			memset((char *)(p + 1) + n, 0, GP_REC_ALIGN(n) - n);
+		}
 		if (tid)
 			p->h.tid = tid;
 		p->start_ns = e->start_ns;
@@ -73,12 +81,11 @@ gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint
 }
 
 /* gp_nvtx_emit() of a record that needs the full GP_REC_NVTX_EVENT / _START. */
-static __attribute__((noinline, unused)) void gp_nvtx_emit_full(uint16_t type,
-								const struct gp_nvtx_entry *e,
-								uint64_t end_ns, uint64_t domain,
-								uint64_t range_id, uint32_t level,
-								uint32_t tid)
+static __attribute__((noinline, unused)) void
+gp_nvtx_emit_full(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint64_t domain,
+		  uint64_t range_id, uint32_t level, uint32_t tid)
 {
+	uint32_t sid = e->flags & GP_NVTX_TEXT_INLINE ? gp_intern_n(e->text, e->sid) : e->sid;
 	struct gp_rec_nvtx *r = gp_rec_begin(type, sizeof(*r));
 	if (__builtin_expect(!r, 0))
 		return;
@@ -88,10 +95,10 @@ static __attribute__((noinline, unused)) void gp_nvtx_emit_full(uint16_t type,
 	r->end_ns = end_ns;
 	r->range_id = range_id;
 	r->domain = domain;
-	r->text_sid = e->sid;
+	r->text_sid = sid;
 	r->category = e->category;
 	r->color = e->color;
-	r->flags = (uint16_t)(e->flags & GP_NVTX_WIRE_FLAGS);
+	r->flags = (uint16_t)(e->flags & GP_NVTX_WIRE_FLAGS & ~GP_NVTX_TEXT_INLINE);
 	r->payload_type = e->ptype;
 	r->payload.u64 = e->payload;
 	r->level = level;

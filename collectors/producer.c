@@ -230,8 +230,10 @@ static void hooks_run(struct hook_list *l);
 
 #define ITAB_BITS  18
 #define ITAB_SIZE  (1u << ITAB_BITS)
-#define ITAB_LIMIT (ITAB_SIZE - ITAB_SIZE / 8) /* keep probe chains short */
-#define ARENA_SIZE (64u << 20)
+#define ITAB_LIMIT (ITAB_SIZE - ITAB_SIZE / 4) /* keep probe chains short */
+/* An entry's home slot: the hash's top bits (its bit 0 is always set, str_hash) */
+#define ITAB_HOME(h) ((uint32_t)((h) >> (64 - ITAB_BITS)))
+#define ARENA_SIZE   (64u << 20)
 
 struct ient {
 	_Atomic uint64_t hash; /* 0 = empty; published last (release) */
@@ -281,7 +283,7 @@ static inline uint32_t arena_len(uint32_t off)
 /* Look `s` up; returns the entry or NULL.  Lock-free. */
 static struct ient *itab_find(uint64_t h, const char *s, size_t n)
 {
-	for (uint32_t i = (uint32_t)h & (ITAB_SIZE - 1);; i = (i + 1) & (ITAB_SIZE - 1)) {
+	for (uint32_t i = ITAB_HOME(h);; i = (i + 1) & (ITAB_SIZE - 1)) {
 		uint64_t eh = atomic_load_explicit(&g_itab[i].hash, memory_order_acquire);
 		if (eh == 0)
 			return NULL;
@@ -677,7 +679,7 @@ static uint32_t intern_slow(const char *s, size_t n, uint64_t h, const char **te
 		memcpy(g_arena + off, s, n);
 		g_arena[off + n] = '\0';
 		g_arena_used += need;
-		uint32_t i = (uint32_t)h & (ITAB_SIZE - 1);
+		uint32_t i = ITAB_HOME(h);
 		while (atomic_load_explicit(&g_itab[i].hash, memory_order_relaxed))
 			i = (i + 1) & (ITAB_SIZE - 1);
 		g_itab[i].id = id;
@@ -707,18 +709,10 @@ uint32_t gp_intern_n(const char *s, size_t len)
 
 static struct gp_tbuf *tbuf_get(void);
 
-uint32_t gp_intern_slow(const char *s)
+/* gp_intern_slow() once s[0..n) (n clamped) is hashed (h): look it up, intern it when
+ * new, and remember the pointer in the thread's cache slot c. */
+static uint32_t intern_at(struct gp_tcache_ent *c, const char *s, size_t n, uint64_t h)
 {
-	if (unlikely(!s))
-		return 0;
-	struct gp_tbuf *b = gp_t_buf;
-	if (unlikely(!b) && !(b = tbuf_get()))
-		return 0;
-	struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
-	if (likely(c->ptr == s) && gp_same_text(s, c->text, (size_t)c->len + 1))
-		return c->id;
-	size_t n = clamp_len(s, strnlen(s, GP_STRING_MAX + 1));
-	uint64_t h = str_hash(s, n);
 	const char *text;
 	uint32_t id;
 	struct ient *e = itab_find(h, s, n);
@@ -735,6 +729,43 @@ uint32_t gp_intern_slow(const char *s)
 		c->id = id;
 	}
 	return id;
+}
+
+uint32_t gp_intern_slow(const char *s)
+{
+	if (unlikely(!s))
+		return 0;
+	struct gp_tbuf *b = gp_t_buf;
+	if (unlikely(!b) && !(b = tbuf_get()))
+		return 0;
+	struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
+	if (likely(c->ptr == s) && gp_same_text(s, c->text, (size_t)c->len + 1))
+		return c->id;
+	size_t n = clamp_len(s, strnlen(s, GP_STRING_MAX + 1));
+	return intern_at(c, s, n, str_hash(s, n));
+}
+
+uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
+{
+	*np = 0;
+	if (unlikely(!s))
+		return 0;
+	struct gp_tbuf *b = gp_t_buf;
+	if (unlikely(!b) && !(b = tbuf_get()))
+		return 0;
+	struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
+	if (likely(c->ptr == s) && gp_same_text(s, c->text, (size_t)c->len + 1))
+		return c->id;
+	size_t n = strnlen(s, max + 1);
+	if (n > max || n > GP_STRING_MAX || n == 0)
+		return gp_intern_slow(s);
+	uint64_t h = str_hash(s, n);
+	uint64_t *seen = &b->seen[(h >> 32) & (GP_TSEEN - 1)];
+	if (*seen == h) /* the second time: a text that comes back is interned */
+		return intern_at(c, s, n, h);
+	*seen = h;
+	*np = n;
+	return 0;
 }
 
 /* ---- the clock ----------------------------------------------------------------------
@@ -763,11 +794,14 @@ static uint64_t mono_ns(void)
 #if defined(__x86_64__)
 #include <x86intrin.h>
 #define HAVE_TSC 1
-struct gp_clock gp_clk; /* the conversion (producer.h); a seqlock, one writer at a time */
-static int g_clk_usable;			 /* TSC eligible on this host */
-static uint64_t g_cal_tsc, g_cal_ns;		 /* last calibration sample (g_clk_lock) */
-static _Atomic int g_clk_lock;			 /* calibration in progress */
-#define CLK_FIRST_NS 2000000ull			 /* first calibration: 2 ms of baseline */
+struct gp_clock gp_clk;	 /* the conversion (producer.h); a seqlock, one writer at a time */
+static int g_clk_usable; /* TSC eligible on this host */
+static uint64_t g_cal_tsc, g_cal_ns; /* last calibration sample (g_clk_lock) */
+static _Atomic int g_clk_lock;	     /* calibration in progress */
+/* First calibration: 20 ms of baseline.  Shorter makes the two libraries of a process
+ * (each calibrates its own) disagree by microseconds for the first flush periods: an MPI
+ * call then leaves the NVTX range around it (test_mpi test_mpi_slow_rank). */
+#define CLK_FIRST_NS 20000000ull
 
 /* A (tsc, CLOCK_MONOTONIC) pair read as close together as we can. */
 static void clk_sample(uint64_t *tsc, uint64_t *ns)
@@ -825,8 +859,9 @@ static void clk_calibrate(void)
 	if (!g_clk_usable || atomic_exchange_explicit(&g_clk_lock, 1, memory_order_acquire))
 		return;
 	clk_sample(&t, &n);
-	if (n - g_cal_ns < (atomic_load_explicit(&gp_clk.on, memory_order_relaxed) ? 20000000ull
-										  : CLK_FIRST_NS) ||
+	if (n - g_cal_ns < (atomic_load_explicit(&gp_clk.on, memory_order_relaxed)
+				? 20000000ull
+				: CLK_FIRST_NS) ||
 	    t <= g_cal_tsc) {
 		atomic_store_explicit(&g_clk_lock, 0, memory_order_release);
 		return;
@@ -1228,6 +1263,7 @@ static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
 		while (!atomic_compare_exchange_weak(&g_bufs, &head, b));
 	}
 	memset(b->cache, 0, sizeof(b->cache));
+	memset(b->seen, 0, sizeof(b->seen));
 	b->tid = sys_gettid();
 	gp_t_buf = b;
 	if (!g_in_signal) { /* neither is async-signal-safe */

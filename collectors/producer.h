@@ -58,6 +58,7 @@ struct gp_frame {
 };
 
 #define GP_TCACHE 64
+#define GP_TSEEN  512 /* hashes of texts gp_intern_once() saw once, per thread */
 
 /* Per-thread intern cache entry: `ptr` last passed to gp_intern, `text` the table copy. */
 struct gp_tcache_ent {
@@ -77,6 +78,7 @@ struct gp_tbuf {
 	uint32_t pending; /* size reserved by gp_rec_begin */
 	struct gp_tbuf *next;
 	struct gp_tcache_ent cache[GP_TCACHE];
+	uint64_t seen[GP_TSEEN];
 	struct gp_frame f;
 };
 
@@ -151,17 +153,18 @@ static inline void *gp_rec_begin(uint16_t type, size_t size)
 	struct gp_tbuf *b = gp_t_buf;
 	uint32_t sz = GP_REC_ALIGN((uint32_t)size);
 
-	if (__builtin_expect(
-		b && gp_membar && atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed) &&
-		    b->f.len + sz <= GP_FRAME_MAX - sizeof(struct gp_frame_hdr) &&
-		    !atomic_load_explicit(&b->busy, memory_order_relaxed),
-		1)) {
+	if (__builtin_expect(b && gp_membar &&
+				 atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed) &&
+				 b->f.len + sz <= GP_FRAME_MAX - sizeof(struct gp_frame_hdr) &&
+				 !atomic_load_explicit(&b->busy, memory_order_relaxed),
+			     1)) {
 		/* the owner's side of buf_lock_owner() (producer.c) */
 		atomic_store_explicit(&b->busy, 1, memory_order_relaxed);
 		atomic_signal_fence(memory_order_seq_cst);
 		if (__builtin_expect(!atomic_load_explicit(&b->steal, memory_order_acquire), 1)) {
 			struct gp_rec_hdr *h =
-			    (struct gp_rec_hdr *)(b->f.data + sizeof(struct gp_frame_hdr) + b->f.len);
+			    (struct gp_rec_hdr *)(b->f.data + sizeof(struct gp_frame_hdr) +
+						  b->f.len);
 			h->type = type;
 			h->size = (uint16_t)sz;
 			h->tid = b->tid;
@@ -209,13 +212,37 @@ static inline uint32_t gp_intern(const char *s)
 	if (__builtin_expect(b && s, 1)) {
 		const struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
 
-		if (__builtin_expect(c->ptr == s, 1) && gp_same_text(s, c->text, (size_t)c->len + 1))
+		if (__builtin_expect(c->ptr == s, 1) &&
+		    gp_same_text(s, c->text, (size_t)c->len + 1))
 			return c->id;
 	}
 	return gp_intern_slow(s);
 }
 /* Same, for `len` bytes that need not be NUL-terminated. */
 GP_HIDDEN uint32_t gp_intern_n(const char *s, size_t len);
+
+/* gp_intern() for messages that are often used only once (an NVTX range named per call,
+ * as PyTorch's emit_nvtx does): the string's id when the calling thread has seen it
+ * before (its intern cache, or a second sighting of the same text - a per-thread table
+ * of GP_TSEEN text hashes - then interned as gp_intern() does); else 0 with *n = its
+ * length (>= 1), and the caller sends the text itself (GP_NVTX_TEXT_INLINE).  Strings
+ * longer than `max` bytes go to gp_intern(); NULL and "" give 0 with *n = 0.
+ * Thread-safe. */
+GP_HIDDEN uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *n);
+static inline uint32_t gp_intern_once(const char *s, size_t max, size_t *n)
+{
+	struct gp_tbuf *b = gp_t_buf;
+
+	*n = 0;
+	if (__builtin_expect(b && s, 1)) {
+		const struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
+
+		if (__builtin_expect(c->ptr == s, 1) &&
+		    gp_same_text(s, c->text, (size_t)c->len + 1))
+			return c->id;
+	}
+	return gp_intern_once_slow(s, max, n);
+}
 
 /* The calling thread's OS id (gettid()), cached per thread. */
 GP_HIDDEN uint32_t gp_tid(void);

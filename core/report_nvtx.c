@@ -90,15 +90,20 @@ struct fast_row {
 };
 
 struct nvtx_state {
-	sqlite3_stmt *st_fast;	/* one fast row */
-	sqlite3_stmt *st_batch; /* BATCH fast rows */
+	sqlite3_stmt *st_fast;	 /* one fast row */
+	sqlite3_stmt *st_batch;	 /* BATCH fast rows */
 	sqlite3_stmt *st_simple; /* BATCH simple rows */
-	sqlite3_stmt *st_full;	/* any row */
+	sqlite3_stmt *st_full;	 /* any row */
 	int64_t next_domain;
 	size_t pending; /* halves waiting in every connection's map */
 	int nrows;
 	int nsimple; /* of which simple */
 	struct fast_row rows[BATCH];
+	/* texts that came with their record (GP_NVTX_TEXT_INLINE), for the batched rows:
+	 * BATCH texts fit, emptied at each flush; itext: the one of the record at hand */
+	char *tarena;
+	size_t tlen;
+	const char *itext;
 };
 
 /* A start/end range waiting for its other half. */
@@ -315,6 +320,26 @@ static void nvtx_flush(struct report *r)
 	}
 	s->nrows = 0;
 	s->nsimple = 0;
+	s->tlen = 0;
+}
+
+#define TARENA_BYTES ((size_t)BATCH * (GP_STRING_MAX + 1))
+
+/* Keep n bytes of text that came with a record until its row is written (NUL added). */
+static const char *keep_text(struct report *r, const char *text, size_t n)
+{
+	struct nvtx_state *s = state(r);
+	char *t;
+
+	if (!s->tarena)
+		s->tarena = xmalloc(TARENA_BYTES);
+	if (s->tlen + n + 1 > TARENA_BYTES)
+		nvtx_flush(r); /* (only when records were refused after their text was kept) */
+	t = s->tarena + s->tlen;
+	memcpy(t, text, n);
+	t[n] = '\0';
+	s->tlen += n + 1;
+	return t;
 }
 
 /* Start a fast row in the batch (flushed when full by add_done()). */
@@ -406,6 +431,10 @@ static int insert_event(struct report *r, struct report_conn *c, const struct gp
 		w->nulls |= N_END;
 	w->type = type;
 	row_text(w, c, e->text_sid, e->flags);
+	if (s->itext) {
+		w->text = s->itext;
+		w->nulls &= ~N_TEXT;
+	}
 	w->gtid = report_global_tid(pid, e->h.tid);
 	w->domain = domain;
 	if (e->flags & GP_NVTX_HAS_COLOR)
@@ -496,8 +525,9 @@ static int nvtx_create(struct report *r)
 					     : "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
 		s->st_batch = report_prepare(r, sb.buf);
 		strbuf_reset(&sb);
-		strbuf_addstr(&sb, "INSERT INTO NVTX_EVENTS (start, end, eventType, text, globalTid, "
-				   "domainId) VALUES ");
+		strbuf_addstr(&sb,
+			      "INSERT INTO NVTX_EVENTS (start, end, eventType, text, globalTid, "
+			      "domainId) VALUES ");
 		for (k = 0; k < BATCH; k++)
 			strbuf_addf(&sb, "%s(?, ?, %d, ?, ?, 0)", k ? ", " : "", NVTX_PUSHPOP);
 		s->st_simple = report_prepare(r, sb.buf);
@@ -516,12 +546,24 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 
 	switch (rec->type) {
 	case GP_REC_NVTX_PUSHPOP: {
+		const struct gp_rec_nvtx_pushpop *p = (const void *)rec;
 		struct gp_rec_nvtx e;
+		int rc;
 
-		if (rec->size < sizeof(struct gp_rec_nvtx_pushpop))
+		if (rec->size < sizeof(*p))
 			return -1;
-		gp_nvtx_pushpop_expand((const void *)rec, &e);
-		return nvtx_handle(r, c, &e.h);
+		gp_nvtx_pushpop_expand(p, &e);
+		if (!(p->flags & GP_NVTX_TEXT_INLINE))
+			return nvtx_handle(r, c, &e.h);
+		if (p->text_sid > GP_STRING_MAX || sizeof(*p) + p->text_sid > rec->size ||
+		    (p->flags & GP_NVTX_TEXT_REGISTERED))
+			return report_count_bad_record(r);
+		e.text_sid = 0;
+		e.flags &= (uint16_t)~GP_NVTX_TEXT_INLINE;
+		s->itext = keep_text(r, (const char *)(p + 1), p->text_sid);
+		rc = nvtx_handle(r, c, &e.h);
+		s->itext = NULL;
+		return rc;
 	}
 	case GP_REC_NVTX_EVENT: {
 		const struct gp_rec_nvtx *e = (const void *)rec;
@@ -653,6 +695,7 @@ static int nvtx_finish(struct report *r)
 	sqlite3_finalize(s->st_fast);
 	sqlite3_finalize(s->st_batch);
 	sqlite3_finalize(s->st_simple);
+	free(s->tarena);
 	sqlite3_finalize(s->st_full);
 	free(s);
 	*report_module_state(r, REPORT_MOD_NVTX) = NULL;

@@ -202,6 +202,9 @@ enum gp_nvtx_payload {
 #define GP_NVTX_TEXT_REGISTERED 0x2u /* text_sid is a registered string (-> textId column) */
 #define GP_NVTX_PUSHPOP		0x4u /* GP_REC_NVTX_EVENT: a push/pop range (else a mark) */
 #define GP_NVTX_OPEN		0x8u /* push/pop range still open at process exit (end = 0) */
+#define GP_NVTX_TEXT_INLINE                                                                        \
+	0x10u /* GP_REC_NVTX_PUSHPOP: text_sid bytes of message text                               \
+	       * follow the record (a message not interned) */
 
 /* GP_REC_NVTX_EVENT / GP_REC_NVTX_START.
  * Mark: start_ns = end_ns = time of the mark.  Push/pop: emitted at the pop with both
@@ -233,7 +236,11 @@ struct gp_rec_nvtx {
 /* GP_REC_NVTX_PUSHPOP (32 bytes, 72 for GP_REC_NVTX_EVENT): the common push/pop range in
  * less than half the bytes - default domain, no category, colour or payload, nesting
  * depth below 65536.  The recorder decodes it as the GP_REC_NVTX_EVENT that
- * gp_nvtx_pushpop_expand() makes of it.  Producers pick it where it fits (nvtx_emit.h). */
+ * gp_nvtx_pushpop_expand() makes of it.  Producers pick it where it fits (nvtx_emit.h).
+ * With GP_NVTX_TEXT_INLINE, text_sid is the length (at most GP_STRING_MAX) of the
+ * message text that follows the 32 bytes (size = 32 + the length rounded up to 8): a
+ * message seen once (PyTorch's emit_nvtx names every op uniquely) costs its bytes, not
+ * an interned string the producer and the recorder keep for the whole run. */
 struct gp_rec_nvtx_pushpop {
 	struct gp_rec_hdr h;
 	uint64_t start_ns; /* CLOCK_MONOTONIC ns */

@@ -777,6 +777,19 @@ static void test_nvtx_kinds(void **state)
 		p->start_ns = t0 + 12000;
 		p->text_sid = 3;
 		p->flags = GP_NVTX_PUSHPOP | GP_NVTX_OPEN | GP_NVTX_TEXT_REGISTERED;
+		/* a message sent as text (GP_NVTX_TEXT_INLINE), and one whose length runs
+		 * past its record (refused, counted) */
+		p = fb_rec(&t, &f, GP_REC_NVTX_PUSHPOP, sizeof(*p) + 16, 301);
+		p->start_ns = t0 + 13000;
+		p->end_ns = t0 + 13250;
+		p->text_sid = 11;
+		p->flags = GP_NVTX_PUSHPOP | GP_NVTX_TEXT_INLINE;
+		memcpy(p + 1, "inline-text", 11);
+		p = fb_rec(&t, &f, GP_REC_NVTX_PUSHPOP, sizeof(*p) + 16, 301);
+		p->start_ns = t0 + 14000;
+		p->end_ns = t0 + 14250;
+		p->text_sid = 17;
+		p->flags = GP_NVTX_PUSHPOP | GP_NVTX_TEXT_INLINE;
 		fb_send(&t, &f);
 		/* a second connection with the same domain handle: another domainId */
 		put_hello(&t2, &f, 1, "kinds");
@@ -853,6 +866,14 @@ static void test_nvtx_kinds(void **state)
 				      "16777215 = 300 and n.end is null and n.text is null and "
 				      "s.value = 'registered'"),
 			 1);
+	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where globalTid & "
+				      "16777215 = 301"),
+			 1);
+	assert_int_equal(q_int(fx.db,
+			       "select count(*) from NVTX_EVENTS where eventType = 59 and "
+			       "text = 'inline-text' and textId is null and end - start = 250"),
+			 1);
+	assert_int_equal(fx.st.bad_records, 1);
 	fx_cleanup(&fx);
 }
 
