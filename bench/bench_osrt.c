@@ -29,6 +29,14 @@
  *
  * Output: one line per mode with ns/iteration and the difference from the baseline,
  * and the number of records the sink received in the recorded mode.
+ *
+ * Sustained mode (issue 17): bench_osrt -s CALLS [ROUNDS]   (default 2000000 calls, 3)
+ * Each round runs one loop of CALLS recorded calls (fwrite of 0 bytes, threshold 0: every
+ * call is a GP_REC_OSRT record) back to back in a child: bare (no preload), then with
+ * libgprof-osrt.so and a real in-process recorder (core/recorder.h) writing a report.
+ * Printed per round and as the median: ns/call bare and recorded, the added cost, the
+ * exit -> report-ready time, the OSRT_API rows (every call must be there), and the
+ * recorder's peak RSS; the child runs on CPUs 1.., the recorder on CPU 0 (bench_nvtx).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +56,9 @@
 #include <x86intrin.h>
 #endif
 
+#include "bench/benchutil.h"
 #include "core/capture.h"
+#include "core/recorder.h"
 #include "core/util.h"
 #include "core/wire.h"
 
@@ -219,10 +229,117 @@ static int run(const char *self, long n, char **env, double *m, double *w, doubl
 	return 0;
 }
 
+/* ---- sustained mode ------------------------------------------------------------------ */
+
+/* Child: CALLS recorded fwrite(0) calls once, ns per call. */
+static int run_child_sustained(long n)
+{
+	FILE *f = fopen("/dev/null", "w");
+
+	if (!f)
+		return 1;
+	printf("%.3f\n", loop_fwrite0(f, n));
+	fclose(f);
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static long vm_hwm_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static int sustained(long n, int rounds)
+{
+	char self[PATH_MAX], lib[PATH_MAX], narg[32];
+	double base[15], rec[15], add[15], tail[15];
+
+	if (rounds < 1 || rounds > 15 || n < 1)
+		return 2;
+	if (bench_find_lib(self, lib, sizeof(lib), "libgprof-osrt.so") < 0)
+		return 1;
+	snprintf(narg, sizeof(narg), "%ld", n);
+	bench_pin_cpu0();
+	printf("osrt recorded calls, sustained: %ld fwrite(0) calls, threshold 0, %d rounds\n", n,
+	       rounds);
+	printf("  %-6s %10s %10s %10s %10s %s\n", "round", "bare ns", "rec ns", "added ns",
+	       "tail s", "rows / lost");
+	for (int i = 0; i < rounds; i++) {
+		char dir[] = "/tmp/bench_osrt.XXXXXX", report[64];
+		char e_pre[PATH_MAX + 16], e_chan[PATH_MAX + 32];
+		char e_trace[] = GP_ENV_TRACE "=osrt", e_thr[] = GP_ENV_OSRT_THRESHOLD "=0";
+		char *env[] = {e_pre, e_chan, e_trace, e_thr, NULL};
+		struct recorder_config cfg;
+		struct recorder_app_status app = {0};
+		struct recorder_stats st;
+		struct recorder *r;
+		long long rows;
+
+		base[i] = bench_child_ns(self, (char *const[]){"-s", narg, NULL}, NULL);
+		if (!mkdtemp(dir))
+			die("cannot create a folder in /tmp");
+		snprintf(report, sizeof(report), "%s/r.db", dir);
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.report_path = report;
+		cfg.session_start_ns = gp_monotonic_ns();
+		cfg.session_start_utc_ns = gp_realtime_ns();
+		if (recorder_start(&r, &cfg) < 0)
+			return 1;
+		snprintf(e_pre, sizeof(e_pre), "LD_PRELOAD=%s", lib);
+		snprintf(e_chan, sizeof(e_chan), "%s=%s", GP_ENV_CHANNEL, recorder_channel_path(r));
+		rec[i] = bench_child_ns(self, (char *const[]){"-s", narg, NULL}, env);
+		app.end_ns = gp_monotonic_ns();
+		recorder_finish(r, &app, 1000, &st);
+		tail[i] = (double)(gp_monotonic_ns() - app.end_ns) / 1e9;
+		rows = bench_query_int(report, "SELECT COUNT(*) FROM OSRT_API");
+		unlink(report);
+		rmdir(dir);
+		if (base[i] < 0 || rec[i] < 0) {
+			error("a benchmark child failed");
+			return 1;
+		}
+		add[i] = rec[i] - base[i];
+		printf(
+		    "  %-6d %10.1f %10.1f %10.1f %10.3f %lld of >= %ld, dropped %llu, lost frames "
+		    "%llu\n",
+		    i + 1, base[i], rec[i], add[i], tail[i], rows, n,
+		    (unsigned long long)st.dropped_records, (unsigned long long)st.lost_frames);
+		recorder_stats_release(&st);
+	}
+	qsort(base, (size_t)rounds, sizeof(double), cmp_double);
+	qsort(rec, (size_t)rounds, sizeof(double), cmp_double);
+	qsort(add, (size_t)rounds, sizeof(double), cmp_double);
+	qsort(tail, (size_t)rounds, sizeof(double), cmp_double);
+	printf("  median bare %.1f ns/call, recorded %.1f, added %.1f ns/call; exit -> report "
+	       "%.3f s; recorder peak RSS %.1f MB\n",
+	       base[rounds / 2], rec[rounds / 2], add[rounds / 2], tail[rounds / 2],
+	       vm_hwm_kb() / 1024.0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--child"))
 		return run_child(atol(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "--child") && !strcmp(argv[2], "-s"))
+		return run_child_sustained(atol(argv[3]));
+	if (argc >= 2 && !strcmp(argv[1], "-s"))
+		return sustained(argc > 2 ? atol(argv[2]) : 2000000, argc > 3 ? atoi(argv[3]) : 3);
 	long n = argc > 1 ? atol(argv[1]) : 2000000;
 	if (n < 1000)
 		n = 1000;

@@ -27,18 +27,20 @@
  *
  * Writer: takes the whole queue at once, validates frames (gp_decode_frame), hands the
  * records to the report writer (report.c), and commits at least every
- * GP_RECORDER_COMMIT_MS, and when the queue has been idle for IDLE_COMMIT_MS.  While the
- * application runs, the writer thread runs as SCHED_IDLE (GPROF_CLI_WRITER_IDLE=0: not),
- * so that it only takes CPU time nobody else wants.  recorder_finish() then takes over
- * at full priority on its own thread (a SCHED_IDLE thread may not raise itself back
- * without privileges): the writer hands off between two items, and what is left is
- * written by recorder_finish(), with a progress line when stderr is a terminal.
+ * GP_RECORDER_COMMIT_MS, and when the queue has been idle for IDLE_COMMIT_MS.
+ * $GPROF_CLI_WRITER_NICE (0..19, default 0) lowers the writer thread's priority while the
+ * application runs, for a CPU-bound application that should keep every CPU; the
+ * default keeps it at the application's level, since a starved writer commits nothing
+ * and a killed recorder's report then holds nothing (SCHED_IDLE and nice 19 both starve
+ * it on a loaded 2-core machine).  At the end recorder_finish() takes over on its own
+ * thread (a thread cannot raise its own priority back without privileges): the writer
+ * hands off between two items, and what is left is written by recorder_finish(), with a
+ * progress line when stderr is a terminal.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,6 +52,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
@@ -1191,14 +1194,12 @@ static void writer_loop(struct recorder *r)
 static void *writer_main(void *arg)
 {
 	struct recorder *r = arg;
-	const char *idle = getenv("GPROF_CLI_WRITER_IDLE");
+	const char *nice = getenv("GPROF_CLI_WRITER_NICE");
 	struct timespec cpu;
 
-	if (!idle || *idle != '0') { /* only CPU time nobody else wants (file comment) */
-		struct sched_param sp = {0};
-
-		pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-	}
+	if (nice && atoi(nice) > 0) /* the application first (file comment) */
+		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+			    atoi(nice) < 19 ? atoi(nice) : 19);
 	writer_loop(r);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
 	r->writer_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;

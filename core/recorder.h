@@ -11,8 +11,7 @@
  *     file (disk, not memory), so it never waits for the writer and the producers never
  *     wait for it (a spool append that fails, e.g. disk full, drops that frame, counted
  *     in recorder_stats.spool_lost);
- *   - the writer (SCHED_IDLE while the application runs: it takes only CPU time nobody
- *     else wants) validates frames, decodes records and inserts them into SQLite in
+ *   - the writer validates frames, decodes records and inserts them into SQLite in
  *     large transactions with prepared statements, committing at least every
  *     GP_RECORDER_COMMIT_MS so that a killed recorder leaves a report holding
  *     everything up to its last commit.
