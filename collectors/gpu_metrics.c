@@ -118,9 +118,15 @@ static void fact(const char *key, const char *value)
 static void note(const char *key, const char *line)
 {
 	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "gprof-cli: gpu-metrics: %s\n", line);
 
-	snprintf(buf, sizeof(buf), "gprof-cli: gpu-metrics: %s\n", line);
-	if (write(STDERR_FILENO, buf, strlen(buf)) < 0)
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf)) { /* cut: the line still ends */
+		n = (int)sizeof(buf) - 1;
+		buf[n - 1] = '\n';
+	}
+	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
 		return;
 	fact(key, line);
 }

@@ -82,8 +82,10 @@ void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_splice(struct strbuf *sb, size_t pos, size_t len, const void *data, size_t dlen);
 void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, int c);
+/* Append printf-style formatted text; strbuf_vaddf takes a va_list. */
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Detach the buffer (caller frees) and reset sb to empty. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
 
