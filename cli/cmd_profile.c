@@ -628,6 +628,8 @@ int cmd_profile(int argc, char **argv)
 	if (!config_path)
 		config_path = config_default_path();
 	if (config_path && config_load(config_path, schema, &file_cfg) < 0) {
+		gp_set_message_hook(NULL, NULL);
+		session_log_release(&log);
 		config_release(&file_cfg);
 		return GP_EXIT_USAGE;
 	}
@@ -641,6 +643,8 @@ int cmd_profile(int argc, char **argv)
 	else
 		rc = -1;
 	if (rc >= 0) {
+		gp_set_message_hook(NULL, NULL);
+		session_log_release(&log);
 		profile_options_release(&o);
 		config_free_argv(nargv, file_cfg.n);
 		config_release(&file_cfg);

@@ -685,6 +685,14 @@ static void free_report(struct report *r)
 
 void report_discard(struct report *r)
 {
+	size_t i;
+
+	/* the modules' state and statements first: sqlite3_close_v2 keeps a connection
+	 * with statements left open until they are finalized, i.e. forever */
+	for (i = 0; i < REPORT_MOD_MAX; i++)
+		if (r->modules[i] && r->modules[i]->release)
+			r->modules[i]->release(r);
+	report_session_release(r);
 	if (r->db) {
 		finalize_common(r);
 		sqlite3_close_v2(r->db);

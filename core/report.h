@@ -88,7 +88,7 @@ enum report_module_index {
 };
 
 /* Per-report private slot for a module's state (statements, maps), NULL at create;
- * the module frees what it put there in finish(). */
+ * the module frees what it put there in release() (finish() ends with it). */
 void **report_module_state(struct report *r, unsigned module_index);
 
 /* Add a META_DATA_EXPORT (name, value) row (value may be NULL). */
@@ -168,8 +168,13 @@ struct report_module {
 	int (*handle)(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec);
 	/* Connection closed: flush state kept for it (e.g. start/end ranges never ended). */
 	void (*conn_close)(struct report *r, struct report_conn *c);
-	/* End of session: finalize statements, create indexes.  0 or -1. */
+	/* End of session: write what is left, create indexes, free the state (as release()).
+	 * 0 or -1. */
 	int (*finish)(struct report *r);
+	/* Free what the module keeps in report_module_state() (statements, maps) and write
+	 * nothing: report_discard() calls it for a report that is not finished (the probe
+	 * of a repeat capture, error paths).  Also with the state partly made or NULL. */
+	void (*release)(struct report *r);
 	/* Optional: write rows the module batches in memory (called before every commit,
 	 * before a connection's strings are freed or redefined, and before finish). */
 	void (*flush)(struct report *r);
@@ -214,7 +219,8 @@ int report_commit(struct report *r);
  * errors) into *st before writing it.  Frees r.  0, or -1 after printing an error. */
 int report_finish(struct report *r, const struct recorder_app_status *app,
 		  struct recorder_stats *st);
-/* Abandon a report being created (error path before any data): close and unlink it. */
+/* Abandon a report that is not finished (error paths, the first range's probe in a repeat
+ * capture): free the modules' state (release()), close and unlink it. */
 void report_discard(struct report *r);
 /* Unlink the report file path and its SQLite side files (path-wal, path-shm,
  * path-journal); a file that is not there is no error. */

@@ -728,7 +728,7 @@ static int cuda_handle(struct report *r, struct report_conn *c, const struct gp_
 	return hd->fn(r, c, rec);
 }
 
-static int cuda_finish(struct report *r)
+static void cuda_release(struct report *r)
 {
 	void **slot = report_module_state(r, REPORT_MOD_CUDA);
 	struct cuda_state *s = *slot;
@@ -736,16 +736,21 @@ static int cuda_finish(struct report *r)
 	for (int t = 0; s && t < T_COUNT; t++)
 		if (s->stmts[t])
 			sqlite3_finalize(s->stmts[t]);
+	if (s)
+		free(s->knames);
+	free(s);
+	*slot = NULL;
+}
+
+static int cuda_finish(struct report *r)
+{
+	cuda_release(r);
 	/* kernel/copy -> API joins (cuda_api_gpu_sum, cuda_gpu_trace) go by correlationId */
 	if (sqlite3_table_column_metadata(report_db(r), NULL, "CUPTI_ACTIVITY_KIND_RUNTIME",
 					  "correlationId", NULL, NULL, NULL, NULL,
 					  NULL) == SQLITE_OK)
 		report_exec(r, "CREATE INDEX IF NOT EXISTS GPROF_RUNTIME_CORRELATION ON "
 			       "CUPTI_ACTIVITY_KIND_RUNTIME(correlationId)");
-	if (s)
-		free(s->knames);
-	free(s);
-	*slot = NULL;
 	return 0;
 }
 
@@ -786,5 +791,6 @@ const struct report_module report_module_cuda = {
     .handle = cuda_handle,
     .conn_close = NULL,
     .finish = cuda_finish,
+    .release = cuda_release,
     .route = cuda_route,
 };

@@ -286,25 +286,30 @@ static void metrics_conn_close(struct report *r, struct report_conn *c)
 	*slot = NULL;
 }
 
-static int metrics_finish(struct report *r)
+static void metrics_release(struct report *r)
 {
 	void **slot = report_module_state(r, REPORT_MOD_GPU_METRICS);
 	struct metrics_state *s = *slot;
 
 	if (!s)
-		return 0;
-	if (s->ins_info)
-		sqlite3_finalize(s->ins_info);
-	if (s->ins_sample) {
-		sqlite3_finalize(s->ins_sample);
-		report_exec(r, "CREATE INDEX IF NOT EXISTS GPROF_GPU_METRICS_TIME ON "
-			       "GPU_METRICS(typeId, metricId, timestamp)");
-	}
-	if (s->ins_range)
-		sqlite3_finalize(s->ins_range);
+		return;
+	sqlite3_finalize(s->ins_info);
+	sqlite3_finalize(s->ins_sample);
+	sqlite3_finalize(s->ins_range);
 	i64map_free(&s->demangled);
 	free(s);
 	*slot = NULL;
+}
+
+static int metrics_finish(struct report *r)
+{
+	struct metrics_state *s = *report_module_state(r, REPORT_MOD_GPU_METRICS);
+	int sampled = s && s->ins_sample;
+
+	metrics_release(r);
+	if (sampled)
+		report_exec(r, "CREATE INDEX IF NOT EXISTS GPROF_GPU_METRICS_TIME ON "
+			       "GPU_METRICS(typeId, metricId, timestamp)");
 	return 0;
 }
 
@@ -316,5 +321,6 @@ const struct report_module report_module_metrics = {
     .handle = metrics_handle,
     .conn_close = metrics_conn_close,
     .finish = metrics_finish,
+    .release = metrics_release,
     .route = NULL,
 };

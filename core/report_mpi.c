@@ -230,18 +230,23 @@ static void mpi_conn_close(struct report *r, struct report_conn *c)
 	*slot = NULL;
 }
 
-static int mpi_finish(struct report *r)
+static void mpi_release(struct report *r)
 {
 	void **slot = report_module_state(r, REPORT_MOD_MPI);
 	struct mpi_state *s = *slot;
 
 	if (!s)
-		return 0;
+		return;
 	for (int t = 0; t < T_COUNT; t++)
 		sqlite3_finalize(s->stmts[t]);
 	i64map_free(&s->ranked);
 	free(s);
 	*slot = NULL;
+}
+
+static int mpi_finish(struct report *r)
+{
+	mpi_release(r);
 	return 0; /* no index, as nsys */
 }
 
@@ -253,4 +258,5 @@ const struct report_module report_module_mpi = {
     .handle = mpi_handle,
     .conn_close = mpi_conn_close,
     .finish = mpi_finish,
+    .release = mpi_release,
 };

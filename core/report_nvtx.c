@@ -687,11 +687,12 @@ static void nvtx_conn_close(struct report *r, struct report_conn *c)
 	*slot = NULL;
 }
 
-static int nvtx_finish(struct report *r)
+static void nvtx_release(struct report *r)
 {
 	struct nvtx_state *s = state(r);
 
-	nvtx_flush(r);
+	if (!s)
+		return;
 	sqlite3_finalize(s->st_fast);
 	sqlite3_finalize(s->st_batch);
 	sqlite3_finalize(s->st_simple);
@@ -699,6 +700,12 @@ static int nvtx_finish(struct report *r)
 	sqlite3_finalize(s->st_full);
 	free(s);
 	*report_module_state(r, REPORT_MOD_NVTX) = NULL;
+}
+
+static int nvtx_finish(struct report *r)
+{
+	nvtx_flush(r);
+	nvtx_release(r);
 	/* No index: nsys writes none, and one costs ~13 bytes per event and a sort at
 	 * the end of the session (readers scan NVTX_EVENTS once per stats report). */
 	return 0;
@@ -712,5 +719,6 @@ const struct report_module report_module_nvtx = {
     .handle = nvtx_handle,
     .conn_close = nvtx_conn_close,
     .finish = nvtx_finish,
+    .release = nvtx_release,
     .flush = nvtx_flush,
 };

@@ -53,10 +53,15 @@ static int osrt_handle(struct report *r, struct report_conn *c, const struct gp_
 	return 0;
 }
 
-static int osrt_finish(struct report *r)
+static void osrt_release(struct report *r)
 {
 	sqlite3_finalize(*stmt(r));
 	*stmt(r) = NULL;
+}
+
+static int osrt_finish(struct report *r)
+{
+	osrt_release(r);
 	return 0; /* no index, as nsys (see report_nvtx.c) */
 }
 
@@ -68,4 +73,5 @@ const struct report_module report_module_osrt = {
     .handle = osrt_handle,
     .conn_close = NULL,
     .finish = osrt_finish,
+    .release = osrt_release,
 };

@@ -293,17 +293,22 @@ static void write_streams(struct report *r, const struct report_session *s)
 	sqlite3_finalize(ins);
 }
 
-void report_session_finish(struct report *r, const struct report_session *s,
-			   const struct recorder_stats *st, int64_t stop)
+void report_session_release(struct report *r)
 {
 	void **slot = report_module_state(r, REPORT_MOD_SESSION);
 	struct session_state *ss = *slot;
 
-	write_streams(r, s);
-	write_diags(r, s, st, stop);
 	if (ss) {
 		sqlite3_finalize(ss->overhead);
 		free(ss);
 		*slot = NULL;
 	}
+}
+
+void report_session_finish(struct report *r, const struct report_session *s,
+			   const struct recorder_stats *st, int64_t stop)
+{
+	write_streams(r, s);
+	write_diags(r, s, st, stop);
+	report_session_release(r);
 }

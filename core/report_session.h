@@ -122,5 +122,7 @@ void report_losses(const struct recorder_stats *st,
  * only start, stop and st's rows). */
 void report_session_finish(struct report *r, const struct report_session *s,
 			   const struct recorder_stats *st, int64_t stop);
+/* Free the statements this file keeps in the report, writing nothing (report_discard). */
+void report_session_release(struct report *r);
 
 #endif

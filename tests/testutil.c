@@ -337,6 +337,7 @@ void tu_record_session(const char *path, uint64_t t0, uint32_t pid, void (*send_
 	app.end_ns = t0 + 1000000;
 	assert_int_equal(recorder_finish(rec, &app, 2000, &stats), 0);
 	assert_int_equal(stats.bad_frames, 0);
+	recorder_stats_release(&stats);
 }
 
 int64_t tu_db_row_int(sqlite3 *db, const char *sql)

@@ -192,6 +192,7 @@ static void fx_cleanup(struct fixture *fx)
 {
 	char cmd[200];
 
+	recorder_stats_release(&fx->st);
 	if (fx->db)
 		sqlite3_close(fx->db);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
@@ -410,10 +411,14 @@ static void test_concurrency(void **state)
 {
 	struct fixture fx;
 	pid_t pids[NPROC];
-	int p;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "";
+	int p, pfd[2];
 
+	/* fork before the recorder's threads exist, and send the children its socket's path:
+	 * a child forked while a recorder thread holds ASan's allocator lock (make
+	 * SANITIZE=address) would wait for it forever in its first malloc */
 	fx_init(&fx);
-	fx_start(&fx);
+	assert_int_equal(pipe(pfd), 0);
 	for (p = 0; p < NPROC; p++) {
 		pids[p] = fork();
 		if (pids[p] == 0) {
@@ -423,7 +428,9 @@ static void test_concurrency(void **state)
 			struct sender_arg args[NTHR];
 			int i;
 
-			if (tx_open(&t, recorder_channel_path(fx.rec)) < 0)
+			close(pfd[1]);
+			if (read(pfd[0], path, sizeof(path)) != (ssize_t)sizeof(path) ||
+			    tx_open(&t, path) < 0)
 				_exit(1);
 			fb_init(&f);
 			put_hello(&t, &f, 1, "worker");
@@ -439,6 +446,12 @@ static void test_concurrency(void **state)
 			_exit(0);
 		}
 	}
+	close(pfd[0]);
+	fx_start(&fx);
+	snprintf(path, sizeof(path), "%s", recorder_channel_path(fx.rec));
+	for (p = 0; p < NPROC; p++) /* one whole path each (at most PIPE_BUF: atomic) */
+		assert_int_equal(write(pfd[1], path, sizeof(path)), (ssize_t)sizeof(path));
+	close(pfd[1]);
 	for (p = 0; p < NPROC; p++)
 		wait_ok(pids[p]);
 	fx_finish(&fx);
