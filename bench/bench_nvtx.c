@@ -11,14 +11,17 @@
  * producer's own cost when nothing is behind.
  *
  * Sustained mode: every thread runs PAIRS pairs once, back to back, and the figure is
- * that whole run's application CPU time per pair (wall time from the first thread's
- * start to the last one's end, times min(THREADS, the children's CPUs), over all pairs),
- * so whatever the recorder cannot absorb at the rate the application produces shows up
- * in it (the application waiting for the report).  Each
+ * that whole run's application time per pair (wall time from the first thread's start
+ * to the last one's end, times min(THREADS, the children's CPUs), over all pairs), so
+ * whatever the recorder cannot absorb at the rate the application produces shows up in
+ * it (the application waiting for the report); "added cpu" is the same from the
+ * threads' own CPU time (the wall figure also holds time other processes took on the
+ * application's CPUs: on a shared machine, compare the two).  "spool": the bytes that
+ * went through the recorder's spool file.  Each
  * of ROUNDS rounds (default 3) runs the bare child then the injected one; printed per
  * round and as the median: ns/pair bare and injected, the added cost and the ratio, the
- * time from the application's exit to the finished report (recorder_finish) with the
- * events per second of that tail, and at the end the recorder's peak RSS (VmHWM of this
+ * added CPU time, the time from the application's exit to the finished report
+ * (recorder_finish), and at the end the recorder's peak RSS (VmHWM of this
  * process, which runs nothing but the recorder).  UNIQUE > 0 names each range
  * "op_<i mod UNIQUE>" (snprintf'd into a buffer the thread reuses, as PyTorch's
  * emit_nvtx names every op: in the bare run too, so the difference is the profiler's).
@@ -67,7 +70,15 @@ static void *loop(void *arg)
 
 /* Sustained mode: every thread runs g_pairs pairs once; the threads start together. */
 static pthread_barrier_t g_start;
-static uint64_t g_t0[64], g_t1[64];
+static uint64_t g_t0[64], g_t1[64], g_cpu[64];
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void *loop_sustained(void *arg)
 {
@@ -75,6 +86,7 @@ static void *loop_sustained(void *arg)
 	char msg[32];
 
 	pthread_barrier_wait(&g_start);
+	g_cpu[k] = thread_cpu_ns();
 	g_t0[k] = gp_monotonic_ns();
 	if (g_unique > 0) {
 		memcpy(msg, "op_", 3);
@@ -99,14 +111,17 @@ static void *loop_sustained(void *arg)
 		}
 	}
 	g_t1[k] = gp_monotonic_ns();
+	g_cpu[k] = thread_cpu_ns() - g_cpu[k];
 	return NULL;
 }
 
 /* Child: run the loop on THREADS threads and print ns/pair.  Burst mode: the mean of the
- * per-thread bests.  Sustained mode: application CPU time per pair, the wall time from
- * the first thread's start to the last one's end times the CPUs the threads could use
- * (min(THREADS, CPUs of this process)), over every thread's pairs: on one CPU or one
- * thread, the wall time per pair. */
+ * per-thread bests.  Sustained mode: application time per pair, the wall time from the
+ * first thread's start to the last one's end times the CPUs the threads could use
+ * (min(THREADS, CPUs of this process)), over every thread's pairs (on one CPU or one
+ * thread, the wall time per pair); then the threads' own CPU time per pair (what the
+ * loop cost where it ran: the wall figure also holds waits and other processes' time
+ * on those CPUs). */
 static int child(int threads)
 {
 	pthread_t t[64];
@@ -115,7 +130,7 @@ static int child(int threads)
 	if (g_sustained) {
 		cpu_set_t set;
 		int ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
-		uint64_t t0 = UINT64_MAX, t1 = 0;
+		uint64_t t0 = UINT64_MAX, t1 = 0, cpu = 0;
 
 		pthread_barrier_init(&g_start, NULL, (unsigned)threads);
 		for (int i = 0; i < threads; i++)
@@ -124,9 +139,12 @@ static int child(int threads)
 			pthread_join(t[i], NULL);
 			t0 = g_t0[i] < t0 ? g_t0[i] : t0;
 			t1 = g_t1[i] > t1 ? g_t1[i] : t1;
+			cpu += g_cpu[i];
 		}
-		printf("%.3f\n", (double)(t1 - t0) * (threads < ncpu ? threads : ncpu) /
-				     ((double)g_pairs * threads));
+		printf("%.3f %.3f\n",
+		       (double)(t1 - t0) * (threads < ncpu ? threads : ncpu) /
+			   ((double)g_pairs * threads),
+		       (double)cpu / ((double)g_pairs * threads));
 		return 0;
 	}
 	for (int i = 0; i < threads; i++)
@@ -139,8 +157,9 @@ static int child(int threads)
 	return 0;
 }
 
-/* Run this binary as a child with env additions; returns its ns/pair or -1. */
-static double spawn(const char *self, int threads, char *const env[])
+/* Run this binary as a child with env additions; returns its ns/pair or -1, and in
+ * *cpu its CPU ns/pair (sustained mode; -1 otherwise). */
+static double spawn2(const char *self, int threads, char *const env[], double *cpu)
 {
 	char targ[16], narg[32], sarg[8], uarg[32];
 	char *args[] = {narg, targ, sarg, uarg, NULL};
@@ -149,13 +168,20 @@ static double spawn(const char *self, int threads, char *const env[])
 	snprintf(narg, sizeof(narg), "%ld", g_pairs);
 	snprintf(sarg, sizeof(sarg), "%d", g_sustained);
 	snprintf(uarg, sizeof(uarg), "%ld", g_unique);
-	return bench_child_ns(self, args, env);
+	return bench_child_ns2(self, args, env, cpu);
+}
+
+static double spawn(const char *self, int threads, char *const env[])
+{
+	double cpu;
+
+	return spawn2(self, threads, env, &cpu);
 }
 
 /* One injected run with a fresh recorder and report: fills the ns/pair, the exit ->
  * report-ready seconds, the rows and the loss counters.  -1 when something failed. */
 struct inj_run {
-	double ns, tail_s;
+	double ns, cpu, tail_s;
 	long long rows;
 	struct recorder_stats st;
 };
@@ -180,7 +206,7 @@ static int run_injected(const char *self, const char *lib, int threads, struct i
 	snprintf(e1, sizeof(e1), "GPROF_CLI_CHANNEL=%s", recorder_channel_path(rec));
 	snprintf(e3, sizeof(e3), "NVTX_INJECTION64_PATH=%s", lib);
 	char *env[] = {e1, e2, e3, NULL};
-	out->ns = spawn(self, threads, env);
+	out->ns = spawn2(self, threads, env, &out->cpu);
 	struct recorder_app_status app = {0};
 	app.end_ns = gp_monotonic_ns();
 	recorder_finish(rec, &app, 1000, &out->st);
@@ -224,38 +250,42 @@ static long vm_hwm_kb(void)
 static int sustained(const char *self, const char *lib, int threads, int rounds)
 {
 	double base[MAX_ROUNDS], inj[MAX_ROUNDS], add[MAX_ROUNDS], tail[MAX_ROUNDS];
+	double bcpu[MAX_ROUNDS], icpu[MAX_ROUNDS], acpu[MAX_ROUNDS];
 	long long want = (long long)g_pairs * threads;
 	int bad = 0;
 
 	printf("nvtx push+pop, sustained: %ld pairs per thread, %d thread%s, %d round%s%s\n",
 	       g_pairs, threads, threads > 1 ? "s" : "", rounds, rounds > 1 ? "s" : "",
 	       g_unique > 0 ? ", unique messages" : "");
-	printf("  %-6s %10s %10s %10s %8s %10s %12s %s\n", "round", "bare ns", "inj ns", "added ns",
-	       "ratio", "tail s", "tail Mev/s", "rows / lost");
+	printf("  %-6s %10s %10s %10s %8s %10s %10s %s\n", "round", "bare ns", "inj ns", "added ns",
+	       "ratio", "added cpu", "tail s", "rows / lost");
 	for (int i = 0; i < rounds; i++) {
 		struct inj_run r;
 
-		base[i] = spawn(self, threads, NULL);
+		base[i] = spawn2(self, threads, NULL, &bcpu[i]);
 		if (base[i] < 0 || run_injected(self, lib, threads, &r) < 0) {
 			error("a benchmark child failed");
 			return 1;
 		}
 		inj[i] = r.ns;
 		add[i] = inj[i] - base[i];
+		icpu[i] = r.cpu;
+		acpu[i] = icpu[i] - bcpu[i];
 		tail[i] = r.tail_s;
 		bad |= r.rows != want;
 		printf(
-		    "  %-6d %10.1f %10.1f %10.1f %8.1f %10.3f %12.2f %lld of %lld, dropped %llu, "
-		    "lost frames %llu, bad frames %llu\n",
-		    i + 1, base[i], inj[i], add[i], inj[i] / base[i], tail[i],
-		    tail[i] > 0 ? (double)want / tail[i] / 1e6 : 0.0, r.rows, want,
-		    (unsigned long long)r.st.dropped_records, (unsigned long long)r.st.lost_frames,
-		    (unsigned long long)r.st.bad_frames);
+		    "  %-6d %10.1f %10.1f %10.1f %8.1f %10.1f %10.3f %lld of %lld; dropped %llu, "
+		    "lost frames %llu, bad frames %llu; spool %.0f MB\n",
+		    i + 1, base[i], inj[i], add[i], inj[i] / base[i], acpu[i], tail[i], r.rows,
+		    want, (unsigned long long)r.st.dropped_records,
+		    (unsigned long long)r.st.lost_frames, (unsigned long long)r.st.bad_frames,
+		    (double)r.st.spool_bytes / 1e6);
 	}
-	printf("  median bare %.1f ns/pair, injected %.1f, added %.1f ns/pair (target <= 40) %s; "
-	       "exit -> report %.3f s\n",
+	printf("  median bare %.1f ns/pair, injected %.1f, added %.1f ns/pair (target <= 40) %s, "
+	       "added CPU %.1f ns/pair; exit -> report %.3f s\n",
 	       median(base, rounds), median(inj, rounds), median(add, rounds),
-	       median(add, rounds) <= 40 ? "ok" : "OVER", median(tail, rounds));
+	       median(add, rounds) <= 40 ? "ok" : "OVER", median(acpu, rounds),
+	       median(tail, rounds));
 	printf("  recorder peak RSS (VmHWM) %.1f MB (target <= 64)%s\n", vm_hwm_kb() / 1024.0,
 	       bad ? "; ROWS MISSING" : "");
 	return bad;

@@ -51,6 +51,13 @@ void bench_pin_cpu0(void)
 
 double bench_child_ns(const char *self, char *const args[], char *const env[])
 {
+	double second;
+
+	return bench_child_ns2(self, args, env, &second);
+}
+
+double bench_child_ns2(const char *self, char *const args[], char *const env[], double *second)
+{
 	int p[2], st, n = 0;
 	char buf[64] = {0};
 	char *argv[16];
@@ -87,9 +94,17 @@ double bench_child_ns(const char *self, char *const args[], char *const env[])
 	got = read(p[0], buf, sizeof(buf) - 1);
 	close(p[0]);
 	waitpid(pid, &st, 0);
+	*second = -1;
 	if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return -1;
-	return atof(buf);
+	{
+		char *end;
+		double first = strtod(buf, &end);
+
+		if (end != buf && *end == ' ')
+			*second = strtod(end, NULL);
+		return first;
+	}
 }
 
 long long bench_query_int(const char *path, const char *sql)

@@ -23,6 +23,9 @@ void bench_pin_cpu0(void);
  * (NULL-terminated, may be NULL), on CPUs 1.. when there are 2+; returns the number the
  * child printed on stdout (its ns per operation), -1 when it failed. */
 double bench_child_ns(const char *self, char *const args[], char *const env[]);
+/* The same for a child that prints two numbers: returns the first, *second the second
+ * (-1 when missing). */
+double bench_child_ns2(const char *self, char *const args[], char *const env[], double *second);
 
 /* Best ns per nvtxRangePushA("bench") + nvtxRangePop() pair over reps repetitions of
  * pairs pairs, not counting the first (a warm-up: page faults, interning), sleeping

@@ -66,15 +66,15 @@
 #include "report.h"
 #include "util.h"
 
-#define IDLE_COMMIT_MS 20 /* commit when no frame arrived for this long */
-#define READ_BURST     32 /* frames read from one connection before looking at others */
-#define RETURN_BATCH   16 /* buffers the writer gives back to the pool at once */
-#define CHANNEL_NAME   "channel"
-#define RING_POLL_MS   1  /* poll the rings this often while they are busy */
-#define RING_IDLE_MS   20 /* then sleep until a doorbell once idle this long */
-#define RING_BURST     64 /* frames taken from one ring before looking at others */
-#define SPOOL_READ     (1u << 20) /* bytes the writer reads from the spool at once */
-#define PROGRESS_AFTER_MS 500	  /* finishing: the first progress line after this long */
+#define IDLE_COMMIT_MS	  20 /* commit when no frame arrived for this long */
+#define READ_BURST	  32 /* frames read from one connection before looking at others */
+#define RETURN_BATCH	  16 /* buffers the writer gives back to the pool at once */
+#define CHANNEL_NAME	  "channel"
+#define RING_POLL_MS	  1	     /* poll the rings this often while they are busy */
+#define RING_IDLE_MS	  20	     /* then sleep until a doorbell once idle this long */
+#define RING_BURST	  64	     /* frames taken from one ring before looking at others */
+#define SPOOL_READ	  (1u << 20) /* bytes the writer reads from the spool at once */
+#define PROGRESS_AFTER_MS 500	     /* finishing: the first progress line after this long */
 #define PROGRESS_EVERY_MS 250
 
 /* One producer connection.  fd/list links belong to the reader; rc/seq to the
@@ -116,7 +116,7 @@ uint64_t recorder_test_queue_max, recorder_test_spool_max; /* recorder_internal.
 #define POOL_MAX                                                                                   \
 	((recorder_test_queue_max ? recorder_test_queue_max : GP_RECORDER_QUEUE_MAX) /             \
 	 sizeof(struct qbuf))
-#define QHDR	 offsetof(struct qbuf, data)
+#define QHDR offsetof(struct qbuf, data)
 
 /* An item in the spool file, followed by its data padded to 8 bytes. */
 struct spool_item {
@@ -154,18 +154,18 @@ struct recorder {
 	int writer_waiting, reader_waiting;
 	int stop_reader, stop_writer;
 	unsigned nopen;
-	int handoff;		     /* recorder_finish takes over from the writer thread */
-	int finishing;		     /* the writer loop runs in recorder_finish */
+	int handoff;   /* recorder_finish takes over from the writer thread */
+	int finishing; /* the writer loop runs in recorder_finish */
 
 	/* the spool (file comment); the counters and offsets are under mu */
-	int spool_fd;		     /* -1: none (the reader waits for room instead) */
-	int spooling;		     /* a segment is open: the reader appends to the spool */
-	int spool_writing;	     /* the reader is appending an item right now */
-	int spool_broken;	     /* an append failed in this segment: its frames are lost */
-	uint64_t spool_w, spool_r;   /* bytes appended / read back in this segment */
-	uint64_t spool_bytes;	     /* bytes appended over the session */
-	uint64_t spool_peak;	     /* largest spool_w - spool_r seen */
-	uint64_t spool_lost;	     /* records of frames lost to failed appends */
+	int spool_fd;		   /* -1: none (the reader waits for room instead) */
+	int spooling;		   /* a segment is open: the reader appends to the spool */
+	int spool_writing;	   /* the reader is appending an item right now */
+	int spool_broken;	   /* an append failed in this segment: its frames are lost */
+	uint64_t spool_w, spool_r; /* bytes appended / read back in this segment */
+	uint64_t spool_bytes;	   /* bytes appended over the session */
+	uint64_t spool_peak;	   /* largest spool_w - spool_r seen */
+	uint64_t spool_lost;	   /* records of frames lost to failed appends */
 	struct qbuf *deferred, *deferred_tail; /* opens/closes waiting for the segment end */
 	struct qbuf *spool_buf;		       /* reader: the item being appended */
 	unsigned char *spool_rbuf;	       /* writer: read-back buffer (SPOOL_READ) */
@@ -382,12 +382,12 @@ static void item_cancel(struct recorder *r, struct qbuf *b)
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* Records in a frame as received (what a frame lost to the spool held). */
-static uint64_t frame_records(const struct qbuf *b)
+/* Records in a frame of len bytes as received (what a frame lost to the spool held). */
+static uint64_t frame_records(const void *frame, uint32_t len)
 {
-	const unsigned char *p = (const unsigned char *)b->data + sizeof(struct gp_frame_hdr);
-	const unsigned char *end = (const unsigned char *)b->data +
-				   (b->len < GP_FRAME_MAX ? b->len : GP_FRAME_MAX);
+	const unsigned char *p = (const unsigned char *)frame + sizeof(struct gp_frame_hdr);
+	const unsigned char *end =
+	    (const unsigned char *)frame + (len < GP_FRAME_MAX ? len : GP_FRAME_MAX);
 	uint64_t n = 0;
 
 	while (p + sizeof(struct gp_rec_hdr) <= end) {
@@ -401,9 +401,11 @@ static uint64_t frame_records(const struct qbuf *b)
 	return n;
 }
 
-/* Queue the reader's item b (from item_buf()): in memory, or appended to the spool. */
-static void item_put(struct recorder *r, struct qbuf *b, uint32_t kind, struct rconn *c,
-		     uint32_t len)
+/* Queue the reader's item b (from item_buf()): in memory, or appended to the spool.
+ * src: the frame's bytes (b->data, or where they are when b is r->spool_buf and they
+ * were not copied into it: a ring; read padded to 8 bytes). */
+static void item_put_from(struct recorder *r, struct qbuf *b, uint32_t kind, struct rconn *c,
+			  uint32_t len, const void *src)
 {
 	struct spool_item it;
 	struct iovec iov[2];
@@ -428,7 +430,7 @@ static void item_put(struct recorder *r, struct qbuf *b, uint32_t kind, struct r
 		it.conn = c;
 		iov[0].iov_base = &it;
 		iov[0].iov_len = sizeof(it);
-		iov[1].iov_base = b->data;
+		iov[1].iov_base = (void *)src;
 		iov[1].iov_len = n - sizeof(it); /* the padding is the buffer's own bytes */
 		ok = (!recorder_test_spool_max || r->spool_bytes + n <= recorder_test_spool_max) &&
 		     pwritev(r->spool_fd, iov, 2, (off_t)r->spool_w) == (ssize_t)n;
@@ -442,11 +444,12 @@ static void item_put(struct recorder *r, struct qbuf *b, uint32_t kind, struct r
 	} else {
 		r->spool_broken = 1;
 		if (kind == Q_FRAME) {
-			const struct gp_frame_hdr *fh = (const void *)b->data;
+			const struct gp_frame_hdr *fh = src;
 
-			r->spool_lost += frame_records(b);
+			r->spool_lost += frame_records(src, len);
 			c->sdrop_frames++;
-			if (len >= sizeof(*fh) && fh->seq < UINT64_MAX && fh->seq + 1 > c->sdrop_end)
+			if (len >= sizeof(*fh) && fh->seq < UINT64_MAX &&
+			    fh->seq + 1 > c->sdrop_end)
 				c->sdrop_end = fh->seq + 1;
 		} else { /* state: kept, after everything the segment holds */
 			struct qbuf *d = small_item(kind, c);
@@ -462,6 +465,12 @@ static void item_put(struct recorder *r, struct qbuf *b, uint32_t kind, struct r
 	if (r->writer_waiting)
 		pthread_cond_signal(&r->cv_data);
 	pthread_mutex_unlock(&r->mu);
+}
+
+static void item_put(struct recorder *r, struct qbuf *b, uint32_t kind, struct rconn *c,
+		     uint32_t len)
+{
+	item_put_from(r, b, kind, c, len, b->data);
 }
 
 /* Open the spool file next to the report (see the file comment).  0 or -1 (a warning
@@ -528,9 +537,9 @@ static void close_conn(struct recorder *r, struct rconn *c)
 
 /* A frame holding only a GP_REC_FLUSH_ACK (the producer sends it alone): remember its
  * epoch for check_shutdown().  The writer decodes (and ignores) it like any frame. */
-static void note_flush_ack(struct rconn *c, const struct qbuf *b, size_t n)
+static void note_flush_ack(struct rconn *c, const void *frame, size_t n)
 {
-	const struct gp_frame_hdr *fh = (const void *)b->data;
+	const struct gp_frame_hdr *fh = frame;
 	const struct gp_rec_flush_ack *a = (const void *)(fh + 1);
 
 	if (n != sizeof(*fh) + sizeof(*a) || fh->magic != GP_WIRE_MAGIC ||
@@ -616,11 +625,16 @@ static int ring_drain(struct recorder *r, struct rconn *c, int limit)
 		if (fh.length > GP_FRAME_MAX - sizeof(fh) || need > rem || need > head - tail)
 			goto bad;
 		b = item_buf(r);
-		memcpy(b->data, c->ring_data + off, sizeof(fh) + fh.length);
-		/* decoded from this private copy, whatever the producer writes there now */
-		note_flush_ack(c, b, sizeof(fh) + fh.length);
+		note_flush_ack(c, c->ring_data + off, sizeof(fh) + fh.length);
 		r->bytes += sizeof(fh) + fh.length;
-		item_put(r, b, Q_FRAME, c, (uint32_t)(sizeof(fh) + fh.length));
+		if (b == r->spool_buf) { /* straight from the ring to the spool file */
+			item_put_from(r, b, Q_FRAME, c, (uint32_t)(sizeof(fh) + fh.length),
+				      c->ring_data + off);
+		} else {
+			/* decoded from this private copy, whatever the producer writes now */
+			memcpy(b->data, c->ring_data + off, sizeof(fh) + fh.length);
+			item_put(r, b, Q_FRAME, c, (uint32_t)(sizeof(fh) + fh.length));
+		}
 		tail += need;
 		k++;
 		if (k % 16 == 0 || tail == head) { /* space back early: the producer may wait */
@@ -645,17 +659,23 @@ bad:
 	return k;
 }
 
-/* Drain every ring once (RING_BURST frames each).  Returns the frames taken. */
-static int rings_poll(struct recorder *r)
+/* Drain every ring once (RING_BURST frames each).  Returns the frames taken; *more:
+ * set when a ring still had frames after its burst. */
+static int rings_poll(struct recorder *r, int *more)
 {
 	struct rconn *c;
 	int k = 0;
 
 	if (!r->nrings)
 		return 0;
-	for (c = r->open_list; c; c = c->next)
-		if (c->ring)
-			k += ring_drain(r, c, RING_BURST);
+	for (c = r->open_list; c; c = c->next) {
+		if (!c->ring)
+			continue;
+		k += ring_drain(r, c, RING_BURST);
+		if (c->ring &&
+		    c->ring_tail != atomic_load_explicit(&c->ring->head, memory_order_relaxed))
+			*more = 1;
+	}
 	return k;
 }
 
@@ -666,13 +686,14 @@ static int rings_timeout(struct recorder *r)
 {
 	struct rconn *c;
 	uint64_t now;
+	int more = 0;
 
 	if (!r->nrings)
 		return -1;
 	now = gp_monotonic_ns();
-	if (rings_poll(r) > 0) {
+	if (rings_poll(r, &more) > 0) {
 		r->ring_busy_ns = now;
-		return RING_POLL_MS;
+		return more ? 0 : RING_POLL_MS; /* behind: straight back */
 	}
 	if (r->rings_asleep)
 		return -1;
@@ -681,7 +702,7 @@ static int rings_timeout(struct recorder *r)
 	for (c = r->open_list; c; c = c->next)
 		if (c->ring)
 			atomic_store(&c->ring->sleeping, 1);
-	if (rings_poll(r) > 0) {
+	if (rings_poll(r, &more) > 0) {
 		for (c = r->open_list; c; c = c->next)
 			if (c->ring)
 				atomic_store(&c->ring->sleeping, 0);
@@ -753,7 +774,7 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 		if (fd >= 0)
 			close(fd); /* fds are only welcome with a ring offer */
 		if (n > 0) {
-			note_flush_ack(c, b, (size_t)n);
+			note_flush_ack(c, b->data, (size_t)n);
 			r->bytes += (uint64_t)n;
 			item_put(r, b, Q_FRAME, c, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
 			continue;
@@ -1035,7 +1056,7 @@ static int spool_segment(struct recorder *r)
 			r->spool_broken = 0;
 			r->spool_w = r->spool_r = 0;
 			if (ftruncate(r->spool_fd, 0) < 0)
-				(void)0; /* (only frees the disk space early) */
+				(void)0;   /* (only frees the disk space early) */
 			if (r->deferred) { /* the memory queue is empty since the marker */
 				r->deferred_tail->next = r->qhead;
 				r->qhead = r->deferred;
@@ -1153,7 +1174,7 @@ static void writer_loop(struct recorder *r)
 			list = b->next;
 			if (b->kind & Q_SMALL) {
 				if (b->kind == (Q_SPOOL | Q_SMALL)) {
-					if (ret_first) { /* room for the reader before a long read */
+					if (ret_first) { /* the reader may need them */
 						pool_put_chain(r, ret_first, ret_last);
 						ret_first = ret_last = NULL;
 						nret = 0;
