@@ -4,7 +4,7 @@
 #   make demo       install missing Debian build deps (when root), build, profile the
 #                   bundled sample with -t nvtx,osrt and print its stats
 #   make check      build and run every CPU test (unit + end-to-end); last line is
-#                   "N passed, N failed"
+#                   "N passed, N failed, N skipped"
 #   make check-gpu  build and run the CUDA tests (needs a GPU, the driver and CUPTI)
 #   make check-fuzz build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (45)
 #   make bench      CPU benchmarks (bench/RESULTS.md explains the figures)
@@ -150,7 +150,7 @@ $(B)/tests/programs/%: tests/programs/%.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN_FLAGS_PRELOAD) -pthread -o $@ $< -ldl
 
 # testutil.o is an intermediate of the pattern rule: keep it, so that make does not print
-# its removal after the runner's closing "N passed, N failed" line
+# its removal after the runner's closing "N passed, N failed, N skipped" line
 .SECONDARY: $(B)/obj/tests/testutil.o
 
 # Under SANITIZE the first report ends its process with an error, leaks included.  ASan
@@ -158,8 +158,12 @@ $(B)/tests/programs/%: tests/programs/%.c
 # RSS past test_reliability's bound for the recorder: 54 MB instead of 29 MB, not 440 MB).
 SAN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:quarantine_size_mb=4 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
+# the nsys fixtures (tests/testutil.h tu_fixture_dir): ../shared/fixtures beside the
+# repository root, wherever make runs from
+GPROF_FIXTURES ?= $(abspath $(dir $(firstword $(MAKEFILE_LIST)))../shared/fixtures)
 check: all $(TEST_BIN) $(PROG_BIN)
-	@$(SAN_ENV) GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) sh tests/run-tests.sh $(TEST_BIN)
+	@$(SAN_ENV) GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) \
+		GPROF_FIXTURES=$(GPROF_FIXTURES) sh tests/run-tests.sh $(TEST_BIN)
 
 # --- cuBLAS/cuDNN test libraries (tests/e2e/test_cudalibs.c) -----------------------
 # Fakes with the real sonames, prototypes and symbol versions, and the "extension" that

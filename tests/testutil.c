@@ -82,6 +82,23 @@ char *tu_pathf(char *buf, const char *dir, const char *name)
 	return buf;
 }
 
+const char *tu_fixture_dir(void)
+{
+	const char *d = getenv("GPROF_FIXTURES");
+
+	return d && *d ? d : "../shared/fixtures";
+}
+
+char *tu_fixture(char *buf, const char *name)
+{
+	tu_pathf(buf, tu_fixture_dir(), name);
+	if (access(buf, R_OK) != 0)
+		TU_SKIP("fixture '%s' not found (the nsys fixtures go in ../shared/fixtures "
+			"beside the checkout, or set GPROF_FIXTURES)",
+			buf);
+	return buf;
+}
+
 int tu_count_entries(const char *dir)
 {
 	char cmd[PATH_MAX + 64];

@@ -39,6 +39,24 @@ int tu_exists(const char *path);
 /* "dir/name" into buf (PATH_MAX bytes); returns buf. */
 char *tu_pathf(char *buf, const char *dir, const char *name);
 
+/* The folder of the nsys fixtures too large for tests/fixtures: $GPROF_FIXTURES (make
+ * check sets it to ../shared/fixtures beside the repository root), else
+ * "../shared/fixtures" (a test binary run by hand from the repository root). */
+const char *tu_fixture_dir(void);
+
+/* buf (PATH_MAX bytes) = the fixture file `name` in tu_fixture_dir(); the running test is
+ * skipped, saying which file is missing (TU_SKIP), when it cannot be read. */
+char *tu_fixture(char *buf, const char *name);
+
+/* Skip the running test, printing "skip: <why>" (printf-style) first: tests/run-tests.sh
+ * counts skipped tests and shows each one's reason. */
+#define TU_SKIP(...)                                                                               \
+	do {                                                                                       \
+		print_message("skip: " __VA_ARGS__);                                               \
+		print_message("\n");                                                               \
+		skip();                                                                            \
+	} while (0)
+
 /* Number of entries in dir other than . and .. (fails the test when it cannot list). */
 int tu_count_entries(const char *dir);
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+
+#include "tests/testutil.h"
 
 static char dir[] = "/tmp/gprof-test-badinput-XXXXXX";
 static const char *gprof;
@@ -43,11 +46,9 @@ static void write_file(const char *name, const void *data, size_t n)
 
 static const char *fixture(void)
 {
-	const char *d = getenv("GPROF_FIXTURES");
-	static char buf[512];
-	snprintf(buf, sizeof(buf), "%s/nsys-2025.3-launchbench.sqlite",
-		 d && *d ? d : "../shared/fixtures");
-	return buf;
+	static char buf[PATH_MAX];
+
+	return tu_pathf(buf, tu_fixture_dir(), "nsys-2025.3-launchbench.sqlite");
 }
 
 static int setup(void **state)
@@ -203,8 +204,10 @@ static void test_not_sqlite(void **state)
 
 static void test_truncated(void **state)
 {
-	if (access(path("trunc.db"), F_OK) != 0)
-		skip();
+	char p[PATH_MAX];
+
+	if (access(path("trunc.db"), F_OK) != 0) /* made from the fixture: skip, saying so */
+		tu_fixture(p, "nsys-2025.3-launchbench.sqlite");
 	expect(3, "gprof-cli: report 'trunc.db' is truncated (65536 of 4706304 bytes)\n",
 	       "hint: ", (const char *[]){"stats", "trunc.db", NULL});
 	expect(3, "report 'trunc.db' is truncated", NULL,

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,6 @@
 
 #include "exporters/report_open.h"
 #include "exporters/stats.h"
-
-static const char *fixture_dir(void)
-{
-	const char *d = getenv("GPROF_FIXTURES");
-	return d && *d ? d : "../shared/fixtures";
-}
 
 static sqlite3 *memdb(const char *sql)
 {
@@ -111,18 +106,14 @@ static char *nsys_block(const char *text, const char *name)
 
 static void check_fixture_rc(const char *name, enum stats_format f, const char *file, int want_rc)
 {
-	char path[4096], *expect_all, *expect, *got;
+	char path[PATH_MAX], db_path[PATH_MAX], *expect_all, *expect, *got;
 	sqlite3 *db;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s", fixture_dir(), file);
-	expect_all = tu_slurp(path, NULL);
-	if (!expect_all) {
-		print_message("fixture %s missing; skipped\n", path);
-		skip();
-	}
-	snprintf(path, sizeof(path), "%s/nsys-2025.3-launchbench.sqlite", fixture_dir());
-	db = report_open_read(path);
+	tu_fixture(db_path, "nsys-2025.3-launchbench.sqlite"); /* before anything is allocated */
+	expect_all = tu_slurp(tu_fixture(path, file), NULL);
+	assert_non_null(expect_all);
+	db = report_open_read(db_path);
 	assert_non_null(db);
 	expect = nsys_block(expect_all, name);
 	got = run(db, name, f, 1, "nsys-2025.3-launchbench.sqlite", &rc);

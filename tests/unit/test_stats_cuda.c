@@ -5,43 +5,26 @@
  * cuda_gpu_mem_peak is checked on a hand-made database, and reports on a database
  * without CUDA tables are skipped with nsys's message.
  *
- * The fixture is looked up in $GPROF_FIXTURES, ../shared/fixtures and
- * /work/shared/fixtures; the fixture tests are skipped when it is absent. */
+ * The fixture is in tu_fixture_dir() (../shared/fixtures beside the checkout, or
+ * $GPROF_FIXTURES); the fixture tests are skipped, saying so, when it is absent. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "exporters/stats.h"
+#include "tests/testutil.h"
 
 #define FIXTURE "nsys-2025.3-launchbench"
 
-static char fixdir[512];
 static char tmpdir[64];
-
-static int find_fixtures(void)
-{
-	const char *cands[] = {getenv("GPROF_FIXTURES"), "../shared/fixtures",
-			       "/work/shared/fixtures"};
-	char p[600];
-
-	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
-		if (!cands[i])
-			continue;
-		snprintf(p, sizeof(p), "%s/" FIXTURE ".sqlite", cands[i]);
-		if (access(p, R_OK) == 0) {
-			snprintf(fixdir, sizeof(fixdir), "%s", cands[i]);
-			return 1;
-		}
-	}
-	return 0;
-}
 
 static char *read_file(const char *path)
 {
@@ -70,12 +53,12 @@ static sqlite3 *open_db(const char *path)
 	return db;
 }
 
+/* The fixture report; skips the test when it is absent. */
 static sqlite3 *open_fixture(void)
 {
-	char p[600];
+	char p[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/" FIXTURE ".sqlite", fixdir);
-	return open_db(p);
+	return open_db(tu_fixture(p, FIXTURE ".sqlite"));
 }
 
 static void parse_args(const char *spec, char *buf, size_t n, const char **name,
@@ -143,15 +126,12 @@ static const char *const nsys_printed[] = {
 
 static void compare_transcript(const char *file, enum stats_format fmt)
 {
-	char p[600];
+	char p[PATH_MAX];
 	char *text;
 	sqlite3 *db;
 
-	if (!fixdir[0])
-		skip();
-	snprintf(p, sizeof(p), "%s/%s", fixdir, file);
-	text = read_file(p);
 	db = open_fixture();
+	text = read_file(tu_fixture(p, file));
 	for (const char *const *n = nsys_printed; *n; n++) {
 		int ret;
 		char *want = section(text, *n);
@@ -225,8 +205,6 @@ static void test_traces(void **state)
 {
 	sqlite3 *db;
 
-	if (!fixdir[0])
-		skip();
 	db = open_fixture();
 	/* 30,001 kernels + 300 + 300 copies; sums equal the summaries' totals */
 	check_i64(db, "cuda_gpu_trace", "count(*)", 30601);
@@ -271,8 +249,6 @@ static void test_kernel_name_args(void **state)
 {
 	sqlite3 *db;
 
-	if (!fixdir[0])
-		skip();
 	db = open_fixture();
 	check_text(db, "cuda_gpu_kern_sum", "group_concat(\"Name\", '|')", "tiny(float *, int)");
 	check_text(db, "cuda_gpu_kern_sum:base", "group_concat(\"Name\", '|')", "tiny");
@@ -520,7 +496,6 @@ static void test_any_tables_absent(void **state)
 
 static int setup(void **state)
 {
-	find_fixtures();
 	strcpy(tmpdir, "/tmp/gprof-stats-cuda-XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	return 0;
