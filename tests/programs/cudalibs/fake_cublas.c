@@ -56,7 +56,9 @@ FAKE_EXPORT cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation
 			float s = 0;
 			for (int p = 0; p < k; p++)
 				s += A[i + p * lda] * B[p + j * ldb];
-			C[i + j * ldc] = *alpha * s + *beta * C[i + j * ldc];
+			/* as BLAS: with beta 0, C is not read (the caller may leave it unset,
+			 * and 0 * NaN would be NaN) */
+			C[i + j * ldc] = *alpha * s + (*beta != 0 ? *beta * C[i + j * ldc] : 0);
 		}
 	/* the real cuBLAS runs its GEMMs through cublasLt */
 	return cublasLtMatmul(NULL, NULL, alpha, A, NULL, B, NULL, beta, C, NULL, C, NULL, NULL,
