@@ -972,12 +972,6 @@ const struct config_schema *profile_config_schema(void)
 	return &schema;
 }
 
-const struct profile_option *profile_option_table(size_t *n)
-{
-	*n = N_OPTIONS;
-	return options;
-}
-
 const struct profile_option *profile_option_find(const char *name)
 {
 	for (size_t i = 0; i < N_OPTIONS; i++)

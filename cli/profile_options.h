@@ -151,9 +151,6 @@ struct profile_option {
 	int no_config;
 };
 
-/* The option table, `*n` rows, in --help order. */
-const struct profile_option *profile_option_table(size_t *n);
-
 /* The YAML config schema built from the option table: one config_option per row
  * except help/config/print-config, in table order (CONFIG_BOOL for booleans,
  * CONFIG_LIST for trace, CONFIG_ENV for env-var, CONFIG_STRING otherwise).  Static;

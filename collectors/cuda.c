@@ -1485,8 +1485,10 @@ static int setup(void)
 /*
  * Called by the CUDA driver inside cuInit when CUDA_INJECTION64_PATH names this library.
  * Returns 1 (success for the driver) in every case: when tracing cannot start, one line on
- * stderr says why and the application runs untraced for CUDA.
+ * stderr says why and the application runs untraced for CUDA.  No header declares it (the
+ * driver finds it by name).
  */
+GP_EXPORT int InitializeInjection(void);
 GP_EXPORT int InitializeInjection(void)
 {
 	if (atomic_exchange(&init_done, 1))

@@ -320,13 +320,6 @@ struct capture_conn {
 	size_t log_len, log_cap;
 };
 
-/* key -> window, open addressing (key 0 is the empty marker: keys are made non-zero) */
-struct rmap {
-	uint64_t *keys;
-	int32_t *vals;
-	size_t cap, n;
-};
-
 struct report_router {
 	struct recorder_config cfg; /* report_path points at base_path */
 	char *base_path;
@@ -334,66 +327,8 @@ struct report_router {
 	struct gp_control *ctl;
 	struct cwin *win;
 	size_t nwin, capwin;
-	struct rmap map;
 	uint64_t dropped; /* records of a window whose report could not be created */
 };
-
-static uint64_t rkey(uint64_t k)
-{
-	return k ? k : 0x9e3779b97f4a7c15ull;
-}
-
-void report_route_remember(struct report_router *rt, uint64_t key, int window)
-{
-	struct rmap *m = &rt->map;
-	size_t j;
-
-	key = rkey(key);
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 1024, i;
-		uint64_t *nk = xcalloc(ncap, sizeof(*nk));
-		int32_t *nv = xcalloc(ncap, sizeof(*nv));
-
-		for (i = 0; i < m->cap; i++) {
-			if (!m->keys[i])
-				continue;
-			j = (m->keys[i] * 0x9e3779b97f4a7c15ull >> 20) & (ncap - 1);
-			while (nk[j])
-				j = (j + 1) & (ncap - 1);
-			nk[j] = m->keys[i];
-			nv[j] = m->vals[i];
-		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = nk;
-		m->vals = nv;
-		m->cap = ncap;
-	}
-	j = (key * 0x9e3779b97f4a7c15ull >> 20) & (m->cap - 1);
-	while (m->keys[j] && m->keys[j] != key)
-		j = (j + 1) & (m->cap - 1);
-	if (!m->keys[j])
-		m->n++;
-	m->keys[j] = key;
-	m->vals[j] = window;
-}
-
-int report_route_lookup(const struct report_router *rt, uint64_t key)
-{
-	const struct rmap *m = &rt->map;
-	size_t j;
-
-	if (!m->cap)
-		return -1;
-	key = rkey(key);
-	j = (key * 0x9e3779b97f4a7c15ull >> 20) & (m->cap - 1);
-	while (m->keys[j]) {
-		if (m->keys[j] == key)
-			return m->vals[j];
-		j = (j + 1) & (m->cap - 1);
-	}
-	return -1;
-}
 
 /* Bring the cached windows up to date with the page. */
 static void refresh(struct report_router *rt)
@@ -420,20 +355,6 @@ static void refresh(struct report_router *rt)
 			break;
 		rt->win[k].stop_ns = atomic_load(&rt->ctl->win[k].stop_ns);
 	}
-}
-
-int report_route_window_at(struct report_router *rt, uint64_t ts_ns)
-{
-	size_t k;
-
-	refresh(rt);
-	for (k = rt->nwin; k-- > 0;) {
-		const struct cwin *w = &rt->win[k];
-
-		if (ts_ns >= w->start_ns)
-			return (!w->stop_ns || ts_ns <= w->stop_ns) ? (int)k : -1;
-	}
-	return -1;
 }
 
 int report_route_window_near(struct report_router *rt, uint64_t ts_ns)
@@ -530,8 +451,6 @@ void capture_router_free(struct report_router *rt)
 	for (i = 0; i < rt->capwin; i++)
 		free(rt->win[i].path);
 	free(rt->win);
-	free(rt->map.keys);
-	free(rt->map.vals);
 	free(rt->base_path);
 	free(rt);
 }

@@ -201,7 +201,6 @@ struct report {
 	uint64_t commit_start_ns, commit_end_ns;
 
 	uint64_t loss_totals[4];
-	uint64_t zero_timestamps; /* counted by modules */
 	uint64_t write_errors;
 	uint64_t processes;
 	uint64_t bad_records; /* refused by a range check (report_count_bad_record) */
@@ -238,11 +237,6 @@ void **report_conn_slot(struct report_conn *c, unsigned module_index)
 uint32_t report_conn_pid(const struct report_conn *c)
 {
 	return c->pid;
-}
-
-void report_count_zero_timestamps(struct report *r, uint64_t n)
-{
-	r->zero_timestamps += n;
 }
 
 static inline uint64_t sat_add(uint64_t a, uint64_t b)
@@ -942,7 +936,7 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 	st->dropped_records += r->loss_totals[0];
 	st->failed_sends += r->loss_totals[1];
 	st->cupti_dropped += r->loss_totals[2];
-	st->zero_timestamps += r->loss_totals[3] + r->zero_timestamps;
+	st->zero_timestamps += r->loss_totals[3];
 	st->bad_records += r->bad_records;
 	st->over_limit += r->over_limit;
 

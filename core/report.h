@@ -96,9 +96,6 @@ void report_meta_export(struct report *r, const char *name, const char *value);
 /* Add a META_DATA_CAPTURE (name, value) row. */
 void report_meta_capture(struct report *r, const char *name, const char *value);
 
-/* Count loss a module detects while decoding (added to recorder_stats/META). */
-void report_count_zero_timestamps(struct report *r, uint64_t n);
-
 /*
  * Hostile or damaged producers (issue 18): every field of a record is range-checked
  * before it is written.  A record that fails a check is refused: not written, counted
@@ -146,15 +143,9 @@ struct report_router;
 #define REPORT_ROUTE_DROP    (-3) /* belongs to no window: not written */
 #define REPORT_ROUTE_LATER   (-4) /* state from now on: every window open now, and later ones */
 
-/* The window whose [start, stop] holds ts_ns, or -1 (before, between or after windows). */
-int report_route_window_at(struct report_router *rt, uint64_t ts_ns);
 /* The window holding ts_ns, else the nearest one (gaps: the closer boundary); -1 when
  * no window has opened yet. */
 int report_route_window_near(struct report_router *rt, uint64_t ts_ns);
-/* Remember that `key` (e.g. ((uint64_t)pid << 32) | correlationId) belongs to `window`,
- * and look it up later (-1 when unknown).  Kept for the whole session. */
-void report_route_remember(struct report_router *rt, uint64_t key, int window);
-int report_route_lookup(const struct report_router *rt, uint64_t key);
 
 /* A table module: owns a collector's tables and decodes its record types. */
 struct report_module {
@@ -179,10 +170,10 @@ struct report_module {
 	 * before a connection's strings are freed or redefined, and before finish). */
 	void (*flush)(struct report *r);
 	/* Optional, repeat captures only: the window (>= 0) of a record of this module, or
-	 * REPORT_ROUTE_DEFAULT / _ALL / _DROP.  `pid` is the connection's process.  Example
-	 * for CUDA: an API record -> w = report_route_window_near(rt, end_ns), remember
-	 * (pid, correlationId) -> w, return w; a kernel/memcpy -> report_route_lookup(rt,
-	 * (pid, correlationId)), else REPORT_ROUTE_DROP (its launch was not captured). */
+	 * REPORT_ROUTE_DEFAULT / _ALL / _DROP / _LATER.  `pid` is the connection's process.
+	 * Example (report_cuda.c): a kernel the collector tagged with the range that
+	 * launched it goes to that window even when CUPTI delivers it after the range closed;
+	 * untagged records get REPORT_ROUTE_DEFAULT. */
 	int (*route)(struct report_router *rt, uint32_t pid, const struct gp_rec_hdr *rec);
 };
 

@@ -42,12 +42,6 @@ static void vreport(const char *kind, int hint_line, const char *fmt, va_list ap
 		va_end(ap);                                                                        \
 	} while (0)
 
-void die_status(int status, const char *fmt, ...)
-{
-	REPORT("", 0);
-	exit(status);
-}
-
 void die(const char *fmt, ...)
 {
 	REPORT("", 0);

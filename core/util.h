@@ -32,9 +32,7 @@ enum gp_exit {
 /* Program name used as the message prefix ("gprof-cli"). */
 extern const char *gp_progname;
 
-/* Print "gprof-cli: <fmt>" to stderr and exit(status).  Never returns. */
-noreturn void die_status(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* die_status(GP_EXIT_ERROR, ...). */
+/* Print "gprof-cli: <fmt>" to stderr and exit(GP_EXIT_ERROR).  Never returns. */
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "gprof-cli: <fmt>" to stderr; returns -1 (git error()). */
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

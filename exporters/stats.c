@@ -235,11 +235,6 @@ int stats_parse_format(const char *s, enum stats_format *out)
 	return -1;
 }
 
-const char *stats_format_name(enum stats_format f)
-{
-	return format_names[f];
-}
-
 const char *stats_format_ext(enum stats_format f)
 {
 	return format_exts[f];

@@ -105,8 +105,7 @@ struct stats_fmt_opts {
 
 /* "column" -> STATS_FMT_COLUMN etc.  0, or -1 when unknown. */
 int stats_parse_format(const char *s, enum stats_format *out);
-/* Format name ("column", ...) and output file extension ("txt", "csv", "tsv", "json"). */
-const char *stats_format_name(enum stats_format f);
+/* Output file extension of a format ("txt", "csv", "tsv", "json"). */
 const char *stats_format_ext(enum stats_format f);
 /* ns/nsec/nanoseconds/us/usec/micro.../ms/msec/milli.../s/sec/seconds; a unique prefix of
  * the long names also matches (nsys's longest-prefix rule).  0, or -1 when unknown. */

@@ -13,6 +13,10 @@
 
 #define FAKE_EXPORT __attribute__((visibility("default")))
 
+/* cudalibs_app finds them with dlsym: no header */
+FAKE_EXPORT int ext_blas(int iters);
+FAKE_EXPORT int ext_dnn(void);
+
 /*
  * cuBLAS calls on the calling thread: cublasCreate_v2, cublasSetStream_v2, `iters` x
  * cublasSgemm_v2 (each also calls cublasLtMatmul inside the fake cuBLAS), cublasLtCreate,
