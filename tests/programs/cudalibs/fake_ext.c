@@ -29,7 +29,7 @@ FAKE_EXPORT int ext_blas(int iters)
 	const float A[4] = {1, 2, 3, 4}, B[4] = {5, 6, 7, 8}, alpha = 1, beta = 0;
 	const float want[4] = {23, 34, 31, 46}; /* column-major A * B */
 	const cuComplex x[2] = {{1, 2}, {3, 4}}, y[2] = {{5, 6}, {7, 8}};
-	float C[4];
+	float C[4] = {0, 0, 0, 0}; /* beta * C with beta = 0 is NaN for a NaN C */
 	cublasHandle_t h;
 	cublasLtHandle_t lt;
 	cuComplex d;
