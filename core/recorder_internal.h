@@ -95,8 +95,9 @@ extern uint64_t recorder_test_queue_max, recorder_test_spool_max;
 /* Create and fill every ENUM_* table (core/report_enums.c).  0 or -1. */
 int report_create_enums(struct report *r);
 
-/* The table modules written by the recorder's owner; report_module_cuda lives in
- * core/report_cuda.c and may be absent (weak). */
+/* Table modules (core/report_<name>.c; report_module_cuda and report_module_metrics
+ * are declared in report_cuda.h and report_metrics.h); report.c's setup_modules() lists
+ * them all. */
 extern const struct report_module report_module_nvtx;
 extern const struct report_module report_module_osrt;
 extern const struct report_module report_module_mpi; /* core/report_mpi.c */

@@ -31,18 +31,10 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "nsys_event_type.h"
 #include "recorder_internal.h"
 #include "report.h"
 #include "util.h"
-
-enum {
-	NVTX_CATEGORY = 33,
-	NVTX_MARK = 34,
-	NVTX_PUSHPOP = 59,
-	NVTX_STARTEND = 60,
-	NVTX_DOMAIN_CREATE = 75,
-	NVTX_DOMAIN_DESTROY = 76,
-};
 
 /* Column positions in the insert statements below. */
 enum {
@@ -355,7 +347,7 @@ static void add_done(struct report *r)
 	struct nvtx_state *s = state(r);
 	const struct fast_row *w = &s->rows[s->nrows];
 
-	s->nsimple += w->type == NVTX_PUSHPOP && w->domain == 0 &&
+	s->nsimple += w->type == NVTX_EV_PUSHPOP && w->domain == 0 &&
 		      (w->nulls & (N_END | N_TEXT | N_TEXTID | N_COLOR | N_CATEGORY)) ==
 			  (N_TEXTID | N_COLOR | N_CATEGORY);
 	if (++s->nrows == BATCH)
@@ -417,7 +409,7 @@ static int insert_event(struct report *r, struct report_conn *c, const struct gp
 	struct nvtx_state *s = state(r);
 	uint32_t pid = report_conn_pid(c);
 	struct fast_row *w, row;
-	int full = type == NVTX_STARTEND || e->payload_type != GP_NVTX_PAYLOAD_NONE;
+	int full = type == NVTX_EV_STARTEND || e->payload_type != GP_NVTX_PAYLOAD_NONE;
 	int64_t domain = domain_id(r, c, e->domain);
 
 	if (domain < 0)
@@ -451,7 +443,7 @@ static int insert_event(struct report *r, struct report_conn *c, const struct gp
 	}
 	nvtx_flush(r); /* keep arrival order */
 	bind_row(s->st_full, 0, w);
-	if (type == NVTX_STARTEND)
+	if (type == NVTX_EV_STARTEND)
 		sqlite3_bind_int64(s->st_full, C_RANGEID, (int64_t)e->range_id);
 	else
 		sqlite3_bind_null(s->st_full, C_RANGEID);
@@ -529,7 +521,7 @@ static int nvtx_create(struct report *r)
 			      "INSERT INTO NVTX_EVENTS (start, end, eventType, text, globalTid, "
 			      "domainId) VALUES ");
 		for (k = 0; k < BATCH; k++)
-			strbuf_addf(&sb, "%s(?, ?, %d, ?, ?, 0)", k ? ", " : "", NVTX_PUSHPOP);
+			strbuf_addf(&sb, "%s(?, ?, %d, ?, ?, 0)", k ? ", " : "", NVTX_EV_PUSHPOP);
 		s->st_simple = report_prepare(r, sb.buf);
 		strbuf_release(&sb);
 	}
@@ -573,12 +565,12 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 			return -1;
 		if (!(e->flags & GP_NVTX_PUSHPOP))
 			return report_time_ok(r, e->start_ns)
-				   ? insert_event(r, c, e, NVTX_MARK, 0, 0)
+				   ? insert_event(r, c, e, NVTX_EV_MARK, 0, 0)
 				   : report_count_bad_record(r);
 		if (open ? !report_time_ok(r, e->start_ns)
 			 : !report_span_ok(r, e->start_ns, e->end_ns))
 			return report_count_bad_record(r);
-		return insert_event(r, c, e, NVTX_PUSHPOP, open ? 0 : e->end_ns, 0);
+		return insert_event(r, c, e, NVTX_EV_PUSHPOP, open ? 0 : e->end_ns, 0);
 	}
 	case GP_REC_NVTX_START: {
 		const struct gp_rec_nvtx *e = (const void *)rec;
@@ -590,20 +582,20 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 		if (!report_time_ok(r, e->start_ns))
 			return report_count_bad_record(r);
 		if (e->range_id == 0) /* cannot be ended: write it open */
-			return insert_event(r, c, e, NVTX_STARTEND, 0, 0);
+			return insert_event(r, c, e, NVTX_EV_STARTEND, 0, 0);
 		p = pending_get(s, nc, e->range_id);
 		if (!p) { /* limit: keep the start now; its end, if any, is counted lost */
 			nc->spilled++;
-			return insert_event(r, c, e, NVTX_STARTEND, 0, 0);
+			return insert_event(r, c, e, NVTX_EV_STARTEND, 0, 0);
 		}
 		if (p->has_start) { /* a range id started twice: the first stays open */
-			insert_event(r, c, &p->start, NVTX_STARTEND, 0, 0);
+			insert_event(r, c, &p->start, NVTX_EV_STARTEND, 0, 0);
 			p->start = *e;
 			return 0;
 		}
 		if (p->has_end) {
 			int bad = !report_span_ok(r, e->start_ns, p->end_ns);
-			int rc = insert_event(r, c, e, NVTX_STARTEND, bad ? 0 : p->end_ns,
+			int rc = insert_event(r, c, e, NVTX_EV_STARTEND, bad ? 0 : p->end_ns,
 					      bad ? 0 : p->end_tid);
 
 			pending_del(s, nc, p);
@@ -630,7 +622,7 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 		if (p->has_start) {
 			int bad = !report_span_ok(r, p->start.start_ns, e->end_ns);
 
-			insert_event(r, c, &p->start, NVTX_STARTEND, bad ? 0 : e->end_ns,
+			insert_event(r, c, &p->start, NVTX_EV_STARTEND, bad ? 0 : e->end_ns,
 				     bad ? 0 : e->h.tid);
 			pending_del(s, nc, p);
 			return bad ? report_count_bad_record(r) : 0;
@@ -648,7 +640,7 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 		if (rec->size < sizeof(*d) || d->domain == 0)
 			return -1;
 		return insert_simple(r, c, d->h.tid, d->ts_ns,
-				     d->destroy ? NVTX_DOMAIN_DESTROY : NVTX_DOMAIN_CREATE,
+				     d->destroy ? NVTX_EV_DOMAIN_DESTROY : NVTX_EV_DOMAIN_CREATE,
 				     d->destroy ? 0 : d->name_sid, d->domain, 0);
 	}
 	case GP_REC_NVTX_CATEGORY: {
@@ -656,7 +648,7 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 
 		if (rec->size < sizeof(*k))
 			return -1;
-		return insert_simple(r, c, k->h.tid, k->ts_ns, NVTX_CATEGORY, k->name_sid,
+		return insert_simple(r, c, k->h.tid, k->ts_ns, NVTX_EV_CATEGORY, k->name_sid,
 				     k->domain, k->category);
 	}
 	default:
@@ -675,7 +667,7 @@ static void nvtx_conn_close(struct report *r, struct report_conn *c)
 	/* starts never ended: NULL end (as nsys); ends without a start are dropped */
 	for (i = 0; i < nc->pend_cap; i++) {
 		if (nc->pend[i].range_id && nc->pend[i].has_start)
-			insert_event(r, c, &nc->pend[i].start, NVTX_STARTEND, 0, 0);
+			insert_event(r, c, &nc->pend[i].start, NVTX_EV_STARTEND, 0, 0);
 		else if (nc->pend[i].range_id && nc->spilled)
 			report_count_over_limit(r, 1); /* its start was written without it */
 	}

@@ -1,11 +1,9 @@
 /*
  * stats.c - the `gprof-cli stats` report registry and runner (nsys-cli.md section 2).
  *
- * The registry is exporters/stats_reports.def.  A report whose file
- * exporters/stats/<name>.c does not exist yet is not listed: each entry below is a
- * strong reference guarded by __has_include, because a weak reference would not pull
- * the report's object out of libgprof.a.  Adding a report = its file + one .def line +
- * one REF_ block here (the build fails with "REF_<name> undeclared" until it is added).
+ * The registry is exporters/stats_reports.def: one STATS_REPORT(name) line per report,
+ * each defined as stats_report_<name> in exporters/stats/<name>.c (a line without its
+ * file fails the link).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,187 +13,22 @@
 #include "exporters/report_open.h"
 #include "exporters/stats.h"
 
-#if __has_include("exporters/stats/nvtx_sum.c")
-extern const struct stats_report stats_report_nvtx_sum;
-#define REF_nvtx_sum &stats_report_nvtx_sum
-#else
-#define REF_nvtx_sum NULL
-#endif
-#if __has_include("exporters/stats/nvtx_pushpop_sum.c")
-extern const struct stats_report stats_report_nvtx_pushpop_sum;
-#define REF_nvtx_pushpop_sum &stats_report_nvtx_pushpop_sum
-#else
-#define REF_nvtx_pushpop_sum NULL
-#endif
-#if __has_include("exporters/stats/nvtx_startend_sum.c")
-extern const struct stats_report stats_report_nvtx_startend_sum;
-#define REF_nvtx_startend_sum &stats_report_nvtx_startend_sum
-#else
-#define REF_nvtx_startend_sum NULL
-#endif
-#if __has_include("exporters/stats/nvtx_pushpop_trace.c")
-extern const struct stats_report stats_report_nvtx_pushpop_trace;
-#define REF_nvtx_pushpop_trace &stats_report_nvtx_pushpop_trace
-#else
-#define REF_nvtx_pushpop_trace NULL
-#endif
-#if __has_include("exporters/stats/osrt_sum.c")
-extern const struct stats_report stats_report_osrt_sum;
-#define REF_osrt_sum &stats_report_osrt_sum
-#else
-#define REF_osrt_sum NULL
-#endif
-#if __has_include("exporters/stats/cuda_api_sum.c")
-extern const struct stats_report stats_report_cuda_api_sum;
-#define REF_cuda_api_sum &stats_report_cuda_api_sum
-#else
-#define REF_cuda_api_sum NULL
-#endif
-#if __has_include("exporters/stats/cuda_api_trace.c")
-extern const struct stats_report stats_report_cuda_api_trace;
-#define REF_cuda_api_trace &stats_report_cuda_api_trace
-#else
-#define REF_cuda_api_trace NULL
-#endif
-#if __has_include("exporters/stats/cuda_gpu_kern_sum.c")
-extern const struct stats_report stats_report_cuda_gpu_kern_sum;
-#define REF_cuda_gpu_kern_sum &stats_report_cuda_gpu_kern_sum
-#else
-#define REF_cuda_gpu_kern_sum NULL
-#endif
-#if __has_include("exporters/stats/cuda_gpu_kern_gb_sum.c")
-extern const struct stats_report stats_report_cuda_gpu_kern_gb_sum;
-#define REF_cuda_gpu_kern_gb_sum &stats_report_cuda_gpu_kern_gb_sum
-#else
-#define REF_cuda_gpu_kern_gb_sum NULL
-#endif
-#if __has_include("exporters/stats/cuda_gpu_mem_time_sum.c")
-extern const struct stats_report stats_report_cuda_gpu_mem_time_sum;
-#define REF_cuda_gpu_mem_time_sum &stats_report_cuda_gpu_mem_time_sum
-#else
-#define REF_cuda_gpu_mem_time_sum NULL
-#endif
-#if __has_include("exporters/stats/cuda_gpu_mem_size_sum.c")
-extern const struct stats_report stats_report_cuda_gpu_mem_size_sum;
-#define REF_cuda_gpu_mem_size_sum &stats_report_cuda_gpu_mem_size_sum
-#else
-#define REF_cuda_gpu_mem_size_sum NULL
-#endif
-#if __has_include("exporters/stats/cuda_gpu_sum.c")
-extern const struct stats_report stats_report_cuda_gpu_sum;
-#define REF_cuda_gpu_sum &stats_report_cuda_gpu_sum
-#else
-#define REF_cuda_gpu_sum NULL
-#endif
-#if __has_include("exporters/stats/cuda_api_gpu_sum.c")
-extern const struct stats_report stats_report_cuda_api_gpu_sum;
-#define REF_cuda_api_gpu_sum &stats_report_cuda_api_gpu_sum
-#else
-#define REF_cuda_api_gpu_sum NULL
-#endif
-#if __has_include("exporters/stats/cuda_gpu_trace.c")
-extern const struct stats_report stats_report_cuda_gpu_trace;
-#define REF_cuda_gpu_trace &stats_report_cuda_gpu_trace
-#else
-#define REF_cuda_gpu_trace NULL
-#endif
-#if __has_include("exporters/stats/cuda_kern_exec_sum.c")
-extern const struct stats_report stats_report_cuda_kern_exec_sum;
-#define REF_cuda_kern_exec_sum &stats_report_cuda_kern_exec_sum
-#else
-#define REF_cuda_kern_exec_sum NULL
-#endif
-#if __has_include("exporters/stats/cuda_kern_exec_trace.c")
-extern const struct stats_report stats_report_cuda_kern_exec_trace;
-#define REF_cuda_kern_exec_trace &stats_report_cuda_kern_exec_trace
-#else
-#define REF_cuda_kern_exec_trace NULL
-#endif
-#if __has_include("exporters/stats/nvtx_kern_sum.c")
-extern const struct stats_report stats_report_nvtx_kern_sum;
-#define REF_nvtx_kern_sum &stats_report_nvtx_kern_sum
-#else
-#define REF_nvtx_kern_sum NULL
-#endif
-#if __has_include("exporters/stats/nvtx_gpu_proj_sum.c")
-extern const struct stats_report stats_report_nvtx_gpu_proj_sum;
-#define REF_nvtx_gpu_proj_sum &stats_report_nvtx_gpu_proj_sum
-#else
-#define REF_nvtx_gpu_proj_sum NULL
-#endif
-#if __has_include("exporters/stats/nvtx_gpu_proj_trace.c")
-extern const struct stats_report stats_report_nvtx_gpu_proj_trace;
-#define REF_nvtx_gpu_proj_trace &stats_report_nvtx_gpu_proj_trace
-#else
-#define REF_nvtx_gpu_proj_trace NULL
-#endif
-#if __has_include("exporters/stats/cuda_gpu_mem_peak.c")
-extern const struct stats_report stats_report_cuda_gpu_mem_peak;
-#define REF_cuda_gpu_mem_peak &stats_report_cuda_gpu_mem_peak
-#else
-#define REF_cuda_gpu_mem_peak NULL
-#endif
+/* Each STATS_REPORT(x) line of the .def (an X-macro), twice: the declaration of
+ * stats_report_x, then its place in the registry. */
+#define STATS_REPORT(x) extern const struct stats_report stats_report_##x;
+#include "exporters/stats_reports.def"
+#undef STATS_REPORT
 
-#if __has_include("exporters/stats/gpu_kern_metrics.c")
-extern const struct stats_report stats_report_gpu_kern_metrics;
-#define REF_gpu_kern_metrics &stats_report_gpu_kern_metrics
-#else
-#define REF_gpu_kern_metrics NULL
-#endif
-#if __has_include("exporters/stats/gpu_range_metrics.c")
-extern const struct stats_report stats_report_gpu_range_metrics;
-#define REF_gpu_range_metrics &stats_report_gpu_range_metrics
-#else
-#define REF_gpu_range_metrics NULL
-#endif
-#if __has_include("exporters/stats/gpu_metrics_sum.c")
-extern const struct stats_report stats_report_gpu_metrics_sum;
-#define REF_gpu_metrics_sum &stats_report_gpu_metrics_sum
-#else
-#define REF_gpu_metrics_sum NULL
-#endif
-
-#if __has_include("exporters/stats/mpi_event_sum.c")
-extern const struct stats_report stats_report_mpi_event_sum;
-#define REF_mpi_event_sum &stats_report_mpi_event_sum
-#else
-#define REF_mpi_event_sum NULL
-#endif
-#if __has_include("exporters/stats/mpi_event_trace.c")
-extern const struct stats_report stats_report_mpi_event_trace;
-#define REF_mpi_event_trace &stats_report_mpi_event_trace
-#else
-#define REF_mpi_event_trace NULL
-#endif
-#if __has_include("exporters/stats/mpi_msg_size_sum.c")
-extern const struct stats_report stats_report_mpi_msg_size_sum;
-#define REF_mpi_msg_size_sum &stats_report_mpi_msg_size_sum
-#else
-#define REF_mpi_msg_size_sum NULL
-#endif
-
-#define STATS_REPORT(x) REF_##x,
+#define STATS_REPORT(x) &stats_report_##x,
 static const struct stats_report *const registry[] = {
 #include "exporters/stats_reports.def"
+    NULL,
 };
 #undef STATS_REPORT
 
-#define NREGISTRY (sizeof(registry) / sizeof(registry[0]))
-
 const struct stats_report *const *stats_reports(void)
 {
-	static const struct stats_report *list[NREGISTRY + 1];
-	static int built;
-
-	if (!built) {
-		size_t n = 0;
-		for (size_t i = 0; i < NREGISTRY; i++)
-			if (registry[i] && registry[i]->name)
-				list[n++] = registry[i];
-		list[n] = NULL;
-		built = 1;
-	}
-	return list;
+	return registry;
 }
 
 const struct stats_report *stats_find(const char *name)

@@ -16,8 +16,8 @@
  *
  * Adding a report: write exporters/stats/<name>.c defining
  *     const struct stats_report stats_report_<name> = { ... };
- * and add one line STATS_REPORT(<name>) to exporters/stats_reports.def.  Reports whose
- * file does not exist yet are weak symbols and simply not listed.
+ * and add one line STATS_REPORT(<name>) to exporters/stats_reports.def (the registry,
+ * in --help-reports order).
  */
 #ifndef GPROF_STATS_H
 #define GPROF_STATS_H

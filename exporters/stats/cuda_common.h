@@ -25,14 +25,7 @@
 
 #include "../stats.h"
 
-/* NVTX_EVENTS.eventType values (ENUM_NSYS_EVENT_TYPE, nsys-sqlite-schema.md). */
-enum {
-	NVTX_EV_PUSHPOP = 59,	    /* NvtxPushPopRange */
-	NVTX_EV_STARTEND = 60,	    /* NvtxStartEndRange */
-	NVTXT_EV_PUSHPOP = 70,	    /* NVTXT push/pop */
-	NVTXT_EV_STARTEND = 71,	    /* NVTXT start/end */
-	NVTX_EV_DOMAIN_CREATE = 75, /* NvtxDomainCreate */
-};
+#include "core/nsys_event_type.h" /* NVTX_EVENTS.eventType ids */
 
 /* The globalPid part of a globalTid (nsys: globalTid & 0xFFFFFFFFFF000000). */
 #define CUDA_GPID_MASK "0xFFFFFFFFFF000000"

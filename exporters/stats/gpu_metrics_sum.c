@@ -9,6 +9,7 @@
  * once per instance.  Percentiles are nearest-rank: P90 = the ceil(0.9 n)-th smallest.
  * Values are GPU_METRICS.value (integers, as nsys stores them).
  */
+#include "core/nsys_event_type.h"
 #include "exporters/stats.h"
 
 static const char *const needs[] = {"GPU_METRICS", "TARGET_INFO_GPU_METRICS", NULL};
@@ -25,7 +26,9 @@ static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
 				   " LEFT JOIN StringIds AS si ON si.id = e.textId"
 				   " JOIN GPU_METRICS AS g"
 				   "  ON g.timestamp >= e.start AND g.timestamp <= e.end"
-				   " WHERE e.eventType IN (59, 60) AND e.end IS NOT NULL");
+				   " WHERE e.eventType IN (" NVTX_EV_PUSHPOP_S
+				   ", " NVTX_EV_STARTEND_S ")"
+				   " AND e.end IS NOT NULL");
 	strbuf_addstr(
 	    sql, "), r AS (SELECT rng, ord, typeId, metricId, value,"
 		 " ROW_NUMBER() OVER (PARTITION BY rng, typeId, metricId ORDER BY value) AS rn,"

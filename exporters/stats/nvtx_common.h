@@ -12,10 +12,7 @@
 #ifndef GPROF_STATS_NVTX_COMMON_H
 #define GPROF_STATS_NVTX_COMMON_H
 
-/* NVTX_EVENTS.eventType values (ENUM_NSYS_EVENT_TYPE). */
-#define NVTX_EV_PUSHPOP	      59
-#define NVTX_EV_STARTEND      60
-#define NVTX_EV_DOMAIN_CREATE 75
+#include "core/nsys_event_type.h"
 
 /* Common table expressions: nvtx_dom(id, gpid, name), nvtx_last(t) and
  * nvtx_rng(rangeId, start, end, dur, eventType, globalTid, name) over the push/pop
@@ -25,7 +22,7 @@
 	"  SELECT e.domainId AS id, (e.globalTid >> 24) & 0xFFFFFF AS gpid,\n"                     \
 	"         max(coalesce(e.text, s.value)) AS name\n"                                        \
 	"  FROM NVTX_EVENTS AS e LEFT JOIN StringIds AS s ON s.id = e.textId\n"                    \
-	"  WHERE e.eventType = 75 GROUP BY 1, 2),\n"                                               \
+	"  WHERE e.eventType = " NVTX_EV_DOMAIN_CREATE_S " GROUP BY 1, 2),\n"                      \
 	"nvtx_last AS (SELECT max(max(start), coalesce(max(end), 0)) AS t\n"                       \
 	"  FROM NVTX_EVENTS),\n"                                                                   \
 	"nvtx_rng AS (\n"                                                                          \
@@ -38,7 +35,7 @@
 	"  LEFT JOIN StringIds AS s ON s.id = e.textId\n"                                          \
 	"  LEFT JOIN nvtx_dom AS d ON d.id = e.domainId\n"                                         \
 	"       AND d.gpid = (e.globalTid >> 24) & 0xFFFFFF\n"                                     \
-	"  WHERE e.eventType IN (59, 60))"
+	"  WHERE e.eventType IN (" NVTX_EV_PUSHPOP_S ", " NVTX_EV_STARTEND_S "))"
 
 /* The summary SELECT over nvtx_rng rows matching `where` (an SQL condition), grouped
  * by style and name; with_style adds the Style column.  Appends a complete statement. */
@@ -46,7 +43,8 @@ static inline void nvtx_summary_sql(struct strbuf *sql, const char *where, int w
 {
 	strbuf_addstr(sql, "WITH " NVTX_RANGES_CTE ",\n"
 			   "g AS (\n"
-			   "  SELECT CASE eventType WHEN 59 THEN 'PushPop' ELSE 'StartEnd' END "
+			   "  SELECT CASE eventType WHEN " NVTX_EV_PUSHPOP_S
+			   " THEN 'PushPop' ELSE 'StartEnd' END "
 			   "AS style, name,\n"
 			   "         sum(dur) AS total, count(*) AS n, avg(dur) AS av,\n"
 			   "         median(dur) AS med, min(dur) AS mn, max(dur) AS mx,\n"

@@ -47,7 +47,7 @@ static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
 		return -1;
 	strbuf_addstr(&sb, "WITH " NVTX_RANGES_CTE "\n"
 			   "SELECT rangeId, start, end, globalTid FROM nvtx_rng\n"
-			   "WHERE eventType = 59\n"
+			   "WHERE eventType = " NVTX_EV_PUSHPOP_S "\n"
 			   "ORDER BY globalTid, start, end DESC, rangeId");
 	if (sqlite3_prepare_v2(db, sb.buf, -1, &st, NULL) != SQLITE_OK) {
 		error("nvtx_pushpop_trace: %s", sqlite3_errmsg(db));

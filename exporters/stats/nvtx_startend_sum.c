@@ -6,7 +6,7 @@ static const char *const needs[] = {"StringIds", "NVTX_EVENTS", NULL};
 
 static int query(sqlite3 *db, const struct stats_args *args, struct strbuf *sql)
 {
-	nvtx_summary_sql(sql, "eventType = 60", 0);
+	nvtx_summary_sql(sql, "eventType = " NVTX_EV_STARTEND_S, 0);
 	return 0;
 }
 
