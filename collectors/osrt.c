@@ -23,12 +23,15 @@
  *   3. otherwise two time-stamp reads bracket the real call: the TSC (rdtsc, ~10 ns) on
  *      x86-64 with an invariant TSC, calibrated against CLOCK_MONOTONIC at start-up, or
  *      CLOCK_MONOTONIC through the vDSO elsewhere.  Only when the call took at least the
- *      threshold does the cold path read CLOCK_MONOTONIC, convert, and append one record
- *      to the thread's producer buffer (no lock, no syscall, no malloc).  errno is saved
- *      right after the real call and restored before returning, and the return value is
- *      returned untouched.  Lock and semaphore waits first try the non-blocking form
- *      (pthread_mutex_trylock, sem_trywait, ...): an acquired lock did not wait, so it
- *      costs no time stamps (only when the threshold is >= OSRT_TRY_MIN_NS).
+ *      threshold does the cold path convert both ticks on the process clock's line
+ *      (gp_tsc_ns, the calibration every collector of the process shares; until its
+ *      first calibration, read CLOCK_MONOTONIC and convert the duration), and append
+ *      one record to the thread's producer buffer (no lock, no syscall, no malloc).
+ *      errno is saved right after the real call and restored before returning, and the
+ *      return value is returned untouched.  Lock and semaphore waits first try the
+ *      non-blocking form (pthread_mutex_trylock, sem_trywait, ...): an acquired lock did
+ *      not wait, so it costs no time stamps (only when the threshold is >=
+ *      OSRT_TRY_MIN_NS).
  *
  * Nesting (OSRT_API.nestingLevel, as nsys): a thread-local depth counts the traced calls
  * in progress on the thread.  A traced call made while another one is running on the same
@@ -306,6 +309,10 @@ static uint64_t osrt_ticks_to_ns(uint64_t ticks)
 	return (uint64_t)(((unsigned __int128)ticks * mult) >> 32);
 }
 
+#if defined(__x86_64__)
+static void osrt_clock_pair(uint64_t *tsc, uint64_t *ns);
+#endif
+
 /* The cold path: a call of `id` took [t0, t1) time-stamp units at nesting `lvl` and
  * returned `ret`.  Appends one GP_REC_OSRT; errno is preserved. */
 static __attribute__((noinline, cold)) void osrt_record(int id, uint64_t t0, uint64_t t1,
@@ -318,15 +325,29 @@ static __attribute__((noinline, cold)) void osrt_record(int id, uint64_t t0, uin
 	if ((int64_t)(t1 - t0) < 0) /* TSC not synchronised between cores */
 		return;
 	osrt_t.busy = 1;
-	if (osrt_use_tsc) {
+	if (osrt_use_tsc && (end_ns = gp_tsc_ns(t1)) != 0) {
+		/* the ticks on the process clock's line: the time every other record has, and
+		 * the call's own end (not this later moment, which a preemption may delay) */
+		start_ns = gp_tsc_ns(t0);
+	} else if (osrt_use_tsc) {
+		/* the process clock is not on the TSC (yet: its first calibration comes some ms
+		 * after start-up): now on it, and the call's ticks at our own rate */
 		end_ns = gp_now_ns();
-		/* refine the calibration once the run is twice as long as the last one */
-		uint64_t span = end_ns - osrt_ns0;
-		if (span > 2 * __atomic_load_n(&osrt_span_ns, __ATOMIC_RELAXED) && t1 > osrt_tsc0) {
-			double m = (double)span * 4294967296.0 / (double)(t1 - osrt_tsc0);
-			__atomic_store_n(&osrt_mult, (uint64_t)m, __ATOMIC_RELAXED);
-			__atomic_store_n(&osrt_span_ns, span, __ATOMIC_RELAXED);
+#if defined(__x86_64__)
+		/* refine the rate once the run is twice as long as the last time, from a tight
+		 * (tsc, ns) pair: not from (t1, end_ns), which a preemption in between can
+		 * set apart by any time (a rate 9x too high under load) */
+		if (end_ns - osrt_ns0 > 2 * __atomic_load_n(&osrt_span_ns, __ATOMIC_RELAXED)) {
+			uint64_t tc, nc;
+			osrt_clock_pair(&tc, &nc);
+			if (tc > osrt_tsc0 && nc > osrt_ns0) {
+				double m = (double)(nc - osrt_ns0) * 4294967296.0 /
+					   (double)(tc - osrt_tsc0);
+				__atomic_store_n(&osrt_mult, (uint64_t)m, __ATOMIC_RELAXED);
+				__atomic_store_n(&osrt_span_ns, nc - osrt_ns0, __ATOMIC_RELAXED);
+			}
 		}
+#endif
 		start_ns = end_ns - osrt_ticks_to_ns(t1 - t0);
 	} else {
 		start_ns = t0;

@@ -781,8 +781,22 @@ uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
  * after the initial sample (whichever thread: a burst of records right after start-up
  * does not pay clock_gettime for a whole flush period); later ones by the flusher.
  * Until then, and where the TSC is not usable (or GPROF_CLI_TSC=0), gp_now_ns() calls
- * clock_gettime.  The parameters are a seqlock; its writers (and the calibration state)
- * are serialised by g_clk_lock, which they only try-lock. */
+ * clock_gettime.
+ *
+ * One clock per process.  Every injection library links its own copy of this runtime,
+ * and a process often holds several (-t nvtx,osrt,mpi: three).  Two lines calibrated
+ * apart disagree by tens of ns to microseconds: enough to put an MPI or OS runtime call
+ * before the NVTX range around it.  So the copies share one calibration:
+ * gprof_cli_clock_v1 (default visibility; the dynamic linker binds it, in every copy, to
+ * the first definition in the process's global scope, the first LD_PRELOAD'ed collector,
+ * which a dlopen'ed libgprof-inject.so also looks in before itself) holds the sample,
+ * the current line and the list of the copies' lines, and whoever calibrates publishes
+ * the same line into every copy's gp_clk.  Readers stay on their copy's own (hidden)
+ * gp_clk: no indirection on the record path.  Each line is a seqlock; its writers (and
+ * the shared state) are serialised by the shared lock, which holds the holder's pid so
+ * that a child forked while a thread held it can take it over.  Change struct
+ * gp_clock_set or struct gp_clock (producer.h) and the name's version changes with them
+ * (libraries of two builds in one process then keep a clock each). */
 
 static uint64_t mono_ns(void)
 {
@@ -793,18 +807,29 @@ static uint64_t mono_ns(void)
 
 #if defined(__x86_64__)
 #include <x86intrin.h>
-#define HAVE_TSC 1
-struct gp_clock gp_clk;	 /* the conversion (producer.h); a seqlock, one writer at a time */
-static int g_clk_usable; /* TSC eligible on this host */
-static uint64_t g_cal_tsc, g_cal_ns; /* last calibration sample (g_clk_lock) */
-static _Atomic int g_clk_lock;	     /* calibration in progress */
-/* First calibration: 20 ms of baseline.  Shorter makes the two libraries of a process
- * (each calibrates its own) disagree by microseconds for the first flush periods: an MPI
- * call then leaves the NVTX range around it (test_mpi test_mpi_slow_rank). */
+#define HAVE_TSC   1
+#define CLK_COPIES 8
+/* The process's clock, shared by the copies (see above); all but `usable` under `lock`. */
+struct gp_clock_set {
+	_Atomic int lock;	  /* pid of the holder's process; 0 free */
+	int init;		  /* the TSC checks were made */
+	_Atomic int usable;	  /* TSC eligible on this host */
+	uint64_t cal_tsc, cal_ns; /* last calibration sample */
+	struct gp_clock line;	  /* the line, published before the copies' */
+	int n;
+	struct gp_clock *copy[CLK_COPIES];
+};
+__attribute__((visibility("default"))) struct gp_clock_set gprof_cli_clock_v1;
+
+struct gp_clock gp_clk;		 /* this copy's line (producer.h), which gp_now_ns() reads */
+static _Atomic int g_clk_joined; /* gp_clk is in the shared list (clk_init) */
+/* First calibration: 20 ms of baseline (a shorter one leaves the first line microseconds
+ * off CLOCK_MONOTONIC by the next calibration). */
 #define CLK_FIRST_NS 20000000ull
 
-/* A (tsc, CLOCK_MONOTONIC) pair read as close together as we can. */
-static void clk_sample(uint64_t *tsc, uint64_t *ns)
+/* A (tsc, CLOCK_MONOTONIC) pair read as close together as we can; *win: the TSC ticks
+ * the best read took (the pair's uncertainty). */
+static void clk_sample(uint64_t *tsc, uint64_t *ns, uint64_t *win)
 {
 	uint64_t best = UINT64_MAX;
 	for (int i = 0; i < 5; i++) {
@@ -815,17 +840,45 @@ static void clk_sample(uint64_t *tsc, uint64_t *ns)
 			*ns = n;
 		}
 	}
+	*win = best;
 }
 
-static void clk_publish(uint64_t tb, uint64_t nb, uint64_t m)
+static void clk_publish(struct gp_clock *c, uint64_t tb, uint64_t nb, uint64_t m)
 {
-	uint32_t q = atomic_load_explicit(&gp_clk.seq, memory_order_relaxed);
-	atomic_store_explicit(&gp_clk.seq, q + 1, memory_order_relaxed);
+	uint32_t q = atomic_load_explicit(&c->seq, memory_order_relaxed);
+	atomic_store_explicit(&c->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	gp_clk.tsc = tb;
-	gp_clk.ns = nb;
-	gp_clk.mult = m;
-	atomic_store_explicit(&gp_clk.seq, q + 2, memory_order_release);
+	c->tsc = tb;
+	c->ns = nb;
+	c->mult = m;
+	atomic_store_explicit(&c->seq, q + 2, memory_order_release);
+	atomic_store_explicit(&c->on, 1, memory_order_release);
+}
+
+/* The new line, into the shared state, then into every copy (lock held).  A copy whose
+ * own line is not on yet reads the shared one (gp_now_ns_slow), so no copy reads
+ * clock_gettime once any copy reads the TSC. */
+static void clk_publish_all(struct gp_clock_set *s, uint64_t tb, uint64_t nb, uint64_t m)
+{
+	clk_publish(&s->line, tb, nb, m);
+	for (int i = 0; i < s->n; i++)
+		clk_publish(s->copy[i], tb, nb, m);
+}
+
+/* Line c's time at TSC value t; now (rdtsc) when t is 0. */
+static uint64_t clk_read(struct gp_clock *c, uint64_t t)
+{
+	uint32_t q;
+	uint64_t tb, nb, m, now;
+	do {
+		q = atomic_load_explicit(&c->seq, memory_order_acquire);
+		tb = c->tsc;
+		nb = c->ns;
+		m = c->mult;
+		now = t ? t : __rdtsc();
+		atomic_thread_fence(memory_order_acquire);
+	} while ((q & 1) || q != atomic_load_explicit(&c->seq, memory_order_relaxed));
+	return gp_tsc_to_ns(now, tb, nb, m);
 }
 
 static int file_has(const char *path, const char *word, size_t cap)
@@ -836,67 +889,163 @@ static int file_has(const char *path, const char *word, size_t cap)
 	return strstr(buf, word) != NULL;
 }
 
-/* Init: decide whether the TSC may be used and take the first sample. */
+/* Take the shared lock: 1 when taken.  A holder's pid other than ours is a thread of the
+ * process this one was forked from, which will never release it here: taken over, with
+ * a fresh calibration sample (the lines themselves: clk_fork_child).  wait: how many
+ * 50 us pauses to wait for a holder of this process. */
+static int clk_lock(struct gp_clock_set *s, int wait)
+{
+	int me = (int)sys_getpid();
+	for (int i = 0;; i++) {
+		int h = atomic_load_explicit(&s->lock, memory_order_relaxed);
+		if (h != me) {
+			if (!atomic_compare_exchange_strong_explicit(
+				&s->lock, &h, me, memory_order_acquire, memory_order_relaxed))
+				continue;
+			if (h != 0 && atomic_load_explicit(&s->usable, memory_order_relaxed)) {
+				uint64_t w;
+				clk_sample(&s->cal_tsc, &s->cal_ns, &w);
+			}
+			return 1;
+		}
+		if (i >= wait)
+			return 0;
+		sys_sleep_ns(50000);
+	}
+}
+
+static void clk_unlock(struct gp_clock_set *s)
+{
+	atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
+
+/* Init: join the process's clock; the first copy decides whether the TSC may be used and
+ * takes the first sample; a copy that comes after the first calibration takes its line. */
 static void clk_init(void)
 {
-	const char *e = getenv("GPROF_CLI_TSC");
-	if (e && *e == '0')
-		return;
-	if (!file_has("/sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc",
-		      64) ||
-	    !file_has("/proc/cpuinfo", " constant_tsc", 16384) ||
-	    !file_has("/proc/cpuinfo", " nonstop_tsc", 16384))
-		return;
-	g_clk_usable = 1;
-	clk_sample(&g_cal_tsc, &g_cal_ns);
+	struct gp_clock_set *s = &gprof_cli_clock_v1;
+	if (!clk_lock(s, 2000))
+		return; /* held 100 ms: this copy reads the shared line (gp_now_ns_slow) */
+	if (!s->init) {
+		const char *e = getenv("GPROF_CLI_TSC");
+		s->init = 1;
+		if (!(e && *e == '0') &&
+		    file_has("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+			     "tsc", 64) &&
+		    file_has("/proc/cpuinfo", " constant_tsc", 16384) &&
+		    file_has("/proc/cpuinfo", " nonstop_tsc", 16384)) {
+			uint64_t w;
+			clk_sample(&s->cal_tsc, &s->cal_ns, &w);
+			atomic_store_explicit(&s->usable, 1, memory_order_release);
+		}
+	}
+	if (s->n < CLK_COPIES) {
+		s->copy[s->n++] = &gp_clk;
+		g_clk_joined = 1;
+		if (atomic_load_explicit(&s->line.on, memory_order_relaxed))
+			clk_publish(&gp_clk, s->line.tsc, s->line.ns, s->line.mult);
+	}
+	clk_unlock(s);
 }
 
 /* Recalibrate: the first time at least CLK_FIRST_NS after the initial sample, later at
- * least 20 ms after the previous sample.  Skipped while another thread calibrates. */
+ * least 20 ms after the previous sample.  Skipped while another thread calibrates.  A new
+ * line starts where the old one is at the moment it is published (not at the sample,
+ * which may be long gone when the calibrating thread was preempted in between), so that
+ * no reader sees time go back. */
 static void clk_calibrate(void)
 {
-	uint64_t t = 0, n = 0; /* (clk_sample sets both; GCC cannot see it once inlined) */
-	if (!g_clk_usable || atomic_exchange_explicit(&g_clk_lock, 1, memory_order_acquire))
+	struct gp_clock_set *s = &gprof_cli_clock_v1;
+	uint64_t t = 0, n = 0, w = 0; /* (clk_sample sets them; GCC cannot see it once inlined) */
+	if (!g_clk_joined || !atomic_load_explicit(&s->usable, memory_order_acquire) ||
+	    !clk_lock(s, 0))
 		return;
-	clk_sample(&t, &n);
-	if (n - g_cal_ns < (atomic_load_explicit(&gp_clk.on, memory_order_relaxed)
-				? 20000000ull
-				: CLK_FIRST_NS) ||
-	    t <= g_cal_tsc) {
-		atomic_store_explicit(&g_clk_lock, 0, memory_order_release);
+	int on = atomic_load_explicit(&s->line.on, memory_order_relaxed);
+	clk_sample(&t, &n, &w);
+	if (n - s->cal_ns < (on ? 20000000ull : CLK_FIRST_NS) || t <= s->cal_tsc) {
+		clk_unlock(s);
 		return;
 	}
-	uint64_t dt = t - g_cal_tsc, dn = n - g_cal_ns;
-	if (!atomic_load_explicit(&gp_clk.on, memory_order_relaxed)) {
-		clk_publish(t, n, (uint64_t)(((unsigned __int128)dn << 32) / dt));
-		atomic_store_explicit(&gp_clk.on, 1, memory_order_release);
+	uint64_t dt = t - s->cal_tsc, dn = n - s->cal_ns;
+	if (!on) {
+		/* readers have used clock_gettime so far: start the line at the sample's
+		 * latest possible time, never before what they read */
+		uint64_t m = (uint64_t)(((unsigned __int128)dn << 32) / dt);
+		clk_publish_all(s, t, n + gp_tsc_to_ns(w, 0, 0, m), m);
 	} else {
-		uint64_t c = gp_tsc_to_ns(t, gp_clk.tsc, gp_clk.ns, gp_clk.mult);
+		uint64_t c = gp_tsc_to_ns(t, s->line.tsc, s->line.ns, s->line.mult);
 		int64_t err = (int64_t)(n - c);
 		if (err > 1000000 || err < -1000000) {
-			clk_publish(t, n, (uint64_t)(((unsigned __int128)dn << 32) / dt));
+			clk_publish_all(s, t, n, (uint64_t)(((unsigned __int128)dn << 32) / dt));
 		} else {
-			/* continue from c and absorb err over the next period of the same length */
+			/* continue from where the line is now and absorb err over the next
+			 * period of the same length */
 			int64_t target = (int64_t)dn + err;
 			if (target < (int64_t)dn / 2)
 				target = (int64_t)dn / 2;
-			clk_publish(t, c,
-				    (uint64_t)(((unsigned __int128)(uint64_t)target << 32) / dt));
+			uint64_t m = (uint64_t)(((unsigned __int128)(uint64_t)target << 32) / dt);
+			uint64_t tp = __rdtsc();
+			clk_publish_all(s, tp,
+					gp_tsc_to_ns(tp, s->line.tsc, s->line.ns, s->line.mult), m);
 		}
 	}
-	g_cal_tsc = t;
-	g_cal_ns = n;
-	atomic_store_explicit(&g_clk_lock, 0, memory_order_release);
+	s->cal_tsc = t;
+	s->cal_ns = n;
+	clk_unlock(s);
 }
 
-/* gp_now_ns() before the first calibration: clock_gettime, and the calibration itself
- * once CLK_FIRST_NS passed since the initial sample. */
+/* Leave the shared list (the destructor: this library may be unloaded, its gp_clk with
+ * it; the line it has stays valid). */
+static void clk_leave(void)
+{
+	struct gp_clock_set *s = &gprof_cli_clock_v1;
+	if (!g_clk_joined || !clk_lock(s, 200))
+		return;
+	for (int i = 0; i < s->n; i++)
+		if (s->copy[i] == &gp_clk)
+			s->copy[i--] = s->copy[--s->n];
+	g_clk_joined = 0;
+	clk_unlock(s);
+}
+
+/* In a forked child: a thread of the parent may have been publishing into a line; its
+ * readers would wait for the end of that forever.  Such a line is off (clock_gettime, or
+ * the shared line) until the next calibration publishes a whole one again. */
+static void clk_fork_child(void)
+{
+	struct gp_clock *c[2] = {&gprof_cli_clock_v1.line, &gp_clk};
+	for (int i = 0; i < 2; i++) {
+		uint32_t q = atomic_load_explicit(&c[i]->seq, memory_order_relaxed);
+		if (q & 1) {
+			atomic_store_explicit(&c[i]->on, 0, memory_order_relaxed);
+			atomic_store_explicit(&c[i]->seq, q + 1, memory_order_release);
+		}
+	}
+}
+
+/* gp_now_ns() while this copy's line is off: the shared line once on (a calibration is
+ * publishing, this copy's line was reset in a forked child, or this copy could not join),
+ * else clock_gettime, and the calibration itself once CLK_FIRST_NS passed since the
+ * initial sample. */
 uint64_t gp_now_ns_slow(void)
 {
+	struct gp_clock_set *s = &gprof_cli_clock_v1;
+	if (atomic_load_explicit(&s->line.on, memory_order_acquire))
+		return clk_read(&s->line, 0);
 	uint64_t n = mono_ns();
-	if (g_clk_usable && n - g_cal_ns >= CLK_FIRST_NS)
+	if (g_clk_joined && atomic_load_explicit(&s->usable, memory_order_acquire) &&
+	    n - s->cal_ns >= CLK_FIRST_NS)
 		clk_calibrate();
 	return n;
+}
+
+uint64_t gp_tsc_ns(uint64_t t)
+{
+	if (atomic_load_explicit(&gp_clk.on, memory_order_acquire))
+		return clk_read(&gp_clk, t);
+	if (atomic_load_explicit(&gprof_cli_clock_v1.line.on, memory_order_acquire))
+		return clk_read(&gprof_cli_clock_v1.line, t);
+	return 0;
 }
 
 #else
@@ -908,9 +1057,23 @@ static void clk_calibrate(void)
 {
 }
 
+static void clk_leave(void)
+{
+}
+
+static void clk_fork_child(void)
+{
+}
+
 uint64_t gp_now_ns_slow(void)
 {
 	return mono_ns();
+}
+
+uint64_t gp_tsc_ns(uint64_t t)
+{
+	(void)t;
+	return 0;
 }
 #endif
 
@@ -1508,6 +1671,7 @@ static void producer_atexit(void)
 __attribute__((destructor)) static void producer_fini(void)
 {
 	producer_exit();
+	clk_leave();
 }
 
 static const int g_sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGINT};
@@ -1586,6 +1750,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	clk_fork_child();
 	if (atomic_load(&g_state) != ST_ACTIVE)
 		return;
 	/* the parent's ring is not mapped here (MADV_DONTFORK) and stays the parent's */

@@ -88,7 +88,9 @@ GP_HIDDEN extern __thread struct gp_tbuf *gp_t_buf __attribute__((tls_model("ini
 GP_HIDDEN extern int gp_membar;
 
 /* The TSC -> CLOCK_MONOTONIC ns conversion, ns = ns + (rdtsc - tsc) * mult / 2^32; a
- * seqlock (seq odd while written); `on` once calibrated. */
+ * seqlock (seq odd while written); `on` once calibrated.  Each copy of the runtime reads
+ * its own; one calibration for the whole process writes them all (producer.c "the
+ * clock"). */
 struct gp_clock {
 	_Atomic uint32_t seq;
 	_Atomic int on;
@@ -268,6 +270,11 @@ static inline uint64_t gp_now_ns(void)
 #endif
 	return gp_now_ns_slow();
 }
+
+/* gp_now_ns()'s time at TSC value `tsc` (an rdtsc of this host), on the same calibration
+ * as every collector of the process; 0 while that clock does not run on the TSC (before
+ * its first calibration, or where the TSC is not used).  Not inline: for cold paths. */
+GP_HIDDEN uint64_t gp_tsc_ns(uint64_t tsc);
 
 /* Flush the calling thread's buffer now (one send if non-empty). */
 GP_HIDDEN void gp_flush_thread(void);

@@ -684,6 +684,35 @@ static void test_closes_all_fds(void **state)
 				     "o.nameId WHERE s.value LIKE '%nanosleep%'") >= 5);
 }
 
+/* One clock per process: an OS runtime call right inside an NVTX range lies inside it in
+ * the report, though two libraries (libgprof-inject.so, libgprof-osrt.so) time them, each
+ * with its own copy of the producer runtime and its rdtsc conversion.  100000 ranges, 20 ms
+ * flush periods: many recalibrations, many calls taken while one is published. */
+static void test_one_clock(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], o[PATH_MAX];
+	struct tu_run r;
+
+	setenv("GPROF_CLI_FLUSH_MS", "20", 1);
+	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "--osrt-threshold", "0", "-o",
+	    tu_pathf(o, dir, "r"), exit_with, "nest", "100000");
+	unsetenv("GPROF_CLI_FLUSH_MS");
+	assert_int_equal(r.status, 0);
+	tu_pathf(db, dir, "r.db");
+	/* the i-th read() with the i-th range (one thread, in order) */
+	assert_int_equal(tu_query_int(db,
+				      "WITH o AS (SELECT row_number() OVER (ORDER BY o.start) "
+				      "i, o.start, o.end FROM OSRT_API o JOIN StringIds s ON "
+				      "s.id = o.nameId WHERE s.value = 'read'), n AS (SELECT "
+				      "row_number() OVER (ORDER BY e.start) i, e.start, e.end "
+				      "FROM NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = "
+				      "e.textId WHERE coalesce(e.text, s.value) = "
+				      "'exit_with:nest') SELECT count(*) FROM o JOIN n USING (i) "
+				      "WHERE o.start >= n.start AND o.end <= n.end"),
+			 100000);
+}
+
 static void test_sigterm_forwarded(void **state)
 {
 	const char *dir = *state;
@@ -1198,6 +1227,7 @@ int main(void)
 	    T(test_usage_errors),
 	    T(test_exits_at_once),
 	    T(test_closes_all_fds),
+	    T(test_one_clock),
 	    T(test_sigterm_forwarded),
 	    T(test_stats_prints_reports),
 	    T(test_config_file_and_override),

@@ -8,6 +8,10 @@
  *   exit_with closefds <N>         close every fd, then push/pop N NVTX ranges around
  *                                  2 ms sleeps (osrt) and exit 0
  *   exit_with nvtx <N>             same without closing fds
+ *   exit_with nest <N>             N NVTX ranges "exit_with:nest", each around one
+ *                                  read() of a byte of /dev/zero (osrt, with
+ *                                  --osrt-threshold 0): a call of one collector right
+ *                                  inside a range of another; exit 0
  *   exit_with sleep <ms> <ready>   create the file <ready>, then sleep <ms> ms (in 10 ms
  *                                  steps, so signals end it promptly) and exit 0
  *   exit_with exec <prog> <a>...   execvp prog
@@ -53,8 +57,10 @@ __attribute__((no_sanitize("undefined"))) static void segfault(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: exit_with <N> | signal <N> | args ... | env <NAME> | "
-				"closefds <N> | nvtx <N> | sleep <ms> <ready> | exec <prog> ...\n");
+		fprintf(
+		    stderr,
+		    "usage: exit_with <N> | signal <N> | args ... | env <NAME> | "
+		    "closefds <N> | nvtx <N> | nest <N> | sleep <ms> <ready> | exec <prog> ...\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "signal") && argc > 2) {
@@ -86,6 +92,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "nvtx") && argc > 2) {
 		nvtx_work(atoi(argv[2]));
+		return 0;
+	}
+	if (!strcmp(argv[1], "nest") && argc > 2) {
+		int fd = open("/dev/zero", O_RDONLY);
+		char c;
+
+		for (int i = atoi(argv[2]); i > 0; i--) {
+			nvtxRangePushA("exit_with:nest");
+			if (read(fd, &c, 1) != 1)
+				return 1;
+			nvtxRangePop();
+		}
 		return 0;
 	}
 	if (!strcmp(argv[1], "sleep") && argc > 3) {
