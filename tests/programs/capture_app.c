@@ -21,6 +21,11 @@
  * Outside "step": one nanosleep(GAP_US) and a mark "between" per iteration (never
  * inside a capture range).  The worker synchronises by spinning on atomics, so it makes
  * no OS runtime calls of its own.
+ *
+ * With CAPTURE_APP_TIMES=FILE in the environment, FILE gets one line per iteration at
+ * exit, "I BEFORE AFTER": CLOCK_MONOTONIC ns right before and right after the call that
+ * opens "step" (the tests compare them with -y/--delay; the file is written after the
+ * loop, outside any capture range of the tests that ask for it).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,6 +39,14 @@
 #define INNER 3
 
 static _Atomic int g_go, g_done, g_quit;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static void sleep_us(long us)
 {
@@ -79,6 +92,9 @@ int main(int argc, char **argv)
 	nvtxDomainHandle_t dom = NULL;
 	nvtxStringHandle_t reg = NULL;
 	pthread_t th;
+	const char *times_path = getenv("CAPTURE_APP_TIMES");
+	long long(*times)[2] =
+	    times_path && iters > 0 ? calloc((size_t)iters, sizeof(*times)) : NULL;
 
 	if (!strcmp(variant, "dom"))
 		dom = nvtxDomainCreateA("dom");
@@ -93,6 +109,8 @@ int main(int argc, char **argv)
 		memset(&a, 0, sizeof(a));
 		a.version = NVTX_VERSION;
 		a.size = NVTX_EVENT_ATTRIB_STRUCT_SIZE;
+		if (times)
+			times[i][0] = now_ns();
 		if (!strcmp(variant, "reg")) {
 			a.messageType = NVTX_MESSAGE_TYPE_REGISTERED;
 			a.message.registered = reg;
@@ -108,6 +126,8 @@ int main(int argc, char **argv)
 		} else {
 			nvtxRangePushA("step");
 		}
+		if (times)
+			times[i][1] = now_ns();
 
 		mark_iter(i);
 		for (int k = 0; k < INNER; k++) {
@@ -131,5 +151,14 @@ int main(int argc, char **argv)
 	}
 	atomic_store(&g_quit, 1);
 	pthread_join(th, NULL);
+	if (times) {
+		FILE *f = fopen(times_path, "w");
+
+		for (int i = 0; f && i < iters; i++)
+			fprintf(f, "%d %lld %lld\n", i, times[i][0], times[i][1]);
+		free(times);
+		if (!f || fclose(f) != 0)
+			return 1;
+	}
 	return 0;
 }
