@@ -350,7 +350,9 @@ static uint32_t kernel_name_sid(const char *name)
  */
 #define WIN_GATED (-1) /* no capture mode: gp_rec_begin() */
 #define WIN_DROP  (-2) /* outside every capture window */
-#define WIN_STATE (-3) /* outside, but in every later range's report (GP_CUDA_WINDOW_STATE) */
+/* win <= WIN_FROM(0): state for window k and every later one (GP_CUDA_WINDOW_FROM | k) */
+#define WIN_FROM(k)	  (-16 - (int)(k))
+#define WIN_FROM_INDEX(w) ((uint32_t)(-16 - (w)))
 
 /* correlationId -> window + 1, direct-mapped by the low bits (ids increase) */
 #define CORR_MAP_SIZE (1u << 16)
@@ -441,7 +443,8 @@ static void *event_begin(uint16_t code, size_t size, int win)
 	memset(p + sizeof(struct gp_rec_hdr), 0, size - sizeof(struct gp_rec_hdr));
 	if (win != WIN_GATED) {
 		struct gp_cuda_window_tag t = {
-		    win == WIN_STATE ? GP_CUDA_WINDOW_STATE : (uint32_t)win, GP_CUDA_WINDOW_MAGIC};
+		    win <= WIN_FROM(0) ? GP_CUDA_WINDOW_FROM | WIN_FROM_INDEX(win) : (uint32_t)win,
+		    GP_CUDA_WINDOW_MAGIC};
 		memcpy(p + size, &t, sizeof(t));
 	}
 	return p;
@@ -731,6 +734,8 @@ static void live_snapshot(int k)
 			memcpy((char *)r + sizeof(r->h), (const char *)&live[i].rec + sizeof(r->h),
 			       sizeof(*r) - sizeof(r->h));
 			r->h.tid = 0;
+			/* the live set as of the range start: stamped with it, as nsys does */
+			r->ts_ns = atomic_load(&gp_ctl->win[k].start_ns);
 			gp_rec_commit(r);
 		}
 	}
@@ -844,13 +849,18 @@ static void graph_event(CUpti_CallbackId cbid, const CUpti_GraphData *g)
 	}
 	if (g->graph)
 		p_cuptiGetGraphId(g->graph, &graph);
-	/* a graph made outside the ranges is written into every later range's report, as
-	 * nsys does (its launches there refer to it) */
-	int win = event_window(1, 0, ts, ts);
-	if (win == WIN_DROP && !atomic_load(&gp_ctl->done))
-		win = WIN_STATE;
-	if (win == WIN_DROP)
-		return;
+	/* nsys writes a graph's creation into the report of the range it was made in (or the
+	 * next one, when made between ranges) and of every later range: launches there refer
+	 * to it */
+	int win = WIN_GATED;
+	if (gp_capture_mode() != GP_CAPTURE_NONE) {
+		uint32_t next = atomic_load_explicit(&gp_ctl->nwindows, memory_order_acquire);
+		int open = window_holding(ts, ts);
+
+		if (atomic_load(&gp_ctl->done) || (open < 0 && next >= GP_CAPTURE_MAX_WINDOWS))
+			return;
+		win = WIN_FROM(open >= 0 ? (uint32_t)open : next);
+	}
 	struct gp_rec_cuda_graph_event *r =
 	    event_begin(GP_REC_CUDA_GRAPH_EVENT, sizeof(struct gp_rec_cuda_graph_event), win);
 	if (!r)

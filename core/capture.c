@@ -551,16 +551,26 @@ static int broadcast(struct report_router *rt, struct capture_conn *cc,
 	return ret;
 }
 
-/* Hand rec to every open window report this connection is in (REPORT_ROUTE_LATER). */
-static int broadcast_open(struct report_router *rt, struct capture_conn *cc,
+/* Hand rec to the reports of window first and every later window opened so far
+ * (REPORT_ROUTE_FROM), joining the connection to them; then keep it in the state log for
+ * the windows still to open.  Window first may have closed before rec arrived (CUPTI and
+ * the rings deliver late): rec still belongs to it. */
+static int broadcast_from(struct report_router *rt, struct capture_conn *cc, size_t first,
 			  const struct gp_rec_hdr *rec)
 {
+	struct report_conn *rc;
 	size_t k;
 	int ret = 0;
 
-	for (k = 0; k < cc->nrc && k < rt->nwin; k++)
-		if (cc->rc[k] && rt->win[k].rep && !rt->win[k].stop_ns)
-			ret = merge_rc(ret, report_record(rt->win[k].rep, cc->rc[k], rec));
+	refresh(rt);
+	for (k = first; k < rt->nwin; k++) {
+		rc = conn_in(rt, cc, k); /* replays the log without rec */
+		if (rc)
+			ret = merge_rc(ret, report_record(rt->win[k].rep, rc, rec));
+		else
+			rt->dropped++;
+	}
+	log_append(cc, rec);
 	return ret;
 }
 
@@ -605,11 +615,8 @@ int capture_record(struct report_router *rt, struct capture_conn *cc, const stru
 	}
 	if (k == REPORT_ROUTE_DROP)
 		return 0;
-	if (k == REPORT_ROUTE_LATER) { /* e.g. a CUDA graph made before the range */
-		log_append(cc, rec);
-		refresh(rt);
-		return broadcast_open(rt, cc, rec);
-	}
+	if (k <= REPORT_ROUTE_FROM(0)) /* e.g. a CUDA graph's creation */
+		return broadcast_from(rt, cc, REPORT_ROUTE_FROM_WINDOW(k), rec);
 	if (k < 0) {
 		uint64_t ts = gate_time(rec);
 

@@ -141,7 +141,10 @@ struct report_router;
 #define REPORT_ROUTE_DEFAULT (-1) /* let the recorder decide (by gate time / latest window) */
 #define REPORT_ROUTE_ALL     (-2) /* a state record: every window's report, and later ones */
 #define REPORT_ROUTE_DROP    (-3) /* belongs to no window: not written */
-#define REPORT_ROUTE_LATER   (-4) /* state from now on: every window open now, and later ones */
+/* state from window k on: window k's report and every later one's (k >= 0); a route
+ * result r <= REPORT_ROUTE_FROM(0) names k = REPORT_ROUTE_FROM_WINDOW(r) */
+#define REPORT_ROUTE_FROM(k)	    (-16 - (int)(k))
+#define REPORT_ROUTE_FROM_WINDOW(r) ((size_t)(-16 - (r)))
 
 /* The window holding ts_ns, else the nearest one (gaps: the closer boundary); -1 when
  * no window has opened yet. */

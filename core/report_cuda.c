@@ -17,8 +17,11 @@
  *     nsys 0..6, CUPTI UNKNOWN=0 -> nsys 7 (fixture: pinned->device copy has 1 -> 2);
  *   - launchType: CUPTI REGULAR=0 -> nsys REGULAR=1 (fixture launchType 1);
  *   - memoryOperationType: CUPTI ALLOCATION=1/RELEASE=2 -> nsys 0/1;
- *   - syncType: CUPTI STREAM_SYNCHRONIZE=3 is written as 2, as nsys does (fixture: every
- *     cudaStreamSynchronize row has syncType 2), i.e. CUPTI value - 1;
+ *   - syncType: as nsys 2025.3 writes it, which is not CUPTI's value for stream syncs:
+ *     CUPTI STREAM_SYNCHRONIZE=3 -> 2 (fixture, and nsys on the H200: every
+ *     cudaStreamSynchronize row has 2), STREAM_WAIT_EVENT=2 -> 2 and CONTEXT_SYNCHRONIZE=4
+ *     -> 4 (nsys on the H200: cudaStreamWaitEvent rows 2, cudaProfilerStop rows 4),
+ *     EVENT_SYNCHRONIZE=1 -> 1;
  *   - copyKind and the stream flag have the same ids in both;
  *   - eventSyncId (SYNCHRONIZATION and CUDA_EVENT) is written as its low 32 bits, as nsys
  *     writes the synchronisation's (fixture: 4294967295 for "none"), so the two join.
@@ -317,7 +320,7 @@ static int64_t nsys_mem_kind(unsigned cupti)
 
 static int64_t nsys_sync_type(unsigned cupti)
 {
-	return cupti >= 1 && cupti <= 4 ? (int64_t)cupti - 1 : 0;
+	return cupti == 3 ? 2 : cupti <= 4 ? (int64_t)cupti : 0;
 }
 
 static int64_t nsys_launch_type(unsigned cupti)
@@ -759,7 +762,7 @@ static int cuda_finish(struct report *r)
  * collector (struct gp_cuda_window_tag after the record's struct, wire_cuda.h) goes to
  * the window it names: the collector knows which range launched a kernel (its
  * correlationId) even when CUPTI delivers it after the range closed; one tagged
- * GP_CUDA_WINDOW_STATE (graph creation before a range) goes to every range from then on.
+ * GP_CUDA_WINDOW_FROM | k (graph creation) goes to window k and every later one.
  * Untagged records follow the recorder's default rule.
  */
 static int cuda_route(struct report_router *rt, uint32_t pid, const struct gp_rec_hdr *rec)
@@ -776,8 +779,9 @@ static int cuda_route(struct report_router *rt, uint32_t pid, const struct gp_re
 	if (rec->size < base + sizeof(t))
 		return REPORT_ROUTE_DEFAULT;
 	memcpy(&t, (const char *)rec + base, sizeof(t));
-	if (t.magic == GP_CUDA_WINDOW_MAGIC && t.window == GP_CUDA_WINDOW_STATE)
-		return REPORT_ROUTE_LATER;
+	if (t.magic == GP_CUDA_WINDOW_MAGIC && (t.window & GP_CUDA_WINDOW_FROM) &&
+	    (t.window & ~GP_CUDA_WINDOW_FROM) < GP_CAPTURE_MAX_WINDOWS)
+		return REPORT_ROUTE_FROM(t.window & ~GP_CUDA_WINDOW_FROM);
 	if (t.magic != GP_CUDA_WINDOW_MAGIC || t.window >= GP_CAPTURE_MAX_WINDOWS)
 		return REPORT_ROUTE_DEFAULT;
 	return (int)t.window;

@@ -269,10 +269,11 @@ struct gp_rec_cuda_stream {
  * without the tag (capture mode none) are placed by the recorder's default rule.
  */
 #define GP_CUDA_WINDOW_MAGIC 0x4e495743u /* "CWIN" */
-/* `window` of a state record made outside every range that nsys writes into the report of
- * each later range too (the creation events of a CUDA graph made before the range that
- * replays it): the recorder's route hook answers REPORT_ROUTE_LATER (report.h). */
-#define GP_CUDA_WINDOW_STATE 0xfffffffeu
+/* `window` = GP_CUDA_WINDOW_FROM | k: a state record that nsys writes into the report of
+ * window k and of every later window (the creation events of a CUDA graph: every range
+ * that may replay it); k is the window open when it was made, else the next one to open.
+ * The recorder's route hook answers REPORT_ROUTE_FROM(k) (report.h). */
+#define GP_CUDA_WINDOW_FROM 0x80000000u
 struct gp_cuda_window_tag {
 	uint32_t window; /* 0-based capture window (gp_control.win index) */
 	uint32_t magic;	 /* GP_CUDA_WINDOW_MAGIC */

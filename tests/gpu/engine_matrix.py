@@ -71,8 +71,8 @@ API_IGNORE = {"cudaGetDevice", "cudaGetLastError", "cudaPeekAtLastError"}
 
 
 # record counts compared with nsys, report for report
-COUNTS = ("graphs", "memcpy", "memset", "memory", "sync", "cuda_event", "graph_events",
-          "node_events")
+COUNTS = ("graphs", "memcpy", "memset", "memory", "memory_live", "sync", "cuda_event",
+          "graph_events", "node_events")
 
 
 def q(db, sql):
@@ -90,8 +90,26 @@ def summary(path):
         "graphs": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_GRAPH_TRACE")[0:1],
         "memcpy": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMCPY")[0:1],
         "memset": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_MEMSET")[0:1],
-        "memory": q(db, "SELECT count(*) FROM CUDA_GPU_MEMORY_USAGE_EVENTS")[0:1],
-        "sync": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION")[0:1],
+        # memory: the events of the range's own API calls (joined by correlationId), and
+        # apart from them the bytes live at the range's end per memory kind (net of
+        # allocations and frees): nsys's snapshot of what was allocated before the first
+        # range also holds a few blocks allocated and freed before it (net 0 bytes)
+        "memory": q(db, "SELECT count(*) FROM CUDA_GPU_MEMORY_USAGE_EVENTS m WHERE EXISTS "
+                        "(SELECT 1 FROM CUPTI_ACTIVITY_KIND_RUNTIME r WHERE r.correlationId = "
+                        "m.correlationId)")[0:1],
+        "memory_live": q(db, "SELECT group_concat(k || ':' || b) FROM (SELECT memKind k, "
+                             "sum(CASE memoryOperationType WHEN 0 THEN bytes ELSE -bytes END) b "
+                             "FROM CUDA_GPU_MEMORY_USAGE_EVENTS GROUP BY 1 ORDER BY 1)")[0:1],
+        # context syncs (syncType 4) are compared apart: nsys 2025.3 writes one for each
+        # cudaProfilerStop and none for cudaDeviceSynchronize, gprof-cli what CUPTI delivers
+        # (README "Capture ranges with CUDA graphs")
+        "sync": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION "
+                      "WHERE syncType != 4")[0:1],
+        "context_sync": q(db, "SELECT coalesce(s.value, '?'), count(*) FROM "
+                              "CUPTI_ACTIVITY_KIND_SYNCHRONIZATION y LEFT JOIN "
+                              "CUPTI_ACTIVITY_KIND_RUNTIME r ON r.correlationId = y.correlationId "
+                              "LEFT JOIN StringIds s ON s.id = r.nameId WHERE y.syncType = 4 "
+                              "GROUP BY 1"),
         "cuda_event": q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_CUDA_EVENT")[0:1],
         "graph_events": q(db, "SELECT count(*) FROM CUDA_GRAPH_EVENTS")[0:1],
         "node_events": q(db, "SELECT count(*) FROM CUDA_GRAPH_NODE_EVENTS")[0:1],
@@ -108,10 +126,16 @@ def summary(path):
     first = q(db, "SELECT min(start) FROM CUPTI_ACTIVITY_KIND_RUNTIME")
     first = first[0][0] if first and first[0][0] is not None else 0
     s["details"] = {
-        "sync": q(db, "SELECT syncType, count(*), sum(start < %d) FROM "
-                      "CUPTI_ACTIVITY_KIND_SYNCHRONIZATION GROUP BY 1" % first),
+        # per syncType and the name of the API call with the same correlationId
+        "sync": q(db, "SELECT y.syncType, coalesce(s.value, '?'), count(*), sum(y.start < %d) "
+                      "FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION y LEFT JOIN "
+                      "CUPTI_ACTIVITY_KIND_RUNTIME r ON r.correlationId = y.correlationId "
+                      "LEFT JOIN StringIds s ON s.id = r.nameId GROUP BY 1, 2" % first),
+        # ..., the earliest and latest of those before the first API call (us before it)
         "memory": q(db, "SELECT memoryOperationType, memKind, count(*), sum(start < %d), "
-                        "sum(bytes) FROM CUDA_GPU_MEMORY_USAGE_EVENTS GROUP BY 1, 2" % first),
+                        "sum(bytes), (%d - min(start)) / 1000, (%d - max(CASE WHEN start < %d "
+                        "THEN start END)) / 1000 FROM CUDA_GPU_MEMORY_USAGE_EVENTS GROUP BY 1, 2"
+                        % (first, first, first, first)),
         "graph_events": q(db, "SELECT eventClass, count(*), sum(start < %d) FROM "
                               "CUDA_GRAPH_EVENTS GROUP BY 1" % first),
         "node_events": q(db, "SELECT eventClass, count(*), sum(start < %d) FROM "
@@ -214,10 +238,13 @@ def run_cell(out, name):
                 b, sum(s["kernels"].values()), sum(ts["kernels"].values()),
                 "" if not diff else " differ: %s" % sorted(diff.items())[:8]))
             for k in COUNTS:
-                res(s[k] == ts[k], "%s vs nsys: %s %d = %d" % (b, k, s[k], ts[k]))
+                res(s[k] == ts[k], "%s vs nsys: %s %s = %s" % (b, k, s[k], ts[k]))
                 if s[k] != ts[k] and k in s["details"]:
                     lines.append("  note %s %s (type, count, before the first API call, ...): "
                                  "gprof %s nsys %s" % (b, k, s["details"][k], ts["details"][k]))
+            if s["context_sync"] != ts["context_sync"]:
+                lines.append("  note %s context syncs (known difference): gprof %s nsys %s" % (
+                    b, s["context_sync"], ts["context_sync"]))
             common = (set(s["api"]) & set(ts["api"])) - API_IGNORE
             adiff = {k: (s["api"][k], ts["api"][k]) for k in common if s["api"][k] != ts["api"][k]}
             only = sorted(set(s["api"]) ^ set(ts["api"]))

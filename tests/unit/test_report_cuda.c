@@ -234,6 +234,19 @@ static void send_session(int fd)
 	sy->cuda_event_sync_id = 71;
 	sy->type = 1; /* CUPTI EVENT_SYNCHRONIZE */
 
+	/* cudaStreamWaitEvent (CUPTI 2) and cudaDeviceSynchronize (CUPTI 4) */
+	for (uint32_t i = 0; i < 2; i++) {
+		sy = tu_add_rec(GP_REC_CUDA_SYNC, sizeof(*sy), 0);
+		sy->start_ns = T0 + 110000 + 1000 * (uint64_t)i;
+		sy->end_ns = sy->start_ns + 500;
+		sy->context_id = 1;
+		sy->stream_id = i ? UINT32_MAX : 13;
+		sy->correlation_id = 150 + i;
+		sy->cuda_event_id = i ? UINT32_MAX : 9;
+		sy->cuda_event_sync_id = UINT64_MAX;
+		sy->type = i ? 4 : 2;
+	}
+
 	tu_send_frame(fd, PID, 0);
 }
 
@@ -399,6 +412,12 @@ static void test_copies_sets_syncs(void **state)
 	assert_int_equal(q_int("SELECT syncType FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION "
 			       "WHERE correlationId = 129"),
 			 2);
+	/* the other CUPTI types keep their ids (nsys 2025.3 on the H200: cudaStreamWaitEvent
+	 * 2, the context sync of cudaProfilerStop 4) */
+	assert_string_equal(q_text("SELECT group_concat(syncType) FROM (SELECT syncType FROM "
+				   "CUPTI_ACTIVITY_KIND_SYNCHRONIZATION WHERE correlationId IN "
+				   "(142, 150, 151) ORDER BY correlationId)"),
+			    "1,2,4");
 	assert_int_equal(q_int("SELECT eventId FROM CUPTI_ACTIVITY_KIND_SYNCHRONIZATION WHERE "
 			       "correlationId = 129"),
 			 4294967295ll);

@@ -1,0 +1,149 @@
+/*
+ * test_capture_router.c - the recorder's capture-window router (core/capture.c,
+ * --capture-range-end=repeat) on hand-made records: a CUDA graph's creation events
+ * (tagged GP_CUDA_WINDOW_FROM | k, wire_cuda.h) land in the report of window k and of
+ * every later window, also when they reach the recorder after window k closed, as nsys
+ * writes them (issue 10).  CPU only.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/capture.h"
+#include "core/recorder.h"
+#include "core/recorder_internal.h"
+#include "core/util.h"
+#include "core/wire.h"
+#include "core/wire_cuda.h"
+#include "tests/testutil.h"
+
+#define PID 5151u
+#define TID 5152u
+
+/* A graph-creation record of graph `id` tagged for window `from` and later ones. */
+struct tagged_graph_event {
+	struct gp_rec_cuda_graph_event e;
+	struct gp_cuda_window_tag tag;
+};
+
+static void send_graph_event(struct report_router *rt, struct capture_conn *cc, uint64_t ts,
+			     uint32_t id, uint32_t from)
+{
+	struct tagged_graph_event r;
+
+	memset(&r, 0, sizeof(r));
+	r.e.h.type = GP_REC_CUDA_GRAPH_EVENT;
+	r.e.h.size = sizeof(r);
+	r.e.h.tid = TID;
+	r.e.ts_ns = ts;
+	r.e.graph_id = id;
+	r.e.event_class = GP_CUDA_GRAPH_CREATION;
+	r.tag.window = GP_CUDA_WINDOW_FROM | from;
+	r.tag.magic = GP_CUDA_WINDOW_MAGIC;
+	assert_int_equal(capture_record(rt, cc, &r.e.h), 0);
+}
+
+/* Publish window k's start (and stop, 0 = still open) as a producer would. */
+static void open_window(struct gp_control *ctl, uint32_t k, uint64_t start, uint64_t stop)
+{
+	atomic_store(&ctl->win[k].start_ns, start);
+	atomic_store(&ctl->win[k].stop_ns, stop);
+	atomic_store(&ctl->nwindows, k + 1);
+}
+
+static void test_graph_events_from_window(void **state)
+{
+	char *dir = *state, path[256], one[300];
+	struct capture_settings cs = {.mode = GP_CAPTURE_CUDA, .end = GP_CAPTURE_END_REPEAT};
+	struct recorder_config cfg;
+	struct recorder_stats st;
+	struct recorder_app_status app = {.pid = PID, .exit_status = 0};
+	uint64_t t0 = gp_monotonic_ns();
+	char **paths = NULL;
+	size_t npaths = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&st, 0, sizeof(st));
+	snprintf(path, sizeof(path), "%s/g.db", dir);
+	cfg.report_path = path;
+	cfg.session_start_ns = t0;
+	cfg.session_start_utc_ns = gp_realtime_ns();
+	struct gp_control *ctl = capture_control_create(dir, &cs, t0);
+	assert_non_null(ctl);
+	struct report_router *rt = capture_router_new(&cfg, ctl);
+	assert_non_null(rt);
+	struct capture_conn *cc = capture_conn_open(rt, PID);
+
+	struct gp_rec_hello hello;
+	memset(&hello, 0, sizeof(hello));
+	hello.h.type = GP_REC_HELLO;
+	hello.h.size = sizeof(hello);
+	hello.h.tid = TID;
+	hello.pid = PID;
+	hello.ppid = 1;
+	hello.collector = GP_COLLECTOR_INJECT;
+	hello.start_ns = t0;
+	assert_int_equal(capture_record(rt, cc, &hello.h), 0);
+
+	/* graph 1 made before any range, delivered after range 1 opened and closed and
+	 * range 2 opened: ranges 1 and 2 (and 3, below) */
+	open_window(ctl, 0, t0 + 1000, t0 + 2000);
+	open_window(ctl, 1, t0 + 3000, 0);
+	send_graph_event(rt, cc, t0 + 100, 1, 0);
+	/* graph 2 made inside range 2: ranges 2 and 3, not 1 */
+	send_graph_event(rt, cc, t0 + 3500, 2, 1);
+	atomic_store(&ctl->win[1].stop_ns, t0 + 4000);
+	/* range 3: the connection joins it with its first record there */
+	open_window(ctl, 2, t0 + 5000, t0 + 6000);
+	struct gp_rec_capture cap;
+	memset(&cap, 0, sizeof(cap));
+	cap.h.type = GP_REC_CAPTURE;
+	cap.h.size = sizeof(cap);
+	cap.h.tid = TID;
+	cap.ts_ns = t0 + 5000;
+	cap.window = 2;
+	cap.action = GP_CAPTURE_ACTION_START;
+	assert_int_equal(capture_record(rt, cc, &cap.h), 0);
+	/* graph 3 made between ranges 3 and 4 (none opens): no report */
+	send_graph_event(rt, cc, t0 + 7000, 3, 3);
+
+	capture_conn_close(rt, cc);
+	app.end_ns = t0 + 8000;
+	assert_int_equal(capture_router_finish(rt, &app, &st, &paths, &npaths), 0);
+	assert_int_equal(npaths, 3);
+	const char *want[] = {"1", "1,2", "1,2"};
+	for (size_t k = 0; k < 3; k++) {
+		sqlite3 *db;
+
+		snprintf(one, sizeof(one), "%s/g.%zu.db", dir, k + 1);
+		assert_string_equal(paths[k], one);
+		assert_int_equal(sqlite3_open_v2(one, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_string_equal(tu_db_row_text(db,
+						   "SELECT group_concat(graphId) FROM (SELECT "
+						   "graphId FROM CUDA_GRAPH_EVENTS ORDER BY 1)"),
+				    want[k]);
+		sqlite3_close(db);
+		free(paths[k]);
+	}
+	free(paths);
+	recorder_stats_release(&st);
+	capture_router_free(rt);
+	capture_control_destroy(ctl, dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_graph_events_from_window, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
