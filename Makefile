@@ -70,7 +70,7 @@ PRODUCER_SRC := collectors/producer.c
 OSRT_SRC := $(wildcard collectors/osrt.c)
 MPI_SRC := $(wildcard collectors/mpi.c)
 CUDALIBS_SRC := $(wildcard collectors/cudalibs.c)
-INJECT_SRC := $(wildcard collectors/nvtx.c collectors/cuda.c collectors/cuda_*.c collectors/gpu_metrics.c collectors/gpu_range.c)
+INJECT_SRC := $(wildcard collectors/nvtx.c collectors/cuda.c collectors/cuda_*.c collectors/cupti.c collectors/gpu_metrics.c collectors/gpu_range.c)
 
 GPROF := $(B)/bin/gprof-cli
 LIBDIR := $(B)/lib/gprof-cli

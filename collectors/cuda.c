@@ -35,6 +35,7 @@
 #include <cupti_target.h>
 
 #include "collectors/cuda_noise.h"
+#include "collectors/cupti.h"
 #include "collectors/gpu_metrics.h"
 #include "collectors/producer.h"
 
@@ -44,7 +45,6 @@
 
 #define CUPTI_FUNCS(X)                                                                             \
 	X(cuptiGetVersion, (uint32_t *))                                                           \
-	X(cuptiGetResultString, (CUptiResult, const char **))                                      \
 	X(cuptiSubscribe_v2,                                                                       \
 	  (CUpti_SubscriberHandle *, CUpti_CallbackFunc, void *, CUpti_SubscriberParams *))        \
 	X(cuptiEnableCallback,                                                                     \
@@ -94,7 +94,7 @@ static CUpti_SubscriberHandle subscriber;
 /* options */
 static int opt_all_apis, opt_memory, opt_graph_node;
 static int opt_trace_cuda = 1; /* 0: loaded for gpu-metrics only (no activity tracing) */
-static void *cupti_handle;
+static void *cupti_handle; /* gp_cupti_open()'s, once set up */
 static unsigned opt_flush_ms = 200;
 
 /* loss counters since the last report to the producer */
@@ -158,15 +158,6 @@ static void say_disabled(const char *fmt, const char *arg)
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
-}
-
-const char *gp_cupti_result_text(CUptiResult r)
-{
-	const char *s = NULL;
-
-	if (p_cuptiGetResultString && p_cuptiGetResultString(r, &s) == CUPTI_SUCCESS && s)
-		return s;
-	return "CUPTI error";
 }
 
 /* ---- options ----------------------------------------------------------------------- */
@@ -1178,30 +1169,6 @@ static void CUPTIAPI cupti_callback(void *ud, CUpti_CallbackDomain domain, CUpti
 
 /* ---- set-up ------------------------------------------------------------------------ */
 
-static void *open_cupti(void)
-{
-	static const char *const rel[] = {"extras/CUPTI/lib64/libcupti.so.13",
-					  "lib64/libcupti.so.13", "lib/libcupti.so.13"};
-	const char *homes[2] = {getenv("CUDA_HOME"), "/usr/local/cuda"};
-	char path[4096];
-	void *h = dlopen("libcupti.so.13", RTLD_NOW | RTLD_NOLOAD);
-
-	if (h)
-		return h;
-	if ((h = dlopen("libcupti.so.13", RTLD_NOW)))
-		return h;
-	for (int i = 0; i < 2; i++) {
-		if (!homes[i] || !*homes[i])
-			continue;
-		for (size_t j = 0; j < sizeof(rel) / sizeof(rel[0]); j++) {
-			snprintf(path, sizeof(path), "%s/%s", homes[i], rel[j]);
-			if ((h = dlopen(path, RTLD_NOW)))
-				return h;
-		}
-	}
-	return NULL;
-}
-
 static int resolve(void *h)
 {
 #define RESOLVE(name, args)                                                                        \
@@ -1396,7 +1363,7 @@ static int setup(void)
 	size_t sz;
 	uint8_t one = 1;
 	CUptiResult r;
-	void *h = open_cupti();
+	void *h = gp_cupti_open();
 
 	if (!h) {
 		say_disabled("cannot load libcupti.so.13 (%s)",

@@ -30,11 +30,8 @@ GP_HIDDEN void gp_metrics_stop(void);
  * subscription and forwards to these hooks; every one is a cheap no-op unless
  * $GPROF_CLI_TRACE names gpu-metrics and $GPROF_CLI_OPTIONS has gpu-metrics-mode=range.
  */
-#include <cupti.h>
+#include "collectors/cupti.h"
 
-/* CUPTI's text for result r (cuptiGetResultString, resolved by the cuda collector), or
- * "CUPTI error"; a static string.  Defined in collectors/cuda.c. */
-GP_HIDDEN const char *gp_cupti_result_text(CUptiResult r);
 
 /* The fix for CUPTI_ERROR_INSUFFICIENT_PRIVILEGES (performance counters restricted to
  * admin users), for the hint lines of both metrics modes (cupti-design.md §4.3). */
