@@ -94,7 +94,7 @@ static CUpti_SubscriberHandle subscriber;
 /* options */
 static int opt_all_apis, opt_memory, opt_graph_node;
 static int opt_trace_cuda = 1; /* 0: loaded for gpu-metrics only (no activity tracing) */
-static void *cupti_handle; /* gp_cupti_open()'s, once set up */
+static void *cupti_handle;     /* gp_cupti_open()'s, once set up */
 static unsigned opt_flush_ms = 200;
 
 /* loss counters since the last report to the producer */
