@@ -91,7 +91,7 @@ GPU_SRC := $(sort $(wildcard tests/gpu/*.cu))
 GPU_BIN := $(GPU_SRC:tests/gpu/%.cu=$(B)/tests/gpu/%) $(B)/tests/gpu/gpu_basic_shared
 
 .PHONY: all demo check check-gpu gpu-programs bench install clean format lint-man gen-cudalibs \
-	check-fuzz fuzz-programs fuzz-corpus lint-unused
+	check-fuzz fuzz-programs fuzz-corpus lint-unused lint-layers
 all: $(GPROF) $(if $(OSRT_SRC),$(OSRT_SO)) $(if $(INJECT_SRC),$(INJECT_SO)) $(if $(MPI_SRC),$(MPI_SO)) \
 	$(if $(CUDALIBS_SRC),$(CUDALIBS_SO))
 
@@ -169,6 +169,7 @@ SAN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:quaranti
 # repository root, wherever make runs from
 GPROF_FIXTURES ?= $(abspath $(dir $(firstword $(MAKEFILE_LIST)))../shared/fixtures)
 check: all $(TEST_BIN) $(PROG_BIN)
+	@sh scripts/check-layers.sh
 	@$(SAN_ENV) GPROF_CLI=$(abspath $(GPROF)) BUILD=$(abspath $(B)) \
 		GPROF_FIXTURES=$(GPROF_FIXTURES) sh tests/run-tests.sh $(TEST_BIN)
 
@@ -309,6 +310,10 @@ lint-man:
 # functions nothing calls (cppcheck's unusedFunction, ~20 s; CI runs it)
 lint-unused:
 	@sh scripts/check-unused.sh
+
+# one-way layers (README "Architecture"); also the first step of make check
+lint-layers:
+	@sh scripts/check-layers.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
