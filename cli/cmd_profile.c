@@ -54,6 +54,7 @@
 #include "cli/cmds.h"
 #include "cli/launch.h"
 #include "cli/profile_options.h"
+#include "cli/session.h"
 #include "cli/streams.h"
 #include "core/metrics_set.h"
 #include "core/config.h"
@@ -589,6 +590,71 @@ static void format_seconds(char *buf, size_t size, uint64_t ns)
 
 int cmd_profile(int argc, char **argv)
 {
+	return profile_run(argc, argv, NULL);
+}
+
+/* launch: refuse the profile switches that describe a collection (they belong to
+ * `start`; cmd_launch.c already refused them on its command line, this catches a config
+ * file).  0, or -1 after an error line and a hint. */
+static int session_check_options(const struct profile_options *o)
+{
+	const char *opt = o->output		  ? "--output"
+			  : o->stats		  ? "--stats"
+			  : o->force_overwrite	  ? "--force-overwrite"
+			  : o->duration_ns	  ? "--duration"
+			  : o->capture.mode	  ? "--capture-range"
+			  : o->capture.delay_ns	  ? "--delay"
+			  : o->nvtx_capture_given ? "--nvtx-capture"
+						  : NULL;
+
+	if (!opt)
+		return 0;
+	error("option '%s' belongs to 'gprof-cli start' in a session", opt);
+	hint("launch the application, then give %s to 'gprof-cli start'", opt);
+	return -1;
+}
+
+/* launch: create the session's control socket (cli/session.h) before anything else.
+ * The default name is nsys's profile-<id>-<application>. */
+static int session_begin(struct session_server *srv, const struct session_launch *sl,
+			 const struct profile_options *o, const char *app_path)
+{
+	struct session_info si;
+	struct strbuf app = STRBUF_INIT;
+	char name[SESSION_NAME_MAX + 1];
+	const char *base = strrchr(app_path, '/') ? strrchr(app_path, '/') + 1 : app_path;
+	size_t i;
+
+	memset(&si, 0, sizeof(si));
+	if (sl->name) {
+		snprintf(name, sizeof(name), "%s", sl->name);
+	} else {
+		snprintf(name, sizeof(name), "profile-%ld-%s", (long)getpid(), base);
+		for (i = 0; name[i]; i++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789._+-",
+				    name[i]))
+				name[i] = '_';
+	}
+	snprintf(si.name, sizeof(si.name), "%s", name);
+	si.id = (long)getpid();
+	si.created = (long long)(gp_realtime_ns() / 1000000000);
+	snprintf(si.trace, sizeof(si.trace), "%s", profile_trace_text(o->trace));
+	for (int k = 0; k < o->app_argc; k++) {
+		if (k)
+			strbuf_addch(&app, ' ');
+		add_quoted(&app, o->app_argv[k]);
+	}
+	for (i = 0; i < app.len; i++)
+		if (app.buf[i] == '\n')
+			app.buf[i] = ' ';
+	snprintf(si.app, sizeof(si.app), "%s", app.buf);
+	strbuf_release(&app);
+	return session_server_open(srv, name, &si);
+}
+
+int profile_run(int argc, char **argv, const struct session_launch *sl)
+{
 	struct profile_options o;
 	struct recorder_config cfg;
 	struct recorder *rec = NULL;
@@ -618,7 +684,12 @@ int cmd_profile(int argc, char **argv)
 	struct stream_tee tee;
 	int tee_open = 0;
 	uint64_t app_start_ns = 0;
+	/* launch: the session (cli/session.h) */
+	struct session_server srv;
+	int srv_open = 0, shut_kill = 0, app_ended = 0;
 
+	memset(&srv, 0, sizeof(srv));
+	srv.lfd = srv.shutdown_fd = -1;
 	gp_set_message_hook(session_log_hook, &log);
 	config_init(&file_cfg);
 	config_init(&eff);
@@ -651,9 +722,20 @@ int cmd_profile(int argc, char **argv)
 		config_release(&eff);
 		return rc;
 	}
+	if (sl && session_check_options(&o) < 0) {
+		rc = GP_EXIT_USAGE;
+		goto out;
+	}
 	rc = launch_resolve(o.app_argv[0], &app_path);
 	if (rc != 0)
 		goto out;
+	if (sl) {
+		if (session_begin(&srv, sl, &o, app_path) < 0) {
+			rc = GP_EXIT_SESSION;
+			goto out;
+		}
+		srv_open = 1;
+	}
 	libdir = abs_libdir();
 	if (((o.trace & PROFILE_TRACE_OSRT) && check_lib(libdir, OSRT_LIB, "osrt") < 0) ||
 	    ((o.trace & PROFILE_TRACE_MPI) && check_lib(libdir, MPI_LIB, "mpi") < 0) ||
@@ -688,7 +770,12 @@ int cmd_profile(int argc, char **argv)
 	 * once the recorder exists. */
 	env_init(&env, environ);
 	build_env(&env, &o, "", libdir, cuda_opts);
-	pending = expand_output(o.output ? o.output : OUTNAME_DEFAULT, env.v, 0, &pattern);
+	if (sl) /* no report of its own: each window names one (the spool goes here) */
+		pattern =
+		    xasprintf("%s/gprof-cli-session-%ld.db",
+			      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+			      (long)getpid());
+	pending = sl ? 0 : expand_output(o.output ? o.output : OUTNAME_DEFAULT, env.v, 0, &pattern);
 	if (pending < 0) {
 		rc = GP_EXIT_USAGE;
 		goto out;
@@ -705,7 +792,7 @@ int cmd_profile(int argc, char **argv)
 	spec.channel_var = GP_ENV_CHANNEL;
 	spec.channel_index = (int)env_index(&env, GP_ENV_CHANNEL, strlen(GP_ENV_CHANNEL));
 	/* the session may end before the application: signal its whole process group */
-	spec.new_pgrp = (o.duration_ns || capture_can_shutdown(&o.capture)) && o.kill_signal;
+	spec.new_pgrp = (o.duration_ns || capture_can_shutdown(&o.capture) || sl) && o.kill_signal;
 
 	/* Block the forwarded signals before the recorder's threads exist, so that they
 	 * inherit the block and the signals reach the main thread's handler.  Fork while
@@ -746,6 +833,7 @@ int cmd_profile(int argc, char **argv)
 	cfg.session_start_ns = gp_monotonic_ns();
 	cfg.session_start_utc_ns = gp_realtime_ns();
 	cfg.capture = o.capture;
+	cfg.capture.session = sl != NULL;
 	cfg.expect = expect;
 	cfg.n_expect = trace_expect(&o, expect, expect_rows);
 	if (recorder_start(&rec, &cfg) < 0) {
@@ -775,14 +863,30 @@ int cmd_profile(int argc, char **argv)
 	session_end_ns = o.duration_ns ? gp_monotonic_ns() + o.capture.delay_ns + o.duration_ns : 0;
 	format_seconds(secs, sizeof(secs), o.duration_ns);
 	app.pid = l.pid;
-	w = launch_wait_event(&l, session_end_ns, recorder_shutdown_fd(rec), &status, &signaled,
-			      NULL);
+	if (sl) {
+		srv.info.app_pid = (long)l.pid;
+		session_server_write_info(&srv);
+		fprintf(stderr,
+			"gprof-cli: session '%s' ready (id %ld); collection is off until "
+			"'gprof-cli start --session=%s'\n",
+			srv.name, srv.info.id, srv.name);
+		w = session_serve(&srv, rec, &l, &log, &status, &signaled, &shut_kill);
+	} else {
+		w = launch_wait_event(&l, session_end_ns, recorder_shutdown_fd(rec), &status,
+				      &signaled, NULL);
+	}
+	if (w == 3) { /* gprof-cli shutdown --kill=...: as an expired duration */
+		o.kill_signal = shut_kill;
+		w = 1;
+	}
 	if (w == 1 || w == 2) {
 		/* --duration expired, or the capture ended the session, while the
 		 * application runs */
 		char why[96];
 
-		if (w == 1)
+		if (w == 1 && sl)
+			snprintf(why, sizeof(why), "session '%s' shut down", srv.name);
+		else if (w == 1)
 			snprintf(why, sizeof(why), "--duration %s s expired", secs);
 		else
 			snprintf(why, sizeof(why), "capture ended (--capture-range-end=%s)",
@@ -819,6 +923,9 @@ int cmd_profile(int argc, char **argv)
 	app.end_ns = gp_monotonic_ns();
 	app.exit_status = running ? -1 : status;
 	app.signaled = running ? 0 : signaled;
+	app_ended = w >= 0 && !running;
+	if (sl)
+		session_finish(&srv, rec, &app);
 
 	if (w == 0 && !expired && (!o.stop_on_exit || o.wait_all)) {
 		/* the launched process exited first: -x false records on until the duration
@@ -878,12 +985,20 @@ int cmd_profile(int argc, char **argv)
 		    capture_mode_name(o.capture.mode),
 		    capture_end_name(o.capture.end, o.capture.max_ranges, endbuf, sizeof(endbuf)));
 	if (st.n_reports) {
-		fprintf(stderr, "Generated:\n");
+		int said = 0;
+
 		for (size_t i = 0; i < st.n_reports; i++) {
+			if (access(st.report_paths[i], F_OK) != 0)
+				continue; /* removed: the disk was full (said) */
+			if (!said++)
+				fprintf(stderr, "Generated:\n");
 			if (!realpath(st.report_paths[i], abs_report))
 				snprintf(abs_report, sizeof(abs_report), "%s", st.report_paths[i]);
 			fprintf(stderr, "    %s\n", abs_report);
 		}
+	} else if (sl) {
+		fprintf(stderr, "gprof-cli: session '%s' ended: %u collection window%s\n", srv.name,
+			srv.windows, srv.windows == 1 ? "" : "s");
 	} else if (o.capture.mode == GP_CAPTURE_NONE) {
 		if (!realpath(report, abs_report))
 			snprintf(abs_report, sizeof(abs_report), "%s", report);
@@ -915,6 +1030,8 @@ int cmd_profile(int argc, char **argv)
 	if (finish_rc < 0 && rc == 0)
 		rc = GP_EXIT_ERROR;
 out:
+	if (srv_open)
+		session_server_close(&srv, app_ended ? status : -1);
 	if (tee_open)
 		stream_tee_finish(&tee);
 	gp_set_message_hook(NULL, NULL);

@@ -14,6 +14,24 @@
 int cmd_profile(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_launch(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_shutdown(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
+/* What `launch` adds to profile's run: an interactive session (cli/session.h). */
+struct session_launch {
+	const char *name; /* --session-new, parsed; NULL: profile-<id>-<application> */
+};
+
+/* The body of `profile` (cmd_profile.c), also run by `launch` with sl != NULL: then no
+ * report is written at the start; the session's control socket is served while the
+ * application runs (session_serve) and each start/stop window is a report of its own.
+ * argv[0] is "profile"; returns the exit status as cmd_profile does. */
+int profile_run(int argc, char **argv, const struct session_launch *sl);
 
 /* Directory holding libgprof-osrt.so and libgprof-inject.so: $GPROF_CLI_LIBDIR, else
  * <dir of the gprof-cli executable>/../lib/gprof-cli.  Returns a static string. */

@@ -20,6 +20,13 @@ static const struct cmd_struct commands[] = {
     {"profile", cmd_profile, "launch an application and record a report"},
     {"stats", cmd_stats, "print summary reports from a report"},
     {"export", cmd_export, "export a report's tables as CSV or JSON Lines"},
+    {"launch", cmd_launch, "run an application in a session, collection off"},
+    {"start", cmd_start, "start collecting in a session (a window: one report)"},
+    {"stop", cmd_stop, "stop collecting in a session and write the report"},
+    {"cancel", cmd_cancel, "stop collecting in a session, writing nothing"},
+    {"shutdown", cmd_shutdown, "end a session (and its application)"},
+    {"sessions", cmd_sessions, "list the sessions ('sessions list')"},
+    {"status", cmd_status, "a session's state, or what this machine allows (-e)"},
 };
 
 static void usage(FILE *f)
@@ -57,6 +64,7 @@ int main(int argc, char **argv)
 		if (!strcmp(commands[i].name, argv[1]))
 			return commands[i].fn(argc - 1, argv + 1);
 	error("'%s' is not a gprof-cli command", argv[1]);
-	hint("the commands are profile, stats and export; see 'gprof-cli --help'");
+	hint("the commands are profile, launch, start, stop, cancel, shutdown, sessions, status, "
+	     "stats and export; see 'gprof-cli --help'");
 	return GP_EXIT_USAGE;
 }

@@ -1031,20 +1031,42 @@ static void print_wrapped(FILE *f, const char *text, int col, int indent, int wi
 	fputc('\n', f);
 }
 
+const struct profile_option *profile_option_short(int c)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (options[i].short_name && options[i].short_name == c)
+			return &options[i];
+	return NULL;
+}
+
 void profile_options_help(FILE *f)
 {
-	const int indent = 32;
-
 	fprintf(f, "usage: gprof-cli profile [<options>] <application> [<application-arguments>]\n"
 		   "\n"
 		   "Launch <application>, trace it, and write a report (an SQLite database in the\n"
 		   "Nsight Systems export schema).  Options end at the application name.\n"
 		   "\n"
 		   "options:\n");
+	profile_options_help_rows(f, NULL);
+	fprintf(f,
+		"\n"
+		"Boolean options also take nsys's forms --stats true and -f true.  The exit\n"
+		"status is the application's (128+N when signal N killed it); 126 and 127 when\n"
+		"it cannot be run; before it runs, 1 (internal failure, missing library), 2 (bad\n"
+		"command line) or 4 (report exists without -f).  See 'man gprof-cli-profile'.\n");
+}
+
+void profile_options_help_rows(FILE *f, int (*keep)(const struct profile_option *op))
+{
+	const int indent = 32;
+
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const struct profile_option *op = &options[i];
 		char head[96];
 		int n;
+
+		if (keep && !keep(op))
+			continue;
 
 		if (op->short_name)
 			n = snprintf(head, sizeof(head), "  -%c, --%s", op->short_name, op->name);
@@ -1064,12 +1086,6 @@ void profile_options_help(FILE *f)
 		}
 		print_wrapped(f, op->help, n, indent, 80);
 	}
-	fprintf(f,
-		"\n"
-		"Boolean options also take nsys's forms --stats true and -f true.  The exit\n"
-		"status is the application's (128+N when signal N killed it); 126 and 127 when\n"
-		"it cannot be run; before it runs, 1 (internal failure, missing library), 2 (bad\n"
-		"command line) or 4 (report exists without -f).  See 'man gprof-cli-profile'.\n");
 }
 
 /* The row a long option word names as getopt_long reads it: the exact name, or a

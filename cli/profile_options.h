@@ -180,6 +180,12 @@ void profile_options_release(struct profile_options *o);
 
 /* Print the --help text of `gprof-cli profile` to f. */
 void profile_options_help(FILE *f);
+/* Print the option rows of that text (one per table row, wrapped at 80 columns) for
+ * which keep(row) is non-zero (keep NULL: every row); `gprof-cli launch` prints the
+ * profile options it takes this way. */
+void profile_options_help_rows(FILE *f, int (*keep)(const struct profile_option *op));
+/* The row of short option c (e.g. 't'); NULL when no row has it. */
+const struct profile_option *profile_option_short(int c);
 
 /* The trace set as the canonical comma list ("nvtx,osrt", or "none"); static string. */
 const char *profile_trace_text(unsigned trace);

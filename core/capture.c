@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
 
 #include "capture.h"
 #include "recorder.h"
@@ -269,7 +272,7 @@ struct gp_control *capture_control_create(const char *dir, const struct capture_
 	}
 	if (s && s->delay_ns)
 		c->armed_ns = session_start_ns + s->delay_ns;
-	if (c->mode == GP_CAPTURE_NONE && !(s && s->delay_ns)) {
+	if (c->mode == GP_CAPTURE_NONE && !(s && (s->delay_ns || s->session))) {
 		/* one window for the whole session, open from the start */
 		atomic_store(&c->win[0].start_ns, session_start_ns);
 		atomic_store(&c->nwindows, 1);
@@ -303,16 +306,99 @@ int capture_control_open_delay_window(struct gp_control *c, uint64_t now_ns)
 	return 0;
 }
 
+/* The page's spin lock, as the producers take it (collectors/producer.c ctl_lock). */
+static void page_lock(struct gp_control *c)
+{
+	unsigned i;
+
+	for (i = 1; atomic_exchange_explicit(&c->lock, 1, memory_order_acquire); i++) {
+		struct timespec ts = {0, 50000};
+
+		if (i > 20000)
+			break; /* a producer died holding it: take it */
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void page_unlock(struct gp_control *c)
+{
+	atomic_store_explicit(&c->lock, 0, memory_order_release);
+}
+
+/* A flush request (wire.h "Flush requests"); returns the new epoch. */
+static uint32_t page_flush_request(struct gp_control *c)
+{
+	uint32_t ep = atomic_fetch_add(&c->flush_epoch, 1) + 1;
+
+	syscall(SYS_futex, (uint32_t *)&c->flush_epoch, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	return ep;
+}
+
+int capture_control_session_open(struct gp_control *c, uint64_t now_ns)
+{
+	int k = -1;
+
+	page_lock(c);
+	if (!atomic_load(&c->collecting)) {
+		uint32_t n = atomic_load(&c->nwindows);
+
+		if (n < GP_CAPTURE_MAX_WINDOWS) {
+			struct gp_capture_window *w = &c->win[n];
+
+			atomic_store(&w->stop_ns, 0);
+			atomic_store(&w->start_ns, now_ns);
+			w->pid = 0;
+			w->reason = GP_CAPTURE_REASON_SESSION;
+			atomic_store_explicit(&c->nwindows, n + 1, memory_order_release);
+			atomic_store_explicit(&c->collecting, 1, memory_order_release);
+			k = (int)n;
+		}
+	}
+	page_unlock(c);
+	if (k >= 0)
+		page_flush_request(c);
+	return k;
+}
+
+int capture_control_session_close(struct gp_control *c, uint64_t now_ns, uint32_t *epoch)
+{
+	int k = -1;
+
+	page_lock(c);
+	if (atomic_load(&c->collecting)) {
+		uint32_t n = atomic_load(&c->nwindows);
+		struct gp_capture_window *w = &c->win[n - 1];
+		uint64_t start = atomic_load(&w->start_ns);
+
+		atomic_store(&w->stop_ns, now_ns > start ? now_ns : start + 1);
+		atomic_store_explicit(&c->collecting, 0, memory_order_release);
+		k = (int)n - 1;
+	}
+	page_unlock(c);
+	if (k >= 0)
+		*epoch = page_flush_request(c);
+	return k;
+}
+
 /* ---- the capture router (repeat: one report per window) -------------------------------- */
 
 struct cwin {
 	struct report *rep; /* NULL until the window's first record, or after failure */
 	char *path;
 	int failed;
+	int finished; /* session: written (or cancelled) by capture_router_finish_window */
 	uint64_t start_ns, stop_ns; /* cached from the page (stop 0 = open) */
 };
 
+/* Session: the report of a window opened by capture_router_session_open(), made on the
+ * control thread before the window was published; the writer takes it at first use. */
+struct preset {
+	_Atomic(struct report *) rep;
+	char *path;
+};
+
 struct capture_conn {
+	struct capture_conn *prev, *next; /* the router's list of open connections */
 	uint32_t pid;
 	struct report_conn **rc; /* per window, NULL until the window sees this connection */
 	size_t nrc;
@@ -327,7 +413,9 @@ struct report_router {
 	struct gp_control *ctl;
 	struct cwin *win;
 	size_t nwin, capwin;
-	uint64_t dropped; /* records of a window whose report could not be created */
+	uint64_t dropped;	    /* records of a window whose report could not be created */
+	struct capture_conn *conns; /* open connections (capture_conn_open .. _close) */
+	struct preset *preset;	    /* session: GP_CAPTURE_MAX_WINDOWS entries, else NULL */
 };
 
 /* Bring the cached windows up to date with the page. */
@@ -421,6 +509,10 @@ struct report_router *capture_router_new(const struct recorder_config *cfg, stru
 		    cfg->capture_meta[i].value ? xstrdup(cfg->capture_meta[i].value) : NULL;
 	}
 	rt->cfg.capture_meta = rt->meta;
+	if (cfg->capture.session) { /* each window's report is made when it opens */
+		rt->preset = xcalloc(GP_CAPTURE_MAX_WINDOWS, sizeof(*rt->preset));
+		return rt;
+	}
 	/* Check now that the first range's report can be created (folder, existing file),
 	 * so that a bad -o fails before the application starts. */
 	{
@@ -451,6 +543,16 @@ void capture_router_free(struct report_router *rt)
 	for (i = 0; i < rt->capwin; i++)
 		free(rt->win[i].path);
 	free(rt->win);
+	if (rt->preset) {
+		for (i = 0; i < GP_CAPTURE_MAX_WINDOWS; i++) {
+			struct report *rep = atomic_load(&rt->preset[i].rep);
+
+			if (rep) /* never taken by the writer */
+				report_discard(rep);
+			free(rt->preset[i].path);
+		}
+		free(rt->preset);
+	}
 	free(rt->base_path);
 	free(rt);
 }
@@ -460,8 +562,18 @@ static struct report *win_report(struct report_router *rt, size_t k)
 {
 	struct cwin *w = &rt->win[k];
 
-	if (w->rep || w->failed)
+	if (w->rep || w->failed || w->finished)
 		return w->rep;
+	if (rt->preset) { /* session: the report made when the window opened */
+		w->rep = atomic_exchange(&rt->preset[k].rep, NULL);
+		if (!w->rep) {
+			w->failed = 1;
+			return NULL;
+		}
+		w->path = xstrdup(rt->preset[k].path);
+		report_begin(w->rep);
+		return w->rep;
+	}
 	w->path = capture_range_path(rt->base_path, (unsigned)k + 1);
 	{
 		struct recorder_config c = rt->cfg;
@@ -481,8 +593,11 @@ struct capture_conn *capture_conn_open(struct report_router *rt, uint32_t pid)
 {
 	struct capture_conn *cc = xcalloc(1, sizeof(*cc));
 
-	(void)rt;
 	cc->pid = pid;
+	cc->next = rt->conns;
+	if (cc->next)
+		cc->next->prev = cc;
+	rt->conns = cc;
 	return cc;
 }
 
@@ -645,6 +760,12 @@ void capture_conn_close(struct report_router *rt, struct capture_conn *cc)
 			report_begin(rt->win[k].rep);
 			report_conn_close(rt->win[k].rep, cc->rc[k]);
 		}
+	if (cc->prev)
+		cc->prev->next = cc->next;
+	else
+		rt->conns = cc->next;
+	if (cc->next)
+		cc->next->prev = cc->prev;
 	free(cc->rc);
 	free(cc->log);
 	free(cc);
@@ -691,8 +812,11 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 	list = xcalloc(rt->nwin + 1, sizeof(char *));
 	for (k = 0; k < rt->nwin; k++) {
 		struct recorder_stats one = *st;
-		struct report *rep = win_report(rt, k); /* an empty range still gets its report */
+		struct report *rep;
 
+		if (rt->win[k].finished)
+			continue;	 /* session: written at its stop */
+		rep = win_report(rt, k); /* an empty range still gets its report */
 		if (!rep) {
 			ret = -1;
 			continue;
@@ -716,11 +840,74 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 		total.write_errors += one.write_errors - st->write_errors;
 		total.bad_records += one.bad_records - st->bad_records;
 		total.over_limit += one.over_limit - st->over_limit;
+		total.disk_full_lost += one.disk_full_lost - st->disk_full_lost;
 	}
 	total.capture_unrouted = rt->dropped;
 	*st = total;
 	*paths = list; /* after *st = total: paths may point into *st */
 	*npaths = nlist;
+	return ret;
+}
+
+int capture_router_session_open(struct report_router *rt, const char *path, int force,
+				uint64_t now_ns)
+{
+	struct recorder_config c = rt->cfg;
+	struct report *rep;
+	uint32_t n = atomic_load_explicit(&rt->ctl->nwindows, memory_order_acquire);
+	int k;
+
+	if (!rt->preset || atomic_load(&rt->ctl->collecting) || n >= GP_CAPTURE_MAX_WINDOWS)
+		return -1;
+	c.report_path = path;
+	c.force_overwrite = force;
+	rep = report_open(&c);
+	if (!rep)
+		return -1;
+	free(rt->preset[n].path);
+	rt->preset[n].path = xstrdup(path);
+	atomic_store(&rt->preset[n].rep, rep);
+	k = capture_control_session_open(rt->ctl, now_ns);
+	if (k != (int)n) { /* (cannot happen: this thread alone opens windows) */
+		if (atomic_exchange(&rt->preset[n].rep, NULL))
+			report_discard(rep);
+		return -1;
+	}
+	return k;
+}
+
+int capture_router_finish_window(struct report_router *rt, unsigned k,
+				 const struct recorder_app_status *app, struct recorder_stats *st,
+				 int cancel, char **path)
+{
+	struct capture_conn *cc;
+	struct report *rep;
+	int ret = 0;
+
+	*path = NULL;
+	refresh(rt);
+	if (k >= rt->nwin || rt->win[k].finished)
+		return -1;
+	rep = win_report(rt, k); /* an empty window still gets its report */
+	if (!rep) {
+		rt->win[k].finished = 1;
+		return -1;
+	}
+	for (cc = rt->conns; cc; cc = cc->next)
+		if (k < cc->nrc && cc->rc[k]) {
+			report_begin(rep);
+			report_conn_close(rep, cc->rc[k]);
+			cc->rc[k] = NULL;
+		}
+	*path = xstrdup(rt->win[k].path);
+	if (cancel) {
+		report_discard(rep);
+	} else {
+		capture_window_meta(rep, rt->ctl, rt->cfg.session_start_ns, k);
+		ret = report_finish(rep, app, st);
+	}
+	rt->win[k].rep = NULL;
+	rt->win[k].finished = 1;
 	return ret;
 }
 

@@ -52,6 +52,11 @@ struct capture_settings {
 	uint32_t max_ranges;		  /* N of repeat:N / repeat-shutdown:N; 0 = unlimited */
 	struct capture_nvtx_pattern nvtx; /* -p (mode nvtx) */
 	uint64_t delay_ns;		  /* -y/--delay, ns after session start */
+	/* Interactive session (`gprof-cli launch`, cli/session.h): mode must be none; no
+	 * window opens by itself: recorder_window_start()/_stop() open and close them on
+	 * request, each written to a report of its own (the router, with a path per
+	 * window).  0 for profile. */
+	uint32_t session;
 };
 
 /*
@@ -100,5 +105,21 @@ struct gp_control *capture_control_create(const char *dir, const struct capture_
 void capture_control_destroy(struct gp_control *c, const char *dir);
 /* Open window 0 now (the recorder's -y/--delay timer, mode none).  Returns 0 or -1. */
 int capture_control_open_delay_window(struct gp_control *c, uint64_t now_ns);
+
+/*
+ * Interactive sessions (capture_settings.session), recorder side, one caller at a time
+ * (the session's control thread).  Both flip the page under its spin lock as the
+ * producers' gp_capture_start/stop do, then make a flush request (flush_epoch + 1 and a
+ * FUTEX_WAKE), so that every producer's flusher sees the change at once (the cuda
+ * collector switches CUPTI's activity kinds there) and, at a close, sends everything the
+ * window recorded followed by GP_REC_FLUSH_ACK.
+ *   open:  publish win[n] (start now_ns, reason GP_CAPTURE_REASON_SESSION), set
+ *          collecting; returns n, or -1 when a window is open or GP_CAPTURE_MAX_WINDOWS
+ *          were opened;
+ *   close: set the open window's stop (now_ns), clear collecting; returns its index and
+ *          the flush epoch to wait for in *epoch, or -1 when no window is open.
+ */
+int capture_control_session_open(struct gp_control *c, uint64_t now_ns);
+int capture_control_session_close(struct gp_control *c, uint64_t now_ns, uint32_t *epoch);
 
 #endif

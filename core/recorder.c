@@ -86,8 +86,9 @@ struct rconn {
 	struct report_conn *rc;	   /* single report */
 	struct capture_conn *cc;   /* repeat capture: the router's connection */
 	struct gp_seq seq;
-	uint32_t acked_epoch; /* reader: latest GP_REC_FLUSH_ACK epoch */
-	int late;	      /* reader: accepted after the shutdown request was seen */
+	uint32_t acked_epoch;  /* reader: latest GP_REC_FLUSH_ACK epoch */
+	int late;	       /* reader: accepted after the shutdown request was seen */
+	uint32_t accept_epoch; /* reader: the page's flush_epoch when accepted (sessions) */
 	/* reader: the producer's ring (wire.h "Rings"), NULL: frames on the socket */
 	struct gp_ring_hdr *ring;
 	const unsigned char *ring_data;
@@ -99,7 +100,26 @@ struct rconn {
 	uint64_t sdrop_frames, sdrop_end;
 };
 
-enum qkind { Q_OPEN, Q_FRAME, Q_CLOSE, Q_SPOOL /* the spool's turn in the FIFO */ };
+enum qkind {
+	Q_OPEN,
+	Q_FRAME,
+	Q_CLOSE,
+	Q_SPOOL, /* the spool's turn in the FIFO */
+	Q_WINDOW /* session: finish the window of recorder_window_stop() (struct window_req) */
+};
+
+/* recorder_window_stop()'s request (under mu): the reader waits for the flush acks of the
+ * connections open at the close (as check_shutdown), then queues Q_WINDOW behind
+ * everything they sent; the writer finishes the window's report and sets done. */
+struct window_req {
+	int pending, done;
+	unsigned k;
+	int cancel, result;
+	uint32_t epoch;
+	uint64_t deadline_ns;
+	const struct recorder_app_status *app;
+	char *path;
+};
 #define Q_SMALL 0x100u /* kind flag: a header-only item from malloc, not a pool buffer */
 
 /* A queue item and frame buffer in one allocation (data is 8-byte aligned). */
@@ -142,6 +162,7 @@ struct recorder {
 	int shut_pending;
 	uint32_t shut_epoch;
 	uint64_t shut_deadline_ns;
+	struct window_req win; /* interactive session (capture_settings.session) */
 	/* recorder_config.expect, copied (names owned); have_expect: a list was given */
 	struct recorder_expect *expect;
 	size_t n_expect;
@@ -807,6 +828,7 @@ static void accept_conns(struct recorder *r)
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
 		c->late = r->shut_pending; /* its flusher never saw the request: no ack */
+		c->accept_epoch = r->ctl ? atomic_load(&r->ctl->flush_epoch) : 0;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 			c->pid = (uint32_t)cred.pid;
 		item_put(r, item_buf(r), Q_OPEN, c, 0);
@@ -853,6 +875,33 @@ static int check_shutdown(struct recorder *r)
 	return -1;
 }
 
+/* Session: a window stop is pending (struct window_req): once every connection accepted
+ * before its flush request acknowledged it, or GP_FLUSH_ACK_WAIT_MS passed, queue Q_WINDOW.
+ * Returns the epoll timeout (ms) to come back with: -1 = none needed. */
+static int check_window(struct recorder *r)
+{
+	struct rconn *c;
+	uint64_t now;
+	int pending;
+
+	pthread_mutex_lock(&r->mu);
+	pending = r->win.pending;
+	pthread_mutex_unlock(&r->mu);
+	if (!pending)
+		return -1;
+	now = gp_monotonic_ns();
+	if (now < r->win.deadline_ns)
+		for (c = r->open_list; c; c = c->next)
+			if ((int32_t)(c->accept_epoch - r->win.epoch) < 0 &&
+			    (int32_t)(c->acked_epoch - r->win.epoch) < 0)
+				return (int)((r->win.deadline_ns - now + 999999) / 1000000);
+	pthread_mutex_lock(&r->mu);
+	r->win.pending = 0;
+	pthread_mutex_unlock(&r->mu);
+	item_put(r, item_buf(r), Q_WINDOW, NULL, 0);
+	return -1;
+}
+
 static void *reader_main(void *arg)
 {
 	struct recorder *r = arg;
@@ -887,9 +936,13 @@ static void *reader_main(void *arg)
 		{
 			int rt = rings_timeout(r);
 
+			int wt = check_window(r);
+
 			timeout = check_shutdown(r);
 			if (rt >= 0 && (timeout < 0 || rt < timeout))
 				timeout = rt;
+			if (wt >= 0 && (timeout < 0 || wt < timeout))
+				timeout = wt;
 		}
 		pthread_mutex_lock(&r->mu);
 		stop = r->stop_reader;
@@ -955,6 +1008,30 @@ static void writer_commit(struct recorder *r)
 	}
 }
 
+/* Q_WINDOW: finish the window of r->win with the session's counters so far, and wake up
+ * recorder_window_stop(). */
+static void finish_window(struct recorder *r)
+{
+	struct recorder_stats st;
+	char *path = NULL;
+	int ret;
+
+	writer_commit(r);
+	memset(&st, 0, sizeof(st));
+	st.frames = r->dc.frames;
+	st.records = r->dc.records;
+	st.bad_frames = r->dc.bad_frames;
+	st.lost_frames = r->dc.lost_frames;
+	st.capture_ranges = atomic_load(&r->ctl->nwindows);
+	ret = capture_router_finish_window(r->rt, r->win.k, r->win.app, &st, r->win.cancel, &path);
+	pthread_mutex_lock(&r->mu);
+	r->win.result = ret;
+	r->win.path = path;
+	r->win.done = 1;
+	pthread_cond_broadcast(&r->cv_closed);
+	pthread_mutex_unlock(&r->mu);
+}
+
 /* Write one item: a connection's open or close, or a frame (data, len bytes). */
 static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const void *data,
 		   uint32_t len)
@@ -991,6 +1068,9 @@ static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const voi
 			c->seq.end = c->sdrop_end;
 		gp_seq_close(&c->seq, &r->dc);
 		free(c);
+		break;
+	case Q_WINDOW:
+		finish_window(r);
 		break;
 	}
 }
@@ -1405,7 +1485,7 @@ static int setup_capture(struct recorder *r, const struct recorder_config *cfg)
 	if (!r->ctl)
 		return -1;
 	atomic_store(&r->ctl->ring_slots, GP_RING_SLOTS); /* wire.h "Rings" */
-	if (capture_is_repeat(cs))
+	if (capture_is_repeat(cs) || cs->session)
 		r->rt = capture_router_new(cfg, r->ctl);
 	else
 		r->rep = report_open(cfg);
@@ -1660,6 +1740,52 @@ int recorder_shutdown_requested(struct recorder *r)
 {
 	return r->ctl && r->cap.mode != GP_CAPTURE_NONE &&
 	       atomic_load_explicit(&r->ctl->shutdown, memory_order_acquire);
+}
+
+int recorder_window_start(struct recorder *r, const char *path, int force)
+{
+	if (!r->rt || !r->cap.session)
+		return -1;
+	return capture_router_session_open(r->rt, path, force, gp_monotonic_ns());
+}
+
+int recorder_window_stop(struct recorder *r, const struct recorder_app_status *app, int cancel,
+			 char **path)
+{
+	uint64_t one = 1;
+	uint32_t epoch;
+	int k, ret;
+
+	*path = NULL;
+	if (!r->rt || !r->cap.session)
+		return -1;
+	k = capture_control_session_close(r->ctl, gp_monotonic_ns(), &epoch);
+	if (k < 0)
+		return -1;
+	pthread_mutex_lock(&r->mu);
+	memset(&r->win, 0, sizeof(r->win));
+	r->win.pending = 1;
+	r->win.k = (unsigned)k;
+	r->win.cancel = cancel;
+	r->win.epoch = epoch;
+	r->win.deadline_ns = gp_monotonic_ns() + GP_FLUSH_ACK_WAIT_MS * 1000000ull;
+	r->win.app = app;
+	pthread_mutex_unlock(&r->mu);
+	if (write(r->wakefd, &one, sizeof(one)) < 0)
+		(void)0;
+	pthread_mutex_lock(&r->mu);
+	while (!r->win.done)
+		pthread_cond_wait(&r->cv_closed, &r->mu);
+	ret = r->win.result;
+	*path = r->win.path;
+	r->win.path = NULL;
+	pthread_mutex_unlock(&r->mu);
+	return ret;
+}
+
+int recorder_window_open(struct recorder *r)
+{
+	return r->ctl && r->cap.session && atomic_load(&r->ctl->collecting);
 }
 
 unsigned recorder_capture_ranges(struct recorder *r)

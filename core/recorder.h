@@ -164,6 +164,33 @@ int recorder_shutdown_requested(struct recorder *r);
 /* Capture windows opened so far (reads the control page; thread-safe). */
 unsigned recorder_capture_ranges(struct recorder *r);
 
+/*
+ * Interactive sessions (recorder_config.capture.session; `gprof-cli launch`, cli/session.h):
+ * collection is off until recorder_window_start(); each window is a report of its own.
+ * Call these from one thread (the session's control loop), between recorder_start() and
+ * recorder_finish().
+ *
+ * recorder_window_start: create the report at `path` (force: replace an existing file;
+ * otherwise an existing file is an error) and open a window now.  Returns the 0-based
+ * window index, or -1 after printing one error line and a hint (the report cannot be
+ * created) or without printing when a window is open already or the session is not
+ * interactive.
+ *
+ * recorder_window_stop: close the open window now and wait until its report is complete:
+ * every producer connection open at the close has sent what it recorded in the window
+ * (flush acknowledged, at most GP_FLUSH_ACK_WAIT_MS), and the writer has written it and
+ * closed the report (cancel: removed it instead).  app: the application's status for the
+ * report's META_DATA_EXPORT (exit_status -1 while it runs); borrowed for the call.
+ * *path = the report file (caller frees; NULL when no window was open).  Returns 0, or -1
+ * when no window was open or the report could not be completed (error printed).
+ *
+ * recorder_window_open: 1 while a window is open.  Thread-safe.
+ */
+int recorder_window_start(struct recorder *r, const char *path, int force);
+int recorder_window_stop(struct recorder *r, const struct recorder_app_status *app, int cancel,
+			 char **path);
+int recorder_window_open(struct recorder *r);
+
 /* Finish the session (see above), fill *stats, free the recorder and remove the
  * channel directory.  Returns 0, or -1 when the report could not be completed
  * (the error has been printed; what was committed stays readable). */

@@ -134,6 +134,21 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 			  struct recorder_stats *st, char ***paths, size_t *npaths);
 /* Error path: remove every window report created so far. */
 void capture_router_discard(struct report_router *rt);
+/* Interactive sessions (capture_settings.session; control thread): create the report of
+ * the next window at `path` (force: replace an existing file; errors printed, e.g. it
+ * exists without force), then open the window on the page (capture_control_session_open).
+ * Returns the window index, or -1 (nothing opened: a window is open already, or the report
+ * could not be created). */
+int capture_router_session_open(struct report_router *rt, const char *path, int force,
+				uint64_t now_ns);
+/* Writer thread: finish window k's report now (cancel: discard it, unlinking the file),
+ * closing every connection's state in it; records that reach window k later are dropped
+ * (recorder_stats.capture_unrouted).  *path = the report's file (caller frees; NULL when
+ * none).  0, or -1 when the report could not be completed or k is no window left to write. */
+int capture_router_finish_window(struct report_router *rt, unsigned k,
+				 const struct recorder_app_status *app, struct recorder_stats *st,
+				 int cancel, char **path);
+
 /* Add META_DATA_CAPTURE rows GPROF_CAPTURE_RANGE (1-based index),
  * GPROF_CAPTURE_RANGE_START and _STOP (report time ns) for window `index` of ctl. */
 void capture_window_meta(struct report *rep, const struct gp_control *ctl, uint64_t session_start,

@@ -368,6 +368,7 @@ enum gp_capture_reason {
 	GP_CAPTURE_REASON_CUDA = 2,	    /* cuProfilerStart / cuProfilerStop */
 	GP_CAPTURE_REASON_DELAY = 3,	    /* -y/--delay expired (recorder) */
 	GP_CAPTURE_REASON_PROCESS_EXIT = 4, /* reserved: window closed by the end of the app */
+	GP_CAPTURE_REASON_SESSION = 5,	    /* gprof-cli start / stop (the recorder) */
 };
 
 struct gp_capture_window {
