@@ -20,6 +20,7 @@ static const struct cmd_struct commands[] = {
     {"profile", cmd_profile, "launch an application and record a report"},
     {"stats", cmd_stats, "print summary reports from a report"},
     {"export", cmd_export, "export a report's tables as CSV or JSON Lines"},
+    {"analyze", cmd_analyze, "run expert-system rules on reports: what is wrong, how to fix"},
     {"launch", cmd_launch, "run an application in a session, collection off"},
     {"start", cmd_start, "start collecting in a session (a window: one report)"},
     {"stop", cmd_stop, "stop collecting in a session and write the report"},

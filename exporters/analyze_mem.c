@@ -1,0 +1,166 @@
+/*
+ * analyze_mem.c - rule gpu_mem_leak (gprof-cli's own): GPU memory allocated inside
+ * instances of a repeated NVTX range and never freed, so that memory use grows with the
+ * iterations.
+ *
+ * Input (nsys schema): CUDA_GPU_MEMORY_USAGE_EVENTS (nsys --cuda-memory-usage=true, or
+ * gprof-cli profile --cuda-memory-usage=true): allocations (memoryOperationType 0) and
+ * frees (1) with their address; host kinds (memKind 0 pageable, 1 pinned) are left out,
+ * as in cuda_gpu_mem_peak.  An allocation is leaked when no later event of its process,
+ * device and address exists (no free before the report ends).  Its owner is the innermost
+ * NVTX range open at the allocation on the thread whose API call made it (same
+ * correlationId in CUPTI_ACTIVITY_KIND_RUNTIME), else on any thread of the process.
+ * Per (process, device, range name): Instances (of the range), Leaking (instances that
+ * leaked), Allocations, Leaked Bytes, Largest, First (time of the first leaked
+ * allocation).  Fires when Leaking >= instances= (default 3): memory allocated once in
+ * a range (model weights at start-up, a caching allocator's first pool) is not a leak;
+ * memory that each iteration adds is.  Rows sorted by Leaked Bytes.
+ */
+#include <inttypes.h>
+
+#include "exporters/analyze.h"
+#include "exporters/stats/cuda_common.h"
+
+static const struct analyze_arg args[] = {
+    {"instances", 3, 1, INT64_MAX},
+    {NULL, 0, 0, 0},
+};
+
+static int prepare(struct analyze_run *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int have_rt, rc;
+
+	if (analyze_need(r, "StringIds", "%s file does not contain StringIds table.") ||
+	    analyze_need(r, "CUDA_GPU_MEMORY_USAGE_EVENTS",
+			 "%s could not be analyzed because it does not contain CUDA memory usage "
+			 "data. Was it recorded with --cuda-memory-usage=true?") ||
+	    analyze_need(r, "NVTX_EVENTS",
+			 "%s could not be analyzed because it does not contain NVTX data. Does "
+			 "the application mark its loop with NVTX ranges (profile -t nvtx)?"))
+		return 1;
+	if (cuda_nvtx_build(r->db))
+		return -1;
+	have_rt = stats_table_exists(r->db, "CUPTI_ACTIVITY_KIND_RUNTIME");
+	strbuf_addstr(
+	    &sb, "CREATE INDEX temp.gp_ml_rng ON GP_NVTX_RANGES (globalTid, startNS);"
+		 "CREATE TEMP TABLE gp_ml AS SELECT * FROM (SELECT e.start AS start, "
+		 "e.globalPid AS gpid, e.deviceId AS dev, e.bytes AS bytes, "
+		 "e.memoryOperationType AS op, e.correlationId AS corr, lead(e.rowid) OVER "
+		 "(PARTITION BY e.globalPid, e.deviceId, e.address ORDER BY e.start, e.rowid) "
+		 "AS next FROM CUDA_GPU_MEMORY_USAGE_EVENTS AS e WHERE e.memKind NOT IN (0, 1)) "
+		 "WHERE op = 0 AND next IS NULL;");
+	/* the innermost range open at the allocation: on the calling thread, else any
+	 * thread of the process */
+	strbuf_addstr(&sb, "CREATE TEMP TABLE gp_ml_own AS SELECT l.*, coalesce(");
+	if (have_rt)
+		strbuf_addstr(&sb,
+			      "(SELECT g.rangeId FROM temp.GP_NVTX_RANGES AS g WHERE "
+			      "g.globalTid = (SELECT rt.globalTid FROM "
+			      "main.CUPTI_ACTIVITY_KIND_RUNTIME AS rt WHERE rt.correlationId = "
+			      "l.corr AND rt.globalTid & " CUDA_GPID_MASK " = l.gpid LIMIT 1) "
+			      "AND g.startNS <= l.start AND g.endNS >= l.start ORDER BY g.level "
+			      "DESC, g.startNS DESC LIMIT 1), ");
+	strbuf_addstr(
+	    &sb,
+	    "(SELECT g.rangeId FROM temp.GP_NVTX_RANGES AS g WHERE g.globalTid & " CUDA_GPID_MASK
+	    " = l.gpid AND g.startNS <= l.start AND g.endNS >= l.start ORDER BY "
+	    "g.level DESC, g.startNS DESC LIMIT 1)) AS rangeId FROM temp.gp_ml AS l;");
+	rc = stats_exec(r->db, sb.buf, "cannot find the leaked allocations");
+	strbuf_release(&sb);
+	if (rc)
+		return -1;
+	strbuf_addstr(
+	    &r->sql,
+	    "WITH o AS (SELECT l.*, g.name AS name FROM temp.gp_ml_own AS l "
+	    "JOIN temp.GP_NVTX_RANGES AS g ON g.rangeId = l.rangeId),\n"
+	    "n AS (SELECT globalTid & " CUDA_GPID_MASK " AS gpid, name, count(*) AS instances "
+	    "FROM temp.GP_NVTX_RANGES GROUP BY 1, 2),\n"
+	    "g AS (SELECT gpid, dev, name, count(DISTINCT rangeId) AS leaking, count(*) AS allocs, "
+	    "total(bytes) AS leaked, max(bytes) AS largest, min(start) AS first FROM o "
+	    "GROUP BY gpid, dev, name)\n"
+	    "SELECT CASE WHEN substr(g.name, 1, 1) = ':' THEN substr(g.name, 2) "
+	    "ELSE substr(g.name, instr(g.name, ':') + 1) || '@' || "
+	    "substr(g.name, 1, instr(g.name, ':') - 1) END AS \"Range\",\n"
+	    "  (g.gpid >> 24) & 0xFFFFFF AS \"PID\", g.dev AS \"Device ID\",\n"
+	    "  n.instances AS \"Instances\", g.leaking AS \"Leaking\",\n"
+	    "  g.allocs AS \"Allocations\", CAST(g.leaked AS INTEGER) AS \"Leaked Bytes:mem_B\",\n"
+	    "  g.largest AS \"Largest:mem_B\", g.first AS \"First:ts_ns\"\n"
+	    "FROM g JOIN n ON n.gpid = g.gpid AND n.name = g.name\n");
+	strbuf_addf(&r->sql, "WHERE g.leaking >= %" PRId64 "\nORDER BY g.leaked DESC, 1",
+		    analyze_arg(r, "instances"));
+	analyze_add_limit(r, &r->sql);
+	strbuf_addf(&r->noresult,
+		    "No GPU memory leak found: no NVTX range left GPU memory allocated and "
+		    "never freed in %" PRId64 " or more of its instances.",
+		    analyze_arg(r, "instances"));
+	return 0;
+}
+
+/* The advice: the first rows (at most 3) in plain words, then the fix. */
+static int explain(struct analyze_run *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT \"Range\", \"PID\", \"Device ID\", \"Instances\", "
+			       "\"Leaking\", \"Allocations\", \"Leaked Bytes:mem_B\" "
+			       "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3",
+			       -1, &st, NULL) != SQLITE_OK)
+		return error("cannot read the rows of rule 'gpu_mem_leak': %s",
+			     sqlite3_errmsg(r->db));
+	strbuf_reset(&r->advice);
+	strbuf_addstr(&r->advice, "GPU memory grows with the iterations: memory allocated "
+				  "inside these NVTX ranges is never freed:\n");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		strbuf_addf(&r->advice,
+			    "   - NVTX range '%s' (process %lld, device %lld"
+			    "): %lld of %lld instances allocated and did not free "
+			    "%lld block%s, %.3f MB in all.\n",
+			    (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+			    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 4),
+			    sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 5),
+			    sqlite3_column_int64(st, 5) == 1 ? "" : "s",
+			    sqlite3_column_double(st, 6) / 1e6);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return error("cannot read the rows of rule 'gpu_mem_leak': %s",
+			     sqlite3_errmsg(r->db));
+	strbuf_addstr(&r->advice,
+		      "\nSuggestion: free what each iteration allocates (cudaFree / cudaFreeAsync "
+		      "before the range ends), or allocate once before the loop and reuse the "
+		      "buffer. In PyTorch, look for tensors kept alive across iterations (lists "
+		      "of losses or outputs that still hold the graph: append loss.item() or "
+		      "loss.detach()).");
+	return 0;
+}
+
+const struct analyze_rule analyze_rule_gpu_mem_leak = {
+    .name = "gpu_mem_leak",
+    .display = "GPU Memory Leaked Inside a Loop",
+    .args = args,
+    .help = "gpu_mem_leak[:<arg>...] -- GPU Memory Leaked Inside a Loop (gprof-cli)\n"
+	    "\n"
+	    "    Arguments (rule:arg=value:...): rows=, start=, end=, nvtx= as for nsys's rules,\n"
+	    "    and:\n"
+	    "        instances=<n>  at least n instances of the range leaked (default 3)\n"
+	    "\n"
+	    "    Output: times in nanoseconds unless --timeunit says otherwise\n"
+	    "        Range : the innermost NVTX range open at the allocations\n"
+	    "        PID, Device ID : where\n"
+	    "        Instances : instances of the range\n"
+	    "        Leaking : instances that allocated memory never freed\n"
+	    "        Allocations : allocations never freed\n"
+	    "        Leaked Bytes, Largest : their summed and largest size (shown as MB)\n"
+	    "        First : time of the first of them\n"
+	    "\n"
+	    "    Needs a report recorded with --cuda-memory-usage=true.  An allocation of GPU\n"
+	    "    memory (host pageable and pinned memory left out) is leaked when no free of\n"
+	    "    its address follows before the report ends.  Memory allocated once (start-up,\n"
+	    "    a caching allocator's pools) is not reported; memory that several instances of\n"
+	    "    a range leave behind is.\n",
+    .prepare = prepare,
+    .explain = explain,
+};
