@@ -1175,8 +1175,9 @@ static void test_killed_mid_transaction(void **state)
 	memset(chan, 0, sizeof(chan));
 	assert_true(read(pfd[0], chan, sizeof(chan) - 1) > 0);
 	close(pfd[0]);
-	/* past the first commit, then kill while a transaction is open */
-	for (int k = 0; k < 200 && !hot; k++) {
+	/* past the first commit, then kill while a transaction is open (up to ~10 s of tries:
+	 * on a loaded CI machine the writer thread may get little CPU) */
+	for (int k = 0; k < 2000 && !hot; k++) {
 		usleep(k == 0 ? (GP_RECORDER_COMMIT_MS + 300) * 1000 : 5000);
 		if (journal_hot(fx.path)) {
 			kill(pid, SIGSTOP); /* freeze it, then look again: still hot? */
