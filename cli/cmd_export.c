@@ -1,8 +1,10 @@
 /*
  * cmd_export.c - `gprof-cli export [<options>] REPORT.db`: write the report's tables
- * as CSV files or JSON Lines (exporters/export.h; man gprof-cli-export).
+ * as CSV files or JSON Lines (exporters/export.h), or one or more reports as a timeline
+ * trace for Perfetto or chrome://tracing (exporters/timeline.h; man gprof-cli-export).
  */
 #include <getopt.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,21 +13,39 @@
 #include "core/util.h"
 #include "exporters/export.h"
 #include "exporters/report_open.h"
+#include "exporters/timeline.h"
 
 static const char usage_text[] =
     "usage: gprof-cli export [<options>] REPORT.db\n"
+    "   or: gprof-cli export --type perfetto|chrome-json [<options>] REPORT.db...\n"
     "\n"
-    "Write a report's tables as CSV files (one per table) or JSON Lines.\n"
+    "Write a report's tables as CSV files (one per table) or JSON Lines, or reports as\n"
+    "a timeline trace for the Perfetto UI (ui.perfetto.dev) or chrome://tracing.\n"
     "\n"
-    "  -t, --type TYPE       csv or json (JSON Lines); default csv\n"
+    "  -t, --type TYPE       csv, json (JSON Lines), perfetto (protobuf trace) or\n"
+    "                        chrome-json (Trace Event Format); default csv\n"
     "      --csv             same as --type csv\n"
     "  -o, --output PATH     csv: the directory (default: REPORT without its extension\n"
-    "                        plus _csv); json: the file (default: REPORT without its\n"
-    "                        extension plus .jsonl), - for standard output\n"
+    "                        plus _csv); json, perfetto, chrome-json: the file\n"
+    "                        (default: REPORT without its extension plus .jsonl,\n"
+    "                        .pftrace or .json), - for standard output\n"
     "      --tables PATTERN[,PATTERN...]\n"
     "                        export only tables whose name matches one of the\n"
     "                        case-insensitive POSIX basic regular expressions\n"
     "  -f, --force-overwrite replace existing output files\n"
+    "\n"
+    "Timeline filters (perfetto, chrome-json); times count from the session start,\n"
+    "in ns or with a unit (us, ms, s):\n"
+    "      --start TIME      drop events that end before TIME\n"
+    "      --end TIME        drop events that start after TIME\n"
+    "      --nvtx RANGE[@DOMAIN]\n"
+    "                        keep only events overlapping an instance of the NVTX\n"
+    "                        range RANGE (of DOMAIN; @* for any domain)\n"
+    "      --name REGEX      keep only slices whose name matches the POSIX extended\n"
+    "                        regular expression\n"
+    "      --pid PID[,PID...]\n"
+    "                        keep only these processes\n"
+    "\n"
     "  -q, --quiet           no summary line on standard error\n"
     "  -h, --help            print this help and exit\n"
     "\n"
@@ -36,6 +56,11 @@ static const char usage_text[] =
 enum {
 	OPT_CSV = 256,
 	OPT_TABLES,
+	OPT_START,
+	OPT_END,
+	OPT_NVTX,
+	OPT_NAME,
+	OPT_PID,
 };
 
 static const struct option longopts[] = {
@@ -43,18 +68,80 @@ static const struct option longopts[] = {
     {"csv", no_argument, NULL, OPT_CSV},
     {"output", required_argument, NULL, 'o'},
     {"tables", required_argument, NULL, OPT_TABLES},
+    {"start", required_argument, NULL, OPT_START},
+    {"end", required_argument, NULL, OPT_END},
+    {"nvtx", required_argument, NULL, OPT_NVTX},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"pid", required_argument, NULL, OPT_PID},
     {"force-overwrite", no_argument, NULL, 'f'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
+/* Add the comma list of process ids in arg to *pids; -1 on a bad one. */
+static int parse_pids(const char *arg, int32_t **pids, size_t *n)
+{
+	char *copy = xstrdup(arg), *save = NULL;
+	int ret = 0;
+
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (gp_parse_u64(t, &v) || v == 0 || v > 0xffffff) {
+			ret = -1;
+			break;
+		}
+		*pids = xrealloc(*pids, (*n + 1) * sizeof(**pids));
+		(*pids)[(*n)++] = (int32_t)v;
+	}
+	free(copy);
+	return ret || !*n ? -1 : 0;
+}
+
+/* export --type perfetto|chrome-json of the reports paths[0..n-1]. */
+static int export_timeline(char **paths, size_t n, struct timeline_opts *to, const char *output)
+{
+	sqlite3 **dbs = xcalloc(n, sizeof(*dbs));
+	char *out = NULL;
+	int status = GP_EXIT_OK;
+	size_t i;
+
+	if (!output && n > 1) {
+		error("%zu reports given without -o", n);
+		hint("name the trace they go into: -o FILE");
+		free(dbs);
+		return GP_EXIT_USAGE;
+	}
+	out = output ? xstrdup(output) : timeline_default_output(paths[0], to->type);
+	to->output = out;
+	for (i = 0; i < n; i++) {
+		dbs[i] = report_open_read(paths[i]);
+		if (!dbs[i]) {
+			status = GP_EXIT_BAD_INPUT;
+			break;
+		}
+	}
+	if (!status)
+		status = timeline_export(dbs, (const char *const *)paths, n, to);
+	for (i = 0; i < n; i++)
+		if (dbs[i])
+			sqlite3_close(dbs[i]);
+	free(dbs);
+	free(out);
+	return status;
+}
+
 int cmd_export(int argc, char **argv)
 {
 	struct export_opts o = {.type = EXPORT_CSV};
+	struct timeline_opts to = {.end = INT64_MAX};
 	char *output = NULL, *tables_arg = NULL, **tables = NULL;
-	int c, status = GP_EXIT_OK;
-	size_t ntables = 0;
+	const char *name_arg = NULL;
+	int c, status = GP_EXIT_OK, timeline = 0, have_re = 0, filters = 0;
+	int32_t *pids = NULL;
+	size_t ntables = 0, npids = 0;
+	regex_t re;
 	sqlite3 *db;
 
 	optind = 1;
@@ -62,20 +149,28 @@ int cmd_export(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":t:o:fqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
+			timeline = 0;
 			if (!strcmp(optarg, "csv")) {
 				o.type = EXPORT_CSV;
 			} else if (!strcmp(optarg, "json") || !strcmp(optarg, "jsonl") ||
 				   !strcmp(optarg, "jsonlines")) {
 				o.type = EXPORT_JSONL;
+			} else if (!strcmp(optarg, "perfetto") || !strcmp(optarg, "pftrace")) {
+				timeline = 1;
+				to.type = TIMELINE_PERFETTO;
+			} else if (!strcmp(optarg, "chrome-json") || !strcmp(optarg, "chrome")) {
+				timeline = 1;
+				to.type = TIMELINE_CHROME_JSON;
 			} else {
 				error("unknown export type '%s'", optarg);
-				hint("use --type csv or --type json");
+				hint("use --type csv, json, perfetto or chrome-json");
 				status = GP_EXIT_USAGE;
 				goto out;
 			}
 			break;
 		case OPT_CSV:
 			o.type = EXPORT_CSV;
+			timeline = 0;
 			break;
 		case 'o':
 			free(output);
@@ -84,6 +179,36 @@ int cmd_export(int argc, char **argv)
 		case OPT_TABLES:
 			free(tables_arg);
 			tables_arg = xstrdup(optarg);
+			break;
+		case OPT_START:
+		case OPT_END:
+			if (timeline_parse_time(optarg, c == OPT_START ? &to.start : &to.end)) {
+				error("invalid --%s '%s'", c == OPT_START ? "start" : "end",
+				      optarg);
+				hint("give a time from the session start: ns, or a number with us, "
+				     "ms "
+				     "or s (e.g. 1.5s)");
+				status = GP_EXIT_USAGE;
+				goto out;
+			}
+			filters = 1;
+			break;
+		case OPT_NVTX:
+			to.nvtx = optarg;
+			filters = 1;
+			break;
+		case OPT_NAME:
+			name_arg = optarg;
+			filters = 1;
+			break;
+		case OPT_PID:
+			if (parse_pids(optarg, &pids, &npids)) {
+				error("invalid --pid '%s'", optarg);
+				hint("give process ids separated by commas, e.g. --pid 1234,1240");
+				status = GP_EXIT_USAGE;
+				goto out;
+			}
+			filters = 1;
 			break;
 		case 'f':
 			o.force = 1;
@@ -99,10 +224,53 @@ int cmd_export(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (optind == argc || (!timeline && optind + 1 != argc)) {
 		error(optind == argc ? "no report file given" : "more than one report file given");
-		hint("usage: gprof-cli export [<options>] REPORT.db");
+		hint(optind == argc ? "usage: gprof-cli export [<options>] REPORT.db"
+				    : "only --type perfetto and chrome-json take several reports");
 		status = GP_EXIT_USAGE;
+		goto out;
+	}
+	if (!timeline && filters) {
+		error("--start, --end, --nvtx, --name and --pid filter timeline exports only");
+		hint("add --type perfetto or --type chrome-json");
+		status = GP_EXIT_USAGE;
+		goto out;
+	}
+	if (timeline && tables_arg) {
+		error("--tables selects tables of csv and json exports only");
+		hint("filter a timeline with --start, --end, --nvtx, --name or --pid");
+		status = GP_EXIT_USAGE;
+		goto out;
+	}
+	if (to.end < to.start) {
+		error("--end is before --start");
+		hint("give an --end after the --start");
+		status = GP_EXIT_USAGE;
+		goto out;
+	}
+	if (name_arg) {
+		int rc = regcomp(&re, name_arg, REG_EXTENDED | REG_NOSUB);
+
+		if (rc) {
+			char why[128];
+
+			regerror(rc, &re, why, sizeof(why));
+			error("invalid --name '%s': %s", name_arg, why);
+			hint("give a POSIX extended regular expression, e.g. --name "
+			     "'^cuda(Memcpy|Launch)'");
+			status = GP_EXIT_USAGE;
+			goto out;
+		}
+		have_re = 1;
+		to.name_re = &re;
+	}
+	if (timeline) {
+		to.force = o.force;
+		to.quiet = o.quiet;
+		to.pids = pids;
+		to.npids = npids;
+		status = export_timeline(argv + optind, (size_t)(argc - optind), &to, output);
 		goto out;
 	}
 	if (output && !strcmp(output, "-") && o.type == EXPORT_CSV) {
@@ -130,6 +298,9 @@ int cmd_export(int argc, char **argv)
 	status = export_report(db, &o);
 	sqlite3_close(db);
 out:
+	if (have_re)
+		regfree(&re);
+	free(pids);
 	free(output);
 	free(tables_arg);
 	free(tables);

@@ -424,32 +424,75 @@ static int export_csv(sqlite3 *db, const struct export_opts *o, char **tables, s
 	return status;
 }
 
+int export_output_open(const char *path, int force, FILE **f, char **tmp)
+{
+	int fd;
+
+	*tmp = NULL;
+	*f = stdout;
+	if (!strcmp(path, "-"))
+		return GP_EXIT_OK;
+	if (!force && path_exists(path)) {
+		error("output '%s' exists", path);
+		hint("use --force-overwrite to replace it, or another -o FILE");
+		return GP_EXIT_OUTPUT;
+	}
+	*tmp = xasprintf("%s.tmpXXXXXX", path);
+	fd = mkstemp(*tmp);
+	if (fd < 0) {
+		error("cannot create '%s': %s", path, strerror(errno));
+		if (errno == ENOENT)
+			hint("create the parent folder first");
+		free(*tmp);
+		*tmp = NULL;
+		return GP_EXIT_OUTPUT;
+	}
+	fchmod(fd, 0644);
+	*f = fdopen(fd, "w");
+	if (!*f) {
+		error("cannot create '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
+		return GP_EXIT_OUTPUT;
+	}
+	return GP_EXIT_OK;
+}
+
+int export_output_close(FILE *f, const char *path, char *tmp, int status)
+{
+	if (!tmp) { /* standard output */
+		if (fflush(f) != 0 && !status) {
+			error("cannot write to standard output: %s", strerror(errno));
+			status = GP_EXIT_OUTPUT;
+		}
+		return status;
+	}
+	if (fclose(f) != 0 && !status) {
+		error("cannot write '%s': %s", path, strerror(errno));
+		status = GP_EXIT_OUTPUT;
+	}
+	if (!status && rename(tmp, path) != 0) {
+		error("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+		status = GP_EXIT_OUTPUT;
+	}
+	if (status)
+		unlink(tmp);
+	free(tmp);
+	return status;
+}
+
 static int export_jsonl(sqlite3 *db, const struct export_opts *o, char **tables, size_t ntables,
 			uint64_t *rows)
 {
-	int to_stdout = !strcmp(o->output, "-"), status = GP_EXIT_OK;
-	char *tmp = NULL;
-	FILE *f = stdout;
+	int status;
+	char *tmp;
+	FILE *f;
 
-	if (!to_stdout) {
-		int fd;
-		if (!o->force && path_exists(o->output)) {
-			error("output '%s' exists", o->output);
-			hint("use --force-overwrite to replace it, or another -o FILE");
-			return GP_EXIT_OUTPUT;
-		}
-		tmp = xasprintf("%s.tmpXXXXXX", o->output);
-		fd = mkstemp(tmp);
-		if (fd < 0) {
-			error("cannot create '%s': %s", o->output, strerror(errno));
-			if (errno == ENOENT)
-				hint("create the parent folder first");
-			free(tmp);
-			return GP_EXIT_OUTPUT;
-		}
-		fchmod(fd, 0644);
-		f = fdopen(fd, "w");
-	}
+	status = export_output_open(o->output, o->force, &f, &tmp);
+	if (status)
+		return status;
 	for (size_t i = 0; i < ntables && !status; i++) {
 		struct table t = {.name = tables[i]};
 		int wr;
@@ -460,25 +503,7 @@ static int export_jsonl(sqlite3 *db, const struct export_opts *o, char **tables,
 			status = wr == -2 ? read_error_status(db) : GP_EXIT_OUTPUT;
 		release_table(&t);
 	}
-	if (to_stdout) {
-		if (fflush(f) != 0 && !status) {
-			error("cannot write to standard output: %s", strerror(errno));
-			status = GP_EXIT_OUTPUT;
-		}
-		return status;
-	}
-	if (fclose(f) != 0 && !status) {
-		error("cannot write '%s': %s", o->output, strerror(errno));
-		status = GP_EXIT_OUTPUT;
-	}
-	if (!status && rename(tmp, o->output) != 0) {
-		error("cannot rename '%s' to '%s': %s", tmp, o->output, strerror(errno));
-		status = GP_EXIT_OUTPUT;
-	}
-	if (status)
-		unlink(tmp);
-	free(tmp);
-	return status;
+	return export_output_close(f, o->output, tmp, status);
 }
 
 int export_report(sqlite3 *db, const struct export_opts *o)

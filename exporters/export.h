@@ -16,6 +16,7 @@
 #define GPROF_EXPORT_H
 
 #include <sqlite3.h>
+#include <stdio.h>
 
 enum export_type {
 	EXPORT_CSV = 0,
@@ -44,6 +45,21 @@ char *export_default_output(const char *db_path, enum export_type t);
  * error).  The error is printed; on failure no output file is left behind.
  */
 int export_report(sqlite3 *db, const struct export_opts *o);
+
+/*
+ * Open path for writing under a temporary name beside it ("<path>.tmpXXXXXX", mode 0644);
+ * "-" is standard output (*tmp = NULL).  An existing path without force is refused.
+ * Returns GP_EXIT_OK with *f and *tmp (heap string, handed to export_output_close()), or
+ * GP_EXIT_OUTPUT after printing the error and a hint.
+ */
+int export_output_open(const char *path, int force, FILE **f, char **tmp);
+
+/*
+ * Finish an output opened with export_output_open(): close f (flush it for standard
+ * output), then rename tmp to path when status is GP_EXIT_OK, else remove tmp.  Returns
+ * status, or GP_EXIT_OUTPUT when closing or renaming failed (printed).  Frees tmp.
+ */
+int export_output_close(FILE *f, const char *path, char *tmp, int status);
 
 /* Non-zero when column `col` (declared type `decltype`) of `table` references
  * StringIds(id) and gets a "<col>_value" companion. */

@@ -1,0 +1,1125 @@
+/*
+ * timeline.c - the event walk of the timeline export (timeline.h): reads each report with
+ * one streaming query per source, ordered by start time, filters, and hands tracks and
+ * events to the Perfetto or the JSON writer.
+ *
+ * Sources, in this order for each report (each a "pass": the writer may close what is
+ * open on its tracks at the end of one):
+ *   NVTX_EVENTS             push/pop ranges -> "NVTX" row of the thread (nested slices),
+ *                           start/end ranges -> "NVTX start/end" row (may overlap),
+ *                           marks -> instants on "NVTX"; category = the domain's name
+ *   CUPTI_ACTIVITY_KIND_RUNTIME -> "CUDA API" row; a flow starts at each call with GPU work
+ *   KERNEL, MEMCPY, MEMSET, GRAPH_TRACE -> "CUDA HW (device N) / Stream M" of the process;
+ *                           the flow from the call with the same correlationId ends there
+ *   OSRT_API                -> "OS runtime libraries" row
+ *   MPI_*_EVENTS            -> "MPI" row
+ *   CUDA_GPU_MEMORY_USAGE_EVENTS -> counter "CUDA memory usage (device N)" of the process
+ *   GPU_METRICS             -> counters "GPU metrics (<type>): <metric>"
+ * Tables a report lacks are skipped.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/capture.h"
+#include "core/nsys_event_type.h"
+#include "core/util.h"
+#include "exporters/export.h"
+#include "exporters/report_open.h"
+#include "exporters/stats.h"
+#include "exporters/timeline.h"
+
+/* ---- a small map: 64-bit key -> pointer --------------------------------------------- */
+
+struct map {
+	uint64_t *keys;
+	void **vals;
+	unsigned char *used;
+	size_t cap, n;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static void **map_slot(struct map *m, uint64_t key, int create)
+{
+	size_t i;
+
+	if (!m->cap) {
+		if (!create)
+			return NULL;
+		m->cap = 64;
+		m->keys = xcalloc(m->cap, sizeof(*m->keys));
+		m->vals = xcalloc(m->cap, sizeof(*m->vals));
+		m->used = xcalloc(m->cap, 1);
+	}
+	for (i = mix64(key) & (m->cap - 1); m->used[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key)
+			return &m->vals[i];
+	if (!create)
+		return NULL;
+	if (2 * (m->n + 1) > m->cap) {
+		struct map g = {0};
+
+		g.cap = 2 * m->cap;
+		g.keys = xcalloc(g.cap, sizeof(*g.keys));
+		g.vals = xcalloc(g.cap, sizeof(*g.vals));
+		g.used = xcalloc(g.cap, 1);
+		for (size_t k = 0; k < m->cap; k++)
+			if (m->used[k])
+				*map_slot(&g, m->keys[k], 1) = m->vals[k];
+		free(m->keys);
+		free(m->vals);
+		free(m->used);
+		*m = g;
+		return map_slot(m, key, 1);
+	}
+	m->used[i] = 1;
+	m->keys[i] = key;
+	m->vals[i] = NULL;
+	m->n++;
+	return &m->vals[i];
+}
+
+static void *map_get(struct map *m, uint64_t key)
+{
+	void **v = map_slot(m, key, 0);
+	return v ? *v : NULL;
+}
+
+static void map_free(struct map *m, void (*fn)(void *))
+{
+	for (size_t i = 0; fn && i < m->cap; i++)
+		if (m->used[i])
+			fn(m->vals[i]);
+	free(m->keys);
+	free(m->vals);
+	free(m->used);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- the walk's state ------------------------------------------------------------------- */
+
+enum row { ROW_NVTX, ROW_NVTX_SE, ROW_CUDA_API, ROW_OSRT, ROW_MPI, ROW_COUNT };
+
+static const char *const row_names[ROW_COUNT] = {
+    [ROW_NVTX] = "NVTX",	 [ROW_NVTX_SE] = "NVTX start/end",
+    [ROW_CUDA_API] = "CUDA API", [ROW_OSRT] = "OS runtime libraries",
+    [ROW_MPI] = "MPI",
+};
+
+enum key_kind { K_PROCESS = 1, K_THREAD, K_ROW, K_GPU, K_MEMORY, K_METRIC };
+
+/* One report of the trace. */
+struct rep {
+	sqlite3 *db;
+	const char *path;
+	int index;
+	int64_t off;	  /* add to the report's timestamps: the common base */
+	struct map procs; /* pid -> PROCESSES.name (heap) */
+	struct map thrds; /* globalTid -> thread name (heap) */
+	struct map ranks; /* pid -> MPI rank + 1 (as a pointer-sized integer) */
+	struct map doms;  /* NVTX domainId -> name (heap) */
+};
+
+struct window {
+	int64_t s, e;
+};
+
+struct walk {
+	const struct timeline_opts *o;
+	struct tl_sink *sink;
+	struct rep *reps;
+	size_t nreps;
+	struct map tracks[7]; /* by key_kind: key -> struct tl_track */
+	uint64_t next_uuid;
+	uint64_t ntracks; /* handed to the sink */
+	uint64_t next_flow;
+	int64_t win_start, win_end; /* --start/--end on the common base */
+	struct window *wins;	    /* --nvtx windows, sorted, disjoint */
+	size_t nwins;
+	int nvtx_filter;
+	int status;	    /* first failure (enum gp_exit) */
+	uint64_t skipped;   /* events dropped by the filters */
+	sqlite3 *failed_db; /* the report a read failed on */
+};
+
+/* ---- tracks ----------------------------------------------------------------------------- */
+
+static int32_t out_pid(const struct walk *w, const struct rep *r, int64_t pid)
+{
+	return w->nreps > 1 ? (int32_t)(((int64_t)(r->index + 1) << 22) | (pid & 0x3fffff))
+			    : (int32_t)pid;
+}
+
+static int64_t out_tid(const struct walk *w, const struct rep *r, int64_t tid)
+{
+	return w->nreps > 1 ? ((int64_t)(r->index + 1) << 22) | (tid & 0x3fffff) : tid;
+}
+
+/* Hand t (and its parents first) to the sink once. */
+static void emit_track(struct walk *w, struct tl_track *t)
+{
+	if (t->emitted)
+		return;
+	if (t->parent)
+		emit_track(w, t->parent);
+	t->emitted = 1;
+	w->ntracks++;
+	if (w->sink->track(w->sink, t) < 0 && !w->status)
+		w->status = GP_EXIT_OUTPUT;
+}
+
+static struct tl_track *new_track(struct walk *w, enum key_kind kind, uint64_t key,
+				  enum tl_track_kind tk, struct tl_track *parent, char *name)
+{
+	struct tl_track *t = xcalloc(1, sizeof(*t));
+
+	t->uuid = w->next_uuid++;
+	t->kind = tk;
+	t->parent = parent;
+	t->name = name;
+	if (parent) {
+		t->pid = parent->pid;
+		t->tid = parent->tid;
+	}
+	*map_slot(&w->tracks[kind], key, 1) = t;
+	return t;
+}
+
+static uint64_t rkey(const struct rep *r, uint64_t a)
+{
+	return ((uint64_t)r->index << 48) ^ a;
+}
+
+static struct tl_track *process_track(struct walk *w, struct rep *r, int64_t pid)
+{
+	uint64_t key = rkey(r, (uint64_t)pid & 0xffffff);
+	struct tl_track *t = map_get(&w->tracks[K_PROCESS], key);
+	const char *pname;
+	uintptr_t rank;
+	char *name;
+
+	if (t)
+		return t;
+	pname = map_get(&r->procs, (uint64_t)pid);
+	rank = (uintptr_t)map_get(&r->ranks, (uint64_t)pid);
+	if (w->nreps > 1 && rank)
+		name = xasprintf("%s [rank %u]", pname ? pname : "process", (unsigned)(rank - 1));
+	else if (w->nreps > 1)
+		name = xasprintf("%s [%s]", pname ? pname : "process", r->path);
+	else if (rank)
+		name = xasprintf("%s [rank %u]", pname ? pname : "process", (unsigned)(rank - 1));
+	else
+		name = xstrdup(pname ? pname : "process");
+	t = new_track(w, K_PROCESS, key, TL_TRACK_PROCESS, NULL, name);
+	t->pid = out_pid(w, r, pid);
+	t->sort_index = rank ? (int)rank : r->index * 1000 + 1000000;
+	return t;
+}
+
+static struct tl_track *thread_track(struct walk *w, struct rep *r, int64_t gtid)
+{
+	uint64_t key = rkey(r, (uint64_t)gtid & 0xffffffffffffULL);
+	struct tl_track *t = map_get(&w->tracks[K_THREAD], key);
+	int64_t pid = (gtid >> 24) & 0xffffff, tid = gtid & 0xffffff;
+	struct tl_track *p;
+	const char *tname;
+
+	if (t)
+		return t;
+	p = process_track(w, r, pid);
+	tname = map_get(&r->thrds, (uint64_t)gtid);
+	t = new_track(w, K_THREAD, key, TL_TRACK_THREAD, p,
+		      tname	   ? xstrdup(tname)
+		      : tid == pid ? xstrdup(p->name)
+				   : xasprintf("Thread %" PRId64, tid));
+	t->tid = out_tid(w, r, tid);
+	t->sort_index = tid == pid ? 0 : 1;
+	return t;
+}
+
+static struct tl_track *row_track(struct walk *w, struct rep *r, int64_t gtid, enum row row)
+{
+	uint64_t key = rkey(r, ((uint64_t)gtid & 0xffffffffffffULL) | ((uint64_t)row << 40));
+	struct tl_track *t = map_get(&w->tracks[K_ROW], key);
+
+	if (t)
+		return t;
+	t = new_track(w, K_ROW, key, TL_TRACK_ROW, thread_track(w, r, gtid),
+		      xstrdup(row_names[row]));
+	t->sort_index = (int)row;
+	return t;
+}
+
+static struct tl_track *gpu_track(struct walk *w, struct rep *r, int64_t pid, int64_t dev,
+				  int64_t stream)
+{
+	uint64_t key =
+	    rkey(r, mix64(((uint64_t)pid << 40) ^ ((uint64_t)dev << 32) ^ (uint64_t)stream));
+	struct tl_track *t = map_get(&w->tracks[K_GPU], key);
+
+	if (t)
+		return t;
+	t = new_track(w, K_GPU, key, TL_TRACK_ROW, process_track(w, r, pid),
+		      xasprintf("CUDA HW (device %" PRId64 ") / Stream %" PRId64, dev, stream));
+	t->sort_index = 100 + (int)(dev & 0xff);
+	return t;
+}
+
+static void free_track(void *p)
+{
+	struct tl_track *t = p;
+
+	free(t->name);
+	free(t);
+}
+
+/* ---- filters ------------------------------------------------------------------------------ */
+
+static int pid_ok(const struct walk *w, int64_t pid)
+{
+	for (size_t i = 0; i < w->o->npids; i++)
+		if (w->o->pids[i] == pid)
+			return 1;
+	return !w->o->npids;
+}
+
+/* Keep an event of process pid over [ts, end] (common base) named name? */
+static int keep(struct walk *w, int64_t pid, int64_t ts, int64_t end, const char *name)
+{
+	const struct timeline_opts *o = w->o;
+
+	if (end < ts)
+		end = ts;
+	if (end < w->win_start || ts > w->win_end)
+		goto drop;
+	if (!pid_ok(w, pid))
+		goto drop;
+	if (w->nvtx_filter) {
+		size_t lo = 0, hi = w->nwins; /* first window ending at or after ts */
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (w->wins[mid].e < ts)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == w->nwins || w->wins[lo].s > end)
+			goto drop;
+	}
+	if (o->name_re && regexec(o->name_re, name ? name : "", 0, NULL, 0) != 0)
+		goto drop;
+	return 1;
+drop:
+	w->skipped++;
+	return 0;
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+static sqlite3_stmt *prepare(struct walk *w, struct rep *r, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		int damaged = report_db_damaged(r->db);
+
+		error("cannot read report '%s': %s", r->path, sqlite3_errmsg(r->db));
+		if (damaged)
+			report_hint_damaged(r->db);
+		if (!w->status)
+			w->status = damaged ? GP_EXIT_BAD_INPUT : GP_EXIT_ERROR;
+		return NULL;
+	}
+	return st;
+}
+
+/* After the last sqlite3_step(): rc must be SQLITE_DONE. */
+static void finish(struct walk *w, struct rep *r, sqlite3_stmt *st, int rc)
+{
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW && !w->status) {
+		int damaged = report_db_damaged(r->db);
+
+		error("cannot read report '%s': %s", r->path, sqlite3_errmsg(r->db));
+		if (damaged)
+			report_hint_damaged(r->db);
+		w->status = damaged ? GP_EXIT_BAD_INPUT : GP_EXIT_ERROR;
+	}
+	sqlite3_finalize(st);
+}
+
+static int has(struct rep *r, const char *table)
+{
+	return stats_table_exists(r->db, table);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int64_t col_int(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_int64(st, i);
+}
+
+static int col_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL;
+}
+
+/* Load "SELECT key, text" rows into m (text copied). */
+static void load_names(struct walk *w, struct rep *r, struct map *m, const char *sql)
+{
+	sqlite3_stmt *st = prepare(w, r, sql);
+	int rc;
+
+	if (!st)
+		return;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *s = col_text(st, 1);
+		void **v;
+
+		if (!s)
+			continue;
+		v = map_slot(m, (uint64_t)col_int(st, 0), 1);
+		free(*v);
+		*v = xstrdup(s);
+	}
+	finish(w, r, st, rc);
+}
+
+static void add_arg_int(struct tl_event *e, const char *name, int64_t v)
+{
+	if (e->nargs < TL_MAX_ARGS)
+		e->args[e->nargs++] = (struct tl_arg){.name = name, .type = TL_ARG_INT, .i = v};
+}
+
+static void add_arg_str(struct tl_event *e, const char *name, const char *s)
+{
+	if (e->nargs < TL_MAX_ARGS)
+		e->args[e->nargs++] = (struct tl_arg){.name = name, .type = TL_ARG_STR, .s = s};
+}
+
+static void add_arg_double(struct tl_event *e, const char *name, double d)
+{
+	if (e->nargs < TL_MAX_ARGS)
+		e->args[e->nargs++] = (struct tl_arg){.name = name, .type = TL_ARG_DOUBLE, .d = d};
+}
+
+static void deliver(struct walk *w, struct tl_event *e)
+{
+	emit_track(w, e->track);
+	if (e->flow_src)
+		emit_track(w, e->flow_src->track);
+	if (!w->status && w->sink->event(w->sink, e) < 0)
+		w->status = GP_EXIT_OUTPUT;
+}
+
+static void pass_end(struct walk *w)
+{
+	if (!w->status && w->sink->pass_end(w->sink) < 0)
+		w->status = GP_EXIT_OUTPUT;
+}
+
+/* ---- the passes ----------------------------------------------------------------------- */
+
+static void pass_nvtx(struct walk *w, struct rep *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!has(r, "NVTX_EVENTS"))
+		return;
+	st = prepare(w, r,
+		     "SELECT e.start, e.end, e.eventType, COALESCE(e.text, s.value), e.globalTid,"
+		     " e.domainId, e.color, e.category,"
+		     " COALESCE(e.int64Value, e.uint64Value, e.int32Value, e.uint32Value),"
+		     " COALESCE(e.doubleValue, e.floatValue)"
+		     " FROM NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = e.textId"
+		     " WHERE e.eventType IN (" NSYS_STR(
+			 NVTX_EV_MARK) "," NVTX_EV_PUSHPOP_S "," NVTX_EV_STARTEND_S
+				       "," NSYS_STR(NVTXT_EV_PUSHPOP) "," NSYS_STR(
+					   NVTXT_EV_STARTEND) ")"
+							      " ORDER BY e.start, e.end DESC");
+	if (!st)
+		return;
+	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tl_event e = {0};
+		int64_t type = col_int(st, 2), gtid = col_int(st, 4);
+		int64_t ts = col_int(st, 0) + r->off;
+		int64_t end = col_null(st, 1) ? ts : col_int(st, 1) + r->off;
+		const char *text = col_text(st, 3), *dom = NULL;
+		char color[8];
+
+		if (!col_null(st, 5) && col_int(st, 5) != 0)
+			dom = map_get(&r->doms, (uint64_t)col_int(st, 5));
+		if (!keep(w, (gtid >> 24) & 0xffffff, ts, end, text))
+			continue;
+		e.name = text ? text : "";
+		e.cat = dom ? dom : "NVTX";
+		e.ts = ts;
+		if (type == NVTX_EV_MARK) {
+			e.type = TL_INSTANT;
+			e.track = row_track(w, r, gtid, ROW_NVTX);
+		} else {
+			e.type = type == NVTX_EV_PUSHPOP || type == NVTXT_EV_PUSHPOP ? TL_SLICE
+										     : TL_RANGE;
+			e.dur = end - ts;
+			e.track =
+			    row_track(w, r, gtid, e.type == TL_SLICE ? ROW_NVTX : ROW_NVTX_SE);
+		}
+		if (dom)
+			add_arg_str(&e, "domain", dom);
+		if (!col_null(st, 6)) {
+			snprintf(color, sizeof(color), "#%06x",
+				 (unsigned)(col_int(st, 6) & 0xffffff));
+			add_arg_str(&e, "color", color);
+		}
+		if (!col_null(st, 7))
+			add_arg_int(&e, "category", col_int(st, 7));
+		if (!col_null(st, 8))
+			add_arg_int(&e, "payload", col_int(st, 8));
+		else if (!col_null(st, 9))
+			add_arg_double(&e, "payload", sqlite3_column_double(st, 9));
+		deliver(w, &e);
+	}
+	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	pass_end(w);
+}
+
+/* The kernel, memcpy, memset and graph tables the report has, as UNION ALL members (sql
+ * gets the part after "FROM (" ); 0 when there is none. */
+static int gpu_union(struct rep *r, struct strbuf *sql, int ids_only)
+{
+	static const struct {
+		const char *table, *cols;
+	} parts[] = {
+	    {"CUPTI_ACTIVITY_KIND_KERNEL",
+	     "0 AS kind, start, end, deviceId, streamId, correlationId, globalPid,"
+	     " demangledName AS nm, gridX AS a1, gridY AS a2, gridZ AS a3, blockX AS a4,"
+	     " blockY AS a5, blockZ AS a6, registersPerThread AS a7,"
+	     " staticSharedMemory + dynamicSharedMemory AS a8, graphNodeId AS a9"},
+	    {"CUPTI_ACTIVITY_KIND_MEMCPY",
+	     "1, start, end, deviceId, streamId, correlationId, globalPid, NULL, bytes, copyKind,"
+	     " srcKind, dstKind, NULL, NULL, NULL, NULL, graphNodeId"},
+	    {"CUPTI_ACTIVITY_KIND_MEMSET",
+	     "2, start, end, deviceId, streamId, correlationId, globalPid, NULL, bytes, value,"
+	     " memKind, NULL, NULL, NULL, NULL, NULL, graphNodeId"},
+	    {"CUPTI_ACTIVITY_KIND_GRAPH_TRACE",
+	     "3, start, end, deviceId, streamId, correlationId, globalPid, NULL, graphId, NULL,"
+	     " NULL, NULL, NULL, NULL, NULL, NULL, NULL"},
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (!has(r, parts[i].table))
+			continue;
+		strbuf_addstr(sql, n++ ? " UNION ALL SELECT " : "SELECT ");
+		strbuf_addstr(sql, ids_only ? "correlationId" : parts[i].cols);
+		strbuf_addstr(sql, " FROM ");
+		strbuf_addstr(sql, parts[i].table);
+	}
+	return n;
+}
+
+/* Perfetto flow id of the call with correlationId corr in process pid of report r. */
+static uint64_t flow_id(const struct rep *r, int64_t pid, int64_t corr)
+{
+	return ((uint64_t)(r->index + 1) << 56) | (((uint64_t)pid & 0xffffff) << 32) |
+	       ((uint64_t)corr & 0xffffffff);
+}
+
+static void pass_cuda_api(struct walk *w, struct rep *r)
+{
+	struct strbuf sql = STRBUF_INIT, ids = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!has(r, "CUPTI_ACTIVITY_KIND_RUNTIME"))
+		return;
+	strbuf_addstr(&sql, "SELECT r.start, r.end, r.globalTid, r.correlationId, s.value,"
+			    " r.eventClass, r.returnValue, ");
+	if (gpu_union(r, &ids, 1))
+		strbuf_addf(&sql, "r.correlationId IN (%s)", ids.buf);
+	else
+		strbuf_addstr(&sql, "0");
+	strbuf_addstr(&sql,
+		      " FROM CUPTI_ACTIVITY_KIND_RUNTIME r"
+		      " LEFT JOIN StringIds s ON s.id = r.nameId ORDER BY r.start, r.end DESC");
+	st = prepare(w, r, sql.buf);
+	strbuf_release(&sql);
+	strbuf_release(&ids);
+	if (!st)
+		return;
+	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tl_event e = {.type = TL_SLICE, .cat = "cuda_api"};
+		int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff;
+
+		e.ts = col_int(st, 0) + r->off;
+		e.dur = col_int(st, 1) + r->off - e.ts;
+		e.name = col_text(st, 4);
+		if (!e.name)
+			e.name = "";
+		if (!keep(w, pid, e.ts, e.ts + e.dur, e.name))
+			continue;
+		e.track = row_track(w, r, gtid, ROW_CUDA_API);
+		if (!col_null(st, 3)) {
+			add_arg_int(&e, "correlationId", col_int(st, 3));
+			if (col_int(st, 7))
+				e.flow_out = flow_id(r, pid, col_int(st, 3));
+		}
+		if (col_int(st, 6))
+			add_arg_int(&e, "returnValue", col_int(st, 6));
+		deliver(w, &e);
+	}
+	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	pass_end(w);
+}
+
+/* ENUM_CUDA_MEMCPY_OPER labels (nsys-sqlite-schema.md) */
+static const char *const copy_kinds[] = {
+    "Unknown",
+    "Host-to-Device",
+    "Device-to-Host",
+    "Host-to-Array",
+    "Array-to-Host",
+    "Array-to-Array",
+    "Array-to-Device",
+    "Device-to-Array",
+    "Device-to-Device",
+    "Host-to-Host",
+    "Peer-to-Peer",
+    "Unified Host-to-Device",
+    "Unified Device-to-Host",
+    "Unified Device-to-Device",
+};
+
+static void pass_gpu(struct walk *w, struct rep *r)
+{
+	struct strbuf sql = STRBUF_INIT, u = STRBUF_INIT;
+	int api = has(r, "CUPTI_ACTIVITY_KIND_RUNTIME");
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!gpu_union(r, &u, 0)) {
+		strbuf_release(&u);
+		return;
+	}
+	strbuf_addf(&sql,
+		    "SELECT g.kind, g.start, g.end, g.deviceId, g.streamId, g.correlationId,"
+		    " g.globalPid, s.value, g.a1, g.a2, g.a3, g.a4, g.a5, g.a6, g.a7, g.a8, g.a9,"
+		    " %s FROM (%s) g LEFT JOIN StringIds s ON s.id = g.nm",
+		    api ? "r.start, r.end, r.globalTid, rs.value" : "NULL, NULL, NULL, NULL",
+		    u.buf);
+	if (api)
+		strbuf_addstr(&sql, " LEFT JOIN CUPTI_ACTIVITY_KIND_RUNTIME r"
+				    " ON r.correlationId = g.correlationId"
+				    " AND (r.globalTid >> 24) = (g.globalPid >> 24)"
+				    " LEFT JOIN StringIds rs ON rs.id = r.nameId");
+	strbuf_addstr(&sql, " ORDER BY g.start, g.end DESC");
+	st = prepare(w, r, sql.buf);
+	strbuf_release(&sql);
+	strbuf_release(&u);
+	if (!st)
+		return;
+	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tl_event e = {.type = TL_SLICE};
+		struct tl_flow_src src;
+		int64_t kind = col_int(st, 0), pid = (col_int(st, 6) >> 24) & 0xffffff;
+		char name[64], grid[64], block[64];
+
+		e.ts = col_int(st, 1) + r->off;
+		e.dur = col_int(st, 2) + r->off - e.ts;
+		switch (kind) {
+		case 0:
+			e.name = col_text(st, 7) ? col_text(st, 7) : "";
+			e.cat = "cuda_kernel";
+			break;
+		case 1: {
+			int64_t k = col_int(st, 9);
+
+			snprintf(name, sizeof(name), "[CUDA memcpy %s]",
+				 k >= 0 && k < (int64_t)(sizeof(copy_kinds) / sizeof(*copy_kinds))
+				     ? copy_kinds[k]
+				     : "Unknown");
+			e.name = name;
+			e.cat = "cuda_memcpy";
+			break;
+		}
+		case 2:
+			e.name = "[CUDA memset]";
+			e.cat = "cuda_memset";
+			break;
+		default:
+			snprintf(name, sizeof(name), "[CUDA graph %" PRId64 "]", col_int(st, 8));
+			e.name = name;
+			e.cat = "cuda_graph";
+			break;
+		}
+		if (!keep(w, pid, e.ts, e.ts + e.dur, e.name))
+			continue;
+		e.track = gpu_track(w, r, pid, col_int(st, 3), col_int(st, 4));
+		if (kind == 0) {
+			snprintf(grid, sizeof(grid), "(%" PRId64 ", %" PRId64 ", %" PRId64 ")",
+				 col_int(st, 8), col_int(st, 9), col_int(st, 10));
+			snprintf(block, sizeof(block), "(%" PRId64 ", %" PRId64 ", %" PRId64 ")",
+				 col_int(st, 11), col_int(st, 12), col_int(st, 13));
+			add_arg_str(&e, "grid", grid);
+			add_arg_str(&e, "block", block);
+			add_arg_int(&e, "registersPerThread", col_int(st, 14));
+			add_arg_int(&e, "sharedMemory", col_int(st, 15));
+		} else if (kind == 1) {
+			add_arg_int(&e, "bytes", col_int(st, 8));
+		} else if (kind == 2) {
+			add_arg_int(&e, "bytes", col_int(st, 8));
+			add_arg_int(&e, "value", col_int(st, 9));
+		} else {
+			add_arg_int(&e, "graphId", col_int(st, 8));
+		}
+		if (!col_null(st, 16))
+			add_arg_int(&e, "graphNodeId", col_int(st, 16));
+		add_arg_int(&e, "device", col_int(st, 3));
+		add_arg_int(&e, "stream", col_int(st, 4));
+		if (!col_null(st, 5))
+			add_arg_int(&e, "correlationId", col_int(st, 5));
+		if (!col_null(st, 17)) { /* the API call is in the report */
+			int64_t ats = col_int(st, 17) + r->off, aend = col_int(st, 18) + r->off;
+			int64_t gtid = col_int(st, 19);
+			uint64_t skipped = w->skipped;
+
+			e.flow_in = flow_id(r, pid, col_int(st, 5));
+			if (keep(w, pid, ats, aend, col_text(st, 20) ? col_text(st, 20) : "")) {
+				src.track = row_track(w, r, gtid, ROW_CUDA_API);
+				src.ts = ats;
+				src.dur = aend - ats;
+				src.id = ++w->next_flow;
+				e.flow_src = &src;
+			}
+			w->skipped = skipped; /* that call was counted in its own pass */
+		}
+		deliver(w, &e);
+	}
+	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	pass_end(w);
+}
+
+static void pass_osrt(struct walk *w, struct rep *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!has(r, "OSRT_API"))
+		return;
+	st = prepare(w, r,
+		     "SELECT o.start, o.end, o.globalTid, s.value, o.returnValue FROM OSRT_API o"
+		     " LEFT JOIN StringIds s ON s.id = o.nameId ORDER BY o.start, o.end DESC");
+	if (!st)
+		return;
+	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tl_event e = {.type = TL_SLICE, .cat = "osrt"};
+		int64_t gtid = col_int(st, 2);
+
+		e.ts = col_int(st, 0) + r->off;
+		e.dur = col_int(st, 1) + r->off - e.ts;
+		e.name = col_text(st, 3) ? col_text(st, 3) : "";
+		if (!keep(w, (gtid >> 24) & 0xffffff, e.ts, e.ts + e.dur, e.name))
+			continue;
+		e.track = row_track(w, r, gtid, ROW_OSRT);
+		add_arg_int(&e, "returnValue", col_int(st, 4));
+		deliver(w, &e);
+	}
+	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	pass_end(w);
+}
+
+static void pass_mpi(struct walk *w, struct rep *r)
+{
+	static const struct {
+		const char *table, *cols;
+	} parts[] = {
+	    {"MPI_P2P_EVENTS", "start, end, globalTid, textId, tag, remoteRank, size, NULL"},
+	    {"MPI_COLLECTIVES_EVENTS", "start, end, globalTid, textId, NULL, NULL, size, rootRank"},
+	    {"MPI_START_WAIT_EVENTS", "start, end, globalTid, textId, NULL, NULL, NULL, NULL"},
+	    {"MPI_OTHER_EVENTS", "start, end, globalTid, textId, NULL, NULL, NULL, NULL"},
+	};
+	static const char *const argn[] = {"tag", "remoteRank", "size", "rootRank"};
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	strbuf_addstr(&sql, "SELECT m.*, s.value FROM (");
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (!has(r, parts[i].table))
+			continue;
+		strbuf_addf(&sql, "%sSELECT %s FROM %s", n++ ? " UNION ALL " : "", parts[i].cols,
+			    parts[i].table);
+	}
+	strbuf_addstr(&sql, ") m LEFT JOIN StringIds s ON s.id = m.textId"
+			    " ORDER BY m.start, m.end DESC");
+	st = n ? prepare(w, r, sql.buf) : NULL;
+	strbuf_release(&sql);
+	if (!st)
+		return;
+	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tl_event e = {.type = TL_SLICE, .cat = "mpi"};
+		int64_t gtid = col_int(st, 2);
+
+		e.ts = col_int(st, 0) + r->off;
+		e.dur = col_null(st, 1) ? 0 : col_int(st, 1) + r->off - e.ts;
+		e.name = col_text(st, 8) ? col_text(st, 8) : "";
+		if (!keep(w, (gtid >> 24) & 0xffffff, e.ts, e.ts + e.dur, e.name))
+			continue;
+		e.track = row_track(w, r, gtid, ROW_MPI);
+		for (int i = 0; i < 4; i++)
+			if (!col_null(st, 4 + i))
+				add_arg_int(&e, argn[i], col_int(st, 4 + i));
+		deliver(w, &e);
+	}
+	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	pass_end(w);
+}
+
+/* A counter sample at ts (common base) on t, with the value before --start first. */
+static void counter(struct walk *w, struct tl_track *t, int64_t pid, int64_t ts, double v)
+{
+	struct tl_event e = {.type = TL_COUNTER, .track = t, .ts = ts, .value = v};
+
+	if (ts < w->win_start || ts > w->win_end || (pid >= 0 && !pid_ok(w, pid))) {
+		t->skipped |= ts < w->win_start;
+		return;
+	}
+	if (t->skipped) { /* the value carried into the window */
+		struct tl_event c = {.type = TL_COUNTER, .track = t, .ts = w->win_start};
+
+		c.value = (double)t->acc;
+		t->skipped = 0;
+		deliver(w, &c);
+	}
+	deliver(w, &e);
+}
+
+static void pass_memory(struct walk *w, struct rep *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!has(r, "CUDA_GPU_MEMORY_USAGE_EVENTS"))
+		return;
+	st = prepare(w, r,
+		     "SELECT start, globalPid, deviceId, bytes, memoryOperationType"
+		     " FROM CUDA_GPU_MEMORY_USAGE_EVENTS ORDER BY start");
+	if (!st)
+		return;
+	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t pid = (col_int(st, 1) >> 24) & 0xffffff, dev = col_int(st, 2);
+		uint64_t key = rkey(r, ((uint64_t)pid << 16) | ((uint64_t)dev & 0xffff));
+		struct tl_track *t = map_get(&w->tracks[K_MEMORY], key);
+		if (!t) {
+			t = new_track(w, K_MEMORY, key, TL_TRACK_COUNTER, process_track(w, r, pid),
+				      xasprintf("CUDA memory usage (device %" PRId64 ")", dev));
+			t->unit = "bytes";
+			t->sort_index = 200 + (int)(dev & 0xff);
+		}
+		t->acc += col_int(st, 4) == 0 ? col_int(st, 3) : -col_int(st, 3);
+		counter(w, t, pid, col_int(st, 0) + r->off, (double)t->acc);
+	}
+	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	pass_end(w);
+}
+
+static void pass_metrics(struct walk *w, struct rep *r)
+{
+	sqlite3_stmt *st, *names = NULL;
+	int rc;
+
+	if (!has(r, "GPU_METRICS"))
+		return;
+	if (has(r, "TARGET_INFO_GPU_METRICS"))
+		names = prepare(w, r,
+				"SELECT typeName, metricName FROM TARGET_INFO_GPU_METRICS"
+				" WHERE typeId = ? AND metricId = ?");
+	st = prepare(w, r,
+		     "SELECT timestamp, typeId, metricId, value FROM GPU_METRICS"
+		     " ORDER BY timestamp");
+	if (!st) {
+		sqlite3_finalize(names);
+		return;
+	}
+	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t type = col_int(st, 1), metric = col_int(st, 2);
+		uint64_t key = rkey(r, ((uint64_t)type << 24) ^ (uint64_t)metric);
+		struct tl_track *t = map_get(&w->tracks[K_METRIC], key);
+
+		if (!t) {
+			char *name = NULL;
+
+			if (names) {
+				sqlite3_reset(names);
+				sqlite3_bind_int64(names, 1, type);
+				sqlite3_bind_int64(names, 2, metric);
+				if (sqlite3_step(names) == SQLITE_ROW)
+					name =
+					    xasprintf("GPU metrics (%s): %s",
+						      col_text(names, 0) ? col_text(names, 0) : "",
+						      col_text(names, 1) ? col_text(names, 1) : "");
+			}
+			if (!name)
+				name = xasprintf("GPU metrics (%" PRId64 "): metric %" PRId64, type,
+						 metric);
+			if (w->nreps > 1) {
+				char *n2 = xasprintf("%s [%s]", name, r->path);
+
+				free(name);
+				name = n2;
+			}
+			t = new_track(w, K_METRIC, key, TL_TRACK_COUNTER, NULL, name);
+			t->sort_index = 300;
+		}
+		t->acc = col_int(st, 3);
+		counter(w, t, -1, col_int(st, 0) + r->off, (double)t->acc);
+	}
+	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	sqlite3_finalize(names);
+	pass_end(w);
+}
+
+/* ---- setup ------------------------------------------------------------------------------- */
+
+static int64_t query_int(sqlite3 *db, const char *sql, int64_t dflt)
+{
+	sqlite3_stmt *st;
+	int64_t v = dflt;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return dflt;
+	if (sqlite3_step(st) == SQLITE_ROW && !col_null(st, 0))
+		v = col_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void load_report(struct walk *w, struct rep *r)
+{
+	if (has(r, "PROCESSES"))
+		load_names(w, r, &r->procs, "SELECT pid, name FROM PROCESSES");
+	if (has(r, "ThreadNames"))
+		load_names(w, r, &r->thrds,
+			   "SELECT t.globalTid, s.value FROM ThreadNames t"
+			   " JOIN StringIds s ON s.id = t.nameId");
+	if (has(r, "NVTX_EVENTS"))
+		load_names(w, r, &r->doms,
+			   "SELECT domainId, text FROM NVTX_EVENTS WHERE eventType "
+			   "= " NVTX_EV_DOMAIN_CREATE_S " AND domainId IS NOT NULL");
+	if (has(r, "MPI_RANKS")) {
+		sqlite3_stmt *st = prepare(w, r, "SELECT globalTid, rank FROM MPI_RANKS");
+		int rc;
+
+		if (!st)
+			return;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			*map_slot(&r->ranks, (uint64_t)((col_int(st, 0) >> 24) & 0xffffff), 1) =
+			    (void *)(uintptr_t)(col_int(st, 1) + 1);
+		finish(w, r, st, rc);
+	}
+}
+
+static int cmp_window(const void *a, const void *b)
+{
+	const struct window *x = a, *y = b;
+
+	return x->s < y->s ? -1 : x->s > y->s;
+}
+
+/* The instances of the --nvtx range in every report, merged into disjoint windows. */
+static int load_nvtx_windows(struct walk *w)
+{
+	struct capture_nvtx_pattern p;
+	const char *why;
+	size_t cap = 0, k = 0;
+
+	if (capture_parse_nvtx(w->o->nvtx, &p, &why) < 0) {
+		error("invalid --nvtx '%s': %s", w->o->nvtx, why);
+		hint("give a range name, e.g. --nvtx=step, step@domain or step@*");
+		return GP_EXIT_USAGE;
+	}
+	w->nvtx_filter = 1;
+	for (size_t i = 0; i < w->nreps && !w->status; i++) {
+		struct rep *r = &w->reps[i];
+		sqlite3_stmt *st;
+		int rc;
+
+		if (!has(r, "NVTX_EVENTS"))
+			continue;
+		st = prepare(w, r,
+			     "SELECT e.start, e.end, e.domainId FROM NVTX_EVENTS e"
+			     " LEFT JOIN StringIds s ON s.id = e.textId"
+			     " WHERE e.eventType IN (" NVTX_EV_PUSHPOP_S "," NVTX_EV_STARTEND_S
+			     "," NSYS_STR(NVTXT_EV_PUSHPOP) "," NSYS_STR(
+				 NVTXT_EV_STARTEND) ")"
+						    " AND COALESCE(e.text, s.value) = ?1 AND e.end "
+						    "IS NOT NULL");
+		if (!st)
+			break;
+		sqlite3_bind_text(st, 1, p.message, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t dom = col_null(st, 2) ? 0 : col_int(st, 2);
+			const char *dname = dom ? map_get(&r->doms, (uint64_t)dom) : NULL;
+
+			if (!p.any_domain &&
+			    (p.domain[0] ? !dname || strcmp(dname, p.domain) : dom != 0))
+				continue;
+			if (w->nwins == cap) {
+				cap = cap ? 2 * cap : 64;
+				w->wins = xrealloc(w->wins, cap * sizeof(*w->wins));
+			}
+			w->wins[w->nwins].s = col_int(st, 0) + r->off;
+			w->wins[w->nwins++].e = col_int(st, 1) + r->off;
+		}
+		finish(w, r, st, rc);
+	}
+	if (w->status)
+		return w->status;
+	qsort(w->wins, w->nwins, sizeof(*w->wins), cmp_window);
+	for (size_t i = 0; i < w->nwins; i++) { /* merge overlapping windows */
+		if (k && w->wins[i].s <= w->wins[k - 1].e) {
+			if (w->wins[i].e > w->wins[k - 1].e)
+				w->wins[k - 1].e = w->wins[i].e;
+		} else {
+			w->wins[k++] = w->wins[i];
+		}
+	}
+	w->nwins = k;
+	if (!k)
+		warning("no instance of NVTX range '%s' in the report%s: the trace is empty",
+			w->o->nvtx, w->nreps > 1 ? "s" : "");
+	return GP_EXIT_OK;
+}
+
+int timeline_parse_time(const char *s, int64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		double mul;
+	} units[] = {{"", 1}, {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v != v)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		v *= units[i].mul;
+		if (v > 9.2e18)
+			return -1;
+		*ns = (int64_t)(v + 0.5);
+		return 0;
+	}
+	return -1;
+}
+
+char *timeline_default_output(const char *db_path, enum timeline_type t)
+{
+	const char *slash = strrchr(db_path, '/'), *dot = strrchr(db_path, '.');
+	size_t len = strlen(db_path);
+
+	if (dot && (!slash || dot > slash + 1))
+		len = (size_t)(dot - db_path);
+	return xasprintf("%.*s%s", (int)len, db_path,
+			 t == TIMELINE_PERFETTO ? ".pftrace" : ".json");
+}
+
+static void free_rep(struct rep *r)
+{
+	map_free(&r->procs, free);
+	map_free(&r->thrds, free);
+	map_free(&r->ranks, NULL);
+	map_free(&r->doms, free);
+}
+
+int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
+		    const struct timeline_opts *o)
+{
+	struct walk w = {.o = o, .next_uuid = 1};
+	int64_t base = INT64_MAX;
+	char *tmp = NULL;
+	FILE *f = NULL;
+	int status;
+
+	w.nreps = n;
+	w.reps = xcalloc(n, sizeof(*w.reps));
+	for (size_t i = 0; i < n; i++) {
+		int64_t utc =
+		    query_int(dbs[i], "SELECT utcEpochNs FROM TARGET_INFO_SESSION_START_TIME", 0);
+
+		w.reps[i] =
+		    (struct rep){.db = dbs[i], .path = paths[i], .index = (int)i, .off = utc};
+		if (utc < base)
+			base = utc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		w.reps[i].off -= base;
+		load_report(&w, &w.reps[i]);
+	}
+	status = w.status;
+	/* time 0 of the earliest report is the session start (gprof-cli's reports start
+	 * there; nsys's count from their session start too) */
+	w.win_start = o->start > 0 ? o->start : INT64_MIN;
+	w.win_end = o->end;
+	if (!status && o->nvtx)
+		status = load_nvtx_windows(&w);
+	if (!status)
+		status = export_output_open(o->output, o->force, &f, &tmp);
+	if (!status) {
+		setvbuf(f, NULL, _IOFBF, 1 << 20);
+		w.sink = o->type == TIMELINE_PERFETTO ? tl_pftrace_sink(f) : tl_json_sink(f);
+		for (size_t i = 0; i < n && !w.status; i++) {
+			struct rep *r = &w.reps[i];
+
+			pass_nvtx(&w, r);
+			pass_cuda_api(&w, r);
+			pass_gpu(&w, r);
+			pass_osrt(&w, r);
+			pass_mpi(&w, r);
+			pass_memory(&w, r);
+			pass_metrics(&w, r);
+		}
+		if (!w.status && w.sink->end(w.sink) < 0)
+			w.status = GP_EXIT_OUTPUT;
+		if (w.status == GP_EXIT_OUTPUT)
+			error("cannot write '%s': %s", o->output, strerror(errno));
+		status = export_output_close(f, o->output, tmp, w.status);
+		if (!status && !o->quiet)
+			fprintf(
+			    stderr,
+			    "gprof-cli: exported %llu events on %llu tracks from %zu report%s to "
+			    "'%s'%s\n",
+			    (unsigned long long)w.sink->events, (unsigned long long)w.ntracks, n,
+			    n == 1 ? "" : "s", o->output,
+			    w.skipped ? " (filters dropped the others)" : "");
+		tl_sink_free(w.sink);
+	}
+	for (size_t k = 0; k < sizeof(w.tracks) / sizeof(w.tracks[0]); k++)
+		map_free(&w.tracks[k], free_track);
+	for (size_t i = 0; i < n; i++)
+		free_rep(&w.reps[i]);
+	free(w.reps);
+	free(w.wins);
+	return status;
+}

@@ -1,0 +1,326 @@
+/*
+ * timeline_json.c - the Trace Event Format writer of the timeline export (timeline.h):
+ * the JSON that chrome://tracing, Perfetto's UI and speedscope read.
+ *
+ * {"displayTimeUnit":"ns","traceEvents":[ one event per line ]}; ts and dur in µs with
+ * three decimals (exact ns).  Tracks become:
+ *   - processes: "M" process_name (and process_sort_index) events;
+ *   - threads: "M" thread_name; the thread's rows (NVTX, CUDA API, OS runtime, MPI) all go
+ *     on the thread itself, so that NVTX ranges enclose the calls made inside them;
+ *   - GPU stream rows: a pseudo thread each (tid TID_GPU_BASE + n in the process), named
+ *     "CUDA HW (device N) / Stream M";
+ *   - counters: "C" events named after the track, the value under "value" (or "bytes").
+ * Slices are complete events ("X" with dur), NVTX start/end ranges async pairs ("b"/"e"
+ * with an id, category = domain), marks thread-scoped instants ("i", "s":"t").  An API call
+ * -> GPU work arrow is a flow pair: "s" on the API call's thread inside the call and "f"
+ * with "bp":"e" inside the GPU work, one id per pair.  The format has no free slice
+ * colour (only a fixed palette of "cname"s), so the NVTX colour stays an argument.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "exporters/stats.h"
+#include "exporters/timeline.h"
+
+#define TID_GPU_BASE 1000000000LL /* above any Linux tid (pid_max <= 2^22) */
+
+struct js {
+	struct tl_sink sink;
+	struct strbuf line;
+	int64_t next_gpu_tid;
+	uint64_t next_async;
+	int first;
+	int failed;
+};
+
+/* A track's JSON tid (sink_id holds the pseudo tid of a process's rows, set in
+ * js_track()). */
+static int64_t track_tid(const struct tl_track *t)
+{
+	return t->sink_id ? t->sink_id : t->tid;
+}
+
+/* ns as µs with three decimals */
+static void add_us(struct strbuf *b, int64_t ns)
+{
+	char tmp[32];
+	int n = 0, neg = ns < 0;
+	uint64_t v = neg ? (uint64_t)(-(ns + 1)) + 1 : (uint64_t)ns;
+	unsigned frac = (unsigned)(v % 1000);
+
+	v /= 1000;
+	tmp[n++] = (char)('0' + frac % 10);
+	tmp[n++] = (char)('0' + frac / 10 % 10);
+	tmp[n++] = (char)('0' + frac / 100);
+	tmp[n++] = '.';
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (neg)
+		tmp[n++] = '-';
+	strbuf_grow(b, (size_t)n);
+	while (n)
+		b->buf[b->len++] = tmp[--n];
+	b->buf[b->len] = '\0';
+}
+
+static void add_int(struct strbuf *b, int64_t v)
+{
+	char tmp[24];
+	int n = 0, neg = v < 0;
+	uint64_t u = neg ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		tmp[n++] = '-';
+	strbuf_grow(b, (size_t)n);
+	while (n)
+		b->buf[b->len++] = tmp[--n];
+	b->buf[b->len] = '\0';
+}
+
+static void add_str(struct strbuf *b, const char *s)
+{
+	stats_add_json_string(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void add_double(struct strbuf *b, double d)
+{
+	if (d != d || d > 1e308 || d < -1e308) /* JSON has no NaN or infinities */
+		strbuf_addstr(b, "null");
+	else
+		strbuf_addf(b, "%.17g", d);
+}
+
+/* Write the line being built, with the separator of the array. */
+static int emit(struct js *js)
+{
+	FILE *f = js->sink.out;
+
+	if (!js->first && fputs(",\n", f) < 0)
+		js->failed = 1;
+	js->first = 0;
+	if (fwrite(js->line.buf, 1, js->line.len, f) != js->line.len)
+		js->failed = 1;
+	strbuf_reset(&js->line);
+	return js->failed ? -1 : 0;
+}
+
+/* "pid":P,"tid":T of track t */
+static void add_ids(struct strbuf *b, const struct tl_track *t)
+{
+	strbuf_addstr(b, "\"pid\":");
+	add_int(b, t->pid);
+	strbuf_addstr(b, ",\"tid\":");
+	add_int(b, track_tid(t));
+}
+
+static void add_meta(struct js *js, const char *what, const struct tl_track *t, const char *key,
+		     const char *sval, int64_t ival)
+{
+	struct strbuf *b = &js->line;
+
+	strbuf_addstr(b, "{\"ph\":\"M\",\"name\":\"");
+	strbuf_addstr(b, what);
+	strbuf_addstr(b, "\",");
+	add_ids(b, t);
+	strbuf_addstr(b, ",\"args\":{\"");
+	strbuf_addstr(b, key);
+	strbuf_addstr(b, "\":");
+	if (sval)
+		add_str(b, sval);
+	else
+		add_int(b, ival);
+	strbuf_addstr(b, "}}");
+	emit(js);
+}
+
+static int js_track(struct tl_sink *s, struct tl_track *t)
+{
+	struct js *js = s->priv;
+
+	switch (t->kind) {
+	case TL_TRACK_PROCESS:
+		add_meta(js, "process_name", t, "name", t->name, 0);
+		add_meta(js, "process_sort_index", t, "sort_index", NULL, t->sort_index);
+		break;
+	case TL_TRACK_THREAD:
+		add_meta(js, "thread_name", t, "name", t->name, 0);
+		break;
+	case TL_TRACK_ROW:
+		/* rows of a thread share its tid; rows of a process are pseudo threads */
+		if (t->parent && t->parent->kind == TL_TRACK_PROCESS) {
+			t->sink_id = js->next_gpu_tid++;
+			add_meta(js, "thread_name", t, "name", t->name, 0);
+			add_meta(js, "thread_sort_index", t, "sort_index", NULL,
+				 1000 + t->sort_index);
+		}
+		break;
+	case TL_TRACK_COUNTER:
+		break;
+	}
+	return js->failed ? -1 : 0;
+}
+
+static void add_args(struct strbuf *b, const struct tl_event *e)
+{
+	if (!e->nargs)
+		return;
+	strbuf_addstr(b, ",\"args\":{");
+	for (int i = 0; i < e->nargs; i++) {
+		const struct tl_arg *a = &e->args[i];
+
+		if (i)
+			strbuf_addch(b, ',');
+		add_str(b, a->name);
+		strbuf_addch(b, ':');
+		switch (a->type) {
+		case TL_ARG_INT:
+			add_int(b, a->i);
+			break;
+		case TL_ARG_DOUBLE:
+			add_double(b, a->d);
+			break;
+		case TL_ARG_STR:
+			add_str(b, a->s);
+			break;
+		}
+	}
+	strbuf_addch(b, '}');
+}
+
+/* {"ph":"<ph>","name":...,"cat":...,"ts":...,pid,tid */
+static void add_head(struct strbuf *b, const char *ph, const struct tl_event *e,
+		     const struct tl_track *t, int64_t ts)
+{
+	strbuf_addstr(b, "{\"ph\":\"");
+	strbuf_addstr(b, ph);
+	strbuf_addstr(b, "\",\"name\":");
+	add_str(b, e->name);
+	strbuf_addstr(b, ",\"cat\":");
+	add_str(b, e->cat ? e->cat : "");
+	strbuf_addstr(b, ",\"ts\":");
+	add_us(b, ts);
+	strbuf_addch(b, ',');
+	add_ids(b, t);
+}
+
+static int js_event(struct tl_sink *s, const struct tl_event *e)
+{
+	struct js *js = s->priv;
+	struct strbuf *b = &js->line;
+
+	if (js->failed)
+		return -1;
+	switch (e->type) {
+	case TL_SLICE:
+		add_head(b, "X", e, e->track, e->ts);
+		strbuf_addstr(b, ",\"dur\":");
+		add_us(b, e->dur > 0 ? e->dur : 0);
+		add_args(b, e);
+		strbuf_addch(b, '}');
+		emit(js);
+		break;
+	case TL_RANGE: {
+		uint64_t id = ++js->next_async;
+
+		add_head(b, "b", e, e->track, e->ts);
+		strbuf_addstr(b, ",\"id\":");
+		add_int(b, (int64_t)id);
+		add_args(b, e);
+		strbuf_addch(b, '}');
+		emit(js);
+		add_head(b, "e", e, e->track, e->ts + (e->dur > 0 ? e->dur : 0));
+		strbuf_addstr(b, ",\"id\":");
+		add_int(b, (int64_t)id);
+		strbuf_addch(b, '}');
+		emit(js);
+		break;
+	}
+	case TL_INSTANT:
+		add_head(b, "i", e, e->track, e->ts);
+		strbuf_addstr(b, ",\"s\":\"t\"");
+		add_args(b, e);
+		strbuf_addch(b, '}');
+		emit(js);
+		break;
+	case TL_COUNTER:
+		strbuf_addstr(b, "{\"ph\":\"C\",\"name\":");
+		add_str(b, e->track->name);
+		strbuf_addstr(b, ",\"ts\":");
+		add_us(b, e->ts);
+		strbuf_addstr(b, ",\"pid\":");
+		add_int(b, e->track->pid);
+		strbuf_addstr(b, ",\"args\":{\"");
+		strbuf_addstr(b, e->track->unit ? e->track->unit : "value");
+		strbuf_addstr(b, "\":");
+		add_double(b, e->value);
+		strbuf_addstr(b, "}}");
+		emit(js);
+		break;
+	}
+	if (e->flow_src) {
+		const struct tl_flow_src *f = e->flow_src;
+		struct tl_event fe = {.name = "launch", .cat = "cuda_flow"};
+
+		/* inside the API call and inside the GPU work (the middle of each) */
+		add_head(b, "s", &fe, f->track, f->ts + f->dur / 2);
+		strbuf_addstr(b, ",\"id\":");
+		add_int(b, (int64_t)f->id);
+		strbuf_addch(b, '}');
+		emit(js);
+		add_head(b, "f", &fe, e->track, e->ts + e->dur / 2);
+		strbuf_addstr(b, ",\"bp\":\"e\",\"id\":");
+		add_int(b, (int64_t)f->id);
+		strbuf_addch(b, '}');
+		emit(js);
+	}
+	s->events++;
+	return js->failed ? -1 : 0;
+}
+
+static int js_pass_end(struct tl_sink *s)
+{
+	return ((struct js *)s->priv)->failed ? -1 : 0;
+}
+
+static int js_end(struct tl_sink *s)
+{
+	struct js *js = s->priv;
+
+	if (fputs("\n]}\n", s->out) < 0 || fflush(s->out) != 0 || ferror(s->out))
+		js->failed = 1;
+	return js->failed ? -1 : 0;
+}
+
+static void js_destroy(struct tl_sink *s)
+{
+	struct js *js = s->priv;
+
+	strbuf_release(&js->line);
+	free(js);
+}
+
+struct tl_sink *tl_json_sink(FILE *out)
+{
+	struct js *js = xcalloc(1, sizeof(*js));
+
+	js->sink.track = js_track;
+	js->sink.event = js_event;
+	js->sink.pass_end = js_pass_end;
+	js->sink.end = js_end;
+	js->sink.destroy = js_destroy;
+	js->sink.out = out;
+	js->sink.priv = js;
+	js->first = 1;
+	js->next_gpu_tid = TID_GPU_BASE;
+	strbuf_init(&js->line, 512);
+	if (fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", out) < 0)
+		js->failed = 1;
+	return &js->sink;
+}
