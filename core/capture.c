@@ -840,6 +840,7 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 		total.write_errors += one.write_errors - st->write_errors;
 		total.bad_records += one.bad_records - st->bad_records;
 		total.over_limit += one.over_limit - st->over_limit;
+		total.disk_full_lost += one.disk_full_lost - st->disk_full_lost;
 	}
 	total.capture_unrouted = rt->dropped;
 	*st = total;

@@ -51,6 +51,7 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -425,6 +426,8 @@ static uint64_t frame_records(const void *frame, uint32_t len)
 /* Queue the reader's item b (from item_buf()): in memory, or appended to the spool.
  * src: the frame's bytes (b->data, or where they are when b is r->spool_buf and they
  * were not copied into it: a ring; read padded to 8 bytes). */
+static int spool_room(struct recorder *r, size_t n);
+
 static void item_put_from(struct recorder *r, struct qbuf *b, uint32_t kind, struct rconn *c,
 			  uint32_t len, const void *src)
 {
@@ -454,6 +457,7 @@ static void item_put_from(struct recorder *r, struct qbuf *b, uint32_t kind, str
 		iov[1].iov_base = (void *)src;
 		iov[1].iov_len = n - sizeof(it); /* the padding is the buffer's own bytes */
 		ok = (!recorder_test_spool_max || r->spool_bytes + n <= recorder_test_spool_max) &&
+		     spool_room(r, n) &&
 		     pwritev(r->spool_fd, iov, 2, (off_t)r->spool_w) == (ssize_t)n;
 	}
 	pthread_mutex_lock(&r->mu);
@@ -486,6 +490,25 @@ static void item_put_from(struct recorder *r, struct qbuf *b, uint32_t kind, str
 	if (r->writer_waiting)
 		pthread_cond_signal(&r->cv_data);
 	pthread_mutex_unlock(&r->mu);
+}
+
+#define SPOOL_KEEP_FREE_MAX (64ull << 20) /* the spool leaves this much free at most */
+
+/* May the spool take n more bytes?  It leaves a quarter of its file system (at most
+ * SPOOL_KEEP_FREE_MAX) free for the report itself: on a disk that fills up, the report's
+ * rows come before the spool's backlog (recorder.h). */
+static int spool_room(struct recorder *r, size_t n)
+{
+	struct statvfs vfs;
+	uint64_t avail, keep;
+
+	if (fstatvfs(r->spool_fd, &vfs) != 0 || !vfs.f_blocks)
+		return 1;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	keep = (uint64_t)vfs.f_blocks * vfs.f_frsize / 4;
+	if (keep > SPOOL_KEEP_FREE_MAX)
+		keep = SPOOL_KEEP_FREE_MAX;
+	return avail >= keep + n;
 }
 
 static void item_put(struct recorder *r, struct qbuf *b, uint32_t kind, struct rconn *c,
@@ -1104,8 +1127,11 @@ static void progress(struct recorder *r, int done)
  * thread should hand off to recorder_finish() now. */
 static int after_item(struct recorder *r)
 {
+	/* also every GP_REPORT_TXN_ROWS rows: a transaction the full disk rolls back loses
+	 * no more (core/report.h "Disk full") */
 	if (r->txn_open &&
-	    gp_monotonic_ns() - r->txn_start_ns >= GP_RECORDER_COMMIT_MS * 1000000ull)
+	    (gp_monotonic_ns() - r->txn_start_ns >= GP_RECORDER_COMMIT_MS * 1000000ull ||
+	     (r->rep && report_txn_rows(r->rep) >= GP_REPORT_TXN_ROWS)))
 		writer_commit(r);
 	progress(r, 0);
 	return !r->finishing && __atomic_load_n(&r->handoff, __ATOMIC_RELAXED);

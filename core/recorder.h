@@ -92,6 +92,9 @@ struct recorder_stats {
 	uint64_t cupti_dropped;	   /* CUPTI dropped records (sum of GP_REC_LOSS) */
 	uint64_t zero_timestamps;  /* GPU records skipped for zero timestamps */
 	uint64_t write_errors;	   /* records SQLite refused */
+	uint64_t disk_full_lost;   /* data rows not written because the disk filled up (the
+				      open transaction's, rolled back, and every later one;
+				      core/report.h "Disk full") */
 	uint64_t reader_stalls;	   /* times the reader paused because the queue was full (only
 				      without a spool file) */
 	uint64_t spool_bytes;	   /* bytes that went through the spool file (frames + 16 each) */

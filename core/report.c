@@ -9,6 +9,7 @@
  * Only the recorder's writer thread calls in here (no locking).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +207,15 @@ struct report {
 	uint64_t bad_records; /* refused by a range check (report_count_bad_record) */
 	uint64_t over_limit;  /* dropped at a memory limit (report_count_over_limit) */
 	size_t str_mem;	      /* bytes held by connection strings and the intern table */
+
+	/* Disk full (report.h "Disk full"): `full` once a write failed for want of space
+	 * (SQLITE_FULL, or an I/O error writing); from then on no row is written.
+	 * txn_rows: data rows written in the open transaction (lost with it on a rollback);
+	 * lost_full: data rows not written because of the failure; reserve_fd: the file
+	 * holding GP_REPORT_RESERVE_BYTES back for the closing rows (-1: none). */
+	int full, opening;
+	uint64_t txn_rows, lost_full;
+	int reserve_fd;
 };
 
 /* Dense string ids: an id is put in the dense array while it is below this much more
@@ -269,34 +279,119 @@ int report_span_ok(const struct report *r, uint64_t start_ns, uint64_t end_ns)
 	       report_time_ok(r, start_ns) && report_time_ok(r, end_ns);
 }
 
+/* Is rc a failure to write for want of space (or any I/O error while writing)? */
+static int write_failed(int rc)
+{
+	return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR;
+}
+
+static void free_strings(struct report *r);
+
+/*
+ * A write failed for want of space (report.h "Disk full"): roll the open transaction back
+ * (its data rows counted lost), forget the strings interned since the last commit (the
+ * whole intern table: later strings get rows of their own), say it once, and write no
+ * more rows.  The application is not affected: the recorder goes on reading its records.
+ */
+static void report_set_full(struct report *r, int rc)
+{
+	char *dir, *tmp;
+
+	if (r->full)
+		return;
+	r->full = 1;
+	if (r->db && !sqlite3_get_autocommit(r->db))
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	r->in_txn = 0;
+	r->lost_full += r->txn_rows;
+	r->txn_rows = 0;
+	free_strings(r);
+	if (r->opening)
+		return; /* report_open says it */
+	tmp = xstrdup(r->path);
+	dir = dirname(tmp);
+	error("cannot write report '%s': %s; the application goes on, its records are counted "
+	      "as lost from here",
+	      r->path, sqlite3_errstr(rc));
+	hint("free space in '%s', or write the report where there is more with -o", dir);
+	free(tmp);
+}
+
 sqlite3_stmt *report_prepare(struct report *r, const char *sql)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-		die("cannot prepare '%s' on report '%s': %s", sql, r->path, sqlite3_errmsg(r->db));
-	return st;
+	if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) == SQLITE_OK)
+		return st;
+	/* a table missing because its CREATE could not be written (disk full while the
+	 * report is made): a statement that writes nothing, so that set-up ends normally */
+	if (r->full && sqlite3_prepare_v2(r->db, "SELECT 0", -1, &st, NULL) == SQLITE_OK)
+		return st;
+	die("cannot prepare '%s' on report '%s': %s", sql, r->path, sqlite3_errmsg(r->db));
 }
 
-void report_exec(struct report *r, const char *sql)
+int report_exec(struct report *r, const char *sql)
 {
 	char *err = NULL;
+	int rc;
 
-	if (sqlite3_exec(r->db, sql, NULL, NULL, &err) != SQLITE_OK)
-		die("cannot run '%s' on report '%s': %s", sql, r->path, err ? err : "?");
+	if (r->full)
+		return -1;
+	rc = sqlite3_exec(r->db, sql, NULL, NULL, &err);
+	if (rc == SQLITE_OK)
+		return 0;
+	sqlite3_free(err);
+	if (write_failed(sqlite3_extended_errcode(r->db))) {
+		report_set_full(r, sqlite3_extended_errcode(r->db));
+		return -1;
+	}
+	die("cannot run '%s' on report '%s': %s", sql, r->path, sqlite3_errmsg(r->db));
 }
 
-int report_step(struct report *r, sqlite3_stmt *st)
+/* report_step*(): the statement writes `data` data rows (0: not data). */
+static int step_row(struct report *r, sqlite3_stmt *st, unsigned data)
 {
-	int rc = sqlite3_step(st);
+	int rc;
 
+	if (r->full) {
+		sqlite3_reset(st);
+		r->lost_full += (uint64_t)data;
+		return -1;
+	}
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		if (write_failed(rc)) {
+			r->lost_full += (uint64_t)data;
+			report_set_full(r, rc);
+			return -1;
+		}
 		if (r->write_errors++ == 0)
 			warning("cannot write to report '%s': %s", r->path, sqlite3_errstr(rc));
 		return -1;
 	}
+	r->txn_rows += (uint64_t)data;
 	return 0;
+}
+
+int report_step(struct report *r, sqlite3_stmt *st)
+{
+	return step_row(r, st, 1);
+}
+
+int report_step_state(struct report *r, sqlite3_stmt *st)
+{
+	return step_row(r, st, 0);
+}
+
+uint64_t report_txn_rows(const struct report *r)
+{
+	return r->txn_rows;
+}
+
+int report_step_rows(struct report *r, sqlite3_stmt *st, unsigned rows)
+{
+	return step_row(r, st, rows);
 }
 
 int64_t report_string(struct report *r, const char *s, size_t len)
@@ -313,14 +408,14 @@ int64_t report_string(struct report *r, const char *s, size_t len)
 			return t->e[j].id;
 		j = (j + 1) & (t->cap - 1);
 	}
-	if (r->str_mem + len + STR_OVERHEAD > GP_REPORT_STRING_MEM_MAX) {
+	if (r->full || r->str_mem + len + STR_OVERHEAD > GP_REPORT_STRING_MEM_MAX) {
 		/* over the memory limit: a row of its own, not kept for de-duplication (the
 		 * same text may get several ids; nothing is lost) */
 		int64_t id = r->next_string_id++;
 
 		sqlite3_bind_int64(r->st_string, 1, id);
 		sqlite3_bind_text(r->st_string, 2, s, (int)len, SQLITE_TRANSIENT);
-		report_step(r, r->st_string);
+		report_step_state(r, r->st_string);
 		return id;
 	}
 	r->str_mem += len + STR_OVERHEAD;
@@ -333,7 +428,7 @@ int64_t report_string(struct report *r, const char *s, size_t len)
 	t->n++;
 	sqlite3_bind_int64(r->st_string, 1, t->e[j].id);
 	sqlite3_bind_text(r->st_string, 2, t->e[j].text, (int)len, SQLITE_STATIC);
-	report_step(r, r->st_string);
+	report_step_state(r, r->st_string);
 	return t->e[j].id;
 }
 
@@ -373,7 +468,7 @@ static void meta_row(struct report *r, sqlite3_stmt *st, const char *name, const
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, 2);
-	report_step(r, st);
+	report_step_state(r, st);
 }
 
 void report_meta_export(struct report *r, const char *name, const char *value)
@@ -405,12 +500,21 @@ static void flush_modules(struct report *r)
 
 void report_begin(struct report *r)
 {
-	if (r->in_txn)
+	int rc;
+
+	if (r->in_txn || r->full)
 		return;
-	if (sqlite3_step(r->st_begin) != SQLITE_DONE)
-		r->write_errors++;
+	rc = sqlite3_step(r->st_begin);
 	sqlite3_reset(r->st_begin);
+	if (rc != SQLITE_DONE) {
+		if (write_failed(rc)) {
+			report_set_full(r, rc);
+			return;
+		}
+		r->write_errors++;
+	}
 	r->in_txn = 1;
+	r->txn_rows = 0;
 	if (r->commit_end_ns) {
 		/* the recorder's own time: its commits, on the thread that made them */
 		report_overhead(r, report_global_tid((uint32_t)getpid(), (uint32_t)gettid()),
@@ -424,21 +528,52 @@ int report_commit(struct report *r)
 	int rc;
 	uint64_t t0;
 
-	if (!r->in_txn)
-		return 0;
+	if (!r->in_txn || r->full)
+		return r->full ? -1 : 0;
 	flush_modules(r);
+	if (r->full)
+		return -1;
 	t0 = gp_monotonic_ns();
 	rc = sqlite3_step(r->st_commit);
 	sqlite3_reset(r->st_commit);
-	r->in_txn = 0;
 	if (rc != SQLITE_DONE) {
+		if (write_failed(rc)) {
+			report_set_full(r, rc);
+			return -1;
+		}
+		r->in_txn = 0;
 		r->write_errors++;
 		error("cannot commit to report '%s': %s", r->path, sqlite3_errmsg(r->db));
 		return -1;
 	}
+	r->in_txn = 0;
+	r->txn_rows = 0;
 	r->commit_start_ns = t0;
 	r->commit_end_ns = gp_monotonic_ns();
 	return 0;
+}
+
+/* Hold GP_REPORT_RESERVE_BYTES of the report's file system back in an unlinked file (so
+ * that nothing is left behind), released when the disk fills up: the closing rows then
+ * fit.  Without it (no O_TMPFILE, no room even for it) a full disk removes the report. */
+static void reserve_open(struct report *r)
+{
+	char *tmp = xstrdup(r->path), *dir = dirname(tmp);
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	r->reserve_fd = -1;
+	if (fd >= 0 && posix_fallocate(fd, 0, GP_REPORT_RESERVE_BYTES) == 0)
+		r->reserve_fd = fd;
+	else if (fd >= 0)
+		close(fd);
+	free(tmp);
+}
+
+static void reserve_release(struct report *r)
+{
+	if (r->reserve_fd >= 0)
+		close(r->reserve_fd);
+	r->reserve_fd = -1;
 }
 
 /* ---- schema ------------------------------------------------------------------------ */
@@ -552,6 +687,8 @@ struct report *report_open(const struct recorder_config *cfg)
 	r = xcalloc(1, sizeof(*r));
 	r->path = xstrdup(cfg->report_path);
 	r->session_start_ns = cfg->session_start_ns;
+	r->reserve_fd = -1;
+	r->opening = 1;
 	rc = sqlite3_open_v2(r->path, &r->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
 				 SQLITE_OPEN_EXCLUSIVE,
@@ -611,7 +748,7 @@ struct report *report_open(const struct recorder_config *cfg)
 	format_time(tbuf, sizeof(tbuf), cfg->session_start_utc_ns, 1);
 	sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, tbuf, -1, SQLITE_TRANSIENT);
-	report_step(r, st);
+	report_step_state(r, st);
 	sqlite3_finalize(st);
 
 	for (i = 0; i < cfg->n_capture_meta; i++)
@@ -643,10 +780,21 @@ struct report *report_open(const struct recorder_config *cfg)
 	report_meta_export(r, "GPROF_FINISHED_CLEANLY", "false");
 	if (report_commit(r) < 0)
 		goto fail;
+	r->opening = 0;
+	reserve_open(r);
 	return r;
 
 fail:
-	error("cannot create report '%s'", r->path);
+	if (r->full) {
+		char *tmp = xstrdup(r->path);
+
+		error("cannot create report '%s': the disk is full", r->path);
+		hint("free space in '%s', or write the report where there is more with -o",
+		     dirname(tmp));
+		free(tmp);
+	} else {
+		error("cannot create report '%s'", r->path);
+	}
 	report_discard(r);
 	return NULL;
 }
@@ -664,13 +812,25 @@ static void finalize_common(struct report *r)
 	}
 }
 
-static void free_report(struct report *r)
+/* Forget the StringIds intern table (its memory leaves r->str_mem). */
+static void free_strings(struct report *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->strings.cap; i++)
+	for (i = 0; i < r->strings.cap; i++) {
+		if (!r->strings.e[i].hash)
+			continue;
+		r->str_mem -= r->strings.e[i].len + STR_OVERHEAD;
 		free(r->strings.e[i].text);
+	}
 	free(r->strings.e);
+	memset(&r->strings, 0, sizeof(r->strings));
+}
+
+static void free_report(struct report *r)
+{
+	free_strings(r);
+	reserve_release(r);
 	i64map_free(&r->procs);
 	i64map_free(&r->threads);
 	free(r->path);
@@ -739,13 +899,13 @@ static void set_process_name(struct report *r, uint32_t pid, const char *name)
 			sqlite3_bind_text(r->st_proc_ins, 3, name, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(r->st_proc_ins, 3);
-		report_step(r, r->st_proc_ins);
+		report_step_state(r, r->st_proc_ins);
 		*rowid = sqlite3_last_insert_rowid(r->db);
 		r->processes++;
 	} else if (name) {
 		sqlite3_bind_text(r->st_proc_upd, 1, name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(r->st_proc_upd, 2, *rowid);
-		report_step(r, r->st_proc_upd);
+		report_step_state(r, r->st_proc_upd);
 	}
 }
 
@@ -847,13 +1007,13 @@ static int handle_thread_name(struct report *r, struct report_conn *c,
 		sqlite3_bind_int64(r->st_thread_ins, 1, name);
 		sqlite3_bind_int64(r->st_thread_ins, 2, t->priority);
 		sqlite3_bind_int64(r->st_thread_ins, 3, gtid);
-		report_step(r, r->st_thread_ins);
+		report_step_state(r, r->st_thread_ins);
 		*rowid = sqlite3_last_insert_rowid(r->db);
 	} else {
 		sqlite3_bind_int64(r->st_thread_upd, 1, name);
 		sqlite3_bind_int64(r->st_thread_upd, 2, t->priority);
 		sqlite3_bind_int64(r->st_thread_upd, 3, *rowid);
-		report_step(r, r->st_thread_upd);
+		report_step_state(r, r->st_thread_upd);
 	}
 	return 0;
 }
@@ -928,9 +1088,14 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 	sqlite3_stmt *s;
 	char buf[32];
 	int64_t stop;
-	int ret = 0;
+	int ret = 0, was_full = r->full;
 	size_t i;
 
+	if (was_full) {
+		/* the closing rows go into the room the reserve held back */
+		reserve_release(r);
+		r->full = 0;
+	}
 	report_begin(r);
 	st->processes += r->processes;
 	st->dropped_records += r->loss_totals[0];
@@ -963,6 +1128,7 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 		if (r->modules[i] && r->modules[i]->finish && r->modules[i]->finish(r) < 0)
 			ret = -1;
 
+	st->disk_full_lost += r->lost_full; /* (said in DIAGNOSTIC_EVENT too) */
 	report_session_finish(r, app ? app->session : NULL, st, stop);
 	st->write_errors += r->write_errors;
 	meta_export_u64(r, "GPROF_RECORDS", st->records);
@@ -977,12 +1143,34 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 	meta_export_u64(r, "GPROF_LOST_OVER_LIMIT", st->over_limit);
 	meta_export_u64(r, "GPROF_LOST_SPOOL_RECORDS", st->spool_lost);
 	meta_export_u64(r, "GPROF_SPOOL_BYTES", st->spool_bytes);
+	meta_export_u64(r, "GPROF_LOST_DISK_FULL", r->lost_full);
 	if (st->not_seen)
 		report_meta_export(r, "GPROF_TRACE_NOT_SEEN", st->not_seen);
-	report_exec(r, "UPDATE META_DATA_EXPORT SET value = 'true' "
-		       "WHERE name = 'GPROF_FINISHED_CLEANLY'");
-	if (report_commit(r) < 0)
+	/* a report the disk filled up stays "not finished cleanly": the readers warn */
+	if (!was_full)
+		report_exec(r, "UPDATE META_DATA_EXPORT SET value = 'true' "
+			       "WHERE name = 'GPROF_FINISHED_CLEANLY'");
+	if (report_commit(r) < 0 && !r->full)
 		ret = -1;
+	if (r->full) {
+		/* not even the closing rows fit: a report that cannot say what it lost is
+		 * removed (report.h "Disk full") */
+		char *tmp = xstrdup(r->path);
+
+		for (i = 0; i < REPORT_MOD_MAX; i++)
+			if (r->modules[i] && r->modules[i]->release)
+				r->modules[i]->release(r);
+		finalize_common(r);
+		sqlite3_close_v2(r->db);
+		r->db = NULL;
+		report_unlink_files(r->path);
+		error("cannot complete report '%s': the disk is full; removed it", r->path);
+		hint("free space in '%s', or write the report where there is more with -o",
+		     dirname(tmp));
+		free(tmp);
+		free_report(r);
+		return -1;
+	}
 
 	finalize_common(r);
 	if (sqlite3_exec(r->db, "PRAGMA journal_mode=DELETE;", NULL, NULL, NULL) != SQLITE_OK) {

@@ -66,12 +66,42 @@ uint32_t report_conn_pid(const struct report_conn *c);
 /* Per-connection private slot for a module (index = module's position). */
 void **report_conn_slot(struct report_conn *c, unsigned module_index);
 
-/* Prepare a statement on the report db; dies on SQL errors (they are our bugs). */
+/* Prepare a statement on the report db; dies on SQL errors (they are our bugs), except
+ * for a table whose CREATE the full disk refused (then a statement that writes nothing). */
 sqlite3_stmt *report_prepare(struct report *r, const char *sql);
-/* Run DDL/SQL text (several statements); dies on error. */
-void report_exec(struct report *r, const char *sql);
-/* Step a bound insert and reset it; counts a write error on failure (returns -1). */
+/* Run DDL/SQL text (several statements).  0, or -1 when the disk is full (see "Disk
+ * full"; nothing is run then); dies on other errors (they are our bugs). */
+int report_exec(struct report *r, const char *sql);
+/* Step a bound insert (a data row: an event of a table module) and reset it.  0, or -1:
+ * a write error (counted), or the disk is full (the row counted as lost: "Disk full"). */
 int report_step(struct report *r, sqlite3_stmt *st);
+/* The same for a row that is not an event (strings, threads, processes, metadata, the
+ * profiler's overhead, diagnostics): not counted as a lost data row. */
+int report_step_state(struct report *r, sqlite3_stmt *st);
+/* report_step() of a statement that inserts `rows` data rows at once. */
+int report_step_rows(struct report *r, sqlite3_stmt *st, unsigned rows);
+
+/*
+ * Disk full (issue 18).  A write that fails for want of space (SQLITE_FULL, or an I/O
+ * error while writing, e.g. EFBIG) rolls the open transaction back and stops the report:
+ * one error line and a hint, then no row is written any more; the recorder goes on
+ * reading the producers (the application is not affected and its exit status passes
+ * through `profile`).  Every data row not written is counted: those of the rolled-back
+ * transaction and every later one (recorder_stats.disk_full_lost; GPROF_LOST_DISK_FULL, one
+ * warning at the end, a DIAGNOSTIC_EVENT row).  Writing does not resume when space comes
+ * back.  report_open() holds GP_REPORT_RESERVE_BYTES back in an unlinked file next to the
+ * report; report_finish() releases it and writes the closing rows (counters, exit status,
+ * diagnostics, GPROF_LOST_DISK_FULL) with GPROF_FINISHED_CLEANLY left 'false', so the
+ * report opens, holds what was committed before the disk filled and says what it lost.
+ * When even the closing rows do not fit, the report is removed (one error line).  Full at
+ * creation: one error line, nothing left behind.
+ */
+#define GP_REPORT_RESERVE_BYTES (1u << 20)
+/* The recorder commits at least every GP_REPORT_TXN_ROWS data rows (and every
+ * GP_RECORDER_COMMIT_MS): what a full disk rolls back is bounded. */
+#define GP_REPORT_TXN_ROWS 65536u
+/* Data rows written in the open transaction. */
+uint64_t report_txn_rows(const struct report *r);
 
 /* Fixed positions of the table modules: the index passed to report_conn_slot() and
  * report_module_state().  report.c holds the module table in this order. */

@@ -299,11 +299,11 @@ static void nvtx_flush(struct report *r)
 					  SQLITE_STATIC);
 			sqlite3_bind_int64(s->st_simple, k * SIMPLE_COLS + 4, w->gtid);
 		}
-		report_step(r, s->st_simple);
+		report_step_rows(r, s->st_simple, BATCH);
 	} else if (s->nrows == BATCH) {
 		for (k = 0; k < BATCH; k++)
 			bind_row(s->st_batch, k * FAST_COLS, &s->rows[k]);
-		report_step(r, s->st_batch);
+		report_step_rows(r, s->st_batch, BATCH);
 	} else {
 		for (k = 0; k < s->nrows; k++) {
 			bind_row(s->st_fast, 0, &s->rows[k]);

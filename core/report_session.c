@@ -65,7 +65,7 @@ void report_overhead(struct report *r, int64_t global_tid, uint64_t start_ns, ui
 	else
 		sqlite3_bind_null(st, 3);
 	sqlite3_bind_int64(st, 4, report_string(r, name, strlen(name)));
-	report_step(r, st);
+	report_step_state(r, st);
 }
 
 int report_overhead_record(struct report *r, struct report_conn *c, const struct gp_rec_hdr *rec)
@@ -153,6 +153,15 @@ void report_losses(const struct recorder_stats *st,
 		snprintf(msg, sizeof(msg), "%llu GPU records skipped for zero timestamps",
 			 (unsigned long long)st->zero_timestamps);
 		fn(ctx, msg, NULL);
+	}
+	if (st->disk_full_lost) {
+		snprintf(msg, sizeof(msg),
+			 "%llu rows not written: the disk filled up while the report was written "
+			 "(it holds what was written before)",
+			 (unsigned long long)st->disk_full_lost);
+		fn(ctx, msg,
+		   "free space in the report's folder, or write the report (-o) where there "
+		   "is more");
 	}
 	if (st->write_errors) {
 		snprintf(msg, sizeof(msg), "%llu records could not be written to the report",
@@ -260,7 +269,7 @@ static void write_diags(struct report *r, const struct report_session *s,
 		sqlite3_bind_int(ins, 4, l.v[i].severity);
 		sqlite3_bind_text(ins, 5, l.v[i].text, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 6, l.v[i].gpid);
-		report_step(r, ins);
+		report_step_state(r, ins);
 		free(l.v[i].text);
 	}
 	sqlite3_finalize(ins);
@@ -287,7 +296,7 @@ static void write_streams(struct report *r, const struct report_session *s)
 		sqlite3_bind_int64(ins, 1, report_global_pid(s->app_pid));
 		sqlite3_bind_int64(ins, 2, report_string(r, file, strlen(file)));
 		sqlite3_bind_int64(ins, 3, report_string(r, st->data ? st->data : "", st->len));
-		report_step(r, ins);
+		report_step_state(r, ins);
 		free(file);
 	}
 	sqlite3_finalize(ins);

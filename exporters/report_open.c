@@ -124,7 +124,7 @@ sqlite3 *report_open_read(const char *path)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st;
-	char *clean;
+	char *clean, *full;
 	int rc, attempt;
 
 	if (check_file(path))
@@ -188,8 +188,14 @@ sqlite3 *report_open_read(const char *path)
 		return NULL;
 	}
 	clean = report_read_meta(db, "GPROF_FINISHED_CLEANLY");
-	if (clean && (!strcmp(clean, "false") || !strcmp(clean, "0")))
+	full = report_read_meta(db, "GPROF_LOST_DISK_FULL");
+	if (full && strcmp(full, "0"))
+		warning("report '%s' is incomplete: the disk filled up while it was written (%s "
+			"rows not written)",
+			path, full);
+	else if (clean && (!strcmp(clean, "false") || !strcmp(clean, "0")))
 		warning("report '%s' was not finished cleanly; data may be incomplete", path);
+	free(full);
 	free(clean);
 	if (stats_register_functions(db)) {
 		sqlite3_close(db);

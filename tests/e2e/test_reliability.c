@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +40,7 @@
 static char gprof[PATH_MAX];
 static char hostile[PATH_MAX];
 static char exit_with[PATH_MAX];
+static char reliab[PATH_MAX];
 
 /* Run gprof-cli with args in dir's files; fill r; return the peak RSS (KiB) of gprof-cli
  * and what it waited for (wait4). */
@@ -81,6 +85,7 @@ static int group_setup(void **state)
 	snprintf(hostile, sizeof(hostile), "%s/tests/programs/hostile_app", b && *b ? b : "build");
 	snprintf(exit_with, sizeof(exit_with), "%s/tests/programs/exit_with",
 		 b && *b ? b : "build");
+	snprintf(reliab, sizeof(reliab), "%s/tests/programs/reliab_app", b && *b ? b : "build");
 	return 0;
 }
 
@@ -407,6 +412,189 @@ static void test_damaged_report_exit_3(void **state)
 	assert_int_equal(tu_count_entries(dir), 1);
 }
 
+/* ---- disk full (item 1) ----------------------------------------------------------------- */
+
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0)
+			(void)0;
+		close(fd);
+	}
+}
+
+/* Copy file `from` to `to`; 0 or -1. */
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out;
+	ssize_t n;
+
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			break;
+	close(in);
+	if (out >= 0)
+		close(out);
+	return out >= 0 ? 0 : -1;
+}
+
+/*
+ * Run gprof-cli with args in a mount namespace of its own where dir/mnt is a tmpfs of
+ * `size` (a mount option: "16m"), its working folder, holding a file of fill_kib KiB
+ * first.  Afterwards the report mnt/r.db is copied to dir/r.db and the names left in the
+ * tmpfs are listed in r->out (one per line; gprof-cli's stdout is not kept).  A mount
+ * namespace needs root (CI) or user namespaces: returns -1 when neither is allowed, else 0.
+ */
+static int run_tmpfs(const char *dir, const char *size, int fill_kib, const char *const *args,
+		     struct tu_run *r)
+{
+	char mnt[PATH_MAX], err[PATH_MAX], out[PATH_MAX], db[PATH_MAX], opt[64];
+	pid_t pid;
+	int st;
+
+	tu_pathf(mnt, dir, "mnt");
+	tu_pathf(err, dir, "tmpfs.err");
+	tu_pathf(out, dir, "tmpfs.left");
+	tu_pathf(db, dir, "r.db");
+	assert_int_equal(mkdir(mnt, 0755), 0);
+	snprintf(opt, sizeof(opt), "size=%s", size);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uid_t uid = getuid();
+		gid_t gid = getgid();
+		char map[64];
+		pid_t app;
+		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (unshare(CLONE_NEWNS) != 0) {
+			if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+				_exit(99);
+			write_file("/proc/self/setgroups", "deny");
+			snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+			write_file("/proc/self/uid_map", map);
+			snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+			write_file("/proc/self/gid_map", map);
+		}
+		if (fe < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("tmpfs", mnt, "tmpfs", 0, opt) != 0 || chdir(mnt) != 0)
+			_exit(99);
+		if (fill_kib) {
+			static char zero[1024];
+			int fd = open("fill", O_WRONLY | O_CREAT, 0644);
+
+			for (int i = 0; fd >= 0 && i < fill_kib; i++)
+				if (write(fd, zero, sizeof(zero)) != (ssize_t)sizeof(zero))
+					break;
+			if (fd >= 0)
+				close(fd);
+		}
+		app = tu_spawn(gprof, args, mnt, "/dev/null", err);
+		st = tu_wait(app);
+		copy_file("r.db", db);
+		{
+			DIR *d = opendir(".");
+			struct dirent *e;
+			FILE *f = fopen(out, "w");
+
+			while (d && f && (e = readdir(d)))
+				if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+					fprintf(f, "%s\n", e->d_name);
+			if (d)
+				closedir(d);
+			if (f)
+				fclose(f);
+		}
+		_exit(st);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		assert_true(errno == EINTR);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 99)
+		return -1;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	tu_read_file(err, r->err, sizeof(r->err));
+	tu_read_file(out, r->out, sizeof(r->out));
+	unlink(err);
+	unlink(out);
+	rmdir(mnt);
+	return 0;
+}
+
+#define RUN_TMPFS(r, dir, size, fill, ...)                                                         \
+	({                                                                                         \
+		const char *a_[] = {__VA_ARGS__, NULL};                                            \
+		run_tmpfs(dir, size, fill, a_, r);                                                 \
+	})
+
+/* 4 threads x 150,000 ranges (about 34 MB of rows) into a 24 MiB tmpfs: one error line and
+ * hint when it fills, the application unaffected (exit 0), the report valid with what was
+ * committed before, every range either kept or counted (GPROF_LOST_DISK_FULL, and the
+ * spool's GPROF_LOST_SPOOL_RECORDS, which also counts the few state records of its
+ * frames), "not finished cleanly" and the readers warn; nothing else left in the folder. */
+static void test_disk_full_counted(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run r;
+	long long kept, lost, spool;
+
+	if (RUN_TMPFS(&r, dir, "24m", 0, "profile", "-t", "nvtx", "-o", "r", reliab, "burst", "4",
+		      "150000", "0") < 0)
+		TU_SKIP("no mount namespace (needs root or user namespaces) for a small tmpfs");
+	tu_assert_status(&r, 0);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: cannot write report 'r.db': database "
+					       "or disk is full; the application goes on"),
+			 1);
+	assert_int_equal(tu_count_lines(r.err, "hint: free space in '.'"), 1);
+	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: "),
+			 strstr(r.err, "spool file") ? 2 : 1);
+	assert_non_null(strstr(r.err, "rows not written: the disk filled up"));
+	assert_string_equal(r.out, "r.db\n"); /* no journal, spool or reserve left */
+	tu_pathf(db, dir, "r.db");
+	assert_int_equal(tu_query_int(db, "select count(*) from pragma_integrity_check where "
+					  "integrity_check = 'ok'"),
+			 1);
+	kept = tu_query_int(db, "select count(*) from NVTX_EVENTS");
+	lost = meta(db, "GPROF_LOST_DISK_FULL");
+	spool = meta(db, "GPROF_LOST_SPOOL_RECORDS");
+	assert_true(kept > 0 && lost > 0);
+	assert_true(kept + lost <= 600000 && kept + lost + spool >= 600000);
+	assert_true(kept + lost + spool <= 600000 + 16);
+	if (!spool)
+		assert_int_equal(kept + lost, 600000);
+	assert_int_equal(meta(db, "GPROF_APP_EXIT_STATUS"), 0);
+	assert_int_equal(tu_query_int(db, "select count(*) from META_DATA_EXPORT where name = "
+					  "'GPROF_FINISHED_CLEANLY' and value = 'false'"),
+			 1);
+	assert_int_equal(tu_query_int(db, "select count(*) from DIAGNOSTIC_EVENT where text like "
+					  "'%rows not written: the disk filled up%'"),
+			 1);
+	RUN(&r, dir, "stats", "-q", "-r", "nvtx_sum", db);
+	tu_assert_status(&r, 0);
+	assert_non_null(strstr(r.err, "is incomplete: the disk filled up while it was written"));
+}
+
+/* A full disk at creation: one short error line (no SQL) and hint, exit 4, no file. */
+static void test_disk_full_at_creation(void **state)
+{
+	const char *dir = *state;
+	struct tu_run r;
+
+	if (RUN_TMPFS(&r, dir, "2m", 2040, "profile", "-t", "nvtx", "-o", "r", exit_with, "5") < 0)
+		TU_SKIP("no mount namespace (needs root or user namespaces) for a small tmpfs");
+	tu_assert_status(&r, 4);
+	tu_assert_one_error(&r, "cannot create report 'r.db': the disk is full");
+	assert_int_equal(tu_count_lines(r.err, "hint: free space in "), 1);
+	assert_int_equal(tu_total_lines(r.err), 2);
+	assert_string_equal(r.out, "fill\n");
+}
+
 /* ---- channel folders ------------------------------------------------------------------ */
 
 /* Set path's times to age_s seconds ago. */
@@ -525,6 +713,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_damaged_report_exit_3, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_channel_folders, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_disk_full_counted, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_disk_full_at_creation, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	};
 

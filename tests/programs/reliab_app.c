@@ -1,0 +1,172 @@
+/*
+ * reliab_app.c - a target for tests/e2e/test_reliability.c (issue 18): NVTX bursts that
+ * end the way a test needs.  Every range is a push/pop range "reliab" (one record, one
+ * NVTX_EVENTS row); every sleep is usleep(1500) (one OSRT_API row with -t osrt).
+ *
+ *   reliab_app burst <T> <N> <U>      T threads x N ranges, then U sleeps; exit 0
+ *   reliab_app exit <N> <U> <code>    N ranges and U sleeps, then _exit(code): no atexit,
+ *                                     no destructor
+ *   reliab_app crash <N> segv|abort   N ranges, then a real fault or abort()
+ *   reliab_app handler <N>            installs its own SIGSEGV handler (after the
+ *                                     collectors set theirs), N ranges, then a fault; the
+ *                                     handler _exit()s with 3
+ *   reliab_app selfkill <N>           N ranges, then SIGKILL to itself
+ *   reliab_app slow <ms> <done>       a range every ms for about 1.5 s (in steps of 1 ms);
+ *                                     then writes "ok <ranges>" to the file <done>;
+ *                                     exit 7 (a status no one else uses)
+ *   reliab_app emfile <N>             one range; close every fd but 0-2 (the collectors'
+ *                                     sockets too), open /dev/null until EMFILE, N ranges
+ *                                     and 300 ms of sleep (the flush cannot connect),
+ *                                     then free 16 fds and N more ranges; exit 0
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nvtx3/nvToolsExt.h>
+
+static long g_n;
+
+static void ranges(long n)
+{
+	for (long i = 0; i < n; i++) {
+		nvtxRangePushA("reliab");
+		nvtxRangePop();
+	}
+}
+
+static void sleeps(long u)
+{
+	for (long i = 0; i < u; i++)
+		usleep(1500);
+}
+
+static void *burst_thread(void *arg)
+{
+	(void)arg;
+	ranges(g_n);
+	return NULL;
+}
+
+/* A real fault; not under UBSan (make SANITIZE=undefined), which would report the null
+ * store and exit 1 instead. */
+__attribute__((no_sanitize("undefined"))) static void segfault(void)
+{
+	int *volatile p = NULL; /* the compiler cannot see it is NULL */
+
+	*p = 1;
+}
+
+static void on_segv(int sig)
+{
+	(void)sig;
+	_exit(3);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(mode, "burst") && argc > 4) {
+		long t = atol(argv[2]), u = atol(argv[4]);
+		pthread_t th[64];
+
+		g_n = atol(argv[3]);
+		if (t < 1 || t > 64)
+			return 2;
+		for (long i = 1; i < t; i++)
+			pthread_create(&th[i], NULL, burst_thread, NULL);
+		ranges(g_n);
+		for (long i = 1; i < t; i++)
+			pthread_join(th[i], NULL);
+		sleeps(u);
+		return 0;
+	}
+	if (!strcmp(mode, "exit") && argc > 4) {
+		ranges(atol(argv[2]));
+		sleeps(atol(argv[3]));
+		_exit(atoi(argv[4]));
+	}
+	if (!strcmp(mode, "crash") && argc > 3) {
+		ranges(atol(argv[2]));
+		if (!strcmp(argv[3], "abort"))
+			abort();
+		segfault();
+		return 1;
+	}
+	if (!strcmp(mode, "handler") && argc > 2) {
+		nvtxMarkA("start"); /* the collectors are loaded and set their handlers */
+		signal(SIGSEGV, on_segv);
+		ranges(atol(argv[2]));
+		segfault();
+		return 1;
+	}
+	if (!strcmp(mode, "selfkill") && argc > 2) {
+		ranges(atol(argv[2]));
+		kill(getpid(), SIGKILL);
+		return 1;
+	}
+	if (!strcmp(mode, "slow") && argc > 3) {
+		long ms = atol(argv[2]), n = 0;
+		struct timespec t0, t;
+		FILE *f;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			nvtxRangePushA("slow");
+			sleep_ms(ms);
+			nvtxRangePop();
+			n++;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 1500);
+		f = fopen(argv[3], "w");
+		if (!f)
+			return 1;
+		fprintf(f, "ok %ld\n", n);
+		fclose(f);
+		return 7;
+	}
+	if (!strcmp(mode, "emfile") && argc > 2) {
+		long n = atol(argv[2]);
+		struct rlimit rl = {256, 256};
+		int fds[256], k = 0;
+
+		ranges(1);
+		setrlimit(RLIMIT_NOFILE, &rl);
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		for (;;) {
+			int fd = open("/dev/null", O_RDONLY);
+
+			if (fd < 0)
+				break;
+			if (k < 256)
+				fds[k++] = fd;
+		}
+		if (errno != EMFILE)
+			return 2;
+		ranges(n);
+		sleep_ms(300);
+		for (int i = 0; i < 16 && k > 0; i++)
+			close(fds[--k]);
+		ranges(n);
+		return 0;
+	}
+	fprintf(stderr, "usage: reliab_app burst|exit|crash|handler|selfkill|slow|emfile ...\n");
+	return 2;
+}
