@@ -14,6 +14,7 @@
 int cmd_profile(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_launch(int argc, char **argv);
 int cmd_start(int argc, char **argv);

@@ -20,6 +20,7 @@ static const struct cmd_struct commands[] = {
     {"profile", cmd_profile, "launch an application and record a report"},
     {"stats", cmd_stats, "print summary reports from a report"},
     {"export", cmd_export, "export a report's tables as CSV or JSON Lines"},
+    {"diff", cmd_diff, "compare two runs (or groups of runs) per name"},
     {"analyze", cmd_analyze, "run expert-system rules on reports: what is wrong, how to fix"},
     {"launch", cmd_launch, "run an application in a session, collection off"},
     {"start", cmd_start, "start collecting in a session (a window: one report)"},

@@ -25,7 +25,8 @@ enum gp_exit {
 	GP_EXIT_USAGE = 2,	/* bad command line or config */
 	GP_EXIT_BAD_INPUT = 3,	/* report missing, unreadable, not a report, or lacks data */
 	GP_EXIT_OUTPUT = 4,	/* output exists (no -f) or cannot be written */
-	GP_EXIT_FINDING = 5,	/* a --fail-on gate tripped (analyze: a rule it names fired) */
+	GP_EXIT_FINDING = 5,	/* a --fail-on gate tripped (analyze: a rule it names fired;
+				   diff: a name regressed past its threshold) */
 	GP_EXIT_SESSION = 6,	/* interactive sessions: unknown, stale, ended, busy (already
 				 * collecting / nothing to stop), another user's (cli/session.h) */
 	GP_EXIT_NOEXEC = 126,	/* application found but not executable */

@@ -69,7 +69,8 @@ const struct stats_report *const *stats_reports(void);
 const struct stats_report *stats_find(const char *name);
 
 /* Register median(), stdev(), lower_quartile(), upper_quartile() (as nsys's stats
- * runtime does) on db.  0 or -1. */
+ * runtime does) and percentile(x, p) (p in 0..100, linear interpolation as the quartiles;
+ * gprof-cli's own, for `diff`) on db (exporters/stats_funcs.c).  0 or -1. */
 int stats_register_functions(sqlite3 *db);
 
 /* ---- running and formatting reports (exporters/stats.c, exporters/stats_format.c) ---- */
@@ -218,6 +219,7 @@ enum stats_unit {
 	STATS_UNIT_MEM_B,  /* :mem_B  (bytes, shown as MB) */
 	STATS_UNIT_THRU_B, /* :thru_B (bytes/s, shown as MB/s) */
 	STATS_UNIT_ADDR,   /* :addr_uint (plain integer) */
+	STATS_UNIT_FACTOR, /* :factor (gprof-cli's own: a ratio such as 1.050, 3 decimals) */
 };
 
 /* Parse a column alias: *unit gets the unit, the display title (with " (ns)" etc.) is
@@ -227,7 +229,8 @@ int stats_parse_title(const char *alias, enum stats_timeunit tu, enum stats_unit
 /*
  * Append the text of one value as the formats print it: NULL -> "" ; TEXT as is;
  * INTEGER in ns units and no unit as an integer; REAL with 1 decimal; ratio 1 decimal;
- * mem/thru bytes / 1e6 with 3 decimals; times in us/ms/s with 3/6/9 decimals.
+ * mem/thru bytes / 1e6 with 3 decimals; factor 3 decimals; times in us/ms/s with 3/6/9
+ * decimals.
  * thousands: insert ',' every three integer digits (column/table formats).
  * Returns the SQLite type of the value (SQLITE_NULL, SQLITE_TEXT, ...).
  */

@@ -116,10 +116,17 @@ static const struct {
 	const char *suffix;
 	enum stats_unit unit;
 } units[] = {
-    {"dur_ns", STATS_UNIT_DUR_NS}, {"ts_ns", STATS_UNIT_TS_NS},	  {"ratio_%", STATS_UNIT_RATIO},
-    {"mem_B", STATS_UNIT_MEM_B},   {"thru_B", STATS_UNIT_THRU_B}, {"addr_uint", STATS_UNIT_ADDR},
+    {"dur_ns", STATS_UNIT_DUR_NS},
+    {"ts_ns", STATS_UNIT_TS_NS},
+    {"ratio_%", STATS_UNIT_RATIO},
+    {"mem_B", STATS_UNIT_MEM_B},
+    {"thru_B", STATS_UNIT_THRU_B},
+    {"addr_uint", STATS_UNIT_ADDR},
     /* plain byte counts (the MPI reports' aliases): the title without a unit, the value as is */
-    {"mem_b", STATS_UNIT_NONE},	   {"B", STATS_UNIT_NONE},
+    {"mem_b", STATS_UNIT_NONE},
+    {"B", STATS_UNIT_NONE},
+    /* gprof-cli's own: `diff`'s ratios (no title suffix, 3 decimals) */
+    {"factor", STATS_UNIT_FACTOR},
 };
 
 int stats_parse_title(const char *alias, enum stats_timeunit tu, enum stats_unit *unit,
@@ -216,6 +223,9 @@ int stats_format_value(sqlite3_value *v, enum stats_unit unit, enum stats_timeun
 		break;
 	case STATS_UNIT_RATIO:
 		snprintf(num, sizeof(num), "%.1f", d);
+		break;
+	case STATS_UNIT_FACTOR:
+		snprintf(num, sizeof(num), "%.3f", d);
 		break;
 	case STATS_UNIT_MEM_B:
 	case STATS_UNIT_THRU_B:

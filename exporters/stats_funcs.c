@@ -1,6 +1,6 @@
 /*
  * stats_funcs.c - the SQL aggregate functions nsys's stats scripts call: median(),
- * stdev(), lower_quartile(), upper_quartile().
+ * stdev(), lower_quartile(), upper_quartile(); and percentile(), gprof-cli's own.
  *
  * Definitions (checked against nsys 2025.3 output on the launchbench fixture):
  *   - median(x): middle value of the sorted non-NULL values; for an even count the mean
@@ -10,6 +10,9 @@
  *   - lower_quartile(x), upper_quartile(x): the 25th and 75th percentiles with linear
  *     interpolation between closest ranks (position p * (n - 1) in the sorted values,
  *     numpy's default "linear" method).
+ *   - percentile(x, p): the p-th percentile (0 <= p <= 100) by the same rule (gprof-cli's
+ *     own, used by `diff` for p95); p is read from the first row; NULL when p is NULL or
+ *     out of range.
  * NULL inputs are ignored; with no input every function returns NULL.
  */
 #include <math.h>
@@ -22,6 +25,8 @@
 struct vals {
 	double *v;
 	size_t n, alloc;
+	double p;  /* percentile(): the fraction asked for (0..1), NAN when invalid */
+	int p_set; /* percentile(): p read (from the first row) */
 };
 
 static void vals_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -46,6 +51,26 @@ static void vals_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		a->alloc = na;
 	}
 	a->v[a->n++] = sqlite3_value_double(argv[0]);
+}
+
+/* percentile(x, p): keep x as vals_step does, and p (0..100) from the first row. */
+static void percentile_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct vals *a = sqlite3_aggregate_context(ctx, sizeof(*a));
+
+	if (!a) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (!a->p_set) {
+		double p = sqlite3_value_double(argv[1]);
+
+		a->p_set = 1;
+		a->p = sqlite3_value_type(argv[1]) == SQLITE_NULL || !(p >= 0.0 && p <= 100.0)
+			   ? NAN
+			   : p / 100.0;
+	}
+	vals_step(ctx, 1, argv);
 }
 
 static int cmp_double(const void *pa, const void *pb)
@@ -77,7 +102,11 @@ static void vals_final(sqlite3_context *ctx, int which)
 		return;
 	}
 	qsort(a->v, a->n, sizeof(double), cmp_double);
-	if (which == 0) {
+	if (which == 3 && isnan(a->p)) {
+		sqlite3_result_null(ctx);
+	} else if (which == 3) {
+		sqlite3_result_double(ctx, percentile(a->v, a->n, a->p));
+	} else if (which == 0) {
 		size_t m = a->n / 2;
 		double med = (a->n & 1) ? a->v[m] : (a->v[m - 1] + a->v[m]) / 2.0;
 		sqlite3_result_double(ctx, med);
@@ -101,6 +130,11 @@ static void lq_final(sqlite3_context *ctx)
 static void uq_final(sqlite3_context *ctx)
 {
 	vals_final(ctx, 2);
+}
+
+static void percentile_final(sqlite3_context *ctx)
+{
+	vals_final(ctx, 3);
 }
 
 /* Welford's running mean and sum of squared differences. */
@@ -144,19 +178,21 @@ int stats_register_functions(sqlite3 *db)
 {
 	static const struct {
 		const char *name;
+		int nargs;
 		void (*step)(sqlite3_context *, int, sqlite3_value **);
 		void (*final)(sqlite3_context *);
 	} fns[] = {
-	    {"median", vals_step, median_final},
-	    {"lower_quartile", vals_step, lq_final},
-	    {"upper_quartile", vals_step, uq_final},
-	    {"stdev", stdev_step, stdev_final},
+	    {"median", 1, vals_step, median_final},
+	    {"lower_quartile", 1, vals_step, lq_final},
+	    {"upper_quartile", 1, vals_step, uq_final},
+	    {"stdev", 1, stdev_step, stdev_final},
+	    {"percentile", 2, percentile_step, percentile_final},
 	};
 
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		int rc =
-		    sqlite3_create_function(db, fns[i].name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-					    NULL, NULL, fns[i].step, fns[i].final);
+		int rc = sqlite3_create_function(db, fns[i].name, fns[i].nargs,
+						 SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
+						 fns[i].step, fns[i].final);
 		if (rc != SQLITE_OK)
 			return error("cannot register SQL function '%s': %s", fns[i].name,
 				     sqlite3_errmsg(db));

@@ -1,7 +1,7 @@
 /*
  * test_manpages.c - --help and the man pages do not contradict each other: every long
  * option that `gprof-cli <cmd> --help` shows is in the OPTIONS section of
- * man/gprof-cli-<cmd>.1 and vice versa (profile, stats, export); every man page is
+ * man/gprof-cli-<cmd>.1 and vice versa (profile, stats, export, diff); every man page is
  * clean under `mandoc -Tlint -Wwarning` when mandoc is installed.
  *
  * Environment: GPROF_CLI (the binary, default build/bin/gprof-cli); the man pages are
@@ -214,10 +214,15 @@ static void test_export_help_matches_man(void **state)
 	check_command("export");
 }
 
+static void test_diff_help_matches_man(void **state)
+{
+	check_command("diff");
+}
+
 static void test_mandoc_lint(void **state)
 {
 	const char *pages[] = {"gprof-cli", "gprof-cli-profile", "gprof-cli-stats",
-			       "gprof-cli-export"};
+			       "gprof-cli-export", "gprof-cli-diff"};
 	char cmd[PATH_MAX + 128], out[4096];
 
 	if (system("command -v mandoc >/dev/null 2>&1") != 0)
@@ -244,6 +249,7 @@ int main(void)
 	    cmocka_unit_test(test_profile_help_matches_man),
 	    cmocka_unit_test(test_stats_help_matches_man),
 	    cmocka_unit_test(test_export_help_matches_man),
+	    cmocka_unit_test(test_diff_help_matches_man),
 	    cmocka_unit_test(test_mandoc_lint),
 	};
 
