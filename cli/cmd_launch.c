@@ -9,7 +9,7 @@
  * report.  Options: launch's own --session-new=NAME (default profile-<id>-<application>,
  * as nsys) and the profile switches that set up tracing; the ones that describe a
  * collection (-o, -f, --stats, -d, -c, -p, --capture-range-end, -y) belong to `start`
- * and are refused here with a hint.
+ * and are refused here with a hint, as is --kill (shutdown --kill says how it ends).
  */
 #include <limits.h>
 #include <signal.h>
@@ -28,11 +28,17 @@
 #include "exporters/stats.h"
 
 /* Profile switches that describe one collection: `start` takes them, not `launch`. */
-static const char *const start_only[] = {"output",	  "force-overwrite",
-					 "stats",	  "duration",
-					 "capture-range", "capture-range-end",
-					 "nvtx-capture",  "delay",
-					 "print-config",  NULL};
+static const char *const start_only[] = {"output",
+					 "force-overwrite",
+					 "stats",
+					 "duration",
+					 "capture-range",
+					 "capture-range-end",
+					 "nvtx-capture",
+					 "delay",
+					 "print-config",
+					 "kill",
+					 NULL};
 
 static int is_start_only(const char *name)
 {
@@ -307,9 +313,11 @@ int cmd_launch(int argc, char **argv)
 					: profile_option_short((unsigned char)a[1]);
 
 			if (op && is_start_only(op->name)) {
-				error("option '%s' belongs to 'gprof-cli start' in a session", a);
-				hint("launch the application, then give --%s to 'gprof-cli start'",
-				     op->name);
+				const char *cmd = strcmp(op->name, "kill") ? "start" : "shutdown";
+
+				error("option '%s' belongs to 'gprof-cli %s' in a session", a, cmd);
+				hint("launch the application, then give --%s to 'gprof-cli %s'",
+				     op->name, cmd);
 				free(nargv);
 				return GP_EXIT_USAGE;
 			}

@@ -792,7 +792,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	spec.channel_var = GP_ENV_CHANNEL;
 	spec.channel_index = (int)env_index(&env, GP_ENV_CHANNEL, strlen(GP_ENV_CHANNEL));
 	/* the session may end before the application: signal its whole process group */
-	spec.new_pgrp = (o.duration_ns || capture_can_shutdown(&o.capture) || sl) && o.kill_signal;
+	spec.new_pgrp =
+	    ((o.duration_ns || capture_can_shutdown(&o.capture)) && o.kill_signal) || sl;
 
 	/* Block the forwarded signals before the recorder's threads exist, so that they
 	 * inherit the block and the signals reach the main thread's handler.  Fork while

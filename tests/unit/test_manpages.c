@@ -214,6 +214,22 @@ static void test_export_help_matches_man(void **state)
 	check_command("export");
 }
 
+/* The interactive-session commands (issue 11): launch, start, stop, cancel, shutdown,
+ * sessions, status. */
+static void test_session_help_matches_man(void **state)
+{
+	static const char *const cmds[] = {"launch",   "start",	   "stop",  "cancel",
+					   "shutdown", "sessions", "status"};
+	struct optset help;
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		check_command(cmds[i]);
+	help_options("launch", &help);
+	assert_true(has_opt(&help, "session-new"));
+	assert_true(has_opt(&help, "trace"));
+	assert_false(has_opt(&help, "output")); /* start's */
+}
+
 static void test_diff_help_matches_man(void **state)
 {
 	check_command("diff");
@@ -221,8 +237,10 @@ static void test_diff_help_matches_man(void **state)
 
 static void test_mandoc_lint(void **state)
 {
-	const char *pages[] = {"gprof-cli", "gprof-cli-profile", "gprof-cli-stats",
-			       "gprof-cli-export", "gprof-cli-diff"};
+	const char *pages[] = {"gprof-cli",	     "gprof-cli-profile",  "gprof-cli-stats",
+			       "gprof-cli-export",   "gprof-cli-diff",	   "gprof-cli-launch",
+			       "gprof-cli-start",    "gprof-cli-stop",	   "gprof-cli-cancel",
+			       "gprof-cli-shutdown", "gprof-cli-sessions", "gprof-cli-status"};
 	char cmd[PATH_MAX + 128], out[4096];
 
 	if (system("command -v mandoc >/dev/null 2>&1") != 0)
@@ -249,6 +267,7 @@ int main(void)
 	    cmocka_unit_test(test_profile_help_matches_man),
 	    cmocka_unit_test(test_stats_help_matches_man),
 	    cmocka_unit_test(test_export_help_matches_man),
+	    cmocka_unit_test(test_session_help_matches_man),
 	    cmocka_unit_test(test_diff_help_matches_man),
 	    cmocka_unit_test(test_mandoc_lint),
 	};
