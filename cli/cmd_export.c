@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cmds.h"
+#include "core/capture.h"
 #include "core/util.h"
 #include "exporters/export.h"
 #include "exporters/report_open.h"
@@ -136,6 +137,7 @@ int cmd_export(int argc, char **argv)
 {
 	struct export_opts o = {.type = EXPORT_CSV};
 	struct timeline_opts to = {.end = INT64_MAX};
+	struct capture_nvtx_pattern nvtx;
 	char *output = NULL, *tables_arg = NULL, **tables = NULL;
 	const char *name_arg = NULL;
 	int c, status = GP_EXIT_OK, timeline = 0, have_re = 0, filters = 0;
@@ -193,10 +195,21 @@ int cmd_export(int argc, char **argv)
 			}
 			filters = 1;
 			break;
-		case OPT_NVTX:
-			to.nvtx = optarg;
+		case OPT_NVTX: {
+			const char *why;
+
+			if (capture_parse_nvtx(optarg, &nvtx, &why) < 0) {
+				error("invalid --nvtx '%s': %s", optarg, why);
+				hint("give a range name, e.g. --nvtx=step, step@domain or step@*");
+				status = GP_EXIT_USAGE;
+				goto out;
+			}
+			to.nvtx = nvtx.message;
+			to.nvtx_domain = nvtx.domain;
+			to.nvtx_any_domain = nvtx.any_domain;
 			filters = 1;
 			break;
+		}
 		case OPT_NAME:
 			name_arg = optarg;
 			filters = 1;

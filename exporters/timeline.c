@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/capture.h"
 #include "core/nsys_event_type.h"
 #include "core/util.h"
 #include "exporters/export.h"
@@ -791,23 +790,44 @@ static void pass_mpi(struct walk *w, struct rep *r)
 	pass_end(w);
 }
 
-/* A counter sample at ts (common base) on t, with the value before --start first. */
-static void counter(struct walk *w, struct tl_track *t, int64_t pid, int64_t ts, double v)
+/* The value a counter had at --start, when its samples before it were dropped. */
+static void carry_in(struct walk *w, struct tl_track *t)
 {
-	struct tl_event e = {.type = TL_COUNTER, .track = t, .ts = ts, .value = v};
+	struct tl_event c = {.type = TL_COUNTER, .track = t, .ts = w->win_start};
 
-	if (ts < w->win_start || ts > w->win_end || (pid >= 0 && !pid_ok(w, pid))) {
-		t->skipped |= ts < w->win_start;
+	c.value = (double)t->acc_before;
+	t->skipped = 0;
+	deliver(w, &c);
+}
+
+/* A counter sample of value t->acc at ts (common base) on t, after the value carried in
+ * at --start. */
+static void counter(struct walk *w, struct tl_track *t, int64_t pid, int64_t ts)
+{
+	struct tl_event e = {.type = TL_COUNTER, .track = t, .ts = ts, .value = (double)t->acc};
+
+	if (pid >= 0 && !pid_ok(w, pid))
+		return;
+	if (ts < w->win_start) {
+		t->skipped = 1;
+		t->acc_before = t->acc;
 		return;
 	}
-	if (t->skipped) { /* the value carried into the window */
-		struct tl_event c = {.type = TL_COUNTER, .track = t, .ts = w->win_start};
+	if (t->skipped)
+		carry_in(w, t);
+	if (ts <= w->win_end)
+		deliver(w, &e);
+}
 
-		c.value = (double)t->acc;
-		t->skipped = 0;
-		deliver(w, &c);
-	}
-	deliver(w, &e);
+/* After a counter pass: the tracks whose samples all came before --start get their
+ * value there. */
+static void carry_all(struct walk *w, enum key_kind kind)
+{
+	struct map *m = &w->tracks[kind];
+
+	for (size_t i = 0; i < m->cap && !w->status; i++)
+		if (m->used[i] && ((struct tl_track *)m->vals[i])->skipped)
+			carry_in(w, m->vals[i]);
 }
 
 static void pass_memory(struct walk *w, struct rep *r)
@@ -833,9 +853,10 @@ static void pass_memory(struct walk *w, struct rep *r)
 			t->sort_index = 200 + (int)(dev & 0xff);
 		}
 		t->acc += col_int(st, 4) == 0 ? col_int(st, 3) : -col_int(st, 3);
-		counter(w, t, pid, col_int(st, 0) + r->off, (double)t->acc);
+		counter(w, t, pid, col_int(st, 0) + r->off);
 	}
 	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	carry_all(w, K_MEMORY);
 	pass_end(w);
 }
 
@@ -888,10 +909,11 @@ static void pass_metrics(struct walk *w, struct rep *r)
 			t->sort_index = 300;
 		}
 		t->acc = col_int(st, 3);
-		counter(w, t, -1, col_int(st, 0) + r->off, (double)t->acc);
+		counter(w, t, -1, col_int(st, 0) + r->off);
 	}
 	finish(w, r, st, w->status ? SQLITE_DONE : rc);
 	sqlite3_finalize(names);
+	carry_all(w, K_METRIC);
 	pass_end(w);
 }
 
@@ -945,15 +967,9 @@ static int cmp_window(const void *a, const void *b)
 /* The instances of the --nvtx range in every report, merged into disjoint windows. */
 static int load_nvtx_windows(struct walk *w)
 {
-	struct capture_nvtx_pattern p;
-	const char *why;
+	const struct timeline_opts *o = w->o;
 	size_t cap = 0, k = 0;
 
-	if (capture_parse_nvtx(w->o->nvtx, &p, &why) < 0) {
-		error("invalid --nvtx '%s': %s", w->o->nvtx, why);
-		hint("give a range name, e.g. --nvtx=step, step@domain or step@*");
-		return GP_EXIT_USAGE;
-	}
 	w->nvtx_filter = 1;
 	for (size_t i = 0; i < w->nreps && !w->status; i++) {
 		struct rep *r = &w->reps[i];
@@ -972,13 +988,14 @@ static int load_nvtx_windows(struct walk *w)
 						    "IS NOT NULL");
 		if (!st)
 			break;
-		sqlite3_bind_text(st, 1, p.message, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, o->nvtx, -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			int64_t dom = col_null(st, 2) ? 0 : col_int(st, 2);
 			const char *dname = dom ? map_get(&r->doms, (uint64_t)dom) : NULL;
 
-			if (!p.any_domain &&
-			    (p.domain[0] ? !dname || strcmp(dname, p.domain) : dom != 0))
+			if (!o->nvtx_any_domain && (o->nvtx_domain && o->nvtx_domain[0]
+							? !dname || strcmp(dname, o->nvtx_domain)
+							: dom != 0))
 				continue;
 			if (w->nwins == cap) {
 				cap = cap ? 2 * cap : 64;

@@ -44,8 +44,12 @@ struct timeline_opts {
 	int64_t start;	    /* --start: keep events ending at or after it; 0 = from the start */
 	int64_t end;	    /* --end: keep events starting at or before it; INT64_MAX = open */
 	/* --nvtx: keep only events overlapping an instance of this NVTX range (push/pop or
-	 * start/end), message and domain as `profile -p` (core/capture.h); NULL = no filter */
+	 * start/end): message nvtx (NULL = no filter) in domain nvtx_domain ("" = the default
+	 * domain), or in any domain when nvtx_any_domain; the CLI parses the value as `profile
+	 * -p` (core/capture.h) */
 	const char *nvtx;
+	const char *nvtx_domain;
+	int nvtx_any_domain;
 	const regex_t *name_re; /* --name: keep slices and instants whose name matches (counters
 				   are kept); NULL = all */
 	const int32_t *pids;	/* --pid: keep only these process ids (npids of them) */
@@ -63,10 +67,9 @@ char *timeline_default_output(const char *db_path, enum timeline_type t);
 /*
  * Export the n reports dbs (opened with report_open_read(); paths[i] names dbs[i] for
  * labels and messages) into one trace as o says.  The output is written under a temporary
- * name and renamed into place when complete.  Returns GP_EXIT_OK, GP_EXIT_USAGE (bad
- * --nvtx value), GP_EXIT_OUTPUT (output exists without force, or cannot be written),
- * GP_EXIT_BAD_INPUT (a report is damaged), GP_EXIT_ERROR (other SQLite error); the error
- * is printed, and on failure nothing is left at the output path.
+ * name and renamed into place when complete.  Returns GP_EXIT_OK, GP_EXIT_OUTPUT (output exists
+ * without force, or cannot be written), GP_EXIT_BAD_INPUT (a report is damaged), GP_EXIT_ERROR
+ * (other SQLite error); the error is printed, and on failure nothing is left at the output path.
  */
 int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
 		    const struct timeline_opts *o);
@@ -93,7 +96,8 @@ struct tl_track {
 	int sort_index;		 /* order among siblings (smaller first) */
 	int emitted;		 /* the walk's: handed to the sink already */
 	int64_t acc;		 /* the walk's: a counter's running value */
-	int skipped;		 /* the walk's: a counter's samples before --start were dropped */
+	int64_t acc_before;	 /* the walk's: its value at the last sample before --start */
+	int skipped;		 /* the walk's: that sample was dropped, not yet carried in */
 	int64_t sink_id;	 /* the sink's number for the track (json: a row's pseudo tid) */
 	void *priv;		 /* the sink's per-track state (the sink frees it in destroy()) */
 };
