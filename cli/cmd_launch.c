@@ -11,11 +11,14 @@
  * collection (-o, -f, --stats, -d, -c, -p, --capture-range-end, -y) belong to `start`
  * and are refused here with a hint, as is --kill (shutdown --kill says how it ends).
  */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli/cmds.h"
@@ -23,6 +26,7 @@
 #include "cli/profile_options.h"
 #include "cli/session.h"
 #include "cli/streams.h"
+#include "core/outname.h"
 #include "core/recorder.h"
 #include "core/util.h"
 #include "exporters/stats.h"
@@ -179,13 +183,89 @@ static void serve_stop(struct session_server *s, struct recorder *rec, struct re
 	s->output[0] = '\0';
 }
 
+/* SIGUSR1 toggles collection (for scripts that cannot run a second command): the
+ * handler sends "cmd=toggle" to the session's own socket, so that the request is served
+ * by the loop like any other.  Only async-signal-safe calls; a full backlog drops it. */
+static struct sockaddr_un toggle_addr;
+
+static void on_toggle_signal(int sig)
+{
+	int e = errno, fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	(void)sig;
+	if (fd >= 0) {
+		if (connect(fd, (struct sockaddr *)&toggle_addr, sizeof(toggle_addr)) == 0 &&
+		    send(fd, "cmd=toggle\n", 11, MSG_NOSIGNAL) == 11)
+			shutdown(fd, SHUT_WR);
+		close(fd);
+	}
+	errno = e;
+}
+
+/* cmd=toggle (SIGUSR1): stop the open window (its report written, "Generated:" on this
+ * process's stderr), or open one into report%n in this process's working directory. */
+static void serve_toggle(struct session_server *s, struct recorder *rec, struct relay *rl, int fd,
+			 pid_t app_pid)
+{
+	struct strbuf name = STRBUF_INIT, err = STRBUF_INIT;
+	struct outname_ctx ctx = {.pid = app_pid};
+	char cwd[PATH_MAX];
+
+	session_server_answer(fd, "toggle=1\n"); /* (nobody waits for it) */
+	if (recorder_window_open(rec)) {
+		struct recorder_app_status app;
+		char *path = NULL;
+
+		running_status(&app, app_pid);
+		if (recorder_window_stop(rec, &app, 0, &path) == 0 && path)
+			fprintf(stderr,
+				"gprof-cli: session '%s': collection stopped (SIGUSR1)\n"
+				"Generated:\n    %s\n",
+				s->name, path);
+		free(path);
+		s->output[0] = '\0';
+		return;
+	}
+	if (getcwd(cwd, sizeof(cwd)) && outname_expand(OUTNAME_DEFAULT, &ctx, &name, &err) == 0) {
+		char *out = xasprintf("%s/%s", cwd, name.buf);
+
+		gp_set_message_hook(relay_hook, rl);
+		if (recorder_window_start(rec, out, 0) >= 0) {
+			s->windows++;
+			s->stats = 0;
+			snprintf(s->output, sizeof(s->output), "%s", out);
+			fprintf(stderr, "gprof-cli: session '%s': collecting into %s (SIGUSR1)\n",
+				s->name, out);
+		}
+		gp_set_message_hook(rl->log ? session_log_hook : NULL, rl->log);
+		free(out);
+	}
+	strbuf_release(&name);
+	strbuf_release(&err);
+}
+
 int session_serve(struct session_server *s, struct recorder *rec, struct launch *l,
 		  struct session_log *log, int *status, int *signaled, int *kill_sig)
 {
 	struct strbuf req = STRBUF_INIT;
 	struct relay rl = {log, STRBUF_INIT, STRBUF_INIT};
+	struct sigaction sa, old_sa;
 	int w;
 
+	memset(&toggle_addr, 0, sizeof(toggle_addr));
+	toggle_addr.sun_family = AF_UNIX;
+	{
+		char *path = xasprintf("%s/%s.sock", s->dir, s->name);
+
+		if (strlen(path) < sizeof(toggle_addr.sun_path)) /* (session_server_open checked) */
+			memcpy(toggle_addr.sun_path, path, strlen(path) + 1);
+		free(path);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_toggle_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, &old_sa);
 	for (;;) {
 		char cmd[32], v[32];
 		int fd;
@@ -212,6 +292,8 @@ int session_serve(struct session_server *s, struct recorder *rec, struct launch 
 			serve_start(s, rec, &rl, fd, req.buf);
 		} else if (!strcmp(cmd, "stop") || !strcmp(cmd, "cancel")) {
 			serve_stop(s, rec, &rl, fd, l->pid, !strcmp(cmd, "cancel"));
+		} else if (!strcmp(cmd, "toggle")) {
+			serve_toggle(s, rec, &rl, fd, l->pid);
 		} else if (!strcmp(cmd, "shutdown")) {
 			/* nsys: shutdown cancels the collection that is open */
 			if (recorder_window_open(rec)) {
@@ -225,6 +307,7 @@ int session_serve(struct session_server *s, struct recorder *rec, struct launch 
 			}
 			*kill_sig = session_kv(req.buf, "kill", v, sizeof(v)) ? atoi(v) : SIGTERM;
 			s->shutdown_fd = fd; /* answered when the session has ended */
+			sigaction(SIGUSR1, &old_sa, NULL);
 			strbuf_release(&req);
 			strbuf_release(&rl.err);
 			strbuf_release(&rl.fix);
@@ -236,6 +319,7 @@ int session_serve(struct session_server *s, struct recorder *rec, struct launch 
 					      "unknown session command '%s'", cmd);
 		}
 	}
+	sigaction(SIGUSR1, &old_sa, NULL);
 	strbuf_release(&req);
 	strbuf_release(&rl.err);
 	strbuf_release(&rl.fix);

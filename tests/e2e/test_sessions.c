@@ -300,6 +300,47 @@ static void test_lifecycle(void **state)
 	assert_null(strstr(r.out, " two "));
 }
 
+/* Wait until `status --session=name` says `state` (a condition, not a fixed sleep). */
+static void wait_state(const char *dir, const char *name, const char *state)
+{
+	char opt[128], want[64];
+	time_t t0 = time(NULL);
+	struct tu_run r;
+
+	snprintf(opt, sizeof(opt), "--session=%s", name);
+	snprintf(want, sizeof(want), "state:        %s", state);
+	for (;;) {
+		RUN(&r, dir, "status", opt);
+		tu_assert_status(&r, 0);
+		if (strstr(r.out, want))
+			return;
+		assert_true(time(NULL) - t0 < 120);
+	}
+}
+
+/* SIGUSR1 to the launch toggles collection: a window into report%n of the launch's
+ * working directory, closed and written by the next SIGUSR1. */
+static void test_signal_toggle(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], err[8192];
+	struct sess s;
+
+	launch(&s, dir, "sig");
+	serve(&s, 1); /* 1: outside */
+	assert_int_equal(kill(s.pid, SIGUSR1), 0);
+	wait_state(dir, "sig", "collecting");
+	serve(&s, 3); /* 2..4 */
+	assert_int_equal(kill(s.pid, SIGUSR1), 0);
+	wait_state(dir, "sig", "idle");
+	serve(&s, 2); /* 5..6: outside */
+	tu_pathf(db, dir, "report1.db");
+	assert_requests(db, 2, 4);
+	assert_int_equal(quit(&s, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "/report1.db"));
+	assert_requests(db, 2, 4);
+}
+
 /* Another user can neither reach the session directory nor talk to the daemon, even
  * through a socket it can open (root only: the test drops to uid 65534). */
 static void test_other_user(void **state)
@@ -378,6 +419,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_windows, setup, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_lifecycle, setup, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_signal_toggle, setup, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_other_user, setup, tu_teardown_tmpdir),
 	};
 
