@@ -10,10 +10,12 @@
  *   baseline   NVTX not injected (NVTX3's own no-op path)
  *   off        injected, recorder with -c cudaProfilerApi and no cuProfilerStart: every
  *              push only keeps the stack depth, every pop emits nothing
+ *   session    injected, recorder of an interactive session (`gprof-cli launch`,
+ *              capture_settings.session) with no window open: the same "off" path
  *   on         injected, recorder with capture mode none (collecting all along)
  * and prints ns/pair for each and off - baseline.  The "off" report must hold no
- * NVTX_EVENTS row (checked).  Same CPU pinning as bench_nvtx.c (children on CPUs 1..,
- * recorder on CPU 0).
+ * NVTX_EVENTS row, and the idle session must write no report (checked).  Same CPU pinning as
+ * bench_nvtx.c (children on CPUs 1.., recorder on CPU 0).
  */
 #include <limits.h>
 #include <sched.h>
@@ -54,7 +56,7 @@ static double spawn(const char *self, char *const env[])
 /* Run the injected child under a recorder with capture mode `mode`; *rows gets the
  * report's NVTX_EVENTS count. */
 static double injected(const char *self, const char *lib, const char *dir, uint32_t mode,
-		       long long *rows)
+		       int session, long long *rows)
 {
 	char report[PATH_MAX];
 	struct recorder *rec;
@@ -70,6 +72,7 @@ static double injected(const char *self, const char *lib, const char *dir, uint3
 	cfg.session_start_utc_ns = gp_realtime_ns();
 	cfg.capture.mode = mode;
 	cfg.capture.end = GP_CAPTURE_END_STOP;
+	cfg.capture.session = (uint32_t)session;
 	if (recorder_start(&rec, &cfg) < 0)
 		return -1;
 	char e1[PATH_MAX + 32], e2[] = "GPROF_CLI_TRACE=nvtx", e3[PATH_MAX + 96];
@@ -79,8 +82,11 @@ static double injected(const char *self, const char *lib, const char *dir, uint3
 	double ns = spawn(self, env);
 	app.end_ns = gp_monotonic_ns();
 	recorder_finish(rec, &app, 1000, &st);
+	if (session) /* no window: no report (-1 when one was written anyway) */
+		*rows = st.n_reports ? -1 : 0;
 	recorder_stats_release(&st);
-	*rows = bench_query_int(report, "SELECT COUNT(*) FROM NVTX_EVENTS");
+	if (!session)
+		*rows = bench_query_int(report, "SELECT COUNT(*) FROM NVTX_EVENTS");
 	unlink(report);
 	return ns;
 }
@@ -88,7 +94,7 @@ static double injected(const char *self, const char *lib, const char *dir, uint3
 int main(int argc, char **argv)
 {
 	char self[PATH_MAX], lib[PATH_MAX], dir[] = "/tmp/bench_capture.XXXXXX";
-	long long rows_off, rows_on;
+	long long rows_off, rows_on, rows_sess;
 
 	if (argc >= 3 && !strcmp(argv[1], "--child")) {
 		g_pairs = atol(argv[2]);
@@ -106,21 +112,24 @@ int main(int argc, char **argv)
 	if (!mkdtemp(dir))
 		die("cannot create a folder in /tmp");
 	double base = spawn(self, NULL);
-	double off = injected(self, lib, dir, GP_CAPTURE_CUDA, &rows_off);
-	double on = injected(self, lib, dir, GP_CAPTURE_NONE, &rows_on);
+	double off = injected(self, lib, dir, GP_CAPTURE_CUDA, 0, &rows_off);
+	double sess = injected(self, lib, dir, GP_CAPTURE_NONE, 1, &rows_sess);
+	double on = injected(self, lib, dir, GP_CAPTURE_NONE, 0, &rows_on);
 	rmdir(dir);
-	if (base < 0 || off < 0 || on < 0) {
+	if (base < 0 || off < 0 || sess < 0 || on < 0) {
 		error("a benchmark child failed");
 		return 1;
 	}
 	printf("nvtx push+pop, ns/pair (best of %d x %ld pairs)\n", REPS - 1, g_pairs);
 	printf("  baseline (not injected)      %8.2f\n", base);
 	printf("  outside a capture range      %8.2f   (+%.2f over baseline)\n", off, off - base);
+	printf("  session, no window open      %8.2f   (+%.2f over baseline)\n", sess, sess - base);
 	printf("  collecting                   %8.2f   (+%.2f over baseline)\n", on, on - base);
 	printf("  off/on cost ratio            %8.2f\n", (off - base) / (on - base));
-	if (rows_off != 0 || rows_on != (long long)g_pairs * REPS) {
-		error("unexpected NVTX_EVENTS rows: off %lld (want 0), on %lld (want %lld)",
-		      rows_off, rows_on, (long long)g_pairs * REPS);
+	if (rows_off != 0 || rows_sess != 0 || rows_on != (long long)g_pairs * REPS) {
+		error("unexpected NVTX_EVENTS rows: off %lld (want 0), session %lld (want 0: no "
+		      "report), on %lld (want %lld)",
+		      rows_off, rows_sess, rows_on, (long long)g_pairs * REPS);
 		return 1;
 	}
 	return 0;
