@@ -112,7 +112,7 @@ int analyze_check_args(const struct analyze_rule *ru, const struct stats_args *a
 		if (!eq || parse_i64(eq + 1, &v) || v < spec->min || v > spec->max) {
 			error("rule '%s': bad value '%s' for argument '%s'", ru->name,
 			      eq ? eq + 1 : "", spec->name);
-			if (spec->max == INT64_MAX)
+			if (spec->max >= INT64_MAX / 1000000)
 				hint("give %s=<integer>, at least %" PRId64, spec->name, spec->min);
 			else
 				hint("give %s=<integer> from %" PRId64 " to %" PRId64, spec->name,

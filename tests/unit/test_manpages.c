@@ -235,12 +235,18 @@ static void test_diff_help_matches_man(void **state)
 	check_command("diff");
 }
 
+static void test_analyze_help_matches_man(void **state)
+{
+	check_command("analyze");
+}
+
 static void test_mandoc_lint(void **state)
 {
 	const char *pages[] = {"gprof-cli",	     "gprof-cli-profile",  "gprof-cli-stats",
 			       "gprof-cli-export",   "gprof-cli-diff",	   "gprof-cli-launch",
 			       "gprof-cli-start",    "gprof-cli-stop",	   "gprof-cli-cancel",
-			       "gprof-cli-shutdown", "gprof-cli-sessions", "gprof-cli-status"};
+			       "gprof-cli-shutdown", "gprof-cli-sessions", "gprof-cli-status",
+			       "gprof-cli-analyze"};
 	char cmd[PATH_MAX + 128], out[4096];
 
 	if (system("command -v mandoc >/dev/null 2>&1") != 0)
@@ -269,6 +275,7 @@ int main(void)
 	    cmocka_unit_test(test_export_help_matches_man),
 	    cmocka_unit_test(test_session_help_matches_man),
 	    cmocka_unit_test(test_diff_help_matches_man),
+	    cmocka_unit_test(test_analyze_help_matches_man),
 	    cmocka_unit_test(test_mandoc_lint),
 	};
 
