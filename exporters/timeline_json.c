@@ -97,15 +97,20 @@ static void add_double(struct strbuf *b, double d)
 		strbuf_addf(b, "%.17g", d);
 }
 
-/* Write the line being built, with the separator of the array. */
-static int emit(struct js *js)
+/* Start the next event: the separator of the array, unless it is the first. */
+static void next(struct js *js)
 {
-	FILE *f = js->sink.out;
-
-	if (!js->first && fputs(",\n", f) < 0)
-		js->failed = 1;
+	if (!js->first)
+		strbuf_add(&js->line, ",\n", 2);
 	js->first = 0;
-	if (fwrite(js->line.buf, 1, js->line.len, f) != js->line.len)
+}
+
+/* Write what was built once it is large (end: in any case). */
+static int emit(struct js *js, int end)
+{
+	if (js->line.len < (end ? 1 : 256 * 1024))
+		return js->failed ? -1 : 0;
+	if (fwrite(js->line.buf, 1, js->line.len, js->sink.out) != js->line.len)
 		js->failed = 1;
 	strbuf_reset(&js->line);
 	return js->failed ? -1 : 0;
@@ -125,6 +130,7 @@ static void add_meta(struct js *js, const char *what, const struct tl_track *t, 
 {
 	struct strbuf *b = &js->line;
 
+	next(js);
 	strbuf_addstr(b, "{\"ph\":\"M\",\"name\":\"");
 	strbuf_addstr(b, what);
 	strbuf_addstr(b, "\",");
@@ -137,7 +143,7 @@ static void add_meta(struct js *js, const char *what, const struct tl_track *t, 
 	else
 		add_int(b, ival);
 	strbuf_addstr(b, "}}");
-	emit(js);
+	emit(js, 0);
 }
 
 static int js_track(struct tl_sink *s, struct tl_track *t)
@@ -195,9 +201,12 @@ static void add_args(struct strbuf *b, const struct tl_event *e)
 }
 
 /* {"ph":"<ph>","name":...,"cat":...,"ts":...,pid,tid */
-static void add_head(struct strbuf *b, const char *ph, const struct tl_event *e,
+static void add_head(struct js *js, const char *ph, const struct tl_event *e,
 		     const struct tl_track *t, int64_t ts)
 {
+	struct strbuf *b = &js->line;
+
+	next(js);
 	strbuf_addstr(b, "{\"ph\":\"");
 	strbuf_addstr(b, ph);
 	strbuf_addstr(b, "\",\"name\":");
@@ -219,37 +228,38 @@ static int js_event(struct tl_sink *s, const struct tl_event *e)
 		return -1;
 	switch (e->type) {
 	case TL_SLICE:
-		add_head(b, "X", e, e->track, e->ts);
+		add_head(js, "X", e, e->track, e->ts);
 		strbuf_addstr(b, ",\"dur\":");
 		add_us(b, e->dur > 0 ? e->dur : 0);
 		add_args(b, e);
 		strbuf_addch(b, '}');
-		emit(js);
+		emit(js, 0);
 		break;
 	case TL_RANGE: {
 		uint64_t id = ++js->next_async;
 
-		add_head(b, "b", e, e->track, e->ts);
+		add_head(js, "b", e, e->track, e->ts);
 		strbuf_addstr(b, ",\"id\":");
 		add_int(b, (int64_t)id);
 		add_args(b, e);
 		strbuf_addch(b, '}');
-		emit(js);
-		add_head(b, "e", e, e->track, e->ts + (e->dur > 0 ? e->dur : 0));
+		emit(js, 0);
+		add_head(js, "e", e, e->track, e->ts + (e->dur > 0 ? e->dur : 0));
 		strbuf_addstr(b, ",\"id\":");
 		add_int(b, (int64_t)id);
 		strbuf_addch(b, '}');
-		emit(js);
+		emit(js, 0);
 		break;
 	}
 	case TL_INSTANT:
-		add_head(b, "i", e, e->track, e->ts);
+		add_head(js, "i", e, e->track, e->ts);
 		strbuf_addstr(b, ",\"s\":\"t\"");
 		add_args(b, e);
 		strbuf_addch(b, '}');
-		emit(js);
+		emit(js, 0);
 		break;
 	case TL_COUNTER:
+		next(js);
 		strbuf_addstr(b, "{\"ph\":\"C\",\"name\":");
 		add_str(b, e->track->name);
 		strbuf_addstr(b, ",\"ts\":");
@@ -261,7 +271,7 @@ static int js_event(struct tl_sink *s, const struct tl_event *e)
 		strbuf_addstr(b, "\":");
 		add_double(b, e->value);
 		strbuf_addstr(b, "}}");
-		emit(js);
+		emit(js, 0);
 		break;
 	}
 	if (e->flow_src) {
@@ -269,16 +279,16 @@ static int js_event(struct tl_sink *s, const struct tl_event *e)
 		struct tl_event fe = {.name = "launch", .cat = "cuda_flow"};
 
 		/* inside the API call and inside the GPU work (the middle of each) */
-		add_head(b, "s", &fe, f->track, f->ts + f->dur / 2);
+		add_head(js, "s", &fe, f->track, f->ts + f->dur / 2);
 		strbuf_addstr(b, ",\"id\":");
 		add_int(b, (int64_t)f->id);
 		strbuf_addch(b, '}');
-		emit(js);
-		add_head(b, "f", &fe, e->track, e->ts + e->dur / 2);
+		emit(js, 0);
+		add_head(js, "f", &fe, e->track, e->ts + e->dur / 2);
 		strbuf_addstr(b, ",\"bp\":\"e\",\"id\":");
 		add_int(b, (int64_t)f->id);
 		strbuf_addch(b, '}');
-		emit(js);
+		emit(js, 0);
 	}
 	s->events++;
 	return js->failed ? -1 : 0;
@@ -293,7 +303,8 @@ static int js_end(struct tl_sink *s)
 {
 	struct js *js = s->priv;
 
-	if (fputs("\n]}\n", s->out) < 0 || fflush(s->out) != 0 || ferror(s->out))
+	strbuf_addstr(&js->line, "\n]}\n");
+	if (emit(js, 1) < 0 || fflush(s->out) != 0 || ferror(s->out))
 		js->failed = 1;
 	return js->failed ? -1 : 0;
 }
@@ -319,7 +330,7 @@ struct tl_sink *tl_json_sink(FILE *out)
 	js->sink.priv = js;
 	js->first = 1;
 	js->next_gpu_tid = TID_GPU_BASE;
-	strbuf_init(&js->line, 512);
+	strbuf_init(&js->line, 300 * 1024);
 	if (fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", out) < 0)
 		js->failed = 1;
 	return &js->sink;

@@ -283,9 +283,15 @@ struct new_string {
 	const char *s;
 };
 
+#define OUT_BUF (256 * 1024)
+
 struct pf {
 	struct tl_sink sink;
 	struct pb pkt; /* the packet being built */
+	uint8_t *out;  /* packets waiting for one fwrite() */
+	size_t nout;
+	const char *ann_key[64]; /* argument names by address (static strings) -> iid */
+	uint64_t ann_iid[64];
 	struct intern_table names, cats, anns;
 	struct new_string news[TL_MAX_ARGS + 2];
 	int nnews;
@@ -295,16 +301,36 @@ struct pf {
 	int failed;
 };
 
+static int flush_out(struct pf *pf)
+{
+	if (pf->nout && fwrite(pf->out, 1, pf->nout, pf->sink.out) != pf->nout)
+		pf->failed = 1;
+	pf->nout = 0;
+	return pf->failed ? -1 : 0;
+}
+
+/* Append the packet built in pf->pkt to the output as a Trace.packet field. */
 static int flush_packet(struct pf *pf)
 {
-	uint8_t hdr[11];
-	size_t k;
+	size_t n = pf->pkt.len;
 
-	hdr[0] = (F_PACKET << 3) | 2;
-	k = 1 + varint_put(hdr + 1, pf->pkt.len);
-	if (fwrite(hdr, 1, k, pf->sink.out) != k ||
-	    fwrite(pf->pkt.b, 1, pf->pkt.len, pf->sink.out) != pf->pkt.len)
-		pf->failed = 1;
+	if (pf->nout + n + 11 > OUT_BUF && flush_out(pf) < 0)
+		return -1;
+	if (n + 11 > OUT_BUF) { /* a packet larger than the buffer */
+		uint8_t hdr[11];
+		size_t k;
+
+		hdr[0] = (F_PACKET << 3) | 2;
+		k = 1 + varint_put(hdr + 1, n);
+		if (fwrite(hdr, 1, k, pf->sink.out) != k ||
+		    fwrite(pf->pkt.b, 1, n, pf->sink.out) != n)
+			pf->failed = 1;
+	} else {
+		pf->out[pf->nout++] = (F_PACKET << 3) | 2;
+		pf->nout += varint_put(pf->out + pf->nout, n);
+		memcpy(pf->out + pf->nout, pf->pkt.b, n);
+		pf->nout += n;
+	}
 	pf->pkt.len = 0;
 	return pf->failed ? -1 : 0;
 }
@@ -493,7 +519,16 @@ static void write_args(struct pf *pf, const struct tl_event *e)
 
 	for (int i = 0; i < e->nargs; i++) {
 		const struct tl_arg *a = &e->args[i];
-		uint64_t iid = iid_of(pf, &pf->anns, F_ID_ANN_NAMES, a->name);
+		size_t slot = ((uintptr_t)a->name >> 3) & 63;
+		uint64_t iid;
+
+		if (pf->ann_key[slot] == a->name) { /* the names are static strings */
+			iid = pf->ann_iid[slot];
+		} else {
+			iid = iid_of(pf, &pf->anns, F_ID_ANN_NAMES, a->name);
+			pf->ann_key[slot] = a->name;
+			pf->ann_iid[slot] = iid;
+		}
 
 		pb_begin(p, F_TE_DEBUG);
 		if (iid)
@@ -599,7 +634,7 @@ static int pf_pass_end(struct tl_sink *s)
 
 static int pf_end(struct tl_sink *s)
 {
-	if (pf_pass_end(s) < 0 || fflush(s->out) != 0 || ferror(s->out))
+	if (pf_pass_end(s) < 0 || flush_out(s->priv) < 0 || fflush(s->out) != 0 || ferror(s->out))
 		return -1;
 	return 0;
 }
@@ -620,6 +655,7 @@ static void pf_destroy(struct tl_sink *s)
 	intern_free(&pf->cats);
 	intern_free(&pf->anns);
 	free(pf->pkt.b);
+	free(pf->out);
 	free(pf);
 }
 
@@ -634,6 +670,7 @@ struct tl_sink *tl_pftrace_sink(FILE *out)
 	pf->sink.destroy = pf_destroy;
 	pf->sink.out = out;
 	pf->sink.priv = pf;
+	pf->out = xmalloc(OUT_BUF);
 	pf->next_lane_uuid = 1ULL << 62; /* the walk numbers its tracks from 1 */
 	/* the first packet: this sequence starts with empty incremental state */
 	packet_start(pf, -1);
