@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmds.h"
 #include "core/util.h"
@@ -288,6 +289,15 @@ int cmd_diff(int argc, char **argv)
 			hint("usage: gprof-cli diff base-*.db -- new-*.db");
 			status = GP_EXIT_USAGE;
 			goto out;
+		}
+		/* an option after "--" (where only NEW reports go) that is not a file */
+		for (int i = 0; i < nn; i++) {
+			if (new[i][0] == '-' && new[i][1] && access(new[i], F_OK) != 0) {
+				error("option '%s' after '--': only NEW reports go there", new[i]);
+				hint("put the options before the BASE reports");
+				status = GP_EXIT_USAGE;
+				goto out;
+			}
 		}
 	}
 	for (int s = 0; s < 2; s++) {

@@ -670,6 +670,8 @@ static void test_bad_usage(void **state)
 	assert_error(&r, 2, "no NEW report given after '--'");
 	RUN(&r, dir, "diff", "--", "new.db");
 	assert_error(&r, 2, "no BASE report given before '--'");
+	RUN(&r, dir, "diff", "base.db", "--", "new.db", "--fail-on=ratio:1.1");
+	assert_error(&r, 2, "option '--fail-on=ratio:1.1' after '--': only NEW reports go there");
 	RUN(&r, dir, "diff", "base.db", "base.db", "--", "new.db");
 	assert_error(&r, 2, "report 'base.db' given twice among the BASE reports");
 	RUN(&r, dir, "diff", "--fail-on=ratio", "base.db", "new.db");
