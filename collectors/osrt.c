@@ -475,8 +475,17 @@ static void osrt_atfork_child(void)
  * whose buffers are the parent's). */
 static void osrt_before_exec(void)
 {
-	if (osrt_on && (pid_t)syscall(SYS_getpid) == osrt_pid)
+	if (osrt_on && (pid_t)syscall(SYS_getpid) == osrt_pid) {
 		gp_flush_all();
+		gp_exec_detach(1);
+	}
+}
+
+/* The exec returned: it failed, the image goes on recording. */
+static void osrt_exec_failed(void)
+{
+	if (osrt_on && (pid_t)syscall(SYS_getpid) == osrt_pid)
+		gp_exec_detach(0);
 }
 
 /*
@@ -1073,7 +1082,9 @@ OSRT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	OSRT_REAL(execve, FB_SYS(int, SYS_execve, path, argv, envp));
 	OSRT_ENV(env, envp);
 	osrt_before_exec();
-	return real_(path, argv, env);
+	int rc_ = real_(path, argv, env);
+	osrt_exec_failed();
+	return rc_;
 }
 
 OSRT_EXPORT int execv(const char *path, char *const argv[])
@@ -1082,7 +1093,9 @@ OSRT_EXPORT int execv(const char *path, char *const argv[])
 	if (osrt_env_missing(environ))
 		return execve(path, argv, environ);
 	osrt_before_exec();
-	return real_(path, argv);
+	int rc_ = real_(path, argv);
+	osrt_exec_failed();
+	return rc_;
 }
 
 OSRT_EXPORT int execvp(const char *file, char *const argv[])
@@ -1091,7 +1104,9 @@ OSRT_EXPORT int execvp(const char *file, char *const argv[])
 	if (osrt_env_missing(environ))
 		return execvpe(file, argv, environ);
 	osrt_before_exec();
-	return real_(file, argv);
+	int rc_ = real_(file, argv);
+	osrt_exec_failed();
+	return rc_;
 }
 
 OSRT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
@@ -1099,7 +1114,9 @@ OSRT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 	OSRT_REAL(execvpe, FB_ERRNO(-1));
 	OSRT_ENV(env, envp);
 	osrt_before_exec();
-	return real_(file, argv, env);
+	int rc_ = real_(file, argv, env);
+	osrt_exec_failed();
+	return rc_;
 }
 
 OSRT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
@@ -1107,7 +1124,9 @@ OSRT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	OSRT_REAL(fexecve, FB_ERRNO(-1));
 	OSRT_ENV(env, envp);
 	osrt_before_exec();
-	return real_(fd, argv, env);
+	int rc_ = real_(fd, argv, env);
+	osrt_exec_failed();
+	return rc_;
 }
 
 /* execl/execlp/execle: gather the variadic argument list into an array on the stack

@@ -97,6 +97,12 @@ static void *sys_mmap(size_t len, int prot, int flags, int fd)
 	return (void *)syscall(SYS_mmap, NULL, len, prot, flags, fd, (off_t)0);
 }
 
+/* Replace [addr, addr + len) with a private copy-on-write view of memfd fd. */
+static void sys_mmap_fixed(void *addr, size_t len, int fd)
+{
+	syscall(SYS_mmap, addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)0);
+}
+
 void *gp_map_anon(size_t len, int populate)
 {
 	void *p = sys_mmap(len, PROT_READ | PROT_WRITE,
@@ -187,9 +193,25 @@ static uint32_t g_cmdline_len;
 #define SID_EXE	    1u
 #define SID_CMDLINE 2u
 
-static struct gp_frame g_sbuf;	  /* pending GP_REC_STRING records (send lock) */
-static struct gp_frame g_scratch; /* flusher copy, final frame (send lock) */
-static struct gp_frame g_ctl;	  /* HELLO + string replay of a new connection */
+/* Pending GP_REC_STRING records, and the flushers' copy / the final frame (send lock):
+ * slots 1 and 2 of the thread-buffer memfd when there is one, else these. */
+static struct gp_frame g_sbuf_mem, g_scratch_mem;
+static struct gp_frame *g_sbufp = &g_sbuf_mem, *g_scratchp = &g_scratch_mem;
+#define g_sbuf	  (*g_sbufp)
+#define g_scratch (*g_scratchp)
+static struct gp_frame g_ctl; /* HELLO + string replay of a new connection */
+
+/* The thread-buffer memfd (wire.h "Thread buffers"), mapped whole at g_tbufs; NULL: every
+ * buffer is private (no memfd, or a forked child). */
+static struct gp_tbufs_hdr *g_tbufs;
+static unsigned char *g_tbufs_base; /* the mapping (stays after a fork: private there) */
+static int g_tbufs_fd = -1;
+#define TBUFS_BYTES ((size_t)GP_TBUFS_SLOTS * GP_TBUF_STRIDE)
+_Static_assert(sizeof(struct gp_tbuf) <= GP_TBUF_STRIDE, "a thread buffer fits a slot");
+_Static_assert(__builtin_offsetof(struct gp_tbuf, f) == 0, "the frame starts the slot");
+_Static_assert(__builtin_offsetof(struct gp_frame, data) ==
+		   __builtin_offsetof(struct gp_slot_frame, data),
+	       "struct gp_frame is a struct gp_slot_frame");
 
 static _Atomic(struct gp_tbuf *) g_bufs;
 __thread struct gp_tbuf *gp_t_buf __attribute__((tls_model("initial-exec")));
@@ -502,15 +524,23 @@ lost:
 }
 
 /* Send a frame, preceded by the pending strings.  Send lock held.  Resets f. */
+/* Empty frame f after a send: a shared slot's header then says so (wire.h "Thread
+ * buffers": the recorder reads a dead process's non-empty slots). */
+static inline void frame_reset(struct gp_frame *f)
+{
+	f->len = f->nrec = 0;
+	((struct gp_frame_hdr *)f->data)->seq = UINT64_MAX;
+}
+
 static void send_frame_locked(struct gp_frame *f)
 {
 	if (f != &g_sbuf && g_sbuf.len) {
 		send_raw_locked(&g_sbuf);
-		g_sbuf.len = g_sbuf.nrec = 0;
+		frame_reset(&g_sbuf);
 	}
 	if (f->len)
 		send_raw_locked(f);
-	f->len = f->nrec = 0;
+	frame_reset(f);
 }
 
 /* Append a GP_REC_STRING for (id, text) to frame f (sending f first when full). */
@@ -574,6 +604,107 @@ static void read_identity(void)
 	g_cmdline_len = n;
 }
 
+/* Move fd out of the way of apps that expect low fd numbers free; returns the new one. */
+static int fd_high(int fd)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 256) {
+		long want = rl.rlim_cur > 1024 ? 1000 : (long)rl.rlim_cur - 64;
+		int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, want);
+		if (hi >= 0) {
+			syscall(SYS_close, fd);
+			fd = hi;
+		}
+	}
+	return fd;
+}
+
+/* Create the thread-buffer memfd and map it (wire.h "Thread buffers"); without one every
+ * buffer stays private (not readable after a crash). */
+static void tbufs_open(void)
+{
+	int fd = (int)syscall(SYS_memfd_create, "gprof-cli-tbufs", MFD_CLOEXEC);
+	void *m = MAP_FAILED;
+	if (fd < 0)
+		return;
+	if (syscall(SYS_ftruncate, fd, (off_t)TBUFS_BYTES) == 0)
+		m = sys_mmap(TBUFS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd);
+	if (m == MAP_FAILED) {
+		syscall(SYS_close, fd);
+		return;
+	}
+	g_tbufs_fd = fd_high(fd);
+	g_tbufs_base = m;
+	g_tbufs = m;
+	g_tbufs->magic = GP_TBUFS_MAGIC;
+	g_tbufs->version = GP_TBUFS_VERSION;
+	g_tbufs->stride = GP_TBUF_STRIDE;
+	atomic_store(&g_tbufs->nslots, GP_TBUF_FIRST);
+	g_sbufp = (struct gp_frame *)(g_tbufs_base + 1 * (size_t)GP_TBUF_STRIDE);
+	g_scratchp = (struct gp_frame *)(g_tbufs_base + 2 * (size_t)GP_TBUF_STRIDE);
+	memcpy(g_sbufp, &g_sbuf_mem, sizeof(g_sbuf_mem));
+}
+
+/* A slot for a new thread buffer, or NULL when there is no memfd or no slot left. */
+static void *tbufs_slot(void)
+{
+	if (!g_tbufs)
+		return NULL;
+	uint32_t k = atomic_load(&g_tbufs->nslots);
+	do
+		if (k >= GP_TBUFS_SLOTS)
+			return NULL;
+	while (!atomic_compare_exchange_weak(&g_tbufs->nslots, &k, k + 1));
+	return g_tbufs_base + (size_t)k * GP_TBUF_STRIDE;
+}
+
+/* Pass the memfd to the recorder on the new connection fd (its own message). */
+static void tbufs_offer(int fd)
+{
+	struct gp_frame_hdr fh;
+	union {
+		struct cmsghdr c;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = {&fh, sizeof(fh)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cm.buf,
+			    .msg_controllen = sizeof(cm.buf)};
+
+	if (!g_tbufs || g_tbufs_fd < 0)
+		return;
+	memset(&fh, 0, sizeof(fh));
+	fh.magic = GP_WIRE_MAGIC;
+	fh.version = GP_WIRE_VERSION;
+	fh.type = GP_FRAME_TBUFS;
+	fh.pid = g_pid;
+	memset(&cm, 0, sizeof(cm));
+	cm.c.cmsg_level = SOL_SOCKET;
+	cm.c.cmsg_type = SCM_RIGHTS;
+	cm.c.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&cm.c), &g_tbufs_fd, sizeof(int));
+	syscall(SYS_sendmsg, fd, &mh, MSG_NOSIGNAL);
+}
+
+/* A forked child: its view of the parent's memfd becomes a private copy (what it writes
+ * stays its own), and it makes no new slots there and offers none. */
+static void tbufs_fork_child(void)
+{
+	if (!g_tbufs)
+		return;
+	sys_mmap_fixed(g_tbufs_base, TBUFS_BYTES, g_tbufs_fd);
+	syscall(SYS_close, g_tbufs_fd);
+	g_tbufs_fd = -1;
+	g_tbufs = NULL;
+}
+
+void gp_exec_detach(int detached)
+{
+	if (g_tbufs)
+		atomic_store(&g_tbufs->detached, (uint32_t)detached);
+}
+
 /* Open a new connection, send GP_REC_HELLO (+ exe/cmdline strings) and replay every
  * interned string.  Send lock held (or single-threaded).  Returns 0 or -1. */
 static int connect_locked(void)
@@ -585,16 +716,7 @@ static int connect_locked(void)
 		syscall(SYS_close, fd);
 		return -1;
 	}
-	/* Move the socket out of the way of apps that expect low fd numbers free. */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 256) {
-		long want = rl.rlim_cur > 1024 ? 1000 : (long)rl.rlim_cur - 64;
-		int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, want);
-		if (hi >= 0) {
-			syscall(SYS_close, fd);
-			fd = hi;
-		}
-	}
+	fd = fd_high(fd);
 	int sndbuf = 4 << 20;
 	syscall(SYS_setsockopt, fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	struct stat st;
@@ -611,6 +733,7 @@ static int connect_locked(void)
 	g_broken = 0;
 	ring_close_locked();
 	ring_open_locked(fd);
+	tbufs_offer(fd);
 
 	struct gp_frame *f = &g_ctl;
 	f->len = f->nrec = 0;
@@ -1413,7 +1536,9 @@ static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
 			break;
 	}
 	if (!b) {
-		void *m = gp_map_anon(sizeof(*b), 0);
+		void *m = tbufs_slot();
+		if (!m)
+			m = gp_map_anon(sizeof(*b), 0);
 		if (!m) {
 			atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
 			return NULL;
@@ -1756,6 +1881,7 @@ static void fork_child(void)
 	/* the parent's ring is not mapped here (MADV_DONTFORK) and stays the parent's */
 	g_ring = NULL;
 	g_ring_data = NULL;
+	tbufs_fork_child();
 	if (!g_trace_fork) {
 		/* nsys --trace-fork-before-exec=false: the child is traced from its exec on
 		 * (the new image loads the collectors afresh); until then every record is
@@ -2046,6 +2172,7 @@ int gp_producer_init(uint32_t collector)
 	if (g_itab == MAP_FAILED || g_arena == MAP_FAILED)
 		goto inactive;
 	read_identity();
+	tbufs_open();
 	slock();
 	int rc = connect_locked();
 	sunlock();

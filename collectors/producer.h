@@ -68,8 +68,11 @@ struct gp_tcache_ent {
 	uint32_t id;
 };
 
-/* One thread's buffer (producer.c's file comment explains `lock`, busy and steal). */
+/* One thread's buffer (producer.c's file comment explains `lock`, busy and steal).  The
+ * frame comes first: a buffer is a slot of the shared thread-buffer memfd (wire.h "Thread
+ * buffers"), which the recorder reads as a struct gp_slot_frame. */
 struct gp_tbuf {
+	struct gp_frame f;
 	_Atomic int lock;
 	_Atomic int busy;  /* membarrier mode: owner between begin and commit */
 	_Atomic int steal; /* membarrier mode: a flusher owns the buffer */
@@ -79,7 +82,6 @@ struct gp_tbuf {
 	struct gp_tbuf *next;
 	struct gp_tcache_ent cache[GP_TCACHE];
 	uint64_t seen[GP_TSEEN];
-	struct gp_frame f;
 };
 
 /* The calling thread's buffer (NULL before its first record). */
@@ -280,6 +282,11 @@ GP_HIDDEN uint64_t gp_tsc_ns(uint64_t tsc);
 GP_HIDDEN void gp_flush_thread(void);
 /* Flush every thread's buffer (flusher thread, exit, fatal signals). */
 GP_HIDDEN void gp_flush_all(void);
+
+/* Before an exec (detached 1, after gp_flush_all) and when it failed (0): the recorder
+ * then does not look for this process's records in its thread buffers when the
+ * connection ends (wire.h "Thread buffers"). */
+GP_HIDDEN void gp_exec_detach(int detached);
 
 /* Add to this connection's loss counters (reported in the next GP_REC_LOSS). */
 GP_HIDDEN void gp_count_dropped(uint64_t records);

@@ -40,6 +40,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <signal.h>
@@ -77,6 +78,7 @@
 #define SPOOL_READ	  (1u << 20) /* bytes the writer reads from the spool at once */
 #define PROGRESS_AFTER_MS 500	     /* finishing: the first progress line after this long */
 #define PROGRESS_EVERY_MS 250
+#define SALVAGE_WAIT_MS	  50 /* salvage(): longest wait for a process to be gone */
 
 /* One producer connection.  fd/list links belong to the reader; rc/seq to the
  * writer (it frees the struct when it handles the close item). */
@@ -99,6 +101,10 @@ struct rconn {
 	/* reader: frames the spool could not take (counted in spool_lost, not as lost
 	 * frames: the writer adds them to seq at the close) and their highest seq + 1 */
 	uint64_t sdrop_frames, sdrop_end;
+	/* the producer's thread-buffer memfd (wire.h "Thread buffers") and a pidfd of its
+	 * process (-1: none; set by the reader, read and closed by the writer at the close);
+	 * said_exit: the writer decoded its GP_REC_PROCESS_EXIT */
+	int tbufs_fd, pidfd, said_exit;
 };
 
 enum qkind {
@@ -207,6 +213,10 @@ struct recorder {
 	uint64_t ring_bad; /* ring offers and ring frames that broke wire.h's rules */
 	/* writer-only counters */
 	struct gp_decode_counts dc;
+	uint64_t recovered, abrupt; /* salvage(): records recovered, processes they came from */
+	uint32_t *abrupt_pids;	    /* those processes (n_abrupt_pids) */
+	size_t n_abrupt_pids;
+	unsigned char *salvage_buf; /* salvage(): one frame (GP_FRAME_MAX) */
 	int txn_open;
 	uint64_t txn_start_ns;
 	uint64_t writer_cpu_ns;
@@ -757,6 +767,22 @@ static int rings_timeout(struct recorder *r)
 	return -1;
 }
 
+/* Keep the thread-buffer memfd a producer offered (wire.h "Thread buffers") when it is
+ * one: a memfd of the size the format says (else closed, ignored). */
+static void tbufs_accept(struct rconn *c, int fd)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0 ||
+	    (uint64_t)sb.st_size != (uint64_t)GP_TBUFS_SLOTS * GP_TBUF_STRIDE) {
+		close(fd);
+		return;
+	}
+	if (c->tbufs_fd >= 0)
+		close(c->tbufs_fd);
+	c->tbufs_fd = fd;
+}
+
 /* Read up to `limit` messages from c; returns 1 when the connection was closed. */
 static int read_conn(struct recorder *r, struct rconn *c, int limit)
 {
@@ -774,11 +800,30 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 		int fd = -1;
 
 		if (c->ring) {
-			/* doorbells (and anything else: fds are discarded by the kernel) */
-			char tmp[64];
+			/* doorbells, and the thread-buffer memfd offer (other fds are closed) */
+			struct gp_frame_hdr tmp;
 
-			n = recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT | MSG_TRUNC);
+			iov.iov_base = &tmp;
+			iov.iov_len = sizeof(tmp);
+			memset(&mh, 0, sizeof(mh));
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
 			if (n > 0) {
+				if (mh.msg_controllen >= CMSG_LEN(sizeof(int))) {
+					struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+
+					if (ch && ch->cmsg_level == SOL_SOCKET &&
+					    ch->cmsg_type == SCM_RIGHTS)
+						memcpy(&fd, CMSG_DATA(ch), sizeof(int));
+				}
+				if (fd >= 0 && n == (ssize_t)sizeof(tmp) &&
+				    tmp.type == GP_FRAME_TBUFS && tmp.magic == GP_WIRE_MAGIC)
+					tbufs_accept(c, fd);
+				else if (fd >= 0)
+					close(fd);
 				r->rings_asleep = 0;
 				continue;
 			}
@@ -815,8 +860,15 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 			close_conn(r, c);
 			return 1;
 		}
+		if (n == (ssize_t)sizeof(struct gp_frame_hdr) && fd >= 0 &&
+		    ((const struct gp_frame_hdr *)b->data)->type == GP_FRAME_TBUFS &&
+		    ((const struct gp_frame_hdr *)b->data)->magic == GP_WIRE_MAGIC) {
+			tbufs_accept(c, fd);
+			item_cancel(r, b);
+			continue;
+		}
 		if (fd >= 0)
-			close(fd); /* fds are only welcome with a ring offer */
+			close(fd); /* fds are only welcome with a ring or buffers offer */
 		if (n > 0) {
 			note_flush_ack(c, b->data, (size_t)n);
 			r->bytes += (uint64_t)n;
@@ -850,10 +902,15 @@ static void accept_conns(struct recorder *r)
 		}
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
+		c->tbufs_fd = -1;
+		c->pidfd = -1;
 		c->late = r->shut_pending; /* its flusher never saw the request: no ack */
 		c->accept_epoch = r->ctl ? atomic_load(&r->ctl->flush_epoch) : 0;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 			c->pid = (uint32_t)cred.pid;
+			/* to tell, at the close, whether the process is gone (salvage()) */
+			c->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+		}
 		item_put(r, item_buf(r), Q_OPEN, c, 0);
 		c->next = r->open_list;
 		if (c->next)
@@ -989,24 +1046,30 @@ static void *reader_main(void *arg)
 struct rec_ctx {
 	struct report *rep;
 	struct report_conn *rc;
+	struct rconn *c;
 };
 
 static int on_record(void *ctx, const struct gp_rec_hdr *rec)
 {
 	struct rec_ctx *x = ctx;
 
+	if (rec->type == GP_REC_PROCESS_EXIT)
+		x->c->said_exit = 1;
 	return report_record(x->rep, x->rc, rec);
 }
 
 struct cap_ctx {
 	struct report_router *rt;
 	struct capture_conn *cc;
+	struct rconn *c;
 };
 
 static int on_record_routed(void *ctx, const struct gp_rec_hdr *rec)
 {
 	struct cap_ctx *x = ctx;
 
+	if (rec->type == GP_REC_PROCESS_EXIT)
+		x->c->said_exit = 1;
 	return capture_record(x->rt, x->cc, rec);
 }
 
@@ -1055,6 +1118,87 @@ static void finish_window(struct recorder *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
+static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const void *data,
+		   uint32_t len);
+
+/* Count pid once in r->abrupt (a process has one connection per collector library). */
+static void count_pid(struct recorder *r, uint32_t pid)
+{
+	for (size_t i = 0; i < r->n_abrupt_pids; i++)
+		if (r->abrupt_pids[i] == pid)
+			return;
+	if (r->n_abrupt_pids % 64 == 0)
+		r->abrupt_pids =
+		    xrealloc(r->abrupt_pids, (r->n_abrupt_pids + 64) * sizeof(*r->abrupt_pids));
+	r->abrupt_pids[r->n_abrupt_pids++] = pid;
+	r->abrupt++;
+}
+
+/* Is c's process gone?  Waits up to SALVAGE_WAIT_MS for one that ended without its exit
+ * flush (its socket closes just before it is reaped), none for one that said goodbye. */
+static int process_gone(const struct rconn *c)
+{
+	struct pollfd p = {c->pidfd, POLLIN, 0};
+
+	return c->pidfd >= 0 && poll(&p, 1, c->said_exit ? 0 : SALVAGE_WAIT_MS) == 1;
+}
+
+/*
+ * c's connection ended: when its process is gone, write the records it left in its thread
+ * buffers (wire.h "Thread buffers": an exit that skipped the exit flush, a crash under
+ * the application's own handler, SIGKILL, a thread blocked in a send), each non-empty
+ * slot as a frame of the connection, after everything it sent.  Then close c's fds.
+ */
+static void salvage(struct recorder *r, struct rconn *c)
+{
+	const size_t bytes = (size_t)GP_TBUFS_SLOTS * GP_TBUF_STRIDE;
+	const struct gp_tbufs_hdr *h;
+	unsigned char *m = MAP_FAILED;
+	uint64_t before = r->dc.records, end = c->seq.end; /* (salvaged frames move seq.end) */
+	uint32_t n;
+
+	if (c->tbufs_fd >= 0)
+		m = mmap(NULL, bytes, PROT_READ, MAP_SHARED, c->tbufs_fd, 0);
+	h = (const void *)m;
+	if (m == MAP_FAILED || h->magic != GP_TBUFS_MAGIC || h->version != GP_TBUFS_VERSION ||
+	    h->stride != GP_TBUF_STRIDE || atomic_load(&h->detached) || !process_gone(c))
+		goto out;
+	if (!r->salvage_buf)
+		r->salvage_buf = xmalloc(GP_FRAME_MAX);
+	n = atomic_load(&h->nslots);
+	for (uint32_t k = 1; k < n && k < GP_TBUFS_SLOTS; k++) {
+		const struct gp_slot_frame *sf = (const void *)(m + (size_t)k * GP_TBUF_STRIDE);
+		struct gp_frame_hdr fh;
+		uint32_t len = sf->len;
+
+		memcpy(&fh, sf->data, sizeof(fh));
+		if (!len || len > GP_FRAME_MAX - sizeof(fh) ||
+		    (fh.magic == GP_WIRE_MAGIC && fh.seq != UINT64_MAX && fh.seq < end))
+			continue; /* empty, or sent before the process died */
+		fh.magic = GP_WIRE_MAGIC;
+		fh.version = GP_WIRE_VERSION;
+		fh.type = GP_FRAME_RECORDS;
+		fh.length = len;
+		fh.pid = c->pid;
+		fh.seq = c->seq.end;
+		memcpy(r->salvage_buf, &fh, sizeof(fh));
+		memcpy(r->salvage_buf + sizeof(fh), sf->data + sizeof(fh), len);
+		handle(r, Q_FRAME, c, r->salvage_buf, (uint32_t)(sizeof(fh) + len));
+	}
+	if (r->dc.records > before) {
+		r->recovered += r->dc.records - before;
+		count_pid(r, c->pid);
+	}
+out:
+	if (m != MAP_FAILED)
+		munmap(m, bytes);
+	if (c->tbufs_fd >= 0)
+		close(c->tbufs_fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->tbufs_fd = c->pidfd = -1;
+}
+
 /* Write one item: a connection's open or close, or a frame (data, len bytes). */
 static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const void *data,
 		   uint32_t len)
@@ -1069,11 +1213,11 @@ static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const voi
 	case Q_FRAME:
 		writer_begin(r);
 		if (r->rt) {
-			struct cap_ctx x = {r->rt, c->cc};
+			struct cap_ctx x = {r->rt, c->cc, c};
 
 			gp_decode_frame(data, len, &c->seq, &r->dc, on_record_routed, &x);
 		} else {
-			struct rec_ctx x = {r->rep, c->rc};
+			struct rec_ctx x = {r->rep, c->rc, c};
 
 			gp_decode_frame(data, len, &c->seq, &r->dc, on_record, &x);
 		}
@@ -1081,6 +1225,7 @@ static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const voi
 		break;
 	case Q_CLOSE:
 		writer_begin(r);
+		salvage(r, c);
 		if (r->rt)
 			capture_conn_close(r->rt, c->cc);
 		else
@@ -1353,6 +1498,8 @@ static void free_recorder(struct recorder *r)
 		close(r->spool_fd);
 	free(r->spool_buf);
 	free(r->spool_rbuf);
+	free(r->salvage_buf);
+	free(r->abrupt_pids);
 	if (r->lfd >= 0)
 		close(r->lfd);
 	if (r->epfd >= 0)
@@ -1708,6 +1855,8 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 	st.spool_peak = r->spool_peak;
 	st.spool_lost = r->spool_lost;
 	st.writer_cpu_ns = r->writer_cpu_ns;
+	st.recovered = r->recovered;
+	st.abrupt_exits = r->abrupt;
 	st.capture_ranges = recorder_capture_ranges(r);
 	expect_check(r, &st);
 	if (r->rt) {

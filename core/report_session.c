@@ -154,6 +154,14 @@ void report_losses(const struct recorder_stats *st,
 			 (unsigned long long)st->zero_timestamps);
 		fn(ctx, msg, NULL);
 	}
+	if (st->recovered) {
+		snprintf(msg, sizeof(msg),
+			 "%llu records recovered from the buffers of %llu process%s that ended "
+			 "without flushing them (_exit, a crash, a kill)",
+			 (unsigned long long)st->recovered, (unsigned long long)st->abrupt_exits,
+			 st->abrupt_exits == 1 ? "" : "es");
+		fn(ctx, msg, NULL);
+	}
 	if (st->disk_full_lost) {
 		snprintf(msg, sizeof(msg),
 			 "%llu rows not written: the disk filled up while the report was written "

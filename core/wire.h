@@ -49,6 +49,7 @@
 enum gp_frame_type {
 	GP_FRAME_RECORDS = 1, /* payload: a sequence of records */
 	GP_FRAME_RING = 2,    /* payload: struct gp_ring_offer (see "Rings" below) */
+	GP_FRAME_TBUFS = 3,   /* no payload; a memfd in SCM_RIGHTS ("Thread buffers" below) */
 };
 
 /* Frame header: the first 24 bytes of every message. */
@@ -455,6 +456,53 @@ struct gp_ring_hdr {
 	_Atomic uint32_t waiting;		/* producer: waiting for space */
 	_Alignas(64) _Atomic uint32_t sleeping; /* recorder: asleep, wants a doorbell */
 	_Atomic uint32_t closed;		/* recorder: connection over, reconnect */
+};
+
+/*
+ * ---- Thread buffers in shared memory: what a process that dies leaves behind ----
+ *
+ * A producer keeps its thread buffers, its pending-strings frame and its scratch frame in
+ * one memfd of GP_TBUFS_SLOTS slots of GP_TBUF_STRIDE bytes (a sparse file: a slot takes
+ * memory once used), and passes it to the recorder on each new connection in a message of
+ * its own: a struct gp_frame_hdr of type GP_FRAME_TBUFS (length 0) carrying the memfd in
+ * SCM_RIGHTS.  Slot 0 holds struct gp_tbufs_hdr; slot 1 the pending strings, slot 2 the
+ * scratch frame, slots 3.. the thread buffers, in that order of age.  Each slot starts
+ * with a frame under construction, struct gp_slot_frame: `len` bytes of complete records
+ * after the frame header space (a record is counted in `len` once it is committed).  The
+ * header space holds the frame header the frame was last sent with, or seq UINT64_MAX once
+ * the frame was emptied after a send.
+ *
+ * When a connection ends and its process is gone (an exit that skipped the exit flush:
+ * _exit, a crash under a handler of the application's, SIGKILL, a thread blocked in a
+ * send), the recorder reads the slots in order and decodes each non-empty one as a frame
+ * of the connection, except a frame whose header says it was sent already (magic, and a
+ * seq below the connection's next expected one): every record the process committed
+ * reaches the report.  A process that execs sets `detached` first (its buffers are flushed
+ * then); a forked child keeps private copies and has none (its records are flushed as
+ * before).  Buffers past GP_TBUFS_SLOTS threads alive at once are private.
+ */
+#define GP_TBUFS_MAGIC	 0x46425447u /* "GTBF" */
+#define GP_TBUFS_VERSION 1
+#define GP_TBUF_STRIDE	 (80u << 10) /* bytes per slot (a multiple of the page size) */
+#define GP_TBUFS_SLOTS	 1024u	     /* slots in a producer's memfd */
+#define GP_TBUF_FIRST	 3u	     /* the first thread buffer's slot */
+
+/* Slot 0 of a producer's thread-buffer memfd. */
+struct gp_tbufs_hdr {
+	uint32_t magic;		   /* GP_TBUFS_MAGIC */
+	uint32_t version;	   /* GP_TBUFS_VERSION */
+	uint32_t stride;	   /* GP_TBUF_STRIDE */
+	_Atomic uint32_t nslots;   /* slots handed out so far (GP_TBUF_FIRST..GP_TBUFS_SLOTS) */
+	_Atomic uint32_t detached; /* 1: the process exec'd; nothing to read here */
+	uint32_t pad;
+};
+
+/* The start of every slot but 0 (the producer's struct gp_frame). */
+struct gp_slot_frame {
+	uint32_t len;  /* bytes of complete records after the frame header space */
+	uint32_t nrec; /* records in them */
+	/* struct gp_frame_hdr, then `len` bytes of records (GP_FRAME_MAX in all) */
+	_Alignas(8) unsigned char data[];
 };
 
 /* Records that describe state rather than events: they pass the capture gate and the

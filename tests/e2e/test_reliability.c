@@ -595,6 +595,107 @@ static void test_disk_full_at_creation(void **state)
 	assert_string_equal(r.out, "fill\n");
 }
 
+/* ---- exits that skip the collectors' exit flush (item 2) -------------------------------- */
+
+/* Rows of OSRT_API for usleep in db. */
+static long long usleeps(const char *db)
+{
+	return tu_query_int(db, "select count(*) from OSRT_API o join StringIds s on s.id = "
+				"o.nameId where s.value = 'usleep'");
+}
+
+/* Run reliab_app with args under `profile -t trace`; every one of `ranges` push/pop ranges
+ * and `sleeps` usleep calls is in the report, the exit status is `status` (the app's: 128 +
+ * N for signal N) and, when `recovered`, the records the process left in its buffers were
+ * recovered and said. */
+static void exact_after_exit(const char *dir, const char *name, const char *trace,
+			     const char *const *args, int status, long long ranges,
+			     long long sleeps, int recovered)
+{
+	char db[PATH_MAX];
+	const char *a[16] = {"profile", "-t", trace, "-o", tu_pathf(db, dir, name), reliab};
+	struct tu_run r;
+	int n = 6;
+
+	while (*args && n < 15)
+		a[n++] = *args++;
+	a[n] = NULL;
+	run_rss(dir, a, &r);
+	tu_assert_status(&r, status);
+	strcat(db, ".db");
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS where text = 'reliab'"),
+			 ranges);
+	if (sleeps >= 0)
+		assert_int_equal(usleeps(db), sleeps);
+	assert_int_equal(meta(db, "GPROF_APP_EXIT_STATUS"), status);
+	assert_int_equal(meta(db, "GPROF_LOST_FRAMES"), 0);
+	assert_int_equal(meta(db, "GPROF_LOST_DROPPED_RECORDS"), 0);
+	if (recovered) {
+		assert_true(meta(db, "GPROF_RECOVERED_RECORDS") > 0);
+		assert_int_equal(meta(db, "GPROF_ABRUPT_EXITS"), 1);
+		assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: "), 1);
+		assert_non_null(strstr(r.err, "records recovered from the buffers of 1 process "
+					      "that ended without flushing them"));
+	}
+}
+
+#define EXACT(dir, name, trace, status, ranges, sleeps, recovered, ...)                            \
+	({                                                                                         \
+		const char *a_[] = {__VA_ARGS__, NULL};                                            \
+		exact_after_exit(dir, name, trace, a_, status, ranges, sleeps, recovered);         \
+	})
+
+/* _exit(4) after 5,000 ranges and 300 usleep: before, 4,545 ranges and 0 usleep kept,
+ * nothing said; now every one, the status 4, and the recovery said. */
+static void test_exit_skips_flush(void **state)
+{
+	EXACT(*state, "x1", "nvtx,osrt", 4, 5000, 300, 1, "exit", "5000", "300", "4");
+	EXACT(*state, "x2", "nvtx", 4, 5000, -1, 1, "exit", "5000", "0", "4");
+}
+
+/* A fault and abort() (the collectors' handlers flush, then the default action), a fault
+ * under the application's own handler (installed after the collectors': it _exit()s),
+ * SIGKILL: every range of the burst kept, the status as a shell gives it. */
+static void test_crash_and_kill(void **state)
+{
+	EXACT(*state, "c1", "nvtx,osrt", 139, 5000, -1, 0, "crash", "5000", "segv");
+	EXACT(*state, "c2", "nvtx,osrt", 134, 5000, -1, 0, "crash", "5000", "abort");
+	EXACT(*state, "c3", "nvtx,osrt", 3, 5000, -1, 1, "handler", "5000");
+	EXACT(*state, "c4", "nvtx,osrt", 137, 5000, -1, 1, "selfkill", "5000");
+}
+
+/* 4 threads mid-burst when the main thread faults under the application's handler (it
+ * _exit()s): every range a thread ended (its own count, in a shared file) is in the
+ * report; a range may be recorded and not yet counted when the process died (at most one
+ * per thread). */
+static void test_crash_mid_burst(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], cnt[PATH_MAX];
+	struct tu_run r;
+	long long counted = 0, kept;
+	uint64_t v[64];
+	int fd;
+
+	tu_pathf(cnt, dir, "counts");
+	RUN(&r, dir, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(db, dir, "mt"), reliab, "crashmt",
+	    "4", cnt);
+	tu_assert_status(&r, 3);
+	strcat(db, ".db");
+	fd = open(cnt, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, v, sizeof(v)), (ssize_t)sizeof(v));
+	close(fd);
+	for (int i = 0; i < 4; i++) {
+		assert_true(v[i] >= 20000);
+		counted += (long long)v[i];
+	}
+	kept = tu_query_int(db, "select count(*) from NVTX_EVENTS where text = 'reliab'");
+	assert_true(kept >= counted && kept <= counted + 4);
+	assert_true(meta(db, "GPROF_RECOVERED_RECORDS") > 0);
+	assert_int_equal(meta(db, "GPROF_LOST_FRAMES"), 0);
+}
+
 /* ---- channel folders ------------------------------------------------------------------ */
 
 /* Set path's times to age_s seconds ago. */
@@ -717,6 +818,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_disk_full_counted, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_disk_full_at_creation, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_exit_skips_flush, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_crash_and_kill, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_crash_mid_burst, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	};
 

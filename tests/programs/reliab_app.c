@@ -11,6 +11,11 @@
  *                                     collectors set theirs), N ranges, then a fault; the
  *                                     handler _exit()s with 3
  *   reliab_app selfkill <N>           N ranges, then SIGKILL to itself
+ *   reliab_app crashmt <T> <file>     T threads make ranges without end, each counting
+ *                                     the ranges it ended in <file> (T 64-bit counters,
+ *                                     shared); once each ended 20,000, the main thread
+ *                                     installs a SIGSEGV handler that _exit()s with 3
+ *                                     and faults
  *   reliab_app slow <ms> <done>       a range every ms for about 1.5 s (in steps of 1 ms);
  *                                     then writes "ok <ranges>" to the file <done>;
  *                                     exit 7 (a status no one else uses)
@@ -26,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +55,20 @@ static void sleeps(long u)
 		usleep(1500);
 }
 
+static volatile uint64_t *g_done; /* crashmt: ranges ended per thread (a shared file) */
+
+static void *endless_thread(void *arg)
+{
+	volatile uint64_t *d = &g_done[(uintptr_t)arg];
+
+	for (;;) {
+		nvtxRangePushA("reliab");
+		nvtxRangePop();
+		*d += 1;
+	}
+	return NULL;
+}
+
 static void *burst_thread(void *arg)
 {
 	(void)arg;
@@ -56,12 +77,12 @@ static void *burst_thread(void *arg)
 }
 
 /* A real fault; not under UBSan (make SANITIZE=undefined), which would report the null
- * store and exit 1 instead. */
-__attribute__((no_sanitize("undefined"))) static void segfault(void)
-{
-	int *volatile p = NULL; /* the compiler cannot see it is NULL */
+ * store and exit 1 instead.  The pointer is a global the compiler cannot see is NULL. */
+int *volatile reliab_null;
 
-	*p = 1;
+__attribute__((no_sanitize("undefined"), noinline)) static void segfault(void)
+{
+	*reliab_null = 1;
 }
 
 static void on_segv(int sig)
@@ -113,6 +134,25 @@ int main(int argc, char **argv)
 		nvtxMarkA("start"); /* the collectors are loaded and set their handlers */
 		signal(SIGSEGV, on_segv);
 		ranges(atol(argv[2]));
+		segfault();
+		return 1;
+	}
+	if (!strcmp(mode, "crashmt") && argc > 3) {
+		long t = atol(argv[2]);
+		int fd = open(argv[3], O_RDWR | O_CREAT | O_TRUNC, 0644);
+		pthread_t th;
+
+		if (t < 1 || t > 64 || fd < 0 || ftruncate(fd, 64 * 8) != 0)
+			return 2;
+		g_done = mmap(NULL, 64 * 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (g_done == MAP_FAILED)
+			return 2;
+		for (long i = 0; i < t; i++)
+			pthread_create(&th, NULL, endless_thread, (void *)(uintptr_t)i);
+		for (long i = 0; i < t; i++) /* every thread mid-burst */
+			while (g_done[i] < 20000)
+				sleep_ms(1);
+		signal(SIGSEGV, on_segv);
 		segfault();
 		return 1;
 	}
