@@ -164,8 +164,10 @@ static int check_rules(struct diff *d, unsigned mask, const struct diff_rule *ru
 		if (!r || !(ratio > r->ratio))
 			continue;
 		strbuf_reset(&sb);
-		strbuf_addf(&sb, "%s '%s': %s ", diff_kind_name((enum diff_kind)kind), name,
-			    diff_metric_name(m));
+		strbuf_addf(&sb, "%s '", diff_kind_name((enum diff_kind)kind));
+		/* names are the application's bytes: no control characters to the terminal */
+		stats_add_terminal_text(&sb, name ? name : "", name ? strlen(name) : 0);
+		strbuf_addf(&sb, "': %s ", diff_metric_name(m));
 		add_time(&sb, sqlite3_column_value(st, 15), tu);
 		strbuf_addstr(&sb, " -> ");
 		add_time(&sb, sqlite3_column_value(st, 16), tu);

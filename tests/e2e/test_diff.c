@@ -346,6 +346,25 @@ static void test_fail_on(void **state)
 	assert_string_equal(r.err, "");
 }
 
+/* A name with control characters (NVTX messages are the application's bytes) reaches
+ * the terminal escaped in the regression line. */
+static void test_fail_on_escapes(void **state)
+{
+	const char *dir = *state;
+	char p[PATH_MAX];
+	struct tu_run r;
+	const struct item base[] = {{'n', "esc\x1b[31mred\n", {100}}};
+	const struct item new[] = {{'n', "esc\x1b[31mred\n", {200}}};
+
+	make_report(tu_pathf(p, dir, "b.db"), base, 1);
+	make_report(tu_pathf(p, dir, "n.db"), new, 1);
+	RUN(&r, dir, "diff", "-f", "csv", "--fail-on=nvtx:ratio:1.5", "b.db", "n.db");
+	tu_assert_status(&r, 5);
+	assert_non_null(strstr(r.err, "gprof-cli: regression: nvtx ':esc\\e[31mred\\n': total "
+				      "100 ns -> 200 ns, ratio 2.000 > 1.5"));
+	assert_null(strchr(r.err, '\x1b'));
+}
+
 /*
  * Three runs per side: medians over the runs and the noise verdicts.
  *   k  totals base {1000, 1100, 1050}, new {1200, 1300, 1250}: median 1050 -> 1250,
@@ -718,9 +737,16 @@ int main(void)
 	const char *g = getenv("GPROF_CLI"), *b = getenv("BUILD");
 #define T(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmpdir, tu_teardown_tmpdir)
 	const struct CMUnitTest tests[] = {
-	    T(test_pair_values),    T(test_pair_formats),      T(test_fail_on),
-	    T(test_groups_noise),   T(test_nsys_fixture_self), T(test_nsys_fixture_modified),
-	    T(test_capture_ranges), T(test_nvtx_app_runs),     T(test_bad_usage),
+	    T(test_pair_values),
+	    T(test_pair_formats),
+	    T(test_fail_on),
+	    T(test_fail_on_escapes),
+	    T(test_groups_noise),
+	    T(test_nsys_fixture_self),
+	    T(test_nsys_fixture_modified),
+	    T(test_capture_ranges),
+	    T(test_nvtx_app_runs),
+	    T(test_bad_usage),
 	    T(test_bad_report),
 	};
 
