@@ -3,7 +3,9 @@
 # (300 NVTX iterations of 200 tiny kernels) profiled with -t cuda,nvtx.  Launched one by
 # one (eager), the launch_bound rule must fire and name the range 'iteration'; the same
 # kernels replayed through a CUDA graph (traced as whole graphs, and node by node) must
-# not make it fire.  Each run's report must hold the GPU work (kernels or graph launches),
+# not make it fire.  Then the same with PyTorch (tests/gpu/torch_launch_bound.py: 200
+# NVTX steps of 100 element-wise ops, eager vs torch.cuda.CUDAGraph), when TORCH_PYTHON
+# (default /opt/torch/.venv/bin/python3) is there.  Each run's report must hold the GPU work (kernels or graph launches),
 # so that "did not fire" cannot come from an empty report.  The figures (the program's
 # own wall time with and without the profiler, the rule's row) are printed for
 # bench/RESULTS-gpu.md.
@@ -54,14 +56,21 @@ for mode in eager graph; do
 	"$PROG" $mode $ITERS $PER | sed -n 's/^ELAPSED/  ELAPSED/p'
 done
 
-# one <name> <mode> <fires 0|1> [profile options...]
+# one <name> <check> <fires 0|1> <range> <iterations> [profile options...] -- <command...>
+# check: eager (every loop kernel in the report), graph (one graph launch per iteration),
+# node (every loop kernel, as a graph node)
 one() {
-	name=$1 mode=$2 fires=$3
-	shift 3
+	name=$1 check=$2 fires=$3 range=$4 iters=$5
+	shift 5
+	opts=
+	while [ "$1" != "--" ]; do
+		opts="$opts $1"
+		shift
+	done
+	shift
 	out=$tmp/$name
-	echo "== $name: gprof-cli profile -t cuda,nvtx $* launch_bound $mode $ITERS $PER"
-	"$GPROF_CLI" profile -t cuda,nvtx -f -o "$out" "$@" "$PROG" $mode $ITERS $PER \
-		>"$out.stdout" 2>"$out.stderr"
+	echo "== $name: gprof-cli profile -t cuda,nvtx$opts $*"
+	"$GPROF_CLI" profile -t cuda,nvtx -f -o "$out" $opts "$@" >"$out.stdout" 2>"$out.stderr"
 	rc=$?
 	if [ $rc -ne 0 ] || [ ! -f "$out.db" ] || grep -q 'cuda trace disabled' "$out.stderr"; then
 		res 0 "profile exit status $rc"
@@ -70,15 +79,15 @@ one() {
 	fi
 	sed -n 's/^ELAPSED/  ELAPSED (profiled)/p' "$out.stdout"
 	kernels=$(sed -n 's/^KERNELS //p' "$out.stdout")
-	case $name in
+	case $check in
 	eager)
 		n=$(q "$out.db" "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL")
-		res $([ "$n" -eq $((kernels + 1)) ] && echo 1 || echo 0) \
-			"the report holds the $kernels kernels and the warm-up one (got $n)" ;;
+		res $([ "$n" -gt "$kernels" ] && echo 1 || echo 0) \
+			"the report holds the $kernels loop kernels and the warm-up (got $n)" ;;
 	graph)
 		n=$(q "$out.db" "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_GRAPH_TRACE")
-		res $([ "$n" -eq $ITERS ] && echo 1 || echo 0) \
-			"the report holds the $ITERS graph launches (got $n)" ;;
+		res $([ "$n" -eq "$iters" ] && echo 1 || echo 0) \
+			"the report holds the $iters graph launches (got $n)" ;;
 	node)
 		n=$(q "$out.db" "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL WHERE graphNodeId IS NOT NULL")
 		res $([ "$n" -eq "$kernels" ] && echo 1 || echo 0) \
@@ -90,8 +99,8 @@ one() {
 	sed 's/^/  | /' "$out.analyze"
 	if [ "$fires" = 1 ]; then
 		res $([ $rc -eq 5 ] && echo 1 || echo 0) "launch_bound fires (analyze --fail-on exit 5, got $rc)"
-		res $(grep -q '^[0-9]*,iteration,'$ITERS',' "$out.analyze" && echo 1 || echo 0) \
-			"its row names NVTX range 'iteration' with $ITERS instances"
+		res $(grep -q "^[0-9]*,$range,$iters," "$out.analyze" && echo 1 || echo 0) \
+			"its row names NVTX range '$range' with $iters instances"
 		# the plain-words message, for the log
 		"$GPROF_CLI" analyze -r launch_bound "$out.db" | sed -n '/^ \*\*/,/^Suggestion/p' |
 			sed 's/^/  > /'
@@ -103,8 +112,22 @@ one() {
 	res $([ $? -eq 0 ] && echo 1 || echo 0) "every rule runs on the report (analyze exit 0)"
 }
 
-one eager eager 1
-one graph graph 0
-one node graph 0 --cuda-graph-trace=node
+one eager eager 1 iteration $ITERS -- "$PROG" eager $ITERS $PER
+one graph graph 0 iteration $ITERS -- "$PROG" graph $ITERS $PER
+one node node 0 iteration $ITERS --cuda-graph-trace=node -- "$PROG" graph $ITERS $PER
+
+# the same with PyTorch: eager element-wise ops vs torch.cuda.CUDAGraph replay
+TORCH_PYTHON=${TORCH_PYTHON:-/opt/torch/.venv/bin/python3}
+TORCH_SCRIPT=$(cd "$(dirname "$0")" && pwd)/torch_launch_bound.py
+if [ -x "$TORCH_PYTHON" ]; then
+	echo "== PyTorch without the profiler (figures only)"
+	for mode in eager graph; do
+		"$TORCH_PYTHON" "$TORCH_SCRIPT" $mode 200 100 | sed -n 's/^ELAPSED/  ELAPSED/p'
+	done
+	one torch-eager eager 1 step 200 -- "$TORCH_PYTHON" "$TORCH_SCRIPT" eager 200 100
+	one torch-graph graph 0 step 200 -- "$TORCH_PYTHON" "$TORCH_SCRIPT" graph 200 100
+else
+	echo "== PyTorch runs skipped: no $TORCH_PYTHON (set TORCH_PYTHON)"
+fi
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
