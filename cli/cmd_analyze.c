@@ -24,7 +24,7 @@ static const char usage_text[] =
     "usage: gprof-cli analyze [<options>] REPORT.db...\n"
     "\n"
     "Run expert-system rules on reports and print the problems they find (nsys analyze's\n"
-    "rules, and gprof-cli's: launch_bound, sync_in_loop, gpu_mem_leak).\n"
+    "rules, and gprof-cli's: launch_bound, sync_in_loop, gpu_mem_leak, gpu_mem_peak).\n"
     "\n"
     "  -r, --rule NAME[:ARG=VALUE...][,NAME...]\n"
     "                        rules to run, in order (repeatable); 'all' (default): every\n"

@@ -13,7 +13,8 @@
  *     cuda_memset_sync, cuda_api_sync, gpu_gaps, gpu_time_util, dx12_mem_ops, with nsys's
  *     names, messages, columns, thresholds and arguments (analyze_nsys.c);
  *   - gprof-cli's own: launch_bound (analyze_launch.c), sync_in_loop (analyze_sync.c),
- *     gpu_mem_leak (analyze_mem.c), whose message names the place (NVTX range, stream)
+ *     gpu_mem_leak and gpu_mem_peak (analyze_mem.c), whose message names the place (NVTX
+ *     range, stream)
  *     and the fix in plain words.
  *
  * Arguments follow nsys's "rule:arg=value:arg=value" syntax.  Every rule takes nsys's
@@ -142,5 +143,6 @@ extern const struct analyze_rule analyze_rule_dx12_mem_ops;
 extern const struct analyze_rule analyze_rule_launch_bound;
 extern const struct analyze_rule analyze_rule_sync_in_loop;
 extern const struct analyze_rule analyze_rule_gpu_mem_leak;
+extern const struct analyze_rule analyze_rule_gpu_mem_peak;
 
 #endif

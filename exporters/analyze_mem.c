@@ -17,6 +17,7 @@
  * memory that each iteration adds is.  Rows sorted by Leaked Bytes.
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include "exporters/analyze.h"
 #include "exporters/stats/cuda_common.h"
@@ -163,4 +164,142 @@ const struct analyze_rule analyze_rule_gpu_mem_leak = {
 	    "    a range leave behind is.\n",
     .prepare = prepare,
     .explain = explain,
+};
+
+/* ---- gpu_mem_peak ----------------------------------------------------------------------- */
+
+/*
+ * gpu_mem_peak (gprof-cli's own): a process's GPU memory in use comes within share= % of
+ * the device's memory (TARGET_INFO_GPU.totalMemory): the next allocation may fail.  The
+ * peak and the NVTX ranges open at it come from the stats report cuda_gpu_mem_peak (the
+ * same replay of CUDA_GPU_MEMORY_USAGE_EVENTS); the innermost open range owns the peak.
+ */
+static const struct analyze_arg peak_args[] = {
+    {"share", 90, 0, 100},
+    {NULL, 0, 0, 0},
+};
+
+static int peak_prepare(struct analyze_run *r)
+{
+	const struct stats_report *rep = stats_find("cuda_gpu_mem_peak");
+	struct strbuf sb = STRBUF_INIT;
+	int rc;
+
+	if (analyze_need(r, "StringIds", "%s file does not contain StringIds table.") ||
+	    analyze_need(r, "CUDA_GPU_MEMORY_USAGE_EVENTS",
+			 "%s could not be analyzed because it does not contain CUDA memory usage "
+			 "data. Was it recorded with --cuda-memory-usage=true?") ||
+	    analyze_need(r, "TARGET_INFO_GPU",
+			 "%s could not be analyzed because it does not say how much memory its "
+			 "GPUs have (no TARGET_INFO_GPU table)."))
+		return 1;
+	if (!rep)
+		return error("the stats report cuda_gpu_mem_peak is missing");
+	strbuf_addstr(&sb, "CREATE TEMP TABLE gp_mp AS ");
+	if (rep->query(r->db, NULL, &sb)) {
+		strbuf_release(&sb);
+		return -1;
+	}
+	rc = stats_exec(r->db, sb.buf, "cannot compute the GPU memory peak");
+	strbuf_release(&sb);
+	if (rc)
+		return -1;
+	strbuf_addf(
+	    &r->sql,
+	    "WITH p AS (SELECT m.*, (SELECT max(g.totalMemory) FROM TARGET_INFO_GPU AS g "
+	    "WHERE g.id = m.\"DevId\") AS total FROM temp.gp_mp AS m WHERE m.\"Range\" IS NULL)\n"
+	    "SELECT p.\"Peak:mem_B\" AS \"Peak:mem_B\", p.total AS \"Device Memory:mem_B\",\n"
+	    "  round(100.0 * p.\"Peak:mem_B\" / p.total, 1) AS \"Share:ratio_%%\",\n"
+	    "  p.\"PID\" AS \"PID\", p.\"DevId\" AS \"Device ID\",\n"
+	    "  p.\"Peak Time:ts_ns\" AS \"Peak Time:ts_ns\",\n"
+	    "  CASE WHEN substr(p.\"Open At Peak\", 1, 1) = ':' THEN "
+	    "substr(replace(p.\"Open At Peak\", ' < :', ' < '), 2) "
+	    "ELSE replace(p.\"Open At Peak\", ' < :', ' < ') END AS \"Open At Peak\"\n"
+	    "FROM p\n"
+	    "WHERE p.total > 0 AND 100.0 * p.\"Peak:mem_B\" >= %" PRId64 " * p.total\n"
+	    "ORDER BY 3 DESC, 4, 5",
+	    analyze_arg(r, "share"));
+	analyze_add_limit(r, &r->sql);
+	strbuf_addf(&r->noresult,
+		    "No GPU memory pressure found: no process used %" PRId64
+		    "%% or more of a GPU's memory at once.",
+		    analyze_arg(r, "share"));
+	return 0;
+}
+
+static int peak_explain(struct analyze_run *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT \"Peak:mem_B\", \"Device Memory:mem_B\", \"Share:ratio_%\", "
+			       "\"PID\", \"Device ID\", \"Peak Time:ts_ns\", \"Open At Peak\" "
+			       "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3",
+			       -1, &st, NULL) != SQLITE_OK)
+		return error("cannot read the rows of rule 'gpu_mem_peak': %s",
+			     sqlite3_errmsg(r->db));
+	strbuf_reset(&r->advice);
+	strbuf_addstr(&r->advice, "GPU memory is nearly full: the next allocation may fail "
+				  "with out of memory.\n");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *open = (const char *)sqlite3_column_text(st, 6);
+
+		strbuf_addf(&r->advice,
+			    "   - process %lld uses up to %.3f GB of device %lld's %.3f GB "
+			    "(%.1f%%), first at %.3f s",
+			    sqlite3_column_int64(st, 3), sqlite3_column_double(st, 0) / 1e9,
+			    sqlite3_column_int64(st, 4), sqlite3_column_double(st, 1) / 1e9,
+			    sqlite3_column_double(st, 2), sqlite3_column_double(st, 5) / 1e9);
+		if (open && *open) {
+			size_t n = strcspn(open, "<");
+
+			while (n && open[n - 1] == ' ')
+				n--;
+			strbuf_addf(&r->advice, ", inside NVTX range '%.*s' (open: %s).\n", (int)n,
+				    open, open);
+		} else {
+			strbuf_addstr(&r->advice, ", outside any NVTX range.\n");
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return error("cannot read the rows of rule 'gpu_mem_peak': %s",
+			     sqlite3_errmsg(r->db));
+	strbuf_addstr(&r->advice,
+		      "\nSuggestion: lower what is live at the peak, inside the range named: free "
+		      "or reuse buffers that are no longer needed before it, split the work "
+		      "(smaller batch or sequence chunks), recompute instead of keeping "
+		      "(activation checkpointing). `gprof-cli stats -r cuda_gpu_mem_peak` lists "
+		      "every range's own peak.");
+	return 0;
+}
+
+const struct analyze_rule analyze_rule_gpu_mem_peak = {
+    .name = "gpu_mem_peak",
+    .display = "GPU Memory Nearly Full",
+    .args = peak_args,
+    .help = "gpu_mem_peak[:<arg>...] -- GPU Memory Nearly Full (gprof-cli)\n"
+	    "\n"
+	    "    Arguments (rule:arg=value:...): rows=, start=, end=, nvtx= as for nsys's rules,\n"
+	    "    and:\n"
+	    "        share=<percent> the peak uses at least this share of the device's memory\n"
+	    "                       (default 90)\n"
+	    "\n"
+	    "    Output: sizes in MB (10^6 bytes), times in nanoseconds unless --timeunit says\n"
+	    "    otherwise\n"
+	    "        Peak : the most GPU memory the process had allocated at once\n"
+	    "        Device Memory : the device's memory (TARGET_INFO_GPU.totalMemory)\n"
+	    "        Share : Peak / Device Memory\n"
+	    "        PID, Device ID : where\n"
+	    "        Peak Time : when the peak was first reached\n"
+	    "        Open At Peak : the NVTX ranges open then, innermost first: the first\n"
+	    "            owns the peak\n"
+	    "\n"
+	    "    Needs a report recorded with --cuda-memory-usage=true.  The peak is the\n"
+	    "    stats report cuda_gpu_mem_peak's (allocations add, frees subtract; host\n"
+	    "    pageable and pinned memory left out).  Memory the driver, the CUDA context\n"
+	    "    or other processes hold is not in the report, so the real margin is smaller.\n",
+    .prepare = peak_prepare,
+    .explain = peak_explain,
 };

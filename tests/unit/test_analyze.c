@@ -4,7 +4,8 @@
  * with the GPU mostly idle, and not when the kernels run back to back, when the same
  * work is replayed by a CUDA graph, or when there are too few kernels; sync_in_loop fires
  * on a sync call in every iteration and not on one in a few; gpu_mem_leak fires on a
- * block leaked per iteration and not on one allocated once or freed each time.  Also the
+ * block leaked per iteration and not on one allocated once or freed each time;
+ * gpu_mem_peak fires when the peak comes within share= % of the device's memory.  Also the
  * message wrapping (nsys's 79 columns) and the argument checks.
  *
  * Each report is an SQLite file made here with the columns the rules read; the rules run
@@ -435,6 +436,39 @@ static void test_gpu_mem_leak(void **state)
 	assert_int_equal(run_rule(path, "gpu_mem_leak", STATS_FMT_CSV, NULL), 0);
 }
 
+/* gpu_mem_peak: make_mem_report's leaking run holds 64 MB + 5 x 1 MB at its end, the
+ * peak (69 MB, first at 9100 ns, inside the fifth "step"); the device is said to have
+ * 72 MB (95.8 %) or 100 MB (69 %). */
+static void test_gpu_mem_peak(void **state)
+{
+	sqlite3 *db;
+	char *text;
+
+	make_mem_report(5, 1);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec_ok(db, "CREATE TABLE TARGET_INFO_GPU (vmId INTEGER NOT NULL, id INTEGER NOT NULL, "
+		    "name TEXT, totalMemory INTEGER); "
+		    "INSERT INTO TARGET_INFO_GPU VALUES (0, 0, 'GPU', 72000000)");
+	sqlite3_close(db);
+	assert_int_equal(run_rule(path, "gpu_mem_peak", STATS_FMT_CSV, &text), 1);
+	assert_string_equal(text, "Peak (MB),Device Memory (MB),Share (%),PID,Device ID,Peak "
+				  "Time (ns),Open At Peak\n"
+				  "69.000,72.000,95.8,4242,0,9100,step\n");
+	free(text);
+	assert_int_equal(run_rule(path, "gpu_mem_peak", STATS_FMT_COLUMN, &text), 1);
+	unwrap(text);
+	assert_non_null(strstr(text, "process 4242 uses up to 0.069 GB of device 0's 0.072 GB "
+				     "(95.8%), first at 0.000 s, inside NVTX range 'step'"));
+	free(text);
+	assert_int_equal(run_rule(path, "gpu_mem_peak:share=96", STATS_FMT_CSV, NULL), 0);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec_ok(db, "UPDATE TARGET_INFO_GPU SET totalMemory = 100000000");
+	sqlite3_close(db);
+	assert_int_equal(run_rule(path, "gpu_mem_peak", STATS_FMT_CSV, NULL), 0);
+	assert_int_equal(run_rule(path, "gpu_mem_peak:share=69", STATS_FMT_CSV, NULL), 1);
+}
+
 /* ---- the framework ------------------------------------------------------------------------ */
 
 static void test_wrap(void **state)
@@ -513,6 +547,7 @@ int main(void)
 	    cmocka_unit_test(test_launch_bound_skips_without_kernels),
 	    cmocka_unit_test(test_sync_in_loop),
 	    cmocka_unit_test(test_gpu_mem_leak),
+	    cmocka_unit_test(test_gpu_mem_peak),
 	    cmocka_unit_test(test_wrap),
 	    cmocka_unit_test(test_check_args),
 	};
