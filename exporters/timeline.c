@@ -736,7 +736,8 @@ static void pass_osrt(struct walk *w, struct rep *r)
 		if (!keep(w, (gtid >> 24) & 0xffffff, e.ts, e.ts + e.dur, e.name))
 			continue;
 		e.track = row_track(w, r, gtid, ROW_OSRT);
-		add_arg_int(&e, "returnValue", col_int(st, 4));
+		if (col_int(st, 4)) /* as for API calls: only a non-zero return value */
+			add_arg_int(&e, "returnValue", col_int(st, 4));
 		deliver(w, &e);
 	}
 	finish(w, r, st, w->status ? SQLITE_DONE : rc);
