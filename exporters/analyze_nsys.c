@@ -296,7 +296,8 @@ const struct analyze_rule analyze_rule_cuda_api_sync = {
  * kernels, memcpys and memsets; Vulkan, OpenGL, DX12: their *_WORKLOAD tables -- plus
  * the profiler overhead of that API (PROFILER_OVERHEAD rows with the API's overhead
  * names) inside each (process, device)'s span, as nsys counts it as busy time.
- * Each API's rows become TEMP VIEW gp_ops_<i>; returns how many, or -1 after an error.
+ * Each API's rows become TEMP TABLE gp_ops_<i> (made once: the rules read it per chunk);
+ * returns how many, or -1 after an error.
  */
 static int ops_views(struct analyze_run *r)
 {
@@ -337,7 +338,7 @@ static int ops_views(struct analyze_run *r)
 		int ntab = 0;
 
 		strbuf_reset(&sb);
-		strbuf_addf(&sb, "CREATE TEMP VIEW gp_ops_%d AS WITH raw AS (", nviews);
+		strbuf_addf(&sb, "CREATE TEMP TABLE gp_ops_%d AS WITH raw AS (", nviews);
 		for (int t = 0; t < 3 && apis[a].tables[t]; t++) {
 			if (!stats_table_exists(r->db, apis[a].tables[t]))
 				continue;
