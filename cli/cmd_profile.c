@@ -422,6 +422,20 @@ static void build_env(struct envlist *e, const struct profile_options *o, const 
 	free(inject);
 }
 
+/* $GPROF_CLI_STREAMS: "dev:ino,dev:ino" of the application's stdout and stderr when they
+ * are gprof-cli's tee (pipes or a terminal), so that its collectors, finding gprof-cli
+ * gone, point them at /dev/null instead of letting the next write kill it (SIGPIPE). */
+static void streams_env(struct envlist *e, int out_fd, int err_fd)
+{
+	struct stat so, se;
+
+	if (out_fd < 0 || err_fd < 0 || fstat(out_fd, &so) != 0 || fstat(err_fd, &se) != 0)
+		return;
+	env_put(e, xasprintf("%s=%llu:%llu,%llu:%llu", GP_ENV_STREAMS,
+			     (unsigned long long)so.st_dev, (unsigned long long)so.st_ino,
+			     (unsigned long long)se.st_dev, (unsigned long long)se.st_ino));
+}
+
 /* The trace values of o->trace that have an end-of-run check (their table rows' block),
  * one per bit, into out[] (room for 32).  Returns how many; each out[i].name is the
  * canonical row's, *rows[i] that row. */
@@ -789,6 +803,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	tee_open = 1;
 	spec.stdout_fd = stream_tee_child_fd(&tee, 1);
 	spec.stderr_fd = stream_tee_child_fd(&tee, 2);
+	streams_env(&env, spec.stdout_fd, spec.stderr_fd);
+	spec.envp = env.v;
 	spec.channel_var = GP_ENV_CHANNEL;
 	spec.channel_index = (int)env_index(&env, GP_ENV_CHANNEL, strlen(GP_ENV_CHANNEL));
 	/* the session may end before the application: signal its whole process group */

@@ -237,6 +237,11 @@ static void (*g_shutdown_fns[8])(int);
 
 /* The control page (wire.h): the recorder's shared page once mapped, else this one. */
 static struct gp_control g_local_ctl = {.collecting = 1};
+/* ... and this one once the recorder is gone (recorder_gone()): nothing is collected. */
+static struct gp_control g_dead_ctl;
+/* $GPROF_CLI_STREAMS: (dev, ino) of stdout and stderr when they lead to gprof-cli. */
+static uint64_t g_streams[2][2];
+static int g_nstreams;
 struct gp_control *gp_ctl = &g_local_ctl;
 static _Atomic int g_n_shutdown;
 /* A list of at most 4 void(void) callbacks, registered once each (gp_at_flush_request,
@@ -1427,6 +1432,76 @@ static void ring_populate(void)
 		syscall(SYS_madvise, m, RING_MAP_BYTES, MADV_POPULATE_WRITE);
 }
 
+/* Read $GPROF_CLI_STREAMS (at init). */
+static void streams_init(void)
+{
+	const char *e = getenv(GP_ENV_STREAMS);
+	char *end;
+
+	for (g_nstreams = 0; e && *e && g_nstreams < 2; g_nstreams++) {
+		g_streams[g_nstreams][0] = strtoull(e, &end, 10);
+		if (*end != ':')
+			break;
+		g_streams[g_nstreams][1] = strtoull(end + 1, &end, 10);
+		e = *end == ',' ? end + 1 : end;
+	}
+}
+
+/* gprof-cli is gone: stdout and stderr that still lead to its tee now lead nowhere (the
+ * next write would end the application with SIGPIPE, or fail with EIO on its terminal):
+ * point them at /dev/null. */
+static void streams_to_null(void)
+{
+	for (int fd = 1; fd <= 2; fd++) {
+		struct stat st;
+		if (syscall(SYS_fstat, fd, &st) != 0)
+			continue;
+		for (int i = 0; i < g_nstreams; i++) {
+			if ((uint64_t)st.st_dev != g_streams[i][0] ||
+			    (uint64_t)st.st_ino != g_streams[i][1])
+				continue;
+			int n =
+			    (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY | O_CLOEXEC);
+			if (n >= 0) {
+				syscall(SYS_dup3, n, fd, 0);
+				syscall(SYS_close, n);
+			}
+			break;
+		}
+	}
+}
+
+/*
+ * Recorder death (flusher thread, each period): when the recorder's end of our socket is
+ * closed and a new connection is refused, gprof-cli is gone.  Collection stops for good
+ * (the dead control page: every collector's record path returns at its first check, CUPTI
+ * is switched off by the capture-change hooks), stdout/stderr that led to gprof-cli lead
+ * to /dev/null, and the flusher ends: the application goes on untraced, at no cost.
+ * Returns 1 when it is gone.
+ */
+static int recorder_gone(void)
+{
+	int gone, killed;
+	if (gp_ctl == &g_dead_ctl)
+		return 1;
+	slock();
+	gone = g_fd >= 0 && fd_is_ours() && peer_gone() && connect_locked() != 0;
+	/* refused: the channel is still there, nobody listens (gprof-cli was killed); else
+	 * it was removed (the session ended with the application left running, and gprof-cli
+	 * handed its output over to a process that forwards it) */
+	killed = gone && errno == ECONNREFUSED;
+	if (gone)
+		g_broken = 1;
+	sunlock();
+	if (!gone)
+		return 0;
+	gp_ctl = &g_dead_ctl;
+	hooks_run(&g_capchg_hooks);
+	if (killed)
+		streams_to_null();
+	return 1;
+}
+
 static void *flusher_main(void *arg)
 {
 	(void)arg;
@@ -1437,7 +1512,7 @@ static void *flusher_main(void *arg)
 	while (atomic_load_explicit(&g_flusher_pid, memory_order_relaxed) == me) {
 		ring_populate();
 		flusher_wait(seen);
-		if ((int)sys_getpid() != me)
+		if ((int)sys_getpid() != me || recorder_gone())
 			break;
 		/* a window opened or closed elsewhere (another process, the recorder) */
 		if ((uint32_t)gp_collecting() != was_collecting) {
@@ -2172,6 +2247,7 @@ int gp_producer_init(uint32_t collector)
 	if (g_itab == MAP_FAILED || g_arena == MAP_FAILED)
 		goto inactive;
 	read_identity();
+	streams_init();
 	tbufs_open();
 	slock();
 	int rc = connect_locked();

@@ -44,6 +44,9 @@
 #define GP_ENV_OSRT_THRESHOLD "GPROF_CLI_OSRT_THRESHOLD_NS" /* decimal ns, default 1000 */
 #define GP_ENV_FLUSH_MS	      "GPROF_CLI_FLUSH_MS"	    /* producer flush period, default 100 */
 #define GP_ENV_OPTIONS	      "GPROF_CLI_OPTIONS"	    /* collector-specific key=value;... */
+/* "dev:ino,dev:ino" of the application's stdout and stderr when they lead to gprof-cli
+ * (its tee): a producer that finds the recorder gone points them at /dev/null. */
+#define GP_ENV_STREAMS "GPROF_CLI_STREAMS"
 
 /* Frame types. */
 enum gp_frame_type {

@@ -194,7 +194,9 @@ sqlite3 *report_open_read(const char *path)
 			"rows not written)",
 			path, full);
 	else if (clean && (!strcmp(clean, "false") || !strcmp(clean, "0")))
-		warning("report '%s' was not finished cleanly; data may be incomplete", path);
+		warning("report '%s' was not finished cleanly; data may be incomplete (gprof-cli "
+			"was killed or crashed while recording)",
+			path);
 	free(full);
 	free(clean);
 	if (stats_register_functions(db)) {

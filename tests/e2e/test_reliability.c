@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -696,6 +697,58 @@ static void test_crash_mid_burst(void **state)
 	assert_int_equal(meta(db, "GPROF_LOST_FRAMES"), 0);
 }
 
+/* ---- recorder death (item 4) ------------------------------------------------------------ */
+
+/* SIGKILL to gprof-cli 400 ms into a 1.5 s run: the application finishes its run (every
+ * range of it, as it counts them), prints (its stdout led to the dead gprof-cli: pointed
+ * at /dev/null, no SIGPIPE) and exits with its own status (7, reaped here as the
+ * subreaper); the report holds what was committed and its readers say it was not
+ * finished. */
+static void test_recorder_killed(void **state)
+{
+	const char *dir = *state;
+	const char *args[10] = {"profile", "-t", "nvtx,osrt", "-o"};
+	char db[PATH_MAX], done[PATH_MAX], out[PATH_MAX], err[PATH_MAX], text[64];
+	struct timespec pause = {0, 400000000};
+	pid_t g, w;
+	int st, app_st = -1;
+	struct tu_run r;
+
+	args[4] = tu_pathf(db, dir, "killed");
+	args[5] = reliab;
+	args[6] = "slow";
+	args[7] = "1";
+	args[8] = tu_pathf(done, dir, "done");
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	g = tu_spawn(gprof, args, NULL, tu_pathf(out, dir, "k.out"), tu_pathf(err, dir, "k.err"));
+	nanosleep(&pause, NULL);
+	assert_int_equal(kill(g, SIGKILL), 0);
+	assert_int_equal(waitpid(g, &st, 0), g);
+	assert_true(WIFSIGNALED(st));
+	/* the application, re-parented to this process */
+	for (int i = 0; i < 1000 && app_st < 0; i++) {
+		w = waitpid(-1, &st, WNOHANG);
+		if (w > 0)
+			app_st = st;
+		else
+			usleep(10000);
+	}
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+	assert_true(WIFEXITED(app_st));
+	assert_int_equal(WEXITSTATUS(app_st), 7);
+	tu_read_file(done, text, sizeof(text));
+	assert_int_equal(strncmp(text, "ok ", 3), 0);
+	assert_true(atoi(text + 3) > 100);
+	strcat(db, ".db");
+	assert_int_equal(tu_query_int(db, "select count(*) from META_DATA_EXPORT where name = "
+					  "'GPROF_FINISHED_CLEANLY' and value = 'false'"),
+			 1);
+	RUN(&r, dir, "stats", "-q", "-r", "nvtx_sum", db);
+	tu_assert_status(&r, 0);
+	assert_non_null(strstr(
+	    r.err, "was not finished cleanly; data may be incomplete (gprof-cli was killed"));
+}
+
 /* ---- channel folders ------------------------------------------------------------------ */
 
 /* Set path's times to age_s seconds ago. */
@@ -824,6 +877,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_crash_and_kill, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_crash_mid_burst, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_recorder_killed, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	};
 

@@ -17,8 +17,8 @@
  *                                     installs a SIGSEGV handler that _exit()s with 3
  *                                     and faults
  *   reliab_app slow <ms> <done>       a range every ms for about 1.5 s (in steps of 1 ms);
- *                                     then writes "ok <ranges>" to the file <done>;
- *                                     exit 7 (a status no one else uses)
+ *                                     then prints a line on stdout and writes "ok
+ *                                     <ranges>" to the file <done>; exit 7
  *   reliab_app emfile <N>             one range; close every fd but 0-2 (the collectors'
  *                                     sockets too), open /dev/null until EMFILE, N ranges
  *                                     and 300 ms of sleep (the flush cannot connect),
@@ -174,6 +174,8 @@ int main(int argc, char **argv)
 			n++;
 			clock_gettime(CLOCK_MONOTONIC, &t);
 		} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 1500);
+		printf("slow: %ld ranges\n", n); /* (gprof-cli may be gone: no SIGPIPE) */
+		fflush(stdout);
 		f = fopen(argv[3], "w");
 		if (!f)
 			return 1;
