@@ -72,7 +72,10 @@ static void launch_help(FILE *f)
 	    "options:\n"
 	    "      --session-new=<name>      name of the new session (default\n"
 	    "                                profile-<id>-<application>); expands %%q{VAR}, %%h\n"
-	    "                                and %%%%\n");
+	    "                                and %%%%\n"
+	    "      --session=<name>          run the session that 'gprof-cli start\n"
+	    "                                --session-new=<name>' made, collecting from the\n"
+	    "                                application's start into its -o\n");
 	profile_options_help_rows(f, keep_row);
 	fprintf(f, "\n"
 		   "The exit status is the application's, as with profile; before it runs, 1, 2,\n"
@@ -355,7 +358,7 @@ int cmd_launch(int argc, char **argv)
 {
 	char **nargv = xcalloc((size_t)argc + 1, sizeof(char *));
 	char name[SESSION_NAME_MAX + 1];
-	const char *session_new = NULL;
+	const char *session_new = NULL, *session_join = NULL;
 	struct session_launch sl;
 	int nargc = 0, i, rc;
 
@@ -379,13 +382,12 @@ int cmd_launch(int argc, char **argv)
 			continue;
 		}
 		if (!strncmp(a, "--session=", 10) || !strcmp(a, "--session")) {
-			error(
-			    "launch --session (joining a session made by 'start --session-new') is "
-			    "not supported");
-			hint("name the session here with --session-new=NAME and run 'gprof-cli "
-			     "start --session=NAME' after it");
-			free(nargv);
-			return GP_EXIT_USAGE;
+			session_join = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!session_join) {
+				free(nargv);
+				return gp_option_error("launch", 1, a);
+			}
+			continue;
 		}
 		{
 			char nm[64];
@@ -414,7 +416,21 @@ int cmd_launch(int argc, char **argv)
 		nargv[nargc++] = argv[i];
 	nargv[nargc] = NULL;
 	memset(&sl, 0, sizeof(sl));
-	if (session_new) {
+	if (session_new && session_join) {
+		error("--session and --session-new name two sessions");
+		hint("--session=NAME runs the session that 'gprof-cli start --session-new=NAME' "
+		     "made; --session-new=NAME makes one here");
+		free(nargv);
+		return GP_EXIT_USAGE;
+	}
+	if (session_join) {
+		if (session_name_parse("--session", session_join, name) < 0) {
+			free(nargv);
+			return GP_EXIT_USAGE;
+		}
+		sl.name = name;
+		sl.join = 1;
+	} else if (session_new) {
 		if (session_name_parse("--session-new", session_new, name) < 0) {
 			free(nargv);
 			return GP_EXIT_USAGE;

@@ -700,6 +700,7 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	uint64_t app_start_ns = 0;
 	/* launch: the session (cli/session.h) */
 	struct session_server srv;
+	struct session_info pend;
 	int srv_open = 0, shut_kill = 0, app_ended = 0;
 
 	memset(&srv, 0, sizeof(srv));
@@ -744,6 +745,11 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	if (rc != 0)
 		goto out;
 	if (sl) {
+		/* launch --session=NAME: the pending session of start --session-new */
+		if (sl->join && session_pending_take(sl->name, &pend) < 0) {
+			rc = GP_EXIT_SESSION;
+			goto out;
+		}
 		if (session_begin(&srv, sl, &o, app_path) < 0) {
 			rc = GP_EXIT_SESSION;
 			goto out;
@@ -859,8 +865,22 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		rc = GP_EXIT_OUTPUT;
 		goto out;
 	}
-
 	memset(&app, 0, sizeof(app));
+	if (sl && sl->join) { /* collect from the application's start (nsys start, launch) */
+		if (recorder_window_start(rec, pend.output, pend.force) < 0) {
+			memset(&st, 0, sizeof(st));
+			recorder_finish(rec, &app, 0, &st);
+			recorder_stats_release(&st);
+			launch_cancel(&l);
+			launch_signals_end();
+			rc = GP_EXIT_OUTPUT;
+			goto out;
+		}
+		srv.windows = 1;
+		srv.stats = pend.stats;
+		snprintf(srv.output, sizeof(srv.output), "%s", pend.output);
+	}
+
 	err = launch_go(&l, recorder_channel_path(rec));
 	if (err) {
 		memset(&st, 0, sizeof(st));
@@ -883,10 +903,17 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	if (sl) {
 		srv.info.app_pid = (long)l.pid;
 		session_server_write_info(&srv);
-		fprintf(stderr,
-			"gprof-cli: session '%s' ready (id %ld); collection is off until "
-			"'gprof-cli start --session=%s'\n",
-			srv.name, srv.info.id, srv.name);
+		if (sl->join)
+			fprintf(
+			    stderr,
+			    "gprof-cli: session '%s' ready (id %ld); collecting into %s since the "
+			    "launch\n",
+			    srv.name, srv.info.id, srv.output);
+		else
+			fprintf(stderr,
+				"gprof-cli: session '%s' ready (id %ld); collection is off until "
+				"'gprof-cli start --session=%s'\n",
+				srv.name, srv.info.id, srv.name);
 		w = session_serve(&srv, rec, &l, &log, &status, &signaled, &shut_kill);
 	} else {
 		w = launch_wait_event(&l, session_end_ns, recorder_shutdown_fd(rec), &status,

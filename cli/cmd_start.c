@@ -1,6 +1,9 @@
 /*
  * cmd_start.c - `gprof-cli start [--session=NAME] [-o FILE] [-f] [--stats]` (nsys start):
- * open a collection window in a session that `gprof-cli launch` runs (cli/session.h).
+ * open a collection window in a session that `gprof-cli launch` runs (cli/session.h);
+ * or, with --session-new=NAME, make a session before its application (nsys's start
+ * before launch): `gprof-cli launch --session=NAME <app>` then collects into -o from the
+ * application's start.
  * Until `stop` (report written), `cancel` (nothing written) or the application's exit
  * (report written), every collector of the session records; the window is one report.
  *
@@ -28,7 +31,8 @@ static void start_help(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: gprof-cli start [--session=<name>] [-o <file>] [-f] [--stats]\n"
+	    "usage: gprof-cli start [--session=<name> | --session-new=<name>] [-o <file>] [-f]\n"
+	    "                       [--stats]\n"
 	    "\n"
 	    "Start collecting in a session made by 'gprof-cli launch' (nsys start).  The\n"
 	    "collection window ends with 'gprof-cli stop' (its report is written), 'gprof-cli\n"
@@ -36,6 +40,9 @@ static void start_help(FILE *f)
 	    "\n"
 	    "options:\n"
 	    "      --session=<name>          the session (default: the only one running)\n"
+	    "      --session-new=<name>      before the application: make session <name>;\n"
+	    "                                'gprof-cli launch --session=<name> <app>' runs\n"
+	    "                                it and collects from its start\n"
 	    "  -o, --output=<file>           report file; expands %%q{VAR}, %%h, %%p (application\n"
 	    "                                pid), %%n and %%%%; .db appended when missing\n"
 	    "                                (default report%%n)\n"
@@ -72,7 +79,7 @@ int cmd_start(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	char name[SESSION_NAME_MAX + 1], cwd[PATH_MAX];
-	const char *session = NULL, *output = OUTNAME_DEFAULT;
+	const char *session = NULL, *session_new = NULL, *output = OUTNAME_DEFAULT;
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT, fix = STRBUF_INIT, ans = STRBUF_INIT;
 	struct session_info info;
 	struct stat st;
@@ -87,12 +94,8 @@ int cmd_start(int argc, char **argv)
 			session = optarg;
 			break;
 		case 'n':
-			error("start --session-new (a session before its application) is not "
-			      "supported");
-			hint("run 'gprof-cli launch --session-new=%s <app>' first, then 'gprof-cli "
-			     "start --session=%s'",
-			     optarg, optarg);
-			return GP_EXIT_USAGE;
+			session_new = optarg;
+			break;
 		case 'o':
 			output = optarg;
 			break;
@@ -116,16 +119,41 @@ int cmd_start(int argc, char **argv)
 		hint("start takes no application: 'gprof-cli launch <app>' runs it");
 		return GP_EXIT_USAGE;
 	}
-	if (session && session_name_parse("--session", session, name) < 0)
+	if (session && session_new) {
+		error("--session and --session-new name two sessions");
+		hint("--session-new=NAME makes a session for 'gprof-cli launch --session=NAME'; "
+		     "--session=NAME starts collecting in a running one");
 		return GP_EXIT_USAGE;
-	fd = session_find(session ? name : NULL, &info);
-	if (fd < 0)
-		return GP_EXIT_SESSION;
+	}
+	if (session_new) { /* before the application: a pending session (session.h) */
+		if (session_name_parse("--session-new", session_new, name) < 0)
+			return GP_EXIT_USAGE;
+		fd = -1;
+		memset(&info, 0, sizeof(info));
+	} else {
+		if (session && session_name_parse("--session", session, name) < 0)
+			return GP_EXIT_USAGE;
+		fd = session_find(session ? name : NULL, &info);
+		if (fd < 0)
+			return GP_EXIT_SESSION;
+	}
 	{
 		struct outname_ctx ctx = {.pid = (pid_t)info.app_pid, .hint = &fix};
+		int r = outname_expand(output, &ctx, &path, &err);
 
-		if (outname_expand(output, &ctx, &path, &err) < 0) {
-			close(fd);
+		if (r > 0) { /* %p before the application exists */
+			strbuf_reset(&err);
+			strbuf_addf(&err,
+				    "cannot expand output name '%s': %%p is the pid of an "
+				    "application not launched yet",
+				    output);
+			strbuf_reset(&fix);
+			strbuf_addstr(&fix, "leave %p out of -o with --session-new");
+			r = -1;
+		}
+		if (r < 0) {
+			if (fd >= 0)
+				close(fd);
 			error("%s", err.buf);
 			hint("%s", fix.len ? fix.buf : "see 'gprof-cli start --help'");
 			rc = GP_EXIT_USAGE;
@@ -134,7 +162,8 @@ int cmd_start(int argc, char **argv)
 	}
 	if (path.buf[0] != '/') {
 		if (!getcwd(cwd, sizeof(cwd))) {
-			close(fd);
+			if (fd >= 0)
+				close(fd);
 			error("cannot tell the current directory for '%s'", path.buf);
 			hint("give -o an absolute path");
 			rc = GP_EXIT_OUTPUT;
@@ -144,17 +173,23 @@ int cmd_start(int argc, char **argv)
 		strbuf_splice(&path, 0, 0, cwd, strlen(cwd));
 	}
 	if (strchr(path.buf, '\n')) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		error("invalid output name '%s': it holds a newline", output);
 		hint("choose a name without newlines");
 		rc = GP_EXIT_USAGE;
 		goto out;
 	}
 	if (!force && lstat(path.buf, &st) == 0) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		error("report '%s' already exists", path.buf);
 		hint("add -f (--force-overwrite=true) to replace it, or choose another -o");
 		rc = GP_EXIT_OUTPUT;
+		goto out;
+	}
+	if (session_new) {
+		rc = session_pending_create(name, path.buf, force, stats) < 0 ? GP_EXIT_SESSION : 0;
 		goto out;
 	}
 	req = xasprintf("cmd=start\noutput=%s\nforce=%d\nstats=%d\n", path.buf, force, stats);

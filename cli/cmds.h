@@ -27,6 +27,8 @@ int cmd_status(int argc, char **argv);
 /* What `launch` adds to profile's run: an interactive session (cli/session.h). */
 struct session_launch {
 	const char *name; /* --session-new, parsed; NULL: profile-<id>-<application> */
+	int join;	  /* --session=name: take the pending session that `start
+			   * --session-new=name` made and collect from the start */
 };
 
 /* The body of `profile` (cmd_profile.c), also run by `launch` with sl != NULL: then no

@@ -145,6 +145,11 @@ static void info_parse(const char *text, struct session_info *in)
 		snprintf(in->state, sizeof(in->state), "idle");
 	if (session_kv(text, "exit", v, sizeof(v)))
 		in->exit_status = atoi(v);
+	session_kv(text, "output", in->output, sizeof(in->output));
+	if (session_kv(text, "force", v, sizeof(v)))
+		in->force = atoi(v);
+	if (session_kv(text, "stats", v, sizeof(v)))
+		in->stats = atoi(v);
 }
 
 /* Read NAME.info of dir into *in; -1 when it is missing or unreadable. */
@@ -311,9 +316,13 @@ int session_list(struct session_info **out, size_t *n)
 		name[len - 5] = '\0';
 		if (info_read(dir, name, &in) < 0)
 			continue;
-		fd = strcmp(in.state, "exited") ? connect_daemon(dir, name) : -1;
+		fd = strcmp(in.state, "exited") && strcmp(in.state, "pending")
+			 ? connect_daemon(dir, name)
+			 : -1;
 		if (fd >= 0) {
 			ask_status(fd, &in);
+		} else if (!strcmp(in.state, "pending")) {
+			/* waits for its launch: kept */
 		} else {
 			if (strcmp(in.state, "exited"))
 				snprintf(in.state, sizeof(in.state), "stale");
@@ -345,7 +354,8 @@ int session_find(const char *name, struct session_info *info)
 		if (session_list(&v, &n) < 0)
 			return -1;
 		for (i = 0; i < n; i++)
-			if (strcmp(v[i].state, "stale") && strcmp(v[i].state, "exited")) {
+			if (strcmp(v[i].state, "stale") && strcmp(v[i].state, "exited") &&
+			    strcmp(v[i].state, "pending")) {
 				live++;
 				pick = i;
 			}
@@ -388,6 +398,11 @@ int session_find(const char *name, struct session_info *info)
 		hint("launch it again: 'gprof-cli launch --session-new=%s <app>'", name);
 		return -1;
 	}
+	if (!strcmp(info->state, "pending")) {
+		error("session '%s' has not launched its application yet", name);
+		hint("launch it: 'gprof-cli launch --session=%s <app>'", name);
+		return -1;
+	}
 	fd = connect_daemon(dir, name);
 	if (fd < 0) {
 		if (errno == EPERM) {
@@ -425,6 +440,85 @@ int session_request(int fd, const char *name, const char *req, struct strbuf *an
 			return atoi(code);
 		return GP_EXIT_SESSION;
 	}
+	return 0;
+}
+
+int session_pending_create(const char *name, const char *output, int force, int stats)
+{
+	char dir[4096], path[4200], tmp[4300];
+	struct session_info in;
+	FILE *f;
+	int fd;
+
+	if (session_dir(dir, sizeof(dir)) < 0)
+		return -1;
+	fd = connect_daemon(dir, name);
+	if (fd >= 0 || errno == EPERM) {
+		if (fd >= 0)
+			close(fd);
+		error("session '%s' already exists", name);
+		hint(
+		    "start collecting in it with 'gprof-cli start --session=%s', or choose another "
+		    "name",
+		    name);
+		return -1;
+	}
+	if (info_read(dir, name, &in) == 0 && !strcmp(in.state, "pending")) {
+		error("session '%s' is already waiting for its launch", name);
+		hint("launch it: 'gprof-cli launch --session=%s <app>'", name);
+		return -1;
+	}
+	remove_files(dir, name); /* a stale session or a tombstone of that name */
+	if (session_path(path, sizeof(path), dir, name, ".info") < 0) {
+		error("cannot create session '%s': the session directory path '%s' is too long",
+		      name, dir);
+		hint("set XDG_RUNTIME_DIR to a shorter folder");
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f) {
+		error("cannot create session '%s' in '%s': %s", name, dir, strerror(errno));
+		hint("check that the session directory is writable");
+		return -1;
+	}
+	fprintf(f,
+		"name=%s\nid=0\napp_pid=0\ntrace=\napp=\ncreated=%lld\nstate=pending\n"
+		"output=%s\nforce=%d\nstats=%d\n",
+		name, (long long)time(NULL), output, force, stats);
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		unlink(tmp);
+		error("cannot create session '%s' in '%s': %s", name, dir, strerror(errno));
+		hint("check that the session directory is writable");
+		return -1;
+	}
+	return 0;
+}
+
+int session_pending_take(const char *name, struct session_info *info)
+{
+	char dir[4096];
+
+	if (session_dir(dir, sizeof(dir)) < 0)
+		return -1;
+	if (info_read(dir, name, info) < 0) {
+		error("no session named '%s' waits for a launch", name);
+		hint("make it first with 'gprof-cli start --session-new=%s', or name a new one "
+		     "here with --session-new=%s",
+		     name, name);
+		return -1;
+	}
+	if (strcmp(info->state, "pending")) {
+		int fd = connect_daemon(dir, name);
+
+		if (fd >= 0)
+			close(fd);
+		error("session '%s' is not waiting for a launch (%s)", name,
+		      fd >= 0 ? "it runs its application already" : "it has ended");
+		hint("name a new session with --session-new");
+		return -1;
+	}
+	remove_files(dir, name);
 	return 0;
 }
 
@@ -480,6 +574,15 @@ int session_server_open(struct session_server *s, const char *name, const struct
 		     "--session=%s'",
 		     name);
 		return -1;
+	}
+	{
+		struct session_info in;
+
+		if (info_read(s->dir, name, &in) == 0 && !strcmp(in.state, "pending")) {
+			error("session '%s' already exists: it waits for its launch", name);
+			hint("launch it with 'gprof-cli launch --session=%s <app>'", name);
+			return -1;
+		}
 	}
 	remove_files(s->dir, name); /* a stale session or a tombstone of that name */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -18,6 +18,10 @@
  *                atomically; with "state=exited" and "exit=N" once the application
  *                ended (a tombstone: `start` then says so; `sessions list` shows it
  *                once and removes it).
+ * A session made by `start --session-new=NAME` before its application (nsys's start
+ * before launch) is only NAME.info with "state=pending" and the start's output, force
+ * and stats; `launch --session=NAME` takes it over and collects into that output from
+ * the application's first instruction.
  * A session whose NAME.sock refuses connections (its daemon was killed) is stale: the
  * commands that look for it say so and remove its files.
  *
@@ -59,10 +63,12 @@ struct session_info {
 	char trace[128];   /* -t as the daemon traces it, e.g. "nvtx,osrt" */
 	char app[512];	   /* the application's command line, shortened */
 	long long created; /* seconds since the epoch */
-	char state[16];	   /* "idle", "collecting", "exited", "stale" */
+	char state[16];	   /* "idle", "collecting", "exited", "stale", "pending" */
 	int exit_status;   /* state "exited": the application's status */
 	unsigned windows;  /* collection windows so far (live sessions) */
-	char output[1024]; /* state "collecting": the report being written */
+	char output[1024]; /* "collecting": the report being written; "pending": the
+			    * report its launch will write */
+	int force, stats;  /* "pending": the start's -f and --stats */
 };
 
 /*
@@ -95,6 +101,21 @@ int session_request(int fd, const char *name, const char *req, struct strbuf *an
 /* The value of key in "key=value" lines `kv` copied into buf (size bytes), or NULL when
  * absent. */
 const char *session_kv(const char *kv, const char *key, char *buf, size_t size);
+
+/*
+ * `start --session-new=NAME` before the application: write NAME.info as a pending session
+ * holding `output` (absolute), force and stats.  Refused (error + hint, -1) when a
+ * session of that name is running or pending; a stale one or a tombstone is replaced.
+ */
+int session_pending_create(const char *name, const char *output, int force, int stats);
+
+/*
+ * `launch --session=NAME`: take the pending session NAME (its files are removed; the
+ * launch makes the session anew with session_server_open) and fill *info with what its
+ * start asked for.  Returns 0, or -1 after an error and a hint: no such session, or it
+ * is not pending (running, ended).
+ */
+int session_pending_take(const char *name, struct session_info *info);
 
 /* ---- daemon side (`gprof-cli launch`) ---------------------------------------------- */
 

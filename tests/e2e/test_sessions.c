@@ -59,9 +59,10 @@ struct sess {
 	FILE *cmd, *ack;
 };
 
-/* `gprof-cli launch --session-new=name -t nvtx,osrt serve_app CMD ACK` in dir; returns
- * once serve_app has opened both FIFOs (or fails the test when the launch exited). */
-static void launch(struct sess *s, const char *dir, const char *name)
+/* `gprof-cli launch --session-new=name -t nvtx,osrt serve_app CMD ACK` in dir (join:
+ * --session=name, the session `start --session-new` made); returns once serve_app has
+ * opened both FIFOs (or fails the test when the launch exited). */
+static void launch_as(struct sess *s, const char *dir, const char *name, int join)
 {
 	char cmd[PATH_MAX], ack[PATH_MAX], opt[128];
 	const char *args[8];
@@ -72,7 +73,7 @@ static void launch(struct sess *s, const char *dir, const char *name)
 	snprintf(ack, sizeof(ack), "%s/%s.ack", dir, name);
 	snprintf(s->out, sizeof(s->out), "%s/%s.launch.out", dir, name);
 	snprintf(s->err, sizeof(s->err), "%s/%s.launch.err", dir, name);
-	snprintf(opt, sizeof(opt), "--session-new=%s", name);
+	snprintf(opt, sizeof(opt), "--session%s=%s", join ? "" : "-new", name);
 	assert_int_equal(mkfifo(cmd, 0600), 0);
 	assert_int_equal(mkfifo(ack, 0600), 0);
 	args[0] = "launch";
@@ -105,6 +106,11 @@ static void launch(struct sess *s, const char *dir, const char *name)
 	s->ack = fdopen(fd, "r");
 	assert_non_null(s->cmd);
 	assert_non_null(s->ack);
+}
+
+static void launch(struct sess *s, const char *dir, const char *name)
+{
+	launch_as(s, dir, name, 0);
 }
 
 /* Have serve_app serve n requests; returns the last request's number. */
@@ -300,6 +306,40 @@ static void test_lifecycle(void **state)
 	assert_null(strstr(r.out, " two "));
 }
 
+/* start --session-new before the application (nsys's start, then launch --session):
+ * collection from the application's start into the start's -o. */
+static void test_start_before_launch(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], err[8192];
+	struct tu_run r;
+	struct sess s;
+
+	RUN(&r, dir, "start", "--session-new=early", "-o", "early");
+	tu_assert_status(&r, 0);
+	RUN(&r, dir, "sessions", "list");
+	assert_non_null(strstr(r.out, "pending"));
+	RUN(&r, dir, "stop", "--session=early");
+	tu_assert_status(&r, 6);
+	tu_assert_one_error(&r, "has not launched its application yet");
+	RUN(&r, dir, "start", "--session-new=early", "-o", "other");
+	tu_assert_status(&r, 6);
+	tu_assert_one_error(&r, "already waiting for its launch");
+	RUN(&r, dir, "launch", "--session=nope", "-t", "nvtx", app, "x", "y");
+	tu_assert_status(&r, 6);
+	tu_assert_one_error(&r, "no session named 'nope' waits for a launch");
+	launch_as(&s, dir, "early", 1);
+	serve(&s, 4); /* 1..4: the window is open since the launch */
+	RUN(&r, dir, "stop", "--session=early");
+	tu_assert_status(&r, 0);
+	assert_non_null(strstr(r.err, "/early.db"));
+	serve(&s, 2); /* 5..6: outside */
+	tu_pathf(db, dir, "early.db");
+	assert_requests(db, 1, 4);
+	assert_int_equal(quit(&s, err, sizeof(err)), 0);
+	assert_false(tu_exists(tu_pathf(db, dir, "other.db")));
+}
+
 /* Wait until `status --session=name` says `state` (a condition, not a fixed sleep). */
 static void wait_state(const char *dir, const char *name, const char *state)
 {
@@ -420,6 +460,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_windows, setup, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_lifecycle, setup, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_signal_toggle, setup, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_start_before_launch, setup, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_other_user, setup, tu_teardown_tmpdir),
 	};
 
