@@ -1093,6 +1093,77 @@ static void test_several_reports(void **state)
 	}
 }
 
+/* MPI rows, the rank in the process name, GPU metrics counters. */
+static void test_mpi_and_metrics(void **state)
+{
+	sqlite3 *db;
+	struct jcheck c;
+	char *text, *sql;
+
+	make_report(tpath("m.db"), 1700000000000000000LL, 100);
+	assert_int_equal(sqlite3_open(tpath("m.db"), &db), SQLITE_OK);
+	sql = sqlite3_mprintf(
+	    "INSERT INTO StringIds VALUES (20, 'MPI_Send'), (21, 'MPI_Allreduce');"
+	    "CREATE TABLE MPI_RANKS (globalTid INTEGER NOT NULL, rank INTEGER NOT NULL);"
+	    "INSERT INTO MPI_RANKS VALUES (%lld, 3);"
+	    "CREATE TABLE MPI_P2P_EVENTS (start INTEGER NOT NULL, end INTEGER, globalTid INTEGER,"
+	    " textId INTEGER, commHandle INTEGER, tag INTEGER, remoteRank INTEGER, size INTEGER,"
+	    " requestHandle INTEGER);"
+	    "INSERT INTO MPI_P2P_EVENTS VALUES (8100, 8200, %lld, 20, 1, 7, 1, 4096, NULL);"
+	    "CREATE TABLE MPI_COLLECTIVES_EVENTS (start INTEGER NOT NULL, end INTEGER, globalTid"
+	    " INTEGER, textId INTEGER, commHandle INTEGER, rootRank INTEGER, size INTEGER,"
+	    " recvSize INTEGER, requestHandle INTEGER);"
+	    "INSERT INTO MPI_COLLECTIVES_EVENTS VALUES (8300, 8800, %lld, 21, 1, NULL, 64, 64,"
+	    " NULL);"
+	    "CREATE TABLE TARGET_INFO_GPU_METRICS (typeId INTEGER NOT NULL, sourceId INTEGER NOT"
+	    " NULL, typeName TEXT NOT NULL, metricId INTEGER NOT NULL, metricName TEXT NOT NULL);"
+	    "INSERT INTO TARGET_INFO_GPU_METRICS VALUES (65536, 65536, 'GH100', 1, 'SM Active'),"
+	    " (65536, 65536, 'GH100', 2, 'DRAM Bandwidth');"
+	    "CREATE TABLE GPU_METRICS (rawTimestamp INTEGER NOT NULL, timestamp INTEGER NOT NULL,"
+	    " typeId INTEGER NOT NULL, metricId INTEGER NOT NULL, value INTEGER NOT NULL);"
+	    "INSERT INTO GPU_METRICS VALUES (0, 1000, 65536, 1, 10), (0, 1000, 65536, 2, 5),"
+	    " (0, 2000, 65536, 1, 80), (0, 2000, 65536, 2, 60), (0, 3000, 65536, 1, 0);",
+	    GTID(100, 100), GTID(100, 100), GTID(100, 100));
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s", sqlite3_errmsg(db));
+	sqlite3_free(sql);
+	sqlite3_close(db);
+
+	tu_assert_status(gp("export", "-t", "chrome-json", "m.db", NULL), 0);
+	check_json(tpath("m.json"), &c);
+	assert_int_equal(c.x, 11 + 2);
+	assert_int_equal(c.c, 3 + 5);
+	assert_true(json_has_name(&c, "MPI_Allreduce"));
+	text = tu_slurp(tpath("m.json"), NULL);
+	assert_non_null(strstr(text, "\"args\":{\"name\":\"app [rank 3]\"}"));
+	assert_non_null(strstr(text, "\"tag\":7,\"remoteRank\":1,\"size\":4096"));
+	assert_non_null(strstr(text, "{\"ph\":\"C\",\"name\":\"GPU metrics (GH100): SM Active\","
+				     "\"ts\":2.000,\"pid\":0,\"args\":{\"value\":80}}"));
+	free(text);
+	/* --start carries each counter's value in */
+	tu_assert_status(gp("export", "-t", "chrome-json", "-f", "--start", "2500", "m.db", NULL),
+			 0);
+	check_json(tpath("m.json"), &c);
+	/* memory: 3 MiB at 2500, 2 MiB at 8000; SM Active: 80 at 2500, 0 at 3000; DRAM
+	 * Bandwidth: 60 at 2500 (all its samples came before) */
+	assert_int_equal(c.c, 2 + 2 + 1);
+	if (have_protoc()) {
+		struct dtrace t;
+
+		tu_assert_status(gp("export", "-t", "perfetto", "m.db", NULL), 0);
+		decode(tpath("m.pftrace"), &t);
+		check_structure(&t);
+		assert_int_equal(count_tracks(&t, "app [rank 3]"), 1);
+		assert_int_equal(count_tracks(&t, "MPI"), 1);
+		assert_int_equal(count_events(&t, 1, "MPI", NULL), 2);
+		assert_int_equal(count_tracks(&t, "GPU metrics (GH100): SM Active"), 1);
+		assert_int_equal(count_tracks(&t, "GPU metrics (GH100): DRAM Bandwidth"), 1);
+		assert_int_equal(count_events(&t, 4, "GPU metrics (GH100): DRAM Bandwidth", NULL),
+				 2);
+		dtrace_free(&t);
+	}
+}
+
 /* Errors: one line and a hint, the documented status, nothing overwritten. */
 static void test_errors(void **state)
 {
@@ -1241,10 +1312,10 @@ static void test_nsys_fixture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_small_perfetto), cmocka_unit_test(test_small_json),
-	    cmocka_unit_test(test_filters),	   cmocka_unit_test(test_several_reports),
-	    cmocka_unit_test(test_errors),	   cmocka_unit_test(test_cpu_programs),
-	    cmocka_unit_test(test_nsys_fixture),
+	    cmocka_unit_test(test_small_perfetto),  cmocka_unit_test(test_small_json),
+	    cmocka_unit_test(test_filters),	    cmocka_unit_test(test_several_reports),
+	    cmocka_unit_test(test_mpi_and_metrics), cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_cpu_programs),    cmocka_unit_test(test_nsys_fixture),
 	};
 	int rc;
 
