@@ -968,8 +968,11 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	app.exit_status = running ? -1 : status;
 	app.signaled = running ? 0 : signaled;
 	app_ended = w >= 0 && !running;
-	if (sl)
+	if (sl) { /* the session ends with the application: later commands are told so */
 		session_finish(&srv, rec, &app);
+		session_server_close(&srv, app_ended ? status : -1);
+		srv_open = 0;
+	}
 
 	if (w == 0 && !expired && (!o.stop_on_exit || o.wait_all)) {
 		/* the launched process exited first: -x false records on until the duration

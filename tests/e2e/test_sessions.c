@@ -293,6 +293,21 @@ static void test_lifecycle(void **state)
 	fclose(a.ack);
 	assert_false(tu_exists(tu_pathf(db, dir, "gone.db")));
 
+	/* a bad name; a session directory open to other users */
+	RUN(&r, dir, "stop", "--session=bad/name");
+	tu_assert_status(&r, 2);
+	tu_assert_one_error(&r, "invalid --session 'bad/name'");
+	{
+		char sdir[PATH_MAX + 32];
+
+		snprintf(sdir, sizeof(sdir), "%.*s/run/gprof-cli", PATH_MAX - 64, dir);
+		assert_int_equal(chmod(sdir, 0755), 0);
+		RUN(&r, dir, "sessions", "list");
+		tu_assert_status(&r, 1);
+		tu_assert_one_error(&r, "is open to other users");
+		assert_int_equal(chmod(sdir, 0700), 0);
+	}
+
 	/* a killed daemon: stale */
 	assert_int_equal(kill(b.pid, SIGKILL), 0);
 	tu_wait(b.pid);
