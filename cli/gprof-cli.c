@@ -67,6 +67,6 @@ int main(int argc, char **argv)
 			return commands[i].fn(argc - 1, argv + 1);
 	error("'%s' is not a gprof-cli command", argv[1]);
 	hint("the commands are profile, launch, start, stop, cancel, shutdown, sessions, status, "
-	     "stats and export; see 'gprof-cli --help'");
+	     "stats, export, diff and analyze; see 'gprof-cli --help'");
 	return GP_EXIT_USAGE;
 }
