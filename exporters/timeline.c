@@ -142,6 +142,10 @@ struct walk {
 	uint64_t next_uuid;
 	uint64_t ntracks; /* handed to the sink */
 	uint64_t next_flow;
+	/* flow ids already ended at a GPU operation: the next operations of the same call
+	 * (the nodes of a graph launch) end none (direct-mapped; a collision only costs a
+	 * terminating id Perfetto ignores) */
+	uint64_t ended[4096];
 	int64_t win_start, win_end; /* --start/--end on the common base */
 	struct window *wins;	    /* --nvtx windows, sorted, disjoint */
 	size_t nwins;
@@ -696,9 +700,14 @@ static void pass_gpu(struct walk *w, struct rep *r)
 		if (!col_null(st, 17)) { /* the API call is in the report */
 			int64_t ats = col_int(st, 17) + r->off, aend = col_int(st, 18) + r->off;
 			int64_t gtid = col_int(st, 19);
-			uint64_t skipped = w->skipped;
+			uint64_t skipped = w->skipped, *slot;
 
 			e.flow_in = flow_id(r, pid, col_int(st, 5));
+			slot = &w->ended[mix64(e.flow_in) & 4095];
+			if (*slot == e.flow_in) /* another operation of that call */
+				e.flow_in = 0;
+			else
+				*slot = e.flow_in;
 			if (keep(w, pid, ats, aend, col_text(st, 20) ? col_text(st, 20) : "")) {
 				src.track = row_track(w, r, gtid, ROW_CUDA_API);
 				src.ts = ats;

@@ -17,8 +17,8 @@ Checks (one "ok"/"FAIL" line each, then "N passed, N failed"; exit 1 on a failur
   - as many slices on those tracks as kernels + memcpy + memset + graph launches, on
     "CUDA API" rows as CUPTI_ACTIVITY_KIND_RUNTIME rows, on "NVTX" as push/pop ranges;
   - every track's BEGIN/END packets in time order and nested, none left open;
-  - one flow per GPU operation whose API call is in the report, each from the call
-    (earlier) to the work;
+  - Perfetto: one flow per API call with GPU work, from the call (earlier) to its first
+    GPU operation; JSON: one arrow per GPU operation whose API call is in the report;
   - a "CUDA memory usage" counter when CUDA_GPU_MEMORY_USAGE_EVENTS has rows;
   - the JSON parses, X events have dur >= 0, ts in microseconds, flow s/f paired, and as
     many X events as the slices above plus the OS runtime calls.
@@ -149,10 +149,14 @@ def main():
     n_api = count(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME")
     n_nvtx = count(db, "SELECT count(*) FROM NVTX_EVENTS WHERE eventType IN (59, 70)")
     n_osrt = count(db, "SELECT count(*) FROM OSRT_API")
-    n_flows = count(db, "SELECT count(*) FROM (%s) g WHERE EXISTS (SELECT 1 FROM "
-                        "CUPTI_ACTIVITY_KIND_RUNTIME r WHERE r.correlationId = g.correlationId "
-                        "AND (r.globalTid >> 24) = (g.globalPid >> 24))" % gpu_union) \
-        if gpu_tables and n_api else 0
+    with_api = ("FROM (%s) g WHERE EXISTS (SELECT 1 FROM CUPTI_ACTIVITY_KIND_RUNTIME r "
+                "WHERE r.correlationId = g.correlationId AND (r.globalTid >> 24) = "
+                "(g.globalPid >> 24))" % gpu_union)
+    # JSON: one arrow per GPU operation; Perfetto: one per API call (the first operation
+    # of a graph launch in node mode ends it)
+    n_flows = count(db, "SELECT count(*) " + with_api) if gpu_tables and n_api else 0
+    n_calls = count(db, "SELECT count(*) FROM (SELECT DISTINCT g.correlationId, "
+                        "g.globalPid >> 24 " + with_api + ")") if gpu_tables and n_api else 0
     streams = set(db.execute("SELECT DISTINCT deviceId, streamId FROM (%s)" % gpu_union)) \
         if gpu_tables else set()
     print("report: %d GPU operations on %d streams, %d API calls, %d NVTX ranges, %d flows"
@@ -197,7 +201,8 @@ def main():
     out = {e["out"]: e["ts"] for e in events if e["out"]}
     ends = [e for e in events if e["in"]]
     paired = sum(1 for e in ends if e["in"] in out and out[e["in"]] <= e["ts"])
-    check(paired == n_flows, "flows API -> GPU work: %d (report: %d)" % (paired, n_flows))
+    check(paired == n_calls and len(ends) == len({e["in"] for e in ends}),
+          "flows API call -> its first GPU operation: %d (report: %d calls)" % (paired, n_calls))
     if count(db, "SELECT count(*) FROM CUDA_GPU_MEMORY_USAGE_EVENTS"):
         check(any(n.startswith("CUDA memory usage") for n in by_name), "memory counter track")
 
