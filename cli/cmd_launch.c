@@ -8,8 +8,11 @@
  * report is written unless a `start` opens a collection window; each window is one
  * report.  Options: launch's own --session-new=NAME (default profile-<id>-<application>,
  * as nsys) and the profile switches that set up tracing; the ones that describe a
- * collection (-o, -f, --stats, -d, -c, -p, --capture-range-end, -y) belong to `start`
- * and are refused here with a hint, as is --kill (shutdown --kill says how it ends).
+ * collection (-o, -f, --stats, -d, --capture-range-end, -y) belong to `start` and are
+ * refused here with a hint, as is --kill (shutdown --kill says how it ends).  -c
+ * cudaProfilerApi|nvtx (-p) are taken: the collectors must know the trigger from the
+ * application's start; each `start` then arms one range (the application's trigger
+ * opens it, its end closes it) and `stop` writes it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,17 +35,9 @@
 #include "exporters/stats.h"
 
 /* Profile switches that describe one collection: `start` takes them, not `launch`. */
-static const char *const start_only[] = {"output",
-					 "force-overwrite",
-					 "stats",
-					 "duration",
-					 "capture-range",
-					 "capture-range-end",
-					 "nvtx-capture",
-					 "delay",
-					 "print-config",
-					 "kill",
-					 NULL};
+static const char *const start_only[] = {
+    "output", "force-overwrite", "stats", "duration", "capture-range-end",
+    "delay",  "print-config",	 "kill",  NULL};
 
 static int is_start_only(const char *name)
 {
@@ -115,7 +110,7 @@ static void serve_start(struct session_server *s, struct recorder *rec, struct r
 	char output[4096], v[16];
 	int force = 0, k;
 
-	if (recorder_window_open(rec)) {
+	if (s->output[0]) {
 		char fix[160];
 
 		snprintf(fix, sizeof(fix), "stop it first: 'gprof-cli stop --session=%s'", s->name);
@@ -158,7 +153,7 @@ static void serve_stop(struct session_server *s, struct recorder *rec, struct re
 	char *path = NULL, *ans;
 	int r;
 
-	if (!recorder_window_open(rec)) {
+	if (!s->output[0]) {
 		char fix[160];
 
 		snprintf(fix, sizeof(fix), "start one first: 'gprof-cli start --session=%s'",
@@ -172,7 +167,16 @@ static void serve_stop(struct session_server *s, struct recorder *rec, struct re
 	gp_set_message_hook(relay_hook, rl);
 	r = recorder_window_stop(rec, &app, cancel, &path);
 	gp_set_message_hook(rl->log ? session_log_hook : NULL, rl->log);
-	if (r < 0) {
+	if (r > 0 && !cancel) {
+		session_server_refuse(fd, GP_EXIT_SESSION,
+				      "the application's cudaProfilerStart or -p range opens the "
+				      "window after 'gprof-cli start'",
+				      "session '%s' saw no capture range since the start: nothing "
+				      "written",
+				      s->name);
+	} else if (r > 0) {
+		session_server_answer(fd, "cancelled=\n");
+	} else if (r < 0) {
 		session_server_refuse(
 		    fd, GP_EXIT_ERROR, rl->fix.len ? rl->fix.buf : "see the session's terminal",
 		    "%s", rl->err.len ? rl->err.buf : "cannot complete the report");
@@ -215,7 +219,7 @@ static void serve_toggle(struct session_server *s, struct recorder *rec, struct 
 	char cwd[PATH_MAX];
 
 	session_server_answer(fd, "toggle=1\n"); /* (nobody waits for it) */
-	if (recorder_window_open(rec)) {
+	if (s->output[0]) {
 		struct recorder_app_status app;
 		char *path = NULL;
 
@@ -286,7 +290,9 @@ int session_serve(struct session_server *s, struct recorder *rec, struct launch 
 					      "request without a command");
 		} else if (!strcmp(cmd, "status")) {
 			char *ans = xasprintf("state=%s\nwindows=%u\napp_pid=%ld\noutput=%s\n",
-					      recorder_window_open(rec) ? "collecting" : "idle",
+					      !s->output[0]		  ? "idle"
+					      : recorder_window_open(rec) ? "collecting"
+									  : "armed",
 					      s->windows, (long)l->pid, s->output);
 
 			session_server_answer(fd, ans);
@@ -299,7 +305,7 @@ int session_serve(struct session_server *s, struct recorder *rec, struct launch 
 			serve_toggle(s, rec, &rl, fd, l->pid);
 		} else if (!strcmp(cmd, "shutdown")) {
 			/* nsys: shutdown cancels the collection that is open */
-			if (recorder_window_open(rec)) {
+			if (s->output[0]) {
 				struct recorder_app_status app;
 				char *path = NULL;
 
@@ -446,10 +452,15 @@ void session_finish(struct session_server *s, struct recorder *rec,
 		    const struct recorder_app_status *app)
 {
 	char *path = NULL;
+	int r;
 
-	if (!recorder_window_open(rec))
+	if (!s->output[0])
 		return;
-	if (recorder_window_stop(rec, app, 0, &path) == 0 && path) {
+	r = recorder_window_stop(rec, app, 0, &path);
+	if (r > 0)
+		warning("session '%s': no capture range was seen since the start; nothing written",
+			s->name);
+	if (r == 0 && path) {
 		char abs[PATH_MAX];
 
 		if (!realpath(path, abs))

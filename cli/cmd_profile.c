@@ -612,14 +612,12 @@ int cmd_profile(int argc, char **argv)
  * file).  0, or -1 after an error line and a hint. */
 static int session_check_options(const struct profile_options *o)
 {
-	const char *opt = o->output		  ? "--output"
-			  : o->stats		  ? "--stats"
-			  : o->force_overwrite	  ? "--force-overwrite"
-			  : o->duration_ns	  ? "--duration"
-			  : o->capture.mode	  ? "--capture-range"
-			  : o->capture.delay_ns	  ? "--delay"
-			  : o->nvtx_capture_given ? "--nvtx-capture"
-						  : NULL;
+	const char *opt = o->output		? "--output"
+			  : o->stats		? "--stats"
+			  : o->force_overwrite	? "--force-overwrite"
+			  : o->duration_ns	? "--duration"
+			  : o->capture.delay_ns ? "--delay"
+						: NULL;
 
 	if (!opt)
 		return 0;
@@ -857,6 +855,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	cfg.session_start_utc_ns = gp_realtime_ns();
 	cfg.capture = o.capture;
 	cfg.capture.session = sl != NULL;
+	if (sl && o.capture.mode != GP_CAPTURE_NONE) /* one range per start (session.h) */
+		cfg.capture.end = GP_CAPTURE_END_STOP;
 	cfg.expect = expect;
 	cfg.n_expect = trace_expect(&o, expect, expect_rows);
 	if (recorder_start(&rec, &cfg) < 0) {
@@ -1025,7 +1025,7 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	if (o.capture.mode == GP_CAPTURE_NONE && o.capture.delay_ns)
 		fprintf(stderr, "gprof-cli: collection started %s s after the launch (--delay)\n",
 			secs);
-	else if (o.capture.mode != GP_CAPTURE_NONE)
+	else if (o.capture.mode != GP_CAPTURE_NONE && !sl)
 		fprintf(
 		    stderr, "gprof-cli: %u capture range%s (-c %s, --capture-range-end=%s)\n",
 		    st.capture_ranges, st.capture_ranges == 1 ? "" : "s",

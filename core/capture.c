@@ -272,6 +272,11 @@ struct gp_control *capture_control_create(const char *dir, const struct capture_
 	}
 	if (s && s->delay_ns)
 		c->armed_ns = session_start_ns + s->delay_ns;
+	if (s && s->session && c->mode != GP_CAPTURE_NONE) {
+		/* a session with a trigger: one range per start, none until a start arms it */
+		c->end = GP_CAPTURE_END_STOP;
+		atomic_store(&c->done, 1);
+	}
 	if (c->mode == GP_CAPTURE_NONE && !(s && (s->delay_ns || s->session))) {
 		/* one window for the whole session, open from the start */
 		atomic_store(&c->win[0].start_ns, session_start_ns);
@@ -416,6 +421,7 @@ struct report_router {
 	uint64_t dropped;	    /* records of a window whose report could not be created */
 	struct capture_conn *conns; /* open connections (capture_conn_open .. _close) */
 	struct preset *preset;	    /* session: GP_CAPTURE_MAX_WINDOWS entries, else NULL */
+	unsigned armed;		    /* session with a trigger: the armed window + 1, 0 = none */
 };
 
 /* Bring the cached windows up to date with the page. */
@@ -867,6 +873,13 @@ int capture_router_session_open(struct report_router *rt, const char *path, int 
 	free(rt->preset[n].path);
 	rt->preset[n].path = xstrdup(path);
 	atomic_store(&rt->preset[n].rep, rep);
+	if (rt->ctl->mode != GP_CAPTURE_NONE) { /* the application's trigger opens it */
+		page_lock(rt->ctl);
+		atomic_store(&rt->ctl->done, 0);
+		page_unlock(rt->ctl);
+		rt->armed = n + 1;
+		return (int)n;
+	}
 	k = capture_control_session_open(rt->ctl, now_ns);
 	if (k != (int)n) { /* (cannot happen: this thread alone opens windows) */
 		if (atomic_exchange(&rt->preset[n].rep, NULL))
@@ -874,6 +887,33 @@ int capture_router_session_open(struct report_router *rt, const char *path, int 
 		return -1;
 	}
 	return k;
+}
+
+int capture_router_session_disarm(struct report_router *rt, int *open)
+{
+	struct gp_control *c = rt->ctl;
+	unsigned k = rt->armed - 1;
+	uint32_t n;
+	int coll;
+
+	*open = 0;
+	if (!rt->armed)
+		return -1;
+	rt->armed = 0;
+	page_lock(c);
+	atomic_store(&c->done, 1);
+	n = atomic_load(&c->nwindows);
+	coll = (int)atomic_load(&c->collecting);
+	page_unlock(c);
+	if (n == k) { /* no range since the start: its report goes */
+		struct report *rep = atomic_exchange(&rt->preset[k].rep, NULL);
+
+		if (rep)
+			report_discard(rep);
+		return -1;
+	}
+	*open = coll;
+	return (int)k;
 }
 
 int capture_router_finish_window(struct report_router *rt, unsigned k,

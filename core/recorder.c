@@ -1934,9 +1934,21 @@ int recorder_window_stop(struct recorder *r, const struct recorder_app_status *a
 	*path = NULL;
 	if (!r->rt || !r->cap.session)
 		return -1;
-	k = capture_control_session_close(r->ctl, gp_monotonic_ns(), &epoch);
-	if (k < 0)
-		return -1;
+	if (r->cap.mode != GP_CAPTURE_NONE) { /* armed by a start: the range it saw, if any */
+		int open;
+
+		k = capture_router_session_disarm(r->rt, &open);
+		if (k < 0)
+			return 1;
+		if (open)
+			capture_control_session_close(r->ctl, gp_monotonic_ns(), &epoch);
+		/* the flushes of a range the application closed itself are older */
+		epoch = atomic_load(&r->ctl->flush_epoch);
+	} else {
+		k = capture_control_session_close(r->ctl, gp_monotonic_ns(), &epoch);
+		if (k < 0)
+			return -1;
+	}
 	pthread_mutex_lock(&r->mu);
 	memset(&r->win, 0, sizeof(r->win));
 	r->win.pending = 1;

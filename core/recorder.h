@@ -190,6 +190,12 @@ unsigned recorder_capture_ranges(struct recorder *r);
  * *path = the report file (caller frees; NULL when no window was open).  Returns 0, or -1
  * when no window was open or the report could not be completed (error printed).
  *
+ * With a trigger mode (capture.mode cudaProfilerApi or nvtx in a session), start arms
+ * the next range instead (the application's trigger opens it and its end closes it; one
+ * range per start), and stop ends the start: it closes the range if still open and writes
+ * its report, or returns 1 (nothing written, the report removed) when no range opened
+ * since the start.
+ *
  * recorder_window_open: 1 while a window is open.  Thread-safe.
  */
 int recorder_window_start(struct recorder *r, const char *path, int force);

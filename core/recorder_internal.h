@@ -141,6 +141,13 @@ void capture_router_discard(struct report_router *rt);
  * could not be created). */
 int capture_router_session_open(struct report_router *rt, const char *path, int force,
 				uint64_t now_ns);
+/* Session with a trigger mode (-c cudaProfilerApi|nvtx): capture_router_session_open
+ * arms the next window (the application's trigger opens it; one range per start)
+ * instead of opening it.  Disarm (control thread): no further range opens.  Returns the
+ * armed window's index when a range opened since (*open: it is still open, the caller
+ * closes it), or -1 when none did (the report made for it is removed) or nothing was
+ * armed. */
+int capture_router_session_disarm(struct report_router *rt, int *open);
 /* Writer thread: finish window k's report now (cancel: discard it, unlinking the file),
  * closing every connection's state in it; records that reach window k later are dropped
  * (recorder_stats.capture_unrouted).  *path = the report's file (caller frees; NULL when

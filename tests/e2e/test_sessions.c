@@ -62,10 +62,12 @@ struct sess {
 /* `gprof-cli launch --session-new=name -t nvtx,osrt serve_app CMD ACK` in dir (join:
  * --session=name, the session `start --session-new` made); returns once serve_app has
  * opened both FIFOs (or fails the test when the launch exited). */
-static void launch_as(struct sess *s, const char *dir, const char *name, int join)
+static void launch_args(struct sess *s, const char *dir, const char *name, int join,
+			const char *extra1, const char *extra2)
 {
 	char cmd[PATH_MAX], ack[PATH_MAX], opt[128];
-	const char *args[8];
+	const char *args[12];
+	int n = 0;
 	int fd = -1, ws;
 	time_t t0 = time(NULL);
 
@@ -76,14 +78,18 @@ static void launch_as(struct sess *s, const char *dir, const char *name, int joi
 	snprintf(opt, sizeof(opt), "--session%s=%s", join ? "" : "-new", name);
 	assert_int_equal(mkfifo(cmd, 0600), 0);
 	assert_int_equal(mkfifo(ack, 0600), 0);
-	args[0] = "launch";
-	args[1] = opt;
-	args[2] = "-t";
-	args[3] = "nvtx,osrt";
-	args[4] = app;
-	args[5] = cmd;
-	args[6] = ack;
-	args[7] = NULL;
+	args[n++] = "launch";
+	args[n++] = opt;
+	args[n++] = "-t";
+	args[n++] = "nvtx,osrt";
+	if (extra1)
+		args[n++] = extra1;
+	if (extra2)
+		args[n++] = extra2;
+	args[n++] = app;
+	args[n++] = cmd;
+	args[n++] = ack;
+	args[n] = NULL;
 	s->pid = tu_spawn(gprof, args, dir, s->out, s->err);
 	/* serve_app opens CMD for reading first: a non-blocking writer open succeeds then */
 	while ((fd = open(cmd, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
@@ -106,6 +112,11 @@ static void launch_as(struct sess *s, const char *dir, const char *name, int joi
 	s->ack = fdopen(fd, "r");
 	assert_non_null(s->cmd);
 	assert_non_null(s->ack);
+}
+
+static void launch_as(struct sess *s, const char *dir, const char *name, int join)
+{
+	launch_args(s, dir, name, join, NULL, NULL);
 }
 
 static void launch(struct sess *s, const char *dir, const char *name)
@@ -355,6 +366,42 @@ static void test_start_before_launch(void **state)
 	assert_false(tu_exists(tu_pathf(db, dir, "other.db")));
 }
 
+/* launch -c nvtx -p request: each start arms one range, the application's next
+ * "request" range; stop writes it, or says that none came (nothing written). */
+static void test_trigger(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], err[8192];
+	struct tu_run r;
+	struct sess s;
+
+	launch_args(&s, dir, "trig", 0, "--capture-range=nvtx", "--nvtx-capture=request");
+	serve(&s, 2); /* 1..2: not armed */
+	RUN(&r, dir, "start", "-o", "t1");
+	tu_assert_status(&r, 0);
+	RUN(&r, dir, "status");
+	assert_non_null(strstr(r.out, "armed"));
+	serve(&s, 3); /* 3 opens and closes the range; 4..5 are not captured */
+	RUN(&r, dir, "stop");
+	tu_assert_status(&r, 0);
+	assert_non_null(strstr(r.err, "/t1.db"));
+	tu_pathf(db, dir, "t1.db");
+	assert_requests(db, 3, 3);
+	RUN(&r, dir, "start", "-o", "t2");
+	tu_assert_status(&r, 0);
+	RUN(&r, dir, "stop"); /* no range since the start */
+	tu_assert_status(&r, 6);
+	tu_assert_one_error(&r, "saw no capture range");
+	assert_false(tu_exists(tu_pathf(db, dir, "t2.db")));
+	RUN(&r, dir, "start", "-o", "t3");
+	tu_assert_status(&r, 0);
+	serve(&s, 2); /* 6 captured */
+	assert_int_equal(quit(&s, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "/t3.db"));
+	tu_pathf(db, dir, "t3.db");
+	assert_requests(db, 6, 6);
+}
+
 /* Wait until `status --session=name` says `state` (a condition, not a fixed sleep). */
 static void wait_state(const char *dir, const char *name, const char *state)
 {
@@ -476,6 +523,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lifecycle, setup, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_signal_toggle, setup, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_start_before_launch, setup, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_trigger, setup, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_other_user, setup, tu_teardown_tmpdir),
 	};
 
