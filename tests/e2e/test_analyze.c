@@ -228,7 +228,7 @@ static void test_help_rules(void **state)
 	static const char *const names[] = {
 	    "cuda_memcpy_async", "cuda_memcpy_sync", "cuda_memset_sync", "cuda_api_sync",
 	    "gpu_gaps",		 "gpu_time_util",    "dx12_mem_ops",	 "launch_bound",
-	    "sync_in_loop",	 "gpu_mem_leak",     "gpu_mem_peak",
+	    "sync_in_loop",	 "gpu_mem_leak",     "gpu_mem_peak",	 "copy_storm",
 	};
 	static struct tu_run r;
 
@@ -279,8 +279,8 @@ static void test_cpu_program_report(void **state)
 
 	analyze(&r, NULL, "--fail-on=all", "cpu.db", NULL);
 	tu_assert_status(&r, 0);
-	assert_int_equal(tu_count_lines(r.out, "Processing [cpu.db] with [rules/"), 11);
-	assert_int_equal(tu_count_lines(r.out, "SKIPPED: cpu.db could not be analyzed"), 11);
+	assert_int_equal(tu_count_lines(r.out, "Processing [cpu.db] with [rules/"), 12);
+	assert_int_equal(tu_count_lines(r.out, "SKIPPED: cpu.db could not be analyzed"), 12);
 	assert_non_null(strstr(r.out, "with [rules/gpu_gaps.py]... \nSKIPPED: cpu.db could not "
 				      "be analyzed because it does not contain the required data. "
 				      "Does the application launch GPU operations?\n\n"));
@@ -292,6 +292,48 @@ static void test_cpu_program_report(void **state)
 	/* quiet: nothing at all to say */
 	analyze(&r, NULL, "-q", "cpu.db", NULL);
 	tu_assert_status(&r, 0);
+	assert_string_equal(r.out, "");
+
+	/* several reports: each one's rules in turn; --fail-on counts over all of them */
+	if (getenv("GPROF_FIXTURES")) {
+		char fx[PATH_MAX];
+
+		tu_fixture(fx, FIXTURE ".sqlite");
+		analyze(&r, NULL, "-r", "launch_bound", "--fail-on=launch_bound", "cpu.db", fx,
+			NULL);
+		tu_assert_status(&r, 5);
+		assert_int_equal(
+		    tu_count_lines(r.out, "Processing [cpu.db] with [rules/launch_bound]"), 1);
+		assert_non_null(strstr(r.out, "SKIPPED: cpu.db could not be analyzed"));
+		assert_non_null(strstr(r.out, "iteration"));
+		assert_true(strstr(r.out, "Processing [cpu.db]") <
+			    strstr(r.out, "with [rules/launch_bound]... \n\n ** "));
+	}
+}
+
+/* A truncated report (the fixture's first 64 KiB): bad input, exit 3, nothing printed;
+ * with a good report beside it, nothing is analyzed either. */
+static void test_truncated_report(void **state)
+{
+	char fx[PATH_MAX], cut[PATH_MAX];
+	static struct tu_run r;
+	static char head[65536];
+	size_t n;
+	FILE *f;
+
+	tu_fixture(fx, FIXTURE ".sqlite");
+	f = fopen(fx, "r");
+	assert_non_null(f);
+	n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	tu_pathf(cut, dir, "cut.db");
+	f = fopen(cut, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(head, 1, n, f), n);
+	fclose(f);
+	analyze(&r, NULL, fx, "cut.db", NULL);
+	tu_assert_status(&r, 3);
+	assert_non_null(strstr(r.err, "cut.db"));
 	assert_string_equal(r.out, "");
 }
 
@@ -323,6 +365,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_help_rules),
 	    cmocka_unit_test(test_cpu_program_report),
+	    cmocka_unit_test(test_truncated_report),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

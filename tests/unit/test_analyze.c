@@ -5,7 +5,9 @@
  * work is replayed by a CUDA graph, or when there are too few kernels; sync_in_loop fires
  * on a sync call in every iteration and not on one in a few; gpu_mem_leak fires on a
  * block leaked per iteration and not on one allocated once or freed each time;
- * gpu_mem_peak fires when the peak comes within share= % of the device's memory.  Also the
+ * gpu_mem_peak fires when the peak comes within share= % of the device's memory;
+ * copy_storm fires on thousands of 4-byte copies, 40 per iteration, and not on one 64 KB
+ * copy per iteration.  Also the
  * message wrapping (nsys's 79 columns) and the argument checks.
  *
  * Each report is an SQLite file made here with the columns the rules read; the rules run
@@ -469,6 +471,77 @@ static void test_gpu_mem_peak(void **state)
 	assert_int_equal(run_rule(path, "gpu_mem_peak:share=69", STATS_FMT_CSV, NULL), 1);
 }
 
+/* ---- copy_storm -------------------------------------------------------------------------- */
+
+/* iters NVTX ranges "step", each with per host-to-device copies of `bytes` bytes, one
+ * cudaMemcpyAsync call of 3 us each (GPU: 1 us). */
+static void make_copy_report(int iters, int per, int bytes)
+{
+	sqlite3 *db = new_report(path);
+	int64_t t = 1000, corr = 1;
+
+	exec_ok(db, "CREATE TABLE CUPTI_ACTIVITY_KIND_MEMCPY (start INTEGER NOT NULL, end "
+		    "INTEGER NOT NULL, deviceId INTEGER NOT NULL, contextId INTEGER NOT NULL, "
+		    "greenContextId INTEGER, streamId INTEGER NOT NULL, correlationId INTEGER, "
+		    "globalPid INTEGER, bytes INTEGER NOT NULL, copyKind INTEGER NOT NULL, "
+		    "srcKind INTEGER, dstKind INTEGER, srcDeviceId INTEGER, dstDeviceId INTEGER);"
+		    "INSERT INTO StringIds VALUES (7, 'cudaMemcpyAsync_v3020')");
+	for (int i = 0; i < iters; i++) {
+		int64_t start = t;
+
+		for (int j = 0; j < per; j++, corr++) {
+			execf(
+			    db,
+			    "INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME VALUES (%lld, %lld, 1, %lld, "
+			    "%lld, 7, 0, NULL)",
+			    (long long)t, (long long)(t + 3000), (long long)GTID(PID, PID),
+			    (long long)corr);
+			execf(db,
+			      "INSERT INTO CUPTI_ACTIVITY_KIND_MEMCPY VALUES (%lld, %lld, 0, 1, "
+			      "NULL, "
+			      "%d, %lld, %lld, %d, 1, 0, 2, NULL, 0)",
+			      (long long)(t + 2000), (long long)(t + 3000), STREAM, (long long)corr,
+			      (long long)GPID(PID), bytes);
+			t += 3500;
+		}
+		execf(
+		    db,
+		    "INSERT INTO NVTX_EVENTS (start, end, eventType, textId, globalTid, domainId) "
+		    "VALUES (%lld, %lld, 59, %d, %lld, 0)",
+		    (long long)start, (long long)t, S_STEP, (long long)GTID(PID, PID));
+		t += 1000;
+	}
+	close_report(db);
+}
+
+static void test_copy_storm(void **state)
+{
+	char *text;
+
+	make_copy_report(50, 40, 4);
+	assert_int_equal(run_rule(path, "copy_storm", STATS_FMT_CSV, &text), 1);
+	assert_string_equal(text, "API Time (ns),Range,PID,Operation,Count,Instances,Per "
+				  "Instance,Med Size,Total Size (MB),Med API (ns),GPU Time (ns)\n"
+				  "6000000,step,4242,[CUDA memcpy Host-to-Device],2000,50,40.0,4.0,"
+				  "0.008,3000.0,2000000\n");
+	free(text);
+	assert_int_equal(run_rule(path, "copy_storm", STATS_FMT_COLUMN, &text), 1);
+	unwrap(text);
+	assert_non_null(strstr(text, "NVTX range 'step' (process 4242): 2,000 [CUDA memcpy "
+				     "Host-to-Device] of 4 bytes (median), 40.0 per instance, "
+				     "costing 6.0 ms of CUDA calls (3.0 us each)"));
+	assert_non_null(strstr(text, "batch them"));
+	free(text);
+	assert_int_equal(run_rule(path, "copy_storm:count=2001", STATS_FMT_CSV, NULL), 0);
+	assert_int_equal(run_rule(path, "copy_storm:per=41", STATS_FMT_CSV, NULL), 0);
+	assert_int_equal(run_rule(path, "copy_storm:bytes=3", STATS_FMT_CSV, NULL), 0);
+
+	/* one 64 KB copy per step is data loading, not a storm */
+	make_copy_report(1000, 1, 65536);
+	assert_int_equal(run_rule(path, "copy_storm", STATS_FMT_CSV, NULL), 0);
+	assert_int_equal(run_rule(path, "copy_storm:bytes=65536:per=1", STATS_FMT_CSV, NULL), 1);
+}
+
 /* ---- the framework ------------------------------------------------------------------------ */
 
 static void test_wrap(void **state)
@@ -548,6 +621,7 @@ int main(void)
 	    cmocka_unit_test(test_sync_in_loop),
 	    cmocka_unit_test(test_gpu_mem_leak),
 	    cmocka_unit_test(test_gpu_mem_peak),
+	    cmocka_unit_test(test_copy_storm),
 	    cmocka_unit_test(test_wrap),
 	    cmocka_unit_test(test_check_args),
 	};
