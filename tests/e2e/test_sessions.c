@@ -210,8 +210,14 @@ static void test_windows(void **state)
 	serve(&s, 2); /* before any window: in no report */
 	RUN(&r, dir, "start", "--session=srv", "-o", "warm");
 	tu_assert_status(&r, 0);
-	RUN(&r, dir, "status", "--session=srv");
+	setenv("SESSIONS_TEST_NAME", "srv", 1); /* --session expands %q{VAR} as nsys */
+	RUN(&r, dir, "status", "--session=%q{SESSIONS_TEST_NAME}");
 	tu_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "collecting"));
+	assert_non_null(strstr(r.out, "/warm.db"));
+	RUN(&r, dir, "sessions", "list", "--show-header=false");
+	tu_assert_status(&r, 0);
+	assert_int_equal(tu_total_lines(r.out), 1);
 	assert_non_null(strstr(r.out, "collecting"));
 	last = serve(&s, 5);
 	assert_int_equal(last, 7);
@@ -303,6 +309,13 @@ static void test_lifecycle(void **state)
 	fclose(a.cmd);
 	fclose(a.ack);
 	assert_false(tu_exists(tu_pathf(db, dir, "gone.db")));
+
+	/* status -e: what the machine allows, without a session */
+	RUN(&r, dir, "status", "-e");
+	tu_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "CUDA driver"));
+	assert_non_null(strstr(r.out, "perf_event_paranoid:"));
+	assert_non_null(strstr(r.out, "session directory:"));
 
 	/* a bad name; a session directory open to other users */
 	RUN(&r, dir, "stop", "--session=bad/name");
