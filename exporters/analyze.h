@@ -13,7 +13,7 @@
  *     cuda_memset_sync, cuda_api_sync, gpu_gaps, gpu_time_util, dx12_mem_ops, with nsys's
  *     names, messages, columns, thresholds and arguments (analyze_nsys.c);
  *   - gprof-cli's own: launch_bound (analyze_launch.c), sync_in_loop (analyze_sync.c),
- *     copy_storm (analyze_copy.c),
+ *     copy_storm (analyze_copy.c), nvtx_gpu_idle (analyze_idle.c),
  *     gpu_mem_leak and gpu_mem_peak (analyze_mem.c), whose message names the place (NVTX
  *     range, stream)
  *     and the fix in plain words.
@@ -134,7 +134,7 @@ void analyze_add_duration(struct strbuf *sb, double ns);
 void analyze_add_limit(const struct analyze_run *r, struct strbuf *sb);
 
 /* The rules (defined in analyze_nsys.c, analyze_launch.c, analyze_sync.c, analyze_copy.c,
- * analyze_mem.c). */
+ * analyze_idle.c, analyze_mem.c). */
 extern const struct analyze_rule analyze_rule_cuda_memcpy_async;
 extern const struct analyze_rule analyze_rule_cuda_memcpy_sync;
 extern const struct analyze_rule analyze_rule_cuda_memset_sync;
@@ -145,6 +145,7 @@ extern const struct analyze_rule analyze_rule_dx12_mem_ops;
 extern const struct analyze_rule analyze_rule_launch_bound;
 extern const struct analyze_rule analyze_rule_sync_in_loop;
 extern const struct analyze_rule analyze_rule_copy_storm;
+extern const struct analyze_rule analyze_rule_nvtx_gpu_idle;
 extern const struct analyze_rule analyze_rule_gpu_mem_leak;
 extern const struct analyze_rule analyze_rule_gpu_mem_peak;
 

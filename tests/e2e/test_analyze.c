@@ -229,6 +229,7 @@ static void test_help_rules(void **state)
 	    "cuda_memcpy_async", "cuda_memcpy_sync", "cuda_memset_sync", "cuda_api_sync",
 	    "gpu_gaps",		 "gpu_time_util",    "dx12_mem_ops",	 "launch_bound",
 	    "sync_in_loop",	 "gpu_mem_leak",     "gpu_mem_peak",	 "copy_storm",
+	    "nvtx_gpu_idle",
 	};
 	static struct tu_run r;
 
@@ -279,8 +280,8 @@ static void test_cpu_program_report(void **state)
 
 	analyze(&r, NULL, "--fail-on=all", "cpu.db", NULL);
 	tu_assert_status(&r, 0);
-	assert_int_equal(tu_count_lines(r.out, "Processing [cpu.db] with [rules/"), 12);
-	assert_int_equal(tu_count_lines(r.out, "SKIPPED: cpu.db could not be analyzed"), 12);
+	assert_int_equal(tu_count_lines(r.out, "Processing [cpu.db] with [rules/"), 13);
+	assert_int_equal(tu_count_lines(r.out, "SKIPPED: cpu.db could not be analyzed"), 13);
 	assert_non_null(strstr(r.out, "with [rules/gpu_gaps.py]... \nSKIPPED: cpu.db could not "
 				      "be analyzed because it does not contain the required data. "
 				      "Does the application launch GPU operations?\n\n"));

@@ -542,6 +542,52 @@ static void test_copy_storm(void **state)
 	assert_int_equal(run_rule(path, "copy_storm:bytes=65536:per=1", STATS_FMT_CSV, NULL), 1);
 }
 
+/* ---- nvtx_gpu_idle ----------------------------------------------------------------------- */
+
+/* 10 iterations of an NVTX range "load" (1 ms, no GPU work) then "compute" (1 ms, one
+ * kernel of 0.9 ms and, on another stream, one of 0.5 ms inside it). */
+static void test_nvtx_gpu_idle(void **state)
+{
+	sqlite3 *db = new_report(path);
+	int64_t t = 1000000;
+	char *text;
+
+	exec_ok(db, "INSERT INTO StringIds VALUES (8, 'load'), (9, 'compute')");
+	for (int i = 0; i < 10; i++, t += 2000000) {
+		execf(
+		    db,
+		    "INSERT INTO NVTX_EVENTS (start, end, eventType, textId, globalTid, domainId) "
+		    "VALUES (%lld, %lld, 59, 8, %lld, 0), (%lld, %lld, 59, 9, %lld, 0)",
+		    (long long)t, (long long)(t + 1000000), (long long)GTID(PID, PID),
+		    (long long)(t + 1000000), (long long)(t + 2000000), (long long)GTID(PID, PID));
+		execf(db,
+		      "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES (%lld, %lld, 0, 1, NULL, 7, "
+		      "%d, %lld, 4, 4, NULL, NULL), (%lld, %lld, 0, 1, NULL, 8, %d, %lld, 4, 4, "
+		      "NULL, NULL)",
+		      (long long)(t + 1050000), (long long)(t + 1950000), 2 * i + 1,
+		      (long long)GPID(PID), (long long)(t + 1100000), (long long)(t + 1600000),
+		      2 * i + 2, (long long)GPID(PID));
+	}
+	close_report(db);
+	assert_int_equal(run_rule(path, "nvtx_gpu_idle", STATS_FMT_CSV, &text), 1);
+	/* the GPU span: first kernel start to last kernel end = 18.9 ms; 'load' 10 ms of it,
+	 * of which the GPU ran nothing (the kernels of 'compute' overlap: counted once) */
+	assert_string_equal(text, "Idle Time (ns),Range,PID,Instances,Range Time (ns),GPU Busy "
+				  "Time (ns),GPU Busy (%),Span Share (%)\n"
+				  "10000000,load,4242,10,10000000,0,0.0,52.9\n");
+	free(text);
+	assert_int_equal(run_rule(path, "nvtx_gpu_idle:busy=91", STATS_FMT_CSV, &text), 2);
+	assert_non_null(strstr(text, "\n1000000,compute,4242,10,10000000,9000000,90.0,52.9\n"));
+	free(text);
+	assert_int_equal(run_rule(path, "nvtx_gpu_idle", STATS_FMT_COLUMN, &text), 1);
+	unwrap(text);
+	assert_non_null(strstr(text, "'load' (process 4242, 10 instances): 10.0 ms in all, 52.9% "
+				     "of the GPU's active span; the GPU was busy 0.0% of it"));
+	free(text);
+	assert_int_equal(run_rule(path, "nvtx_gpu_idle:instances=11", STATS_FMT_CSV, NULL), 0);
+	assert_int_equal(run_rule(path, "nvtx_gpu_idle:time=53", STATS_FMT_CSV, NULL), 0);
+}
+
 /* ---- the framework ------------------------------------------------------------------------ */
 
 static void test_wrap(void **state)
@@ -622,6 +668,7 @@ int main(void)
 	    cmocka_unit_test(test_gpu_mem_leak),
 	    cmocka_unit_test(test_gpu_mem_peak),
 	    cmocka_unit_test(test_copy_storm),
+	    cmocka_unit_test(test_nvtx_gpu_idle),
 	    cmocka_unit_test(test_wrap),
 	    cmocka_unit_test(test_check_args),
 	};
