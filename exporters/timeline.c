@@ -1018,7 +1018,8 @@ static int load_nvtx_windows(struct walk *w)
 	}
 	if (w->status)
 		return w->status;
-	qsort(w->wins, w->nwins, sizeof(*w->wins), cmp_window);
+	if (w->nwins) /* qsort's base must not be NULL */
+		qsort(w->wins, w->nwins, sizeof(*w->wins), cmp_window);
 	for (size_t i = 0; i < w->nwins; i++) { /* merge overlapping windows */
 		if (k && w->wins[i].s <= w->wins[k - 1].e) {
 			if (w->wins[i].e > w->wins[k - 1].e)
