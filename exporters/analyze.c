@@ -9,15 +9,25 @@
 
 #include "exporters/analyze.h"
 
+/* nsys's rules in `nsys analyze`'s order (the "nsys" group), then gprof-cli's */
+/* clang-format off */
 static const struct analyze_rule *const registry[] = {
-    &analyze_rule_cuda_memcpy_async, &analyze_rule_cuda_memcpy_sync,
-    &analyze_rule_cuda_memset_sync,  &analyze_rule_cuda_api_sync,
-    &analyze_rule_gpu_gaps,	     &analyze_rule_gpu_time_util,
-    &analyze_rule_dx12_mem_ops,	     &analyze_rule_launch_bound,
-    &analyze_rule_sync_in_loop,	     &analyze_rule_copy_storm,
-    &analyze_rule_nvtx_gpu_idle,     &analyze_rule_gpu_mem_leak,
-    &analyze_rule_gpu_mem_peak,	     NULL,
+	&analyze_rule_cuda_memcpy_async,
+	&analyze_rule_cuda_memcpy_sync,
+	&analyze_rule_cuda_memset_sync,
+	&analyze_rule_cuda_api_sync,
+	&analyze_rule_gpu_gaps,
+	&analyze_rule_gpu_time_util,
+	&analyze_rule_dx12_mem_ops,
+	&analyze_rule_launch_bound,
+	&analyze_rule_sync_in_loop,
+	&analyze_rule_copy_storm,
+	&analyze_rule_nvtx_gpu_idle,
+	&analyze_rule_gpu_mem_leak,
+	&analyze_rule_gpu_mem_peak,
+	NULL,
 };
+/* clang-format on */
 
 const struct analyze_rule *const *analyze_rules(void)
 {
