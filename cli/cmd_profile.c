@@ -855,8 +855,11 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	cfg.session_start_utc_ns = gp_realtime_ns();
 	cfg.capture = o.capture;
 	cfg.capture.session = sl != NULL;
-	if (sl && o.capture.mode != GP_CAPTURE_NONE) /* one range per start (session.h) */
+	if (sl) { /* windows from start / stop; with -c, one range per start (session.h) */
 		cfg.capture.end = GP_CAPTURE_END_STOP;
+		if (o.capture.mode == GP_CAPTURE_NONE)
+			cfg.capture.mode = GP_CAPTURE_SESSION;
+	}
 	cfg.expect = expect;
 	cfg.n_expect = trace_expect(&o, expect, expect_rows);
 	if (recorder_start(&rec, &cfg) < 0) {

@@ -272,7 +272,7 @@ struct gp_control *capture_control_create(const char *dir, const struct capture_
 	}
 	if (s && s->delay_ns)
 		c->armed_ns = session_start_ns + s->delay_ns;
-	if (s && s->session && c->mode != GP_CAPTURE_NONE) {
+	if (s && s->session && (c->mode == GP_CAPTURE_CUDA || c->mode == GP_CAPTURE_NVTX)) {
 		/* a session with a trigger: one range per start, none until a start arms it */
 		c->end = GP_CAPTURE_END_STOP;
 		atomic_store(&c->done, 1);
@@ -873,7 +873,8 @@ int capture_router_session_open(struct report_router *rt, const char *path, int 
 	free(rt->preset[n].path);
 	rt->preset[n].path = xstrdup(path);
 	atomic_store(&rt->preset[n].rep, rep);
-	if (rt->ctl->mode != GP_CAPTURE_NONE) { /* the application's trigger opens it */
+	if (rt->ctl->mode == GP_CAPTURE_CUDA || rt->ctl->mode == GP_CAPTURE_NVTX) {
+		/* the application's trigger opens it */
 		page_lock(rt->ctl);
 		atomic_store(&rt->ctl->done, 0);
 		page_unlock(rt->ctl);

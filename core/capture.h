@@ -52,10 +52,11 @@ struct capture_settings {
 	uint32_t max_ranges;		  /* N of repeat:N / repeat-shutdown:N; 0 = unlimited */
 	struct capture_nvtx_pattern nvtx; /* -p (mode nvtx) */
 	uint64_t delay_ns;		  /* -y/--delay, ns after session start */
-	/* Interactive session (`gprof-cli launch`, cli/session.h): mode must be none; no
-	 * window opens by itself: recorder_window_start()/_stop() open and close them on
-	 * request, each written to a report of its own (the router, with a path per
-	 * window).  0 for profile. */
+	/* Interactive session (`gprof-cli launch`, cli/session.h), with mode
+	 * GP_CAPTURE_SESSION (or cudaProfilerApi / nvtx: a start arms one range of the
+	 * application's trigger); no window opens by itself: recorder_window_start()/_stop()
+	 * open and close them on request, each written to a report of its own (the router,
+	 * with a path per window).  0 for profile. */
 	uint32_t session;
 };
 

@@ -126,6 +126,7 @@ struct window_req {
 	uint64_t deadline_ns;
 	const struct recorder_app_status *app;
 	char *path;
+	int start; /* a start: done once acknowledged, nothing queued */
 };
 #define Q_SMALL 0x100u /* kind flag: a header-only item from malloc, not a pool buffer */
 
@@ -977,8 +978,13 @@ static int check_window(struct recorder *r)
 				return (int)((r->win.deadline_ns - now + 999999) / 1000000);
 	pthread_mutex_lock(&r->mu);
 	r->win.pending = 0;
+	if (r->win.start) { /* every collector runs with the window open */
+		r->win.done = 1;
+		pthread_cond_broadcast(&r->cv_closed);
+	}
 	pthread_mutex_unlock(&r->mu);
-	item_put(r, item_buf(r), Q_WINDOW, NULL, 0);
+	if (!r->win.start)
+		item_put(r, item_buf(r), Q_WINDOW, NULL, 0);
 	return -1;
 }
 
@@ -1917,24 +1923,65 @@ int recorder_shutdown_requested(struct recorder *r)
 	       atomic_load_explicit(&r->ctl->shutdown, memory_order_acquire);
 }
 
+/* Hand the reader a window request (struct window_req) and wait until it is done:
+ * for a stop, the window's report is written; for a start, every connection acknowledged
+ * flush epoch `epoch`.  Returns the writer's result (0 for a start). */
+static int window_request(struct recorder *r, int k, int cancel, uint32_t epoch,
+			  const struct recorder_app_status *app, int start, char **path)
+{
+	uint64_t one = 1;
+	int ret;
+
+	pthread_mutex_lock(&r->mu);
+	memset(&r->win, 0, sizeof(r->win));
+	r->win.pending = 1;
+	r->win.start = start;
+	r->win.k = (unsigned)k;
+	r->win.cancel = cancel;
+	r->win.epoch = epoch;
+	r->win.deadline_ns = gp_monotonic_ns() + GP_FLUSH_ACK_WAIT_MS * 1000000ull;
+	r->win.app = app;
+	pthread_mutex_unlock(&r->mu);
+	if (write(r->wakefd, &one, sizeof(one)) < 0)
+		(void)0;
+	pthread_mutex_lock(&r->mu);
+	while (!r->win.done)
+		pthread_cond_wait(&r->cv_closed, &r->mu);
+	ret = r->win.result;
+	if (path)
+		*path = r->win.path;
+	else
+		free(r->win.path);
+	r->win.path = NULL;
+	pthread_mutex_unlock(&r->mu);
+	return ret;
+}
+
 int recorder_window_start(struct recorder *r, const char *path, int force)
 {
+	int k;
+
 	if (!r->rt || !r->cap.session)
 		return -1;
-	return capture_router_session_open(r->rt, path, force, gp_monotonic_ns());
+	k = capture_router_session_open(r->rt, path, force, gp_monotonic_ns());
+	/* return once every collector saw the window open (the cuda collector switches
+	 * CUPTI's kinds on first), at most GP_FLUSH_ACK_WAIT_MS */
+	if (k >= 0 && r->cap.mode == GP_CAPTURE_SESSION)
+		window_request(r, k, 0, atomic_load(&r->ctl->flush_epoch), NULL, 1, NULL);
+	return k;
 }
 
 int recorder_window_stop(struct recorder *r, const struct recorder_app_status *app, int cancel,
 			 char **path)
 {
-	uint64_t one = 1;
 	uint32_t epoch;
-	int k, ret;
+	int k;
 
 	*path = NULL;
 	if (!r->rt || !r->cap.session)
 		return -1;
-	if (r->cap.mode != GP_CAPTURE_NONE) { /* armed by a start: the range it saw, if any */
+	if (r->cap.mode == GP_CAPTURE_CUDA || r->cap.mode == GP_CAPTURE_NVTX) {
+		/* armed by a start: the range it saw, if any */
 		int open;
 
 		k = capture_router_session_disarm(r->rt, &open);
@@ -1949,25 +1996,7 @@ int recorder_window_stop(struct recorder *r, const struct recorder_app_status *a
 		if (k < 0)
 			return -1;
 	}
-	pthread_mutex_lock(&r->mu);
-	memset(&r->win, 0, sizeof(r->win));
-	r->win.pending = 1;
-	r->win.k = (unsigned)k;
-	r->win.cancel = cancel;
-	r->win.epoch = epoch;
-	r->win.deadline_ns = gp_monotonic_ns() + GP_FLUSH_ACK_WAIT_MS * 1000000ull;
-	r->win.app = app;
-	pthread_mutex_unlock(&r->mu);
-	if (write(r->wakefd, &one, sizeof(one)) < 0)
-		(void)0;
-	pthread_mutex_lock(&r->mu);
-	while (!r->win.done)
-		pthread_cond_wait(&r->cv_closed, &r->mu);
-	ret = r->win.result;
-	*path = r->win.path;
-	r->win.path = NULL;
-	pthread_mutex_unlock(&r->mu);
-	return ret;
+	return window_request(r, k, cancel, epoch, app, 0, path);
 }
 
 int recorder_window_open(struct recorder *r)

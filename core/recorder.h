@@ -177,7 +177,10 @@ unsigned recorder_capture_ranges(struct recorder *r);
  * recorder_finish().
  *
  * recorder_window_start: create the report at `path` (force: replace an existing file;
- * otherwise an existing file is an error) and open a window now.  Returns the 0-based
+ * otherwise an existing file is an error) and open a window now; with capture mode
+ * GP_CAPTURE_SESSION it returns once every producer connection acknowledged the flush
+ * request that announced the window (their collectors run with it open; at most
+ * GP_FLUSH_ACK_WAIT_MS, for one without a flusher thread yet).  Returns the 0-based
  * window index, or -1 after printing one error line and a hint (the report cannot be
  * created) or without printing when a window is open already or the session is not
  * interactive.

@@ -354,6 +354,11 @@ enum gp_capture_mode {
 	GP_CAPTURE_NONE = 0, /* collect from the start (or after -y/--delay) */
 	GP_CAPTURE_CUDA = 1, /* cudaProfilerApi: cu/cudaProfilerStart .. Stop */
 	GP_CAPTURE_NVTX = 2, /* nvtx: the push/pop or start/end range named by -p */
+	/* an interactive session (gprof-cli launch): the recorder opens and closes the
+	 * windows (start / stop); the application has no trigger.  The collectors treat it
+	 * as a capture mode: records go to the window that holds their time, CUPTI's kinds
+	 * follow the windows */
+	GP_CAPTURE_SESSION = 3,
 };
 
 /* --capture-range-end.  0 is nsys's default, stop-shutdown. */
