@@ -166,7 +166,13 @@ static _Atomic int g_state = ST_UNINIT;
 static uint32_t g_collector;
 static uint32_t g_pid;
 static int g_fd = -1;
-static int g_broken;   /* the recorder went away: drop silently (counted) */
+static int g_broken; /* the recorder went away: drop silently (counted) */
+/* The last connection attempt found no free file descriptor (EMFILE/ENFILE, the
+ * application's): while g_broken, a send tries again at most once per flush period
+ * (g_retry_ns), and what could not be sent meanwhile is counted (GP_REC_LOSS, reported once
+ * connected).  Send lock. */
+static int g_need_connect;
+static uint64_t g_retry_ns;
 int gp_membar;	       /* ownership by membarrier(2) instead of a CAS (see buf_trylock) */
 static uint64_t g_seq; /* next frame sequence number on this connection */
 static uint64_t g_start_ns;
@@ -323,6 +329,7 @@ static struct ient *itab_find(uint64_t h, const char *s, size_t n)
 /* ---- frames and the connection --------------------------------------------------- */
 
 static int connect_locked(void);
+static uint64_t mono_ns(void);
 
 /* Is g_fd still our socket?  (The app may have closed it and reused the number.) */
 static int fd_is_ours(void)
@@ -480,6 +487,16 @@ static void ring_open_locked(int fd)
 static int send_raw_locked(struct gp_frame *f)
 {
 	static int connecting;
+	if (g_broken && g_need_connect && !g_in_signal && !connecting) {
+		uint64_t now = mono_ns();
+		if (now >= g_retry_ns) {
+			g_retry_ns = now + g_flush_ns;
+			connecting = 1;
+			if (connect_locked() == 0)
+				g_need_connect = 0;
+			connecting = 0;
+		}
+	}
 	if (g_broken)
 		goto lost;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -715,10 +732,16 @@ void gp_exec_detach(int detached)
 static int connect_locked(void)
 {
 	int fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		/* out of file descriptors: connect again later ("EMFILE" at send_raw_locked) */
+		g_need_connect = errno == EMFILE || errno == ENFILE;
 		return -1;
+	}
 	if (syscall(SYS_connect, fd, &g_addr, sizeof(g_addr)) != 0) {
+		int e = errno;
 		syscall(SYS_close, fd);
+		g_need_connect = 0; /* nobody listens: no point in trying again */
+		errno = e;
 		return -1;
 	}
 	fd = fd_high(fd);
@@ -1858,6 +1881,7 @@ static void producer_exit(void)
 		return;
 	}
 	uint64_t t0 = gp_now_ns();
+	g_retry_ns = 0; /* out of fds so far: one more try now */
 	run_shutdown_fns(0);
 	flush_all(1);
 	send_final(-1, t0, gp_now_ns());
@@ -2251,6 +2275,8 @@ int gp_producer_init(uint32_t collector)
 	tbufs_open();
 	slock();
 	int rc = connect_locked();
+	if (rc != 0 && g_need_connect)
+		rc = 0, g_broken = 1; /* no fd now: active, connected later (send_raw_locked) */
 	sunlock();
 	if (rc != 0)
 		goto inactive;

@@ -40,6 +40,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -79,6 +80,10 @@
 #define PROGRESS_AFTER_MS 500	     /* finishing: the first progress line after this long */
 #define PROGRESS_EVERY_MS 250
 #define SALVAGE_WAIT_MS	  50 /* salvage(): longest wait for a process to be gone */
+#define ACCEPT_BACKOFF_MS 20 /* out of fds: look at new connections again after this */
+#define FD_RESERVE	  16 /* fds never given to connections (SQLite opens its journal) */
+
+#define FINAL_ACCEPT_MS 5000 /* session over, out of fds: longest wait for a connection */
 
 /* One producer connection.  fd/list links belong to the reader; rc/seq to the
  * writer (it frees the struct when it handles the close item). */
@@ -101,10 +106,10 @@ struct rconn {
 	/* reader: frames the spool could not take (counted in spool_lost, not as lost
 	 * frames: the writer adds them to seq at the close) and their highest seq + 1 */
 	uint64_t sdrop_frames, sdrop_end;
-	/* the producer's thread-buffer memfd (wire.h "Thread buffers") and a pidfd of its
-	 * process (-1: none; set by the reader, read and closed by the writer at the close);
-	 * said_exit: the writer decoded its GP_REC_PROCESS_EXIT */
-	int tbufs_fd, pidfd, said_exit;
+	/* the producer's thread-buffer memfd (wire.h "Thread buffers"; -1: none; set by the
+	 * reader, read and closed by the writer at the close); said_exit: the writer decoded
+	 * its GP_REC_PROCESS_EXIT */
+	int tbufs_fd, said_exit;
 };
 
 enum qkind {
@@ -212,6 +217,12 @@ struct recorder {
 	/* reader-only counters */
 	uint64_t connections, reader_stalls, bytes;
 	uint64_t ring_bad; /* ring offers and ring frames that broke wire.h's rules */
+	/* fds the connections may hold (the limit less those open at the start and
+	 * FD_RESERVE for SQLite's journal and the like), and hold now (socket + memfd each) */
+	long fd_budget;
+	_Atomic long conn_fds;
+	uint64_t accept_waits;	   /* accept() out of fds: back-offs (accept_conns) */
+	uint64_t accept_resume_ns; /* watch the listening socket again then (0: watched) */
 	/* writer-only counters */
 	struct gp_decode_counts dc;
 	uint64_t recovered, abrupt; /* salvage(): records recovered, processes they came from */
@@ -576,6 +587,7 @@ static void close_conn(struct recorder *r, struct rconn *c)
 		atomic_fetch_add(&r->ctl->ring_slots, 1);
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	atomic_fetch_sub(&r->conn_fds, 1);
 	c->fd = -1;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -770,7 +782,7 @@ static int rings_timeout(struct recorder *r)
 
 /* Keep the thread-buffer memfd a producer offered (wire.h "Thread buffers") when it is
  * one: a memfd of the size the format says (else closed, ignored). */
-static void tbufs_accept(struct rconn *c, int fd)
+static void tbufs_accept(struct recorder *r, struct rconn *c, int fd)
 {
 	struct stat sb;
 
@@ -781,6 +793,8 @@ static void tbufs_accept(struct rconn *c, int fd)
 	}
 	if (c->tbufs_fd >= 0)
 		close(c->tbufs_fd);
+	else
+		atomic_fetch_add(&r->conn_fds, 1);
 	c->tbufs_fd = fd;
 }
 
@@ -822,7 +836,7 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 				}
 				if (fd >= 0 && n == (ssize_t)sizeof(tmp) &&
 				    tmp.type == GP_FRAME_TBUFS && tmp.magic == GP_WIRE_MAGIC)
-					tbufs_accept(c, fd);
+					tbufs_accept(r, c, fd);
 				else if (fd >= 0)
 					close(fd);
 				r->rings_asleep = 0;
@@ -864,7 +878,7 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 		if (n == (ssize_t)sizeof(struct gp_frame_hdr) && fd >= 0 &&
 		    ((const struct gp_frame_hdr *)b->data)->type == GP_FRAME_TBUFS &&
 		    ((const struct gp_frame_hdr *)b->data)->magic == GP_WIRE_MAGIC) {
-			tbufs_accept(c, fd);
+			tbufs_accept(r, c, fd);
 			item_cancel(r, b);
 			continue;
 		}
@@ -890,7 +904,17 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 static void accept_conns(struct recorder *r)
 {
 	for (;;) {
-		int fd = accept4(r->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
+
+		/* a connection holds 2 fds (socket, memfd) and takes a third for a moment
+		 * (its ring's memfd) */
+		if (atomic_load(&r->conn_fds) + 3 > r->fd_budget) {
+			/* the fds left are SQLite's and the spool's (below) */
+			errno = EMFILE;
+			fd = -1;
+		} else {
+			fd = accept4(r->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		}
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct epoll_event ev;
@@ -899,19 +923,26 @@ static void accept_conns(struct recorder *r)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			return; /* EAGAIN, or out of fds: try again on the next event */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* out of fds: the connection waits in the backlog (its producer
+				 * in connect()); stop watching the listening socket for
+				 * ACCEPT_BACKOFF_MS instead of spinning on it */
+				epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->lfd, NULL);
+				r->accept_resume_ns =
+				    gp_monotonic_ns() + ACCEPT_BACKOFF_MS * 1000000ull;
+				r->accept_waits++;
+			}
+			return; /* EAGAIN: on the next event */
 		}
+		atomic_fetch_add(&r->conn_fds, 1);
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
 		c->tbufs_fd = -1;
-		c->pidfd = -1;
 		c->late = r->shut_pending; /* its flusher never saw the request: no ack */
 		c->accept_epoch = r->ctl ? atomic_load(&r->ctl->flush_epoch) : 0;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 			c->pid = (uint32_t)cred.pid;
-			/* to tell, at the close, whether the process is gone (salvage()) */
-			c->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
-		}
 		item_put(r, item_buf(r), Q_OPEN, c, 0);
 		c->next = r->open_list;
 		if (c->next)
@@ -925,6 +956,25 @@ static void accept_conns(struct recorder *r)
 		ev.data.ptr = c;
 		epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
 	}
+}
+
+/* Watch the listening socket again once the accept back-off is over (accept_conns);
+ * returns the epoll timeout (ms) until then, -1 when not backing off. */
+static int accept_resume(struct recorder *r)
+{
+	struct epoll_event ev;
+	uint64_t now;
+
+	if (!r->accept_resume_ns)
+		return -1;
+	now = gp_monotonic_ns();
+	if (now < r->accept_resume_ns)
+		return (int)((r->accept_resume_ns - now + 999999) / 1000000);
+	r->accept_resume_ns = 0;
+	ev.events = EPOLLIN;
+	ev.data.ptr = &r->lfd;
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->lfd, &ev);
+	return -1;
 }
 
 /* The producer that closed the last range set the page's `shutdown` before sending its
@@ -1029,6 +1079,9 @@ static void *reader_main(void *arg)
 				timeout = rt;
 			if (wt >= 0 && (timeout < 0 || wt < timeout))
 				timeout = wt;
+			wt = accept_resume(r);
+			if (wt >= 0 && (timeout < 0 || wt < timeout))
+				timeout = wt;
 		}
 		pthread_mutex_lock(&r->mu);
 		stop = r->stop_reader;
@@ -1036,13 +1089,25 @@ static void *reader_main(void *arg)
 		if (stop)
 			break;
 	}
-	/* Session over: take what is still readable, then close what is left open. */
-	accept_conns(r);
-	while (r->open_list) {
-		struct rconn *c = r->open_list;
+	/* Session over: take what is still readable, then close what is left open; and the
+	 * connections still waiting to be accepted (out of fds: a few at a time, as the
+	 * writer closes the ones before; at most FINAL_ACCEPT_MS while none can be taken). */
+	for (uint64_t give_up = gp_monotonic_ns() + FINAL_ACCEPT_MS * 1000000ull;;) {
+		r->accept_resume_ns = 0;
+		accept_conns(r);
+		if (!r->open_list) {
+			if (!r->accept_resume_ns || gp_monotonic_ns() > give_up)
+				break; /* the backlog is empty */
+			usleep(1000);
+			continue;
+		}
+		while (r->open_list) {
+			struct rconn *c = r->open_list;
 
-		if (!read_conn(r, c, INT32_MAX))
-			close_conn(r, c);
+			if (!read_conn(r, c, INT32_MAX))
+				close_conn(r, c);
+		}
+		give_up = gp_monotonic_ns() + FINAL_ACCEPT_MS * 1000000ull;
 	}
 	return NULL;
 }
@@ -1144,9 +1209,17 @@ static void count_pid(struct recorder *r, uint32_t pid)
  * flush (its socket closes just before it is reaped), none for one that said goodbye. */
 static int process_gone(const struct rconn *c)
 {
-	struct pollfd p = {c->pidfd, POLLIN, 0};
+	struct pollfd p = {-1, POLLIN, 0};
+	int gone;
 
-	return c->pidfd >= 0 && poll(&p, 1, c->said_exit ? 0 : SALVAGE_WAIT_MS) == 1;
+	if (!c->pid)
+		return 0;
+	p.fd = (int)syscall(SYS_pidfd_open, (pid_t)c->pid, 0);
+	if (p.fd < 0)
+		return errno == ESRCH; /* reaped already (else: no pidfd here, do not guess) */
+	gone = poll(&p, 1, c->said_exit ? 0 : SALVAGE_WAIT_MS) == 1;
+	close(p.fd);
+	return gone;
 }
 
 /*
@@ -1198,11 +1271,11 @@ static void salvage(struct recorder *r, struct rconn *c)
 out:
 	if (m != MAP_FAILED)
 		munmap(m, bytes);
-	if (c->tbufs_fd >= 0)
+	if (c->tbufs_fd >= 0) {
 		close(c->tbufs_fd);
-	if (c->pidfd >= 0)
-		close(c->pidfd);
-	c->tbufs_fd = c->pidfd = -1;
+		atomic_fetch_sub(&r->conn_fds, 1);
+	}
+	c->tbufs_fd = -1;
 }
 
 /* Write one item: a connection's open or close, or a frame (data, len bytes). */
@@ -1719,6 +1792,16 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 		r->expect[i].block = cfg->expect[i].block;
 	}
 
+	{
+		/* one fd per producer connection (and ring): the hard limit, not the soft one
+		 * (the application, forked already, keeps its own) */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	if (setup_channel(r) < 0) {
 		free_recorder(r);
 		return -1;
@@ -1730,6 +1813,21 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 	r->spool_buf = xmalloc(sizeof(*r->spool_buf));
 	r->spool_rbuf = xmalloc(SPOOL_READ);
 	spool_open(r); /* without one (warned) the reader waits for room instead */
+	{
+		struct rlimit rl;
+		DIR *d = opendir("/proc/self/fd");
+		long open_fds = 64; /* (without /proc: a guess) */
+
+		if (d) {
+			for (open_fds = -3; readdir(d);) /* less ".", ".." and d's own */
+				open_fds++;
+			closedir(d);
+		}
+		r->fd_budget = LONG_MAX;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur < (rlim_t)LONG_MAX)
+			r->fd_budget = (long)rl.rlim_cur - open_fds - FD_RESERVE;
+	}
 	/* The threads take no signals: SIGINT/SIGTERM/SIGCHLD stay with the caller. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1862,6 +1960,7 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 	st.spool_lost = r->spool_lost;
 	st.writer_cpu_ns = r->writer_cpu_ns;
 	st.recovered = r->recovered;
+	st.accept_waits = r->accept_waits;
 	st.abrupt_exits = r->abrupt;
 	st.capture_ranges = recorder_capture_ranges(r);
 	expect_check(r, &st);

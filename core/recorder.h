@@ -105,6 +105,8 @@ struct recorder_stats {
 	uint64_t recovered;	   /* records read from the thread buffers of processes that
 				      ended without their exit flush (wire.h "Thread buffers") */
 	uint64_t abrupt_exits;	   /* processes they came from */
+	uint64_t accept_waits;	   /* times the recorder was out of fds for a new connection
+				      (it waited 20 ms, the producer in connect()) */
 	uint64_t capture_unrouted; /* repeat captures: records no window's report could take */
 	uint32_t capture_ranges;   /* capture windows opened (0 with mode none and no delay) */
 	/* Report files written, in range order (one, or one per range with repeat; none when

@@ -1146,6 +1146,7 @@ int report_finish(struct report *r, const struct recorder_app_status *app,
 	meta_export_u64(r, "GPROF_LOST_DISK_FULL", r->lost_full);
 	meta_export_u64(r, "GPROF_RECOVERED_RECORDS", st->recovered);
 	meta_export_u64(r, "GPROF_ABRUPT_EXITS", st->abrupt_exits);
+	meta_export_u64(r, "GPROF_ACCEPT_WAITS", st->accept_waits);
 	if (st->not_seen)
 		report_meta_export(r, "GPROF_TRACE_NOT_SEEN", st->not_seen);
 	/* a report the disk filled up stays "not finished cleanly": the readers warn */

@@ -101,8 +101,9 @@ void report_losses(const struct recorder_stats *st,
 		snprintf(msg, sizeof(msg), "%llu frames could not be sent to gprof-cli",
 			 (unsigned long long)st->failed_sends);
 		fn(ctx, msg,
-		   "the application closed or replaced the channel socket; keep "
-		   "GPROF_CLI_CHANNEL's folder in place while it runs");
+		   "the application closed or replaced the channel socket, or had no file "
+		   "descriptor left to open one (EMFILE); keep GPROF_CLI_CHANNEL's folder in "
+		   "place, raise ulimit -n");
 	}
 	if (st->spool_lost) {
 		snprintf(msg, sizeof(msg),
@@ -161,6 +162,13 @@ void report_losses(const struct recorder_stats *st,
 			 (unsigned long long)st->recovered, (unsigned long long)st->abrupt_exits,
 			 st->abrupt_exits == 1 ? "" : "es");
 		fn(ctx, msg, NULL);
+	}
+	if (st->accept_waits) {
+		snprintf(msg, sizeof(msg),
+			 "gprof-cli ran out of file descriptors %llu time%s: new processes waited "
+			 "to connect (nothing lost)",
+			 (unsigned long long)st->accept_waits, st->accept_waits == 1 ? "" : "s");
+		fn(ctx, msg, "raise the limit of open files (ulimit -Hn) for gprof-cli");
 	}
 	if (st->disk_full_lost) {
 		snprintf(msg, sizeof(msg),

@@ -19,6 +19,9 @@
  *   reliab_app slow <ms> <done>       a range every ms for about 1.5 s (in steps of 1 ms);
  *                                     then prints a line on stdout and writes "ok
  *                                     <ranges>" to the file <done>; exit 7
+ *   reliab_app procs <P> <N>          forks P children that each make one range, wait
+ *                                     200 ms (all connected at once), make N more and
+ *                                     exit 0; exit 0 when every child did
  *   reliab_app emfile <N>             one range; close every fd but 0-2 (the collectors'
  *                                     sockets too), open /dev/null until EMFILE, N ranges
  *                                     and 300 ms of sleep (the flush cannot connect),
@@ -34,6 +37,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -182,6 +186,26 @@ int main(int argc, char **argv)
 		fprintf(f, "ok %ld\n", n);
 		fclose(f);
 		return 7;
+	}
+	if (!strcmp(mode, "procs") && argc > 3) {
+		long p = atol(argv[2]), n = atol(argv[3]);
+		int st, bad = 0;
+
+		for (long i = 0; i < p; i++) {
+			pid_t pid = fork();
+
+			if (pid < 0)
+				return 2;
+			if (pid == 0) {
+				ranges(1);
+				sleep_ms(200);
+				ranges(n);
+				_exit(0);
+			}
+		}
+		while (wait(&st) > 0)
+			bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+		return bad;
 	}
 	if (!strcmp(mode, "emfile") && argc > 2) {
 		long n = atol(argv[2]);
