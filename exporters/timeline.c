@@ -17,6 +17,7 @@
  *   GPU_METRICS             -> counters "GPU metrics (<type>): <metric>"
  * Tables a report lacks are skipped.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -502,6 +503,44 @@ static void pass_nvtx(struct walk *w, struct rep *r)
 	pass_end(w);
 }
 
+/* Does table have column col? */
+static int has_col(struct rep *r, const char *table, const char *col)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(r->db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1,
+			       &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Append the column list cols of table: "?name" is a column older exports may lack,
+ * written as NULL when table has none of that name. */
+static void add_cols(struct strbuf *sql, struct rep *r, const char *table, const char *cols)
+{
+	for (const char *p = cols; *p;) {
+		const char *q = strchr(p, '?');
+		size_t n;
+		char name[64];
+
+		if (!q) {
+			strbuf_addstr(sql, p);
+			break;
+		}
+		strbuf_add(sql, p, (size_t)(q - p));
+		for (n = 0; q[1 + n] && (isalnum((unsigned char)q[1 + n]) || q[1 + n] == '_'); n++)
+			;
+		snprintf(name, sizeof(name), "%.*s", (int)n, q + 1);
+		strbuf_addstr(sql, has_col(r, table, name) ? name : "NULL");
+		p = q + 1 + n;
+	}
+}
+
 /* The kernel, memcpy, memset and graph tables the report has, as UNION ALL members (sql
  * gets the part after "FROM (" ); 0 when there is none. */
 static int gpu_union(struct rep *r, struct strbuf *sql, int ids_only)
@@ -513,15 +552,15 @@ static int gpu_union(struct rep *r, struct strbuf *sql, int ids_only)
 	     "0 AS kind, start, end, deviceId, streamId, correlationId, globalPid,"
 	     " demangledName AS nm, gridX AS a1, gridY AS a2, gridZ AS a3, blockX AS a4,"
 	     " blockY AS a5, blockZ AS a6, registersPerThread AS a7,"
-	     " staticSharedMemory + dynamicSharedMemory AS a8, graphNodeId AS a9"},
+	     " staticSharedMemory + dynamicSharedMemory AS a8, ?graphNodeId AS a9"},
 	    {"CUPTI_ACTIVITY_KIND_MEMCPY",
 	     "1, start, end, deviceId, streamId, correlationId, globalPid, NULL, bytes, copyKind,"
-	     " srcKind, dstKind, NULL, NULL, NULL, NULL, graphNodeId"},
+	     " ?srcKind, ?dstKind, NULL, NULL, NULL, NULL, ?graphNodeId"},
 	    {"CUPTI_ACTIVITY_KIND_MEMSET",
 	     "2, start, end, deviceId, streamId, correlationId, globalPid, NULL, bytes, value,"
-	     " memKind, NULL, NULL, NULL, NULL, NULL, graphNodeId"},
+	     " ?memKind, NULL, NULL, NULL, NULL, NULL, ?graphNodeId"},
 	    {"CUPTI_ACTIVITY_KIND_GRAPH_TRACE",
-	     "3, start, end, deviceId, streamId, correlationId, globalPid, NULL, graphId, NULL,"
+	     "3, start, end, deviceId, streamId, correlationId, globalPid, NULL, ?graphId, NULL,"
 	     " NULL, NULL, NULL, NULL, NULL, NULL, NULL"},
 	};
 	int n = 0;
@@ -530,7 +569,7 @@ static int gpu_union(struct rep *r, struct strbuf *sql, int ids_only)
 		if (!has(r, parts[i].table))
 			continue;
 		strbuf_addstr(sql, n++ ? " UNION ALL SELECT " : "SELECT ");
-		strbuf_addstr(sql, ids_only ? "correlationId" : parts[i].cols);
+		add_cols(sql, r, parts[i].table, ids_only ? "correlationId" : parts[i].cols);
 		strbuf_addstr(sql, " FROM ");
 		strbuf_addstr(sql, parts[i].table);
 	}

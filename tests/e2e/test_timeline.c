@@ -1164,6 +1164,29 @@ static void test_mpi_and_metrics(void **state)
 	}
 }
 
+/* An older export without the optional GPU columns (graphNodeId, srcKind, memKind): the
+ * same events. */
+static void test_older_columns(void **state)
+{
+	sqlite3 *db;
+	struct jcheck c;
+
+	make_report(tpath("old.db"), 1700000000000000000LL, 100);
+	assert_int_equal(sqlite3_open(tpath("old.db"), &db), SQLITE_OK);
+	if (sqlite3_exec(db,
+			 "ALTER TABLE CUPTI_ACTIVITY_KIND_KERNEL DROP COLUMN graphNodeId;"
+			 "ALTER TABLE CUPTI_ACTIVITY_KIND_MEMCPY DROP COLUMN graphNodeId;"
+			 "ALTER TABLE CUPTI_ACTIVITY_KIND_MEMCPY DROP COLUMN srcKind;"
+			 "ALTER TABLE CUPTI_ACTIVITY_KIND_MEMSET DROP COLUMN memKind;",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	tu_assert_status(gp("export", "-t", "chrome-json", "old.db", NULL), 0);
+	check_json(tpath("old.json"), &c);
+	assert_int_equal(c.x, 11);
+	assert_int_equal(c.s, 2);
+}
+
 /* Errors: one line and a hint, the documented status, nothing overwritten. */
 static void test_errors(void **state)
 {
@@ -1314,8 +1337,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_small_perfetto),  cmocka_unit_test(test_small_json),
 	    cmocka_unit_test(test_filters),	    cmocka_unit_test(test_several_reports),
-	    cmocka_unit_test(test_mpi_and_metrics), cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_cpu_programs),    cmocka_unit_test(test_nsys_fixture),
+	    cmocka_unit_test(test_mpi_and_metrics), cmocka_unit_test(test_older_columns),
+	    cmocka_unit_test(test_errors),	    cmocka_unit_test(test_cpu_programs),
+	    cmocka_unit_test(test_nsys_fixture),
 	};
 	int rc;
 
