@@ -130,6 +130,12 @@ w1 = os.path.join(out, "w1.db")
 check("w1: 200 request ranges", ranges(w1) == 200, str(ranges(w1)))
 k1, l1 = kernels(w1), launches(w1)
 check("w1: kernels a whole multiple of 200 (>= 3 per request)", k1 >= 600 and k1 % 200 == 0, str(k1))
+rs = "(SELECT CAST(value AS INTEGER) FROM META_DATA_CAPTURE WHERE name = 'GPROF_CAPTURE_RANGE_START')"
+re_ = "(SELECT CAST(value AS INTEGER) FROM META_DATA_CAPTURE WHERE name = 'GPROF_CAPTURE_RANGE_STOP')"
+out_k = q(w1, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_KERNEL WHERE start < %s OR end > %s" % (rs, re_))
+check("w1: every kernel inside the window", out_k == 0, str(out_k))
+out_n = q(w1, "SELECT count(*) FROM NVTX_EVENTS WHERE start < %s" % rs)
+check("w1: no NVTX event before the window", out_n == 0, str(out_n))
 s.req(100)  # between windows
 r, _ = cli("start", "--session=gpu", "-o", "w2")
 s.req(120)
