@@ -433,6 +433,24 @@ static void drop_temp(sqlite3 *db)
 
 /* ---- running a rule ----------------------------------------------------------------- */
 
+/* Append text for a terminal, line by line: the messages name NVTX ranges and API
+ * functions, which are the application's bytes; control characters and invalid UTF-8
+ * become escapes as in the tables (stats_add_terminal_text), the line breaks stay. */
+static void add_terminal_lines(struct strbuf *out, const char *text)
+{
+	strbuf_reset(out);
+	for (const char *p = text;;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		stats_add_terminal_text(out, p, len);
+		if (!nl)
+			break;
+		strbuf_addch(out, '\n');
+		p = nl + 1;
+	}
+}
+
 /* nsys's line under a table cut at rows= rows ("" when not cut). */
 static void row_limit_message(const struct analyze_run *r, int64_t n, struct strbuf *sb)
 {
@@ -509,7 +527,8 @@ int64_t analyze_run_rule(sqlite3 *db, const char *label, const struct analyze_ru
 	if (aligned) {
 		fprintf(out, "\n ** %s (%s):\n\n", ru->display, ru->name);
 		analyze_wrap(&text, n > 0 ? r.advice.buf : r.noresult.buf, 79);
-		fprintf(out, "%s\n\n", text.buf);
+		add_terminal_lines(&make, text.buf);
+		fprintf(out, "%s\n\n", make.buf);
 	}
 	if (n > 0 || !aligned) {
 		struct stats_fmt_opts fo = {

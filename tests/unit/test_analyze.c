@@ -245,6 +245,22 @@ static void test_launch_bound_fires(void **state)
 	    run_rule(path, "launch_bound:busy=21:rate=200:gap=4000", STATS_FMT_CSV, NULL), 1);
 }
 
+/* A range name is the application's bytes: the message shows its control characters
+ * as escapes, as the table does. */
+static void test_message_escapes_names(void **state)
+{
+	sqlite3 *db = new_report(path);
+	char *text;
+
+	add_loop(db, &launch_bound_loop);
+	exec_ok(db, "UPDATE StringIds SET value = 'st' || char(27) || '[2Jep' WHERE id = 6");
+	close_report(db);
+	assert_int_equal(run_rule(path, "launch_bound", STATS_FMT_COLUMN, &text), 1);
+	assert_null(strchr(text, 27));
+	assert_non_null(strstr(text, "NVTX range 'st\\e[2Jep'"));
+	free(text);
+}
+
 static void test_launch_bound_without_nvtx(void **state)
 {
 	struct loop l = launch_bound_loop;
@@ -659,6 +675,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_launch_bound_fires),
+	    cmocka_unit_test(test_message_escapes_names),
 	    cmocka_unit_test(test_launch_bound_without_nvtx),
 	    cmocka_unit_test(test_launch_bound_back_to_back),
 	    cmocka_unit_test(test_launch_bound_graph_replay),
