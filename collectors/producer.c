@@ -938,7 +938,7 @@ uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
  * and a process often holds several (-t nvtx,osrt,mpi: three).  Two lines calibrated
  * apart disagree by tens of ns to microseconds: enough to put an MPI or OS runtime call
  * before the NVTX range around it.  So the copies share one calibration:
- * gprof_cli_clock_v1 (default visibility; the dynamic linker binds it, in every copy, to
+ * gprof_cli_clock_v2 (default visibility; the dynamic linker binds it, in every copy, to
  * the first definition in the process's global scope, the first LD_PRELOAD'ed collector,
  * which a dlopen'ed libgprof-inject.so also looks in before itself) holds the sample,
  * the current line and the list of the copies' lines, and whoever calibrates publishes
@@ -970,7 +970,7 @@ struct gp_clock_set {
 	int n;
 	struct gp_clock *copy[CLK_COPIES];
 };
-__attribute__((visibility("default"))) struct gp_clock_set gprof_cli_clock_v1;
+__attribute__((visibility("default"))) struct gp_clock_set gprof_cli_clock_v2;
 
 struct gp_clock gp_clk;		 /* this copy's line (producer.h), which gp_now_ns() reads */
 static _Atomic int g_clk_joined; /* gp_clk is in the shared list (clk_init) */
@@ -999,6 +999,11 @@ static void clk_publish(struct gp_clock *c, uint64_t tb, uint64_t nb, uint64_t m
 	uint32_t q = atomic_load_explicit(&c->seq, memory_order_relaxed);
 	atomic_store_explicit(&c->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
+	if (atomic_load_explicit(&c->on, memory_order_relaxed)) {
+		c->prev_tsc = c->tsc;
+		c->prev_ns = c->ns;
+		c->prev_mult = c->mult;
+	}
 	c->tsc = tb;
 	c->ns = nb;
 	c->mult = m;
@@ -1016,7 +1021,11 @@ static void clk_publish_all(struct gp_clock_set *s, uint64_t tb, uint64_t nb, ui
 		clk_publish(s->copy[i], tb, nb, m);
 }
 
-/* Line c's time at TSC value t; now (rdtsc) when t is 0. */
+/* Line c's time at TSC value t; now (rdtsc) when t is 0.  A t read before the line took
+ * over converts on the line before it, as gp_now_ns() did then: the two lines meet at
+ * the moment of the change but differ before it (by up to microseconds after a steered
+ * calibration), and an OS runtime call that straddles a recalibration must not start
+ * before the NVTX range pushed just before it. */
 static uint64_t clk_read(struct gp_clock *c, uint64_t t)
 {
 	uint32_t q;
@@ -1027,6 +1036,11 @@ static uint64_t clk_read(struct gp_clock *c, uint64_t t)
 		nb = c->ns;
 		m = c->mult;
 		now = t ? t : __rdtsc();
+		if (t && (int64_t)(t - tb) < 0 && c->prev_mult) {
+			tb = c->prev_tsc;
+			nb = c->prev_ns;
+			m = c->prev_mult;
+		}
 		atomic_thread_fence(memory_order_acquire);
 	} while ((q & 1) || q != atomic_load_explicit(&c->seq, memory_order_relaxed));
 	return gp_tsc_to_ns(now, tb, nb, m);
@@ -1074,7 +1088,7 @@ static void clk_unlock(struct gp_clock_set *s)
  * takes the first sample; a copy that comes after the first calibration takes its line. */
 static void clk_init(void)
 {
-	struct gp_clock_set *s = &gprof_cli_clock_v1;
+	struct gp_clock_set *s = &gprof_cli_clock_v2;
 	if (!clk_lock(s, 2000))
 		return; /* held 100 ms: this copy reads the shared line (gp_now_ns_slow) */
 	if (!s->init) {
@@ -1106,7 +1120,7 @@ static void clk_init(void)
  * no reader sees time go back. */
 static void clk_calibrate(void)
 {
-	struct gp_clock_set *s = &gprof_cli_clock_v1;
+	struct gp_clock_set *s = &gprof_cli_clock_v2;
 	uint64_t t = 0, n = 0, w = 0; /* (clk_sample sets them; GCC cannot see it once inlined) */
 	if (!g_clk_joined || !atomic_load_explicit(&s->usable, memory_order_acquire) ||
 	    !clk_lock(s, 0))
@@ -1149,7 +1163,7 @@ static void clk_calibrate(void)
  * it; the line it has stays valid). */
 static void clk_leave(void)
 {
-	struct gp_clock_set *s = &gprof_cli_clock_v1;
+	struct gp_clock_set *s = &gprof_cli_clock_v2;
 	if (!g_clk_joined || !clk_lock(s, 200))
 		return;
 	for (int i = 0; i < s->n; i++)
@@ -1164,7 +1178,7 @@ static void clk_leave(void)
  * the shared line) until the next calibration publishes a whole one again. */
 static void clk_fork_child(void)
 {
-	struct gp_clock *c[2] = {&gprof_cli_clock_v1.line, &gp_clk};
+	struct gp_clock *c[2] = {&gprof_cli_clock_v2.line, &gp_clk};
 	for (int i = 0; i < 2; i++) {
 		uint32_t q = atomic_load_explicit(&c[i]->seq, memory_order_relaxed);
 		if (q & 1) {
@@ -1180,7 +1194,7 @@ static void clk_fork_child(void)
  * initial sample. */
 uint64_t gp_now_ns_slow(void)
 {
-	struct gp_clock_set *s = &gprof_cli_clock_v1;
+	struct gp_clock_set *s = &gprof_cli_clock_v2;
 	if (atomic_load_explicit(&s->line.on, memory_order_acquire))
 		return clk_read(&s->line, 0);
 	uint64_t n = mono_ns();
@@ -1194,8 +1208,8 @@ uint64_t gp_tsc_ns(uint64_t t)
 {
 	if (atomic_load_explicit(&gp_clk.on, memory_order_acquire))
 		return clk_read(&gp_clk, t);
-	if (atomic_load_explicit(&gprof_cli_clock_v1.line.on, memory_order_acquire))
-		return clk_read(&gprof_cli_clock_v1.line, t);
+	if (atomic_load_explicit(&gprof_cli_clock_v2.line.on, memory_order_acquire))
+		return clk_read(&gprof_cli_clock_v2.line, t);
 	return 0;
 }
 

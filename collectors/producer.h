@@ -92,11 +92,14 @@ GP_HIDDEN extern int gp_membar;
 /* The TSC -> CLOCK_MONOTONIC ns conversion, ns = ns + (rdtsc - tsc) * mult / 2^32; a
  * seqlock (seq odd while written); `on` once calibrated.  Each copy of the runtime reads
  * its own; one calibration for the whole process writes them all (producer.c "the
- * clock"). */
+ * clock").  prev_*: the line before this one (prev_mult 0: none), which gp_tsc_ns()
+ * uses for a TSC value read before `tsc` (the moment this line took over): a time read
+ * then was converted on it. */
 struct gp_clock {
 	_Atomic uint32_t seq;
 	_Atomic int on;
 	uint64_t tsc, ns, mult;
+	uint64_t prev_tsc, prev_ns, prev_mult;
 };
 GP_HIDDEN extern struct gp_clock gp_clk;
 

@@ -488,7 +488,7 @@ def write_outputs(libs, fns, out_dir, argv):
          " * version script of libgprof-cudalibs.so: each wrapper carries the symbol version of",
          " * the library whose ABI it was generated from (collectors/cudalibs.c); the producer",
          " * runtime's process-wide clock (collectors/producer.c \"the clock\") is exported. */",
-         "GPROF_CLI {", "global:", "\tgprof_cli_clock_v1;", "};"]
+         "GPROF_CLI {", "global:", "\tgprof_cli_clock_v2;", "};"]
     for li, (lib_id, soname, _, _) in enumerate(libs):
         m.append("%s {" % soname)
         m.append("global:")
