@@ -411,6 +411,15 @@ struct capture_conn {
 	size_t log_len, log_cap;
 };
 
+/* Bytes of state log (the records every later window's report replays: strings, thread
+ * names, HELLO, domains, CUDA devices, a CUDA graph's creation...) the router keeps, all
+ * connections together: the recorder's memory stays bounded (recorder.h).  A state record
+ * past it still reaches the reports the connection is in already, not the windows it
+ * joins later; each is counted once in recorder_stats.over_limit (and in
+ * GPROF_LOST_OVER_LIMIT of every report the router finishes). */
+#define CAPTURE_LOG_MAX (16u << 20)
+uint64_t capture_test_log_max; /* recorder_internal.h */
+
 struct report_router {
 	struct recorder_config cfg; /* report_path points at base_path */
 	char *base_path;
@@ -422,6 +431,8 @@ struct report_router {
 	struct capture_conn *conns; /* open connections (capture_conn_open .. _close) */
 	struct preset *preset;	    /* session: GP_CAPTURE_MAX_WINDOWS entries, else NULL */
 	unsigned armed;		    /* session with a trigger: the armed window + 1, 0 = none */
+	size_t log_bytes;	    /* state log bytes of the open connections (CAPTURE_LOG_MAX) */
+	uint64_t log_dropped;	    /* state records not kept for later windows */
 };
 
 /* Bring the cached windows up to date with the page. */
@@ -638,8 +649,15 @@ static struct report_conn *conn_in(struct report_router *rt, struct capture_conn
 	return cc->rc[k];
 }
 
-static void log_append(struct capture_conn *cc, const struct gp_rec_hdr *rec)
+static void log_append(struct report_router *rt, struct capture_conn *cc,
+		       const struct gp_rec_hdr *rec)
 {
+	if (rt->log_bytes + rec->size >
+	    (capture_test_log_max ? capture_test_log_max : CAPTURE_LOG_MAX)) {
+		rt->log_dropped++; /* (the reports open now have it) */
+		return;
+	}
+	rt->log_bytes += rec->size;
 	if (cc->log_len + rec->size > cc->log_cap) {
 		size_t n = cc->log_cap ? cc->log_cap * 2 : 4096;
 
@@ -691,7 +709,7 @@ static int broadcast_from(struct report_router *rt, struct capture_conn *cc, siz
 		else
 			rt->dropped++;
 	}
-	log_append(cc, rec);
+	log_append(rt, cc, rec);
 	return ret;
 }
 
@@ -720,7 +738,7 @@ int capture_record(struct report_router *rt, struct capture_conn *cc, const stru
 	if (gp_rec_is_state(rec->type)) {
 		if (rec->type == GP_REC_STRING && rec->size < sizeof(struct gp_rec_string))
 			return -1;
-		log_append(cc, rec);
+		log_append(rt, cc, rec);
 		refresh(rt);
 		return broadcast(rt, cc, rec);
 	}
@@ -730,7 +748,7 @@ int capture_record(struct report_router *rt, struct capture_conn *cc, const stru
 	if (m && m->route)
 		k = m->route(rt, cc->pid, rec);
 	if (k == REPORT_ROUTE_ALL) {
-		log_append(cc, rec);
+		log_append(rt, cc, rec);
 		refresh(rt);
 		return broadcast(rt, cc, rec);
 	}
@@ -773,6 +791,7 @@ void capture_conn_close(struct report_router *rt, struct capture_conn *cc)
 	if (cc->next)
 		cc->next->prev = cc->prev;
 	free(cc->rc);
+	rt->log_bytes -= cc->log_len;
 	free(cc->log);
 	free(cc);
 }
@@ -818,6 +837,8 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 	list = xcalloc(rt->nwin + 1, sizeof(char *));
 	for (k = 0; k < rt->nwin; k++) {
 		struct recorder_stats one = *st;
+
+		one.over_limit += rt->log_dropped; /* (every report says it; counted once) */
 		struct report *rep;
 
 		if (rt->win[k].finished)
@@ -845,10 +866,11 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 			total.zero_timestamps = one.zero_timestamps;
 		total.write_errors += one.write_errors - st->write_errors;
 		total.bad_records += one.bad_records - st->bad_records;
-		total.over_limit += one.over_limit - st->over_limit;
+		total.over_limit += one.over_limit - st->over_limit - rt->log_dropped;
 		total.disk_full_lost += one.disk_full_lost - st->disk_full_lost;
 	}
 	total.capture_unrouted = rt->dropped;
+	total.over_limit += rt->log_dropped;
 	*st = total;
 	*paths = list; /* after *st = total: paths may point into *st */
 	*npaths = nlist;

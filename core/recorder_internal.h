@@ -91,6 +91,9 @@ size_t gp_rec_min_size(uint16_t type);
  * (GP_RECORDER_QUEUE_MAX); spool_max: spool appends fail, as on a full disk, once this
  * many bytes went to the spool in the session. */
 extern uint64_t recorder_test_queue_max, recorder_test_spool_max;
+/* Test knob of the repeat-capture router (core/capture.c): bytes of state log kept
+ * (CAPTURE_LOG_MAX); 0 = the default. */
+extern uint64_t capture_test_log_max;
 
 /* Create and fill every ENUM_* table (core/report_enums.c).  0 or -1. */
 int report_create_enums(struct report *r);

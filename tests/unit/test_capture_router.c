@@ -3,7 +3,8 @@
  * --capture-range-end=repeat) on hand-made records: a CUDA graph's creation events
  * (tagged GP_CUDA_WINDOW_FROM | k, wire_cuda.h) land in the report of window k and of
  * every later window, also when they reach the recorder after window k closed, as nsys
- * writes them (issue 10).  CPU only.
+ * writes them (issue 10); the state log replayed into later ranges is bounded and what
+ * it drops counted (issue 18).  CPU only.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -139,10 +140,111 @@ static void test_graph_events_from_window(void **state)
 	capture_control_destroy(ctl, dir);
 }
 
+/* A GP_REC_STRING record of id `id` holding `len` bytes of text. */
+static void send_string(struct report_router *rt, struct capture_conn *cc, uint32_t id, size_t len)
+{
+	union {
+		struct gp_rec_string s;
+		unsigned char b[sizeof(struct gp_rec_string) + 1024];
+	} r;
+
+	memset(&r, 0, sizeof(r));
+	r.s.h.type = GP_REC_STRING;
+	r.s.h.size = (uint16_t)GP_REC_ALIGN(sizeof(r.s) + len);
+	r.s.h.tid = TID;
+	r.s.id = id;
+	r.s.len = (uint32_t)len;
+	snprintf(r.s.text, len + 1, "%0*u", (int)len, id);
+	assert_int_equal(capture_record(rt, cc, &r.s.h), 0);
+}
+
+/* The state log is bounded (here at 64 KiB): of 200 strings of 1000 bytes sent before
+ * the connection's first event, the ones past the bound are not kept, the marks naming
+ * them have no text in either range's report, and each is counted once
+ * (GPROF_LOST_OVER_LIMIT in both reports, recorder_stats.over_limit). */
+static void test_state_log_bounded(void **state)
+{
+	char *dir = *state, path[256], one[300];
+	struct capture_settings cs = {.mode = GP_CAPTURE_NVTX, .end = GP_CAPTURE_END_REPEAT};
+	struct recorder_config cfg;
+	struct recorder_stats st;
+	struct recorder_app_status app = {.pid = PID, .exit_status = 0};
+	uint64_t t0 = gp_monotonic_ns();
+	char **paths = NULL;
+	size_t npaths = 0;
+	long long kept, named[2];
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&st, 0, sizeof(st));
+	snprintf(path, sizeof(path), "%s/s.db", dir);
+	cfg.report_path = path;
+	cfg.session_start_ns = t0;
+	cfg.session_start_utc_ns = gp_realtime_ns();
+	capture_test_log_max = 64 << 10;
+	struct gp_control *ctl = capture_control_create(dir, &cs, t0);
+	assert_non_null(ctl);
+	struct report_router *rt = capture_router_new(&cfg, ctl);
+	assert_non_null(rt);
+	struct capture_conn *cc = capture_conn_open(rt, PID);
+
+	open_window(ctl, 0, t0 + 1000, 0);
+	for (uint32_t id = 1; id <= 200; id++)
+		send_string(rt, cc, id, 1000);
+	for (int k = 0; k < 2; k++) {
+		if (k == 1) {
+			atomic_store(&ctl->win[0].stop_ns, t0 + 2000000);
+			open_window(ctl, 1, t0 + 3000000, 0);
+		}
+		for (uint32_t id = 1; id <= 200; id++) {
+			struct gp_rec_nvtx m;
+
+			memset(&m, 0, sizeof(m));
+			m.h.type = GP_REC_NVTX_EVENT;
+			m.h.size = sizeof(m);
+			m.h.tid = TID;
+			m.start_ns = m.end_ns = t0 + 1000000 + 3000000 * (uint64_t)k + id;
+			m.text_sid = id;
+			assert_int_equal(capture_record(rt, cc, &m.h), 0);
+		}
+	}
+	atomic_store(&ctl->win[1].stop_ns, t0 + 4000000);
+	capture_conn_close(rt, cc);
+	app.end_ns = t0 + 5000000;
+	assert_int_equal(capture_router_finish(rt, &app, &st, &paths, &npaths), 0);
+	assert_int_equal(npaths, 2);
+	kept = (64 << 10) / GP_REC_ALIGN(sizeof(struct gp_rec_string) + 1000);
+	for (size_t k = 0; k < 2; k++) {
+		sqlite3 *db;
+
+		snprintf(one, sizeof(one), "%s/s.%zu.db", dir, k + 1);
+		assert_int_equal(sqlite3_open_v2(one, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(tu_db_int(db, "SELECT count(*) FROM NVTX_EVENTS"), 200);
+		named[k] = tu_db_int(db, "SELECT count(*) FROM NVTX_EVENTS WHERE text IS NOT NULL "
+					 "OR textId IS NOT NULL");
+		assert_int_equal(tu_db_int(db, "SELECT value FROM META_DATA_EXPORT WHERE name = "
+					       "'GPROF_LOST_OVER_LIMIT'"),
+				 200 - kept);
+		sqlite3_close(db);
+		free(paths[k]);
+	}
+	/* (the connection joins a range's report with its first event there: the log is
+	 * all either report got) */
+	assert_int_equal(named[0], kept);
+	assert_int_equal(named[1], kept);
+	assert_int_equal(st.over_limit, 200 - kept);
+	free(paths);
+	recorder_stats_release(&st);
+	capture_router_free(rt);
+	capture_control_destroy(ctl, dir);
+	capture_test_log_max = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_graph_events_from_window, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_state_log_bounded, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
