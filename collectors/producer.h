@@ -22,8 +22,14 @@
  * default action.  A forked child (pthread_atfork) drops the parent's buffers'
  * ownership, reconnects with its own pid and restarts the flusher.
  *
+ * The buffers live in a memfd shared with the recorder (wire.h "Thread buffers"): what a
+ * process could not flush (_exit, a crash under the application's own handler, SIGKILL)
+ * is read by the recorder once the process is gone.  When the recorder itself is gone
+ * (gprof-cli killed), the runtime stops collecting for good.
+ *
  * Errors: nothing here fails loudly; records that cannot be buffered or sent are
- * counted and reported to the recorder in GP_REC_LOSS.
+ * counted and reported to the recorder in GP_REC_LOSS (a process out of file
+ * descriptors for its connection keeps counting and connects once it can).
  */
 #ifndef GPROF_PRODUCER_H
 #define GPROF_PRODUCER_H

@@ -110,6 +110,7 @@ struct rconn {
 	 * reader, read and closed by the writer at the close); said_exit: the writer decoded
 	 * its GP_REC_PROCESS_EXIT */
 	int tbufs_fd, said_exit;
+	int forced; /* reader: closed by the recorder at the session end, not by the producer */
 };
 
 enum qkind {
@@ -1104,8 +1105,10 @@ static void *reader_main(void *arg)
 		while (r->open_list) {
 			struct rconn *c = r->open_list;
 
-			if (!read_conn(r, c, INT32_MAX))
+			if (!read_conn(r, c, INT32_MAX)) {
+				c->forced = 1; /* (its process may well be alive: no wait) */
 				close_conn(r, c);
+			}
 		}
 		give_up = gp_monotonic_ns() + FINAL_ACCEPT_MS * 1000000ull;
 	}
@@ -1206,7 +1209,8 @@ static void count_pid(struct recorder *r, uint32_t pid)
 }
 
 /* Is c's process gone?  Waits up to SALVAGE_WAIT_MS for one that ended without its exit
- * flush (its socket closes just before it is reaped), none for one that said goodbye. */
+ * flush (its socket closes just before it is reaped), none for one that said goodbye or
+ * whose connection the recorder closed itself (the session ended before it). */
 static int process_gone(const struct rconn *c)
 {
 	struct pollfd p = {-1, POLLIN, 0};
@@ -1217,7 +1221,7 @@ static int process_gone(const struct rconn *c)
 	p.fd = (int)syscall(SYS_pidfd_open, (pid_t)c->pid, 0);
 	if (p.fd < 0)
 		return errno == ESRCH; /* reaped already (else: no pidfd here, do not guess) */
-	gone = poll(&p, 1, c->said_exit ? 0 : SALVAGE_WAIT_MS) == 1;
+	gone = poll(&p, 1, c->said_exit || c->forced ? 0 : SALVAGE_WAIT_MS) == 1;
 	close(p.fd);
 	return gone;
 }
