@@ -699,7 +699,7 @@ static void test_crash_mid_burst(void **state)
 
 /* ---- recorder death (item 4) ------------------------------------------------------------ */
 
-/* SIGKILL to gprof-cli 400 ms into a 1.5 s run: the application finishes its run (every
+/* SIGKILL to gprof-cli 700 ms into a 1.5 s run: the application finishes its run (every
  * range of it, as it counts them), prints (its stdout led to the dead gprof-cli: pointed
  * at /dev/null, no SIGPIPE) and exits with its own status (7, reaped here as the
  * subreaper); the report holds what was committed and its readers say it was not
@@ -709,7 +709,7 @@ static void test_recorder_killed(void **state)
 	const char *dir = *state;
 	const char *args[10] = {"profile", "-t", "nvtx,osrt", "-o"};
 	char db[PATH_MAX], done[PATH_MAX], out[PATH_MAX], err[PATH_MAX], text[64];
-	struct timespec pause = {0, 400000000};
+	struct timespec pause = {0, 700000000};
 	pid_t g, w;
 	int st, app_st = -1;
 	struct tu_run r;
