@@ -59,6 +59,29 @@ static int loads(const char *lib)
 	return h != NULL;
 }
 
+/* Where the cuda collector finds libcupti.so.13 (collectors/cupti.c: LD_LIBRARY_PATH,
+ * then $CUDA_HOME's extras/CUPTI/lib64, lib64 and lib), looked up as files: loading CUPTI
+ * here would run its constructors for nothing.  1 and the path in buf, or 0. */
+static int find_cupti(const char *cuda_home, char *buf, size_t size)
+{
+	static const char *const rel[] = {"extras/CUPTI/lib64", "lib64", "lib"};
+	const char *ld = getenv("LD_LIBRARY_PATH");
+
+	while (ld && *ld) {
+		size_t n = strcspn(ld, ":");
+
+		if (n && (size_t)snprintf(buf, size, "%.*s/libcupti.so.13", (int)n, ld) < size &&
+		    access(buf, R_OK) == 0)
+			return 1;
+		ld += n + (ld[n] == ':');
+	}
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+		if ((size_t)snprintf(buf, size, "%s/%s/libcupti.so.13", cuda_home, rel[i]) < size &&
+		    access(buf, R_OK) == 0)
+			return 1;
+	return 0;
+}
+
 static int print_environment(void)
 {
 	const char *cuda_home = getenv("CUDA_HOME") ? getenv("CUDA_HOME") : "/usr/local/cuda";
@@ -71,13 +94,9 @@ static int print_environment(void)
 		printf("%-28s %s\n", "",
 		       "fix: install the NVIDIA driver (-t cuda needs it; nvtx "
 		       "and osrt work without)");
-	snprintf(path, sizeof(path), "%s/extras/CUPTI/lib64/libcupti.so", cuda_home);
-	cupti = loads("libcupti.so") || loads(path);
-	if (!cupti) {
-		snprintf(path, sizeof(path), "%s/lib64/libcupti.so", cuda_home);
-		cupti = loads(path);
-	}
-	printf("%-28s %s\n", "CUPTI (libcupti.so):", cupti ? "found" : "not found");
+	cupti = find_cupti(cuda_home, path, sizeof(path));
+	printf("%-28s %s%s\n", "CUPTI (libcupti.so.13):", cupti ? "found: " : "not found",
+	       cupti ? path : "");
 	if (!cupti)
 		printf("%-28s fix: install the CUDA toolkit's CUPTI and set CUDA_HOME, or add its "
 		       "lib64 to LD_LIBRARY_PATH\n",
