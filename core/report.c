@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "recorder.h"
-#include "recorder_internal.h"
+#include "wire_decode.h"
 #include "report.h"
 #include "util.h"
 
@@ -28,16 +28,6 @@
 #include "report_session.h"
 
 /* ---- small hash maps ------------------------------------------------------------ */
-
-static inline uint64_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
 
 static uint64_t hash_bytes(const char *s, size_t len)
 {
@@ -49,74 +39,6 @@ static uint64_t hash_bytes(const char *s, size_t len)
 		h *= 0x100000001b3ull;
 	}
 	return h | 1; /* 0 marks an empty slot */
-}
-
-static void i64map_grow(struct i64map *m)
-{
-	size_t ncap = m->cap ? m->cap * 2 : 64, i;
-	int64_t *nk = xmalloc(ncap * sizeof(*nk)), *nv = xmalloc(ncap * sizeof(*nv));
-
-	for (i = 0; i < ncap; i++)
-		nk[i] = I64_EMPTY;
-	for (i = 0; i < m->cap; i++) {
-		size_t j;
-
-		if (m->keys[i] == I64_EMPTY)
-			continue;
-		j = hash64((uint64_t)m->keys[i]) & (ncap - 1);
-		while (nk[j] != I64_EMPTY)
-			j = (j + 1) & (ncap - 1);
-		nk[j] = m->keys[i];
-		nv[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = nk;
-	m->vals = nv;
-	m->cap = ncap;
-}
-
-int64_t *i64map_get(struct i64map *m, int64_t key, int64_t init, int *found)
-{
-	size_t j;
-
-	if ((m->n + 1) * 2 > m->cap)
-		i64map_grow(m);
-	j = hash64((uint64_t)key) & (m->cap - 1);
-	while (m->keys[j] != I64_EMPTY) {
-		if (m->keys[j] == key) {
-			*found = 1;
-			return &m->vals[j];
-		}
-		j = (j + 1) & (m->cap - 1);
-	}
-	m->keys[j] = key;
-	m->vals[j] = init;
-	m->n++;
-	*found = 0;
-	return &m->vals[j];
-}
-
-int64_t *i64map_find(const struct i64map *m, int64_t key)
-{
-	size_t j;
-
-	if (!m->n)
-		return NULL;
-	j = hash64((uint64_t)key) & (m->cap - 1);
-	while (m->keys[j] != I64_EMPTY) {
-		if (m->keys[j] == key)
-			return &m->vals[j];
-		j = (j + 1) & (m->cap - 1);
-	}
-	return NULL;
-}
-
-void i64map_free(struct i64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
 }
 
 /* The StringIds intern table: text -> id. */

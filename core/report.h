@@ -250,4 +250,17 @@ void report_discard(struct report *r);
  * path-journal); a file that is not there is no error. */
 void report_unlink_files(const char *path);
 
+/* Create and fill every ENUM_* table (core/report_enums.c).  0 or -1. */
+int report_create_enums(struct report *r);
+
+/* Table modules (core/report_<name>.c; report_module_cuda and report_module_metrics
+ * are declared in report_cuda.h and report_metrics.h); report.c's setup_modules() lists
+ * them all. */
+extern const struct report_module report_module_nvtx;
+extern const struct report_module report_module_osrt;
+extern const struct report_module report_module_mpi; /* core/report_mpi.c */
+
+/* The table module that handles record type `type` (NULL: none / a common type). */
+const struct report_module *report_module_for_type(uint16_t type);
+
 #endif

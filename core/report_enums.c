@@ -8,7 +8,6 @@
 #include <stdio.h>
 
 #include "report.h"
-#include "recorder_internal.h"
 
 struct enum_row {
 	int id;

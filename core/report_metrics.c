@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "core/kernel_name.h"
-#include "core/recorder_internal.h"
+#include "core/wire_decode.h"
 #include "core/report.h"
 #include "core/report_metrics.h"
 #include "core/util.h"

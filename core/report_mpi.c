@@ -25,7 +25,6 @@
  */
 #include <stdlib.h>
 
-#include "recorder_internal.h"
 #include "report.h"
 #include "util.h"
 

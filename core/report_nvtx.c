@@ -32,7 +32,6 @@
 #include <sys/random.h>
 
 #include "nsys_event_type.h"
-#include "recorder_internal.h"
 #include "report.h"
 #include "util.h"
 

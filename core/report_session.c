@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "recorder.h"
-#include "recorder_internal.h"
 #include "report.h"
 #include "report_session.h"
 #include "util.h"

@@ -32,7 +32,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "recorder_internal.h"
 #include "report.h"
 #include "report_session.h"
 #include "util.h"

@@ -100,4 +100,21 @@ int64_t gp_realtime_ns(void);
  * -1 (errno EINVAL/ERANGE) otherwise. */
 int gp_parse_u64(const char *s, uint64_t *out);
 
+/* int64 key -> int64 value, open addressing (core/util.c); key INT64_MIN is the empty
+ * marker and cannot be stored.  Zero-initialise; release with i64map_free. */
+struct i64map {
+	int64_t *keys;
+	int64_t *vals;
+	size_t cap, n; /* slots (a power of two), keys stored */
+};
+#define I64_EMPTY INT64_MIN
+
+/* A pointer to key's value, valid until the next i64map_get; inserts `init` when key is
+ * absent.  *found: 1 when it was there.  Never fails (xmalloc dies on OOM). */
+int64_t *i64map_get(struct i64map *m, int64_t key, int64_t init, int *found);
+/* A pointer to key's value (valid until the next i64map_get), or NULL when absent. */
+int64_t *i64map_find(const struct i64map *m, int64_t key);
+/* Free the map's memory and zero it (it may be used again). */
+void i64map_free(struct i64map *m);
+
 #endif
