@@ -43,3 +43,21 @@ int gp_option_error(const char *cmd, int missing_value, const char *arg)
 	hint("see 'gprof-cli %s --help'", cmd);
 	return GP_EXIT_USAGE;
 }
+
+int gp_option_format(const char *arg, enum stats_format *out)
+{
+	if (!stats_parse_format(arg, out))
+		return 0;
+	error("unknown format '%s'", arg);
+	hint("use column, table, csv, tsv or json");
+	return GP_EXIT_USAGE;
+}
+
+int gp_option_timeunit(const char *arg, enum stats_timeunit *out)
+{
+	if (!stats_parse_timeunit(arg, out))
+		return 0;
+	error("unknown time unit '%s'", arg);
+	hint("use ns, us, ms or s (or nsec, usec, msec, seconds, ...)");
+	return GP_EXIT_USAGE;
+}

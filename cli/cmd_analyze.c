@@ -227,20 +227,12 @@ int cmd_analyze(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			if (stats_parse_format(optarg, &o.format)) {
-				error("unknown format '%s'", optarg);
-				hint("use column, table, csv, tsv or json");
-				status = GP_EXIT_USAGE;
+			if ((status = gp_option_format(optarg, &o.format)))
 				goto out;
-			}
 			break;
 		case OPT_TIMEUNIT:
-			if (stats_parse_timeunit(optarg, &o.timeunit)) {
-				error("unknown time unit '%s'", optarg);
-				hint("use ns, us, ms or s (or nsec, usec, msec, seconds, ...)");
-				status = GP_EXIT_USAGE;
+			if ((status = gp_option_timeunit(optarg, &o.timeunit)))
 				goto out;
-			}
 			break;
 		case OPT_FAIL_ON:
 			fail_on = optarg;

@@ -425,12 +425,8 @@ int cmd_stats(int argc, char **argv)
 			list_add_split(&outputs, optarg);
 			break;
 		case OPT_TIMEUNIT:
-			if (stats_parse_timeunit(optarg, &o.timeunit)) {
-				error("unknown time unit '%s'", optarg);
-				hint("use ns, us, ms or s (or nsec, usec, msec, seconds, ...)");
-				status = GP_EXIT_USAGE;
+			if ((status = gp_option_timeunit(optarg, &o.timeunit)))
 				goto out;
-			}
 			break;
 		case OPT_FORCE:
 			if (parse_bool(optarg, &force)) {
@@ -510,10 +506,7 @@ int cmd_stats(int argc, char **argv)
 		}
 		if (!strcmp(fmt, ".")) {
 			j->format = strcmp(out, "-") ? STATS_FMT_CSV : STATS_FMT_COLUMN;
-		} else if (stats_parse_format(fmt, &j->format)) {
-			error("unknown format '%s'", fmt);
-			hint("use column, table, csv, tsv or json");
-			status = GP_EXIT_USAGE;
+		} else if ((status = gp_option_format(fmt, &j->format))) {
 			njobs++;
 			goto out;
 		}

@@ -5,7 +5,6 @@
  * The application keeps running.  Exit 6 when the session is unknown, stale or ended, or
  * not collecting.
  */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,41 +34,11 @@ static void stop_help(FILE *f)
 
 int cmd_stop(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"session", required_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	char name[SESSION_NAME_MAX + 1], path[PATH_MAX], abs[PATH_MAX], v[8];
-	const char *session = NULL;
+	char path[PATH_MAX], abs[PATH_MAX], v[8];
 	struct strbuf ans = STRBUF_INIT;
-	struct session_info info;
-	int c, fd, rc;
+	int rc = session_command(argc, argv, "stop", stop_help, "cmd=stop\n", &ans);
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		if (c == 's') {
-			session = optarg;
-		} else if (c == 'h') {
-			stop_help(stdout);
-			return GP_EXIT_OK;
-		} else {
-			return gp_option_error("stop", c == ':', argv[optind - 1]);
-		}
-	}
-	if (optind < argc) {
-		error("unexpected argument '%s'", argv[optind]);
-		hint("see 'gprof-cli stop --help'");
-		return GP_EXIT_USAGE;
-	}
-	if (session && session_name_parse("--session", session, name) < 0)
-		return GP_EXIT_USAGE;
-	fd = session_find(session ? name : NULL, &info);
-	if (fd < 0)
-		return GP_EXIT_SESSION;
-	rc = session_request(fd, info.name, "cmd=stop\n", &ans);
-	if (rc == 0 && session_kv(ans.buf, "generated", path, sizeof(path))) {
+	if (rc == 0 && ans.len && session_kv(ans.buf, "generated", path, sizeof(path))) {
 		if (!realpath(path, abs))
 			snprintf(abs, sizeof(abs), "%s", path);
 		fprintf(stderr, "Generated:\n    %s\n", abs);

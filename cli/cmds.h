@@ -11,6 +11,8 @@
 #ifndef GPROF_CMDS_H
 #define GPROF_CMDS_H
 
+#include "exporters/stats.h"
+
 int cmd_profile(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_export(int argc, char **argv);
@@ -45,5 +47,12 @@ const char *gp_libdir(void);
  * missing_value != 0 for getopt's ':' (the option at `arg` needs a value), else an unknown
  * option `arg` (argv[optind - 1]).  Returns GP_EXIT_USAGE for the caller to exit with. */
 int gp_option_error(const char *cmd, int missing_value, const char *arg);
+
+/* The value of a reader command's --format (column, table, csv, tsv, json) and
+ * --timeunit (ns, us, ms, s and their long spellings; exporters/stats.h): 0 with *out
+ * set, or GP_EXIT_USAGE after one error line naming the value and a hint listing the
+ * accepted ones. */
+int gp_option_format(const char *arg, enum stats_format *out);
+int gp_option_timeunit(const char *arg, enum stats_timeunit *out);
 
 #endif

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cmds.h"
 #include "cli/session.h"
 #include "core/outname.h"
 #include "core/util.h"
@@ -674,4 +676,42 @@ void session_server_close(struct session_server *s, int exit_status)
 	} else if (session_path(path, sizeof(path), s->dir, s->name, ".info") == 0) {
 		unlink(path);
 	}
+}
+
+int session_command(int argc, char **argv, const char *cmd, void (*help)(FILE *f), const char *req,
+		    struct strbuf *answer)
+{
+	static const struct option longopts[] = {
+	    {"session", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char name[SESSION_NAME_MAX + 1];
+	const char *session = NULL;
+	struct session_info info;
+	int c, fd;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		if (c == 's') {
+			session = optarg;
+		} else if (c == 'h') {
+			help(stdout);
+			return GP_EXIT_OK;
+		} else {
+			return gp_option_error(cmd, c == ':', argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		error("unexpected argument '%s'", argv[optind]);
+		hint("see 'gprof-cli %s --help'", cmd);
+		return GP_EXIT_USAGE;
+	}
+	if (session && session_name_parse("--session", session, name) < 0)
+		return GP_EXIT_USAGE;
+	fd = session_find(session ? name : NULL, &info);
+	if (fd < 0)
+		return GP_EXIT_SESSION;
+	return session_request(fd, info.name, req, answer);
 }

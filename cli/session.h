@@ -35,6 +35,7 @@
 #define GPROF_SESSION_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "core/util.h"
@@ -97,6 +98,17 @@ int session_find(const char *name, struct session_info *info);
  * daemon ended).
  */
 int session_request(int fd, const char *name, const char *req, struct strbuf *answer);
+
+/*
+ * The whole front of a session command whose only option is --session=NAME (stop,
+ * cancel): parse argv (getopt_long; -h/--help prints help(stdout)), find the session
+ * (session_find) and send it `req` (session_request), the answer into *answer.  Returns
+ * the command's exit status: GP_EXIT_OK after --help (*answer left empty) or when the
+ * request succeeded; GP_EXIT_USAGE for a bad command line (one line + hint naming
+ * `cmd`), GP_EXIT_SESSION or a refusal's status otherwise.
+ */
+int session_command(int argc, char **argv, const char *cmd, void (*help)(FILE *f), const char *req,
+		    struct strbuf *answer);
 
 /* The value of key in "key=value" lines `kv` copied into buf (size bytes), or NULL when
  * absent. */

@@ -271,21 +271,6 @@ static void add_ident(struct strbuf *sb, const char *name)
 	strbuf_addch(sb, '"');
 }
 
-static int has_column(sqlite3 *db, const char *table, const char *col)
-{
-	sqlite3_stmt *st;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
-			       NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 /* nvtx=<range[@domain]>: the first push/pop or start/end range (by start) whose
  * "message" plus "@domain" (nothing for the default domain) is spec.  1 found, 0 not,
  * -1 after an error. */
@@ -373,7 +358,8 @@ static int apply_window(struct analyze_run *r)
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < n && !ret; i++) {
 		const char *t = tables[i];
-		if (!has_column(r->db, t, "start") || !has_column(r->db, t, "end"))
+		if (!stats_column_exists(r->db, t, "start") ||
+		    !stats_column_exists(r->db, t, "end"))
 			continue;
 		strbuf_reset(&sb);
 		strbuf_addstr(&sb, "CREATE TEMP VIEW ");
@@ -386,13 +372,13 @@ static int apply_window(struct analyze_run *r)
 			    " AND end >= %" PRId64 "))",
 			    start, end, start, end, start, end);
 		if (by_thread || by_process) {
-			if (has_column(r->db, t, "globalTid")) {
+			if (stats_column_exists(r->db, t, "globalTid")) {
 				if (by_thread)
 					strbuf_addf(&sb, " AND globalTid = %" PRId64, gtid);
 				else
 					strbuf_addf(&sb, " AND globalTid >> 24 = %" PRId64,
 						    gtid >> 24);
-			} else if (has_column(r->db, t, "globalPid")) {
+			} else if (stats_column_exists(r->db, t, "globalPid")) {
 				strbuf_addf(&sb, " AND globalPid >> 24 = %" PRId64, gtid >> 24);
 			} else {
 				continue;

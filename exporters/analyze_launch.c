@@ -57,7 +57,7 @@ static int prepare(struct analyze_run *r)
 		return 1;
 	if (cuda_nvtx_build(r->db))
 		return -1;
-	graph_col = cuda_column_exists(r->db, "CUPTI_ACTIVITY_KIND_KERNEL", "graphNodeId");
+	graph_col = stats_column_exists(r->db, "CUPTI_ACTIVITY_KIND_KERNEL", "graphNodeId");
 	/* one row per kernel launched by a call of its own */
 	strbuf_addf(&sb,
 		    "CREATE TEMP TABLE gp_lb_k AS SELECT k.start AS ks, k.end AS ke, "

@@ -61,25 +61,9 @@
 	"                       (@domain when not in the default domain); start= and end=\n"       \
 	"                       win over the range's times\n"
 
-/* Whether column col of table exists (nsys checks greenContextId so). */
-static int column_exists(sqlite3 *db, const char *table, const char *col)
-{
-	sqlite3_stmt *st;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
-			       NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 static int need_green(struct analyze_run *r, const char *table)
 {
-	if (column_exists(r->db, table, "greenContextId"))
+	if (stats_column_exists(r->db, table, "greenContextId"))
 		return 0;
 	return analyze_skip(r, NO_GREEN_CTX);
 }

@@ -165,6 +165,21 @@ int stats_table_exists(sqlite3 *db, const char *name)
 	return found;
 }
 
+int stats_column_exists(sqlite3 *db, const char *table, const char *col)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
 static int check_args(const struct stats_report *r, const struct stats_args *a)
 {
 	for (int i = 0; a && i < a->nargs; i++) {

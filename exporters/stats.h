@@ -152,6 +152,9 @@ static inline int64_t stats_sat_add(int64_t a, int64_t b)
 /* Non-zero when db has a table or view called `name`, in its main schema or a TEMP one
  * a report created. */
 int stats_table_exists(sqlite3 *db, const char *name);
+/* Non-zero when table `table` of db has a column called `col` (older nsys exports lack
+ * some, e.g. greenContextId); 0 when it has not, or the table does not exist. */
+int stats_column_exists(sqlite3 *db, const char *table, const char *col);
 
 /*
  * Run report r on db and print it to out as o says.  Checks r->needs (missing table:

@@ -503,22 +503,6 @@ static void pass_nvtx(struct walk *w, struct rep *r)
 	pass_end(w);
 }
 
-/* Does table have column col? */
-static int has_col(struct rep *r, const char *table, const char *col)
-{
-	sqlite3_stmt *st;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(r->db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1,
-			       &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 /* Append the column list cols of table: "?name" is a column older exports may lack,
  * written as NULL when table has none of that name. */
 static void add_cols(struct strbuf *sql, struct rep *r, const char *table, const char *cols)
@@ -536,7 +520,7 @@ static void add_cols(struct strbuf *sql, struct rep *r, const char *table, const
 		for (n = 0; q[1 + n] && (isalnum((unsigned char)q[1 + n]) || q[1 + n] == '_'); n++)
 			;
 		snprintf(name, sizeof(name), "%.*s", (int)n, q + 1);
-		strbuf_addstr(sql, has_col(r, table, name) ? name : "NULL");
+		strbuf_addstr(sql, stats_column_exists(r->db, table, name) ? name : "NULL");
 		p = q + 1 + n;
 	}
 }

@@ -6,21 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cuda_column_exists(sqlite3 *db, const char *table, const char *col)
-{
-	sqlite3_stmt *st;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
-			       NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 int cuda_exec(sqlite3 *db, const char *sql)
 {
 	return stats_exec(db, sql, "cannot prepare the CUDA report tables");
@@ -305,7 +290,7 @@ static int fill_ranges_sql(sqlite3 *db)
 {
 	struct strbuf sb = STRBUF_INIT;
 	int rc;
-	int same_tid_end = cuda_column_exists(db, "NVTX_EVENTS", "endGlobalTid");
+	int same_tid_end = stats_column_exists(db, "NVTX_EVENTS", "endGlobalTid");
 
 	strbuf_addf(&sb,
 		    "INSERT INTO temp.GP_NVTX_RANGES (rangeId, startNS, endNS, globalTid, name, "
@@ -409,7 +394,7 @@ int cuda_kernel_view(sqlite3 *db, const struct stats_args *args)
 	if (stats_has_arg(args, "base"))
 		col = "shortName";
 	else if (stats_has_arg(args, "mangled") &&
-		 cuda_column_exists(db, "CUPTI_ACTIVITY_KIND_KERNEL", "mangledName"))
+		 stats_column_exists(db, "CUPTI_ACTIVITY_KIND_KERNEL", "mangledName"))
 		col = "mangledName";
 	if (nvtx && cuda_nvtx_build(db))
 		return -1;

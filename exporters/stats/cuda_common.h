@@ -30,8 +30,6 @@
 /* The globalPid part of a globalTid (nsys: globalTid & 0xFFFFFFFFFF000000). */
 #define CUDA_GPID_MASK "0xFFFFFFFFFF000000"
 
-/* Non-zero when `table` has a column `col`. */
-int cuda_column_exists(sqlite3 *db, const char *table, const char *col);
 /* Run one or more statements; on failure error("cannot ...: <sqlite msg>") and -1. */
 int cuda_exec(sqlite3 *db, const char *sql);
 

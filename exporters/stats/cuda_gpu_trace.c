@@ -24,7 +24,7 @@ static void device_sql(sqlite3 *db, struct strbuf *sql, const char *alias)
 
 static void green_sql(sqlite3 *db, struct strbuf *sql, const char *table, const char *alias)
 {
-	if (cuda_column_exists(db, table, "greenContextId"))
+	if (stats_column_exists(db, table, "greenContextId"))
 		strbuf_addf(sql, "%s.greenContextId", alias);
 	else
 		strbuf_addstr(sql, "NULL");
