@@ -33,22 +33,6 @@ static void status_help(FILE *f)
 		   "See 'man gprof-cli-status'.\n");
 }
 
-/* The first line of path (newline removed) into buf; NULL when unreadable. */
-static const char *read_line(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "re");
-	char *ok;
-
-	if (!f)
-		return NULL;
-	ok = fgets(buf, (int)size, f);
-	fclose(f);
-	if (!ok)
-		return NULL;
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
-
 /* Does a library load (dlopen, then unloaded)? */
 static int loads(const char *lib)
 {
@@ -101,7 +85,7 @@ static int print_environment(void)
 		printf("%-28s fix: install the CUDA toolkit's CUPTI and set CUDA_HOME, or add its "
 		       "lib64 to LD_LIBRARY_PATH\n",
 		       "");
-	if (read_line("/proc/driver/nvidia/params", buf, sizeof(buf))) {
+	if (gp_read_line("/proc/driver/nvidia/params", buf, sizeof(buf))) {
 		FILE *f = fopen("/proc/driver/nvidia/params", "re");
 		int admin = -1;
 
@@ -123,7 +107,7 @@ static int print_environment(void)
 	} else {
 		printf("%-28s %s\n", "GPU performance counters:", "no NVIDIA driver loaded");
 	}
-	if (read_line("/proc/sys/kernel/perf_event_paranoid", buf, sizeof(buf))) {
+	if (gp_read_line("/proc/sys/kernel/perf_event_paranoid", buf, sizeof(buf))) {
 		int p = atoi(buf);
 
 		printf("%-28s %d%s\n", "perf_event_paranoid:", p,

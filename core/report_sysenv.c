@@ -36,22 +36,6 @@
 #include "report_session.h"
 #include "util.h"
 
-/* The first line of path without its newline, into buf; NULL when unreadable or empty. */
-static char *read_line(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "re");
-	char *ok;
-
-	if (!f)
-		return NULL;
-	ok = fgets(buf, (int)size, f);
-	fclose(f);
-	if (!ok)
-		return NULL;
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf[0] ? buf : NULL;
-}
-
 /* The value of the first "key<spaces>: value" line of /proc/cpuinfo, into buf. */
 static char *cpuinfo_value(const char *key, char *buf, size_t size)
 {
@@ -89,7 +73,7 @@ static unsigned long long cpu_max_hz(long cpu, unsigned long long fallback_hz)
 
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/cpufreq/cpuinfo_max_freq",
 		 cpu);
-	if (read_line(path, buf, sizeof(buf)))
+	if (gp_read_line(path, buf, sizeof(buf)))
 		return strtoull(buf, NULL, 10) * 1000ull; /* kHz */
 	return fallback_hz;
 }
@@ -133,7 +117,7 @@ static char *nv_driver_version(char *buf, size_t size)
 {
 	char line[512], *tok, *save = NULL;
 
-	if (!read_line("/proc/driver/nvidia/version", line, sizeof(line)))
+	if (!gp_read_line("/proc/driver/nvidia/version", line, sizeof(line)))
 		return NULL;
 	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
 		size_t i, dots = 0;
@@ -186,12 +170,12 @@ void report_sysenv_rows(void (*fn)(void *ctx, const char *name, int name_enum, c
 			long socket = 0;
 
 			snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/online", cpu);
-			if (read_line(path, v, sizeof(v)) && v[0] == '0')
+			if (gp_read_line(path, v, sizeof(v)) && v[0] == '0')
 				continue; /* offline */
 			snprintf(path, sizeof(path),
 				 "/sys/devices/system/cpu/cpu%ld/topology/physical_package_id",
 				 cpu);
-			if (read_line(path, v, sizeof(v)))
+			if (gp_read_line(path, v, sizeof(v)))
 				socket = strtol(v, NULL, 10);
 			strbuf_addf(&js, "%s{\"cpuid\":%ld,\"socket\":%ld,\"maxfreqhz\":%llu}",
 				    n++ ? "," : "", cpu, socket, cpu_max_hz(cpu, mhz_hz));
@@ -227,7 +211,7 @@ void report_sysenv_rows(void (*fn)(void *ctx, const char *name, int name_enum, c
 	}
 	if (have_uname)
 		fn(ctx, "KernelVersion", 882, u.version);
-	if (read_line("/proc/sys/kernel/perf_event_paranoid", buf, sizeof(buf)))
+	if (gp_read_line("/proc/sys/kernel/perf_event_paranoid", buf, sizeof(buf)))
 		fn(ctx, "LinuxParanoidLevel", 919, buf);
 }
 

@@ -329,3 +329,18 @@ void i64map_free(struct i64map *m)
 	free(m->vals);
 	memset(m, 0, sizeof(*m));
 }
+
+char *gp_read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	char *ok;
+
+	if (!f)
+		return NULL;
+	ok = fgets(buf, (int)size, f);
+	fclose(f);
+	if (!ok)
+		return NULL;
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf[0] ? buf : NULL;
+}

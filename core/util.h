@@ -100,6 +100,11 @@ int64_t gp_realtime_ns(void);
  * -1 (errno EINVAL/ERANGE) otherwise. */
 int gp_parse_u64(const char *s, uint64_t *out);
 
+/* The first line of file `path` without its newline, into buf (size bytes, longer lines
+ * cut); returns buf, or NULL when the file cannot be read or the line is empty (e.g.
+ * /proc/sys/kernel/perf_event_paranoid). */
+char *gp_read_line(const char *path, char *buf, size_t size);
+
 /* int64 key -> int64 value, open addressing (core/util.c); key INT64_MIN is the empty
  * marker and cannot be stored.  Zero-initialise; release with i64map_free. */
 struct i64map {

@@ -259,18 +259,6 @@ void analyze_wrap(struct strbuf *out, const char *text, size_t width)
 
 /* ---- nsys's time window (start=, end=, nvtx=) ----------------------------------- */
 
-/* Append "name" as an SQL identifier. */
-static void add_ident(struct strbuf *sb, const char *name)
-{
-	strbuf_addch(sb, '"');
-	for (const char *p = name; *p; p++) {
-		if (*p == '"')
-			strbuf_addch(sb, '"');
-		strbuf_addch(sb, *p);
-	}
-	strbuf_addch(sb, '"');
-}
-
 /* nvtx=<range[@domain]>: the first push/pop or start/end range (by start) whose
  * "message" plus "@domain" (nothing for the default domain) is spec.  1 found, 0 not,
  * -1 after an error. */
@@ -363,9 +351,9 @@ static int apply_window(struct analyze_run *r)
 			continue;
 		strbuf_reset(&sb);
 		strbuf_addstr(&sb, "CREATE TEMP VIEW ");
-		add_ident(&sb, t);
+		stats_sql_ident(&sb, t);
 		strbuf_addstr(&sb, " AS SELECT rowid, * FROM main.");
-		add_ident(&sb, t);
+		stats_sql_ident(&sb, t);
 		strbuf_addf(&sb,
 			    " WHERE ((start >= %" PRId64 " AND start < %" PRId64
 			    ") OR (end >= %" PRId64 " AND end < %" PRId64 ") OR (start < %" PRId64
@@ -408,7 +396,7 @@ static void drop_temp(sqlite3 *db)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *type = (const char *)sqlite3_column_text(st, 0);
 		strbuf_addstr(&sb, !strcmp(type, "view") ? "DROP VIEW temp." : "DROP TABLE temp.");
-		add_ident(&sb, (const char *)sqlite3_column_text(st, 1));
+		stats_sql_ident(&sb, (const char *)sqlite3_column_text(st, 1));
 		strbuf_addstr(&sb, ";");
 	}
 	sqlite3_finalize(st);

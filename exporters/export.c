@@ -43,18 +43,6 @@ char *export_default_output(const char *db_path, enum export_type t)
 	return xasprintf("%.*s%s", (int)len, db_path, t == EXPORT_CSV ? "_csv" : ".jsonl");
 }
 
-/* Append an SQL identifier quoted with "". */
-static void add_ident(struct strbuf *sb, const char *s)
-{
-	strbuf_addch(sb, '"');
-	for (; *s; s++) {
-		if (*s == '"')
-			strbuf_addch(sb, '"');
-		strbuf_addch(sb, *s);
-	}
-	strbuf_addch(sb, '"');
-}
-
 struct table {
 	char *name;
 	int ncols;    /* output columns */
@@ -134,7 +122,7 @@ static int prepare_table(sqlite3 *db, struct table *t)
 	size_t alloc = 0;
 
 	strbuf_addstr(&q, "PRAGMA table_info(");
-	add_ident(&q, t->name);
+	stats_sql_ident(&q, t->name);
 	strbuf_addch(&q, ')');
 	if (sqlite3_prepare_v2(db, q.buf, -1, &info, NULL) != SQLITE_OK) {
 		strbuf_release(&q);
@@ -154,7 +142,7 @@ static int prepare_table(sqlite3 *db, struct table *t)
 		if (t->ncols)
 			strbuf_addstr(&sql, ", ");
 		strbuf_addstr(&sql, "t.");
-		add_ident(&sql, col);
+		stats_sql_ident(&sql, col);
 		t->names[t->ncols++] = xstrdup(col);
 		if (ref) {
 			nref++;
@@ -162,12 +150,12 @@ static int prepare_table(sqlite3 *db, struct table *t)
 			t->names[t->ncols++] = xasprintf("%s_value", col);
 			strbuf_addf(&joins, " LEFT JOIN StringIds AS s%d ON s%d.id = t.", nref,
 				    nref);
-			add_ident(&joins, col);
+			stats_sql_ident(&joins, col);
 		}
 	}
 	sqlite3_finalize(info);
 	strbuf_addstr(&sql, " FROM ");
-	add_ident(&sql, t->name);
+	stats_sql_ident(&sql, t->name);
 	strbuf_addstr(&sql, " AS t");
 	strbuf_addstr(&sql, joins.buf);
 	rc = rc == SQLITE_DONE ? sqlite3_prepare_v2(db, sql.buf, -1, &t->st, NULL) : rc;

@@ -269,8 +269,7 @@ int stats_run_report(sqlite3 *db, const struct stats_report *r, const struct sta
 	return ret;
 }
 
-/* Append "name" as an SQL identifier (double quotes doubled). */
-static void add_ident(struct strbuf *sb, const char *name)
+void stats_sql_ident(struct strbuf *sb, const char *name)
 {
 	strbuf_addch(sb, '"');
 	for (const char *p = name; *p; p++) {
@@ -290,7 +289,7 @@ static int merged_create(sqlite3 *mem, sqlite3_stmt *st, sqlite3_stmt **ins)
 	strbuf_addstr(&sql, "CREATE TABLE merged(\"Report\"");
 	for (int i = 0; i < n; i++) {
 		strbuf_addch(&sql, ',');
-		add_ident(&sql, sqlite3_column_name(st, i));
+		stats_sql_ident(&sql, sqlite3_column_name(st, i));
 	}
 	strbuf_addch(&sql, ')');
 	rc = sqlite3_exec(mem, sql.buf, NULL, NULL, NULL);

@@ -155,6 +155,8 @@ int stats_table_exists(sqlite3 *db, const char *name);
 /* Non-zero when table `table` of db has a column called `col` (older nsys exports lack
  * some, e.g. greenContextId); 0 when it has not, or the table does not exist. */
 int stats_column_exists(sqlite3 *db, const char *table, const char *col);
+/* Append `name` to sb as an SQL identifier: in double quotes, each '"' doubled. */
+void stats_sql_ident(struct strbuf *sb, const char *name);
 
 /*
  * Run report r on db and print it to out as o says.  Checks r->needs (missing table:

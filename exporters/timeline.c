@@ -29,6 +29,7 @@
 #include "exporters/export.h"
 #include "exporters/report_open.h"
 #include "exporters/stats.h"
+#include "exporters/stats/cuda_common.h"
 #include "exporters/timeline.h"
 
 /* ---- a small map: 64-bit key -> pointer --------------------------------------------- */
@@ -614,24 +615,6 @@ static void pass_cuda_api(struct walk *w, struct rep *r)
 	pass_end(w);
 }
 
-/* ENUM_CUDA_MEMCPY_OPER labels (nsys-sqlite-schema.md) */
-static const char *const copy_kinds[] = {
-    "Unknown",
-    "Host-to-Device",
-    "Device-to-Host",
-    "Host-to-Array",
-    "Array-to-Host",
-    "Array-to-Array",
-    "Array-to-Device",
-    "Device-to-Array",
-    "Device-to-Device",
-    "Host-to-Host",
-    "Peer-to-Peer",
-    "Unified Host-to-Device",
-    "Unified Device-to-Host",
-    "Unified Device-to-Device",
-};
-
 static void pass_gpu(struct walk *w, struct rep *r)
 {
 	struct strbuf sql = STRBUF_INIT, u = STRBUF_INIT;
@@ -676,10 +659,7 @@ static void pass_gpu(struct walk *w, struct rep *r)
 		case 1: {
 			int64_t k = col_int(st, 9);
 
-			snprintf(name, sizeof(name), "[CUDA memcpy %s]",
-				 k >= 0 && k < (int64_t)(sizeof(copy_kinds) / sizeof(*copy_kinds))
-				     ? copy_kinds[k]
-				     : "Unknown");
+			snprintf(name, sizeof(name), "[CUDA memcpy %s]", cuda_memcpy_label(k));
 			e.name = name;
 			e.cat = "cuda_memcpy";
 			break;

@@ -36,30 +36,37 @@ int cuda_gpuops_sql(sqlite3 *db, struct strbuf *sb)
 	return n;
 }
 
+static const char *const memcpy_labels[] = {"Unknown",
+					    "Host-to-Device",
+					    "Device-to-Host",
+					    "Host-to-Array",
+					    "Array-to-Host",
+					    "Array-to-Array",
+					    "Array-to-Device",
+					    "Device-to-Array",
+					    "Device-to-Device",
+					    "Host-to-Host",
+					    "Peer-to-Peer",
+					    "Unified Host-to-Device",
+					    "Unified Device-to-Host",
+					    "Unified Device-to-Device"};
+
+const char *cuda_memcpy_label(int64_t kind)
+{
+	return kind >= 0 && kind < (int64_t)(sizeof(memcpy_labels) / sizeof(memcpy_labels[0]))
+		   ? memcpy_labels[kind]
+		   : "Unknown";
+}
+
 void cuda_memcpy_label_sql(sqlite3 *db, struct strbuf *sb, const char *expr)
 {
-	static const char *const labels[] = {"Unknown",
-					     "Host-to-Device",
-					     "Device-to-Host",
-					     "Host-to-Array",
-					     "Array-to-Host",
-					     "Array-to-Array",
-					     "Array-to-Device",
-					     "Device-to-Array",
-					     "Device-to-Device",
-					     "Host-to-Host",
-					     "Peer-to-Peer",
-					     "Unified Host-to-Device",
-					     "Unified Device-to-Host",
-					     "Unified Device-to-Device"};
-
 	if (stats_table_exists(db, "ENUM_CUDA_MEMCPY_OPER")) {
 		strbuf_addf(sb, "(SELECT label FROM ENUM_CUDA_MEMCPY_OPER WHERE id = %s)", expr);
 		return;
 	}
 	strbuf_addf(sb, "CASE %s", expr);
-	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
-		strbuf_addf(sb, " WHEN %zu THEN '%s'", i, labels[i]);
+	for (size_t i = 0; i < sizeof(memcpy_labels) / sizeof(memcpy_labels[0]); i++)
+		strbuf_addf(sb, " WHEN %zu THEN '%s'", i, memcpy_labels[i]);
 	strbuf_addstr(sb, " END");
 }
 

@@ -66,6 +66,9 @@ int cuda_gpuops_sql(sqlite3 *db, struct strbuf *sb);
  * Returns how many tables were used. */
 int cuda_memops_sql(sqlite3 *db, struct strbuf *sb, const char *cols);
 
+/* The label of ENUM_CUDA_MEMCPY_OPER id `kind` ("Host-to-Device", ...; nsys's labels),
+ * "Unknown" for an id outside the enum.  A static string. */
+const char *cuda_memcpy_label(int64_t kind);
 /* The SQL expression naming memcpy kind `expr` ("Host-to-Device", ...). */
 void cuda_memcpy_label_sql(sqlite3 *db, struct strbuf *sb, const char *expr);
 
