@@ -214,6 +214,24 @@ void analyze_add_limit(const struct analyze_run *r, struct strbuf *sb)
 		strbuf_addf(sb, " LIMIT %" PRId64, r->rows);
 }
 
+sqlite3_stmt *analyze_rows_stmt(struct analyze_run *r, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK)
+		return st;
+	error("cannot read the rows of rule '%s': %s", r->rule->name, sqlite3_errmsg(r->db));
+	return NULL;
+}
+
+int analyze_rows_end(struct analyze_run *r, sqlite3_stmt *st, int rc)
+{
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return error("cannot read the rows of rule '%s': %s", r->rule->name, sqlite3_errmsg(r->db));
+}
+
 void analyze_wrap(struct strbuf *out, const char *text, size_t width)
 {
 	const char *p = text;

@@ -133,6 +133,14 @@ void analyze_add_duration(struct strbuf *sb, double ns);
 /* Append to sb the "LIMIT n" of r's row limit (nothing for -1). */
 void analyze_add_limit(const struct analyze_run *r, struct strbuf *sb);
 
+/* For a rule's advice: prepare `sql`, a query over the rule's rows
+ * (temp.gp_analyze_rows).  The statement (the caller steps it, then analyze_rows_end),
+ * or NULL after an error line naming the rule. */
+sqlite3_stmt *analyze_rows_stmt(struct analyze_run *r, const char *sql);
+/* Finalize st after its steps; rc is the last sqlite3_step() result.  0 when that was
+ * SQLITE_DONE, else -1 after an error line naming the rule. */
+int analyze_rows_end(struct analyze_run *r, sqlite3_stmt *st, int rc);
+
 /* The rules (defined in analyze_nsys.c, analyze_launch.c, analyze_sync.c, analyze_copy.c,
  * analyze_idle.c, analyze_mem.c). */
 extern const struct analyze_rule analyze_rule_cuda_memcpy_async;

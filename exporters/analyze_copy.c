@@ -94,14 +94,11 @@ static int explain(struct analyze_run *r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(
-		r->db,
-		"SELECT \"Range\", \"PID\", \"Operation\", \"Count\", \"Instances\", "
-		"\"Per Instance\", \"Med Size\", \"API Time:dur_ns\", \"Med API:dur_ns\" "
-		"FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3",
-		-1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the rows of rule 'copy_storm': %s",
-			     sqlite3_errmsg(r->db));
+	if (!(st = analyze_rows_stmt(
+		  r, "SELECT \"Range\", \"PID\", \"Operation\", \"Count\", \"Instances\", "
+		     "\"Per Instance\", \"Med Size\", \"API Time:dur_ns\", \"Med API:dur_ns\" "
+		     "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3")))
+		return -1;
 	strbuf_reset(&r->advice);
 	strbuf_addstr(&r->advice, "Many tiny memory operations, each a CUDA call of its own:\n");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -125,10 +122,8 @@ static int explain(struct analyze_run *r)
 		analyze_add_duration(&r->advice, sqlite3_column_double(st, 8));
 		strbuf_addstr(&r->advice, " each).\n");
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return error("cannot read the rows of rule 'copy_storm': %s",
-			     sqlite3_errmsg(r->db));
+	if (analyze_rows_end(r, st, rc))
+		return -1;
 	strbuf_addstr(&r->advice,
 		      "\nSuggestion: batch them: gather the values in one (pinned) buffer and copy "
 		      "it once per iteration with cudaMemcpyAsync, set contiguous memory with one "

@@ -210,13 +210,11 @@ static int explain(struct analyze_run *r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT \"Range\", \"PID\", \"Instances\", \"Range Time:dur_ns\", "
-			       "\"GPU Busy:ratio_%\", \"Span Share:ratio_%\", \"Idle Time:dur_ns\" "
-			       "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3",
-			       -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the rows of rule 'nvtx_gpu_idle': %s",
-			     sqlite3_errmsg(r->db));
+	if (!(st = analyze_rows_stmt(
+		  r, "SELECT \"Range\", \"PID\", \"Instances\", \"Range Time:dur_ns\", "
+		     "\"GPU Busy:ratio_%\", \"Span Share:ratio_%\", \"Idle Time:dur_ns\" "
+		     "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3")))
+		return -1;
 	strbuf_reset(&r->advice);
 	strbuf_addstr(&r->advice, "The GPU waits while these NVTX ranges run:\n");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -232,10 +230,8 @@ static int explain(struct analyze_run *r)
 		analyze_add_duration(&r->advice, sqlite3_column_double(st, 6));
 		strbuf_addstr(&r->advice, ".\n");
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return error("cannot read the rows of rule 'nvtx_gpu_idle': %s",
-			     sqlite3_errmsg(r->db));
+	if (analyze_rows_end(r, st, rc))
+		return -1;
 	strbuf_addstr(&r->advice,
 		      "\nSuggestion: overlap this work with the GPU's: prepare the next batch "
 		      "while the GPU runs the current one (a loader thread or process, "

@@ -133,15 +133,12 @@ static int explain(struct analyze_run *r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(
-		r->db,
-		"SELECT \"Range\", \"Instances\", \"PID\", \"Stream ID\", \"Kernels\", "
-		"\"Med Kernel:dur_ns\", \"Med Launch:dur_ns\", "
-		"\"Med Interval:dur_ns\", \"GPU Busy:ratio_%\", \"Wall:dur_ns\", "
-		"\"Savings:dur_ns\" FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3",
-		-1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the rows of rule 'launch_bound': %s",
-			     sqlite3_errmsg(r->db));
+	if (!(st = analyze_rows_stmt(
+		  r, "SELECT \"Range\", \"Instances\", \"PID\", \"Stream ID\", \"Kernels\", "
+		     "\"Med Kernel:dur_ns\", \"Med Launch:dur_ns\", "
+		     "\"Med Interval:dur_ns\", \"GPU Busy:ratio_%\", \"Wall:dur_ns\", "
+		     "\"Savings:dur_ns\" FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3")))
+		return -1;
 	strbuf_reset(&r->advice);
 	strbuf_addstr(&r->advice, "The GPU is idle between many short kernels while the CPU "
 				  "launches them one at a time (launch-bound):\n");
@@ -180,10 +177,8 @@ static int explain(struct analyze_run *r)
 		analyze_add_duration(&r->advice, (double)save);
 		strbuf_addstr(&r->advice, ".\n");
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return error("cannot read the rows of rule 'launch_bound': %s",
-			     sqlite3_errmsg(r->db));
+	if (analyze_rows_end(r, st, rc))
+		return -1;
 	strbuf_addstr(&r->advice,
 		      "\nSuggestion: capture this region in a CUDA graph and replay it: "
 		      "cudaStreamBeginCapture / cudaStreamEndCapture / cudaGraphInstantiate once, "

@@ -104,13 +104,10 @@ static int explain(struct analyze_run *r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT \"Range\", \"PID\", \"Device ID\", \"Instances\", "
-			       "\"Leaking\", \"Allocations\", \"Leaked Bytes:mem_B\" "
-			       "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3",
-			       -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the rows of rule 'gpu_mem_leak': %s",
-			     sqlite3_errmsg(r->db));
+	if (!(st = analyze_rows_stmt(r, "SELECT \"Range\", \"PID\", \"Device ID\", \"Instances\", "
+					"\"Leaking\", \"Allocations\", \"Leaked Bytes:mem_B\" "
+					"FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3")))
+		return -1;
 	strbuf_reset(&r->advice);
 	strbuf_addstr(&r->advice, "GPU memory grows with the iterations: memory allocated "
 				  "inside these NVTX ranges is never freed:\n");
@@ -125,10 +122,8 @@ static int explain(struct analyze_run *r)
 			    sqlite3_column_int64(st, 5) == 1 ? "" : "s",
 			    sqlite3_column_double(st, 6) / 1e6);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return error("cannot read the rows of rule 'gpu_mem_leak': %s",
-			     sqlite3_errmsg(r->db));
+	if (analyze_rows_end(r, st, rc))
+		return -1;
 	strbuf_addstr(&r->advice,
 		      "\nSuggestion: free what each iteration allocates (cudaFree / cudaFreeAsync "
 		      "before the range ends), or allocate once before the loop and reuse the "
@@ -232,13 +227,11 @@ static int peak_explain(struct analyze_run *r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT \"Peak:mem_B\", \"Device Memory:mem_B\", \"Share:ratio_%\", "
-			       "\"PID\", \"Device ID\", \"Peak Time:ts_ns\", \"Open At Peak\" "
-			       "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3",
-			       -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the rows of rule 'gpu_mem_peak': %s",
-			     sqlite3_errmsg(r->db));
+	if (!(st = analyze_rows_stmt(
+		  r, "SELECT \"Peak:mem_B\", \"Device Memory:mem_B\", \"Share:ratio_%\", "
+		     "\"PID\", \"Device ID\", \"Peak Time:ts_ns\", \"Open At Peak\" "
+		     "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3")))
+		return -1;
 	strbuf_reset(&r->advice);
 	strbuf_addstr(&r->advice, "GPU memory is nearly full: the next allocation may fail "
 				  "with out of memory.\n");
@@ -262,10 +255,8 @@ static int peak_explain(struct analyze_run *r)
 			strbuf_addstr(&r->advice, ", outside any NVTX range.\n");
 		}
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return error("cannot read the rows of rule 'gpu_mem_peak': %s",
-			     sqlite3_errmsg(r->db));
+	if (analyze_rows_end(r, st, rc))
+		return -1;
 	strbuf_addstr(&r->advice,
 		      "\nSuggestion: lower what is live at the peak, inside the range named: free "
 		      "or reuse buffers that are no longer needed before it, split the work "

@@ -100,13 +100,11 @@ static int explain(struct analyze_run *r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT \"Range\", \"Instances\", \"With Sync\", \"Sync Calls\", "
-			       "\"Sync Time:dur_ns\", \"Sync Share:ratio_%\", \"APIs\", \"PID\" "
-			       "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3",
-			       -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the rows of rule 'sync_in_loop': %s",
-			     sqlite3_errmsg(r->db));
+	if (!(st = analyze_rows_stmt(
+		  r, "SELECT \"Range\", \"Instances\", \"With Sync\", \"Sync Calls\", "
+		     "\"Sync Time:dur_ns\", \"Sync Share:ratio_%\", \"APIs\", \"PID\" "
+		     "FROM temp.gp_analyze_rows ORDER BY rowid LIMIT 3")))
+		return -1;
 	strbuf_reset(&r->advice);
 	strbuf_addstr(&r->advice,
 		      "The host waits for the GPU inside a loop: a CUDA "
@@ -126,10 +124,8 @@ static int explain(struct analyze_run *r)
 		strbuf_addf(&r->advice, " (%.1f%% of the range's time).\n",
 			    sqlite3_column_double(st, 5));
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return error("cannot read the rows of rule 'sync_in_loop': %s",
-			     sqlite3_errmsg(r->db));
+	if (analyze_rows_end(r, st, rc))
+		return -1;
 	strbuf_addstr(&r->advice,
 		      "\nEach call empties the GPU's queue: the CPU waits for the GPU to finish, "
 		      "then the GPU waits for the CPU to launch the next iteration's work.\n\n"
