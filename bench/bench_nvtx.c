@@ -218,33 +218,12 @@ static int run_injected(const char *self, const char *lib, int threads, struct i
 	return out->ns < 0 ? -1 : 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static double median(const double *v, int n)
 {
 	double s[MAX_ROUNDS];
 	memcpy(s, v, (size_t)n * sizeof(*v));
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	qsort(s, (size_t)n, sizeof(*s), bench_cmp_double);
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static long vm_hwm_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 static int sustained(const char *self, const char *lib, int threads, int rounds)
@@ -286,7 +265,7 @@ static int sustained(const char *self, const char *lib, int threads, int rounds)
 	       median(base, rounds), median(inj, rounds), median(add, rounds),
 	       median(add, rounds) <= 40 ? "ok" : "OVER", median(acpu, rounds),
 	       median(tail, rounds));
-	printf("  recorder peak RSS (VmHWM) %.1f MB (target <= 64)%s\n", vm_hwm_kb() / 1024.0,
+	printf("  recorder peak RSS (VmHWM) %.1f MB (target <= 64)%s\n", bench_vm_hwm_kb() / 1024.0,
 	       bad ? "; ROWS MISSING" : "");
 	return bad;
 }

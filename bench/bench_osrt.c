@@ -243,27 +243,6 @@ static int run_child_sustained(long n)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static long vm_hwm_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static int sustained(long n, int rounds)
 {
 	char self[PATH_MAX], lib[PATH_MAX], narg[32];
@@ -321,14 +300,14 @@ static int sustained(long n, int rounds)
 		    (unsigned long long)st.dropped_records, (unsigned long long)st.lost_frames);
 		recorder_stats_release(&st);
 	}
-	qsort(base, (size_t)rounds, sizeof(double), cmp_double);
-	qsort(rec, (size_t)rounds, sizeof(double), cmp_double);
-	qsort(add, (size_t)rounds, sizeof(double), cmp_double);
-	qsort(tail, (size_t)rounds, sizeof(double), cmp_double);
+	qsort(base, (size_t)rounds, sizeof(double), bench_cmp_double);
+	qsort(rec, (size_t)rounds, sizeof(double), bench_cmp_double);
+	qsort(add, (size_t)rounds, sizeof(double), bench_cmp_double);
+	qsort(tail, (size_t)rounds, sizeof(double), bench_cmp_double);
 	printf("  median bare %.1f ns/call, recorded %.1f, added %.1f ns/call; exit -> report "
 	       "%.3f s; recorder peak RSS %.1f MB\n",
 	       base[rounds / 2], rec[rounds / 2], add[rounds / 2], tail[rounds / 2],
-	       vm_hwm_kb() / 1024.0);
+	       bench_vm_hwm_kb() / 1024.0);
 	return 0;
 }
 

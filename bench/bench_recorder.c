@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/benchutil.h"
 #include "core/recorder.h"
 #include "core/util.h"
 #include "core/wire.h"
@@ -48,21 +49,6 @@ static uint64_t cpu_ns(void)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static long vm_hwm_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 static size_t frame_add(size_t len, uint16_t type, size_t size)
@@ -279,7 +265,7 @@ int main(int argc, char **argv)
 		rmdir(dir);
 		return 1;
 	}
-	hwm = vm_hwm_kb();
+	hwm = bench_vm_hwm_kb();
 	base_s = baseline(dir, events, &base_size);
 	rmdir(dir);
 

@@ -36,4 +36,10 @@ double bench_nvtx_pairs_best(long pairs, int reps, long pause_ns);
  * the report cannot be opened, sql fails or returns no row. */
 long long bench_query_int(const char *path, const char *sql);
 
+/* This process's peak resident set (VmHWM of /proc/self/status) in KiB; -1 when unknown. */
+long bench_vm_hwm_kb(void);
+
+/* qsort() comparator of doubles, ascending. */
+int bench_cmp_double(const void *a, const void *b);
+
 #endif
