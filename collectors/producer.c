@@ -115,6 +115,28 @@ static void sys_munmap(void *p, size_t len)
 	syscall(SYS_munmap, p, len);
 }
 
+/* Send one message of len bytes on socket sock with file descriptor pass_fd in
+ * SCM_RIGHTS (the ring's and the thread buffers' memfds).  sendmsg's result. */
+static long send_with_fd(int sock, void *msg, size_t len, int pass_fd)
+{
+	union {
+		struct cmsghdr c;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = {msg, len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cm.buf,
+			    .msg_controllen = sizeof(cm.buf)};
+
+	memset(&cm, 0, sizeof(cm));
+	cm.c.cmsg_level = SOL_SOCKET;
+	cm.c.cmsg_type = SCM_RIGHTS;
+	cm.c.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&cm.c), &pass_fd, sizeof(int));
+	return syscall(SYS_sendmsg, sock, &mh, MSG_NOSIGNAL);
+}
+
 static inline uint32_t sys_gettid(void)
 {
 	return (uint32_t)syscall(SYS_gettid);
@@ -439,15 +461,6 @@ static void ring_open_locked(int fd)
 			struct gp_frame_hdr fh;
 			struct gp_ring_offer o;
 		} msg;
-		union {
-			struct cmsghdr c;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} cm;
-		struct iovec iov = {&msg, sizeof(msg)};
-		struct msghdr mh = {.msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = cm.buf,
-				    .msg_controllen = sizeof(cm.buf)};
 
 		/* a forked child must never write into its parent's ring */
 		syscall(SYS_madvise, m, RING_MAP_BYTES, MADV_DONTFORK);
@@ -461,12 +474,7 @@ static void ring_open_locked(int fd)
 		msg.fh.length = sizeof(msg.o);
 		msg.fh.pid = g_pid;
 		msg.o.data_bytes = GP_RING_BYTES;
-		memset(&cm, 0, sizeof(cm));
-		cm.c.cmsg_level = SOL_SOCKET;
-		cm.c.cmsg_type = SCM_RIGHTS;
-		cm.c.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.c), &mfd, sizeof(int));
-		if (syscall(SYS_sendmsg, fd, &mh, MSG_NOSIGNAL) == (long)sizeof(msg)) {
+		if (send_with_fd(fd, &msg, sizeof(msg), mfd) == (long)sizeof(msg)) {
 			/* the recorder gives the slot back when the connection ends */
 			syscall(SYS_close, mfd);
 			g_ring = h;
@@ -684,15 +692,6 @@ static void *tbufs_slot(void)
 static void tbufs_offer(int fd)
 {
 	struct gp_frame_hdr fh;
-	union {
-		struct cmsghdr c;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = {&fh, sizeof(fh)};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = cm.buf,
-			    .msg_controllen = sizeof(cm.buf)};
 
 	if (!g_tbufs || g_tbufs_fd < 0)
 		return;
@@ -701,12 +700,7 @@ static void tbufs_offer(int fd)
 	fh.version = GP_WIRE_VERSION;
 	fh.type = GP_FRAME_TBUFS;
 	fh.pid = g_pid;
-	memset(&cm, 0, sizeof(cm));
-	cm.c.cmsg_level = SOL_SOCKET;
-	cm.c.cmsg_type = SCM_RIGHTS;
-	cm.c.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&cm.c), &g_tbufs_fd, sizeof(int));
-	syscall(SYS_sendmsg, fd, &mh, MSG_NOSIGNAL);
+	send_with_fd(fd, &fh, sizeof(fh), g_tbufs_fd);
 }
 
 /* A forked child: its view of the parent's memfd becomes a private copy (what it writes

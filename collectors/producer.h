@@ -218,7 +218,9 @@ GP_HIDDEN void gp_overhead(uint64_t start_ns, uint64_t end_ns, const char *name)
  * id on this connection (>= 1), sending GP_REC_STRING the first time.  Equal content
  * gives the same id.  Returns 0 when inactive.  Thread-safe.  Inline: the pointer the
  * thread passed last in its cache slot, with the same content. */
-static inline uint32_t gp_intern(const char *s)
+/* The fast path of both: the id in the calling thread's cache slot of pointer s when
+ * that slot holds s with the same content, else 0. */
+static inline uint32_t gp_tcache_find(const char *s)
 {
 	struct gp_tbuf *b = gp_t_buf;
 
@@ -229,7 +231,13 @@ static inline uint32_t gp_intern(const char *s)
 		    gp_same_text(s, c->text, (size_t)c->len + 1))
 			return c->id;
 	}
-	return gp_intern_slow(s);
+	return 0;
+}
+static inline uint32_t gp_intern(const char *s)
+{
+	uint32_t id = gp_tcache_find(s);
+
+	return __builtin_expect(id != 0, 1) ? id : gp_intern_slow(s);
 }
 /* Same, for `len` bytes that need not be NUL-terminated. */
 GP_HIDDEN uint32_t gp_intern_n(const char *s, size_t len);
@@ -244,17 +252,10 @@ GP_HIDDEN uint32_t gp_intern_n(const char *s, size_t len);
 GP_HIDDEN uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *n);
 static inline uint32_t gp_intern_once(const char *s, size_t max, size_t *n)
 {
-	struct gp_tbuf *b = gp_t_buf;
+	uint32_t id = gp_tcache_find(s);
 
 	*n = 0;
-	if (__builtin_expect(b && s, 1)) {
-		const struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
-
-		if (__builtin_expect(c->ptr == s, 1) &&
-		    gp_same_text(s, c->text, (size_t)c->len + 1))
-			return c->id;
-	}
-	return gp_intern_once_slow(s, max, n);
+	return __builtin_expect(id != 0, 1) ? id : gp_intern_once_slow(s, max, n);
 }
 
 /* The calling thread's OS id (gettid()), cached per thread. */
