@@ -197,6 +197,15 @@ void tu_finish(pid_t pid, struct tu_run *r, const char *out, const char *err)
 	unlink(err);
 }
 
+void tu_run_in(struct tu_run *r, const char *prog, const char *cwd, const char *const *args)
+{
+	char out[PATH_MAX], err[PATH_MAX];
+
+	snprintf(out, sizeof(out), "%s.out", cwd);
+	snprintf(err, sizeof(err), "%s.err", cwd);
+	tu_finish(tu_spawn(prog, args, cwd, out, err), r, out, err);
+}
+
 char *tu_mkdtemp(const char *template)
 {
 	char *dir = strdup(template);

@@ -86,6 +86,11 @@ int tu_wait(pid_t pid);
 /* Wait for pid, then fill r from the files out and err and remove them. */
 void tu_finish(pid_t pid, struct tu_run *r, const char *out, const char *err);
 
+/* Run prog with args (NULL-terminated) in cwd and wait: r gets its status, stdout and
+ * stderr, captured in the files <cwd>.out and <cwd>.err beside cwd (so that cwd holds only
+ * what prog wrote) and removed after. */
+void tu_run_in(struct tu_run *r, const char *prog, const char *cwd, const char *const *args);
+
 /* Make a fresh folder from template (ending in XXXXXX) in a malloc'd string the caller
  * frees; NULL on failure. */
 char *tu_mkdtemp(const char *template);

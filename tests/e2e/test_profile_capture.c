@@ -30,21 +30,10 @@
 static char gprof[PATH_MAX];
 static char app[PATH_MAX];
 
-/* Run gprof-cli with args (NULL-terminated) in cwd; stdout and stderr are captured in
- * files outside cwd (so that cwd holds only what gprof-cli wrote). */
-static void run_cli(struct tu_run *r, const char *cwd, const char *const *args)
-{
-	char out[PATH_MAX], err[PATH_MAX];
-
-	snprintf(out, sizeof(out), "%s.out", cwd);
-	snprintf(err, sizeof(err), "%s.err", cwd);
-	tu_finish(tu_spawn(gprof, args, cwd, out, err), r, out, err);
-}
-
 #define RUN(r, dir, ...)                                                                           \
 	do {                                                                                       \
 		const char *a_[] = {__VA_ARGS__, NULL};                                            \
-		run_cli(r, dir, a_);                                                               \
+		tu_run_in(r, gprof, dir, a_);                                                      \
 	} while (0)
 
 /* Run a query returning one integer on the report (LLONG_MIN: no row). */

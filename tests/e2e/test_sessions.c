@@ -36,20 +36,10 @@
 static char gprof[PATH_MAX];
 static char app[PATH_MAX];
 
-/* Run gprof-cli with args in cwd; its stdout/stderr go to files beside cwd. */
-static void run_cli(struct tu_run *r, const char *cwd, const char *const *args)
-{
-	char out[PATH_MAX], err[PATH_MAX];
-
-	snprintf(out, sizeof(out), "%s.out", cwd);
-	snprintf(err, sizeof(err), "%s.err", cwd);
-	tu_finish(tu_spawn(gprof, args, cwd, out, err), r, out, err);
-}
-
 #define RUN(r, dir, ...)                                                                           \
 	do {                                                                                       \
 		const char *a_[] = {__VA_ARGS__, NULL};                                            \
-		run_cli(r, dir, a_);                                                               \
+		tu_run_in(r, gprof, dir, a_);                                                      \
 	} while (0)
 
 /* A launched session: the daemon's pid and the FIFOs to its serve_app. */
