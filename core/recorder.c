@@ -707,42 +707,51 @@ static void tbufs_accept(struct recorder *r, struct rconn *c, int fd)
 	c->tbufs_fd = fd;
 }
 
+/* One message of at most len bytes from socket sock into buf without waiting
+ * (MSG_TRUNC: the message's real length comes back); a descriptor passed with it
+ * (SCM_RIGHTS, close-on-exec) into *fd, else *fd = -1.  recvmsg's result. */
+static ssize_t recv_with_fd(int sock, void *buf, size_t len, int *fd)
+{
+	union {
+		struct cmsghdr c;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = {buf, len};
+	struct msghdr mh;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	*fd = -1;
+	n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	if (n >= 0 && mh.msg_controllen >= CMSG_LEN(sizeof(int))) {
+		struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+
+		if (ch && ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(ch), sizeof(int));
+	}
+	return n;
+}
+
 /* Read up to `limit` messages from c; returns 1 when the connection was closed. */
 static int read_conn(struct recorder *r, struct rconn *c, int limit)
 {
 	int k;
 
 	for (k = 0; k < limit; k++) {
-		union {
-			struct cmsghdr c;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} cm;
-		struct iovec iov;
-		struct msghdr mh;
 		struct qbuf *b;
 		ssize_t n;
-		int fd = -1;
+		int fd;
 
 		if (c->ring) {
 			/* doorbells, and the thread-buffer memfd offer (other fds are closed) */
 			struct gp_frame_hdr tmp;
 
-			iov.iov_base = &tmp;
-			iov.iov_len = sizeof(tmp);
-			memset(&mh, 0, sizeof(mh));
-			mh.msg_iov = &iov;
-			mh.msg_iovlen = 1;
-			mh.msg_control = cm.buf;
-			mh.msg_controllen = sizeof(cm.buf);
-			n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+			n = recv_with_fd(c->fd, &tmp, sizeof(tmp), &fd);
 			if (n > 0) {
-				if (mh.msg_controllen >= CMSG_LEN(sizeof(int))) {
-					struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
-
-					if (ch && ch->cmsg_level == SOL_SOCKET &&
-					    ch->cmsg_type == SCM_RIGHTS)
-						memcpy(&fd, CMSG_DATA(ch), sizeof(int));
-				}
 				if (fd >= 0 && n == (ssize_t)sizeof(tmp) &&
 				    tmp.type == GP_FRAME_TBUFS && tmp.magic == GP_WIRE_MAGIC)
 					tbufs_accept(r, c, fd);
@@ -751,6 +760,8 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 				r->rings_asleep = 0;
 				continue;
 			}
+			if (fd >= 0)
+				close(fd);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -759,20 +770,7 @@ static int read_conn(struct recorder *r, struct rconn *c, int limit)
 			return 1;
 		}
 		b = item_buf(r);
-		iov.iov_base = b->data;
-		iov.iov_len = GP_FRAME_MAX;
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
-		if (n >= 0 && mh.msg_controllen >= CMSG_LEN(sizeof(int))) {
-			struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
-
-			if (ch && ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS)
-				memcpy(&fd, CMSG_DATA(ch), sizeof(int));
-		}
+		n = recv_with_fd(c->fd, b->data, GP_FRAME_MAX, &fd);
 		if (n > 0 && c->messages++ == 0 && fd >= 0 &&
 		    ((const struct gp_frame_hdr *)b->data)->type == GP_FRAME_RING) {
 			int ok = ring_accept(r, c, b, (size_t)n, fd) == 0;
