@@ -60,28 +60,67 @@ static void open_window(struct gp_control *ctl, uint32_t k, uint64_t start, uint
 	atomic_store(&ctl->nwindows, k + 1);
 }
 
+/* A repeat-capture router on its own control page, with one connection of process PID,
+ * writing <dir>/<name>.<k>.db. */
+struct router_fx {
+	char path[256];
+	uint64_t t0; /* session start (CLOCK_MONOTONIC ns) */
+	struct recorder_config cfg;
+	struct gp_control *ctl;
+	struct report_router *rt;
+	struct capture_conn *cc;
+	struct recorder_stats st;
+	char **paths; /* the reports written (router_fx_finish) */
+	size_t npaths;
+};
+
+static void router_fx_open(struct router_fx *fx, const char *dir, const char *name, uint32_t mode)
+{
+	struct capture_settings cs = {.mode = mode, .end = GP_CAPTURE_END_REPEAT};
+
+	memset(fx, 0, sizeof(*fx));
+	fx->t0 = gp_monotonic_ns();
+	snprintf(fx->path, sizeof(fx->path), "%s/%s.db", dir, name);
+	fx->cfg.report_path = fx->path;
+	fx->cfg.session_start_ns = fx->t0;
+	fx->cfg.session_start_utc_ns = gp_realtime_ns();
+	fx->ctl = capture_control_create(dir, &cs, fx->t0);
+	assert_non_null(fx->ctl);
+	fx->rt = capture_router_new(&fx->cfg, fx->ctl);
+	assert_non_null(fx->rt);
+	fx->cc = capture_conn_open(fx->rt, PID);
+}
+
+/* Close the connection and finish every window's report (the application ended at
+ * end_ns); n of them must have been written. */
+static void router_fx_finish(struct router_fx *fx, uint64_t end_ns, size_t n)
+{
+	struct recorder_app_status app = {.pid = PID, .exit_status = 0, .end_ns = end_ns};
+
+	capture_conn_close(fx->rt, fx->cc);
+	assert_int_equal(capture_router_finish(fx->rt, &app, &fx->st, &fx->paths, &fx->npaths), 0);
+	assert_int_equal(fx->npaths, n);
+}
+
+static void router_fx_free(struct router_fx *fx, const char *dir)
+{
+	for (size_t k = 0; k < fx->npaths; k++)
+		free(fx->paths[k]);
+	free(fx->paths);
+	recorder_stats_release(&fx->st);
+	capture_router_free(fx->rt);
+	capture_control_destroy(fx->ctl, dir);
+}
+
 static void test_graph_events_from_window(void **state)
 {
-	char *dir = *state, path[256], one[300];
-	struct capture_settings cs = {.mode = GP_CAPTURE_CUDA, .end = GP_CAPTURE_END_REPEAT};
-	struct recorder_config cfg;
-	struct recorder_stats st;
-	struct recorder_app_status app = {.pid = PID, .exit_status = 0};
-	uint64_t t0 = gp_monotonic_ns();
-	char **paths = NULL;
-	size_t npaths = 0;
+	char *dir = *state, one[300];
+	struct router_fx fx;
 
-	memset(&cfg, 0, sizeof(cfg));
-	memset(&st, 0, sizeof(st));
-	snprintf(path, sizeof(path), "%s/g.db", dir);
-	cfg.report_path = path;
-	cfg.session_start_ns = t0;
-	cfg.session_start_utc_ns = gp_realtime_ns();
-	struct gp_control *ctl = capture_control_create(dir, &cs, t0);
-	assert_non_null(ctl);
-	struct report_router *rt = capture_router_new(&cfg, ctl);
-	assert_non_null(rt);
-	struct capture_conn *cc = capture_conn_open(rt, PID);
+	router_fx_open(&fx, dir, "g", GP_CAPTURE_CUDA);
+	struct report_router *rt = fx.rt;
+	struct capture_conn *cc = fx.cc;
+	uint64_t t0 = fx.t0;
 
 	struct gp_rec_hello hello;
 	memset(&hello, 0, sizeof(hello));
@@ -96,14 +135,14 @@ static void test_graph_events_from_window(void **state)
 
 	/* graph 1 made before any range, delivered after range 1 opened and closed and
 	 * range 2 opened: ranges 1 and 2 (and 3, below) */
-	open_window(ctl, 0, t0 + 1000, t0 + 2000);
-	open_window(ctl, 1, t0 + 3000, 0);
+	open_window(fx.ctl, 0, t0 + 1000, t0 + 2000);
+	open_window(fx.ctl, 1, t0 + 3000, 0);
 	send_graph_event(rt, cc, t0 + 100, 1, 0);
 	/* graph 2 made inside range 2: ranges 2 and 3, not 1 */
 	send_graph_event(rt, cc, t0 + 3500, 2, 1);
-	atomic_store(&ctl->win[1].stop_ns, t0 + 4000);
+	atomic_store(&fx.ctl->win[1].stop_ns, t0 + 4000);
 	/* range 3: the connection joins it with its first record there */
-	open_window(ctl, 2, t0 + 5000, t0 + 6000);
+	open_window(fx.ctl, 2, t0 + 5000, t0 + 6000);
 	struct gp_rec_capture cap;
 	memset(&cap, 0, sizeof(cap));
 	cap.h.type = GP_REC_CAPTURE;
@@ -116,28 +155,21 @@ static void test_graph_events_from_window(void **state)
 	/* graph 3 made between ranges 3 and 4 (none opens): no report */
 	send_graph_event(rt, cc, t0 + 7000, 3, 3);
 
-	capture_conn_close(rt, cc);
-	app.end_ns = t0 + 8000;
-	assert_int_equal(capture_router_finish(rt, &app, &st, &paths, &npaths), 0);
-	assert_int_equal(npaths, 3);
+	router_fx_finish(&fx, t0 + 8000, 3);
 	const char *want[] = {"1", "1,2", "1,2"};
 	for (size_t k = 0; k < 3; k++) {
 		sqlite3 *db;
 
 		snprintf(one, sizeof(one), "%s/g.%zu.db", dir, k + 1);
-		assert_string_equal(paths[k], one);
+		assert_string_equal(fx.paths[k], one);
 		assert_int_equal(sqlite3_open_v2(one, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 		assert_string_equal(tu_db_row_text(db,
 						   "SELECT group_concat(graphId) FROM (SELECT "
 						   "graphId FROM CUDA_GRAPH_EVENTS ORDER BY 1)"),
 				    want[k]);
 		sqlite3_close(db);
-		free(paths[k]);
 	}
-	free(paths);
-	recorder_stats_release(&st);
-	capture_router_free(rt);
-	capture_control_destroy(ctl, dir);
+	router_fx_free(&fx, dir);
 }
 
 /* A GP_REC_STRING record of id `id` holding `len` bytes of text. */
@@ -164,36 +196,23 @@ static void send_string(struct report_router *rt, struct capture_conn *cc, uint3
  * (GPROF_LOST_OVER_LIMIT in both reports, recorder_stats.over_limit). */
 static void test_state_log_bounded(void **state)
 {
-	char *dir = *state, path[256], one[300];
-	struct capture_settings cs = {.mode = GP_CAPTURE_NVTX, .end = GP_CAPTURE_END_REPEAT};
-	struct recorder_config cfg;
-	struct recorder_stats st;
-	struct recorder_app_status app = {.pid = PID, .exit_status = 0};
-	uint64_t t0 = gp_monotonic_ns();
-	char **paths = NULL;
-	size_t npaths = 0;
+	char *dir = *state, one[300];
+	struct router_fx fx;
 	long long kept, named[2];
 
-	memset(&cfg, 0, sizeof(cfg));
-	memset(&st, 0, sizeof(st));
-	snprintf(path, sizeof(path), "%s/s.db", dir);
-	cfg.report_path = path;
-	cfg.session_start_ns = t0;
-	cfg.session_start_utc_ns = gp_realtime_ns();
 	capture_test_log_max = 64 << 10;
-	struct gp_control *ctl = capture_control_create(dir, &cs, t0);
-	assert_non_null(ctl);
-	struct report_router *rt = capture_router_new(&cfg, ctl);
-	assert_non_null(rt);
-	struct capture_conn *cc = capture_conn_open(rt, PID);
+	router_fx_open(&fx, dir, "s", GP_CAPTURE_NVTX);
+	struct report_router *rt = fx.rt;
+	struct capture_conn *cc = fx.cc;
+	uint64_t t0 = fx.t0;
 
-	open_window(ctl, 0, t0 + 1000, 0);
+	open_window(fx.ctl, 0, t0 + 1000, 0);
 	for (uint32_t id = 1; id <= 200; id++)
 		send_string(rt, cc, id, 1000);
 	for (int k = 0; k < 2; k++) {
 		if (k == 1) {
-			atomic_store(&ctl->win[0].stop_ns, t0 + 2000000);
-			open_window(ctl, 1, t0 + 3000000, 0);
+			atomic_store(&fx.ctl->win[0].stop_ns, t0 + 2000000);
+			open_window(fx.ctl, 1, t0 + 3000000, 0);
 		}
 		for (uint32_t id = 1; id <= 200; id++) {
 			struct gp_rec_nvtx m;
@@ -207,11 +226,8 @@ static void test_state_log_bounded(void **state)
 			assert_int_equal(capture_record(rt, cc, &m.h), 0);
 		}
 	}
-	atomic_store(&ctl->win[1].stop_ns, t0 + 4000000);
-	capture_conn_close(rt, cc);
-	app.end_ns = t0 + 5000000;
-	assert_int_equal(capture_router_finish(rt, &app, &st, &paths, &npaths), 0);
-	assert_int_equal(npaths, 2);
+	atomic_store(&fx.ctl->win[1].stop_ns, t0 + 4000000);
+	router_fx_finish(&fx, t0 + 5000000, 2);
 	kept = (64 << 10) / GP_REC_ALIGN(sizeof(struct gp_rec_string) + 1000);
 	for (size_t k = 0; k < 2; k++) {
 		sqlite3 *db;
@@ -225,17 +241,13 @@ static void test_state_log_bounded(void **state)
 					       "'GPROF_LOST_OVER_LIMIT'"),
 				 200 - kept);
 		sqlite3_close(db);
-		free(paths[k]);
 	}
 	/* (the connection joins a range's report with its first event there: the log is
 	 * all either report got) */
 	assert_int_equal(named[0], kept);
 	assert_int_equal(named[1], kept);
-	assert_int_equal(st.over_limit, 200 - kept);
-	free(paths);
-	recorder_stats_release(&st);
-	capture_router_free(rt);
-	capture_control_destroy(ctl, dir);
+	assert_int_equal(fx.st.over_limit, 200 - kept);
+	router_fx_free(&fx, dir);
 	capture_test_log_max = 0;
 }
 
