@@ -25,6 +25,7 @@
 
 #include "report_cuda.h"
 #include "report_metrics.h"
+#include "report_origin.h"
 #include "report_session.h"
 
 /* ---- small hash maps ------------------------------------------------------------ */
@@ -677,6 +678,7 @@ struct report *report_open(const struct recorder_config *cfg)
 		report_meta_capture(r, cfg->capture_meta[i].name, cfg->capture_meta[i].value);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cfg->session_start_ns);
 	report_meta_capture(r, "SESSION_START_MONOTONIC_NS", buf);
+	report_origin_write(r);
 
 	report_meta_export(r, "EXPORT_PRODUCT_NAME", GP_PRODUCT_NAME);
 	report_meta_export(r, "EXPORT_PRODUCT_VERSION", GP_PRODUCT_VERSION);
