@@ -61,7 +61,7 @@ static double injected(const char *self, const char *lib, const char *dir, uint3
 	char report[PATH_MAX];
 	struct recorder *rec;
 	struct recorder_config cfg;
-	struct recorder_app_status app = {0};
+	struct report_app_status app = {0};
 	struct recorder_stats st;
 
 	snprintf(report, sizeof(report), "%s/r%u.db", dir, mode);

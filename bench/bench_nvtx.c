@@ -207,7 +207,7 @@ static int run_injected(const char *self, const char *lib, int threads, struct i
 	snprintf(e3, sizeof(e3), "NVTX_INJECTION64_PATH=%s", lib);
 	char *env[] = {e1, e2, e3, NULL};
 	out->ns = spawn2(self, threads, env, &out->cpu);
-	struct recorder_app_status app = {0};
+	struct report_app_status app = {0};
 	app.end_ns = gp_monotonic_ns();
 	recorder_finish(rec, &app, 1000, &out->st);
 	out->tail_s = (double)(gp_monotonic_ns() - app.end_ns) / 1e9;
@@ -256,9 +256,10 @@ static int sustained(const char *self, const char *lib, int threads, int rounds)
 		    "  %-6d %10.1f %10.1f %10.1f %8.1f %10.1f %10.3f %lld of %lld; dropped %llu, "
 		    "lost frames %llu, bad frames %llu; spool %.0f MB\n",
 		    i + 1, base[i], inj[i], add[i], inj[i] / base[i], acpu[i], tail[i], r.rows,
-		    want, (unsigned long long)r.st.dropped_records,
-		    (unsigned long long)r.st.lost_frames, (unsigned long long)r.st.bad_frames,
-		    (double)r.st.spool_bytes / 1e6);
+		    want, (unsigned long long)r.st.report.dropped_records,
+		    (unsigned long long)r.st.report.lost_frames,
+		    (unsigned long long)r.st.report.bad_frames,
+		    (double)r.st.report.spool_bytes / 1e6);
 	}
 	printf("  median bare %.1f ns/pair, injected %.1f, added %.1f ns/pair (target <= 40) %s, "
 	       "added CPU %.1f ns/pair; exit -> report %.3f s\n",
@@ -320,7 +321,8 @@ int main(int argc, char **argv)
 	printf("  added cost               %8.1f ns/pair   (target <= 40)  %s\n", r.ns - base,
 	       r.ns - base <= 40 ? "ok" : "OVER");
 	printf("  report rows %lld of %lld, dropped %llu, lost frames %llu, bad frames %llu\n",
-	       r.rows, want, (unsigned long long)r.st.dropped_records,
-	       (unsigned long long)r.st.lost_frames, (unsigned long long)r.st.bad_frames);
+	       r.rows, want, (unsigned long long)r.st.report.dropped_records,
+	       (unsigned long long)r.st.report.lost_frames,
+	       (unsigned long long)r.st.report.bad_frames);
 	return 0;
 }

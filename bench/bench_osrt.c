@@ -264,7 +264,7 @@ static int sustained(long n, int rounds)
 		char e_trace[] = GP_ENV_TRACE "=osrt", e_thr[] = GP_ENV_OSRT_THRESHOLD "=0";
 		char *env[] = {e_pre, e_chan, e_trace, e_thr, NULL};
 		struct recorder_config cfg;
-		struct recorder_app_status app = {0};
+		struct report_app_status app = {0};
 		struct recorder_stats st;
 		struct recorder *r;
 		long long rows;
@@ -297,7 +297,8 @@ static int sustained(long n, int rounds)
 		    "  %-6d %10.1f %10.1f %10.1f %10.3f %lld of >= %ld, dropped %llu, lost frames "
 		    "%llu\n",
 		    i + 1, base[i], rec[i], add[i], tail[i], rows, n,
-		    (unsigned long long)st.dropped_records, (unsigned long long)st.lost_frames);
+		    (unsigned long long)st.report.dropped_records,
+		    (unsigned long long)st.report.lost_frames);
 		recorder_stats_release(&st);
 	}
 	qsort(base, (size_t)rounds, sizeof(double), bench_cmp_double);

@@ -159,7 +159,7 @@ static int run_once(const char *dir, uint64_t events, uint64_t rate, struct run 
 	struct recorder_config cfg;
 	struct recorder *rec;
 	struct recorder_stats st;
-	struct recorder_app_status app = {0};
+	struct report_app_status app = {0};
 	struct stat sb;
 	uint64_t t0, texit;
 	pid_t pid;
@@ -188,8 +188,9 @@ static int run_once(const char *dir, uint64_t events, uint64_t rate, struct run 
 		return -1;
 	out->total_s = secs(gp_monotonic_ns() - t0);
 	out->tail_s = secs(gp_monotonic_ns() - texit);
-	out->records = st.records;
-	out->lost = st.bad_frames + st.lost_frames + st.write_errors + st.dropped_records;
+	out->records = st.report.records;
+	out->lost = st.report.bad_frames + st.report.lost_frames + st.report.write_errors +
+		    st.report.dropped_records;
 	out->stalls = st.reader_stalls;
 	out->writer_cpu_s = secs(st.writer_cpu_ns);
 	out->file_size = stat(path, &sb) == 0 ? sb.st_size : -1;

@@ -96,7 +96,7 @@ static void relay_hook(void *ctx, int kind, const char *msg)
 }
 
 /* The application's status while it runs (the report of a window closed by `stop`). */
-static void running_status(struct recorder_app_status *app, pid_t pid)
+static void running_status(struct report_app_status *app, pid_t pid)
 {
 	memset(app, 0, sizeof(*app));
 	app->pid = pid;
@@ -149,7 +149,7 @@ static void serve_start(struct session_server *s, struct recorder *rec, struct r
 static void serve_stop(struct session_server *s, struct recorder *rec, struct relay *rl, int fd,
 		       pid_t app_pid, int cancel)
 {
-	struct recorder_app_status app;
+	struct report_app_status app;
 	char *path = NULL, *ans;
 	int r;
 
@@ -220,7 +220,7 @@ static void serve_toggle(struct session_server *s, struct recorder *rec, struct 
 
 	session_server_answer(fd, "toggle=1\n"); /* (nobody waits for it) */
 	if (s->output[0]) {
-		struct recorder_app_status app;
+		struct report_app_status app;
 		char *path = NULL;
 
 		running_status(&app, app_pid);
@@ -306,7 +306,7 @@ int session_serve(struct session_server *s, struct recorder *rec, struct launch 
 		} else if (!strcmp(cmd, "shutdown")) {
 			/* nsys: shutdown cancels the collection that is open */
 			if (s->output[0]) {
-				struct recorder_app_status app;
+				struct report_app_status app;
 				char *path = NULL;
 
 				running_status(&app, l->pid);
@@ -449,7 +449,7 @@ int cmd_launch(int argc, char **argv)
 }
 
 void session_finish(struct session_server *s, struct recorder *rec,
-		    const struct recorder_app_status *app)
+		    const struct report_app_status *app)
 {
 	char *path = NULL;
 	int r;

@@ -191,7 +191,7 @@ static void add_quoted(struct strbuf *sb, const char *s)
 
 /* META_DATA_CAPTURE rows: nsys names where nsys has one, GPROF_* for ours. */
 struct meta_list {
-	struct recorder_meta *v;
+	struct report_meta *v;
 	char **owned;
 	size_t n, alloc, n_owned;
 };
@@ -498,7 +498,7 @@ static void print_loss(void *ctx, const char *message, const char *fix)
  * are in the reports' DIAGNOSTIC_EVENT (core/report_session.c). */
 static void print_losses(const struct recorder_stats *st)
 {
-	report_losses(st, print_loss, NULL);
+	report_losses(&st->report, print_loss, NULL);
 }
 
 /* The report file name: -o (or report%n) expanded by core/outname.c.  Before the fork
@@ -671,7 +671,7 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	struct recorder_config cfg;
 	struct recorder *rec = NULL;
 	struct recorder_stats st;
-	struct recorder_app_status app;
+	struct report_app_status app;
 	struct launch_spec spec;
 	struct launch l;
 	struct meta_list meta = {0};

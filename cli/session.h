@@ -169,7 +169,7 @@ void session_server_refuse(int fd, int status, const char *hint, const char *fmt
 struct recorder;
 struct launch;
 struct session_log;
-struct recorder_app_status;
+struct report_app_status;
 /*
  * The daemon's loop (cli/cmd_launch.c): wait for the application (launch_wait_event)
  * while serving the session's requests on s->lfd, one at a time: status; start (opens a
@@ -187,7 +187,7 @@ int session_serve(struct session_server *s, struct recorder *rec, struct launch 
  * window still open, write its report with the application's status `app` and print
  * "Generated:" and the path (and the stats when its start asked for --stats). */
 void session_finish(struct session_server *s, struct recorder *rec,
-		    const struct recorder_app_status *app);
+		    const struct report_app_status *app);
 
 /* Stop listening and remove NAME.sock; with exit_status >= 0 leave NAME.info as a
  * tombstone (state exited, exit=N), otherwise remove it too.  A `shutdown` client still

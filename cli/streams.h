@@ -131,7 +131,7 @@ size_t stream_tee_streams(struct stream_tee *t, struct report_stream out[2]);
  * (launch failed) and idempotent. */
 void stream_tee_finish(struct stream_tee *t);
 
-/* The session data for the report (struct recorder_app_status.session), owning the copy
+/* The session data for the report (struct report_app_status.session), owning the copy
  * of the messages. */
 struct session_capture {
 	struct report_session s;

@@ -415,15 +415,15 @@ struct capture_conn {
  * names, HELLO, domains, CUDA devices, a CUDA graph's creation...) the router keeps, all
  * connections together: the recorder's memory stays bounded (recorder.h).  A state record
  * past it still reaches the reports the connection is in already, not the windows it
- * joins later; each is counted once in recorder_stats.over_limit (and in
+ * joins later; each is counted once in recorder_stats.report.over_limit (and in
  * GPROF_LOST_OVER_LIMIT of every report the router finishes). */
 #define CAPTURE_LOG_MAX (16u << 20)
 uint64_t capture_test_log_max; /* recorder_internal.h */
 
 struct report_router {
-	struct recorder_config cfg; /* report_path points at base_path */
+	struct report_config cfg; /* path points at base_path */
 	char *base_path;
-	struct recorder_meta *meta;
+	struct report_meta *meta;
 	struct gp_control *ctl;
 	struct cwin *win;
 	size_t nwin, capwin;
@@ -509,7 +509,8 @@ static uint64_t gate_time(const struct gp_rec_hdr *rec)
 	}
 }
 
-struct report_router *capture_router_new(const struct recorder_config *cfg, struct gp_control *ctl)
+struct report_router *capture_router_new(const struct report_config *cfg, int session,
+					 struct gp_control *ctl)
 {
 	struct report_router *rt = xcalloc(1, sizeof(*rt));
 	struct report *probe;
@@ -517,8 +518,8 @@ struct report_router *capture_router_new(const struct recorder_config *cfg, stru
 
 	rt->ctl = ctl;
 	rt->cfg = *cfg;
-	rt->base_path = xstrdup(cfg->report_path);
-	rt->cfg.report_path = rt->base_path;
+	rt->base_path = xstrdup(cfg->path);
+	rt->cfg.path = rt->base_path;
 	rt->meta = xcalloc(cfg->n_capture_meta + 1, sizeof(*rt->meta));
 	for (i = 0; i < cfg->n_capture_meta; i++) {
 		rt->meta[i].name = xstrdup(cfg->capture_meta[i].name);
@@ -526,17 +527,17 @@ struct report_router *capture_router_new(const struct recorder_config *cfg, stru
 		    cfg->capture_meta[i].value ? xstrdup(cfg->capture_meta[i].value) : NULL;
 	}
 	rt->cfg.capture_meta = rt->meta;
-	if (cfg->capture.session) { /* each window's report is made when it opens */
+	if (session) { /* each window's report is made when it opens */
 		rt->preset = xcalloc(GP_CAPTURE_MAX_WINDOWS, sizeof(*rt->preset));
 		return rt;
 	}
 	/* Check now that the first range's report can be created (folder, existing file),
 	 * so that a bad -o fails before the application starts. */
 	{
-		struct recorder_config c = rt->cfg;
+		struct report_config c = rt->cfg;
 		char *p = capture_range_path(rt->base_path, 1);
 
-		c.report_path = p;
+		c.path = p;
 		probe = report_open(&c);
 		free(p);
 	}
@@ -593,9 +594,9 @@ static struct report *win_report(struct report_router *rt, size_t k)
 	}
 	w->path = capture_range_path(rt->base_path, (unsigned)k + 1);
 	{
-		struct recorder_config c = rt->cfg;
+		struct report_config c = rt->cfg;
 
-		c.report_path = w->path;
+		c.path = w->path;
 		w->rep = report_open(&c);
 	}
 	if (!w->rep) {
@@ -824,7 +825,7 @@ void capture_window_meta(struct report *rep, const struct gp_control *ctl, uint6
 	}
 }
 
-int capture_router_finish(struct report_router *rt, const struct recorder_app_status *app,
+int capture_router_finish(struct report_router *rt, const struct report_app_status *app,
 			  struct recorder_stats *st, char ***paths, size_t *npaths)
 {
 	size_t k;
@@ -838,7 +839,7 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 	for (k = 0; k < rt->nwin; k++) {
 		struct recorder_stats one = *st;
 
-		one.over_limit += rt->log_dropped; /* (every report says it; counted once) */
+		one.report.over_limit += rt->log_dropped; /* (every report says it; counted once) */
 		struct report *rep;
 
 		if (rt->win[k].finished)
@@ -849,28 +850,30 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 			continue;
 		}
 		capture_window_meta(rep, rt->ctl, rt->cfg.session_start_ns, (unsigned)k);
-		if (report_finish(rep, app, &one) < 0)
+		if (report_finish(rep, app, &one.report) < 0)
 			ret = -1;
 		rt->win[k].rep = NULL;
 		list[nlist++] = xstrdup(rt->win[k].path);
 		/* per-report figures: the largest (every report saw the same loss records) */
-		if (one.processes > total.processes)
-			total.processes = one.processes;
-		if (one.dropped_records > total.dropped_records)
-			total.dropped_records = one.dropped_records;
-		if (one.failed_sends > total.failed_sends)
-			total.failed_sends = one.failed_sends;
-		if (one.cupti_dropped > total.cupti_dropped)
-			total.cupti_dropped = one.cupti_dropped;
-		if (one.zero_timestamps > total.zero_timestamps)
-			total.zero_timestamps = one.zero_timestamps;
-		total.write_errors += one.write_errors - st->write_errors;
-		total.bad_records += one.bad_records - st->bad_records;
-		total.over_limit += one.over_limit - st->over_limit - rt->log_dropped;
-		total.disk_full_lost += one.disk_full_lost - st->disk_full_lost;
+		if (one.report.processes > total.report.processes)
+			total.report.processes = one.report.processes;
+		if (one.report.dropped_records > total.report.dropped_records)
+			total.report.dropped_records = one.report.dropped_records;
+		if (one.report.failed_sends > total.report.failed_sends)
+			total.report.failed_sends = one.report.failed_sends;
+		if (one.report.cupti_dropped > total.report.cupti_dropped)
+			total.report.cupti_dropped = one.report.cupti_dropped;
+		if (one.report.zero_timestamps > total.report.zero_timestamps)
+			total.report.zero_timestamps = one.report.zero_timestamps;
+		total.report.write_errors += one.report.write_errors - st->report.write_errors;
+		total.report.bad_records += one.report.bad_records - st->report.bad_records;
+		total.report.over_limit +=
+		    one.report.over_limit - st->report.over_limit - rt->log_dropped;
+		total.report.disk_full_lost +=
+		    one.report.disk_full_lost - st->report.disk_full_lost;
 	}
 	total.capture_unrouted = rt->dropped;
-	total.over_limit += rt->log_dropped;
+	total.report.over_limit += rt->log_dropped;
 	*st = total;
 	*paths = list; /* after *st = total: paths may point into *st */
 	*npaths = nlist;
@@ -880,14 +883,14 @@ int capture_router_finish(struct report_router *rt, const struct recorder_app_st
 int capture_router_session_open(struct report_router *rt, const char *path, int force,
 				uint64_t now_ns)
 {
-	struct recorder_config c = rt->cfg;
+	struct report_config c = rt->cfg;
 	struct report *rep;
 	uint32_t n = atomic_load_explicit(&rt->ctl->nwindows, memory_order_acquire);
 	int k;
 
 	if (!rt->preset || atomic_load(&rt->ctl->collecting) || n >= GP_CAPTURE_MAX_WINDOWS)
 		return -1;
-	c.report_path = path;
+	c.path = path;
 	c.force_overwrite = force;
 	rep = report_open(&c);
 	if (!rep)
@@ -940,7 +943,7 @@ int capture_router_session_disarm(struct report_router *rt, int *open)
 }
 
 int capture_router_finish_window(struct report_router *rt, unsigned k,
-				 const struct recorder_app_status *app, struct recorder_stats *st,
+				 const struct report_app_status *app, struct recorder_stats *st,
 				 int cancel, char **path)
 {
 	struct capture_conn *cc;
@@ -967,7 +970,7 @@ int capture_router_finish_window(struct report_router *rt, unsigned k,
 		report_discard(rep);
 	} else {
 		capture_window_meta(rep, rt->ctl, rt->cfg.session_start_ns, k);
-		ret = report_finish(rep, app, st);
+		ret = report_finish(rep, app, &st->report);
 	}
 	rt->win[k].rep = NULL;
 	rt->win[k].finished = 1;

@@ -130,7 +130,7 @@ struct window_req {
 	int cancel, result;
 	uint32_t epoch;
 	uint64_t deadline_ns;
-	const struct recorder_app_status *app;
+	const struct report_app_status *app;
 	char *path;
 	int start; /* a start: done once acknowledged, nothing queued */
 };
@@ -1085,9 +1085,9 @@ static void finish_window(struct recorder *r)
 	writer_commit(r);
 	memset(&st, 0, sizeof(st));
 	st.frames = r->dc.frames;
-	st.records = r->dc.records;
-	st.bad_frames = r->dc.bad_frames;
-	st.lost_frames = r->dc.lost_frames;
+	st.report.records = r->dc.records;
+	st.report.bad_frames = r->dc.bad_frames;
+	st.report.lost_frames = r->dc.lost_frames;
 	st.capture_ranges = atomic_load(&r->ctl->nwindows);
 	ret = capture_router_finish_window(r->rt, r->win.k, r->win.app, &st, r->win.cancel, &path);
 	pthread_mutex_lock(&r->mu);
@@ -1641,6 +1641,14 @@ static void discard_reports(struct recorder *r)
 static int setup_capture(struct recorder *r, const struct recorder_config *cfg)
 {
 	const struct capture_settings *cs = &cfg->capture;
+	const struct report_config rc = {
+	    .path = cfg->report_path,
+	    .force_overwrite = cfg->force_overwrite,
+	    .session_start_ns = cfg->session_start_ns,
+	    .session_start_utc_ns = cfg->session_start_utc_ns,
+	    .capture_meta = cfg->capture_meta,
+	    .n_capture_meta = cfg->n_capture_meta,
+	};
 	struct epoll_event ev;
 
 	r->ctl = capture_control_create(r->dir, cs, cfg->session_start_ns);
@@ -1648,9 +1656,9 @@ static int setup_capture(struct recorder *r, const struct recorder_config *cfg)
 		return -1;
 	atomic_store(&r->ctl->ring_slots, GP_RING_SLOTS); /* wire.h "Rings" */
 	if (capture_is_repeat(cs) || cs->session)
-		r->rt = capture_router_new(cfg, r->ctl);
+		r->rt = capture_router_new(&rc, cs->session, r->ctl);
 	else
-		r->rep = report_open(cfg);
+		r->rep = report_open(&rc);
 	if (!r->rt && !r->rep)
 		return -1;
 	if (cs->mode != GP_CAPTURE_NONE && (cs->end == GP_CAPTURE_END_STOP_SHUTDOWN ||
@@ -1809,10 +1817,10 @@ static void expect_check(const struct recorder *r, struct recorder_stats *st)
 			strbuf_addch(&names, ',');
 		strbuf_addstr(&names, r->expect[i].name);
 	}
-	st->not_seen = strbuf_detach(&names, NULL);
+	st->report.not_seen = strbuf_detach(&names, NULL);
 }
 
-int recorder_finish(struct recorder *r, const struct recorder_app_status *app, int linger_ms,
+int recorder_finish(struct recorder *r, const struct report_app_status *app, int linger_ms,
 		    struct recorder_stats *stats)
 {
 	struct recorder_stats st;
@@ -1860,18 +1868,18 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 	memset(&st, 0, sizeof(st));
 	st.connections = r->connections;
 	st.frames = r->dc.frames;
-	st.records = r->dc.records;
+	st.report.records = r->dc.records;
 	st.bytes = r->bytes;
-	st.bad_frames = r->dc.bad_frames + r->ring_bad;
-	st.lost_frames = r->dc.lost_frames;
+	st.report.bad_frames = r->dc.bad_frames + r->ring_bad;
+	st.report.lost_frames = r->dc.lost_frames;
 	st.reader_stalls = r->reader_stalls;
-	st.spool_bytes = r->spool_bytes;
+	st.report.spool_bytes = r->spool_bytes;
 	st.spool_peak = r->spool_peak;
-	st.spool_lost = r->spool_lost;
+	st.report.spool_lost = r->spool_lost;
 	st.writer_cpu_ns = r->writer_cpu_ns;
-	st.recovered = r->recovered;
-	st.accept_waits = r->accept_waits;
-	st.abrupt_exits = r->abrupt;
+	st.report.recovered = r->recovered;
+	st.report.accept_waits = r->accept_waits;
+	st.report.abrupt_exits = r->abrupt;
 	st.capture_ranges = recorder_capture_ranges(r);
 	expect_check(r, &st);
 	if (r->rt) {
@@ -1879,7 +1887,7 @@ int recorder_finish(struct recorder *r, const struct recorder_app_status *app, i
 	} else {
 		if (st.capture_ranges)
 			capture_window_meta(r->rep, r->ctl, r->session_start_ns, 0);
-		ret = report_finish(r->rep, app, &st);
+		ret = report_finish(r->rep, app, &st.report);
 		st.report_paths = xcalloc(2, sizeof(char *));
 		st.report_paths[0] = xstrdup(r->report_path);
 		st.n_reports = 1;
@@ -1917,8 +1925,8 @@ void recorder_stats_release(struct recorder_stats *stats)
 	free(stats->report_paths);
 	stats->report_paths = NULL;
 	stats->n_reports = 0;
-	free(stats->not_seen);
-	stats->not_seen = NULL;
+	free(stats->report.not_seen);
+	stats->report.not_seen = NULL;
 }
 
 int recorder_shutdown_fd(struct recorder *r)
@@ -1936,7 +1944,7 @@ int recorder_shutdown_requested(struct recorder *r)
  * for a stop, the window's report is written; for a start, every connection acknowledged
  * flush epoch `epoch`.  Returns the writer's result (0 for a start). */
 static int window_request(struct recorder *r, int k, int cancel, uint32_t epoch,
-			  const struct recorder_app_status *app, int start, char **path)
+			  const struct report_app_status *app, int start, char **path)
 {
 	uint64_t one = 1;
 	int ret;
@@ -1980,7 +1988,7 @@ int recorder_window_start(struct recorder *r, const char *path, int force)
 	return k;
 }
 
-int recorder_window_stop(struct recorder *r, const struct recorder_app_status *app, int cancel,
+int recorder_window_stop(struct recorder *r, const struct report_app_status *app, int cancel,
 			 char **path)
 {
 	uint32_t epoch;

@@ -10,7 +10,7 @@
  *     of at most GP_RECORDER_QUEUE_MAX bytes; past that it appends them to the spool
  *     file (disk, not memory), so it never waits for the writer and the producers never
  *     wait for it (a spool append that fails, e.g. disk full, drops that frame, counted
- *     in recorder_stats.spool_lost);
+ *     in recorder_stats.report.spool_lost);
  *   - the writer validates frames, decodes records and inserts them into SQLite in
  *     large transactions with prepared statements, committing at least every
  *     GP_RECORDER_COMMIT_MS so that a killed recorder leaves a report holding
@@ -36,15 +36,10 @@
 #include <sys/types.h>
 
 #include "capture.h"
+#include "report.h"
 
 #define GP_RECORDER_QUEUE_MAX (8u << 20) /* bytes of undecoded frames held in memory */
-#define GP_RECORDER_COMMIT_MS 500	  /* longest time between commits */
-
-/* One name/value pair for META_DATA_CAPTURE (nsys's capture-settings table). */
-struct recorder_meta {
-	const char *name;
-	const char *value;
-};
+#define GP_RECORDER_COMMIT_MS 500	 /* longest time between commits */
 
 /* A trace value whose records the session should see (`profile` lists the values of -t
  * that have a check, cli/profile_options.h struct profile_trace_value): it was seen when
@@ -62,7 +57,7 @@ struct recorder_config {
 	int force_overwrite;	      /* replace an existing file (else fail, nothing touched) */
 	uint64_t session_start_ns;    /* CLOCK_MONOTONIC at session start: report time 0 */
 	int64_t session_start_utc_ns; /* CLOCK_REALTIME at the same instant */
-	const struct recorder_meta *capture_meta; /* META_DATA_CAPTURE rows */
+	const struct report_meta *capture_meta; /* META_DATA_CAPTURE rows */
 	size_t n_capture_meta;
 	/* Capture ranges (-c, -p, --capture-range-end, -y; core/capture.h).  All zero =
 	 * collect everything from the start into report_path.  With a repeat end mode the
@@ -70,43 +65,24 @@ struct recorder_config {
 	 * written. */
 	struct capture_settings capture;
 	/* Trace values to check (at most 32), or NULL: then reports get no
-	 * GPROF_TRACE_NOT_SEEN row and recorder_stats.not_seen stays NULL. */
+	 * GPROF_TRACE_NOT_SEEN row and recorder_stats.report.not_seen stays NULL. */
 	const struct recorder_expect *expect;
 	size_t n_expect;
 };
 
-/* Counters of a finished session: printed at the end of `profile` and stored in
- * META_DATA_EXPORT (GPROF_LOST_*, GPROF_RECORDS, ...). */
+/* Counters of a finished session: printed at the end of `profile`; those in `report` are
+ * stored in META_DATA_EXPORT (GPROF_LOST_*, GPROF_RECORDS, ...; core/report.h). */
 struct recorder_stats {
+	/* what every report says (with a repeat capture: the largest per-report figure of
+	 * the producer's loss counters and processes, the sum of the writers' counts) */
+	struct report_stats report;
 	uint64_t connections;	   /* producer connections seen */
-	uint64_t processes;	   /* distinct processes (PROCESSES rows) */
 	uint64_t frames;	   /* valid frames decoded */
-	uint64_t records;	   /* records decoded and written */
 	uint64_t bytes;		   /* frame bytes received */
-	uint64_t bad_frames;	   /* frames with bad magic/version/length or torn records */
-	uint64_t bad_records;	   /* records refused by a range check (report.h) */
-	uint64_t over_limit;	   /* records dropped at a recorder memory limit (report.h) */
-	uint64_t lost_frames;	   /* frames missing by sequence-number gap */
-	uint64_t dropped_records;  /* producer-side drops (sum of GP_REC_LOSS) */
-	uint64_t failed_sends;	   /* producer-side failed sends (sum of GP_REC_LOSS) */
-	uint64_t cupti_dropped;	   /* CUPTI dropped records (sum of GP_REC_LOSS) */
-	uint64_t zero_timestamps;  /* GPU records skipped for zero timestamps */
-	uint64_t write_errors;	   /* records SQLite refused */
-	uint64_t disk_full_lost;   /* data rows not written because the disk filled up (the
-				      open transaction's, rolled back, and every later one;
-				      core/report.h "Disk full") */
 	uint64_t reader_stalls;	   /* times the reader paused because the queue was full (only
 				      without a spool file) */
-	uint64_t spool_bytes;	   /* bytes that went through the spool file (frames + 16 each) */
 	uint64_t spool_peak;	   /* largest spool backlog (bytes written, not yet read back) */
-	uint64_t spool_lost;	   /* records of frames the spool could not take (disk full;
-				      not in lost_frames) */
 	uint64_t writer_cpu_ns;	   /* CPU time of the writer thread (ns), for ingest-rate figures */
-	uint64_t recovered;	   /* records read from the thread buffers of processes that
-				      ended without their exit flush (wire.h "Thread buffers") */
-	uint64_t abrupt_exits;	   /* processes they came from */
-	uint64_t accept_waits;	   /* times the recorder was out of fds for a new connection
-				      (it waited 20 ms, the producer in connect()) */
 	uint64_t capture_unrouted; /* repeat captures: records no window's report could take */
 	uint32_t capture_ranges;   /* capture windows opened (0 with mode none and no delay) */
 	/* Report files written, in range order (one, or one per range with repeat; none when
@@ -116,30 +92,14 @@ struct recorder_stats {
 	/* What the session saw of recorder_config.expect, over the whole session (every
 	 * report of a repeat capture together): bit i of expect_not_seen is set when
 	 * expect[i] got no event record, bit i of expect_started when any record of its
-	 * block came (a state record, e.g. a CUDA device: its collector started).  not_seen:
-	 * the names of expect_not_seen joined with ',' ("" when every one was seen), stored
-	 * in every report as META_DATA_EXPORT GPROF_TRACE_NOT_SEEN; NULL without an expect
-	 * list.  Owned: recorder_stats_release(). */
+	 * block came (a state record, e.g. a CUDA device: its collector started).  The names
+	 * of expect_not_seen are report.not_seen (NULL without an expect list). */
 	uint32_t expect_not_seen;
 	uint32_t expect_started;
-	char *not_seen;
 };
 
-/* Free stats->report_paths and stats->not_seen. */
+/* Free stats->report_paths and stats->report.not_seen. */
 void recorder_stats_release(struct recorder_stats *stats);
-
-struct report_session;
-
-/* How the application ended, for META_DATA_EXPORT. */
-struct recorder_app_status {
-	pid_t pid;	 /* pid of the launched process */
-	int exit_status; /* exit code, or 128+N when killed by signal N */
-	int signaled;	 /* non-zero when killed by a signal */
-	uint64_t end_ns; /* CLOCK_MONOTONIC when it was reaped */
-	/* ProcessStreams and DIAGNOSTIC_EVENT rows that no record carries (streams, messages;
-	 * core/report_session.h), written into every report; NULL: none.  Borrowed. */
-	const struct report_session *session;
-};
 
 struct recorder;
 
@@ -204,14 +164,14 @@ unsigned recorder_capture_ranges(struct recorder *r);
  * recorder_window_open: 1 while a window is open.  Thread-safe.
  */
 int recorder_window_start(struct recorder *r, const char *path, int force);
-int recorder_window_stop(struct recorder *r, const struct recorder_app_status *app, int cancel,
+int recorder_window_stop(struct recorder *r, const struct report_app_status *app, int cancel,
 			 char **path);
 int recorder_window_open(struct recorder *r);
 
 /* Finish the session (see above), fill *stats, free the recorder and remove the
  * channel directory.  Returns 0, or -1 when the report could not be completed
  * (the error has been printed; what was committed stays readable). */
-int recorder_finish(struct recorder *r, const struct recorder_app_status *app, int linger_ms,
+int recorder_finish(struct recorder *r, const struct report_app_status *app, int linger_ms,
 		    struct recorder_stats *stats);
 
 #endif

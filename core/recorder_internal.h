@@ -32,12 +32,15 @@ extern uint64_t capture_test_log_max;
  * first appears there.  Writer thread only.
  */
 struct capture_conn;
-struct recorder_app_status;
+struct report_app_status;
 struct recorder_stats;
 struct gp_control;
 
-/* NULL after printing an error when the first range's report cannot be created. */
-struct report_router *capture_router_new(const struct recorder_config *cfg, struct gp_control *ctl);
+/* A router writing the reports of cfg (capture_range_path(cfg->path, k) for window k;
+ * session: interactive, the reports made by capture_router_session_open).  NULL after
+ * printing an error when the first range's report cannot be created. */
+struct report_router *capture_router_new(const struct report_config *cfg, int session,
+					 struct gp_control *ctl);
 void capture_router_free(struct report_router *rt);
 struct capture_conn *capture_conn_open(struct report_router *rt, uint32_t pid);
 /* Route and decode one record: 0, or -1 when malformed (as report_record). */
@@ -48,7 +51,7 @@ void capture_commit(struct report_router *rt);
 /* Finish every window's report (an empty window still gets one), fill *st (recorder
  * counters in, per-report counters merged) and the list of files written (caller frees
  * each and the array).  0, or -1 when a report could not be completed. */
-int capture_router_finish(struct report_router *rt, const struct recorder_app_status *app,
+int capture_router_finish(struct report_router *rt, const struct report_app_status *app,
 			  struct recorder_stats *st, char ***paths, size_t *npaths);
 /* Error path: remove every window report created so far. */
 void capture_router_discard(struct report_router *rt);
@@ -71,7 +74,7 @@ int capture_router_session_disarm(struct report_router *rt, int *open);
  * (recorder_stats.capture_unrouted).  *path = the report's file (caller frees; NULL when
  * none).  0, or -1 when the report could not be completed or k is no window left to write. */
 int capture_router_finish_window(struct report_router *rt, unsigned k,
-				 const struct recorder_app_status *app, struct recorder_stats *st,
+				 const struct report_app_status *app, struct recorder_stats *st,
 				 int cancel, char **path);
 
 /* Add META_DATA_CAPTURE rows GPROF_CAPTURE_RANGE (1-based index),

@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "recorder.h"
 #include "wire_decode.h"
 #include "report.h"
 #include "util.h"
@@ -592,7 +591,7 @@ static void setup_modules(struct report *r)
 	}
 }
 
-struct report *report_open(const struct recorder_config *cfg)
+struct report *report_open(const struct report_config *cfg)
 {
 	struct report *r;
 	char buf[64], tbuf[64];
@@ -600,15 +599,15 @@ struct report *report_open(const struct recorder_config *cfg)
 	size_t i;
 	int rc;
 
-	if (check_output_path(cfg->report_path, cfg->force_overwrite) < 0)
+	if (check_output_path(cfg->path, cfg->force_overwrite) < 0)
 		return NULL;
 	if (cfg->force_overwrite)
-		report_unlink_files(cfg->report_path);
+		report_unlink_files(cfg->path);
 
 	/* Before SQLite initialises: no global malloc statistics (a mutex per malloc). */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	r = xcalloc(1, sizeof(*r));
-	r->path = xstrdup(cfg->report_path);
+	r->path = xstrdup(cfg->path);
 	r->session_start_ns = cfg->session_start_ns;
 	r->reserve_fd = -1;
 	r->opening = 1;
@@ -1006,8 +1005,7 @@ const struct report_module *report_module_for_type(uint16_t type)
 
 /* ---- finish ---------------------------------------------------------------------- */
 
-int report_finish(struct report *r, const struct recorder_app_status *app,
-		  struct recorder_stats *st)
+int report_finish(struct report *r, const struct report_app_status *app, struct report_stats *st)
 {
 	sqlite3_stmt *s;
 	char buf[32];

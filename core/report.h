@@ -19,7 +19,9 @@
 #define GPROF_REPORT_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "wire.h"
 
@@ -87,7 +89,7 @@ int report_step_rows(struct report *r, sqlite3_stmt *st, unsigned rows);
  * one error line and a hint, then no row is written any more; the recorder goes on
  * reading the producers (the application is not affected and its exit status passes
  * through `profile`).  Every data row not written is counted: those of the rolled-back
- * transaction and every later one (recorder_stats.disk_full_lost; GPROF_LOST_DISK_FULL, one
+ * transaction and every later one (report_stats.disk_full_lost; GPROF_LOST_DISK_FULL, one
  * warning at the end, a DIAGNOSTIC_EVENT row).  Writing does not resume when space comes
  * back.  report_open() holds GP_REPORT_RESERVE_BYTES back in an unlinked file next to the
  * report; report_finish() releases it and writes the closing rows (counters, exit status,
@@ -129,9 +131,9 @@ void report_meta_capture(struct report *r, const char *name, const char *value);
 /*
  * Hostile or damaged producers (issue 18): every field of a record is range-checked
  * before it is written.  A record that fails a check is refused: not written, counted
- * once in recorder_stats.bad_records (META_DATA_EXPORT GPROF_LOST_BAD_RECORDS), and the
+ * once in report_stats.bad_records (META_DATA_EXPORT GPROF_LOST_BAD_RECORDS), and the
  * rest of its frame is still decoded.  A record dropped because a recorder memory limit
- * was reached is counted in recorder_stats.over_limit (GPROF_LOST_OVER_LIMIT).
+ * was reached is counted in report_stats.over_limit (GPROF_LOST_OVER_LIMIT).
  * Handlers return REPORT_REC_REFUSED for both (the value the two counters return).
  */
 #define REPORT_REC_REFUSED 1
@@ -211,17 +213,82 @@ struct report_module {
 };
 
 /*
- * Recorder side (core/recorder.c drives these; modules don't call them).
+ * Recorder side (core/recorder.c and core/capture.c drive these; modules don't call them).
+ * The writer's settings, counters and the application's status are its own structs: the
+ * recorder (core/recorder.h) fills them from its recorder_config and recorder_stats.
  */
-struct recorder_config;
-struct recorder_app_status;
-struct recorder_stats;
+
+/* One name/value pair for META_DATA_CAPTURE (nsys's capture-settings table).  Borrowed. */
+struct report_meta {
+	const char *name;
+	const char *value; /* NULL: an SQL NULL value */
+};
+
+/* What report_open() needs.  Strings are borrowed for the call (the report copies the
+ * path). */
+struct report_config {
+	const char *path;	      /* report file to create, e.g. "report1.db" */
+	int force_overwrite;	      /* replace an existing file (else fail, nothing touched) */
+	uint64_t session_start_ns;    /* CLOCK_MONOTONIC at session start: report time 0 */
+	int64_t session_start_utc_ns; /* CLOCK_REALTIME at the same instant (ns since 1970) */
+	const struct report_meta *capture_meta; /* META_DATA_CAPTURE rows, in order */
+	size_t n_capture_meta;
+};
+
+/* The session's counters a report stores in META_DATA_EXPORT (GPROF_RECORDS, GPROF_LOST_*,
+ * ...) and DIAGNOSTIC_EVENT, and that `profile` prints (report_losses()).  The recorder
+ * fills what it counts on the frames (records, bad_frames, lost_frames, spool_*,
+ * recovered, abrupt_exits, accept_waits, not_seen); report_finish() adds the report's own
+ * (processes, producer loss records, refused rows, write errors, disk full) before writing
+ * them.  Counts of records unless said otherwise. */
+struct report_stats {
+	uint64_t processes;	  /* distinct processes (PROCESSES rows) */
+	uint64_t records;	  /* records decoded and written */
+	uint64_t bad_frames;	  /* frames with bad magic/version/length or torn records */
+	uint64_t bad_records;	  /* records refused by a range check ("Hostile" below) */
+	uint64_t over_limit;	  /* records dropped at a recorder memory limit (below) */
+	uint64_t lost_frames;	  /* frames missing by sequence-number gap */
+	uint64_t dropped_records; /* producer-side drops (sum of GP_REC_LOSS) */
+	uint64_t failed_sends;	  /* producer-side failed sends (sum of GP_REC_LOSS) */
+	uint64_t cupti_dropped;	  /* CUPTI dropped records (sum of GP_REC_LOSS) */
+	uint64_t zero_timestamps; /* GPU records skipped for zero timestamps */
+	uint64_t write_errors;	  /* records SQLite refused */
+	uint64_t disk_full_lost;  /* data rows not written because the disk filled up (the
+				     open transaction's, rolled back, and every later one;
+				     "Disk full" above) */
+	uint64_t spool_bytes;	  /* bytes that went through the recorder's spool file (frames +
+				     16 each) */
+	uint64_t spool_lost;	  /* records of frames the spool could not take (disk full; not
+				     in lost_frames) */
+	uint64_t recovered;	  /* records read from the thread buffers of processes that
+				     ended without their exit flush (wire.h "Thread buffers") */
+	uint64_t abrupt_exits;	  /* processes they came from */
+	uint64_t accept_waits;	  /* times the recorder was out of fds for a new connection
+				     (it waited 20 ms, the producer in connect()) */
+	/* -t values that recorded nothing, joined with ',' ("" when every one was seen), stored
+	 * as META_DATA_EXPORT GPROF_TRACE_NOT_SEEN and DIAGNOSTIC_EVENT warnings; NULL: no
+	 * check.  Owned by whoever owns the struct (recorder_stats_release()). */
+	char *not_seen;
+};
+
+struct report_session;
+
+/* How the application ended, for META_DATA_EXPORT (GPROF_APP_*) and ANALYSIS_DETAILS. */
+struct report_app_status {
+	pid_t pid;	 /* pid of the launched process */
+	int exit_status; /* exit code, or 128+N when killed by signal N; -1 while it runs */
+	int signaled;	 /* non-zero when killed by a signal */
+	uint64_t end_ns; /* CLOCK_MONOTONIC when it was reaped (0: now) */
+	/* ProcessStreams and DIAGNOSTIC_EVENT rows that no record carries (streams, messages;
+	 * core/report_session.h), written into every report; NULL: none.  Borrowed. */
+	const struct report_session *session;
+};
 
 /* Create the report file described by cfg (tables, ENUMs, session start, capture meta,
  * GPROF_FINISHED_CLEANLY=false) and leave it committed (rollback journal, PERSIST).  Returns NULL
  * after printing one error line and a hint when the file exists without force_overwrite, the folder
  * is missing or unwritable, or SQLite fails; nothing is left behind then. */
-struct report *report_open(const struct recorder_config *cfg);
+struct report *report_open(const struct report_config *cfg);
 /* Open the decoding state of a new connection from process `pid`. */
 struct report_conn *report_conn_open(struct report *r, uint32_t pid);
 /* The connection closed: let the modules flush its state, add its last GP_REC_LOSS
@@ -241,8 +308,7 @@ int report_commit(struct report *r);
  * modules' finish, GPROF_FINISHED_CLEANLY=true, journal_mode
  * DELETE, close.  Adds the report's own counters (processes, producer loss, write
  * errors) into *st before writing it.  Frees r.  0, or -1 after printing an error. */
-int report_finish(struct report *r, const struct recorder_app_status *app,
-		  struct recorder_stats *st);
+int report_finish(struct report *r, const struct report_app_status *app, struct report_stats *st);
 /* Abandon a report that is not finished (error paths, the first range's probe in a repeat
  * capture): free the modules' state (release()), close and unlink it. */
 void report_discard(struct report *r);

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recorder.h"
 #include "report.h"
 #include "report_session.h"
 #include "util.h"
@@ -84,7 +83,7 @@ int report_overhead_record(struct report *r, struct report_conn *c, const struct
 
 /* ---- losses ------------------------------------------------------------------------------ */
 
-void report_losses(const struct recorder_stats *st,
+void report_losses(const struct report_stats *st,
 		   void (*fn)(void *ctx, const char *message, const char *hint), void *ctx)
 {
 	char msg[160];
@@ -236,7 +235,7 @@ static void loss_row(void *ctx, const char *message, const char *hint)
 }
 
 static void write_diags(struct report *r, const struct report_session *s,
-			const struct recorder_stats *st, int64_t stop)
+			const struct report_stats *st, int64_t stop)
 {
 	struct diag_list l = {0};
 	struct loss_ctx lx = {&l, stop};
@@ -259,7 +258,7 @@ static void write_diags(struct report *r, const struct report_session *s,
 			 xstrdup(d->text ? d->text : ""));
 	}
 	report_losses(st, loss_row, &lx);
-	/* -t values that recorded nothing (recorder_stats.not_seen; `profile` prints them) */
+	/* -t values that recorded nothing (report_stats.not_seen; `profile` prints them) */
 	for (const char *p = st->not_seen; p && *p;) {
 		size_t n = strcspn(p, ",");
 
@@ -330,7 +329,7 @@ void report_session_release(struct report *r)
 }
 
 void report_session_finish(struct report *r, const struct report_session *s,
-			   const struct recorder_stats *st, int64_t stop)
+			   const struct report_stats *st, int64_t stop)
 {
 	write_streams(r, s);
 	write_diags(r, s, st, stop);

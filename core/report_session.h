@@ -75,7 +75,7 @@ struct report_stream {
 };
 
 /* What `profile` knows about the session that no record carries: handed to report_finish()
- * through struct recorder_app_status.session (core/recorder.h).  Everything is borrowed
+ * through struct report_app_status.session (report.h).  Everything is borrowed
  * for the duration of recorder_finish(). */
 struct report_session {
 	uint32_t app_pid;      /* the launched process (ProcessStreams.globalPid); 0 = none */
@@ -86,7 +86,7 @@ struct report_session {
 	size_t ndiags;
 };
 
-struct recorder_stats;
+struct report_stats;
 
 /* Write TARGET_INFO_SYSTEM_ENV (core/report_sysenv.c): one row per property this host
  * answers, in nsys's nameEnum order, globalVid = vmId 1, devStateName "Local (CLI)".
@@ -112,7 +112,7 @@ int report_overhead_record(struct report *r, struct report_conn *c, const struct
  * one wording of the losses, printed by `profile` (cli/cmd_profile.c) and stored as
  * DIAGNOSTIC_EVENT warnings.  hint (the setting that would have avoided the loss) may be
  * NULL.  Both strings are valid for the call only. */
-void report_losses(const struct recorder_stats *st,
+void report_losses(const struct report_stats *st,
 		   void (*fn)(void *ctx, const char *message, const char *hint), void *ctx);
 
 /* End of the report (report_finish): write ProcessStreams (s->streams), DIAGNOSTIC_EVENT
@@ -121,7 +121,7 @@ void report_losses(const struct recorder_stats *st,
  * s->app_start_ns), then release the module's statements.  s may be NULL (no session data:
  * only start, stop and st's rows). */
 void report_session_finish(struct report *r, const struct report_session *s,
-			   const struct recorder_stats *st, int64_t stop);
+			   const struct report_stats *st, int64_t stop);
 /* Free the statements this file keeps in the report, writing nothing (report_discard). */
 void report_session_release(struct report *r);
 

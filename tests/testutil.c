@@ -338,7 +338,7 @@ void tu_record_session(const char *path, uint64_t t0, uint32_t pid, void (*send_
 {
 	struct recorder *rec;
 	struct recorder_config cfg;
-	struct recorder_app_status app;
+	struct report_app_status app;
 	struct recorder_stats stats;
 	struct sockaddr_un sa;
 	int fd;
@@ -362,7 +362,7 @@ void tu_record_session(const char *path, uint64_t t0, uint32_t pid, void (*send_
 	app.pid = pid;
 	app.end_ns = t0 + 1000000;
 	assert_int_equal(recorder_finish(rec, &app, 2000, &stats), 0);
-	assert_int_equal(stats.bad_frames, 0);
+	assert_int_equal(stats.report.bad_frames, 0);
 	recorder_stats_release(&stats);
 }
 

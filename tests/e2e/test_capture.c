@@ -53,7 +53,7 @@ static void run_app(struct run *out, const char *name, const struct capture_sett
 {
 	struct recorder_config cfg;
 	struct recorder *rec;
-	struct recorder_app_status app;
+	struct report_app_status app;
 	char path[PATH_MAX + 8], exe[PATH_MAX];
 	pid_t pid;
 	int st = 0, fd;

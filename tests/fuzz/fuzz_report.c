@@ -43,7 +43,7 @@ static char dir[] = "/dev/shm/gprof-fuzz-report-XXXXXX";
 static char path[256];
 static struct report *rep;
 static unsigned uses;
-static struct recorder_stats st;
+static struct report_stats st;
 
 static void finish_report(void)
 {
@@ -51,8 +51,7 @@ static void finish_report(void)
 		return;
 	if (report_finish(rep, NULL, &st) < 0)
 		abort();
-	recorder_stats_release(&st);
-	memset(&st, 0, sizeof(st));
+	memset(&st, 0, sizeof(st)); /* (not_seen stays NULL: nothing owned) */
 	report_unlink_files(path);
 	rep = NULL;
 }
@@ -93,11 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gp_seq seqs[NCONN];
 	uint64_t next_seq[NCONN] = {0};
 	struct gp_decode_counts cnt;
-	struct recorder_config cfg;
+	struct report_config cfg;
 
 	if (!rep) {
 		memset(&cfg, 0, sizeof(cfg));
-		cfg.report_path = path;
+		cfg.path = path;
 		cfg.force_overwrite = 1;
 		cfg.session_start_ns = T0;
 		cfg.session_start_utc_ns = 1700000000000000000ll;

@@ -65,7 +65,7 @@ static void open_window(struct gp_control *ctl, uint32_t k, uint64_t start, uint
 struct router_fx {
 	char path[256];
 	uint64_t t0; /* session start (CLOCK_MONOTONIC ns) */
-	struct recorder_config cfg;
+	struct report_config cfg;
 	struct gp_control *ctl;
 	struct report_router *rt;
 	struct capture_conn *cc;
@@ -81,12 +81,12 @@ static void router_fx_open(struct router_fx *fx, const char *dir, const char *na
 	memset(fx, 0, sizeof(*fx));
 	fx->t0 = gp_monotonic_ns();
 	snprintf(fx->path, sizeof(fx->path), "%s/%s.db", dir, name);
-	fx->cfg.report_path = fx->path;
+	fx->cfg.path = fx->path;
 	fx->cfg.session_start_ns = fx->t0;
 	fx->cfg.session_start_utc_ns = gp_realtime_ns();
 	fx->ctl = capture_control_create(dir, &cs, fx->t0);
 	assert_non_null(fx->ctl);
-	fx->rt = capture_router_new(&fx->cfg, fx->ctl);
+	fx->rt = capture_router_new(&fx->cfg, 0, fx->ctl);
 	assert_non_null(fx->rt);
 	fx->cc = capture_conn_open(fx->rt, PID);
 }
@@ -95,7 +95,7 @@ static void router_fx_open(struct router_fx *fx, const char *dir, const char *na
  * end_ns); n of them must have been written. */
 static void router_fx_finish(struct router_fx *fx, uint64_t end_ns, size_t n)
 {
-	struct recorder_app_status app = {.pid = PID, .exit_status = 0, .end_ns = end_ns};
+	struct report_app_status app = {.pid = PID, .exit_status = 0, .end_ns = end_ns};
 
 	capture_conn_close(fx->rt, fx->cc);
 	assert_int_equal(capture_router_finish(fx->rt, &app, &fx->st, &fx->paths, &fx->npaths), 0);
@@ -193,7 +193,7 @@ static void send_string(struct report_router *rt, struct capture_conn *cc, uint3
 /* The state log is bounded (here at 64 KiB): of 200 strings of 1000 bytes sent before
  * the connection's first event, the ones past the bound are not kept, the marks naming
  * them have no text in either range's report, and each is counted once
- * (GPROF_LOST_OVER_LIMIT in both reports, recorder_stats.over_limit). */
+ * (GPROF_LOST_OVER_LIMIT in both reports, recorder_stats.report.over_limit). */
 static void test_state_log_bounded(void **state)
 {
 	char *dir = *state, one[300];
@@ -246,7 +246,7 @@ static void test_state_log_bounded(void **state)
 	 * all either report got) */
 	assert_int_equal(named[0], kept);
 	assert_int_equal(named[1], kept);
-	assert_int_equal(fx.st.over_limit, 200 - kept);
+	assert_int_equal(fx.st.report.over_limit, 200 - kept);
 	router_fx_free(&fx, dir);
 	capture_test_log_max = 0;
 }

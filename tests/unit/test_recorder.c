@@ -156,7 +156,7 @@ struct fixture {
 	sqlite3 *db;
 };
 
-static struct recorder_meta capture_meta[] = {
+static struct report_meta capture_meta[] = {
     {"GPROF_COMMAND_LINE", "./app --flag"},
     {"OS_RUNTIME_OPTIONS:DURATION_THRESHOLD_NS", "1000"},
 };
@@ -181,7 +181,7 @@ static void fx_start(struct fixture *fx)
 
 static void fx_finish(struct fixture *fx)
 {
-	struct recorder_app_status app = {
+	struct report_app_status app = {
 	    .pid = 1234, .exit_status = 3, .signaled = 0, .end_ns = gp_monotonic_ns()};
 
 	assert_int_equal(recorder_finish(fx->rec, &app, 2000, &fx->st), 0);
@@ -316,13 +316,13 @@ static void test_basic(void **state)
 	fx_finish(&fx);
 
 	assert_int_equal(fx.st.connections, 1);
-	assert_int_equal(fx.st.processes, 1);
+	assert_int_equal(fx.st.report.processes, 1);
 	assert_int_equal(fx.st.frames, 1);
-	assert_int_equal(fx.st.records, 21); /* hello+4 strings+name+10+3+osrt+loss */
-	assert_int_equal(fx.st.bad_frames, 0);
-	assert_int_equal(fx.st.lost_frames, 0);
-	assert_int_equal(fx.st.dropped_records, 2);
-	assert_int_equal(fx.st.failed_sends, 1);
+	assert_int_equal(fx.st.report.records, 21); /* hello+4 strings+name+10+3+osrt+loss */
+	assert_int_equal(fx.st.report.bad_frames, 0);
+	assert_int_equal(fx.st.report.lost_frames, 0);
+	assert_int_equal(fx.st.report.dropped_records, 2);
+	assert_int_equal(fx.st.report.failed_sends, 1);
 
 	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 59 "
 				      "and text = 'work' and textId is null and end - start = 500"),
@@ -456,9 +456,9 @@ static void test_concurrency(void **state)
 		wait_ok(pids[p]);
 	fx_finish(&fx);
 	assert_int_equal(fx.st.connections, NPROC);
-	assert_int_equal(fx.st.processes, NPROC);
-	assert_int_equal(fx.st.bad_frames, 0);
-	assert_int_equal(fx.st.lost_frames, 0);
+	assert_int_equal(fx.st.report.processes, NPROC);
+	assert_int_equal(fx.st.report.bad_frames, 0);
+	assert_int_equal(fx.st.report.lost_frames, 0);
 	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where text = 'range'"),
 			 NPROC * NTHR * NRANGES);
 	assert_int_equal(q_int(fx.db, "select count(distinct globalTid) from NVTX_EVENTS"),
@@ -612,8 +612,8 @@ static void test_ring(void **state)
 				      "text = 'ring-range' and end - start = 5"),
 			 30000);
 	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS"), 30000);
-	assert_int_equal(fx.st.lost_frames, 0);
-	assert_int_equal(fx.st.bad_frames, 1);
+	assert_int_equal(fx.st.report.lost_frames, 0);
+	assert_int_equal(fx.st.report.bad_frames, 1);
 	fx_cleanup(&fx);
 }
 
@@ -671,13 +671,13 @@ static void test_spool(void **state)
 				      "and end - start = 3"),
 			 sent);
 	assert_int_equal(q_int(fx.db, "select count(*) from PROCESSES"), 1);
-	assert_true(fx.st.spool_bytes > sent * sizeof(struct gp_rec_nvtx_pushpop));
-	assert_int_equal(fx.st.spool_lost, 0);
-	assert_int_equal(fx.st.lost_frames, 0);
+	assert_true(fx.st.report.spool_bytes > sent * sizeof(struct gp_rec_nvtx_pushpop));
+	assert_int_equal(fx.st.report.spool_lost, 0);
+	assert_int_equal(fx.st.report.lost_frames, 0);
 	assert_int_equal(fx.st.reader_stalls, 0);
 	assert_int_equal(q_int(fx.db, "select value from META_DATA_EXPORT where name = "
 				      "'GPROF_SPOOL_BYTES'"),
-			 (int64_t)fx.st.spool_bytes);
+			 (int64_t)fx.st.report.spool_bytes);
 	fx_cleanup(&fx);
 }
 
@@ -697,13 +697,13 @@ static void test_spool_disk_full(void **state)
 	recorder_test_queue_max = 0;
 	recorder_test_spool_max = 0;
 	rows = (uint64_t)q_int(fx.db, "select count(*) from NVTX_EVENTS where text = 'spooled'");
-	assert_true(fx.st.spool_lost > 0);
-	assert_int_equal(rows + fx.st.spool_lost, sent);
-	assert_int_equal(fx.st.lost_frames, 0); /* counted once: in spool_lost */
+	assert_true(fx.st.report.spool_lost > 0);
+	assert_int_equal(rows + fx.st.report.spool_lost, sent);
+	assert_int_equal(fx.st.report.lost_frames, 0); /* counted once: in spool_lost */
 	assert_int_equal(q_int(fx.db, "select count(*) from PROCESSES"), 1);
 	assert_int_equal(q_int(fx.db, "select value from META_DATA_EXPORT where name = "
 				      "'GPROF_LOST_SPOOL_RECORDS'"),
-			 (int64_t)fx.st.spool_lost);
+			 (int64_t)fx.st.report.spool_lost);
 	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
 					  "'GPROF_FINISHED_CLEANLY'"),
 			    "true");
@@ -816,8 +816,8 @@ static void test_nvtx_kinds(void **state)
 	}
 	wait_ok(pid);
 	fx_finish(&fx);
-	assert_int_equal(fx.st.bad_frames, 0);
-	assert_int_equal(fx.st.processes, 1);
+	assert_int_equal(fx.st.report.bad_frames, 0);
+	assert_int_equal(fx.st.report.processes, 1);
 
 	/* start/end: 3 rows, rangeId set, cross-thread endGlobalTid */
 	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS where eventType = 60"), 3);
@@ -886,7 +886,7 @@ static void test_nvtx_kinds(void **state)
 			       "select count(*) from NVTX_EVENTS where eventType = 59 and "
 			       "text = 'inline-text' and textId is null and end - start = 250"),
 			 1);
-	assert_int_equal(fx.st.bad_records, 1);
+	assert_int_equal(fx.st.report.bad_records, 1);
 	fx_cleanup(&fx);
 }
 
@@ -973,8 +973,8 @@ static void test_bad_and_lost_frames(void **state)
 	}
 	wait_ok(pid);
 	fx_finish(&fx);
-	assert_int_equal(fx.st.bad_frames, 2);
-	assert_int_equal(fx.st.lost_frames, 2);
+	assert_int_equal(fx.st.report.bad_frames, 2);
+	assert_int_equal(fx.st.report.lost_frames, 2);
 	assert_int_equal(fx.st.frames, 2);
 	assert_int_equal(q_int(fx.db, "select count(*) from NVTX_EVENTS"), 1);
 	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
@@ -1285,19 +1285,19 @@ static void test_expect_not_seen(void **state)
 	run_expect(&fx, expect, 4, 1 | 4 | 8);
 	assert_int_equal(fx.st.expect_not_seen, 1u << 0 | 1u << 2);
 	assert_int_equal(fx.st.expect_started, 1u << 0 | 1u << 1 | 1u << 3);
-	assert_string_equal(fx.st.not_seen, "cuda,gpu-metrics");
+	assert_string_equal(fx.st.report.not_seen, "cuda,gpu-metrics");
 	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
 					  "'GPROF_TRACE_NOT_SEEN'"),
 			    "cuda,gpu-metrics");
 	recorder_stats_release(&fx.st);
-	assert_null(fx.st.not_seen);
+	assert_null(fx.st.report.not_seen);
 	fx_cleanup(&fx);
 
 	/* nothing of CUDA at all (the application never initialised it) */
 	run_expect(&fx, expect, 2, 4);
 	assert_int_equal(fx.st.expect_not_seen, 1u << 0);
 	assert_int_equal(fx.st.expect_started, 1u << 1);
-	assert_string_equal(fx.st.not_seen, "cuda");
+	assert_string_equal(fx.st.report.not_seen, "cuda");
 	recorder_stats_release(&fx.st);
 	fx_cleanup(&fx);
 
@@ -1305,7 +1305,7 @@ static void test_expect_not_seen(void **state)
 	run_expect(&fx, expect, 2, 1 | 2 | 4);
 	assert_int_equal(fx.st.expect_not_seen, 0);
 	assert_int_equal(fx.st.expect_started, 1u << 0 | 1u << 1);
-	assert_string_equal(fx.st.not_seen, "");
+	assert_string_equal(fx.st.report.not_seen, "");
 	assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT where name = "
 					  "'GPROF_TRACE_NOT_SEEN'"),
 			    "");
@@ -1314,11 +1314,11 @@ static void test_expect_not_seen(void **state)
 
 	/* an empty list still writes the row; no list writes none */
 	run_expect(&fx, expect, 0, 4);
-	assert_string_equal(fx.st.not_seen, "");
+	assert_string_equal(fx.st.report.not_seen, "");
 	recorder_stats_release(&fx.st);
 	fx_cleanup(&fx);
 	run_expect(&fx, NULL, 0, 1);
-	assert_null(fx.st.not_seen);
+	assert_null(fx.st.report.not_seen);
 	assert_int_equal(q_int(fx.db, "select count(*) from META_DATA_EXPORT where name = "
 				      "'GPROF_TRACE_NOT_SEEN'"),
 			 0);

@@ -75,7 +75,7 @@ static int setup(void **state)
 	/* two -t values with a check; the session has no record of either */
 	static const struct recorder_expect expect[] = {{"cuda", 3}, {"gpu-metrics", 4}};
 	struct recorder_config cfg;
-	struct recorder_app_status app;
+	struct report_app_status app;
 	struct recorder_stats st;
 	struct recorder *rec;
 	struct sockaddr_un sa;
@@ -110,7 +110,7 @@ static int setup(void **state)
 	app.end_ns = T0 + 1000000;
 	app.session = &sess;
 	assert_int_equal(recorder_finish(rec, &app, 2000, &st), 0);
-	assert_int_equal(st.dropped_records, 12);
+	assert_int_equal(st.report.dropped_records, 12);
 	recorder_stats_release(&st);
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	return 0;
