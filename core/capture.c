@@ -16,6 +16,7 @@
 #include <linux/futex.h>
 
 #include "capture.h"
+#include "recorder_sink.h"
 #include "recorder.h"
 #include "recorder_internal.h"
 #include "report.h"
@@ -272,6 +273,7 @@ struct gp_control *capture_control_create(const char *dir, const struct capture_
 	}
 	if (s && s->delay_ns)
 		c->armed_ns = session_start_ns + s->delay_ns;
+	c->session = s && s->session;
 	if (s && s->session && (c->mode == GP_CAPTURE_CUDA || c->mode == GP_CAPTURE_NVTX)) {
 		/* a session with a trigger: one range per start, none until a start arms it */
 		c->end = GP_CAPTURE_END_STOP;
@@ -388,7 +390,8 @@ int capture_control_session_close(struct gp_control *c, uint64_t now_ns, uint32_
 /* ---- the capture router (repeat: one report per window) -------------------------------- */
 
 struct cwin {
-	struct report *rep; /* NULL until the window's first record, or after failure */
+	struct record_sink *sink; /* its report; NULL until the window's first record, or after
+				    failure */
 	char *path;
 	int failed;
 	int finished; /* session: written (or cancelled) by capture_router_finish_window */
@@ -398,14 +401,14 @@ struct cwin {
 /* Session: the report of a window opened by capture_router_session_open(), made on the
  * control thread before the window was published; the writer takes it at first use. */
 struct preset {
-	_Atomic(struct report *) rep;
+	_Atomic(struct record_sink *) sink;
 	char *path;
 };
 
 struct capture_conn {
 	struct capture_conn *prev, *next; /* the router's list of open connections */
 	uint32_t pid;
-	struct report_conn **rc; /* per window, NULL until the window sees this connection */
+	void **rc; /* per window: its report sink's conn, NULL until the window sees it */
 	size_t nrc;
 	unsigned char *log; /* the connection's state records, in arrival order */
 	size_t log_len, log_cap;
@@ -421,6 +424,7 @@ struct capture_conn {
 uint64_t capture_test_log_max; /* recorder_internal.h */
 
 struct report_router {
+	struct record_sink sink;  /* first: capture_router_sink() */
 	struct report_config cfg; /* path points at base_path */
 	char *base_path;
 	struct report_meta *meta;
@@ -513,7 +517,7 @@ struct report_router *capture_router_new(const struct report_config *cfg, int se
 					 struct gp_control *ctl)
 {
 	struct report_router *rt = xcalloc(1, sizeof(*rt));
-	struct report *probe;
+	struct record_sink *probe;
 	size_t i;
 
 	rt->ctl = ctl;
@@ -538,14 +542,14 @@ struct report_router *capture_router_new(const struct report_config *cfg, int se
 		char *p = capture_range_path(rt->base_path, 1);
 
 		c.path = p;
-		probe = report_open(&c);
+		probe = report_sink_open(&c, NULL, 0);
 		free(p);
 	}
 	if (!probe) {
 		capture_router_free(rt);
 		return NULL;
 	}
-	report_discard(probe);
+	probe->ops->discard(probe);
 	return rt;
 }
 
@@ -563,10 +567,10 @@ void capture_router_free(struct report_router *rt)
 	free(rt->win);
 	if (rt->preset) {
 		for (i = 0; i < GP_CAPTURE_MAX_WINDOWS; i++) {
-			struct report *rep = atomic_load(&rt->preset[i].rep);
+			struct record_sink *s = atomic_load(&rt->preset[i].sink);
 
-			if (rep) /* never taken by the writer */
-				report_discard(rep);
+			if (s) /* never taken by the writer */
+				s->ops->discard(s);
 			free(rt->preset[i].path);
 		}
 		free(rt->preset);
@@ -575,36 +579,36 @@ void capture_router_free(struct report_router *rt)
 	free(rt);
 }
 
-/* The report of window k, created on first use; NULL when it could not be. */
-static struct report *win_report(struct report_router *rt, size_t k)
+/* The report sink of window k, created on first use; NULL when it could not be. */
+static struct record_sink *win_report(struct report_router *rt, size_t k)
 {
 	struct cwin *w = &rt->win[k];
 
-	if (w->rep || w->failed || w->finished)
-		return w->rep;
+	if (w->sink || w->failed || w->finished)
+		return w->sink;
 	if (rt->preset) { /* session: the report made when the window opened */
-		w->rep = atomic_exchange(&rt->preset[k].rep, NULL);
-		if (!w->rep) {
+		w->sink = atomic_exchange(&rt->preset[k].sink, NULL);
+		if (!w->sink) {
 			w->failed = 1;
 			return NULL;
 		}
 		w->path = xstrdup(rt->preset[k].path);
-		report_begin(w->rep);
-		return w->rep;
+		w->sink->ops->begin(w->sink);
+		return w->sink;
 	}
 	w->path = capture_range_path(rt->base_path, (unsigned)k + 1);
 	{
 		struct report_config c = rt->cfg;
 
 		c.path = w->path;
-		w->rep = report_open(&c);
+		w->sink = report_sink_open(&c, rt->ctl, (int)k);
 	}
-	if (!w->rep) {
+	if (!w->sink) {
 		w->failed = 1;
 		return NULL;
 	}
-	report_begin(w->rep);
-	return w->rep;
+	w->sink->ops->begin(w->sink);
+	return w->sink;
 }
 
 struct capture_conn *capture_conn_open(struct report_router *rt, uint32_t pid)
@@ -621,12 +625,12 @@ struct capture_conn *capture_conn_open(struct report_router *rt, uint32_t pid)
 
 /* The connection's decoding state in window k's report, replaying its state log into
  * it the first time. */
-static struct report_conn *conn_in(struct report_router *rt, struct capture_conn *cc, size_t k)
+static void *conn_in(struct report_router *rt, struct capture_conn *cc, size_t k)
 {
-	struct report *rep = win_report(rt, k);
+	struct record_sink *s = win_report(rt, k);
 	size_t off;
 
-	if (!rep)
+	if (!s)
 		return NULL;
 	if (k >= cc->nrc) {
 		size_t n = cc->nrc ? cc->nrc : 8;
@@ -639,12 +643,12 @@ static struct report_conn *conn_in(struct report_router *rt, struct capture_conn
 	}
 	if (cc->rc[k])
 		return cc->rc[k];
-	report_begin(rep);
-	cc->rc[k] = report_conn_open(rep, cc->pid);
+	s->ops->begin(s);
+	cc->rc[k] = s->ops->conn_open(s, cc->pid);
 	for (off = 0; off < cc->log_len;) {
 		const struct gp_rec_hdr *h = (const void *)(cc->log + off);
 
-		report_record(rep, cc->rc[k], h);
+		s->ops->record(s, cc->rc[k], h);
 		off += h->size;
 	}
 	return cc->rc[k];
@@ -671,7 +675,16 @@ static void log_append(struct report_router *rt, struct capture_conn *cc,
 	cc->log_len += rec->size;
 }
 
-/* Combine report_record() results of one record in several reports: -1 (bad) wins,
+/* Hand rec of connection state rc to window k's report sink. */
+static inline int win_record(struct report_router *rt, size_t k, void *rc,
+			     const struct gp_rec_hdr *rec)
+{
+	struct record_sink *s = rt->win[k].sink;
+
+	return s->ops->record(s, rc, rec);
+}
+
+/* Combine record() results of one record in several reports: -1 (bad) wins,
  * then REPORT_REC_REFUSED, then 0. */
 static int merge_rc(int ret, int rc)
 {
@@ -686,8 +699,8 @@ static int broadcast(struct report_router *rt, struct capture_conn *cc,
 	int ret = 0;
 
 	for (k = 0; k < cc->nrc && k < rt->nwin; k++)
-		if (cc->rc[k] && rt->win[k].rep)
-			ret = merge_rc(ret, report_record(rt->win[k].rep, cc->rc[k], rec));
+		if (cc->rc[k] && rt->win[k].sink)
+			ret = merge_rc(ret, win_record(rt, k, cc->rc[k], rec));
 	return ret;
 }
 
@@ -698,7 +711,7 @@ static int broadcast(struct report_router *rt, struct capture_conn *cc,
 static int broadcast_from(struct report_router *rt, struct capture_conn *cc, size_t first,
 			  const struct gp_rec_hdr *rec)
 {
-	struct report_conn *rc;
+	void *rc;
 	size_t k;
 	int ret = 0;
 
@@ -706,7 +719,7 @@ static int broadcast_from(struct report_router *rt, struct capture_conn *cc, siz
 	for (k = first; k < rt->nwin; k++) {
 		rc = conn_in(rt, cc, k); /* replays the log without rec */
 		if (rc)
-			ret = merge_rc(ret, report_record(rt->win[k].rep, rc, rec));
+			ret = merge_rc(ret, win_record(rt, k, rc, rec));
 		else
 			rt->dropped++;
 	}
@@ -717,7 +730,7 @@ static int broadcast_from(struct report_router *rt, struct capture_conn *cc, siz
 int capture_record(struct report_router *rt, struct capture_conn *cc, const struct gp_rec_hdr *rec)
 {
 	const struct report_module *m;
-	struct report_conn *rc;
+	void *rc;
 	int k = REPORT_ROUTE_DEFAULT;
 	size_t min = gp_rec_min_size(rec->type);
 
@@ -773,7 +786,7 @@ int capture_record(struct report_router *rt, struct capture_conn *cc, const stru
 		rt->dropped++;
 		return 0;
 	}
-	return report_record(rt->win[k].rep, rc, rec);
+	return win_record(rt, (size_t)k, rc, rec);
 }
 
 void capture_conn_close(struct report_router *rt, struct capture_conn *cc)
@@ -781,9 +794,11 @@ void capture_conn_close(struct report_router *rt, struct capture_conn *cc)
 	size_t k;
 
 	for (k = 0; k < cc->nrc; k++)
-		if (cc->rc[k] && k < rt->nwin && rt->win[k].rep) {
-			report_begin(rt->win[k].rep);
-			report_conn_close(rt->win[k].rep, cc->rc[k]);
+		if (cc->rc[k] && k < rt->nwin && rt->win[k].sink) {
+			struct record_sink *s = rt->win[k].sink;
+
+			s->ops->begin(s);
+			s->ops->conn_close(s, cc->rc[k]);
 		}
 	if (cc->prev)
 		cc->prev->next = cc->next;
@@ -802,8 +817,8 @@ void capture_commit(struct report_router *rt)
 	size_t k;
 
 	for (k = 0; k < rt->nwin; k++)
-		if (rt->win[k].rep)
-			report_commit(rt->win[k].rep);
+		if (rt->win[k].sink)
+			rt->win[k].sink->ops->commit(rt->win[k].sink);
 }
 
 /* META_DATA_CAPTURE rows describing window k (report time ns). */
@@ -825,35 +840,53 @@ void capture_window_meta(struct report *rep, const struct gp_control *ctl, uint6
 	}
 }
 
+/* Finish the report sink of a window with the counters of st (the report's own added into
+ * st->report) and take the file it wrote (*path, caller frees; NULL: none). */
+static int finish_sink(struct record_sink *s, const struct report_app_status *app,
+		       struct recorder_stats *st, char **path)
+{
+	struct recorder_stats one = *st;
+	int ret;
+
+	one.report_paths = NULL;
+	one.n_reports = 0;
+	ret = s->ops->finish(s, app, &one);
+	*path = one.n_reports ? one.report_paths[0] : NULL;
+	for (size_t i = 1; i < one.n_reports; i++)
+		free(one.report_paths[i]);
+	free(one.report_paths);
+	st->report = one.report;
+	return ret;
+}
+
 int capture_router_finish(struct report_router *rt, const struct report_app_status *app,
-			  struct recorder_stats *st, char ***paths, size_t *npaths)
+			  struct recorder_stats *st)
 {
 	size_t k;
 	int ret = 0;
 	struct recorder_stats total = *st;
-	char **list;
-	size_t nlist = 0;
 
 	refresh(rt);
-	list = xcalloc(rt->nwin + 1, sizeof(char *));
 	for (k = 0; k < rt->nwin; k++) {
 		struct recorder_stats one = *st;
+		struct record_sink *s;
+		char *path;
 
 		one.report.over_limit += rt->log_dropped; /* (every report says it; counted once) */
-		struct report *rep;
-
 		if (rt->win[k].finished)
-			continue;	 /* session: written at its stop */
-		rep = win_report(rt, k); /* an empty range still gets its report */
-		if (!rep) {
+			continue;      /* session: written at its stop */
+		s = win_report(rt, k); /* an empty range still gets its report */
+		if (!s) {
 			ret = -1;
 			continue;
 		}
-		capture_window_meta(rep, rt->ctl, rt->cfg.session_start_ns, (unsigned)k);
-		if (report_finish(rep, app, &one.report) < 0)
+		rt->win[k].sink = NULL;
+		if (finish_sink(s, app, &one, &path) < 0)
 			ret = -1;
-		rt->win[k].rep = NULL;
-		list[nlist++] = xstrdup(rt->win[k].path);
+		if (path) {
+			record_sink_add_path(&total, path);
+			free(path);
+		}
 		/* per-report figures: the largest (every report saw the same loss records) */
 		if (one.report.processes > total.report.processes)
 			total.report.processes = one.report.processes;
@@ -875,8 +908,6 @@ int capture_router_finish(struct report_router *rt, const struct report_app_stat
 	total.capture_unrouted = rt->dropped;
 	total.report.over_limit += rt->log_dropped;
 	*st = total;
-	*paths = list; /* after *st = total: paths may point into *st */
-	*npaths = nlist;
 	return ret;
 }
 
@@ -884,7 +915,7 @@ int capture_router_session_open(struct report_router *rt, const char *path, int 
 				uint64_t now_ns)
 {
 	struct report_config c = rt->cfg;
-	struct report *rep;
+	struct record_sink *rep;
 	uint32_t n = atomic_load_explicit(&rt->ctl->nwindows, memory_order_acquire);
 	int k;
 
@@ -892,12 +923,12 @@ int capture_router_session_open(struct report_router *rt, const char *path, int 
 		return -1;
 	c.path = path;
 	c.force_overwrite = force;
-	rep = report_open(&c);
+	rep = report_sink_open(&c, rt->ctl, (int)n);
 	if (!rep)
 		return -1;
 	free(rt->preset[n].path);
 	rt->preset[n].path = xstrdup(path);
-	atomic_store(&rt->preset[n].rep, rep);
+	atomic_store(&rt->preset[n].sink, rep);
 	if (rt->ctl->mode == GP_CAPTURE_CUDA || rt->ctl->mode == GP_CAPTURE_NVTX) {
 		/* the application's trigger opens it */
 		page_lock(rt->ctl);
@@ -908,8 +939,8 @@ int capture_router_session_open(struct report_router *rt, const char *path, int 
 	}
 	k = capture_control_session_open(rt->ctl, now_ns);
 	if (k != (int)n) { /* (cannot happen: this thread alone opens windows) */
-		if (atomic_exchange(&rt->preset[n].rep, NULL))
-			report_discard(rep);
+		if (atomic_exchange(&rt->preset[n].sink, NULL))
+			rep->ops->discard(rep);
 		return -1;
 	}
 	return k;
@@ -932,10 +963,10 @@ int capture_router_session_disarm(struct report_router *rt, int *open)
 	coll = (int)atomic_load(&c->collecting);
 	page_unlock(c);
 	if (n == k) { /* no range since the start: its report goes */
-		struct report *rep = atomic_exchange(&rt->preset[k].rep, NULL);
+		struct record_sink *rep = atomic_exchange(&rt->preset[k].sink, NULL);
 
 		if (rep)
-			report_discard(rep);
+			rep->ops->discard(rep);
 		return -1;
 	}
 	*open = coll;
@@ -947,33 +978,32 @@ int capture_router_finish_window(struct report_router *rt, unsigned k,
 				 int cancel, char **path)
 {
 	struct capture_conn *cc;
-	struct report *rep;
+	struct record_sink *s;
 	int ret = 0;
 
 	*path = NULL;
 	refresh(rt);
 	if (k >= rt->nwin || rt->win[k].finished)
 		return -1;
-	rep = win_report(rt, k); /* an empty window still gets its report */
-	if (!rep) {
+	s = win_report(rt, k); /* an empty window still gets its report */
+	if (!s) {
 		rt->win[k].finished = 1;
 		return -1;
 	}
 	for (cc = rt->conns; cc; cc = cc->next)
 		if (k < cc->nrc && cc->rc[k]) {
-			report_begin(rep);
-			report_conn_close(rep, cc->rc[k]);
+			s->ops->begin(s);
+			s->ops->conn_close(s, cc->rc[k]);
 			cc->rc[k] = NULL;
 		}
-	*path = xstrdup(rt->win[k].path);
-	if (cancel) {
-		report_discard(rep);
-	} else {
-		capture_window_meta(rep, rt->ctl, rt->cfg.session_start_ns, k);
-		ret = report_finish(rep, app, &st->report);
-	}
-	rt->win[k].rep = NULL;
+	rt->win[k].sink = NULL;
 	rt->win[k].finished = 1;
+	if (cancel) {
+		*path = xstrdup(rt->win[k].path);
+		s->ops->discard(s);
+	} else {
+		ret = finish_sink(s, app, st, path);
+	}
 	return ret;
 }
 
@@ -982,8 +1012,66 @@ void capture_router_discard(struct report_router *rt)
 	size_t k;
 
 	for (k = 0; k < rt->nwin; k++)
-		if (rt->win[k].rep) {
-			report_discard(rt->win[k].rep);
-			rt->win[k].rep = NULL;
+		if (rt->win[k].sink) {
+			rt->win[k].sink->ops->discard(rt->win[k].sink);
+			rt->win[k].sink = NULL;
 		}
+}
+
+/* ---- the router as the recorder's sink (recorder_sink.h) ------------------------------- */
+
+static void *router_conn_open(struct record_sink *s, uint32_t pid)
+{
+	return capture_conn_open((struct report_router *)s, pid);
+}
+
+static int router_record(struct record_sink *s, void *conn, const struct gp_rec_hdr *rec)
+{
+	return capture_record((struct report_router *)s, conn, rec);
+}
+
+static void router_conn_close(struct record_sink *s, void *conn)
+{
+	capture_conn_close((struct report_router *)s, conn);
+}
+
+static int router_commit(struct record_sink *s)
+{
+	capture_commit((struct report_router *)s);
+	return 0;
+}
+
+static int router_finish(struct record_sink *s, const struct report_app_status *app,
+			 struct recorder_stats *st)
+{
+	struct report_router *rt = (struct report_router *)s;
+	int ret = capture_router_finish(rt, app, st);
+
+	capture_router_free(rt);
+	return ret;
+}
+
+static void router_discard(struct record_sink *s)
+{
+	struct report_router *rt = (struct report_router *)s;
+
+	capture_router_discard(rt);
+	capture_router_free(rt);
+}
+
+static const struct record_sink_ops router_sink_ops = {
+    .conn_open = router_conn_open,
+    .record = router_record,
+    .conn_close = router_conn_close,
+    .begin = NULL, /* each window's report sink is begun as records reach it */
+    .commit = router_commit,
+    .txn_rows = NULL,
+    .finish = router_finish,
+    .discard = router_discard,
+};
+
+struct record_sink *capture_router_sink(struct report_router *rt)
+{
+	rt->sink.ops = &router_sink_ops;
+	return &rt->sink;
 }

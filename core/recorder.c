@@ -64,6 +64,7 @@
 #include <unistd.h>
 #include <linux/futex.h>
 
+#include "recorder_sink.h"
 #include "recorder.h"
 #include "recorder_internal.h"
 #include "report.h"
@@ -91,8 +92,7 @@ struct rconn {
 	int fd;
 	uint32_t pid;
 	struct rconn *prev, *next; /* reader's list of open connections */
-	struct report_conn *rc;	   /* single report */
-	struct capture_conn *cc;   /* repeat capture: the router's connection */
+	void *sc;		   /* the sink's state of this connection (conn_open) */
 	struct gp_seq seq;
 	uint32_t acked_epoch;  /* reader: latest GP_REC_FLUSH_ACK epoch */
 	int late;	       /* reader: accepted after the shutdown request was seen */
@@ -164,8 +164,9 @@ struct recorder {
 	int lfd, epfd, wakefd;
 	pthread_t reader, writer;
 	int reader_started, writer_started;
-	struct report *rep;	  /* the report, or NULL with a repeat capture (rt) */
-	struct report_router *rt; /* repeat capture: one report per range */
+	struct record_sink *sink; /* where the writer sends records: one report, or the router */
+	struct report_router *rt; /* repeat capture and sessions: the sink is the router (the
+				     session's windows are opened and closed through it) */
 	char *report_path;
 	struct capture_settings cap;
 	uint64_t session_start_ns;
@@ -1023,9 +1024,9 @@ static void *reader_main(void *arg)
 
 /* ---- writer ------------------------------------------------------------------------ */
 
+/* gp_decode_frame()'s callback: one record of connection c to the sink. */
 struct rec_ctx {
-	struct report *rep;
-	struct report_conn *rc;
+	struct record_sink *sink;
 	struct rconn *c;
 };
 
@@ -1035,29 +1036,14 @@ static int on_record(void *ctx, const struct gp_rec_hdr *rec)
 
 	if (rec->type == GP_REC_PROCESS_EXIT)
 		x->c->said_exit = 1;
-	return report_record(x->rep, x->rc, rec);
-}
-
-struct cap_ctx {
-	struct report_router *rt;
-	struct capture_conn *cc;
-	struct rconn *c;
-};
-
-static int on_record_routed(void *ctx, const struct gp_rec_hdr *rec)
-{
-	struct cap_ctx *x = ctx;
-
-	if (rec->type == GP_REC_PROCESS_EXIT)
-		x->c->said_exit = 1;
-	return capture_record(x->rt, x->cc, rec);
+	return x->sink->ops->record(x->sink, x->c->sc, rec);
 }
 
 static void writer_begin(struct recorder *r)
 {
 	if (!r->txn_open) {
-		if (r->rep)
-			report_begin(r->rep); /* (the router begins each window's report itself) */
+		if (r->sink->ops->begin)
+			r->sink->ops->begin(r->sink);
 		r->txn_open = 1;
 		r->txn_start_ns = gp_monotonic_ns();
 	}
@@ -1066,10 +1052,7 @@ static void writer_begin(struct recorder *r)
 static void writer_commit(struct recorder *r)
 {
 	if (r->txn_open) {
-		if (r->rt)
-			capture_commit(r->rt);
-		else
-			report_commit(r->rep);
+		r->sink->ops->commit(r->sink);
 		r->txn_open = 0;
 	}
 }
@@ -1194,31 +1177,20 @@ static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const voi
 {
 	switch (kind) {
 	case Q_OPEN:
-		if (r->rt)
-			c->cc = capture_conn_open(r->rt, c->pid);
-		else
-			c->rc = report_conn_open(r->rep, c->pid);
+		c->sc = r->sink->ops->conn_open(r->sink, c->pid);
 		break;
-	case Q_FRAME:
+	case Q_FRAME: {
+		struct rec_ctx x = {r->sink, c};
+
 		writer_begin(r);
-		if (r->rt) {
-			struct cap_ctx x = {r->rt, c->cc, c};
-
-			gp_decode_frame(data, len, &c->seq, &r->dc, on_record_routed, &x);
-		} else {
-			struct rec_ctx x = {r->rep, c->rc, c};
-
-			gp_decode_frame(data, len, &c->seq, &r->dc, on_record, &x);
-		}
+		gp_decode_frame(data, len, &c->seq, &r->dc, on_record, &x);
 		r->fin_done += len;
 		break;
+	}
 	case Q_CLOSE:
 		writer_begin(r);
 		salvage(r, c);
-		if (r->rt)
-			capture_conn_close(r->rt, c->cc);
-		else
-			report_conn_close(r->rep, c->rc);
+		r->sink->ops->conn_close(r->sink, c->sc);
 		/* frames the spool could not take are in spool_lost: not a gap here */
 		c->seq.frames += c->sdrop_frames;
 		if (c->sdrop_end > c->seq.end)
@@ -1265,7 +1237,7 @@ static int after_item(struct recorder *r)
 	 * no more (core/report.h "Disk full") */
 	if (r->txn_open &&
 	    (gp_monotonic_ns() - r->txn_start_ns >= GP_RECORDER_COMMIT_MS * 1000000ull ||
-	     (r->rep && report_txn_rows(r->rep) >= GP_REPORT_TXN_ROWS)))
+	     (r->sink->ops->txn_rows && r->sink->ops->txn_rows(r->sink) >= GP_REPORT_TXN_ROWS)))
 		writer_commit(r);
 	progress(r, 0);
 	return !r->finishing && __atomic_load_n(&r->handoff, __ATOMIC_RELAXED);
@@ -1499,8 +1471,6 @@ static void free_recorder(struct recorder *r)
 		close(r->shutfd);
 	if (r->timerfd >= 0)
 		close(r->timerfd);
-	if (r->rt)
-		capture_router_free(r->rt);
 	if (r->ctl)
 		capture_control_destroy(r->ctl, r->dir);
 	free(r->report_path);
@@ -1630,11 +1600,10 @@ static int setup_channel(struct recorder *r)
 /* Remove what recorder_start created (error path). */
 static void discard_reports(struct recorder *r)
 {
-	if (r->rep)
-		report_discard(r->rep);
-	r->rep = NULL;
-	if (r->rt)
-		capture_router_discard(r->rt);
+	if (r->sink)
+		r->sink->ops->discard(r->sink);
+	r->sink = NULL;
+	r->rt = NULL;
 }
 
 /* The control page, the report(s), the -y timer and the shutdown eventfd. */
@@ -1655,11 +1624,14 @@ static int setup_capture(struct recorder *r, const struct recorder_config *cfg)
 	if (!r->ctl)
 		return -1;
 	atomic_store(&r->ctl->ring_slots, GP_RING_SLOTS); /* wire.h "Rings" */
-	if (capture_is_repeat(cs) || cs->session)
+	if (capture_is_repeat(cs) || cs->session) {
 		r->rt = capture_router_new(&rc, cs->session, r->ctl);
-	else
-		r->rep = report_open(&rc);
-	if (!r->rt && !r->rep)
+		if (r->rt)
+			r->sink = capture_router_sink(r->rt);
+	} else {
+		r->sink = report_sink_open(&rc, r->ctl, REPORT_SINK_FIRST_RANGE);
+	}
+	if (!r->sink)
 		return -1;
 	if (cs->mode != GP_CAPTURE_NONE && (cs->end == GP_CAPTURE_END_STOP_SHUTDOWN ||
 					    cs->end == GP_CAPTURE_END_REPEAT_SHUTDOWN)) {
@@ -1882,17 +1854,9 @@ int recorder_finish(struct recorder *r, const struct report_app_status *app, int
 	st.report.abrupt_exits = r->abrupt;
 	st.capture_ranges = recorder_capture_ranges(r);
 	expect_check(r, &st);
-	if (r->rt) {
-		ret = capture_router_finish(r->rt, app, &st, &st.report_paths, &st.n_reports);
-	} else {
-		if (st.capture_ranges)
-			capture_window_meta(r->rep, r->ctl, r->session_start_ns, 0);
-		ret = report_finish(r->rep, app, &st.report);
-		st.report_paths = xcalloc(2, sizeof(char *));
-		st.report_paths[0] = xstrdup(r->report_path);
-		st.n_reports = 1;
-	}
-	r->rep = NULL;
+	ret = r->sink->ops->finish(r->sink, app, &st);
+	r->sink = NULL;
+	r->rt = NULL;
 	if (stats)
 		*stats = st;
 	else

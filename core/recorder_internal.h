@@ -24,12 +24,13 @@ extern uint64_t recorder_test_queue_max, recorder_test_spool_max;
 extern uint64_t capture_test_log_max;
 
 /*
- * The capture router (core/capture.c): with --capture-range-end=repeat the recorder's
- * writer hands every record to capture_record() instead of report_record(); the router
- * keeps one report per capture window (created at the window's first record, files
- * capture_range_path()), one report_conn per (connection, window), and each
+ * The capture router (core/capture.c): with --capture-range-end=repeat and in interactive
+ * sessions the recorder's sink (recorder_sink.h) is the router, capture_router_sink(); it
+ * keeps one report sink per capture window (created at the window's first record, files
+ * capture_range_path()), one connection state per (connection, window), and each
  * connection's state records, replayed into a window's report when the connection
- * first appears there.  Writer thread only.
+ * first appears there.  Writer thread only (capture_router_session_* and _disarm: the
+ * control thread).
  */
 struct capture_conn;
 struct report_app_status;
@@ -42,6 +43,9 @@ struct gp_control;
 struct report_router *capture_router_new(const struct report_config *cfg, int session,
 					 struct gp_control *ctl);
 void capture_router_free(struct report_router *rt);
+/* The router as a record_sink (recorder_sink.h); its finish is capture_router_finish() and
+ * its discard capture_router_discard(), each followed by capture_router_free(). */
+struct record_sink *capture_router_sink(struct report_router *rt);
 struct capture_conn *capture_conn_open(struct report_router *rt, uint32_t pid);
 /* Route and decode one record: 0, or -1 when malformed (as report_record). */
 int capture_record(struct report_router *rt, struct capture_conn *cc, const struct gp_rec_hdr *rec);
@@ -49,10 +53,11 @@ void capture_conn_close(struct report_router *rt, struct capture_conn *cc);
 /* Commit every open window report. */
 void capture_commit(struct report_router *rt);
 /* Finish every window's report (an empty window still gets one), fill *st (recorder
- * counters in, per-report counters merged) and the list of files written (caller frees
- * each and the array).  0, or -1 when a report could not be completed. */
+ * counters in, per-report counters merged) and append the files written to
+ * st->report_paths.  0, or -1 when a report could not be completed.  The router stays
+ * allocated (capture_router_free()). */
 int capture_router_finish(struct report_router *rt, const struct report_app_status *app,
-			  struct recorder_stats *st, char ***paths, size_t *npaths);
+			  struct recorder_stats *st);
 /* Error path: remove every window report created so far. */
 void capture_router_discard(struct report_router *rt);
 /* Interactive sessions (capture_settings.session; control thread): create the report of
@@ -78,7 +83,8 @@ int capture_router_finish_window(struct report_router *rt, unsigned k,
 				 int cancel, char **path);
 
 /* Add META_DATA_CAPTURE rows GPROF_CAPTURE_RANGE (1-based index),
- * GPROF_CAPTURE_RANGE_START and _STOP (report time ns) for window `index` of ctl. */
+ * GPROF_CAPTURE_RANGE_START and _STOP (report time ns) for window `index` of ctl (the
+ * report sink's finish, core/recorder_sink.c). */
 void capture_window_meta(struct report *rep, const struct gp_control *ctl, uint64_t session_start,
 			 unsigned index);
 

@@ -70,8 +70,6 @@ struct router_fx {
 	struct report_router *rt;
 	struct capture_conn *cc;
 	struct recorder_stats st;
-	char **paths; /* the reports written (router_fx_finish) */
-	size_t npaths;
 };
 
 static void router_fx_open(struct router_fx *fx, const char *dir, const char *name, uint32_t mode)
@@ -98,15 +96,12 @@ static void router_fx_finish(struct router_fx *fx, uint64_t end_ns, size_t n)
 	struct report_app_status app = {.pid = PID, .exit_status = 0, .end_ns = end_ns};
 
 	capture_conn_close(fx->rt, fx->cc);
-	assert_int_equal(capture_router_finish(fx->rt, &app, &fx->st, &fx->paths, &fx->npaths), 0);
-	assert_int_equal(fx->npaths, n);
+	assert_int_equal(capture_router_finish(fx->rt, &app, &fx->st), 0);
+	assert_int_equal(fx->st.n_reports, n); /* (the reports written: fx->st.report_paths) */
 }
 
 static void router_fx_free(struct router_fx *fx, const char *dir)
 {
-	for (size_t k = 0; k < fx->npaths; k++)
-		free(fx->paths[k]);
-	free(fx->paths);
 	recorder_stats_release(&fx->st);
 	capture_router_free(fx->rt);
 	capture_control_destroy(fx->ctl, dir);
@@ -161,7 +156,7 @@ static void test_graph_events_from_window(void **state)
 		sqlite3 *db;
 
 		snprintf(one, sizeof(one), "%s/g.%zu.db", dir, k + 1);
-		assert_string_equal(fx.paths[k], one);
+		assert_string_equal(fx.st.report_paths[k], one);
 		assert_int_equal(sqlite3_open_v2(one, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 		assert_string_equal(tu_db_row_text(db,
 						   "SELECT group_concat(graphId) FROM (SELECT "
