@@ -842,13 +842,15 @@ static void graph_event(CUpti_CallbackId cbid, const CUpti_GraphData *g)
 		p_cuptiGetGraphId(g->graph, &graph);
 	/* nsys writes a graph's creation into the report of the range it was made in (or the
 	 * next one, when made between ranges) and of every later range: launches there refer
-	 * to it */
+	 * to it.  In a session `done` only says that no start has armed a window now: a
+	 * graph made then is in the report of every window a later start arms */
 	int win = WIN_GATED;
 	if (gp_capture_mode() != GP_CAPTURE_NONE) {
 		uint32_t next = atomic_load_explicit(&gp_ctl->nwindows, memory_order_acquire);
 		int open = window_holding(ts, ts);
 
-		if (atomic_load(&gp_ctl->done) || (open < 0 && next >= GP_CAPTURE_MAX_WINDOWS))
+		if ((atomic_load(&gp_ctl->done) && !gp_ctl->session) ||
+		    (open < 0 && next >= GP_CAPTURE_MAX_WINDOWS))
 			return;
 		win = WIN_FROM(open >= 0 ? (uint32_t)open : next);
 	}

@@ -73,7 +73,8 @@ struct gp_rec_hdr {
 };
 
 /* Record types.  0x001-0x0ff common, 0x100-0x1ff nvtx, 0x200-0x2ff osrt,
- * 0x300-0x3ff cuda (wire_cuda.h), 0x400-0x4ff gpu-metrics, 0x500-0x5ff mpi (wire_mpi.h). */
+ * 0x300-0x3ff cuda (wire_cuda.h), 0x400-0x4ff gpu-metrics, 0x500-0x5ff mpi (wire_mpi.h),
+ * 0x700-0x7ff host memory (wire_hostmem.h). */
 enum gp_rec_type {
 	GP_REC_HELLO = 0x001,	     /* struct gp_rec_hello: first record of a connection */
 	GP_REC_STRING = 0x002,	     /* struct gp_rec_string */
@@ -100,6 +101,7 @@ enum gp_collector_id {
 	GP_COLLECTOR_OSRT = 2,	   /* libgprof-osrt.so */
 	GP_COLLECTOR_MPI = 3,	   /* libgprof-mpi.so */
 	GP_COLLECTOR_CUDALIBS = 4, /* libgprof-cudalibs.so: cuBLAS, cuDNN (NVTX records) */
+	GP_COLLECTOR_HOSTMEM = 6,  /* libgprof-hostmem.so: host allocations (--host-memory-usage) */
 };
 
 /* GP_REC_HELLO: identifies the process behind a connection.  Followed in the same
@@ -395,7 +397,9 @@ struct gp_control {
 	uint32_t max_ranges;	  /* repeat:N / repeat-shutdown:N; 0 = unlimited */
 	uint64_t armed_ns;	  /* triggers before this CLOCK_MONOTONIC time are ignored (-y) */
 	uint32_t nvtx_any_domain; /* -p range@* */
-	uint32_t pad0;
+	/* 1 in an interactive session (gprof-cli launch): `done` then means "no window armed
+	 * now", not "no window ever again": a later `start` may arm one */
+	uint32_t session;
 	char nvtx_message[GP_CAPTURE_TEXT_MAX]; /* -p message, unescaped */
 	char nvtx_domain[GP_CAPTURE_TEXT_MAX];	/* "" = default domain (unless any) */
 	/* state: shared by the recorder and every producer */
@@ -530,7 +534,9 @@ static inline int gp_rec_is_state(uint16_t type)
 #define GP_REC_ALIGN(n) (((n) + 7u) & ~7u)
 
 #include "wire_cuda.h"
+#include "wire_hostmem.h"
 #include "wire_metrics.h"
 #include "wire_mpi.h"
+#include "wire_sampling.h"
 
 #endif

@@ -35,7 +35,7 @@ def check(what, good, detail=""):
 
 
 class Server:
-    def __init__(self, name, under_gprof=True):
+    def __init__(self, name, under_gprof=True, extra=()):
         self.cmd_path = os.path.join(out, name + ".cmd")
         self.ack_path = os.path.join(out, name + ".ack")
         for p in (self.cmd_path, self.ack_path):
@@ -44,7 +44,7 @@ class Server:
             os.mkfifo(p)
         argv = [PY, APP, self.cmd_path, self.ack_path]
         if under_gprof:
-            argv = [GPROF, "launch", "--session-new=" + name, "-t", "cuda,nvtx,osrt"] + argv
+            argv = [GPROF, "launch", "--session-new=" + name, "-t", "cuda,nvtx,osrt"] + list(extra) + argv
         self.err = open(os.path.join(out, name + ".launch.err"), "w")
         self.proc = subprocess.Popen(argv, cwd=out, stderr=self.err)
         # the app opens CMD for reading first: a non-blocking writer open succeeds then
@@ -63,8 +63,8 @@ class Server:
         self.cmd = os.fdopen(fd, "w")
         self.ack = open(self.ack_path, "r")
 
-    def req(self, n):
-        self.cmd.write("req %d\n" % n)
+    def req(self, n, verb="req"):
+        self.cmd.write("%s %d\n" % (verb, n))
         self.cmd.flush()
         words = self.ack.readline().split()
         return int(words[1]), float(words[2])
@@ -168,6 +168,33 @@ r, _ = cli("shutdown", "--session=gpu2", "--kill=sigkill")
 rc = s2.proc.wait(timeout=120)
 check("shutdown ends the session (launch exit 137)", r.returncode == 0 and rc == 137, "%d %d" % (r.returncode, rc))
 check("shutdown cancels the open window", not os.path.exists(os.path.join(out, "w4.db")))
+
+print("== launch -c cudaProfilerApi: a CUDA graph made while no window is armed")
+s3 = Server("gpu3", extra=("-c", "cudaProfilerApi"))
+s3.req(5)
+s3.req(0, "graph")  # made outside every window, before any start
+s3.req(5, "greq")
+r, _ = cli("start", "--session=gpu3", "-o", "g1")
+check("start arms the trigger", r.returncode == 0, r.stderr.strip())
+s3.req(20, "prof")
+r, _ = cli("stop", "--session=gpu3")
+check("stop writes g1", r.returncode == 0 and "Generated:" in r.stderr, r.stderr.strip())
+s3.req(5, "greq")  # between windows
+r, _ = cli("start", "--session=gpu3", "-o", "g2")
+s3.req(30, "prof")
+r, _ = cli("stop", "--session=gpu3")
+s3.quit()
+for name, n in (("g1", 20), ("g2", 30)):
+    db = os.path.join(out, name + ".db")
+    check("%s: %d request ranges" % (name, n), ranges(db) == n, str(ranges(db)))
+    gl = q(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_GRAPH_TRACE") or 0
+    check("%s: %d graph launches" % (name, n), gl == n, str(gl))
+    ge = q(db, "SELECT count(*) FROM CUDA_GRAPH_EVENTS") or 0
+    check("%s: the graph's creation events (made before the window)" % name, ge > 0, str(ge))
+    orphan = q(db, "SELECT count(DISTINCT k.graphId) FROM CUPTI_ACTIVITY_KIND_GRAPH_TRACE k WHERE "
+                   "NOT EXISTS (SELECT 1 FROM CUDA_GRAPH_EVENTS g WHERE "
+                   "g.graphId = k.graphId)")
+    check("%s: every graph launched has its creation event" % name, orphan == 0, str(orphan))
 
 print("== figures")
 print("  per request: %.1f us without gprof-cli, %.1f us under a session outside a window "
