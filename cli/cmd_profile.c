@@ -309,7 +309,6 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 	meta_add_value(m, "GPROF_OSRT_THRESHOLD_NS",
 		       xasprintf("%llu", (unsigned long long)o->osrt_threshold_ns));
 	meta_add_value(m, "GPROF_OPTIONS", xstrdup(cuda_opts));
-	meta_add_value(m, "GPROF_OUTPUT", xstrdup(report));
 	meta_add(m, "GPROF_FORCE_OVERWRITE", tf(o->force_overwrite));
 	meta_add(m, "GPROF_STATS", tf(o->stats));
 	meta_add(m, "GPROF_SHOW_OUTPUT", tf(o->show_output));

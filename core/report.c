@@ -675,6 +675,8 @@ struct report *report_open(const struct report_config *cfg)
 
 	for (i = 0; i < cfg->n_capture_meta; i++)
 		report_meta_capture(r, cfg->capture_meta[i].name, cfg->capture_meta[i].value);
+	/* the report's own path: a capture range's or a session window's, not the command's */
+	report_meta_capture(r, "GPROF_OUTPUT", r->path);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cfg->session_start_ns);
 	report_meta_capture(r, "SESSION_START_MONOTONIC_NS", buf);
 	report_origin_write(r);
