@@ -213,8 +213,12 @@ check: $(FAKE_LIBS) $(REAL_CUDALIBS)
 # tests/e2e/test_mpi.c skips cleanly when $(B)/tests/programs/mpi_app is absent.
 MPICC ?= mpicc
 MPI_PROG := $(if $(shell command -v $(MPICC) 2>/dev/null),$(B)/tests/programs/mpi_app \
-	$(B)/tests/programs/mpi_dlopen $(B)/tests/programs/mpi_dlmod.so)
+	$(B)/tests/programs/mpi_dlopen $(B)/tests/programs/mpi_dlmod.so $(B)/tests/programs/mpi_steps)
 $(B)/tests/programs/mpi_app: tests/programs/mpi/mpi_app.c
+	@mkdir -p $(dir $@)
+	$(MPICC) -O2 -g -Wall -Wextra $(WERROR) -I$(CUDA_INC) -o $@ $< -ldl
+# the straggler recipe's training loop (tests/e2e/test_recipe.c)
+$(B)/tests/programs/mpi_steps: tests/programs/mpi/mpi_steps.c
 	@mkdir -p $(dir $@)
 	$(MPICC) -O2 -g -Wall -Wextra $(WERROR) -I$(CUDA_INC) -o $@ $< -ldl
 # -t mpi with MPI loaded by dlopen(RTLD_LOCAL): a program without libmpi and its MPI module

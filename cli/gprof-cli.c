@@ -22,6 +22,7 @@ static const struct cmd_struct commands[] = {
     {"export", cmd_export, "export a report's tables as CSV or JSON Lines"},
     {"diff", cmd_diff, "compare two runs (or groups of runs) per name"},
     {"analyze", cmd_analyze, "run expert-system rules on reports: what is wrong, how to fix"},
+    {"recipe", cmd_recipe, "one analysis over many reports (ranks): summaries, pace, straggler"},
     {"launch", cmd_launch, "run an application in a session, collection off"},
     {"start", cmd_start, "start collecting in a session (a window: one report)"},
     {"stop", cmd_stop, "stop collecting in a session and write the report"},

@@ -1,8 +1,8 @@
 /*
  * test_manpages.c - --help and the man pages do not contradict each other: every long
  * option that `gprof-cli <cmd> --help` shows is in the OPTIONS section of
- * man/gprof-cli-<cmd>.1 and vice versa (profile, stats, export, diff); every man page is
- * clean under `mandoc -Tlint -Wwarning` when mandoc is installed.
+ * man/gprof-cli-<cmd>.1 and vice versa (profile, stats, export, diff, analyze, recipe); every man
+ * page is clean under `mandoc -Tlint -Wwarning` when mandoc is installed.
  *
  * Environment: GPROF_CLI (the binary, default build/bin/gprof-cli); the man pages are
  * read from $GPROF_SRCDIR/man (default ./man: make check runs in the source tree).
@@ -240,13 +240,18 @@ static void test_analyze_help_matches_man(void **state)
 	check_command("analyze");
 }
 
+static void test_recipe_help_matches_man(void **state)
+{
+	check_command("recipe");
+}
+
 static void test_mandoc_lint(void **state)
 {
 	const char *pages[] = {"gprof-cli",	     "gprof-cli-profile",  "gprof-cli-stats",
 			       "gprof-cli-export",   "gprof-cli-diff",	   "gprof-cli-launch",
 			       "gprof-cli-start",    "gprof-cli-stop",	   "gprof-cli-cancel",
 			       "gprof-cli-shutdown", "gprof-cli-sessions", "gprof-cli-status",
-			       "gprof-cli-analyze"};
+			       "gprof-cli-analyze",  "gprof-cli-recipe"};
 	char cmd[PATH_MAX + 128], out[4096];
 
 	if (system("command -v mandoc >/dev/null 2>&1") != 0)
@@ -276,6 +281,7 @@ int main(void)
 	    cmocka_unit_test(test_session_help_matches_man),
 	    cmocka_unit_test(test_diff_help_matches_man),
 	    cmocka_unit_test(test_analyze_help_matches_man),
+	    cmocka_unit_test(test_recipe_help_matches_man),
 	    cmocka_unit_test(test_mandoc_lint),
 	};
 
