@@ -861,6 +861,7 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	}
 	cfg.expect = expect;
 	cfg.n_expect = trace_expect(&o, expect, expect_rows);
+	cfg.tap_path = getenv("GPROF_CLI_DUMP_FRAMES"); /* (core/wire_tap.h; `gprof-cli dump`) */
 	if (recorder_start(&rec, &cfg) < 0) {
 		launch_cancel(&l);
 		launch_signals_end();

@@ -26,6 +26,7 @@ int cmd_cancel(int argc, char **argv);
 int cmd_shutdown(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
 
 /* What `launch` adds to profile's run: an interactive session (cli/session.h). */
 struct session_launch {

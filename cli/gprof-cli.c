@@ -30,6 +30,7 @@ static const struct cmd_struct commands[] = {
     {"shutdown", cmd_shutdown, "end a session (and its application)"},
     {"sessions", cmd_sessions, "list the sessions ('sessions list')"},
     {"status", cmd_status, "a session's state, or what this machine allows (-e)"},
+    {"dump", cmd_dump, "print the raw frames a recorder received (GPROF_CLI_DUMP_FRAMES)"},
 };
 
 static void usage(FILE *f)

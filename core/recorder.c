@@ -69,6 +69,7 @@
 #include "recorder_internal.h"
 #include "report.h"
 #include "util.h"
+#include "wire_tap.h"
 
 #define IDLE_COMMIT_MS	  20 /* commit when no frame arrived for this long */
 #define READ_BURST	  32 /* frames read from one connection before looking at others */
@@ -111,6 +112,7 @@ struct rconn {
 	 * its GP_REC_PROCESS_EXIT */
 	int tbufs_fd, said_exit;
 	int forced; /* reader: closed by the recorder at the session end, not by the producer */
+	uint32_t tap_conn; /* writer: the connection's number in the frame tap (from 1) */
 };
 
 enum qkind {
@@ -165,6 +167,8 @@ struct recorder {
 	pthread_t reader, writer;
 	int reader_started, writer_started;
 	struct record_sink *sink; /* where the writer sends records: one report, or the router */
+	struct gp_tap *tap;	  /* the raw-frame tap (recorder_config.tap_path), or NULL */
+	uint32_t tap_conns;	  /* writer: connections numbered in the tap so far */
 	struct report_router *rt; /* repeat capture and sessions: the sink is the router (the
 				     session's windows are opened and closed through it) */
 	char *report_path;
@@ -1177,11 +1181,17 @@ static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const voi
 {
 	switch (kind) {
 	case Q_OPEN:
+		if (r->tap) {
+			c->tap_conn = ++r->tap_conns;
+			gp_tap_write(r->tap, GP_TAP_OPEN, c->tap_conn, c->pid, NULL, 0);
+		}
 		c->sc = r->sink->ops->conn_open(r->sink, c->pid);
 		break;
 	case Q_FRAME: {
 		struct rec_ctx x = {r->sink, c};
 
+		if (r->tap)
+			gp_tap_write(r->tap, GP_TAP_FRAME, c->tap_conn, c->pid, data, len);
 		writer_begin(r);
 		gp_decode_frame(data, len, &c->seq, &r->dc, on_record, &x);
 		r->fin_done += len;
@@ -1190,6 +1200,8 @@ static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const voi
 	case Q_CLOSE:
 		writer_begin(r);
 		salvage(r, c);
+		if (r->tap)
+			gp_tap_write(r->tap, GP_TAP_CLOSE, c->tap_conn, c->pid, NULL, 0);
 		r->sink->ops->conn_close(r->sink, c->sc);
 		/* frames the spool could not take are in spool_lost: not a gap here */
 		c->seq.frames += c->sdrop_frames;
@@ -1700,6 +1712,15 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 		free_recorder(r);
 		return -1;
 	}
+	if (cfg->tap_path && *cfg->tap_path) {
+		r->tap =
+		    gp_tap_create(cfg->tap_path, cfg->session_start_ns, cfg->session_start_utc_ns);
+		if (!r->tap) {
+			discard_reports(r);
+			free_recorder(r);
+			return -1;
+		}
+	}
 	r->spool_buf = xmalloc(sizeof(*r->spool_buf));
 	r->spool_rbuf = xmalloc(SPOOL_READ);
 	spool_open(r); /* without one (warned) the reader waits for room instead */
@@ -1736,6 +1757,10 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 			pthread_join(r->writer, NULL);
 		}
 		discard_reports(r);
+		if (r->tap) {
+			gp_tap_close(r->tap);
+			unlink(cfg->tap_path);
+		}
 		free_recorder(r);
 		return -1;
 	}
@@ -1857,6 +1882,8 @@ int recorder_finish(struct recorder *r, const struct report_app_status *app, int
 	ret = r->sink->ops->finish(r->sink, app, &st);
 	r->sink = NULL;
 	r->rt = NULL;
+	if (r->tap) /* (a tap that could not be written whole: a warning) */
+		gp_tap_close(r->tap);
 	if (stats)
 		*stats = st;
 	else

@@ -68,6 +68,11 @@ struct recorder_config {
 	 * GPROF_TRACE_NOT_SEEN row and recorder_stats.report.not_seen stays NULL. */
 	const struct recorder_expect *expect;
 	size_t n_expect;
+	/* The raw-frame tap (core/wire_tap.h): a file to create (an existing one is an error)
+	 * where the writer appends every connection's open, frames (as received, before
+	 * decoding) and close, for `gprof-cli dump`; NULL or "": none (GPROF_CLI_DUMP_FRAMES
+	 * in `profile`). */
+	const char *tap_path;
 };
 
 /* Counters of a finished session: printed at the end of `profile`; those in `report` are

@@ -10,6 +10,8 @@
 #include "recorder_internal.h"
 #include "report.h"
 #include "util.h"
+#include "wire_decode.h"
+#include "wire_tap.h"
 
 struct report_sink {
 	struct record_sink sink; /* first: the sink's address is the struct's */
@@ -110,4 +112,117 @@ void record_sink_add_path(struct recorder_stats *st, const char *path)
 	st->report_paths = xrealloc(st->report_paths, (st->n_reports + 2) * sizeof(char *));
 	st->report_paths[st->n_reports++] = xstrdup(path);
 	st->report_paths[st->n_reports] = NULL;
+}
+
+/* ---- replaying a frame tap ------------------------------------------------------------ */
+
+struct replay_conn {
+	void *sc; /* the sink's state; NULL: not open */
+	struct gp_seq seq;
+};
+
+struct replay {
+	struct record_sink *sink;
+	struct report_config cfg;
+	struct replay_conn *conns; /* by connection number */
+	size_t nconns, alloc;
+	struct gp_decode_counts cnt;
+	int failed; /* the report could not be created */
+};
+
+struct replay_rec {
+	struct record_sink *sink;
+	void *sc;
+};
+
+static int replay_one(void *ctx, const struct gp_rec_hdr *rec)
+{
+	struct replay_rec *y = ctx;
+
+	return y->sink->ops->record(y->sink, y->sc, rec);
+}
+
+static int replay_entry(void *ctx, const struct gp_tap_entry *e, const void *data)
+{
+	struct replay *x = ctx;
+	struct replay_conn *c;
+
+	if (!x->sink) {
+		x->sink = report_sink_open(&x->cfg, NULL, REPORT_SINK_FIRST_RANGE);
+		if (!x->sink) {
+			x->failed = 1;
+			return -1;
+		}
+	}
+	if (e->conn >= x->alloc) {
+		size_t n = x->alloc ? x->alloc : 16;
+
+		while (n <= e->conn)
+			n *= 2;
+		x->conns = xrealloc(x->conns, n * sizeof(*x->conns));
+		memset(x->conns + x->alloc, 0, (n - x->alloc) * sizeof(*x->conns));
+		x->alloc = n;
+	}
+	c = &x->conns[e->conn];
+	if (e->kind == GP_TAP_OPEN) {
+		if (!c->sc)
+			c->sc = x->sink->ops->conn_open(x->sink, e->pid);
+		return 0;
+	}
+	if (!c->sc) /* (a damaged tap: a frame or close of a connection never opened) */
+		c->sc = x->sink->ops->conn_open(x->sink, e->pid);
+	x->sink->ops->begin(x->sink);
+	if (e->kind == GP_TAP_FRAME) {
+		struct replay_rec y = {x->sink, c->sc};
+
+		gp_decode_frame(data, e->len, &c->seq, &x->cnt, replay_one, &y);
+		return 0;
+	}
+	x->sink->ops->conn_close(x->sink, c->sc);
+	gp_seq_close(&c->seq, &x->cnt);
+	memset(c, 0, sizeof(*c));
+	return 0;
+}
+
+int recorder_replay_tap(const char *tap_path, const char *report_path, int force,
+			const struct report_app_status *app, struct recorder_stats *st)
+{
+	struct replay x;
+	struct gp_tap_hdr hdr;
+	int ret;
+
+	memset(&x, 0, sizeof(x));
+	x.cfg.path = report_path;
+	x.cfg.force_overwrite = force;
+	/* the session start comes with the header, read before the first entry */
+	ret = gp_tap_read_hdr(tap_path, &hdr);
+	if (ret < 0)
+		return -1;
+	x.cfg.session_start_ns = hdr.session_start_ns;
+	x.cfg.session_start_utc_ns = hdr.session_start_utc_ns;
+	ret = gp_tap_read(tap_path, &hdr, replay_entry, &x);
+	if (!x.sink && !x.failed) /* an empty tap: an empty report */
+		x.sink = report_sink_open(&x.cfg, NULL, REPORT_SINK_FIRST_RANGE);
+	if (!x.sink) {
+		free(x.conns);
+		return -1;
+	}
+	if (ret < 0) { /* the tap could not be read: no report */
+		x.sink->ops->discard(x.sink);
+		free(x.conns);
+		return -1;
+	}
+	for (size_t i = 0; i < x.alloc; i++) /* connections the tap left open */
+		if (x.conns[i].sc) {
+			x.sink->ops->begin(x.sink);
+			x.sink->ops->conn_close(x.sink, x.conns[i].sc);
+			gp_seq_close(&x.conns[i].seq, &x.cnt);
+		}
+	free(x.conns);
+	x.sink->ops->commit(x.sink);
+	st->frames += x.cnt.frames;
+	st->report.records += x.cnt.records;
+	st->report.bad_frames += x.cnt.bad_frames;
+	st->report.lost_frames += x.cnt.lost_frames;
+	return x.sink->ops->finish(x.sink, app, st);
 }

@@ -79,6 +79,19 @@ struct record_sink {
 struct record_sink *report_sink_open(const struct report_config *cfg, const struct gp_control *ctl,
 				     int window);
 
+/*
+ * Frames in, rows out: write the report report_path (force: replace an existing file)
+ * from the raw-frame tap tap_path (core/wire_tap.h), as the recorder would have from the
+ * same frames: the session start of the tap's header, each connection opened, its frames
+ * decoded (gp_decode_frame) and closed in the tap's order, then the report finished with
+ * app (NULL: no application status; its stop time is then the time of the call).  *st
+ * (zeroed by the caller) gets the counters (records, bad and lost frames, the report's
+ * own) and the report's path.  0, or -1 after an error line (the tap cannot be read: no
+ * report is left; the report cannot be created or completed).
+ */
+int recorder_replay_tap(const char *tap_path, const char *report_path, int force,
+			const struct report_app_status *app, struct recorder_stats *st);
+
 /* Append a copy of path to st->report_paths (st->n_reports + 1 entries, NULL-ended). */
 void record_sink_add_path(struct recorder_stats *st, const char *path);
 

@@ -214,6 +214,16 @@ static void test_export_help_matches_man(void **state)
 	check_command("export");
 }
 
+/* `dump` (issue 16: the raw-frame tap) */
+static void test_dump_help_matches_man(void **state)
+{
+	struct optset help;
+
+	check_command("dump");
+	help_options("dump", &help);
+	assert_true(has_opt(&help, "output"));
+}
+
 /* The interactive-session commands (issue 11): launch, start, stop, cancel, shutdown,
  * sessions, status. */
 static void test_session_help_matches_man(void **state)
@@ -278,6 +288,7 @@ int main(void)
 	    cmocka_unit_test(test_profile_help_matches_man),
 	    cmocka_unit_test(test_stats_help_matches_man),
 	    cmocka_unit_test(test_export_help_matches_man),
+	    cmocka_unit_test(test_dump_help_matches_man),
 	    cmocka_unit_test(test_session_help_matches_man),
 	    cmocka_unit_test(test_diff_help_matches_man),
 	    cmocka_unit_test(test_analyze_help_matches_man),
