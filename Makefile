@@ -70,6 +70,7 @@ PRODUCER_SRC := collectors/producer.c
 OSRT_SRC := $(wildcard collectors/osrt.c)
 MPI_SRC := $(wildcard collectors/mpi.c)
 CUDALIBS_SRC := $(wildcard collectors/cudalibs.c)
+HOSTMEM_SRC := $(wildcard collectors/hostmem.c)
 INJECT_SRC := $(wildcard collectors/nvtx.c collectors/cuda.c collectors/cuda_*.c collectors/cupti.c collectors/gpu_metrics.c collectors/gpu_range.c)
 
 GPROF := $(B)/bin/gprof-cli
@@ -77,6 +78,7 @@ LIBDIR := $(B)/lib/gprof-cli
 OSRT_SO := $(LIBDIR)/libgprof-osrt.so
 MPI_SO := $(LIBDIR)/libgprof-mpi.so
 CUDALIBS_SO := $(LIBDIR)/libgprof-cudalibs.so
+HOSTMEM_SO := $(LIBDIR)/libgprof-hostmem.so
 INJECT_SO := $(LIBDIR)/libgprof-inject.so
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -93,7 +95,7 @@ GPU_BIN := $(GPU_SRC:tests/gpu/%.cu=$(B)/tests/gpu/%) $(B)/tests/gpu/gpu_basic_s
 .PHONY: all demo check check-gpu gpu-programs bench install clean format lint-man gen-cudalibs \
 	check-fuzz fuzz-programs fuzz-corpus lint-unused lint-layers
 all: $(GPROF) $(if $(OSRT_SRC),$(OSRT_SO)) $(if $(INJECT_SRC),$(INJECT_SO)) $(if $(MPI_SRC),$(MPI_SO)) \
-	$(if $(CUDALIBS_SRC),$(CUDALIBS_SO))
+	$(if $(CUDALIBS_SRC),$(CUDALIBS_SO)) $(if $(HOSTMEM_SRC),$(HOSTMEM_SO))
 
 # --- gprof-cli -----------------------------------------------------------------
 $(B)/obj/%.o: %.c
@@ -116,6 +118,11 @@ $(B)/pic/%.o: %.c
 	$(CC) $(SO_CFLAGS) -c -o $@ $<
 
 $(OSRT_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(OSRT_SRC:%.c=$(B)/pic/%.o)
+	@mkdir -p $(dir $@)
+	$(SO_LD) -Wl,-z,defs -Wl,--no-undefined -o $@ $^ -ldl -pthread
+
+# host memory (--host-memory-usage=true): malloc/free/mmap hooks (collectors/hostmem.c)
+$(HOSTMEM_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(HOSTMEM_SRC:%.c=$(B)/pic/%.o)
 	@mkdir -p $(dir $@)
 	$(SO_LD) -Wl,-z,defs -Wl,--no-undefined -o $@ $^ -ldl -pthread
 

@@ -70,6 +70,7 @@
 #define INJECT_LIB   "libgprof-inject.so"
 #define MPI_LIB	     "libgprof-mpi.so"
 #define CUDALIBS_LIB "libgprof-cudalibs.so"
+#define HOSTMEM_LIB  "libgprof-hostmem.so"
 /* How long recorder_finish() waits for processes the application left running that
  * are still connected (ms); $GPROF_CLI_LINGER_MS overrides. */
 #define DEFAULT_LINGER_MS 500
@@ -311,6 +312,9 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 	meta_add_value(m, "GPROF_OPTIONS", xstrdup(cuda_opts));
 	meta_add(m, "GPROF_FORCE_OVERWRITE", tf(o->force_overwrite));
 	meta_add(m, "GPROF_STATS", tf(o->stats));
+	meta_add(m, "GPROF_HOST_MEMORY_USAGE", tf(o->host_memory_usage));
+	meta_add_value(m, "GPROF_HOST_MEMORY_THRESHOLD",
+		       xasprintf("%llu", (unsigned long long)o->host_memory_threshold));
 	meta_add(m, "GPROF_SHOW_OUTPUT", tf(o->show_output));
 	meta_add_value(m, "GPROF_ENV_VARS", strbuf_detach(&envs, NULL));
 	meta_add_value(m, "GPROF_LIBDIR", xstrdup(libdir));
@@ -397,6 +401,14 @@ static void build_env(struct envlist *e, const struct profile_options *o, const 
 
 		env_put(e, old && *old ? xasprintf("LD_PRELOAD=%s/%s:%s", libdir, CUDALIBS_LIB, old)
 				       : xasprintf("LD_PRELOAD=%s/%s", libdir, CUDALIBS_LIB));
+	}
+	if (o->host_memory_usage) { /* collectors/hostmem.c: first, so that its malloc is the
+				     * application's and the next one (RTLD_NEXT) is the allocator
+				     */
+		const char *old = env_get(e, "LD_PRELOAD");
+
+		env_put(e, old && *old ? xasprintf("LD_PRELOAD=%s/%s:%s", libdir, HOSTMEM_LIB, old)
+				       : xasprintf("LD_PRELOAD=%s/%s", libdir, HOSTMEM_LIB));
 	}
 	if (o->trace & (PROFILE_TRACE_NVTX | PROFILE_TRACE_CUDA | PROFILE_TRACE_GPU_METRICS)) {
 		const char *old = env_get(e, "NVTX_INJECTION64_PATH");
@@ -756,6 +768,7 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	libdir = abs_libdir();
 	if (((o.trace & PROFILE_TRACE_OSRT) && check_lib(libdir, OSRT_LIB, "osrt") < 0) ||
 	    ((o.trace & PROFILE_TRACE_MPI) && check_lib(libdir, MPI_LIB, "mpi") < 0) ||
+	    (o.host_memory_usage && check_lib(libdir, HOSTMEM_LIB, "host memory") < 0) ||
 	    ((o.trace & (PROFILE_TRACE_CUBLAS | PROFILE_TRACE_CUDNN)) &&
 	     check_lib(libdir, CUDALIBS_LIB, "cublas/cudnn") < 0) ||
 	    ((o.trace & ~(PROFILE_TRACE_OSRT | PROFILE_TRACE_MPI)) &&
@@ -780,6 +793,12 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 			rc = GP_EXIT_USAGE;
 			goto out;
 		}
+		free(cuda_opts);
+		cuda_opts = more;
+	}
+	if (o.host_memory_usage) { /* collectors/hostmem.c reads them */
+		char *more = xasprintf("%s;host-memory-usage=1;host-memory-threshold=%llu", cuda_opts,
+				       (unsigned long long)o.host_memory_threshold);
 		free(cuda_opts);
 		cuda_opts = more;
 	}

@@ -381,6 +381,29 @@ static int apply_cuda_memory_usage(struct profile_options *o, const char *value)
 	return 0;
 }
 
+static int apply_host_memory_usage(struct profile_options *o, const char *value)
+{
+	int b = profile_parse_bool("host-memory-usage", value);
+
+	if (b < 0)
+		return -1;
+	o->host_memory_usage = b;
+	return 0;
+}
+
+static int apply_host_memory_threshold(struct profile_options *o, const char *value)
+{
+	uint64_t v;
+
+	if (gp_parse_u64(value, &v) < 0) {
+		error("invalid --host-memory-threshold value '%s'", value);
+		hint("give a size in bytes, e.g. --host-memory-threshold=65536");
+		return -1;
+	}
+	o->host_memory_threshold = v;
+	return 0;
+}
+
 static int apply_trace_fork(struct profile_options *o, const char *value)
 {
 	int b = profile_parse_bool("trace-fork-before-exec", value);
@@ -852,6 +875,15 @@ static const struct profile_option options[] = {
     {"cuda-memory-usage", 0, PROFILE_OPT_BOOL, NULL,
      "trace GPU memory allocations and frees (default false)", apply_cuda_memory_usage, BOOL_ROW,
      .default_value = "false"},
+    {"host-memory-usage", 0, PROFILE_OPT_BOOL, NULL,
+     "trace host memory: malloc, calloc, realloc, free, the aligned allocators and anonymous "
+     "mmap/munmap/mremap, with exact totals and peaks (gprof-cli's own; nsys has no such "
+     "switch; default false)",
+     apply_host_memory_usage, BOOL_ROW, .default_value = "false"},
+    {"host-memory-threshold", 0, PROFILE_OPT_VALUE, "<bytes>",
+     "with --host-memory-usage, record each call on a block of at least this many bytes; "
+     "smaller ones only update exact per-thread and process totals (default 4096)",
+     apply_host_memory_threshold, .validate = config_validate_uint, .default_value = "4096"},
     {"cuda-graph-trace", 0, PROFILE_OPT_VALUE, "graph|node",
      "trace CUDA graph launches as whole graphs or node by node (default graph)",
      apply_cuda_graph_trace, .validate = config_validate_enum, .data = graph_values,
@@ -987,6 +1019,7 @@ void profile_options_init(struct profile_options *o)
 	o->gpu_metrics_frequency = 10000;
 	o->gpu_metrics_mode = GP_METRICS_MODE_SAMPLE;
 	o->osrt_threshold_ns = PROFILE_DEFAULT_OSRT_THRESH;
+	o->host_memory_threshold = PROFILE_DEFAULT_HOSTMEM_THR;
 	o->cuda_flush_interval_ms = PROFILE_DEFAULT_CUDA_FLUSH_MS;
 	o->show_output = 1;
 	o->kill_signal = PROFILE_DEFAULT_KILL;

@@ -68,6 +68,7 @@ const struct profile_trace_value *profile_trace_find(const char *name, size_t le
 #define PROFILE_DEFAULT_TRACE	      (PROFILE_TRACE_CUDA | PROFILE_TRACE_NVTX | PROFILE_TRACE_OSRT)
 #define PROFILE_DEFAULT_TRACE_TEXT    "cuda,nvtx,osrt"
 #define PROFILE_DEFAULT_OSRT_THRESH   1000 /* ns, as nsys --osrt-threshold */
+#define PROFILE_DEFAULT_HOSTMEM_THR   4096 /* bytes, --host-memory-threshold (ours) */
 #define PROFILE_DEFAULT_CUDA_FLUSH_MS 200  /* ms; nsys: 0 (buffers full), see man page */
 #define PROFILE_DEFAULT_KILL	      15   /* --kill default: SIGTERM (nsys) */
 
@@ -86,6 +87,8 @@ struct profile_options {
 	int trace_fork_before_exec;	 /* --trace-fork-before-exec: trace fork()ed children
 					  * before they exec (nsys; default 0) */
 	int cuda_memory_usage;		 /* --cuda-memory-usage */
+	int host_memory_usage;		 /* --host-memory-usage (ours; nsys has none) */
+	uint64_t host_memory_threshold;	 /* --host-memory-threshold, bytes (default 4096) */
 	int cuda_graph_node;		 /* --cuda-graph-trace: 0 = graph, 1 = node */
 	int cuda_trace_all_apis;	 /* --cuda-trace-all-apis */
 	const char *mpi_impl;		 /* --mpi-impl: "openmpi", "mpich" or NULL (detect) */

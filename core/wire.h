@@ -534,6 +534,7 @@ static inline int gp_rec_is_state(uint16_t type)
 #define GP_REC_ALIGN(n) (((n) + 7u) & ~7u)
 
 #include "wire_cuda.h"
+#include "wire_hostmem.h"
 #include "wire_metrics.h"
 #include "wire_mpi.h"
 

@@ -121,4 +121,31 @@ extern const char *const cuda_nvtx_proj_needs_any[];
 int cuda_category_sum_sql(sqlite3 *db, const struct stats_args *args, int with_api,
 			  struct strbuf *sql);
 
+/*
+ * Memory peaks (exporters/stats/cuda_gpu_mem_peak.c; cuda_gpu_mem_peak, cpu_mem_peak,
+ * mem_peak).  events: SQL whose rows are (globalPid, device, time ns, op, value) in
+ * (globalPid, device, time) order; op 0 allocation, 1 free, 2 neither (a known level);
+ * value is the bytes of the operation (absolute = 0: a running total is kept per process
+ * and device) or the bytes in use after it (absolute = 1).  Fills temp.<table>(pid, dev,
+ * range, inst, peak, peakTime, allocs, frees, owns, openAtPeak, ord): per (process,
+ * device) one row with range NULL (the peak, when first reached, the NVTX push/pop ranges
+ * open at that instant innermost first joined by " < ") and one per range name (ord > 0:
+ * its instances' highest peak, the allocs/frees while open, owns = "Yes" when open at
+ * the peak).  Builds the NVTX tables first (cuda_nvtx_build).  0, or -1 after error().
+ */
+int stats_mem_peak_build(sqlite3 *db, const char *table, const char *events, int absolute);
+
+/* The GPU events of CUDA_GPU_MEMORY_USAGE_EVENTS for stats_mem_peak_build() (device
+ * memory: memKind 0 pageable and 1 pinned host memory left out). */
+#define STATS_GPU_MEM_EVENTS                                                                       \
+	"SELECT globalPid, deviceId, start, memoryOperationType, bytes "                           \
+	"FROM CUDA_GPU_MEMORY_USAGE_EVENTS "                                                       \
+	"WHERE memoryOperationType IN (0, 1) AND memKind NOT IN (0, 1) "                           \
+	"ORDER BY globalPid, deviceId, start, rowid"
+
+/* stats_mem_peak_build() on the host memory tables (GPROF_HOST_MEMORY_EVENTS, and the
+ * exact peak of GPROF_HOST_MEMORY_PROCESSES as a known level) into temp.<table>, device
+ * -1 (exporters/stats/cpu_mem_peak.c).  0, or -1 after error(). */
+int stats_host_mem_peak_build(sqlite3 *db, const char *table);
+
 #endif

@@ -23,7 +23,7 @@ static const char *const needs[] = {"CUDA_GPU_MEMORY_USAGE_EVENTS", NULL};
 
 struct mev {
 	int64_t t, level; /* event time (ns), bytes in use after it */
-	int op;		  /* 0 alloc, 1 free */
+	int op;		  /* 0 alloc, 1 free, 2 neither (a known level: the host peak) */
 };
 
 struct mrange {
@@ -162,10 +162,8 @@ static int emit_group(struct peak_ctx *c, int64_t gpid, int64_t dev, const struc
 			peak = e[i].level;
 			when = e[i].t;
 		}
-		if (e[i].op == 0)
-			allocs++;
-		else
-			frees++;
+		allocs += e[i].op == 0;
+		frees += e[i].op == 1;
 	}
 	if (load_proc_ranges(c, gpid, &r, &nr))
 		return -1;
@@ -200,10 +198,8 @@ static int emit_group(struct peak_ctx *c, int64_t gpid, int64_t dev, const struc
 					pw = e[k].t;
 				}
 			for (size_t k = lo; k < hi; k++) {
-				if (e[k].op == 0)
-					ra++;
-				else
-					rf++;
+				ra += e[k].op == 0;
+				rf += e[k].op == 1;
 			}
 			if (p > rpeak) {
 				rpeak = p;
@@ -224,7 +220,7 @@ static int emit_group(struct peak_ctx *c, int64_t gpid, int64_t dev, const struc
 	return rc;
 }
 
-static int build(sqlite3 *db)
+int stats_mem_peak_build(sqlite3 *db, const char *table, const char *events, int absolute)
 {
 	struct peak_ctx c = {db, NULL, NULL, 0};
 	sqlite3_stmt *q = NULL;
@@ -232,29 +228,29 @@ static int build(sqlite3 *db)
 	size_t n = 0, alloc = 0;
 	int64_t gpid = 0, dev = 0, level = 0;
 	int rc = -1, step;
+	struct strbuf sql = STRBUF_INIT;
 
 	if (cuda_nvtx_build(db))
 		return -1;
-	if (cuda_exec(db, "DROP TABLE IF EXISTS temp.GP_MEM_PEAK;"
-			  "CREATE TEMP TABLE GP_MEM_PEAK (pid INTEGER, dev INTEGER, range TEXT, "
-			  "inst INTEGER, peak INTEGER, peakTime INTEGER, allocs INTEGER, "
-			  "frees INTEGER, owns TEXT, openAtPeak TEXT, ord INTEGER)"))
-		return -1;
+	strbuf_addf(&sql,
+		    "DROP TABLE IF EXISTS temp.%s;"
+		    "CREATE TEMP TABLE %s (pid INTEGER, dev INTEGER, range TEXT, "
+		    "inst INTEGER, peak INTEGER, peakTime INTEGER, allocs INTEGER, "
+		    "frees INTEGER, owns TEXT, openAtPeak TEXT, ord INTEGER)",
+		    table, table);
+	if (cuda_exec(db, sql.buf))
+		goto out;
+	strbuf_reset(&sql);
+	strbuf_addf(&sql, "INSERT INTO temp.%s VALUES (?,?,?,?,?,?,?,?,?,?,?)", table);
 	c.have_nvtx = stats_table_exists(db, "NVTX_EVENTS");
-	if (sqlite3_prepare_v2(db, "INSERT INTO temp.GP_MEM_PEAK VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, &c.ins, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db, sql.buf, -1, &c.ins, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "SELECT name, startNS, endNS FROM temp.GP_NVTX_RANGES "
 			       "WHERE style = 'PushPop' AND (globalTid & " CUDA_GPID_MASK ") = ?1 "
 			       "ORDER BY name, startNS",
 			       -1, &c.rq, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "SELECT globalPid, deviceId, start, memoryOperationType, bytes "
-			       "FROM CUDA_GPU_MEMORY_USAGE_EVENTS "
-			       "WHERE memoryOperationType IN (0, 1) AND memKind NOT IN (0, 1) "
-			       "ORDER BY globalPid, deviceId, start, rowid",
-			       -1, &q, NULL) != SQLITE_OK) {
-		error("cannot read the CUDA memory usage events: %s", sqlite3_errmsg(db));
+	    sqlite3_prepare_v2(db, events, -1, &q, NULL) != SQLITE_OK) {
+		error("cannot read the memory usage events: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
@@ -270,7 +266,10 @@ static int build(sqlite3 *db)
 			level = 0;
 		gpid = p;
 		dev = d;
-		level += op == 0 ? sqlite3_column_int64(q, 4) : -sqlite3_column_int64(q, 4);
+		if (absolute)
+			level = sqlite3_column_int64(q, 4);
+		else
+			level += op == 0 ? sqlite3_column_int64(q, 4) : -sqlite3_column_int64(q, 4);
 		if (n == alloc) {
 			alloc = alloc ? 2 * alloc : 1024;
 			e = xrealloc(e, alloc * sizeof(*e));
@@ -281,13 +280,14 @@ static int build(sqlite3 *db)
 		n++;
 	}
 	if (step != SQLITE_DONE) {
-		error("cannot read the CUDA memory usage events: %s", sqlite3_errmsg(db));
+		error("cannot read the memory usage events: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	if (n && emit_group(&c, gpid, dev, e, n))
 		goto out;
 	rc = 0;
 out:
+	strbuf_release(&sql);
 	free(e);
 	sqlite3_finalize(q);
 	sqlite3_finalize(c.ins);
@@ -297,7 +297,7 @@ out:
 
 static int query(sqlite3 *db, const struct stats_args *a, struct strbuf *sql)
 {
-	if (build(db))
+	if (stats_mem_peak_build(db, "GP_MEM_PEAK", STATS_GPU_MEM_EVENTS, 0))
 		return -1;
 	strbuf_addstr(sql, "SELECT pid AS \"PID\", dev AS \"DevId\", range AS \"Range\", "
 			   "inst AS \"Instances\", peak AS \"Peak:mem_B\", "

@@ -852,6 +852,8 @@ static void test_print_config_round_trip(void **state)
 				   "show-output: true\n"
 				   "trace-fork-before-exec: false\n"
 				   "cuda-memory-usage: false\n"
+				   "host-memory-usage: false\n"
+				   "host-memory-threshold: 4096\n"
 				   "cuda-graph-trace: graph\n"
 				   "cuda-trace-all-apis: false\n"
 				   "cuda-flush-interval: 200\n"
