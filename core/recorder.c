@@ -81,9 +81,10 @@
 #define SPOOL_READ	  (1u << 20) /* bytes the writer reads from the spool at once */
 #define PROGRESS_AFTER_MS 500	     /* finishing: the first progress line after this long */
 #define PROGRESS_EVERY_MS 250
-#define SALVAGE_WAIT_MS	  50 /* salvage(): longest wait for a process to be gone */
-#define ACCEPT_BACKOFF_MS 20 /* out of fds: look at new connections again after this */
-#define FD_RESERVE	  16 /* fds never given to connections (SQLite opens its journal) */
+#define REAP_EVERY_MS	  5    /* reap_check(): look at the unreaped this often */
+#define REAP_LAST_MS	  1000 /* at the end: longest wait for them to be gone */
+#define ACCEPT_BACKOFF_MS 20   /* out of fds: look at new connections again after this */
+#define FD_RESERVE	  16   /* fds never given to connections (SQLite opens its journal) */
 
 #define FINAL_ACCEPT_MS 5000 /* session over, out of fds: longest wait for a connection */
 
@@ -112,6 +113,10 @@ struct rconn {
 	 * its GP_REC_PROCESS_EXIT */
 	int tbufs_fd, said_exit;
 	int forced; /* reader: closed by the recorder at the session end, not by the producer */
+	/* writer: its list of open connections (wprev/wnext), and for a connection whose
+	 * close waits for its process to be gone (unreaped list, `next` link), the pidfd */
+	struct rconn *wprev, *wnext;
+	int pidfd;
 	uint32_t tap_conn; /* writer: the connection's number in the frame tap (from 1) */
 };
 
@@ -235,6 +240,10 @@ struct recorder {
 	uint32_t *abrupt_pids;	    /* those processes (n_abrupt_pids) */
 	size_t n_abrupt_pids;
 	unsigned char *salvage_buf; /* salvage(): one frame (GP_FRAME_MAX) */
+	/* writer: open connections (Q_OPEN..Q_CLOSE), and closed ones whose thread buffers
+	 * wait for their process to be gone (conn_closed(): "unreaped") */
+	struct rconn *wopen, *unreaped;
+	uint64_t reap_next_ns; /* reap_check(): next look at the unreaped */
 	int txn_open;
 	uint64_t txn_start_ns;
 	uint64_t writer_cpu_ns;
@@ -709,7 +718,7 @@ static void tbufs_accept(struct recorder *r, struct rconn *c, int fd)
 		close(c->tbufs_fd);
 	else
 		atomic_fetch_add(&r->conn_fds, 1);
-	c->tbufs_fd = fd;
+	__atomic_store_n(&c->tbufs_fd, fd, __ATOMIC_RELEASE); /* (tbufs_key() reads it) */
 }
 
 /* One message of at most len bytes from socket sock into buf without waiting
@@ -1101,22 +1110,35 @@ static void count_pid(struct recorder *r, uint32_t pid)
 	r->abrupt++;
 }
 
-/* Is c's process gone?  Waits up to SALVAGE_WAIT_MS for one that ended without its exit
- * flush (its socket closes just before it is reaped), none for one that said goodbye or
- * whose connection the recorder closed itself (the session ended before it). */
-static int process_gone(const struct rconn *c)
+/* Has the process behind pidfd ended (a zombie counts: it runs no more code)? */
+static int pidfd_gone(int pidfd)
 {
-	struct pollfd p = {-1, POLLIN, 0};
-	int gone;
+	struct pollfd p = {pidfd, POLLIN, 0};
 
+	return poll(&p, 1, 0) == 1;
+}
+
+/* Is c's process gone?  1 gone, 0 alive, -1 cannot tell (no pidfd_open here: the
+ * recorder does not guess).  *pidfd gets a pidfd of a live process (-1 otherwise), for
+ * the caller to watch.  A process that ended without its exit flush closes its socket
+ * while it exits, so it can still look alive for a while (on a loaded machine for many
+ * milliseconds): the caller waits for it (reap_check()), it never gives up on it. */
+static int process_gone(const struct rconn *c, int *pidfd)
+{
+	int fd;
+
+	*pidfd = -1;
 	if (!c->pid)
-		return 0;
-	p.fd = (int)syscall(SYS_pidfd_open, (pid_t)c->pid, 0);
-	if (p.fd < 0)
-		return errno == ESRCH; /* reaped already (else: no pidfd here, do not guess) */
-	gone = poll(&p, 1, c->said_exit || c->forced ? 0 : SALVAGE_WAIT_MS) == 1;
-	close(p.fd);
-	return gone;
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, (pid_t)c->pid, 0);
+	if (fd < 0)
+		return errno == ESRCH ? 1 : -1; /* reaped already */
+	if (pidfd_gone(fd)) {
+		close(fd);
+		return 1;
+	}
+	*pidfd = fd;
+	return 0;
 }
 
 /*
@@ -1125,7 +1147,7 @@ static int process_gone(const struct rconn *c)
  * the application's own handler, SIGKILL, a thread blocked in a send), each non-empty
  * slot as a frame of the connection, after everything it sent.  Then close c's fds.
  */
-static void salvage(struct recorder *r, struct rconn *c)
+static void salvage(struct recorder *r, struct rconn *c, int gone)
 {
 	const size_t bytes = (size_t)GP_TBUFS_SLOTS * GP_TBUF_STRIDE;
 	const struct gp_tbufs_hdr *h;
@@ -1137,7 +1159,7 @@ static void salvage(struct recorder *r, struct rconn *c)
 		m = mmap(NULL, bytes, PROT_READ, MAP_SHARED, c->tbufs_fd, 0);
 	h = (const void *)m;
 	if (m == MAP_FAILED || h->magic != GP_TBUFS_MAGIC || h->version != GP_TBUFS_VERSION ||
-	    h->stride != GP_TBUF_STRIDE || atomic_load(&h->detached) || !process_gone(c))
+	    h->stride != GP_TBUF_STRIDE || atomic_load(&h->detached) || !gone)
 		goto out;
 	if (!r->salvage_buf)
 		r->salvage_buf = xmalloc(GP_FRAME_MAX);
@@ -1175,6 +1197,113 @@ out:
 	c->tbufs_fd = -1;
 }
 
+static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const void *data,
+		   uint32_t len);
+
+/* The end of c's close: its thread buffers' records when its process is gone (gone:
+ * salvage()), then its last frame count, the sink's close, c freed. */
+static void conn_end(struct recorder *r, struct rconn *c, int gone)
+{
+	salvage(r, c, gone);
+	if (c->pidfd >= 0) {
+		close(c->pidfd);
+		atomic_fetch_sub(&r->conn_fds, 1);
+	}
+	if (r->tap)
+		gp_tap_write(r->tap, GP_TAP_CLOSE, c->tap_conn, c->pid, NULL, 0);
+	r->sink->ops->conn_close(r->sink, c->sc);
+	/* frames the spool could not take are in spool_lost: not a gap here */
+	c->seq.frames += c->sdrop_frames;
+	if (c->sdrop_end > c->seq.end)
+		c->seq.end = c->sdrop_end;
+	gp_seq_close(&c->seq, &r->dc);
+	free(c);
+}
+
+/* The thread-buffer memfd of c as (device, inode) in *key; 0 when c has none. */
+static int tbufs_key(const struct rconn *c, struct stat *key)
+{
+	int fd = __atomic_load_n(&c->tbufs_fd, __ATOMIC_ACQUIRE);
+
+	return fd >= 0 && fstat(fd, key) == 0;
+}
+
+/* Is the memfd of c also the one of an open connection (its process connected again:
+ * that connection's close reads the buffers, with its own frame numbers)? */
+static int tbufs_taken_over(const struct recorder *r, const struct rconn *c)
+{
+	struct stat a, b;
+
+	if (!tbufs_key(c, &a))
+		return 0;
+	for (const struct rconn *o = r->wopen; o; o = o->wnext)
+		if (o->pid == c->pid && tbufs_key(o, &b) && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return 1;
+	return 0;
+}
+
+/*
+ * c's connection ended (Q_CLOSE).  A producer that said goodbye, or whose connection the
+ * recorder closed, left nothing behind.  Otherwise its thread buffers hold what it did
+ * not send (wire.h "Thread buffers") once its process is gone; a process that is still
+ * alive either closed the socket itself (it connects again and sends them) or is still
+ * exiting (its socket closes before it is reaped): c waits in the unreaped list until
+ * either shows (reap_check()).  Nothing is given up on, however long an exit takes.
+ */
+static void conn_closed(struct recorder *r, struct rconn *c)
+{
+	int pidfd, gone;
+
+	if (c->tbufs_fd < 0 || tbufs_taken_over(r, c)) {
+		conn_end(r, c, 0);
+		return;
+	}
+	gone = process_gone(c, &pidfd);
+	if (c->said_exit || c->forced) { /* (its buffers were flushed, or it lives on) */
+		if (pidfd >= 0)
+			close(pidfd);
+		conn_end(r, c, gone == 1);
+		return;
+	}
+	if (gone != 0) {
+		conn_end(r, c, gone == 1);
+		return;
+	}
+	c->pidfd = pidfd;
+	atomic_fetch_add(&r->conn_fds, 1);
+	c->next = r->unreaped;
+	r->unreaped = c;
+}
+
+/*
+ * Look at the unreaped connections (conn_closed()), at most every REAP_EVERY_MS unless
+ * final: one whose memfd an open connection took over ends without reading it; one whose
+ * process is gone (or any, when final: the session is over, what a process still alive
+ * wrote is read as it stands) ends with its thread buffers read.
+ */
+static void reap_check(struct recorder *r, int final)
+{
+	uint64_t now = gp_monotonic_ns();
+	struct rconn **pp = &r->unreaped;
+
+	if (!r->unreaped || (!final && now < r->reap_next_ns))
+		return;
+	r->reap_next_ns = now + REAP_EVERY_MS * 1000000ull;
+	while (*pp) {
+		struct rconn *c = *pp;
+		int taken = tbufs_taken_over(r, c);
+
+		if (!taken && !final && !pidfd_gone(c->pidfd)) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		writer_begin(r);
+		conn_end(r, c, !taken);
+	}
+}
+
 /* Write one item: a connection's open or close, or a frame (data, len bytes). */
 static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const void *data,
 		   uint32_t len)
@@ -1186,6 +1315,12 @@ static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const voi
 			gp_tap_write(r->tap, GP_TAP_OPEN, c->tap_conn, c->pid, NULL, 0);
 		}
 		c->sc = r->sink->ops->conn_open(r->sink, c->pid);
+		c->pidfd = -1;
+		c->wprev = NULL;
+		c->wnext = r->wopen;
+		if (r->wopen)
+			r->wopen->wprev = c;
+		r->wopen = c;
 		break;
 	case Q_FRAME: {
 		struct rec_ctx x = {r->sink, c};
@@ -1199,16 +1334,13 @@ static void handle(struct recorder *r, uint32_t kind, struct rconn *c, const voi
 	}
 	case Q_CLOSE:
 		writer_begin(r);
-		salvage(r, c);
-		if (r->tap)
-			gp_tap_write(r->tap, GP_TAP_CLOSE, c->tap_conn, c->pid, NULL, 0);
-		r->sink->ops->conn_close(r->sink, c->sc);
-		/* frames the spool could not take are in spool_lost: not a gap here */
-		c->seq.frames += c->sdrop_frames;
-		if (c->sdrop_end > c->seq.end)
-			c->seq.end = c->sdrop_end;
-		gp_seq_close(&c->seq, &r->dc);
-		free(c);
+		if (c->wprev)
+			c->wprev->wnext = c->wnext;
+		else
+			r->wopen = c->wnext;
+		if (c->wnext)
+			c->wnext->wprev = c->wprev;
+		conn_closed(r, c);
 		break;
 	case Q_WINDOW:
 		finish_window(r);
@@ -1252,6 +1384,7 @@ static int after_item(struct recorder *r)
 	     (r->sink->ops->txn_rows && r->sink->ops->txn_rows(r->sink) >= GP_REPORT_TXN_ROWS)))
 		writer_commit(r);
 	progress(r, 0);
+	reap_check(r, 0);
 	return !r->finishing && __atomic_load_n(&r->handoff, __ATOMIC_RELAXED);
 }
 
@@ -1363,12 +1496,13 @@ static void writer_loop(struct recorder *r)
 				return;
 			}
 			r->writer_waiting = 1;
-			if (r->txn_open) {
+			if (r->txn_open || r->unreaped) {
 				struct timespec ts;
 				int rc;
 
 				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += IDLE_COMMIT_MS * 1000000L;
+				ts.tv_nsec +=
+				    (r->txn_open ? IDLE_COMMIT_MS : REAP_EVERY_MS) * 1000000L;
 				if (ts.tv_nsec >= 1000000000L) {
 					ts.tv_sec++;
 					ts.tv_nsec -= 1000000000L;
@@ -1377,6 +1511,7 @@ static void writer_loop(struct recorder *r)
 				r->writer_waiting = 0;
 				if (rc == ETIMEDOUT && !r->qhead) {
 					pthread_mutex_unlock(&r->mu);
+					reap_check(r, 0);
 					writer_commit(r); /* idle */
 					pthread_mutex_lock(&r->mu);
 				}
@@ -1460,6 +1595,15 @@ static void free_recorder(struct recorder *r)
 
 		r->free_list = b->next;
 		free(b);
+	}
+	while (r->unreaped) { /* (a recorder given up on: nothing more is written) */
+		struct rconn *c = r->unreaped;
+
+		r->unreaped = c->next;
+		if (c->tbufs_fd >= 0)
+			close(c->tbufs_fd);
+		close(c->pidfd);
+		free(c);
 	}
 	while (r->deferred) {
 		struct qbuf *d = r->deferred;
@@ -1789,6 +1933,17 @@ static void finish_writing(struct recorder *r)
 	r->fin_next = now + PROGRESS_AFTER_MS * 1000000ull;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	writer_loop(r);
+	/* connections whose process was still exiting: every one is gone by now, or soon
+	 * (the application has ended); what one still alive wrote is read as it stands */
+	for (uint64_t end = gp_monotonic_ns() + REAP_LAST_MS * 1000000ull;
+	     r->unreaped && gp_monotonic_ns() < end;) {
+		struct timespec ts = {0, REAP_EVERY_MS * 1000000L};
+
+		nanosleep(&ts, NULL);
+		r->reap_next_ns = 0;
+		reap_check(r, 0);
+	}
+	reap_check(r, 1);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
 	progress(r, 1);
 	r->writer_cpu_ns += (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000000ull +

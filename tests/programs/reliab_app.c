@@ -19,9 +19,11 @@
  *   reliab_app slow <ms> <done>       a range every ms for about 1.5 s (in steps of 1 ms);
  *                                     then prints a line on stdout and writes "ok
  *                                     <ranges>" to the file <done>; exit 7
- *   reliab_app procs <P> <N>          forks P children that each make one range, wait
- *                                     200 ms (all connected at once), make N more and
- *                                     exit 0; exit 0 when every child did
+ *   reliab_app procs <P> <N>          forks P children that each make one range and
+ *                                     wait until every child is forked (a pipe closed
+ *                                     by the parent: all P alive and connected at once),
+ *                                     then wait 200 ms, make N more and _exit(0); exit 0
+ *                                     when every child did
  *   reliab_app emfile <N>             one range; close every fd but 0-2 (the collectors'
  *                                     sockets too), open /dev/null until EMFILE, N ranges
  *                                     and 300 ms of sleep (the flush cannot connect),
@@ -189,20 +191,28 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "procs") && argc > 3) {
 		long p = atol(argv[2]), n = atol(argv[3]);
-		int st, bad = 0;
+		int st, bad = 0, go[2];
+		char c;
 
+		if (pipe(go) < 0)
+			return 2;
 		for (long i = 0; i < p; i++) {
 			pid_t pid = fork();
 
 			if (pid < 0)
 				return 2;
 			if (pid == 0) {
+				close(go[1]);
 				ranges(1);
+				while (read(go[0], &c, 1) < 0 && errno == EINTR)
+					; /* EOF once the parent forked every child */
 				sleep_ms(200);
 				ranges(n);
 				_exit(0);
 			}
 		}
+		close(go[1]);
+		close(go[0]);
 		while (wait(&st) > 0)
 			bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
 		return bad;
