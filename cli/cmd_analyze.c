@@ -78,10 +78,7 @@ struct jobs {
 
 static struct job *job_add(struct jobs *j, const char *spec)
 {
-	if (j->n == j->alloc) {
-		j->alloc = j->alloc ? 2 * j->alloc : 16;
-		j->v = xrealloc(j->v, j->alloc * sizeof(*j->v));
-	}
+	GP_ALLOC_GROW(j->v, j->n + 1, j->alloc);
 	memset(&j->v[j->n], 0, sizeof(j->v[0]));
 	j->v[j->n].spec = xstrdup(spec);
 	return &j->v[j->n++];

@@ -72,13 +72,10 @@ static int dump_entry(void *ctx, const struct gp_tap_entry *e, const void *data)
 	struct dump *d = ctx;
 
 	if (e->conn >= d->alloc) {
-		size_t n = d->alloc ? d->alloc : 16;
+		size_t old = d->alloc;
 
-		while (n <= e->conn)
-			n *= 2;
-		d->seq = xrealloc(d->seq, n * sizeof(*d->seq));
-		memset(d->seq + d->alloc, 0, (n - d->alloc) * sizeof(*d->seq));
-		d->alloc = n;
+		GP_ALLOC_GROW(d->seq, (size_t)e->conn + 1, d->alloc);
+		memset(d->seq + old, 0, (d->alloc - old) * sizeof(*d->seq));
 	}
 	switch (e->kind) {
 	case GP_TAP_OPEN:

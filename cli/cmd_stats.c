@@ -84,10 +84,7 @@ struct list {
 
 static void list_add(struct list *l, char *s)
 {
-	if (l->n == l->alloc) {
-		l->alloc = l->alloc ? 2 * l->alloc : 8;
-		l->v = xrealloc(l->v, l->alloc * sizeof(*l->v));
-	}
+	GP_ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n++] = s;
 }
 

@@ -330,10 +330,7 @@ int session_list(struct session_info **out, size_t *n)
 				snprintf(in.state, sizeof(in.state), "stale");
 			remove_files(dir, name); /* shown this once */
 		}
-		if (nv == cap) {
-			cap = cap ? 2 * cap : 8;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
+		GP_ALLOC_GROW(v, nv + 1, cap);
 		v[nv++] = in;
 	}
 	closedir(d);

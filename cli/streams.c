@@ -45,10 +45,7 @@ void session_log_add(struct session_log *log, uint64_t ts_ns, int source, int se
 		pthread_mutex_unlock(&log->mu);
 		return;
 	}
-	if (log->n == log->alloc) {
-		log->alloc = log->alloc ? 2 * log->alloc : 16;
-		log->v = xrealloc(log->v, log->alloc * sizeof(*log->v));
-	}
+	GP_ALLOC_GROW(log->v, log->n + 1, log->alloc);
 	log->v[log->n++] = (struct report_diag){
 	    .ts_ns = ts_ns,
 	    .source = (uint8_t)source,

@@ -448,13 +448,10 @@ static void refresh(struct report_router *rt)
 	if (n > GP_CAPTURE_MAX_WINDOWS)
 		n = GP_CAPTURE_MAX_WINDOWS;
 	if (n > rt->capwin) {
-		size_t ncap = rt->capwin ? rt->capwin : 8;
+		size_t old = rt->capwin;
 
-		while (ncap < n)
-			ncap *= 2;
-		rt->win = xrealloc(rt->win, ncap * sizeof(*rt->win));
-		memset(rt->win + rt->capwin, 0, (ncap - rt->capwin) * sizeof(*rt->win));
-		rt->capwin = ncap;
+		GP_ALLOC_GROW(rt->win, n, rt->capwin);
+		memset(rt->win + old, 0, (rt->capwin - old) * sizeof(*rt->win));
 	}
 	for (k = rt->nwin; k < n; k++)
 		rt->win[k].start_ns = atomic_load(&rt->ctl->win[k].start_ns);
@@ -633,13 +630,10 @@ static void *conn_in(struct report_router *rt, struct capture_conn *cc, size_t k
 	if (!s)
 		return NULL;
 	if (k >= cc->nrc) {
-		size_t n = cc->nrc ? cc->nrc : 8;
+		size_t old = cc->nrc;
 
-		while (n <= k)
-			n *= 2;
-		cc->rc = xrealloc(cc->rc, n * sizeof(*cc->rc));
-		memset(cc->rc + cc->nrc, 0, (n - cc->nrc) * sizeof(*cc->rc));
-		cc->nrc = n;
+		GP_ALLOC_GROW(cc->rc, k + 1, cc->nrc);
+		memset(cc->rc + old, 0, (cc->nrc - old) * sizeof(*cc->rc));
 	}
 	if (cc->rc[k])
 		return cc->rc[k];
@@ -663,14 +657,7 @@ static void log_append(struct report_router *rt, struct capture_conn *cc,
 		return;
 	}
 	rt->log_bytes += rec->size;
-	if (cc->log_len + rec->size > cc->log_cap) {
-		size_t n = cc->log_cap ? cc->log_cap * 2 : 4096;
-
-		while (n < cc->log_len + rec->size)
-			n *= 2;
-		cc->log = xrealloc(cc->log, n);
-		cc->log_cap = n;
-	}
+	GP_ALLOC_GROW(cc->log, cc->log_len + rec->size, cc->log_cap);
 	memcpy(cc->log + cc->log_len, rec, rec->size);
 	cc->log_len += rec->size;
 }

@@ -46,10 +46,7 @@ static struct config_entry *entry_append(struct config *cfg, const struct config
 {
 	struct config_entry *e;
 
-	if (cfg->n == cfg->alloc) {
-		cfg->alloc = cfg->alloc ? cfg->alloc * 2 : 16;
-		cfg->entries = xrealloc(cfg->entries, cfg->alloc * sizeof(*cfg->entries));
-	}
+	GP_ALLOC_GROW(cfg->entries, cfg->n + 1, cfg->alloc);
 	e = &cfg->entries[cfg->n++];
 	e->opt = opt;
 	e->value = xstrdup(value);

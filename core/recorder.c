@@ -238,7 +238,7 @@ struct recorder {
 	struct gp_decode_counts dc;
 	uint64_t recovered, abrupt; /* salvage(): records recovered, processes they came from */
 	uint32_t *abrupt_pids;	    /* those processes (n_abrupt_pids) */
-	size_t n_abrupt_pids;
+	size_t n_abrupt_pids, abrupt_alloc;
 	unsigned char *salvage_buf; /* salvage(): one frame (GP_FRAME_MAX) */
 	/* writer: open connections (Q_OPEN..Q_CLOSE), and closed ones whose thread buffers
 	 * wait for their process to be gone (conn_closed(): "unreaped") */
@@ -1103,9 +1103,7 @@ static void count_pid(struct recorder *r, uint32_t pid)
 	for (size_t i = 0; i < r->n_abrupt_pids; i++)
 		if (r->abrupt_pids[i] == pid)
 			return;
-	if (r->n_abrupt_pids % 64 == 0)
-		r->abrupt_pids =
-		    xrealloc(r->abrupt_pids, (r->n_abrupt_pids + 64) * sizeof(*r->abrupt_pids));
+	GP_ALLOC_GROW(r->abrupt_pids, r->n_abrupt_pids + 1, r->abrupt_alloc);
 	r->abrupt_pids[r->n_abrupt_pids++] = pid;
 	r->abrupt++;
 }

@@ -109,7 +109,7 @@ struct record_sink *report_sink_open(const struct report_config *cfg, const stru
 
 void record_sink_add_path(struct recorder_stats *st, const char *path)
 {
-	st->report_paths = xrealloc(st->report_paths, (st->n_reports + 2) * sizeof(char *));
+	st->report_paths = xrealloc_array(st->report_paths, st->n_reports + 2, sizeof(char *));
 	st->report_paths[st->n_reports++] = xstrdup(path);
 	st->report_paths[st->n_reports] = NULL;
 }
@@ -155,13 +155,10 @@ static int replay_entry(void *ctx, const struct gp_tap_entry *e, const void *dat
 		}
 	}
 	if (e->conn >= x->alloc) {
-		size_t n = x->alloc ? x->alloc : 16;
+		size_t old = x->alloc;
 
-		while (n <= e->conn)
-			n *= 2;
-		x->conns = xrealloc(x->conns, n * sizeof(*x->conns));
-		memset(x->conns + x->alloc, 0, (n - x->alloc) * sizeof(*x->conns));
-		x->alloc = n;
+		GP_ALLOC_GROW(x->conns, (size_t)e->conn + 1, x->alloc);
+		memset(x->conns + old, 0, (x->alloc - old) * sizeof(*x->conns));
 	}
 	c = &x->conns[e->conn];
 	if (e->kind == GP_TAP_OPEN) {

@@ -206,7 +206,7 @@ static const struct cuda_table_def table_defs[T_COUNT] = {
 
 /* One distinct kernel name: StringIds ids of its three forms. */
 struct kname {
-	int64_t mangled; /* key: StringIds id of the name as sent; -1 = empty slot */
+	int64_t mangled; /* StringIds id of the name as sent */
 	int64_t demangled;
 	int64_t shortname;
 };
@@ -215,9 +215,10 @@ struct kname {
  * capture has several reports open at once, each with its own statements and ids. */
 struct cuda_state {
 	sqlite3_stmt *stmts[T_COUNT];
-	struct kname *knames; /* open addressing by mangled id, power-of-two capacity */
-	size_t knames_cap, knames_used;
-	uint64_t gpus_seen[4]; /* devices already in TARGET_INFO_GPU (once per device) */
+	struct kname *knames; /* the distinct names, in first-seen order */
+	size_t knames_n, knames_alloc;
+	struct i64map kname_ix; /* mangled id -> index in knames */
+	uint64_t gpus_seen[4];	/* devices already in TARGET_INFO_GPU (once per device) */
 };
 
 static struct cuda_state *cuda_state(struct report *r)
@@ -243,36 +244,6 @@ static sqlite3_stmt *table_stmt(struct report *r, enum cuda_table t)
 
 /* ---- kernel names ---------------------------------------------------------------- */
 
-static size_t kname_hash(int64_t key)
-{
-	uint64_t x = (uint64_t)key * 0x9E3779B97F4A7C15ull;
-	return (size_t)(x >> 17);
-}
-
-static struct kname *kname_slot(struct cuda_state *s, int64_t key)
-{
-	size_t mask = s->knames_cap - 1, i = kname_hash(key) & mask;
-
-	while (s->knames[i].mangled != -1 && s->knames[i].mangled != key)
-		i = (i + 1) & mask;
-	return &s->knames[i];
-}
-
-static void knames_grow(struct cuda_state *s)
-{
-	struct kname *old = s->knames;
-	size_t old_cap = s->knames_cap, i;
-
-	s->knames_cap = old_cap ? old_cap * 2 : 256;
-	s->knames = xmalloc(s->knames_cap * sizeof(*s->knames));
-	for (i = 0; i < s->knames_cap; i++)
-		s->knames[i].mangled = -1;
-	for (i = 0; i < old_cap; i++)
-		if (old[i].mangled != -1)
-			*kname_slot(s, old[i].mangled) = old[i];
-	free(old);
-}
-
 /* Look up (or demangle once and intern) the three name ids of kernel name `sid` on c. */
 static const struct kname *kernel_name(struct report *r, struct report_conn *c, uint32_t sid)
 {
@@ -280,21 +251,21 @@ static const struct kname *kernel_name(struct report *r, struct report_conn *c, 
 	const char *text = report_conn_string_text(c, sid);
 	struct cuda_state *s = cuda_state(r);
 	struct kname *k;
+	int64_t *ix;
 	char *dem;
 	size_t b, e;
+	int found;
 
 	if (mangled < 0 || !text) {
 		text = "<unknown>";
 		mangled = report_string(r, text, strlen(text));
 	}
-	if (s->knames_used * 2 >= s->knames_cap)
-		knames_grow(s);
-	k = kname_slot(s, mangled);
-	if (k->mangled == mangled)
-		return k;
-
+	ix = i64map_get(&s->kname_ix, mangled, (int64_t)s->knames_n, &found);
+	if (found)
+		return &s->knames[*ix];
+	GP_ALLOC_GROW(s->knames, s->knames_n + 1, s->knames_alloc);
+	k = &s->knames[s->knames_n++];
 	k->mangled = mangled;
-	s->knames_used++;
 	dem = kernel_name_demangle(text);
 	if (dem) {
 		size_t dl = strlen(dem);
@@ -739,8 +710,10 @@ static void cuda_release(struct report *r)
 	for (int t = 0; s && t < T_COUNT; t++)
 		if (s->stmts[t])
 			sqlite3_finalize(s->stmts[t]);
-	if (s)
+	if (s) {
 		free(s->knames);
+		i64map_free(&s->kname_ix);
+	}
 	free(s);
 	*slot = NULL;
 }

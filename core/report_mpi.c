@@ -125,10 +125,7 @@ static void thread_seen(struct report *r, struct report_conn *c, uint32_t tid)
 	for (size_t i = 0; i < mc->npending; i++)
 		if (mc->pending[i] == tid)
 			return;
-	if (mc->npending == mc->cap) {
-		mc->cap = mc->cap ? 2 * mc->cap : 8;
-		mc->pending = xrealloc(mc->pending, mc->cap * sizeof(*mc->pending));
-	}
+	GP_ALLOC_GROW(mc->pending, mc->npending + 1, mc->cap);
 	mc->pending[mc->npending++] = tid;
 }
 

@@ -203,10 +203,7 @@ struct diag_list {
 static void diag_add(struct diag_list *l, int64_t ts, int ts_type, int source, int severity,
 		     int64_t gpid, char *text)
 {
-	if (l->n == l->alloc) {
-		l->alloc = l->alloc ? 2 * l->alloc : 16;
-		l->v = xrealloc(l->v, l->alloc * sizeof(*l->v));
-	}
+	GP_ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n] = (struct diag_row){ts, ts_type, source, severity, gpid, text, l->n};
 	l->n++;
 }

@@ -86,6 +86,13 @@ void *xrealloc(void *p, size_t n)
 	return check_alloc(realloc(p, n ? n : 1), n ? n : 1);
 }
 
+void *xrealloc_array(void *p, size_t nmemb, size_t size)
+{
+	if (size && nmemb > SIZE_MAX / size)
+		die("out of memory: %zu elements of %zu bytes", nmemb, size);
+	return xrealloc(p, nmemb * size);
+}
+
 char *xstrdup(const char *s)
 {
 	return check_alloc(strdup(s), strlen(s) + 1);

@@ -58,6 +58,29 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* xrealloc(p, nmemb * size), dying ("out of memory") when the product overflows size_t. */
+void *xrealloc_array(void *p, size_t nmemb, size_t size);
+
+/*
+ * Array growth, the one way (git's ALLOC_GROW): make room for at least nr elements in the
+ * array x of alloc elements.  When nr > alloc, alloc becomes max(nr, (alloc + 16) * 3 / 2)
+ * and x is reallocated (xrealloc_array: it may move; the new elements are uninitialized);
+ * otherwise nothing happens.  x and alloc are lvalues, evaluated more than once.
+ *   GP_ALLOC_GROW(v, n + 1, alloc);
+ *   v[n++] = item;
+ */
+#define GP_ALLOC_NR(a) (((a) + 16) * 3 / 2)
+#define GP_ALLOC_GROW(x, nr, alloc)                                                                \
+	do {                                                                                       \
+		if ((size_t)(nr) > (size_t)(alloc)) {                                              \
+			size_t gp_grow_n_ = GP_ALLOC_NR((size_t)(alloc));                          \
+                                                                                                   \
+			if (gp_grow_n_ < (size_t)(nr))                                             \
+				gp_grow_n_ = (size_t)(nr);                                         \
+			(x) = xrealloc_array((x), gp_grow_n_, sizeof(*(x)));                       \
+			(alloc) = gp_grow_n_;                                                      \
+		}                                                                                  \
+	} while (0)
 /* printf into a new heap string (caller frees). */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

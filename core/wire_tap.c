@@ -369,13 +369,6 @@ static const struct rdesc *rdesc_of(uint16_t type)
 	return NULL;
 }
 
-const char *gp_rec_type_name(uint16_t type)
-{
-	const struct rdesc *d = rdesc_of(type);
-
-	return d ? d->name : NULL;
-}
-
 static void add_field(struct strbuf *sb, const unsigned char *p, const struct fdesc *f)
 {
 	union {

@@ -81,10 +81,6 @@ int gp_tap_read(const char *path, struct gp_tap_hdr *hdr, gp_tap_fn fn, void *ct
  * a hint (as gp_tap_read). */
 int gp_tap_read_hdr(const char *path, struct gp_tap_hdr *hdr);
 
-/* The name of record type `type` without its GP_REC_ prefix ("NVTX_PUSHPOP"), or NULL for
- * a type this build does not name. */
-const char *gp_rec_type_name(uint16_t type);
-
 /* Append one line (no newline) describing rec, sent by process pid: its type name (or
  * type=0x... when unknown), pid/tid, then its fields as name=value: timestamps in
  * CLOCK_MONOTONIC ns (*_ns), string ids (*_sid) as numbers, a string record's text

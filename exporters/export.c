@@ -90,10 +90,7 @@ static int list_tables(sqlite3 *db, const struct export_opts *o, char ***out, si
 			keep = regexec(&re[i], name, 0, NULL, 0) == 0;
 		if (!keep)
 			continue;
-		if (*n == alloc) {
-			alloc = alloc ? 2 * alloc : 64;
-			*out = xrealloc(*out, alloc * sizeof(**out));
-		}
+		GP_ALLOC_GROW(*out, *n + 1, alloc);
 		(*out)[(*n)++] = xstrdup(name);
 	}
 	if (rc != SQLITE_DONE) {
@@ -135,10 +132,7 @@ static int prepare_table(sqlite3 *db, struct table *t)
 		const char *col = (const char *)sqlite3_column_text(info, 1);
 		const char *type = (const char *)sqlite3_column_text(info, 2);
 		int ref = have_strings && export_is_string_ref(t->name, col, type);
-		if ((size_t)t->ncols + 2 > alloc) {
-			alloc = alloc ? 2 * alloc : 32;
-			t->names = xrealloc(t->names, alloc * sizeof(char *));
-		}
+		GP_ALLOC_GROW(t->names, (size_t)t->ncols + 2, alloc);
 		if (t->ncols)
 			strbuf_addstr(&sql, ", ");
 		strbuf_addstr(&sql, "t.");

@@ -1010,10 +1010,7 @@ static int load_nvtx_windows(struct walk *w)
 							? !dname || strcmp(dname, o->nvtx_domain)
 							: dom != 0))
 				continue;
-			if (w->nwins == cap) {
-				cap = cap ? 2 * cap : 64;
-				w->wins = xrealloc(w->wins, cap * sizeof(*w->wins));
-			}
+			GP_ALLOC_GROW(w->wins, w->nwins + 1, cap);
 			w->wins[w->nwins].s = col_int(st, 0) + r->off;
 			w->wins[w->nwins++].e = col_int(st, 1) + r->off;
 		}

@@ -102,11 +102,7 @@ struct pb {
 
 static void pb_room(struct pb *p, size_t n)
 {
-	if (p->len + n <= p->cap)
-		return;
-	while (p->len + n > p->cap)
-		p->cap = p->cap ? 2 * p->cap : 4096;
-	p->b = xrealloc(p->b, p->cap);
+	GP_ALLOC_GROW(p->b, p->len + n, p->cap);
 }
 
 static inline size_t varint_put(uint8_t *d, uint64_t v)
@@ -430,10 +426,7 @@ static struct pf_track *track_state(struct pf *pf, struct tl_track *t)
 	ps = xcalloc(1, sizeof(*ps));
 	ps->t = t;
 	t->priv = ps;
-	if (pf->ntracks == pf->tracks_cap) {
-		pf->tracks_cap = pf->tracks_cap ? 2 * pf->tracks_cap : 64;
-		pf->tracks = xrealloc(pf->tracks, pf->tracks_cap * sizeof(*pf->tracks));
-	}
+	GP_ALLOC_GROW(pf->tracks, pf->ntracks + 1, pf->tracks_cap);
 	pf->tracks[pf->ntracks++] = ps;
 	return ps;
 }
@@ -568,10 +561,7 @@ static int pf_event(struct tl_sink *s, const struct tl_event *e)
 		if (!l)
 			return pf->failed ? -1 : 0;
 		uuid = l->uuid;
-		if (l->n == l->cap) {
-			l->cap = l->cap ? 2 * l->cap : 8;
-			l->ends = xrealloc(l->ends, (size_t)l->cap * sizeof(*l->ends));
-		}
+		GP_ALLOC_GROW(l->ends, l->n + 1, l->cap);
 		l->ends[l->n++] = end;
 		type = TYPE_SLICE_BEGIN;
 		break;

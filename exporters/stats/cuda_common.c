@@ -105,10 +105,7 @@ struct nv_vec {
 
 static void vec_push(struct nv_vec *a, size_t x)
 {
-	if (a->n == a->alloc) {
-		a->alloc = a->alloc ? 2 * a->alloc : 16;
-		a->v = xrealloc(a->v, a->alloc * sizeof(*a->v));
-	}
+	GP_ALLOC_GROW(a->v, a->n + 1, a->alloc);
 	a->v[a->n++] = x;
 }
 
@@ -136,10 +133,7 @@ static int load_ranges(sqlite3 *db, struct nv_range **out, size_t *nout)
 			       -1, &st, NULL) != SQLITE_OK)
 		return error("cannot read the NVTX ranges: %s", sqlite3_errmsg(db));
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n == alloc) {
-			alloc = alloc ? 2 * alloc : 256;
-			r = xrealloc(r, alloc * sizeof(*r));
-		}
+		GP_ALLOC_GROW(r, n + 1, alloc);
 		r[n].id = sqlite3_column_int64(st, 0);
 		r[n].tid = sqlite3_column_int64(st, 1);
 		r[n].start = sqlite3_column_int64(st, 2);

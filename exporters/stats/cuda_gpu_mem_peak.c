@@ -120,10 +120,7 @@ static int load_proc_ranges(struct peak_ctx *c, int64_t gpid, struct mrange **ou
 	while (sqlite3_step(c->rq) == SQLITE_ROW) {
 		const unsigned char *nm = sqlite3_column_text(c->rq, 0);
 
-		if (n == alloc) {
-			alloc = alloc ? 2 * alloc : 64;
-			r = xrealloc(r, alloc * sizeof(*r));
-		}
+		GP_ALLOC_GROW(r, n + 1, alloc);
 		r[n].name = xstrdup(nm ? (const char *)nm : "");
 		r[n].start = sqlite3_column_int64(c->rq, 1);
 		r[n].end = sqlite3_column_int64(c->rq, 2);
@@ -270,10 +267,7 @@ int stats_mem_peak_build(sqlite3 *db, const char *table, const char *events, int
 			level = sqlite3_column_int64(q, 4);
 		else
 			level += op == 0 ? sqlite3_column_int64(q, 4) : -sqlite3_column_int64(q, 4);
-		if (n == alloc) {
-			alloc = alloc ? 2 * alloc : 1024;
-			e = xrealloc(e, alloc * sizeof(*e));
-		}
+		GP_ALLOC_GROW(e, n + 1, alloc);
 		e[n].t = sqlite3_column_int64(q, 2);
 		e[n].level = level;
 		e[n].op = op;
