@@ -28,6 +28,7 @@
 
 #include <sqlite3.h>
 
+#include "bench/benchutil.h"
 #include "core/util.h"
 #include "exporters/timeline.h"
 
@@ -37,105 +38,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void exec_or_die(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		die("bench_timeline: %s", err);
-}
-
-/* A report of about n events (n / 3 iterations). */
-static void make_report(const char *path, long n)
-{
-	sqlite3 *db;
-	sqlite3_stmt *nv, *rt, *k;
-	long iters = n / 3;
-	const long long gtid = (1LL << 48) | (4242LL << 24) | 4242,
-			gpid = (1LL << 48) | (4242LL << 24);
-
-	unlink(path);
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		die("bench_timeline: cannot create '%s'", path);
-	exec_or_die(db,
-		    "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;"
-		    "CREATE TABLE StringIds (id INTEGER NOT NULL PRIMARY KEY, value TEXT NOT NULL);"
-		    "INSERT INTO StringIds VALUES (1,'cudaLaunchKernel'),(2,'tiny(float *, int)'),"
-		    " (3,'tiny'),(4,'_Z4tinyPfi'),(5,'iteration');"
-		    "CREATE TABLE PROCESSES (globalPid INTEGER, pid INTEGER, name TEXT);"
-		    "INSERT INTO PROCESSES VALUES (281492157145088, 4242, 'bench');"
-		    "CREATE TABLE ThreadNames (nameId INTEGER NOT NULL, priority INTEGER,"
-		    " globalTid INTEGER);"
-		    "CREATE TABLE TARGET_INFO_SESSION_START_TIME (utcEpochNs INTEGER, utcTime TEXT,"
-		    " localTime TEXT);"
-		    "INSERT INTO TARGET_INFO_SESSION_START_TIME VALUES (1700000000000000000,'','');"
-		    "CREATE TABLE NVTX_EVENTS (start INTEGER NOT NULL, end INTEGER, eventType "
-		    "INTEGER NOT NULL, rangeId INTEGER, category INTEGER, color INTEGER, text TEXT,"
-		    " globalTid INTEGER, endGlobalTid INTEGER, textId INTEGER, domainId INTEGER,"
-		    " uint64Value INTEGER, int64Value INTEGER, doubleValue REAL, uint32Value"
-		    " INTEGER, int32Value INTEGER, floatValue REAL, jsonTextId INTEGER, jsonText"
-		    " TEXT, binaryData TEXT);"
-		    "CREATE TABLE CUPTI_ACTIVITY_KIND_RUNTIME (start INTEGER NOT NULL, end INTEGER"
-		    " NOT NULL, eventClass INTEGER NOT NULL, globalTid INTEGER, correlationId"
-		    " INTEGER, nameId INTEGER NOT NULL, returnValue INTEGER NOT NULL, callchainId"
-		    " INTEGER);"
-		    "CREATE TABLE CUPTI_ACTIVITY_KIND_KERNEL (start INTEGER NOT NULL, end INTEGER"
-		    " NOT NULL, deviceId INTEGER NOT NULL, contextId INTEGER NOT NULL,"
-		    " greenContextId INTEGER, streamId INTEGER NOT NULL, correlationId INTEGER,"
-		    " globalPid INTEGER, demangledName INTEGER NOT NULL, shortName INTEGER NOT"
-		    " NULL, mangledName INTEGER, launchType INTEGER, cacheConfig INTEGER,"
-		    " registersPerThread INTEGER NOT NULL, gridX INTEGER NOT NULL, gridY INTEGER"
-		    " NOT NULL, gridZ INTEGER NOT NULL, blockX INTEGER NOT NULL, blockY INTEGER"
-		    " NOT NULL, blockZ INTEGER NOT NULL, staticSharedMemory INTEGER NOT NULL,"
-		    " dynamicSharedMemory INTEGER NOT NULL, localMemoryPerThread INTEGER NOT NULL,"
-		    " localMemoryTotal INTEGER NOT NULL, gridId INTEGER NOT NULL,"
-		    " sharedMemoryExecuted INTEGER, graphNodeId INTEGER, sharedMemoryLimitConfig"
-		    " INTEGER);");
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO NVTX_EVENTS (start, end, eventType, text, globalTid,"
-			       " domainId) VALUES (?, ?, 59, 'iteration', ?, 0)",
-			       -1, &nv, NULL) ||
-	    sqlite3_prepare_v2(
-		db,
-		"INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME VALUES (?, ?, 0, ?, ?, 1, 0,"
-		" NULL)",
-		-1, &rt, NULL) ||
-	    sqlite3_prepare_v2(
-		db,
-		"INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES (?, ?, 0, 1, 0, 13, ?,"
-		" ?, 2, 3, 4, 1, 0, 16, 256, 1, 1, 256, 1, 1, 0, 0, 0, 155713536, ?,"
-		" 32768, NULL, 0)",
-		-1, &k, NULL))
-		die("bench_timeline: %s", sqlite3_errmsg(db));
-	for (long i = 0; i < iters; i++) {
-		long long t = 1000000 + i * 6000LL; /* an iteration every 6 µs */
-
-		sqlite3_bind_int64(nv, 1, t);
-		sqlite3_bind_int64(nv, 2, t + 5000);
-		sqlite3_bind_int64(nv, 3, gtid);
-		sqlite3_step(nv);
-		sqlite3_reset(nv);
-		sqlite3_bind_int64(rt, 1, t + 500);
-		sqlite3_bind_int64(rt, 2, t + 3000);
-		sqlite3_bind_int64(rt, 3, gtid);
-		sqlite3_bind_int64(rt, 4, i + 1);
-		sqlite3_step(rt);
-		sqlite3_reset(rt);
-		sqlite3_bind_int64(k, 1, t + 3500);
-		sqlite3_bind_int64(k, 2, t + 5500);
-		sqlite3_bind_int64(k, 3, i + 1);
-		sqlite3_bind_int64(k, 4, gpid);
-		sqlite3_bind_int64(k, 5, i + 1);
-		sqlite3_step(k);
-		sqlite3_reset(k);
-	}
-	sqlite3_finalize(nv);
-	sqlite3_finalize(rt);
-	sqlite3_finalize(k);
-	exec_or_die(db, "COMMIT;");
-	sqlite3_close(db);
 }
 
 /* The baseline: the walk's three queries, stepped, nothing written. */
@@ -228,7 +130,7 @@ static void bench(long n)
 	close(fd);
 	unlink(db);
 	snprintf(path, sizeof(path), "%s.db", db);
-	make_report(path, n);
+	bench_make_launch_report(path, n);
 	stat(path, &sb);
 	printf("%ld events (NVTX range, cudaLaunchKernel, kernel per iteration); report %.1f MB,"
 	       " %.1f bytes/event\n",

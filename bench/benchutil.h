@@ -39,6 +39,11 @@ long long bench_query_int(const char *path, const char *sql);
 /* This process's peak resident set (VmHWM of /proc/self/status) in KiB; -1 when unknown. */
 long bench_vm_hwm_kb(void);
 
+/* Write a report of about n events (n / 3 iterations of a CUDA launch loop: an NVTX range
+ * "iteration", a cudaLaunchKernel and its kernel "tiny", one every 6 us) in nsys's tables
+ * with their full nsys columns, to path (replaced).  Dies on an SQLite error.  Used by
+ * bench_timeline and bench_recipe. */
+void bench_make_launch_report(const char *path, long n);
 /* qsort() comparator of doubles, ascending. */
 int bench_cmp_double(const void *a, const void *b);
 
