@@ -54,9 +54,7 @@
 #include "collectors/nvtx_emit.h"
 #include "collectors/producer.h"
 
-#define GL_EXPORT   __attribute__((visibility("default")))
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#define GL_EXPORT __attribute__((visibility("default")))
 
 /* NVTX domains: their handle on this connection, name and -t value. */
 enum gl_dom {

@@ -88,9 +88,7 @@
 
 #include "collectors/producer.h"
 
-#define MPI_EXPORT  __attribute__((visibility("default")))
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#define MPI_EXPORT __attribute__((visibility("default")))
 
 /* Any MPI handle (MPI_Comm, MPI_Datatype, MPI_Request, MPI_Op, MPI_Group, MPI_Info,
  * MPI_Win, MPI_Message) as passed: a pointer (Open MPI) or an int (MPICH ABI). */

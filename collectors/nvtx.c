@@ -45,9 +45,7 @@
 #include "nvtx_emit.h"
 #include "producer.h"
 
-#define GP_EXPORT   __attribute__((visibility("default")))
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#define GP_EXPORT __attribute__((visibility("default")))
 
 #define NV_DEPTH      256 /* push/pop levels kept per domain stack */
 #define NV_STACKS     8	  /* domain stacks per thread (0 = default domain) */

@@ -54,14 +54,13 @@ static inline __attribute__((always_inline)) void
 gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint64_t domain,
 	     uint64_t range_id, uint32_t level, uint32_t tid)
 {
-	if (__builtin_expect(type == GP_REC_NVTX_EVENT && (e->flags & GP_NVTX_PUSHPOP) && !domain &&
-				 !e->category && !(e->flags & GP_NVTX_HAS_COLOR) &&
-				 e->ptype == GP_NVTX_PAYLOAD_NONE && level <= 0xffff,
-			     1)) {
+	if (likely(type == GP_REC_NVTX_EVENT && (e->flags & GP_NVTX_PUSHPOP) && !domain &&
+		   !e->category && !(e->flags & GP_NVTX_HAS_COLOR) &&
+		   e->ptype == GP_NVTX_PAYLOAD_NONE && level <= 0xffff)) {
 		size_t n = e->flags & GP_NVTX_TEXT_INLINE ? e->sid : 0;
 		struct gp_rec_nvtx_pushpop *p =
 		    gp_rec_begin(GP_REC_NVTX_PUSHPOP, sizeof(*p) + GP_REC_ALIGN(n));
-		if (__builtin_expect(!p, 0))
+		if (unlikely(!p))
 			return;
 		if (n) {
 			memcpy(p + 1, e->text, n);
@@ -87,7 +86,7 @@ gp_nvtx_emit_full(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns,
 {
 	uint32_t sid = e->flags & GP_NVTX_TEXT_INLINE ? gp_intern_n(e->text, e->sid) : e->sid;
 	struct gp_rec_nvtx *r = gp_rec_begin(type, sizeof(*r));
-	if (__builtin_expect(!r, 0))
+	if (unlikely(!r))
 		return;
 	if (tid)
 		r->h.tid = tid;

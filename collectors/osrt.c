@@ -89,8 +89,6 @@
 #include "collectors/producer.h"
 
 #define OSRT_EXPORT __attribute__((visibility("default")))
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 #define OSRT_TLS    __attribute__((tls_model("initial-exec"))) __thread
 
 /*

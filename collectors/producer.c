@@ -63,10 +63,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HDR	    ((uint32_t)sizeof(struct gp_frame_hdr))
-#define CAP	    (GP_FRAME_MAX - HDR) /* record bytes per frame */
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#define HDR ((uint32_t)sizeof(struct gp_frame_hdr))
+#define CAP (GP_FRAME_MAX - HDR) /* record bytes per frame */
 
 /* ---- small syscall helpers (never through interposable libc wrappers) ---------- */
 

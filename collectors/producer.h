@@ -45,6 +45,10 @@
 #include "../core/wire.h"
 
 #define GP_HIDDEN __attribute__((visibility("hidden")))
+/* Branch hints (the kernel's likely()/unlikely()), the one definition for the collectors:
+ * the record path's common case first. */
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 /*
  * ---- The inline record path ---------------------------------------------------------
@@ -132,7 +136,7 @@ static inline uint64_t gp_rd64(const void *p)
  * stay in s's page (where they cannot fault, whatever s's length), else strncmp. */
 static inline int gp_same_text(const char *s, const char *text, size_t n)
 {
-	if (__builtin_expect(((uintptr_t)s & 4095) + ((n + 7) & ~(size_t)7) <= 4096, 1)) {
+	if (likely(((uintptr_t)s & 4095) + ((n + 7) & ~(size_t)7) <= 4096)) {
 		size_t i = 0;
 		for (; i + 8 <= n; i += 8)
 			if (gp_rd64(s + i) != gp_rd64(text + i))
@@ -166,15 +170,14 @@ static inline void *gp_rec_begin(uint16_t type, size_t size)
 	struct gp_tbuf *b = gp_t_buf;
 	uint32_t sz = GP_REC_ALIGN((uint32_t)size);
 
-	if (__builtin_expect(b && gp_membar &&
-				 atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed) &&
-				 b->f.len + sz <= GP_FRAME_MAX - sizeof(struct gp_frame_hdr) &&
-				 !atomic_load_explicit(&b->busy, memory_order_relaxed),
-			     1)) {
+	if (likely(b && gp_membar &&
+		   atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed) &&
+		   b->f.len + sz <= GP_FRAME_MAX - sizeof(struct gp_frame_hdr) &&
+		   !atomic_load_explicit(&b->busy, memory_order_relaxed))) {
 		/* the owner's side of buf_lock_owner() (producer.c) */
 		atomic_store_explicit(&b->busy, 1, memory_order_relaxed);
 		atomic_signal_fence(memory_order_seq_cst);
-		if (__builtin_expect(!atomic_load_explicit(&b->steal, memory_order_acquire), 1)) {
+		if (likely(!atomic_load_explicit(&b->steal, memory_order_acquire))) {
 			struct gp_rec_hdr *h =
 			    (struct gp_rec_hdr *)(b->f.data + sizeof(struct gp_frame_hdr) +
 						  b->f.len);
@@ -201,7 +204,7 @@ static inline void gp_rec_commit(void *rec)
 	(void)rec;
 	b->f.len += b->pending;
 	b->f.nrec++;
-	if (__builtin_expect(gp_membar, 1))
+	if (likely(gp_membar))
 		atomic_store_explicit(&b->busy, 0, memory_order_release);
 	else
 		atomic_store_explicit(&b->lock, 0, memory_order_release);
@@ -224,11 +227,10 @@ static inline uint32_t gp_tcache_find(const char *s)
 {
 	struct gp_tbuf *b = gp_t_buf;
 
-	if (__builtin_expect(b && s, 1)) {
+	if (likely(b && s)) {
 		const struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
 
-		if (__builtin_expect(c->ptr == s, 1) &&
-		    gp_same_text(s, c->text, (size_t)c->len + 1))
+		if (likely(c->ptr == s) && gp_same_text(s, c->text, (size_t)c->len + 1))
 			return c->id;
 	}
 	return 0;
@@ -237,7 +239,7 @@ static inline uint32_t gp_intern(const char *s)
 {
 	uint32_t id = gp_tcache_find(s);
 
-	return __builtin_expect(id != 0, 1) ? id : gp_intern_slow(s);
+	return likely(id != 0) ? id : gp_intern_slow(s);
 }
 /* Same, for `len` bytes that need not be NUL-terminated. */
 GP_HIDDEN uint32_t gp_intern_n(const char *s, size_t len);
@@ -255,7 +257,7 @@ static inline uint32_t gp_intern_once(const char *s, size_t max, size_t *n)
 	uint32_t id = gp_tcache_find(s);
 
 	*n = 0;
-	return __builtin_expect(id != 0, 1) ? id : gp_intern_once_slow(s, max, n);
+	return likely(id != 0) ? id : gp_intern_once_slow(s, max, n);
 }
 
 /* The calling thread's OS id (gettid()), cached per thread. */
@@ -265,7 +267,7 @@ GP_HIDDEN uint32_t gp_tid(void);
 static inline uint64_t gp_now_ns(void)
 {
 #if defined(__x86_64__)
-	if (__builtin_expect(atomic_load_explicit(&gp_clk.on, memory_order_relaxed), 1)) {
+	if (likely(atomic_load_explicit(&gp_clk.on, memory_order_relaxed))) {
 		uint32_t q;
 		uint64_t tb, nb, m, t;
 
