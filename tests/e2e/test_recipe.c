@@ -4,8 +4,8 @@
  *   - straggler, nvtx_pace and mpi_sum on a real Open MPI run:
  *       mpirun --allow-run-as-root --oversubscribe -np 4 gprof-cli profile -t mpi,nvtx,osrt
  *              -o DIR/r.%q{OMPI_COMM_WORLD_RANK} mpi_steps
- *     (tests/programs/mpi/mpi_steps.c: 8 steps of 20 ms CPU; rank 2 computes 200 ms more in
- *     steps 2 and 3, rank 1 sleeps 200 ms before the MPI_Allreduce of step 5): straggler names rank
+ *     (tests/programs/mpi/mpi_steps.c: 8 steps of 10 ms CPU; rank 2 computes 300 ms more in
+ *     steps 2 and 3, rank 1 sleeps 300 ms before the MPI_Allreduce of step 5): straggler names rank
  * 2 for steps 2 and 3 with CPU-side compute in the NVTX range "compute", rank 1 for step 5 with a
  * CPU-side wait in nanosleep, the others waited for it, and no other step is flagged; found with
  * --name and without; the ranks and world size come from the reports; the pace and straggler
@@ -101,22 +101,34 @@ static int teardown(void **state)
 
 #define MPIRUN "mpirun --allow-run-as-root --oversubscribe -np 4"
 
-static void need_mpi(void)
-{
-	int rc;
+/* The slow steps' extra work (ms) and the base step (ms of CPU): the contrast is wide, so
+ * that a loaded machine, which stretches every rank's step now and then, neither hides
+ * the slow steps nor makes a normal one look slow (see bench/RESULTS.md, issue 13). */
+#define BASE_MS	  "10"
+#define EXTRA_MS  "300"
+#define THRESHOLD "0.3"
 
-	if (!have_mpi)
-		TU_SKIP("Open MPI (mpirun, the mpicc-built mpi_steps) not found; install "
-			"openmpi-bin libopenmpi-dev");
-	if (mpi_done)
-		return;
-	rc = sh(MPIRUN " '%s' profile -t mpi,nvtx,osrt -o 'r.%%q{OMPI_COMM_WORLD_RANK}' "
-		       "'%s/tests/programs/mpi_steps' 8 20 200",
-		gprof, build);
+/* Profile mpi_steps on 4 ranks with -t trace into <prefix>.<rank>.db (replaced). */
+static void profile_ranks(const char *prefix, const char *trace)
+{
+	int rc =
+	    sh("rm -f %s.*.db; " MPIRUN " '%s' profile -t %s -o '%s.%%q{OMPI_COMM_WORLD_RANK}' "
+	       "'%s/tests/programs/mpi_steps' 8 " BASE_MS " " EXTRA_MS,
+	       prefix, gprof, trace, prefix, build);
+
 	if (rc) {
 		char *e = slurp_in("err");
 		fail_msg("mpirun exited %d: %s", rc, e);
 	}
+}
+
+static void need_mpi(void)
+{
+	if (!have_mpi)
+		TU_SKIP("Open MPI (mpirun, the mpicc-built mpi_steps) not found; install "
+			"openmpi-bin libopenmpi-dev");
+	if (!mpi_done)
+		profile_ranks("r", "mpi,nvtx,osrt");
 	mpi_done = 1;
 }
 
@@ -154,15 +166,21 @@ static const char *field(const char *line, int i, char *buf, size_t size)
 
 #define STEPS_HDR "Step,Start (ns),Slowest Rank"
 
-static void check_straggler(const char *out)
+/* Assert the slow steps of straggler's steps table in out: rank 2 in program steps 2
+ * and 3, rank 1 in step 5, each flagged relative with its reason (compute: `compute` in
+ * the Detail), the others' wait, a low relative score; the table's steps are the
+ * program's minus shift (1 for detected iterations).  Returns how many other steps are
+ * flagged relative (a loaded machine may stretch one now and then). */
+static int check_straggler(const char *out, int shift, const char *compute)
 {
 	char b[256], b2[256];
+	int extra = 0;
 
-	for (int s = 0; s < 8; s++) {
+	for (int s = shift; s < 8; s++) {
 		char key[8];
 		const char *row;
 
-		snprintf(key, sizeof(key), "%d", s);
+		snprintf(key, sizeof(key), "%d", s - shift);
 		row = csv_row(out, STEPS_HDR, key);
 		assert_non_null(row);
 		if (s == 2 || s == 3 || s == 5) {
@@ -172,28 +190,37 @@ static void check_straggler(const char *out)
 					    s == 5 ? "CPU-side wait (OS runtime)"
 						   : "CPU-side compute");
 			field(row, 10, b, sizeof(b));
-			assert_non_null(strstr(b, s == 5 ? "nanosleep +" : "NVTX range compute +"));
-			/* the others waited in MPI_Allreduce for most of the 200 ms */
-			assert_true(atof(field(row, 11, b2, sizeof(b2))) > 100e6);
-			/* relative score: median own / own, the slow rank's own 200 ms longer */
-			assert_true(atof(field(row, 6, b2, sizeof(b2))) < 0.45);
+			assert_non_null(strstr(b, s == 5 ? "nanosleep +" : compute));
+			/* the others waited in MPI_Allreduce for most of the 300 ms */
+			assert_true(atof(field(row, 11, b2, sizeof(b2))) > 150e6);
+			assert_true(atof(field(row, 6, b2, sizeof(b2))) < atof(THRESHOLD));
 		} else {
-			assert_string_not_equal(field(row, 8, b, sizeof(b)), "relative");
+			extra += !strcmp(field(row, 8, b, sizeof(b)), "relative");
 		}
 	}
+	return extra;
 }
 
 static void test_straggler_mpi(void **state)
 {
-	char *out, *again;
+	char *out = NULL, *again;
+	int extra = 1;
 
 	(void)state;
 	need_mpi();
-	assert_int_equal(sh("'%s' recipe straggler --name step --threshold 0.45 -q -f csv "
-			    "r.0.db r.1.db r.2.db r.3.db",
-			    gprof),
-			 0);
-	out = slurp_in("out");
+	/* a step the load stretched: profile once more (not twice in a row) */
+	for (int attempt = 0; attempt < 2 && extra; attempt++) {
+		if (attempt)
+			profile_ranks("r", "mpi,nvtx,osrt");
+		assert_int_equal(sh("'%s' recipe straggler --name step --threshold " THRESHOLD
+				    " -q -f csv r.0.db r.1.db r.2.db r.3.db",
+				    gprof),
+				 0);
+		free(out);
+		out = slurp_in("out");
+		extra = check_straggler(out, 0, "NVTX range compute +");
+	}
+	assert_int_equal(extra, 0);
 	/* files: the ranks and world size the reports recorded, one CLOCK_MONOTONIC */
 	for (int r = 0; r < 4; r++) {
 		char key[8], b[64];
@@ -207,26 +234,53 @@ static void test_straggler_mpi(void **state)
 		assert_string_equal(field(row, 4, b, sizeof(b)), "4");
 		assert_string_equal(field(row, 6, b, sizeof(b)), "monotonic");
 	}
-	check_straggler(out);
 	/* rank_scores: ranks 1 and 2 flagged, 1 and 2 steps */
 	assert_non_null(strstr(out, "\n1,8,1,"));
 	assert_non_null(strstr(out, "\n2,8,2,"));
 	/* the step range found without --name, the files in another order: same steps */
-	assert_int_equal(
-	    sh("'%s' recipe straggler --threshold 0.45 -q -f csv r.3.db r.1.db r.2.db r.0.db",
-	       gprof),
-	    0);
-	again = slurp_in("out");
-	check_straggler(again);
-	free(again);
-	/* the NVTX range around MPI_Allreduce named a collective too: counted once */
-	assert_int_equal(sh("'%s' recipe straggler --name step --collective allreduce "
-			    "--threshold 0.45 -q -f csv r.0.db r.1.db r.2.db r.3.db",
+	assert_int_equal(sh("'%s' recipe straggler --threshold " THRESHOLD
+			    " -q -f csv r.3.db r.1.db r.2.db r.0.db",
 			    gprof),
 			 0);
 	again = slurp_in("out");
-	check_straggler(again);
+	assert_int_equal(check_straggler(again, 0, "NVTX range compute +"), 0);
 	free(again);
+	/* the NVTX range around MPI_Allreduce named a collective too: counted once */
+	assert_int_equal(sh("'%s' recipe straggler --name step --collective allreduce "
+			    "--threshold " THRESHOLD " -q -f csv r.0.db r.1.db r.2.db r.3.db",
+			    gprof),
+			 0);
+	again = slurp_in("out");
+	assert_int_equal(check_straggler(again, 0, "NVTX range compute +"), 0);
+	free(again);
+	free(out);
+}
+
+/* Without NVTX ranges the steps are the iterations between MPI_Allreduce calls: program
+ * step s (its compute, then its MPI_Allreduce) is iteration s - 1 (from the end of call
+ * s - 1 to the end of call s; the first call only opens iteration 0). */
+static void test_straggler_iterations(void **state)
+{
+	char *out = NULL, *err;
+	int extra = 1;
+
+	(void)state;
+	need_mpi();
+	for (int attempt = 0; attempt < 2 && extra; attempt++) {
+		profile_ranks("i", "mpi,osrt");
+		assert_int_equal(sh("'%s' recipe straggler --threshold " THRESHOLD
+				    " -f csv i.0.db i.1.db i.2.db i.3.db",
+				    gprof),
+				 0);
+		err = slurp_in("err");
+		assert_non_null(strstr(err, "iterations ending with collective 'MPI_Allreduce'"));
+		free(err);
+		free(out);
+		out = slurp_in("out");
+		extra = check_straggler(out, 1, "outside traced calls +");
+	}
+	assert_int_equal(extra, 0);
+	assert_null(csv_row(out, STEPS_HDR, "7")); /* 8 calls: 7 iterations */
 	free(out);
 }
 
@@ -262,7 +316,8 @@ static void test_pace_and_pictures(void **state)
 	free(svg);
 	free(pace);
 	free(stats);
-	assert_int_equal(sh("'%s' recipe straggler --threshold 0.45 -q -o strag r.0.db r.1.db "
+	assert_int_equal(sh("'%s' recipe straggler --threshold " THRESHOLD
+			    " -q -o strag r.0.db r.1.db "
 			    "r.2.db r.3.db >/dev/null",
 			    gprof),
 			 0);
@@ -271,7 +326,14 @@ static void test_pace_and_pictures(void **state)
 		int marked = 0;
 		for (const char *p = svg; (p = strstr(p, "fill=\"#d62728\"")); p++)
 			marked++;
-		assert_int_equal(marked, 3); /* the three flagged (rank, step) outlined */
+		/* every flagged (rank, step) outlined, the three slow ones at least */
+		char *steps = slurp_in("strag/steps.csv");
+		int flagged = 0;
+		for (const char *p = steps; (p = strstr(p, ",relative,")); p++)
+			flagged++;
+		free(steps);
+		assert_true(flagged >= 3);
+		assert_int_equal(marked, flagged);
 	}
 	free(svg);
 	if (system("command -v xmllint >/dev/null 2>&1") != 0)
@@ -437,8 +499,9 @@ static void test_nccl_sum(void **state)
 	assert_string_equal(field(row, 2, b, sizeof(b)), "12");
 	assert_string_equal(field(row, 7, b, sizeof(b)), "3");	/* Ranks */
 	assert_string_equal(field(row, 11, b, sizeof(b)), "1"); /* Max Rank */
-	/* rank 1's three times as long: Rank Max / mean = 3 / (5/3) = 1.8: 80 % imbalance */
-	assert_true(atof(field(row, 12, b, sizeof(b))) > 60);
+	/* rank 1's five times as long: Rank Max / mean = 5 / (7/3) = 2.1: 114 % imbalance
+	 * (sleeps overshoot on a loaded machine: more than 30 %) */
+	assert_true(atof(field(row, 12, b, sizeof(b))) > 30);
 	assert_non_null(strstr(out, ",ncclBroadcast,"));
 	assert_non_null(strstr(out, ",ncclCommInitRank,"));
 	free(out);
@@ -486,10 +549,15 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_straggler_mpi), cmocka_unit_test(test_pace_and_pictures),
-	    cmocka_unit_test(test_svg_renders),	  cmocka_unit_test(test_mpi_sum),
-	    cmocka_unit_test(test_goldens),	  cmocka_unit_test(test_kern_pace_shape),
-	    cmocka_unit_test(test_nccl_sum),	  cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_straggler_mpi),
+	    cmocka_unit_test(test_straggler_iterations),
+	    cmocka_unit_test(test_pace_and_pictures),
+	    cmocka_unit_test(test_svg_renders),
+	    cmocka_unit_test(test_mpi_sum),
+	    cmocka_unit_test(test_goldens),
+	    cmocka_unit_test(test_kern_pace_shape),
+	    cmocka_unit_test(test_nccl_sum),
+	    cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
