@@ -107,10 +107,8 @@ struct pending {
 };
 
 struct nvtx_conn {
-	/* producer domain handle -> domainId */
-	uint64_t *dom_keys;
-	int64_t *dom_ids;
-	size_t dom_cap, dom_n;
+	/* producer domain handle -> domainId (at most NVTX_DOMAINS_MAX handles) */
+	struct i64map dom;
 	/* range id -> pending (linear probing, backward-shift deletion) */
 	struct pending *pend;
 	size_t pend_cap, pend_n;
@@ -145,50 +143,22 @@ static struct nvtx_conn *conn_state(struct report_conn *c)
 static int64_t domain_id(struct report *r, struct report_conn *c, uint64_t handle)
 {
 	struct nvtx_conn *nc;
-	size_t j;
+	int64_t *id;
+	int found;
 
 	if (handle == 0)
 		return 0;
+	if ((int64_t)handle == I64_EMPTY) /* (the map's empty key: no producer's handle) */
+		return -1;
 	nc = conn_state(c);
-	if (nc->dom_n >= NVTX_DOMAINS_MAX) {
-		j = nc->dom_cap ? hash_slot(handle, nc->dom_cap) : 0;
-		while (nc->dom_keys[j]) {
-			if (nc->dom_keys[j] == handle)
-				return nc->dom_ids[j];
-			j = (j + 1) & (nc->dom_cap - 1);
-		}
-		return -1; /* one handle too many */
+	if (nc->dom.n >= NVTX_DOMAINS_MAX) {
+		id = i64map_find(&nc->dom, (int64_t)handle);
+		return id ? *id : -1; /* -1: one handle too many */
 	}
-	if ((nc->dom_n + 1) * 2 > nc->dom_cap) {
-		size_t ncap = nc->dom_cap ? nc->dom_cap * 2 : 16, i;
-		uint64_t *nk = xcalloc(ncap, sizeof(*nk));
-		int64_t *nv = xcalloc(ncap, sizeof(*nv));
-
-		for (i = 0; i < nc->dom_cap; i++) {
-			if (!nc->dom_keys[i])
-				continue;
-			j = hash_slot(nc->dom_keys[i], ncap);
-			while (nk[j])
-				j = (j + 1) & (ncap - 1);
-			nk[j] = nc->dom_keys[i];
-			nv[j] = nc->dom_ids[i];
-		}
-		free(nc->dom_keys);
-		free(nc->dom_ids);
-		nc->dom_keys = nk;
-		nc->dom_ids = nv;
-		nc->dom_cap = ncap;
-	}
-	j = hash_slot(handle, nc->dom_cap);
-	while (nc->dom_keys[j]) {
-		if (nc->dom_keys[j] == handle)
-			return nc->dom_ids[j];
-		j = (j + 1) & (nc->dom_cap - 1);
-	}
-	nc->dom_keys[j] = handle;
-	nc->dom_ids[j] = state(r)->next_domain++;
-	nc->dom_n++;
-	return nc->dom_ids[j];
+	id = i64map_get(&nc->dom, (int64_t)handle, 0, &found);
+	if (!found)
+		*id = state(r)->next_domain++;
+	return *id;
 }
 
 /* The half waiting under range_id, else a new empty one (range_id set), else NULL when
@@ -672,8 +642,7 @@ static void nvtx_conn_close(struct report *r, struct report_conn *c)
 	}
 	state(r)->pending -= nc->pend_n;
 	free(nc->pend);
-	free(nc->dom_keys);
-	free(nc->dom_ids);
+	i64map_free(&nc->dom);
 	free(nc);
 	*slot = NULL;
 }

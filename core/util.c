@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 const char *gp_progname = "gprof-cli";
@@ -259,8 +260,21 @@ int gp_parse_u64(const char *s, uint64_t *out)
 
 /* ---- i64map (util.h) ---------------------------------------------------------- */
 
+/* The seed of every i64map's hash, random per process and set before main() (so that
+ * every map and thread sees the same): the keys are often ids a producer chose (string
+ * ids, domain handles), and with a fixed, invertible mix a hostile one could choose ids
+ * that all collide (issue 18). */
+static uint64_t i64_seed;
+
+__attribute__((constructor)) static void i64map_seed(void)
+{
+	if (getrandom(&i64_seed, sizeof(i64_seed), GRND_NONBLOCK) != (ssize_t)sizeof(i64_seed))
+		i64_seed = gp_monotonic_ns() * 0x9e3779b97f4a7c15ull;
+}
+
 static uint64_t hash64(uint64_t x)
 {
+	x ^= i64_seed;
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;

@@ -128,8 +128,10 @@ int gp_parse_u64(const char *s, uint64_t *out);
  * /proc/sys/kernel/perf_event_paranoid). */
 char *gp_read_line(const char *path, char *buf, size_t size);
 
-/* int64 key -> int64 value, open addressing (core/util.c); key INT64_MIN is the empty
- * marker and cannot be stored.  Zero-initialise; release with i64map_free. */
+/* int64 key -> int64 value, open addressing (core/util.c): the one hash map of the record
+ * and writer side.  Key INT64_MIN is the empty marker and cannot be stored.  The hash is
+ * seeded per process (keys a producer chose cannot be made to collide); the slot order is
+ * not the insertion order.  Zero-initialise; release with i64map_free. */
 struct i64map {
 	int64_t *keys;
 	int64_t *vals;

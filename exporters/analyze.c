@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/nsys_event_type.h"
 #include "exporters/analyze.h"
 
 /* nsys's rules in `nsys analyze`'s order (the "nsys" group), then gprof-cli's */
@@ -284,11 +285,12 @@ static int find_nvtx(sqlite3 *db, const char *spec, int64_t *start, int64_t *end
 {
 	static const char sql[] =
 	    "WITH dom AS (SELECT domainId, globalTid >> 24 AS gp, text FROM NVTX_EVENTS "
-	    "WHERE eventType = 75) "
+	    "WHERE eventType = " NVTX_EV_DOMAIN_CREATE_S ") "
 	    "SELECT e.start, e.end, e.globalTid FROM main.NVTX_EVENTS AS e "
 	    "LEFT JOIN dom ON dom.domainId = e.domainId AND dom.gp = e.globalTid >> 24 "
 	    "LEFT JOIN StringIds AS s ON s.id = e.textId "
-	    "WHERE e.eventType IN (59, 60, 70, 71) "
+	    "WHERE e.eventType IN (" NVTX_EV_PUSHPOP_S ", " NVTX_EV_STARTEND_S
+	    ", " NVTXT_EV_PUSHPOP_S ", " NVTXT_EV_STARTEND_S ") "
 	    "AND coalesce(e.text, s.value) || coalesce('@' || dom.text, '') = ?1 "
 	    "ORDER BY 1 LIMIT 1";
 	sqlite3_stmt *st;
