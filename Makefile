@@ -14,6 +14,7 @@
 #                   the same in build-san/ with the sanitizers (see "sanitizers" below)
 #
 # Dependencies: SQLite (libsqlite3-dev), libyaml (libyaml-dev, linked statically),
+# elfutils' libdw (libdw-dev: CPU sampling's unwinder),
 # cmocka (libcmocka-dev, tests only), NVTX3 and CUPTI headers from CUDA_HOME.
 
 CUDA_HOME ?= /usr/local/cuda
@@ -57,7 +58,7 @@ SAN_FLAGS_PRELOAD := $(if $(san_preload),-fsanitize=$(subst $(space),$(comma),$(
 
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -MMD -MP \
 	-I. -I$(CUDA_INC) -I$(CUPTI_INC)
-LDLIBS_CLI := -lsqlite3 -Wl,-Bstatic -lyaml -Wl,-Bdynamic -lstdc++ -lpthread -lm -ldl
+LDLIBS_CLI := -lsqlite3 -Wl,-Bstatic -lyaml -Wl,-Bdynamic -ldw -lelf -lstdc++ -lpthread -lm -ldl
 
 # --- sources -------------------------------------------------------------------
 CORE_SRC := $(sort $(wildcard core/*.c))
@@ -162,6 +163,8 @@ $(B)/tests/%: tests/%.c $(B)/obj/tests/testutil.o $(B)/libgprof.a
 $(B)/tests/programs/%: tests/programs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN_FLAGS_PRELOAD) -pthread -o $@ $< -ldl
+# the CPU sampling tests unwind it with -b fp too (tests/e2e/test_sampling.c)
+$(B)/tests/programs/cpu_hot: CFLAGS += -fno-omit-frame-pointer
 
 # testutil.o is an intermediate of the pattern rule: keep it, so that make does not print
 # its removal after the runner's closing "N passed, N failed, N skipped" line

@@ -23,13 +23,14 @@ static const char usage_text[] =
     "Write a report's tables as CSV files (one per table) or JSON Lines, or reports as\n"
     "a timeline trace for the Perfetto UI (ui.perfetto.dev) or chrome://tracing.\n"
     "\n"
-    "  -t, --type TYPE       csv, json (JSON Lines), perfetto (protobuf trace) or\n"
-    "                        chrome-json (Trace Event Format); default csv\n"
+    "  -t, --type TYPE       csv, json (JSON Lines), folded (the CPU samples as\n"
+    "                        collapsed stacks for flame graphs), perfetto (protobuf\n"
+    "                        trace) or chrome-json (Trace Event Format); default csv\n"
     "      --csv             same as --type csv\n"
     "  -o, --output PATH     csv: the directory (default: REPORT without its extension\n"
-    "                        plus _csv); json, perfetto, chrome-json: the file\n"
-    "                        (default: REPORT without its extension plus .jsonl,\n"
-    "                        .pftrace or .json), - for standard output\n"
+    "                        plus _csv); json, folded, perfetto, chrome-json: the\n"
+    "                        file (default: REPORT without its extension plus .jsonl,\n"
+    "                        .folded, .pftrace or .json), - for standard output\n"
     "      --tables PATTERN[,PATTERN...]\n"
     "                        export only tables whose name matches one of the\n"
     "                        case-insensitive POSIX basic regular expressions\n"
@@ -157,6 +158,8 @@ int cmd_export(int argc, char **argv)
 			} else if (!strcmp(optarg, "json") || !strcmp(optarg, "jsonl") ||
 				   !strcmp(optarg, "jsonlines")) {
 				o.type = EXPORT_JSONL;
+			} else if (!strcmp(optarg, "folded")) {
+				o.type = EXPORT_FOLDED;
 			} else if (!strcmp(optarg, "perfetto") || !strcmp(optarg, "pftrace")) {
 				timeline = 1;
 				to.type = TIMELINE_PERFETTO;
@@ -165,7 +168,7 @@ int cmd_export(int argc, char **argv)
 				to.type = TIMELINE_CHROME_JSON;
 			} else {
 				error("unknown export type '%s'", optarg);
-				hint("use --type csv, json, perfetto or chrome-json");
+				hint("use --type csv, json, folded, perfetto or chrome-json");
 				status = GP_EXIT_USAGE;
 				goto out;
 			}
@@ -289,6 +292,12 @@ int cmd_export(int argc, char **argv)
 	if (output && !strcmp(output, "-") && o.type == EXPORT_CSV) {
 		error("csv export cannot go to standard output (one file per table)");
 		hint("use -o DIR, or --type json -o -");
+		status = GP_EXIT_USAGE;
+		goto out;
+	}
+	if (tables_arg && o.type == EXPORT_FOLDED) {
+		error("--tables selects tables of csv and json exports only");
+		hint("--type folded writes the CPU samples' stacks");
 		status = GP_EXIT_USAGE;
 		goto out;
 	}

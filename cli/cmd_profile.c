@@ -62,6 +62,7 @@
 #include "core/recorder.h"
 #include "core/report.h"
 #include "core/report_session.h"
+#include "core/sampler.h"
 #include "core/util.h"
 #include "core/wire.h"
 #include "exporters/stats.h"
@@ -303,6 +304,17 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 	meta_add_value(m, "OS_RUNTIME_OPTIONS:DURATION_THRESHOLD_NS",
 		       xasprintf("%llu", (unsigned long long)o->osrt_threshold_ns));
 	meta_add(m, "GPU_METRICS_OPTIONS:COLLECT", tf(o->trace & PROFILE_TRACE_GPU_METRICS));
+	/* CPU sampling, with nsys's names (its report's META_DATA_CAPTURE) */
+	meta_add(m, "LINUX_PERF_OPTIONS:COLLECT_IP_BACKTRACE_SAMPLES", tf(o->sample));
+	meta_add(m, "LINUX_PERF_OPTIONS:COLLECT_CPU_CTXSW_TRACE", tf(o->cpuctxsw));
+	meta_add_value(m, "LINUX_PERF_OPTIONS:SAMPLING_PERIOD",
+		       xasprintf("%llu", (unsigned long long)o->sampling_period_ns));
+	meta_add(m, "LINUX_PERF_OPTIONS:COLLECTION_MODE", "ProcessTree");
+	meta_add(m, "LINUX_PERF_OPTIONS:CPU_IP_TRIGGER_TYPE", "Software");
+	meta_add(m, "USE_FRAME_POINTERS",
+		 tf(o->backtrace == SAMPLER_BT_FP || o->backtrace == SAMPLER_BT_LBR));
+	meta_add(m, "USE_DWARF", tf(o->backtrace == SAMPLER_BT_DWARF));
+	meta_add(m, "USE_LBRS", "false"); /* -b lbr falls back to fp (cpu-clock has no LBR) */
 
 	meta_add_value(m, "GPROF_COMMAND_LINE", strbuf_detach(&cmd, NULL));
 	meta_add_value(m, "GPROF_TRACE", xstrdup(profile_trace_text(o->trace)));
@@ -570,13 +582,15 @@ static int print_config(const struct config *eff, const struct config_schema *sc
  * the session (a descendant closed the last range).  Re-parented descendants that exit
  * are reaped meanwhile.  Returns 0 (idle), 1 (deadline passed or capture shutdown) or
  * 2 (signal). */
-static int wait_session(struct recorder *rec, uint64_t deadline_ns, int until_idle, int subreaper)
+static int wait_session(struct recorder *rec, uint64_t deadline_ns, int until_idle, int subreaper,
+			unsigned own_conns)
 {
 	for (;;) {
 		uint64_t now = gp_monotonic_ns();
 		int ms = 10, left = subreaper ? launch_reap_orphans() : 0;
 
-		if (until_idle && !left && (subreaper || recorder_open_connections(rec) == 0))
+		if (until_idle && !left &&
+		    (subreaper || recorder_open_connections(rec) <= own_conns))
 			return 0;
 		if (launch_take_signal())
 			return 2;
@@ -681,6 +695,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	struct profile_options o;
 	struct recorder_config cfg;
 	struct recorder *rec = NULL;
+	struct sampler *smp = NULL;
+	struct sampler_stats sst;
 	struct recorder_stats st;
 	struct report_app_status app;
 	struct launch_spec spec;
@@ -881,7 +897,21 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	cfg.expect = expect;
 	cfg.n_expect = trace_expect(&o, expect, expect_rows);
 	cfg.tap_path = getenv("GPROF_CLI_DUMP_FRAMES"); /* (core/wire_tap.h; `gprof-cli dump`) */
+	/* CPU sampling and context switches: perf events on the corked child, enabled at its
+	 * exec (core/sampler.h); opened before the recorder counts its file descriptors; not
+	 * in interactive sessions (launch) */
+	if (!sl) {
+		struct sampler_config sc = {.pid = l.pid,
+					    .sample = o.sample,
+					    .cpuctxsw = o.cpuctxsw,
+					    .backtrace = (enum sampler_backtrace)o.backtrace,
+					    .period_ns = o.sampling_period_ns};
+
+		sampler_open(&smp, &sc);
+	}
 	if (recorder_start(&rec, &cfg) < 0) {
+		sampler_stop(smp, &sst);
+		smp = NULL;
 		launch_cancel(&l);
 		launch_signals_end();
 		rc = GP_EXIT_OUTPUT;
@@ -903,8 +933,15 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		snprintf(srv.output, sizeof(srv.output), "%s", pend.output);
 	}
 
+	if (sampler_start(&smp, recorder_channel_path(rec)) == 0 && smp && o.sample &&
+	    o.backtrace == SAMPLER_BT_LBR)
+		warning(
+		    "-b lbr needs a hardware PMU event; the cpu-clock samples use frame pointers "
+		    "(-b fp) instead");
 	err = launch_go(&l, recorder_channel_path(rec));
 	if (err) {
+		sampler_stop(smp, &sst);
+		smp = NULL;
 		memset(&st, 0, sizeof(st));
 		recorder_finish(rec, &app, 0, &st);
 		for (size_t i = 0; i < st.n_reports; i++)
@@ -999,7 +1036,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	if (w == 0 && !expired && (!o.stop_on_exit || o.wait_all)) {
 		/* the launched process exited first: -x false records on until the duration
 		 * expires, --wait=all until every process it started has exited */
-		int ended = wait_session(rec, session_end_ns, o.stop_on_exit, subreaper);
+		int ended =
+		    wait_session(rec, session_end_ns, o.stop_on_exit, subreaper, smp ? 1 : 0);
 
 		app.end_ns = gp_monotonic_ns(); /* the report's stop time covers them */
 		if (ended == 1) {
@@ -1032,6 +1070,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	stream_tee_stop(&tee, linger); /* what the app and its children wrote */
 	session_capture_fill(&cap, &tee, &log, (uint32_t)l.pid, app_start_ns);
 	app.session = &cap.s;
+	sampler_stop(smp, &sst); /* (its connection closes before the recorder waits) */
+	smp = NULL;
 	finish_rc = recorder_finish(rec, &app, linger, &st);
 	session_capture_release(&cap);
 	stream_tee_finish(&tee); /* writers still running keep their output */
@@ -1081,6 +1121,16 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	if (st.n_reports) /* once per run, whatever the number of reports */
 		print_not_seen(&st, expect_rows, cfg.n_expect);
 	print_losses(&st);
+	if (sst.lost_samples || sst.lost_sends)
+		warning("CPU sampling: %llu records lost (perf ring buffer full), %llu not sent "
+			"(GPROF_LOST_CPU_SAMPLES)",
+			(unsigned long long)sst.lost_samples, (unsigned long long)sst.lost_sends);
+	if (sst.unwind_failures)
+		fprintf(
+		    stderr,
+		    "gprof-cli: CPU sampling: %llu of %llu stacks not unwound to their outermost "
+		    "frame (they end in [Broken backtraces]; GPROF_CPU_UNWIND_FAILURES)\n",
+		    (unsigned long long)sst.unwind_failures, (unsigned long long)sst.samples);
 
 	if (o.stats && finish_rc == 0) {
 		for (size_t i = 0; i < st.n_reports; i++) {

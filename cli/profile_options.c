@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/profile_options.h"
+#include "core/sampler.h"
 #include "core/metrics_names.h"
 #include "core/util.h"
 #include "core/wire.h"
@@ -585,6 +586,82 @@ static int apply_help(struct profile_options *o, const char *value)
 /* --- values checked by the config validators (core/config.h) --------------------- */
 
 static const char *const graph_values[] = {"graph", "node", NULL};
+
+/* ---- CPU sampling (issue 15; core/sampler.h) ---- */
+static const char *const sample_values[] = {"process-tree", "none", NULL};
+static const char *const backtrace_values[] = {"auto", "fp", "dwarf", "lbr", "none", NULL};
+
+static int apply_sample_scope(const char *opt, const char *value, int *out)
+{
+	if (!strcmp(value, "process-tree")) {
+		*out = 1;
+	} else if (!strcmp(value, "none")) {
+		*out = 0;
+	} else {
+		error("invalid --%s value '%s' (valid: process-tree, none)", opt, value);
+		hint("system-wide is nsys's and not gprof-cli's: use --%s=process-tree or =none",
+		     opt);
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_sample(struct profile_options *o, const char *value)
+{
+	return apply_sample_scope("sample", value, &o->sample);
+}
+
+static int apply_cpuctxsw(struct profile_options *o, const char *value)
+{
+	return apply_sample_scope("cpuctxsw", value, &o->cpuctxsw);
+}
+
+static int apply_backtrace(struct profile_options *o, const char *value)
+{
+	static const int ids[] = {SAMPLER_BT_DWARF, SAMPLER_BT_FP, SAMPLER_BT_DWARF, SAMPLER_BT_LBR,
+				  SAMPLER_BT_NONE};
+
+	for (size_t i = 0; backtrace_values[i]; i++)
+		if (!strcmp(value, backtrace_values[i])) {
+			o->backtrace = ids[i];
+			return 0;
+		}
+	error("invalid --backtrace value '%s' (valid: auto, fp, dwarf, lbr, none)", value);
+	hint("-b dwarf unwinds any code with unwind tables; -b fp needs -fno-omit-frame-pointer");
+	return -1;
+}
+
+/* value as an integer in [lo, hi]; else one error line (and the example as hint), -1 */
+static int parse_u64_range(const char *opt, const char *value, uint64_t lo, uint64_t hi,
+			   const char *unit, const char *example, uint64_t *v)
+{
+	if (gp_parse_u64(value, v) == 0 && *v >= lo && *v <= hi)
+		return 0;
+	error("invalid --%s value '%s' (valid: %llu to %llu %s)", opt, value,
+	      (unsigned long long)lo, (unsigned long long)hi, unit);
+	hint("%s", example);
+	return -1;
+}
+
+static int apply_sampling_period(struct profile_options *o, const char *value)
+{
+	return parse_u64_range(
+	    "sampling-period", value, PROFILE_SAMPLING_PERIOD_MIN, PROFILE_SAMPLING_PERIOD_MAX,
+	    "ns of CPU time",
+	    "e.g. --sampling-period=1000000 samples each thread every 1 ms it runs",
+	    &o->sampling_period_ns);
+}
+
+static int apply_sampling_frequency(struct profile_options *o, const char *value)
+{
+	uint64_t v;
+
+	if (parse_u64_range("sampling-frequency", value, 100, 8000, "Hz",
+			    "e.g. --sampling-frequency=1000 (the default)", &v) < 0)
+		return -1;
+	o->sampling_period_ns = 1000000000ull / v;
+	return 0;
+}
 static const char *const mpi_impl_values[] = {"openmpi", "mpich", NULL};
 static const char *const wait_values[] = {"primary", "all", NULL};
 
@@ -861,6 +938,29 @@ static const struct profile_option options[] = {
     {"osrt-threshold", 0, PROFILE_OPT_VALUE, "<ns>",
      "record OS runtime calls lasting at least this many nanoseconds (default 1000)",
      apply_threshold, .validate = config_validate_uint, .default_value = "1000"},
+    {"sample", 's', PROFILE_OPT_VALUE, "process-tree|none",
+     "sample the CPU: the call stacks of every thread of the application's process tree, "
+     "user space, every --sampling-period of CPU time (default process-tree)",
+     apply_sample, .validate = config_validate_enum, .data = sample_values,
+     .default_value = "process-tree"},
+    {"sampling-period", 0, PROFILE_OPT_VALUE, "<ns>",
+     "CPU time between two samples of a thread, in ns of the cpu-clock event, "
+     "125000-16000000 (default 1000000: 1000 Hz)",
+     apply_sampling_period, .validate = config_validate_uint, .default_value = "1000000"},
+    {"sampling-frequency", 0, PROFILE_OPT_VALUE, "<Hz>",
+     "the same as a rate, 100-8000 Hz (default 1000)", apply_sampling_frequency,
+     .validate = config_validate_uint},
+    {"backtrace", 'b', PROFILE_OPT_VALUE, "auto|fp|dwarf|lbr|none",
+     "how samples get their call stacks: dwarf (unwind tables, libdw), fp (frame "
+     "pointers), lbr (falls back to fp), none (the sampled function only); auto: dwarf "
+     "(default auto)",
+     apply_backtrace, .validate = config_validate_enum, .data = backtrace_values,
+     .default_value = "auto"},
+    {"cpuctxsw", 0, PROFILE_OPT_VALUE, "process-tree|none",
+     "record the context switches of the application's threads into SCHED_EVENTS "
+     "(default process-tree)",
+     apply_cpuctxsw, .validate = config_validate_enum, .data = sample_values,
+     .default_value = "process-tree"},
     {"stats", 0, PROFILE_OPT_BOOL, NULL,
      "print the default stats reports after the run (default false)", apply_stats, BOOL_ROW,
      .default_value = "false"},
@@ -1020,6 +1120,10 @@ void profile_options_init(struct profile_options *o)
 	o->gpu_metrics_mode = GP_METRICS_MODE_SAMPLE;
 	o->osrt_threshold_ns = PROFILE_DEFAULT_OSRT_THRESH;
 	o->host_memory_threshold = PROFILE_DEFAULT_HOSTMEM_THR;
+	o->sample = 1;
+	o->cpuctxsw = 1;
+	o->backtrace = SAMPLER_BT_DWARF;
+	o->sampling_period_ns = SAMPLER_DEFAULT_PERIOD_NS;
 	o->cuda_flush_interval_ms = PROFILE_DEFAULT_CUDA_FLUSH_MS;
 	o->show_output = 1;
 	o->kill_signal = PROFILE_DEFAULT_KILL;

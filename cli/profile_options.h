@@ -70,6 +70,9 @@ const struct profile_trace_value *profile_trace_find(const char *name, size_t le
 #define PROFILE_DEFAULT_OSRT_THRESH   1000 /* ns, as nsys --osrt-threshold */
 #define PROFILE_DEFAULT_HOSTMEM_THR   4096 /* bytes, --host-memory-threshold (ours) */
 #define PROFILE_DEFAULT_CUDA_FLUSH_MS 200  /* ms; nsys: 0 (buffers full), see man page */
+/* --sampling-period range, ns of CPU time (nsys's range of the option) */
+#define PROFILE_SAMPLING_PERIOD_MIN   125000u
+#define PROFILE_SAMPLING_PERIOD_MAX   16000000u
 #define PROFILE_DEFAULT_KILL	      15   /* --kill default: SIGTERM (nsys) */
 
 /* The parsed command line.  Strings are borrowed from argv unless noted. */
@@ -82,6 +85,11 @@ struct profile_options {
 	char **env;			 /* -e "NAME=VALUE" strings, owned (xstrdup'd) */
 	size_t n_env;			 /* entries in env */
 	uint64_t osrt_threshold_ns;	 /* --osrt-threshold, ns */
+	/* CPU sampling (issue 15; core/sampler.h, man gprof-cli-profile) */
+	int sample;			 /* -s/--sample: 1 process-tree (default), 0 none */
+	int cpuctxsw;			 /* --cpuctxsw: 1 process-tree (default), 0 none */
+	int backtrace;			 /* -b/--backtrace: enum sampler_backtrace (auto: dwarf) */
+	uint64_t sampling_period_ns;	 /* --sampling-period / 1e9 / --sampling-frequency, ns */
 	int stats;			 /* --stats */
 	int show_output;		 /* -w (default 1) */
 	int trace_fork_before_exec;	 /* --trace-fork-before-exec: trace fork()ed children

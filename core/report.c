@@ -580,6 +580,7 @@ static void setup_modules(struct report *r)
 	r->modules[REPORT_MOD_CUDA] = &report_module_cuda;
 	r->modules[REPORT_MOD_GPU_METRICS] = &report_module_metrics;
 	r->modules[REPORT_MOD_MPI] = &report_module_mpi;
+	r->modules[REPORT_MOD_SAMPLING] = &report_module_sampling;
 	r->modules[REPORT_MOD_HOSTMEM] = &report_module_hostmem;
 	memset(r->block_module, -1, sizeof(r->block_module));
 	for (i = 0; i < REPORT_MOD_MAX; i++) {
@@ -995,9 +996,10 @@ int report_record(struct report *r, struct report_conn *c, const struct gp_rec_h
 
 const struct report_module *report_module_for_type(uint16_t type)
 {
-	const struct report_module *mods[] = {&report_module_nvtx, &report_module_osrt,
-					      &report_module_cuda, &report_module_metrics,
-					      &report_module_mpi,  &report_module_hostmem};
+	const struct report_module *mods[] = {&report_module_nvtx,   &report_module_osrt,
+					      &report_module_cuda,   &report_module_metrics,
+					      &report_module_mpi,    &report_module_sampling,
+					      &report_module_hostmem};
 	size_t i;
 
 	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++)

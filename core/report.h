@@ -113,7 +113,8 @@ enum report_module_index {
 	REPORT_MOD_CUDA = 2,
 	REPORT_MOD_GPU_METRICS = 3,
 	REPORT_MOD_MPI = 4,
-	REPORT_MOD_HOSTMEM = 6, /* core/report_hostmem.c (GPROF_HOST_MEMORY_*) */
+	REPORT_MOD_SAMPLING = 5, /* core/report_sampling.c */
+	REPORT_MOD_HOSTMEM = 6,	 /* core/report_hostmem.c (GPROF_HOST_MEMORY_*) */
 	/* not a record-type module: the state slot of core/report_session.c (common
 	 * GP_REC_OVERHEAD records, ProcessStreams, DIAGNOSTIC_EVENT) */
 	REPORT_MOD_SESSION = 7,
@@ -327,6 +328,8 @@ extern const struct report_module report_module_nvtx;
 extern const struct report_module report_module_osrt;
 extern const struct report_module report_module_mpi;	 /* core/report_mpi.c */
 extern const struct report_module report_module_hostmem; /* core/report_hostmem.c */
+/* CPU samples and context switches (core/report_sampling.c) */
+extern const struct report_module report_module_sampling;
 
 /* The table module that handles record type `type` (NULL: none / a common type). */
 const struct report_module *report_module_for_type(uint16_t type);

@@ -74,7 +74,7 @@ struct gp_rec_hdr {
 
 /* Record types.  0x001-0x0ff common, 0x100-0x1ff nvtx, 0x200-0x2ff osrt,
  * 0x300-0x3ff cuda (wire_cuda.h), 0x400-0x4ff gpu-metrics, 0x500-0x5ff mpi (wire_mpi.h),
- * 0x700-0x7ff host memory (wire_hostmem.h). */
+ * 0x600-0x6ff CPU sampling (wire_sampling.h), 0x700-0x7ff host memory (wire_hostmem.h). */
 enum gp_rec_type {
 	GP_REC_HELLO = 0x001,	     /* struct gp_rec_hello: first record of a connection */
 	GP_REC_STRING = 0x002,	     /* struct gp_rec_string */
@@ -524,10 +524,11 @@ static inline int gp_rec_is_state(uint16_t type)
 	return type == GP_REC_HELLO || type == GP_REC_STRING || type == GP_REC_THREAD_NAME ||
 	       type == GP_REC_CAPTURE || type == GP_REC_NVTX_DOMAIN ||
 	       type == GP_REC_NVTX_CATEGORY || (type >= 0x308 && type <= 0x30a) || type == 0x401 ||
-	       type == 0x404 || type == 0x502;
+	       type == 0x404 || type == 0x502 || type == 0x604;
 	/* 0x308-0x30a: GP_REC_CUDA_DEVICE, _CONTEXT, _STREAM (wire_cuda.h);
 	 * 0x401, 0x404: GP_REC_METRICS_METRIC, _NOTE (wire_metrics.h);
-	 * 0x502: GP_REC_MPI_RANK (wire_mpi.h) */
+	 * 0x502: GP_REC_MPI_RANK (wire_mpi.h);
+	 * 0x604: GP_REC_SAMPLING_CONFIG (wire_sampling.h) */
 }
 
 /* Round a record payload size up to the wire's 8-byte alignment. */
@@ -537,5 +538,6 @@ static inline int gp_rec_is_state(uint16_t type)
 #include "wire_hostmem.h"
 #include "wire_metrics.h"
 #include "wire_mpi.h"
+#include "wire_sampling.h"
 
 #endif

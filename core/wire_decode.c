@@ -35,6 +35,14 @@ size_t gp_rec_min_size(uint16_t type)
 		return sizeof(struct gp_rec_nvtx_category);
 	case GP_REC_OSRT:
 		return sizeof(struct gp_rec_osrt);
+	case GP_REC_CPU_SAMPLE:
+		return sizeof(struct gp_rec_cpu_sample);
+	case GP_REC_SCHED:
+		return sizeof(struct gp_rec_sched);
+	case GP_REC_SAMPLING_LOSS:
+		return sizeof(struct gp_rec_sampling_loss);
+	case GP_REC_SAMPLING_CONFIG:
+		return sizeof(struct gp_rec_sampling_config);
 	default:
 		return 0;
 	}

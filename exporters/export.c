@@ -40,7 +40,10 @@ char *export_default_output(const char *db_path, enum export_type t)
 
 	if (dot && (!slash || dot > slash + 1))
 		len = (size_t)(dot - db_path);
-	return xasprintf("%.*s%s", (int)len, db_path, t == EXPORT_CSV ? "_csv" : ".jsonl");
+	return xasprintf("%.*s%s", (int)len, db_path,
+			 t == EXPORT_CSV      ? "_csv"
+			 : t == EXPORT_FOLDED ? ".folded"
+					      : ".jsonl");
 }
 
 struct table {
@@ -495,6 +498,8 @@ int export_report(sqlite3 *db, const struct export_opts *o)
 	uint64_t rows = 0;
 	int status;
 
+	if (o->type == EXPORT_FOLDED)
+		return export_folded(db, o);
 	status = list_tables(db, o, &tables, &ntables);
 	if (!status) {
 		if (o->type == EXPORT_CSV)

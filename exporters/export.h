@@ -21,6 +21,7 @@
 enum export_type {
 	EXPORT_CSV = 0,
 	EXPORT_JSONL,
+	EXPORT_FOLDED, /* collapsed stacks of the CPU samples (exporters/export_folded.c) */
 };
 
 struct export_opts {
@@ -33,6 +34,15 @@ struct export_opts {
 				      a table is exported when one matches part of its name */
 	int quiet;		   /* no summary line on stderr */
 };
+
+/*
+ * `--type folded`: the CPU samples (COMPOSITE_EVENTS, SAMPLING_CALLCHAINS) as collapsed
+ * stacks for flame graphs, one "process;thread;outermost;...;leaf COUNT" line per distinct
+ * stack, to o->output ("-": standard output).  Returns GP_EXIT_OK, GP_EXIT_BAD_INPUT (no
+ * sampling tables: error and hint printed), GP_EXIT_OUTPUT or GP_EXIT_ERROR; on failure
+ * no output file is left behind.
+ */
+int export_folded(sqlite3 *db, const struct export_opts *o);
 
 /* Default output for report path db_path and type t (heap string, caller frees). */
 char *export_default_output(const char *db_path, enum export_type t);

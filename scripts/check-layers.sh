@@ -10,7 +10,8 @@
 #   inject    the producer side, inside the application: collectors/ (producer.c and the
 #             collectors over it; cupti.c owns libcupti)
 #   writer    the report writer: core/report*.[ch] (table modules), core/kernel_name.*
-#   record    the recorder: core/recorder*, core/capture.* (the capture-window router)
+#   record    the recorder: core/recorder*, core/capture.* (the capture-window router),
+#             core/sampler.* (CPU sampling with perf_event_open, a producer inside gprof-cli)
 #   readers   what reads reports back: exporters/ (stats, export, analyze, diff, ...)
 #   cli       the commands, their options, config and output names: cli/, core/config.*,
 #             core/outname.*, core/metrics_set.*
@@ -29,7 +30,7 @@ layer_of() {
 		core/metrics_names.h) echo 0 wire ;;
 	collectors/*) echo 1 inject ;;
 	core/report*.[ch] | core/kernel_name.[ch]) echo 2 writer ;;
-	core/recorder*.[ch] | core/capture.[ch]) echo 3 record ;;
+	core/recorder*.[ch] | core/capture.[ch] | core/sampler.[ch]) echo 3 record ;;
 	exporters/*) echo 4 readers ;;
 	cli/* | core/config.[ch] | core/outname.[ch] | core/metrics_set.[ch]) echo 5 cli ;;
 	*) echo "? unknown" ;;

@@ -8,7 +8,8 @@ opt=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # openmpi-bin, libopenmpi-dev: tests/e2e/test_mpi.c (skipped without them)
 # protobuf-compiler: protoc --decode of the Perfetto export in tests/e2e/test_timeline.c
-for p in build-essential libsqlite3-dev libyaml-dev libcmocka-dev sqlite3 mandoc openmpi-bin libopenmpi-dev protobuf-compiler libxml2-utils; do
+# libdw-dev: elfutils' libdwfl, the unwinder and symbols of CPU sampling (core/sampler.c)
+for p in build-essential libsqlite3-dev libyaml-dev libcmocka-dev sqlite3 mandoc openmpi-bin libopenmpi-dev protobuf-compiler libxml2-utils libdw-dev; do
 	have "$p" || need="$need $p"
 done
 # optional: clang for make check-fuzz (libFuzzer, ASan, UBSan; skipped without it)

@@ -164,8 +164,8 @@ static void test_string_flood(void **state)
 	char db[PATH_MAX];
 	struct tu_run r;
 	long long lost, named;
-	long rss = RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, "str"), hostile,
-		       "strings", "20000");
+	long rss = RUN(&r, dir, "profile", "-t", "nvtx", "-s", "none", "--cpuctxsw=none", "-o",
+		       tu_pathf(db, dir, "str"), hostile, "strings", "20000");
 
 	tu_assert_status(&r, 0);
 	strcat(db, ".db");
@@ -545,8 +545,9 @@ static void test_disk_full_counted(void **state)
 	struct tu_run r;
 	long long kept, lost, spool;
 
-	if (RUN_TMPFS(&r, dir, "24m", 0, "profile", "-t", "nvtx", "-o", "r", reliab, "burst", "4",
-		      "150000", "0") < 0)
+	/* (-s none --cpuctxsw=none: the arithmetic below is of NVTX rows) */
+	if (RUN_TMPFS(&r, dir, "24m", 0, "profile", "-t", "nvtx", "-s", "none", "--cpuctxsw=none",
+		      "-o", "r", reliab, "burst", "4", "150000", "0") < 0)
 		TU_SKIP("no mount namespace (needs root or user namespaces) for a small tmpfs");
 	tu_assert_status(&r, 0);
 	assert_int_equal(tu_count_lines(r.err, "gprof-cli: cannot write report 'r.db': database "
@@ -785,8 +786,11 @@ static void test_app_out_of_fds(void **state)
 static void test_recorder_out_of_fds(void **state)
 {
 	const char *dir = *state;
-	const char *args[] = {"profile", "-t",	  "nvtx", "-o",	  NULL,
-			      reliab,	 "procs", "24",	  "1000", NULL};
+	/* -s none --cpuctxsw=none: the sampler's perf events and connection would take one of
+	 * the few connections that fit in 40 descriptors */
+	const char *args[] = {"profile", "-t", "nvtx", "-s",	"none", "--cpuctxsw=none",
+			      "-o",	 NULL, reliab, "procs", "24",	"1000",
+			      NULL};
 	char db[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
 	struct rlimit lim = {40, 40};
 	struct rusage ru;
@@ -794,13 +798,13 @@ static void test_recorder_out_of_fds(void **state)
 	pid_t pid;
 	int st;
 
-	args[4] = tu_pathf(db, dir, "gfds");
+	args[7] = tu_pathf(db, dir, "gfds");
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int fo = open(tu_pathf(out, dir, "g.out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int fe = open(tu_pathf(err, dir, "g.err"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		const char *argv[12] = {gprof};
+		const char *argv[16] = {gprof};
 
 		for (int i = 0; args[i]; i++)
 			argv[i + 1] = args[i];

@@ -1,0 +1,1001 @@
+/*
+ * sampler.c - CPU sampling of the application's process tree with perf_event_open(2),
+ * unwound and symbolised with elfutils' libdwfl (see sampler.h).
+ *
+ * Record layouts are the kernel's (include/uapi/linux/perf_event.h, "enum
+ * perf_event_type"); with the sample_type below a PERF_RECORD_SAMPLE is
+ *   u64 ip; u32 pid, tid; u64 time; u32 cpu, res;
+ *   [fp]    u64 nr; u64 ips[nr];
+ *   [dwarf] u64 abi; u64 regs[popcount(REGS_MASK)]; u64 size; u8 data[size]; u64 dyn_size;
+ * and every other record ends with the sample_id trailer u32 pid, tid; u64 time;
+ * u32 cpu, res (sample_id_all).
+ *
+ * The rings of all CPUs are read together every SAMPLER_POLL_MS and their records sorted
+ * by time before they are used, so that a module mapped on one CPU is known before a
+ * sample of another CPU lands in it.  Per process: the executable mappings (MMAP2,
+ * copied at fork, cleared at exec) and a Dwfl built from them, extended as mappings
+ * come; per (process, address) a cache of the symbol found.
+ */
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel_name.h"
+#include "sampler.h"
+#include "util.h"
+#include "wire.h"
+
+/* x86-64 user registers for dwarf (asm/perf_regs.h: AX BX CX DX SI DI BP SP IP = 0..8,
+ * R8..R15 = 16..23), in the order the kernel writes them */
+#define REGS_MASK 0xff01ffull
+#define NREGS	  17
+enum { R_AX, R_BX, R_CX, R_DX, R_SI, R_DI, R_BP, R_SP, R_IP, R_R8 };
+
+#define CTX_MARK ((uint64_t)-4095) /* PERF_CONTEXT_* markers are >= this */
+
+struct map {
+	uint64_t start, end, pgoff;
+	uint32_t module_sid; /* the file name as a string id of the connection */
+	char *path;	     /* owned */
+	int in_dwfl;	     /* reported to the process's Dwfl */
+};
+
+struct proc {
+	uint32_t pid;
+	struct map *maps; /* sorted by start, not overlapping */
+	size_t n, cap;
+	Dwfl *dwfl;
+	int attached, rebuild; /* dwfl_attach_state done; the Dwfl must be built anew */
+	struct i64map syms;    /* lookup address -> (symbol_sid << 32 | module_sid) */
+};
+
+/* One record copied out of a ring, ordered by (time, ring order). */
+struct rec {
+	uint64_t time, order;
+	size_t off; /* into the arena */
+};
+
+/* The unwinder's view of one dwarf sample (libdwfl callbacks). */
+struct unwind {
+	pid_t tid;
+	Dwarf_Word regs[NREGS]; /* DWARF numbering: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
+	const unsigned char *stack;
+	uint64_t sp, stack_len;
+	uint64_t pcs[GP_SAMPLE_FRAMES_MAX];
+	unsigned char act[GP_SAMPLE_FRAMES_MAX];
+	unsigned n;
+};
+
+struct ring {
+	int fd;
+	void *base;
+	size_t size; /* data bytes (a power of two) */
+};
+
+struct sampler {
+	struct sampler_config cfg;
+	struct ring *rings;
+	unsigned nrings;
+	int sock, stopfd;
+	pthread_t thread;
+	int started; /* the thread runs */
+	uint64_t seq;
+	unsigned char frame[GP_FRAME_MAX];
+	size_t flen;
+	/* processes: pid -> index into procs */
+	struct i64map pidx;
+	struct proc **procs;
+	size_t nprocs;
+	struct i64map exiting; /* tids that exited: their next switch-out is the last */
+	/* strings sent on the connection: fnv-1a hash -> sid */
+	struct i64map strs;
+	uint32_t next_sid;
+	/* one read round */
+	unsigned char *arena;
+	size_t alen, acap;
+	struct rec *recs;
+	size_t nrecs, rcap;
+	uint64_t order;
+	struct unwind uw;
+	struct sampler_stats st;
+	Dwfl_Callbacks dcb;
+	char *debuginfo_path;
+};
+
+static long perf_open(struct perf_event_attr *a, pid_t pid, int cpu)
+{
+	return syscall(SYS_perf_event_open, a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* ---- the connection ------------------------------------------------------------------ */
+
+static void send_frame(struct sampler *s)
+{
+	struct gp_frame_hdr *fh = (void *)s->frame;
+
+	if (s->flen <= sizeof(*fh))
+		return;
+	fh->magic = GP_WIRE_MAGIC;
+	fh->version = GP_WIRE_VERSION;
+	fh->type = GP_FRAME_RECORDS;
+	fh->length = (uint32_t)(s->flen - sizeof(*fh));
+	fh->pid = (uint32_t)getpid();
+	fh->seq = s->seq;
+	if (s->sock >= 0) {
+		ssize_t n;
+
+		do
+			n = send(s->sock, s->frame, s->flen, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)s->flen) {
+			s->seq++;
+		} else {
+			close(s->sock); /* the recorder is gone: count what is not sent */
+			s->sock = -1;
+		}
+	}
+	if (s->sock < 0) {
+		const unsigned char *p = s->frame + sizeof(*fh);
+
+		while (p < s->frame + s->flen) {
+			const struct gp_rec_hdr *h = (const void *)p;
+
+			s->st.lost_sends += h->type != GP_REC_STRING;
+			p += h->size;
+		}
+	}
+	s->flen = sizeof(*fh);
+}
+
+/* Room for `n` bytes of records in the frame (sends it when full); returns the place. */
+static void *frame_room(struct sampler *s, size_t n)
+{
+	void *p;
+
+	if (s->flen + n > sizeof(s->frame))
+		send_frame(s);
+	p = s->frame + s->flen;
+	memset(p, 0, n);
+	s->flen += n;
+	return p;
+}
+
+static uint64_t fnv1a(const char *t, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)t[i]) * 1099511628211ull;
+	return h == (uint64_t)I64_EMPTY ? h + 1 : h;
+}
+
+/* The string id of `t` on the connection, defining it first when new.  Strings longer
+ * than GP_STRING_MAX are cut (as the collectors do). */
+static uint32_t intern(struct sampler *s, const char *t)
+{
+	size_t n = strlen(t);
+	int found;
+	int64_t *v;
+	struct gp_rec_string *r;
+
+	if (n > GP_STRING_MAX)
+		n = GP_STRING_MAX;
+	v = i64map_get(&s->strs, (int64_t)fnv1a(t, n), 0, &found);
+	if (found)
+		return (uint32_t)*v;
+	*v = ++s->next_sid;
+	r = frame_room(s, GP_REC_ALIGN(sizeof(*r) + n));
+	r->h.type = GP_REC_STRING;
+	r->h.size = (uint16_t)GP_REC_ALIGN(sizeof(*r) + n);
+	r->id = s->next_sid;
+	r->len = (uint32_t)n;
+	memcpy(r->text, t, n);
+	return s->next_sid;
+}
+
+/* ---- processes and their modules ----------------------------------------------------- */
+
+static struct proc *proc_get(struct sampler *s, uint32_t pid)
+{
+	int found;
+	int64_t *v = i64map_get(&s->pidx, pid, (int64_t)s->nprocs, &found);
+	struct proc *p;
+
+	if (found)
+		return s->procs[*v];
+	if (s->nprocs % 64 == 0)
+		s->procs = xrealloc(s->procs, (s->nprocs + 64) * sizeof(*s->procs));
+	p = xcalloc(1, sizeof(*p));
+	p->pid = pid;
+	s->procs[s->nprocs++] = p;
+	return p;
+}
+
+static void proc_drop_dwfl(struct proc *p)
+{
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	p->dwfl = NULL;
+	p->attached = 0;
+	for (size_t i = 0; i < p->n; i++)
+		p->maps[i].in_dwfl = 0;
+	i64map_free(&p->syms);
+}
+
+static void proc_clear(struct proc *p)
+{
+	proc_drop_dwfl(p);
+	for (size_t i = 0; i < p->n; i++)
+		free(p->maps[i].path);
+	p->n = 0;
+}
+
+/* A file libdwfl can open: a path, not "[vdso]", "//anon", "/memfd:..." or deleted. */
+static int elf_file(const char *path)
+{
+	return path[0] == '/' && strncmp(path, "/memfd:", 7) && !strstr(path, " (deleted)") &&
+	       access(path, R_OK) == 0;
+}
+
+static void add_map(struct sampler *s, struct proc *p, uint64_t start, uint64_t len, uint64_t pgoff,
+		    const char *path)
+{
+	uint64_t end = start + len;
+	size_t i, j, k;
+
+	/* a new mapping replaces what it overlaps */
+	for (i = j = 0; i < p->n; i++) {
+		if (p->maps[i].start < end && p->maps[i].end > start) {
+			if (p->maps[i].in_dwfl)
+				p->rebuild = 1; /* the Dwfl knows the old module there */
+			free(p->maps[i].path);
+			continue;
+		}
+		p->maps[j++] = p->maps[i];
+	}
+	p->n = j;
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 32;
+		p->maps = xrealloc(p->maps, p->cap * sizeof(*p->maps));
+	}
+	for (k = 0; k < p->n && p->maps[k].start < start; k++)
+		;
+	memmove(&p->maps[k + 1], &p->maps[k], (p->n - k) * sizeof(*p->maps));
+	p->maps[k] = (struct map){start, end, pgoff, intern(s, path), xstrdup(path), 0};
+	p->n++;
+	i64map_free(&p->syms); /* addresses looked up before may resolve now */
+}
+
+static struct map *find_map(struct proc *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (addr < p->maps[mid].start)
+			hi = mid;
+		else if (addr >= p->maps[mid].end)
+			lo = mid + 1;
+		else
+			return &p->maps[mid];
+	}
+	return NULL;
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks;
+
+/* The process's Dwfl with every ELF mapping reported (built or extended here). */
+static Dwfl *proc_dwfl(struct sampler *s, struct proc *p)
+{
+	int added = 0;
+
+	if (p->rebuild) {
+		proc_drop_dwfl(p);
+		p->rebuild = 0;
+	}
+	if (!p->dwfl) {
+		p->dwfl = dwfl_begin(&s->dcb);
+		if (!p->dwfl)
+			return NULL;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		struct map *m = &p->maps[i];
+
+		if (m->in_dwfl)
+			continue;
+		m->in_dwfl = 1; /* (tried once) */
+		if (!elf_file(m->path))
+			continue;
+		if (!added++)
+			dwfl_report_begin_add(p->dwfl);
+		dwfl_report_elf(p->dwfl, m->path, m->path, -1, m->start - m->pgoff, false);
+	}
+	if (added)
+		dwfl_report_end(p->dwfl, NULL, NULL);
+	return p->dwfl;
+}
+
+/* The symbol and module string ids of `addr` (a lookup address: pc, or pc - 1 for a
+ * return address) in process p: (symbol_sid << 32) | module_sid, symbol_sid 0 when not
+ * resolved, module_sid 0 when no mapping holds it. */
+static uint64_t symbolize(struct sampler *s, struct proc *p, uint64_t addr)
+{
+	int found;
+	int64_t *v = i64map_find(&p->syms, (int64_t)(addr & INT64_MAX));
+	struct map *m;
+	uint64_t res = 0;
+
+	if (v)
+		return (uint64_t)*v;
+	m = find_map(p, addr);
+	if (m) {
+		Dwfl *d = proc_dwfl(s, p);
+		Dwfl_Module *mod = d ? dwfl_addrmodule(d, addr) : NULL;
+		const char *name = NULL;
+		GElf_Off off;
+		GElf_Sym sym;
+
+		res = m->module_sid;
+		if (mod)
+			name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+		if (name && *name) {
+			/* without the symbol version ("__libc_start_main@@GLIBC_2.34"), as nsys */
+			char *bare = xasprintf("%.*s", (int)strcspn(name + 1, "@") + 1, name);
+			char *dm =
+			    bare[0] == '_' && bare[1] == 'Z' ? kernel_name_demangle(bare) : NULL;
+
+			res |= (uint64_t)intern(s, dm ? dm : bare) << 32;
+			free(dm);
+			free(bare);
+		}
+	}
+	v = i64map_get(&p->syms, (int64_t)(addr & INT64_MAX), 0, &found);
+	*v = (int64_t)res;
+	return res;
+}
+
+/* ---- unwinding (libdwfl's thread callbacks over the copied registers and stack) ------- */
+
+static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct sampler *s = arg;
+
+	if (*thread_argp)
+		return 0;
+	*thread_argp = s;
+	return s->uw.tid;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct sampler *s = arg;
+
+	if (addr < s->uw.sp || addr - s->uw.sp + sizeof(*result) > s->uw.stack_len)
+		return false;
+	memcpy(result, s->uw.stack + (addr - s->uw.sp), sizeof(*result));
+	return true;
+}
+
+static bool cb_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	struct sampler *s = thread_arg;
+
+	return dwfl_thread_state_registers(thread, 0, NREGS, s->uw.regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+    .next_thread = cb_next_thread,
+    .memory_read = cb_memory_read,
+    .set_initial_registers = cb_set_initial_registers,
+};
+
+static int cb_frame(Dwfl_Frame *state, void *arg)
+{
+	struct sampler *s = arg;
+	Dwarf_Addr pc;
+	bool act;
+
+	if (!dwfl_frame_pc(state, &pc, &act))
+		return -1;
+	s->uw.pcs[s->uw.n] = pc;
+	s->uw.act[s->uw.n] = act;
+	return ++s->uw.n >= GP_SAMPLE_FRAMES_MAX ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+/* Unwind the dwarf sample in s->uw (regs, stack) of process p.  Returns 0 when the
+ * unwinder reached the outermost frame, -1 when it stopped early (frames so far kept). */
+static int unwind_dwarf(struct sampler *s, struct proc *p)
+{
+	Dwfl *d = proc_dwfl(s, p);
+	int rc;
+
+	s->uw.n = 0;
+	if (!d)
+		return -1;
+	if (!p->attached) {
+		if (!dwfl_attach_state(d, NULL, (pid_t)p->pid, &thread_callbacks, s))
+			return -1;
+		p->attached = 1;
+	}
+	rc = dwfl_getthread_frames(d, s->uw.tid, cb_frame, s);
+	return rc == 0 || (rc == DWARF_CB_ABORT && s->uw.n < GP_SAMPLE_FRAMES_MAX) ? 0 : -1;
+}
+
+/* ---- records --------------------------------------------------------------------------- */
+
+struct sample_id { /* the sample_id_all trailer */
+	uint32_t pid, tid;
+	uint64_t time;
+	uint32_t cpu, res;
+};
+
+static void trailer(const struct perf_event_header *h, struct sample_id *id)
+{
+	memcpy(id, (const unsigned char *)h + h->size - sizeof(*id), sizeof(*id));
+}
+
+/* Is string id sid the name of a process's or thread's first function? */
+static int outermost(struct sampler *s, uint32_t sid)
+{
+	static const char *const names[] = {"_start",  "_dl_start_user", "__clone3",
+					    "__clone", "clone3",	 "clone"};
+
+	for (size_t i = 0; sid && i < sizeof(names) / sizeof(names[0]); i++)
+		if (sid == intern(s, names[i]))
+			return 1;
+	return 0;
+}
+
+static void emit_sample(struct sampler *s, const struct perf_event_header *h)
+{
+	const unsigned char *q = (const void *)(h + 1), *end = (const unsigned char *)h + h->size;
+	uint64_t ip, time, pcs[GP_SAMPLE_FRAMES_MAX];
+	uint32_t pid, tid, cpu;
+	unsigned n = 0, method = GP_UNWIND_NONE, broken = 0;
+	unsigned char act[GP_SAMPLE_FRAMES_MAX];
+	struct gp_rec_cpu_sample *r;
+	struct proc *p;
+
+	if (h->size < sizeof(*h) + 32)
+		return;
+	memcpy(&ip, q, 8);
+	memcpy(&pid, q + 8, 4);
+	memcpy(&tid, q + 12, 4);
+	memcpy(&time, q + 16, 8);
+	memcpy(&cpu, q + 24, 4);
+	q += 32;
+	s->st.samples++;
+	if (!s->cfg.sample)
+		return;
+	p = proc_get(s, pid);
+	pcs[n] = ip;
+	act[n++] = 1;
+	if (s->cfg.backtrace == SAMPLER_BT_FP || s->cfg.backtrace == SAMPLER_BT_LBR) {
+		uint64_t nr, v;
+
+		method = GP_UNWIND_FRAMEPOINTER;
+		if (q + 8 > end)
+			return;
+		memcpy(&nr, q, 8);
+		q += 8;
+		int seen_ip = 0;
+
+		for (uint64_t i = 0; i < nr && q + 8 <= end; i++, q += 8) {
+			memcpy(&v, q, 8);
+			if (v >= CTX_MARK)
+				continue; /* PERF_CONTEXT_USER */
+			if (!seen_ip++ && v == ip)
+				continue; /* the sampled IP again (frame 0) */
+			if (n == GP_SAMPLE_FRAMES_MAX) {
+				broken = 1;
+				break;
+			}
+			pcs[n] = v;
+			act[n++] = 0;
+		}
+	} else if (s->cfg.backtrace == SAMPLER_BT_DWARF) {
+		uint64_t abi, regs[NREGS], size, dyn = 0;
+
+		method = GP_UNWIND_DWARF;
+		if (q + 8 > end)
+			return;
+		memcpy(&abi, q, 8);
+		q += 8;
+		if (abi && q + sizeof(regs) <= end) {
+			memcpy(regs, q, sizeof(regs));
+			q += sizeof(regs);
+		} else {
+			abi = 0; /* no user registers (a kernel thread) */
+		}
+		size = 0;
+		if (q + 8 <= end) {
+			memcpy(&size, q, 8);
+			q += 8;
+		}
+		if (size && q + size + 8 <= end)
+			memcpy(&dyn, q + size, 8);
+		if (abi) {
+			struct unwind *u = &s->uw;
+
+			u->tid = (pid_t)tid;
+			u->regs[0] = regs[R_AX];
+			u->regs[1] = regs[R_DX];
+			u->regs[2] = regs[R_CX];
+			u->regs[3] = regs[R_BX];
+			u->regs[4] = regs[R_SI];
+			u->regs[5] = regs[R_DI];
+			u->regs[6] = regs[R_BP];
+			u->regs[7] = regs[R_SP];
+			for (int i = 0; i < 8; i++)
+				u->regs[8 + i] = regs[R_R8 + i];
+			u->regs[16] = regs[R_IP];
+			u->stack = q;
+			u->sp = regs[R_SP];
+			u->stack_len = dyn < size ? dyn : size;
+			broken = unwind_dwarf(s, p) < 0;
+			if (u->n) {
+				n = u->n;
+				memcpy(pcs, u->pcs, n * sizeof(pcs[0]));
+				memcpy(act, u->act, n);
+			}
+		} else {
+			broken = 1;
+		}
+	}
+	s->st.unwind_failures += broken;
+	{ /* the strings the frames define go first, then the sample */
+		struct gp_sample_frame fr[GP_SAMPLE_FRAMES_MAX];
+		size_t sz;
+
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t sm = symbolize(s, p, act[i] || !pcs[i] ? pcs[i] : pcs[i] - 1);
+
+			fr[i].ip = pcs[i];
+			fr[i].symbol_sid = (uint32_t)(sm >> 32);
+			fr[i].module_sid = (uint32_t)sm;
+		}
+		/* the entry points whose unwind tables do not mark the end of the stack (ld.so's
+		 * _start and _dl_start_user): a stack that reached one is complete */
+		if (broken && n && outermost(s, fr[n - 1].symbol_sid)) {
+			broken = 0;
+			s->st.unwind_failures--;
+		}
+		sz = sizeof(*r) + n * sizeof(fr[0]);
+		r = frame_room(s, sz);
+		r->h.type = GP_REC_CPU_SAMPLE;
+		r->h.size = (uint16_t)sz;
+		r->h.tid = tid;
+		r->pid = pid;
+		r->cpu = cpu;
+		r->time_ns = time;
+		r->unwind = (uint8_t)method;
+		r->flags = broken ? GP_SAMPLE_BROKEN : 0;
+		r->nframes = (uint16_t)n;
+		memcpy(r->frames, fr, n * sizeof(fr[0]));
+	}
+}
+
+static void emit_switch(struct sampler *s, const struct perf_event_header *h)
+{
+	struct sample_id id;
+	struct gp_rec_sched *r;
+	int out = !!(h->misc & PERF_RECORD_MISC_SWITCH_OUT);
+	int64_t *ex;
+
+	trailer(h, &id);
+	s->st.switches++;
+	if (!s->cfg.cpuctxsw)
+		return;
+	r = frame_room(s, sizeof(*r));
+	r->h.type = GP_REC_SCHED;
+	r->h.size = sizeof(*r);
+	r->h.tid = id.tid;
+	r->pid = id.pid;
+	r->cpu = id.cpu;
+	r->time_ns = id.time;
+	r->is_in = !out;
+	r->preempted = !!(h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT);
+	ex = out ? i64map_find(&s->exiting, id.tid) : NULL;
+	if (ex && *ex) {
+		r->thread_state = 5; /* Terminated: the thread's last switch-out */
+		*ex = 0;
+	}
+}
+
+static void handle_record(struct sampler *s, const struct perf_event_header *h)
+{
+	const unsigned char *q = (const void *)(h + 1);
+	struct sample_id id;
+	uint32_t pid, ppid, tid;
+	int found;
+
+	switch (h->type) {
+	case PERF_RECORD_SAMPLE:
+		emit_sample(s, h);
+		break;
+	case PERF_RECORD_SWITCH:
+		emit_switch(s, h);
+		break;
+	case PERF_RECORD_MMAP2:
+	case PERF_RECORD_MMAP: {
+		uint64_t addr, len, pgoff;
+		size_t name_off = h->type == PERF_RECORD_MMAP2 ? 8 + 24 + 24 + 8 : 8 + 24;
+		const char *name = (const char *)q + name_off;
+
+		if (h->size < sizeof(*h) + name_off + sizeof(id) + 1)
+			break;
+		memcpy(&pid, q, 4);
+		memcpy(&addr, q + 8, 8);
+		memcpy(&len, q + 16, 8);
+		memcpy(&pgoff, q + 24, 8);
+		if (!memchr(name, 0, (size_t)((const char *)h + h->size - name)))
+			break;
+		add_map(s, proc_get(s, pid), addr, len, pgoff, name);
+		break;
+	}
+	case PERF_RECORD_COMM:
+		if (h->misc & PERF_RECORD_MISC_COMM_EXEC) {
+			memcpy(&pid, q, 4);
+			proc_clear(proc_get(s, pid)); /* a new program: its maps follow */
+		}
+		break;
+	case PERF_RECORD_FORK:
+		memcpy(&pid, q, 4);
+		memcpy(&ppid, q + 4, 4);
+		if (pid != ppid) { /* a new process: the parent's mappings */
+			struct proc *c = proc_get(s, pid), *pp = proc_get(s, ppid);
+
+			proc_clear(c);
+			for (size_t i = 0; i < pp->n; i++)
+				add_map(s, c, pp->maps[i].start,
+					pp->maps[i].end - pp->maps[i].start, pp->maps[i].pgoff,
+					pp->maps[i].path);
+		}
+		break;
+	case PERF_RECORD_EXIT:
+		memcpy(&tid, q + 8, 4);
+		*i64map_get(&s->exiting, tid, 1, &found) = 1;
+		break;
+	case PERF_RECORD_LOST: {
+		uint64_t lost;
+
+		memcpy(&lost, q + 8, 8);
+		s->st.lost_samples += lost;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static uint64_t record_time(const struct perf_event_header *h)
+{
+	struct sample_id id;
+	uint64_t t;
+
+	if (h->type == PERF_RECORD_SAMPLE) {
+		memcpy(&t, (const unsigned char *)(h + 1) + 16, 8);
+		return t;
+	}
+	trailer(h, &id);
+	return id.time;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Copy every record out of every ring, sort them by time and use them. */
+static void drain(struct sampler *s)
+{
+	s->alen = s->nrecs = 0;
+	for (unsigned i = 0; i < s->nrings; i++) {
+		struct ring *rg = &s->rings[i];
+		struct perf_event_mmap_page *pg = rg->base;
+		unsigned char *data = (unsigned char *)rg->base + pg->data_offset;
+		uint64_t head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
+		uint64_t tail = pg->data_tail;
+
+		while (tail < head) {
+			struct perf_event_header h;
+			size_t at = tail & (rg->size - 1), first;
+
+			memcpy(&h, data + at, sizeof(h)); /* (8-byte aligned: never split) */
+			if (h.size < sizeof(h) || tail + h.size > head)
+				break;
+			if (s->alen + h.size > s->acap) {
+				s->acap = (s->alen + h.size) * 2;
+				s->arena = xrealloc(s->arena, s->acap);
+			}
+			first = rg->size - at < h.size ? rg->size - at : h.size;
+			memcpy(s->arena + s->alen, data + at, first);
+			memcpy(s->arena + s->alen + first, data, h.size - first);
+			if (s->nrecs == s->rcap) {
+				s->rcap = s->rcap ? 2 * s->rcap : 1024;
+				s->recs = xrealloc(s->recs, s->rcap * sizeof(*s->recs));
+			}
+			s->recs[s->nrecs].off = s->alen;
+			s->recs[s->nrecs].order = s->order++;
+			s->recs[s->nrecs].time =
+			    h.size >= sizeof(h) + sizeof(struct sample_id)
+				? record_time((const void *)(s->arena + s->alen))
+				: 0;
+			s->nrecs++;
+			s->alen += (h.size + 7u) & ~(size_t)7u;
+			tail += h.size;
+		}
+		__atomic_store_n(&pg->data_tail, tail, __ATOMIC_RELEASE);
+	}
+	qsort(s->recs, s->nrecs, sizeof(*s->recs), rec_cmp);
+	for (size_t i = 0; i < s->nrecs; i++)
+		handle_record(s, (const void *)(s->arena + s->recs[i].off));
+	send_frame(s);
+}
+
+static void *sampler_main(void *arg)
+{
+	struct sampler *s = arg;
+	struct pollfd pfd = {s->stopfd, POLLIN, 0};
+	struct timespec cpu;
+
+	while (poll(&pfd, 1, SAMPLER_POLL_MS) <= 0)
+		drain(s);
+	drain(s); /* what came since (the application is gone: nothing more comes) */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+	s->st.cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+	return NULL;
+}
+
+/* ---- start / stop ---------------------------------------------------------------------- */
+
+static void say_unavailable(const char *what, int err)
+{
+	char buf[16] = "?";
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			snprintf(buf, sizeof(buf), "?");
+		buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+	warning("CPU sampling and context switches off: %s: %s (kernel.perf_event_paranoid = %s)",
+		what, strerror(err), buf);
+	hint("run as root, or lower the setting (sysctl kernel.perf_event_paranoid=2), or give "
+	     "-s none --cpuctxsw=none");
+}
+
+static void free_sampler(struct sampler *s)
+{
+	for (unsigned i = 0; i < s->nrings; i++) {
+		if (s->rings[i].base)
+			munmap(s->rings[i].base, s->rings[i].size + (size_t)sysconf(_SC_PAGESIZE));
+		close(s->rings[i].fd);
+	}
+	free(s->rings);
+	for (size_t i = 0; i < s->nprocs; i++) {
+		proc_clear(s->procs[i]);
+		free(s->procs[i]->maps);
+		free(s->procs[i]);
+	}
+	free(s->procs);
+	i64map_free(&s->pidx);
+	i64map_free(&s->exiting);
+	i64map_free(&s->strs);
+	free(s->arena);
+	free(s->recs);
+	if (s->sock >= 0)
+		close(s->sock);
+	if (s->stopfd >= 0)
+		close(s->stopfd);
+	free(s);
+}
+
+static int connect_channel(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -1;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int sampler_open(struct sampler **out, const struct sampler_config *cfg)
+{
+	struct perf_event_attr a;
+	struct sampler *s;
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF), page = sysconf(_SC_PAGESIZE);
+	size_t pages = 1024; /* 4 MiB a CPU at most: SAMPLER_POLL_MS of dwarf samples many times */
+	char what[96];
+
+	*out = NULL;
+	if (!cfg->sample && !cfg->cpuctxsw)
+		return 0;
+	if (ncpu < 1)
+		ncpu = 1;
+	while (pages > 8 && (size_t)ncpu * pages * (size_t)page > SAMPLER_RING_MEM_MAX)
+		pages /= 2;
+	if (cfg->backtrace != SAMPLER_BT_DWARF && pages > 128)
+		pages = 128;
+
+	a = (struct perf_event_attr){
+	    .size = sizeof(a),
+	    .type = PERF_TYPE_SOFTWARE,
+	    .config = PERF_COUNT_SW_CPU_CLOCK,
+	    /* context switches alone: a sample now and then keeps it cheap */
+	    .sample_period = cfg->sample ? cfg->period_ns : 1000000000ull,
+	    .sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU,
+	    .disabled = 1,
+	    .inherit = 1,	 /* every thread and child process */
+	    .enable_on_exec = 1, /* from the application's exec on */
+	    .exclude_kernel = 1,
+	    .exclude_hv = 1,
+	    .exclude_callchain_kernel = 1,
+	    .mmap = 1, /* executable mappings, comm (exec), fork and exit: the module maps */
+	    .mmap2 = 1,
+	    .comm = 1,
+	    .comm_exec = 1,
+	    .task = 1,
+	    .sample_id_all = 1,
+	    .context_switch = cfg->cpuctxsw ? 1 : 0,
+	    .use_clockid = 1,
+	    .clockid = CLOCK_MONOTONIC,
+	    .watermark = 1,
+	};
+	if (cfg->sample && (cfg->backtrace == SAMPLER_BT_FP || cfg->backtrace == SAMPLER_BT_LBR))
+		a.sample_type |= PERF_SAMPLE_CALLCHAIN;
+	if (cfg->sample && cfg->backtrace == SAMPLER_BT_DWARF) {
+		a.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a.sample_regs_user = REGS_MASK;
+		a.sample_stack_user = SAMPLER_STACK_BYTES;
+	}
+
+	s = xcalloc(1, sizeof(*s));
+	s->cfg = *cfg;
+	s->sock = s->stopfd = -1;
+	s->flen = sizeof(struct gp_frame_hdr);
+	s->rings = xcalloc((size_t)ncpu, sizeof(*s->rings));
+	for (long cpu = 0; cpu < ncpu; cpu++) {
+		struct ring *rg = &s->rings[s->nrings];
+		size_t np = pages;
+		long fd;
+
+		a.wakeup_watermark = (uint32_t)(np * (size_t)page / 4);
+		fd = perf_open(&a, cfg->pid, (int)cpu);
+		if (fd < 0) {
+			if (errno == ENODEV || errno == EINVAL || errno == ENXIO)
+				continue; /* an offline CPU */
+			snprintf(what, sizeof(what), "perf_event_open (cpu-clock, pid %d, cpu %ld)",
+				 (int)cfg->pid, cpu);
+			say_unavailable(what, errno);
+			free_sampler(s);
+			return 1;
+		}
+		rg->fd = (int)fd;
+		s->nrings++;
+		for (;;) {
+			rg->base = mmap(NULL, (np + 1) * (size_t)page, PROT_READ | PROT_WRITE,
+					MAP_SHARED, rg->fd, 0);
+			if (rg->base != MAP_FAILED || np <= 2)
+				break;
+			np /= 2; /* over the locked-memory limit (perf_event_mlock_kb) */
+		}
+		if (rg->base == MAP_FAILED) {
+			rg->base = NULL;
+			snprintf(what, sizeof(what), "mmap of the perf ring buffer (cpu %ld)", cpu);
+			say_unavailable(what, errno);
+			free_sampler(s);
+			return 1;
+		}
+		rg->size = np * (size_t)page;
+	}
+	if (!s->nrings) {
+		say_unavailable("perf_event_open: no CPU", ENODEV);
+		free_sampler(s);
+		return 1;
+	}
+	s->stopfd = eventfd(0, EFD_CLOEXEC);
+	if (s->stopfd < 0) {
+		say_unavailable("eventfd", errno);
+		free_sampler(s);
+		return 1;
+	}
+	s->dcb.find_elf = dwfl_build_id_find_elf;
+	s->dcb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->dcb.debuginfo_path = &s->debuginfo_path;
+	*out = s;
+	return 0;
+}
+
+int sampler_start(struct sampler **sp, const char *channel)
+{
+	struct sampler *s = *sp;
+	struct gp_rec_sampling_config *k;
+
+	if (!s)
+		return 0;
+	s->sock = connect_channel(channel);
+	if (s->sock < 0) {
+		warning("CPU sampling off: cannot connect to the recorder's channel '%s': %s",
+			channel, strerror(errno));
+		goto fail;
+	}
+	k = frame_room(s, sizeof(*k));
+	k->h.type = GP_REC_SAMPLING_CONFIG;
+	k->h.size = sizeof(*k);
+	k->h.tid = (uint32_t)s->cfg.pid;
+	k->sample = (uint8_t)s->cfg.sample;
+	k->cpuctxsw = (uint8_t)s->cfg.cpuctxsw;
+	k->unwind = s->cfg.backtrace == SAMPLER_BT_DWARF  ? GP_UNWIND_DWARF
+		    : s->cfg.backtrace == SAMPLER_BT_NONE ? GP_UNWIND_NONE
+							  : GP_UNWIND_FRAMEPOINTER;
+	k->period_ns = s->cfg.period_ns;
+	send_frame(s); /* the tables exist before the application runs */
+	if (pthread_create(&s->thread, NULL, sampler_main, s) != 0) {
+		warning("CPU sampling off: cannot start its thread");
+		goto fail;
+	}
+	s->started = 1;
+	return 0;
+fail:
+	free_sampler(s);
+	*sp = NULL;
+	return 1;
+}
+
+void sampler_stop(struct sampler *s, struct sampler_stats *st)
+{
+	uint64_t one = 1;
+	struct gp_rec_sampling_loss *l;
+
+	memset(st, 0, sizeof(*st));
+	if (!s)
+		return;
+	if (!s->started) { /* opened, never started (the session failed to start) */
+		free_sampler(s);
+		return;
+	}
+	for (unsigned i = 0; i < s->nrings; i++)
+		ioctl(s->rings[i].fd, PERF_EVENT_IOC_DISABLE, 0); /* children left running */
+	if (write(s->stopfd, &one, sizeof(one)) != sizeof(one))
+		one = 0;
+	pthread_join(s->thread, NULL);
+	l = frame_room(s, sizeof(*l));
+	l->h.type = GP_REC_SAMPLING_LOSS;
+	l->h.size = sizeof(*l);
+	l->samples = s->st.samples;
+	l->lost_samples = s->st.lost_samples;
+	l->unwind_failures = s->st.unwind_failures;
+	l->switches = s->st.switches;
+	send_frame(s);
+	*st = s->st;
+	free_sampler(s);
+}

@@ -1,0 +1,486 @@
+/*
+ * test_sampling.c - end-to-end tests of CPU sampling and context switches (`profile -s
+ * process-tree -b fp|dwarf --cpuctxsw=process-tree`; core/sampler.c,
+ * core/report_sampling.c) on tests/programs/cpu_hot, whose hot function and callers are
+ * known (its header comment):
+ *   - fp and dwarf: >= 80 % of the samples of the process land in hot_burn, and >= 90 % of
+ *     those have its callers in order (hot_middle, hot_run, main);
+ *   - every thread (two pthreads) and a forked child are sampled, each with its own stack;
+ *   - code with no symbol and no file (a JIT's) is kept, unresolved ("0x<ip>", //anon);
+ *   - the tables have nsys's columns (compared with the nsys export in shared/fixtures)
+ *     and NVIDIA's documented SQLite examples for them run unchanged (Nsight Systems
+ *     Analysis Guide, "Common SQLite Examples": "Thread Summary", "Function Table" top-down
+ *     and bottom-up; listed in nvidia_queries[] below);
+ *   - -s none --cpuctxsw=none writes none of the tables; bad values are usage errors;
+ *   - `export --type folded` (collapsed stacks) and the stats reports cpu_func_sum (flat)
+ *     and cpu_func_bottomup (bottom-up) per thread.
+ *
+ * The machine must allow perf_event_open on the child (root, or
+ * kernel.perf_event_paranoid <= 2): otherwise profile says so once and the tests skip.
+ *
+ * Environment: GPROF_CLI, BUILD (make check sets them).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+static char g_cli[PATH_MAX], g_app[PATH_MAX + 64];
+
+/* profile `extra...` -o dir/r cpu_hot MS MODE; returns the report path in db (PATH_MAX).
+ * Skips the test when the machine does not allow sampling. */
+static void profile(const char *dir, char *db, const char *const *extra, const char *ms,
+		    const char *mode)
+{
+	const char *args[24];
+	struct tu_run *r = malloc(sizeof(*r));
+	size_t n = 0;
+
+	assert_non_null(r);
+	args[n++] = "profile";
+	args[n++] = "-t";
+	args[n++] = "none";
+	for (; extra && *extra; extra++)
+		args[n++] = *extra;
+	args[n++] = "-o";
+	args[n++] = "r";
+	args[n++] = g_app;
+	args[n++] = ms;
+	if (mode)
+		args[n++] = mode;
+	args[n] = NULL;
+	tu_run_in(r, g_cli, dir, args);
+	if (strstr(r->err, "CPU sampling and context switches off")) {
+		free(r);
+		TU_SKIP("perf_event_open is not allowed here");
+	}
+	if (r->status != 0)
+		print_message("%s\n", r->err);
+	tu_assert_status(r, 0);
+	free(r);
+	tu_pathf(db, dir, "r.db");
+}
+
+/* Samples whose stack (leaf first) starts with the `n` symbols given. */
+static long long stacks_like(const char *db, const char *const *syms, int n)
+{
+	char sql[2048];
+	size_t len;
+
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT count(*) FROM COMPOSITE_EVENTS e WHERE 1");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(
+		    sql + len, sizeof(sql) - len,
+		    " AND (SELECT s.value FROM SAMPLING_CALLCHAINS c JOIN StringIds s "
+		    "ON s.id = c.symbol WHERE c.id = e.id AND c.stackDepth = %d) = "
+		    "'%s'",
+		    i, syms[i]);
+	return tu_query_int(db, sql);
+}
+
+static long long samples(const char *db)
+{
+	return tu_query_int(db, "SELECT count(*) FROM COMPOSITE_EVENTS");
+}
+
+static long long leaf(const char *db, const char *sym)
+{
+	return tu_query_intf(db,
+			     "SELECT count(*) FROM SAMPLING_CALLCHAINS c JOIN StringIds s ON "
+			     "s.id = c.symbol WHERE c.stackDepth = 0 AND s.value = '%s'",
+			     sym);
+}
+
+/* The hot function and its callers, for one unwind method. */
+static void check_hot(void **state, const char *bt, int method)
+{
+	const char *dir = *state;
+	const char *extra[] = {"-b", bt, NULL};
+	const char *chain[] = {"hot_burn", "hot_middle", "hot_run", "main"};
+	char db[PATH_MAX];
+	long long n, hot, chained;
+
+	profile(dir, db, extra, "300", NULL);
+	n = samples(db);
+	hot = leaf(db, "hot_burn");
+	chained = stacks_like(db, chain, 4);
+	print_message("-b %s: %lld samples, %lld in hot_burn, %lld with its callers\n", bt, n, hot,
+		      chained);
+	/* 300 ms of CPU time at one sample per ms of CPU time */
+	assert_true(n >= 150);
+	assert_true(hot * 100 >= n * 80);
+	assert_true(chained * 100 >= hot * 90);
+	assert_int_equal(
+	    tu_query_intf(db,
+			  "SELECT count(*) FROM SAMPLING_CALLCHAINS WHERE stackDepth > 0 "
+			  "AND unwindMethod != %d AND originalIP IS NOT NULL",
+			  method),
+	    0);
+	/* one process, one thread, cpuCycles 1 and threadState Running as nsys */
+	assert_int_equal(tu_query_int(db, "SELECT count(DISTINCT globalTid) FROM COMPOSITE_EVENTS"),
+			 1);
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM COMPOSITE_EVENTS WHERE "
+					  "cpuCycles != 1 OR threadState != 1"),
+			 0);
+	assert_int_equal(tu_query_int(db,
+				      "SELECT value = 'true' FROM META_DATA_CAPTURE WHERE "
+				      "name = 'LINUX_PERF_OPTIONS:COLLECT_IP_BACKTRACE_SAMPLES'"),
+			 1);
+	assert_int_equal(tu_query_int(db, "SELECT CAST(value AS INTEGER) FROM META_DATA_EXPORT "
+					  "WHERE name = 'GPROF_CPU_SAMPLES'"),
+			 n);
+}
+
+static void test_fp(void **state)
+{
+	check_hot(state, "fp", 1); /* FramePointer */
+}
+
+static void test_dwarf(void **state)
+{
+	const char *chain[] = {"hot_burn", "hot_middle", "hot_run", "main"};
+	char db[PATH_MAX];
+
+	check_hot(state, "dwarf", 7); /* DWARF_DF */
+	/* dwarf also unwinds libc (no frame pointers) down to _start */
+	tu_pathf(db, *state, "r.db");
+	assert_true(tu_query_int(db, "SELECT count(*) FROM SAMPLING_CALLCHAINS c JOIN StringIds s "
+				     "ON s.id = c.symbol WHERE s.value = '_start'") *
+			100 >=
+		    stacks_like(db, chain, 4) * 90);
+}
+
+static void test_threads(void **state)
+{
+	const char *chain[] = {"hot_burn", "hot_middle", "hot_thread"};
+	char db[PATH_MAX];
+
+	profile(*state, db, NULL, "200", "threads");
+	/* three threads, each with at least half of its 200 ms sampled in hot_burn */
+	assert_int_equal(
+	    tu_query_int(db, "SELECT count(*) FROM (SELECT e.globalTid FROM "
+			     "COMPOSITE_EVENTS e JOIN SAMPLING_CALLCHAINS c ON c.id = e.id "
+			     "AND c.stackDepth = 0 JOIN StringIds s ON s.id = c.symbol "
+			     "WHERE s.value = 'hot_burn' GROUP BY 1 HAVING count(*) >= 100)"),
+	    3);
+	assert_true(stacks_like(db, chain, 3) >= 200);
+	assert_int_equal(
+	    tu_query_int(db, "SELECT count(DISTINCT globalTid >> 24) FROM COMPOSITE_EVENTS"), 1);
+}
+
+static void test_fork_child(void **state)
+{
+	const char *child[] = {"hot_burn", "hot_middle", "hot_child"};
+	const char *parent[] = {"hot_burn", "hot_middle", "hot_run"};
+	char db[PATH_MAX];
+
+	profile(*state, db, NULL, "200", "fork");
+	assert_int_equal(tu_query_int(db, "SELECT count(DISTINCT globalTid >> 24) FROM "
+					  "COMPOSITE_EVENTS"),
+			 2);
+	assert_true(stacks_like(db, child, 3) >= 100);
+	assert_true(stacks_like(db, parent, 3) >= 100);
+	/* each process's stacks are its own */
+	assert_int_equal(
+	    tu_query_int(db, "SELECT count(DISTINCT e.globalTid >> 24) FROM "
+			     "COMPOSITE_EVENTS e JOIN SAMPLING_CALLCHAINS c ON c.id = e.id "
+			     "JOIN StringIds s ON s.id = c.symbol WHERE s.value = "
+			     "'hot_child'"),
+	    1);
+}
+
+static void test_jit_unresolved(void **state)
+{
+	char db[PATH_MAX];
+	long long n, anon;
+
+#if !defined(__x86_64__)
+	TU_SKIP("the JIT mode of cpu_hot is x86-64 code");
+#endif
+	profile(*state, db, NULL, "200", "jit");
+	n = samples(db);
+	anon = tu_query_int(db, "SELECT count(*) FROM SAMPLING_CALLCHAINS c JOIN StringIds s ON "
+				"s.id = c.symbol JOIN StringIds m ON m.id = c.module WHERE "
+				"c.stackDepth = 0 AND c.unresolved = 1 AND m.value = '//anon' AND "
+				"s.value = printf('0x%x', c.originalIP)");
+	print_message("%lld samples, %lld in the JIT code\n", n, anon);
+	assert_true(anon * 100 >= n * 80);
+}
+
+/* NVIDIA's documented SQLite examples for the sampling tables (Nsight Systems Analysis
+ * Guide, "Common SQLite Examples"), run unchanged. */
+static const char *const nvidia_queries[] = {
+    /* "Thread Summary": CPU utilization per thread */
+    "SELECT\n"
+    "    globalTid / 0x1000000 % 0x1000000 AS PID,\n"
+    "    globalTid % 0x1000000 AS TID,\n"
+    "    ROUND(100.0 * SUM(cpuCycles) /\n"
+    "            (\n"
+    "                SELECT SUM(cpuCycles) FROM COMPOSITE_EVENTS\n"
+    "                GROUP BY globalTid / 0x1000000000000 % 0x100\n"
+    "            ),\n"
+    "        2\n"
+    "    ) as CPU_utilization,\n"
+    "    (SELECT value FROM StringIds WHERE id =\n"
+    "            (\n"
+    "                SELECT nameId FROM ThreadNames\n"
+    "                WHERE ThreadNames.globalTid = COMPOSITE_EVENTS.globalTid\n"
+    "            )\n"
+    "    ) as thread_name\n"
+    "FROM COMPOSITE_EVENTS\n"
+    "GROUP BY globalTid\n"
+    "ORDER BY CPU_utilization DESC\n"
+    "LIMIT 10;",
+    /* "Function Table": the name columns, then self time (bottom-up) and total time
+     * (top-down) per function */
+    "ALTER TABLE SAMPLING_CALLCHAINS ADD COLUMN symbolName TEXT;\n"
+    "UPDATE SAMPLING_CALLCHAINS SET symbolName = (SELECT value FROM StringIds WHERE symbol = "
+    "StringIds.id);\n"
+    "ALTER TABLE SAMPLING_CALLCHAINS ADD COLUMN moduleName TEXT;\n"
+    "UPDATE SAMPLING_CALLCHAINS SET moduleName = (SELECT value FROM StringIds WHERE module = "
+    "StringIds.id);",
+    "SELECT symbolName, moduleName, ROUND(100.0 * sum(cpuCycles) /\n"
+    "    (SELECT SUM(cpuCycles) FROM COMPOSITE_EVENTS), 2) AS selfTimePercentage\n"
+    "FROM SAMPLING_CALLCHAINS\n"
+    "LEFT JOIN COMPOSITE_EVENTS ON SAMPLING_CALLCHAINS.id == COMPOSITE_EVENTS.id\n"
+    "WHERE stackDepth == 0\n"
+    "GROUP BY symbol, module\n"
+    "ORDER BY selfTimePercentage DESC\n"
+    "LIMIT 5;",
+    "SELECT symbolName, moduleName, ROUND(100.0 * sum(cpuCycles) /\n"
+    "    (SELECT SUM(cpuCycles) FROM COMPOSITE_EVENTS), 2) AS totalTimePercentage\n"
+    "FROM SAMPLING_CALLCHAINS\n"
+    "LEFT JOIN COMPOSITE_EVENTS ON SAMPLING_CALLCHAINS.id == COMPOSITE_EVENTS.id\n"
+    "GROUP BY symbol, module\n"
+    "ORDER BY totalTimePercentage DESC\n"
+    "LIMIT 5;",
+};
+
+/* The first row's first two columns of sql (text), or "" */
+static void first_row(sqlite3 *db, const char *sql, char *a, char *b, double *pct)
+{
+	sqlite3_stmt *st;
+
+	*a = *b = 0;
+	*pct = -1;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(a, 256, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(b, 256, "%s", (const char *)sqlite3_column_text(st, 1));
+		*pct = sqlite3_column_double(st, 2);
+	}
+	sqlite3_finalize(st);
+}
+
+static void test_nvidia_queries(void **state)
+{
+	char path[PATH_MAX], a[256], b[256];
+	sqlite3 *db;
+	double pct;
+
+	profile(*state, path, NULL, "300", NULL);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	/* Thread Summary: the one thread has all of the CPU time */
+	first_row(db, nvidia_queries[0], a, b, &pct);
+	assert_true(pct > 99.9);
+	assert_int_equal(sqlite3_exec(db, nvidia_queries[1], NULL, NULL, NULL), SQLITE_OK);
+	/* bottom-up: hot_burn first, >= 80 % self time, in cpu_hot */
+	first_row(db, nvidia_queries[2], a, b, &pct);
+	print_message("self: %s %s %.2f\n", a, b, pct);
+	assert_string_equal(a, "hot_burn");
+	assert_non_null(strstr(b, "cpu_hot"));
+	assert_true(pct >= 80);
+	/* top-down: main's total time covers hot_burn's */
+	first_row(db, nvidia_queries[3], a, b, &pct);
+	assert_true(pct >= 80);
+	sqlite3_close(db);
+}
+
+/* Our tables have the columns, in order, of nsys's export (shared/fixtures). */
+static void test_nsys_columns(void **state)
+{
+	static const char *const tables[] = {"COMPOSITE_EVENTS", "SAMPLING_CALLCHAINS",
+					     "SCHED_EVENTS"};
+	char db[PATH_MAX], fx[PATH_MAX];
+
+	tu_fixture(fx, "nsys-2025.3-launchbench.sqlite");
+	profile(*state, db, NULL, "100", "sleep");
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char sql[256];
+		sqlite3 *d;
+		sqlite3_stmt *st;
+		char ours[1024] = "", theirs[1024] = "";
+
+		snprintf(
+		    sql, sizeof(sql),
+		    "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, "
+		    "', ') FROM pragma_table_info('%s')",
+		    tables[i]);
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(
+			    sqlite3_open_v2(k ? fx : db, &d, SQLITE_OPEN_READONLY, NULL),
+			    SQLITE_OK);
+			assert_int_equal(sqlite3_prepare_v2(d, sql, -1, &st, NULL), SQLITE_OK);
+			assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+			snprintf(k ? theirs : ours, sizeof(ours), "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+			sqlite3_close(d);
+		}
+		assert_string_equal(ours, theirs);
+	}
+}
+
+/* export --type folded: one line per (thread, stack), root first, counts adding up to the
+ * samples; the stats reports' flat and bottom-up tables per thread */
+static void test_folded_and_stats(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], out[PATH_MAX + 16], *text, *line, *save = NULL;
+	struct tu_run *r = malloc(sizeof(*r));
+	long long sum = 0, n, threads = 0, mainline = 0;
+
+	assert_non_null(r);
+	profile(dir, db, NULL, "200", "threads");
+	snprintf(out, sizeof(out), "%s/r.folded", dir);
+	{
+		const char *args[] = {"export", "--type", "folded", db, NULL};
+
+		tu_run_in(r, g_cli, dir, args);
+		tu_assert_status(r, 0);
+	}
+	text = tu_slurp(out, NULL);
+	assert_non_null(text);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *sp = strrchr(line, ' ');
+
+		assert_non_null(sp);
+		n = atoll(sp + 1);
+		assert_true(n > 0);
+		sum += n;
+		if (strstr(line, ";start_thread;hot_thread;hot_middle;hot_burn ") && n >= 100)
+			threads++;
+		if (strstr(line, ";_start;__libc_start_main;__libc_start_call_main;main;hot_run;"
+				 "hot_middle;hot_burn ") &&
+		    n >= 100)
+			mainline++;
+		assert_non_null(strncmp(line, "pid ", 4) ? strstr(line, " (") : line);
+	}
+	free(text);
+	assert_int_equal(sum, samples(db));
+	assert_int_equal(threads, 2);
+	assert_int_equal(mainline, 1);
+	{ /* flat: every thread's first function is hot_burn, >= 80 % self */
+		const char *args[] = {"stats", "-r", "cpu_func_sum", "-f", "csv", "-q", db, NULL};
+		int rows = 0;
+
+		tu_run_in(r, g_cli, dir, args);
+		tu_assert_status(r, 0);
+		assert_non_null(strstr(r->out, "PID,TID,Self (%),Total (%),Self Samples,Total "
+					       "Samples,Function,Module"));
+		for (line = strtok_r(r->out, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			double self = 0;
+
+			if (strstr(line, ",hot_burn,") &&
+			    sscanf(line, "%*[^,],%*[^,],%lf", &self) == 1 && self >= 80)
+				rows++;
+		}
+		assert_int_equal(rows, 3);
+	}
+	{ /* bottom-up: hot_burn with its callers, innermost first */
+		const char *args[] = {"stats", "-r", "cpu_func_bottomup", "-f", "csv", "-q",
+				      db,      NULL};
+
+		tu_run_in(r, g_cli, dir, args);
+		tu_assert_status(r, 0);
+		assert_non_null(
+		    strstr(r->out, ",hot_burn,hot_middle <- hot_thread <- start_thread"));
+		assert_non_null(strstr(r->out, ",hot_burn,hot_middle <- hot_run <- main <- "));
+	}
+	{ /* a report without samples: one error, exit 3, nothing written */
+		const char *extra[] = {"-s", "none", NULL};
+		const char *args[] = {"export", "--type", "folded", "-f", db, NULL};
+
+		unlink(db);
+		unlink(out);
+		profile(dir, db, extra, "10", NULL);
+		tu_run_in(r, g_cli, dir, args);
+		tu_assert_status(r, 3);
+		tu_assert_one_error(r, "no CPU samples");
+		assert_false(tu_exists(out));
+	}
+	free(r);
+}
+
+static void test_none(void **state)
+{
+	const char *extra[] = {"-s", "none", "--cpuctxsw=none", NULL};
+	char db[PATH_MAX];
+
+	profile(*state, db, extra, "50", NULL);
+	assert_int_equal(
+	    tu_query_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
+			     "('COMPOSITE_EVENTS', 'SAMPLING_CALLCHAINS', 'SCHED_EVENTS')"),
+	    0);
+	assert_int_equal(tu_query_int(db, "SELECT value = 'false' FROM META_DATA_CAPTURE WHERE "
+					  "name = 'LINUX_PERF_OPTIONS:COLLECT_CPU_CTXSW_TRACE'"),
+			 1);
+}
+
+static void test_bad_values(void **state)
+{
+	static const char *const bad[][3] = {
+	    {"-s", "system-wide", "--sample"},
+	    {"--sampling-period", "1000", "--sampling-period"},
+	    {"--sampling-frequency", "9000", "--sampling-frequency"},
+	    {"-b", "stack", "--backtrace"},
+	    {"--cpuctxsw", "all", "--cpuctxsw"}};
+	struct tu_run *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *args[] = {"profile", bad[i][0], bad[i][1], g_app, "1", NULL};
+
+		tu_run_in(r, g_cli, *state, args);
+		tu_assert_status(r, 2);
+		tu_assert_one_error(r, bad[i][2]);
+		assert_int_equal(tu_count_entries(*state), 0);
+	}
+	free(r);
+}
+
+int main(void)
+{
+	const char *cli = getenv("GPROF_CLI"), *build = getenv("BUILD");
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_fp, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_dwarf, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_threads, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_fork_child, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_jit_unresolved, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_nvidia_queries, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_nsys_columns, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_folded_and_stats, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_none, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_bad_values, tu_setup_tmpdir, tu_teardown_tmpdir),
+	};
+
+	snprintf(g_cli, sizeof(g_cli), "%s", cli && *cli ? cli : "build/bin/gprof-cli");
+	snprintf(g_app, sizeof(g_app), "%s/tests/programs/cpu_hot",
+		 build && *build ? build : "build");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
