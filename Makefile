@@ -8,6 +8,7 @@
 #   make check-gpu  build and run the CUDA tests (needs a GPU, the driver and CUPTI)
 #   make check-fuzz build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (45)
 #   make bench      CPU benchmarks (bench/RESULTS.md explains the figures)
+#   make lint       the static checks CI runs: one-way layers, functions nothing calls
 #   make install PREFIX=/usr/local
 #   make DEVELOPER=1 ...  warnings are errors (-Werror); CI builds so
 #   make SANITIZE=address,undefined check
@@ -94,7 +95,7 @@ GPU_SRC := $(sort $(wildcard tests/gpu/*.cu))
 GPU_BIN := $(GPU_SRC:tests/gpu/%.cu=$(B)/tests/gpu/%) $(B)/tests/gpu/gpu_basic_shared
 
 .PHONY: all demo check check-gpu gpu-programs bench install clean format lint-man gen-cudalibs \
-	check-fuzz fuzz-programs fuzz-corpus lint-unused lint-layers
+	check-fuzz fuzz-programs fuzz-corpus lint lint-unused lint-layers
 all: $(GPROF) $(if $(OSRT_SRC),$(OSRT_SO)) $(if $(INJECT_SRC),$(INJECT_SO)) $(if $(MPI_SRC),$(MPI_SO)) \
 	$(if $(CUDALIBS_SRC),$(CUDALIBS_SO)) $(if $(HOSTMEM_SRC),$(HOSTMEM_SO))
 
@@ -328,6 +329,10 @@ lint-unused:
 # one-way layers (README "Architecture"); also the first step of make check
 lint-layers:
 	@sh scripts/check-layers.sh
+
+# the static checks, one step of CI (.ci/run; DEVELOPER=1 builds add -Werror to the
+# compiler's -Wmissing-prototypes: no public function without its header)
+lint: lint-layers lint-unused
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
