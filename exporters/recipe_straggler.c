@@ -206,9 +206,11 @@ static int strag_map(struct recipe_ctx *c, struct recipe_input *in)
 
 	/* the steps with their collective time */
 	strbuf_reset(&sql);
-	strbuf_addstr(&sql, "SELECT st.k, st.s, st.e, coalesce((SELECT sum(max(0, min(c.end, st.e)"
-			    " - max(c.start, st.s))) FROM coll_u AS c WHERE c.start < st.e AND "
-			    "c.end > st.s), 0) FROM steps AS st ORDER BY st.k");
+	strbuf_addstr(&sql,
+		      "SELECT st.k, st.s, st.e, coalesce((SELECT sum(max(0, min(c.end, st.e)"
+		      " - max(c.start, st.s))) FROM coll_u AS c WHERE c.start < st.e AND "
+		      "c.start >= coalesce((SELECT max(p.start) FROM coll_u AS p WHERE p.start "
+		      "<= st.s), st.s) AND c.end > st.s), 0) FROM steps AS st ORDER BY st.k");
 	src = recipe_prepare(db, sql.buf, in->label);
 	ins = recipe_prepare_out(c, "INSERT INTO step_raw VALUES (?, ?, ?, ?, ?)");
 	if (!src || !ins || recipe_copy_rows(c, in, src, ins))
