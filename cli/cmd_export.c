@@ -14,23 +14,28 @@
 #include "core/util.h"
 #include "exporters/export.h"
 #include "exporters/report_open.h"
+#include "exporters/mem_svg.h"
 #include "exporters/timeline.h"
 
 static const char usage_text[] =
     "usage: gprof-cli export [<options>] REPORT.db\n"
     "   or: gprof-cli export --type perfetto|chrome-json [<options>] REPORT.db...\n"
+    "   or: gprof-cli export --type mem-svg [-o FILE] REPORT.db\n"
     "\n"
     "Write a report's tables as CSV files (one per table) or JSON Lines, or reports as\n"
     "a timeline trace for the Perfetto UI (ui.perfetto.dev) or chrome://tracing.\n"
     "\n"
     "  -t, --type TYPE       csv, json (JSON Lines), folded (the CPU samples as\n"
     "                        collapsed stacks for flame graphs), perfetto (protobuf\n"
-    "                        trace) or chrome-json (Trace Event Format); default csv\n"
+    "                        trace), chrome-json (Trace Event Format) or mem-svg\n"
+    "                        (host and GPU memory in use over time, NVTX ranges\n"
+    "                        shaded); default csv\n"
     "      --csv             same as --type csv\n"
     "  -o, --output PATH     csv: the directory (default: REPORT without its extension\n"
-    "                        plus _csv); json, folded, perfetto, chrome-json: the\n"
-    "                        file (default: REPORT without its extension plus .jsonl,\n"
-    "                        .folded, .pftrace or .json), - for standard output\n"
+    "                        plus _csv); json, folded, perfetto, chrome-json, mem-svg:\n"
+    "                        the file (default: REPORT without its extension plus\n"
+    "                        .jsonl, .folded, .pftrace, .json or .svg), - for\n"
+    "                        standard output\n"
     "      --tables PATTERN[,PATTERN...]\n"
     "                        export only tables whose name matches one of the\n"
     "                        case-insensitive POSIX basic regular expressions\n"
@@ -141,7 +146,7 @@ int cmd_export(int argc, char **argv)
 	struct capture_nvtx_pattern nvtx;
 	char *output = NULL, *tables_arg = NULL, **tables = NULL;
 	const char *name_arg = NULL;
-	int c, status = GP_EXIT_OK, timeline = 0, have_re = 0, filters = 0;
+	int c, status = GP_EXIT_OK, timeline = 0, memsvg = 0, have_re = 0, filters = 0;
 	int32_t *pids = NULL;
 	size_t ntables = 0, npids = 0;
 	regex_t re;
@@ -153,6 +158,7 @@ int cmd_export(int argc, char **argv)
 		switch (c) {
 		case 't':
 			timeline = 0;
+			memsvg = 0;
 			if (!strcmp(optarg, "csv")) {
 				o.type = EXPORT_CSV;
 			} else if (!strcmp(optarg, "json") || !strcmp(optarg, "jsonl") ||
@@ -166,9 +172,12 @@ int cmd_export(int argc, char **argv)
 			} else if (!strcmp(optarg, "chrome-json") || !strcmp(optarg, "chrome")) {
 				timeline = 1;
 				to.type = TIMELINE_CHROME_JSON;
+			} else if (!strcmp(optarg, "mem-svg")) {
+				memsvg = 1;
 			} else {
 				error("unknown export type '%s'", optarg);
-				hint("use --type csv, json, folded, perfetto or chrome-json");
+				hint("use --type csv, json, folded, perfetto, chrome-json or "
+				     "mem-svg");
 				status = GP_EXIT_USAGE;
 				goto out;
 			}
@@ -176,6 +185,7 @@ int cmd_export(int argc, char **argv)
 		case OPT_CSV:
 			o.type = EXPORT_CSV;
 			timeline = 0;
+			memsvg = 0;
 			break;
 		case 'o':
 			free(output);
@@ -280,6 +290,27 @@ int cmd_export(int argc, char **argv)
 		}
 		have_re = 1;
 		to.name_re = &re;
+	}
+	if (memsvg) { /* exporters/mem_svg.c */
+		if (filters || tables_arg || (output && !strcmp(output, "-"))) {
+			error("--type mem-svg takes no filters, --tables or -o -");
+			hint("gprof-cli export --type mem-svg [-o FILE.svg] REPORT.db");
+			status = GP_EXIT_USAGE;
+			goto out;
+		}
+		if (!output) {
+			const char *in = argv[optind], *dot = strrchr(in, '.');
+			size_t n = dot && dot > strrchr(in, '/') ? (size_t)(dot - in) : strlen(in);
+			output = xasprintf("%.*s.svg", (int)n, in);
+		}
+		db = report_open_read(argv[optind]);
+		if (!db) {
+			status = GP_EXIT_BAD_INPUT;
+			goto out;
+		}
+		status = mem_svg_export(db, output, o.force, o.quiet);
+		sqlite3_close(db);
+		goto out;
 	}
 	if (timeline) {
 		to.force = o.force;

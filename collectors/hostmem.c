@@ -175,6 +175,28 @@ static __attribute__((noinline, cold)) int hm_resolve(void)
 
 /* ---- accounting ---------------------------------------------------------------------- */
 
+/*
+ * The usable size of block p.  When the next malloc is glibc's (hm_init checks, after the
+ * resolution: hm_glibc), read from the chunk header as glibc's malloc_usable_size does
+ * for a block in use (malloc/malloc.c musable(): the chunk size less one size word, two
+ * for an mmapped chunk; glibc built without memory tagging, as Debian's): the same value
+ * without the call and without reading the next chunk's header.  Else the allocator's
+ * malloc_usable_size.
+ */
+static int hm_glibc;
+static inline uint64_t hm_usable_hdr(const void *p)
+{
+	size_t h = ((const size_t *)p)[-1], cs = h & ~(size_t)7;
+
+	return (h & 2) ? cs - 2 * sizeof(size_t) : cs - sizeof(size_t);
+}
+static inline uint64_t hm_usable(void *p)
+{
+	if (likely(hm_glibc))
+		return hm_usable_hdr(p);
+	return real.usable(p);
+}
+
 /* One thread's counters (a slot of hm_slots). */
 struct hm_thread {
 	struct gp_hostmem_counts n;
@@ -193,11 +215,16 @@ static HM_TLS int hm_busy; /* inside the record path: account, do not record */
 /* Inside the next allocator's malloc/free/...: its own mmap calls (jemalloc and tcmalloc
  * call mmap through the PLT for their heaps) are forwarded, not counted a second time. */
 static HM_TLS int hm_inside;
+static int hm_other_alloc = 1; /* 0 once hm_init found the next malloc to be glibc's */
 #define HM_INSIDE(call)                                                                            \
 	do {                                                                                       \
-		hm_inside++;                                                                       \
-		call;                                                                              \
-		hm_inside--;                                                                       \
+		if (likely(!hm_other_alloc)) {                                                     \
+			call;                                                                      \
+		} else {                                                                           \
+			hm_inside++;                                                               \
+			call;                                                                      \
+			hm_inside--;                                                               \
+		}                                                                                  \
 	} while (0)
 
 static _Alignas(64) _Atomic int64_t hm_cur;
@@ -519,7 +546,7 @@ static __attribute__((noinline, cold)) void hm_sample(void)
 /* The common end of every allocating hook: p came back for n bytes asked for. */
 static inline void hm_on_alloc(void *p, size_t n, int fn, uint64_t caller)
 {
-	uint64_t u = real.usable(p);
+	uint64_t u = hm_usable(p);
 	int rec = n >= hm_thr && hm_on && !hm_busy;
 	int64_t c = hm_count_alloc(u, rec);
 
@@ -530,7 +557,7 @@ static inline void hm_on_alloc(void *p, size_t n, int fn, uint64_t caller)
 /* Before p goes back to the allocator (p not NULL, not in the arena). */
 static inline void hm_on_free(void *p, int fn, uint64_t caller)
 {
-	uint64_t u = real.usable(p), size = 0;
+	uint64_t u = hm_usable(p), size = 0;
 	/* a recorded block leaves the table even when its free cannot be recorded now */
 	int rec = u >= hm_thr && hm_on && hm_tab_take((uint64_t)(uintptr_t)p, &size) && !hm_busy;
 	int64_t c = hm_count_free(u, rec);
@@ -599,7 +626,7 @@ static void *hm_realloc(void *p, size_t n, int fn, uint64_t caller)
 			hm_on_alloc(q, n, fn, caller);
 		return q;
 	}
-	uint64_t u = real.usable(p), size = 0;
+	uint64_t u = hm_usable(p), size = 0;
 	int rec = u >= hm_thr && hm_on && hm_tab_take((uint64_t)(uintptr_t)p, &size);
 	void *q;
 	HM_INSIDE(q = real.realloc(p, n));
@@ -666,7 +693,9 @@ HM_ALIGNED_HOOK(pvalloc, GP_HOSTMEM_PVALLOC, (size_t n), 4096, n, n)
 /* ---- anonymous mappings ------------------------------------------------------------------ */
 
 /*
- * The application's anonymous mappings, [addr, addr + len) page-rounded, in a table under
+ * The application's anonymous mappings that can be used (not PROT_NONE: a reservation made
+ * usable later by mprotect is not counted; mprotect is not interposed), [addr, addr + len)
+ * page-rounded, in a table under
  * one lock (mmap is a system call: the lock is small beside it).  munmap and mremap of a
  * part shrink or split an entry.  Mappings of every size are counted; those of at least
  * the threshold are recorded (and their unmappings).
@@ -769,12 +798,16 @@ static void *hm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
 	if (!HM_READY() || unlikely(!real.mmap))
 		return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 	p = real.mmap(addr, len, prot, flags, fd, off);
-	if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && !hm_by_allocator()) {
+	/* an anonymous mapping that can be used (PROT_NONE reserves address space only: the
+	 * CUDA driver reserves terabytes so); MAP_FIXED replaces what was there */
+	int anon = (flags & MAP_ANONYMOUS) && prot != PROT_NONE;
+	if (p != MAP_FAILED && (anon || (flags & MAP_FIXED)) && !hm_by_allocator()) {
 		int saved = errno;
 		hm_maps_take();
 		if (flags & MAP_FIXED)
 			hm_maps_remove((uint64_t)(uintptr_t)p, len, GP_HOSTMEM_MMAP, caller);
-		hm_maps_add((uint64_t)(uintptr_t)p, len, GP_HOSTMEM_MMAP, caller);
+		if (anon)
+			hm_maps_add((uint64_t)(uintptr_t)p, len, GP_HOSTMEM_MMAP, caller);
 		hm_maps_give();
 		errno = saved;
 	}
@@ -930,6 +963,33 @@ static void hm_fork_child(void)
 	hm_on = hm_on && gp_producer_active();
 }
 
+/* Is the next malloc glibc's (defined in libc.so.6, the same function as its
+ * __libc_malloc)?  Then its usable sizes come from the chunk headers (hm_usable) and its
+ * calls need no depth count (glibc's malloc makes its mmap calls inside libc, never
+ * through our mmap).  Both switches change between two calls of one block only in a way
+ * that gives the same value (hm_usable is malloc_usable_size's value). */
+static void hm_check_glibc(void)
+{
+	Dl_info di;
+	void *libc_malloc = dlsym(RTLD_DEFAULT, "__libc_malloc");
+
+	if (!real.malloc || !real.usable || !libc_malloc || !dladdr((void *)real.malloc, &di) ||
+	    !di.dli_fname || !strstr(di.dli_fname, "libc.so"))
+		return;
+	if (libc_malloc != (void *)real.malloc)
+		return;
+	/* check the header arithmetic against the real function once */
+	void *a = real.malloc(24), *b = real.malloc(200000);
+	int same =
+	    a && b && hm_usable_hdr(a) == real.usable(a) && hm_usable_hdr(b) == real.usable(b);
+	real.free(a);
+	real.free(b);
+	if (!same)
+		return;
+	hm_other_alloc = 0;
+	hm_glibc = 1;
+}
+
 static __attribute__((constructor)) void hm_init(void)
 {
 	char v[64];
@@ -937,6 +997,7 @@ static __attribute__((constructor)) void hm_init(void)
 	if (!HM_READY())
 		return;
 	hm_page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+	hm_check_glibc();
 	if (gp_option("host-memory-threshold", v, sizeof(v))) {
 		char *end;
 		unsigned long long t = strtoull(v, &end, 10);

@@ -14,6 +14,8 @@
  *   OSRT_API                -> "OS runtime libraries" row
  *   MPI_*_EVENTS            -> "MPI" row
  *   CUDA_GPU_MEMORY_USAGE_EVENTS -> counter "CUDA memory usage (device N)" of the process
+ *   GPROF_HOST_MEMORY_EVENTS, _SAMPLES (--host-memory-usage) -> counter "Host memory in use"
+ *                           of the process (processBytes: exact at each recorded call)
  *   GPU_METRICS             -> counters "GPU metrics (<type>): <metric>"
  * Tables a report lacks are skipped.
  */
@@ -117,7 +119,7 @@ static const char *const row_names[ROW_COUNT] = {
     [ROW_MPI] = "MPI",
 };
 
-enum key_kind { K_PROCESS = 1, K_THREAD, K_ROW, K_GPU, K_MEMORY, K_METRIC };
+enum key_kind { K_PROCESS = 1, K_THREAD, K_ROW, K_GPU, K_MEMORY, K_METRIC, K_HOSTMEM };
 
 /* One report of the trace. */
 struct rep {
@@ -140,7 +142,7 @@ struct walk {
 	struct tl_sink *sink;
 	struct rep *reps;
 	size_t nreps;
-	struct map tracks[7]; /* by key_kind: key -> struct tl_track */
+	struct map tracks[8]; /* by key_kind: key -> struct tl_track */
 	uint64_t next_uuid;
 	uint64_t ntracks; /* handed to the sink */
 	uint64_t next_flow;
@@ -873,6 +875,42 @@ static void pass_memory(struct walk *w, struct rep *r)
 	pass_end(w);
 }
 
+/* The host memory in use of each process (--host-memory-usage): the exact value after
+ * every recorded call and at every sample. */
+static void pass_host_memory(struct walk *w, struct rep *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!has(r, "GPROF_HOST_MEMORY_EVENTS"))
+		return;
+	st = prepare(w, r,
+		     has(r, "GPROF_HOST_MEMORY_SAMPLES")
+			 ? "SELECT start, globalTid, processBytes, rowid AS o FROM "
+			   "GPROF_HOST_MEMORY_EVENTS UNION ALL SELECT start, globalPid, "
+			   "processBytes, -1 FROM GPROF_HOST_MEMORY_SAMPLES ORDER BY 1, 4"
+			 : "SELECT start, globalTid, processBytes FROM GPROF_HOST_MEMORY_EVENTS "
+			   "ORDER BY start, rowid");
+	if (!st)
+		return;
+	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t pid = (col_int(st, 1) >> 24) & 0xffffff;
+		uint64_t key = rkey(r, (uint64_t)pid);
+		struct tl_track *t = map_get(&w->tracks[K_HOSTMEM], key);
+		if (!t) {
+			t = new_track(w, K_HOSTMEM, key, TL_TRACK_COUNTER, process_track(w, r, pid),
+				      xstrdup("Host memory in use"));
+			t->unit = "bytes";
+			t->sort_index = 199;
+		}
+		t->acc = col_int(st, 2);
+		counter(w, t, pid, col_int(st, 0) + r->off);
+	}
+	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	carry_all(w, K_HOSTMEM);
+	pass_end(w);
+}
+
 static void pass_metrics(struct walk *w, struct rep *r)
 {
 	sqlite3_stmt *st, *names = NULL;
@@ -1126,6 +1164,7 @@ int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
 			pass_osrt(&w, r);
 			pass_mpi(&w, r);
 			pass_memory(&w, r);
+			pass_host_memory(&w, r);
 			pass_metrics(&w, r);
 		}
 		if (!w.status && w.sink->end(w.sink) < 0)

@@ -157,6 +157,10 @@ static void check_patterns(const char *db, const struct expect *e, int forked)
 	assert_int_equal(tu_query_intf(db, "SELECT sum(bytes) FROM " EV " WHERE s.value = "
 					   "'munmap' AND memoryOperationType = 1"),
 			 262144);
+	/* the PROT_NONE reservation of 1 GiB is not memory in use */
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM GPROF_HOST_MEMORY_EVENTS WHERE "
+					  "bytes >= 1073741824"),
+			 0);
 
 	/* A allocates 32 blocks, B frees them: the same addresses, the bytes on each side */
 	assert_int_equal(tu_query_intf(db,
@@ -300,9 +304,52 @@ static void test_threshold(void **state)
 			 tu_query_int(db, "SELECT allocs FROM GPROF_HOST_MEMORY_PROCESSES"));
 }
 
+/* export --type mem-svg: a picture with the host line, the ranges, the legend; refused
+ * without data and over an existing file without -f; the timeline export has the host
+ * memory counter track of each process. */
+static void test_pictures(void **state)
+{
+	char db[PATH_MAX], svg[PATH_MAX], json[PATH_MAX], *text;
+	struct expect e;
+	struct tu_run *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	profile(*state, NULL, NULL, db, &e);
+	tu_pathf(svg, *state, "mem.svg");
+	const char *a1[] = {"export", "--type", "mem-svg", "-o", svg, db, NULL};
+	tu_run_in(r, gprof, *state, a1);
+	tu_assert_status(r, 0);
+	text = tu_slurp(svg, NULL);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "<svg"));
+	assert_non_null(strstr(text, "</svg>"));
+	char want[64];
+	snprintf(want, sizeof(want), "host pid %lld (peak ", ex(&e, "tid_main"));
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "<title>:cross") || strstr(text, "<title>cross"));
+	assert_true(tu_count_lines(text, "<line ") > 10);
+	free(text);
+	/* an existing file is kept without -f */
+	tu_run_in(r, gprof, *state, a1);
+	tu_assert_status(r, 4);
+	/* the timeline: a "Host memory in use" counter with the exact peak among its values */
+	tu_pathf(json, *state, "t.json");
+	const char *a2[] = {"export", "--type", "chrome-json", "-o", json, db, NULL};
+	tu_run_in(r, gprof, *state, a2);
+	tu_assert_status(r, 0);
+	text = tu_slurp(json, NULL);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "Host memory in use"));
+	snprintf(want, sizeof(want), "%lld",
+		 tu_query_int(db, "SELECT peakBytes FROM GPROF_HOST_MEMORY_PROCESSES"));
+	assert_non_null(strstr(text, want));
+	free(text);
+	free(r);
+}
+
 static void test_off(void **state)
 {
-	char out[PATH_MAX - 8], exp[PATH_MAX], db[PATH_MAX];
+	char out[PATH_MAX - 8], exp[PATH_MAX], db[PATH_MAX], svg[PATH_MAX];
 	struct tu_run *r = calloc(1, sizeof(*r));
 	const char *args[] = {"profile", "-t", "nvtx", "-o", out, app, exp, NULL};
 
@@ -311,11 +358,18 @@ static void test_off(void **state)
 	tu_pathf(exp, *state, "expect.txt");
 	tu_run_in(r, gprof, *state, args);
 	tu_assert_status(r, 0);
-	free(r);
 	snprintf(db, sizeof(db), "%s.db", out);
 	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
 					  "'GPROF_HOST_MEMORY%'"),
 			 0);
+	/* no memory data: the picture is one error line, exit 3, no file */
+	tu_pathf(svg, *state, "none.svg");
+	const char *a1[] = {"export", "--type", "mem-svg", "-o", svg, db, NULL};
+	tu_run_in(r, gprof, *state, a1);
+	tu_assert_status(r, 3);
+	tu_assert_one_error(r, "no memory usage data");
+	assert_false(tu_exists(svg));
+	free(r);
 }
 
 /* Another allocator preloaded: its heap mappings are not counted twice, the figures are
@@ -364,6 +418,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_patterns, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_threshold, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_pictures, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_off, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_jemalloc, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_tcmalloc, tu_setup_tmpdir, tu_teardown_tmpdir),

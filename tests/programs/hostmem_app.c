@@ -12,7 +12,8 @@
  *   "peak"   p1 = malloc(1 MiB), p2 = calloc(1, 2 MiB): the process peak; both freed
  *   "grow"   realloc(NULL, 8192) -> 16384 -> 65536, then free
  *   "align"  posix_memalign(64, 8192), aligned_alloc(4096, 16384), both freed
- *   "map"    mmap 256 KiB anonymous, munmap its first half, then the rest
+ *   "map"    mmap 256 KiB anonymous, munmap its first half, then the rest; a 1 GiB
+ *            PROT_NONE reservation (not counted) mapped and unmapped
  *   "cross"  thread A allocates 32 blocks of 10000 bytes, thread B frees them
  *   "small"  thread S: 1000 x (malloc(32), free), then 10 x malloc(48) kept
  *   "fork"   (with "fork") the child allocates 300000 bytes, never freed, and exits
@@ -163,6 +164,11 @@ int main(int argc, char **argv)
 	m[0] = 1;
 	munmap(m, 128 << 10);
 	munmap(m + (128 << 10), 128 << 10);
+	/* a reservation: address space only, not counted */
+	void *rsv =
+	    mmap(NULL, 1ul << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (rsv != MAP_FAILED)
+		munmap(rsv, 1ul << 30);
 	nvtxRangePop();
 
 	nvtxRangePushA("cross");
