@@ -1,7 +1,8 @@
 /*
  * timeline.c - the event walk of the timeline export (timeline.h): reads each report with
- * one streaming query per source, ordered by start time, filters, and hands tracks and
- * events to the Perfetto or the JSON writer.
+ * one streaming query per table, ordered by start time (in storage order when that is
+ * time order already: "ordered sources" below), filters, and hands tracks and events to
+ * the Perfetto or the JSON writer.
  *
  * Sources, in this order for each report (each a "pass": the writer may close what is
  * open on its tracks at the end of one):
@@ -11,6 +12,8 @@
  *   CUPTI_ACTIVITY_KIND_RUNTIME -> "CUDA API" row; a flow starts at each call with GPU work
  *   KERNEL, MEMCPY, MEMSET, GRAPH_TRACE -> "CUDA HW (device N) / Stream M" of the process;
  *                           the flow from the call with the same correlationId ends there
+ *                           (the four tables merged by start time, with a second read of
+ *                           the API calls in step: no join, no IN list)
  *   OSRT_API                -> "OS runtime libraries" row
  *   MPI_*_EVENTS            -> "MPI" row
  *   CUDA_GPU_MEMORY_USAGE_EVENTS -> counter "CUDA memory usage (device N)" of the process
@@ -98,6 +101,34 @@ static void *map_get(struct map *m, uint64_t key)
 	return v ? *v : NULL;
 }
 
+/* Remove key from m (linear probing: the entries after it move back to where a lookup
+ * finds them); its value is the caller's. */
+static void map_del(struct map *m, uint64_t key)
+{
+	size_t mask = m->cap - 1, i, j;
+
+	if (!m->cap)
+		return;
+	for (i = mix64(key) & mask; m->used[i] && m->keys[i] != key; i = (i + 1) & mask)
+		;
+	if (!m->used[i])
+		return;
+	m->used[i] = 0;
+	m->n--;
+	for (j = (i + 1) & mask; m->used[j]; j = (j + 1) & mask) {
+		size_t home = mix64(m->keys[j]) & mask;
+
+		/* the entry at j stays when its home lies cyclically in (i, j] */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		m->keys[i] = m->keys[j];
+		m->vals[i] = m->vals[j];
+		m->used[i] = 1;
+		m->used[j] = 0;
+		i = j;
+	}
+}
+
 static void map_free(struct map *m, void (*fn)(void *))
 {
 	for (size_t i = 0; fn && i < m->cap; i++)
@@ -131,10 +162,43 @@ struct rep {
 	struct map thrds; /* globalTid -> thread name (heap) */
 	struct map ranks; /* pid -> MPI rank + 1 (as a pointer-sized integer) */
 	struct map doms;  /* NVTX domainId -> name (heap) */
+	struct {	  /* rowid_ordered() of the tables read (the API calls twice) */
+		const char *table, *where;
+		int o;
+	} order[16];
+	int norder;
 };
 
 struct window {
 	int64_t s, e;
+};
+
+/*
+ * The CUDA API calls of one report that have GPU work, for the flows (pass_cuda_api,
+ * pass_gpu): one byte per (process, correlationId), in pages of 65536 correlationIds
+ * allocated when one of them is used (CUPTI numbers a process's API calls 1, 2, ... so
+ * the pages are dense: about 1 byte per API call, against the report's ~53 bytes per
+ * event).  Bits 0-6: the number of GPU operations (KERNEL, MEMCPY, MEMSET, GRAPH_TRACE
+ * rows) with that correlationId, CORR_MANY when 127 or more; bit 7 (CORR_API): the API
+ * call is in the report.
+ */
+#define CORR_MANY 0x7f
+#define CORR_API  0x80
+
+struct corr_counts {
+	struct map pages; /* (pid << 16 | correlationId >> 16) -> unsigned char[65536] */
+	uint64_t last_key;
+	unsigned char *last; /* the page of last_key */
+};
+
+/* An API call with GPU work still to come, while pass_gpu walks the GPU operations (the
+ * map holds those whose call started and whose operations have not all started: the
+ * GPU's queue, not the report). */
+struct inflight {
+	struct tl_track *track; /* the call's "CUDA API" row, NULL when a filter drops it */
+	int64_t ts, dur;	/* the call, on the common base */
+	int left;		/* its GPU operations not seen yet; -1 = CORR_MANY (kept) */
+	struct inflight *next;	/* in the free list */
 };
 
 struct walk {
@@ -154,9 +218,12 @@ struct walk {
 	struct window *wins;	    /* --nvtx windows, sorted, disjoint */
 	size_t nwins;
 	int nvtx_filter;
-	int status;	    /* first failure (enum gp_exit) */
-	uint64_t skipped;   /* events dropped by the filters */
-	sqlite3 *failed_db; /* the report a read failed on */
+	int status;		 /* first failure (enum gp_exit) */
+	uint64_t skipped;	 /* events dropped by the filters */
+	sqlite3 *failed_db;	 /* the report a read failed on */
+	struct corr_counts corr; /* of the report being walked */
+	struct map inflight;	 /* (pid << 32 | correlationId) -> struct inflight */
+	struct inflight *free_inflight;
 };
 
 /* ---- tracks ----------------------------------------------------------------------------- */
@@ -407,6 +474,80 @@ static void load_names(struct walk *w, struct rep *r, struct map *m, const char 
 	finish(w, r, st, rc);
 }
 
+/* ---- ordered sources ------------------------------------------------------------------
+ * Every pass reads its rows by (start ASC, end DESC).  Sorting a table is most of the
+ * cost of a read (SQLite's sorter copies the whole row, strings included), and the tables
+ * are mostly written in that order already (nsys's exports; gprof-cli's recorder per
+ * stream and thread): one scan of (start, end) in rowid order, without a sort, tells, and
+ * the pass then reads in rowid order (free on a rowid table).  Otherwise it sorts, with
+ * the rowid breaking ties so that both ways give the same order. */
+
+/* 1 when the rows of table (as alias a; those where where, or all when NULL) in rowid
+ * order are in (start ASC, end DESC) order (end NULL: one key); 0 when not; -1 when the
+ * table has no rowid (or cannot be read: the pass's own query reports that). */
+static int rowid_ordered(struct rep *r, const char *table, const char *a, const char *start,
+			 const char *end, const char *where)
+{
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int64_t ps = INT64_MIN, pe = INT64_MAX;
+	int rc, ok = 1;
+
+	strbuf_addf(&sql, "SELECT %s.%s, %s%s%s FROM %s %s%s%s ORDER BY %s.rowid", a, start,
+		    end ? a : "", end ? "." : "", end ? end : "NULL", table, a,
+		    where ? " WHERE " : "", where ? where : "", a);
+	rc = sqlite3_prepare_v2(r->db, sql.buf, -1, &st, NULL);
+	strbuf_release(&sql);
+	if (rc != SQLITE_OK)
+		return -1;
+	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int ts = sqlite3_column_type(st, 0), te = sqlite3_column_type(st, 1);
+		/* as SQLite orders them: NULL before any number */
+		int64_t s = ts == SQLITE_NULL ? INT64_MIN : col_int(st, 0);
+		int64_t e = te == SQLITE_NULL ? INT64_MIN : col_int(st, 1);
+
+		if ((ts != SQLITE_INTEGER && ts != SQLITE_NULL) ||
+		    (te != SQLITE_INTEGER && te != SQLITE_NULL))
+			ok = 0; /* a real or a text: leave the comparisons to SQLite */
+		else if (s < ps || (s == ps && e > pe))
+			ok = 0;
+		ps = s;
+		pe = e;
+	}
+	sqlite3_finalize(st);
+	return ok && rc == SQLITE_DONE;
+}
+
+/* Append the ORDER BY terms reading table (alias a in sql) by (start ASC, end DESC) as
+ * rowid_ordered() says. */
+static void add_order(struct strbuf *sql, struct rep *r, const char *table, const char *a,
+		      const char *start, const char *end, const char *where)
+{
+	int o = -2;
+
+	for (int i = 0; i < r->norder && o == -2; i++)
+		if (!strcmp(r->order[i].table, table) && r->order[i].where == where)
+			o = r->order[i].o;
+	if (o == -2) {
+		o = rowid_ordered(r, table, a, start, end, where);
+		if (r->norder < (int)(sizeof(r->order) / sizeof(r->order[0]))) {
+			r->order[r->norder].table = table;
+			r->order[r->norder].where = where;
+			r->order[r->norder++].o = o;
+		}
+	}
+
+	if (o == 1) {
+		strbuf_addf(sql, " ORDER BY %s.rowid", a);
+		return;
+	}
+	strbuf_addf(sql, " ORDER BY %s.%s", a, start);
+	if (end)
+		strbuf_addf(sql, ", %s.%s DESC", a, end);
+	if (o == 0)
+		strbuf_addf(sql, ", %s.rowid", a);
+}
+
 static void add_arg_int(struct tl_event *e, const char *name, int64_t v)
 {
 	if (e->nargs < TL_MAX_ARGS)
@@ -444,22 +585,25 @@ static void pass_end(struct walk *w)
 
 static void pass_nvtx(struct walk *w, struct rep *r)
 {
+	static const char where[] = "e.eventType IN (" NSYS_STR(
+	    NVTX_EV_MARK) "," NVTX_EV_PUSHPOP_S "," NVTX_EV_STARTEND_S
+			  "," NSYS_STR(NVTXT_EV_PUSHPOP) "," NSYS_STR(NVTXT_EV_STARTEND) ")";
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!has(r, "NVTX_EVENTS"))
 		return;
-	st = prepare(w, r,
-		     "SELECT e.start, e.end, e.eventType, COALESCE(e.text, s.value), e.globalTid,"
-		     " e.domainId, e.color, e.category,"
-		     " COALESCE(e.int64Value, e.uint64Value, e.int32Value, e.uint32Value),"
-		     " COALESCE(e.doubleValue, e.floatValue)"
-		     " FROM NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = e.textId"
-		     " WHERE e.eventType IN (" NSYS_STR(
-			 NVTX_EV_MARK) "," NVTX_EV_PUSHPOP_S "," NVTX_EV_STARTEND_S
-				       "," NSYS_STR(NVTXT_EV_PUSHPOP) "," NSYS_STR(
-					   NVTXT_EV_STARTEND) ")"
-							      " ORDER BY e.start, e.end DESC");
+	strbuf_addf(&sql,
+		    "SELECT e.start, e.end, e.eventType, COALESCE(e.text, s.value), e.globalTid,"
+		    " e.domainId, e.color, e.category,"
+		    " COALESCE(e.int64Value, e.uint64Value, e.int32Value, e.uint32Value),"
+		    " COALESCE(e.doubleValue, e.floatValue)"
+		    " FROM NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = e.textId WHERE %s",
+		    where);
+	add_order(&sql, r, "NVTX_EVENTS", "e", "start", "end", where);
+	st = prepare(w, r, sql.buf);
+	strbuf_release(&sql);
 	if (!st)
 		return;
 	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -528,40 +672,32 @@ static void add_cols(struct strbuf *sql, struct rep *r, const char *table, const
 	}
 }
 
-/* The kernel, memcpy, memset and graph tables the report has, as UNION ALL members (sql
- * gets the part after "FROM (" ); 0 when there is none. */
-static int gpu_union(struct rep *r, struct strbuf *sql, int ids_only)
-{
-	static const struct {
-		const char *table, *cols;
-	} parts[] = {
-	    {"CUPTI_ACTIVITY_KIND_KERNEL",
-	     "0 AS kind, start, end, deviceId, streamId, correlationId, globalPid,"
-	     " demangledName AS nm, gridX AS a1, gridY AS a2, gridZ AS a3, blockX AS a4,"
-	     " blockY AS a5, blockZ AS a6, registersPerThread AS a7,"
-	     " staticSharedMemory + dynamicSharedMemory AS a8, ?graphNodeId AS a9"},
-	    {"CUPTI_ACTIVITY_KIND_MEMCPY",
-	     "1, start, end, deviceId, streamId, correlationId, globalPid, NULL, bytes, copyKind,"
-	     " ?srcKind, ?dstKind, NULL, NULL, NULL, NULL, ?graphNodeId"},
-	    {"CUPTI_ACTIVITY_KIND_MEMSET",
-	     "2, start, end, deviceId, streamId, correlationId, globalPid, NULL, bytes, value,"
-	     " ?memKind, NULL, NULL, NULL, NULL, NULL, ?graphNodeId"},
-	    {"CUPTI_ACTIVITY_KIND_GRAPH_TRACE",
-	     "3, start, end, deviceId, streamId, correlationId, globalPid, NULL, ?graphId, NULL,"
-	     " NULL, NULL, NULL, NULL, NULL, NULL, NULL"},
-	};
-	int n = 0;
+/* The kernel, memcpy, memset and graph tables: one query each, with the same columns
+ * (kind, start, end, deviceId, streamId, correlationId, globalPid, name, a1..a9); "?name"
+ * is a column older exports may lack (add_cols). */
+static const struct {
+	const char *table, *cols, *join;
+} gpu_parts[] = {
+    {"CUPTI_ACTIVITY_KIND_KERNEL",
+     "0, g.start, g.end, g.deviceId, g.streamId, g.correlationId, g.globalPid, s.value,"
+     " g.gridX, g.gridY, g.gridZ, g.blockX, g.blockY, g.blockZ, g.registersPerThread,"
+     " g.staticSharedMemory + g.dynamicSharedMemory, ?graphNodeId",
+     " LEFT JOIN StringIds s ON s.id = g.demangledName"},
+    {"CUPTI_ACTIVITY_KIND_MEMCPY",
+     "1, start, end, deviceId, streamId, correlationId, globalPid, NULL, bytes, copyKind,"
+     " ?srcKind, ?dstKind, NULL, NULL, NULL, NULL, ?graphNodeId",
+     ""},
+    {"CUPTI_ACTIVITY_KIND_MEMSET",
+     "2, start, end, deviceId, streamId, correlationId, globalPid, NULL, bytes, value,"
+     " ?memKind, NULL, NULL, NULL, NULL, NULL, ?graphNodeId",
+     ""},
+    {"CUPTI_ACTIVITY_KIND_GRAPH_TRACE",
+     "3, start, end, deviceId, streamId, correlationId, globalPid, NULL, ?graphId, NULL,"
+     " NULL, NULL, NULL, NULL, NULL, NULL, NULL",
+     ""},
+};
 
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		if (!has(r, parts[i].table))
-			continue;
-		strbuf_addstr(sql, n++ ? " UNION ALL SELECT " : "SELECT ");
-		add_cols(sql, r, parts[i].table, ids_only ? "correlationId" : parts[i].cols);
-		strbuf_addstr(sql, " FROM ");
-		strbuf_addstr(sql, parts[i].table);
-	}
-	return n;
-}
+#define NGPU_PARTS (sizeof(gpu_parts) / sizeof(gpu_parts[0]))
 
 /* Perfetto flow id of the call with correlationId corr in process pid of report r. */
 static uint64_t flow_id(const struct rep *r, int64_t pid, int64_t corr)
@@ -570,32 +706,97 @@ static uint64_t flow_id(const struct rep *r, int64_t pid, int64_t corr)
 	       ((uint64_t)corr & 0xffffffff);
 }
 
+/* The byte of (pid, corr) in c (struct corr_counts), its page allocated when create;
+ * NULL when not create and the page does not exist. */
+static unsigned char *corr_slot(struct corr_counts *c, int64_t pid, int64_t corr, int create)
+{
+	uint64_t key = (((uint64_t)pid & 0xffffff) << 16) | (((uint64_t)corr & 0xffffffff) >> 16);
+	unsigned char *page = c->last;
+
+	if (!page || c->last_key != key) {
+		void **v = map_slot(&c->pages, key, create);
+
+		if (!v)
+			return NULL;
+		if (!*v)
+			*v = xcalloc(65536, 1);
+		page = c->last = *v;
+		c->last_key = key;
+	}
+	return &page[(uint64_t)corr & 0xffff];
+}
+
+static void corr_free(struct corr_counts *c)
+{
+	map_free(&c->pages, free);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Count the GPU operations of each (process, correlationId) of r into w->corr: one scan
+ * of two columns per table, in storage order.  Returns the number of GPU tables. */
+static int count_gpu_ops(struct walk *w, struct rep *r)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
+		struct strbuf sql = STRBUF_INIT;
+		sqlite3_stmt *st;
+		int rc;
+
+		if (!has(r, gpu_parts[i].table))
+			continue;
+		n++;
+		strbuf_addf(&sql,
+			    "SELECT globalPid, correlationId FROM %s"
+			    " WHERE globalPid IS NOT NULL AND correlationId IS NOT NULL",
+			    gpu_parts[i].table);
+		st = prepare(w, r, sql.buf);
+		strbuf_release(&sql);
+		if (!st)
+			break;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			unsigned char *slot = corr_slot(&w->corr, (col_int(st, 0) >> 24) & 0xffffff,
+							col_int(st, 1), 1);
+
+			if ((*slot & CORR_MANY) != CORR_MANY)
+				(*slot)++;
+		}
+		finish(w, r, st, rc);
+	}
+	return n;
+}
+
 static void pass_cuda_api(struct walk *w, struct rep *r)
 {
-	struct strbuf sql = STRBUF_INIT, ids = STRBUF_INIT;
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st;
-	int rc;
+	int rc, gpu;
 
 	if (!has(r, "CUPTI_ACTIVITY_KIND_RUNTIME"))
 		return;
+	gpu = count_gpu_ops(w, r);
+	if (w->status)
+		return;
 	strbuf_addstr(&sql, "SELECT r.start, r.end, r.globalTid, r.correlationId, s.value,"
-			    " r.eventClass, r.returnValue, ");
-	if (gpu_union(r, &ids, 1))
-		strbuf_addf(&sql, "r.correlationId IN (%s)", ids.buf);
-	else
-		strbuf_addstr(&sql, "0");
-	strbuf_addstr(&sql,
-		      " FROM CUPTI_ACTIVITY_KIND_RUNTIME r"
-		      " LEFT JOIN StringIds s ON s.id = r.nameId ORDER BY r.start, r.end DESC");
+			    " r.returnValue FROM CUPTI_ACTIVITY_KIND_RUNTIME r"
+			    " LEFT JOIN StringIds s ON s.id = r.nameId");
+	add_order(&sql, r, "CUPTI_ACTIVITY_KIND_RUNTIME", "r", "start", "end", NULL);
 	st = prepare(w, r, sql.buf);
 	strbuf_release(&sql);
-	strbuf_release(&ids);
 	if (!st)
 		return;
 	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct tl_event e = {.type = TL_SLICE, .cat = "cuda_api"};
 		int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff;
+		int has_corr = !col_null(st, 3), ops = 0;
+		int64_t corr = col_int(st, 3), ret;
 
+		if (gpu && has_corr) { /* whatever the filters say: for pass_gpu */
+			unsigned char *slot = corr_slot(&w->corr, pid, corr, 1);
+
+			*slot |= CORR_API;
+			ops = *slot & CORR_MANY;
+		}
 		e.ts = col_int(st, 0) + r->off;
 		e.dur = col_int(st, 1) + r->off - e.ts;
 		e.name = col_text(st, 4);
@@ -604,53 +805,193 @@ static void pass_cuda_api(struct walk *w, struct rep *r)
 		if (!keep(w, pid, e.ts, e.ts + e.dur, e.name))
 			continue;
 		e.track = row_track(w, r, gtid, ROW_CUDA_API);
-		if (!col_null(st, 3)) {
-			add_arg_int(&e, "correlationId", col_int(st, 3));
-			if (col_int(st, 7))
-				e.flow_out = flow_id(r, pid, col_int(st, 3));
+		if (has_corr) {
+			add_arg_int(&e, "correlationId", corr);
+			if (ops)
+				e.flow_out = flow_id(r, pid, corr);
 		}
-		if (col_int(st, 6))
-			add_arg_int(&e, "returnValue", col_int(st, 6));
+		if ((ret = col_int(st, 5)) != 0)
+			add_arg_int(&e, "returnValue", ret);
 		deliver(w, &e);
 	}
 	finish(w, r, st, w->status ? SQLITE_DONE : rc);
 	pass_end(w);
 }
 
+/* buf (72 bytes) = "(a, b, c)", as printf's "(%lld, %lld, %lld)" (the grid and block of
+ * every kernel: printf was 4 % of the export, perf). */
+static void fmt_triple(char *buf, int64_t a, int64_t b, int64_t c)
+{
+	int64_t v[3] = {a, b, c};
+	char *p = buf;
+
+	*p++ = '(';
+	for (int i = 0; i < 3; i++) {
+		uint64_t u = v[i] < 0 ? -(uint64_t)v[i] : (uint64_t)v[i];
+		char tmp[20];
+		int n = 0;
+
+		if (i) {
+			*p++ = ',';
+			*p++ = ' ';
+		}
+		if (v[i] < 0)
+			*p++ = '-';
+		do
+			tmp[n++] = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		while (n)
+			*p++ = tmp[--n];
+	}
+	*p++ = ')';
+	*p = '\0';
+}
+
+/* A query read in step with others (pass_gpu): its current row's start and end. */
+struct cursor {
+	sqlite3_stmt *st;
+	int rc;	 /* of the last sqlite3_step() */
+	int row; /* a row is current */
+	int64_t start, end;
+};
+
+static void cursor_step(struct cursor *c)
+{
+	c->rc = sqlite3_step(c->st);
+	c->row = c->rc == SQLITE_ROW;
+	if (c->row) { /* NULL sorts first, as in SQLite */
+		c->start = col_null(c->st, 1) ? INT64_MIN : col_int(c->st, 1);
+		c->end = col_null(c->st, 2) ? INT64_MIN : col_int(c->st, 2);
+	}
+}
+
+/* Read the API calls of cursor a (start, end, globalTid, correlationId, name) that start
+ * at or before ts (the report's time), and on until the call of key (pid << 32 |
+ * correlationId) is in the in-flight map when want: a GPU operation may start before its
+ * call when clocks disagree.  The calls with GPU work go into the in-flight map. */
+static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts, uint64_t key,
+		     int want)
+{
+	while (a->row) {
+		sqlite3_stmt *st = a->st;
+		int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff, corr;
+		unsigned char *slot;
+
+		if (col_int(st, 0) > ts && (!want || map_get(&w->inflight, key)))
+			break;
+		corr = col_int(st, 3);
+		slot = col_null(st, 3) ? NULL : corr_slot(&w->corr, pid, corr, 0);
+		if (slot && (*slot & CORR_MANY)) {
+			void **v = map_slot(
+			    &w->inflight, ((uint64_t)pid << 32) | ((uint64_t)corr & 0xffffffff), 1);
+
+			if (!*v) { /* (a second call of the same id keeps the first) */
+				struct inflight *f = w->free_inflight;
+				const char *name = col_text(st, 4);
+				uint64_t skipped = w->skipped;
+
+				if (f)
+					w->free_inflight = f->next;
+				else
+					f = xcalloc(1, sizeof(*f));
+				f->ts = col_int(st, 0) + r->off;
+				f->dur = col_int(st, 1) + r->off - f->ts;
+				f->left = (*slot & CORR_MANY) == CORR_MANY ? -1 : *slot & CORR_MANY;
+				f->track = keep(w, pid, f->ts, f->ts + f->dur, name ? name : "")
+					       ? row_track(w, r, gtid, ROW_CUDA_API)
+					       : NULL;
+				w->skipped = skipped; /* that call was counted in its own pass */
+				*v = f;
+			}
+		}
+		a->rc = sqlite3_step(st);
+		a->row = a->rc == SQLITE_ROW;
+	}
+}
+
+/* The GPU operations, the tables read in step by start time; the flow from each API call
+ * ends at its first GPU operation, found in the in-flight map filled from a second read
+ * of the API calls in step with them (a GPU operation starts after its call). */
 static void pass_gpu(struct walk *w, struct rep *r)
 {
-	struct strbuf sql = STRBUF_INIT, u = STRBUF_INIT;
-	int api = has(r, "CUPTI_ACTIVITY_KIND_RUNTIME");
-	sqlite3_stmt *st;
-	int rc;
+	struct cursor src[NGPU_PARTS], api = {0};
+	size_t nsrc = 0;
+	int flows = w->corr.pages.n > 0;
 
-	if (!gpu_union(r, &u, 0)) {
-		strbuf_release(&u);
-		return;
+	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
+		struct strbuf sql = STRBUF_INIT;
+
+		if (!has(r, gpu_parts[i].table))
+			continue;
+		strbuf_addstr(&sql, "SELECT ");
+		add_cols(&sql, r, gpu_parts[i].table, gpu_parts[i].cols);
+		strbuf_addf(&sql, " FROM %s g%s", gpu_parts[i].table, gpu_parts[i].join);
+		add_order(&sql, r, gpu_parts[i].table, "g", "start", "end", NULL);
+		src[nsrc].st = prepare(w, r, sql.buf);
+		strbuf_release(&sql);
+		if (src[nsrc].st)
+			cursor_step(&src[nsrc++]);
 	}
-	strbuf_addf(&sql,
-		    "SELECT g.kind, g.start, g.end, g.deviceId, g.streamId, g.correlationId,"
-		    " g.globalPid, s.value, g.a1, g.a2, g.a3, g.a4, g.a5, g.a6, g.a7, g.a8, g.a9,"
-		    " %s FROM (%s) g LEFT JOIN StringIds s ON s.id = g.nm",
-		    api ? "r.start, r.end, r.globalTid, rs.value" : "NULL, NULL, NULL, NULL",
-		    u.buf);
-	if (api)
-		strbuf_addstr(&sql, " LEFT JOIN CUPTI_ACTIVITY_KIND_RUNTIME r"
-				    " ON r.correlationId = g.correlationId"
-				    " AND (r.globalTid >> 24) = (g.globalPid >> 24)"
-				    " LEFT JOIN StringIds rs ON rs.id = r.nameId");
-	strbuf_addstr(&sql, " ORDER BY g.start, g.end DESC");
-	st = prepare(w, r, sql.buf);
-	strbuf_release(&sql);
-	strbuf_release(&u);
-	if (!st)
-		return;
-	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct tl_event e = {.type = TL_SLICE};
-		struct tl_flow_src src;
-		int64_t kind = col_int(st, 0), pid = (col_int(st, 6) >> 24) & 0xffffff;
-		char name[64], grid[64], block[64];
+	if (flows && !w->status) {
+		struct strbuf sql = STRBUF_INIT;
 
+		/* the name only for --name (keep()) */
+		strbuf_addf(&sql,
+			    "SELECT r.start, r.end, r.globalTid, r.correlationId, %s"
+			    " FROM CUPTI_ACTIVITY_KIND_RUNTIME r%s",
+			    w->o->name_re ? "s.value" : "NULL",
+			    w->o->name_re ? " LEFT JOIN StringIds s ON s.id = r.nameId" : "");
+		add_order(&sql, r, "CUPTI_ACTIVITY_KIND_RUNTIME", "r", "start", "end", NULL);
+		api.st = prepare(w, r, sql.buf);
+		strbuf_release(&sql);
+		if (api.st) {
+			api.rc = sqlite3_step(api.st);
+			api.row = api.rc == SQLITE_ROW;
+		}
+	}
+	while (!w->status) {
+		struct tl_event e = {.type = TL_SLICE};
+		struct tl_flow_src fsrc;
+		struct cursor *g = NULL;
+		struct inflight call = {0};
+		sqlite3_stmt *st;
+		int64_t kind, pid, corr, dev, stream;
+		int in_report = 0, has_corr;
+		char name[64], grid[72], block[72];
+
+		for (size_t i = 0; i < nsrc; i++) /* the earliest; ties: the table order */
+			if (src[i].row && (!g || src[i].start < g->start ||
+					   (src[i].start == g->start && src[i].end > g->end)))
+				g = &src[i];
+		if (!g)
+			break;
+		st = g->st;
+		kind = col_int(st, 0);
+		pid = (col_int(st, 6) >> 24) & 0xffffff;
+		has_corr = !col_null(st, 5);
+		corr = col_int(st, 5);
+		if (api.st && has_corr && !col_null(st, 6)) {
+			unsigned char *slot = corr_slot(&w->corr, pid, corr, 0);
+
+			if (slot && (*slot & CORR_API)) { /* the API call is in the report */
+				uint64_t key =
+				    ((uint64_t)pid << 32) | ((uint64_t)corr & 0xffffffff);
+				struct inflight *f;
+
+				api_read(w, r, &api, g->start, key, 1);
+				f = map_get(&w->inflight, key);
+				if (f) {
+					call = *f;
+					in_report = 1;
+					if (f->left > 0 &&
+					    --f->left == 0) { /* its last operation */
+						map_del(&w->inflight, key);
+						f->next = w->free_inflight;
+						w->free_inflight = f;
+					}
+				}
+			}
+		}
 		e.ts = col_int(st, 1) + r->off;
 		e.dur = col_int(st, 2) + r->off - e.ts;
 		switch (kind) {
@@ -676,14 +1017,16 @@ static void pass_gpu(struct walk *w, struct rep *r)
 			e.cat = "cuda_graph";
 			break;
 		}
-		if (!keep(w, pid, e.ts, e.ts + e.dur, e.name))
+		if (!keep(w, pid, e.ts, e.ts + e.dur, e.name)) {
+			cursor_step(g);
 			continue;
-		e.track = gpu_track(w, r, pid, col_int(st, 3), col_int(st, 4));
+		}
+		dev = col_int(st, 3);
+		stream = col_int(st, 4);
+		e.track = gpu_track(w, r, pid, dev, stream);
 		if (kind == 0) {
-			snprintf(grid, sizeof(grid), "(%" PRId64 ", %" PRId64 ", %" PRId64 ")",
-				 col_int(st, 8), col_int(st, 9), col_int(st, 10));
-			snprintf(block, sizeof(block), "(%" PRId64 ", %" PRId64 ", %" PRId64 ")",
-				 col_int(st, 11), col_int(st, 12), col_int(st, 13));
+			fmt_triple(grid, col_int(st, 8), col_int(st, 9), col_int(st, 10));
+			fmt_triple(block, col_int(st, 11), col_int(st, 12), col_int(st, 13));
 			add_arg_str(&e, "grid", grid);
 			add_arg_str(&e, "block", block);
 			add_arg_int(&e, "registersPerThread", col_int(st, 14));
@@ -698,46 +1041,53 @@ static void pass_gpu(struct walk *w, struct rep *r)
 		}
 		if (!col_null(st, 16))
 			add_arg_int(&e, "graphNodeId", col_int(st, 16));
-		add_arg_int(&e, "device", col_int(st, 3));
-		add_arg_int(&e, "stream", col_int(st, 4));
-		if (!col_null(st, 5))
-			add_arg_int(&e, "correlationId", col_int(st, 5));
-		if (!col_null(st, 17)) { /* the API call is in the report */
-			int64_t ats = col_int(st, 17) + r->off, aend = col_int(st, 18) + r->off;
-			int64_t gtid = col_int(st, 19);
-			uint64_t skipped = w->skipped, *slot;
+		add_arg_int(&e, "device", dev);
+		add_arg_int(&e, "stream", stream);
+		if (has_corr)
+			add_arg_int(&e, "correlationId", corr);
+		if (in_report) {
+			uint64_t *slot;
 
-			e.flow_in = flow_id(r, pid, col_int(st, 5));
+			e.flow_in = flow_id(r, pid, corr);
 			slot = &w->ended[mix64(e.flow_in) & 4095];
 			if (*slot == e.flow_in) /* another operation of that call */
 				e.flow_in = 0;
 			else
 				*slot = e.flow_in;
-			if (keep(w, pid, ats, aend, col_text(st, 20) ? col_text(st, 20) : "")) {
-				src.track = row_track(w, r, gtid, ROW_CUDA_API);
-				src.ts = ats;
-				src.dur = aend - ats;
-				src.id = ++w->next_flow;
-				e.flow_src = &src;
+			if (call.track) { /* the call is kept by the filters */
+				fsrc.track = call.track;
+				fsrc.ts = call.ts;
+				fsrc.dur = call.dur;
+				fsrc.id = ++w->next_flow;
+				e.flow_src = &fsrc;
 			}
-			w->skipped = skipped; /* that call was counted in its own pass */
 		}
 		deliver(w, &e);
+		cursor_step(g);
 	}
-	finish(w, r, st, w->status ? SQLITE_DONE : rc);
-	pass_end(w);
+	for (size_t i = 0; i < nsrc; i++)
+		finish(w, r, src[i].st, w->status || src[i].row ? SQLITE_DONE : src[i].rc);
+	if (api.st)
+		finish(w, r, api.st, w->status || api.row ? SQLITE_DONE : api.rc);
+	map_free(&w->inflight, free);
+	corr_free(&w->corr);
+	if (nsrc)
+		pass_end(w);
 }
 
 static void pass_osrt(struct walk *w, struct rep *r)
 {
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!has(r, "OSRT_API"))
 		return;
-	st = prepare(w, r,
-		     "SELECT o.start, o.end, o.globalTid, s.value, o.returnValue FROM OSRT_API o"
-		     " LEFT JOIN StringIds s ON s.id = o.nameId ORDER BY o.start, o.end DESC");
+	strbuf_addstr(&sql, "SELECT o.start, o.end, o.globalTid, s.value, o.returnValue FROM"
+			    " OSRT_API o LEFT JOIN StringIds s ON s.id = o.nameId");
+	add_order(&sql, r, "OSRT_API", "o", "start", "end", NULL);
+	st = prepare(w, r, sql.buf);
+	strbuf_release(&sql);
 	if (!st)
 		return;
 	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -847,14 +1197,17 @@ static void carry_all(struct walk *w, enum key_kind kind)
 
 static void pass_memory(struct walk *w, struct rep *r)
 {
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!has(r, "CUDA_GPU_MEMORY_USAGE_EVENTS"))
 		return;
-	st = prepare(w, r,
-		     "SELECT start, globalPid, deviceId, bytes, memoryOperationType"
-		     " FROM CUDA_GPU_MEMORY_USAGE_EVENTS ORDER BY start");
+	strbuf_addstr(&sql, "SELECT m.start, m.globalPid, m.deviceId, m.bytes,"
+			    " m.memoryOperationType FROM CUDA_GPU_MEMORY_USAGE_EVENTS m");
+	add_order(&sql, r, "CUDA_GPU_MEMORY_USAGE_EVENTS", "m", "start", NULL, NULL);
+	st = prepare(w, r, sql.buf);
+	strbuf_release(&sql);
 	if (!st)
 		return;
 	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -913,6 +1266,7 @@ static void pass_host_memory(struct walk *w, struct rep *r)
 
 static void pass_metrics(struct walk *w, struct rep *r)
 {
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st, *names = NULL;
 	int rc;
 
@@ -922,9 +1276,10 @@ static void pass_metrics(struct walk *w, struct rep *r)
 		names = prepare(w, r,
 				"SELECT typeName, metricName FROM TARGET_INFO_GPU_METRICS"
 				" WHERE typeId = ? AND metricId = ?");
-	st = prepare(w, r,
-		     "SELECT timestamp, typeId, metricId, value FROM GPU_METRICS"
-		     " ORDER BY timestamp");
+	strbuf_addstr(&sql, "SELECT m.timestamp, m.typeId, m.metricId, m.value FROM GPU_METRICS m");
+	add_order(&sql, r, "GPU_METRICS", "m", "timestamp", NULL, NULL);
+	st = prepare(w, r, sql.buf);
+	strbuf_release(&sql);
 	if (!st) {
 		sqlite3_finalize(names);
 		return;
@@ -1184,6 +1539,14 @@ int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
 	}
 	for (size_t k = 0; k < sizeof(w.tracks) / sizeof(w.tracks[0]); k++)
 		map_free(&w.tracks[k], free_track);
+	map_free(&w.inflight, free);
+	corr_free(&w.corr);
+	while (w.free_inflight) {
+		struct inflight *f = w.free_inflight;
+
+		w.free_inflight = f->next;
+		free(f);
+	}
 	for (size_t i = 0; i < n; i++)
 		free_rep(&w.reps[i]);
 	free(w.reps);

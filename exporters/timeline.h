@@ -3,11 +3,14 @@
  * timeline trace (man gprof-cli-export, TIMELINE EXPORT).
  *
  * One event walk (timeline.c) reads the report tables with streaming SQLite queries, each
- * ordered by start time, applies the filters and hands tracks and events to a writer (a
- * "sink"): Perfetto's protobuf trace format (timeline_pftrace.c) or the Trace Event Format
- * JSON of chrome://tracing (timeline_json.c).  Nothing is held per event: memory is the
- * tracks, the interned names, the NVTX windows of --nvtx and SQLite's own sorter (which
- * spills to temporary files).
+ * ordered by start time (read in storage order when a first scan finds the table in time
+ * order, as recorders write it; sorted by SQLite otherwise), applies the filters and hands
+ * tracks and events to a writer (a "sink"): Perfetto's protobuf trace format
+ * (timeline_pftrace.c) or the Trace Event Format JSON of chrome://tracing
+ * (timeline_json.c).  Nothing is held per event: memory is the tracks, the interned names,
+ * the NVTX windows of --nvtx, SQLite's own sorter (which spills to temporary files) for a
+ * table out of order, one byte per CUDA API call with GPU work counts (the flows), and
+ * the API calls whose GPU work has not started yet.
  *
  * Tracks (nsys's rows): a process per report process with events, named from PROCESSES
  * (with the MPI rank or the report's file name when several reports go into one trace); a

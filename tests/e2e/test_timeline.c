@@ -1187,6 +1187,154 @@ static void test_older_columns(void **state)
 	assert_int_equal(c.s, 2);
 }
 
+/* Run sql on the report at path. */
+static void report_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", path, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* Export report db as JSON: x complete events ("X") and arrows flow pairs ("s" and "f"). */
+static void check_json_counts(const char *db, int x, int arrows)
+{
+	struct jcheck c;
+
+	tu_assert_status(
+	    gp("export", "-t", "chrome-json", "--force", "-o", "counts.json", db, NULL), 0);
+	check_json(tpath("counts.json"), &c);
+	assert_int_equal(c.x, x);
+	assert_int_equal(c.s, arrows);
+	assert_int_equal(c.f, arrows);
+}
+
+/* A copy of report src at dst whose event tables hold their rows in the order of the SQL
+ * expression order (same schema, same rows): "random()" shuffles them. */
+static void reorder_copy(const char *src, const char *dst, const char *order)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *sql;
+
+	unlink(dst);
+	assert_int_equal(sqlite3_open(dst, &db), SQLITE_OK);
+	sql = sqlite3_mprintf("ATTACH %Q AS src; BEGIN;", src);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("reorder_copy: %s", sqlite3_errmsg(db));
+	sqlite3_free(sql);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT name, sql FROM src.sqlite_master"
+					    " WHERE type = 'table'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		int events = !strcmp(name, "NVTX_EVENTS") ||
+			     !strncmp(name, "CUPTI_ACTIVITY_", 15) || !strcmp(name, "OSRT_API") ||
+			     !strcmp(name, "CUDA_GPU_MEMORY_USAGE_EVENTS");
+
+		sql = sqlite3_mprintf("%s; INSERT INTO main.\"%w\" SELECT * FROM src.\"%w\"%s%s;",
+				      (const char *)sqlite3_column_text(st, 1), name, name,
+				      events ? " ORDER BY " : "", events ? order : "");
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			fail_msg("reorder_copy %s: %s", name, sqlite3_errmsg(db));
+		sqlite3_free(sql);
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_exec(db, "COMMIT; DETACH src;", NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("reorder_copy: %s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* Export reports a and b (file names in tmp) as type and fail unless the traces are the
+ * same bytes. */
+static void assert_same_trace(const char *a, const char *b, const char *type)
+{
+	char *ta, *tb;
+	size_t la, lb;
+
+	tu_assert_status(gp("export", "-t", type, "--force", "-o", "a.trace", a, NULL), 0);
+	tu_assert_status(gp("export", "-t", type, "--force", "-o", "b.trace", b, NULL), 0);
+	ta = tu_slurp(tpath("a.trace"), &la);
+	tb = tu_slurp(tpath("b.trace"), &lb);
+	assert_non_null(ta);
+	assert_non_null(tb);
+	if (la != lb || memcmp(ta, tb, la))
+		fail_msg("%s trace of %s (%zu bytes) differs from %s's (%zu bytes)", type, b, lb, a,
+			 la);
+	free(ta);
+	free(tb);
+}
+
+/* The walk reads a table in storage order when that is time order already and sorts it
+ * otherwise: the trace is the same either way.  The small report's NVTX rows are out of
+ * order, its copy sorted; the nsys fixture is in order, its copy shuffled. */
+static void test_storage_order(void **state)
+{
+	static const char *const types[] = {"perfetto", "chrome-json"};
+	char fx[PATH_MAX];
+
+	make_report(tpath("small.db"), 1700000000000000000LL, 100);
+	reorder_copy(tpath("small.db"), tpath("sorted.db"), "start");
+	for (int i = 0; i < 2; i++)
+		assert_same_trace("small.db", "sorted.db", types[i]);
+	tu_fixture(fx, "nsys-2025.3-launchbench.sqlite");
+	reorder_copy(fx, tpath("shuffled.db"), "random()");
+	for (int i = 0; i < 2; i++)
+		assert_same_trace(fx, "shuffled.db", types[i]);
+}
+
+/* Flows whatever the order of the rows: a kernel that starts before its launch call (GPU
+ * and CPU clocks disagree), a call with two GPU operations (one arrow each in JSON, the
+ * Perfetto flow ends at the first), GPU work whose call is not in the report. */
+static void test_flow_order(void **state)
+{
+	static const char skew[] =
+	    "UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET start = 2050 WHERE correlationId = 7;"
+	    "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL SELECT 4620, 4650, deviceId, contextId,"
+	    " greenContextId, streamId, 8, globalPid, demangledName, shortName, mangledName,"
+	    " launchType, cacheConfig, registersPerThread, gridX, gridY, gridZ, blockX, blockY,"
+	    " blockZ, staticSharedMemory, dynamicSharedMemory, localMemoryPerThread,"
+	    " localMemoryTotal, gridId, sharedMemoryExecuted, graphNodeId,"
+	    " sharedMemoryLimitConfig FROM CUPTI_ACTIVITY_KIND_KERNEL;"
+	    "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL SELECT 8200, 8300, deviceId, contextId,"
+	    " greenContextId, streamId, 99, globalPid, demangledName, shortName, mangledName,"
+	    " launchType, cacheConfig, registersPerThread, gridX, gridY, gridZ, blockX, blockY,"
+	    " blockZ, staticSharedMemory, dynamicSharedMemory, localMemoryPerThread,"
+	    " localMemoryTotal, gridId, sharedMemoryExecuted, graphNodeId,"
+	    " sharedMemoryLimitConfig FROM CUPTI_ACTIVITY_KIND_KERNEL WHERE start = 2050;";
+
+	make_report(tpath("skew.db"), 1700000000000000000LL, 100);
+	report_exec(tpath("skew.db"), skew);
+	reorder_copy(tpath("skew.db"), tpath("skew-shuffled.db"), "random()");
+	for (int k = 0; k < 2; k++) {
+		const char *db_name = k ? "skew-shuffled.db" : "skew.db";
+
+		/* 13 slices; arrows: k1 (before its call), k1 and the memcpy of cudaMemcpy;
+		 * corr 99 has no call */
+		check_json_counts(db_name, 4 + 3 + 5 + 1, 3);
+		if (have_protoc()) {
+			struct dtrace t;
+			int in = 0, out = 0;
+
+			tu_assert_status(gp("export", "-t", "perfetto", "--force", "-o",
+					    "skew.pftrace", db_name, NULL),
+					 0);
+			decode(tpath("skew.pftrace"), &t);
+			for (size_t i = 0; i < t.nev; i++) {
+				in += t.ev[i].flow_in != 0;
+				out += t.ev[i].flow_out != 0;
+			}
+			assert_int_equal(out, 2); /* cudaLaunchKernel, cudaMemcpy */
+			assert_int_equal(in, 2);  /* k1, and the first op of cudaMemcpy */
+			dtrace_free(&t);
+		}
+	}
+}
+
 /* Errors: one line and a hint, the documented status, nothing overwritten. */
 static void test_errors(void **state)
 {
@@ -1301,15 +1449,10 @@ static void test_cpu_programs(void **state)
 static void test_nsys_fixture(void **state)
 {
 	char fx[PATH_MAX];
-	struct jcheck c;
 
 	tu_fixture(fx, "nsys-2025.3-launchbench.sqlite");
-	tu_assert_status(gp("export", "-t", "chrome-json", "-o", "fx.json", fx, NULL), 0);
-	check_json(tpath("fx.json"), &c);
 	/* 300 NVTX + 60909 API + 30001 kernels + 600 memcpy; one arrow per GPU op */
-	assert_int_equal(c.x, 300 + 60909 + 30001 + 600);
-	assert_int_equal(c.s, 30601);
-	assert_int_equal(c.f, 30601);
+	check_json_counts(fx, 300 + 60909 + 30001 + 600, 30601);
 	if (have_protoc()) {
 		struct dtrace t;
 		int pairs = 0;
@@ -1339,7 +1482,8 @@ int main(void)
 	    cmocka_unit_test(test_filters),	    cmocka_unit_test(test_several_reports),
 	    cmocka_unit_test(test_mpi_and_metrics), cmocka_unit_test(test_older_columns),
 	    cmocka_unit_test(test_errors),	    cmocka_unit_test(test_cpu_programs),
-	    cmocka_unit_test(test_nsys_fixture),
+	    cmocka_unit_test(test_nsys_fixture),    cmocka_unit_test(test_storage_order),
+	    cmocka_unit_test(test_flow_order),
 	};
 	int rc;
 
