@@ -5,7 +5,10 @@
  * Usage: bench_sampling [UNITS [ROUNDS]]      (default 2000 units, 7 rounds)
  *
  * tests/programs/cpu_hot UNITS work runs a fixed amount of work (UNITS million iterations
- * of a floating-point loop, about 1 ms each) and prints its own wall time.  Each round
+ * of a floating-point loop, about 1 ms each) and prints the CPU time it took (user and
+ * system: the kernel's work for each sample, the timer interrupt and the stack copy, is
+ * charged to the thread it interrupts; on a shared, loaded machine the wall time mostly
+ * measures the other processes).  Each round
  * runs it, in this order:
  *   bare    alone;
  *   none    under `gprof-cli profile -t none -s none --cpuctxsw=none` (the profiler
@@ -14,8 +17,8 @@
  *           pointers, context switches);
  *   dwarf   under `profile -t none` (the default: -b dwarf, 8 KiB of stack per sample);
  * the program pinned to the last CPU, gprof-cli (and so the sampler's unwinding) to the
- * others, as on any machine with a spare core.  Printed per mode: the median wall time
- * of the work, its ratio to bare's median of the same run, and the samples per run (the
+ * others, as on any machine with a spare core.  Printed per mode: the median CPU time of
+ * the work, its ratio to bare's median of the same run, and the samples per run (the
  * report's GPROF_CPU_SAMPLES); the goal is a ratio <= 1.02 for fp and dwarf.
  *
  * Environment: GPROF_CLI (the binary under test), BUILD (build folder).
@@ -35,7 +38,7 @@ static const char *const modes[NMODES] = {"bare", "none", "fp", "dwarf"};
 
 static char cli[PATH_MAX], app[PATH_MAX], taskset[PATH_MAX], dir[64];
 
-/* Run mode m once; returns the program's wall time (ns) and sets *samples. */
+/* Run mode m once; returns the program's CPU time for the work (ns), sets *samples. */
 static double run_mode(int m, const char *units, long ncpu, long long *samples)
 {
 	char cpu[24], out[PATH_MAX], db[PATH_MAX + 8], buf[64] = {0};
@@ -133,8 +136,8 @@ int main(int argc, char **argv)
 			}
 			smp[m] += s;
 		}
-	printf("cpu_hot %s work, %d rounds, median wall time (program on CPU %ld, gprof-cli on the "
-	       "others)\n",
+	printf("cpu_hot %s work, %d rounds, median CPU time of the work (program on CPU %ld, "
+	       "gprof-cli on the others)\n",
 	       units, rounds, ncpu > 1 ? ncpu - 1 : 0);
 	for (int m = 0; m < NMODES; m++) {
 		qsort(t[m], (size_t)rounds, sizeof(double), bench_cmp_double);

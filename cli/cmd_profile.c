@@ -303,6 +303,8 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 		 tf(o->trace & PROFILE_TRACE_OSRT));
 	meta_add_value(m, "OS_RUNTIME_OPTIONS:DURATION_THRESHOLD_NS",
 		       xasprintf("%llu", (unsigned long long)o->osrt_threshold_ns));
+	meta_add_value(m, "GPROF_OSRT_BACKTRACE_THRESHOLD_NS",
+		       xasprintf("%llu", (unsigned long long)o->osrt_bt_threshold_ns));
 	meta_add(m, "GPU_METRICS_OPTIONS:COLLECT", tf(o->trace & PROFILE_TRACE_GPU_METRICS));
 	/* CPU sampling, with nsys's names (its report's META_DATA_CAPTURE) */
 	meta_add(m, "LINUX_PERF_OPTIONS:COLLECT_IP_BACKTRACE_SAMPLES", tf(o->sample));
@@ -809,6 +811,12 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 			rc = GP_EXIT_USAGE;
 			goto out;
 		}
+		free(cuda_opts);
+		cuda_opts = more;
+	}
+	{ /* collectors/osrt.c: backtraces of the calls at least this long */
+		char *more = xasprintf("%s;osrt-backtrace-threshold=%llu", cuda_opts,
+				       (unsigned long long)o.osrt_bt_threshold_ns);
 		free(cuda_opts);
 		cuda_opts = more;
 	}

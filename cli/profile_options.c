@@ -352,6 +352,17 @@ static int apply_threshold(struct profile_options *o, const char *value)
 	return 0;
 }
 
+static int apply_bt_threshold(struct profile_options *o, const char *value)
+{
+	if (gp_parse_u64(value, &o->osrt_bt_threshold_ns) < 0) {
+		error("invalid --osrt-backtrace-threshold value '%s'", value);
+		hint("give a duration in nanoseconds, e.g. --osrt-backtrace-threshold=80000; 0: "
+		     "no backtraces");
+		return -1;
+	}
+	return 0;
+}
+
 static int apply_stats(struct profile_options *o, const char *value)
 {
 	int b = profile_parse_bool("stats", value);
@@ -938,6 +949,10 @@ static const struct profile_option options[] = {
     {"osrt-threshold", 0, PROFILE_OPT_VALUE, "<ns>",
      "record OS runtime calls lasting at least this many nanoseconds (default 1000)",
      apply_threshold, .validate = config_validate_uint, .default_value = "1000"},
+    {"osrt-backtrace-threshold", 0, PROFILE_OPT_VALUE, "<ns>",
+     "take the backtrace of OS runtime calls lasting at least this many nanoseconds "
+     "(OSRT_CALLCHAINS); 0: none (default 80000)",
+     apply_bt_threshold, .validate = config_validate_uint, .default_value = "80000"},
     {"sample", 's', PROFILE_OPT_VALUE, "process-tree|none",
      "sample the CPU: the call stacks of every thread of the application's process tree, "
      "user space, every --sampling-period of CPU time (default process-tree)",
@@ -1119,6 +1134,7 @@ void profile_options_init(struct profile_options *o)
 	o->gpu_metrics_frequency = 10000;
 	o->gpu_metrics_mode = GP_METRICS_MODE_SAMPLE;
 	o->osrt_threshold_ns = PROFILE_DEFAULT_OSRT_THRESH;
+	o->osrt_bt_threshold_ns = 80000; /* nsys's --osrt-backtrace-threshold */
 	o->host_memory_threshold = PROFILE_DEFAULT_HOSTMEM_THR;
 	o->sample = 1;
 	o->cpuctxsw = 1;

@@ -85,6 +85,7 @@ struct profile_options {
 	char **env;			 /* -e "NAME=VALUE" strings, owned (xstrdup'd) */
 	size_t n_env;			 /* entries in env */
 	uint64_t osrt_threshold_ns;	 /* --osrt-threshold, ns */
+	uint64_t osrt_bt_threshold_ns;	 /* --osrt-backtrace-threshold, ns; 0: none */
 	/* CPU sampling (issue 15; core/sampler.h, man gprof-cli-profile) */
 	int sample;			 /* -s/--sample: 1 process-tree (default), 0 none */
 	int cpuctxsw;			 /* --cpuctxsw: 1 process-tree (default), 0 none */

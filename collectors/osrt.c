@@ -57,6 +57,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -311,6 +312,49 @@ static uint64_t osrt_ticks_to_ns(uint64_t ticks)
 static void osrt_clock_pair(uint64_t *tsc, uint64_t *ns);
 #endif
 
+/*
+ * --osrt-backtrace-threshold (nsys's, default 80000 ns): a call that took at least this
+ * long gets its backtrace, a GP_REC_OSRT_CALLCHAIN sent just before its GP_REC_OSRT
+ * (OSRT_CALLCHAINS, joined by OSRT_API.callchainId).  Taken here, in the application's
+ * thread, after the call returned: glibc's backtrace() (libgcc's unwinder over the
+ * modules' .eh_frame, so code without frame pointers unwinds too), frames of this library
+ * left out, and frame 0 the libc function itself; modules by dladdr().  The symbols are
+ * found by the recorder in the files (core/report_osrt.c).  UINT64_MAX: off.
+ */
+static uint64_t osrt_bt_thr_ns = 80000;
+
+static __attribute__((noinline, cold)) void osrt_backtrace(struct osrt_fn *f)
+{
+	void *ips[GP_OSRT_FRAMES_MAX + 8];
+	Dl_info self, di;
+	int n = backtrace(ips, (int)(sizeof(ips) / sizeof(ips[0]))), k = 0;
+	struct gp_rec_osrt_callchain *r;
+	struct gp_osrt_frame fr[GP_OSRT_FRAMES_MAX];
+
+	if (!dladdr((void *)osrt_backtrace, &self))
+		self.dli_fbase = NULL;
+	if (f->real && dladdr(f->real, &di) && di.dli_fname) { /* the libc function */
+		fr[k].ip = (uint64_t)(uintptr_t)f->real;
+		fr[k].offset = fr[k].ip - (uint64_t)(uintptr_t)di.dli_fbase;
+		fr[k].module_sid = gp_intern(di.dli_fname);
+		fr[k++].reserved = 0;
+	}
+	for (int i = 0; i < n && k < GP_OSRT_FRAMES_MAX; i++) {
+		if (!dladdr(ips[i], &di) || di.dli_fbase == self.dli_fbase)
+			continue; /* this library: the record path and the wrapper */
+		fr[k].ip = (uint64_t)(uintptr_t)ips[i];
+		fr[k].offset = fr[k].ip - (uint64_t)(uintptr_t)di.dli_fbase;
+		fr[k].module_sid = di.dli_fname ? gp_intern(di.dli_fname) : 0;
+		fr[k++].reserved = 0;
+	}
+	r = gp_rec_begin(GP_REC_OSRT_CALLCHAIN, sizeof(*r) + (size_t)k * sizeof(fr[0]));
+	if (r) {
+		r->nframes = (uint32_t)k;
+		memcpy(r->frames, fr, (size_t)k * sizeof(fr[0]));
+		gp_rec_commit(r);
+	}
+}
+
 /* The cold path: a call of `id` took [t0, t1) time-stamp units at nesting `lvl` and
  * returned `ret`.  Appends one GP_REC_OSRT; errno is preserved. */
 static __attribute__((noinline, cold)) void osrt_record(int id, uint64_t t0, uint64_t t1,
@@ -356,6 +400,8 @@ static __attribute__((noinline, cold)) void osrt_record(int id, uint64_t t0, uin
 		sid = gp_intern(f->name);
 		__atomic_store_n(&f->sid, sid, __ATOMIC_RELAXED);
 	}
+	if (end_ns - start_ns >= osrt_bt_thr_ns)
+		osrt_backtrace(f);
 	struct gp_rec_osrt *r = gp_rec_begin(GP_REC_OSRT, sizeof(*r));
 	if (r) {
 		r->start_ns = start_ns;
@@ -580,6 +626,21 @@ static __attribute__((constructor)) void osrt_init(void)
 	}
 	if (gp_producer_init(GP_COLLECTOR_OSRT) != 0)
 		return;
+	{
+		char v[32], *end;
+		unsigned long long bt;
+
+		if (gp_option("osrt-backtrace-threshold", v, sizeof(v))) {
+			bt = strtoull(v, &end, 10);
+			if (*end == '\0')
+				osrt_bt_thr_ns = bt ? bt : UINT64_MAX; /* 0: none */
+		}
+		if (osrt_bt_thr_ns != UINT64_MAX) { /* load libgcc's unwinder now, not in a call */
+			void *ips[2];
+
+			backtrace(ips, 2);
+		}
+	}
 	osrt_pid = (pid_t)syscall(SYS_getpid);
 	osrt_thr = osrt_thr_ns;
 #if defined(__x86_64__)

@@ -15,7 +15,7 @@
  *                         module that text, originalIP NULL, unwindMethod 0);
  *   SCHED_EVENTS          one row per context switch: start, cpu, isSchedIn, globalTid,
  *                         threadState (0, or 5 Terminated for an exiting thread's last
- *                         switch-out, as nsys), threadBlock NULL.
+ *                         switch-out: perf's PERF_RECORD_EXIT, as nsys), threadBlock NULL.
  *
  * The tables are created when the sampler connects (GP_REC_SAMPLING_CONFIG, before the
  * application runs; for want of it, with the first record), only those asked for: a

@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kernel_name.h"
+#include "report_symbols.h"
 #include "sampler.h"
 #include "util.h"
 #include "wire.h"
@@ -101,7 +101,6 @@ struct sampler {
 	struct i64map pidx;
 	struct proc **procs;
 	size_t nprocs;
-	struct i64map exiting; /* tids that exited: their next switch-out is the last */
 	/* strings sent on the connection: fnv-1a hash -> sid */
 	struct i64map strs;
 	uint32_t next_sid;
@@ -355,14 +354,10 @@ static uint64_t symbolize(struct sampler *s, struct proc *p, uint64_t addr)
 		if (mod)
 			name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
 		if (name && *name) {
-			/* without the symbol version ("__libc_start_main@@GLIBC_2.34"), as nsys */
-			char *bare = xasprintf("%.*s", (int)strcspn(name + 1, "@") + 1, name);
-			char *dm =
-			    bare[0] == '_' && bare[1] == 'Z' ? kernel_name_demangle(bare) : NULL;
+			char *shown = report_symbol_name(name); /* as nsys spells it */
 
-			res |= (uint64_t)intern(s, dm ? dm : bare) << 32;
-			free(dm);
-			free(bare);
+			res |= (uint64_t)intern(s, shown) << 32;
+			free(shown);
 		}
 	}
 	v = i64map_get(&p->syms, (int64_t)(addr & INT64_MAX), 0, &found);
@@ -591,31 +586,33 @@ static void emit_sample(struct sampler *s, const struct perf_event_header *h)
 	}
 }
 
+/* A context switch of thread tid (pid) on cpu at time: a GP_REC_SCHED. */
+static void emit_sched(struct sampler *s, uint32_t pid, uint32_t tid, uint32_t cpu, uint64_t time,
+		       int in, int preempted, int state)
+{
+	struct gp_rec_sched *r = frame_room(s, sizeof(*r));
+
+	r->h.type = GP_REC_SCHED;
+	r->h.size = sizeof(*r);
+	r->h.tid = tid;
+	r->pid = pid;
+	r->cpu = cpu;
+	r->time_ns = time;
+	r->is_in = (uint8_t)in;
+	r->preempted = (uint8_t)preempted;
+	r->thread_state = (uint8_t)state;
+}
+
 static void emit_switch(struct sampler *s, const struct perf_event_header *h)
 {
 	struct sample_id id;
-	struct gp_rec_sched *r;
-	int out = !!(h->misc & PERF_RECORD_MISC_SWITCH_OUT);
-	int64_t *ex;
 
 	trailer(h, &id);
 	s->st.switches++;
-	if (!s->cfg.cpuctxsw)
-		return;
-	r = frame_room(s, sizeof(*r));
-	r->h.type = GP_REC_SCHED;
-	r->h.size = sizeof(*r);
-	r->h.tid = id.tid;
-	r->pid = id.pid;
-	r->cpu = id.cpu;
-	r->time_ns = id.time;
-	r->is_in = !out;
-	r->preempted = !!(h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT);
-	ex = out ? i64map_find(&s->exiting, id.tid) : NULL;
-	if (ex && *ex) {
-		r->thread_state = 5; /* Terminated: the thread's last switch-out */
-		*ex = 0;
-	}
+	if (s->cfg.cpuctxsw)
+		emit_sched(s, id.pid, id.tid, id.cpu, id.time,
+			   !(h->misc & PERF_RECORD_MISC_SWITCH_OUT),
+			   !!(h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT), 0);
 }
 
 static void handle_record(struct sampler *s, const struct perf_event_header *h)
@@ -623,7 +620,6 @@ static void handle_record(struct sampler *s, const struct perf_event_header *h)
 	const unsigned char *q = (const void *)(h + 1);
 	struct sample_id id;
 	uint32_t pid, ppid, tid;
-	int found;
 
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
@@ -668,9 +664,13 @@ static void handle_record(struct sampler *s, const struct perf_event_header *h)
 					pp->maps[i].path);
 		}
 		break;
-	case PERF_RECORD_EXIT:
+	case PERF_RECORD_EXIT: /* the thread's events end here, before its last switch-out:
+				* that one is this record, Terminated (5), as nsys writes it */
+		memcpy(&pid, q, 4);
 		memcpy(&tid, q + 8, 4);
-		*i64map_get(&s->exiting, tid, 1, &found) = 1;
+		trailer(h, &id);
+		if (s->cfg.cpuctxsw)
+			emit_sched(s, pid, tid, id.cpu, id.time, 0, 0, 5);
 		break;
 	case PERF_RECORD_LOST: {
 		uint64_t lost;
@@ -801,7 +801,6 @@ static void free_sampler(struct sampler *s)
 	}
 	free(s->procs);
 	i64map_free(&s->pidx);
-	i64map_free(&s->exiting);
 	i64map_free(&s->strs);
 	free(s->arena);
 	free(s->recs);

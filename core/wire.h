@@ -92,7 +92,8 @@ enum gp_rec_type {
 	GP_REC_NVTX_CATEGORY = 0x105, /* struct gp_rec_nvtx_category */
 	GP_REC_NVTX_PUSHPOP = 0x106,  /* struct gp_rec_nvtx_pushpop: compact push/pop range */
 
-	GP_REC_OSRT = 0x201, /* struct gp_rec_osrt */
+	GP_REC_OSRT = 0x201,	       /* struct gp_rec_osrt */
+	GP_REC_OSRT_CALLCHAIN = 0x202, /* struct gp_rec_osrt_callchain: the next GP_REC_OSRT's */
 };
 
 /* Which collector sent a connection's records (struct gp_rec_hello.collector). */
@@ -301,6 +302,25 @@ struct gp_rec_osrt {
 	int64_t ret;	   /* return value as the call returned it (pointers as integers) */
 	uint32_t name_sid; /* string id of the interposed symbol, e.g. "pthread_mutex_lock" */
 	uint32_t nesting;  /* 0-based nesting level (a traced call inside a traced call) */
+};
+
+/* GP_REC_OSRT_CALLCHAIN: the backtrace of the thread's next GP_REC_OSRT (sent just before
+ * it, on the same thread), for calls of at least --osrt-backtrace-threshold ns (nsys's
+ * OSRT_CALLCHAINS).  Frames innermost first: frame 0 is the libc function itself; each
+ * frame names its module (a string id: the file's path) and its offset from the module's
+ * load address (dladdr's dli_fbase), so the recorder can find the symbol in the file. */
+struct gp_osrt_frame {
+	uint64_t ip;	 /* the address in the process */
+	uint64_t offset; /* ip - the module's load address */
+	uint32_t module_sid;
+	uint32_t reserved;
+};
+#define GP_OSRT_FRAMES_MAX 24 /* nsys's --osrt-backtrace-depth default */
+struct gp_rec_osrt_callchain {
+	struct gp_rec_hdr h;
+	uint32_t nframes; /* <= GP_OSRT_FRAMES_MAX */
+	uint32_t reserved;
+	struct gp_osrt_frame frames[];
 };
 
 /*

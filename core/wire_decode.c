@@ -35,6 +35,8 @@ size_t gp_rec_min_size(uint16_t type)
 		return sizeof(struct gp_rec_nvtx_category);
 	case GP_REC_OSRT:
 		return sizeof(struct gp_rec_osrt);
+	case GP_REC_OSRT_CALLCHAIN:
+		return sizeof(struct gp_rec_osrt_callchain);
 	case GP_REC_CPU_SAMPLE:
 		return sizeof(struct gp_rec_cpu_sample);
 	case GP_REC_SCHED:

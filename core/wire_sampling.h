@@ -60,8 +60,9 @@ struct gp_rec_cpu_sample {
 };
 
 /* GP_REC_SCHED: thread h.tid of process `pid` was scheduled in (is_in 1) or out (0) on
- * `cpu` (perf's PERF_RECORD_SWITCH).  thread_state: nsys's ENUM_SAMPLING_THREAD_STATE id
- * of the row (0 Unknown; 5 Terminated for the last switch-out of an exiting thread). */
+ * `cpu` (perf's PERF_RECORD_SWITCH; a thread's last switch-out is its PERF_RECORD_EXIT).
+ * thread_state: nsys's ENUM_SAMPLING_THREAD_STATE id of the row (0 Unknown; 5 Terminated for the
+ * last switch-out of an exiting thread). */
 struct gp_rec_sched {
 	struct gp_rec_hdr h;
 	uint32_t pid;

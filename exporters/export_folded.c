@@ -16,6 +16,7 @@
 
 #include "core/util.h"
 #include "exporters/export.h"
+#include "exporters/stats.h"
 
 /* One line per (thread, stack), built in SQL: the frames of each sample joined root
  * first (the inner query is ordered by id, then stackDepth from the outermost). */
@@ -38,20 +39,6 @@ static const char folded_sql[] =
     "       t.n\n"
     "FROM t ORDER BY 1";
 
-static int has_table(sqlite3 *db, const char *name)
-{
-	sqlite3_stmt *st;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 int export_folded(sqlite3 *db, const struct export_opts *o)
 {
 	static const char *const needs[] = {"COMPOSITE_EVENTS", "SAMPLING_CALLCHAINS", "StringIds",
@@ -63,7 +50,7 @@ int export_folded(sqlite3 *db, const struct export_opts *o)
 	int status, rc;
 
 	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
-		if (!has_table(db, needs[i])) {
+		if (!stats_table_exists(db, needs[i])) {
 			error("the report has no CPU samples (no %s table)", needs[i]);
 			hint("profile with CPU sampling on: -s process-tree (the default)");
 			return GP_EXIT_BAD_INPUT;

@@ -167,10 +167,12 @@ static void test_default_threshold(void **state)
 			 1);
 	assert_int_equal(tu_query_intf(db, "SELECT count(DISTINCT " PID ") FROM OSRT_API"), 4);
 
-	/* every row: nsys's constant columns, a real interval */
+	/* every row: nsys's constant columns, a real interval; a backtrace only for the calls
+	 * of at least --osrt-backtrace-threshold (80 us) */
 	assert_int_equal(tu_query_intf(db,
 				       "SELECT count(*) FROM OSRT_API WHERE eventClass != 27 OR "
-				       "callchainId != 0 OR \"end\" < start OR start < 0"),
+				       "(callchainId != 0 AND \"end\" - start < 80000) OR "
+				       "\"end\" < start OR start < 0"),
 			 0);
 
 	/* usleep: 5 x 10 ms on main, 1 x 20 ms in the forked child, 2 x 30 ms exec'd */

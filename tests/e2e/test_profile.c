@@ -575,7 +575,8 @@ static void test_injection_environment(void **state)
 	    "--cuda-graph-trace=node", "-o", o, exit_with, "env", "GPROF_CLI_OPTIONS");
 	assert_string_equal(r.out,
 			    "cuda-memory-usage=0;cuda-graph-trace=node;cuda-trace-all-apis=0;"
-			    "trace-fork-before-exec=0;cuda-flush-interval=200\n");
+			    "trace-fork-before-exec=0;cuda-flush-interval=200;"
+			    "osrt-backtrace-threshold=80000\n");
 	RUN(&r, dir, NULL, "profile", "-f", "-t", "nvtx", "--osrt-threshold=5000", "-o", o,
 	    exit_with, "env", "GPROF_CLI_OSRT_THRESHOLD_NS");
 	assert_string_equal(r.out, "5000\n");
@@ -848,6 +849,7 @@ static void test_print_config_round_trip(void **state)
 				   "  A: 1\n"
 				   "  B: 3\n"
 				   "osrt-threshold: 1000\n"
+				   "osrt-backtrace-threshold: 80000\n"
 				   "sample: process-tree\n"
 				   "sampling-period: 1000000\n"
 				   "backtrace: auto\n"

@@ -12,6 +12,11 @@
  *     Analysis Guide, "Common SQLite Examples": "Thread Summary", "Function Table" top-down
  *     and bottom-up; listed in nvidia_queries[] below);
  *   - -s none --cpuctxsw=none writes none of the tables; bad values are usage errors;
+ *   - --cpuctxsw: the switches of a program that sleeps 300 times, against
+ *     `perf stat -e context-switches` on the same program;
+ *   - --osrt-backtrace-threshold: the OSRT_API row of a long nanosleep has a callchain
+ *     (OSRT_CALLCHAINS) naming nanosleep, then its caller hot_sleeper, then main, and
+ *     NVIDIA's documented "Backtraces for OSRT Ranges" query runs unchanged;
  *   - `export --type folded` (collapsed stacks) and the stats reports cpu_func_sum (flat)
  *     and cpu_func_bottomup (bottom-up) per thread.
  *
@@ -341,6 +346,108 @@ static void test_nsys_columns(void **state)
 	}
 }
 
+/* Context switches: SCHED_EVENTS's switch-outs of the program against the kernel's own
+ * count, `perf stat -e context-switches` (also counted from the exec, every thread) on a
+ * run of the same program.  Both count every switch-out of the program's threads: its 300
+ * voluntary ones (nanosleep) and the involuntary ones (preemption), which vary from run to
+ * run with the machine's load; hence the tolerance: 10 % + 10 of the larger count.  Each
+ * switch-out is followed by a switch-in (the last one's, at exit, excepted). */
+static void test_cpuctxsw_vs_perf_stat(void **state)
+{
+	char db[PATH_MAX], cmd[PATH_MAX * 2 + 64], buf[256] = "";
+	long long ours, outs_in, perf = -1, diff, tol;
+	FILE *p;
+
+	profile(*state, db, NULL, "300", "naps");
+	ours = tu_query_int(db, "SELECT count(*) FROM SCHED_EVENTS WHERE isSchedIn = 0");
+	outs_in = tu_query_int(db, "SELECT count(*) FROM SCHED_EVENTS WHERE isSchedIn = 1");
+	snprintf(cmd, sizeof(cmd),
+		 "perf stat -x, -e context-switches -- '%s' 300 naps 2>&1 >/dev/null", g_app);
+	p = popen(cmd, "r");
+	while (p && fgets(buf, sizeof(buf), p))
+		if (strstr(buf, "context-switches") && buf[0] >= '0' && buf[0] <= '9')
+			perf = atoll(buf);
+	if (p)
+		pclose(p);
+	if (perf < 0)
+		TU_SKIP("perf stat -e context-switches does not run here");
+	diff = ours > perf ? ours - perf : perf - ours;
+	tol = (ours > perf ? ours : perf) / 10 + 10;
+	print_message("switch-outs: SCHED_EVENTS %lld (ins %lld), perf stat %lld\n", ours, outs_in,
+		      perf);
+	assert_true(ours >= 300 && perf >= 300);
+	assert_true(diff <= tol);
+	assert_true(outs_in >= ours - 2 && outs_in <= ours + 2);
+	/* the thread's last switch-out is nsys's Terminated (5); the others 0 */
+	assert_int_equal(
+	    tu_query_int(db, "SELECT count(*) FROM SCHED_EVENTS WHERE threadState = 5"), 1);
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM SCHED_EVENTS WHERE threadState "
+					  "NOT IN (0, 5) OR threadBlock IS NOT NULL"),
+			 0);
+}
+
+/* NVIDIA's "Backtraces for OSRT Ranges" (Common SQLite Examples), run unchanged but for the
+ * id of the range: the name columns, then one range's stack (a printf format: %% is %) */
+static const char *const nvidia_osrt_names =
+    "ALTER TABLE OSRT_API ADD COLUMN name TEXT;\n"
+    "UPDATE OSRT_API SET name = (SELECT value FROM StringIds WHERE OSRT_API.nameId = "
+    "StringIds.id);\n"
+    "ALTER TABLE OSRT_CALLCHAINS ADD COLUMN symbolName TEXT;\n"
+    "UPDATE OSRT_CALLCHAINS SET symbolName = (SELECT value FROM StringIds WHERE symbol = "
+    "StringIds.id);\n"
+    "ALTER TABLE OSRT_CALLCHAINS ADD COLUMN moduleName TEXT;\n"
+    "UPDATE OSRT_CALLCHAINS SET moduleName = (SELECT value FROM StringIds WHERE module = "
+    "StringIds.id);";
+static const char *const nvidia_osrt_stack =
+    "SELECT globalTid / 0x1000000 %% 0x1000000 AS PID, globalTid %% 0x1000000 AS TID,\n"
+    "    start, end, name, callchainId, stackDepth, symbolName, moduleName\n"
+    "FROM OSRT_API LEFT JOIN OSRT_CALLCHAINS ON callchainId == OSRT_CALLCHAINS.id\n"
+    "WHERE OSRT_API.rowid == %lld\n"
+    "ORDER BY stackDepth\n"
+    "LIMIT 10;";
+
+/* A 200 ms nanosleep (osrt, default --osrt-backtrace-threshold 80 us): its row has a
+ * callchain whose frames are nanosleep (libc), hot_sleeper, main, ... */
+static void test_osrt_backtrace(void **state)
+{
+	const char *extra[] = {"-t", "osrt", "-s", "none", NULL};
+	const char *want[] = {"nanosleep", "hot_sleeper", "main"};
+	char db[PATH_MAX], sql[1024];
+	long long row;
+	sqlite3 *d;
+	sqlite3_stmt *st;
+	int depth = 0;
+
+	profile(*state, db, extra, "200", "sleep");
+	row = tu_query_int(db, "SELECT o.rowid FROM OSRT_API o JOIN StringIds s ON s.id = o.nameId "
+			       "WHERE s.value = 'nanosleep' AND o.end - o.start >= 150000000");
+	assert_true(row > 0);
+	assert_true(tu_query_intf(db, "SELECT callchainId FROM OSRT_API WHERE rowid = %lld", row) >
+		    0);
+	/* short calls (under 80 us) have none */
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM OSRT_API WHERE end - start < "
+					  "80000 AND callchainId != 0"),
+			 0);
+	assert_int_equal(sqlite3_open(db, &d), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(d, nvidia_osrt_names, NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), nvidia_osrt_stack, row);
+	assert_int_equal(sqlite3_prepare_v2(d, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && depth < 3) {
+		const char *sym = (const char *)sqlite3_column_text(st, 7);
+
+		print_message("  %d %s %s\n", sqlite3_column_int(st, 6), sym,
+			      (const char *)sqlite3_column_text(st, 8));
+		assert_int_equal(sqlite3_column_int(st, 6), depth);
+		assert_non_null(sym);
+		/* frame 0: libc's nanosleep (glibc may name it __nanosleep) */
+		assert_non_null(strstr(sym, want[depth]));
+		depth++;
+	}
+	assert_int_equal(depth, 3);
+	sqlite3_finalize(st);
+	sqlite3_close(d);
+}
+
 /* export --type folded: one line per (thread, stack), root first, counts adding up to the
  * samples; the stats reports' flat and bottom-up tables per thread */
 static void test_folded_and_stats(void **state)
@@ -473,6 +580,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_nvidia_queries, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_nsys_columns, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_cpuctxsw_vs_perf_stat, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_osrt_backtrace, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_folded_and_stats, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_none, tu_setup_tmpdir, tu_teardown_tmpdir),

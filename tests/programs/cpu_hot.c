@@ -8,8 +8,10 @@
  *   cpu_hot MS fork            a forked child runs hot_child -> hot_middle -> hot_burn while
  *                              the parent runs hot_run
  *   cpu_hot MS sleep           hot_run, then hot_sleeper -> nanosleep(MS ms) (blocked)
+ *   cpu_hot N naps             N sleeps of 200 us (hot_napper -> nanosleep): N voluntary
+ *                              context switches, and as many switches back in
  *   cpu_hot N work             a fixed amount of work (N million loop iterations of
- *                              hot_burn's loop); prints its wall time in ns (bench)
+ *                              hot_burn's loop); prints its CPU time in ns (bench)
  *   cpu_hot MS jit             (x86-64) hot_jit calls machine code it wrote into an
  *                              anonymous executable mapping for MS ms: code with no
  *                              symbol, no file and no unwind tables, as a JIT's
@@ -76,6 +78,15 @@ NOINLINE static void hot_child(long ms)
 	sink += 4;
 }
 
+NOINLINE static void hot_napper(long n)
+{
+	struct timespec ts = {0, 200000};
+
+	for (long i = 0; i < n; i++)
+		nanosleep(&ts, NULL);
+	sink += 6;
+}
+
 NOINLINE static void hot_sleeper(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -84,19 +95,22 @@ NOINLINE static void hot_sleeper(long ms)
 	sink += 5;
 }
 
-/* N million iterations of hot_burn's loop; returns the wall time in ns */
+/* N million iterations of hot_burn's loop; returns the CPU time the process spent on them
+ * in ns (user and system: a sample's interrupt and stack copy are charged to the thread it
+ * interrupts), which other processes on a loaded machine do not stretch as they do the
+ * wall time */
 NOINLINE static long long hot_work(long n)
 {
 	struct timespec a, b;
 	double x = 1.0;
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
 	for (long k = 0; k < n; k++) {
 		for (int i = 0; i < 1000000; i++)
 			x = x * 1.0000001 + 1e-9;
 		sink = x;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
 	return (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
 }
 
@@ -156,6 +170,8 @@ int main(int argc, char **argv)
 		hot_run(ms);
 		if (waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws) || WEXITSTATUS(ws))
 			return 4;
+	} else if (!strcmp(mode, "naps")) {
+		hot_napper(ms);
 	} else if (!strcmp(mode, "work")) {
 		printf("%lld\n", hot_work(ms));
 	} else if (!strcmp(mode, "jit")) {
