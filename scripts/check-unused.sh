@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 # called from outside: the CUDA driver and NVTX (dlsym), LD_PRELOAD interposition, libFuzzer
-entry="InitializeInjection InitializeInjectionNvtx2 execlp LLVMFuzzerTestOneInput
+entry="InitializeInjection InitializeInjectionNvtx2 execlp reallocarray LLVMFuzzerTestOneInput
 LLVMFuzzerInitialize"
 # dead, in a file another change is reworking (collectors/producer.c, issue 17): to remove
 known="gp_producer_active"
