@@ -68,7 +68,7 @@ print("  host peak %.1f MiB at %d ns" % (hp / MiB, ht))
 claim("host peak >= 512 MiB", hp >= 512 * MiB)
 claim("host peak inside NVTX range 'host'", inside(ht, "host"))
 rows = list(csv.reader(open(sys.argv[2])))
-hdr = rows[0]
+rows = rows or [[]]
 g = [r for r in rows[1:] if r and r[0] == "gpu"]
 p = [r for r in rows[1:] if r and r[0] == "pinned"]
 claim("mem_peak has a gpu row", len(g) == 1)
