@@ -391,3 +391,14 @@ const char *tu_db_row_text(sqlite3 *db, const char *sql)
 	sqlite3_finalize(st);
 	return buf;
 }
+
+int tu_vsh_in(const char *dir, const char *fmt, va_list ap)
+{
+	char cmd[8192], full[8192 + 3 * 4096 + 64];
+	int st;
+
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	snprintf(full, sizeof(full), "cd '%s' && ( %s ) >'%s/out' 2>'%s/err'", dir, cmd, dir, dir);
+	st = system(full);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}

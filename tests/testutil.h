@@ -10,6 +10,7 @@
 #define GPROF_TESTS_TESTUTIL_H
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -91,6 +92,10 @@ void tu_finish(pid_t pid, struct tu_run *r, const char *out, const char *err);
  * what prog wrote) and removed after. */
 void tu_run_in(struct tu_run *r, const char *prog, const char *cwd, const char *const *args);
 
+/* Run the shell command fmt/ap (formatted into 8 KiB) in folder dir, its stdout into
+ * dir/out and its stderr into dir/err (truncated); returns its exit status (128 when it
+ * did not exit normally). */
+int tu_vsh_in(const char *dir, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Make a fresh folder from template (ending in XXXXXX) in a malloc'd string the caller
  * frees; NULL on failure. */
 char *tu_mkdtemp(const char *template);

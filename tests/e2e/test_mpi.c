@@ -64,16 +64,13 @@ static int have_mpi, profiled;
 /* Run a shell command in dir; stdout to dir/out, stderr to dir/err; the exit status. */
 static int sh(const char *fmt, ...)
 {
-	char cmd[8192], full[9000];
 	va_list ap;
 	int st;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	st = tu_vsh_in(dir, fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && ( %s ) >'%s/out' 2>'%s/err'", dir, cmd, dir, dir);
-	st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	return st;
 }
 
 static char *out_text(const char *which)

@@ -8,7 +8,7 @@
  * / nvtxDomainRangePop; the "work" inside is a sleep.
  *
  * Per run: ITERS (argv[1], default 4) times ncclAllReduce (SLEEP_US, argv[2], default
- * 2000 us, 5x as long when $RANK is 1: a slow rank), then ncclBroadcast (500 us); plus
+ * 2000 us, 10x as long when $RANK is 1: a slow rank), then ncclBroadcast (500 us); plus
  * one ncclCommInitRank first.  A default-domain range "step" wraps each iteration.
  */
 #include <nvtx3/nvToolsExt.h>
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 	nvtxStringHandle_t bcast = nvtxDomainRegisterStringA(d, "ncclBroadcast");
 
 	if (rank && !strcmp(rank, "1"))
-		us *= 5;
+		us *= 10;
 	range(d, init, 300);
 	for (int i = 0; i < iters; i++) {
 		nvtxRangePushA("step");
