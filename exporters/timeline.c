@@ -482,6 +482,45 @@ static void load_names(struct walk *w, struct rep *r, struct map *m, const char 
  * the pass then reads in rowid order (free on a rowid table).  Otherwise it sorts, with
  * the rowid breaking ties so that both ways give the same order. */
 
+/* (start, end) of consecutive rows, in (start ASC, end DESC) order so far? */
+struct order_check {
+	int64_t ps, pe;
+	int ok;
+};
+
+#define ORDER_CHECK_INIT                                                                           \
+	{                                                                                          \
+		INT64_MIN, INT64_MAX, 1                                                            \
+	}
+
+/* Take the row of st whose start and end are columns is and ie (ie < 0: one key). */
+static void order_feed(struct order_check *c, sqlite3_stmt *st, int is, int ie)
+{
+	int ts = sqlite3_column_type(st, is),
+	    te = ie < 0 ? SQLITE_NULL : sqlite3_column_type(st, ie);
+	/* as SQLite orders them: NULL before any number */
+	int64_t s = ts == SQLITE_NULL ? INT64_MIN : col_int(st, is);
+	int64_t e = te == SQLITE_NULL ? INT64_MIN : col_int(st, ie);
+
+	if ((ts != SQLITE_INTEGER && ts != SQLITE_NULL) ||
+	    (te != SQLITE_INTEGER && te != SQLITE_NULL))
+		c->ok = 0; /* a real or a text: leave the comparisons to SQLite */
+	else if (s < c->ps || (s == c->ps && e > c->pe))
+		c->ok = 0;
+	c->ps = s;
+	c->pe = e;
+}
+
+/* Remember rowid_ordered()'s answer o for table (and where) of r. */
+static void order_memo(struct rep *r, const char *table, const char *where, int o)
+{
+	if (r->norder < (int)(sizeof(r->order) / sizeof(r->order[0]))) {
+		r->order[r->norder].table = table;
+		r->order[r->norder].where = where;
+		r->order[r->norder++].o = o;
+	}
+}
+
 /* 1 when the rows of table (as alias a; those where where, or all when NULL) in rowid
  * order are in (start ASC, end DESC) order (end NULL: one key); 0 when not; -1 when the
  * table has no rowid (or cannot be read: the pass's own query reports that). */
@@ -489,9 +528,9 @@ static int rowid_ordered(struct rep *r, const char *table, const char *a, const 
 			 const char *end, const char *where)
 {
 	struct strbuf sql = STRBUF_INIT;
+	struct order_check c = ORDER_CHECK_INIT;
 	sqlite3_stmt *st;
-	int64_t ps = INT64_MIN, pe = INT64_MAX;
-	int rc, ok = 1;
+	int rc;
 
 	strbuf_addf(&sql, "SELECT %s.%s, %s%s%s FROM %s %s%s%s ORDER BY %s.rowid", a, start,
 		    end ? a : "", end ? "." : "", end ? end : "NULL", table, a,
@@ -500,22 +539,10 @@ static int rowid_ordered(struct rep *r, const char *table, const char *a, const 
 	strbuf_release(&sql);
 	if (rc != SQLITE_OK)
 		return -1;
-	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int ts = sqlite3_column_type(st, 0), te = sqlite3_column_type(st, 1);
-		/* as SQLite orders them: NULL before any number */
-		int64_t s = ts == SQLITE_NULL ? INT64_MIN : col_int(st, 0);
-		int64_t e = te == SQLITE_NULL ? INT64_MIN : col_int(st, 1);
-
-		if ((ts != SQLITE_INTEGER && ts != SQLITE_NULL) ||
-		    (te != SQLITE_INTEGER && te != SQLITE_NULL))
-			ok = 0; /* a real or a text: leave the comparisons to SQLite */
-		else if (s < ps || (s == ps && e > pe))
-			ok = 0;
-		ps = s;
-		pe = e;
-	}
+	while (c.ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		order_feed(&c, st, 0, 1);
 	sqlite3_finalize(st);
-	return ok && rc == SQLITE_DONE;
+	return c.ok && rc == SQLITE_DONE;
 }
 
 /* Append the ORDER BY terms reading table (alias a in sql) by (start ASC, end DESC) as
@@ -530,11 +557,7 @@ static void add_order(struct strbuf *sql, struct rep *r, const char *table, cons
 			o = r->order[i].o;
 	if (o == -2) {
 		o = rowid_ordered(r, table, a, start, end, where);
-		if (r->norder < (int)(sizeof(r->order) / sizeof(r->order[0]))) {
-			r->order[r->norder].table = table;
-			r->order[r->norder].where = where;
-			r->order[r->norder++].o = o;
-		}
+		order_memo(r, table, where, o);
 	}
 
 	if (o == 1) {
@@ -733,34 +756,49 @@ static void corr_free(struct corr_counts *c)
 }
 
 /* Count the GPU operations of each (process, correlationId) of r into w->corr: one scan
- * of two columns per table, in storage order.  Returns the number of GPU tables. */
+ * of four columns per table in storage order, which also tells whether that order is
+ * time order (rowid_ordered(), remembered for pass_gpu).  Returns the number of GPU
+ * tables. */
 static int count_gpu_ops(struct walk *w, struct rep *r)
 {
 	int n = 0;
 
 	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
 		struct strbuf sql = STRBUF_INIT;
-		sqlite3_stmt *st;
-		int rc;
+		struct order_check c = ORDER_CHECK_INIT;
+		const char *table = gpu_parts[i].table;
+		sqlite3_stmt *st = NULL;
+		int rc, rowid = 1;
 
-		if (!has(r, gpu_parts[i].table))
+		if (!has(r, table))
 			continue;
 		n++;
-		strbuf_addf(&sql,
-			    "SELECT globalPid, correlationId FROM %s"
-			    " WHERE globalPid IS NOT NULL AND correlationId IS NOT NULL",
-			    gpu_parts[i].table);
-		st = prepare(w, r, sql.buf);
+		strbuf_addf(&sql, "SELECT globalPid, correlationId, start, end FROM %s", table);
+		strbuf_addstr(&sql, " ORDER BY rowid");
+		if (sqlite3_prepare_v2(r->db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
+			rowid = 0; /* no rowid: no order by it */
+			strbuf_reset(&sql);
+			strbuf_addf(&sql, "SELECT globalPid, correlationId, start, end FROM %s",
+				    table);
+			st = prepare(w, r, sql.buf);
+		}
 		strbuf_release(&sql);
 		if (!st)
 			break;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			unsigned char *slot = corr_slot(&w->corr, (col_int(st, 0) >> 24) & 0xffffff,
-							col_int(st, 1), 1);
+			unsigned char *slot;
 
+			if (c.ok)
+				order_feed(&c, st, 2, 3);
+			if (col_null(st, 0) || col_null(st, 1))
+				continue;
+			slot = corr_slot(&w->corr, (col_int(st, 0) >> 24) & 0xffffff,
+					 col_int(st, 1), 1);
 			if ((*slot & CORR_MANY) != CORR_MANY)
 				(*slot)++;
 		}
+		if (rc == SQLITE_DONE)
+			order_memo(r, table, NULL, rowid ? c.ok : -1);
 		finish(w, r, st, rc);
 	}
 	return n;
@@ -818,16 +856,25 @@ static void pass_cuda_api(struct walk *w, struct rep *r)
 	pass_end(w);
 }
 
-/* buf (72 bytes) = "(a, b, c)", as printf's "(%lld, %lld, %lld)" (the grid and block of
- * every kernel: printf was 4 % of the export, perf). */
-static void fmt_triple(char *buf, int64_t a, int64_t b, int64_t c)
-{
-	int64_t v[3] = {a, b, c};
-	char *p = buf;
+/* "(a, b, c)" as printf's "(%lld, %lld, %lld)" writes it, for the grid and block of every
+ * kernel (printf was 4 % of the export, perf), kept for the next kernel of the same. */
+struct triple {
+	int64_t v[3];
+	char s[72];
+};
 
+static void fmt_triple(struct triple *t, int64_t a, int64_t b, int64_t c)
+{
+	char *p = t->s;
+
+	if (*p && t->v[0] == a && t->v[1] == b && t->v[2] == c)
+		return;
+	t->v[0] = a;
+	t->v[1] = b;
+	t->v[2] = c;
 	*p++ = '(';
 	for (int i = 0; i < 3; i++) {
-		uint64_t u = v[i] < 0 ? -(uint64_t)v[i] : (uint64_t)v[i];
+		uint64_t u = t->v[i] < 0 ? -(uint64_t)t->v[i] : (uint64_t)t->v[i];
 		char tmp[20];
 		int n = 0;
 
@@ -835,7 +882,7 @@ static void fmt_triple(char *buf, int64_t a, int64_t b, int64_t c)
 			*p++ = ',';
 			*p++ = ' ';
 		}
-		if (v[i] < 0)
+		if (t->v[i] < 0)
 			*p++ = '-';
 		do
 			tmp[n++] = (char)('0' + u % 10);
@@ -850,9 +897,10 @@ static void fmt_triple(char *buf, int64_t a, int64_t b, int64_t c)
 /* A query read in step with others (pass_gpu): its current row's start and end. */
 struct cursor {
 	sqlite3_stmt *st;
-	int rc;	 /* of the last sqlite3_step() */
-	int row; /* a row is current */
-	int64_t start, end;
+	int rc;		    /* of the last sqlite3_step() */
+	int row;	    /* a row is current */
+	int64_t start, end; /* as SQLite orders them: NULL first */
+	int64_t ts, te;	    /* start and end as read (0 for NULL) */
 };
 
 static void cursor_step(struct cursor *c)
@@ -860,8 +908,10 @@ static void cursor_step(struct cursor *c)
 	c->rc = sqlite3_step(c->st);
 	c->row = c->rc == SQLITE_ROW;
 	if (c->row) { /* NULL sorts first, as in SQLite */
-		c->start = col_null(c->st, 1) ? INT64_MIN : col_int(c->st, 1);
-		c->end = col_null(c->st, 2) ? INT64_MIN : col_int(c->st, 2);
+		c->ts = col_int(c->st, 1);
+		c->te = col_int(c->st, 2);
+		c->start = col_null(c->st, 1) ? INT64_MIN : c->ts;
+		c->end = col_null(c->st, 2) ? INT64_MIN : c->te;
 	}
 }
 
@@ -915,8 +965,11 @@ static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts
 static void pass_gpu(struct walk *w, struct rep *r)
 {
 	struct cursor src[NGPU_PARTS], api = {0};
+	struct triple grid, block;
 	size_t nsrc = 0;
 	int flows = w->corr.pages.n > 0;
+
+	grid.s[0] = block.s[0] = '\0';
 
 	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
 		struct strbuf sql = STRBUF_INIT;
@@ -957,7 +1010,7 @@ static void pass_gpu(struct walk *w, struct rep *r)
 		sqlite3_stmt *st;
 		int64_t kind, pid, corr, dev, stream;
 		int in_report = 0, has_corr;
-		char name[64], grid[72], block[72];
+		char name[64];
 
 		for (size_t i = 0; i < nsrc; i++) /* the earliest; ties: the table order */
 			if (src[i].row && (!g || src[i].start < g->start ||
@@ -992,11 +1045,13 @@ static void pass_gpu(struct walk *w, struct rep *r)
 				}
 			}
 		}
-		e.ts = col_int(st, 1) + r->off;
-		e.dur = col_int(st, 2) + r->off - e.ts;
+		e.ts = g->ts + r->off;
+		e.dur = g->te + r->off - e.ts;
 		switch (kind) {
 		case 0:
-			e.name = col_text(st, 7) ? col_text(st, 7) : "";
+			e.name = col_text(st, 7);
+			if (!e.name)
+				e.name = "";
 			e.cat = "cuda_kernel";
 			break;
 		case 1: {
@@ -1025,10 +1080,10 @@ static void pass_gpu(struct walk *w, struct rep *r)
 		stream = col_int(st, 4);
 		e.track = gpu_track(w, r, pid, dev, stream);
 		if (kind == 0) {
-			fmt_triple(grid, col_int(st, 8), col_int(st, 9), col_int(st, 10));
-			fmt_triple(block, col_int(st, 11), col_int(st, 12), col_int(st, 13));
-			add_arg_str(&e, "grid", grid);
-			add_arg_str(&e, "block", block);
+			fmt_triple(&grid, col_int(st, 8), col_int(st, 9), col_int(st, 10));
+			fmt_triple(&block, col_int(st, 11), col_int(st, 12), col_int(st, 13));
+			add_arg_str(&e, "grid", grid.s);
+			add_arg_str(&e, "block", block.s);
 			add_arg_int(&e, "registersPerThread", col_int(st, 14));
 			add_arg_int(&e, "sharedMemory", col_int(st, 15));
 		} else if (kind == 1) {

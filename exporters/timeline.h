@@ -139,7 +139,9 @@ struct tl_event {
 	struct tl_track *track;
 	int64_t ts, dur;  /* ns on the common base; dur 0 for instants and counters */
 	const char *name; /* slices, ranges, instants */
-	const char *cat;  /* category (NVTX domain, "cuda_api", "cuda_gpu", "osrt", "mpi") */
+	const char *cat;  /* category (NVTX domain, "cuda_api", "cuda_gpu", "osrt", "mpi"): a
+			     static string or one that lives until the export ends (writers
+			     may know it by its address) */
 	double value;	  /* counters */
 	/* Perfetto flows (TrackEvent.flow_ids / terminating_flow_ids): flow_out on an API call
 	 * that has GPU work, flow_in on that work; 0 = none */

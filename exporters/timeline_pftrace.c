@@ -288,6 +288,8 @@ struct pf {
 	size_t nout;
 	const char *ann_key[64]; /* argument names by address (static strings) -> iid */
 	uint64_t ann_iid[64];
+	const char *cat_key[16]; /* categories by address (tl_event.cat) -> iid */
+	uint64_t cat_iid[16];
 	struct intern_table names, cats, anns;
 	struct new_string news[TL_MAX_ARGS + 2];
 	int nnews;
@@ -594,7 +596,15 @@ static int pf_event(struct tl_sink *s, const struct tl_event *e)
 		else
 			pb_str(p, F_TE_NAME, e->name ? e->name : "");
 		if (e->cat) {
-			iid = iid_of(pf, &pf->cats, F_ID_CATEGORIES, e->cat);
+			size_t slot = ((uintptr_t)e->cat >> 3) & 15;
+
+			if (pf->cat_key[slot] == e->cat) {
+				iid = pf->cat_iid[slot];
+			} else {
+				iid = iid_of(pf, &pf->cats, F_ID_CATEGORIES, e->cat);
+				pf->cat_key[slot] = e->cat;
+				pf->cat_iid[slot] = iid;
+			}
 			if (iid)
 				pb_uint(p, F_TE_CATEGORY_IIDS, iid);
 			else
