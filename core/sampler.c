@@ -994,6 +994,7 @@ void sampler_stop(struct sampler *s, struct sampler_stats *st)
 	l->lost_samples = s->st.lost_samples;
 	l->unwind_failures = s->st.unwind_failures;
 	l->switches = s->st.switches;
+	l->sampler_cpu_ns = s->st.cpu_ns;
 	send_frame(s);
 	*st = s->st;
 	free_sampler(s);

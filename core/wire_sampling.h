@@ -94,6 +94,8 @@ struct gp_rec_sampling_loss {
 	uint64_t lost_samples;	  /* records the kernel dropped (PERF_RECORD_LOST: ring full) */
 	uint64_t unwind_failures; /* samples whose unwind stopped early (GP_SAMPLE_BROKEN) */
 	uint64_t switches;	  /* context-switch records read */
+	uint64_t sampler_cpu_ns;  /* CPU time of gprof-cli's sampler thread (reading, unwinding,
+				     symbols): its cost, outside the application */
 };
 
 #endif

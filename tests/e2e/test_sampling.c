@@ -144,6 +144,9 @@ static void check_hot(void **state, const char *bt, int method)
 	assert_int_equal(tu_query_int(db, "SELECT CAST(value AS INTEGER) FROM META_DATA_EXPORT "
 					  "WHERE name = 'GPROF_CPU_SAMPLES'"),
 			 n);
+	/* the sampler thread's own CPU time, outside the application */
+	assert_true(tu_query_int(db, "SELECT CAST(value AS INTEGER) FROM META_DATA_EXPORT WHERE "
+				     "name = 'GPROF_SAMPLER_CPU_NS'") > 0);
 }
 
 static void test_fp(void **state)
