@@ -194,7 +194,7 @@ int cmd_diff(int argc, char **argv)
 	enum diff_metric metric = DIFF_METRIC_TOTAL;
 	unsigned mask = 0;
 	struct diff_rule *rules = NULL;
-	size_t nrules = 0;
+	size_t nrules = 0, rules_alloc = 0;
 	int c, quiet = 0, status = GP_EXIT_OK, sep = -1, nb = 0, nn = 0, nfiles;
 	char **files = NULL, **base, **new;
 	sqlite3 **dbs = NULL;
@@ -236,7 +236,7 @@ int cmd_diff(int argc, char **argv)
 			}
 			break;
 		case OPT_FAIL_ON:
-			rules = xrealloc(rules, (nrules + 1) * sizeof(*rules));
+			GP_ALLOC_GROW(rules, nrules + 1, rules_alloc);
 			if (diff_parse_rule(optarg, &rules[nrules])) {
 				status = GP_EXIT_USAGE;
 				goto out;

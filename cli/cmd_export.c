@@ -90,6 +90,7 @@ static const struct option longopts[] = {
 static int parse_pids(const char *arg, int32_t **pids, size_t *n)
 {
 	char *copy = xstrdup(arg), *save = NULL;
+	size_t alloc = *n;
 	int ret = 0;
 
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -99,7 +100,7 @@ static int parse_pids(const char *arg, int32_t **pids, size_t *n)
 			ret = -1;
 			break;
 		}
-		*pids = xrealloc(*pids, (*n + 1) * sizeof(**pids));
+		GP_ALLOC_GROW(*pids, *n + 1, alloc);
 		(*pids)[(*n)++] = (int32_t)v;
 	}
 	free(copy);

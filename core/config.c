@@ -171,7 +171,7 @@ int config_env_split(const char *list, char ***items, size_t *n, struct strbuf *
 {
 	const char *p = list;
 	char **v = NULL;
-	size_t cnt = 0;
+	size_t cnt = 0, alloc = 0;
 
 	*items = NULL;
 	*n = 0;
@@ -205,7 +205,7 @@ int config_env_split(const char *list, char ***items, size_t *n, struct strbuf *
 			end++;
 		}
 		size_t len = end ? (size_t)(end - p) : strlen(p);
-		v = xrealloc(v, (cnt + 1) * sizeof(*v));
+		GP_ALLOC_GROW(v, cnt + 1, alloc);
 		v[cnt] = xmalloc(len + 1);
 		memcpy(v[cnt], p, len);
 		v[cnt][len] = '\0';

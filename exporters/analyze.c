@@ -328,7 +328,7 @@ static int apply_window(struct analyze_run *r)
 	    have_end = analyze_arg_text(r, "end") != NULL, by_thread = 0, by_process = 0;
 	struct strbuf sb = STRBUF_INIT;
 	char **tables = NULL;
-	size_t n = 0;
+	size_t n = 0, alloc = 0;
 	sqlite3_stmt *st;
 	int ret = 0;
 
@@ -360,7 +360,7 @@ static int apply_window(struct analyze_run *r)
 		-1, &st, NULL) != SQLITE_OK)
 		return error("cannot list the tables of '%s': %s", r->label, sqlite3_errmsg(r->db));
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		tables = xrealloc(tables, (n + 1) * sizeof(*tables));
+		GP_ALLOC_GROW(tables, n + 1, alloc);
 		tables[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_finalize(st);
