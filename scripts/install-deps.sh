@@ -8,10 +8,12 @@ opt=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # openmpi-bin, libopenmpi-dev: tests/e2e/test_mpi.c (skipped without them)
 # protobuf-compiler: protoc --decode of the Perfetto export in tests/e2e/test_timeline.c
+# libxml2-utils, librsvg2-bin: xmllint and rsvg-convert parse and render the recipes' SVG
+# pictures (tests/unit/test_svg.c, tests/e2e/test_recipe.c; skipped without them)
 # libdw-dev: elfutils' libdwfl, the unwinder and symbols of CPU sampling (core/sampler.c)
 # libjemalloc2, libtcmalloc-minimal4: --host-memory-usage under another allocator in
 # tests/e2e/test_hostmem.c (skipped without them)
-for p in build-essential libsqlite3-dev libyaml-dev libcmocka-dev sqlite3 mandoc openmpi-bin libopenmpi-dev protobuf-compiler libxml2-utils libdw-dev libjemalloc2 libtcmalloc-minimal4; do
+for p in build-essential libsqlite3-dev libyaml-dev libcmocka-dev sqlite3 mandoc openmpi-bin libopenmpi-dev protobuf-compiler libxml2-utils librsvg2-bin libdw-dev libjemalloc2 libtcmalloc-minimal4; do
 	have "$p" || need="$need $p"
 done
 # optional: clang for make check-fuzz (libFuzzer, ASan, UBSan; skipped without it)
