@@ -747,7 +747,8 @@ static void drain(struct sampler *s)
 		}
 		__atomic_store_n(&pg->data_tail, tail, __ATOMIC_RELEASE);
 	}
-	qsort(s->recs, s->nrecs, sizeof(*s->recs), rec_cmp);
+	if (s->nrecs) /* (qsort of a NULL array is undefined, even of none) */
+		qsort(s->recs, s->nrecs, sizeof(*s->recs), rec_cmp);
 	for (size_t i = 0; i < s->nrecs; i++)
 		handle_record(s, (const void *)(s->arena + s->recs[i].off));
 	send_frame(s);
