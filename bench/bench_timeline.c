@@ -5,7 +5,7 @@
  * Makes a report of N events in nsys's tables (NVTX_EVENTS, CUPTI_ACTIVITY_KIND_RUNTIME and
  * CUPTI_ACTIVITY_KIND_KERNEL with their full nsys columns, as a CUDA launch loop records
  * them: per iteration an NVTX range, a cudaLaunchKernel and its kernel, one flow each;
- * rows in time order, as recorders write them) and a copy of it with the rows of those
+ * rows in time order, as nsys's exports hold them) and a copy of it with the rows of those
  * tables shuffled (the walk must sort them), then on each, in a child process each (one
  * core, the parent waits):
  *   - scan, storage order: the columns the walk reads, stepped in rowid order, nothing

@@ -476,11 +476,13 @@ static void load_names(struct walk *w, struct rep *r, struct map *m, const char 
 
 /* ---- ordered sources ------------------------------------------------------------------
  * Every pass reads its rows by (start ASC, end DESC).  Sorting a table is most of the
- * cost of a read (SQLite's sorter copies the whole row, strings included), and the tables
- * are mostly written in that order already (nsys's exports; gprof-cli's recorder per
- * stream and thread): one scan of (start, end) in rowid order, without a sort, tells, and
- * the pass then reads in rowid order (free on a rowid table).  Otherwise it sorts, with
- * the rowid breaking ties so that both ways give the same order. */
+ * cost of a read (SQLite's sorter copies the whole row, strings included), and many
+ * tables hold their rows in that order already (nsys's exports: every table of the
+ * fixture; gprof-cli's recorder for one thread or one stream, but it writes an NVTX
+ * push/pop range at its pop, after the ranges nested in it): one scan of (start, end) in
+ * rowid order, without a sort, tells, and the pass then reads in rowid order (free on a
+ * rowid table).  Otherwise it sorts, with the rowid breaking ties so that both ways give
+ * the same order. */
 
 /* (start, end) of consecutive rows, in (start ASC, end DESC) order so far? */
 struct order_check {

@@ -4,7 +4,7 @@
  *
  * One event walk (timeline.c) reads the report tables with streaming SQLite queries, each
  * ordered by start time (read in storage order when a first scan finds the table in time
- * order, as recorders write it; sorted by SQLite otherwise), applies the filters and hands
+ * order, as nsys's exports hold it; sorted by SQLite otherwise), applies the filters and hands
  * tracks and events to a writer (a "sink"): Perfetto's protobuf trace format
  * (timeline_pftrace.c) or the Trace Event Format JSON of chrome://tracing
  * (timeline_json.c).  Nothing is held per event: memory is the tracks, the interned names,
