@@ -316,7 +316,9 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 	meta_add(m, "USE_FRAME_POINTERS",
 		 tf(o->backtrace == SAMPLER_BT_FP || o->backtrace == SAMPLER_BT_LBR));
 	meta_add(m, "USE_DWARF", tf(o->backtrace == SAMPLER_BT_DWARF));
-	meta_add(m, "USE_LBRS", "false"); /* -b lbr falls back to fp (cpu-clock has no LBR) */
+	meta_add(m, "USE_LBRS", "false");
+	meta_add(m, "GPROF_PYTHON_SAMPLING",
+		 tf(o->python_sampling)); /* -b lbr falls back to fp (cpu-clock has no LBR) */
 
 	meta_add_value(m, "GPROF_COMMAND_LINE", strbuf_detach(&cmd, NULL));
 	meta_add_value(m, "GPROF_TRACE", xstrdup(profile_trace_text(o->trace)));
@@ -913,7 +915,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 					    .sample = o.sample,
 					    .cpuctxsw = o.cpuctxsw,
 					    .backtrace = (enum sampler_backtrace)o.backtrace,
-					    .period_ns = o.sampling_period_ns};
+					    .period_ns = o.sampling_period_ns,
+					    .python = o.python_sampling};
 
 		sampler_open(&smp, &sc);
 	}
@@ -1133,6 +1136,11 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		warning("CPU sampling: %llu records lost (perf ring buffer full), %llu not sent "
 			"(GPROF_LOST_CPU_SAMPLES)",
 			(unsigned long long)sst.lost_samples, (unsigned long long)sst.lost_sends);
+	if (sst.python_unread)
+		warning("CPU sampling: %llu samples of Python threads without their Python frames: "
+			"the process had ended when the sampler read them "
+			"(GPROF_PYTHON_FRAMES_UNREAD)",
+			(unsigned long long)sst.python_unread);
 	if (sst.unwind_failures)
 		fprintf(
 		    stderr,

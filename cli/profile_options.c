@@ -363,6 +363,16 @@ static int apply_bt_threshold(struct profile_options *o, const char *value)
 	return 0;
 }
 
+static int apply_python_sampling(struct profile_options *o, const char *value)
+{
+	int b = profile_parse_bool("python-sampling", value);
+
+	if (b < 0)
+		return -1;
+	o->python_sampling = b;
+	return 0;
+}
+
 static int apply_stats(struct profile_options *o, const char *value)
 {
 	int b = profile_parse_bool("stats", value);
@@ -971,6 +981,10 @@ static const struct profile_option options[] = {
      "(default auto)",
      apply_backtrace, .validate = config_validate_enum, .data = backtrace_values,
      .default_value = "auto"},
+    {"python-sampling", 0, PROFILE_OPT_BOOL, NULL,
+     "add the Python frames (function, file, line) of CPython 3.11 threads to their CPU "
+     "samples, between the native frames that run them (default false)",
+     apply_python_sampling, BOOL_ROW, .default_value = "false"},
     {"cpuctxsw", 0, PROFILE_OPT_VALUE, "process-tree|none",
      "record the context switches of the application's threads into SCHED_EVENTS "
      "(default process-tree)",

@@ -91,6 +91,7 @@ struct profile_options {
 	int cpuctxsw;			 /* --cpuctxsw: 1 process-tree (default), 0 none */
 	int backtrace;			 /* -b/--backtrace: enum sampler_backtrace (auto: dwarf) */
 	uint64_t sampling_period_ns;	 /* --sampling-period / 1e9 / --sampling-frequency, ns */
+	int python_sampling;		 /* --python-sampling: Python frames in the samples */
 	int stats;			 /* --stats */
 	int show_output;		 /* -w (default 1) */
 	int trace_fork_before_exec;	 /* --trace-fork-before-exec: trace fork()ed children

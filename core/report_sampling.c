@@ -22,7 +22,8 @@
  * report without sampling has none (as nsys with --sample=none --cpuctxsw=none).  The ENUM tables
  * come from report_enums.c.  The sampler's counters go to META_DATA_EXPORT at the end:
  * GPROF_CPU_SAMPLES, GPROF_LOST_CPU_SAMPLES, GPROF_CPU_UNWIND_FAILURES,
- * GPROF_SCHED_SWITCHES, GPROF_SAMPLER_CPU_NS (the sampler thread's CPU time).
+ * GPROF_SCHED_SWITCHES, GPROF_SAMPLER_CPU_NS (the sampler thread's CPU time),
+ * GPROF_PYTHON_FRAMES_UNREAD (samples of Python threads without their Python frames).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -196,6 +197,7 @@ static int sampling_handle(struct report *r, struct report_conn *c, const struct
 		keep_max(&s->loss.unwind_failures, l->unwind_failures);
 		keep_max(&s->loss.switches, l->switches);
 		keep_max(&s->loss.sampler_cpu_ns, l->sampler_cpu_ns);
+		keep_max(&s->loss.python_unread, l->python_unread);
 		s->have_loss = 1;
 		return 0;
 	}
@@ -235,6 +237,7 @@ static int sampling_finish(struct report *r)
 		meta_u64(r, "GPROF_CPU_UNWIND_FAILURES", s->loss.unwind_failures);
 		meta_u64(r, "GPROF_SCHED_SWITCHES", s->loss.switches);
 		meta_u64(r, "GPROF_SAMPLER_CPU_NS", s->loss.sampler_cpu_ns);
+		meta_u64(r, "GPROF_PYTHON_FRAMES_UNREAD", s->loss.python_unread);
 	}
 	if (s && s->have_sched) /* the pitfalls doc's LEAD(start) OVER (PARTITION BY globalTid) */
 		report_exec(r, "CREATE INDEX IF NOT EXISTS SCHED_EVENTS_TID ON SCHED_EVENTS "

@@ -37,12 +37,20 @@ char *report_symbol_name(const char *elf_name)
 	return dm;
 }
 
+int report_symbols_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				  Dwarf_Addr base, const char *file_name,
+				  const char *debuglink_file, GElf_Word debuglink_crc,
+				  char **debuginfo_file_name)
+{
+	return -1;
+}
+
 struct report_symbols *report_symbols_new(void)
 {
 	struct report_symbols *s = xcalloc(1, sizeof(*s));
 
 	s->cb.find_elf = dwfl_build_id_find_elf;
-	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.find_debuginfo = report_symbols_find_debuginfo;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	return s;
 }

@@ -15,6 +15,17 @@
  * C++ name.  Returns a new string (caller frees). */
 char *report_symbol_name(const char *elf_name);
 
+/* libdwfl's find_debuginfo callback, which finds none: symbols come from the files' own
+ * symbol tables (.symtab, else .dynsym: the internal functions of a stripped library stay
+ * unresolved, as nsys shows them), unwind tables from their .eh_frame.  Loading separate
+ * debug information (/usr/lib/debug) cost the sampler ~1 ms a sample, decompressing it
+ * again for every process; the sampler fell behind and Python frames were lost. */
+#include <elfutils/libdwfl.h>
+int report_symbols_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				  Dwarf_Addr base, const char *file_name,
+				  const char *debuglink_file, GElf_Word debuglink_crc,
+				  char **debuginfo_file_name);
+
 /* Files opened so far, each with its symbol table (one Dwfl per file).  Not thread-safe. */
 struct report_symbols;
 

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "report_symbols.h"
+#include "sampler_python.h"
 #include "sampler.h"
 #include "util.h"
 #include "wire.h"
@@ -62,6 +63,8 @@ struct proc {
 	Dwfl *dwfl;
 	int attached, rebuild; /* dwfl_attach_state done; the Dwfl must be built anew */
 	struct i64map syms;    /* lookup address -> (symbol_sid << 32 | module_sid) */
+	uint64_t py_runtime;   /* CPython 3.11's _PyRuntime, 0: none (sampler_python.h) */
+	size_t py_checked;     /* maps looked at for it */
 };
 
 /* One record copied out of a ring, ordered by (time, ring order). */
@@ -239,6 +242,8 @@ static void proc_drop_dwfl(struct proc *p)
 static void proc_clear(struct proc *p)
 {
 	proc_drop_dwfl(p);
+	p->py_runtime = 0;
+	p->py_checked = 0;
 	for (size_t i = 0; i < p->n; i++)
 		free(p->maps[i].path);
 	p->n = 0;
@@ -445,6 +450,96 @@ static void trailer(const struct perf_event_header *h, struct sample_id *id)
 	memcpy(id, (const unsigned char *)h + h->size - sizeof(*id), sizeof(*id));
 }
 
+/* CPython 3.11's _PyRuntime in process p (its executable or libpython exports it), once
+ * p maps one; 0 when it does not. */
+static uint64_t py_runtime(struct sampler *s, struct proc *p)
+{
+	if (p->py_runtime || p->py_checked == p->n)
+		return p->py_runtime;
+	p->py_checked = p->n;
+	for (size_t i = 0; i < p->n && !p->py_runtime; i++) {
+		Dwfl *d;
+		Dwfl_Module *m;
+		int nsym;
+
+		if (!py_is_python311(p->maps[i].path) || !(d = proc_dwfl(s, p)) ||
+		    !(m = dwfl_addrmodule(d, p->maps[i].start)))
+			continue;
+		nsym = dwfl_module_getsymtab(m);
+		for (int k = 1; k < nsym; k++) {
+			GElf_Sym sym;
+			GElf_Addr addr;
+			const char *name =
+			    dwfl_module_getsym_info(m, k, &sym, &addr, NULL, NULL, NULL);
+
+			if (name && !strcmp(name, "_PyRuntime")) {
+				p->py_runtime = addr;
+				break;
+			}
+		}
+	}
+	return p->py_runtime;
+}
+
+/* Python frames (CPython 3.11, --python-sampling): interleave the thread's Python frames
+ * with the native ones in fr[0..*n) (at most GP_SAMPLE_FRAMES_MAX): each native
+ * _PyEval_EvalFrameDefault is preceded (leaf first) by the Python frames it runs, up to
+ * its entry frame; Python frames left when the native stack has no more of them go last.
+ * A Python frame: symbol "qualname (file.py:line)", module the file, ip 0. */
+static void add_python_frames(struct sampler *s, struct proc *p, uint32_t tid,
+			      struct gp_sample_frame *fr, unsigned *n)
+{
+	struct py_frame py[PY_FRAMES_MAX];
+	struct gp_sample_frame out[GP_SAMPLE_FRAMES_MAX];
+	uint64_t rt = py_runtime(s, p);
+	uint32_t eval;
+	int np, j = 0;
+	unsigned k = 0;
+
+	struct py_stack st = {s->uw.stack, s->uw.sp, s->uw.stack_len};
+
+	if (!rt || !s->cfg.python)
+		return;
+	np = py_read_frames((pid_t)p->pid, rt, (pid_t)tid,
+			    s->cfg.backtrace == SAMPLER_BT_DWARF ? &st : NULL, py, PY_FRAMES_MAX);
+	if (np < 0)
+		s->st.python_unread++;
+	if (np <= 0)
+		return;
+	eval = intern(s, "_PyEval_EvalFrameDefault");
+	for (unsigned i = 0; i <= *n && k < GP_SAMPLE_FRAMES_MAX; i++) {
+		int here = i < *n ? fr[i].symbol_sid == eval : 1;
+
+		while (here && j < np && k < GP_SAMPLE_FRAMES_MAX) {
+			const char *b = strrchr(py[j].file, '/');
+			char name[sizeof(py[j].name) + sizeof(py[j].file) + 16];
+
+			snprintf(name, sizeof(name), "%s (%s:%d)", py[j].name,
+				 b ? b + 1 : py[j].file, py[j].line);
+			out[k].ip = 0;
+			out[k].symbol_sid = intern(s, name);
+			out[k].module_sid = intern(s, py[j].file);
+			k++;
+			if (py[j++].is_entry && i < *n)
+				break; /* the rest belongs to outer _PyEval_EvalFrameDefault calls
+					*/
+		}
+		if (i < *n && k < GP_SAMPLE_FRAMES_MAX)
+			out[k++] = fr[i];
+	}
+	memcpy(fr, out, k * sizeof(fr[0]));
+	*n = k;
+}
+
+/* Is ip in the dynamic loader (ld-linux*.so)?  A stack that ends there ends in its entry
+ * code (_start, _dl_start_user: unnamed where ld.so has no symbol table), not broken. */
+static int in_loader(struct proc *p, uint64_t ip)
+{
+	struct map *m = find_map(p, ip);
+
+	return m && strstr(m->path, "/ld-linux") != NULL;
+}
+
 /* Is string id sid the name of a process's or thread's first function? */
 static int outermost(struct sampler *s, uint32_t sid)
 {
@@ -476,6 +571,7 @@ static void emit_sample(struct sampler *s, const struct perf_event_header *h)
 	memcpy(&cpu, q + 24, 4);
 	q += 32;
 	s->st.samples++;
+	s->uw.stack_len = 0; /* (no stack copy yet for this sample) */
 	if (!s->cfg.sample)
 		return;
 	p = proc_get(s, pid);
@@ -565,9 +661,11 @@ static void emit_sample(struct sampler *s, const struct perf_event_header *h)
 			fr[i].symbol_sid = (uint32_t)(sm >> 32);
 			fr[i].module_sid = (uint32_t)sm;
 		}
+		add_python_frames(s, p, tid, fr, &n);
 		/* the entry points whose unwind tables do not mark the end of the stack (ld.so's
 		 * _start and _dl_start_user): a stack that reached one is complete */
-		if (broken && n && outermost(s, fr[n - 1].symbol_sid)) {
+		if (broken && n &&
+		    (outermost(s, fr[n - 1].symbol_sid) || in_loader(p, fr[n - 1].ip))) {
 			broken = 0;
 			s->st.unwind_failures--;
 		}
@@ -929,7 +1027,7 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 		return 1;
 	}
 	s->dcb.find_elf = dwfl_build_id_find_elf;
-	s->dcb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->dcb.find_debuginfo = report_symbols_find_debuginfo;
 	s->dcb.debuginfo_path = &s->debuginfo_path;
 	*out = s;
 	return 0;
@@ -996,6 +1094,7 @@ void sampler_stop(struct sampler *s, struct sampler_stats *st)
 	l->unwind_failures = s->st.unwind_failures;
 	l->switches = s->st.switches;
 	l->sampler_cpu_ns = s->st.cpu_ns;
+	l->python_unread = s->st.python_unread;
 	send_frame(s);
 	*st = s->st;
 	free_sampler(s);

@@ -50,6 +50,7 @@ struct sampler_config {
 	int cpuctxsw;	     /* 1: context switches (SCHED_EVENTS) */
 	enum sampler_backtrace backtrace;
 	uint64_t period_ns; /* CPU time between two samples of a thread (ns, cpu-clock) */
+	int python;	    /* --python-sampling: CPython 3.11 frames (sampler_python.h) */
 };
 
 /* Counters of a finished sampler, printed by `profile` and stored in the report
@@ -62,6 +63,7 @@ struct sampler_stats {
 	uint64_t switches;	  /* context-switch records read */
 	uint64_t lost_sends;	  /* records not sent: the recorder's socket failed */
 	uint64_t cpu_ns;	  /* CPU time of the sampler thread (ns) */
+	uint64_t python_unread;	  /* samples of Python threads without their Python frames */
 };
 
 struct sampler;

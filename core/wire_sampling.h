@@ -96,6 +96,9 @@ struct gp_rec_sampling_loss {
 	uint64_t switches;	  /* context-switch records read */
 	uint64_t sampler_cpu_ns;  /* CPU time of gprof-cli's sampler thread (reading, unwinding,
 				     symbols): its cost, outside the application */
+	uint64_t python_unread;	  /* samples of a CPython 3.11 thread whose Python frames could
+				     not be read (the process had ended when the sampler came
+				     to them: core/sampler_python.h) */
 };
 
 #endif

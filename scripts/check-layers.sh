@@ -30,7 +30,7 @@ layer_of() {
 		core/metrics_names.h) echo 0 wire ;;
 	collectors/*) echo 1 inject ;;
 	core/report*.[ch] | core/kernel_name.[ch]) echo 2 writer ;;
-	core/recorder*.[ch] | core/capture.[ch] | core/sampler.[ch]) echo 3 record ;;
+	core/recorder*.[ch] | core/capture.[ch] | core/sampler*.[ch]) echo 3 record ;;
 	exporters/*) echo 4 readers ;;
 	cli/* | core/config.[ch] | core/outname.[ch] | core/metrics_set.[ch]) echo 5 cli ;;
 	*) echo "? unknown" ;;

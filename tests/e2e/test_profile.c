@@ -853,6 +853,7 @@ static void test_print_config_round_trip(void **state)
 				   "sample: process-tree\n"
 				   "sampling-period: 1000000\n"
 				   "backtrace: auto\n"
+				   "python-sampling: false\n"
 				   "cpuctxsw: process-tree\n"
 				   "stats: true\n"
 				   "show-output: true\n"

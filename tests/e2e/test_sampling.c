@@ -17,6 +17,9 @@
  *   - --osrt-backtrace-threshold: the OSRT_API row of a long nanosleep has a callchain
  *     (OSRT_CALLCHAINS) naming nanosleep, then its caller hot_sleeper, then main, and
  *     NVIDIA's documented "Backtraces for OSRT Ranges" query runs unchanged;
+ *   - Python frames (CPython 3.11): a Python hot loop (tests/programs/py_hot.py) has
+ *     py_burn (py_hot.py:LINE) <- py_middle <- main in most samples, between the native
+ *     frames it runs in and _PyEval_EvalFrameDefault;
  *   - `export --type folded` (collapsed stacks) and the stats reports cpu_func_sum (flat)
  *     and cpu_func_bottomup (bottom-up) per thread.
  *
@@ -378,7 +381,9 @@ static void test_cpuctxsw_vs_perf_stat(void **state)
 	tol = (ours > perf ? ours : perf) / 10 + 10;
 	print_message("switch-outs: SCHED_EVENTS %lld (ins %lld), perf stat %lld\n", ours, outs_in,
 		      perf);
-	assert_true(ours >= 300 && perf >= 300);
+	/* (a sleep whose timer has already expired when the thread would block returns
+	 * without a switch: a few of the 300 may have none) */
+	assert_true(ours >= 290 && perf >= 290);
 	assert_true(diff <= tol);
 	assert_true(outs_in >= ours - 2 && outs_in <= ours + 2);
 	/* the thread's last switch-out is nsys's Terminated (5); the others 0 */
@@ -451,6 +456,80 @@ static void test_osrt_backtrace(void **state)
 	sqlite3_close(d);
 }
 
+/* Python frames: python3 (3.11) tests/programs/py_hot.py, 300 ms in py_burn's loop */
+static void test_python_frames(void **state)
+{
+	char db[PATH_MAX], py[PATH_MAX + 32], ver[64] = "";
+	const char *args[] = {"profile", "-t", "none",	  "--python-sampling=true",
+			      "-o",	 "r",  "python3", py,
+			      "300",	 NULL};
+	struct tu_run *r = malloc(sizeof(*r));
+	FILE *p = popen("python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])' "
+			"2>/dev/null",
+			"r");
+	long long n, burn, chained, interleaved, unread;
+	const char *src = getenv("GPROF_SRCDIR");
+
+	assert_non_null(r);
+	if (p) {
+		if (!fgets(ver, sizeof(ver), p))
+			ver[0] = 0;
+		pclose(p);
+	}
+	if (strcmp(ver, "3.11\n")) {
+		free(r);
+		TU_SKIP("python3 is not CPython 3.11 (%s)", ver[0] ? ver : "none");
+	}
+	snprintf(db, sizeof(db), "%s/tests/programs/py_hot.py", src && *src ? src : ".");
+	if (!realpath(db, py)) /* (profile runs in the test's folder) */
+		snprintf(py, sizeof(py), "%s", db);
+	tu_run_in(r, g_cli, *state, args);
+	if (strstr(r->err, "CPU sampling and context switches off")) {
+		free(r);
+		TU_SKIP("perf_event_open is not allowed here");
+	}
+	tu_assert_status(r, 0);
+	free(r);
+	tu_pathf(db, *state, "r.db");
+	/* the samples of the Python process (the one whose stacks hold py_hot.py) */
+	n = tu_query_int(db, "SELECT count(*) FROM COMPOSITE_EVENTS WHERE globalTid IN (SELECT "
+			     "e.globalTid FROM COMPOSITE_EVENTS e JOIN SAMPLING_CALLCHAINS c ON "
+			     "c.id = e.id JOIN StringIds m ON m.id = c.module WHERE m.value LIKE "
+			     "'%py_hot.py')");
+	burn =
+	    tu_query_int(db, "SELECT count(DISTINCT c.id) FROM SAMPLING_CALLCHAINS c JOIN "
+			     "StringIds s ON s.id = c.symbol JOIN StringIds m ON m.id = c.module "
+			     "WHERE s.value LIKE 'py_burn (py_hot.py:%)' AND m.value LIKE "
+			     "'%/py_hot.py'");
+	/* py_burn, then py_middle, then main further out */
+	chained = tu_query_int(
+	    db, "SELECT count(*) FROM (SELECT c.id, min(CASE WHEN s.value LIKE 'py_burn (%' THEN "
+		"c.stackDepth END) AS b, min(CASE WHEN s.value LIKE 'py_middle (%' THEN "
+		"c.stackDepth END) AS m, min(CASE WHEN s.value LIKE 'main (py_hot.py:%' THEN "
+		"c.stackDepth END) AS a FROM SAMPLING_CALLCHAINS c JOIN StringIds s ON s.id = "
+		"c.symbol GROUP BY c.id) WHERE b < m AND m < a");
+	/* interleaved: the native _PyEval_EvalFrameDefault that runs them comes after them */
+	interleaved = tu_query_int(
+	    db, "SELECT count(*) FROM (SELECT c.id, max(CASE WHEN s.value LIKE '%(py_hot.py:%' "
+		"THEN c.stackDepth END) AS py, max(CASE WHEN s.value = '_PyEval_EvalFrameDefault' "
+		"THEN c.stackDepth END) AS ev FROM SAMPLING_CALLCHAINS c JOIN StringIds s ON s.id "
+		"= c.symbol GROUP BY c.id) WHERE py < ev");
+	print_message("python: %lld samples, %lld in py_burn, %lld with its callers, %lld "
+		      "interleaved\n",
+		      n, burn, chained, interleaved);
+	/* the frames of samples the sampler reached after the process ended are not there
+	 * (GPROF_PYTHON_FRAMES_UNREAD; many on a loaded machine): the checks are on those read,
+	 * and every missing one is counted */
+	unread = tu_query_int(db, "SELECT CAST(value AS INTEGER) FROM META_DATA_EXPORT WHERE name "
+				  "= 'GPROF_PYTHON_FRAMES_UNREAD'");
+	print_message("python: %lld samples without their Python frames (unread)\n", unread);
+	assert_true(n >= 150);
+	assert_true(interleaved >= 30);
+	assert_true(burn * 100 >= interleaved * 60);
+	assert_true(chained * 100 >= burn * 90);
+	assert_true(interleaved + unread + 60 >= n); /* (60: the interpreter's start-up) */
+}
+
 /* export --type folded: one line per (thread, stack), root first, counts adding up to the
  * samples; the stats reports' flat and bottom-up tables per thread */
 static void test_folded_and_stats(void **state)
@@ -478,11 +557,10 @@ static void test_folded_and_stats(void **state)
 		n = atoll(sp + 1);
 		assert_true(n > 0);
 		sum += n;
-		if (strstr(line, ";start_thread;hot_thread;hot_middle;hot_burn ") && n >= 100)
+		if (strstr(line, ";hot_thread;hot_middle;hot_burn ") && n >= 100)
 			threads++;
-		if (strstr(line, ";_start;__libc_start_main;__libc_start_call_main;main;hot_run;"
-				 "hot_middle;hot_burn ") &&
-		    n >= 100)
+		if (strstr(line, ";_start;__libc_start_main;") &&
+		    strstr(line, ";main;hot_run;hot_middle;hot_burn ") && n >= 100)
 			mainline++;
 		assert_non_null(strncmp(line, "pid ", 4) ? strstr(line, " (") : line);
 	}
@@ -514,8 +592,7 @@ static void test_folded_and_stats(void **state)
 
 		tu_run_in(r, g_cli, dir, args);
 		tu_assert_status(r, 0);
-		assert_non_null(
-		    strstr(r->out, ",hot_burn,hot_middle <- hot_thread <- start_thread"));
+		assert_non_null(strstr(r->out, ",hot_burn,hot_middle <- hot_thread <- "));
 		assert_non_null(strstr(r->out, ",hot_burn,hot_middle <- hot_run <- main <- "));
 	}
 	{ /* a report without samples: one error, exit 3, nothing written */
@@ -586,6 +663,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cpuctxsw_vs_perf_stat, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_osrt_backtrace, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_python_frames, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_folded_and_stats, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),

@@ -7,8 +7,9 @@
 #      sampling queries run on it (tests/gpu/sampling_check.py); export --type folded and
 #      the stats reports cpu_func_sum / cpu_func_bottomup run;
 #   2. the same with -b fp;
-#   3. PyTorch (tests/gpu/torch_launch_bound.py eager, when TORCH_PYTHON exists): samples
-#      in libpython and libtorch, the CUDA driver's threads sampled too;
+#   3. PyTorch (tests/gpu/torch_launch_bound.py eager, when TORCH_PYTHON exists), with
+#      --python-sampling=true: samples in libpython and libtorch, the CUDA driver's threads
+#      sampled too, Python frames of torch_launch_bound.py (CPython 3.11);
 #   4. cost: torch_launch_bound eager's own ELAPSED figure bare, under -s none
 #      --cpuctxsw=none and under the default sampling, 3 runs each, medians printed (the
 #      goal: sampling adds <= 2 % to -s none);
@@ -87,8 +88,8 @@ fi
 if [ -x "$TORCH_PYTHON" ]; then
 	echo "== PyTorch: torch_launch_bound.py eager"
 	out=$tmp/torch
-	if "$GPROF_CLI" profile -f -o "$out" "$TORCH_PYTHON" "$here/torch_launch_bound.py" eager \
-		>"$out.out" 2>"$out.err"; then
+	if "$GPROF_CLI" profile --python-sampling=true -f -o "$out" "$TORCH_PYTHON" \
+		"$here/torch_launch_bound.py" eager >"$out.out" 2>"$out.err"; then
 		check_report torch "$out.db" "$out.err"
 		for mod in libpython libtorch; do
 			n=$(q "$out.db" "SELECT count(DISTINCT c.id) FROM SAMPLING_CALLCHAINS c JOIN \
@@ -99,6 +100,14 @@ StringIds m ON m.id = c.module WHERE m.value LIKE '%$mod%'")
 		n=$(q "$out.db" "SELECT count(DISTINCT globalTid) FROM COMPOSITE_EVENTS")
 		[ "${n:-0}" -ge 2 ] && ok "torch: $n threads sampled" ||
 			bad "torch: only ${n:-0} thread sampled"
+		n=$(q "$out.db" "SELECT count(DISTINCT c.id) FROM SAMPLING_CALLCHAINS c JOIN \
+StringIds s ON s.id = c.symbol WHERE s.value LIKE '%(torch_launch_bound.py:%'")
+		if "$TORCH_PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+			[ "${n:-0}" -gt 0 ] && ok "torch: $n samples with Python frames" ||
+				bad "torch: no Python frame (CPython 3.11)"
+		else
+			echo "  info Python frames: ${n:-0} (not CPython 3.11: none expected)"
+		fi
 		n=$(q "$out.db" "SELECT count(*) FROM OSRT_API WHERE callchainId != 0")
 		echo "  info OSRT calls with a backtrace: ${n:-0}"
 	else

@@ -202,7 +202,7 @@ static void test_profile_help_matches_man(void **state)
 	assert_true(has_opt(&help, "cuda-flush-interval"));
 	assert_true(has_opt(&help, "mpi-impl"));
 	assert_true(has_opt(&help, "host-memory-threshold"));
-	assert_int_equal(help.n, 37);
+	assert_int_equal(help.n, 38);
 }
 
 static void test_stats_help_matches_man(void **state)
