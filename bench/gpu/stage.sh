@@ -2,7 +2,9 @@
 # stage.sh - copy what the GPU machine needs into $STAGE (default .gpu/; git-ignored, as
 # is every .gpu-*/; pass it to the device run with carry: [".gpu"]): gprof-cli, its libraries and the GPU test programs
 # built in $B (default build), the CUPTI-floor library, launchbench and mbv2.py, and the
-# Debian libdw1/libelf1 packages that nsys's QdstrmImporter needs there.
+# Debian libdw1/libelf1 packages that nsys's QdstrmImporter and gprof-cli itself (CPU
+# sampling's unwinder) need there: extract them (dpkg -x) and put their lib folder on
+# LD_LIBRARY_PATH, as run-issue10.sh does.
 set -e
 B=${B:-build}
 S=${STAGE:-.gpu}
@@ -11,7 +13,13 @@ mkdir -p $S/build/bin $S/build/lib/gprof-cli $S/build/tests/gpu $S/debs
 # linked with --whole-archive: core/report.c refers to report_module_cuda weakly, and a
 # weak reference does not pull report_cuda.o out of libgprof.a (see the cuda report)
 cc -o $S/build/bin/gprof-cli "$B/obj/cli/gprof-cli.o" -Wl,--whole-archive "$B/libgprof.a" \
-	-Wl,--no-whole-archive -lsqlite3 -Wl,-Bstatic -lyaml -Wl,-Bdynamic -lstdc++ -lpthread -lm -ldl
+	-Wl,--no-whole-archive -lsqlite3 -Wl,-Bstatic -lyaml -Wl,-Bdynamic -ldw -lelf -lstdc++ \
+	-lpthread -lm -ldl
+# the benchmarks that have figures for the H200 host (those built in $B/bench)
+mkdir -p $S/build/bench
+for b in bench_nvtx bench_recorder bench_timeline bench_recipe; do
+	[ -x "$B/bench/$b" ] && cp "$B/bench/$b" $S/build/bench/
+done
 cp "$B"/lib/gprof-cli/*.so $S/build/lib/gprof-cli/
 cp "$B"/tests/gpu/* $S/build/tests/gpu/
 cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $S/libcupti_floor.so bench/gpu/cupti_floor.c \
