@@ -8,7 +8,7 @@
 #      the stats reports cpu_func_sum / cpu_func_bottomup run;
 #   2. the same with -b fp;
 #   3. PyTorch (tests/gpu/torch_launch_bound.py eager, when TORCH_PYTHON exists), with
-#      --python-sampling=true: samples in libpython and libtorch, the CUDA driver's threads
+#      --python-sampling=true: samples in libpython (or a python executable that holds it) and libtorch, the CUDA driver's threads
 #      sampled too, Python frames of torch_launch_bound.py (CPython 3.11);
 #   4. cost: torch_launch_bound eager's own ELAPSED figure bare, under -s none
 #      --cpuctxsw=none and under the default sampling, 3 runs each, medians printed (the
@@ -91,7 +91,8 @@ if [ -x "$TORCH_PYTHON" ]; then
 	if "$GPROF_CLI" profile --python-sampling=true -f -o "$out" "$TORCH_PYTHON" \
 		"$here/torch_launch_bound.py" eager >"$out.out" 2>"$out.err"; then
 		check_report torch "$out.db" "$out.err"
-		for mod in libpython libtorch; do
+		# (a venv's python may hold libpython in its executable: python3.12 itself)
+		for mod in python libtorch; do
 			n=$(q "$out.db" "SELECT count(DISTINCT c.id) FROM SAMPLING_CALLCHAINS c JOIN \
 StringIds m ON m.id = c.module WHERE m.value LIKE '%$mod%'")
 			[ "${n:-0}" -gt 0 ] && ok "torch: $n samples in $mod" ||
