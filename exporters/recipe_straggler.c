@@ -178,7 +178,9 @@ static int strag_map(struct recipe_ctx *c, struct recipe_input *in)
 	if (build_coll(db, in->label, c->o->collective) ||
 	    exec_db(db,
 		    "DROP TABLE IF EXISTS temp.steps; CREATE TEMP TABLE steps (k INTEGER PRIMARY "
-		    "KEY, s INTEGER, e INTEGER); CREATE INDEX temp.steps_s ON steps(s)",
+		    "KEY, s INTEGER, e INTEGER); CREATE INDEX temp.steps_s ON steps(s); "
+		    "DROP TABLE IF EXISTS temp.step_tids; CREATE TEMP TABLE step_tids "
+		    "(globalTid INTEGER PRIMARY KEY)",
 		    in->label))
 		goto out;
 	if (g->step_name) {
@@ -190,7 +192,12 @@ static int strag_map(struct recipe_ctx *c, struct recipe_input *in)
 				    "- 1, start, end FROM (WITH " NVTX_RANGES_CTE
 				    " SELECT start, end FROM nvtx_rng WHERE ");
 		recipe_nvtx_name_sql(&sql, "name", g->step_name);
-		strbuf_addstr(&sql, ")");
+		strbuf_addstr(&sql, ");\n");
+		/* the threads that run the steps: their OS runtime waits are the step's (a
+		 * library's helper threads poll all the time, e.g. gloo's, NCCL's) */
+		strbuf_addstr(&sql, "INSERT OR IGNORE INTO step_tids WITH " NVTX_RANGES_CTE
+				    " SELECT globalTid FROM nvtx_rng WHERE ");
+		recipe_nvtx_name_sql(&sql, "name", g->step_name);
 	} else {
 		char *q = sqlite3_mprintf("%Q", g->coll_name);
 
@@ -237,7 +244,8 @@ static int strag_map(struct recipe_ctx *c, struct recipe_input *in)
 		strbuf_addstr(&sql, "\nUNION ALL\n");
 		detail_sql(&sql, "osrt",
 			   "SELECT a.start, a.end, coalesce(s.value, '?') AS name FROM OSRT_API AS "
-			   "a LEFT JOIN StringIds AS s ON s.id = a.nameId",
+			   "a LEFT JOIN StringIds AS s ON s.id = a.nameId WHERE NOT EXISTS (SELECT "
+			   "1 FROM step_tids) OR a.globalTid IN (SELECT globalTid FROM step_tids)",
 			   "coalesce((SELECT c.end FROM coll AS c WHERE c.start <= o.start ORDER "
 			   "BY c.start DESC LIMIT 1), -1) < o.end");
 	}
