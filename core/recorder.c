@@ -112,6 +112,8 @@ struct rconn {
 	 * reader, read and closed by the writer at the close); said_exit: the writer decoded
 	 * its GP_REC_PROCESS_EXIT */
 	int tbufs_fd, said_exit;
+	dev_t tbufs_dev; /* the memfd's identity (fstat once, by the reader: tbufs_accept) */
+	ino_t tbufs_ino;
 	int forced; /* reader: closed by the recorder at the session end, not by the producer */
 	/* writer: its list of open connections (wprev/wnext), and for a connection whose
 	 * close waits for its process to be gone (unreaped list, `next` link), the pidfd */
@@ -718,7 +720,10 @@ static void tbufs_accept(struct recorder *r, struct rconn *c, int fd)
 		close(c->tbufs_fd);
 	else
 		atomic_fetch_add(&r->conn_fds, 1);
-	__atomic_store_n(&c->tbufs_fd, fd, __ATOMIC_RELEASE); /* (tbufs_key() reads it) */
+	c->tbufs_dev = sb.st_dev;
+	c->tbufs_ino = sb.st_ino;
+	/* (after its identity: tbufs_taken_over() reads both on the writer thread) */
+	__atomic_store_n(&c->tbufs_fd, fd, __ATOMIC_RELEASE);
 }
 
 /* One message of at most len bytes from socket sock into buf without waiting
@@ -1218,25 +1223,16 @@ static void conn_end(struct recorder *r, struct rconn *c, int gone)
 	free(c);
 }
 
-/* The thread-buffer memfd of c as (device, inode) in *key; 0 when c has none. */
-static int tbufs_key(const struct rconn *c, struct stat *key)
-{
-	int fd = __atomic_load_n(&c->tbufs_fd, __ATOMIC_ACQUIRE);
-
-	return fd >= 0 && fstat(fd, key) == 0;
-}
-
 /* Is the memfd of c also the one of an open connection (its process connected again:
- * that connection's close reads the buffers, with its own frame numbers)? */
+ * that connection's close reads the buffers, with its own frame numbers)?  No system
+ * call: the identities were taken when the memfds came (tbufs_accept). */
 static int tbufs_taken_over(const struct recorder *r, const struct rconn *c)
 {
-	struct stat a, b;
-
-	if (!tbufs_key(c, &a))
+	if (__atomic_load_n(&c->tbufs_fd, __ATOMIC_ACQUIRE) < 0)
 		return 0;
 	for (const struct rconn *o = r->wopen; o; o = o->wnext)
-		if (o->pid == c->pid && tbufs_key(o, &b) && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino)
+		if (o->pid == c->pid && __atomic_load_n(&o->tbufs_fd, __ATOMIC_ACQUIRE) >= 0 &&
+		    o->tbufs_dev == c->tbufs_dev && o->tbufs_ino == c->tbufs_ino)
 			return 1;
 	return 0;
 }
