@@ -77,6 +77,10 @@
 #define DEFAULT_LINGER_MS 500
 /* How long gprof-cli waits for the application to exit after the --kill signal (ms). */
 #define KILL_GRACE_MS 5000
+/* Broken backtraces said at the end only from this many stacks and this share of the
+ * samples (GPROF_CPU_UNWIND_FAILURES holds the exact count either way) */
+#define UNWIND_FAILURES_SAID_MIN     20
+#define UNWIND_FAILURES_SAID_PERCENT 5
 
 /* A growable NULL-terminated environment ("NAME=VALUE" strings, owned). */
 struct envlist {
@@ -1138,10 +1142,15 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 			(unsigned long long)sst.lost_samples, (unsigned long long)sst.lost_sends);
 	if (sst.python_unread)
 		warning("CPU sampling: %llu samples of Python threads without their Python frames: "
-			"the process had ended when the sampler read them "
+			"the process had ended, or the thread had left that code, when the "
+			"sampler read them "
 			"(GPROF_PYTHON_FRAMES_UNREAD)",
 			(unsigned long long)sst.python_unread);
-	if (sst.unwind_failures)
+	/* A broken backtrace keeps its sample (nsys's [Broken backtraces]); the count is always
+	 * stored, and said only where it changes the picture: a few stacks caught in ld.so or
+	 * libc start-up code, which has no frame pointers, are no news. */
+	if (sst.unwind_failures >= UNWIND_FAILURES_SAID_MIN &&
+	    sst.unwind_failures * 100 >= sst.samples * UNWIND_FAILURES_SAID_PERCENT)
 		fprintf(
 		    stderr,
 		    "gprof-cli: CPU sampling: %llu of %llu stacks not unwound to their outermost "

@@ -502,11 +502,17 @@ static void add_python_frames(struct sampler *s, struct proc *p, uint32_t tid,
 		return;
 	np = py_read_frames((pid_t)p->pid, rt, (pid_t)tid,
 			    s->cfg.backtrace == SAMPLER_BT_DWARF ? &st : NULL, py, PY_FRAMES_MAX);
+	eval = intern(s, "_PyEval_EvalFrameDefault");
+	if (np == 0) { /* none, while the native stack was running Python code: the thread had
+			* left it (or was finalizing) when the sampler came to read */
+		for (unsigned i = 0; i < *n && np == 0; i++)
+			if (fr[i].symbol_sid == eval)
+				np = -1;
+	}
 	if (np < 0)
 		s->st.python_unread++;
 	if (np <= 0)
 		return;
-	eval = intern(s, "_PyEval_EvalFrameDefault");
 	for (unsigned i = 0; i <= *n && k < GP_SAMPLE_FRAMES_MAX; i++) {
 		int here = i < *n ? fr[i].symbol_sid == eval : 1;
 

@@ -144,9 +144,17 @@ void tu_assert_status(const struct tu_run *r, int want)
 		fail_msg("status %d, stderr:\n%s", r->status, r->err);
 }
 
+void tu_assert_lines(const struct tu_run *r, const char *prefix, int want)
+{
+	int n = tu_count_lines(r->err, prefix);
+
+	if (n != want)
+		fail_msg("%d lines starting '%s' (want %d), stderr:\n%s", n, prefix, want, r->err);
+}
+
 void tu_assert_one_error(const struct tu_run *r, const char *what)
 {
-	assert_int_equal(tu_count_lines(r->err, "gprof-cli: "), 1);
+	tu_assert_lines(r, "gprof-cli: ", 1);
 	assert_true(tu_total_lines(r->err) <= 2);
 	assert_true(tu_total_lines(r->err) == 1 || tu_count_lines(r->err, "hint: ") == 1);
 	assert_non_null(strstr(r->err, what));

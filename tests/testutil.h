@@ -69,6 +69,9 @@ int tu_total_lines(const char *s);
 
 /* Assert that r exited with status want; on failure the message shows r's stderr. */
 void tu_assert_status(const struct tu_run *r, int want);
+/* Fail unless r->err holds exactly want lines starting with prefix; the failure message
+ * shows the whole stderr (what a CI log needs to say which line came or went). */
+void tu_assert_lines(const struct tu_run *r, const char *prefix, int want);
 
 /* Assert that r's stderr is one "gprof-cli: " error line naming `what` (a substring),
  * followed by at most one "hint: " line. */

@@ -300,7 +300,7 @@ static void test_fail_on(void **state)
 			       "gprof-cli: regression: kernel 'k_a': total 1,500 ns -> "
 			       "1,650 ns, ratio 1.100 > 1.05 (--fail-on=kernel:ratio:1.05)\n"));
 	assert_non_null(strstr(r.err, "gprof-cli: 2 regressions past the --fail-on thresholds\n"));
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 3);
+	tu_assert_lines(&r, "gprof-cli: ", 3);
 	/* the table is printed all the same */
 	assert_non_null(strstr(r.out, "k_b"));
 	/* a looser threshold for k_b by name: only k_a */
@@ -316,7 +316,7 @@ static void test_fail_on(void **state)
 	tu_assert_status(&r, 5);
 	assert_non_null(strstr(r.err, "regression: memcpy '[CUDA memcpy Host-to-Device]': total "
 				      "30 ns -> 60 ns, ratio 2.000 > 1.6 (--fail-on=ratio:1.6)\n"));
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 2);
+	tu_assert_lines(&r, "gprof-cli: ", 2);
 	/* by median: k_b's median did not move, k_a's grew 10 % */
 	RUN(&r, dir, "diff", "-f", "csv", "--metric", "median", "--fail-on=kernel:ratio:1.05",
 	    "base.db", "new.db");

@@ -222,9 +222,9 @@ static void test_nsys_trace_values(void **state)
 	    tu_pathf(o, dir, "r"), exit_with, "args", "ran");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "ran\n");
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: --trace values"), 0);
+	tu_assert_lines(&r, "gprof-cli: warning: --trace values", 0);
 	/* the one warning is the CUDA one: exit_with never initialises CUDA */
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	tu_assert_lines(&r, "gprof-cli: ", 1);
 	tu_pathf(db, dir, "r.db");
 	assert_finished(db, 0, "false");
 	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)),
@@ -237,10 +237,10 @@ static void test_nsys_trace_values(void **state)
 	    tu_pathf(o, dir, "s"), exit_with, "args", "ran");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "ran\n");
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: --trace values"), 1);
+	tu_assert_lines(&r, "gprof-cli: warning: --trace values", 1);
 	assert_non_null(strstr(r.err, "gprof-cli: warning: --trace values not traced by "
 				      "gprof-cli: cusparse, openacc (ignored)\n"));
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 2);
+	tu_assert_lines(&r, "gprof-cli: ", 2);
 	tu_pathf(db, dir, "s.db");
 	assert_finished(db, 0, "false");
 	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_TRACE", buf, sizeof(buf)),
@@ -253,7 +253,7 @@ static void test_nsys_trace_values(void **state)
 	RUN(&r, dir, NULL, "profile", "--trace=opengl,vulkan,python-gil", "-o",
 	    tu_pathf(o, dir, "g"), exit_with, "0");
 	assert_int_equal(r.status, 0);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	tu_assert_lines(&r, "gprof-cli: ", 1);
 	assert_non_null(strstr(r.err, "gprof-cli: warning: --trace values not traced by "
 				      "gprof-cli: opengl, vulkan, python-gil (ignored)\n"));
 	tu_pathf(db, dir, "g.db");
@@ -265,7 +265,7 @@ static void test_nsys_trace_values(void **state)
 	tu_write_text(tu_pathf(o, dir, "c.yaml"), "trace: [nvtx, openmp]\n");
 	RUN(&r, dir, dir, "profile", "--config", "c.yaml", "-o", "y", exit_with, "0");
 	assert_int_equal(r.status, 0);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	tu_assert_lines(&r, "gprof-cli: ", 1);
 	assert_non_null(strstr(r.err, "not traced by gprof-cli: openmp (ignored)\n"));
 	assert_finished(tu_pathf(db, dir, "y.db"), 0, "false");
 }
@@ -281,11 +281,11 @@ static void test_cuda_not_seen(void **state)
 	RUN(&r, dir, NULL, "profile", "-t", "cuda,nvtx", "-o", tu_pathf(o, dir, "c"), exit_with,
 	    "0");
 	assert_int_equal(r.status, 0);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	tu_assert_lines(&r, "gprof-cli: ", 1);
 	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: no CUDA events collected "
 					       "(-t cuda)\n"),
 			 1);
-	assert_int_equal(tu_count_lines(r.err, "hint: does the process use CUDA?"), 1);
+	tu_assert_lines(&r, "hint: does the process use CUDA?", 1);
 	/* after the report's name */
 	assert_true(strstr(r.err, "Generated:") < strstr(r.err, "no CUDA events"));
 	tu_pathf(db, dir, "c.db");
@@ -297,7 +297,7 @@ static void test_cuda_not_seen(void **state)
 	RUN(&r, dir, NULL, "profile", "-t", "nvtx,osrt", "-o", tu_pathf(o, dir, "n"), exit_with,
 	    "0");
 	assert_int_equal(r.status, 0);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 0);
+	tu_assert_lines(&r, "gprof-cli: ", 0);
 	assert_null(strstr(r.err, "CUDA"));
 	tu_pathf(db, dir, "n.db");
 	assert_string_equal(
@@ -307,7 +307,7 @@ static void test_cuda_not_seen(void **state)
 	RUN(&r, dir, NULL, "profile", "-t", "nvtx,gpu-metrics", "-o", tu_pathf(o, dir, "m"),
 	    exit_with, "0");
 	assert_int_equal(r.status, 0);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	tu_assert_lines(&r, "gprof-cli: ", 1);
 	assert_non_null(strstr(r.err, "gprof-cli: warning: no GPU metrics collected "
 				      "(-t gpu-metrics)\nhint: "));
 	tu_pathf(db, dir, "m.db");
@@ -321,7 +321,7 @@ static void test_cuda_not_seen(void **state)
 	    "5");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.err, "3 capture ranges"));
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: no CUDA events collected"), 1);
+	tu_assert_lines(&r, "gprof-cli: warning: no CUDA events collected", 1);
 	for (int k = 1; k <= 3; k++) {
 		snprintf(db, sizeof(db), "%s/rep.%d.db", dir, k);
 		assert_string_equal(
@@ -597,7 +597,7 @@ static void test_injection_environment(void **state)
 	    "NVTX_INJECTION64_PATH");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "/opt/other/libinject.so\n");
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: NVTX_INJECTION64_PATH"), 1);
+	tu_assert_lines(&r, "gprof-cli: warning: NVTX_INJECTION64_PATH", 1);
 }
 
 static void test_show_output_false(void **state)
@@ -906,7 +906,7 @@ static void test_config_errors(void **state)
 	tu_write_text(cfg, "trace: [nvtx\noutput: x\n");
 	RUN(&r, dir, NULL, "profile", "--config", cfg, exit_with, "0");
 	assert_int_equal(r.status, 2);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: "), 1);
+	tu_assert_lines(&r, "gprof-cli: ", 1);
 	snprintf(want, sizeof(want), "%s:2:7: ", cfg);
 	assert_ptr_equal(strstr(error_line(&r, line, sizeof(line)), want), line);
 

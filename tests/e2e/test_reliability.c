@@ -175,7 +175,7 @@ static void test_string_flood(void **state)
 	lost = meta(db, "GPROF_LOST_OVER_LIMIT");
 	assert_true(named > 0 && lost > 0);
 	assert_int_equal(named + lost, 20000);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: "), 1);
+	tu_assert_lines(&r, "gprof-cli: warning: ", 1);
 }
 
 /* Implausible fields: refused one by one (405), the frame with a crafted sequence number
@@ -195,8 +195,8 @@ static void test_hostile_values(void **state)
 	assert_int_equal(meta(db, "GPROF_LOST_FRAMES"), 0);
 	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS"), 10);
 	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS where end < start"), 0);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: 405 records refused"), 1);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: 1 malformed frames"), 1);
+	tu_assert_lines(&r, "gprof-cli: warning: 405 records refused", 1);
+	tu_assert_lines(&r, "gprof-cli: warning: 1 malformed frames", 1);
 	assert_null(strstr(r.err, "18446744073709551610"));
 
 	RUN(&r, dir, "stats", "-q", "-r", "nvtx_sum", "--format", "csv", db);
@@ -328,7 +328,7 @@ static void test_duration_overflow(void **state)
 	    "0");
 	tu_assert_status(&r, 2);
 	tu_assert_one_error(&r, "--duration");
-	assert_int_equal(tu_count_lines(r.err, "hint: "), 1);
+	tu_assert_lines(&r, "hint: ", 1);
 	RUN(&r, dir, "profile", "-y", "99999999999", "-o", db, exit_with, "0");
 	tu_assert_status(&r, 2);
 	tu_assert_one_error(&r, "--delay");
@@ -553,7 +553,7 @@ static void test_disk_full_counted(void **state)
 	assert_int_equal(tu_count_lines(r.err, "gprof-cli: cannot write report 'r.db': database "
 					       "or disk is full; the application goes on"),
 			 1);
-	assert_int_equal(tu_count_lines(r.err, "hint: free space in '.'"), 1);
+	tu_assert_lines(&r, "hint: free space in '.'", 1);
 	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: "),
 			 strstr(r.err, "spool file") ? 2 : 1);
 	assert_non_null(strstr(r.err, "rows not written: the disk filled up"));
@@ -592,7 +592,7 @@ static void test_disk_full_at_creation(void **state)
 		TU_SKIP("no mount namespace (needs root or user namespaces) for a small tmpfs");
 	tu_assert_status(&r, 4);
 	tu_assert_one_error(&r, "cannot create report 'r.db': the disk is full");
-	assert_int_equal(tu_count_lines(r.err, "hint: free space in "), 1);
+	tu_assert_lines(&r, "hint: free space in ", 1);
 	assert_int_equal(tu_total_lines(r.err), 2);
 	assert_string_equal(r.out, "fill\n");
 }
@@ -635,7 +635,7 @@ static void exact_after_exit(const char *dir, const char *name, const char *trac
 	if (recovered) {
 		assert_true(meta(db, "GPROF_RECOVERED_RECORDS") > 0);
 		assert_int_equal(meta(db, "GPROF_ABRUPT_EXITS"), 1);
-		assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: "), 1);
+		tu_assert_lines(&r, "gprof-cli: warning: ", 1);
 		assert_non_null(strstr(r.err, "records recovered from the buffers of 1 process "
 					      "that ended without flushing them"));
 	}
