@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +115,9 @@ struct report {
 	int64_t next_string_id;
 	struct i64map procs;   /* pid -> PROCESSES rowid */
 	struct i64map threads; /* globalTid -> ThreadNames rowid */
+	/* the rowids the next PROCESSES / ThreadNames rows get (given explicitly, so that a
+	 * replay after a full disk gives every row the rowid its map entry holds) */
+	int64_t next_proc_rowid, next_thread_rowid;
 
 	const struct report_module *modules[REPORT_MOD_MAX];
 	signed char block_module[256]; /* (type >> 8) -> module index, -1 none */
@@ -138,6 +142,28 @@ struct report {
 	int full, opening;
 	uint64_t txn_rows, lost_full;
 	int reserve_fd;
+
+	/* Writing resumes when space comes back (report.h "Disk full").  state_log: the SQL,
+	 * values inlined, of every statement other than data rows and interned strings run
+	 * (or, while full, not run) since the last commit, in order; StringIds rows from
+	 * committed_string_id on are re-inserted from the intern table.  full_tables: tables
+	 * a module created while full, made TEMP (in memory) so that its statements prepare;
+	 * dropped when the replay has made the real ones.  ever_full: the disk filled up once
+	 * (the report is not "finished cleanly").  resume_off: the log outgrew
+	 * GP_REPORT_STATE_LOG_MAX (no resume before report_finish). */
+	struct {
+		char **v;
+		size_t n, alloc, bytes;
+	} state_log;
+	struct {
+		char **v;
+		size_t n, alloc;
+	} full_tables;
+	int64_t committed_string_id;
+	int ever_full, resume_off;
+	uint64_t resume_check_ns;
+	uint64_t resumes;
+	uint64_t free_at_full; /* bytes free in the folder after the rollback */
 };
 
 /* Dense string ids: an id is put in the dense array while it is below this much more
@@ -207,13 +233,52 @@ static int write_failed(int rc)
 	return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR;
 }
 
+/* ---- the state log: what a rollback takes that must come back (report.h "Disk full") */
+
+static void state_log_clear(struct report *r)
+{
+	for (size_t i = 0; i < r->state_log.n; i++)
+		sqlite3_free(r->state_log.v[i]);
+	free(r->state_log.v);
+	memset(&r->state_log, 0, sizeof(r->state_log));
+}
+
+/* Keep sql (sqlite3_malloc'ed: owned from here) for a replay; past the log's limit, or
+ * without the text, the log is dropped and writing does not resume before the end. */
+static void state_log_push(struct report *r, char *sql)
+{
+	if (!sql || r->resume_off ||
+	    r->state_log.bytes + strlen(sql) + sizeof(char *) > GP_REPORT_STATE_LOG_MAX) {
+		sqlite3_free(sql);
+		if (!r->resume_off)
+			state_log_clear(r);
+		r->resume_off = 1;
+		return;
+	}
+	GP_ALLOC_GROW(r->state_log.v, r->state_log.n + 1, r->state_log.alloc);
+	r->state_log.v[r->state_log.n++] = sql;
+	r->state_log.bytes += strlen(sql) + sizeof(char *);
+}
+
 static void free_strings(struct report *r);
+
+/* Bytes free to us in the report's folder (0 when it cannot be told). */
+static uint64_t folder_free_bytes(const struct report *r)
+{
+	char *tmp = xstrdup(r->path);
+	struct statvfs v;
+	uint64_t n = statvfs(dirname(tmp), &v) == 0 ? (uint64_t)v.f_bavail * v.f_frsize : 0;
+
+	free(tmp);
+	return n;
+}
 
 /*
  * A write failed for want of space (report.h "Disk full"): roll the open transaction back
- * (its data rows counted lost), forget the strings interned since the last commit (the
- * whole intern table: later strings get rows of their own), say it once, and write no
- * more rows.  The application is not affected: the recorder goes on reading its records.
+ * (its data rows counted lost; its state rows stay in the state log, its strings in the
+ * intern table, for the replay), say it once, and write no more rows until there is room
+ * again (report_begin).  The application is not affected: the recorder goes on reading
+ * its records.
  */
 static void report_set_full(struct report *r, int rc)
 {
@@ -227,13 +292,15 @@ static void report_set_full(struct report *r, int rc)
 	r->in_txn = 0;
 	r->lost_full += r->txn_rows;
 	r->txn_rows = 0;
-	free_strings(r);
+	r->resume_check_ns = gp_monotonic_ns();
+	r->free_at_full = folder_free_bytes(r);
+	r->ever_full = 1;
 	if (r->opening)
 		return; /* report_open says it */
 	tmp = xstrdup(r->path);
 	dir = dirname(tmp);
 	error("cannot write report '%s': %s; the application goes on, its records are counted "
-	      "as lost from here",
+	      "as lost until there is room again",
 	      r->path, sqlite3_errstr(rc));
 	hint("free space in '%s', or write the report where there is more with -o", dir);
 	free(tmp);
@@ -252,38 +319,78 @@ sqlite3_stmt *report_prepare(struct report *r, const char *sql)
 	die("cannot prepare '%s' on report '%s': %s", sql, r->path, sqlite3_errmsg(r->db));
 }
 
+/*
+ * report_exec() while the disk is full: sql goes into the state log, to be run when there
+ * is room again; a table it creates is made TEMP (in memory: temp_store=MEMORY) meanwhile,
+ * so that the module's statements on it prepare (unqualified names find TEMP first; once
+ * the replay made the real table and the TEMP one is dropped, they prepare again on it).
+ */
+static int exec_while_full(struct report *r, const char *sql)
+{
+	static const char create[] = "CREATE TABLE ";
+	char *tsql, name[128];
+	size_t n;
+
+	state_log_push(r, sqlite3_mprintf("%s", sql));
+	if (strncmp(sql, create, sizeof(create) - 1))
+		return -1;
+	n = strcspn(sql + sizeof(create) - 1, " (");
+	if (n == 0 || n >= sizeof(name))
+		return -1;
+	memcpy(name, sql + sizeof(create) - 1, n);
+	name[n] = '\0';
+	tsql = sqlite3_mprintf("CREATE TEMP TABLE %s", sql + sizeof(create) - 1);
+	if (!tsql || sqlite3_exec(r->db, tsql, NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_free(tsql);
+		return -1;
+	}
+	sqlite3_free(tsql);
+	GP_ALLOC_GROW(r->full_tables.v, r->full_tables.n + 1, r->full_tables.alloc);
+	r->full_tables.v[r->full_tables.n++] = xstrdup(name);
+	return 0;
+}
+
 int report_exec(struct report *r, const char *sql)
 {
 	char *err = NULL;
 	int rc;
 
 	if (r->full)
-		return -1;
+		return exec_while_full(r, sql);
 	rc = sqlite3_exec(r->db, sql, NULL, NULL, &err);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
+		if (r->in_txn) /* undone by a rollback: kept for the replay */
+			state_log_push(r, sqlite3_mprintf("%s", sql));
 		return 0;
+	}
 	sqlite3_free(err);
 	if (write_failed(sqlite3_extended_errcode(r->db))) {
 		report_set_full(r, sqlite3_extended_errcode(r->db));
-		return -1;
+		return r->opening ? -1 : exec_while_full(r, sql);
 	}
 	die("cannot run '%s' on report '%s': %s", sql, r->path, sqlite3_errmsg(r->db));
 }
 
-/* report_step*(): the statement writes `data` data rows (0: not data). */
-static int step_row(struct report *r, sqlite3_stmt *st, unsigned data)
+/* report_step*(): the statement writes `data` data rows (0: a state row, kept in the
+ * state log when `log`: all but interned strings, which the intern table replays).
+ * While the disk is full, data rows are counted lost and state rows wait in the log. */
+static int step_row(struct report *r, sqlite3_stmt *st, unsigned data, int log)
 {
 	int rc;
 
 	if (r->full) {
+		if (!data && log)
+			state_log_push(r, sqlite3_expanded_sql(st));
 		sqlite3_reset(st);
 		r->lost_full += (uint64_t)data;
-		return -1;
+		return data ? -1 : 0;
 	}
 	rc = sqlite3_step(st);
-	sqlite3_reset(st);
+	sqlite3_reset(st); /* (the bindings stay: sqlite3_expanded_sql below has them) */
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		if (write_failed(rc)) {
+			if (!data && log)
+				state_log_push(r, sqlite3_expanded_sql(st));
 			r->lost_full += (uint64_t)data;
 			report_set_full(r, rc);
 			return -1;
@@ -292,18 +399,20 @@ static int step_row(struct report *r, sqlite3_stmt *st, unsigned data)
 			warning("cannot write to report '%s': %s", r->path, sqlite3_errstr(rc));
 		return -1;
 	}
+	if (!data && log && r->in_txn) /* undone by a rollback: kept for the replay */
+		state_log_push(r, sqlite3_expanded_sql(st));
 	r->txn_rows += (uint64_t)data;
 	return 0;
 }
 
 int report_step(struct report *r, sqlite3_stmt *st)
 {
-	return step_row(r, st, 1);
+	return step_row(r, st, 1, 0);
 }
 
 int report_step_state(struct report *r, sqlite3_stmt *st)
 {
-	return step_row(r, st, 0);
+	return step_row(r, st, 0, 1);
 }
 
 uint64_t report_txn_rows(const struct report *r)
@@ -313,7 +422,7 @@ uint64_t report_txn_rows(const struct report *r)
 
 int report_step_rows(struct report *r, sqlite3_stmt *st, unsigned rows)
 {
-	return step_row(r, st, rows);
+	return step_row(r, st, rows, 0);
 }
 
 int64_t report_string(struct report *r, const char *s, size_t len)
@@ -330,7 +439,7 @@ int64_t report_string(struct report *r, const char *s, size_t len)
 			return t->e[j].id;
 		j = (j + 1) & (t->cap - 1);
 	}
-	if (r->full || r->str_mem + len + STR_OVERHEAD > GP_REPORT_STRING_MEM_MAX) {
+	if (r->str_mem + len + STR_OVERHEAD > GP_REPORT_STRING_MEM_MAX) {
 		/* over the memory limit: a row of its own, not kept for de-duplication (the
 		 * same text may get several ids; nothing is lost) */
 		int64_t id = r->next_string_id++;
@@ -350,7 +459,7 @@ int64_t report_string(struct report *r, const char *s, size_t len)
 	t->n++;
 	sqlite3_bind_int64(r->st_string, 1, t->e[j].id);
 	sqlite3_bind_text(r->st_string, 2, t->e[j].text, (int)len, SQLITE_STATIC);
-	report_step_state(r, r->st_string);
+	step_row(r, r->st_string, 0, 0); /* (a rollback's replay takes it from the table) */
 	return t->e[j].id;
 }
 
@@ -420,23 +529,111 @@ static void flush_modules(struct report *r)
 			r->modules[i]->flush(r);
 }
 
+/* Drop the TEMP tables made while the disk was full (their real ones exist now). */
+static int drop_full_tables(struct report *r)
+{
+	for (size_t i = 0; i < r->full_tables.n; i++) {
+		char *sql = sqlite3_mprintf("DROP TABLE temp.%s", r->full_tables.v[i]);
+		int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+
+		sqlite3_free(sql);
+		if (rc != SQLITE_OK)
+			return -1;
+	}
+	for (size_t i = 0; i < r->full_tables.n; i++)
+		free(r->full_tables.v[i]);
+	free(r->full_tables.v);
+	memset(&r->full_tables, 0, sizeof(r->full_tables));
+	return 0;
+}
+
+/*
+ * Room again after a full disk (report.h "Disk full"): at most every
+ * GP_REPORT_RESUME_CHECK_MS, and only with GP_REPORT_RESUME_FREE_BYTES free in the
+ * report's folder (unless `force`: report_finish, with the reserve released), open a
+ * transaction and put back what the rollback took: the strings interned since the last
+ * commit, then the state log in its order (tables, processes, threads, metadata), then
+ * drop the TEMP tables.  0: writing again, in a transaction; -1: still full.
+ */
+static int try_resume(struct report *r, int force)
+{
+	uint64_t now = gp_monotonic_ns();
+	int rc = SQLITE_OK;
+
+	if (!force) {
+		/* room beyond what the rollback itself gave back (else: full again at once) */
+		if (r->resume_off ||
+		    now - r->resume_check_ns < GP_REPORT_RESUME_CHECK_MS * 1000000ull)
+			return -1;
+		r->resume_check_ns = now;
+		if (folder_free_bytes(r) < r->free_at_full + GP_REPORT_RESUME_FREE_BYTES)
+			return -1;
+	}
+	if (r->resume_off)
+		return -1;
+	rc = sqlite3_step(r->st_begin);
+	sqlite3_reset(r->st_begin);
+	if (rc != SQLITE_DONE)
+		goto still_full;
+	for (size_t i = 0; i < r->strings.cap && rc == SQLITE_DONE; i++) {
+		const struct str_entry *e = &r->strings.e[i];
+
+		if (!e->hash || e->id < r->committed_string_id)
+			continue;
+		sqlite3_bind_int64(r->st_string, 1, e->id);
+		sqlite3_bind_text(r->st_string, 2, e->text, (int)e->len, SQLITE_STATIC);
+		rc = sqlite3_step(r->st_string);
+		sqlite3_reset(r->st_string);
+	}
+	if (rc != SQLITE_DONE)
+		goto still_full;
+	rc = SQLITE_OK;
+	for (size_t i = 0; i < r->state_log.n && rc == SQLITE_OK; i++)
+		rc = sqlite3_exec(r->db, r->state_log.v[i], NULL, NULL, NULL);
+	if (rc != SQLITE_OK || drop_full_tables(r) < 0)
+		goto still_full;
+	r->full = 0;
+	r->in_txn = 1;
+	r->txn_rows = 0;
+	if (force)
+		return 0; /* (the end: the reserve's room) */
+	r->resumes++;
+	warning("report '%s': there is room again, writing resumed (%llu rows lost while the "
+		"disk was full)",
+		r->path, (unsigned long long)r->lost_full);
+	return 0;
+
+still_full:
+	rc = sqlite3_extended_errcode(r->db);
+	if (!sqlite3_get_autocommit(r->db))
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!write_failed(rc)) /* not for want of space: do not try again and again */
+		r->resume_off = 1;
+	return -1;
+}
+
 void report_begin(struct report *r)
 {
 	int rc;
 
-	if (r->in_txn || r->full)
+	if (r->in_txn)
 		return;
-	rc = sqlite3_step(r->st_begin);
-	sqlite3_reset(r->st_begin);
-	if (rc != SQLITE_DONE) {
-		if (write_failed(rc)) {
-			report_set_full(r, rc);
+	if (r->full) {
+		if (try_resume(r, 0) < 0)
 			return;
+	} else {
+		rc = sqlite3_step(r->st_begin);
+		sqlite3_reset(r->st_begin);
+		if (rc != SQLITE_DONE) {
+			if (write_failed(rc)) {
+				report_set_full(r, rc);
+				return;
+			}
+			r->write_errors++;
 		}
-		r->write_errors++;
+		r->in_txn = 1;
+		r->txn_rows = 0;
 	}
-	r->in_txn = 1;
-	r->txn_rows = 0;
 	if (r->commit_end_ns) {
 		/* the recorder's own time: its commits, on the thread that made them */
 		report_overhead(r, report_global_tid((uint32_t)getpid(), (uint32_t)gettid()),
@@ -470,6 +667,8 @@ int report_commit(struct report *r)
 	}
 	r->in_txn = 0;
 	r->txn_rows = 0;
+	state_log_clear(r);
+	r->committed_string_id = r->next_string_id;
 	r->commit_start_ns = t0;
 	r->commit_end_ns = gp_monotonic_ns();
 	return 0;
@@ -645,12 +844,12 @@ struct report *report_open(const struct report_config *cfg)
 	report_begin(r);
 	report_exec(r, schema_sql);
 	r->st_string = report_prepare(r, "INSERT INTO StringIds (id, value) VALUES (?, ?)");
-	r->st_thread_ins = report_prepare(
-	    r, "INSERT INTO ThreadNames (nameId, priority, globalTid) VALUES (?, ?, ?)");
+	r->st_thread_ins = report_prepare(r, "INSERT INTO ThreadNames (nameId, priority, "
+					     "globalTid, rowid) VALUES (?, ?, ?, ?)");
 	r->st_thread_upd =
 	    report_prepare(r, "UPDATE ThreadNames SET nameId = ?, priority = ? WHERE rowid = ?");
-	r->st_proc_ins =
-	    report_prepare(r, "INSERT INTO PROCESSES (globalPid, pid, name) VALUES (?, ?, ?)");
+	r->st_proc_ins = report_prepare(
+	    r, "INSERT INTO PROCESSES (globalPid, pid, name, rowid) VALUES (?, ?, ?, ?)");
 	r->st_proc_upd = report_prepare(r, "UPDATE PROCESSES SET name = ? WHERE rowid = ?");
 	r->st_meta_export =
 	    report_prepare(r, "INSERT INTO META_DATA_EXPORT (name, value) VALUES (?, ?)");
@@ -708,6 +907,7 @@ struct report *report_open(const struct report_config *cfg)
 	if (report_commit(r) < 0)
 		goto fail;
 	r->opening = 0;
+	r->committed_string_id = r->next_string_id;
 	reserve_open(r);
 	return r;
 
@@ -757,6 +957,10 @@ static void free_strings(struct report *r)
 static void free_report(struct report *r)
 {
 	free_strings(r);
+	state_log_clear(r);
+	for (size_t i = 0; i < r->full_tables.n; i++)
+		free(r->full_tables.v[i]);
+	free(r->full_tables.v);
 	reserve_release(r);
 	i64map_free(&r->procs);
 	i64map_free(&r->threads);
@@ -826,8 +1030,9 @@ static void set_process_name(struct report *r, uint32_t pid, const char *name)
 			sqlite3_bind_text(r->st_proc_ins, 3, name, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(r->st_proc_ins, 3);
+		*rowid = ++r->next_proc_rowid;
+		sqlite3_bind_int64(r->st_proc_ins, 4, *rowid);
 		report_step_state(r, r->st_proc_ins);
-		*rowid = sqlite3_last_insert_rowid(r->db);
 		r->processes++;
 	} else if (name) {
 		sqlite3_bind_text(r->st_proc_upd, 1, name, -1, SQLITE_STATIC);
@@ -934,8 +1139,9 @@ static int handle_thread_name(struct report *r, struct report_conn *c,
 		sqlite3_bind_int64(r->st_thread_ins, 1, name);
 		sqlite3_bind_int64(r->st_thread_ins, 2, t->priority);
 		sqlite3_bind_int64(r->st_thread_ins, 3, gtid);
+		*rowid = ++r->next_thread_rowid;
+		sqlite3_bind_int64(r->st_thread_ins, 4, *rowid);
 		report_step_state(r, r->st_thread_ins);
-		*rowid = sqlite3_last_insert_rowid(r->db);
 	} else {
 		sqlite3_bind_int64(r->st_thread_upd, 1, name);
 		sqlite3_bind_int64(r->st_thread_upd, 2, t->priority);
@@ -1019,9 +1225,15 @@ int report_finish(struct report *r, const struct report_app_status *app, struct 
 	size_t i;
 
 	if (was_full) {
-		/* the closing rows go into the room the reserve held back */
+		/* the closing rows go into the room the reserve held back, after what the
+		 * rollback took; when that does not fit, the closing rows alone (a table made
+		 * while full is dropped: rows for it fail as write errors, said) */
 		reserve_release(r);
-		r->full = 0;
+		if (try_resume(r, 1) < 0) {
+			state_log_clear(r);
+			drop_full_tables(r);
+			r->full = 0;
+		}
 	}
 	report_begin(r);
 	st->processes += r->processes;
@@ -1076,8 +1288,10 @@ int report_finish(struct report *r, const struct report_app_status *app, struct 
 	meta_export_u64(r, "GPROF_ACCEPT_WAITS", st->accept_waits);
 	if (st->not_seen)
 		report_meta_export(r, "GPROF_TRACE_NOT_SEEN", st->not_seen);
+	if (r->ever_full)
+		meta_export_u64(r, "GPROF_DISK_FULL_RESUMES", r->resumes);
 	/* a report the disk filled up stays "not finished cleanly": the readers warn */
-	if (!was_full)
+	if (!r->ever_full)
 		report_exec(r, "UPDATE META_DATA_EXPORT SET value = 'true' "
 			       "WHERE name = 'GPROF_FINISHED_CLEANLY'");
 	if (report_commit(r) < 0 && !r->full)

@@ -85,20 +85,39 @@ int report_step_rows(struct report *r, sqlite3_stmt *st, unsigned rows);
 
 /*
  * Disk full (issue 18).  A write that fails for want of space (SQLITE_FULL, or an I/O
- * error while writing, e.g. EFBIG) rolls the open transaction back and stops the report:
- * one error line and a hint, then no row is written any more; the recorder goes on
- * reading the producers (the application is not affected and its exit status passes
- * through `profile`).  Every data row not written is counted: those of the rolled-back
- * transaction and every later one (report_stats.disk_full_lost; GPROF_LOST_DISK_FULL, one
- * warning at the end, a DIAGNOSTIC_EVENT row).  Writing does not resume when space comes
- * back.  report_open() holds GP_REPORT_RESERVE_BYTES back in an unlinked file next to the
- * report; report_finish() releases it and writes the closing rows (counters, exit status,
- * diagnostics, GPROF_LOST_DISK_FULL) with GPROF_FINISHED_CLEANLY left 'false', so the
- * report opens, holds what was committed before the disk filled and says what it lost.
- * When even the closing rows do not fit, the report is removed (one error line).  Full at
- * creation: one error line, nothing left behind.
+ * error while writing, e.g. EFBIG) rolls the open transaction back and stops writing: one
+ * error line and a hint; the recorder goes on reading the producers (the application is
+ * not affected and its exit status passes through `profile`).  Every data row not written
+ * is counted: those of the rolled-back transaction and every later one until writing
+ * resumes (report_stats.disk_full_lost; GPROF_LOST_DISK_FULL, one warning at the end, a
+ * DIAGNOSTIC_EVENT row).
+ *
+ * Writing resumes when space comes back: at most every GP_REPORT_RESUME_CHECK_MS, when
+ * records come, the report's folder is checked for GP_REPORT_RESUME_FREE_BYTES more free
+ * than just after the rollback (which gives some back: else it fills up again at once); then
+ * what the rollback took and what came while full is put back first, so that every later
+ * row finds its strings, processes, threads and tables: the StringIds rows interned since
+ * the last commit (from the intern table) and the state log (every non-data statement of
+ * the lost transaction and of the full time, values inlined: ThreadNames, PROCESSES,
+ * metadata, CREATE TABLE/INDEX; ThreadNames and PROCESSES rows carry explicit rowids so
+ * that their maps stay right).  A table a module creates while full is made TEMP (in
+ * memory) until then.  One warning line says the resume.  A log past
+ * GP_REPORT_STATE_LOG_MAX is dropped: no resume before report_finish.
+ *
+ * report_open() holds GP_REPORT_RESERVE_BYTES back in an unlinked file next to the
+ * report; report_finish() releases it, puts back what it can (all or nothing) and writes
+ * the closing rows (counters, exit status, diagnostics, GPROF_LOST_DISK_FULL,
+ * GPROF_DISK_FULL_RESUMES) with GPROF_FINISHED_CLEANLY left 'false', so the report opens,
+ * holds what was committed and says what it lost.  When even the closing rows do not
+ * fit, the report is removed (one error line).  Full at creation: one error line, nothing
+ * left behind.
  */
 #define GP_REPORT_RESERVE_BYTES (1u << 20)
+/* While full: how often the free space is looked at (ms), how much must be free to try
+ * again (bytes), and the most the state log may hold (bytes). */
+#define GP_REPORT_RESUME_CHECK_MS   1000u
+#define GP_REPORT_RESUME_FREE_BYTES (4u << 20)
+#define GP_REPORT_STATE_LOG_MAX	    (16u << 20)
 /* The recorder commits at least every GP_REPORT_TXN_ROWS data rows (and every
  * GP_RECORDER_COMMIT_MS): what a full disk rolls back is bounded. */
 #define GP_REPORT_TXN_ROWS 65536u

@@ -336,6 +336,15 @@ static int bind_activity(struct report *r, struct report_conn *c, sqlite3_stmt *
 
 /* ---- record handlers ------------------------------------------------------------- */
 
+/* A handler's row: a failed write is the report's to count (disk full: GPROF_LOST_DISK_FULL;
+ * else a write error), not a malformed record (-1 would count a bad frame and skip the rest
+ * of the frame). */
+static int put_row(struct report *r, sqlite3_stmt *st)
+{
+	report_step(r, st);
+	return 0;
+}
+
 static int h_api(struct report *r, struct report_conn *c, const void *p)
 {
 	const struct gp_rec_cuda_api *a = p;
@@ -351,7 +360,7 @@ static int h_api(struct report *r, struct report_conn *c, const void *p)
 	bind_i64(st, 5, a->correlation_id);
 	bind_i64(st, 6, name);
 	bind_i64(st, 7, a->return_value);
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 static int h_kernel(struct report *r, struct report_conn *c, const void *p)
@@ -383,7 +392,7 @@ static int h_kernel(struct report *r, struct report_conn *c, const void *p)
 	bind_opt(st, i++, (int64_t)k->graph_node_id);
 	bind_i64(st, i++, k->shmem_limit_config);
 	bind_opt(st, i++, k->graph_id);
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 static int h_memcpy(struct report *r, struct report_conn *c, const void *p)
@@ -408,7 +417,7 @@ static int h_memcpy(struct report *r, struct report_conn *c, const void *p)
 	}
 	bind_opt(st, i++, (int64_t)m->graph_node_id);
 	bind_i64(st, i++, m->copy_count ? (int64_t)m->copy_count : 1);
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 static int h_memset(struct report *r, struct report_conn *c, const void *p)
@@ -421,7 +430,7 @@ static int h_memset(struct report *r, struct report_conn *c, const void *p)
 	bind_i64(st, i++, (int64_t)m->bytes);
 	bind_opt(st, i++, (int64_t)m->graph_node_id);
 	bind_i64(st, i++, nsys_mem_kind(m->memory_kind));
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 static int h_sync(struct report *r, struct report_conn *c, const void *p)
@@ -433,7 +442,7 @@ static int h_sync(struct report *r, struct report_conn *c, const void *p)
 	bind_i64(st, i++, nsys_sync_type(s->type));
 	bind_i64(st, i++, s->cuda_event_id);
 	bind_i64(st, i++, (int64_t)(uint32_t)s->cuda_event_sync_id);
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 /* cudaEventRecord: timestamp is the GPU completion time, 0 when CUPTI did not collect it
@@ -453,7 +462,7 @@ static int h_cuda_event(struct report *r, struct report_conn *c, const void *p)
 	bind_i64(st, 6, report_global_pid(report_conn_pid(c)));
 	bind_i64(st, 7, e->event_id);
 	bind_i64(st, 8, (int64_t)(uint32_t)e->cuda_event_sync_id);
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 static int h_memory(struct report *r, struct report_conn *c, const void *p)
@@ -497,7 +506,7 @@ static int h_memory(struct report *r, struct report_conn *c, const void *p)
 		for (int k = 0; k < 6; k++)
 			sqlite3_bind_null(st, i++);
 	}
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 static int h_graph(struct report *r, struct report_conn *c, const void *p)
@@ -507,7 +516,7 @@ static int h_graph(struct report *r, struct report_conn *c, const void *p)
 	int i = bind_activity(r, c, st, g->start_ns, g->end_ns, g->device_id, g->context_id,
 			      g->stream_id, g->correlation_id);
 	bind_i64(st, i++, g->graph_id);
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 /* Graph and graph node creation (nameId: the texts nsys 2025.3 writes for each class). */
@@ -535,7 +544,7 @@ static int h_graph_event(struct report *r, struct report_conn *c, const void *p)
 		bind_opt(st, 7, g->original_graph_id);
 		bind_opt(st, 8, g->graph_exec_id);
 	}
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 static int h_device(struct report *r, struct report_conn *c, const void *p)
@@ -546,7 +555,7 @@ static int h_device(struct report *r, struct report_conn *c, const void *p)
 	const uint8_t *u = d->uuid;
 	sqlite3_stmt *st;
 	char uuid[40], bus[32];
-	int i = 1, rc = 0;
+	int i = 1;
 
 	uint64_t *seen = cuda_state(r)->gpus_seen;
 
@@ -604,13 +613,14 @@ static int h_device(struct report *r, struct report_conn *c, const void *p)
 		bind_i64(st, i++, d->cc_minor);
 		bind_i64(st, i++, d->cc_major);
 		bind_i64(st, i++, d->cc_minor);
-		rc = report_step(r, st);
+		/* once per device (gpus_seen): a state row, put back after a rollback */
+		report_step_state(r, st);
 	}
 	st = table_stmt(r, T_CUDA_DEVICE);
 	bind_i64(st, 1, d->id);
 	bind_i64(st, 2, d->id);
 	bind_i64(st, 3, report_conn_pid(c));
-	return report_step(r, st) < 0 ? -1 : rc;
+	return put_row(r, st);
 }
 
 static int h_context(struct report *r, struct report_conn *c, const void *p)
@@ -625,7 +635,7 @@ static int h_context(struct report *r, struct report_conn *c, const void *p)
 	bind_i64(st, 5, x->context_id);
 	bind_i64(st, 6, x->parent_context_id);
 	bind_i64(st, 7, x->is_green_context);
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 static int h_stream(struct report *r, struct report_conn *c, const void *p)
@@ -639,7 +649,7 @@ static int h_stream(struct report *r, struct report_conn *c, const void *p)
 	bind_i64(st, 4, s->context_id);
 	bind_i64(st, 5, s->priority);
 	bind_i64(st, 6, s->flag);
-	return report_step(r, st);
+	return put_row(r, st);
 }
 
 /* ---- module ---------------------------------------------------------------------- */

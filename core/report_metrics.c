@@ -130,7 +130,7 @@ static int on_metric(struct report *r, struct report_conn *c, const struct gp_re
 	sqlite3_bind_text(s->ins_info, 3, tname, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s->ins_info, 4, m->index);
 	sqlite3_bind_text(s->ins_info, 5, name, -1, SQLITE_TRANSIENT);
-	report_step(r, s->ins_info);
+	report_step_state(r, s->ins_info); /* (a rollback replays it: info_done stays right) */
 	s->info_done[m->device_id] |= 1ull << m->index;
 	return 0;
 }

@@ -554,8 +554,7 @@ static void test_disk_full_counted(void **state)
 					       "or disk is full; the application goes on"),
 			 1);
 	tu_assert_lines(&r, "hint: free space in '.'", 1);
-	assert_int_equal(tu_count_lines(r.err, "gprof-cli: warning: "),
-			 strstr(r.err, "spool file") ? 2 : 1);
+	tu_assert_lines(&r, "gprof-cli: warning: ", strstr(r.err, "spool file") ? 2 : 1);
 	assert_non_null(strstr(r.err, "rows not written: the disk filled up"));
 	assert_string_equal(r.out, "r.db\n"); /* no journal, spool or reserve left */
 	tu_pathf(db, dir, "r.db");
@@ -580,6 +579,72 @@ static void test_disk_full_counted(void **state)
 	RUN(&r, dir, "stats", "-q", "-r", "nvtx_sum", db);
 	tu_assert_status(&r, 0);
 	assert_non_null(strstr(r.err, "is incomplete: the disk filled up while it was written"));
+}
+
+/* Space comes back (item 1, "writing resumes if space returns"): 400,000 ranges fill a
+ * 16 MiB tmpfs that holds a 6 MiB file; while it is full a new thread "late" gets its name
+ * and makes 100 ranges; the application then removes the file and for 3 s two threads make
+ * a range a ms.  Writing resumes (one warning), the ranges after it are kept with their
+ * thread's name, every reference resolves (strings, threads), kept + lost = made, and the
+ * report still says the disk filled up. */
+static void test_disk_full_resumes(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run r;
+	long long kept, lost, spool, after_kept, late_kept, made;
+	long after = -1, late_after = -1;
+	const char *line;
+
+	if (RUN_TMPFS(&r, dir, "16m", 6144, "profile", "-t", "nvtx", "-s", "none",
+		      "--cpuctxsw=none", "-o", "r", reliab, "refill", "400000", "fill") < 0)
+		TU_SKIP("no mount namespace (needs root or user namespaces) for a small tmpfs");
+	tu_assert_status(&r, 0);
+	line = strstr(r.err, "refill: ");
+	assert_non_null(line);
+	assert_int_equal(sscanf(line, "refill: %ld after, %ld late-after", &after, &late_after), 2);
+	tu_assert_lines(&r, "gprof-cli: cannot write report 'r.db': database or disk is full", 1);
+	tu_assert_lines(&r,
+			"gprof-cli: warning: report 'r.db': there is room again, writing "
+			"resumed",
+			1);
+	assert_string_equal(r.out, "r.db\n");
+	tu_pathf(db, dir, "r.db");
+	assert_int_equal(tu_query_int(db, "select count(*) from pragma_integrity_check where "
+					  "integrity_check = 'ok'"),
+			 1);
+	kept = tu_query_int(db, "select count(*) from NVTX_EVENTS where eventType = 59");
+	lost = meta(db, "GPROF_LOST_DISK_FULL");
+	after_kept = tu_query_int(db, "select count(*) from NVTX_EVENTS where text = 'after'");
+	/* late-after ranges on the thread named while the disk was full */
+	late_kept = tu_query_int(db, "select count(*) from NVTX_EVENTS e join ThreadNames t on "
+				     "t.globalTid = e.globalTid join StringIds s on s.id = "
+				     "t.nameId where e.text = 'late-after' and s.value = 'late'");
+	spool = meta(db, "GPROF_LOST_SPOOL_RECORDS");
+	made = 400000 + 100 + after + late_after;
+	print_message("refill: %lld kept, %lld lost, %lld spool of %lld; after %lld of %ld, "
+		      "late-after %lld of %ld\n",
+		      kept, lost, spool, made, after_kept, after, late_kept, late_after);
+	assert_true(lost > 0);
+	/* (the spool's count also holds the few state records of its frames) */
+	assert_true(kept + lost <= made && kept + lost + spool >= made);
+	assert_true(kept + lost + spool <= made + 16);
+	assert_true(after_kept > 0 && late_kept > 0);
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS where text = "
+					  "'late-after'"),
+			 late_kept);
+	/* every reference resolves */
+	assert_int_equal(tu_query_int(db, "select count(*) from ThreadNames where nameId not in "
+					  "(select id from StringIds)"),
+			 0);
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS where globalTid not "
+					  "in (select globalTid from ThreadNames)"),
+			 0);
+	assert_int_equal(tu_query_int(db, "select count(*) from PROCESSES"), 1);
+	assert_int_equal(meta(db, "GPROF_DISK_FULL_RESUMES"), 1);
+	assert_int_equal(tu_query_int(db, "select count(*) from META_DATA_EXPORT where name = "
+					  "'GPROF_FINISHED_CLEANLY' and value = 'false'"),
+			 1);
 }
 
 /* A full disk at creation: one short error line (no SQL) and hint, exit 4, no file. */
@@ -977,6 +1042,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_channel_folders, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_disk_full_counted, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_disk_full_resumes, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_disk_full_at_creation, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),

@@ -24,6 +24,12 @@
  *                                     by the parent: all P alive and connected at once),
  *                                     then wait 200 ms, make N more and _exit(0); exit 0
  *                                     when every child did
+ *   reliab_app refill <N> <fill>      N ranges (the disk fills up); once the working folder
+ *                                     has less than 256 KiB free (at most 30 s), a thread
+ *                                     "late" makes 100 ranges "during"; then <fill> is
+ *                                     removed and for 3 s the main thread and "late" each
+ *                                     make a range a ms ("after", "late-after"); prints
+ *                                     "refill: <n> after, <n> late-after" on stderr; exit 0
  *   reliab_app emfile <N>             one range; close every fd but 0-2 (the collectors'
  *                                     sockets too), open /dev/null until EMFILE, N ranges
  *                                     and 300 ms of sleep (the flush cannot connect),
@@ -39,6 +45,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +104,46 @@ static void on_segv(int sig)
 	_exit(3);
 }
 
+static void sleep_ms(long ms);
+
+static volatile int g_phase; /* refill: 1 "during", 2 "after" */
+static long g_late_after;
+
+static void ranges_for_ms(const char *text, long ms, long *n)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		nvtxRangePushA(text);
+		nvtxRangePop();
+		(*n)++;
+		sleep_ms(1);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+}
+
+static void *late_thread(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "late");
+	for (int i = 0; i < 100; i++) {
+		nvtxRangePushA("during");
+		nvtxRangePop();
+	}
+	while (g_phase < 2)
+		sleep_ms(1);
+	ranges_for_ms("late-after", 3000, &g_late_after);
+	return NULL;
+}
+
+static int disk_full_here(void)
+{
+	struct statvfs v;
+
+	return statvfs(".", &v) == 0 && (unsigned long long)v.f_bavail * v.f_frsize < (256u << 10);
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -122,6 +169,25 @@ int main(int argc, char **argv)
 		for (long i = 1; i < t; i++)
 			pthread_join(th[i], NULL);
 		sleeps(u);
+		return 0;
+	}
+	if (!strcmp(mode, "refill") && argc > 3) {
+		pthread_t th;
+		long after = 0;
+		int waited = 0;
+
+		ranges(atol(argv[2]));
+		while (!disk_full_here() && waited++ < 30000)
+			sleep_ms(1);
+		g_phase = 1;
+		pthread_create(&th, NULL, late_thread, NULL);
+		sleep_ms(300);
+		if (unlink(argv[3]) != 0)
+			return 2;
+		g_phase = 2;
+		ranges_for_ms("after", 3000, &after);
+		pthread_join(th, NULL);
+		fprintf(stderr, "refill: %ld after, %ld late-after\n", after, g_late_after);
 		return 0;
 	}
 	if (!strcmp(mode, "exit") && argc > 4) {
