@@ -827,8 +827,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		cuda_opts = more;
 	}
 	if (o.host_memory_usage) { /* collectors/hostmem.c reads them */
-		char *more = xasprintf("%s;host-memory-usage=1;host-memory-threshold=%llu", cuda_opts,
-				       (unsigned long long)o.host_memory_threshold);
+		char *more = xasprintf("%s;host-memory-usage=1;host-memory-threshold=%llu",
+				       cuda_opts, (unsigned long long)o.host_memory_threshold);
 		free(cuda_opts);
 		cuda_opts = more;
 	}
@@ -912,9 +912,9 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	cfg.n_expect = trace_expect(&o, expect, expect_rows);
 	cfg.tap_path = getenv("GPROF_CLI_DUMP_FRAMES"); /* (core/wire_tap.h; `gprof-cli dump`) */
 	/* CPU sampling and context switches: perf events on the corked child, enabled at its
-	 * exec (core/sampler.h); opened before the recorder counts its file descriptors; not
-	 * in interactive sessions (launch) */
-	if (!sl) {
+	 * exec (core/sampler.h); opened before the recorder counts its file descriptors; with
+	 * capture ranges or session windows (launch), on only while the recorder collects */
+	{
 		struct sampler_config sc = {.pid = l.pid,
 					    .sample = o.sample,
 					    .cpuctxsw = o.cpuctxsw,
@@ -922,6 +922,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 					    .period_ns = o.sampling_period_ns,
 					    .python = o.python_sampling};
 
+		if (sl || o.capture.mode != GP_CAPTURE_NONE || o.capture.delay_ns)
+			sc.collecting = recorder_collecting;
 		sampler_open(&smp, &sc);
 	}
 	if (recorder_start(&rec, &cfg) < 0) {
@@ -948,7 +950,7 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		snprintf(srv.output, sizeof(srv.output), "%s", pend.output);
 	}
 
-	if (sampler_start(&smp, recorder_channel_path(rec)) == 0 && smp && o.sample &&
+	if (sampler_start(&smp, recorder_channel_path(rec), rec) == 0 && smp && o.sample &&
 	    o.backtrace == SAMPLER_BT_LBR)
 		warning(
 		    "-b lbr needs a hardware PMU event; the cpu-clock samples use frame pointers "

@@ -483,6 +483,18 @@ int report_route_window_near(struct report_router *rt, uint64_t ts_ns)
 	return 0;
 }
 
+int report_route_window_at(struct report_router *rt, uint64_t ts_ns)
+{
+	refresh(rt);
+	for (size_t k = rt->nwin; k-- > 0;) {
+		const struct cwin *w = &rt->win[k];
+
+		if (ts_ns >= w->start_ns)
+			return !w->stop_ns || ts_ns <= w->stop_ns ? (int)k : REPORT_ROUTE_DROP;
+	}
+	return REPORT_ROUTE_DROP;
+}
+
 /* The time at which the producer let a record pass the gate (0 = none). */
 static uint64_t gate_time(const struct gp_rec_hdr *rec)
 {

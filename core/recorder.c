@@ -2161,6 +2161,29 @@ int recorder_window_open(struct recorder *r)
 	return r->ctl && r->cap.session && atomic_load(&r->ctl->collecting);
 }
 
+int recorder_collecting(void *r, uint64_t ts_ns)
+{
+	const struct recorder *rec = r;
+	uint32_t n;
+
+	if (!rec->ctl || (rec->cap.mode == GP_CAPTURE_NONE && !rec->cap.delay_ns))
+		return 1;
+	if (!ts_ns)
+		return atomic_load_explicit(&rec->ctl->collecting, memory_order_acquire) != 0;
+	n = atomic_load_explicit(&rec->ctl->nwindows, memory_order_acquire);
+	if (n > GP_CAPTURE_MAX_WINDOWS)
+		n = GP_CAPTURE_MAX_WINDOWS;
+	while (n-- > 0) {
+		uint64_t start = atomic_load(&rec->ctl->win[n].start_ns), stop;
+
+		if (ts_ns < start)
+			continue;
+		stop = atomic_load(&rec->ctl->win[n].stop_ns);
+		return !stop || ts_ns <= stop;
+	}
+	return 0;
+}
+
 unsigned recorder_capture_ranges(struct recorder *r)
 {
 	if (!r->ctl || (r->cap.mode == GP_CAPTURE_NONE && !r->cap.delay_ns))

@@ -134,6 +134,11 @@ unsigned recorder_open_connections(struct recorder *r);
 int recorder_shutdown_fd(struct recorder *r);
 /* Non-zero once the capture asked for the session to end (see recorder_shutdown_fd). */
 int recorder_shutdown_requested(struct recorder *r);
+/* Non-zero when records are taken at time ts_ns (CLOCK_MONOTONIC; 0: now): always
+ * without capture ranges; inside a capture range or a session's window otherwise (the
+ * control page's `collecting` and windows; thread-safe).  r is a struct recorder *
+ * (void *: sampler_config.collecting's signature). */
+int recorder_collecting(void *r, uint64_t ts_ns);
 /* Capture windows opened so far (reads the control page; thread-safe). */
 unsigned recorder_capture_ranges(struct recorder *r);
 

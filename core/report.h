@@ -202,6 +202,10 @@ struct report_router;
 /* The window holding ts_ns, else the nearest one (gaps: the closer boundary); -1 when
  * no window has opened yet. */
 int report_route_window_near(struct report_router *rt, uint64_t ts_ns);
+/* The window that holds time ts_ns (CLOCK_MONOTONIC; its start and stop included, an open
+ * window to now), or REPORT_ROUTE_DROP when none does: for records the collector takes
+ * whether or not a window is open (CPU samples, context switches: core/sampler.h). */
+int report_route_window_at(struct report_router *rt, uint64_t ts_ns);
 
 /* A table module: owns a collector's tables and decodes its record types. */
 struct report_module {

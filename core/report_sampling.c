@@ -246,6 +246,19 @@ static int sampling_finish(struct report *r)
 	return 0;
 }
 
+/* Capture ranges and sessions: a sample or a context switch goes to the window that holds
+ * its time, none outside the windows (the sampler takes them whenever the application
+ * runs, and stops its events between windows only at its next read: core/sampler.h). */
+static int sampling_route(struct report_router *rt, uint32_t pid, const struct gp_rec_hdr *rec)
+{
+	(void)pid;
+	if (rec->type == GP_REC_CPU_SAMPLE && rec->size >= sizeof(struct gp_rec_cpu_sample))
+		return report_route_window_at(rt, ((const struct gp_rec_cpu_sample *)rec)->time_ns);
+	if (rec->type == GP_REC_SCHED && rec->size >= sizeof(struct gp_rec_sched))
+		return report_route_window_at(rt, ((const struct gp_rec_sched *)rec)->time_ns);
+	return REPORT_ROUTE_DEFAULT;
+}
+
 const struct report_module report_module_sampling = {
     .name = "sampling",
     .first_type = 0x600,
@@ -255,4 +268,5 @@ const struct report_module report_module_sampling = {
     .conn_close = NULL,
     .finish = sampling_finish,
     .release = sampling_release,
+    .route = sampling_route,
 };

@@ -85,7 +85,9 @@ struct unwind {
 };
 
 struct ring {
-	int fd;
+	int fd;	     /* the cpu-clock event whose buffer this is */
+	int side_fd; /* windows (cfg.collecting): the CPU's dummy event for the side-band
+			records, its output into this buffer; else -1 */
 	void *base;
 	size_t size; /* data bytes (a power of two) */
 };
@@ -97,6 +99,7 @@ struct sampler {
 	int sock, stopfd;
 	pthread_t thread;
 	int started; /* the thread runs */
+	int enabled; /* windows (cfg.collecting): the cpu-clock events are on */
 	uint64_t seq;
 	unsigned char frame[GP_FRAME_MAX];
 	size_t flen;
@@ -576,6 +579,8 @@ static void emit_sample(struct sampler *s, const struct perf_event_header *h)
 	memcpy(&time, q + 16, 8);
 	memcpy(&cpu, q + 24, 4);
 	q += 32;
+	if (s->cfg.collecting && !s->cfg.collecting(s->cfg.collecting_arg, time))
+		return; /* outside the capture ranges / windows: not taken */
 	s->st.samples++;
 	s->uw.stack_len = 0; /* (no stack copy yet for this sample) */
 	if (!s->cfg.sample)
@@ -712,6 +717,8 @@ static void emit_switch(struct sampler *s, const struct perf_event_header *h)
 	struct sample_id id;
 
 	trailer(h, &id);
+	if (s->cfg.collecting && !s->cfg.collecting(s->cfg.collecting_arg, id.time))
+		return;
 	s->st.switches++;
 	if (s->cfg.cpuctxsw)
 		emit_sched(s, id.pid, id.tid, id.cpu, id.time,
@@ -858,14 +865,31 @@ static void drain(struct sampler *s)
 	send_frame(s);
 }
 
+/* Windows (sampler_config.collecting): the cpu-clock events on while the recorder
+ * collects, off between windows (the application pays no sampling there); the dummy
+ * events keep the module maps, so samples in a later window still resolve. */
+static void follow_windows(struct sampler *s)
+{
+	int on = s->cfg.collecting(s->cfg.collecting_arg, 0) != 0;
+
+	if (on == s->enabled)
+		return;
+	for (unsigned i = 0; i < s->nrings; i++)
+		ioctl(s->rings[i].fd, on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+	s->enabled = on;
+}
+
 static void *sampler_main(void *arg)
 {
 	struct sampler *s = arg;
 	struct pollfd pfd = {s->stopfd, POLLIN, 0};
 	struct timespec cpu;
 
-	while (poll(&pfd, 1, SAMPLER_POLL_MS) <= 0)
+	while (poll(&pfd, 1, SAMPLER_POLL_MS) <= 0) {
+		if (s->cfg.collecting)
+			follow_windows(s);
 		drain(s);
+	}
 	drain(s); /* what came since (the application is gone: nothing more comes) */
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
 	s->st.cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
@@ -896,6 +920,8 @@ static void free_sampler(struct sampler *s)
 	for (unsigned i = 0; i < s->nrings; i++) {
 		if (s->rings[i].base)
 			munmap(s->rings[i].base, s->rings[i].size + (size_t)sysconf(_SC_PAGESIZE));
+		if (s->rings[i].side_fd >= 0)
+			close(s->rings[i].side_fd);
 		close(s->rings[i].fd);
 	}
 	free(s->rings);
@@ -934,7 +960,7 @@ static int connect_channel(const char *path)
 
 int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 {
-	struct perf_event_attr a;
+	struct perf_event_attr a, side;
 	struct sampler *s;
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF), page = sysconf(_SC_PAGESIZE);
 	size_t pages = 1024; /* 4 MiB a CPU at most: SAMPLER_POLL_MS of dwarf samples many times */
@@ -974,6 +1000,15 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	    .clockid = CLOCK_MONOTONIC,
 	    .watermark = 1,
 	};
+	if (cfg->collecting) {
+		/* windows: the side-band records come from a dummy event that stays on (as
+		 * perf's tracking event), the cpu-clock event is switched with the windows */
+		side = a;
+		side.config = PERF_COUNT_SW_DUMMY;
+		side.sample_period = 0;
+		side.context_switch = 0;
+		a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = 0;
+	}
 	if (cfg->sample && (cfg->backtrace == SAMPLER_BT_FP || cfg->backtrace == SAMPLER_BT_LBR))
 		a.sample_type |= PERF_SAMPLE_CALLCHAIN;
 	if (cfg->sample && cfg->backtrace == SAMPLER_BT_DWARF) {
@@ -1004,6 +1039,7 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 			return 1;
 		}
 		rg->fd = (int)fd;
+		rg->side_fd = -1;
 		s->nrings++;
 		for (;;) {
 			rg->base = mmap(NULL, (np + 1) * (size_t)page, PROT_READ | PROT_WRITE,
@@ -1020,6 +1056,20 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 			return 1;
 		}
 		rg->size = np * (size_t)page;
+		if (cfg->collecting) {
+			fd = perf_open(&side, cfg->pid, (int)cpu);
+			if (fd < 0 || ioctl((int)fd, PERF_EVENT_IOC_SET_OUTPUT, rg->fd) != 0) {
+				snprintf(what, sizeof(what),
+					 "perf_event_open (dummy, side-band into cpu %ld's buffer)",
+					 cpu);
+				say_unavailable(what, errno);
+				if (fd >= 0)
+					close((int)fd);
+				free_sampler(s);
+				return 1;
+			}
+			rg->side_fd = (int)fd;
+		}
 	}
 	if (!s->nrings) {
 		say_unavailable("perf_event_open: no CPU", ENODEV);
@@ -1039,13 +1089,14 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	return 0;
 }
 
-int sampler_start(struct sampler **sp, const char *channel)
+int sampler_start(struct sampler **sp, const char *channel, void *collecting_arg)
 {
 	struct sampler *s = *sp;
 	struct gp_rec_sampling_config *k;
 
 	if (!s)
 		return 0;
+	s->cfg.collecting_arg = collecting_arg;
 	s->sock = connect_channel(channel);
 	if (s->sock < 0) {
 		warning("CPU sampling off: cannot connect to the recorder's channel '%s': %s",
@@ -1068,6 +1119,7 @@ int sampler_start(struct sampler **sp, const char *channel)
 		goto fail;
 	}
 	s->started = 1;
+	s->enabled = 1; /* (enable_on_exec: on from the exec; the thread follows the windows) */
 	return 0;
 fail:
 	free_sampler(s);
@@ -1087,8 +1139,11 @@ void sampler_stop(struct sampler *s, struct sampler_stats *st)
 		free_sampler(s);
 		return;
 	}
-	for (unsigned i = 0; i < s->nrings; i++)
-		ioctl(s->rings[i].fd, PERF_EVENT_IOC_DISABLE, 0); /* children left running */
+	for (unsigned i = 0; i < s->nrings; i++) { /* children left running */
+		ioctl(s->rings[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+		if (s->rings[i].side_fd >= 0)
+			ioctl(s->rings[i].side_fd, PERF_EVENT_IOC_DISABLE, 0);
+	}
 	if (write(s->stopfd, &one, sizeof(one)) != sizeof(one))
 		one = 0;
 	pthread_join(s->thread, NULL);

@@ -51,6 +51,16 @@ struct sampler_config {
 	enum sampler_backtrace backtrace;
 	uint64_t period_ns; /* CPU time between two samples of a thread (ns, cpu-clock) */
 	int python;	    /* --python-sampling: CPython 3.11 frames (sampler_python.h) */
+	/* Capture ranges and sessions (`launch`): non-zero when the recorder collects at
+	 * time ts_ns (0: now; recorder_collecting()).  The sampler thread switches the
+	 * cpu-clock events on and off to follow it at each read (every SAMPLER_POLL_MS), a
+	 * dummy event per CPU (PERF_COUNT_SW_DUMMY, as perf's tracking event) keeps the
+	 * side-band records (module maps, comm, fork, exit) meanwhile, and the samples and
+	 * switches taken outside the windows (up to SAMPLER_POLL_MS at each edge) are not
+	 * sent.  NULL: always collecting (a plain `profile`).  Called on the sampler's
+	 * thread: thread-safe. */
+	int (*collecting)(void *arg, uint64_t ts_ns);
+	void *collecting_arg;
 };
 
 /* Counters of a finished sampler, printed by `profile` and stored in the report
@@ -81,9 +91,11 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg);
 
 /* Connect to the recorder's channel socket (recorder_channel_path()), send
  * GP_REC_SAMPLING_CONFIG (the report's tables are created now, before the application
- * runs) and start the reader thread.  *s NULL: nothing to do, 0.  Returns 0, or 1 after
- * one warning line: the sampler is freed and *s set to NULL, the session goes on. */
-int sampler_start(struct sampler **s, const char *channel);
+ * runs) and start the reader thread.  collecting_arg: the argument of the config's
+ * `collecting` (the recorder, made after sampler_open()).  *s NULL: nothing to do, 0.
+ * Returns 0, or 1 after one warning line: the sampler is freed and *s set to NULL, the
+ * session goes on. */
+int sampler_start(struct sampler **s, const char *channel, void *collecting_arg);
 
 /* Call once the application has exited (or the session ends): read what the rings still
  * hold, send it and the counters, close the connection, free everything.  s may be NULL

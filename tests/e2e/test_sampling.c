@@ -189,6 +189,35 @@ static void test_threads(void **state)
 	    tu_query_int(db, "SELECT count(DISTINCT globalTid >> 24) FROM COMPOSITE_EVENTS"), 1);
 }
 
+/* Capture ranges (here --delay 0.4 s): the sampler's events are on only in the range (a
+ * dummy event keeps the module maps meanwhile), and nothing outside it is kept: every
+ * sample and switch at or after 0.4 s, the stacks still resolved, the count of the
+ * samples read the count kept. */
+static void test_delay_window(void **state)
+{
+	const char *extra[] = {"--delay=0.4", NULL};
+	const char *chain[] = {"hot_burn", "hot_middle", "hot_run"};
+	char db[PATH_MAX];
+	long long n, early, resolved;
+
+	profile(*state, db, extra, "900", NULL);
+	n = tu_query_int(db, "SELECT count(*) FROM COMPOSITE_EVENTS");
+	early = tu_query_int(db, "SELECT count(*) FROM COMPOSITE_EVENTS WHERE start < 400000000");
+	resolved = stacks_like(db, chain, 3);
+	print_message("--delay 0.4: %lld samples, %lld before 0.4 s, %lld in hot_burn < "
+		      "hot_middle < hot_run\n",
+		      n, early, resolved);
+	assert_true(n >= 200); /* at least 500 ms of CPU time after the delay */
+	assert_int_equal(early, 0);
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM SCHED_EVENTS WHERE start < "
+					  "400000000"),
+			 0);
+	assert_true(resolved * 100 >= n * 90);
+	assert_int_equal(tu_query_int(db, "SELECT CAST(value AS INTEGER) FROM META_DATA_EXPORT "
+					  "WHERE name = 'GPROF_CPU_SAMPLES'"),
+			 n);
+}
+
 static void test_fork_child(void **state)
 {
 	const char *child[] = {"hot_burn", "hot_middle", "hot_child"};
@@ -664,6 +693,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fp, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_dwarf, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_threads, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_delay_window, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_fork_child, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_jit_unresolved, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),

@@ -217,6 +217,14 @@ static void test_windows(void **state)
 	assert_non_null(strstr(r.err, "/warm.db"));
 	tu_pathf(db, dir, "warm.db");
 	assert_requests(db, 3, 7); /* complete when stop returned */
+	/* CPU sampling in a session (on by default): context switches of the window only */
+	assert_true(tu_query_int(db, "SELECT count(*) FROM SCHED_EVENTS") > 0);
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM SCHED_EVENTS WHERE start < "
+					  "(SELECT CAST(value AS INTEGER) FROM META_DATA_CAPTURE "
+					  "WHERE name = 'GPROF_CAPTURE_RANGE_START') OR start > "
+					  "(SELECT CAST(value AS INTEGER) FROM META_DATA_CAPTURE "
+					  "WHERE name = 'GPROF_CAPTURE_RANGE_STOP')"),
+			 0);
 
 	serve(&s, 3);					/* 8..10: between windows */
 	RUN(&r, dir, "start", "-o", "peak", "--stats"); /* the only session: no --session */
