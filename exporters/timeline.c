@@ -806,56 +806,73 @@ static int count_gpu_ops(struct walk *w, struct rep *r)
 	return n;
 }
 
-static void pass_cuda_api(struct walk *w, struct rep *r)
+/* Mark each API call of r that has GPU work (CORR_API in w->corr: pass_cuda reads ahead
+ * for it when its GPU work comes first) and tell whether the API table is in time order
+ * (remembered for add_order): one scan of four columns in storage order. */
+static void mark_api_calls(struct walk *w, struct rep *r)
 {
-	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *st;
-	int rc, gpu;
+	struct order_check c = ORDER_CHECK_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc, rowid = 1;
 
-	if (!has(r, "CUPTI_ACTIVITY_KIND_RUNTIME"))
-		return;
-	gpu = count_gpu_ops(w, r);
-	if (w->status)
-		return;
-	strbuf_addstr(&sql, "SELECT r.start, r.end, r.globalTid, r.correlationId, s.value,"
-			    " r.returnValue FROM CUPTI_ACTIVITY_KIND_RUNTIME r"
-			    " LEFT JOIN StringIds s ON s.id = r.nameId");
-	add_order(&sql, r, "CUPTI_ACTIVITY_KIND_RUNTIME", "r", "start", "end", NULL);
-	st = prepare(w, r, sql.buf);
-	strbuf_release(&sql);
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT globalTid, correlationId, start, end FROM "
+			       "CUPTI_ACTIVITY_KIND_RUNTIME ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rowid = 0; /* no rowid: no order by it */
+		st = prepare(w, r,
+			     "SELECT globalTid, correlationId, start, end FROM "
+			     "CUPTI_ACTIVITY_KIND_RUNTIME");
+	}
 	if (!st)
 		return;
-	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct tl_event e = {.type = TL_SLICE, .cat = "cuda_api"};
-		int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff;
-		int has_corr = !col_null(st, 3), ops = 0;
-		int64_t corr = col_int(st, 3), ret;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		unsigned char *slot;
 
-		if (gpu && has_corr) { /* whatever the filters say: for pass_gpu */
-			unsigned char *slot = corr_slot(&w->corr, pid, corr, 1);
-
-			*slot |= CORR_API;
-			ops = *slot & CORR_MANY;
-		}
-		e.ts = col_int(st, 0) + r->off;
-		e.dur = col_int(st, 1) + r->off - e.ts;
-		e.name = col_text(st, 4);
-		if (!e.name)
-			e.name = "";
-		if (!keep(w, pid, e.ts, e.ts + e.dur, e.name))
+		if (c.ok)
+			order_feed(&c, st, 2, 3);
+		if (col_null(st, 0) || col_null(st, 1))
 			continue;
-		e.track = row_track(w, r, gtid, ROW_CUDA_API);
-		if (has_corr) {
-			add_arg_int(&e, "correlationId", corr);
-			if (ops)
-				e.flow_out = flow_id(r, pid, corr);
-		}
-		if ((ret = col_int(st, 5)) != 0)
-			add_arg_int(&e, "returnValue", ret);
-		deliver(w, &e);
+		slot = corr_slot(&w->corr, (col_int(st, 0) >> 24) & 0xffffff, col_int(st, 1), 0);
+		if (slot && (*slot & CORR_MANY))
+			*slot |= CORR_API;
 	}
-	finish(w, r, st, w->status ? SQLITE_DONE : rc);
-	pass_end(w);
+	if (rc == SQLITE_DONE)
+		order_memo(r, "CUPTI_ACTIVITY_KIND_RUNTIME", NULL, rowid ? c.ok : -1);
+	finish(w, r, st, rc);
+}
+
+/* The API call of st's row (start, end, globalTid, correlationId, name, returnValue) as a
+ * slice on its thread: its track, or NULL when the filters drop it. */
+static struct tl_track *api_event(struct walk *w, struct rep *r, sqlite3_stmt *st)
+{
+	struct tl_event e = {.type = TL_SLICE, .cat = "cuda_api"};
+	int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff;
+	int has_corr = !col_null(st, 3), ops = 0;
+	int64_t corr = col_int(st, 3), ret;
+
+	if (has_corr && w->corr.pages.n) {
+		unsigned char *slot = corr_slot(&w->corr, pid, corr, 0);
+
+		ops = slot ? *slot & CORR_MANY : 0;
+	}
+	e.ts = col_int(st, 0) + r->off;
+	e.dur = col_int(st, 1) + r->off - e.ts;
+	e.name = col_text(st, 4);
+	if (!e.name)
+		e.name = "";
+	if (!keep(w, pid, e.ts, e.ts + e.dur, e.name))
+		return NULL;
+	e.track = row_track(w, r, gtid, ROW_CUDA_API);
+	if (has_corr) {
+		add_arg_int(&e, "correlationId", corr);
+		if (ops)
+			e.flow_out = flow_id(r, pid, corr);
+	}
+	if ((ret = col_int(st, 5)) != 0)
+		add_arg_int(&e, "returnValue", ret);
+	deliver(w, &e);
+	return e.track;
 }
 
 /* "(a, b, c)" as printf's "(%lld, %lld, %lld)" writes it, for the grid and block of every
@@ -917,20 +934,22 @@ static void cursor_step(struct cursor *c)
 	}
 }
 
-/* Read the API calls of cursor a (start, end, globalTid, correlationId, name) that start
- * at or before ts (the report's time), and on until the call of key (pid << 32 |
- * correlationId) is in the in-flight map when want: a GPU operation may start before its
- * call when clocks disagree.  The calls with GPU work go into the in-flight map. */
+/* Read and write the API calls of cursor a (api_event()'s columns) that start at or before
+ * ts (the report's time), and on until the call of key (pid << 32 | correlationId) is in
+ * the in-flight map when want: a GPU operation may start before its call when clocks
+ * disagree.  The calls with GPU work go into the in-flight map. */
 static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts, uint64_t key,
 		     int want)
 {
-	while (a->row) {
+	while (a->row && !w->status) {
 		sqlite3_stmt *st = a->st;
 		int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff, corr;
 		unsigned char *slot;
+		struct tl_track *track;
 
 		if (col_int(st, 0) > ts && (!want || map_get(&w->inflight, key)))
 			break;
+		track = api_event(w, r, st);
 		corr = col_int(st, 3);
 		slot = col_null(st, 3) ? NULL : corr_slot(&w->corr, pid, corr, 0);
 		if (slot && (*slot & CORR_MANY)) {
@@ -939,8 +958,6 @@ static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts
 
 			if (!*v) { /* (a second call of the same id keeps the first) */
 				struct inflight *f = w->free_inflight;
-				const char *name = col_text(st, 4);
-				uint64_t skipped = w->skipped;
 
 				if (f)
 					w->free_inflight = f->next;
@@ -949,10 +966,7 @@ static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts
 				f->ts = col_int(st, 0) + r->off;
 				f->dur = col_int(st, 1) + r->off - f->ts;
 				f->left = (*slot & CORR_MANY) == CORR_MANY ? -1 : *slot & CORR_MANY;
-				f->track = keep(w, pid, f->ts, f->ts + f->dur, name ? name : "")
-					       ? row_track(w, r, gtid, ROW_CUDA_API)
-					       : NULL;
-				w->skipped = skipped; /* that call was counted in its own pass */
+				f->track = track; /* NULL: the filters dropped the call */
 				*v = f;
 			}
 		}
@@ -961,17 +975,23 @@ static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts
 	}
 }
 
-/* The GPU operations, the tables read in step by start time; the flow from each API call
- * ends at its first GPU operation, found in the in-flight map filled from a second read
- * of the API calls in step with them (a GPU operation starts after its call). */
-static void pass_gpu(struct walk *w, struct rep *r)
+/* The CUDA API calls and their GPU operations in one walk by start time: the API calls as
+ * slices on their threads, the GPU tables read in step (kernels, memcpy, memset, graphs on
+ * their device/stream tracks); the flow from each API call ends at its first GPU
+ * operation, found in the in-flight map the API calls with GPU work go into as they are
+ * read (a GPU operation starts after its call; one that starts before, clock skew, reads
+ * the calls ahead until its own).  One read of each table (before: the API calls twice). */
+static void pass_cuda(struct walk *w, struct rep *r)
 {
 	struct cursor src[NGPU_PARTS], api = {0};
 	struct triple grid, block;
 	size_t nsrc = 0;
-	int flows = w->corr.pages.n > 0;
 
 	grid.s[0] = block.s[0] = '\0';
+	/* flows: the GPU operations per call, and which calls are in the report */
+	if (has(r, "CUPTI_ACTIVITY_KIND_RUNTIME") && count_gpu_ops(w, r) && !w->status &&
+	    w->corr.pages.n)
+		mark_api_calls(w, r);
 
 	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
 		struct strbuf sql = STRBUF_INIT;
@@ -987,15 +1007,12 @@ static void pass_gpu(struct walk *w, struct rep *r)
 		if (src[nsrc].st)
 			cursor_step(&src[nsrc++]);
 	}
-	if (flows && !w->status) {
+	if (has(r, "CUPTI_ACTIVITY_KIND_RUNTIME") && !w->status) {
 		struct strbuf sql = STRBUF_INIT;
 
-		/* the name only for --name (keep()) */
-		strbuf_addf(&sql,
-			    "SELECT r.start, r.end, r.globalTid, r.correlationId, %s"
-			    " FROM CUPTI_ACTIVITY_KIND_RUNTIME r%s",
-			    w->o->name_re ? "s.value" : "NULL",
-			    w->o->name_re ? " LEFT JOIN StringIds s ON s.id = r.nameId" : "");
+		strbuf_addstr(&sql, "SELECT r.start, r.end, r.globalTid, r.correlationId, s.value,"
+				    " r.returnValue FROM CUPTI_ACTIVITY_KIND_RUNTIME r"
+				    " LEFT JOIN StringIds s ON s.id = r.nameId");
 		add_order(&sql, r, "CUPTI_ACTIVITY_KIND_RUNTIME", "r", "start", "end", NULL);
 		api.st = prepare(w, r, sql.buf);
 		strbuf_release(&sql);
@@ -1019,6 +1036,10 @@ static void pass_gpu(struct walk *w, struct rep *r)
 					   (src[i].start == g->start && src[i].end > g->end)))
 				g = &src[i];
 		if (!g)
+			break;
+		if (api.st) /* the API calls up to it first */
+			api_read(w, r, &api, g->start, 0, 0);
+		if (w->status)
 			break;
 		st = g->st;
 		kind = col_int(st, 0);
@@ -1122,13 +1143,15 @@ static void pass_gpu(struct walk *w, struct rep *r)
 		deliver(w, &e);
 		cursor_step(g);
 	}
+	if (api.st) /* the calls after the last GPU operation */
+		api_read(w, r, &api, INT64_MAX, 0, 0);
 	for (size_t i = 0; i < nsrc; i++)
 		finish(w, r, src[i].st, w->status || src[i].row ? SQLITE_DONE : src[i].rc);
 	if (api.st)
 		finish(w, r, api.st, w->status || api.row ? SQLITE_DONE : api.rc);
 	map_free(&w->inflight, free);
 	corr_free(&w->corr);
-	if (nsrc)
+	if (nsrc || api.st)
 		pass_end(w);
 }
 
@@ -1571,8 +1594,7 @@ int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
 			struct rep *r = &w.reps[i];
 
 			pass_nvtx(&w, r);
-			pass_cuda_api(&w, r);
-			pass_gpu(&w, r);
+			pass_cuda(&w, r);
 			pass_osrt(&w, r);
 			pass_mpi(&w, r);
 			pass_memory(&w, r);
