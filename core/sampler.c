@@ -885,7 +885,9 @@ static void *sampler_main(void *arg)
 	struct pollfd pfd = {s->stopfd, POLLIN, 0};
 	struct timespec cpu;
 
-	while (poll(&pfd, 1, SAMPLER_POLL_MS) <= 0) {
+	int ms = s->cfg.python ? SAMPLER_PYTHON_POLL_MS : SAMPLER_POLL_MS;
+
+	while (poll(&pfd, 1, ms) <= 0) {
 		if (s->cfg.collecting)
 			follow_windows(s);
 		drain(s);

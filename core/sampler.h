@@ -29,7 +29,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SAMPLER_POLL_MS		  20   /* ms between reads of the ring buffers */
+#define SAMPLER_POLL_MS 20 /* ms between reads of the ring buffers */
+/* --python-sampling: ms between reads; the Python frames are read from the process when
+ * its samples are read, so the sooner the fewer threads have left the sampled code */
+#define SAMPLER_PYTHON_POLL_MS	  4
 #define SAMPLER_STACK_BYTES	  8192 /* dwarf: bytes of user stack copied per sample (perf's) */
 #define SAMPLER_RING_MEM_MAX	  (64u << 20) /* bytes of ring buffers over all CPUs at most */
 #define SAMPLER_DEFAULT_PERIOD_NS 1000000     /* 1 ms of CPU time: nsys's 1000 Hz default rate */
