@@ -23,7 +23,9 @@
  * has read everything the reader appended and the reader is not appending; items after
  * that go to memory again.  A failed append (disk full) drops that frame and the rest of
  * the segment's frames, their records counted in spool_lost (not as lost frames), while
- * connection opens and closes wait in memory for the segment's end.
+ * connection opens and closes, and the state records of the dropped frames (strings,
+ * thread names, a goodbye: dropped_frame_state()), wait in memory for the segment's end:
+ * later records still find their strings and threads.
  *
  * Writer: takes the whole queue at once, validates frames (gp_decode_frame), hands the
  * records to the report writer (report.c), and commits at least every
@@ -213,10 +215,14 @@ struct recorder {
 	uint64_t spool_bytes;	   /* bytes appended over the session */
 	uint64_t spool_peak;	   /* largest spool_w - spool_r seen */
 	uint64_t spool_lost;	   /* records of frames lost to failed appends */
-	struct qbuf *deferred, *deferred_tail; /* opens/closes waiting for the segment end */
-	struct qbuf *spool_buf;		       /* reader: the item being appended */
-	unsigned char *spool_rbuf;	       /* writer: read-back buffer (SPOOL_READ) */
-	uint64_t queued_bytes;		       /* frame bytes in the memory queue */
+	/* opens/closes, and the state records of frames the spool could not take
+	 * (dropped_frame_state(): deferred_state_bytes of them so far), waiting for the
+	 * segment's end */
+	struct qbuf *deferred, *deferred_tail;
+	size_t deferred_state_bytes;
+	struct qbuf *spool_buf;	   /* reader: the item being appended */
+	unsigned char *spool_rbuf; /* writer: read-back buffer (SPOOL_READ) */
+	uint64_t queued_bytes;	   /* frame bytes in the memory queue */
 
 	/* finishing: progress line (stderr a terminal) */
 	uint64_t fin_total, fin_done, fin_t0, fin_next;
@@ -370,6 +376,70 @@ static uint64_t frame_records(const void *frame, uint32_t len)
 	return n;
 }
 
+/* Records of a frame the spool could not take that later records need: state (strings,
+ * thread names, hello, CUDA devices...: gp_rec_is_state()), the producer's loss counters
+ * and its goodbye.  Kept in memory, at most DEFERRED_STATE_MAX bytes in all. */
+#define DEFERRED_STATE_MAX (8u << 20)
+
+static int keep_when_dropped(uint16_t type)
+{
+	return gp_rec_is_state(type) || type == GP_REC_LOSS || type == GP_REC_PROCESS_EXIT ||
+	       type == GP_REC_FLUSH_ACK;
+}
+
+/* A frame of the same header holding only frame's records that keep_when_dropped() (a
+ * malloc'ed Q_FRAME | Q_SMALL item, its data after the header), their count in *kept;
+ * NULL (and *kept 0) when there are none or no room is left for them. */
+static struct qbuf *dropped_frame_state(struct recorder *r, struct rconn *c, const void *frame,
+					uint32_t len, uint64_t *kept)
+{
+	const unsigned char *p = (const unsigned char *)frame + sizeof(struct gp_frame_hdr);
+	const unsigned char *end =
+	    (const unsigned char *)frame + (len < GP_FRAME_MAX ? len : GP_FRAME_MAX);
+	size_t bytes = 0;
+	struct qbuf *b;
+	unsigned char *out;
+	struct gp_frame_hdr fh;
+
+	*kept = 0;
+	if (len < sizeof(fh))
+		return NULL;
+	for (const unsigned char *q = p; q + sizeof(struct gp_rec_hdr) <= end;) {
+		const struct gp_rec_hdr *h = (const void *)q;
+
+		if (h->size < sizeof(*h) || (h->size & 7) || h->size > (size_t)(end - q))
+			break;
+		if (keep_when_dropped(h->type))
+			bytes += h->size;
+		q += h->size;
+	}
+	if (!bytes || r->deferred_state_bytes + bytes > DEFERRED_STATE_MAX)
+		return NULL;
+	b = xmalloc(QHDR + sizeof(fh) + bytes);
+	b->next = NULL;
+	b->conn = c;
+	b->kind = Q_FRAME | Q_SMALL;
+	b->len = (uint32_t)(sizeof(fh) + bytes);
+	memcpy(&fh, frame, sizeof(fh));
+	fh.length = (uint32_t)bytes;
+	memcpy(b->data, &fh, sizeof(fh));
+	out = (unsigned char *)b->data + sizeof(fh);
+	for (const unsigned char *q = p; q + sizeof(struct gp_rec_hdr) <= end;) {
+		const struct gp_rec_hdr *h = (const void *)q;
+
+		if (h->size < sizeof(*h) || (h->size & 7) || h->size > (size_t)(end - q))
+			break;
+		if (keep_when_dropped(h->type)) {
+			memcpy(out, q, h->size);
+			out += h->size;
+			(*kept)++;
+		}
+		q += h->size;
+	}
+	r->deferred_state_bytes += bytes;
+	return b;
+}
+
 /* Queue the reader's item b (from item_buf()): in memory, or appended to the spool.
  * src: the frame's bytes (b->data, or where they are when b is r->spool_buf and they
  * were not copied into it: a ring; read padded to 8 bytes). */
@@ -417,12 +487,24 @@ static void item_put_from(struct recorder *r, struct qbuf *b, uint32_t kind, str
 		r->spool_broken = 1;
 		if (kind == Q_FRAME) {
 			const struct gp_frame_hdr *fh = src;
+			uint64_t kept;
+			/* its state records are kept (later records need their strings and
+			 * threads), the others counted lost */
+			struct qbuf *d = dropped_frame_state(r, c, src, len, &kept);
 
-			r->spool_lost += frame_records(src, len);
-			c->sdrop_frames++;
-			if (len >= sizeof(*fh) && fh->seq < UINT64_MAX &&
-			    fh->seq + 1 > c->sdrop_end)
-				c->sdrop_end = fh->seq + 1;
+			r->spool_lost += frame_records(src, len) - kept;
+			if (d) { /* the frame arrives, with fewer records */
+				if (r->deferred_tail)
+					r->deferred_tail->next = d;
+				else
+					r->deferred = d;
+				r->deferred_tail = d;
+			} else {
+				c->sdrop_frames++;
+				if (len >= sizeof(*fh) && fh->seq < UINT64_MAX &&
+				    fh->seq + 1 > c->sdrop_end)
+					c->sdrop_end = fh->seq + 1;
+			}
 		} else { /* state: kept, after everything the segment holds */
 			struct qbuf *d = small_item(kind, c);
 
@@ -1537,6 +1619,9 @@ static void writer_loop(struct recorder *r)
 						unshift_items(r, b);
 						return;
 					}
+				} else if (b->kind ==
+					   (Q_FRAME | Q_SMALL)) { /* dropped_frame_state() */
+					handle(r, Q_FRAME, b->conn, b->data, b->len);
 				} else {
 					handle(r, b->kind & ~Q_SMALL, b->conn, NULL, 0);
 				}

@@ -536,8 +536,9 @@ static int run_tmpfs(const char *dir, const char *size, int fill_kib, const char
 /* 4 threads x 150,000 ranges (about 34 MB of rows) into a 24 MiB tmpfs: one error line and
  * hint when it fills, the application unaffected (exit 0), the report valid with what was
  * committed before, every range either kept or counted (GPROF_LOST_DISK_FULL, and the
- * spool's GPROF_LOST_SPOOL_RECORDS, which also counts the few state records of its
- * frames), "not finished cleanly" and the readers warn; nothing else left in the folder. */
+ * spool's GPROF_LOST_SPOOL_RECORDS, which also counts the few other records of its
+ * frames, e.g. overhead), "not finished cleanly" and the readers warn; nothing else left
+ * in the folder. */
 static void test_disk_full_counted(void **state)
 {
 	const char *dir = *state;
@@ -626,7 +627,7 @@ static void test_disk_full_resumes(void **state)
 		      "late-after %lld of %ld\n",
 		      kept, lost, spool, made, after_kept, after, late_kept, late_after);
 	assert_true(lost > 0);
-	/* (the spool's count also holds the few state records of its frames) */
+	/* (the spool's count also holds the few other records of its frames: overhead) */
 	assert_true(kept + lost <= made && kept + lost + spool >= made);
 	assert_true(kept + lost + spool <= made + 16);
 	assert_true(after_kept > 0 && late_kept > 0);

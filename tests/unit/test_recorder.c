@@ -637,6 +637,14 @@ static uint64_t spool_sender(struct fixture *fx, int frames)
 		put_string(&t, &f, 2, "spooled");
 		fb_send(&t, &f);
 		for (int k = 0; k < frames; k++) {
+			if (k == frames - 1) { /* state in the last frame (the spool is full) */
+				struct gp_rec_thread_name *n;
+
+				put_string(&t, &f, 3, "late-name");
+				n = fb_rec(&t, &f, GP_REC_THREAD_NAME, sizeof(*n), 9);
+				n->tid = 9;
+				n->name_sid = 3;
+			}
 			for (int i = 0; i < 1000; i++) {
 				struct gp_rec_nvtx_pushpop *p =
 				    fb_rec(&t, &f, GP_REC_NVTX_PUSHPOP, sizeof(*p), 9);
@@ -700,6 +708,10 @@ static void test_spool_disk_full(void **state)
 	assert_true(fx.st.report.spool_lost > 0);
 	assert_int_equal(rows + fx.st.report.spool_lost, sent);
 	assert_int_equal(fx.st.report.lost_frames, 0); /* counted once: in spool_lost */
+	/* the state records of a frame the spool dropped are kept: the thread's name */
+	assert_string_equal(q_text(fx.db, "select s.value from ThreadNames t join StringIds s on "
+					  "s.id = t.nameId"),
+			    "late-name");
 	assert_int_equal(q_int(fx.db, "select count(*) from PROCESSES"), 1);
 	assert_int_equal(q_int(fx.db, "select value from META_DATA_EXPORT where name = "
 				      "'GPROF_LOST_SPOOL_RECORDS'"),
