@@ -321,33 +321,46 @@ sqlite3_stmt *report_prepare(struct report *r, const char *sql)
 
 /*
  * report_exec() while the disk is full: sql goes into the state log, to be run when there
- * is room again; a table it creates is made TEMP (in memory: temp_store=MEMORY) meanwhile,
+ * is room again; each table it creates is made TEMP (in memory: temp_store=MEMORY) meanwhile,
  * so that the module's statements on it prepare (unqualified names find TEMP first; once
  * the replay made the real table and the TEMP one is dropped, they prepare again on it).
  */
 static int exec_while_full(struct report *r, const char *sql)
 {
 	static const char create[] = "CREATE TABLE ";
-	char *tsql, name[128];
-	size_t n;
+	int ret = -1;
 
 	state_log_push(r, sqlite3_mprintf("%s", sql));
-	if (strncmp(sql, create, sizeof(create) - 1))
-		return -1;
-	n = strcspn(sql + sizeof(create) - 1, " (");
-	if (n == 0 || n >= sizeof(name))
-		return -1;
-	memcpy(name, sql + sizeof(create) - 1, n);
-	name[n] = '\0';
-	tsql = sqlite3_mprintf("CREATE TEMP TABLE %s", sql + sizeof(create) - 1);
-	if (!tsql || sqlite3_exec(r->db, tsql, NULL, NULL, NULL) != SQLITE_OK) {
-		sqlite3_free(tsql);
-		return -1;
+	/* each statement of sql (our own DDL: no ';' inside a string) */
+	for (const char *p = sql; *p;) {
+		size_t len = strcspn(p, ";"), n;
+		char *tsql, name[128];
+
+		while (len && (*p == ' ' || *p == '\n' || *p == '\t'))
+			p++, len--;
+		if (len > sizeof(create) - 1 && !strncmp(p, create, sizeof(create) - 1)) {
+			n = strcspn(p + sizeof(create) - 1, " (");
+			if (n && n < sizeof(name) && n < len) {
+				memcpy(name, p + sizeof(create) - 1, n);
+				name[n] = '\0';
+				tsql = sqlite3_mprintf("CREATE TEMP TABLE %.*s",
+						       (int)(len - (sizeof(create) - 1)),
+						       p + sizeof(create) - 1);
+				if (tsql &&
+				    sqlite3_exec(r->db, tsql, NULL, NULL, NULL) == SQLITE_OK) {
+					GP_ALLOC_GROW(r->full_tables.v, r->full_tables.n + 1,
+						      r->full_tables.alloc);
+					r->full_tables.v[r->full_tables.n++] = xstrdup(name);
+					ret = 0;
+				}
+				sqlite3_free(tsql);
+			}
+		}
+		p += len;
+		if (*p == ';')
+			p++;
 	}
-	sqlite3_free(tsql);
-	GP_ALLOC_GROW(r->full_tables.v, r->full_tables.n + 1, r->full_tables.alloc);
-	r->full_tables.v[r->full_tables.n++] = xstrdup(name);
-	return 0;
+	return ret;
 }
 
 int report_exec(struct report *r, const char *sql)

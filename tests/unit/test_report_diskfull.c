@@ -2,7 +2,8 @@
  * test_report_diskfull.c - a full disk's rollback and what comes back (core/report.c, report.h
  * "Disk full"), driven record by record: SQLite's max_page_count makes the report "full" at
  * a chosen size (SQLITE_FULL, as a full file system does).  While full, a thread is named
- * and a CUDA API record makes the module create its table; the transaction that held the
+ * and a CUDA API record and the sampler's configuration make their modules create their
+ * tables (the sampling ones in one statement list); the transaction that held the
  * first thread's name is rolled back.  When there is room again (report_finish, after the
  * reserve), the report holds both threads with their names, the table the module made
  * while full (a real one, no TEMP leftover), every data row either kept or counted in
@@ -25,6 +26,7 @@
 #include "core/util.h"
 #include "core/wire.h"
 #include "core/wire_cuda.h"
+#include "core/wire_sampling.h"
 #include "tests/testutil.h"
 
 #define PID  6161u
@@ -90,6 +92,21 @@ static const struct gp_rec_hdr *api_rec(uint32_t tid, uint32_t sid, uint64_t at)
 	a->name_sid = sid;
 	a->event_class = 1;
 	return &a->h;
+}
+
+static const struct gp_rec_hdr *sampling_config_rec(void)
+{
+	struct gp_rec_sampling_config *k = (void *)buf;
+
+	memset(buf, 0, sizeof(*k));
+	k->h.type = GP_REC_SAMPLING_CONFIG;
+	k->h.size = sizeof(*k);
+	k->h.tid = TID1;
+	k->sample = 1;
+	k->cpuctxsw = 1;
+	k->unwind = GP_UNWIND_FRAMEPOINTER;
+	k->period_ns = 1000000;
+	return &k->h;
 }
 
 static const struct gp_rec_hdr *hello_rec(void)
@@ -163,6 +180,8 @@ static void test_full_then_room(void **state)
 	assert_int_equal(report_record(r, c, string_rec(4, "cudaLaunchKernel_v7000")), 0);
 	assert_int_equal(report_record(r, c, api_rec(TID2, 4, 500000)), 0);
 	sent++;
+	/* the sampling tables: several CREATE TABLE in one statement list */
+	assert_int_equal(report_record(r, c, sampling_config_rec()), 0);
 	for (int i = 0; i < 100; i++, sent++)
 		report_record(r, c, range_rec(TID2, 2, 600000 + (uint64_t)i * 20));
 	assert_int_equal(report_commit(r), -1);
@@ -190,10 +209,11 @@ static void test_full_then_room(void **state)
 			 2);
 	assert_int_equal(q(path, "SELECT count(*) FROM ThreadNames"), 2);
 	assert_int_equal(q(path, "SELECT count(*) FROM PROCESSES"), 1);
-	/* the table made while full is in the file */
-	assert_int_equal(q(path, "SELECT count(*) FROM sqlite_master WHERE name = "
-				 "'CUPTI_ACTIVITY_KIND_RUNTIME'"),
-			 1);
+	/* the tables made while full are in the file */
+	assert_int_equal(q(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+				 "('CUPTI_ACTIVITY_KIND_RUNTIME', 'COMPOSITE_EVENTS', "
+				 "'SAMPLING_CALLCHAINS', 'SCHED_EVENTS')"),
+			 4);
 	assert_int_equal(q(path, "SELECT count(*) FROM pragma_integrity_check WHERE "
 				 "integrity_check = 'ok'"),
 			 1);
