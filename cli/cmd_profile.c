@@ -922,8 +922,10 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 					    .period_ns = o.sampling_period_ns,
 					    .python = o.python_sampling};
 
-		if (sl || o.capture.mode != GP_CAPTURE_NONE || o.capture.delay_ns)
+		if (sl || o.capture.mode != GP_CAPTURE_NONE || o.capture.delay_ns) {
 			sc.collecting = recorder_collecting;
+			sc.flush_epoch = recorder_flush_epoch;
+		}
 		sampler_open(&smp, &sc);
 	}
 	if (recorder_start(&rec, &cfg) < 0) {

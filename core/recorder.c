@@ -2269,6 +2269,13 @@ int recorder_collecting(void *r, uint64_t ts_ns)
 	return 0;
 }
 
+uint32_t recorder_flush_epoch(void *r)
+{
+	const struct recorder *rec = r;
+
+	return rec->ctl ? atomic_load_explicit(&rec->ctl->flush_epoch, memory_order_acquire) : 0;
+}
+
 unsigned recorder_capture_ranges(struct recorder *r)
 {
 	if (!r->ctl || (r->cap.mode == GP_CAPTURE_NONE && !r->cap.delay_ns))

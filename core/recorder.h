@@ -139,6 +139,12 @@ int recorder_shutdown_requested(struct recorder *r);
  * control page's `collecting` and windows; thread-safe).  r is a struct recorder *
  * (void *: sampler_config.collecting's signature). */
 int recorder_collecting(void *r, uint64_t ts_ns);
+/* The control page's flush_epoch (wire.h "Flush requests"; 0 without one): a connection
+ * that is not a collector (the CPU sampler) answers each new value with a
+ * GP_REC_FLUSH_ACK frame once it sent what it had, as the collectors' flushers do, so
+ * that a capture range or session window does not wait GP_FLUSH_ACK_WAIT_MS for it.
+ * Thread-safe; r is a struct recorder * (void *: sampler_config.flush_epoch). */
+uint32_t recorder_flush_epoch(void *r);
 /* Capture windows opened so far (reads the control page; thread-safe). */
 unsigned recorder_capture_ranges(struct recorder *r);
 

@@ -98,8 +98,9 @@ struct sampler {
 	unsigned nrings;
 	int sock, stopfd;
 	pthread_t thread;
-	int started; /* the thread runs */
-	int enabled; /* windows (cfg.collecting): the cpu-clock events are on */
+	int started;	/* the thread runs */
+	int enabled;	/* windows (cfg.collecting): the cpu-clock events are on */
+	uint32_t acked; /* cfg.flush_epoch: the last flush request acknowledged */
 	uint64_t seq;
 	unsigned char frame[GP_FRAME_MAX];
 	size_t flen;
@@ -865,6 +866,22 @@ static void drain(struct sampler *s)
 	send_frame(s);
 }
 
+/* Acknowledge flush request `epoch` in a frame of its own (the recorder's reader looks for
+ * a frame that holds only the acknowledgement), after everything drained before it. */
+static void send_flush_ack(struct sampler *s, uint32_t epoch)
+{
+	struct gp_rec_flush_ack *a;
+
+	send_frame(s); /* (empty after drain(): a no-op then) */
+	a = frame_room(s, sizeof(*a));
+	a->h.type = GP_REC_FLUSH_ACK;
+	a->h.size = sizeof(*a);
+	a->h.tid = (uint32_t)s->cfg.pid;
+	a->epoch = epoch;
+	send_frame(s);
+	s->acked = epoch;
+}
+
 /* Windows (sampler_config.collecting): the cpu-clock events on while the recorder
  * collects, off between windows (the application pays no sampling there); the dummy
  * events keep the module maps, so samples in a later window still resolve. */
@@ -888,9 +905,14 @@ static void *sampler_main(void *arg)
 	int ms = s->cfg.python ? SAMPLER_PYTHON_POLL_MS : SAMPLER_POLL_MS;
 
 	while (poll(&pfd, 1, ms) <= 0) {
+		/* (the request read first: what the drain sends covers it) */
+		uint32_t epoch = s->cfg.flush_epoch ? s->cfg.flush_epoch(s->cfg.collecting_arg) : 0;
+
 		if (s->cfg.collecting)
 			follow_windows(s);
 		drain(s);
+		if (s->cfg.flush_epoch && epoch != s->acked)
+			send_flush_ack(s, epoch);
 	}
 	drain(s); /* what came since (the application is gone: nothing more comes) */
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);

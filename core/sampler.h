@@ -63,6 +63,11 @@ struct sampler_config {
 	 * sent.  NULL: always collecting (a plain `profile`).  Called on the sampler's
 	 * thread: thread-safe. */
 	int (*collecting)(void *arg, uint64_t ts_ns);
+	/* With `collecting`: the recorder's flush request counter (recorder_flush_epoch();
+	 * the same arg).  At each read the sampler sends what it read, then acknowledges
+	 * a new value (GP_REC_FLUSH_ACK), as the collectors' flushers do: a window's start
+	 * and stop wait for it at most one read.  NULL: no acknowledgements. */
+	uint32_t (*flush_epoch)(void *arg);
 	void *collecting_arg;
 };
 
