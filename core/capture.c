@@ -483,16 +483,29 @@ int report_route_window_near(struct report_router *rt, uint64_t ts_ns)
 	return 0;
 }
 
+int capture_control_window_at(const struct gp_control *c, uint64_t ts_ns)
+{
+	uint32_t n = atomic_load_explicit(&c->nwindows, memory_order_acquire);
+
+	if (n > GP_CAPTURE_MAX_WINDOWS)
+		n = GP_CAPTURE_MAX_WINDOWS;
+	while (n-- > 0) {
+		uint64_t stop;
+
+		if (ts_ns < atomic_load(&c->win[n].start_ns))
+			continue;
+		stop = atomic_load(&c->win[n].stop_ns);
+		return !stop || ts_ns <= stop ? (int)n : -1;
+	}
+	return -1;
+}
+
 int report_route_window_at(struct report_router *rt, uint64_t ts_ns)
 {
-	refresh(rt);
-	for (size_t k = rt->nwin; k-- > 0;) {
-		const struct cwin *w = &rt->win[k];
+	int k = capture_control_window_at(rt->ctl, ts_ns);
 
-		if (ts_ns >= w->start_ns)
-			return !w->stop_ns || ts_ns <= w->stop_ns ? (int)k : REPORT_ROUTE_DROP;
-	}
-	return REPORT_ROUTE_DROP;
+	refresh(rt); /* (after: rt->nwin covers k) */
+	return k < 0 ? REPORT_ROUTE_DROP : k;
 }
 
 /* The time at which the producer let a record pass the gate (0 = none). */

@@ -106,6 +106,9 @@ struct gp_control *capture_control_create(const char *dir, const struct capture_
 void capture_control_destroy(struct gp_control *c, const char *dir);
 /* Open window 0 now (the recorder's -y/--delay timer, mode none).  Returns 0 or -1. */
 int capture_control_open_delay_window(struct gp_control *c, uint64_t now_ns);
+/* The window of c that holds time ts_ns (CLOCK_MONOTONIC; start and stop included, an
+ * open window to now), or -1 when none does.  Atomic loads only: any thread. */
+int capture_control_window_at(const struct gp_control *c, uint64_t ts_ns);
 
 /*
  * Interactive sessions (capture_settings.session), recorder side, one caller at a time

@@ -388,55 +388,48 @@ static int keep_when_dropped(uint16_t type)
 }
 
 /* A frame of the same header holding only frame's records that keep_when_dropped() (a
- * malloc'ed Q_FRAME | Q_SMALL item, its data after the header), their count in *kept;
- * NULL (and *kept 0) when there are none or no room is left for them. */
+ * malloc'ed Q_FRAME | Q_SMALL item, its data after the header), or NULL when there are
+ * none or no room is left for them.  *lost: the frame's other records (all of them when
+ * NULL). */
 static struct qbuf *dropped_frame_state(struct recorder *r, struct rconn *c, const void *frame,
-					uint32_t len, uint64_t *kept)
+					uint32_t len, uint64_t *lost)
 {
 	const unsigned char *p = (const unsigned char *)frame + sizeof(struct gp_frame_hdr);
 	const unsigned char *end =
 	    (const unsigned char *)frame + (len < GP_FRAME_MAX ? len : GP_FRAME_MAX);
-	size_t bytes = 0;
+	uint64_t all = 0, kept = 0;
+	struct gp_frame_hdr fh;
 	struct qbuf *b;
 	unsigned char *out;
-	struct gp_frame_hdr fh;
 
-	*kept = 0;
+	*lost = frame_records(frame, len);
 	if (len < sizeof(fh))
 		return NULL;
-	for (const unsigned char *q = p; q + sizeof(struct gp_rec_hdr) <= end;) {
-		const struct gp_rec_hdr *h = (const void *)q;
+	b = xmalloc(QHDR + (size_t)(end - (const unsigned char *)frame));
+	out = (unsigned char *)b->data + sizeof(fh);
+	for (; p + sizeof(struct gp_rec_hdr) <= end && all < *lost; all++) {
+		const struct gp_rec_hdr *h = (const void *)p;
 
-		if (h->size < sizeof(*h) || (h->size & 7) || h->size > (size_t)(end - q))
-			break;
-		if (keep_when_dropped(h->type))
-			bytes += h->size;
-		q += h->size;
+		if (keep_when_dropped(h->type)) { /* (frame_records() checked the sizes) */
+			memcpy(out, p, h->size);
+			out += h->size;
+			kept++;
+		}
+		p += h->size;
 	}
-	if (!bytes || r->deferred_state_bytes + bytes > DEFERRED_STATE_MAX)
+	memcpy(&fh, frame, sizeof(fh));
+	fh.length = (uint32_t)(out - ((unsigned char *)b->data + sizeof(fh)));
+	if (!kept || r->deferred_state_bytes + fh.length > DEFERRED_STATE_MAX) {
+		free(b);
 		return NULL;
-	b = xmalloc(QHDR + sizeof(fh) + bytes);
+	}
+	memcpy(b->data, &fh, sizeof(fh));
 	b->next = NULL;
 	b->conn = c;
 	b->kind = Q_FRAME | Q_SMALL;
-	b->len = (uint32_t)(sizeof(fh) + bytes);
-	memcpy(&fh, frame, sizeof(fh));
-	fh.length = (uint32_t)bytes;
-	memcpy(b->data, &fh, sizeof(fh));
-	out = (unsigned char *)b->data + sizeof(fh);
-	for (const unsigned char *q = p; q + sizeof(struct gp_rec_hdr) <= end;) {
-		const struct gp_rec_hdr *h = (const void *)q;
-
-		if (h->size < sizeof(*h) || (h->size & 7) || h->size > (size_t)(end - q))
-			break;
-		if (keep_when_dropped(h->type)) {
-			memcpy(out, q, h->size);
-			out += h->size;
-			(*kept)++;
-		}
-		q += h->size;
-	}
-	r->deferred_state_bytes += bytes;
+	b->len = (uint32_t)sizeof(fh) + fh.length;
+	r->deferred_state_bytes += fh.length;
+	*lost -= kept;
 	return b;
 }
 
@@ -487,12 +480,12 @@ static void item_put_from(struct recorder *r, struct qbuf *b, uint32_t kind, str
 		r->spool_broken = 1;
 		if (kind == Q_FRAME) {
 			const struct gp_frame_hdr *fh = src;
-			uint64_t kept;
+			uint64_t lost;
 			/* its state records are kept (later records need their strings and
 			 * threads), the others counted lost */
-			struct qbuf *d = dropped_frame_state(r, c, src, len, &kept);
+			struct qbuf *d = dropped_frame_state(r, c, src, len, &lost);
 
-			r->spool_lost += frame_records(src, len) - kept;
+			r->spool_lost += lost;
 			if (d) { /* the frame arrives, with fewer records */
 				if (r->deferred_tail)
 					r->deferred_tail->next = d;
@@ -2249,24 +2242,12 @@ int recorder_window_open(struct recorder *r)
 int recorder_collecting(void *r, uint64_t ts_ns)
 {
 	const struct recorder *rec = r;
-	uint32_t n;
 
 	if (!rec->ctl || (rec->cap.mode == GP_CAPTURE_NONE && !rec->cap.delay_ns))
 		return 1;
 	if (!ts_ns)
 		return atomic_load_explicit(&rec->ctl->collecting, memory_order_acquire) != 0;
-	n = atomic_load_explicit(&rec->ctl->nwindows, memory_order_acquire);
-	if (n > GP_CAPTURE_MAX_WINDOWS)
-		n = GP_CAPTURE_MAX_WINDOWS;
-	while (n-- > 0) {
-		uint64_t start = atomic_load(&rec->ctl->win[n].start_ns), stop;
-
-		if (ts_ns < start)
-			continue;
-		stop = atomic_load(&rec->ctl->win[n].stop_ns);
-		return !stop || ts_ns <= stop;
-	}
-	return 0;
+	return capture_control_window_at(rec->ctl, ts_ns) >= 0;
 }
 
 uint32_t recorder_flush_epoch(void *r)

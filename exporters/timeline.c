@@ -757,89 +757,73 @@ static void corr_free(struct corr_counts *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Count the GPU operations of each (process, correlationId) of r into w->corr: one scan
- * of four columns per table in storage order, which also tells whether that order is
- * time order (rowid_ordered(), remembered for pass_gpu).  Returns the number of GPU
- * tables. */
+/* One scan of table's (id, correlationId, start, end) in storage order, id a globalPid or
+ * globalTid column: each row with both goes to row() with its process and correlationId,
+ * and whether the table is in time order is remembered for add_order() (rowid_ordered()'s
+ * answer without a scan of its own).  0, or -1 when it cannot be read (said). */
+static int scan_correlations(struct walk *w, struct rep *r, const char *table, const char *id,
+			     void (*row)(struct corr_counts *c, int64_t pid, int64_t corr))
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct order_check c = ORDER_CHECK_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc, rowid = 1;
+
+	strbuf_addf(&sql, "SELECT %s, correlationId, start, end FROM %s ORDER BY rowid", id, table);
+	if (sqlite3_prepare_v2(r->db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
+		rowid = 0; /* no rowid: no order by it */
+		strbuf_reset(&sql);
+		strbuf_addf(&sql, "SELECT %s, correlationId, start, end FROM %s", id, table);
+		st = prepare(w, r, sql.buf);
+	}
+	strbuf_release(&sql);
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (c.ok)
+			order_feed(&c, st, 2, 3);
+		if (!col_null(st, 0) && !col_null(st, 1))
+			row(&w->corr, (col_int(st, 0) >> 24) & 0xffffff, col_int(st, 1));
+	}
+	if (rc == SQLITE_DONE)
+		order_memo(r, table, NULL, rowid ? c.ok : -1);
+	finish(w, r, st, rc);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* scan_correlations() rows: one more GPU operation of the call (saturating at CORR_MANY) */
+static void count_op(struct corr_counts *c, int64_t pid, int64_t corr)
+{
+	unsigned char *slot = corr_slot(c, pid, corr, 1);
+
+	if ((*slot & CORR_MANY) != CORR_MANY)
+		(*slot)++;
+}
+
+/* ... and an API call that has GPU work is in the report (CORR_API: pass_cuda reads ahead
+ * for it when its GPU work comes first) */
+static void mark_api(struct corr_counts *c, int64_t pid, int64_t corr)
+{
+	unsigned char *slot = corr_slot(c, pid, corr, 0);
+
+	if (slot && (*slot & CORR_MANY))
+		*slot |= CORR_API;
+}
+
+/* Count the GPU operations of each (process, correlationId) of r into w->corr, one scan
+ * per GPU table.  Returns the number of GPU tables. */
 static int count_gpu_ops(struct walk *w, struct rep *r)
 {
 	int n = 0;
 
 	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
-		struct strbuf sql = STRBUF_INIT;
-		struct order_check c = ORDER_CHECK_INIT;
-		const char *table = gpu_parts[i].table;
-		sqlite3_stmt *st = NULL;
-		int rc, rowid = 1;
-
-		if (!has(r, table))
+		if (!has(r, gpu_parts[i].table))
 			continue;
 		n++;
-		strbuf_addf(&sql, "SELECT globalPid, correlationId, start, end FROM %s", table);
-		strbuf_addstr(&sql, " ORDER BY rowid");
-		if (sqlite3_prepare_v2(r->db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
-			rowid = 0; /* no rowid: no order by it */
-			strbuf_reset(&sql);
-			strbuf_addf(&sql, "SELECT globalPid, correlationId, start, end FROM %s",
-				    table);
-			st = prepare(w, r, sql.buf);
-		}
-		strbuf_release(&sql);
-		if (!st)
+		if (scan_correlations(w, r, gpu_parts[i].table, "globalPid", count_op) < 0)
 			break;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			unsigned char *slot;
-
-			if (c.ok)
-				order_feed(&c, st, 2, 3);
-			if (col_null(st, 0) || col_null(st, 1))
-				continue;
-			slot = corr_slot(&w->corr, (col_int(st, 0) >> 24) & 0xffffff,
-					 col_int(st, 1), 1);
-			if ((*slot & CORR_MANY) != CORR_MANY)
-				(*slot)++;
-		}
-		if (rc == SQLITE_DONE)
-			order_memo(r, table, NULL, rowid ? c.ok : -1);
-		finish(w, r, st, rc);
 	}
 	return n;
-}
-
-/* Mark each API call of r that has GPU work (CORR_API in w->corr: pass_cuda reads ahead
- * for it when its GPU work comes first) and tell whether the API table is in time order
- * (remembered for add_order): one scan of four columns in storage order. */
-static void mark_api_calls(struct walk *w, struct rep *r)
-{
-	struct order_check c = ORDER_CHECK_INIT;
-	sqlite3_stmt *st = NULL;
-	int rc, rowid = 1;
-
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT globalTid, correlationId, start, end FROM "
-			       "CUPTI_ACTIVITY_KIND_RUNTIME ORDER BY rowid",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rowid = 0; /* no rowid: no order by it */
-		st = prepare(w, r,
-			     "SELECT globalTid, correlationId, start, end FROM "
-			     "CUPTI_ACTIVITY_KIND_RUNTIME");
-	}
-	if (!st)
-		return;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		unsigned char *slot;
-
-		if (c.ok)
-			order_feed(&c, st, 2, 3);
-		if (col_null(st, 0) || col_null(st, 1))
-			continue;
-		slot = corr_slot(&w->corr, (col_int(st, 0) >> 24) & 0xffffff, col_int(st, 1), 0);
-		if (slot && (*slot & CORR_MANY))
-			*slot |= CORR_API;
-	}
-	if (rc == SQLITE_DONE)
-		order_memo(r, "CUPTI_ACTIVITY_KIND_RUNTIME", NULL, rowid ? c.ok : -1);
-	finish(w, r, st, rc);
 }
 
 /* The API call of st's row (start, end, globalTid, correlationId, name, returnValue) as a
@@ -991,7 +975,7 @@ static void pass_cuda(struct walk *w, struct rep *r)
 	/* flows: the GPU operations per call, and which calls are in the report */
 	if (has(r, "CUPTI_ACTIVITY_KIND_RUNTIME") && count_gpu_ops(w, r) && !w->status &&
 	    w->corr.pages.n)
-		mark_api_calls(w, r);
+		scan_correlations(w, r, "CUPTI_ACTIVITY_KIND_RUNTIME", "globalTid", mark_api);
 
 	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
 		struct strbuf sql = STRBUF_INIT;
