@@ -73,7 +73,7 @@ OSRT_SRC := $(wildcard collectors/osrt.c)
 MPI_SRC := $(wildcard collectors/mpi.c)
 CUDALIBS_SRC := $(wildcard collectors/cudalibs.c)
 HOSTMEM_SRC := $(wildcard collectors/hostmem.c)
-INJECT_SRC := $(wildcard collectors/nvtx.c collectors/cuda.c collectors/cuda_*.c collectors/cupti.c collectors/gpu_metrics.c collectors/gpu_range.c)
+INJECT_SRC := $(wildcard collectors/nvtx.c collectors/cuda.c collectors/cuda_*.c collectors/cupti.c collectors/gpu_metrics.c collectors/gpu_metrics_process.c collectors/gpu_range.c)
 
 GPROF := $(B)/bin/gprof-cli
 LIBDIR := $(B)/lib/gprof-cli

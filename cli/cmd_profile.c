@@ -53,6 +53,7 @@
 
 #include "cli/cmds.h"
 #include "cli/launch.h"
+#include "cli/metrics_process.h"
 #include "cli/profile_options.h"
 #include "cli/session.h"
 #include "cli/streams.h"
@@ -385,6 +386,16 @@ static char *gpu_metrics_opts(const struct profile_options *o, const char *base)
 	return s;
 }
 
+/* Does gprof-cli's GPU metrics sampler process sample (cli/metrics_process.h), rather than
+ * the application?  Sampling mode, unless $GPROF_CLI_METRICS_IN_APP=1. */
+static int metrics_in_process(const struct profile_options *o)
+{
+	const char *e = getenv(METRICS_IN_APP_ENV);
+
+	return (o->trace & PROFILE_TRACE_GPU_METRICS) &&
+	       o->gpu_metrics_mode != GP_METRICS_MODE_RANGE && !(e && !strcmp(e, "1"));
+}
+
 /* Put the injection environment into e (see issue 2 and man gprof-cli-profile). */
 static void build_env(struct envlist *e, const struct profile_options *o, const char *channel,
 		      const char *libdir, const char *cuda_opts)
@@ -705,6 +716,7 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	struct recorder *rec = NULL;
 	struct sampler *smp = NULL;
 	struct sampler_stats sst;
+	struct metrics_process mproc = {0, -1};
 	struct recorder_stats st;
 	struct report_app_status app;
 	struct launch_spec spec;
@@ -819,6 +831,12 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		}
 		free(cuda_opts);
 		cuda_opts = more;
+		if (metrics_in_process(&o)) { /* the application's collector leaves it to us;
+					       * its cuda collector still loads (GPU rows) */
+			more = xasprintf("%s;gpu-metrics-sampler=process", cuda_opts);
+			free(cuda_opts);
+			cuda_opts = more;
+		}
 	}
 	{ /* collectors/osrt.c: backtraces of the calls at least this long */
 		char *more = xasprintf("%s;osrt-backtrace-threshold=%llu", cuda_opts,
@@ -957,8 +975,14 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		warning(
 		    "-b lbr needs a hardware PMU event; the cpu-clock samples use frame pointers "
 		    "(-b fp) instead");
+	/* GPU metrics: sampling from the launch (nsys's coverage), so started first */
+	if (metrics_in_process(&o) &&
+	    metrics_process_start(&mproc, env.v, recorder_channel_path(rec), libdir,
+				  o.gpu_metrics_devices) < 0)
+		warning("profiling without GPU metrics");
 	err = launch_go(&l, recorder_channel_path(rec));
 	if (err) {
+		metrics_process_stop(&mproc);
 		sampler_stop(smp, &sst);
 		smp = NULL;
 		memset(&st, 0, sizeof(st));
@@ -1056,7 +1080,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		/* the launched process exited first: -x false records on until the duration
 		 * expires, --wait=all until every process it started has exited */
 		int ended =
-		    wait_session(rec, session_end_ns, o.stop_on_exit, subreaper, smp ? 1 : 0);
+		    wait_session(rec, session_end_ns, o.stop_on_exit, subreaper,
+			 (smp ? 1u : 0u) + (mproc.pid ? 1u : 0u));
 
 		app.end_ns = gp_monotonic_ns(); /* the report's stop time covers them */
 		if (ended == 1) {
@@ -1089,7 +1114,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	stream_tee_stop(&tee, linger); /* what the app and its children wrote */
 	session_capture_fill(&cap, &tee, &log, (uint32_t)l.pid, app_start_ns);
 	app.session = &cap.s;
-	sampler_stop(smp, &sst); /* (its connection closes before the recorder waits) */
+	metrics_process_stop(&mproc); /* (its last samples, then its connection closes) */
+	sampler_stop(smp, &sst);      /* (its connection closes before the recorder waits) */
 	smp = NULL;
 	finish_rc = recorder_finish(rec, &app, linger, &st);
 	session_capture_release(&cap);

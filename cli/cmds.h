@@ -27,6 +27,9 @@ int cmd_shutdown(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+/* `__gpu-metrics-process LIBDIR`: the GPU metrics sampler process of `profile` (hidden;
+ * cli/metrics_process.h). */
+int cmd_metrics_process(int argc, char **argv);
 
 /* What `launch` adds to profile's run: an interactive session (cli/session.h). */
 struct session_launch {

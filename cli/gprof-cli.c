@@ -67,6 +67,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(commands[i].name, argv[1]))
 			return commands[i].fn(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "__gpu-metrics-process")) /* profile's own process: not listed */
+		return cmd_metrics_process(argc - 1, argv + 1);
 	error("'%s' is not a gprof-cli command", argv[1]);
 	hint("the commands are profile, launch, start, stop, cancel, shutdown, sessions, status, "
 	     "stats, export, diff and analyze; see 'gprof-cli --help'");

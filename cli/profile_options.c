@@ -36,10 +36,10 @@ static const struct profile_trace_value trace_table[] = {
      .traced = 1,
      .block = 4,
      .what = "GPU metrics",
-     .hint_unused = "does the process use CUDA? GPU metrics are sampled from inside a process "
-		    "that initialises CUDA on a supported GPU",
-     .hint_idle = "the process initialised CUDA but no GPU was sampled; the gpu-metrics line "
-		  "above says why"},
+     .hint_unused = "sampled GPU metrics come from gprof-cli's sampler process, range-mode "
+		    "ones from a process that initialises CUDA on a supported GPU; none sent "
+		    "any",
+     .hint_idle = "no GPU was sampled; the gpu-metrics line above says why"},
     {.name = "mpi",
      .bit = PROFILE_TRACE_MPI,
      .traced = 1,

@@ -65,6 +65,8 @@ F(cuptiPmSamplingDisable);
 #endif
 #define HW_BUFFER (64u << 20) /* hardware buffer per device, bytes (kineto uses 64 MiB) */
 
+#define MAX_WORKERS 8 /* evaluation threads per device (the decode thread is one) */
+
 /* One sampled device. */
 struct dev {
 	int index;			  /* CUDA device ordinal (CUPTI deviceIndex) */
@@ -73,8 +75,11 @@ struct dev {
 	CUpti_PmSampling_Object *obj;	  /* NULL: not sampling */
 	uint8_t *avail, *cfg, *data;	  /* counter availability, config, counter data */
 	size_t cfg_size, data_size;
-	const char *names[GP_METRICS_MAX]; /* accepted metrics (into S.list or the literal
-					      unprefixed parts of it) */
+	const char *names[GP_METRICS_MAX]; /* accepted metrics, as CUPTI evaluates them (into
+					      S.list, the unprefixed parts of it, or a set's
+					      literals) */
+	const char *shown[GP_METRICS_MAX]; /* their metricName in the report: nsys's name for
+					      a metric of nsys's set, else names[i] */
 	size_t n;
 	uint64_t samples, first_dropped, overflows, decode_errors, eval_errors, restarts;
 	uint64_t lost_from_ns, lost_ns; /* time without samples after decode errors */
@@ -83,6 +88,18 @@ struct dev {
 	pthread_t thread;	    /* its decode thread (one per device: decoding and
 				     * evaluating cost CPU per sample and device) */
 	int has_thread;
+	/* Evaluation in parallel: the samples of one decoded counter-data image are split
+	 * among nworkers threads (the one that decoded is worker 0), each with its own host
+	 * object configured as `host` (whost[0] == host). */
+	int nworkers;
+	CUpti_Profiler_Host_Object *whost[MAX_WORKERS];
+	pthread_t wthread[MAX_WORKERS];
+	pthread_barrier_t go, done;
+	int quit;		 /* workers: leave at the next `go` */
+	size_t round_n;		 /* samples in the image of this round */
+	uint8_t keep[GP_PM_MAX_SAMPLES];	      /* sample i is sent (not the start-up one) */
+	uint64_t t_start[GP_PM_MAX_SAMPLES], t_end[GP_PM_MAX_SAMPLES]; /* its times, ns */
+	_Atomic uint64_t round_sent, round_errors;
 };
 
 static struct {
@@ -314,18 +331,39 @@ static void unknown_metric(struct dev *d, CUpti_Profiler_Host_Object *h, const c
 }
 
 /*
- * Choose the metrics of device d from S.req: all of them when they are known and fit in
- * one pass (the usual case: one host object), else greedily.  Leaves d->host configured
- * for the accepted set and d->cfg its config image.  0, or -1 when nothing is left.
+ * Choose the metrics of device d: S.req when the user named them (--gpu-metrics-set), else
+ * nsys's set for the chip (gp_nsys_metric_set: nsys's names in the report; its optional
+ * rows kept only when the chip has them and they fit, as nsys does) or, on a chip without
+ * one, gp_metrics_default_sample.  All of them when they are known and fit in one pass
+ * (the usual case: one host object), else greedily.  Leaves d->host configured for the
+ * accepted set and d->cfg its config image.  0, or -1 when nothing is left.
  */
 static int choose_metrics(struct dev *d)
 {
-	const char *want[GP_METRICS_MAX];
-	size_t nwant = 0, passes = 0;
+	const char *want[GP_METRICS_MAX], *label[GP_METRICS_MAX];
+	int optional[GP_METRICS_MAX];
+	size_t nwant = 0, passes = 0, nset = 0, dropped = 0;
+	const char *alias = NULL;
+	const struct gp_nsys_metric *set = S.nreq ? NULL : gp_nsys_metric_set(d->chip, &nset, &alias);
 	CUptiResult r;
 
-	for (size_t i = 0; i < S.nreq; i++)
-		want[nwant++] = S.req[i];
+	if (S.nreq) {
+		for (size_t i = 0; i < S.nreq; i++, nwant++) {
+			want[nwant] = label[nwant] = S.req[i];
+			optional[nwant] = 0;
+		}
+	} else if (set) {
+		for (size_t i = 0; i < nset && nwant < GP_METRICS_MAX; i++, nwant++) {
+			want[nwant] = set[i].cupti;
+			label[nwant] = set[i].name;
+			optional[nwant] = set[i].optional;
+		}
+	} else {
+		for (size_t i = 0; gp_metrics_default_sample[i]; i++, nwant++) {
+			want[nwant] = label[nwant] = gp_metrics_default_sample[i];
+			optional[nwant] = 0;
+		}
+	}
 	d->host = host_new(d);
 	if (!d->host)
 		return fail(d->index, "profiler host initialisation", CUPTI_ERROR_NOT_SUPPORTED),
@@ -333,8 +371,9 @@ static int choose_metrics(struct dev *d)
 	r = configure(d->host, want, nwant, &d->cfg, &d->cfg_size, &passes);
 	if (r == CUPTI_SUCCESS && passes == 1) {
 		memcpy(d->names, want, nwant * sizeof(*want));
+		memcpy(d->shown, label, nwant * sizeof(*label));
 		d->n = nwant;
-		return 0;
+		goto chosen;
 	}
 	free(d->cfg);
 	d->cfg = NULL;
@@ -342,10 +381,14 @@ static int choose_metrics(struct dev *d)
 	size_t nk = 0;
 	for (size_t i = 0; i < nwant; i++) {
 		const char *m = want[i], *u = gp_metric_unprefixed(m);
+		label[nk] = label[i];
+		optional[nk] = optional[i];
 		if (metric_known(d, m)) {
 			want[nk++] = m;
 		} else if (u && metric_known(d, u)) {
 			want[nk++] = u;
+		} else if (optional[i]) {
+			dropped++;
 		} else {
 			unknown_metric(d, d->host, m);
 		}
@@ -358,6 +401,7 @@ static int choose_metrics(struct dev *d)
 		uint8_t *cfg = NULL;
 		size_t sz = 0;
 		d->names[d->n] = want[i];
+		d->shown[d->n] = label[i];
 		r = h ? configure(h, d->names, d->n + 1, &cfg, &sz, &passes)
 		      : CUPTI_ERROR_NOT_SUPPORTED;
 		if (r == CUPTI_SUCCESS && passes == 1) {
@@ -371,6 +415,10 @@ static int choose_metrics(struct dev *d)
 		}
 		free(cfg);
 		host_free(h);
+		if (optional[i]) {
+			dropped++;
+			continue;
+		}
 		char line[768];
 		if (r == CUPTI_SUCCESS)
 			snprintf(
@@ -392,6 +440,20 @@ static int choose_metrics(struct dev *d)
 		note("ERROR", line);
 		return -1;
 	}
+chosen:;
+	char k[48], v[160];
+	snprintf(k, sizeof(k), "SET_DEVICE_%d", d->index);
+	if (S.nreq)
+		snprintf(v, sizeof(v), "custom (%zu metrics)", d->n);
+	else if (set)
+		snprintf(v, sizeof(v), "nsys %s (%zu metrics; %zu optional ones the chip lacks or "
+				       "that do not fit left out, as nsys does)",
+			 alias, d->n, dropped);
+	else
+		snprintf(v, sizeof(v), "gprof-cli default for %s (no nsys set known for this chip; "
+				       "CUPTI metric names)",
+			 d->chip);
+	fact(k, v);
 	return 0;
 }
 
@@ -460,7 +522,7 @@ static int dev_start(struct dev *d)
 		goto bad_data;
 	uint32_t chip = gp_intern(d->chip);
 	for (size_t i = 0; i < d->n; i++) {
-		uint32_t sid = gp_intern(d->names[i]);
+		uint32_t sid = gp_intern(d->shown[i]);
 		struct gp_rec_metrics_metric *m = gp_rec_begin(GP_REC_METRICS_METRIC, sizeof(*m));
 		if (!m)
 			continue;
@@ -499,10 +561,148 @@ disable:;
 	return -1;
 }
 
-/* Evaluate and send the completed samples of d's counter-data image. */
-static void send_samples(struct dev *d)
+static uint64_t thread_cpu_ns(void);
+
+/* Worker w of nworkers: evaluate samples w, w + nworkers, ... of this round's image with
+ * host object h and send each as a GP_REC_METRICS_SAMPLE. */
+static void eval_slice(struct dev *d, CUpti_Profiler_Host_Object *h, int w)
 {
 	double vals[GP_METRICS_MAX];
+	uint64_t sent = 0, errors = 0, t0 = thread_cpu_ns();
+
+	for (size_t i = (size_t)w; i < d->round_n; i += (size_t)d->nworkers) {
+		if (!d->keep[i])
+			continue;
+		CUpti_Profiler_Host_EvaluateToGpuValues_Params ev = {
+		    .structSize = CUpti_Profiler_Host_EvaluateToGpuValues_Params_STRUCT_SIZE};
+		ev.pHostObject = h;
+		ev.pCounterDataImage = d->data;
+		ev.counterDataImageSize = d->data_size;
+		ev.rangeIndex = i;
+		ev.ppMetricNames = d->names;
+		ev.numMetrics = d->n;
+		ev.pMetricValues = vals;
+		if (p_cuptiProfilerHostEvaluateToGpuValues(&ev) != CUPTI_SUCCESS) {
+			errors++;
+			continue;
+		}
+		struct gp_rec_metrics_sample *rec =
+		    gp_rec_begin(GP_REC_METRICS_SAMPLE, sizeof(*rec) + d->n * sizeof(double));
+		if (!rec)
+			continue;
+		rec->start_ns = d->t_start[i];
+		rec->end_ns = d->t_end[i];
+		rec->device_id = (uint32_t)d->index;
+		rec->nvalues = (uint32_t)d->n;
+		memcpy(rec->values, vals, d->n * sizeof(double));
+		gp_rec_commit(rec);
+		sent++;
+	}
+	d->round_sent += sent;
+	d->round_errors += errors;
+	if (w) /* (worker 0's time is counted by its caller) */
+		S.ns_eval += thread_cpu_ns() - t0;
+}
+
+/* An evaluation worker of device d (index w >= 1): one slice per round until quit. */
+struct worker_arg {
+	struct dev *d;
+	int w;
+};
+
+static void *worker_thread(void *arg)
+{
+	struct worker_arg a = *(struct worker_arg *)arg;
+	uint64_t cpu0 = thread_cpu_ns();
+
+	free(arg);
+	for (;;) {
+		pthread_barrier_wait(&a.d->go);
+		if (a.d->quit)
+			break;
+		eval_slice(a.d, a.d->whost[a.w], a.w);
+		pthread_barrier_wait(&a.d->done);
+	}
+	gp_flush_thread();
+	S.decode_cpu_ns += thread_cpu_ns() - cpu0;
+	return NULL;
+}
+
+/* Evaluation threads for d: $GPROF_CLI_METRICS_WORKERS (1..MAX_WORKERS; for the
+ * benchmarks), else 4 in gprof-cli's sampler process on a machine of >= 8 CPUs (2 from 4),
+ * 1 inside the application. */
+static void workers_start(struct dev *d)
+{
+	const char *e = getenv("GPROF_CLI_METRICS_WORKERS");
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = e && *e		? atoi(e)
+		   : getenv(GP_ENV_HELPER) ? (cpus >= 8 ? 4 : cpus >= 4 ? 2 : 1)
+					   : 1;
+
+	if (want > MAX_WORKERS)
+		want = MAX_WORKERS;
+	d->nworkers = 1;
+	d->whost[0] = d->host;
+	for (int w = 1; w < want; w++) {
+		CUpti_Profiler_Host_Object *h = host_new(d);
+		uint8_t *cfg = NULL;
+		size_t sz, passes;
+		if (!h || configure(h, d->names, d->n, &cfg, &sz, &passes) != CUPTI_SUCCESS) {
+			free(cfg);
+			host_free(h);
+			break;
+		}
+		free(cfg);
+		d->whost[d->nworkers++] = h;
+	}
+	if (d->nworkers == 1)
+		return;
+	pthread_barrier_init(&d->go, NULL, (unsigned)d->nworkers);
+	pthread_barrier_init(&d->done, NULL, (unsigned)d->nworkers);
+	for (int w = 1; w < d->nworkers; w++) {
+		struct worker_arg *a = malloc(sizeof(*a));
+		if (a) {
+			a->d = d;
+			a->w = w;
+		}
+		if (!a || pthread_create(&d->wthread[w], NULL, worker_thread, a) != 0) {
+			/* the barriers count on every worker: run this round-robin alone */
+			free(a);
+			d->quit = 1;
+			for (int k = 1; k < w; k++)
+				pthread_barrier_wait(&d->go);
+			for (int k = 1; k < w; k++)
+				pthread_join(d->wthread[k], NULL);
+			pthread_barrier_destroy(&d->go);
+			pthread_barrier_destroy(&d->done);
+			for (int k = 1; k < d->nworkers; k++)
+				host_free(d->whost[k]);
+			d->nworkers = 1;
+			d->quit = 0;
+			return;
+		}
+	}
+}
+
+static void workers_stop(struct dev *d)
+{
+	if (d->nworkers > 1) {
+		d->quit = 1;
+		pthread_barrier_wait(&d->go);
+		for (int w = 1; w < d->nworkers; w++)
+			pthread_join(d->wthread[w], NULL);
+		pthread_barrier_destroy(&d->go);
+		pthread_barrier_destroy(&d->done);
+		for (int w = 1; w < d->nworkers; w++)
+			host_free(d->whost[w]);
+	}
+	d->nworkers = 0;
+}
+
+/* Evaluate and send the completed samples of d's counter-data image: their times first
+ * (and which to keep), then the values, split among d's workers. */
+static void send_samples(struct dev *d)
+{
 	CUpti_PmSampling_GetCounterDataInfo_Params gi = {
 	    .structSize = CUpti_PmSampling_GetCounterDataInfo_Params_STRUCT_SIZE};
 
@@ -510,13 +710,17 @@ static void send_samples(struct dev *d)
 	gi.counterDataImageSize = d->data_size;
 	if (p_cuptiPmSamplingGetCounterDataInfo(&gi) != CUPTI_SUCCESS)
 		return;
-	for (size_t i = 0; i < gi.numCompletedSamples; i++) {
+	size_t n = gi.numCompletedSamples < GP_PM_MAX_SAMPLES ? gi.numCompletedSamples
+								: GP_PM_MAX_SAMPLES;
+	uint64_t first = 0, last = 0;
+	for (size_t i = 0; i < n; i++) {
 		CUpti_PmSampling_CounterData_GetSampleInfo_Params si = {
 		    .structSize = CUpti_PmSampling_CounterData_GetSampleInfo_Params_STRUCT_SIZE};
 		si.pPmSamplingObject = d->obj;
 		si.pCounterDataImage = d->data;
 		si.counterDataImageSize = d->data_size;
 		si.sampleIndex = i;
+		d->keep[i] = 0;
 		if (p_cuptiPmSamplingCounterDataGetSampleInfo(&si) != CUPTI_SUCCESS) {
 			d->eval_errors++;
 			continue;
@@ -528,37 +732,36 @@ static void send_samples(struct dev *d)
 			d->lost_from_ns = 0;
 			continue;
 		}
-		CUpti_Profiler_Host_EvaluateToGpuValues_Params ev = {
-		    .structSize = CUpti_Profiler_Host_EvaluateToGpuValues_Params_STRUCT_SIZE};
-		ev.pHostObject = d->host;
-		ev.pCounterDataImage = d->data;
-		ev.counterDataImageSize = d->data_size;
-		ev.rangeIndex = i;
-		ev.ppMetricNames = d->names;
-		ev.numMetrics = d->n;
-		ev.pMetricValues = vals;
-		if (p_cuptiProfilerHostEvaluateToGpuValues(&ev) != CUPTI_SUCCESS) {
-			d->eval_errors++;
-			continue;
-		}
-		struct gp_rec_metrics_sample *rec =
-		    gp_rec_begin(GP_REC_METRICS_SAMPLE, sizeof(*rec) + d->n * sizeof(double));
-		if (!rec)
-			continue;
-		rec->start_ns = si.startTimestamp;
-		rec->end_ns = si.endTimestamp;
-		rec->device_id = (uint32_t)d->index;
-		rec->nvalues = (uint32_t)d->n;
-		memcpy(rec->values, vals, d->n * sizeof(double));
-		gp_rec_commit(rec);
+		d->keep[i] = 1;
+		d->t_start[i] = si.startTimestamp;
+		d->t_end[i] = si.endTimestamp;
+		if (!first)
+			first = si.endTimestamp;
+		last = si.endTimestamp;
+	}
+	d->round_n = n;
+	d->round_sent = 0;
+	d->round_errors = 0;
+	if (d->nworkers > 1) {
+		pthread_barrier_wait(&d->go);
+		eval_slice(d, d->whost[0], 0);
+		pthread_barrier_wait(&d->done);
+	} else {
+		int saved = d->nworkers;
+		d->nworkers = 1;
+		eval_slice(d, d->host, 0);
+		d->nworkers = saved;
+	}
+	uint64_t sent = d->round_sent;
+	d->eval_errors += d->round_errors;
+	if (sent) {
 		if (!d->samples)
-			d->first_ns = si.endTimestamp;
-		d->last_ns = si.endTimestamp;
-		d->samples++;
+			d->first_ns = first;
+		d->last_ns = last;
+		d->samples += sent;
 	}
 }
 
-static uint64_t thread_cpu_ns(void);
 
 /* After a failed decode (CUPTI fails DecodeData once the KEEP_OLDEST hardware buffer has
  * overflowed): stop and start sampling again so that the rest of the run is sampled; the
@@ -682,6 +885,9 @@ void gp_metrics_start(void *h)
 		return;
 	if (gp_option("gpu-metrics-mode", v, sizeof(v)) && !strcmp(v, "range"))
 		return; /* collectors/gpu_range.c */
+	if (!getenv(GP_ENV_HELPER) && gp_option("gpu-metrics-sampler", v, sizeof(v)) &&
+	    !strcmp(v, "process"))
+		return; /* gprof-cli's sampler process samples (gpu_metrics_process.c) */
 	if (resolve(h) < 0)
 		return note("ERROR", "this libcupti lacks the PM sampling API (CUDA 12.6 or newer "
 				     "is needed); no metrics sampled");
@@ -700,9 +906,6 @@ void gp_metrics_start(void *h)
 		     p = strtok_r(NULL, ",", &save))
 			if (strcmp(p, "gpu__time_duration.sum")) /* a timestamp when sampled */
 				S.req[S.nreq++] = p;
-	if (!S.nreq)
-		for (; gp_metrics_default_sample[S.nreq]; S.nreq++)
-			S.req[S.nreq] = gp_metrics_default_sample[S.nreq];
 	armed = 1;
 }
 
@@ -761,6 +964,7 @@ void gp_metrics_ready(int last_chance)
 		struct dev *d = &S.dev[i];
 		if (!d->obj)
 			continue;
+		workers_start(d);
 		d->has_thread = pthread_create(&d->thread, NULL, decode_thread, d) == 0;
 		if (!d->has_thread)
 			note("ERROR", "cannot start a decode thread; that device's samples are "
@@ -794,6 +998,10 @@ void gp_metrics_stop(void)
 		di.pPmSamplingObject = d->obj;
 		p_cuptiPmSamplingDisable(&di);
 		d->obj = NULL;
+		snprintf(line, sizeof(line), "WORKERS_DEVICE_%d", d->index);
+		snprintf(v, sizeof(v), "%d", d->nworkers);
+		fact(line, v);
+		workers_stop(d);
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)d->samples);
 		snprintf(line, sizeof(line), "SAMPLES_DEVICE_%d", d->index);
 		fact(line, v);
@@ -832,4 +1040,13 @@ void gp_metrics_stop(void)
 		fact("DECODE_CPU_SPLIT_NS", v);
 	}
 	gp_flush_thread();
+}
+
+int gp_metrics_devices_sampling(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < S.ndev; i++)
+		n += S.dev[i].obj != NULL;
+	return n;
 }

@@ -23,6 +23,21 @@ GP_HIDDEN void gp_metrics_start(void *cupti_handle);
 GP_HIDDEN void gp_metrics_ready(int last_chance);
 /* Stop sampling, decode what is left, disable (call after every other CUPTI use). */
 GP_HIDDEN void gp_metrics_stop(void);
+/* Devices being sampled now (0 when nothing started: the reason was said). */
+GP_HIDDEN int gp_metrics_devices_sampling(void);
+
+/*
+ * gprof-cli's GPU metrics sampler process (collectors/gpu_metrics_process.c, started by
+ * cli/metrics_process.c before the application): PM sampling runs there, as nsys's daemon
+ * samples, so that the application pays nothing for decoding and the samples cover the run
+ * from its launch.  Loads libcupti and libcuda, registers the CLOCK_MONOTONIC timestamp
+ * callback (gp_now_ns: the trace clock), cuInit, starts sampling on the devices of
+ * $GPROF_CLI_OPTIONS (gp_metrics_start/ready), writes one byte to ready_fd ('R' sampling,
+ * 'N' not: the reason was printed and stored), then waits until stop_fd reads EOF, stops,
+ * decodes and sends what is left.  Returns the process exit status (0; 1 when the
+ * producer could not connect).  Exported: gprof-cli dlopens this library and calls it.
+ */
+__attribute__((visibility("default"))) int gprof_gpu_metrics_process(int ready_fd, int stop_fd);
 
 /*
  * Range mode (collectors/gpu_range.c, --gpu-metrics-mode=range): CUPTI range profiler

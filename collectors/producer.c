@@ -2253,6 +2253,8 @@ int gp_producer_init(uint32_t collector)
 	map_control(path);
 	g_collector = collector;
 	g_pid = sys_getpid();
+	if (getenv(GP_ENV_HELPER))
+		g_hello_flags |= GP_HELLO_HELPER;
 	{
 		char v[8];
 		g_trace_fork = gp_option("trace-fork-before-exec", v, sizeof(v)) && v[0] == '1';

@@ -56,6 +56,86 @@ static const char *const gp_metrics_default_sample[] = {
     NULL,
 };
 
+/*
+ * nsys's GPU metric sets (`nsys profile --gpu-metrics-set`), as the sampling default on the
+ * chips they are written for.  One row per value nsys stores: `name` is its
+ * TARGET_INFO_GPU_METRICS.metricName ("<metric> [<sub-metric>]"), `cupti` the PM-sampling
+ * metric CUPTI evaluates for it (nsys's metric id + the sub-metric's suffix), `optional`
+ * marks nsys's `schedulingRule: optional` (sampled when the chip has the counters and they
+ * still fit in the one pass, silently left out otherwise).  Rows are in nsys's order, so
+ * metricId (the index among the rows kept) is nsys's.  Values are stored as CUPTI evaluates
+ * them, as nsys stores them: the clocks in Hz under "[MHz]" names (nsys applies its 1e-6
+ * multiplier, and the 0.5 of the warp "[Avg]" rows, when it displays them).
+ * Source: nsys 2025.3's set definition file for GH100 (target-linux-x64/GpuMetrics/
+ * gh100.config, "General Metrics for NVIDIA GH100"), read on the H200 machine; the report of
+ * the same nsys there holds these 22 non-optional-or-present rows (NVLink and CTC absent).
+ */
+struct gp_nsys_metric {
+	const char *name;  /* nsys's metricName */
+	const char *cupti; /* the PM-sampling metric evaluated for it */
+	int optional;	   /* nsys schedulingRule: optional */
+};
+
+#define GP_NSYS_WARPS(label, id)                                                                   \
+	{label " [Throughput %]", id ".avg.pct_of_peak_sustained_elapsed", 0},                     \
+	    {label " [Avg]", id ".avg", 0},                                                        \
+	    {label " [Avg Warps per Cycle]", id ".avg.per_cycle_elapsed", 0}
+#define GP_NSYS_PCT(label, id, opt) {label " [Throughput %]", id ".avg.pct_of_peak_sustained_elapsed", opt}
+
+static const struct gp_nsys_metric gp_nsys_set_gh100[] = {
+    {"GPC Clock Frequency [MHz]", "gpc__cycles_elapsed.avg.per_second", 0},
+    {"SYS Clock Frequency [MHz]", "sys__cycles_elapsed.avg.per_second", 0},
+    {"GR Active [Throughput %]", "gr__cycles_active.sum.pct_of_peak_sustained_elapsed", 0},
+    GP_NSYS_PCT("SMs Active", "sm__cycles_active", 0),
+    GP_NSYS_PCT("SM Issue", "sm__inst_executed_realtime", 0),
+    GP_NSYS_PCT("Tensor Active", "sm__pipe_tensor_cycles_active_realtime", 0),
+    GP_NSYS_WARPS("Vertex/Tess/Geometry Warps in Flight", "tpc__warps_active_shader_vtg_realtime"),
+    GP_NSYS_WARPS("Pixel Warps in Flight", "tpc__warps_active_shader_ps_realtime"),
+    GP_NSYS_WARPS("Compute Warps in Flight",
+		  "TPC.TriageCompute.tpc__warps_active_shader_cs_realtime"),
+    GP_NSYS_WARPS("Unallocated Warps in Active SMs", "tpc__warps_inactive_sm_active_realtime"),
+    GP_NSYS_PCT("DRAM Read Bandwidth", "dram__read_throughput", 0),
+    GP_NSYS_PCT("DRAM Write Bandwidth", "dram__write_throughput", 0),
+    GP_NSYS_PCT("NVLink RX Requests Protocol Data",
+		"NVLRX.TriageCompute.nvlrx__bytes_packet_request_data_protocol", 1),
+    GP_NSYS_PCT("NVLink RX Requests User Data",
+		"NVLRX.TriageCompute.nvlrx__bytes_packet_request_data_user", 1),
+    GP_NSYS_PCT("NVLink RX Responses Protocol Data",
+		"NVLRX.TriageCompute.nvlrx__bytes_packet_response_data_protocol", 1),
+    GP_NSYS_PCT("NVLink RX Responses User Data",
+		"NVLRX.TriageCompute.nvlrx__bytes_packet_response_data_user", 1),
+    GP_NSYS_PCT("NVLink TX Requests Protocol Data",
+		"NVLTX.TriageCompute.nvltx__bytes_packet_request_data_protocol", 1),
+    GP_NSYS_PCT("NVLink TX Requests User Data",
+		"NVLTX.TriageCompute.nvltx__bytes_packet_request_data_user", 1),
+    GP_NSYS_PCT("NVLink TX Responses Protocol Data",
+		"NVLTX.TriageCompute.nvltx__bytes_packet_response_data_protocol", 1),
+    GP_NSYS_PCT("NVLink TX Responses User Data",
+		"NVLTX.TriageCompute.nvltx__bytes_packet_response_data_user", 1),
+    GP_NSYS_PCT("CTC RX Throughput", "CTC.TriageCompute.ctc__rx_bytes", 1),
+    GP_NSYS_PCT("CTC TX Throughput", "CTC.TriageCompute.ctc__tx_bytes", 1),
+    GP_NSYS_PCT("PCIe RX Throughput", "PCI.TriageCompute.pcie__read_bytes", 1),
+    GP_NSYS_PCT("PCIe TX Throughput", "PCI.TriageCompute.pcie__write_bytes", 1),
+};
+#undef GP_NSYS_WARPS
+#undef GP_NSYS_PCT
+
+/* nsys's metric set for chip (CUPTI's chip name, "GH100"): its rows and, in *alias, nsys's
+ * set alias ("gh100"); NULL when gprof-cli has none for the chip (the sampling default is
+ * then gp_metrics_default_sample, with CUPTI's names). */
+static inline const struct gp_nsys_metric *gp_nsys_metric_set(const char *chip, size_t *n,
+							     const char **alias)
+{
+	if (chip && !strcmp(chip, "GH100")) {
+		*n = sizeof(gp_nsys_set_gh100) / sizeof(gp_nsys_set_gh100[0]);
+		if (alias)
+			*alias = "gh100";
+		return gp_nsys_set_gh100;
+	}
+	*n = 0;
+	return NULL;
+}
+
 /* Smallest set for each mode ("--gpu-metrics-set=minimal"): one single-pass metric. */
 static const char *const gp_metrics_minimal_range[] = {"gpu__time_duration.sum", NULL};
 static const char *const gp_metrics_minimal_sample[] = {

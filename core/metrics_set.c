@@ -176,16 +176,19 @@ int metrics_set_resolve(const char *spec, int mode, struct strbuf *out)
 	const char *const *list = NULL;
 	int n = 0;
 
+	if (mode == GP_METRICS_MODE_SAMPLE &&
+	    (!spec || !strcmp(spec, "default") || !strcmp(spec, "gh100")))
+		return 0; /* the collector picks by chip: nsys's set (gp_nsys_metric_set) */
 	if (!spec || !strcmp(spec, "default"))
-		list = mode == GP_METRICS_MODE_RANGE ? gp_metrics_default_range
-						     : gp_metrics_default_sample;
+		list = gp_metrics_default_range;
 	else if (!strcmp(spec, "minimal"))
 		list = mode == GP_METRICS_MODE_RANGE ? gp_metrics_minimal_range
 						     : gp_metrics_minimal_sample;
 	else if (!strncmp(spec, "file:", 5))
 		return load_yaml(spec + 5, mode, out);
 	if (!list) {
-		error("unknown GPU metric set '%s' (valid: default, minimal, file:<metrics.yaml>)",
+		error("unknown GPU metric set '%s' (valid: default, minimal, gh100 (sampling), "
+		      "file:<metrics.yaml>)",
 		      spec);
 		hint("list metrics in a YAML file and give --gpu-metrics-set=file:metrics.yaml");
 		return -1;

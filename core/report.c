@@ -91,6 +91,7 @@ struct report_conn {
 	struct report *r;
 	uint32_t pid;
 	uint32_t exe_sid; /* HELLO's exe string id, until the string arrives */
+	int helper;	  /* HELLO said GP_HELLO_HELPER: gprof-cli's own process */
 	struct conn_str *strs;
 	uint32_t nstrs;
 	uint32_t ndefined; /* string ids defined on this connection */
@@ -1058,6 +1059,11 @@ static int handle_hello(struct report *r, struct report_conn *c, const struct gp
 {
 	if (h->pid)
 		c->pid = h->pid;
+	if (h->flags & GP_HELLO_HELPER) { /* not the application's: no process or thread rows */
+		c->helper = 1;
+		c->exe_sid = 0;
+		return 0;
+	}
 	c->exe_sid = h->exe_sid;
 	set_process_name(r, c->pid, report_conn_string_text(c, h->exe_sid));
 	return 0;
@@ -1145,8 +1151,8 @@ static int handle_thread_name(struct report *r, struct report_conn *c,
 	int found;
 	int64_t *rowid;
 
-	if (name < 0)
-		return 0; /* nothing to name it with */
+	if (name < 0 || c->helper)
+		return 0; /* nothing to name it with, or gprof-cli's own thread */
 	rowid = i64map_get(&r->threads, gtid, 0, &found);
 	if (!found) {
 		sqlite3_bind_int64(r->st_thread_ins, 1, name);

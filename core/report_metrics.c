@@ -313,6 +313,17 @@ static int metrics_finish(struct report *r)
 	return 0;
 }
 
+/* Capture ranges and sessions: a PM sample goes to the window that holds its end, none
+ * outside the windows (gprof-cli's sampler process samples the whole run:
+ * cli/metrics_process.h).  Range-mode records follow the default (by arrival). */
+static int metrics_route(struct report_router *rt, uint32_t pid, const struct gp_rec_hdr *rec)
+{
+	(void)pid;
+	if (rec->type == GP_REC_METRICS_SAMPLE && rec->size >= sizeof(struct gp_rec_metrics_sample))
+		return report_route_window_at(rt, ((const struct gp_rec_metrics_sample *)rec)->end_ns);
+	return REPORT_ROUTE_DEFAULT;
+}
+
 const struct report_module report_module_metrics = {
     .name = "gpu-metrics",
     .first_type = 0x400,
@@ -322,5 +333,5 @@ const struct report_module report_module_metrics = {
     .conn_close = metrics_conn_close,
     .finish = metrics_finish,
     .release = metrics_release,
-    .route = NULL,
+    .route = metrics_route,
 };

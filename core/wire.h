@@ -47,6 +47,9 @@
 /* "dev:ino,dev:ino" of the application's stdout and stderr when they lead to gprof-cli
  * (its tee): a producer that finds the recorder gone points them at /dev/null. */
 #define GP_ENV_STREAMS "GPROF_CLI_STREAMS"
+/* Set (to "1") in gprof-cli's GPU metrics sampler process only: its HELLO says
+ * GP_HELLO_HELPER. */
+#define GP_ENV_HELPER "GPROF_CLI_HELPER"
 
 /* Frame types. */
 enum gp_frame_type {
@@ -117,6 +120,10 @@ struct gp_rec_hello {
 	uint64_t start_ns;    /* when the producer initialised (CLOCK_MONOTONIC ns) */
 };
 #define GP_HELLO_FORKED 0x1u /* process was forked from a traced parent (no exec) */
+/* gprof-cli's own GPU metrics sampler process (cli/metrics_process.h, $GPROF_CLI_HELPER):
+ * its records are the report's, but it is not a process of the application (no PROCESSES
+ * or ThreadNames rows, not counted as one). */
+#define GP_HELLO_HELPER 0x2u
 
 /* GP_REC_STRING: defines string id `id` on this connection.  `len` bytes of text
  * follow (not NUL-terminated on the wire, padded to 8). */

@@ -8,7 +8,10 @@
 # "bare trace metrics") of the same workload:
 #   bare       python3 mbv2.py
 #   trace      gprof-cli profile -t cuda,nvtx
-#   metrics    gprof-cli profile -t cuda,nvtx,gpu-metrics   (10 kHz, default set)
+#   metrics    gprof-cli profile -t cuda,nvtx,gpu-metrics   (10 kHz, default set; sampled by
+#              gprof-cli's sampler process, cli/metrics_process.h)
+#   metrics-app  the same, sampled inside the application (GPROF_CLI_METRICS_IN_APP=1, the
+#              design before issue 21)
 #   gm-only    gprof-cli profile -t gpu-metrics              (sampling alone)
 # <outdir>/sampling.tsv, one line per run:
 #   round variant ms_per_step command_wall_s samples decode_cpu_ns
@@ -52,6 +55,10 @@ run_variant() { # run_variant <round> <variant>
 		"$GPROF_CLI" profile -t cuda,nvtx,gpu-metrics --gpu-metrics-frequency="$FREQ" -f \
 			-o $rep "$PY" "$MBV2" >"$log" 2>&1
 		;;
+	metrics-app)
+		GPROF_CLI_METRICS_IN_APP=1 "$GPROF_CLI" profile -t cuda,nvtx,gpu-metrics \
+			--gpu-metrics-frequency="$FREQ" -f -o $rep "$PY" "$MBV2" >"$log" 2>&1
+		;;
 	gm-only)
 		"$GPROF_CLI" profile -t gpu-metrics --gpu-metrics-frequency="$FREQ" -f -o $rep \
 			"$PY" "$MBV2" >"$log" 2>&1
@@ -60,7 +67,7 @@ run_variant() { # run_variant <round> <variant>
 	t1=$(now)
 	ms=$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' "$log" | tail -1)
 	samples=- cpu=-
-	case $2 in metrics | gm-only)
+	case $2 in metrics | metrics-app | gm-only)
 		samples=$(meta $rep.db GPU_METRICS:SAMPLES_DEVICE_0)
 		cpu=$(meta $rep.db GPU_METRICS:DECODE_CPU_NS)
 		;;
@@ -88,7 +95,7 @@ def med(v, i):
     return statistics.median(x) if x else float("nan")
 base = med("bare", 2)
 print("variant   runs  ms/step(med)  vs bare  wall_s(med)  samples(med)  decode us/sample")
-for v in ("bare", "trace", "metrics", "gm-only"):
+for v in ("bare", "trace", "metrics", "metrics-app", "gm-only"):
     s, c = med(v, 4), med(v, 5)
     per = c / 1e3 / s if s == s and c == c and s > 0 else float("nan")
     print("%-9s %4d  %12.3f  %6.3fx  %11.3f  %12.0f  %16.1f"

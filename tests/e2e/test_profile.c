@@ -303,11 +303,13 @@ static void test_cuda_not_seen(void **state)
 	assert_string_equal(
 	    tu_meta(db, "META_DATA_EXPORT", "GPROF_TRACE_NOT_SEEN", buf, sizeof(buf)), "");
 
-	/* gpu-metrics alike: no process here sampled a GPU */
+	/* gpu-metrics alike: gprof-cli's sampler process says why it sampled no GPU (here: no
+	 * CUDA driver, or no CUPTI), then the run's warning */
 	RUN(&r, dir, NULL, "profile", "-t", "nvtx,gpu-metrics", "-o", tu_pathf(o, dir, "m"),
 	    exit_with, "0");
 	assert_int_equal(r.status, 0);
-	tu_assert_lines(&r, "gprof-cli: ", 1);
+	tu_assert_lines(&r, "gprof-cli: ", 2);
+	tu_assert_lines(&r, "gprof-cli: gpu-metrics: ", 1);
 	assert_non_null(strstr(r.err, "gprof-cli: warning: no GPU metrics collected "
 				      "(-t gpu-metrics)\nhint: "));
 	tu_pathf(db, dir, "m.db");

@@ -10,7 +10,8 @@
 #   metrics_sampling_check.py notes REPORT KEY... META_DATA_CAPTURE has GPU_METRICS:KEY rows
 #
 # Metrics are found by their Perfworks counter (gr__cycles_active, ...), so any
-# prefix/rollup of the default set works.  Sample intervals: a GPU_METRICS timestamp is the
+# prefix/rollup of a custom set works, or by nsys's name (the default set on GH100: "GR
+# Active [Throughput %]", ...; NSYS_NAMES).  Sample intervals: a GPU_METRICS timestamp is the
 # end of a sample; its start is the previous sample's end, at most 1/HZ before its end.
 import bisect
 import sqlite3
@@ -32,12 +33,26 @@ def info(what):
     print("info " + what)
 
 
+# nsys's metricName (GH100 set) -> the key of the counter it is read from
+NSYS_NAMES = {
+    "GR Active [Throughput %]": "gr__cycles_active",
+    "SMs Active [Throughput %]": "sm__cycles_active",
+    "SM Issue [Throughput %]": "sm__inst_executed_realtime",
+    "Tensor Active [Throughput %]": "tensor",
+    "DRAM Read Bandwidth [Throughput %]": "dramc__read_throughput",
+    "DRAM Write Bandwidth [Throughput %]": "dramc__write_throughput",
+    "Compute Warps in Flight [Throughput %]": "tpc__warps_active",
+}
+
+
 def metrics(db):
     """{counter: (typeId, metricId)} for the first device, keyed by a few counters."""
     rows = db.execute("SELECT typeId, metricId, metricName FROM TARGET_INFO_GPU_METRICS "
                       "ORDER BY typeId, metricId").fetchall()
     out = {}
     for t, m, name in rows:
+        if name in NSYS_NAMES and NSYS_NAMES[name] not in out:
+            out[NSYS_NAMES[name]] = (t, m)
         for key in ("gr__cycles_active", "sm__cycles_active", "sm__inst_executed_realtime",
                     "dramc__read_throughput", "dramc__write_throughput", "tensor",
                     "sm__throughput", "lts__throughput", "tpc__warps_active"):

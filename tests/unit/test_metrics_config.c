@@ -75,9 +75,12 @@ static void test_builtin_sets(void **state)
 		     "l1tex__t_sector_hit_rate.pct,lts__t_sector_hit_rate.pct,"
 		     "sm__inst_executed.sum");
 	strbuf_reset(&out);
-	assert_int_equal(resolve("default", GP_METRICS_MODE_SAMPLE, &out, err, sizeof(err)), 6);
-	assert_non_null(strstr(out.buf, "dramc__read_throughput"));
-	assert_null(strstr(out.buf, "gpu__time_duration")); /* garbage when sampled */
+	/* sampling: the collector takes the chip's nsys set (an empty list here) */
+	assert_int_equal(resolve("default", GP_METRICS_MODE_SAMPLE, &out, err, sizeof(err)), 0);
+	assert_string_equal(out.buf ? out.buf : "", "");
+	assert_int_equal(resolve(NULL, GP_METRICS_MODE_SAMPLE, &out, err, sizeof(err)), 0);
+	assert_int_equal(resolve("gh100", GP_METRICS_MODE_SAMPLE, &out, err, sizeof(err)), 0);
+	assert_int_equal(resolve("gh100", GP_METRICS_MODE_RANGE, &out, err, sizeof(err)), -1);
 	strbuf_reset(&out);
 	assert_int_equal(resolve("minimal", GP_METRICS_MODE_RANGE, &out, err, sizeof(err)), 1);
 	assert_string_equal(out.buf, "gpu__time_duration.sum");
@@ -85,6 +88,64 @@ static void test_builtin_sets(void **state)
 	assert_int_equal(resolve("fancy", GP_METRICS_MODE_RANGE, &out, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown GPU metric set 'fancy'"));
 	strbuf_release(&out);
+}
+
+/* nsys 2025.3's GH100 set (GpuMetrics/gh100.config): the 22 rows nsys's report of the H200
+ * holds, in its metricId order, then the optional NVLink/CTC rows between them; every
+ * evaluated name a valid PM-sampling metric, the sampling fallback without gpu__time. */
+static void test_nsys_set_gh100(void **state)
+{
+	static const char *const want[] = {
+	    "GPC Clock Frequency [MHz]",
+	    "SYS Clock Frequency [MHz]",
+	    "GR Active [Throughput %]",
+	    "SMs Active [Throughput %]",
+	    "SM Issue [Throughput %]",
+	    "Tensor Active [Throughput %]",
+	    "Vertex/Tess/Geometry Warps in Flight [Throughput %]",
+	    "Vertex/Tess/Geometry Warps in Flight [Avg]",
+	    "Vertex/Tess/Geometry Warps in Flight [Avg Warps per Cycle]",
+	    "Pixel Warps in Flight [Throughput %]",
+	    "Pixel Warps in Flight [Avg]",
+	    "Pixel Warps in Flight [Avg Warps per Cycle]",
+	    "Compute Warps in Flight [Throughput %]",
+	    "Compute Warps in Flight [Avg]",
+	    "Compute Warps in Flight [Avg Warps per Cycle]",
+	    "Unallocated Warps in Active SMs [Throughput %]",
+	    "Unallocated Warps in Active SMs [Avg]",
+	    "Unallocated Warps in Active SMs [Avg Warps per Cycle]",
+	    "DRAM Read Bandwidth [Throughput %]",
+	    "DRAM Write Bandwidth [Throughput %]",
+	    "PCIe RX Throughput [Throughput %]",
+	    "PCIe TX Throughput [Throughput %]",
+	};
+	size_t n = 0, k = 0, optional = 0;
+	const char *alias = NULL;
+	const struct gp_nsys_metric *set = gp_nsys_metric_set("GH100", &n, &alias);
+
+	(void)state;
+	assert_non_null(set);
+	assert_string_equal(alias, "gh100");
+	assert_int_equal(n, 32);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(gp_metric_name_valid(set[i].cupti));
+		optional += set[i].optional;
+		if (!strncmp(set[i].name, "NVLink", 6) || !strncmp(set[i].name, "CTC", 3)) {
+			assert_true(set[i].optional);
+			continue;
+		}
+		assert_true(k < sizeof(want) / sizeof(want[0]));
+		assert_string_equal(set[i].name, want[k]);
+		k++;
+	}
+	assert_int_equal(k, 22);
+	assert_int_equal(optional, 12); /* 8 NVLink, 2 CTC, 2 PCIe */
+	assert_string_equal(set[0].cupti, "gpc__cycles_elapsed.avg.per_second");
+	assert_string_equal(set[2].cupti, "gr__cycles_active.sum.pct_of_peak_sustained_elapsed");
+	assert_null(gp_nsys_metric_set("GA100", &n, &alias));
+	assert_int_equal(n, 0);
+	for (size_t i = 0; gp_metrics_default_sample[i]; i++)
+		assert_null(strstr(gp_metrics_default_sample[i], "gpu__time_duration"));
 }
 
 static void test_yaml_ok(void **state)
@@ -281,7 +342,8 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_builtin_sets), cmocka_unit_test(test_yaml_ok),
+	    cmocka_unit_test(test_builtin_sets), cmocka_unit_test(test_nsys_set_gh100),
+	    cmocka_unit_test(test_yaml_ok),
 	    cmocka_unit_test(test_yaml_errors),	 cmocka_unit_test(test_suggest),
 	    cmocka_unit_test(test_switches),
 	};
