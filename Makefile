@@ -209,6 +209,21 @@ $(FAKE_DIR)/libcudalibs_ext.so: tests/programs/cudalibs/fake_ext.c $(FAKE_DIR)/l
 	$(CC) $(FAKE_CFLAGS) -o $@ $< -L$(FAKE_DIR) -l:libcublas.so.13 -l:libcublasLt.so.13 \
 		-l:libcudnn.so.9 -Wl,-rpath,'$$ORIGIN'
 
+# --- CUPTI and driver stand-ins (tests/e2e/test_metrics_process.c) ---------------------
+# gprof-cli's GPU metrics sampler process on a machine without a GPU; built where the CUPTI
+# PM-sampling header is (the test skips otherwise)
+FAKEGPU_DIR := $(B)/tests/programs/fakegpu
+FAKEGPU_LIBS := $(if $(wildcard $(CUPTI_INC)/cupti_pmsampling.h),\
+	$(FAKEGPU_DIR)/libcupti.so.13 $(FAKEGPU_DIR)/libcuda.so.1)
+$(FAKEGPU_DIR)/libcupti.so.13: tests/programs/fakegpu/fake_cupti.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FAKE_CFLAGS) -I$(CUPTI_INC) -I$(CUDA_INC) -Icollectors/compat \
+		-Wl,-soname,libcupti.so.13 -o $@ $<
+$(FAKEGPU_DIR)/libcuda.so.1: tests/programs/fakegpu/fake_cupti.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FAKE_CFLAGS) -DFAKE_CUDA -Wl,-soname,libcuda.so.1 -o $@ $<
+check: $(FAKEGPU_LIBS)
+
 # and a program linked with the real libraries, where they are installed
 REAL_CUDALIBS := $(if $(and $(wildcard $(CUDA_HOME)/lib64/libcublas.so.13),\
 	$(wildcard $(CUDA_HOME)/lib64/libcudnn.so.9),$(wildcard $(CUDA_INC)/cudnn.h)),\

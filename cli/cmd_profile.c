@@ -602,11 +602,11 @@ static int print_config(const struct config *eff, const struct config_schema *sc
  * are reaped meanwhile.  Returns 0 (idle), 1 (deadline passed or capture shutdown) or
  * 2 (signal). */
 static int wait_session(struct recorder *rec, uint64_t deadline_ns, int until_idle, int subreaper,
-			unsigned own_conns)
+			unsigned own_conns, pid_t sampler_pid)
 {
 	for (;;) {
 		uint64_t now = gp_monotonic_ns();
-		int ms = 10, left = subreaper ? launch_reap_orphans() : 0;
+		int ms = 10, left = subreaper ? launch_reap_orphans(sampler_pid) : 0;
 
 		if (until_idle && !left &&
 		    (subreaper || recorder_open_connections(rec) <= own_conns))
@@ -1081,7 +1081,7 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		 * expires, --wait=all until every process it started has exited */
 		int ended =
 		    wait_session(rec, session_end_ns, o.stop_on_exit, subreaper,
-			 (smp ? 1u : 0u) + (mproc.pid ? 1u : 0u));
+				 (smp ? 1u : 0u) + (mproc.pid ? 1u : 0u), mproc.pid);
 
 		app.end_ns = gp_monotonic_ns(); /* the report's stop time covers them */
 		if (ended == 1) {
@@ -1121,7 +1121,7 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	session_capture_release(&cap);
 	stream_tee_finish(&tee); /* writers still running keep their output */
 	if (subreaper)
-		launch_reap_orphans(); /* those that ended meanwhile leave no zombie */
+		launch_reap_orphans(0); /* those that ended meanwhile leave no zombie */
 	launch_signals_end();
 
 	fflush(stdout);

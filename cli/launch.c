@@ -1,11 +1,13 @@
 /*
  * launch.c - fork / cork / exec / wait of the profiled application (see launch.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -499,7 +501,54 @@ int launch_subreaper(void)
 	return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -1;
 }
 
-int launch_reap_orphans(void)
+/* Does gprof-cli have a child other than keep?  1 yes (or cannot tell), 0 no. */
+static int other_children(pid_t keep)
+{
+	char path[320], buf[4096];
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int found = 0, readable = 0;
+
+	while (d && (e = readdir(d)) && !found) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		readable = 1;
+		long pid;
+		while (!found && fscanf(f, "%ld", &pid) == 1)
+			found = pid != (long)keep;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	if (readable)
+		return found;
+	/* no children files: every process's parent */
+	pid_t me = getpid();
+	d = opendir("/proc");
+	while (d && (e = readdir(d)) && !found) {
+		long pid = strtol(e->d_name, NULL, 10), ppid = 0;
+		if (pid <= 0 || pid == (long)keep)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		const char *rp = strrchr(buf, ')'); /* after the command name */
+		found = rp && sscanf(rp + 1, " %*c %ld", &ppid) == 1 && ppid == (long)me;
+	}
+	if (d)
+		closedir(d);
+	return d ? found : 1;
+}
+
+int launch_reap_orphans(pid_t keep)
 {
 	for (;;) {
 		pid_t got = waitpid(-1, NULL, WNOHANG);
@@ -508,6 +557,8 @@ int launch_reap_orphans(void)
 			continue;
 		if (got < 0 && errno == EINTR)
 			continue;
-		return got == 0; /* 0: some still run; -1 (ECHILD): none left */
+		if (got < 0) /* ECHILD: none left */
+			return 0;
+		return keep > 0 ? other_children(keep) : 1; /* some still run */
 	}
 }

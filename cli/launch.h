@@ -128,8 +128,11 @@ int launch_subreaper(void);
 
 /* Reap every exited re-parented descendant without blocking.  Call only after the
  * application itself was reaped (launch_wait).  Returns 1 while descendants remain,
- * 0 when none is left. */
-int launch_reap_orphans(void);
+ * 0 when none is left; a child `keep` (gprof-cli's own GPU metrics sampler,
+ * cli/metrics_process.h; 0: none) does not count as one (it may be reaped here when it
+ * has exited).  The children are read from /proc/self/task/TID/children, or, without
+ * CONFIG_PROC_CHILDREN, from every /proc/PID/stat. */
+int launch_reap_orphans(pid_t keep);
 
 /* The last of the forwarded signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) gprof-cli
  * received since the previous call, or 0; clears it.  Async-signal-safe read. */

@@ -61,6 +61,20 @@ static char **sampler_env(char *const *app_env, const char *channel, const char 
 	return v;
 }
 
+/* Add a close of every descriptor above STOP_FD to fa. */
+static void close_others(posix_spawn_file_actions_t *fa)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+	posix_spawn_file_actions_addclosefrom_np(fa, STOP_FD + 1);
+#else
+	long max = sysconf(_SC_OPEN_MAX);
+
+	for (int fd = STOP_FD + 1; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			posix_spawn_file_actions_addclose(fa, fd);
+#endif
+}
+
 /* Wait for pid at most `ms`; 1 reaped, 0 still running. */
 static int reap_within(pid_t pid, int ms)
 {
@@ -103,6 +117,9 @@ int metrics_process_start(struct metrics_process *mp, char *const *app_env, cons
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, hi_ready, READY_FD);
 	posix_spawn_file_actions_adddup2(&fa, hi_stop, STOP_FD);
+	/* nothing else of gprof-cli's: an inherited end of the application's output pipes
+	 * would keep the tee waiting for an EOF that comes only after the sampler stops */
+	close_others(&fa);
 	posix_spawnattr_init(&at);
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&at, &none); /* gprof-cli blocks the forwarded signals */

@@ -1,0 +1,206 @@
+/*
+ * test_metrics_process.c - gprof-cli's GPU metrics sampler process (cli/metrics_process.h,
+ * issue 21) on the CPU, with the CUPTI and driver stand-ins of
+ * tests/programs/fakegpu/fake_cupti.c on LD_LIBRARY_PATH (a "GH100" whose samples come from
+ * the clock): the sampler starts before the application and covers its run, writes nsys's
+ * GH100 metric names (NVIDIA's documented query finds "SMs Active"), is no process of the
+ * report, passes the application's exit status through, samples with several evaluation
+ * threads, keeps only the samples of a --delay window, and says in one line why it samples
+ * nothing when CUPTI refuses.  Real PM sampling is tested on the H200
+ * (tests/gpu/run-metrics-sampling-tests.sh).
+ *
+ * Environment: GPROF_CLI, BUILD (make check sets them).  Skips when the stand-ins were not
+ * built (no CUPTI PM-sampling headers).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+static char gprof[PATH_MAX], fakes[PATH_MAX], exit_with[PATH_MAX];
+static struct tu_run run_result;
+
+/* Run gprof-cli with the NULL-terminated args in dir. */
+static struct tu_run *gp(const char *dir, const char *first, ...)
+{
+	const char *args[64];
+	char out[PATH_MAX], err[PATH_MAX];
+	int n = 0;
+	va_list ap;
+
+	args[n++] = first;
+	va_start(ap, first);
+	for (const char *a; (a = va_arg(ap, const char *)) && n < 63;)
+		args[n++] = a;
+	va_end(ap);
+	args[n] = NULL;
+	tu_pathf(out, dir, ".out");
+	tu_pathf(err, dir, ".err");
+	tu_finish(tu_spawn(gprof, args, dir, out, err), &run_result, out, err);
+	return &run_result;
+}
+
+static int fakes_built(void)
+{
+	char p[PATH_MAX + 32];
+
+	snprintf(p, sizeof(p), "%s/libcupti.so.13", fakes);
+	return access(p, R_OK) == 0;
+}
+
+/* The whole run sampled, under nsys's names, by a process that is not in the report. */
+static void test_sampled_from_launch(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], buf[256];
+	struct tu_run *r;
+
+	if (!fakes_built())
+		TU_SKIP("no CUPTI stand-ins (built only with cupti_pmsampling.h)");
+	r = gp(dir, "profile", "-t", "nvtx,gpu-metrics", "--gpu-metrics-frequency=1000", "-o", "m",
+	       "sleep", "0.5", NULL);
+	tu_assert_status(r, 0);
+	tu_assert_lines(r, "gprof-cli: ", 0);
+	tu_pathf(db, dir, "m.db");
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM TARGET_INFO_GPU_METRICS"), 22);
+	assert_int_equal(tu_query_int(db, "SELECT metricId FROM TARGET_INFO_GPU_METRICS WHERE "
+					  "metricName = 'GPC Clock Frequency [MHz]'"),
+			 0);
+	assert_int_equal(tu_query_int(db, "SELECT metricId FROM TARGET_INFO_GPU_METRICS WHERE "
+					  "metricName = 'PCIe TX Throughput [Throughput %]'"),
+			 21);
+	/* NVIDIA's documented query, unchanged */
+	assert_true(tu_query_int(db, "SELECT count(*) FROM (SELECT timestamp, value FROM "
+				     "GPU_METRICS JOIN TARGET_INFO_GPU_METRICS USING (metricId) "
+				     "WHERE value != 0 AND metricName LIKE \"SMs Active%\")") > 300);
+	/* 0.5 s at 1 kHz, from before the application started to its end */
+	long long n = tu_query_int(db, "SELECT count(*) FROM GPU_METRICS WHERE metricId = 0");
+	assert_true(n >= 450 && n <= 900);
+	/* sampling started before the application ran (its first context switch): the first
+	 * sample kept ends two intervals (2 ms) after the start, the first being dropped */
+	assert_true(tu_query_int(db, "SELECT min(timestamp) - 2000000 FROM GPU_METRICS") <
+		    tu_query_int(db, "SELECT min(start) FROM SCHED_EVENTS"));
+	assert_true(tu_query_int(db, "SELECT max(timestamp) - min(timestamp) FROM GPU_METRICS") >=
+		    450000000);
+	/* the fake's value of metric k is 10 k + sample % 7 */
+	assert_int_equal(tu_query_int(db, "SELECT max(value) FROM GPU_METRICS WHERE metricId = 3"),
+			 36);
+	/* the sampler is gprof-cli's, not the application's */
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM PROCESSES WHERE name LIKE "
+					  "'%gprof-cli%'"),
+			 0);
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM ThreadNames"), 0);
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPU_METRICS:SET_DEVICE_0", buf,
+				    sizeof(buf)),
+			    "nsys gh100 (22 metrics; 10 optional ones the chip lacks or that do "
+			    "not fit left out, as nsys does)");
+	assert_string_equal(tu_meta(db, "META_DATA_EXPORT", "GPROF_TRACE_NOT_SEEN", buf,
+				    sizeof(buf)),
+			    "");
+}
+
+/* The application's exit status passes through; four evaluation threads lose nothing. */
+static void test_workers_and_status(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX], buf[64];
+	struct tu_run *r;
+
+	if (!fakes_built())
+		TU_SKIP("no CUPTI stand-ins (built only with cupti_pmsampling.h)");
+	setenv("GPROF_CLI_METRICS_WORKERS", "4", 1);
+	r = gp(dir, "profile", "-t", "gpu-metrics", "-o", "w", exit_with, "3", NULL);
+	unsetenv("GPROF_CLI_METRICS_WORKERS");
+	tu_assert_status(r, 3);
+	tu_pathf(db, dir, "w.db");
+	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPU_METRICS:WORKERS_DEVICE_0", buf,
+				    sizeof(buf)),
+			    "4");
+	long long kept = atoll(tu_meta(db, "META_DATA_CAPTURE", "GPU_METRICS:SAMPLES_DEVICE_0",
+				       buf, sizeof(buf)));
+	assert_true(kept > 0);
+	/* every kept sample, once, with all 22 values */
+	assert_int_equal(tu_query_int(db, "SELECT count(DISTINCT timestamp) FROM GPU_METRICS"),
+			 kept);
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM GPU_METRICS"), 22 * kept);
+}
+
+/* -y: the samples before the window are not in the report. */
+static void test_delay_window(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run *r;
+
+	if (!fakes_built())
+		TU_SKIP("no CUPTI stand-ins (built only with cupti_pmsampling.h)");
+	r = gp(dir, "profile", "-t", "gpu-metrics", "--gpu-metrics-frequency=1000", "-y", "0.4",
+	       "-o", "d", "sleep", "0.9", NULL);
+	tu_assert_status(r, 0);
+	tu_pathf(db, dir, "d.db");
+	long long n = tu_query_int(db, "SELECT count(*) FROM GPU_METRICS WHERE metricId = 0");
+	assert_true(n >= 300 && n <= 650);
+	/* nothing from the first 0.4 s (report time: from about the session start) */
+	assert_true(tu_query_int(db, "SELECT min(timestamp) FROM GPU_METRICS") >= 300000000);
+}
+
+/* CUPTI refuses (counters restricted to admin users): one line with the fix, the profile
+ * goes on. */
+static void test_refused(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run *r;
+
+	if (!fakes_built())
+		TU_SKIP("no CUPTI stand-ins (built only with cupti_pmsampling.h)");
+	setenv("FAKE_CUPTI_FAIL", "enable", 1);
+	r = gp(dir, "profile", "-t", "nvtx,gpu-metrics", "-o", "x", exit_with, "0", NULL);
+	unsetenv("FAKE_CUPTI_FAIL");
+	tu_assert_status(r, 0);
+	tu_assert_lines(r, "gprof-cli: gpu-metrics: device 0: enabling PM sampling failed: ", 1);
+	assert_non_null(strstr(r->err, "NVreg_RestrictProfilingToAdminUsers"));
+	tu_assert_lines(r, "gprof-cli: warning: no GPU metrics collected", 1);
+	tu_pathf(db, dir, "x.db");
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM META_DATA_CAPTURE WHERE name = "
+					  "'GPU_METRICS:ERROR'"),
+			 1);
+}
+
+int main(void)
+{
+	const char *g = getenv("GPROF_CLI"), *b = getenv("BUILD");
+	char abs[PATH_MAX], lib[PATH_MAX * 2];
+
+	snprintf(gprof, sizeof(gprof), "%s", g ? g : "build/bin/gprof-cli");
+	snprintf(fakes, sizeof(fakes), "%s/tests/programs/fakegpu", b ? b : "build");
+	snprintf(exit_with, sizeof(exit_with), "%s/tests/programs/exit_with", b ? b : "build");
+	/* the tests run in a temporary folder: absolute paths */
+	if (realpath(gprof, abs))
+		snprintf(gprof, sizeof(gprof), "%s", abs);
+	if (realpath(fakes, abs))
+		snprintf(fakes, sizeof(fakes), "%s", abs);
+	if (realpath(exit_with, abs))
+		snprintf(exit_with, sizeof(exit_with), "%s", abs);
+	const char *old = getenv("LD_LIBRARY_PATH");
+	snprintf(lib, sizeof(lib), "%s%s%s", fakes, old && *old ? ":" : "", old ? old : "");
+	setenv("LD_LIBRARY_PATH", lib, 1);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_sampled_from_launch, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_workers_and_status, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_delay_window, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_refused, tu_setup_tmpdir, tu_teardown_tmpdir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
