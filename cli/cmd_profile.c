@@ -1079,9 +1079,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	if (w == 0 && !expired && (!o.stop_on_exit || o.wait_all)) {
 		/* the launched process exited first: -x false records on until the duration
 		 * expires, --wait=all until every process it started has exited */
-		int ended =
-		    wait_session(rec, session_end_ns, o.stop_on_exit, subreaper,
-				 (smp ? 1u : 0u) + (mproc.pid ? 1u : 0u), mproc.pid);
+		int ended = wait_session(rec, session_end_ns, o.stop_on_exit, subreaper,
+					 (smp ? 1u : 0u) + (mproc.pid ? 1u : 0u), mproc.pid);
 
 		app.end_ns = gp_monotonic_ns(); /* the report's stop time covers them */
 		if (ended == 1) {

@@ -44,8 +44,8 @@ static char **sampler_env(char *const *app_env, const char *channel, const char 
 		if (is_var(kv, "LD_PRELOAD") || is_var(kv, "CUDA_INJECTION64_PATH") ||
 		    is_var(kv, "NVTX_INJECTION64_PATH") || is_var(kv, GP_ENV_TRACE) ||
 		    is_var(kv, GP_ENV_HELPER) || is_var(kv, GP_ENV_CHANNEL) ||
-		    (physical && (is_var(kv, "CUDA_VISIBLE_DEVICES") ||
-				  is_var(kv, "CUDA_DEVICE_ORDER"))))
+		    (physical &&
+		     (is_var(kv, "CUDA_VISIBLE_DEVICES") || is_var(kv, "CUDA_DEVICE_ORDER"))))
 			continue;
 		v[k++] = (char *)kv;
 	}

@@ -95,9 +95,9 @@ struct dev {
 	CUpti_Profiler_Host_Object *whost[MAX_WORKERS];
 	pthread_t wthread[MAX_WORKERS];
 	pthread_barrier_t go, done;
-	int quit;		 /* workers: leave at the next `go` */
-	size_t round_n;		 /* samples in the image of this round */
-	uint8_t keep[GP_PM_MAX_SAMPLES];	      /* sample i is sent (not the start-up one) */
+	int quit;			 /* workers: leave at the next `go` */
+	size_t round_n;			 /* samples in the image of this round */
+	uint8_t keep[GP_PM_MAX_SAMPLES]; /* sample i is sent (not the start-up one) */
 	uint64_t t_start[GP_PM_MAX_SAMPLES], t_end[GP_PM_MAX_SAMPLES]; /* its times, ns */
 	_Atomic uint64_t round_sent, round_errors;
 };
@@ -344,7 +344,8 @@ static int choose_metrics(struct dev *d)
 	int optional[GP_METRICS_MAX];
 	size_t nwant = 0, passes = 0, nset = 0, dropped = 0;
 	const char *alias = NULL;
-	const struct gp_nsys_metric *set = S.nreq ? NULL : gp_nsys_metric_set(d->chip, &nset, &alias);
+	const struct gp_nsys_metric *set =
+	    S.nreq ? NULL : gp_nsys_metric_set(d->chip, &nset, &alias);
 	CUptiResult r;
 
 	if (S.nreq) {
@@ -446,12 +447,14 @@ chosen:;
 	if (S.nreq)
 		snprintf(v, sizeof(v), "custom (%zu metrics)", d->n);
 	else if (set)
-		snprintf(v, sizeof(v), "nsys %s (%zu metrics; %zu optional ones the chip lacks or "
-				       "that do not fit left out, as nsys does)",
+		snprintf(v, sizeof(v),
+			 "nsys %s (%zu metrics; %zu optional ones the chip lacks or "
+			 "that do not fit left out, as nsys does)",
 			 alias, d->n, dropped);
 	else
-		snprintf(v, sizeof(v), "gprof-cli default for %s (no nsys set known for this chip; "
-				       "CUPTI metric names)",
+		snprintf(v, sizeof(v),
+			 "gprof-cli default for %s (no nsys set known for this chip; "
+			 "CUPTI metric names)",
 			 d->chip);
 	fact(k, v);
 	return 0;
@@ -635,8 +638,10 @@ static void workers_start(struct dev *d)
 {
 	const char *e = getenv("GPROF_CLI_METRICS_WORKERS");
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	int want = e && *e		? atoi(e)
-		   : getenv(GP_ENV_HELPER) ? (cpus >= 8 ? 4 : cpus >= 4 ? 2 : 1)
+	int want = e && *e		   ? atoi(e)
+		   : getenv(GP_ENV_HELPER) ? (cpus >= 8	  ? 4
+					      : cpus >= 4 ? 2
+							  : 1)
 					   : 1;
 
 	if (want > MAX_WORKERS)
@@ -710,8 +715,8 @@ static void send_samples(struct dev *d)
 	gi.counterDataImageSize = d->data_size;
 	if (p_cuptiPmSamplingGetCounterDataInfo(&gi) != CUPTI_SUCCESS)
 		return;
-	size_t n = gi.numCompletedSamples < GP_PM_MAX_SAMPLES ? gi.numCompletedSamples
-								: GP_PM_MAX_SAMPLES;
+	size_t n =
+	    gi.numCompletedSamples < GP_PM_MAX_SAMPLES ? gi.numCompletedSamples : GP_PM_MAX_SAMPLES;
 	uint64_t first = 0, last = 0;
 	for (size_t i = 0; i < n; i++) {
 		CUpti_PmSampling_CounterData_GetSampleInfo_Params si = {
@@ -761,7 +766,6 @@ static void send_samples(struct dev *d)
 		d->samples += sent;
 	}
 }
-
 
 /* After a failed decode (CUPTI fails DecodeData once the KEEP_OLDEST hardware buffer has
  * overflowed): stop and start sampling again so that the rest of the run is sampled; the

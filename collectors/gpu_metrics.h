@@ -47,7 +47,6 @@ __attribute__((visibility("default"))) int gprof_gpu_metrics_process(int ready_f
  */
 #include "collectors/cupti.h"
 
-
 /* The fix for CUPTI_ERROR_INSUFFICIENT_PRIVILEGES (performance counters restricted to
  * admin users), for the hint lines of both metrics modes (cupti-design.md §4.3). */
 #define GP_COUNTERS_FIX                                                                            \

@@ -79,8 +79,13 @@ struct gp_nsys_metric {
 #define GP_NSYS_WARPS(label, id)                                                                   \
 	{label " [Throughput %]", id ".avg.pct_of_peak_sustained_elapsed", 0},                     \
 	    {label " [Avg]", id ".avg", 0},                                                        \
-	    {label " [Avg Warps per Cycle]", id ".avg.per_cycle_elapsed", 0}
-#define GP_NSYS_PCT(label, id, opt) {label " [Throughput %]", id ".avg.pct_of_peak_sustained_elapsed", opt}
+	{                                                                                          \
+		label " [Avg Warps per Cycle]", id ".avg.per_cycle_elapsed", 0                     \
+	}
+#define GP_NSYS_PCT(label, id, opt)                                                                \
+	{                                                                                          \
+		label " [Throughput %]", id ".avg.pct_of_peak_sustained_elapsed", opt              \
+	}
 
 static const struct gp_nsys_metric gp_nsys_set_gh100[] = {
     {"GPC Clock Frequency [MHz]", "gpc__cycles_elapsed.avg.per_second", 0},
@@ -124,7 +129,7 @@ static const struct gp_nsys_metric gp_nsys_set_gh100[] = {
  * set alias ("gh100"); NULL when gprof-cli has none for the chip (the sampling default is
  * then gp_metrics_default_sample, with CUPTI's names). */
 static inline const struct gp_nsys_metric *gp_nsys_metric_set(const char *chip, size_t *n,
-							     const char **alias)
+							      const char **alias)
 {
 	if (chip && !strcmp(chip, "GH100")) {
 		*n = sizeof(gp_nsys_set_gh100) / sizeof(gp_nsys_set_gh100[0]);

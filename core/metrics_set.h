@@ -20,7 +20,8 @@
  * Resolve `spec` (NULL = "default") for `mode` (GP_METRICS_MODE_SAMPLE or _RANGE,
  * wire_metrics.h) into a comma-separated list appended to out.  Every name must look
  * like a Perfworks metric (gp_metric_name_valid); at most GP_METRICS_MAX names, no
- * duplicates.  Returns the number of metrics (0: the chip's set, above), or -1 after printing one error line
+ * duplicates.  Returns the number of metrics (0: the chip's set, above), or -1 after printing one
+ * error line
  * ("FILE:LINE:COL: ..." for YAML problems, 1-based) and, for unknown names, a hint
  * listing close matches from the known names.
  */

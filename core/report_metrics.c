@@ -320,7 +320,8 @@ static int metrics_route(struct report_router *rt, uint32_t pid, const struct gp
 {
 	(void)pid;
 	if (rec->type == GP_REC_METRICS_SAMPLE && rec->size >= sizeof(struct gp_rec_metrics_sample))
-		return report_route_window_at(rt, ((const struct gp_rec_metrics_sample *)rec)->end_ns);
+		return report_route_window_at(rt,
+					      ((const struct gp_rec_metrics_sample *)rec)->end_ns);
 	return REPORT_ROUTE_DEFAULT;
 }
 

@@ -6,9 +6,10 @@
 # cppcheck the check is skipped (exit 0) with a line saying so.
 set -u
 cd "$(dirname "$0")/.."
-# called from outside: the CUDA driver and NVTX (dlsym), LD_PRELOAD interposition, libFuzzer
+# called from outside: the CUDA driver and NVTX (dlsym), LD_PRELOAD interposition, libFuzzer,
+# gprof-cli's GPU metrics sampler process (dlsym: cli/cmd_metrics_process.c)
 entry="InitializeInjection InitializeInjectionNvtx2 execlp reallocarray LLVMFuzzerTestOneInput
-LLVMFuzzerInitialize"
+LLVMFuzzerInitialize gprof_gpu_metrics_process"
 # dead, in a file another change is reworking (collectors/producer.c, issue 17): to remove
 known="gp_producer_active"
 if ! command -v cppcheck >/dev/null 2>&1; then

@@ -45,7 +45,10 @@ static uint64_t clk(clockid_t c)
 	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
-static uint64_t mono(void) { return clk(CLOCK_MONOTONIC); }
+static uint64_t mono(void)
+{
+	return clk(CLOCK_MONOTONIC);
+}
 
 static char chip[64];
 static uint8_t *avail;
@@ -195,7 +198,8 @@ int main(int argc, char **argv)
 	size_t cfgsz = 0, passes = 0;
 	CK(config(h, names, n, &cfg, &cfgsz, &passes));
 	printf("metrics %zu passes %zu\n", n, passes);
-	CUpti_PmSampling_Enable_Params en = {.structSize = CUpti_PmSampling_Enable_Params_STRUCT_SIZE};
+	CUpti_PmSampling_Enable_Params en = {.structSize =
+						 CUpti_PmSampling_Enable_Params_STRUCT_SIZE};
 	en.deviceIndex = 0;
 	CK(cuptiPmSamplingEnable(&en));
 	CUpti_PmSampling_SetConfig_Params sc = {.structSize =
@@ -222,7 +226,8 @@ int main(int argc, char **argv)
 	ii.counterDataSize = gs.counterDataSize;
 	ii.pCounterData = data;
 	CK(cuptiPmSamplingCounterDataImageInitialize(&ii));
-	CUpti_PmSampling_Start_Params st = {.structSize = CUpti_PmSampling_Start_Params_STRUCT_SIZE};
+	CUpti_PmSampling_Start_Params st = {.structSize =
+						CUpti_PmSampling_Start_Params_STRUCT_SIZE};
 	st.pPmSamplingObject = en.pPmSamplingObject;
 	uint64_t m0 = mono(), r0 = clk(CLOCK_REALTIME), c0 = 0;
 	cuptiGetTimestamp(&c0);
@@ -276,7 +281,8 @@ int main(int argc, char **argv)
 				continue;
 			double v[64];
 			CUpti_Profiler_Host_EvaluateToGpuValues_Params ev = {
-			    .structSize = CUpti_Profiler_Host_EvaluateToGpuValues_Params_STRUCT_SIZE};
+			    .structSize =
+				CUpti_Profiler_Host_EvaluateToGpuValues_Params_STRUCT_SIZE};
 			ev.pHostObject = h;
 			ev.pCounterDataImage = data;
 			ev.counterDataImageSize = gs.counterDataSize;

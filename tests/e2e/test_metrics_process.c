@@ -79,9 +79,10 @@ static void test_sampled_from_launch(void **state)
 					  "metricName = 'PCIe TX Throughput [Throughput %]'"),
 			 21);
 	/* NVIDIA's documented query, unchanged */
-	assert_true(tu_query_int(db, "SELECT count(*) FROM (SELECT timestamp, value FROM "
-				     "GPU_METRICS JOIN TARGET_INFO_GPU_METRICS USING (metricId) "
-				     "WHERE value != 0 AND metricName LIKE \"SMs Active%\")") > 300);
+	assert_true(tu_query_int(db,
+				 "SELECT count(*) FROM (SELECT timestamp, value FROM "
+				 "GPU_METRICS JOIN TARGET_INFO_GPU_METRICS USING (metricId) "
+				 "WHERE value != 0 AND metricName LIKE \"SMs Active%\")") > 300);
 	/* 0.5 s at 1 kHz, from before the application started to its end */
 	long long n = tu_query_int(db, "SELECT count(*) FROM GPU_METRICS WHERE metricId = 0");
 	assert_true(n >= 450 && n <= 900);
@@ -99,13 +100,12 @@ static void test_sampled_from_launch(void **state)
 					  "'%gprof-cli%'"),
 			 0);
 	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM ThreadNames"), 0);
-	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPU_METRICS:SET_DEVICE_0", buf,
-				    sizeof(buf)),
-			    "nsys gh100 (22 metrics; 10 optional ones the chip lacks or that do "
-			    "not fit left out, as nsys does)");
-	assert_string_equal(tu_meta(db, "META_DATA_EXPORT", "GPROF_TRACE_NOT_SEEN", buf,
-				    sizeof(buf)),
-			    "");
+	assert_string_equal(
+	    tu_meta(db, "META_DATA_CAPTURE", "GPU_METRICS:SET_DEVICE_0", buf, sizeof(buf)),
+	    "nsys gh100 (22 metrics; 10 optional ones the chip lacks or that do "
+	    "not fit left out, as nsys does)");
+	assert_string_equal(
+	    tu_meta(db, "META_DATA_EXPORT", "GPROF_TRACE_NOT_SEEN", buf, sizeof(buf)), "");
 }
 
 /* The application's exit status passes through; four evaluation threads lose nothing. */
@@ -122,11 +122,11 @@ static void test_workers_and_status(void **state)
 	unsetenv("GPROF_CLI_METRICS_WORKERS");
 	tu_assert_status(r, 3);
 	tu_pathf(db, dir, "w.db");
-	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPU_METRICS:WORKERS_DEVICE_0", buf,
-				    sizeof(buf)),
-			    "4");
-	long long kept = atoll(tu_meta(db, "META_DATA_CAPTURE", "GPU_METRICS:SAMPLES_DEVICE_0",
-				       buf, sizeof(buf)));
+	assert_string_equal(
+	    tu_meta(db, "META_DATA_CAPTURE", "GPU_METRICS:WORKERS_DEVICE_0", buf, sizeof(buf)),
+	    "4");
+	long long kept = atoll(
+	    tu_meta(db, "META_DATA_CAPTURE", "GPU_METRICS:SAMPLES_DEVICE_0", buf, sizeof(buf)));
 	assert_true(kept > 0);
 	/* every kept sample, once, with all 22 values */
 	assert_int_equal(tu_query_int(db, "SELECT count(DISTINCT timestamp) FROM GPU_METRICS"),

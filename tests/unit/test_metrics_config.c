@@ -343,9 +343,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_builtin_sets), cmocka_unit_test(test_nsys_set_gh100),
-	    cmocka_unit_test(test_yaml_ok),
-	    cmocka_unit_test(test_yaml_errors),	 cmocka_unit_test(test_suggest),
-	    cmocka_unit_test(test_switches),
+	    cmocka_unit_test(test_yaml_ok),	 cmocka_unit_test(test_yaml_errors),
+	    cmocka_unit_test(test_suggest),	 cmocka_unit_test(test_switches),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

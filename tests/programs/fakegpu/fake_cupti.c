@@ -129,8 +129,7 @@ EXPORT CUptiResult cuptiProfilerHostGetSubMetrics(CUpti_Profiler_Host_GetSubMetr
 	return CUPTI_ERROR_INVALID_METRIC_NAME;
 }
 
-EXPORT CUptiResult
-cuptiProfilerHostConfigAddMetrics(CUpti_Profiler_Host_ConfigAddMetrics_Params *p)
+EXPORT CUptiResult cuptiProfilerHostConfigAddMetrics(CUpti_Profiler_Host_ConfigAddMetrics_Params *p)
 {
 	for (size_t i = 0; i < p->numMetrics; i++)
 		if (strstr(p->ppMetricNames[i], "nvlrx") || strstr(p->ppMetricNames[i], "nvltx") ||
@@ -196,8 +195,8 @@ EXPORT CUptiResult cuptiPmSamplingGetCounterDataSize(CUpti_PmSampling_GetCounter
 	return CUPTI_SUCCESS;
 }
 
-EXPORT CUptiResult cuptiPmSamplingCounterDataImageInitialize(
-    CUpti_PmSampling_CounterDataImage_Initialize_Params *p)
+EXPORT CUptiResult
+cuptiPmSamplingCounterDataImageInitialize(CUpti_PmSampling_CounterDataImage_Initialize_Params *p)
 {
 	memset(p->pCounterData, 0, p->counterDataSize);
 	return CUPTI_SUCCESS;
@@ -241,8 +240,7 @@ EXPORT CUptiResult cuptiPmSamplingDecodeData(CUpti_PmSampling_DecodeData_Params 
 	return CUPTI_SUCCESS;
 }
 
-EXPORT CUptiResult
-cuptiPmSamplingGetCounterDataInfo(CUpti_PmSampling_GetCounterDataInfo_Params *p)
+EXPORT CUptiResult cuptiPmSamplingGetCounterDataInfo(CUpti_PmSampling_GetCounterDataInfo_Params *p)
 {
 	const struct image *im = (const void *)p->pCounterDataImage;
 
