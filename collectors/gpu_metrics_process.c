@@ -9,10 +9,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "collectors/cupti.h"
 #include "gpu_metrics.h"
+
+#define GP_METRICS_PROCESS_NICE 10 /* the sampler's nice value (setpriority) */
 
 typedef int (*cu_init_fn)(unsigned int);
 typedef int (*cupti_register_ts_fn)(uint64_t (*)(void));
@@ -43,6 +46,10 @@ int gprof_gpu_metrics_process(int ready_fd, int stop_fd)
 	cupti_register_ts_fn reg;
 	char c;
 
+	/* below the application: where CPUs are short, decoding waits, not the application
+	 * (its threads inherit it; the hardware buffer holds the samples meanwhile) */
+	if (setpriority(PRIO_PROCESS, 0, GP_METRICS_PROCESS_NICE) != 0)
+		gp_metrics_note("GPU_METRICS:NICE", "not lowered");
 	if (gp_producer_init(GP_COLLECTOR_INJECT) < 0) {
 		say_ready(ready_fd, 'N');
 		return 1;

@@ -10,6 +10,7 @@
 #   trace      gprof-cli profile -t cuda,nvtx
 #   metrics    gprof-cli profile -t cuda,nvtx,gpu-metrics   (10 kHz, default set; sampled by
 #              gprof-cli's sampler process, cli/metrics_process.h)
+#   metrics-w1 the same with one evaluation thread (GPROF_CLI_METRICS_WORKERS=1)
 #   metrics-app  the same, sampled inside the application (GPROF_CLI_METRICS_IN_APP=1, the
 #              design before issue 21)
 #   gm-only    gprof-cli profile -t gpu-metrics              (sampling alone)
@@ -55,6 +56,10 @@ run_variant() { # run_variant <round> <variant>
 		"$GPROF_CLI" profile -t cuda,nvtx,gpu-metrics --gpu-metrics-frequency="$FREQ" -f \
 			-o $rep "$PY" "$MBV2" >"$log" 2>&1
 		;;
+	metrics-w1)
+		GPROF_CLI_METRICS_WORKERS=1 "$GPROF_CLI" profile -t cuda,nvtx,gpu-metrics \
+			--gpu-metrics-frequency="$FREQ" -f -o $rep "$PY" "$MBV2" >"$log" 2>&1
+		;;
 	metrics-app)
 		GPROF_CLI_METRICS_IN_APP=1 "$GPROF_CLI" profile -t cuda,nvtx,gpu-metrics \
 			--gpu-metrics-frequency="$FREQ" -f -o $rep "$PY" "$MBV2" >"$log" 2>&1
@@ -67,7 +72,7 @@ run_variant() { # run_variant <round> <variant>
 	t1=$(now)
 	ms=$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' "$log" | tail -1)
 	samples=- cpu=-
-	case $2 in metrics | metrics-app | gm-only)
+	case $2 in metrics | metrics-w1 | metrics-app | gm-only)
 		samples=$(meta $rep.db GPU_METRICS:SAMPLES_DEVICE_0)
 		cpu=$(meta $rep.db GPU_METRICS:DECODE_CPU_NS)
 		;;
@@ -95,7 +100,7 @@ def med(v, i):
     return statistics.median(x) if x else float("nan")
 base = med("bare", 2)
 print("variant   runs  ms/step(med)  vs bare  wall_s(med)  samples(med)  decode us/sample")
-for v in ("bare", "trace", "metrics", "metrics-app", "gm-only"):
+for v in ("bare", "trace", "metrics", "metrics-w1", "metrics-app", "gm-only"):
     s, c = med(v, 4), med(v, 5)
     per = c / 1e3 / s if s == s and c == c and s > 0 else float("nan")
     print("%-9s %4d  %12.3f  %6.3fx  %11.3f  %12.0f  %16.1f"
