@@ -13,6 +13,9 @@
 #   nsys.txt        TARGET_INFO_GPU_METRICS of nsys's report (metricId, metricName, typeId)
 #                   and per metric: samples, mean, p95 of GPU_METRICS.value
 #   gprof.txt       the same for gprof-cli's report of the same command
+#   compare.txt     per metric and phase (the program's copy/idle/fma NVTX ranges), nsys's
+#                   and gprof-cli's sample count, mean and p95, within 2 % or not
+#                   (bench/gpu/compare_metrics.py; both runs trace cuda and nvtx)
 # Environment: GPROF_CLI, BUILD (gpu test programs, default .gpu/build), G (staged files,
 # default .gpu), FREQ (default 10000).  Uses nsys and QdstrmImporter as run-issue10.sh.
 set -u
@@ -59,14 +62,15 @@ for mid, name in db.execute("SELECT DISTINCT metricId, metricName FROM TARGET_IN
 PY
 }
 
-"$NSYS" profile -t cuda --gpu-metrics-devices=0 --gpu-metrics-frequency="$FREQ" -f true \
+"$NSYS" profile -t cuda,nvtx --gpu-metrics-devices=0 --gpu-metrics-frequency="$FREQ" -f true \
 	-o "$out/n" "$app" >"$out/nsys.log" 2>&1
 [ -f "$out/n.nsys-rep" ] || "$IMPORTER" -i "$out/n.qdstrm" >>"$out/nsys.log" 2>&1
 "$NSYS" export --type sqlite -f true -o "$out/n.sqlite" "$out/n.nsys-rep" >>"$out/nsys.log" 2>&1
 summary "$out/n.sqlite" "$out/nsys.txt"
-"$GPROF_CLI" profile -t cuda,gpu-metrics --gpu-metrics-devices=0 \
+"$GPROF_CLI" profile -t cuda,nvtx,gpu-metrics --gpu-metrics-devices=0 \
 	--gpu-metrics-frequency="$FREQ" -f -o "$out/g" "$app" >"$out/gprof.log" 2>&1
 summary "$out/g.db" "$out/gprof.txt"
+python3 "$(dirname "$0")/compare_metrics.py" "$out/n.sqlite" "$out/g.db" >"$out/compare.txt" 2>&1
 rm -f "$out/n.qdstrm" "$out/n.nsys-rep"
 head -40 "$out/sets.txt"
 wc -l "$out/files.txt"

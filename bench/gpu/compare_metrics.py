@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+# compare_metrics.py - nsys's and gprof-cli's GPU metrics of the same program, per metric and
+# per phase (issue 21: "compare mean and p95 per metric per phase (copy-bound, compute-bound,
+# idle) - within 2 %").  The phases are the NVTX push/pop ranges of the program
+# (tests/gpu/metrics_sampling: copy, idle, fma), so both reports need -t nvtx.
+#
+#   compare_metrics.py NSYS.sqlite GPROF.db [PHASE ...]      (default phases: copy idle fma)
+#
+# Metrics are matched by TARGET_INFO_GPU_METRICS.metricName.  A sample belongs to a phase when
+# its timestamp (the end of its interval) lies inside the phase's range, the first and last
+# interval of the range left out (they straddle its edges).  Values in "%" units are
+# compared as points of percentage (|a - b| <= 2), the others relatively (<= 2 % of the
+# larger).  Prints one line per metric and phase and a closing "N within 2 %, N not" line.
+import sqlite3
+import sys
+
+
+def phases(db, names):
+    out = {}
+    for n in names:
+        out[n] = db.execute(
+            "SELECT e.start, e.end FROM NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = e.textId "
+            "WHERE COALESCE(e.text, s.value) = ? AND e.end IS NOT NULL ORDER BY e.start",
+            (n,)).fetchall()
+    return out
+
+
+def series(db):
+    """{metricName: [(timestamp, value)]} of the first GPU."""
+    t = db.execute("SELECT min(typeId) FROM TARGET_INFO_GPU_METRICS").fetchone()[0]
+    out = {}
+    for mid, name in db.execute("SELECT metricId, metricName FROM TARGET_INFO_GPU_METRICS "
+                                "WHERE typeId = ?", (t,)).fetchall():
+        out[name] = db.execute("SELECT timestamp, value FROM GPU_METRICS WHERE typeId = ? AND "
+                               "metricId = ? ORDER BY timestamp", (t, mid)).fetchall()
+    return out
+
+
+def stats(samples, ranges):
+    v = []
+    for a, b in ranges:
+        inside = [x for t, x in samples if a <= t <= b]
+        v.extend(inside[1:-1])
+    if not v:
+        return None
+    v.sort()
+    return len(v), sum(v) / len(v), v[int(0.95 * (len(v) - 1))]
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit("usage: compare_metrics.py NSYS.sqlite GPROF.db [PHASE ...]")
+    names = sys.argv[3:] or ["copy", "idle", "fma"]
+    a, b = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
+    pa, pb = phases(a, names), phases(b, names)
+    sa, sb = series(a), series(b)
+    good = bad = 0
+    print("%-58s %-5s %22s %22s  %s" % ("metric", "phase", "nsys n/mean/p95",
+                                       "gprof-cli n/mean/p95", "verdict"))
+    for name in sa:
+        if name not in sb:
+            print("%-58s only in nsys's report" % name)
+            bad += 1
+            continue
+        for ph in names:
+            x, y = stats(sa[name], pa[ph]), stats(sb[name], pb[ph])
+            if not x or not y:
+                print("%-58s %-5s no samples (nsys %s, gprof-cli %s)" % (name, ph, x, y))
+                continue
+            pct = "%" in name
+            ok = True
+            for u, w in ((x[1], y[1]), (x[2], y[2])):
+                if pct:
+                    ok &= abs(u - w) <= 2
+                else:
+                    ok &= abs(u - w) <= 0.02 * max(abs(u), abs(w), 1e-9)
+            good += ok
+            bad += not ok
+            print("%-58s %-5s %6d/%8.4g/%8.4g %6d/%8.4g/%8.4g  %s" %
+                  (name, ph, x[0], x[1], x[2], y[0], y[1], y[2], "ok" if ok else "DIFFERS"))
+    for name in sb:
+        if name not in sa:
+            print("%-58s only in gprof-cli's report" % name)
+            bad += 1
+    print("%d within 2 %%, %d not" % (good, bad))
+
+
+main()
