@@ -537,7 +537,7 @@ static int apply_gpu_set(struct profile_options *o, const char *value)
 {
 	if (!*value) {
 		error("empty value for --gpu-metrics-set");
-		hint("give default, minimal or file:metrics.yaml");
+		hint("give default, gh100, minimal or file:metrics.yaml");
 		return -1;
 	}
 	o->gpu_metrics_set = value;
@@ -1037,8 +1037,9 @@ static const struct profile_option options[] = {
      "GPU metrics sampling rate, 10 to 200000 Hz (default 10000)", apply_gpu_frequency,
      .validate = validate_gpu_frequency, .default_value = "10000"},
     {"gpu-metrics-set", 0, PROFILE_OPT_VALUE, "<name>|file:<yaml>",
-     "GPU metrics to collect: default, minimal, or a YAML list (default default)", apply_gpu_set,
-     .default_value = "default"},
+     "GPU metrics to collect: default (sampling: nsys's set for the chip, gh100 on H100/H200), "
+     "gh100, minimal, or a YAML list (default default)",
+     apply_gpu_set, .default_value = "default"},
     {"gpu-metrics-mode", 0, PROFILE_OPT_VALUE, "sample|range",
      "sample: PM sampling over time (GPU_METRICS); range: per kernel or NVTX range with "
      "kernel replay (GPROF_RANGE_METRICS) (default sample)",

@@ -18,6 +18,7 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,8 @@ struct dev {
 	int nworkers;
 	CUpti_Profiler_Host_Object *whost[MAX_WORKERS];
 	pthread_t wthread[MAX_WORKERS];
-	pthread_barrier_t go, done;
+	pthread_barrier_t go, done;	 /* a round's start and end (nworkers threads) */
+	sem_t gate;			 /* workers start once the barriers exist */
 	int quit;			 /* workers: leave at the next `go` */
 	size_t round_n;			 /* samples in the image of this round */
 	uint8_t keep[GP_PM_MAX_SAMPLES]; /* sample i is sent (not the start-up one) */
@@ -118,21 +120,13 @@ static struct {
 /* A META_DATA_CAPTURE row GPU_METRICS:<key> = value (facts: devices, counts, costs). */
 static void fact(const char *key, const char *value)
 {
-	char k[64];
+	char k[128];
 
-	snprintf(k, sizeof(k), "GPU_METRICS:%s", key);
-	uint32_t ks = gp_intern(k), vs = gp_intern(value);
-	struct gp_rec_metrics_note *n = gp_rec_begin(GP_REC_METRICS_NOTE, sizeof(*n));
-	if (n) {
-		n->key_sid = ks;
-		n->value_sid = vs;
-		gp_rec_commit(n);
-	}
+	snprintf(k, sizeof(k), "GPU_METRICS:%.100s", key);
+	gp_metrics_note(k, value);
 }
 
-/* A problem: one line on stderr ("gprof-cli: gpu-metrics: <line>") and the row
- * GPU_METRICS:<key> = line. */
-static void note(const char *key, const char *line)
+void gp_metrics_problem(const char *key, const char *line)
 {
 	char buf[1024];
 	int n = snprintf(buf, sizeof(buf), "gprof-cli: gpu-metrics: %s\n", line);
@@ -190,7 +184,7 @@ static void fail(int dev, const char *what, CUptiResult r)
 	else
 		snprintf(line, sizeof(line), "device %d: %s failed: %s; no metrics sampled there",
 			 dev, what, why);
-	note("ERROR", line);
+	gp_metrics_problem("ERROR", line);
 }
 
 static CUpti_Profiler_Host_Object *host_new(struct dev *d)
@@ -306,7 +300,7 @@ static void unknown_metric(struct dev *d, CUpti_Profiler_Host_Object *h, const c
 			snprintf(line + off, sizeof(line) - off,
 				 "; '%s' exists, with sub-metrics such as %s%s", base, base,
 				 sm.ppSubMetrics[0]);
-		note("WARNING", line);
+		gp_metrics_problem("WARNING", line);
 		return;
 	}
 	for (int t = 0; t < CUPTI_METRIC_TYPE__COUNT && h && k < 4; t++) {
@@ -327,7 +321,7 @@ static void unknown_metric(struct dev *d, CUpti_Profiler_Host_Object *h, const c
 	if (!k && off < sizeof(line))
 		snprintf(line + off, sizeof(line) - off,
 			 "; no close match among the chip's metrics");
-	note("WARNING", line);
+	gp_metrics_problem("WARNING", line);
 }
 
 /*
@@ -432,13 +426,13 @@ static int choose_metrics(struct dev *d)
 			snprintf(line, sizeof(line),
 				 "device %d (%s): metric '%s' is not sampled: %s", d->index,
 				 d->chip, want[i], gp_cupti_result_text(r));
-		note("WARNING", line);
+		gp_metrics_problem("WARNING", line);
 	}
 	if (!d->n) {
 		char line[256];
 		snprintf(line, sizeof(line), "device %d (%s): no metric left to sample", d->index,
 			 d->chip);
-		note("ERROR", line);
+		gp_metrics_problem("ERROR", line);
 		return -1;
 	}
 chosen:;
@@ -566,14 +560,14 @@ disable:;
 
 static uint64_t thread_cpu_ns(void);
 
-/* Worker w of nworkers: evaluate samples w, w + nworkers, ... of this round's image with
- * host object h and send each as a GP_REC_METRICS_SAMPLE. */
-static void eval_slice(struct dev *d, CUpti_Profiler_Host_Object *h, int w)
+/* Worker w of `stride`: evaluate samples w, w + stride, ... of this round's image with host
+ * object h and send each as a GP_REC_METRICS_SAMPLE. */
+static void eval_slice(struct dev *d, CUpti_Profiler_Host_Object *h, int w, int stride)
 {
 	double vals[GP_METRICS_MAX];
 	uint64_t sent = 0, errors = 0, t0 = thread_cpu_ns();
 
-	for (size_t i = (size_t)w; i < d->round_n; i += (size_t)d->nworkers) {
+	for (size_t i = (size_t)w; i < d->round_n; i += (size_t)stride) {
 		if (!d->keep[i])
 			continue;
 		CUpti_Profiler_Host_EvaluateToGpuValues_Params ev = {
@@ -619,11 +613,12 @@ static void *worker_thread(void *arg)
 	uint64_t cpu0 = thread_cpu_ns();
 
 	free(arg);
+	sem_wait(&a.d->gate); /* until the barriers count the workers that exist */
 	for (;;) {
 		pthread_barrier_wait(&a.d->go);
 		if (a.d->quit)
 			break;
-		eval_slice(a.d, a.d->whost[a.w], a.w);
+		eval_slice(a.d, a.d->whost[a.w], a.w, a.d->nworkers);
 		pthread_barrier_wait(&a.d->done);
 	}
 	gp_flush_thread();
@@ -662,31 +657,32 @@ static void workers_start(struct dev *d)
 	}
 	if (d->nworkers == 1)
 		return;
-	pthread_barrier_init(&d->go, NULL, (unsigned)d->nworkers);
-	pthread_barrier_init(&d->done, NULL, (unsigned)d->nworkers);
+	/* the workers wait at the gate until the barriers are made for those that started */
+	int started = 1;
+	sem_init(&d->gate, 0, 0);
 	for (int w = 1; w < d->nworkers; w++) {
 		struct worker_arg *a = malloc(sizeof(*a));
-		if (a) {
-			a->d = d;
-			a->w = w;
-		}
-		if (!a || pthread_create(&d->wthread[w], NULL, worker_thread, a) != 0) {
-			/* the barriers count on every worker: run this round-robin alone */
+		if (!a)
+			break;
+		a->d = d;
+		a->w = w;
+		if (pthread_create(&d->wthread[w], NULL, worker_thread, a) != 0) {
 			free(a);
-			d->quit = 1;
-			for (int k = 1; k < w; k++)
-				pthread_barrier_wait(&d->go);
-			for (int k = 1; k < w; k++)
-				pthread_join(d->wthread[k], NULL);
-			pthread_barrier_destroy(&d->go);
-			pthread_barrier_destroy(&d->done);
-			for (int k = 1; k < d->nworkers; k++)
-				host_free(d->whost[k]);
-			d->nworkers = 1;
-			d->quit = 0;
-			return;
+			break;
 		}
+		started++;
 	}
+	for (int w = started; w < d->nworkers; w++)
+		host_free(d->whost[w]);
+	d->nworkers = started;
+	if (started == 1) {
+		sem_destroy(&d->gate);
+		return;
+	}
+	pthread_barrier_init(&d->go, NULL, (unsigned)started);
+	pthread_barrier_init(&d->done, NULL, (unsigned)started);
+	for (int w = 1; w < started; w++)
+		sem_post(&d->gate);
 }
 
 static void workers_stop(struct dev *d)
@@ -698,6 +694,7 @@ static void workers_stop(struct dev *d)
 			pthread_join(d->wthread[w], NULL);
 		pthread_barrier_destroy(&d->go);
 		pthread_barrier_destroy(&d->done);
+		sem_destroy(&d->gate);
 		for (int w = 1; w < d->nworkers; w++)
 			host_free(d->whost[w]);
 	}
@@ -749,13 +746,10 @@ static void send_samples(struct dev *d)
 	d->round_errors = 0;
 	if (d->nworkers > 1) {
 		pthread_barrier_wait(&d->go);
-		eval_slice(d, d->whost[0], 0);
+		eval_slice(d, d->whost[0], 0, d->nworkers);
 		pthread_barrier_wait(&d->done);
 	} else {
-		int saved = d->nworkers;
-		d->nworkers = 1;
-		eval_slice(d, d->host, 0);
-		d->nworkers = saved;
+		eval_slice(d, d->host, 0, 1);
 	}
 	uint64_t sent = d->round_sent;
 	d->eval_errors += d->round_errors;
@@ -893,8 +887,9 @@ void gp_metrics_start(void *h)
 	    !strcmp(v, "process"))
 		return; /* gprof-cli's sampler process samples (gpu_metrics_process.c) */
 	if (resolve(h) < 0)
-		return note("ERROR", "this libcupti lacks the PM sampling API (CUDA 12.6 or newer "
-				     "is needed); no metrics sampled");
+		return gp_metrics_problem(
+		    "ERROR", "this libcupti lacks the PM sampling API (CUDA 12.6 or newer "
+			     "is needed); no metrics sampled");
 	S.hz =
 	    gp_option("gpu-metrics-frequency", v, sizeof(v)) ? (unsigned)strtoul(v, NULL, 10) : 0;
 	if (S.hz < 10 || S.hz > 200000)
@@ -904,7 +899,8 @@ void gp_metrics_start(void *h)
 	if (S.nids == 0)
 		return;
 	if (S.nids == -2)
-		return note("ERROR", "bad gpu-metrics-devices value; no metrics sampled");
+		return gp_metrics_problem("ERROR",
+					  "bad gpu-metrics-devices value; no metrics sampled");
 	if (gp_option("gpu-metrics-metrics", S.list, sizeof(S.list)))
 		for (char *save, *p = strtok_r(S.list, ",", &save); p && S.nreq < GP_METRICS_MAX;
 		     p = strtok_r(NULL, ",", &save))
@@ -943,8 +939,9 @@ void gp_metrics_ready(int last_chance)
 		for (nids = 0; nids < count && nids < MAX_DEV; nids++)
 			ids[nids] = nids;
 		if (!nids)
-			return note("ERROR", "no CUDA device found in the application; no metrics "
-					     "sampled");
+			return gp_metrics_problem(
+			    "ERROR", "no CUDA device found in the application; no metrics "
+				     "sampled");
 	}
 	int started = 0;
 	for (int i = 0; i < nids; i++) {
@@ -956,7 +953,7 @@ void gp_metrics_ready(int last_chance)
 				 "device %d: no such CUDA device (the application sees %d: 0..%d); "
 				 "no metrics sampled there",
 				 ids[i], count, count - 1);
-			note("ERROR", line);
+			gp_metrics_problem("ERROR", line);
 			continue;
 		}
 		started += dev_start(d) == 0;
@@ -971,8 +968,9 @@ void gp_metrics_ready(int last_chance)
 		workers_start(d);
 		d->has_thread = pthread_create(&d->thread, NULL, decode_thread, d) == 0;
 		if (!d->has_thread)
-			note("ERROR", "cannot start a decode thread; that device's samples are "
-				      "decoded at exit only");
+			gp_metrics_problem(
+			    "ERROR", "cannot start a decode thread; that device's samples are "
+				     "decoded at exit only");
 	}
 }
 
@@ -1025,7 +1023,7 @@ void gp_metrics_stop(void)
 			    (unsigned long long)(d->decode_errors + d->overflows),
 			    d->decode_errors ? gp_cupti_result_text(d->first_error) : "no error",
 			    (unsigned long long)d->restarts, (unsigned long long)d->eval_errors);
-			note("LOSS", line);
+			gp_metrics_problem("LOSS", line);
 		}
 		host_free(d->host);
 		d->host = NULL;

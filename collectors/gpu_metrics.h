@@ -23,6 +23,10 @@ GP_HIDDEN void gp_metrics_start(void *cupti_handle);
 GP_HIDDEN void gp_metrics_ready(int last_chance);
 /* Stop sampling, decode what is left, disable (call after every other CUPTI use). */
 GP_HIDDEN void gp_metrics_stop(void);
+/* A problem of the sampling mode: one line "gprof-cli: gpu-metrics: <line>" on stderr (cut
+ * at 1 KiB, still ending in a newline) and the META_DATA_CAPTURE row GPU_METRICS:<key> =
+ * line (key "ERROR", "WARNING", "LOSS"). */
+GP_HIDDEN void gp_metrics_problem(const char *key, const char *line);
 /* Devices being sampled now (0 when nothing started: the reason was said). */
 GP_HIDDEN int gp_metrics_devices_sampling(void);
 

@@ -20,16 +20,14 @@
 typedef int (*cu_init_fn)(unsigned int);
 typedef int (*cupti_register_ts_fn)(uint64_t (*)(void));
 
-/* One line "gprof-cli: gpu-metrics: ..." on stderr and the GPU_METRICS:ERROR row. */
+/* One line "gprof-cli: gpu-metrics: <what>; no metrics sampled" and the GPU_METRICS:ERROR
+ * row. */
 static void fail(const char *what)
 {
 	char line[512];
 
-	snprintf(line, sizeof(line), "gprof-cli: gpu-metrics: %s; no metrics sampled\n", what);
-	if (write(STDERR_FILENO, line, strlen(line)) < 0)
-		return;
 	snprintf(line, sizeof(line), "%s; no metrics sampled", what);
-	gp_metrics_note("GPU_METRICS:ERROR", line);
+	gp_metrics_problem("ERROR", line);
 }
 
 static void say_ready(int fd, char c)
@@ -46,14 +44,14 @@ int gprof_gpu_metrics_process(int ready_fd, int stop_fd)
 	cupti_register_ts_fn reg;
 	char c;
 
-	/* below the application: where CPUs are short, decoding waits, not the application
-	 * (its threads inherit it; the hardware buffer holds the samples meanwhile) */
-	if (setpriority(PRIO_PROCESS, 0, GP_METRICS_PROCESS_NICE) != 0)
-		gp_metrics_note("GPU_METRICS:NICE", "not lowered");
 	if (gp_producer_init(GP_COLLECTOR_INJECT) < 0) {
 		say_ready(ready_fd, 'N');
 		return 1;
 	}
+	/* below the application: where CPUs are short, decoding waits, not the application
+	 * (its threads inherit it; the hardware buffer holds the samples meanwhile) */
+	if (setpriority(PRIO_PROCESS, 0, GP_METRICS_PROCESS_NICE) != 0)
+		gp_metrics_note("GPU_METRICS:NICE", "not lowered");
 	cupti = gp_cupti_open();
 	cu = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
 	cu_init = cu ? (cu_init_fn)dlsym(cu, "cuInit") : NULL;

@@ -27,34 +27,21 @@
 #include "tests/testutil.h"
 
 static char gprof[PATH_MAX], fakes[PATH_MAX], exit_with[PATH_MAX];
-static struct tu_run run_result;
 
-/* Run gprof-cli with the NULL-terminated args in dir. */
-static struct tu_run *gp(const char *dir, const char *first, ...)
-{
-	const char *args[64];
-	char out[PATH_MAX], err[PATH_MAX];
-	int n = 0;
-	va_list ap;
+#define RUN(r, dir, ...)                                                                           \
+	do {                                                                                       \
+		const char *a_[] = {__VA_ARGS__, NULL};                                            \
+		tu_run_in(r, gprof, dir, a_);                                                      \
+	} while (0)
 
-	args[n++] = first;
-	va_start(ap, first);
-	for (const char *a; (a = va_arg(ap, const char *)) && n < 63;)
-		args[n++] = a;
-	va_end(ap);
-	args[n] = NULL;
-	tu_pathf(out, dir, ".out");
-	tu_pathf(err, dir, ".err");
-	tu_finish(tu_spawn(gprof, args, dir, out, err), &run_result, out, err);
-	return &run_result;
-}
-
-static int fakes_built(void)
+/* Skip the running test when the stand-ins were not built. */
+static void need_fakes(void)
 {
 	char p[PATH_MAX + 32];
 
 	snprintf(p, sizeof(p), "%s/libcupti.so.13", fakes);
-	return access(p, R_OK) == 0;
+	if (access(p, R_OK) != 0)
+		TU_SKIP("no CUPTI stand-ins (built only with cupti_pmsampling.h)");
 }
 
 /* The whole run sampled, under nsys's names, by a process that is not in the report. */
@@ -62,12 +49,11 @@ static void test_sampled_from_launch(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], buf[256];
-	struct tu_run *r;
+	struct tu_run run, *r = &run;
 
-	if (!fakes_built())
-		TU_SKIP("no CUPTI stand-ins (built only with cupti_pmsampling.h)");
-	r = gp(dir, "profile", "-t", "nvtx,gpu-metrics", "--gpu-metrics-frequency=1000", "-o", "m",
-	       "sleep", "0.5", NULL);
+	need_fakes();
+	RUN(r, dir, "profile", "-t", "nvtx,gpu-metrics", "--gpu-metrics-frequency=1000", "-o", "m",
+	    "sleep", "0.5");
 	tu_assert_status(r, 0);
 	tu_assert_lines(r, "gprof-cli: ", 0);
 	tu_pathf(db, dir, "m.db");
@@ -113,12 +99,11 @@ static void test_workers_and_status(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX], buf[64];
-	struct tu_run *r;
+	struct tu_run run, *r = &run;
 
-	if (!fakes_built())
-		TU_SKIP("no CUPTI stand-ins (built only with cupti_pmsampling.h)");
+	need_fakes();
 	setenv("GPROF_CLI_METRICS_WORKERS", "4", 1);
-	r = gp(dir, "profile", "-t", "gpu-metrics", "-o", "w", exit_with, "3", NULL);
+	RUN(r, dir, "profile", "-t", "gpu-metrics", "-o", "w", exit_with, "3");
 	unsetenv("GPROF_CLI_METRICS_WORKERS");
 	tu_assert_status(r, 3);
 	tu_pathf(db, dir, "w.db");
@@ -139,12 +124,11 @@ static void test_delay_window(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX];
-	struct tu_run *r;
+	struct tu_run run, *r = &run;
 
-	if (!fakes_built())
-		TU_SKIP("no CUPTI stand-ins (built only with cupti_pmsampling.h)");
-	r = gp(dir, "profile", "-t", "gpu-metrics", "--gpu-metrics-frequency=1000", "-y", "0.4",
-	       "-o", "d", "sleep", "0.9", NULL);
+	need_fakes();
+	RUN(r, dir, "profile", "-t", "gpu-metrics", "--gpu-metrics-frequency=1000", "-y", "0.4",
+	    "-o", "d", "sleep", "0.9");
 	tu_assert_status(r, 0);
 	tu_pathf(db, dir, "d.db");
 	long long n = tu_query_int(db, "SELECT count(*) FROM GPU_METRICS WHERE metricId = 0");
@@ -159,12 +143,11 @@ static void test_refused(void **state)
 {
 	const char *dir = *state;
 	char db[PATH_MAX];
-	struct tu_run *r;
+	struct tu_run run, *r = &run;
 
-	if (!fakes_built())
-		TU_SKIP("no CUPTI stand-ins (built only with cupti_pmsampling.h)");
+	need_fakes();
 	setenv("FAKE_CUPTI_FAIL", "enable", 1);
-	r = gp(dir, "profile", "-t", "nvtx,gpu-metrics", "-o", "x", exit_with, "0", NULL);
+	RUN(r, dir, "profile", "-t", "nvtx,gpu-metrics", "-o", "x", exit_with, "0");
 	unsetenv("FAKE_CUPTI_FAIL");
 	tu_assert_status(r, 0);
 	tu_assert_lines(r, "gprof-cli: gpu-metrics: device 0: enabling PM sampling failed: ", 1);
