@@ -1110,11 +1110,13 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	linger = running || (expired && !o.kill_signal) ? 0 : linger_ms();
 
 	memset(&st, 0, sizeof(st));
+	/* its last samples, then its connection closes; before the run's messages are taken
+	 * for the report (a sampler that died says so) */
+	metrics_process_stop(&mproc);
 	stream_tee_stop(&tee, linger); /* what the app and its children wrote */
 	session_capture_fill(&cap, &tee, &log, (uint32_t)l.pid, app_start_ns);
 	app.session = &cap.s;
-	metrics_process_stop(&mproc); /* (its last samples, then its connection closes) */
-	sampler_stop(smp, &sst);      /* (its connection closes before the recorder waits) */
+	sampler_stop(smp, &sst); /* (its connection closes before the recorder waits) */
 	smp = NULL;
 	finish_rc = recorder_finish(rec, &app, linger, &st);
 	session_capture_release(&cap);

@@ -75,11 +75,14 @@ static void close_others(posix_spawn_file_actions_t *fa)
 #endif
 }
 
-/* Wait for pid at most `ms`; 1 reaped, 0 still running. */
-static int reap_within(pid_t pid, int ms)
+/* Wait for pid at most `ms`; 1 reaped (its wait status in *status when not NULL; -1 when
+ * someone else reaped it), 0 still running. */
+static int reap_within(pid_t pid, int ms, int *status)
 {
+	if (status)
+		*status = -1;
 	for (int waited = 0;; waited += 10) {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
+		pid_t r = waitpid(pid, status, WNOHANG);
 		if (r == pid || (r < 0 && errno != EINTR))
 			return 1;
 		if (waited >= ms)
@@ -169,9 +172,9 @@ int metrics_process_start(struct metrics_process *mp, char *const *app_env, cons
 		     "without -t gpu-metrics");
 	close(mp->stop_fd);
 	mp->stop_fd = -1;
-	if (!reap_within(mp->pid, METRICS_PROCESS_STOP_S * 1000)) {
+	if (!reap_within(mp->pid, METRICS_PROCESS_STOP_S * 1000, NULL)) {
 		kill(mp->pid, SIGKILL);
-		reap_within(mp->pid, 5000);
+		reap_within(mp->pid, 5000, NULL);
 	}
 	mp->pid = 0;
 	return rc;
@@ -183,16 +186,31 @@ no_pipe:
 
 void metrics_process_stop(struct metrics_process *mp)
 {
+	struct pollfd p = {.fd = mp->stop_fd, .events = POLLOUT};
+	int status;
+
 	if (!mp->pid)
 		return;
+	/* the pipe's read end is the sampler's alone: closed before it was asked to stop, the
+	 * sampler ended during the run (whoever reaped it: --wait=all reaps every child) */
+	int died = poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 	close(mp->stop_fd);
 	mp->stop_fd = -1;
-	if (!reap_within(mp->pid, METRICS_PROCESS_STOP_S * 1000)) {
+	if (!reap_within(mp->pid, METRICS_PROCESS_STOP_S * 1000, &status)) {
 		warning("the GPU metrics sampler process did not stop within %d s; killed (its "
 			"last samples are lost)",
 			METRICS_PROCESS_STOP_S);
 		kill(mp->pid, SIGKILL);
-		reap_within(mp->pid, 5000);
+		reap_within(mp->pid, 5000, NULL);
+	} else if (died) {
+		if (status != -1 && WIFSIGNALED(status))
+			warning(
+			    "the GPU metrics sampler process was killed by signal %d during the "
+			    "run; the samples after that are lost",
+			    WTERMSIG(status));
+		else
+			warning("the GPU metrics sampler process ended during the run; the samples "
+				"after that are lost");
 	}
 	mp->pid = 0;
 }

@@ -53,7 +53,9 @@ int metrics_process_start(struct metrics_process *mp, char *const *app_env, cons
 			  const char *libdir, const char *devices);
 
 /* Stop the sampler: it decodes and sends what is left, then exits; waits for it at most
- * METRICS_PROCESS_STOP_S, then kills it (a warning says so).  No-op when mp->pid is 0. */
+ * METRICS_PROCESS_STOP_S, then kills it (a warning says so).  A sampler that ended during
+ * the run (killed, crashed) gets a warning too; like every message of the run it is also
+ * stored in the report (DIAGNOSTIC_EVENT).  No-op when mp->pid is 0. */
 void metrics_process_stop(struct metrics_process *mp);
 
 #endif

@@ -5,9 +5,9 @@
  * the clock): the sampler starts before the application and covers its run, writes nsys's
  * GH100 metric names (NVIDIA's documented query finds "SMs Active"), is no process of the
  * report, passes the application's exit status through, samples with several evaluation
- * threads, keeps only the samples of a --delay window, and says in one line why it samples
- * nothing when CUPTI refuses.  Real PM sampling is tested on the H200
- * (tests/gpu/run-metrics-sampling-tests.sh).
+ * threads, keeps only the samples of a --delay window, says in one line why it samples
+ * nothing when CUPTI refuses, and says (and stores) that samples are lost when it dies.  Real PM
+ * sampling is tested on the H200 (tests/gpu/run-metrics-sampling-tests.sh).
  *
  * Environment: GPROF_CLI, BUILD (make check sets them).  Skips when the stand-ins were not
  * built (no CUPTI PM-sampling headers).
@@ -159,6 +159,29 @@ static void test_refused(void **state)
 			 1);
 }
 
+/* The sampler dies during the run: the application goes on, one warning says the samples
+ * after that are lost, and the report stores it. */
+static void test_sampler_dies(void **state)
+{
+	const char *dir = *state;
+	char db[PATH_MAX];
+	struct tu_run run, *r = &run;
+
+	need_fakes();
+	setenv("FAKE_CUPTI_FAIL", "crash", 1);
+	RUN(r, dir, "profile", "-t", "gpu-metrics", "-o", "k", "sleep", "0.5");
+	unsetenv("FAKE_CUPTI_FAIL");
+	tu_assert_status(r, 0);
+	tu_assert_lines(r,
+			"gprof-cli: warning: the GPU metrics sampler process ended during the "
+			"run; the samples after that are lost",
+			1);
+	tu_pathf(db, dir, "k.db");
+	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM DIAGNOSTIC_EVENT WHERE text LIKE "
+					  "'%sampler process ended during the run%'"),
+			 1);
+}
+
 int main(void)
 {
 	const char *g = getenv("GPROF_CLI"), *b = getenv("BUILD");
@@ -184,6 +207,7 @@ int main(void)
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_delay_window, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_refused, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_sampler_dies, tu_setup_tmpdir, tu_teardown_tmpdir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

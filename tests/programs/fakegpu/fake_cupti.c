@@ -10,12 +10,15 @@
  *
  * Sample values: metric k of global sample s evaluates to 10 * k + s % 7; names with
  * "nvlrx", "nvltx" or "ctc__" are unknown to the fake chip (as NVLink/CTC on a PCIe H200).
- * $FAKE_CUPTI_FAIL=enable makes cuptiPmSamplingEnable fail (CUPTI_ERROR_INSUFFICIENT_PRIVILEGES).
+ * $FAKE_CUPTI_FAIL=enable makes cuptiPmSamplingEnable fail (CUPTI_ERROR_INSUFFICIENT_PRIVILEGES);
+ * =crash kills the process (SIGKILL) in its 5th cuptiPmSamplingDecodeData.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef FAKE_CUDA
 #define EXPORT __attribute__((visibility("default")))
@@ -224,6 +227,11 @@ EXPORT CUptiResult cuptiPmSamplingDecodeData(CUpti_PmSampling_DecodeData_Params 
 	uint64_t end = o->running ? now_ns() : o->stop_ns;
 	uint64_t avail = end > o->start_ns ? (end - o->start_ns) / o->interval : 0;
 	uint64_t n = avail > o->decoded ? avail - o->decoded : 0;
+	const char *f = getenv("FAKE_CUPTI_FAIL");
+	static int calls;
+
+	if (f && !strcmp(f, "crash") && ++calls == 5)
+		kill(getpid(), SIGKILL);
 
 	p->overflow = 0;
 	p->decodeStopReason = CUPTI_PM_SAMPLING_DECODE_STOP_REASON_END_OF_RECORDS;
