@@ -115,6 +115,7 @@ static struct {
 	char list[4096];	/* the requested metrics, comma list split in place */
 	const char *req[GP_METRICS_MAX];
 	size_t nreq;
+	int no_eval; /* $GPROF_CLI_METRICS_EVAL=0 (benchmarks): decode, count, not evaluate */
 } S;
 
 /* A META_DATA_CAPTURE row GPU_METRICS:<key> = value (facts: devices, counts, costs). */
@@ -570,6 +571,10 @@ static void eval_slice(struct dev *d, CUpti_Profiler_Host_Object *h, int w, int 
 	for (size_t i = (size_t)w; i < d->round_n; i += (size_t)stride) {
 		if (!d->keep[i])
 			continue;
+		if (S.no_eval) { /* the benchmark's "decode only" variant: no values, no rows */
+			sent++;
+			continue;
+		}
 		CUpti_Profiler_Host_EvaluateToGpuValues_Params ev = {
 		    .structSize = CUpti_Profiler_Host_EvaluateToGpuValues_Params_STRUCT_SIZE};
 		ev.pHostObject = h;
@@ -894,6 +899,10 @@ void gp_metrics_start(void *h)
 	    gp_option("gpu-metrics-frequency", v, sizeof(v)) ? (unsigned)strtoul(v, NULL, 10) : 0;
 	if (S.hz < 10 || S.hz > 200000)
 		S.hz = 10000;
+	const char *ev = getenv("GPROF_CLI_METRICS_EVAL");
+	S.no_eval = ev && !strcmp(ev, "0");
+	if (S.no_eval)
+		fact("EVALUATION", "skipped (GPROF_CLI_METRICS_EVAL=0, a benchmark variant)");
 	S.nids = gp_metrics_parse_devices(gp_option("gpu-metrics-devices", devs, sizeof(devs)),
 					  S.ids, MAX_DEV);
 	if (S.nids == 0)

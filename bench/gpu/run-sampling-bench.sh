@@ -14,10 +14,17 @@
 #   metrics-app  the same, sampled inside the application (GPROF_CLI_METRICS_IN_APP=1, the
 #              design before issue 21)
 #   gm-only    gprof-cli profile -t gpu-metrics              (sampling alone)
+#   gm-idle    the same with the sampler process under SCHED_IDLE (GPROF_CLI_METRICS_SCHED)
+#   gm-noeval  the same, decoding without evaluation or rows (GPROF_CLI_METRICS_EVAL=0)
+#   nsys-trace nsys profile -t cuda,nvtx                      (nsys 2025.3, side by side)
+#   nsys-metrics  the same with --gpu-metrics-devices=0 at FREQ
 # <outdir>/sampling.tsv, one line per run:
-#   round variant ms_per_step command_wall_s samples decode_cpu_ns
+#   round variant ms_per_step command_wall_s samples decode_cpu_ns throttled_us
 # (samples / decode_cpu_ns: GPU_METRICS:SAMPLES_DEVICE_0 and GPU_METRICS:DECODE_CPU_NS of
-# the report, "-" without sampling), then a summary of medians and ratios to bare on stdout.
+# the report, "-" without sampling; <outdir>/split.txt: GPU_METRICS:DECODE_CPU_SPLIT_NS
+# of each sampled run; throttled_us: the cgroup's cpu.stat throttled_usec during the run,
+# "-" without a cgroup v2 CPU controller: a CPU quota below the core count shows there), then
+# a summary of medians and ratios to bare on stdout.
 # Env: GPROF_CLI (default build/bin/gprof-cli), TORCH_PYTHON (default
 # /opt/torch/.venv/bin/python3), MBV2 (default .gpu/mbv2.py, else ../shared/bench/mbv2.py),
 # FREQ (default 10000), VARIANTS.
@@ -37,6 +44,9 @@ tsv=$out/sampling.tsv
 : >"$tsv"
 
 now() { date +%s.%N; }
+NSYS=${NSYS:-/opt/nvidia/nsight-compute/2025.3.1/host/target-linux-x64/nsys}
+throttled() { sed -n 's/^throttled_usec //p' /sys/fs/cgroup/cpu.stat 2>/dev/null || echo -; }
+cat /sys/fs/cgroup/cpu.max >"$out/cpu.max" 2>/dev/null
 
 meta() { # meta <report> <name>: a META_DATA_CAPTURE value, or -
 	python3 -c "import sqlite3,sys
@@ -48,6 +58,7 @@ print(r[0] if r else '-')" "$1" "$2" 2>/dev/null || echo -
 run_variant() { # run_variant <round> <variant>
 	log=$out/mbv2.$2.$1.log
 	rep=/tmp/sampling-bench-$2
+	th0=$(throttled)
 	t0=$(now)
 	case $2 in
 	bare) "$PY" "$MBV2" >"$log" 2>&1 ;;
@@ -68,17 +79,38 @@ run_variant() { # run_variant <round> <variant>
 		"$GPROF_CLI" profile -t gpu-metrics --gpu-metrics-frequency="$FREQ" -f -o $rep \
 			"$PY" "$MBV2" >"$log" 2>&1
 		;;
-	esac
-	t1=$(now)
-	ms=$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' "$log" | tail -1)
-	samples=- cpu=-
-	case $2 in metrics | metrics-w1 | metrics-app | gm-only)
-		samples=$(meta $rep.db GPU_METRICS:SAMPLES_DEVICE_0)
-		cpu=$(meta $rep.db GPU_METRICS:DECODE_CPU_NS)
+	gm-idle)
+		GPROF_CLI_METRICS_SCHED=idle "$GPROF_CLI" profile -t gpu-metrics \
+			--gpu-metrics-frequency="$FREQ" -f -o $rep "$PY" "$MBV2" >"$log" 2>&1
+		;;
+	gm-noeval)
+		GPROF_CLI_METRICS_EVAL=0 "$GPROF_CLI" profile -t gpu-metrics \
+			--gpu-metrics-frequency="$FREQ" -f -o $rep "$PY" "$MBV2" >"$log" 2>&1
+		;;
+	nsys-trace)
+		"$NSYS" profile -t cuda,nvtx -f true -o $rep "$PY" "$MBV2" >"$log" 2>&1
+		rm -f $rep.nsys-rep $rep.qdstrm
+		;;
+	nsys-metrics)
+		"$NSYS" profile -t cuda,nvtx --gpu-metrics-devices=0 --gpu-metrics-frequency="$FREQ" \
+			-f true -o $rep "$PY" "$MBV2" >"$log" 2>&1
+		rm -f $rep.nsys-rep $rep.qdstrm
 		;;
 	esac
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${ms:-?}" \
-		"$(awk "BEGIN{printf \"%.3f\", $t1 - $t0}")" "$samples" "$cpu" | tee -a "$tsv"
+	t1=$(now)
+	th1=$(throttled)
+	th=-
+	[ "$th0" != - ] && [ "$th1" != - ] && th=$((th1 - th0))
+	ms=$(sed -n 's/.*ms_per_step=\([0-9.]*\).*/\1/p' "$log" | tail -1)
+	samples=- cpu=-
+	case $2 in metrics | metrics-w1 | metrics-app | gm-*)
+		samples=$(meta $rep.db GPU_METRICS:SAMPLES_DEVICE_0)
+		cpu=$(meta $rep.db GPU_METRICS:DECODE_CPU_NS)
+		echo "$1 $2 $(meta $rep.db GPU_METRICS:DECODE_CPU_SPLIT_NS)" >>"$out/split.txt"
+		;;
+	esac
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${ms:-?}" \
+		"$(awk "BEGIN{printf \"%.3f\", $t1 - $t0}")" "$samples" "$cpu" "$th" | tee -a "$tsv"
 }
 
 "$PY" "$MBV2" >/dev/null 2>&1 # warm the driver, page cache and torch import
@@ -100,9 +132,12 @@ def med(v, i):
     return statistics.median(x) if x else float("nan")
 base = med("bare", 2)
 print("variant   runs  ms/step(med)  vs bare  wall_s(med)  samples(med)  decode us/sample")
-for v in ("bare", "trace", "metrics", "metrics-w1", "metrics-app", "gm-only"):
+for v in ("bare", "trace", "metrics", "metrics-w1", "metrics-app", "gm-only", "gm-idle",
+          "gm-noeval", "nsys-trace", "nsys-metrics"):
+    if v not in by:
+        continue
     s, c = med(v, 4), med(v, 5)
     per = c / 1e3 / s if s == s and c == c and s > 0 else float("nan")
-    print("%-9s %4d  %12.3f  %6.3fx  %11.3f  %12.0f  %16.1f"
+    print("%-12s %4d  %12.3f  %6.3fx  %11.3f  %12.0f  %16.1f"
           % (v, len(by.get(v, [])), med(v, 2), med(v, 2) / base, med(v, 3), s, per))
 PY
