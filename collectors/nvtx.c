@@ -26,6 +26,19 @@
  * NSYS_NVTX_PROFILER_REGISTER_ONLY=1 in the application's environment for nsys's
  * registered-only behaviour.
  *
+ * Extended payloads (nvtx3/nvToolsExtPayload.h, the payload extension NCCL uses): the
+ * injection also exports InitializeInjectionNvtxExtension (nvtxDetail/nvtxExtInit.h), which
+ * each NVTX instance calls once per extension module; for the payload module
+ * (NVTX_EXT_PAYLOAD_MODULEID) it fills the module's function slots.  Schema and enum
+ * registrations go out at once as GP_REC_NVTX_SCHEMA / GP_REC_NVTX_ENUM (state records,
+ * names interned); an event whose attributes carry NVTX_PAYLOAD_TYPE_EXT (or a
+ * nvtx*Payload call) copies its payload bytes and schema ids into the record's tail
+ * (wire.h "NVTX extended payloads"): a push copies them into a per-thread pool slot
+ * (NV_PL_SLOTS open ranges with payloads per thread, mmap'd on first use) that the pop
+ * emits and frees.  What is not copied (over GP_NVTX_EXT_BYTES_MAX bytes, size unknown,
+ * past GP_NVTX_EXT_MAX per event or NV_PL_SLOTS open, pop/end payloads, deferred events)
+ * is counted in a GP_REC_NVTX_UNSENT; the recorder decodes the rest to jsonText.
+ *
  * Handles: a domain handle is its small integer id (never dereferenced by NVTX, only
  * passed back), a registered string handle is the string's interned id, so neither
  * needs memory.  Wide (wchar_t, UTF-32 on Linux) strings are converted to UTF-8 in a
@@ -33,6 +46,7 @@
  */
 #define NVTX_NO_IMPL
 #include <nvtx3/nvToolsExt.h>
+#include <nvtx3/nvToolsExtPayload.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -51,6 +65,19 @@
 #define NV_STACKS     8	  /* domain stacks per thread (0 = default domain) */
 #define NV_INLINE_MAX 64  /* longest default-domain message sent as text (gp_intern_once) */
 
+/* An extended-payload tail at its largest (wire.h struct gp_nvtx_ext and its blocks). */
+#define NV_EXT_CAP                                                                                 \
+	(sizeof(struct gp_nvtx_ext) +                                                              \
+	 GP_NVTX_EXT_MAX * (sizeof(struct gp_nvtx_ext_block) + GP_NVTX_EXT_BYTES_MAX))
+#define NV_PL_SLOTS 32 /* open push/pop ranges with a payload, per thread */
+
+/* One thread's payload copies of its open push/pop ranges (slot i in use: bit i). */
+struct nv_pool {
+	uint32_t used;
+	uint32_t pad;
+	uint64_t slot[NV_PL_SLOTS][NV_EXT_CAP / 8];
+};
+
 struct nv_stack {
 	uint64_t domain; /* 0 = default domain (stack 0) or a free slot (stacks 1..) */
 	uint32_t depth;	 /* current depth, may exceed NV_DEPTH (those levels are dropped) */
@@ -64,6 +91,7 @@ struct nv_thread {
 	_Atomic int live;
 	uint32_t tid;
 	struct nv_stack st[NV_STACKS];
+	struct nv_pool *pool; /* NULL until the thread's first push with a payload */
 	/* the default domain's messages sent as text (GP_NVTX_TEXT_INLINE), per level:
 	 * copied at the push, since the application may reuse its buffer before the pop */
 	char itext[NV_DEPTH][NV_INLINE_MAX];
@@ -94,6 +122,10 @@ struct nv_attr {
 	uint16_t ptype;
 	uint64_t payload;
 	const char *text; /* GP_NVTX_TEXT_INLINE: the application's message (push time only) */
+	/* GP_NVTX_PAYLOAD_EXT: the application's nvtxPayloadData_t array (next entries; valid
+	 * for the call only) */
+	const nvtxPayloadData_t *ext;
+	uint32_t next;
 };
 
 /* ---- strings ------------------------------------------------------------------------- */
@@ -164,6 +196,11 @@ static void decode_attr(const nvtxEventAttributes_t *a, struct nv_attr *o)
 			memcpy(&o->payload, &a->payload, 8);
 			break;
 		}
+	} else if (a->payloadType == NVTX_PAYLOAD_TYPE_EXT && a->payload.ullValue) {
+		/* NVTX_PAYLOAD_EVTATTR_SET*: an nvtxPayloadData_t array, its length in reserved0 */
+		o->ptype = GP_NVTX_PAYLOAD_EXT;
+		o->ext = (const nvtxPayloadData_t *)(uintptr_t)a->payload.ullValue;
+		o->next = a->reserved0 > 0 ? (uint32_t)a->reserved0 : 1;
 	}
 	switch (a->messageType) {
 	case NVTX_MESSAGE_TYPE_ASCII:
@@ -201,6 +238,8 @@ static void close_open_ranges(struct nv_thread *t)
 		if (s)
 			st->domain = 0;
 	}
+	if (t->pool)
+		t->pool->used = 0;
 }
 
 static void nv_thread_exit(void *arg)
@@ -250,6 +289,8 @@ static __attribute__((noinline)) struct nv_thread *nv_thread_setup(void)
 		t->st[s].depth = 0;
 		t->st[s].domain = 0;
 	}
+	if (t->pool)
+		t->pool->used = 0;
 	t->tid = gp_tid();
 	t_nv = t;
 	pthread_setspecific(g_nv_key, t);
@@ -281,6 +322,138 @@ static inline struct nv_stack *stack_of(struct nv_thread *t, uint64_t domain, in
 	free_slot->domain = domain;
 	free_slot->depth = 0;
 	return free_slot;
+}
+
+/* ---- extended payloads: the copies ---------------------------------------------------- */
+
+/* Registered payload schemas, for a payload given with size SIZE_MAX ("the tool figures
+ * it out"): its schema's static size.  Appended under g_schema_lock, read without it. */
+#define NV_MAX_SCHEMAS 512
+static struct {
+	uint64_t domain, id, size;
+} g_schemas[NV_MAX_SCHEMAS];
+static _Atomic uint32_t g_n_schemas;
+static _Atomic int g_schema_lock;
+
+/* The static size of schema id in domain (the latest registration); 0 = unknown. */
+static uint64_t schema_static_size(uint64_t domain, uint64_t id)
+{
+	uint32_t n = atomic_load_explicit(&g_n_schemas, memory_order_acquire);
+
+	while (n--)
+		if (g_schemas[n].id == id && g_schemas[n].domain == domain)
+			return g_schemas[n].size;
+	return 0;
+}
+
+/* Count n payloads that are not copied (GP_REC_NVTX_UNSENT); only while collecting. */
+static __attribute__((noinline)) void nv_unsent(uint64_t n)
+{
+	struct gp_rec_nvtx_unsent *r;
+
+	if (!n || !gp_collecting())
+		return;
+	r = gp_rec_begin(GP_REC_NVTX_UNSENT, sizeof(*r));
+	if (!r)
+		return;
+	r->payloads = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	r->pad = 0;
+	gp_rec_commit(r);
+}
+
+/* Copy the payloads of a (a->ext, a->next of them) in domain into buf (NV_EXT_CAP bytes,
+ * 8-aligned) as a record tail (wire.h struct gp_nvtx_ext and its blocks); the ones that do
+ * not fit the bounds are counted as unsent.  Returns the blocks copied (0: no tail). */
+static uint32_t ext_build(uint64_t *buf, const struct nv_attr *a, uint64_t domain)
+{
+	struct gp_nvtx_ext *x = (struct gp_nvtx_ext *)buf;
+	unsigned char *p = (unsigned char *)(x + 1);
+	uint32_t n = 0, look = a->next < GP_NVTX_EXT_MAX ? a->next : GP_NVTX_EXT_MAX;
+	uint64_t unsent = a->next - look; /* past GP_NVTX_EXT_MAX: not even read */
+
+	for (uint32_t i = 0; i < look; i++) {
+		const nvtxPayloadData_t *d = &a->ext[i];
+		uint64_t len =
+		    d->size == SIZE_MAX ? schema_static_size(domain, d->schemaId) : d->size;
+		struct gp_nvtx_ext_block *b = (struct gp_nvtx_ext_block *)p;
+
+		if (!d->payload || len == 0 || len > GP_NVTX_EXT_BYTES_MAX) {
+			unsent++;
+			continue;
+		}
+		b->schema_id = d->schemaId;
+		b->len = (uint32_t)len;
+		b->pad = 0;
+		memcpy(b + 1, d->payload, len);
+		memset((unsigned char *)(b + 1) + len, 0, GP_REC_ALIGN(len) - len);
+		p += sizeof(*b) + GP_REC_ALIGN(len);
+		n++;
+	}
+	x->n = n;
+	x->pad = 0;
+	nv_unsent(unsent);
+	return n;
+}
+
+/* Emit e (its attributes a carry extended payloads) with its payloads copied now. */
+static __attribute__((noinline)) void emit_ext(uint16_t type, struct gp_nvtx_entry *e,
+					       uint64_t end_ns, uint64_t domain, uint64_t range_id,
+					       const struct nv_attr *a)
+{
+	uint64_t buf[NV_EXT_CAP / 8];
+
+	if (ext_build(buf, a, domain)) {
+		e->payload = (uint64_t)(uintptr_t)buf;
+	} else {
+		e->ptype = GP_NVTX_PAYLOAD_NONE;
+		e->payload = 0;
+	}
+	gp_nvtx_emit(type, e, end_ns, domain, range_id, 0, 0);
+}
+
+/* gp_nvtx_emit() of a mark or start e with attributes a (level 0, the calling thread). */
+static inline void emit_attr(uint16_t type, struct gp_nvtx_entry *e, uint64_t end_ns,
+			     uint64_t domain, uint64_t range_id, const struct nv_attr *a)
+{
+	if (unlikely(a->ptype == GP_NVTX_PAYLOAD_EXT))
+		emit_ext(type, e, end_ns, domain, range_id, a);
+	else
+		gp_nvtx_emit(type, e, end_ns, domain, range_id, 0, 0);
+}
+
+/* A push with extended payloads: copy them into a free slot of t's pool, which e points
+ * to until its pop (pool_free); none free, or nothing to copy: e has no payload. */
+static __attribute__((noinline)) void push_ext(struct nv_thread *t, struct gp_nvtx_entry *e,
+					       const struct nv_attr *a, uint64_t domain)
+{
+	e->ptype = GP_NVTX_PAYLOAD_NONE;
+	e->payload = 0;
+	if (!t->pool) {
+		t->pool = gp_map_anon(sizeof(*t->pool), 0);
+		if (!t->pool) {
+			nv_unsent(a->next);
+			return;
+		}
+	}
+	if (t->pool->used == ~0u) {
+		nv_unsent(a->next);
+		return;
+	}
+	int i = __builtin_ctz(~t->pool->used);
+	if (ext_build(t->pool->slot[i], a, domain)) {
+		t->pool->used |= 1u << i;
+		e->ptype = GP_NVTX_PAYLOAD_EXT;
+		e->payload = (uint64_t)(uintptr_t)t->pool->slot[i];
+	}
+}
+
+/* The pool slot of e (a popped range with a payload) is free again. */
+static inline void pool_free(struct nv_thread *t, const struct gp_nvtx_entry *e)
+{
+	size_t i = ((uintptr_t)e->payload - (uintptr_t)t->pool->slot) / sizeof(t->pool->slot[0]);
+
+	if (i < NV_PL_SLOTS)
+		t->pool->used &= ~(1u << i);
 }
 
 /* ---- push/pop, start/end, marks ------------------------------------------------------ */
@@ -326,6 +499,8 @@ static inline int push_at(uint64_t domain, const struct nv_attr *a, uint64_t ts,
 		e->flags = (uint16_t)(a->flags | GP_NVTX_PUSHPOP | trig);
 		e->ptype = a->ptype;
 		e->payload = a->payload;
+		if (unlikely(a->ptype == GP_NVTX_PAYLOAD_EXT))
+			push_ext(t, e, a, domain);
 		if (unlikely(a->flags & GP_NVTX_TEXT_INLINE)) { /* (domain 0 only: take_msg) */
 			memcpy(t->itext[d], a->text, a->sid);
 			e->text = t->itext[d];
@@ -356,6 +531,8 @@ static inline int pop(uint64_t domain)
 		if (unlikely(end < e->start_ns)) /* clock switch-over noise */
 			end = e->start_ns;
 		gp_nvtx_emit(GP_REC_NVTX_EVENT, e, end, domain, 0, d, 0);
+		if (unlikely(e->ptype == GP_NVTX_PAYLOAD_EXT))
+			pool_free(t, e);
 		if (unlikely(e->flags & NV_TRIG))
 			gp_capture_stop(end, GP_CAPTURE_REASON_NVTX);
 	}
@@ -536,7 +713,7 @@ static __attribute__((noinline)) nvtxRangeId_t start_off(uint64_t domain, int tr
 	if (gp_capture_start(e.start_ns, GP_CAPTURE_REASON_NVTX) < 0 && !gp_collecting())
 		return id;
 	atomic_store(&g_trig_range, id);
-	gp_nvtx_emit(GP_REC_NVTX_START, &e, 0, domain, id, 0, 0);
+	emit_attr(GP_REC_NVTX_START, &e, 0, domain, id, a);
 	return id;
 }
 
@@ -544,7 +721,7 @@ static nvtxRangeId_t start(uint64_t domain, const struct nv_attr *a)
 {
 	uint64_t id = atomic_fetch_add_explicit(&g_next_range, 1, memory_order_relaxed);
 	struct gp_nvtx_entry e = entry_of(a, gp_now_ns());
-	gp_nvtx_emit(GP_REC_NVTX_START, &e, 0, domain, id, 0, 0);
+	emit_attr(GP_REC_NVTX_START, &e, 0, domain, id, a);
 	return id;
 }
 
@@ -621,7 +798,7 @@ static inline __attribute__((always_inline)) void mark_msg(enum nv_form form, co
 	if (unlikely(!gp_collecting())) /* the window closed meanwhile */
 		return;
 	struct gp_nvtx_entry e = entry_of(&a, gp_now_ns());
-	gp_nvtx_emit(GP_REC_NVTX_EVENT, &e, e.start_ns, domain, 0, 0, 0);
+	emit_attr(GP_REC_NVTX_EVENT, &e, e.start_ns, domain, 0, &a);
 }
 
 static void NVTX_API mark_a(const char *msg)
@@ -835,6 +1012,248 @@ static void NVTX_API name_dev_w(int dev, const wchar_t *name)
 	(void)intern_w(name);
 }
 
+/* ---- the payload extension (nvToolsExtPayload.h) ------------------------------------- */
+
+/* Ids the collector hands out where the application gives none (schemas, enums, scopes,
+ * time domains: NVTX_*_ID_DYNAMIC_START and up). */
+static _Atomic uint64_t g_next_dyn_id = NVTX_PAYLOAD_SCHEMA_ID_DYNAMIC_START;
+
+static uint64_t NVTX_API schema_register(nvtxDomainHandle_t dom,
+					 const nvtxPayloadSchemaAttr_t *attr)
+{
+	uint32_t sids[GP_NVTX_SCHEMA_ENTRIES_MAX], name_sid;
+	uint64_t id, domain = (uintptr_t)dom, size = 0;
+	size_t n = 0;
+	uint16_t type = 0;
+	struct gp_rec_nvtx_schema *r;
+
+	if (!attr || !(attr->fieldMask & NVTX_PAYLOAD_SCHEMA_ATTR_FIELD_ENTRIES) ||
+	    !(attr->fieldMask & NVTX_PAYLOAD_SCHEMA_ATTR_FIELD_NUM_ENTRIES) || !attr->entries)
+		return 0;
+	id = attr->fieldMask & NVTX_PAYLOAD_SCHEMA_ATTR_FIELD_SCHEMA_ID
+		 ? attr->schemaId
+		 : atomic_fetch_add(&g_next_dyn_id, 1);
+	if (!id)
+		return 0;
+	if (attr->fieldMask & NVTX_PAYLOAD_SCHEMA_ATTR_FIELD_STATIC_SIZE)
+		size = attr->payloadStaticSize;
+	if (attr->numEntries <= GP_NVTX_SCHEMA_ENTRIES_MAX) { /* else: sent as undecodable */
+		n = attr->numEntries;
+		type = attr->fieldMask & NVTX_PAYLOAD_SCHEMA_ATTR_FIELD_TYPE ? (uint16_t)attr->type
+									     : 0;
+	}
+	while (atomic_exchange_explicit(&g_schema_lock, 1, memory_order_acquire))
+		;
+	uint32_t k = atomic_load_explicit(&g_n_schemas, memory_order_relaxed);
+	if (k < NV_MAX_SCHEMAS) {
+		g_schemas[k].domain = domain;
+		g_schemas[k].id = id;
+		g_schemas[k].size = size;
+		atomic_store_explicit(&g_n_schemas, k + 1, memory_order_release);
+	}
+	atomic_store_explicit(&g_schema_lock, 0, memory_order_release);
+	/* names first: nothing else may be recorded between gp_rec_begin and the commit */
+	name_sid = attr->fieldMask & NVTX_PAYLOAD_SCHEMA_ATTR_FIELD_NAME ? intern_a(attr->name) : 0;
+	for (size_t i = 0; i < n; i++)
+		sids[i] = intern_a(attr->entries[i].name);
+	r = gp_rec_begin(GP_REC_NVTX_SCHEMA, sizeof(*r) + n * sizeof(struct gp_nvtx_schema_entry));
+	if (!r)
+		return id;
+	r->domain = domain;
+	r->schema_id = id;
+	r->static_size = size;
+	r->name_sid = name_sid;
+	r->type = type;
+	r->n = (uint16_t)n;
+	r->flags =
+	    attr->fieldMask & NVTX_PAYLOAD_SCHEMA_ATTR_FIELD_FLAGS ? (uint32_t)attr->flags : 0;
+	r->pack_align = attr->fieldMask & NVTX_PAYLOAD_SCHEMA_ATTR_FIELD_ALIGNMENT
+			    ? (uint32_t)attr->packAlign
+			    : 0;
+	struct gp_nvtx_schema_entry *we = (struct gp_nvtx_schema_entry *)(r + 1);
+	for (size_t i = 0; i < n; i++) {
+		const nvtxPayloadSchemaEntry_t *e = &attr->entries[i];
+		we[i] = (struct gp_nvtx_schema_entry){.type = e->type,
+						      .offset = e->offset,
+						      .array_len = e->arrayOrUnionDetail,
+						      .name_sid = sids[i],
+						      .flags = (uint32_t)e->flags};
+	}
+	gp_rec_commit(r);
+	return id;
+}
+
+static uint64_t NVTX_API enum_register(nvtxDomainHandle_t dom, const nvtxPayloadEnumAttr_t *attr)
+{
+	uint32_t sids[GP_NVTX_ENUM_ENTRIES_MAX], name_sid;
+	uint64_t id;
+	size_t n;
+	struct gp_rec_nvtx_enum *r;
+
+	if (!attr || !(attr->fieldMask & NVTX_PAYLOAD_ENUM_ATTR_FIELD_ENTRIES) ||
+	    !(attr->fieldMask & NVTX_PAYLOAD_ENUM_ATTR_FIELD_NUM_ENTRIES) || !attr->entries)
+		return 0;
+	id = attr->fieldMask & NVTX_PAYLOAD_ENUM_ATTR_FIELD_SCHEMA_ID
+		 ? attr->schemaId
+		 : atomic_fetch_add(&g_next_dyn_id, 1);
+	if (!id)
+		return 0;
+	n = attr->numEntries < GP_NVTX_ENUM_ENTRIES_MAX ? attr->numEntries
+							: GP_NVTX_ENUM_ENTRIES_MAX;
+	name_sid = attr->fieldMask & NVTX_PAYLOAD_ENUM_ATTR_FIELD_NAME ? intern_a(attr->name) : 0;
+	for (size_t i = 0; i < n; i++)
+		sids[i] = intern_a(attr->entries[i].name);
+	r = gp_rec_begin(GP_REC_NVTX_ENUM, sizeof(*r) + n * sizeof(struct gp_nvtx_enum_entry));
+	if (!r)
+		return id;
+	r->domain = (uintptr_t)dom;
+	r->schema_id = id;
+	r->name_sid = name_sid;
+	r->size = attr->fieldMask & NVTX_PAYLOAD_ENUM_ATTR_FIELD_SIZE && attr->sizeOfEnum <= 8
+		      ? (uint16_t)attr->sizeOfEnum
+		      : (uint16_t)sizeof(int);
+	r->n = (uint16_t)n;
+	struct gp_nvtx_enum_entry *we = (struct gp_nvtx_enum_entry *)(r + 1);
+	for (size_t i = 0; i < n; i++)
+		we[i] = (struct gp_nvtx_enum_entry){.value = attr->entries[i].value,
+						    .name_sid = sids[i],
+						    .is_flag = attr->entries[i].isFlag != 0};
+	gp_rec_commit(r);
+	return id;
+}
+
+/* The attributes of a nvtx*Payload call: no message, its payloads. */
+static inline struct nv_attr payload_attr(const nvtxPayloadData_t *pd, size_t count)
+{
+	return (struct nv_attr){.ptype = pd && count ? GP_NVTX_PAYLOAD_EXT : GP_NVTX_PAYLOAD_NONE,
+				.ext = pd,
+				.next = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count};
+}
+
+static void NVTX_API mark_payload(nvtxDomainHandle_t dom, const nvtxPayloadData_t *pd, size_t count)
+{
+	struct nv_attr a = payload_attr(pd, count);
+
+	if (unlikely(!gp_collecting()))
+		return;
+	struct gp_nvtx_entry e = entry_of(&a, gp_now_ns());
+	emit_attr(GP_REC_NVTX_EVENT, &e, e.start_ns, (uintptr_t)dom, 0, &a);
+}
+
+static int NVTX_API push_payload(nvtxDomainHandle_t dom, const nvtxPayloadData_t *pd, size_t count)
+{
+	struct nv_attr a = payload_attr(pd, count);
+
+	if (unlikely(!gp_collecting()))
+		return push_skip((uintptr_t)dom);
+	return push((uintptr_t)dom, &a);
+}
+
+/* A pop's payloads are not recorded (the range took its payloads at the push): counted. */
+static int NVTX_API pop_payload(nvtxDomainHandle_t dom, const nvtxPayloadData_t *pd, size_t count)
+{
+	if (pd && count)
+		nv_unsent(count);
+	return pop((uintptr_t)dom);
+}
+
+static nvtxRangeId_t NVTX_API start_payload(nvtxDomainHandle_t dom, const nvtxPayloadData_t *pd,
+					    size_t count)
+{
+	struct nv_attr a = payload_attr(pd, count);
+
+	if (unlikely(!gp_collecting()))
+		return atomic_fetch_add_explicit(&g_next_range, 1, memory_order_relaxed);
+	return start((uintptr_t)dom, &a);
+}
+
+static void NVTX_API end_payload(nvtxDomainHandle_t dom, nvtxRangeId_t id,
+				 const nvtxPayloadData_t *pd, size_t count)
+{
+	(void)dom;
+	if (pd && count)
+		nv_unsent(count);
+	end_range(id);
+}
+
+static uint8_t NVTX_API domain_is_enabled(nvtxDomainHandle_t dom)
+{
+	(void)dom;
+	return 1;
+}
+
+/* Scopes and time domains: ids handed out, nothing recorded (no event uses them: deferred
+ * events are not recorded). */
+static uint64_t NVTX_API scope_register(nvtxDomainHandle_t dom, const nvtxScopeAttr_t *attr)
+{
+	(void)dom;
+	if (attr && attr->structSize >= sizeof(*attr) && attr->scopeId)
+		return attr->scopeId;
+	return atomic_fetch_add(&g_next_dyn_id, 1);
+}
+
+static int64_t NVTX_API timestamp_get(void)
+{
+	return (int64_t)gp_now_ns();
+}
+
+static uint64_t NVTX_API time_domain_register(nvtxDomainHandle_t dom,
+					      const nvtxTimeDomainAttr_t *attr)
+{
+	(void)dom;
+	if (attr && attr->timeDomainId)
+		return attr->timeDomainId;
+	return atomic_fetch_add(&g_next_dyn_id, 1);
+}
+
+static void NVTX_API timer_source(nvtxDomainHandle_t dom, uint64_t tdom, uint64_t flags,
+				  int64_t (*fn)(void))
+{
+	(void)dom, (void)tdom, (void)flags, (void)fn;
+}
+
+static void NVTX_API timer_source_data(nvtxDomainHandle_t dom, uint64_t tdom, uint64_t flags,
+				       int64_t (*fn)(void *), void *data)
+{
+	(void)dom, (void)tdom, (void)flags, (void)fn, (void)data;
+}
+
+static void NVTX_API time_sync_point(nvtxDomainHandle_t dom, uint64_t tdom1, uint64_t tdom2,
+				     int64_t ts1, int64_t ts2)
+{
+	(void)dom, (void)tdom1, (void)tdom2, (void)ts1, (void)ts2;
+}
+
+static void NVTX_API time_sync_table(nvtxDomainHandle_t dom, uint64_t src, uint64_t dst,
+				     const nvtxSyncPoint_t *points, size_t count)
+{
+	(void)dom, (void)src, (void)dst, (void)points, (void)count;
+}
+
+static void NVTX_API time_conversion(nvtxDomainHandle_t dom, uint64_t src, uint64_t dst,
+				     double slope, int64_t ts_src, int64_t ts_dst)
+{
+	(void)dom, (void)src, (void)dst, (void)slope, (void)ts_src, (void)ts_dst;
+}
+
+/* Deferred events (their own timestamps, in payloads): not recorded, counted. */
+static void NVTX_API event_submit(nvtxDomainHandle_t dom, const nvtxPayloadData_t *pd, size_t n)
+{
+	(void)dom;
+	if (pd)
+		nv_unsent(n);
+}
+
+static void NVTX_API event_batch_submit(nvtxDomainHandle_t dom, const nvtxEventBatch_t *batch)
+{
+	uint64_t size;
+
+	if (!batch)
+		return;
+	size = schema_static_size((uintptr_t)dom, batch->eventSchemaId);
+	nv_unsent(size ? (batch->size + size - 1) / size : 1);
+}
+
 /* ---- the handshake ------------------------------------------------------------------ */
 
 struct slot {
@@ -900,6 +1319,27 @@ static const struct slot cudart_slots[] = {
     {NVTX_CBID_CUDART_NameCudaEventW, FP(name_obj_w)},
 };
 
+static const struct slot payload_slots[] = {
+    {NVTX3EXT_CBID_nvtxPayloadSchemaRegister, FP(schema_register)},
+    {NVTX3EXT_CBID_nvtxPayloadEnumRegister, FP(enum_register)},
+    {NVTX3EXT_CBID_nvtxMarkPayload, FP(mark_payload)},
+    {NVTX3EXT_CBID_nvtxRangePushPayload, FP(push_payload)},
+    {NVTX3EXT_CBID_nvtxRangePopPayload, FP(pop_payload)},
+    {NVTX3EXT_CBID_nvtxRangeStartPayload, FP(start_payload)},
+    {NVTX3EXT_CBID_nvtxRangeEndPayload, FP(end_payload)},
+    {NVTX3EXT_CBID_nvtxDomainIsEnabled, FP(domain_is_enabled)},
+    {NVTX3EXT_CBID_nvtxTimestampGet, FP(timestamp_get)},
+    {NVTX3EXT_CBID_nvtxTimeDomainRegister, FP(time_domain_register)},
+    {NVTX3EXT_CBID_nvtxTimerSource, FP(timer_source)},
+    {NVTX3EXT_CBID_nvtxTimerSourceWithData, FP(timer_source_data)},
+    {NVTX3EXT_CBID_nvtxScopeRegister, FP(scope_register)},
+    {NVTX3EXT_CBID_nvtxTimeSyncPoint, FP(time_sync_point)},
+    {NVTX3EXT_CBID_nvtxTimeSyncPointTable, FP(time_sync_table)},
+    {NVTX3EXT_CBID_nvtxTimestampConversionFactor, FP(time_conversion)},
+    {NVTX3EXT_CBID_nvtxEventSubmit, FP(event_submit)},
+    {NVTX3EXT_CBID_nvtxEventBatchSubmit, FP(event_batch_submit)},
+};
+
 static int fill(const NvtxExportTableCallbacks *cb, NvtxCallbackModule mod,
 		const struct slot *slots, size_t n)
 {
@@ -960,5 +1400,24 @@ GP_EXPORT int InitializeInjectionNvtx2(NvtxGetExportTableFunc_t get)
 	fill(cb, NVTX_CB_MODULE_CUDA, cuda_slots, sizeof(cuda_slots) / sizeof(cuda_slots[0]));
 	fill(cb, NVTX_CB_MODULE_CUDART, cudart_slots,
 	     sizeof(cudart_slots) / sizeof(cudart_slots[0]));
+	return 1;
+}
+
+/* NVTX3 extension entry point (nvtxDetail/nvtxExtInit.h): each NVTX instance calls it once
+ * per extension module it uses, with that module's segments of function slots.  Fills the
+ * payload module's (NVTX_EXT_PAYLOAD_MODULEID; slot ids NVTX3EXT_CBID_*, the same from
+ * compatibility id 0x0101 on) and returns 1; 0 for any other module (counters, memory:
+ * their calls stay no-ops) or when NVTX is not traced. */
+GP_EXPORT int InitializeInjectionNvtxExtension(nvtxExtModuleInfo_t *info)
+{
+	if (!info || info->structSize < sizeof(*info) || !nvtx_enable())
+		return 0;
+	if (info->moduleId != NVTX_EXT_PAYLOAD_MODULEID || info->compatId < 0x0101 ||
+	    info->segmentsCount < 1 || !info->segments || !info->segments[0].functionSlots)
+		return 0;
+	const nvtxExtModuleSegment_t *seg = &info->segments[0];
+	for (size_t i = 0; i < sizeof(payload_slots) / sizeof(payload_slots[0]); i++)
+		if (payload_slots[i].id < seg->slotCount)
+			seg->functionSlots[payload_slots[i].id] = (intptr_t)payload_slots[i].fn;
 	return 1;
 }

@@ -25,7 +25,10 @@
  * is open, a mark, or the start of a start/end range. */
 struct gp_nvtx_entry {
 	uint64_t start_ns; /* CLOCK_MONOTONIC ns (gp_now_ns) */
-	uint64_t payload;  /* the payload's bits, of kind ptype (enum gp_nvtx_payload) */
+	/* the payload's bits, of kind ptype (enum gp_nvtx_payload); GP_NVTX_PAYLOAD_EXT: the
+	 * address of the record's tail (struct gp_nvtx_ext and its blocks, wire.h), which the
+	 * collector keeps until the entry is emitted */
+	uint64_t payload;
 	uint32_t sid;	   /* message string id (gp_intern, or a registered string); 0 = none */
 	uint32_t category; /* NVTX category; 0 = none */
 	uint32_t color;	   /* ARGB when flags has GP_NVTX_HAS_COLOR */
@@ -79,15 +82,34 @@ gp_nvtx_emit(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint
 	gp_nvtx_emit_full(type, e, end_ns, domain, range_id, level, tid);
 }
 
+/* Bytes of an extended-payload tail (struct gp_nvtx_ext and its n blocks, wire.h) as a
+ * collector built it: 0 when it holds no block. */
+static inline size_t gp_nvtx_ext_size(const void *ext)
+{
+	const struct gp_nvtx_ext *x = ext;
+	const unsigned char *p = (const unsigned char *)(x + 1);
+
+	for (uint32_t i = 0; i < x->n; i++) {
+		const struct gp_nvtx_ext_block *b = (const void *)p;
+		p += sizeof(*b) + GP_REC_ALIGN(b->len);
+	}
+	return x->n ? (size_t)(p - (const unsigned char *)ext) : 0;
+}
+
 /* gp_nvtx_emit() of a record that needs the full GP_REC_NVTX_EVENT / _START. */
 static __attribute__((noinline, unused)) void
 gp_nvtx_emit_full(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint64_t domain,
 		  uint64_t range_id, uint32_t level, uint32_t tid)
 {
 	uint32_t sid = e->flags & GP_NVTX_TEXT_INLINE ? gp_intern_n(e->text, e->sid) : e->sid;
-	struct gp_rec_nvtx *r = gp_rec_begin(type, sizeof(*r));
+	const void *ext =
+	    e->ptype == GP_NVTX_PAYLOAD_EXT ? (const void *)(uintptr_t)e->payload : NULL;
+	size_t ext_len = ext ? gp_nvtx_ext_size(ext) : 0;
+	struct gp_rec_nvtx *r = gp_rec_begin(type, sizeof(*r) + ext_len);
 	if (unlikely(!r))
 		return;
+	if (ext_len)
+		memcpy(r + 1, ext, ext_len);
 	if (tid)
 		r->h.tid = tid;
 	r->start_ns = e->start_ns;
@@ -98,8 +120,10 @@ gp_nvtx_emit_full(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns,
 	r->category = e->category;
 	r->color = e->color;
 	r->flags = (uint16_t)(e->flags & GP_NVTX_WIRE_FLAGS & ~GP_NVTX_TEXT_INLINE);
-	r->payload_type = e->ptype;
-	r->payload.u64 = e->payload;
+	r->payload_type = ext_len
+			      ? GP_NVTX_PAYLOAD_EXT
+			      : (e->ptype == GP_NVTX_PAYLOAD_EXT ? GP_NVTX_PAYLOAD_NONE : e->ptype);
+	r->payload.u64 = ext ? 0 : e->payload;
 	r->level = level;
 	r->pad = 0;
 	gp_rec_commit(r);

@@ -912,6 +912,10 @@ int capture_router_finish(struct report_router *rt, const struct report_app_stat
 			total.report.zero_timestamps = one.report.zero_timestamps;
 		total.report.write_errors += one.report.write_errors - st->report.write_errors;
 		total.report.bad_records += one.report.bad_records - st->report.bad_records;
+		total.report.nvtx_payloads_undecoded +=
+		    one.report.nvtx_payloads_undecoded - st->report.nvtx_payloads_undecoded;
+		total.report.nvtx_payloads_unsent +=
+		    one.report.nvtx_payloads_unsent - st->report.nvtx_payloads_unsent;
 		total.report.over_limit +=
 		    one.report.over_limit - st->report.over_limit - rt->log_dropped;
 		total.report.disk_full_lost +=

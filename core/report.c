@@ -134,6 +134,8 @@ struct report {
 	uint64_t bad_records; /* refused by a range check (report_count_bad_record) */
 	uint64_t over_limit;  /* dropped at a memory limit (report_count_over_limit) */
 	size_t str_mem;	      /* bytes held by connection strings and the intern table */
+	/* NVTX extended payloads not decoded, not copied (report_count_nvtx_payloads) */
+	uint64_t nvtx_undecoded, nvtx_unsent;
 
 	/* Disk full (report.h "Disk full"): `full` once a write failed for want of space
 	 * (SQLITE_FULL, or an I/O error writing); from then on no row is written.
@@ -207,6 +209,12 @@ int report_count_bad_record(struct report *r)
 {
 	r->bad_records++;
 	return REPORT_REC_REFUSED;
+}
+
+void report_count_nvtx_payloads(struct report *r, uint64_t undecoded, uint64_t unsent)
+{
+	r->nvtx_undecoded = sat_add(r->nvtx_undecoded, undecoded);
+	r->nvtx_unsent = sat_add(r->nvtx_unsent, unsent);
 }
 
 int report_count_over_limit(struct report *r, uint64_t n)
@@ -1262,6 +1270,8 @@ int report_finish(struct report *r, const struct report_app_status *app, struct 
 	st->zero_timestamps += r->loss_totals[3];
 	st->bad_records += r->bad_records;
 	st->over_limit += r->over_limit;
+	st->nvtx_payloads_undecoded += r->nvtx_undecoded;
+	st->nvtx_payloads_unsent += r->nvtx_unsent;
 
 	if (app) {
 		snprintf(buf, sizeof(buf), "%d", (int)app->pid);
@@ -1300,6 +1310,8 @@ int report_finish(struct report *r, const struct report_app_status *app, struct 
 	meta_export_u64(r, "GPROF_LOST_BAD_RECORDS", st->bad_records);
 	meta_export_u64(r, "GPROF_LOST_OVER_LIMIT", st->over_limit);
 	meta_export_u64(r, "GPROF_LOST_SPOOL_RECORDS", st->spool_lost);
+	meta_export_u64(r, "GPROF_NVTX_PAYLOADS_UNDECODED", st->nvtx_payloads_undecoded);
+	meta_export_u64(r, "GPROF_NVTX_PAYLOADS_UNSENT", st->nvtx_payloads_unsent);
 	meta_export_u64(r, "GPROF_SPOOL_BYTES", st->spool_bytes);
 	meta_export_u64(r, "GPROF_LOST_DISK_FULL", r->lost_full);
 	meta_export_u64(r, "GPROF_RECOVERED_RECORDS", st->recovered);

@@ -174,6 +174,11 @@ void report_meta_capture(struct report *r, const char *name, const char *value);
 int report_count_bad_record(struct report *r);
 /* Count n records dropped at a memory limit; returns REPORT_REC_REFUSED. */
 int report_count_over_limit(struct report *r, uint64_t n);
+/* Count NVTX extended payloads (wire.h "NVTX extended payloads") that did not become
+ * jsonText: `undecoded` reached the recorder but their schema was unknown or not
+ * supported (core/report_nvtx.c), `unsent` the collector did not copy (GP_REC_NVTX_UNSENT).
+ * -> report_stats.nvtx_payloads_undecoded / _unsent. */
+void report_count_nvtx_payloads(struct report *r, uint64_t undecoded, uint64_t unsent);
 /* 1 when the producer timestamp ts_ns (CLOCK_MONOTONIC ns) lies between
  * GP_REPORT_TIME_BEFORE before and GP_REPORT_TIME_MAX after the session start, else 0
  * (the caller refuses the record). */
@@ -290,6 +295,10 @@ struct report_stats {
 	uint64_t abrupt_exits;	  /* processes they came from */
 	uint64_t accept_waits;	  /* times the recorder was out of fds for a new connection
 				     (it waited 20 ms, the producer in connect()) */
+	uint64_t nvtx_payloads_undecoded; /* NVTX extended payloads not decoded to jsonText
+					     (schema unknown or unsupported) */
+	uint64_t nvtx_payloads_unsent;	  /* NVTX extended payloads the collector did not copy
+					     (GP_REC_NVTX_UNSENT) */
 	/* -t values that recorded nothing, joined with ',' ("" when every one was seen), stored
 	 * as META_DATA_EXPORT GPROF_TRACE_NOT_SEEN and DIAGNOSTIC_EVENT warnings; NULL: no
 	 * check.  Owned by whoever owns the struct (recorder_stats_release()). */

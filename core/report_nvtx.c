@@ -9,7 +9,14 @@
  *   76 NvtxDomainDestroy  start, domainId
  *   33 NvtxCategory       start, category, text = category name, domainId
  * Non-registered messages go to `text`, registered strings to `textId`; colour (ARGB) to
- * `color`; the payload to the matching *Value column; unset columns are NULL.
+ * `color`; the payload to the matching *Value column; unset columns are NULL.  An NVTX
+ * extended payload (wire.h "NVTX extended payloads": NCCL's communicator, message size,
+ * ...) goes to `jsonText`, decoded with the connection's registered schemas
+ * (GP_REC_NVTX_SCHEMA / _ENUM, core/nvtx_payload.h: one flat JSON object); jsonTextId and
+ * binaryData stay NULL.  Payloads decoded are counted in META_DATA_EXPORT
+ * GPROF_NVTX_PAYLOADS, those not decoded (unknown or unsupported schema) and those the
+ * collector did not copy (GP_REC_NVTX_UNSENT) in GPROF_NVTX_PAYLOADS_UNDECODED / _UNSENT
+ * (report_count_nvtx_payloads(), said at the end of `profile`).
  *
  * Domain handles are per producer connection; each (connection, handle) gets a
  * report-unique domainId (0 = the default domain).  Start/end ranges are paired by
@@ -22,16 +29,21 @@
  * start past the limit is written at once with a NULL end (kept, so ranges never ended
  * lose nothing); an end that then finds no start is dropped, as is a record naming one
  * domain handle too many; each dropped record counts once in GPROF_LOST_OVER_LIMIT.
+ * The jsonText of starts waiting for their end takes at most NVTX_PENDING_JSON_MAX
+ * bytes; past it a start keeps its times but loses its jsonText (GPROF_LOST_OVER_LIMIT).
+ * A connection keeps at most NVTX_SCHEMAS_MAX payload schemas and enums (the same).
  * Times are range-checked (report_span_ok): a bad one refuses the record
  * (GPROF_LOST_BAD_RECORDS); an end before its start leaves the start open.  The maps
  * hash producer-chosen keys with a per-process random seed, so crafted keys cannot make
  * every probe collide.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "nsys_event_type.h"
+#include "nvtx_payload.h"
 #include "report.h"
 #include "util.h"
 
@@ -54,6 +66,7 @@ enum {
 	C_U32,
 	C_I32,
 	C_FLOAT,
+	C_JSON,
 };
 
 /* Rows without payload or range id ("fast" rows) are batched and inserted BATCH at a
@@ -67,8 +80,9 @@ enum {
 #define FAST_COLS   9
 #define SIMPLE_COLS 4
 
-#define NVTX_PENDING_MAX 32768 /* start/end halves waiting per report (~4 MB at most) */
-#define NVTX_DOMAINS_MAX 65536 /* domain handles per connection */
+#define NVTX_PENDING_MAX      32768	 /* start/end halves waiting per report (~4 MB at most) */
+#define NVTX_DOMAINS_MAX      65536	 /* domain handles per connection */
+#define NVTX_PENDING_JSON_MAX (4u << 20) /* jsonText bytes of waiting starts, per report */
 
 /* Which columns of a fast row are NULL. */
 enum { N_END = 1, N_TEXT = 2, N_TEXTID = 4, N_COLOR = 8, N_CATEGORY = 16 };
@@ -95,6 +109,8 @@ struct nvtx_state {
 	char *tarena;
 	size_t tlen;
 	const char *itext;
+	uint64_t payloads;   /* extended payloads decoded (GPROF_NVTX_PAYLOADS) */
+	size_t pending_json; /* bytes of the waiting starts' jsonText */
 };
 
 /* A start/end range waiting for its other half. */
@@ -102,6 +118,7 @@ struct pending {
 	uint64_t range_id; /* key; 0 = empty slot */
 	int has_start, has_end;
 	struct gp_rec_nvtx start;
+	char *json; /* the start's jsonText (owned; counted in pending_json), or NULL */
 	uint64_t end_ns;
 	uint32_t end_tid;
 };
@@ -112,7 +129,8 @@ struct nvtx_conn {
 	/* range id -> pending (linear probing, backward-shift deletion) */
 	struct pending *pend;
 	size_t pend_cap, pend_n;
-	uint64_t spilled; /* starts written at once (NULL end) because of the limit */
+	uint64_t spilled;	      /* starts written at once (NULL end) because of the limit */
+	struct nvtx_schemas *schemas; /* payload schemas and enums; NULL until the first */
 };
 
 static uint64_t hash_seed;
@@ -201,9 +219,39 @@ static struct pending *pending_get(struct nvtx_state *s, struct nvtx_conn *nc, u
 	return &nc->pend[j];
 }
 
+/* Keep json (owned, may be NULL) as a waiting start's jsonText: json, or NULL (freed and
+ * counted) past NVTX_PENDING_JSON_MAX. */
+static char *pending_json_keep(struct report *r, char *json)
+{
+	struct nvtx_state *s = state(r);
+	size_t n = json ? strlen(json) + 1 : 0;
+
+	if (!json)
+		return NULL;
+	if (s->pending_json + n > NVTX_PENDING_JSON_MAX) {
+		free(json);
+		report_count_over_limit(r, 1);
+		return NULL;
+	}
+	s->pending_json += n;
+	return json;
+}
+
+/* Free a waiting start's jsonText. */
+static void pending_json_drop(struct nvtx_state *s, char **json)
+{
+	if (*json) {
+		s->pending_json -= strlen(*json) + 1;
+		free(*json);
+		*json = NULL;
+	}
+}
+
 static void pending_del(struct nvtx_state *s, struct nvtx_conn *nc, struct pending *p)
 {
 	size_t cap = nc->pend_cap, i = (size_t)(p - nc->pend), j = i;
+
+	pending_json_drop(s, &p->json);
 
 	for (;;) {
 		size_t k;
@@ -370,15 +418,47 @@ static void bind_payload(sqlite3_stmt *st, const struct gp_rec_nvtx *e)
 	}
 }
 
-/* Insert one range/mark.  end_ns 0 = NULL end; end_tid 0 = NULL endGlobalTid.  0, or
- * REPORT_REC_REFUSED when its domain handle is one too many (counted). */
+static const char *conn_text(void *ctx, uint32_t sid)
+{
+	return report_conn_string_text(ctx, sid);
+}
+
+static struct nvtx_schemas *schemas_of(struct nvtx_conn *nc)
+{
+	if (!nc->schemas)
+		nc->schemas = nvtx_schemas_new();
+	return nc->schemas;
+}
+
+/* The jsonText of e, a record of rec_size bytes whose payload_type is GP_NVTX_PAYLOAD_EXT
+ * and whose tail nvtx_ext_check() accepted: malloc'd, or NULL when no payload decoded
+ * (each one not decoded is counted). */
+static char *payload_json(struct report *r, struct report_conn *c, const struct gp_rec_nvtx *e)
+{
+	struct strbuf sb = STRBUF_INIT;
+	uint64_t undecoded = 0;
+
+	nvtx_payload_json(schemas_of(conn_state(c)), e->domain, e + 1, conn_text, c, &sb,
+			  &state(r)->payloads, &undecoded);
+	if (undecoded)
+		report_count_nvtx_payloads(r, undecoded, 0);
+	if (!sb.len) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Insert one range/mark.  end_ns 0 = NULL end; end_tid 0 = NULL endGlobalTid; json: its
+ * jsonText (borrowed) or NULL.  0, or REPORT_REC_REFUSED when its domain handle is one
+ * too many (counted). */
 static int insert_event(struct report *r, struct report_conn *c, const struct gp_rec_nvtx *e,
-			int type, uint64_t end_ns, uint32_t end_tid)
+			int type, uint64_t end_ns, uint32_t end_tid, const char *json)
 {
 	struct nvtx_state *s = state(r);
 	uint32_t pid = report_conn_pid(c);
 	struct fast_row *w, row;
-	int full = type == NVTX_EV_STARTEND || e->payload_type != GP_NVTX_PAYLOAD_NONE;
+	int full = type == NVTX_EV_STARTEND || e->payload_type != GP_NVTX_PAYLOAD_NONE || json;
 	int64_t domain = domain_id(r, c, e->domain);
 
 	if (domain < 0)
@@ -421,6 +501,10 @@ static int insert_event(struct report *r, struct report_conn *c, const struct gp
 	else
 		sqlite3_bind_null(s->st_full, C_ENDGTID);
 	bind_payload(s->st_full, e);
+	if (json)
+		sqlite3_bind_text(s->st_full, C_JSON, json, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s->st_full, C_JSON);
 	report_step(r, s->st_full); /* a failure is counted as a write error */
 	return 0;
 }
@@ -473,8 +557,8 @@ static int nvtx_create(struct report *r)
 	s->st_full = report_prepare(
 	    r, "INSERT INTO NVTX_EVENTS (start, end, eventType, text, textId, globalTid, "
 	       "domainId, color, category, rangeId, endGlobalTid, uint64Value, int64Value, "
-	       "doubleValue, uint32Value, int32Value, floatValue) "
-	       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	       "doubleValue, uint32Value, int32Value, floatValue, jsonText) "
+	       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	{
 		struct strbuf sb = STRBUF_INIT;
 		int k;
@@ -528,50 +612,71 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 	}
 	case GP_REC_NVTX_EVENT: {
 		const struct gp_rec_nvtx *e = (const void *)rec;
-		int open = (e->flags & GP_NVTX_OPEN) != 0;
+		int open = (e->flags & GP_NVTX_OPEN) != 0, rc;
+		char *json = NULL;
 
 		if (rec->size < sizeof(*e))
 			return -1;
-		if (!(e->flags & GP_NVTX_PUSHPOP))
-			return report_time_ok(r, e->start_ns)
-				   ? insert_event(r, c, e, NVTX_EV_MARK, 0, 0)
-				   : report_count_bad_record(r);
-		if (open ? !report_time_ok(r, e->start_ns)
-			 : !report_span_ok(r, e->start_ns, e->end_ns))
+		if (e->payload_type == GP_NVTX_PAYLOAD_EXT &&
+		    nvtx_ext_check(e + 1, rec->size - sizeof(*e)) < 0)
 			return report_count_bad_record(r);
-		return insert_event(r, c, e, NVTX_EV_PUSHPOP, open ? 0 : e->end_ns, 0);
+		if (!(e->flags & GP_NVTX_PUSHPOP) ? !report_time_ok(r, e->start_ns)
+		    : open			  ? !report_time_ok(r, e->start_ns)
+						  : !report_span_ok(r, e->start_ns, e->end_ns))
+			return report_count_bad_record(r);
+		if (e->payload_type == GP_NVTX_PAYLOAD_EXT)
+			json = payload_json(r, c, e);
+		if (!(e->flags & GP_NVTX_PUSHPOP))
+			rc = insert_event(r, c, e, NVTX_EV_MARK, 0, 0, json);
+		else
+			rc = insert_event(r, c, e, NVTX_EV_PUSHPOP, open ? 0 : e->end_ns, 0, json);
+		free(json);
+		return rc;
 	}
 	case GP_REC_NVTX_START: {
 		const struct gp_rec_nvtx *e = (const void *)rec;
 		struct nvtx_conn *nc = conn_state(c);
 		struct pending *p;
+		char *json = NULL;
+		int rc = 0;
 
 		if (rec->size < sizeof(*e))
 			return -1;
+		if (e->payload_type == GP_NVTX_PAYLOAD_EXT &&
+		    nvtx_ext_check(e + 1, rec->size - sizeof(*e)) < 0)
+			return report_count_bad_record(r);
 		if (!report_time_ok(r, e->start_ns))
 			return report_count_bad_record(r);
-		if (e->range_id == 0) /* cannot be ended: write it open */
-			return insert_event(r, c, e, NVTX_EV_STARTEND, 0, 0);
-		p = pending_get(s, nc, e->range_id);
-		if (!p) { /* limit: keep the start now; its end, if any, is counted lost */
-			nc->spilled++;
-			return insert_event(r, c, e, NVTX_EV_STARTEND, 0, 0);
+		if (e->payload_type == GP_NVTX_PAYLOAD_EXT)
+			json = payload_json(r, c, e);
+		p = e->range_id ? pending_get(s, nc, e->range_id) : NULL;
+		if (!p) {
+			/* range id 0 (cannot be ended) or the limit: keep the start now (its end,
+			 * if any, is counted lost) */
+			nc->spilled += e->range_id != 0;
+			rc = insert_event(r, c, e, NVTX_EV_STARTEND, 0, 0, json);
+			free(json);
+			return rc;
 		}
 		if (p->has_start) { /* a range id started twice: the first stays open */
-			insert_event(r, c, &p->start, NVTX_EV_STARTEND, 0, 0);
+			insert_event(r, c, &p->start, NVTX_EV_STARTEND, 0, 0, p->json);
+			pending_json_drop(s, &p->json);
 			p->start = *e;
+			p->json = pending_json_keep(r, json);
 			return 0;
 		}
 		if (p->has_end) {
 			int bad = !report_span_ok(r, e->start_ns, p->end_ns);
-			int rc = insert_event(r, c, e, NVTX_EV_STARTEND, bad ? 0 : p->end_ns,
-					      bad ? 0 : p->end_tid);
 
+			rc = insert_event(r, c, e, NVTX_EV_STARTEND, bad ? 0 : p->end_ns,
+					  bad ? 0 : p->end_tid, json);
+			free(json);
 			pending_del(s, nc, p);
 			return bad ? report_count_bad_record(r) : rc; /* (the end's fault) */
 		}
 		p->has_start = 1;
 		p->start = *e;
+		p->json = pending_json_keep(r, json);
 		return 0;
 	}
 	case GP_REC_NVTX_END: {
@@ -592,7 +697,7 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 			int bad = !report_span_ok(r, p->start.start_ns, e->end_ns);
 
 			insert_event(r, c, &p->start, NVTX_EV_STARTEND, bad ? 0 : e->end_ns,
-				     bad ? 0 : e->h.tid);
+				     bad ? 0 : e->h.tid, p->json);
 			pending_del(s, nc, p);
 			return bad ? report_count_bad_record(r) : 0;
 		}
@@ -620,6 +725,23 @@ static int nvtx_handle(struct report *r, struct report_conn *c, const struct gp_
 		return insert_simple(r, c, k->h.tid, k->ts_ns, NVTX_EV_CATEGORY, k->name_sid,
 				     k->domain, k->category);
 	}
+	case GP_REC_NVTX_SCHEMA:
+	case GP_REC_NVTX_ENUM: {
+		struct nvtx_schemas *sch = schemas_of(conn_state(c));
+		int rc = rec->type == GP_REC_NVTX_SCHEMA
+			     ? nvtx_schemas_add_schema(sch, (const void *)rec, rec->size)
+			     : nvtx_schemas_add_enum(sch, (const void *)rec, rec->size);
+
+		return rc > 0 ? report_count_over_limit(r, 1) : rc;
+	}
+	case GP_REC_NVTX_UNSENT: {
+		const struct gp_rec_nvtx_unsent *u = (const void *)rec;
+
+		if (rec->size < sizeof(*u))
+			return -1;
+		report_count_nvtx_payloads(r, 0, u->payloads);
+		return 0;
+	}
 	default:
 		return -1;
 	}
@@ -636,13 +758,16 @@ static void nvtx_conn_close(struct report *r, struct report_conn *c)
 	/* starts never ended: NULL end (as nsys); ends without a start are dropped */
 	for (i = 0; i < nc->pend_cap; i++) {
 		if (nc->pend[i].range_id && nc->pend[i].has_start)
-			insert_event(r, c, &nc->pend[i].start, NVTX_EV_STARTEND, 0, 0);
+			insert_event(r, c, &nc->pend[i].start, NVTX_EV_STARTEND, 0, 0,
+				     nc->pend[i].json);
 		else if (nc->pend[i].range_id && nc->spilled)
 			report_count_over_limit(r, 1); /* its start was written without it */
+		pending_json_drop(state(r), &nc->pend[i].json);
 	}
 	state(r)->pending -= nc->pend_n;
 	free(nc->pend);
 	i64map_free(&nc->dom);
+	nvtx_schemas_free(nc->schemas);
 	free(nc);
 	*slot = NULL;
 }
@@ -664,6 +789,13 @@ static void nvtx_release(struct report *r)
 
 static int nvtx_finish(struct report *r)
 {
+	struct nvtx_state *s = state(r);
+	char buf[32];
+
+	if (s) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)s->payloads);
+		report_meta_export(r, "GPROF_NVTX_PAYLOADS", buf);
+	}
 	nvtx_flush(r);
 	nvtx_release(r);
 	/* No index: nsys writes none, and one costs ~13 bytes per event and a sort at

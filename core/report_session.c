@@ -86,7 +86,7 @@ int report_overhead_record(struct report *r, struct report_conn *c, const struct
 void report_losses(const struct report_stats *st,
 		   void (*fn)(void *ctx, const char *message, const char *hint), void *ctx)
 {
-	char msg[160];
+	char msg[256];
 
 	if (st->dropped_records) {
 		snprintf(msg, sizeof(msg),
@@ -159,6 +159,23 @@ void report_losses(const struct report_stats *st,
 			 "without flushing them (_exit, a crash, a kill)",
 			 (unsigned long long)st->recovered, (unsigned long long)st->abrupt_exits,
 			 st->abrupt_exits == 1 ? "" : "es");
+		fn(ctx, msg, NULL);
+	}
+	if (st->nvtx_payloads_undecoded) {
+		snprintf(msg, sizeof(msg),
+			 "%llu NVTX extended payloads not decoded: their schema was not registered "
+			 "or uses what gprof-cli does not decode (GPROF_NVTX_PAYLOADS_UNDECODED)",
+			 (unsigned long long)st->nvtx_payloads_undecoded);
+		fn(ctx, msg,
+		   "register each schema (nvtxPayloadSchemaRegister) in the domain of its events, "
+		   "before them; unions, pointers and variable-length entries stay undecoded");
+	}
+	if (st->nvtx_payloads_unsent) {
+		snprintf(
+		    msg, sizeof(msg),
+		    "%llu NVTX extended payloads not recorded: over %d bytes, of unknown size, "
+		    "or given at a pop/end or to a deferred event (GPROF_NVTX_PAYLOADS_UNSENT)",
+		    (unsigned long long)st->nvtx_payloads_unsent, GP_NVTX_EXT_BYTES_MAX);
 		fn(ctx, msg, NULL);
 	}
 	if (st->accept_waits) {

@@ -94,6 +94,9 @@ enum gp_rec_type {
 	GP_REC_NVTX_DOMAIN = 0x104,   /* struct gp_rec_nvtx_domain: create or destroy */
 	GP_REC_NVTX_CATEGORY = 0x105, /* struct gp_rec_nvtx_category */
 	GP_REC_NVTX_PUSHPOP = 0x106,  /* struct gp_rec_nvtx_pushpop: compact push/pop range */
+	GP_REC_NVTX_SCHEMA = 0x107,   /* struct gp_rec_nvtx_schema: a payload schema (state) */
+	GP_REC_NVTX_ENUM = 0x108,     /* struct gp_rec_nvtx_enum: a payload enum (state) */
+	GP_REC_NVTX_UNSENT = 0x109,   /* struct gp_rec_nvtx_unsent: payloads not copied */
 
 	GP_REC_OSRT = 0x201,	       /* struct gp_rec_osrt */
 	GP_REC_OSRT_CALLCHAIN = 0x202, /* struct gp_rec_osrt_callchain: the next GP_REC_OSRT's */
@@ -209,6 +212,9 @@ enum gp_nvtx_payload {
 	GP_NVTX_PAYLOAD_U32 = 4,
 	GP_NVTX_PAYLOAD_I32 = 5,
 	GP_NVTX_PAYLOAD_FLOAT = 6,
+	/* an NVTX extended payload (nvToolsExtPayload.h NVTX_PAYLOAD_TYPE_EXT, 0xDFBD0009,
+	 * which does not fit in 16 bits): a struct gp_nvtx_ext tail follows the record */
+	GP_NVTX_PAYLOAD_EXT = 0x100,
 };
 
 /* Flags of struct gp_rec_nvtx. */
@@ -275,6 +281,99 @@ static inline void gp_nvtx_pushpop_expand(const struct gp_rec_nvtx_pushpop *p,
 				  .flags = (uint16_t)(p->flags | GP_NVTX_PUSHPOP),
 				  .level = p->level};
 }
+
+/*
+ * NVTX extended payloads (the NVTX payload extension, nvtx3/nvToolsExtPayload.h; NCCL 2.19+
+ * attaches one to each API call's range: communicator, message size, reduction, ...).
+ *
+ * A GP_REC_NVTX_EVENT / GP_REC_NVTX_START whose payload_type is GP_NVTX_PAYLOAD_EXT carries,
+ * after its 72 bytes, a struct gp_nvtx_ext and then `n` blocks: a struct
+ * gp_nvtx_ext_block and its `len` bytes of the application's payload (a copy, taken when
+ * the event happened: at the push for a push/pop range), padded to 8.  payload.u64 is 0.
+ * The bytes are in the layout of schema `schema_id` of the event's domain, which a
+ * GP_REC_NVTX_SCHEMA (or, for an enum, GP_REC_NVTX_ENUM) announced earlier on the same
+ * connection; the recorder decodes them to NVTX_EVENTS.jsonText (core/report_nvtx.c).
+ * Bounds: at most GP_NVTX_EXT_MAX blocks per event and GP_NVTX_EXT_BYTES_MAX payload
+ * bytes per block; a payload past either bound, or of unknown size, is not copied: the
+ * collector counts it in a GP_REC_NVTX_UNSENT instead.
+ */
+#define GP_NVTX_EXT_MAX	      4	  /* payload blocks per event */
+#define GP_NVTX_EXT_BYTES_MAX 256 /* bytes of one payload */
+
+struct gp_nvtx_ext {
+	uint32_t n;   /* blocks that follow (1..GP_NVTX_EXT_MAX) */
+	uint32_t pad; /* 0 */
+};
+
+struct gp_nvtx_ext_block {
+	uint64_t schema_id; /* nvtxPayloadData_t.schemaId: a schema or enum id of the domain */
+	uint32_t len;	    /* payload bytes that follow (<= GP_NVTX_EXT_BYTES_MAX), padded to 8 */
+	uint32_t pad;	    /* 0 */
+};
+
+/* GP_REC_NVTX_SCHEMA (48 bytes + 32 per entry): nvtxPayloadSchemaRegister of schema
+ * `schema_id` (the id the call returned: the application's static id, or one the collector
+ * made from NVTX_PAYLOAD_SCHEMA_ID_DYNAMIC_START up) in domain `domain`.  `n` struct
+ * gp_nvtx_schema_entry follow, in the schema's order.  Fields follow nvtxPayloadSchemaAttr_t
+ * and nvtxPayloadSchemaEntry_t (nvToolsExtPayload.h); strings are interned ids.  A schema
+ * of more than GP_NVTX_SCHEMA_ENTRIES_MAX entries is sent with n = 0 and type 0 (invalid):
+ * the recorder cannot decode its payloads and counts them.  A state record: it passes the
+ * capture gate and lands in every per-range report. */
+#define GP_NVTX_SCHEMA_ENTRIES_MAX 128
+
+struct gp_rec_nvtx_schema {
+	struct gp_rec_hdr h;
+	uint64_t domain;      /* producer's domain handle id; 0 = default domain */
+	uint64_t schema_id;   /* NVTX_PAYLOAD_SCHEMA_ID_STATIC_START and up */
+	uint64_t static_size; /* payloadStaticSize in bytes; 0 = not given */
+	uint32_t name_sid;    /* string id of the schema's name; 0 = none */
+	uint16_t type;	      /* NVTX_PAYLOAD_SCHEMA_TYPE_* (1 static, 2 dynamic, 3/4 unions) */
+	uint16_t n;	      /* entries that follow */
+	uint32_t flags;	      /* NVTX_PAYLOAD_SCHEMA_FLAG_* */
+	uint32_t pack_align;  /* packAlign in bytes; 0 = natural alignment */
+};
+
+struct gp_nvtx_schema_entry {
+	uint64_t type;	    /* NVTX_PAYLOAD_ENTRY_TYPE_*, or a schema/enum id of the domain */
+	uint64_t offset;    /* byte offset in the payload; 0 after the first entry = not given
+			       (natural alignment after the previous entry) */
+	uint64_t array_len; /* arrayOrUnionDetail: string or array length, union selector */
+	uint32_t name_sid;  /* string id of the entry's name; 0 = none */
+	uint32_t flags;	    /* NVTX_PAYLOAD_ENTRY_FLAG_* (all fit in 32 bits) */
+};
+
+/* GP_REC_NVTX_ENUM (32 bytes + 16 per entry): nvtxPayloadEnumRegister of enum
+ * `schema_id` in domain `domain` (nvtxPayloadEnumAttr_t, nvtxPayloadEnum_t); `n` struct
+ * gp_nvtx_enum_entry follow (at most GP_NVTX_ENUM_ENTRIES_MAX: later ones are left out and
+ * their values decode as numbers).  A schema entry whose type is this id holds a value of
+ * `size` bytes.  A state record, as GP_REC_NVTX_SCHEMA. */
+#define GP_NVTX_ENUM_ENTRIES_MAX 256
+
+struct gp_rec_nvtx_enum {
+	struct gp_rec_hdr h;
+	uint64_t domain;    /* producer's domain handle id; 0 = default domain */
+	uint64_t schema_id; /* the id nvtxPayloadEnumRegister returned */
+	uint32_t name_sid;  /* string id of the enum's name; 0 = none */
+	uint16_t size;	    /* sizeOfEnum: bytes of a value (1, 2, 4 or 8) */
+	uint16_t n;	    /* entries that follow */
+};
+
+struct gp_nvtx_enum_entry {
+	uint64_t value;	   /* the enumerator's value */
+	uint32_t name_sid; /* string id of its name */
+	uint32_t is_flag;  /* nvtxPayloadEnum_t.isFlag: a bit of a bit set */
+};
+
+/* GP_REC_NVTX_UNSENT: extended payloads the NVTX collector saw but did not copy (larger
+ * than GP_NVTX_EXT_BYTES_MAX, of unknown size (SIZE_MAX), past GP_NVTX_EXT_MAX on one
+ * event, given to nvtxRangePopPayload / nvtxRangeEndPayload, or of deferred events
+ * (nvtxEventSubmit, nvtxEventBatchSubmit), which gprof-cli does not record).  The recorder
+ * adds them up (META_DATA_EXPORT GPROF_NVTX_PAYLOADS_UNSENT, a warning). */
+struct gp_rec_nvtx_unsent {
+	struct gp_rec_hdr h;
+	uint32_t payloads; /* payloads not copied by this call */
+	uint32_t pad;
+};
 
 /* GP_REC_NVTX_END: end of the start/end range `range_id`, on thread h.tid. */
 struct gp_rec_nvtx_end {
@@ -550,7 +649,8 @@ static inline int gp_rec_is_state(uint16_t type)
 {
 	return type == GP_REC_HELLO || type == GP_REC_STRING || type == GP_REC_THREAD_NAME ||
 	       type == GP_REC_CAPTURE || type == GP_REC_NVTX_DOMAIN ||
-	       type == GP_REC_NVTX_CATEGORY || (type >= 0x308 && type <= 0x30a) || type == 0x401 ||
+	       type == GP_REC_NVTX_CATEGORY || type == GP_REC_NVTX_SCHEMA ||
+	       type == GP_REC_NVTX_ENUM || (type >= 0x308 && type <= 0x30a) || type == 0x401 ||
 	       type == 0x404 || type == 0x502 || type == 0x604;
 	/* 0x308-0x30a: GP_REC_CUDA_DEVICE, _CONTEXT, _STREAM (wire_cuda.h);
 	 * 0x401, 0x404: GP_REC_METRICS_METRIC, _NOTE (wire_metrics.h);

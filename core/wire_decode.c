@@ -33,6 +33,12 @@ size_t gp_rec_min_size(uint16_t type)
 		return sizeof(struct gp_rec_nvtx_domain);
 	case GP_REC_NVTX_CATEGORY:
 		return sizeof(struct gp_rec_nvtx_category);
+	case GP_REC_NVTX_SCHEMA:
+		return sizeof(struct gp_rec_nvtx_schema);
+	case GP_REC_NVTX_ENUM:
+		return sizeof(struct gp_rec_nvtx_enum);
+	case GP_REC_NVTX_UNSENT:
+		return sizeof(struct gp_rec_nvtx_unsent);
 	case GP_REC_OSRT:
 		return sizeof(struct gp_rec_osrt);
 	case GP_REC_OSRT_CALLCHAIN:

@@ -244,6 +244,20 @@ static const struct fdesc f_nvtx_pushpop[] = {
     FLD(gp_rec_nvtx_pushpop, start_ns, F_U64), FLD(gp_rec_nvtx_pushpop, end_ns, F_U64),
     FLD(gp_rec_nvtx_pushpop, text_sid, F_U32), FLD(gp_rec_nvtx_pushpop, level, F_U16),
     FLD(gp_rec_nvtx_pushpop, flags, F_U16),    END};
+static const struct fdesc f_nvtx_schema[] = {FLD(gp_rec_nvtx_schema, domain, F_U64),
+					     FLD(gp_rec_nvtx_schema, schema_id, F_X64),
+					     FLD(gp_rec_nvtx_schema, static_size, F_U64),
+					     FLD(gp_rec_nvtx_schema, name_sid, F_U32),
+					     FLD(gp_rec_nvtx_schema, type, F_U16),
+					     FLD(gp_rec_nvtx_schema, n, F_U16),
+					     FLD(gp_rec_nvtx_schema, flags, F_U32),
+					     FLD(gp_rec_nvtx_schema, pack_align, F_U32),
+					     END};
+static const struct fdesc f_nvtx_enum[] = {
+    FLD(gp_rec_nvtx_enum, domain, F_U64),   FLD(gp_rec_nvtx_enum, schema_id, F_X64),
+    FLD(gp_rec_nvtx_enum, name_sid, F_U32), FLD(gp_rec_nvtx_enum, size, F_U16),
+    FLD(gp_rec_nvtx_enum, n, F_U16),	    END};
+static const struct fdesc f_nvtx_unsent[] = {FLD(gp_rec_nvtx_unsent, payloads, F_U32), END};
 static const struct fdesc f_osrt[] = {
     FLD(gp_rec_osrt, start_ns, F_U64), FLD(gp_rec_osrt, end_ns, F_U64),
     FLD(gp_rec_osrt, ret, F_I64),      FLD(gp_rec_osrt, name_sid, F_U32),
@@ -340,6 +354,9 @@ static const struct rdesc recs[] = {
     REC(NVTX_DOMAIN, gp_rec_nvtx_domain, f_nvtx_domain),
     REC(NVTX_CATEGORY, gp_rec_nvtx_category, f_nvtx_category),
     REC(NVTX_PUSHPOP, gp_rec_nvtx_pushpop, f_nvtx_pushpop),
+    REC(NVTX_SCHEMA, gp_rec_nvtx_schema, f_nvtx_schema),
+    REC(NVTX_ENUM, gp_rec_nvtx_enum, f_nvtx_enum),
+    REC(NVTX_UNSENT, gp_rec_nvtx_unsent, f_nvtx_unsent),
     REC(OSRT, gp_rec_osrt, f_osrt),
     REC(CUDA_API, gp_rec_cuda_api, f_cuda_api),
     REC(CUDA_KERNEL, gp_rec_cuda_kernel, f_cuda_kernel),

@@ -61,13 +61,28 @@ static int sum_setup(struct recipe_ctx *c)
 	return ret;
 }
 
+/* The communicator of a jsonText: NCCL's ids are 64-bit hashes, often above 2^63, which
+ * json_extract() turns into a rounded REAL; SQLite 3.38's -> gives the number's own text
+ * (a JSON string's without its quotes: ->>).  Older SQLite: json_extract. */
+static void nccl_comm_sql(struct strbuf *sql)
+{
+	if (sqlite3_libversion_number() >= 3038000)
+		strbuf_addstr(
+		    sql, "CASE json_type(e.jsonText, '$.\"NCCL communicator ID\"')\n"
+			 "      WHEN 'integer' THEN e.jsonText -> '$.\"NCCL communicator ID\"'\n"
+			 "      ELSE e.jsonText ->> '$.\"NCCL communicator ID\"' END");
+	else
+		strbuf_addstr(sql, "json_extract(e.jsonText, '$.\"NCCL communicator ID\"')");
+}
+
 static void nccl_sql(struct strbuf *sql)
 {
+	strbuf_addstr(sql, "WITH " NVTX_RANGES_CTE ",\n"
+			   "j AS (SELECT substr(n.name, 6) AS name, n.dur AS dur,\n"
+			   "  CASE WHEN json_valid(e.jsonText) THEN\n    ");
+	nccl_comm_sql(sql);
 	strbuf_addstr(
-	    sql, "WITH " NVTX_RANGES_CTE ",\n"
-		 "j AS (SELECT substr(n.name, 6) AS name, n.dur AS dur,\n"
-		 "  CASE WHEN json_valid(e.jsonText) THEN\n"
-		 "    json_extract(e.jsonText, '$.\"NCCL communicator ID\"') END AS comm,\n"
+	    sql, " END AS comm,\n"
 		 "  CASE WHEN json_valid(e.jsonText) THEN\n"
 		 "    json_extract(e.jsonText, '$.\"Message size [bytes]\"') END AS bytes\n"
 		 "  FROM nvtx_rng AS n JOIN NVTX_EVENTS AS e ON e.rowid = n.rangeId\n"
