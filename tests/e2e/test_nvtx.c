@@ -347,6 +347,112 @@ static void test_start_end(void **state)
 			 6);
 }
 
+/* NVTX extended payloads (NCCL's NVTX3_FUNC_WITH_PARAMS shape): tests/programs/nccl_like.c
+ * registers NCCL's schemas and reduction enum in domain "NCCL" and pushes its ranges with
+ * payloads; "extra" adds the other entry kinds and the cases that are counted.  The exact
+ * jsonText of each range, the counters and the warnings. */
+#define COMM_S "17293822569102704642" /* nccl_like.c COMM, above 2^63: exact */
+#define JS_INIT                                                                                    \
+	"{\"NCCL communicator ID\":" COMM_S ",\"No. of ranks\":3,\"Rank\":2,\"CUDA device\":2}"
+#define JS_ALLREDUCE(bytes, op)                                                                    \
+	"{\"NCCL communicator ID\":" COMM_S ",\"Message size [bytes]\":" bytes                     \
+	",\"Reduction operation\":\"" op "\"}"
+#define JS_BCAST(bytes, root)                                                                      \
+	"{\"NCCL communicator ID\":" COMM_S ",\"Message size [bytes]\":" bytes ",\"Root\":" root "}"
+#define JS_MIXED "{\"i8\":-5,\"u16\":65535,\"dbl\":0.25,\"name\":\"ring\",\"op\":7,\"arr\":[1,2,3]}"
+
+static void test_ext_payloads(void **state)
+{
+	sqlite3 *db;
+	int64_t nccl;
+
+	(void)state;
+	setenv("RANK", "2", 1);
+	setenv("WORLD_SIZE", "3", 1);
+	assert_int_equal(profile(&db, "payloads", "nvtx", "nccl_like", "3", "100", "extra", NULL),
+			 0);
+	unsetenv("RANK");
+	unsetenv("WORLD_SIZE");
+	assert_non_null(db);
+	nccl = q(db, "SELECT domainId FROM NVTX_EVENTS WHERE eventType = 75 AND text = 'NCCL'");
+	assert_true(nccl > 0);
+	/* NCCL's ranges: registered names, domain NCCL, each with its payload */
+	assert_int_equal(q(db,
+			   "SELECT COUNT(*) FROM NVTX_EVENTS e WHERE " TXT " = 'ncclCommInitRank' "
+			   "AND eventType = 59 AND domainId = %lld AND textId IS NOT NULL AND "
+			   "jsonText = '" JS_INIT "'",
+			   (long long)nccl),
+			 1);
+	assert_int_equal(q(db,
+			   "SELECT COUNT(*) FROM NVTX_EVENTS e WHERE " TXT " = 'ncclAllReduce' "
+			   "AND eventType = 59 AND domainId = %lld AND jsonText = '" JS_ALLREDUCE(
+			       "1048576", "Sum") "'",
+			   (long long)nccl),
+			 3);
+	assert_int_equal(
+	    q(db,
+	      "SELECT COUNT(*) FROM NVTX_EVENTS e WHERE " TXT " = 'ncclBroadcast' "
+	      "AND eventType = 59 AND domainId = %lld AND jsonText = '" JS_BCAST("4096", "0") "'",
+	      (long long)nccl),
+	    3);
+	/* the numbers as SQLite reads them: json_extract and the exact id */
+	assert_int_equal(q(db, "SELECT SUM(json_extract(jsonText, '$.\"Message size [bytes]\"')) "
+			       "FROM NVTX_EVENTS e WHERE " TXT " = 'ncclAllReduce'"),
+			 3 * 1048576);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE jsonText -> "
+			       "'$.\"NCCL communicator ID\"' = '" COMM_S "'"),
+			 1 + 3 + 3 + 2);
+	/* the other kinds: natural offsets, int8, uint16, double, char[8], an enum value
+	 * the enum does not name, a fixed-size array, a hidden entry left out */
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS e WHERE " TXT " = 'mixed' AND "
+			       "eventType = 59 AND jsonText = '" JS_MIXED "'"),
+			 1);
+	/* a start/end range and a mark (nvtxMarkPayload: no message) */
+	assert_int_equal(
+	    q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text = 'startend' AND "
+		  "eventType = 60 AND end >= start AND jsonText = '" JS_ALLREDUCE("64", "Max") "'"),
+	    1);
+	assert_int_equal(
+	    q(db,
+	      "SELECT COUNT(*) FROM NVTX_EVENTS WHERE eventType = 34 AND text IS NULL "
+	      "AND textId IS NULL AND domainId = %lld AND jsonText = '" JS_BCAST("8", "2") "'",
+	      (long long)nccl),
+	    1);
+	/* unknown schema, union schema (not decoded), 300 bytes (not copied): the ranges
+	 * are there, without jsonText */
+	assert_int_equal(q(db,
+			   "SELECT COUNT(*) FROM NVTX_EVENTS e WHERE " TXT " IN ('unknown', 'big', "
+			   "'union') AND eventType = 59 AND jsonText IS NULL AND end >= start"),
+			 3);
+	/* nothing else has a payload, and no other column took it */
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE jsonText IS NOT NULL"),
+			 1 + 3 + 3 + 3);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE jsonTextId IS NOT NULL OR "
+			       "binaryData IS NOT NULL OR uint64Value IS NOT NULL"),
+			 0);
+	assert_int_equal(meta(db, "GPROF_NVTX_PAYLOADS"), 1 + 3 + 3 + 3);
+	assert_int_equal(meta(db, "GPROF_NVTX_PAYLOADS_UNDECODED"), 2);
+	assert_int_equal(meta(db, "GPROF_NVTX_PAYLOADS_UNSENT"), 1);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM DIAGNOSTIC_EVENT WHERE severity = 2 AND text "
+			       "LIKE '2 NVTX extended payloads not decoded:%%'"),
+			 1);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM DIAGNOSTIC_EVENT WHERE severity = 2 AND text "
+			       "LIKE '1 NVTX extended payloads not recorded:%%'"),
+			 1);
+	sqlite3_close(db);
+}
+
+/* A report of NVTX without payloads says so: the counters are there, at 0. */
+static void test_no_payloads(void **state)
+{
+	(void)state;
+	assert_int_equal(meta(g_app, "GPROF_NVTX_PAYLOADS"), 0);
+	assert_int_equal(meta(g_app, "GPROF_NVTX_PAYLOADS_UNDECODED"), 0);
+	assert_int_equal(meta(g_app, "GPROF_NVTX_PAYLOADS_UNSENT"), 0);
+	assert_int_equal(q(g_app, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE jsonText IS NOT NULL"),
+			 0);
+}
+
 static void test_durations(void **state)
 {
 	(void)state;
@@ -584,6 +690,8 @@ int main(void)
 	    cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_start_end),
 	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_ext_payloads),
+	    cmocka_unit_test(test_no_payloads),
 	    cmocka_unit_test(test_open_at_exit),
 	    cmocka_unit_test(test_fork_child),
 	    cmocka_unit_test(test_abort),

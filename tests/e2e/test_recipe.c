@@ -14,7 +14,8 @@
  * over three "ranks" made from the nsys fixture (copies with GPROF_RANK rows, rank 1's kernels 50 %
  * longer, rank 2 shifted by 1 ms on the timeline);
  *   - nccl_sum over NCCL-shaped NVTX ranges (tests/programs/nccl_like.c) of three
- *     processes given torchrun's RANK / WORLD_SIZE;
+ *     processes given torchrun's RANK / WORLD_SIZE, with NCCL's extended payloads: the
+ *     communicator (exact, above 2^63) and the message bytes in all_stats and rank_stats;
  *   - errors: unknown recipe, --name missing, a bad report among good ones, --output that
  *     exists, a bad --threshold: one error line, exit status, nothing written.
  *
@@ -491,6 +492,44 @@ static void test_kern_pace_shape(void **state)
 
 /* ---- NCCL-shaped NVTX ranges ----------------------------------------------------------- */
 
+#define NCCL_COMM "17293822569102704642" /* nccl_like.c COMM */
+
+/* The all_stats line (after the files table) whose Name is name, or NULL. */
+static const char *all_stats_row(const char *out, const char *name)
+{
+	const char *t = strstr(out, "Time (%),Total Time (ns),Instances"), *line;
+	char key[128];
+
+	snprintf(key, sizeof(key), ",%s,", name);
+	line = t ? strstr(t, key) : NULL;
+	while (line && line > out && line[-1] != '\n')
+		line--;
+	return line;
+}
+
+/* The rank_stats line of rank `rank` whose Name is name, or NULL. */
+static const char *rank_stats_row(const char *out, const char *rank, const char *name)
+{
+	const char *line = strstr(out, "Rank,Time (%),Total Time (ns)");
+	char key[128];
+	size_t n = strlen(rank);
+
+	snprintf(key, sizeof(key), ",%s,", name);
+	for (line = line ? strchr(line, '\n') : NULL; line && line[1]; line = strchr(line, '\n')) {
+		const char *end;
+
+		line++;
+		end = strchr(line, '\n');
+		if (!strncmp(line, rank, n) && line[n] == ',') {
+			const char *k = strstr(line, key);
+
+			if (k && (!end || k < end))
+				return line;
+		}
+	}
+	return NULL;
+}
+
 static void test_nccl_sum(void **state)
 {
 	char *out, b[64];
@@ -523,8 +562,25 @@ static void test_nccl_sum(void **state)
 	/* rank 1's ten times as long: Rank Max / mean = 10 / (12/3) = 2.5: 150 % imbalance
 	 * (sleeps overshoot on a loaded machine: more than 30 %) */
 	assert_true(atof(field(row, 12, b, sizeof(b))) > 30);
-	assert_non_null(strstr(out, ",ncclBroadcast,"));
-	assert_non_null(strstr(out, ",ncclCommInitRank,"));
+	/* NCCL's payloads (nccl_like.c): the communicator, exact above 2^63, and the bytes of
+	 * 4 x 3 calls of 1 MiB in MB (Size:mem_B) */
+	assert_string_equal(field(row, 14, b, sizeof(b)), NCCL_COMM);
+	assert_string_equal(field(row, 15, b, sizeof(b)), "12.583");
+	row = all_stats_row(out, "ncclBroadcast");
+	assert_non_null(row);
+	assert_string_equal(field(row, 2, b, sizeof(b)), "12");
+	assert_string_equal(field(row, 14, b, sizeof(b)), NCCL_COMM);
+	assert_string_equal(field(row, 15, b, sizeof(b)), "0.049"); /* 12 x 4096 B */
+	row = all_stats_row(out, "ncclCommInitRank");
+	assert_non_null(row);
+	assert_string_equal(field(row, 14, b, sizeof(b)), NCCL_COMM);
+	assert_string_equal(field(row, 15, b, sizeof(b)), ""); /* no message size */
+	/* rank_stats: rank 1's own 4 x 1 MiB */
+	row = rank_stats_row(out, "1", "ncclAllReduce");
+	assert_non_null(row);
+	assert_string_equal(field(row, 3, b, sizeof(b)), "4");
+	assert_string_equal(field(row, 10, b, sizeof(b)), NCCL_COMM);
+	assert_string_equal(field(row, 11, b, sizeof(b)), "4.194");
 	free(out);
 }
 

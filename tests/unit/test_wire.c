@@ -239,6 +239,32 @@ static void test_min_sizes(void **state)
 	assert_int_equal(sizeof(struct gp_frame_hdr), 24);
 	assert_int_equal(sizeof(struct gp_rec_nvtx) % 8, 0);
 	assert_int_equal(sizeof(struct gp_rec_osrt) % 8, 0);
+	/* NVTX extended payloads: the sizes wire.h states, all multiples of 8 */
+	assert_int_equal(gp_rec_min_size(GP_REC_NVTX_SCHEMA), 48);
+	assert_int_equal(sizeof(struct gp_rec_nvtx_schema), 48);
+	assert_int_equal(sizeof(struct gp_nvtx_schema_entry), 32);
+	assert_int_equal(gp_rec_min_size(GP_REC_NVTX_ENUM), 32);
+	assert_int_equal(sizeof(struct gp_rec_nvtx_enum), 32);
+	assert_int_equal(sizeof(struct gp_nvtx_enum_entry), 16);
+	assert_int_equal(gp_rec_min_size(GP_REC_NVTX_UNSENT), 16);
+	assert_int_equal(sizeof(struct gp_nvtx_ext), 8);
+	assert_int_equal(sizeof(struct gp_nvtx_ext_block), 16);
+	assert_int_equal(GP_NVTX_EXT_BYTES_MAX % 8, 0);
+	/* the largest record of each fits a record's 16-bit size */
+	assert_true(sizeof(struct gp_rec_nvtx) + sizeof(struct gp_nvtx_ext) +
+			GP_NVTX_EXT_MAX *
+			    (sizeof(struct gp_nvtx_ext_block) + GP_NVTX_EXT_BYTES_MAX) <=
+		    UINT16_MAX);
+	assert_true(sizeof(struct gp_rec_nvtx_schema) +
+			GP_NVTX_SCHEMA_ENTRIES_MAX * sizeof(struct gp_nvtx_schema_entry) <=
+		    UINT16_MAX);
+	assert_true(sizeof(struct gp_rec_nvtx_enum) +
+			GP_NVTX_ENUM_ENTRIES_MAX * sizeof(struct gp_nvtx_enum_entry) <=
+		    UINT16_MAX);
+	/* schemas and enums are state: they pass the capture gate */
+	assert_true(gp_rec_is_state(GP_REC_NVTX_SCHEMA));
+	assert_true(gp_rec_is_state(GP_REC_NVTX_ENUM));
+	assert_false(gp_rec_is_state(GP_REC_NVTX_UNSENT));
 }
 
 /* A record the callback refuses is skipped and not counted (the frame goes on, it is no
