@@ -46,8 +46,10 @@ struct gp_nvtx_entry {
  * `range_id`, end_ns 0).  `domain` is the collector's domain handle on
  * this connection (0 = the default domain; announce others with gp_nvtx_emit_domain),
  * `level` the push/pop nesting depth (0 = outermost), `tid` the thread the event belongs
- * to (0 = the calling thread).  Dropped silently outside a capture range or when the
- * producer is not connected.
+ * to (0 = the calling thread).  With e->ptype GP_NVTX_PAYLOAD_EXT, e->payload is the
+ * address of an extended-payload tail (wire.h struct gp_nvtx_ext and its blocks, built by
+ * the collector) that is copied after the record; a tail of no block sends no payload.
+ * Dropped silently outside a capture range or when the producer is not connected.
  */
 static __attribute__((noinline)) void
 gp_nvtx_emit_full(uint16_t type, const struct gp_nvtx_entry *e, uint64_t end_ns, uint64_t domain,
