@@ -9,7 +9,8 @@
 #             core/nsys_event_type.h (nsys's NVTX ids), core/metrics_names.h (metric tables)
 #   inject    the producer side, inside the application: collectors/ (producer.c and the
 #             collectors over it; cupti.c owns libcupti)
-#   writer    the report writer: core/report*.[ch] (table modules), core/kernel_name.*
+#   writer    the report writer: core/report*.[ch] (table modules), core/kernel_name.*,
+#             core/nvtx_payload.* (NVTX extended payloads to JSON)
 #   record    the recorder: core/recorder*, core/capture.* (the capture-window router),
 #             core/sampler.* (CPU sampling with perf_event_open, a producer inside gprof-cli)
 #   readers   what reads reports back: exporters/ (stats, export, analyze, diff, ...)
@@ -29,7 +30,7 @@ layer_of() {
 	core/wire.h | core/wire_*.[ch] | core/util.h | core/util.c | core/nsys_event_type.h | \
 		core/metrics_names.h) echo 0 wire ;;
 	collectors/*) echo 1 inject ;;
-	core/report*.[ch] | core/kernel_name.[ch]) echo 2 writer ;;
+	core/report*.[ch] | core/kernel_name.[ch] | core/nvtx_payload.[ch]) echo 2 writer ;;
 	core/recorder*.[ch] | core/capture.[ch] | core/sampler*.[ch]) echo 3 record ;;
 	exporters/*) echo 4 readers ;;
 	cli/* | core/config.[ch] | core/outname.[ch] | core/metrics_set.[ch]) echo 5 cli ;;

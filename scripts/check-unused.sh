@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 # called from outside: the CUDA driver and NVTX (dlsym), LD_PRELOAD interposition, libFuzzer,
 # gprof-cli's GPU metrics sampler process (dlsym: cli/cmd_metrics_process.c)
-entry="InitializeInjection InitializeInjectionNvtx2 execlp reallocarray LLVMFuzzerTestOneInput
+entry="InitializeInjection InitializeInjectionNvtx2 InitializeInjectionNvtxExtension execlp reallocarray LLVMFuzzerTestOneInput
 LLVMFuzzerInitialize gprof_gpu_metrics_process"
 # dead, in a file another change is reworking (collectors/producer.c, issue 17): to remove
 known="gp_producer_active"

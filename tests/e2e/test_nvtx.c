@@ -433,12 +433,11 @@ static void test_ext_payloads(void **state)
 	assert_int_equal(meta(db, "GPROF_NVTX_PAYLOADS"), 1 + 3 + 3 + 3);
 	assert_int_equal(meta(db, "GPROF_NVTX_PAYLOADS_UNDECODED"), 2);
 	assert_int_equal(meta(db, "GPROF_NVTX_PAYLOADS_UNSENT"), 1);
-	assert_int_equal(q(db, "SELECT COUNT(*) FROM DIAGNOSTIC_EVENT WHERE severity = 2 AND text "
-			       "LIKE '2 NVTX extended payloads not decoded:%%'"),
-			 1);
-	assert_int_equal(q(db, "SELECT COUNT(*) FROM DIAGNOSTIC_EVENT WHERE severity = 2 AND text "
-			       "LIKE '1 NVTX extended payloads not recorded:%%'"),
-			 1);
+	/* one warning each (said at the end of profile too) */
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM DIAGNOSTIC_EVENT WHERE severity = 2 AND (text "
+			       "LIKE '2 NVTX extended payloads not decoded:%%' OR text LIKE "
+			       "'1 NVTX extended payloads not recorded:%%')"),
+			 2);
 	sqlite3_close(db);
 }
 

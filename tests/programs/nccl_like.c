@@ -67,7 +67,7 @@ struct p_allreduce {
 	int op; /* ncclRedOp_t: 0 Sum, 1 Prod, 2 Max, 3 Min, 4 Avg */
 };
 
-struct p_bcast {
+struct p_bcast { /* (comm and bytes where p_allreduce has them) */
 	uint64_t comm;
 	size_t bytes;
 	int root;
@@ -148,6 +148,7 @@ static void register_all(void)
 	schema(SID_INIT, "CommInitRank", NVTX_PAYLOAD_SCHEMA_TYPE_STATIC, e, 4,
 	       sizeof(struct p_init));
 
+	/* a collective's: communicator and message size first (both structs begin alike) */
 	e[0] = ent(NVTX_PAYLOAD_ENTRY_TYPE_UINT64, "NCCL communicator ID",
 		   offsetof(struct p_allreduce, comm));
 	e[1] = ent(NVTX_PAYLOAD_ENTRY_TYPE_SIZE, "Message size [bytes]",
@@ -155,11 +156,6 @@ static void register_all(void)
 	e[2] = ent(SID_REDOP, "Reduction operation", offsetof(struct p_allreduce, op));
 	schema(SID_ALLREDUCE, "AllReduce", NVTX_PAYLOAD_SCHEMA_TYPE_STATIC, e, 3,
 	       sizeof(struct p_allreduce));
-
-	e[0] = ent(NVTX_PAYLOAD_ENTRY_TYPE_UINT64, "NCCL communicator ID",
-		   offsetof(struct p_bcast, comm));
-	e[1] = ent(NVTX_PAYLOAD_ENTRY_TYPE_SIZE, "Message size [bytes]",
-		   offsetof(struct p_bcast, bytes));
 	e[2] = ent(NVTX_PAYLOAD_ENTRY_TYPE_INT, "Root", offsetof(struct p_bcast, root));
 	schema(SID_BCAST, "Broadcast", NVTX_PAYLOAD_SCHEMA_TYPE_STATIC, e, 3,
 	       sizeof(struct p_bcast));
