@@ -195,8 +195,8 @@ static int entry_of(const struct nvtx_schemas *s, uint64_t domain,
 	if (w->type >= ID_STATIC_START) {
 		const struct pl_schema *en = find(s, domain, w->type);
 
-		if (en && !en->is_enum)
-			return -1; /* a nested schema */
+		if (en && (!en->is_enum || en->bad))
+			return -1; /* a nested schema, or an enum of no integer size */
 		k = PK_ENUM;
 		size = en ? en->enum_size : (uint32_t)sizeof(int); /* (a C enum, until known) */
 		e->type = w->type;

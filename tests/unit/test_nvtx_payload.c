@@ -309,6 +309,20 @@ static void test_not_decoded(void **state)
 		assert_string_equal(json1(s, 0, ID(i), p, sizeof(p), &undec), "");
 		assert_int_equal(undec, 1);
 	}
+	/* an enum of 3 bytes (no integer type): its entries are not decoded */
+	{
+		struct gp_rec_nvtx_enum *r = (void *)buf;
+		const struct gp_nvtx_schema_entry odd[] = {{.type = ID(12), .name_sid = 7}};
+
+		memset(buf, 0, sizeof(buf));
+		r->domain = 0;
+		r->schema_id = ID(12);
+		r->size = 3;
+		assert_int_equal(nvtx_schemas_add_enum(s, r, sizeof(*r)), 0);
+		add_schema(s, 0, ID(8), 1, odd, 1);
+		assert_string_equal(json1(s, 0, ID(8), p, sizeof(p), &undec), "");
+		assert_int_equal(undec, 1);
+	}
 	/* an enum id is no payload schema */
 	add_redop(s, 0);
 	assert_string_equal(json1(s, 0, ID(11), p, 4, &undec), "");
