@@ -8,9 +8,16 @@
 #
 # Metrics are matched by TARGET_INFO_GPU_METRICS.metricName.  A sample belongs to a phase when
 # its timestamp (the end of its interval) lies inside the phase's range, the first and last
-# interval of the range left out (they straddle its edges).  Values in "%" units are
-# compared as points of percentage (|a - b| <= 2), the others relatively (<= 2 % of the
-# larger).  Prints one line per metric and phase and a closing "N within 2 %, N not" line.
+# interval of the range left out (they straddle its edges).  Means and p95s agree when they
+# differ by at most 2 % of the metric's full scale: for "%" units 2 points of percentage, for
+# the others 2 % of the largest value either report holds for the metric (the same rule:
+# "[Throughput %]" is "[Avg]" over its peak).
+# nsys 2025.3 stores some warp counts as signed 8-bit numbers: a raw value of 128 or more
+# ("[Avg Warps per Cycle]" of a TPC's two SMs at full occupancy is 128) comes out as
+# value - 256.  Where nsys's series of a metric holds negative values in [-128, -1] and
+# gprof-cli's none, the line says how many, and the comparison is made again with them
+# unwrapped (+256): verdict "ok after nsys's 8-bit wrap" when that agrees.
+# Prints one line per metric and phase and a closing "N within 2 %, N not" line.
 import sqlite3
 import sys
 
@@ -62,22 +69,36 @@ def main():
             print("%-58s only in nsys's report" % name)
             bad += 1
             continue
+        pct = "%" in name
+        va, vb = [x for _, x in sa[name]], [x for _, x in sb[name]]
+        scale = 100.0 if pct else max([abs(x) for x in va + vb] + [1e-9])
+        neg = [x for x in va if x < 0]
+        wrapped = bool(neg) and min(neg) >= -128 and not any(x < 0 for x in vb)
+        if wrapped:
+            print("%-58s nsys: %d of %d samples negative (min %g): 8-bit wrap" %
+                  (name, len(neg), len(va), min(neg)))
+            unwrapped = [(t, x + 256 if x < 0 else x) for t, x in sa[name]]
+            scale = max([abs(x) for _, x in unwrapped] + [abs(x) for x in vb] + [1e-9])
         for ph in names:
             x, y = stats(sa[name], pa[ph]), stats(sb[name], pb[ph])
             if not x or not y:
                 print("%-58s %-5s no samples (nsys %s, gprof-cli %s)" % (name, ph, x, y))
                 continue
-            pct = "%" in name
-            ok = True
-            for u, w in ((x[1], y[1]), (x[2], y[2])):
-                if pct:
-                    ok &= abs(u - w) <= 2
-                else:
-                    ok &= abs(u - w) <= 0.02 * max(abs(u), abs(w), 1e-9)
+
+            def agree(x):
+                return all(abs(u - w) <= 0.02 * scale for u, w in ((x[1], y[1]), (x[2], y[2])))
+
+            ok = agree(x)
+            verdict = "ok" if ok else "DIFFERS"
+            if not ok and wrapped:
+                x2 = stats(unwrapped, pa[ph])
+                if x2 and agree(x2):
+                    ok, verdict = True, "ok after nsys's 8-bit wrap (unwrapped %.4g/%.4g)" % (
+                        x2[1], x2[2])
             good += ok
             bad += not ok
             print("%-58s %-5s %6d/%8.4g/%8.4g %6d/%8.4g/%8.4g  %s" %
-                  (name, ph, x[0], x[1], x[2], y[0], y[1], y[2], "ok" if ok else "DIFFERS"))
+                  (name, ph, x[0], x[1], x[2], y[0], y[1], y[2], verdict))
     for name in sb:
         if name not in sa:
             print("%-58s only in gprof-cli's report" % name)

@@ -16,8 +16,11 @@
 #   compare.txt     per metric and phase (the program's copy/idle/fma NVTX ranges), nsys's
 #                   and gprof-cli's sample count, mean and p95, within 2 % or not
 #                   (bench/gpu/compare_metrics.py; both runs trace cuda and nvtx)
+#   compare-nsys-runs.txt, compare-gprof-runs.txt  (with REPEAT=1) the same comparison
+#                   between two runs of nsys, and of gprof-cli: the run-to-run spread
+#                   (the "nsys" columns hold the first run)
 # Environment: GPROF_CLI, BUILD (gpu test programs, default .gpu/build), G (staged files,
-# default .gpu), FREQ (default 10000).  Uses nsys and QdstrmImporter as run-issue10.sh.
+# default .gpu), FREQ (default 10000), REPEAT.  Uses nsys and QdstrmImporter as run-issue10.sh.
 set -u
 out=${1:?usage: nsys-gpu-metrics-info.sh <outdir>}
 G=${G:-$PWD/.gpu}
@@ -71,6 +74,20 @@ summary "$out/n.sqlite" "$out/nsys.txt"
 	--gpu-metrics-frequency="$FREQ" -f -o "$out/g" "$app" >"$out/gprof.log" 2>&1
 summary "$out/g.db" "$out/gprof.txt"
 python3 "$(dirname "$0")/compare_metrics.py" "$out/n.sqlite" "$out/g.db" >"$out/compare.txt" 2>&1
+if [ "${REPEAT:-0}" = 1 ]; then
+	"$NSYS" profile -t cuda,nvtx --gpu-metrics-devices=0 --gpu-metrics-frequency="$FREQ" \
+		-f true -o "$out/n2" "$app" >>"$out/nsys.log" 2>&1
+	[ -f "$out/n2.nsys-rep" ] || "$IMPORTER" -i "$out/n2.qdstrm" >>"$out/nsys.log" 2>&1
+	"$NSYS" export --type sqlite -f true -o "$out/n2.sqlite" "$out/n2.nsys-rep" \
+		>>"$out/nsys.log" 2>&1
+	python3 "$(dirname "$0")/compare_metrics.py" "$out/n.sqlite" "$out/n2.sqlite" \
+		>"$out/compare-nsys-runs.txt" 2>&1
+	"$GPROF_CLI" profile -t cuda,nvtx,gpu-metrics --gpu-metrics-devices=0 \
+		--gpu-metrics-frequency="$FREQ" -f -o "$out/g2" "$app" >>"$out/gprof.log" 2>&1
+	python3 "$(dirname "$0")/compare_metrics.py" "$out/g.db" "$out/g2.db" \
+		>"$out/compare-gprof-runs.txt" 2>&1
+	rm -f "$out/n2.qdstrm" "$out/n2.nsys-rep"
+fi
 rm -f "$out/n.qdstrm" "$out/n.nsys-rep"
 head -40 "$out/sets.txt"
 wc -l "$out/files.txt"
