@@ -304,6 +304,7 @@ int main(int argc, char **argv)
 	if (bench_find_lib(self, lib, sizeof(lib), "libgprof-inject.so") < 0)
 		return 1;
 	bench_pin_cpu0(); /* the recorder's threads inherit this */
+	bench_print_clock();
 	if (g_sustained)
 		return sustained(self, lib, threads, rounds);
 

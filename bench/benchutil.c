@@ -261,3 +261,39 @@ void bench_make_launch_report(const char *path, long n)
 	exec_or_die(db, "COMMIT;");
 	sqlite3_close(db);
 }
+
+/* Does the first `limit` bytes of file `path` contain `what`? */
+static int file_contains(const char *path, const char *what, size_t limit)
+{
+	char *buf = malloc(limit + 1);
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int found = 0;
+
+	if (buf && f) {
+		n = fread(buf, 1, limit, f);
+		buf[n] = 0;
+		found = strstr(buf, what) != NULL;
+	}
+	if (f)
+		fclose(f);
+	free(buf);
+	return found;
+}
+
+void bench_print_clock(void)
+{
+	char src[64] = "?";
+	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+	int ctsc = file_contains("/proc/cpuinfo", " constant_tsc", 16384);
+	int ntsc = file_contains("/proc/cpuinfo", " nonstop_tsc", 16384);
+
+	if (f) {
+		if (fgets(src, sizeof(src), f))
+			src[strcspn(src, "\n")] = 0;
+		fclose(f);
+	}
+	printf("clock: clocksource %s, constant_tsc %s, nonstop_tsc %s: the producer reads %s\n",
+	       src, ctsc ? "yes" : "no", ntsc ? "yes" : "no",
+	       !strncmp(src, "tsc", 3) && ctsc && ntsc ? "the TSC" : "clock_gettime");
+}

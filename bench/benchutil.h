@@ -44,6 +44,11 @@ long bench_vm_hwm_kb(void);
  * with their full nsys columns, to path (replaced).  Dies on an SQLite error.  Used by
  * bench_timeline and bench_recipe. */
 void bench_make_launch_report(const char *path, long n);
+/* Print one line saying which clock the producer reads on this host (collectors/producer.c
+ * clk_init: the TSC when the kernel's clocksource is "tsc" and /proc/cpuinfo has
+ * constant_tsc and nonstop_tsc, else clock_gettime), with the facts it decides on, so a
+ * benchmark's per-event figures can be read against it. */
+void bench_print_clock(void);
 /* qsort() comparator of doubles, ascending. */
 int bench_cmp_double(const void *a, const void *b);
 
