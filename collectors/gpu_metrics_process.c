@@ -50,16 +50,16 @@ int gprof_gpu_metrics_process(int ready_fd, int stop_fd)
 		return 1;
 	}
 	/* below the application: where CPUs are short, decoding waits, not the application
-	 * (its threads inherit it; the hardware buffer holds the samples meanwhile) */
+	 * (its threads inherit it; the hardware buffer holds the samples meanwhile).  For the
+	 * benchmarks, $GPROF_CLI_METRICS_SCHED "idle" = SCHED_IDLE, "normal" = nice 0 */
 	const char *sched = getenv("GPROF_CLI_METRICS_SCHED");
-	if (sched && !strcmp(sched, "idle")) {
-		/* (benchmarks) only CPU time no other thread wants; threads inherit it */
+	sched = sched ? sched : "";
+	if (!strcmp(sched, "idle")) {
 		struct sched_param sp = {0};
-		if (sched_setscheduler(0, SCHED_IDLE, &sp) != 0)
-			gp_metrics_note("GPU_METRICS:SCHED", "SCHED_IDLE refused");
-		else
-			gp_metrics_note("GPU_METRICS:SCHED", "SCHED_IDLE");
-	} else if (!(sched && !strcmp(sched, "normal")) &&
+		gp_metrics_note("GPU_METRICS:SCHED", sched_setscheduler(0, SCHED_IDLE, &sp) == 0
+							 ? "SCHED_IDLE"
+							 : "SCHED_IDLE refused");
+	} else if (strcmp(sched, "normal") != 0 &&
 		   setpriority(PRIO_PROCESS, 0, GP_METRICS_PROCESS_NICE) != 0) {
 		gp_metrics_note("GPU_METRICS:NICE", "not lowered");
 	}
