@@ -293,7 +293,11 @@ void bench_print_clock(void)
 			src[strcspn(src, "\n")] = 0;
 		fclose(f);
 	}
-	printf("clock: clocksource %s, constant_tsc %s, nonstop_tsc %s: the producer reads %s\n",
+	const char *e = getenv("GPROF_CLI_TSC");
+	int tsc = !(e && *e == '0') && ((e && *e == '1') || !strncmp(src, "tsc", 3)) && ctsc && ntsc;
+
+	printf("clock: clocksource %s, constant_tsc %s, nonstop_tsc %s%s: the producer reads %s\n",
 	       src, ctsc ? "yes" : "no", ntsc ? "yes" : "no",
-	       !strncmp(src, "tsc", 3) && ctsc && ntsc ? "the TSC" : "clock_gettime");
+	       e && *e ? (*e == '1' ? ", GPROF_CLI_TSC=1" : ", GPROF_CLI_TSC=0") : "",
+	       tsc ? "the TSC" : "clock_gettime");
 }

@@ -924,7 +924,8 @@ uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
  * after the initial sample (whichever thread: a burst of records right after start-up
  * does not pay clock_gettime for a whole flush period); later ones by the flusher.
  * Until then, and where the TSC is not usable (or GPROF_CLI_TSC=0), gp_now_ns() calls
- * clock_gettime.
+ * clock_gettime.  GPROF_CLI_TSC=1 (benchmarks) uses the TSC whatever the kernel's
+ * clocksource, as long as constant_tsc and nonstop_tsc are there.
  *
  * One clock per process.  Every injection library links its own copy of this runtime,
  * and a process often holds several (-t nvtx,osrt,mpi: three).  Two lines calibrated
@@ -1086,9 +1087,11 @@ static void clk_init(void)
 	if (!s->init) {
 		const char *e = getenv("GPROF_CLI_TSC");
 		s->init = 1;
+		int force = e && *e == '1';
 		if (!(e && *e == '0') &&
-		    file_has("/sys/devices/system/clocksource/clocksource0/current_clocksource",
-			     "tsc", 64) &&
+		    (force ||
+		     file_has("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+			      "tsc", 64)) &&
 		    file_has("/proc/cpuinfo", " constant_tsc", 16384) &&
 		    file_has("/proc/cpuinfo", " nonstop_tsc", 16384)) {
 			uint64_t w;
