@@ -325,28 +325,17 @@ static uint64_t osrt_bt_thr_ns = 80000;
 
 static __attribute__((noinline, cold)) void osrt_backtrace(struct osrt_fn *f)
 {
-	void *ips[GP_OSRT_FRAMES_MAX + 8];
-	Dl_info self, di;
-	int n = backtrace(ips, (int)(sizeof(ips) / sizeof(ips[0]))), k = 0;
+	Dl_info self;
+	const void *skip[1];
+	int k = 0;
 	struct gp_rec_osrt_callchain *r;
 	struct gp_osrt_frame fr[GP_OSRT_FRAMES_MAX];
 
-	if (!dladdr((void *)osrt_backtrace, &self))
-		self.dli_fbase = NULL;
-	if (f->real && dladdr(f->real, &di) && di.dli_fname) { /* the libc function */
-		fr[k].ip = (uint64_t)(uintptr_t)f->real;
-		fr[k].offset = fr[k].ip - (uint64_t)(uintptr_t)di.dli_fbase;
-		fr[k].module_sid = gp_intern(di.dli_fname);
-		fr[k++].reserved = 0;
-	}
-	for (int i = 0; i < n && k < GP_OSRT_FRAMES_MAX; i++) {
-		if (!dladdr(ips[i], &di) || di.dli_fbase == self.dli_fbase)
-			continue; /* this library: the record path and the wrapper */
-		fr[k].ip = (uint64_t)(uintptr_t)ips[i];
-		fr[k].offset = fr[k].ip - (uint64_t)(uintptr_t)di.dli_fbase;
-		fr[k].module_sid = di.dli_fname ? gp_intern(di.dli_fname) : 0;
-		fr[k++].reserved = 0;
-	}
+	skip[0] = dladdr((void *)osrt_backtrace, &self) ? self.dli_fbase : NULL;
+	if (f->real && gp_frame_of(&fr[k], f->real) == 0) /* the libc function */
+		k++;
+	/* then its callers, without this library (the record path and the wrapper) */
+	k += gp_backtrace(fr + k, GP_OSRT_FRAMES_MAX - k, skip, 1);
 	r = gp_rec_begin(GP_REC_OSRT_CALLCHAIN, sizeof(*r) + (size_t)k * sizeof(fr[0]));
 	if (r) {
 		r->nframes = (uint32_t)k;

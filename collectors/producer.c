@@ -43,7 +43,9 @@
  */
 #include "producer.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
@@ -2302,4 +2304,45 @@ int gp_producer_init(uint32_t collector)
 inactive:
 	atomic_store_explicit(&g_state, ST_INACTIVE, memory_order_release);
 	return -1;
+}
+
+/* ---- backtraces (producer.h) -------------------------------------------------------- */
+
+int gp_frame_of(struct gp_osrt_frame *out, const void *addr)
+{
+	Dl_info di;
+
+	if (!dladdr(addr, &di))
+		return -1;
+	out->ip = (uint64_t)(uintptr_t)addr;
+	out->offset = out->ip - (uint64_t)(uintptr_t)di.dli_fbase;
+	out->module_sid = di.dli_fname ? gp_intern(di.dli_fname) : 0;
+	out->reserved = 0;
+	return 0;
+}
+
+int gp_backtrace(struct gp_osrt_frame *out, int max, const void *const *skip, int nskip)
+{
+	void *ips[64];
+	int n = backtrace(ips, (int)(sizeof(ips) / sizeof(ips[0]))), k = 0;
+
+	for (int i = 0; i < n && k < max; i++) {
+		Dl_info di;
+		int j = 0;
+
+		if (!dladdr(ips[i], &di)) { /* JIT or unknown code: kept, unresolved */
+			di.dli_fname = NULL;
+			j = nskip;
+		}
+		while (j < nskip && di.dli_fbase != skip[j])
+			j++;
+		if (j < nskip)
+			continue;
+		out[k].ip = (uint64_t)(uintptr_t)ips[i];
+		out[k].offset =
+		    di.dli_fname ? out[k].ip - (uint64_t)(uintptr_t)di.dli_fbase : out[k].ip;
+		out[k].module_sid = di.dli_fname ? gp_intern(di.dli_fname) : 0;
+		out[k++].reserved = 0;
+	}
+	return k;
 }

@@ -399,4 +399,27 @@ GP_HIDDEN void gp_at_capture_change(void (*fn)(void));
  * the caller; the memory is never unmapped by the producer. */
 GP_HIDDEN void *gp_map_anon(size_t len, int populate);
 
+/*
+ * Backtraces taken in the application's thread (the osrt collector's long calls,
+ * --osrt-backtrace-threshold; the cuda collector's API calls, --cudabacktrace), as wire
+ * frames (struct gp_osrt_frame, wire.h): the address, its offset from its module's load
+ * address and the module's path as a string id, so that the recorder finds the symbols in
+ * the files (core/report_symbols.h).
+ *
+ * gp_frame_of(): fills *out with the frame of code address `addr`; returns 0, or -1 (out
+ * untouched) when dladdr() knows no module there.
+ *
+ * gp_backtrace(): the calling thread's return addresses, innermost first, with glibc's
+ * backtrace() (libgcc's unwinder over the modules' .eh_frame: code without frame pointers
+ * unwinds too); frames in the modules whose load addresses (dladdr's dli_fbase) are
+ * skip[0..nskip) are left out (the collector's own library; CUPTI's); frames no module
+ * holds are kept with module_sid 0.  Writes at most `max` frames to `out` and returns
+ * their number.  Costs one unwind and a dladdr() per frame (µs): only on a cold path.
+ * The first call in a process loads libgcc's unwinder (dlopen): make it at start-up, not
+ * inside a traced call.
+ */
+struct gp_osrt_frame;
+GP_HIDDEN int gp_frame_of(struct gp_osrt_frame *out, const void *addr);
+GP_HIDDEN int gp_backtrace(struct gp_osrt_frame *out, int max, const void *const *skip, int nskip);
+
 #endif

@@ -12,8 +12,6 @@
  * symbols found in the modules' files (core/report_symbols.h), and the call's row gets
  * their id as callchainId (0: none, as nsys).
  */
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,33 +66,8 @@ static int handle_callchain(struct report *r, struct report_conn *c, struct osrt
 	if (k->nframes > GP_OSRT_FRAMES_MAX ||
 	    k->h.size < sizeof(*k) + (size_t)k->nframes * sizeof(k->frames[0]))
 		return report_count_bad_record(r);
-	if (!s->syms)
-		s->syms = report_symbols_new();
 	id = s->next_chain++;
-	for (uint32_t i = 0; i < k->nframes; i++) {
-		const struct gp_osrt_frame *f = &k->frames[i];
-		const char *path = report_conn_string_text(c, f->module_sid);
-		char *name = report_symbols_find(s->syms, path, f->offset, f->ip, i > 0);
-		char buf[24];
-		int64_t sym, mod = path ? report_conn_string(c, f->module_sid)
-					: report_string(r, "[Unknown]", 9);
-
-		if (name) {
-			sym = report_string(r, name, strlen(name));
-		} else {
-			int n = snprintf(buf, sizeof(buf), "0x%" PRIx64, f->ip);
-
-			sym = report_string(r, buf, (size_t)n);
-		}
-		sqlite3_bind_int64(s->ins_frame, 1, id);
-		sqlite3_bind_int64(s->ins_frame, 2, sym);
-		sqlite3_bind_int64(s->ins_frame, 3, mod);
-		sqlite3_bind_int(s->ins_frame, 4, name == NULL);
-		sqlite3_bind_int64(s->ins_frame, 5, (int64_t)f->ip);
-		sqlite3_bind_int(s->ins_frame, 6, (int)i);
-		report_step(r, s->ins_frame);
-		free(name);
-	}
+	report_callchain_write(r, c, &s->syms, s->ins_frame, id, k->frames, k->nframes, NULL);
 	*i64map_get(&s->pending, k->h.tid, 0, &found) = id;
 	return 0;
 }

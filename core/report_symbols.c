@@ -3,10 +3,13 @@
  * report_symbols.h).
  */
 #include <elfutils/libdwfl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel_name.h"
+#include "report.h"
 #include "report_symbols.h"
 #include "util.h"
 
@@ -120,4 +123,69 @@ char *report_symbols_find(struct report_symbols *s, const char *path, uint64_t o
 		addr--;
 	name = dwfl_module_addrinfo(f->mod, addr, &off, &sym, NULL, NULL, NULL);
 	return name && *name ? report_symbol_name(name) : NULL;
+}
+
+/* name is top, or top less a trailing "_v<digits>" (cuptiGetCallbackName's spelling) */
+static int is_top(const char *name, const char *top)
+{
+	size_t n = strlen(top), k = n;
+
+	if (!strcmp(name, top))
+		return 1;
+	while (k > 0 && top[k - 1] >= '0' && top[k - 1] <= '9')
+		k--;
+	if (k < n && k >= 2 && top[k - 1] == 'v' && top[k - 2] == '_')
+		return strlen(name) == k - 2 && !strncmp(name, top, k - 2);
+	return 0;
+}
+
+uint32_t report_callchain_write(struct report *r, struct report_conn *c,
+				struct report_symbols **syms, sqlite3_stmt *ins, int64_t id,
+				const struct gp_osrt_frame *frames, uint32_t n, const char *top)
+{
+	char *names[64];
+	uint32_t first = 0, rows = 0;
+
+	if (n > sizeof(names) / sizeof(names[0]))
+		n = sizeof(names) / sizeof(names[0]);
+	if (!*syms)
+		*syms = report_symbols_new();
+	for (uint32_t i = 0; i < n; i++) {
+		const char *path = report_conn_string_text(c, frames[i].module_sid);
+
+		names[i] =
+		    path ? report_symbols_find(*syms, path, frames[i].offset, frames[i].ip, i > 0)
+			 : NULL;
+	}
+	for (uint32_t i = 0; top && i < n; i++)
+		if (names[i] && is_top(names[i], top)) {
+			first = i;
+			break;
+		}
+	for (uint32_t i = first; i < n; i++) {
+		const struct gp_osrt_frame *f = &frames[i];
+		const char *path = report_conn_string_text(c, f->module_sid);
+		char buf[24];
+		int64_t sym, mod = path ? report_conn_string(c, f->module_sid)
+					: report_string(r, "[Unknown]", 9);
+
+		if (names[i]) {
+			sym = report_string(r, names[i], strlen(names[i]));
+		} else {
+			int len = snprintf(buf, sizeof(buf), "0x%" PRIx64, f->ip);
+
+			sym = report_string(r, buf, (size_t)len);
+		}
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_int64(ins, 2, sym);
+		sqlite3_bind_int64(ins, 3, mod);
+		sqlite3_bind_int(ins, 4, names[i] == NULL);
+		sqlite3_bind_int64(ins, 5, (int64_t)f->ip);
+		sqlite3_bind_int(ins, 6, (int)(i - first));
+		report_step(r, ins);
+		rows++;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		free(names[i]);
+	return rows;
 }

@@ -9,6 +9,7 @@
 #ifndef GPROF_REPORT_SYMBOLS_H
 #define GPROF_REPORT_SYMBOLS_H
 
+#include <sqlite3.h>
 #include <stdint.h>
 
 /* The name to show for ELF symbol `elf_name`: without its version, demangled when it is a
@@ -43,5 +44,27 @@ void report_symbols_free(struct report_symbols *s);
  */
 char *report_symbols_find(struct report_symbols *s, const char *path, uint64_t offset, uint64_t ip,
 			  int ret);
+
+/*
+ * The rows of one backtrace in a callchain table of nsys's layout (OSRT_CALLCHAINS,
+ * CUDA_CALLCHAINS): `ins` is the table's prepared insert, whose parameters are, in this
+ * order, ?1 id, ?2 symbol (StringIds: the function's name, "0x<ip>" when unresolved),
+ * ?3 module (StringIds: the file's path, "[Unknown]" when no module holds the address),
+ * ?4 unresolved (1 when no symbol was found), ?5 originalIP, ?6 stackDepth (0-based);
+ * the other columns are the statement's own constants.  frames[0..n) come from the wire
+ * innermost first (struct gp_osrt_frame: module path string ids of connection c); every
+ * frame but the first is a return address.  `top`: NULL, or the name of the function
+ * that must be frame 0 (a CUDA API function): the frames before the innermost frame whose
+ * symbol is `top` (or `top` less a "_v<digits>" suffix, as CUPTI spells some names) are
+ * left out (the CUDA driver's and runtime's internals above the API entry); when no frame
+ * has that name, every frame is kept.  *syms is created on first use (the caller frees it
+ * with report_symbols_free()).  Returns the number of rows written.
+ */
+struct report;
+struct report_conn;
+struct gp_osrt_frame;
+uint32_t report_callchain_write(struct report *r, struct report_conn *c,
+				struct report_symbols **syms, sqlite3_stmt *ins, int64_t id,
+				const struct gp_osrt_frame *frames, uint32_t n, const char *top);
 
 #endif

@@ -33,6 +33,7 @@ enum gp_rec_cuda_type {
 	GP_REC_CUDA_STREAM = 0x30a,	 /* struct gp_rec_cuda_stream */
 	GP_REC_CUDA_GRAPH_EVENT = 0x30b, /* struct gp_rec_cuda_graph_event */
 	GP_REC_CUDA_EVENT = 0x30c,	 /* struct gp_rec_cuda_event */
+	GP_REC_CUDA_CALLCHAIN = 0x30d,	 /* struct gp_rec_cuda_callchain */
 };
 
 /* eventClass of CUDA API records (nsys ENUM_NSYS_EVENT_CLASS). */
@@ -204,6 +205,29 @@ struct gp_rec_cuda_event {
 	uint32_t event_id; /* CUPTI's id of the cudaEvent_t */
 	uint32_t pad;
 };
+
+/* GP_REC_CUDA_CALLCHAIN (24 bytes + 24 per frame): the backtrace of one CUDA API call
+ * (--cudabacktrace, nsys's CUDA_CALLCHAINS), taken in the application's thread in CUPTI's
+ * API-exit callback of a call that lasted at least its class's threshold.  Sent before the
+ * call's GP_REC_CUDA_API (which CUPTI hands over later, from its buffers); the recorder
+ * joins the two by correlation_id (CUPTI's, one counter per process) and writes the
+ * chain's id into CUPTI_ACTIVITY_KIND_RUNTIME.callchainId.  Frames innermost first as in
+ * GP_REC_OSRT_CALLCHAIN (struct gp_osrt_frame, wire.h), without the frames of gprof-cli's
+ * library and of libcupti; the frames above the API function (libcuda's and the runtime's
+ * internals) are left for the recorder to drop, which finds the API function among the
+ * frames by its name (api_sid) once it has the symbols (core/report_cuda.c).
+ * -> CUDA_CALLCHAINS. */
+struct gp_rec_cuda_callchain {
+	struct gp_rec_hdr h;	 /* h.tid = calling thread */
+	uint32_t correlation_id; /* the GP_REC_CUDA_API's */
+	uint32_t api_sid;	 /* CUpti_CallbackData.functionName, e.g. "cudaLaunchKernel" */
+	uint32_t nframes;	 /* <= GP_CUDA_FRAMES_MAX */
+	uint32_t reserved;
+	struct gp_osrt_frame frames[];
+};
+/* frames taken (nsys's --osrt-backtrace-depth is 24; the CUDA internals above the API
+ * function are among them here, so a few more) */
+#define GP_CUDA_FRAMES_MAX 40
 
 /* GP_REC_CUDA_DEVICE (160 bytes): one GPU (CUpti_ActivityDevice5, via EnableAndDump).
  * -> TARGET_INFO_GPU and TARGET_INFO_CUDA_DEVICE. */
