@@ -310,6 +310,8 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 		       xasprintf("%llu", (unsigned long long)o->osrt_threshold_ns));
 	meta_add_value(m, "GPROF_OSRT_BACKTRACE_THRESHOLD_NS",
 		       xasprintf("%llu", (unsigned long long)o->osrt_bt_threshold_ns));
+	/* (nsys's report of a run without backtraces has no key for them: ours) */
+	meta_add_value(m, "GPROF_CUDA_BACKTRACE", profile_cudabacktrace_text(o->cudabt_ns, 0));
 	meta_add(m, "GPU_METRICS_OPTIONS:COLLECT", tf(o->trace & PROFILE_TRACE_GPU_METRICS));
 	/* CPU sampling, with nsys's names (its report's META_DATA_CAPTURE) */
 	meta_add(m, "LINUX_PERF_OPTIONS:COLLECT_IP_BACKTRACE_SAMPLES", tf(o->sample));
@@ -844,6 +846,16 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 		free(cuda_opts);
 		cuda_opts = more;
 	}
+	for (int i = 0; i < PROFILE_CUDABT_CLASSES; i++)
+		if (o.cudabt_ns[i] != PROFILE_CUDABT_OFF) { /* collectors/cuda.c: --cudabacktrace */
+			char *bt = profile_cudabacktrace_text(o.cudabt_ns, 1);
+			char *more = xasprintf("%s;cudabacktrace=%s", cuda_opts, bt);
+
+			free(bt);
+			free(cuda_opts);
+			cuda_opts = more;
+			break;
+		}
 	if (o.host_memory_usage) { /* collectors/hostmem.c reads them */
 		char *more = xasprintf("%s;host-memory-usage=1;host-memory-threshold=%llu",
 				       cuda_opts, (unsigned long long)o.host_memory_threshold);

@@ -363,6 +363,111 @@ static int apply_bt_threshold(struct profile_options *o, const char *value)
 	return 0;
 }
 
+static const char *const cudabt_names[PROFILE_CUDABT_CLASSES] = {"kernel", "memory", "sync",
+								 "other"};
+
+int profile_parse_cudabacktrace(const char *value, uint64_t *ns, struct strbuf *err,
+				struct strbuf *hint)
+{
+	const char *p = value;
+
+	for (int i = 0; i < PROFILE_CUDABT_CLASSES; i++)
+		ns[i] = PROFILE_CUDABT_OFF;
+	if (!strcmp(value, "none"))
+		return 0;
+	for (;;) {
+		size_t len = strcspn(p, ",:");
+		uint64_t thr = PROFILE_CUDABT_DEFAULT_NS;
+		int cls = -1;
+		const char *next;
+
+		for (int i = 0; i < PROFILE_CUDABT_CLASSES; i++)
+			if (len == strlen(cudabt_names[i]) && !strncmp(p, cudabt_names[i], len))
+				cls = i;
+		if (cls < 0 && !(len == 3 && !strncmp(p, "all", 3))) {
+			strbuf_addf(err, "invalid --cudabacktrace value '%.*s' in '%s'", (int)len,
+				    p, value);
+			strbuf_addstr(hint,
+				      "give a comma list of all, kernel, memory, sync, other, "
+				      "each with an optional :<ns> threshold "
+				      "(e.g. --cudabacktrace=kernel:500,sync), or none");
+			return -1;
+		}
+		next = p + len;
+		if (*next == ':') {
+			char num[24];
+			size_t nl = strcspn(next + 1, ",");
+
+			snprintf(num, sizeof(num), "%.*s", (int)(nl < sizeof(num) ? nl : 0),
+				 next + 1);
+			if (nl >= sizeof(num) || gp_parse_u64(num, &thr) < 0 || thr == UINT64_MAX) {
+				strbuf_addf(err, "invalid --cudabacktrace threshold '%.*s' in '%s'",
+					    (int)nl, next + 1, value);
+				strbuf_addstr(hint, "give the threshold in nanoseconds, e.g. "
+						    "--cudabacktrace=all:80000");
+				return -1;
+			}
+			next += 1 + nl;
+		}
+		for (int i = 0; i < PROFILE_CUDABT_CLASSES; i++)
+			if (cls < 0 || cls == i)
+				ns[i] = thr;
+		if (!*next)
+			return 0;
+		p = next + 1; /* (a ','; "kernel," ends in an empty item: an error) */
+	}
+}
+
+char *profile_cudabacktrace_text(const uint64_t *ns, int rec)
+{
+	struct strbuf b = STRBUF_INIT;
+	int on = 0, same = 1;
+
+	for (int i = 0; i < PROFILE_CUDABT_CLASSES; i++) {
+		on += ns[i] != PROFILE_CUDABT_OFF;
+		same &= ns[i] == ns[0];
+	}
+	for (int i = 0; rec && i < PROFILE_CUDABT_CLASSES; i++) {
+		if (ns[i] == PROFILE_CUDABT_OFF)
+			strbuf_addf(&b, "%s-", i ? "," : "");
+		else
+			strbuf_addf(&b, "%s%llu", i ? "," : "", (unsigned long long)ns[i]);
+	}
+	if (rec)
+		return strbuf_detach(&b, NULL);
+	if (!on)
+		return xstrdup("none");
+	if (same)
+		return xasprintf("all:%llu", (unsigned long long)ns[0]);
+	for (int i = 0; i < PROFILE_CUDABT_CLASSES; i++)
+		if (ns[i] != PROFILE_CUDABT_OFF)
+			strbuf_addf(&b, "%s%s:%llu", b.len ? "," : "", cudabt_names[i],
+				    (unsigned long long)ns[i]);
+	return strbuf_detach(&b, NULL);
+}
+
+static int apply_cudabacktrace(struct profile_options *o, const char *value)
+{
+	struct strbuf err = STRBUF_INIT, fix = STRBUF_INIT;
+	int r = profile_parse_cudabacktrace(value, o->cudabt_ns, &err, &fix);
+
+	if (r < 0) {
+		error("%s", err.buf);
+		hint("%s", fix.buf);
+	}
+	strbuf_release(&err);
+	strbuf_release(&fix);
+	return r;
+}
+
+static int validate_cudabacktrace(const struct config_option *opt, const char *value,
+				  struct strbuf *err, struct strbuf *hint)
+{
+	uint64_t ns[PROFILE_CUDABT_CLASSES];
+
+	return profile_parse_cudabacktrace(value, ns, err, hint);
+}
+
 static int apply_python_sampling(struct profile_options *o, const char *value)
 {
 	int b = profile_parse_bool("python-sampling", value);
@@ -1025,6 +1130,11 @@ static const struct profile_option options[] = {
      "hand CUPTI's buffered CUDA records over every this many milliseconds; 0: only when "
      "a buffer fills and at exit (default 200)",
      apply_cuda_flush_interval, .validate = config_validate_uint, .default_value = "200"},
+    {"cudabacktrace", 0, PROFILE_OPT_VALUE, "all|kernel|memory|sync|other|none[:<ns>]",
+     "take the backtrace of the CUDA API calls of these classes (a comma list) lasting at "
+     "least the threshold (default 1000 ns) into CUDA_CALLCHAINS, e.g. kernel:500,sync "
+     "(default none)",
+     apply_cudabacktrace, .validate = validate_cudabacktrace, .default_value = "none"},
     {"mpi-impl", 0, PROFILE_OPT_VALUE, "openmpi|mpich",
      "the MPI implementation's ABI for -t mpi: openmpi, or mpich for MPICH and its "
      "derivatives (default: detected from the MPI library the application loads)",
@@ -1150,6 +1260,8 @@ void profile_options_init(struct profile_options *o)
 	o->gpu_metrics_mode = GP_METRICS_MODE_SAMPLE;
 	o->osrt_threshold_ns = PROFILE_DEFAULT_OSRT_THRESH;
 	o->osrt_bt_threshold_ns = 80000; /* nsys's --osrt-backtrace-threshold */
+	for (int i = 0; i < PROFILE_CUDABT_CLASSES; i++)
+		o->cudabt_ns[i] = PROFILE_CUDABT_OFF; /* nsys's --cudabacktrace=none */
 	o->host_memory_threshold = PROFILE_DEFAULT_HOSTMEM_THR;
 	o->sample = 1;
 	o->cpuctxsw = 1;

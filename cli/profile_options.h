@@ -71,21 +71,28 @@ const struct profile_trace_value *profile_trace_find(const char *name, size_t le
 #define PROFILE_DEFAULT_HOSTMEM_THR   4096 /* bytes, --host-memory-threshold (ours) */
 #define PROFILE_DEFAULT_CUDA_FLUSH_MS 200  /* ms; nsys: 0 (buffers full), see man page */
 /* --sampling-period range, ns of CPU time (nsys's range of the option) */
-#define PROFILE_SAMPLING_PERIOD_MIN   125000u
-#define PROFILE_SAMPLING_PERIOD_MAX   16000000u
-#define PROFILE_DEFAULT_KILL	      15   /* --kill default: SIGTERM (nsys) */
+#define PROFILE_SAMPLING_PERIOD_MIN 125000u
+#define PROFILE_SAMPLING_PERIOD_MAX 16000000u
+#define PROFILE_DEFAULT_KILL	    15 /* --kill default: SIGTERM (nsys) */
+
+/* --cudabacktrace's classes (nsys's values), in this order: kernel, memory, sync, other. */
+#define PROFILE_CUDABT_CLASSES	  4
+#define PROFILE_CUDABT_OFF	  UINT64_MAX
+#define PROFILE_CUDABT_DEFAULT_NS 1000 /* nsys 2025's threshold when none is given */
 
 /* The parsed command line.  Strings are borrowed from argv unless noted. */
 struct profile_options {
-	unsigned trace;			 /* enum profile_trace bits; 0 = "none" */
-	uint64_t trace_ignored;		 /* rows of the trace table given to -t but not traced
-					  * (bit i = row i); warned about once by the parser */
-	const char *output;		 /* -o as given; NULL = report<N> (smallest free N) */
-	int force_overwrite;		 /* -f */
-	char **env;			 /* -e "NAME=VALUE" strings, owned (xstrdup'd) */
-	size_t n_env;			 /* entries in env */
-	uint64_t osrt_threshold_ns;	 /* --osrt-threshold, ns */
-	uint64_t osrt_bt_threshold_ns;	 /* --osrt-backtrace-threshold, ns; 0: none */
+	unsigned trace;		       /* enum profile_trace bits; 0 = "none" */
+	uint64_t trace_ignored;	       /* rows of the trace table given to -t but not traced
+					* (bit i = row i); warned about once by the parser */
+	const char *output;	       /* -o as given; NULL = report<N> (smallest free N) */
+	int force_overwrite;	       /* -f */
+	char **env;		       /* -e "NAME=VALUE" strings, owned (xstrdup'd) */
+	size_t n_env;		       /* entries in env */
+	uint64_t osrt_threshold_ns;    /* --osrt-threshold, ns */
+	uint64_t osrt_bt_threshold_ns; /* --osrt-backtrace-threshold, ns; 0: none */
+	uint64_t cudabt_ns[PROFILE_CUDABT_CLASSES]; /* --cudabacktrace: each class's threshold,
+						     * ns; PROFILE_CUDABT_OFF: off (default) */
 	/* CPU sampling (issue 15; core/sampler.h, man gprof-cli-profile) */
 	int sample;			 /* -s/--sample: 1 process-tree (default), 0 none */
 	int cpuctxsw;			 /* --cpuctxsw: 1 process-tree (default), 0 none */
@@ -202,6 +209,23 @@ const struct profile_option *profile_option_short(int c);
 
 /* The trace set as the canonical comma list ("nvtx,osrt", or "none"); static string. */
 const char *profile_trace_text(unsigned trace);
+
+/*
+ * --cudabacktrace=<list> as nsys reads it: a comma list of all, kernel, memory, sync and
+ * other, each with an optional ":<ns>" threshold (default PROFILE_CUDABT_DEFAULT_NS), or
+ * none alone; a later item wins for its classes.  Fills ns[PROFILE_CUDABT_CLASSES] (a class
+ * not named: PROFILE_CUDABT_OFF).  Returns 0, or -1 with one error line in *err and its
+ * hint in *hint (neither written on success).
+ */
+struct strbuf;
+int profile_parse_cudabacktrace(const char *value, uint64_t *ns, struct strbuf *err,
+				struct strbuf *hint);
+
+/* --cudabacktrace's effective value, spelled back in nsys's words: "none", or the classes
+ * that are on with their thresholds ("kernel:1000,memory:1000"; "all:<ns>" when the four
+ * share one).  rec != 0: the collector's form instead, "K,M,S,O" with each class's
+ * threshold or "-" (collectors/cuda.c).  Returns a new string (caller frees). */
+char *profile_cudabacktrace_text(const uint64_t *ns, int rec);
 
 /* The values of -t that are known but not traced (o->trace_ignored), in table order,
  * joined with `sep` (e.g. "opengl, vulkan"); "" when none.  Caller frees. */

@@ -13,6 +13,8 @@
  *     CONCURRENT_KERNEL (never KERNEL, which serialises), MEMCPY, MEMCPY2, MEMSET,
  *     SYNCHRONIZATION, MEMORY2 (cuda-memory-usage=1), GRAPH_TRACE (cuda-graph-trace=graph,
  *     the default; node gives per-node kernel records), DEVICE/CONTEXT/STREAM;
+ *   - --cudabacktrace: the backtrace of the API calls of the chosen classes lasting at
+ *     least their threshold, taken in CUPTI's API-exit callback (see cudabt_exit());
  *   - host buffers from a pool of pre-zeroed 4 MiB buffers (no allocation on the app's
  *     launch path while the pool lasts), CUPTI's periodic flush, and a forced flush at
  *     exit (atexit, re-registered after each context creation so it runs before CUPTI's
@@ -76,6 +78,9 @@ static CUptiResult(CUPTIAPI *p_cuptiDeviceGetChipName)(CUpti_Device_GetChipName_
 static CUptiResult(CUPTIAPI *p_cuptiGetGraphId)(CUgraph, uint32_t *);
 static CUptiResult(CUPTIAPI *p_cuptiGetGraphNodeId)(CUgraphNode, uint64_t *);
 static CUptiResult(CUPTIAPI *p_cuptiGetGraphExecId)(CUgraphExec, uint32_t *);
+/* optional (--cudabacktrace is off without it, said once) */
+static CUptiResult(CUPTIAPI *p_cuptiEnableDomain)(uint32_t, CUpti_SubscriberHandle,
+						  CUpti_CallbackDomain);
 
 /* driver entry points for PCI location queries (libcuda is loaded: it called us) */
 static CUresult (*p_cuDeviceGetCount)(int *);
@@ -96,6 +101,12 @@ static int opt_all_apis, opt_memory, opt_graph_node;
 static int opt_trace_cuda = 1; /* 0: loaded for gpu-metrics only (no activity tracing) */
 static void *cupti_handle;     /* gp_cupti_open()'s, once set up */
 static unsigned opt_flush_ms = 200;
+
+/* --cudabacktrace: the API classes (nsys's words) and each one's threshold in ns,
+ * UINT64_MAX: off (the default: every class off) */
+enum bt_class { BT_KERNEL, BT_MEMORY, BT_SYNC, BT_OTHER, BT_CLASSES };
+static uint64_t bt_thr[BT_CLASSES] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+static int bt_on; /* some class is on (and the API domains' callbacks are enabled) */
 
 /* loss counters since the last report to the producer */
 static atomic_ulong zero_ts;
@@ -185,6 +196,20 @@ static void read_options(void)
 	if (v) {
 		unsigned long ms = strtoul(v, NULL, 10);
 		opt_flush_ms = ms > 3600000 ? 3600000 : (unsigned)ms;
+	}
+	/* "cudabacktrace=K,M,S,O": the thresholds (ns) of kernel, memory, sync and other, "-"
+	 * for a class that is off (cli/cmd_profile.c writes it; absent: all off) */
+	v = gp_option("cudabacktrace", buf, sizeof(buf));
+	for (int i = 0; v && *v && i < BT_CLASSES; i++) {
+		char *end;
+
+		if (*v == '-') {
+			end = (char *)v + 1;
+		} else {
+			bt_thr[i] = strtoull(v, &end, 10);
+			bt_on = 1;
+		}
+		v = *end == ',' ? end + 1 : NULL;
 	}
 }
 
@@ -1063,6 +1088,136 @@ static void at_fork_child(void)
 	forked_child = 1;
 }
 
+/* ---- --cudabacktrace --------------------------------------------------------------- */
+
+/*
+ * The class of an API function by its name, the way nsys's values read (nsys does not list
+ * its sets): kernel = launches (cudaLaunch*, cuLaunch*, cudaGraphLaunch, cuGraphLaunch; not
+ * the host-function launches); memory = copies, sets, allocations and frees (names with
+ * Memcpy, Memset, Malloc, MemAlloc, HostAlloc, Free, MemPrefetch, MemAdvise); sync = waits
+ * (Synchronize, WaitEvent); other = every other call.
+ */
+static enum bt_class bt_classify(const char *name)
+{
+	static const char *const memory[] = {"Memcpy",	  "Memset",	 "Malloc",    "MemAlloc",
+					     "HostAlloc", "MemPrefetch", "MemAdvise", "Free"};
+
+	if (!name)
+		return BT_OTHER;
+	if ((!strncmp(name, "cudaLaunch", 10) || !strncmp(name, "cuLaunch", 8) ||
+	     strstr(name, "GraphLaunch")) &&
+	    !strstr(name, "HostFunc"))
+		return BT_KERNEL;
+	for (size_t i = 0; i < sizeof(memory) / sizeof(memory[0]); i++)
+		if (strstr(name, memory[i]))
+			return BT_MEMORY;
+	if (strstr(name, "Synchronize") || strstr(name, "WaitEvent"))
+		return BT_SYNC;
+	return BT_OTHER;
+}
+
+/* [runtime/driver][cbid] -> the call's bt_class + 1; BT_NOISE: never (the noise filter
+ * leaves the call out of the report: no row to join); 0: not classified yet */
+#define BT_NOISE 0xff
+static _Atomic unsigned char bt_cls[2][MAX_CBID];
+static const void *bt_skip[2];	      /* load addresses of this library and of libcupti */
+static __thread int bt_runtime_depth; /* runtime calls this thread is inside of */
+
+/* Set-up (before the domains' callbacks are enabled): the noise filter's calls are never
+ * backtraced, the modules to leave out are known, and libgcc's unwinder is loaded now, not
+ * inside the application's first slow call. */
+static void cudabt_init(void)
+{
+	Dl_info di;
+	struct gp_osrt_frame f[2];
+
+	if (!opt_all_apis) {
+		for (size_t j = 0;
+		     j < sizeof(gp_cuda_noisy_runtime) / sizeof(gp_cuda_noisy_runtime[0]); j++)
+			if (gp_cuda_noisy_runtime[j] < MAX_CBID)
+				atomic_store(&bt_cls[0][gp_cuda_noisy_runtime[j]], BT_NOISE);
+		for (size_t j = 0;
+		     j < sizeof(gp_cuda_noisy_driver) / sizeof(gp_cuda_noisy_driver[0]); j++)
+			if (gp_cuda_noisy_driver[j] < MAX_CBID)
+				atomic_store(&bt_cls[1][gp_cuda_noisy_driver[j]], BT_NOISE);
+	}
+	if (dladdr((void *)cudabt_init, &di))
+		bt_skip[0] = di.dli_fbase;
+	if (dladdr(*(void **)&p_cuptiSubscribe_v2, &di))
+		bt_skip[1] = di.dli_fbase;
+	gp_backtrace(f, 2, bt_skip, 2);
+}
+
+/* The backtrace of the API call `cd` that has just ended (its thread, its stack): sent as
+ * a GP_REC_CUDA_CALLCHAIN for window `win` (event_window()). */
+static __attribute__((noinline, cold)) void cudabt_take(const CUpti_CallbackData *cd, int win)
+{
+	struct gp_osrt_frame fr[GP_CUDA_FRAMES_MAX];
+	int k = gp_backtrace(fr, GP_CUDA_FRAMES_MAX, bt_skip, 2);
+	size_t size = sizeof(struct gp_rec_cuda_callchain) + (size_t)k * sizeof(fr[0]);
+	struct gp_rec_cuda_callchain *r = event_begin(GP_REC_CUDA_CALLCHAIN, size, win);
+
+	if (!r)
+		return;
+	r->h.tid = gp_tid();
+	r->correlation_id = cd->correlationId;
+	r->api_sid = cd->functionName ? gp_intern(cd->functionName) : 0;
+	r->nframes = (uint32_t)k;
+	memcpy(r->frames, fr, (size_t)k * sizeof(fr[0]));
+	gp_rec_commit(r);
+}
+
+/*
+ * CUPTI's API callbacks with --cudabacktrace (both API domains enabled).  Entry: the time,
+ * in the call's correlationData (CUPTI keeps it from entry to exit).  Exit: the stack is
+ * still the caller's, and the call's length is known, so a call under its class's threshold
+ * costs two clock reads and nothing more; one at or over it gets its backtrace
+ * (cudabt_take()), frames of this library and of libcupti left out; the recorder drops
+ * those above the API function (libcuda's, the runtime's internals), which becomes frame 0.
+ * Driver calls made inside a runtime call (by the runtime) get none: their row, if CUPTI
+ * writes one, is not the application's call.
+ */
+static void cudabt_callback(CUpti_CallbackDomain domain, CUpti_CallbackId cbid,
+			    const CUpti_CallbackData *cd)
+{
+	int driver = domain == CUPTI_CB_DOMAIN_DRIVER_API;
+	uint64_t t0, now;
+	unsigned c;
+	int win;
+
+	if (cd->callbackSite == CUPTI_API_ENTER) {
+		if (!driver)
+			bt_runtime_depth++;
+		else if (bt_runtime_depth > 0)
+			return;
+		if (cd->correlationData)
+			*cd->correlationData = gp_now_ns();
+		return;
+	}
+	if (!driver) {
+		if (bt_runtime_depth > 0)
+			bt_runtime_depth--;
+	} else if (bt_runtime_depth > 0) {
+		return;
+	}
+	if (cbid >= MAX_CBID || !cd->correlationData || !(t0 = *cd->correlationData))
+		return;
+	c = atomic_load_explicit(&bt_cls[driver][cbid], memory_order_relaxed);
+	if (!c) {
+		c = (unsigned)bt_classify(cd->functionName) + 1;
+		atomic_store_explicit(&bt_cls[driver][cbid], (unsigned char)c,
+				      memory_order_relaxed);
+	}
+	if (c == BT_NOISE || bt_thr[c - 1] == UINT64_MAX)
+		return;
+	now = gp_now_ns();
+	if (now < t0 || now - t0 < bt_thr[c - 1])
+		return;
+	win = event_window(1, cd->correlationId, t0, now);
+	if (win != WIN_DROP)
+		cudabt_take(cd, win);
+}
+
 /* ---- callbacks --------------------------------------------------------------------- */
 
 static void graph_created(void);
@@ -1106,6 +1261,9 @@ static void CUPTIAPI cupti_callback(void *ud, CUpti_CallbackDomain domain, CUpti
 	(void)ud;
 	if (forked_child || getpid() != init_pid)
 		return;
+	if (bt_on &&
+	    (domain == CUPTI_CB_DOMAIN_DRIVER_API || domain == CUPTI_CB_DOMAIN_RUNTIME_API))
+		cudabt_callback(domain, cbid, data);
 	if (domain == CUPTI_CB_DOMAIN_RESOURCE) {
 		const CUpti_ResourceData *rd = data;
 		if (cbid == CUPTI_CBID_RESOURCE_CU_INIT_FINISHED) {
@@ -1184,6 +1342,7 @@ static int resolve(void *h)
 	*(void **)&p_cuptiGetGraphId = dlsym(h, "cuptiGetGraphId");
 	*(void **)&p_cuptiGetGraphNodeId = dlsym(h, "cuptiGetGraphNodeId");
 	*(void **)&p_cuptiGetGraphExecId = dlsym(h, "cuptiGetGraphExecId");
+	*(void **)&p_cuptiEnableDomain = dlsym(h, "cuptiEnableDomain");
 
 	void *cu = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
 	if (cu) {
@@ -1458,6 +1617,21 @@ static int setup(void)
 	}
 	if (opt_flush_ms)
 		p_cuptiActivityFlushPeriod(opt_flush_ms);
+	if (bt_on) { /* --cudabacktrace: every API call's entry and exit */
+		cudabt_init();
+		if (!p_cuptiEnableDomain ||
+		    p_cuptiEnableDomain(1, subscriber, CUPTI_CB_DOMAIN_RUNTIME_API) !=
+			CUPTI_SUCCESS ||
+		    p_cuptiEnableDomain(1, subscriber, CUPTI_CB_DOMAIN_DRIVER_API) !=
+			CUPTI_SUCCESS) {
+			static const char msg[] =
+			    "gprof-cli: warning: cuda: no backtraces of CUDA calls "
+			    "(--cudabacktrace): CUPTI refused the API callbacks\n";
+			bt_on = 0;
+			if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+				return 0;
+		}
+	}
 	return 0;
 }
 

@@ -6,7 +6,7 @@
  *   CUPTI_ACTIVITY_KIND_RUNTIME, _KERNEL, _MEMCPY, _MEMSET, _SYNCHRONIZATION, _GRAPH_TRACE,
  *   _CUDA_EVENT, CUDA_GPU_MEMORY_USAGE_EVENTS, TARGET_INFO_GPU, TARGET_INFO_CUDA_DEVICE,
  *   TARGET_INFO_CUDA_CONTEXT_INFO, TARGET_INFO_CUDA_STREAM, CUDA_GRAPH_EVENTS,
- *   CUDA_GRAPH_NODE_EVENTS.
+ *   CUDA_GRAPH_NODE_EVENTS, CUDA_CALLCHAINS.
  *
  * Like nsys, a table is created only when its first row arrives (a report of a run
  * without memsets has no MEMSET table).  The ENUM_* tables are core/report_enums.c's.
@@ -26,6 +26,15 @@
  *   - eventSyncId (SYNCHRONIZATION and CUDA_EVENT) is written as its low 32 bits, as nsys
  *     writes the synchronisation's (fixture: 4294967295 for "none"), so the two join.
  *
+ * Backtraces (--cudabacktrace): a GP_REC_CUDA_CALLCHAIN arrives before the API record of
+ * its call (the collector sends it from the API-exit callback; CUPTI hands the API record
+ * over later); its frames become CUDA_CALLCHAINS rows (nsys's columns: id, symbol, module,
+ * unresolved, originalIP, stackDepth 0 = the CUDA API function, core/report_symbols.h
+ * report_callchain_write()) and the API row, found by (process, correlationId), gets the
+ * chain's id as callchainId (NULL: none, as nsys).  Chains whose API record never came
+ * (the call was filtered as noise, or lost) are counted in META_DATA_EXPORT
+ * GPROF_CUDA_CALLCHAINS_UNJOINED.
+ *
  * Kernel names arrive mangled (as CUPTI reports them); each distinct name is demangled
  * once here, spelled as nsys spells it (core/kernel_name.c), and the shortName is the base name
  * without scope, template arguments, return type and parameters ("_Z4tinyPfi" -> "tiny(float *,
@@ -41,6 +50,7 @@
 #include "core/kernel_name.h"
 #include "core/report.h"
 #include "core/report_cuda.h"
+#include "core/report_symbols.h"
 #include "core/util.h"
 #include "core/wire.h"
 
@@ -53,6 +63,7 @@ _Static_assert(sizeof(struct gp_rec_cuda_memory) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_graph_trace) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_graph_event) == 48, "wire size");
 _Static_assert(sizeof(struct gp_rec_cuda_event) == 48, "wire size");
+_Static_assert(sizeof(struct gp_rec_cuda_callchain) == 24, "wire size");
 _Static_assert(sizeof(struct gp_rec_cuda_device) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_context) % 8 == 0, "wire align");
 _Static_assert(sizeof(struct gp_rec_cuda_stream) % 8 == 0, "wire align");
@@ -74,6 +85,7 @@ enum cuda_table {
 	T_GRAPH_EVENTS,
 	T_GRAPH_NODE_EVENTS,
 	T_CUDA_EVENT,
+	T_CALLCHAINS,
 	T_COUNT
 };
 
@@ -88,7 +100,7 @@ static const struct cuda_table_def table_defs[T_COUNT] = {
 		   " eventClass INTEGER NOT NULL, globalTid INTEGER, correlationId INTEGER,"
 		   " nameId INTEGER NOT NULL, returnValue INTEGER NOT NULL,"
 		   " callchainId INTEGER)",
-		   "INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME VALUES (?,?,?,?,?,?,?,NULL)"},
+		   "INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME VALUES (?,?,?,?,?,?,?,?)"},
     [T_KERNEL] =
 	{"CREATE TABLE CUPTI_ACTIVITY_KIND_KERNEL ("
 	 " start INTEGER NOT NULL, end INTEGER NOT NULL,"
@@ -202,6 +214,14 @@ static const struct cuda_table_def table_defs[T_COUNT] = {
 		      " streamId INTEGER NOT NULL, correlationId INTEGER, globalPid INTEGER,"
 		      " eventId INTEGER NOT NULL, eventSyncId INTEGER)",
 		      "INSERT INTO CUPTI_ACTIVITY_KIND_CUDA_EVENT VALUES (?,?,?,NULL,?,?,?,?,?)"},
+    /* nsys's CUDA_CALLCHAINS (nsys-cli.md, the export schema): the sampling callchains'
+     * columns less kernelMode, thumbCode, specialEntry and unwindMethod; the parameters
+     * are report_callchain_write()'s */
+    [T_CALLCHAINS] = {"CREATE TABLE CUDA_CALLCHAINS ("
+		      " id INTEGER NOT NULL, symbol INTEGER NOT NULL, module INTEGER NOT NULL,"
+		      " unresolved INTEGER, originalIP INTEGER, stackDepth INTEGER NOT NULL,"
+		      " PRIMARY KEY (id, stackDepth))",
+		      "INSERT INTO CUDA_CALLCHAINS VALUES (?,?,?,?,?,?)"},
 };
 
 /* One distinct kernel name: StringIds ids of its three forms. */
@@ -219,6 +239,11 @@ struct cuda_state {
 	size_t knames_n, knames_alloc;
 	struct i64map kname_ix; /* mangled id -> index in knames */
 	uint64_t gpus_seen[4];	/* devices already in TARGET_INFO_GPU (once per device) */
+	/* --cudabacktrace: (pid << 32 | correlationId) -> CUDA_CALLCHAINS id of the call whose
+	 * API record has not come yet (0 once written) */
+	struct i64map chains;
+	int64_t chains_made, chains_joined;
+	struct report_symbols *syms;
 };
 
 static struct cuda_state *cuda_state(struct report *r)
@@ -348,8 +373,9 @@ static int put_row(struct report *r, sqlite3_stmt *st)
 static int h_api(struct report *r, struct report_conn *c, const void *p)
 {
 	const struct gp_rec_cuda_api *a = p;
+	struct cuda_state *s = cuda_state(r);
 	sqlite3_stmt *st = table_stmt(r, T_RUNTIME);
-	int64_t name = report_conn_string(c, a->name_sid);
+	int64_t name = report_conn_string(c, a->name_sid), *chain;
 
 	if (name < 0)
 		name = report_string(r, "<unknown>", 9);
@@ -360,7 +386,35 @@ static int h_api(struct report *r, struct report_conn *c, const void *p)
 	bind_i64(st, 5, a->correlation_id);
 	bind_i64(st, 6, name);
 	bind_i64(st, 7, a->return_value);
+	chain =
+	    s->chains_made
+		? i64map_find(&s->chains, ((int64_t)report_conn_pid(c) << 32) | a->correlation_id)
+		: NULL;
+	bind_opt(st, 8, chain ? *chain : 0);
+	if (chain && *chain) {
+		s->chains_joined++;
+		*chain = 0;
+	}
 	return put_row(r, st);
+}
+
+static int h_callchain(struct report *r, struct report_conn *c, const void *p)
+{
+	const struct gp_rec_cuda_callchain *k = p;
+	struct cuda_state *s = cuda_state(r);
+	const char *top = report_conn_string_text(c, k->api_sid);
+	int64_t id;
+	int found;
+
+	if (k->nframes > GP_CUDA_FRAMES_MAX ||
+	    k->h.size < sizeof(*k) + (size_t)k->nframes * sizeof(k->frames[0]))
+		return report_count_bad_record(r);
+	id = ++s->chains_made;
+	report_callchain_write(r, c, &s->syms, table_stmt(r, T_CALLCHAINS), id, k->frames,
+			       k->nframes, top);
+	*i64map_get(&s->chains, ((int64_t)report_conn_pid(c) << 32) | k->correlation_id, 0,
+		    &found) = id;
+	return 0;
 }
 
 static int h_kernel(struct report *r, struct report_conn *c, const void *p)
@@ -683,6 +737,7 @@ static const struct cuda_handler handlers[] = {
     [GP_REC_CUDA_GRAPH_EVENT - 0x300] = {sizeof(struct gp_rec_cuda_graph_event), h_graph_event,
 					 offsetof(struct gp_rec_cuda_graph_event, ts_ns), 0},
     [GP_REC_CUDA_EVENT - 0x300] = {sizeof(struct gp_rec_cuda_event), h_cuda_event},
+    [GP_REC_CUDA_CALLCHAIN - 0x300] = {sizeof(struct gp_rec_cuda_callchain), h_callchain},
 };
 
 static int cuda_create(struct report *r)
@@ -723,6 +778,8 @@ static void cuda_release(struct report *r)
 	if (s) {
 		free(s->knames);
 		i64map_free(&s->kname_ix);
+		i64map_free(&s->chains);
+		report_symbols_free(s->syms);
 	}
 	free(s);
 	*slot = NULL;
@@ -730,6 +787,16 @@ static void cuda_release(struct report *r)
 
 static int cuda_finish(struct report *r)
 {
+	struct cuda_state *s = cuda_state(r);
+
+	if (s->chains_made) { /* --cudabacktrace: the chains made, and those no call joined */
+		char v[24];
+
+		snprintf(v, sizeof(v), "%lld", (long long)s->chains_made);
+		report_meta_export(r, "GPROF_CUDA_CALLCHAINS", v);
+		snprintf(v, sizeof(v), "%lld", (long long)(s->chains_made - s->chains_joined));
+		report_meta_export(r, "GPROF_CUDA_CALLCHAINS_UNJOINED", v);
+	}
 	cuda_release(r);
 	/* kernel/copy -> API joins (cuda_api_gpu_sum, cuda_gpu_trace) go by correlationId */
 	if (sqlite3_table_column_metadata(report_db(r), NULL, "CUPTI_ACTIVITY_KIND_RUNTIME",
@@ -759,6 +826,9 @@ static int cuda_route(struct report_router *rt, uint32_t pid, const struct gp_re
 	if (idx >= sizeof(handlers) / sizeof(handlers[0]) || !handlers[idx].fn)
 		return REPORT_ROUTE_DEFAULT;
 	base = handlers[idx].size;
+	if (rec->type == GP_REC_CUDA_CALLCHAIN && rec->size >= base) /* after the frames */
+		base += (size_t)((const struct gp_rec_cuda_callchain *)(const void *)rec)->nframes *
+			sizeof(struct gp_osrt_frame);
 	if (rec->size < base + sizeof(t))
 		return REPORT_ROUTE_DEFAULT;
 	memcpy(&t, (const char *)rec + base, sizeof(t));
