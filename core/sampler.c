@@ -61,10 +61,11 @@ struct proc {
 	struct map *maps; /* sorted by start, not overlapping */
 	size_t n, cap;
 	Dwfl *dwfl;
-	int attached, rebuild; /* dwfl_attach_state done; the Dwfl must be built anew */
-	struct i64map syms;    /* lookup address -> (symbol_sid << 32 | module_sid) */
-	uint64_t py_runtime;   /* CPython 3.11's _PyRuntime, 0: none (sampler_python.h) */
-	size_t py_checked;     /* maps looked at for it */
+	int attached, rebuild;	     /* dwfl_attach_state done; the Dwfl must be built anew */
+	struct i64map syms;	     /* lookup address -> (symbol_sid << 32 | module_sid) */
+	uint64_t py_runtime;	     /* CPython's _PyRuntime, 0: none (sampler_python.h) */
+	const struct py_offsets *py; /* its layout, NULL: a version without one */
+	size_t py_checked;	     /* maps looked at for it */
 };
 
 /* One record copied out of a ring, ordered by (time, ring order). */
@@ -121,6 +122,7 @@ struct sampler {
 	struct sampler_stats st;
 	Dwfl_Callbacks dcb;
 	char *debuginfo_path;
+	int py_unknown_said; /* a CPython without a layout here was said */
 };
 
 static long perf_open(struct perf_event_attr *a, pid_t pid, int cpu)
@@ -247,6 +249,7 @@ static void proc_clear(struct proc *p)
 {
 	proc_drop_dwfl(p);
 	p->py_runtime = 0;
+	p->py = NULL;
 	p->py_checked = 0;
 	for (size_t i = 0; i < p->n; i++)
 		free(p->maps[i].path);
@@ -454,39 +457,58 @@ static void trailer(const struct perf_event_header *h, struct sample_id *id)
 	memcpy(id, (const unsigned char *)h + h->size - sizeof(*id), sizeof(*id));
 }
 
-/* CPython 3.11's _PyRuntime in process p (its executable or libpython exports it), once
- * p maps one; 0 when it does not. */
+/* CPython's _PyRuntime in process p (its executable or libpython exports it), once p maps
+ * one, and p->py its layout (by the Py_Version it exports, else by the file's name); 0
+ * when it maps none, or one of a version without a layout (said once). */
 static uint64_t py_runtime(struct sampler *s, struct proc *p)
 {
-	if (p->py_runtime || p->py_checked == p->n)
-		return p->py_runtime;
+	if (p->py_checked == p->n)
+		return p->py ? p->py_runtime : 0;
 	p->py_checked = p->n;
 	for (size_t i = 0; i < p->n && !p->py_runtime; i++) {
+		uint64_t version = 0;
+		unsigned long hex;
 		Dwfl *d;
 		Dwfl_Module *m;
 		int nsym;
 
-		if (!py_is_python311(p->maps[i].path) || !(d = proc_dwfl(s, p)) ||
+		if (!py_maybe_python(p->maps[i].path) || !(d = proc_dwfl(s, p)) ||
 		    !(m = dwfl_addrmodule(d, p->maps[i].start)))
 			continue;
 		nsym = dwfl_module_getsymtab(m);
-		for (int k = 1; k < nsym; k++) {
+		for (int k = 1; k < nsym && !(p->py_runtime && version); k++) {
 			GElf_Sym sym;
 			GElf_Addr addr;
 			const char *name =
 			    dwfl_module_getsym_info(m, k, &sym, &addr, NULL, NULL, NULL);
 
-			if (name && !strcmp(name, "_PyRuntime")) {
+			if (!name || sym.st_shndx == SHN_UNDEF)
+				continue;
+			if (!strcmp(name, "_PyRuntime"))
 				p->py_runtime = addr;
-				break;
-			}
+			else if (!strcmp(name, "Py_Version"))
+				version = addr;
 		}
+		if (!p->py_runtime)
+			continue;
+		p->py = py_offsets_of_process((pid_t)p->pid, version, p->maps[i].path, &hex);
+		if (p->py || s->py_unknown_said++)
+			continue;
+		if (hex)
+			warning("--python-sampling: process %u runs CPython %lu.%lu, whose frames "
+				"gprof-cli cannot read: its samples have no Python frames",
+				p->pid, hex >> 24, (hex >> 16) & 0xff);
+		else
+			warning("--python-sampling: process %u runs a CPython (%s) of a version "
+				"gprof-cli cannot read or tell: its samples have no Python frames",
+				p->pid, p->maps[i].path);
+		hint("CPython 3.11 and 3.12 are read (said once, for the first such process)");
 	}
-	return p->py_runtime;
+	return p->py ? p->py_runtime : 0;
 }
 
-/* Python frames (CPython 3.11, --python-sampling): interleave the thread's Python frames
- * with the native ones in fr[0..*n) (at most GP_SAMPLE_FRAMES_MAX): each native
+/* Python frames (CPython 3.11 and 3.12, --python-sampling): interleave the thread's
+ * Python frames with the native ones in fr[0..*n) (at most GP_SAMPLE_FRAMES_MAX): each native
  * _PyEval_EvalFrameDefault is preceded (leaf first) by the Python frames it runs, up to
  * its entry frame; Python frames left when the native stack has no more of them go last.
  * A Python frame: symbol "qualname (file.py:line)", module the file, ip 0. */
@@ -495,16 +517,16 @@ static void add_python_frames(struct sampler *s, struct proc *p, uint32_t tid,
 {
 	struct py_frame py[PY_FRAMES_MAX];
 	struct gp_sample_frame out[GP_SAMPLE_FRAMES_MAX];
-	uint64_t rt = py_runtime(s, p);
+	uint64_t rt;
 	uint32_t eval;
 	int np, j = 0;
 	unsigned k = 0;
 
 	struct py_stack st = {s->uw.stack, s->uw.sp, s->uw.stack_len};
 
-	if (!rt || !s->cfg.python)
+	if (!s->cfg.python || !(rt = py_runtime(s, p)))
 		return;
-	np = py_read_frames((pid_t)p->pid, rt, (pid_t)tid,
+	np = py_read_frames((pid_t)p->pid, p->py, rt, (pid_t)tid,
 			    s->cfg.backtrace == SAMPLER_BT_DWARF ? &st : NULL, py, PY_FRAMES_MAX);
 	eval = intern(s, "_PyEval_EvalFrameDefault");
 	if (np == 0) { /* none, while the native stack was running Python code: the thread had

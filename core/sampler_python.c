@@ -1,6 +1,9 @@
 /*
- * sampler_python.c - CPython 3.11 frames of a sampled thread, read from the process's
- * memory (see sampler_python.h).
+ * sampler_python.c - CPython 3.11 and 3.12 frames of a sampled thread, read from the
+ * process's memory (see sampler_python.h).  The offsets are those of CPython's
+ * structures on x86-64, from its headers of each version (Include/internal/pycore_frame.h,
+ * pycore_runtime.h, pycore_interp.h, Include/cpython/pystate.h, code.h, unicodeobject.h,
+ * bytesobject.h), as tests/gpu/py_offsets_probe.py finds them in a running interpreter.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,33 +12,98 @@
 #include "sampler_python.h"
 
 const struct py_offsets py311_offsets = {
+    .version = 0x030b,
     .runtime_interp_head = 40,	    /* _PyRuntimeState.interpreters.head */
     .interp_threads_head = 16,	    /* PyInterpreterState.threads.head */
     .tstate_next = 8,		    /* PyThreadState.next */
     .tstate_cframe = 56,	    /* PyThreadState.cframe */
     .tstate_native_thread_id = 160, /* PyThreadState.native_thread_id */
-    .cframe_current_frame = 8,	    /* _PyCFrame.current_frame */
+    .cframe_current_frame = 8,	    /* _PyCFrame.current_frame (after use_tracing) */
     .frame_code = 32,		    /* _PyInterpreterFrame.f_code */
     .frame_previous = 48,	    /* _PyInterpreterFrame.previous */
     .frame_prev_instr = 56,	    /* _PyInterpreterFrame.prev_instr */
     .frame_is_entry = 68,	    /* _PyInterpreterFrame.is_entry */
+    .frame_owner = 0,		    /* (not read: 3.11 has no shim frames) */
     .code_filename = 112,	    /* PyCodeObject.co_filename */
     .code_qualname = 128,	    /* PyCodeObject.co_qualname */
     .code_firstlineno = 72,	    /* PyCodeObject.co_firstlineno */
     .code_linetable = 136,	    /* PyCodeObject.co_linetable (bytes) */
     .code_adaptive = 184,	    /* PyCodeObject.co_code_adaptive (the code units) */
-    .ascii_header = 48,		    /* sizeof(PyASCIIObject) */
+    .ascii_header = 48,		    /* sizeof(PyASCIIObject): with wstr */
     .compact_header = 72,	    /* sizeof(PyCompactUnicodeObject) */
     .bytes_data = 32,		    /* PyBytesObject.ob_sval */
     .var_size = 16,		    /* PyVarObject.ob_size */
 };
 
-int py_is_python311(const char *path)
+/* 3.12: _PyInterpreterFrame reordered (f_code first), no is_entry (shim frames instead),
+ * _PyCFrame without use_tracing, PyThreadState's tracing fields changed, PyInterpreterState
+ * with more fields before threads, str without wstr, PyCodeObject with the
+ * instrumentation fields before co_code_adaptive. */
+const struct py_offsets py312_offsets = {
+    .version = 0x030c,
+    .runtime_interp_head = 40,	    /* _PyRuntimeState.interpreters.head: after five ints,
+				       _finalizing and interpreters.mutex */
+    .interp_threads_head = 72,	    /* PyInterpreterState.threads.head: after next, id,
+				       id_refcount, requires_idref, id_mutex, _initialized,
+				       finalizing, monitoring_version, last_restart_version and
+				       threads.next_unique_id */
+    .tstate_next = 8,		    /* PyThreadState.next (after prev) */
+    .tstate_cframe = 56,	    /* PyThreadState.cframe: after interp, _status and six
+				       ints (py_recursion_remaining .. what_event) */
+    .tstate_native_thread_id = 144, /* PyThreadState.native_thread_id (after thread_id) */
+    .cframe_current_frame = 0,	    /* _PyCFrame.current_frame: its first field now */
+    .frame_code = 0,		    /* _PyInterpreterFrame.f_code */
+    .frame_previous = 8,	    /* _PyInterpreterFrame.previous */
+    .frame_prev_instr = 56,	    /* _PyInterpreterFrame.prev_instr: after f_funcobj, f_globals,
+				       f_builtins, f_locals, frame_obj */
+    .frame_is_entry = 0,	    /* (none in 3.12) */
+    .frame_owner = 70,		    /* _PyInterpreterFrame.owner: after stacktop, return_offset */
+    .code_filename = 112,	    /* PyCodeObject.co_filename */
+    .code_qualname = 128,	    /* PyCodeObject.co_qualname */
+    .code_firstlineno = 68,	    /* PyCodeObject.co_firstlineno (after co_stacksize) */
+    .code_linetable = 136,	    /* PyCodeObject.co_linetable (bytes) */
+    .code_adaptive = 192,	    /* PyCodeObject.co_code_adaptive: after _co_cached,
+				       _co_instrumentation_version, _co_monitoring,
+				       _co_firsttraceable and co_extra */
+    .ascii_header = 40,		    /* sizeof(PyASCIIObject): length, hash, state; no wstr */
+    .compact_header = 56,	    /* sizeof(PyCompactUnicodeObject): + utf8_length, utf8 */
+    .bytes_data = 32,		    /* PyBytesObject.ob_sval (after ob_shash) */
+    .var_size = 16,		    /* PyVarObject.ob_size */
+};
+
+static const struct py_offsets *const py_tables[] = {&py311_offsets, &py312_offsets};
+
+const struct py_offsets *py_offsets_for_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	char exe[16], lib[24];
+
+	b = b ? b + 1 : path;
+	for (size_t i = 0; i < sizeof(py_tables) / sizeof(py_tables[0]); i++) {
+		unsigned v = py_tables[i]->version;
+
+		snprintf(exe, sizeof(exe), "python%u.%u", v >> 8, v & 0xff);
+		snprintf(lib, sizeof(lib), "libpython%u.%u.so", v >> 8, v & 0xff);
+		if (!strcmp(b, exe) || !strncmp(b, lib, strlen(lib)))
+			return py_tables[i];
+	}
+	return NULL;
+}
+
+const struct py_offsets *py_offsets_for_version(unsigned long hexversion)
+{
+	for (size_t i = 0; i < sizeof(py_tables) / sizeof(py_tables[0]); i++)
+		if (hexversion >> 16 == py_tables[i]->version)
+			return py_tables[i];
+	return NULL;
+}
+
+int py_maybe_python(const char *path)
 {
 	const char *b = strrchr(path, '/');
 
 	b = b ? b + 1 : path;
-	return !strcmp(b, "python3.11") || !strncmp(b, "libpython3.11.so", 16);
+	return !strncmp(b, "python", 6) || !strncmp(b, "libpython", 9);
 }
 
 static int rd(pid_t pid, uint64_t addr, void *buf, size_t n)
@@ -54,11 +122,23 @@ static uint64_t rd_ptr(pid_t pid, uint64_t addr, int *err)
 	return v;
 }
 
-/* A str object's text into buf (ASCII and Latin-1 compact strings; others "?"). */
-static void rd_str(pid_t pid, uint64_t obj, char *buf, size_t size)
+const struct py_offsets *py_offsets_of_process(pid_t pid, uint64_t py_version, const char *path,
+					       unsigned long *hexversion)
 {
-	const struct py_offsets *o = &py311_offsets;
-	unsigned char hdr[48];
+	unsigned long v = 0;
+
+	*hexversion = 0;
+	if (py_version && rd(pid, py_version, &v, sizeof(v)) == 0 && v >> 24 == 3) {
+		*hexversion = v;
+		return py_offsets_for_version(v);
+	}
+	return py_offsets_for_name(path);
+}
+
+/* A str object's text into buf (ASCII and Latin-1 compact strings; others "?"). */
+static void rd_str(pid_t pid, const struct py_offsets *o, uint64_t obj, char *buf, size_t size)
+{
+	unsigned char hdr[40]; /* PyASCIIObject up to state, in 3.11 and 3.12 */
 	uint64_t len;
 	uint32_t state;
 	size_t n;
@@ -68,7 +148,8 @@ static void rd_str(pid_t pid, uint64_t obj, char *buf, size_t size)
 		return;
 	memcpy(&len, hdr + 16, 8);
 	memcpy(&state, hdr + 32, 4);
-	/* state: interned 2 bits, kind 3, compact 1, ascii 1, ready 1 */
+	/* state: interned 2 bits, kind 3, compact 1, ascii 1, then 3.11's ready or 3.12's
+	 * statically_allocated */
 	if (!(state & (1u << 5)) || ((state >> 2) & 7) != 1)
 		return; /* not compact, or not one byte per character */
 	n = len < size - 1 ? (size_t)len : size - 1;
@@ -135,10 +216,9 @@ int py_line_of(const unsigned char *t, size_t len, int first, int addr)
 	return 0;
 }
 
-int py_read_frames(pid_t pid, uint64_t runtime, pid_t tid, const struct py_stack *st,
-		   struct py_frame *out, int max)
+int py_read_frames(pid_t pid, const struct py_offsets *o, uint64_t runtime, pid_t tid,
+		   const struct py_stack *st, struct py_frame *out, int max)
 {
-	const struct py_offsets *o = &py311_offsets;
 	int err = 0, n = 0, guard = 0;
 	uint64_t interp, ts, frame = 0;
 
@@ -166,15 +246,27 @@ int py_read_frames(pid_t pid, uint64_t runtime, pid_t tid, const struct py_stack
 		uint64_t code = rd_ptr(pid, frame + o->frame_code, &err);
 		uint64_t instr = rd_ptr(pid, frame + o->frame_prev_instr, &err);
 		struct py_frame *f = &out[n];
-		unsigned char entry = 0, table[4096];
+		unsigned char entry = 0, owner = 0, table[4096];
 		uint64_t lt, tlen = 0;
 		int first = 0;
 
 		if (err || !code)
 			break;
-		rd(pid, frame + o->frame_is_entry, &entry, 1);
-		rd_str(pid, rd_ptr(pid, code + o->code_qualname, &err), f->name, sizeof(f->name));
-		rd_str(pid, rd_ptr(pid, code + o->code_filename, &err), f->file, sizeof(f->file));
+		if (o->frame_owner && rd(pid, frame + o->frame_owner, &owner, 1) == 0 &&
+		    owner == PY_FRAME_OWNED_BY_CSTACK) {
+			/* 3.12's shim below the first frame of a _PyEval_EvalFrameDefault call:
+			 * not a Python function; the frame above it is that call's entry */
+			if (n > 0)
+				out[n - 1].is_entry = 1;
+			frame = rd_ptr(pid, frame + o->frame_previous, &err);
+			continue;
+		}
+		if (o->frame_is_entry)
+			rd(pid, frame + o->frame_is_entry, &entry, 1);
+		rd_str(pid, o, rd_ptr(pid, code + o->code_qualname, &err), f->name,
+		       sizeof(f->name));
+		rd_str(pid, o, rd_ptr(pid, code + o->code_filename, &err), f->file,
+		       sizeof(f->file));
 		rd(pid, code + o->code_firstlineno, &first, sizeof(first));
 		lt = rd_ptr(pid, code + o->code_linetable, &err);
 		f->line = 0;

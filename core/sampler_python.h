@@ -1,14 +1,20 @@
 /*
- * sampler_python.h - the Python frames of a sampled CPython 3.11 thread (`profile -s
- * process-tree`; nsys --python-sampling), read by gprof-cli's sampler (core/sampler.c) from
- * the process's memory (process_vm_readv(2)), as py-spy does in its non-blocking mode:
- * _PyRuntime (an exported symbol of the python3.11 executable or libpython3.11) ->
- * interpreters.head -> threads.head -> the PyThreadState whose native_thread_id is the
- * sampled thread -> cframe->current_frame -> the _PyInterpreterFrame chain (previous),
- * each frame's code object (co_qualname, co_filename, co_firstlineno, co_linetable) and
- * the instruction it is at (prev_instr), whose line the 3.11 location table gives.  The
- * offsets are CPython 3.11's on x86-64 (Include/internal, checked against the installed
- * headers by tests/unit/test_sampler_python.c when they are there).
+ * sampler_python.h - the Python frames of a sampled CPython 3.11 or 3.12 thread (`profile
+ * --python-sampling`), read by gprof-cli's sampler (core/sampler.c) from the process's
+ * memory (process_vm_readv(2)), as py-spy does in its non-blocking mode: _PyRuntime (an
+ * exported symbol of the python3.1x executable or libpython3.1x) -> interpreters.head ->
+ * threads.head -> the PyThreadState whose native_thread_id is the sampled thread ->
+ * cframe->current_frame -> the _PyInterpreterFrame chain (previous), each frame's code
+ * object (co_qualname, co_filename, co_firstlineno, co_linetable) and the instruction it
+ * is at (prev_instr), whose line the location table gives (the same format in 3.11 and
+ * 3.12).  The layout is chosen per process: by Py_Version (PY_VERSION_HEX, exported by
+ * 3.11 and later) read from the process, else by the file's name.  The offsets are
+ * CPython's on x86-64, one table per version (sampler_python.c);
+ * tests/gpu/py_offsets_probe.py finds them in a running interpreter and compares.
+ *
+ * 3.11 marks the first frame of each _PyEval_EvalFrameDefault call (is_entry); 3.12
+ * instead puts a shim frame, owned by the C stack, below it: the reader skips shims and
+ * marks the frame above one as the entry frame.
  *
  * The memory is read when the sampler processes the sample, up to SAMPLER_POLL_MS later,
  * not at the sample's instant.  With -b dwarf the innermost frame is the one of the
@@ -34,18 +40,39 @@ struct py_frame {
 	int is_entry;	/* the first Python frame of its _PyEval_EvalFrameDefault call */
 };
 
-/* CPython 3.11 x86-64 offsets (bytes) this reader uses. */
+/* A CPython version's x86-64 offsets (bytes) this reader uses; 0 for a field the version
+ * does not have (frame_is_entry in 3.12, frame_owner in 3.11). */
 struct py_offsets {
+	unsigned version; /* major << 8 | minor: 0x030b for 3.11 */
 	size_t runtime_interp_head, interp_threads_head, tstate_next, tstate_cframe,
 	    tstate_native_thread_id, cframe_current_frame, frame_code, frame_previous,
-	    frame_prev_instr, frame_is_entry, code_filename, code_qualname, code_firstlineno,
-	    code_linetable, code_adaptive, ascii_header, compact_header, bytes_data, var_size;
+	    frame_prev_instr, frame_is_entry, frame_owner, code_filename, code_qualname,
+	    code_firstlineno, code_linetable, code_adaptive, ascii_header, compact_header,
+	    bytes_data, var_size;
 };
-extern const struct py_offsets py311_offsets;
+extern const struct py_offsets py311_offsets, py312_offsets;
 
-/* 1 when the file name is CPython 3.11's interpreter or library ("python3.11",
- * "libpython3.11.so.1.0"), whose _PyRuntime this reader understands. */
-int py_is_python311(const char *path);
+/* _PyInterpreterFrame.owner of 3.12's shim frames (FRAME_OWNED_BY_CSTACK). */
+#define PY_FRAME_OWNED_BY_CSTACK 3
+
+/* The table of a CPython interpreter or library by its file name ("python3.12",
+ * "/usr/lib/libpython3.11.so.1.0"); NULL for other names, "python3" among them. */
+const struct py_offsets *py_offsets_for_name(const char *path);
+
+/* The table of PY_VERSION_HEX `hexversion` (0x030c05f0 is 3.12.5); NULL when none. */
+const struct py_offsets *py_offsets_for_version(unsigned long hexversion);
+
+/* 1 when the file's name may be a CPython interpreter or library ("python", "python3",
+ * "python3.12", "libpython3.12.so.1.0"): the sampler looks in it for _PyRuntime. */
+int py_maybe_python(const char *path);
+
+/*
+ * The table for process `pid` whose file `path` holds _PyRuntime: by the Py_Version
+ * variable at `py_version` in its memory (0: the file exports none), else by the name.
+ * NULL when the version has no table.  *hexversion gets the version read (0: none).
+ */
+const struct py_offsets *py_offsets_of_process(pid_t pid, uint64_t py_version, const char *path,
+					       unsigned long *hexversion);
 
 /* The sample's copy of the thread's user stack (-b dwarf): `len` bytes from address sp. */
 struct py_stack {
@@ -55,17 +82,17 @@ struct py_stack {
 
 /*
  * Read the Python frames of thread `tid` of process `pid` whose _PyRuntime is at
- * `runtime`: up to `max` into out, innermost first.  st (NULL: none): the sample's stack
- * copy; the innermost frame is then taken from it (the _PyCFrame of the running
+ * `runtime`, laid out as `o` says: up to `max` into out, innermost first.  st (NULL: none): the
+ * sample's stack copy; the innermost frame is then taken from it (the _PyCFrame of the running
  * _PyEval_EvalFrameDefault lives on the C stack), as it was at the sample, and only the
  * frames' contents are read later.  Returns the number read (0: the thread runs no
  * Python code, or has no thread state), or -1 when the memory could not be read (the
  * process is gone, or reading is not allowed).
  */
-int py_read_frames(pid_t pid, uint64_t runtime, pid_t tid, const struct py_stack *st,
-		   struct py_frame *out, int max);
+int py_read_frames(pid_t pid, const struct py_offsets *o, uint64_t runtime, pid_t tid,
+		   const struct py_stack *st, struct py_frame *out, int max);
 
-/* The line of code-unit index `addr` in a CPython 3.11 location table (co_linetable,
+/* The line of code-unit index `addr` in a CPython 3.11/3.12 location table (co_linetable,
  * `len` bytes) of a code object whose first line is `first`; 0 when not found.
  * (Objects/locations.md, "Format of the locations table".) */
 int py_line_of(const unsigned char *table, size_t len, int first, int addr);
