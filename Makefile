@@ -215,7 +215,8 @@ $(FAKE_DIR)/libcudalibs_ext.so: tests/programs/cudalibs/fake_ext.c $(FAKE_DIR)/l
 # PM-sampling header is (the test skips otherwise)
 FAKEGPU_DIR := $(B)/tests/programs/fakegpu
 FAKEGPU_LIBS := $(if $(wildcard $(CUPTI_INC)/cupti_pmsampling.h),\
-	$(FAKEGPU_DIR)/libcupti.so.13 $(FAKEGPU_DIR)/libcuda.so.1)
+	$(FAKEGPU_DIR)/libcupti.so.13 $(FAKEGPU_DIR)/libcuda.so.1 \
+	$(FAKEGPU_DIR)/libcudart.so.13 $(FAKEGPU_DIR)/cudabt_app)
 $(FAKEGPU_DIR)/libcupti.so.13: tests/programs/fakegpu/fake_cupti.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FAKE_CFLAGS) -I$(CUPTI_INC) -I$(CUDA_INC) -Icollectors/compat \
@@ -223,6 +224,14 @@ $(FAKEGPU_DIR)/libcupti.so.13: tests/programs/fakegpu/fake_cupti.c
 $(FAKEGPU_DIR)/libcuda.so.1: tests/programs/fakegpu/fake_cupti.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FAKE_CFLAGS) -DFAKE_CUDA -Wl,-soname,libcuda.so.1 -o $@ $<
+# the fake runtime and its application (tests/e2e/test_cudabt.c: --cudabacktrace)
+$(FAKEGPU_DIR)/libcudart.so.13: tests/programs/fakegpu/fake_cudart.c $(FAKEGPU_DIR)/libcupti.so.13
+	$(CC) $(FAKE_CFLAGS) -I$(CUPTI_INC) -I$(CUDA_INC) -Icollectors/compat \
+		-Wl,-soname,libcudart.so.13 -o $@ $< -L$(FAKEGPU_DIR) -l:libcupti.so.13 \
+		-Wl,-rpath,'$$ORIGIN' -ldl -pthread
+$(FAKEGPU_DIR)/cudabt_app: tests/programs/fakegpu/cudabt_app.c $(FAKEGPU_DIR)/libcudart.so.13
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fno-omit-frame-pointer -o $@ $< -L$(FAKEGPU_DIR) \
+		-l:libcudart.so.13 -Wl,-rpath,'$$ORIGIN'
 check: $(FAKEGPU_LIBS)
 
 # and a program linked with the real libraries, where they are installed

@@ -12,9 +12,20 @@
  * "nvlrx", "nvltx" or "ctc__" are unknown to the fake chip (as NVLink/CTC on a PCIe H200).
  * $FAKE_CUPTI_FAIL=enable makes cuptiPmSamplingEnable fail (CUPTI_ERROR_INSUFFICIENT_PRIVILEGES);
  * =crash kills the process (SIGKILL) in its 5th cuptiPmSamplingDecodeData.
+ *
+ * API tracing (the CPU tests of the cuda collector's API records and --cudabacktrace,
+ * tests/e2e/test_cudabt.c): the subscriber and activity entry points collectors/cuda.c
+ * resolves, and fake_cupti_api(), which the fake runtime (fake_cudart.c) calls for each of
+ * its API functions as libcuda calls CUPTI for a real one: the subscriber's API callbacks
+ * at entry and exit (when its domain or that callback is enabled), the call between them,
+ * and a CUpti_ActivityAPI record (CUPTI_ACTIVITY_KIND_RUNTIME enabled, the call not
+ * filtered) in a buffer from the client's request callback, handed back by
+ * cuptiActivityFlushAll.  Correlation ids count from 1, one counter per process.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -274,5 +285,240 @@ EXPORT CUptiResult cuptiPmSamplingDisable(CUpti_PmSampling_Disable_Params *p)
 {
 	free(p->pPmSamplingObject);
 	return CUPTI_SUCCESS;
+}
+
+/* ---- API tracing (see the header) ---------------------------------------------------- */
+
+#define FAKE_MAX_CBID 4096
+static CUpti_CallbackFunc sub_fn;
+static void *sub_ud;
+static unsigned char dom_on[CUPTI_CB_DOMAIN_SIZE];
+static unsigned char cb_on[CUPTI_CB_DOMAIN_SIZE][FAKE_MAX_CBID];
+static unsigned char rt_filtered[FAKE_MAX_CBID]; /* cuptiActivityEnableRuntimeApi(cbid, 0) */
+static const char *cb_names[FAKE_MAX_CBID];	 /* runtime cbid -> callback name */
+static int runtime_kind_on;
+static CUpti_BuffersCallbackRequestFunc buf_req;
+static CUpti_BuffersCallbackCompleteFunc buf_done;
+static pthread_mutex_t buf_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *buf;
+static size_t buf_size, buf_used;
+static uint32_t next_corr;
+
+EXPORT CUptiResult cuptiGetVersion(uint32_t *v)
+{
+	*v = CUPTI_API_VERSION;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiSubscribe_v2(CUpti_SubscriberHandle *h, CUpti_CallbackFunc fn, void *ud,
+				     CUpti_SubscriberParams *p)
+{
+	(void)p;
+	sub_fn = fn;
+	sub_ud = ud;
+	*h = (CUpti_SubscriberHandle)&sub_fn;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiEnableCallback(uint32_t on, CUpti_SubscriberHandle h,
+				       CUpti_CallbackDomain d, CUpti_CallbackId cbid)
+{
+	(void)h;
+	if ((unsigned)d < CUPTI_CB_DOMAIN_SIZE && cbid < FAKE_MAX_CBID)
+		cb_on[d][cbid] = (unsigned char)on;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiEnableDomain(uint32_t on, CUpti_SubscriberHandle h, CUpti_CallbackDomain d)
+{
+	(void)h;
+	if ((unsigned)d < CUPTI_CB_DOMAIN_SIZE)
+		dom_on[d] = (unsigned char)on;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiGetCallbackName(CUpti_CallbackDomain d, uint32_t cbid, const char **name)
+{
+	if (d != CUPTI_CB_DOMAIN_RUNTIME_API || cbid >= FAKE_MAX_CBID || !cb_names[cbid])
+		return CUPTI_ERROR_INVALID_PARAMETER;
+	*name = cb_names[cbid];
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiSetThreadIdType(CUpti_ActivityThreadIdType t)
+{
+	(void)t;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityRegisterCallbacks(CUpti_BuffersCallbackRequestFunc req,
+						  CUpti_BuffersCallbackCompleteFunc done)
+{
+	buf_req = req;
+	buf_done = done;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivitySetAttribute(CUpti_ActivityAttribute a, size_t *sz, void *v)
+{
+	(void)a, (void)sz, (void)v;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityEnable(CUpti_ActivityKind k)
+{
+	if (k == CUPTI_ACTIVITY_KIND_RUNTIME)
+		runtime_kind_on = 1;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityDisable(CUpti_ActivityKind k)
+{
+	if (k == CUPTI_ACTIVITY_KIND_RUNTIME)
+		runtime_kind_on = 0;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityEnableAndDump(CUpti_ActivityKind k)
+{
+	(void)k; /* no devices, contexts or streams to dump */
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityEnableRuntimeApi(CUpti_CallbackId cbid, uint8_t on)
+{
+	if (cbid < FAKE_MAX_CBID)
+		rt_filtered[cbid] = !on;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityEnableDriverApi(CUpti_CallbackId cbid, uint8_t on)
+{
+	(void)cbid, (void)on;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityGetNextRecord(uint8_t *b, size_t valid, CUpti_Activity **rec)
+{
+	uint8_t *next = *rec ? (uint8_t *)*rec + sizeof(CUpti_ActivityAPI) : b;
+
+	if (next + sizeof(CUpti_ActivityAPI) > b + valid)
+		return CUPTI_ERROR_MAX_LIMIT_REACHED;
+	*rec = (CUpti_Activity *)next;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityFlushAll(uint32_t flag)
+{
+	uint8_t *b;
+	size_t size, used;
+
+	(void)flag;
+	pthread_mutex_lock(&buf_mu);
+	b = buf, size = buf_size, used = buf_used;
+	buf = NULL, buf_used = 0;
+	pthread_mutex_unlock(&buf_mu);
+	if (b && buf_done)
+		buf_done(NULL, 0, b, size, used);
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityFlushPeriod(uint32_t ms)
+{
+	(void)ms; /* records are handed back at cuptiActivityFlushAll only */
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityGetNumDroppedRecords(CUcontext c, uint32_t s, size_t *n)
+{
+	(void)c, (void)s;
+	*n = 0;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiGetContextId(CUcontext c, uint32_t *id)
+{
+	(void)c;
+	*id = 1;
+	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiGetDeviceId(CUcontext c, uint32_t *id)
+{
+	(void)c;
+	*id = 0;
+	return CUPTI_SUCCESS;
+}
+
+static void fake_callback(CUpti_CallbackDomain d, CUpti_CallbackId cbid, CUpti_CallbackData *cd)
+{
+	if (sub_fn && (dom_on[d] || (cbid < FAKE_MAX_CBID && cb_on[d][cbid])))
+		sub_fn(sub_ud, d, cbid, cd);
+}
+
+static void fake_record(CUpti_CallbackId cbid, uint32_t corr, uint64_t t0, uint64_t t1, int ret)
+{
+	CUpti_ActivityAPI *a;
+
+	pthread_mutex_lock(&buf_mu);
+	if (buf && buf_used + sizeof(*a) > buf_size) { /* full: hand it back first */
+		uint8_t *b = buf;
+		size_t size = buf_size, used = buf_used;
+		buf = NULL, buf_used = 0;
+		pthread_mutex_unlock(&buf_mu);
+		buf_done(NULL, 0, b, size, used);
+		pthread_mutex_lock(&buf_mu);
+	}
+	if (!buf) {
+		size_t max = 0;
+		buf_req(&buf, &buf_size, &max);
+		buf_used = 0;
+	}
+	if (buf) {
+		a = (CUpti_ActivityAPI *)(buf + buf_used);
+		memset(a, 0, sizeof(*a));
+		a->kind = CUPTI_ACTIVITY_KIND_RUNTIME;
+		a->cbid = cbid;
+		a->start = t0;
+		a->end = t1;
+		a->processId = (uint32_t)getpid();
+		a->threadId = (uint32_t)syscall(SYS_gettid);
+		a->correlationId = corr;
+		a->returnValue = (uint32_t)ret;
+		buf_used += sizeof(*a);
+	}
+	pthread_mutex_unlock(&buf_mu);
+}
+
+/* One runtime API call of the fake runtime: `name` as CUpti_CallbackData.functionName
+ * (e.g. "cudaMemcpy"), `cbname` as cuptiGetCallbackName spells it ("cudaMemcpy_v3020"),
+ * fn(arg) the call itself.  Returns fn's value. */
+EXPORT int fake_cupti_api(CUpti_CallbackId cbid, const char *name, const char *cbname,
+			  int (*fn)(void *), void *arg);
+int fake_cupti_api(CUpti_CallbackId cbid, const char *name, const char *cbname, int (*fn)(void *),
+		   void *arg)
+{
+	CUpti_CallbackDomain d = CUPTI_CB_DOMAIN_RUNTIME_API;
+	CUpti_CallbackData cd;
+	uint64_t cdata = 0, t0, t1;
+	int ret;
+
+	if (cbid < FAKE_MAX_CBID)
+		cb_names[cbid] = cbname;
+	memset(&cd, 0, sizeof(cd));
+	cd.callbackSite = CUPTI_API_ENTER;
+	cd.functionName = name;
+	cd.symbolName = name;
+	cd.correlationId = __atomic_add_fetch(&next_corr, 1, __ATOMIC_RELAXED);
+	cd.correlationData = &cdata;
+	fake_callback(d, cbid, &cd);
+	t0 = now_ns();
+	ret = fn(arg);
+	t1 = now_ns();
+	cd.callbackSite = CUPTI_API_EXIT;
+	fake_callback(d, cbid, &cd);
+	if (runtime_kind_on && buf_req && cbid < FAKE_MAX_CBID && !rt_filtered[cbid])
+		fake_record(cbid, cd.correlationId, t0, t1, ret);
+	return ret;
 }
 #endif
