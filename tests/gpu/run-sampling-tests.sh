@@ -9,7 +9,11 @@
 #   2. the same with -b fp;
 #   3. PyTorch (tests/gpu/torch_launch_bound.py eager, when TORCH_PYTHON exists), with
 #      --python-sampling=true: samples in libpython (or a python executable that holds it) and libtorch, the CUDA driver's threads
-#      sampled too, Python frames of torch_launch_bound.py (CPython 3.11);
+#      sampled too; with CPython 3.11 or 3.12, tests/gpu/py_offsets_probe.py's offsets
+#      equal gprof-cli's table, and the Python frames of torch_launch_bound.py are there:
+#      body() at its x.add_ line, called by <module>, before the native
+#      _PyEval_EvalFrameDefault and after libtorch's frames, in stats cpu_func_sum and
+#      cpu_func_bottomup;
 #   4. cost: torch_launch_bound eager's own ELAPSED figure bare, under -s none
 #      --cpuctxsw=none and under the default sampling, 3 runs each, medians printed (the
 #      goal: sampling adds <= 2 % to -s none);
@@ -90,7 +94,64 @@ else
 	bad "gpu_basic -b fp: profile failed"
 fi
 
+# check_torch_python <db>: the Python frames of torch_launch_bound.py eager, whose time goes
+# in body()'s `x.add_(1.0)` line, called from the module's step loop
+check_torch_python() {
+	db=$1 script=$here/torch_launch_bound.py
+	add=$(grep -n 'x\.add_(1\.0)' "$script" | head -1 | cut -d: -f1)
+	body="body (torch_launch_bound.py:$add)"
+	n=$(q "$db" "SELECT count(DISTINCT c.id) FROM SAMPLING_CALLCHAINS c JOIN StringIds s ON \
+s.id = c.symbol JOIN StringIds m ON m.id = c.module WHERE s.value = '$body' AND m.value = \
+'$script'")
+	[ "${n:-0}" -gt 0 ] && ok "torch: $n samples at $body (module the script's path)" ||
+		bad "torch: no sample at $body"
+	# the line's callers in order: body, then <module> further out
+	n=$(q "$db" "SELECT count(*) FROM (SELECT c.id, min(CASE WHEN s.value = '$body' THEN \
+c.stackDepth END) AS b, min(CASE WHEN s.value LIKE '<module> (torch_launch_bound.py:%' THEN \
+c.stackDepth END) AS m FROM SAMPLING_CALLCHAINS c JOIN StringIds s ON s.id = c.symbol \
+GROUP BY c.id) WHERE b < m")
+	[ "${n:-0}" -gt 0 ] && ok "torch: $n samples with $body called by <module>" ||
+		bad "torch: $body never under <module> (torch_launch_bound.py)"
+	# interleaved: the native _PyEval_EvalFrameDefault that runs it comes after it, and
+	# the native PyTorch frames of the line come before it (which line launched the work)
+	n=$(q "$db" "SELECT count(*) FROM (SELECT c.id, max(CASE WHEN s.value = '$body' THEN \
+c.stackDepth END) AS py, max(CASE WHEN s.value = '_PyEval_EvalFrameDefault' THEN \
+c.stackDepth END) AS ev FROM SAMPLING_CALLCHAINS c JOIN StringIds s ON s.id = c.symbol \
+GROUP BY c.id) WHERE py < ev")
+	[ "${n:-0}" -gt 0 ] && ok "torch: $n samples with $body before _PyEval_EvalFrameDefault" ||
+		bad "torch: $body never interleaved before _PyEval_EvalFrameDefault"
+	n=$(q "$db" "SELECT count(*) FROM (SELECT c.id, min(CASE WHEN m.value LIKE \
+'%libtorch%' THEN c.stackDepth END) AS t, min(CASE WHEN s.value = '$body' THEN \
+c.stackDepth END) AS b FROM SAMPLING_CALLCHAINS c JOIN StringIds s ON s.id = c.symbol \
+JOIN StringIds m ON m.id = c.module GROUP BY c.id) WHERE t < b")
+	[ "${n:-0}" -gt 0 ] && ok "torch: $n samples in libtorch under $body" ||
+		bad "torch: no libtorch frame under $body"
+	if "$GPROF_CLI" stats -q -r cpu_func_sum "$db" >"$db.pysum" 2>&1 &&
+		grep -qF "$body" "$db.pysum"; then
+		ok "torch: stats cpu_func_sum lists $body"
+	else
+		bad "torch: stats cpu_func_sum without $body"
+		head -20 "$db.pysum" | sed 's/^/  | /'
+	fi
+	if "$GPROF_CLI" stats -q -r cpu_func_bottomup "$db" >"$db.pybu" 2>&1 &&
+		grep -qF -- "<- $body <- " "$db.pybu"; then
+		ok "torch: stats cpu_func_bottomup has leaves called from $body"
+	else
+		bad "torch: stats cpu_func_bottomup: no leaf called from $body"
+		head -20 "$db.pybu" | sed 's/^/  | /'
+	fi
+}
+
 if [ -x "$TORCH_PYTHON" ]; then
+	pyver=$("$TORCH_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	echo "== CPython $pyver offsets: tests/gpu/py_offsets_probe.py under $TORCH_PYTHON"
+	"$TORCH_PYTHON" "$here/py_offsets_probe.py" >"$tmp/probe" 2>&1
+	sed 's/^/  | /' "$tmp/probe"
+	if grep -q '^probe: [0-9]* match, 0 mismatch$' "$tmp/probe"; then
+		ok "probe: gprof-cli's offsets table is CPython $pyver's"
+	else
+		bad "probe: gprof-cli's offsets differ from CPython $pyver's (see above)"
+	fi
 	echo "== PyTorch: torch_launch_bound.py eager"
 	out=$tmp/torch
 	if "$GPROF_CLI" profile --python-sampling=true -f -o "$out" "$TORCH_PYTHON" \
@@ -108,11 +169,12 @@ StringIds m ON m.id = c.module WHERE m.value LIKE '%$mod%'")
 			bad "torch: only ${n:-0} thread sampled"
 		n=$(q "$out.db" "SELECT count(DISTINCT c.id) FROM SAMPLING_CALLCHAINS c JOIN \
 StringIds s ON s.id = c.symbol WHERE s.value LIKE '%(torch_launch_bound.py:%'")
-		if "$TORCH_PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-			[ "${n:-0}" -gt 0 ] && ok "torch: $n samples with Python frames" ||
-				bad "torch: no Python frame (CPython 3.11)"
+		if [ "$pyver" = 3.11 ] || [ "$pyver" = 3.12 ]; then
+			[ "${n:-0}" -gt 0 ] && ok "torch: $n samples with Python frames (CPython $pyver)" ||
+				bad "torch: no Python frame (CPython $pyver)"
+			check_torch_python "$out.db"
 		else
-			echo "  info Python frames: ${n:-0} (not CPython 3.11: none expected)"
+			echo "  info Python frames: ${n:-0} (CPython $pyver: none expected)"
 		fi
 		n=$(q "$out.db" "SELECT count(*) FROM OSRT_API WHERE callchainId != 0")
 		echo "  info OSRT calls with a backtrace: ${n:-0}"
