@@ -7,13 +7,13 @@
 # (run-analyze-tests.sh), the timeline export (run-timeline-tests.sh), host and GPU memory
 # (run-hostmem-tests.sh), the multi-report recipes
 # on torchrun ranks (run-recipe-tests.sh), NCCL's NVTX payloads (run-nccl-tests.sh), CPU sampling and OS runtime backtraces
-# (run-sampling-tests.sh), one after the other, each with its own log section; then
+# (run-sampling-tests.sh), backtraces of CUDA calls (run-cudabt-tests.sh), one after the other, each with its own log section; then
 # the sums as "N passed, N failed".  Environment as the suites: GPROF_CLI, BUILD.
 # Exit 1 if any suite failed or ended without its closing line.
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0
 failed=0
-for suite in run-gpu-tests run-engine-tests run-session-tests run-cudalibs-tests run-metrics-sampling-tests run-metrics-range-tests run-analyze-tests run-timeline-tests run-recipe-tests run-hostmem-tests run-nccl-tests run-sampling-tests; do
+for suite in run-gpu-tests run-engine-tests run-session-tests run-cudalibs-tests run-metrics-sampling-tests run-metrics-range-tests run-analyze-tests run-timeline-tests run-recipe-tests run-hostmem-tests run-nccl-tests run-sampling-tests run-cudabt-tests; do
 	echo "==== $suite"
 	log=$(mktemp)
 	sh "$here/$suite.sh" 2>&1 | tee "$log"
