@@ -99,6 +99,22 @@ char *tu_fixture(char *buf, const char *name)
 	return buf;
 }
 
+char *tu_fakegpu_dir(char *buf)
+{
+	const char *b = getenv("BUILD"), *old = getenv("LD_LIBRARY_PATH");
+	char rel[PATH_MAX], *lib;
+
+	snprintf(rel, sizeof(rel), "%s/tests/programs/fakegpu", b ? b : "build");
+	if (!realpath(rel, buf))
+		snprintf(buf, PATH_MAX, "%s", rel);
+	lib = malloc(strlen(buf) + (old ? strlen(old) : 0) + 2);
+	assert_non_null(lib);
+	sprintf(lib, "%s%s%s", buf, old && *old ? ":" : "", old ? old : "");
+	setenv("LD_LIBRARY_PATH", lib, 1);
+	free(lib);
+	return buf;
+}
+
 int tu_count_entries(const char *dir)
 {
 	char cmd[PATH_MAX + 64];

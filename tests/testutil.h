@@ -49,6 +49,12 @@ const char *tu_fixture_dir(void);
  * skipped, saying which file is missing (TU_SKIP), when it cannot be read. */
 char *tu_fixture(char *buf, const char *name);
 
+/* The fake GPU libraries (tests/programs/fakegpu/: CUPTI, libcuda, the CUDA runtime) of
+ * the build $BUILD (default "build"): buf (PATH_MAX bytes) = their folder, absolute when
+ * it exists, and that folder is put first on LD_LIBRARY_PATH (for the applications the
+ * tests profile).  Returns buf. */
+char *tu_fakegpu_dir(char *buf);
+
 /* Skip the running test, printing "skip: <why>" (printf-style) first: tests/run-tests.sh
  * counts skipped tests and shows each one's reason. */
 #define TU_SKIP(...)                                                                               \

@@ -132,6 +132,14 @@ static void assert_chains(const char *db, const char *api, const char *want)
 	assert_true(n > 0);
 }
 
+/* API rows of the report with (`with` 1) or without a callchainId. */
+static long long rows_chained(const char *db, int with)
+{
+	return tu_query_intf(
+	    db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME WHERE callchainId %s",
+	    with ? "IS NOT NULL" : "IS NULL");
+}
+
 static long long calls_with_chain(const char *db, const char *api)
 {
 	return tu_query_intf(
@@ -146,10 +154,8 @@ static void test_all(void **state)
 	char db[PATH_MAX], buf[64];
 
 	profile(*state, db, "--cudabacktrace=all:0", NULL);
-	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME"), 10);
-	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME "
-					  "WHERE callchainId IS NULL"),
-			 0);
+	assert_int_equal(rows_chained(db, 0) + rows_chained(db, 1), 10);
+	assert_int_equal(rows_chained(db, 0), 0);
 	assert_chains(db, "cudaLaunchKernel_v7000", "cudaLaunchKernel < launch_step < main");
 	assert_chains(db, "cudaMemcpy_v3020", "cudaMemcpy < copy_step < main");
 	assert_chains(db, "cudaDeviceSynchronize_v3020", "cudaDeviceSynchronize < main");
@@ -201,9 +207,7 @@ static void test_classes(void **state)
 
 	profile(*state, db, "--cudabacktrace=kernel:0", NULL);
 	assert_int_equal(calls_with_chain(db, "cudaLaunchKernel_v7000"), 4);
-	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME "
-					  "WHERE callchainId IS NOT NULL"),
-			 4);
+	assert_int_equal(rows_chained(db, 1), 4);
 	assert_chains(db, "cudaLaunchKernel_v7000", "cudaLaunchKernel < launch_step < main");
 	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_CUDA_BACKTRACE", buf, 64),
 			    "kernel:0");
@@ -216,9 +220,7 @@ static void test_classes(void **state)
 
 	profile(*state, db, "--cudabacktrace=other:0", NULL);
 	assert_int_equal(calls_with_chain(db, "cudaEventCreate_v3020"), 1);
-	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME "
-					  "WHERE callchainId IS NOT NULL"),
-			 1);
+	assert_int_equal(rows_chained(db, 1), 1);
 }
 
 static void test_threshold(void **state)
@@ -237,10 +239,8 @@ static void test_threshold(void **state)
 	assert_int_equal(calls_with_chain(db, "cudaMemcpy_v3020"), 0);
 	/* a 10 s threshold: none, and no table (nsys writes no empty table) */
 	profile(*state, db, "--cudabacktrace=all:10000000000", NULL);
-	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME "
-					  "WHERE callchainId IS NOT NULL"),
-			 0);
-	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME"), 10);
+	assert_int_equal(rows_chained(db, 1), 0);
+	assert_int_equal(rows_chained(db, 0) + rows_chained(db, 1), 10);
 	assert_int_equal(has_chains_table(db), 0);
 }
 
@@ -249,10 +249,8 @@ static void test_default_none(void **state)
 	char db[PATH_MAX], buf[256];
 
 	profile(*state, db, NULL, NULL);
-	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME"), 10);
-	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME "
-					  "WHERE callchainId IS NOT NULL"),
-			 0);
+	assert_int_equal(rows_chained(db, 0) + rows_chained(db, 1), 10);
+	assert_int_equal(rows_chained(db, 1), 0);
 	assert_int_equal(has_chains_table(db), 0);
 	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_CUDA_BACKTRACE", buf, 64),
 			    "none");
@@ -334,20 +332,12 @@ static void test_bad_values(void **state)
 
 int main(void)
 {
-	const char *g = getenv("GPROF_CLI"), *b = getenv("BUILD");
-	char abs[PATH_MAX], lib[PATH_MAX * 2];
+	const char *g = getenv("GPROF_CLI");
 
-	snprintf(gprof, sizeof(gprof), "%s", g ? g : "build/bin/gprof-cli");
-	snprintf(fakes, sizeof(fakes), "%s/tests/programs/fakegpu", b ? b : "build");
 	/* the tests run in a temporary folder: absolute paths */
-	if (realpath(gprof, abs))
-		snprintf(gprof, sizeof(gprof), "%s", abs);
-	if (realpath(fakes, abs))
-		snprintf(fakes, sizeof(fakes), "%s", abs);
-	snprintf(app, sizeof(app), "%s/cudabt_app", fakes);
-	const char *old = getenv("LD_LIBRARY_PATH");
-	snprintf(lib, sizeof(lib), "%s%s%s", fakes, old && *old ? ":" : "", old ? old : "");
-	setenv("LD_LIBRARY_PATH", lib, 1);
+	if (!realpath(g ? g : "build/bin/gprof-cli", gprof))
+		snprintf(gprof, sizeof(gprof), "%s", g ? g : "build/bin/gprof-cli");
+	snprintf(app, sizeof(app), "%s/cudabt_app", tu_fakegpu_dir(fakes));
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_all, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_classes, tu_setup_tmpdir, tu_teardown_tmpdir),

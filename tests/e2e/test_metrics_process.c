@@ -185,21 +185,16 @@ static void test_sampler_dies(void **state)
 int main(void)
 {
 	const char *g = getenv("GPROF_CLI"), *b = getenv("BUILD");
-	char abs[PATH_MAX], lib[PATH_MAX * 2];
+	char abs[PATH_MAX];
 
 	snprintf(gprof, sizeof(gprof), "%s", g ? g : "build/bin/gprof-cli");
-	snprintf(fakes, sizeof(fakes), "%s/tests/programs/fakegpu", b ? b : "build");
 	snprintf(exit_with, sizeof(exit_with), "%s/tests/programs/exit_with", b ? b : "build");
 	/* the tests run in a temporary folder: absolute paths */
 	if (realpath(gprof, abs))
 		snprintf(gprof, sizeof(gprof), "%s", abs);
-	if (realpath(fakes, abs))
-		snprintf(fakes, sizeof(fakes), "%s", abs);
 	if (realpath(exit_with, abs))
 		snprintf(exit_with, sizeof(exit_with), "%s", abs);
-	const char *old = getenv("LD_LIBRARY_PATH");
-	snprintf(lib, sizeof(lib), "%s%s%s", fakes, old && *old ? ":" : "", old ? old : "");
-	setenv("LD_LIBRARY_PATH", lib, 1);
+	tu_fakegpu_dir(fakes);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_sampled_from_launch, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),

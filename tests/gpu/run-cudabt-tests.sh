@@ -19,21 +19,12 @@
 # Environment: GPROF_CLI, BUILD (as make check-gpu sets them), TORCH_PYTHON (default
 # /opt/torch/.venv/bin/python3), NSYS (default: nsys on PATH).  Last line: "N passed,
 # N failed".
-GPROF_CLI=${GPROF_CLI:-build/bin/gprof-cli}
-BUILD=${BUILD:-build}
-TORCH_PYTHON=${TORCH_PYTHON:-/opt/torch/.venv/bin/python3}
-NSYS=${NSYS:-nsys}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 tmp=$(mktemp -d /tmp/gprof-cudabt-tests.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() { echo "  ok   $*"; passed=$((passed + 1)); }
-bad() { echo "  FAIL $*"; failed=$((failed + 1)); }
-q() { python3 -c 'import sqlite3, sys
-r = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()
-print(r[0] if r else "")' "$@" 2>/dev/null; }
+: "${GPROF_CLI:=build/bin/gprof-cli}" "${BUILD:=build}" "${NSYS:=nsys}"
+: "${TORCH_PYTHON:=/opt/torch/.venv/bin/python3}"
 # want <what> <sql> <value>: the query's one value is <value>
 want() {
 	got=$(q "$db" "$2")
@@ -212,5 +203,4 @@ else
 	echo "== nsys side by side: skipped (no $NSYS)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
