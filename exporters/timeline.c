@@ -36,6 +36,7 @@
 #include "exporters/stats.h"
 #include "exporters/stats/cuda_common.h"
 #include "exporters/timeline.h"
+#include "exporters/timeline_rows.h"
 
 /* ---- a small map: 64-bit key -> pointer --------------------------------------------- */
 
@@ -419,18 +420,37 @@ static sqlite3_stmt *prepare(struct walk *w, struct rep *r, const char *sql)
 	return st;
 }
 
+/* A read of r failed with rc (an SQLite code): say so, once; msg: what failed when it
+ * was not SQLite (the sort's temporary file), else NULL. */
+static void read_failed(struct walk *w, struct rep *r, const char *msg)
+{
+	int damaged = !msg && report_db_damaged(r->db);
+
+	if (w->status)
+		return;
+	error("cannot read report '%s': %s", r->path, msg ? msg : sqlite3_errmsg(r->db));
+	if (damaged)
+		report_hint_damaged(r->db);
+	else if (msg)
+		hint("set TMPDIR to a folder with free space for the sort of a table out of time "
+		     "order");
+	w->status = damaged ? GP_EXIT_BAD_INPUT : GP_EXIT_ERROR;
+}
+
 /* After the last sqlite3_step(): rc must be SQLITE_DONE. */
 static void finish(struct walk *w, struct rep *r, sqlite3_stmt *st, int rc)
 {
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW && !w->status) {
-		int damaged = report_db_damaged(r->db);
-
-		error("cannot read report '%s': %s", r->path, sqlite3_errmsg(r->db));
-		if (damaged)
-			report_hint_damaged(r->db);
-		w->status = damaged ? GP_EXIT_BAD_INPUT : GP_EXIT_ERROR;
-	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		read_failed(w, r, NULL);
 	sqlite3_finalize(st);
+}
+
+/* The same for a source of rows (ordered_rows()). */
+static void finish_rows(struct walk *w, struct rep *r, struct tl_rows *rs, int rc)
+{
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		read_failed(w, r, rs->errmsg[0] ? rs->errmsg : NULL);
+	tl_rows_close(rs);
 }
 
 static int has(struct rep *r, const char *table)
@@ -438,19 +458,35 @@ static int has(struct rep *r, const char *table)
 	return stats_table_exists(r->db, table);
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *sq_text(sqlite3_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-static int64_t col_int(sqlite3_stmt *st, int i)
+static int64_t sq_int(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_int64(st, i);
 }
 
-static int col_null(sqlite3_stmt *st, int i)
+static int sq_null(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL;
+}
+
+/* The same on the current row of a source of rows (ordered_rows()). */
+static const char *col_text(const struct tl_rows *rs, int i)
+{
+	return tl_rows_text(rs, i);
+}
+
+static int64_t col_int(const struct tl_rows *rs, int i)
+{
+	return tl_rows_int(rs, i);
+}
+
+static int col_null(const struct tl_rows *rs, int i)
+{
+	return tl_rows_type(rs, i) == SQLITE_NULL;
 }
 
 /* Load "SELECT key, text" rows into m (text copied). */
@@ -462,12 +498,12 @@ static void load_names(struct walk *w, struct rep *r, struct map *m, const char 
 	if (!st)
 		return;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *s = col_text(st, 1);
+		const char *s = sq_text(st, 1);
 		void **v;
 
 		if (!s)
 			continue;
-		v = map_slot(m, (uint64_t)col_int(st, 0), 1);
+		v = map_slot(m, (uint64_t)sq_int(st, 0), 1);
 		free(*v);
 		*v = xstrdup(s);
 	}
@@ -501,8 +537,8 @@ static void order_feed(struct order_check *c, sqlite3_stmt *st, int is, int ie)
 	int ts = sqlite3_column_type(st, is),
 	    te = ie < 0 ? SQLITE_NULL : sqlite3_column_type(st, ie);
 	/* as SQLite orders them: NULL before any number */
-	int64_t s = ts == SQLITE_NULL ? INT64_MIN : col_int(st, is);
-	int64_t e = te == SQLITE_NULL ? INT64_MIN : col_int(st, ie);
+	int64_t s = ts == SQLITE_NULL ? INT64_MIN : sq_int(st, is);
+	int64_t e = te == SQLITE_NULL ? INT64_MIN : sq_int(st, ie);
 
 	if ((ts != SQLITE_INTEGER && ts != SQLITE_NULL) ||
 	    (te != SQLITE_INTEGER && te != SQLITE_NULL))
@@ -547,12 +583,19 @@ static int rowid_ordered(struct rep *r, const char *table, const char *a, const 
 	return c.ok && rc == SQLITE_DONE;
 }
 
-/* Append the ORDER BY terms reading table (alias a in sql) by (start ASC, end DESC) as
- * rowid_ordered() says. */
-static void add_order(struct strbuf *sql, struct rep *r, const char *table, const char *a,
-		      const char *start, const char *end, const char *where)
+/* Open rs on the rows of "SELECT <cols> FROM <from>" in (start ASC, end DESC) order:
+ * table (alias a in from, those rows where `where`, or all when NULL) read in rowid order
+ * when rowid_ordered() says it is in that order; else read in storage order and sorted
+ * in C (timeline_rows.h), start and end being columns start_col and end_col (-1: no end)
+ * of cols; SQLite sorts when the table has no rowid or its times are not integers.
+ * Returns 0, or -1 when nothing can be read (said, w->status set). */
+static int ordered_rows(struct walk *w, struct rep *r, struct tl_rows *rs, const char *cols,
+			const char *from, const char *table, const char *a, const char *start,
+			const char *end, const char *where, int start_col, int end_col)
 {
-	int o = -2;
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int o = -2, rc;
 
 	for (int i = 0; i < r->norder && o == -2; i++)
 		if (!strcmp(r->order[i].table, table) && r->order[i].where == where)
@@ -561,16 +604,38 @@ static void add_order(struct strbuf *sql, struct rep *r, const char *table, cons
 		o = rowid_ordered(r, table, a, start, end, where);
 		order_memo(r, table, where, o);
 	}
-
-	if (o == 1) {
-		strbuf_addf(sql, " ORDER BY %s.rowid", a);
-		return;
+	if (o == 0) { /* storage order, the rowid last, sorted here */
+		strbuf_addf(&sql, "SELECT %s, %s.rowid FROM %s", cols, a, from);
+		st = prepare(w, r, sql.buf);
+		strbuf_release(&sql);
+		if (!st)
+			return -1;
+		rc = tl_rows_sort(rs, st, start_col, end_col);
+		if (rc == SQLITE_OK)
+			return 0;
+		if (rc != TL_ROWS_FALLBACK) {
+			read_failed(w, r, rs->errmsg[0] ? rs->errmsg : NULL);
+			tl_rows_close(rs);
+			return -1;
+		}
+		tl_rows_close(rs);
 	}
-	strbuf_addf(sql, " ORDER BY %s.%s", a, start);
-	if (end)
-		strbuf_addf(sql, ", %s.%s DESC", a, end);
-	if (o == 0)
-		strbuf_addf(sql, ", %s.rowid", a);
+	strbuf_addf(&sql, "SELECT %s FROM %s", cols, from);
+	if (o == 1) {
+		strbuf_addf(&sql, " ORDER BY %s.rowid", a);
+	} else {
+		strbuf_addf(&sql, " ORDER BY %s.%s", a, start);
+		if (end)
+			strbuf_addf(&sql, ", %s.%s DESC", a, end);
+		if (o == 0)
+			strbuf_addf(&sql, ", %s.rowid", a);
+	}
+	st = prepare(w, r, sql.buf);
+	strbuf_release(&sql);
+	if (!st)
+		return -1;
+	tl_rows_direct(rs, st);
+	return 0;
 }
 
 static void add_arg_int(struct tl_event *e, const char *name, int64_t v)
@@ -613,25 +678,24 @@ static void pass_nvtx(struct walk *w, struct rep *r)
 	static const char where[] = "e.eventType IN (" NSYS_STR(
 	    NVTX_EV_MARK) "," NVTX_EV_PUSHPOP_S "," NVTX_EV_STARTEND_S
 			  "," NSYS_STR(NVTXT_EV_PUSHPOP) "," NSYS_STR(NVTXT_EV_STARTEND) ")";
-	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *st;
-	int rc;
+	struct strbuf from = STRBUF_INIT;
+	struct tl_rows rows, *st = &rows;
+	int rc, k;
 
 	if (!has(r, "NVTX_EVENTS"))
 		return;
-	strbuf_addf(&sql,
-		    "SELECT e.start, e.end, e.eventType, COALESCE(e.text, s.value), e.globalTid,"
-		    " e.domainId, e.color, e.category,"
-		    " COALESCE(e.int64Value, e.uint64Value, e.int32Value, e.uint32Value),"
-		    " COALESCE(e.doubleValue, e.floatValue)"
-		    " FROM NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = e.textId WHERE %s",
+	strbuf_addf(&from, "NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = e.textId WHERE %s",
 		    where);
-	add_order(&sql, r, "NVTX_EVENTS", "e", "start", "end", where);
-	st = prepare(w, r, sql.buf);
-	strbuf_release(&sql);
-	if (!st)
+	k = ordered_rows(w, r, st,
+			 "e.start, e.end, e.eventType, COALESCE(e.text, s.value), e.globalTid,"
+			 " e.domainId, e.color, e.category,"
+			 " COALESCE(e.int64Value, e.uint64Value, e.int32Value, e.uint32Value),"
+			 " COALESCE(e.doubleValue, e.floatValue)",
+			 from.buf, "NVTX_EVENTS", "e", "start", "end", where, 0, 1);
+	strbuf_release(&from);
+	if (k < 0)
 		return;
-	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!w->status && (rc = tl_rows_step(st)) == SQLITE_ROW) {
 		struct tl_event e = {0};
 		int64_t type = col_int(st, 2), gtid = col_int(st, 4);
 		int64_t ts = col_int(st, 0) + r->off;
@@ -668,10 +732,10 @@ static void pass_nvtx(struct walk *w, struct rep *r)
 		if (!col_null(st, 8))
 			add_arg_int(&e, "payload", col_int(st, 8));
 		else if (!col_null(st, 9))
-			add_arg_double(&e, "payload", sqlite3_column_double(st, 9));
+			add_arg_double(&e, "payload", tl_rows_double(st, 9));
 		deliver(w, &e);
 	}
-	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	finish_rows(w, r, st, w->status ? SQLITE_DONE : rc);
 	pass_end(w);
 }
 
@@ -782,8 +846,8 @@ static int scan_correlations(struct walk *w, struct rep *r, const char *table, c
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (c.ok)
 			order_feed(&c, st, 2, 3);
-		if (!col_null(st, 0) && !col_null(st, 1))
-			row(&w->corr, (col_int(st, 0) >> 24) & 0xffffff, col_int(st, 1));
+		if (!sq_null(st, 0) && !sq_null(st, 1))
+			row(&w->corr, (sq_int(st, 0) >> 24) & 0xffffff, sq_int(st, 1));
 	}
 	if (rc == SQLITE_DONE)
 		order_memo(r, table, NULL, rowid ? c.ok : -1);
@@ -828,7 +892,7 @@ static int count_gpu_ops(struct walk *w, struct rep *r)
 
 /* The API call of st's row (start, end, globalTid, correlationId, name, returnValue) as a
  * slice on its thread: its track, or NULL when the filters drop it. */
-static struct tl_track *api_event(struct walk *w, struct rep *r, sqlite3_stmt *st)
+static struct tl_track *api_event(struct walk *w, struct rep *r, const struct tl_rows *st)
 {
 	struct tl_event e = {.type = TL_SLICE, .cat = "cuda_api"};
 	int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff;
@@ -899,7 +963,7 @@ static void fmt_triple(struct triple *t, int64_t a, int64_t b, int64_t c)
 
 /* A query read in step with others (pass_gpu): its current row's start and end. */
 struct cursor {
-	sqlite3_stmt *st;
+	struct tl_rows st;
 	int rc;		    /* of the last sqlite3_step() */
 	int row;	    /* a row is current */
 	int64_t start, end; /* as SQLite orders them: NULL first */
@@ -908,13 +972,13 @@ struct cursor {
 
 static void cursor_step(struct cursor *c)
 {
-	c->rc = sqlite3_step(c->st);
+	c->rc = tl_rows_step(&c->st);
 	c->row = c->rc == SQLITE_ROW;
 	if (c->row) { /* NULL sorts first, as in SQLite */
-		c->ts = col_int(c->st, 1);
-		c->te = col_int(c->st, 2);
-		c->start = col_null(c->st, 1) ? INT64_MIN : c->ts;
-		c->end = col_null(c->st, 2) ? INT64_MIN : c->te;
+		c->ts = col_int(&c->st, 1);
+		c->te = col_int(&c->st, 2);
+		c->start = col_null(&c->st, 1) ? INT64_MIN : c->ts;
+		c->end = col_null(&c->st, 2) ? INT64_MIN : c->te;
 	}
 }
 
@@ -926,7 +990,7 @@ static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts
 		     int want)
 {
 	while (a->row && !w->status) {
-		sqlite3_stmt *st = a->st;
+		const struct tl_rows *st = &a->st;
 		int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff, corr;
 		unsigned char *slot;
 		struct tl_track *track;
@@ -954,7 +1018,7 @@ static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts
 				*v = f;
 			}
 		}
-		a->rc = sqlite3_step(st);
+		a->rc = tl_rows_step(&a->st);
 		a->row = a->rc == SQLITE_ROW;
 	}
 }
@@ -968,6 +1032,7 @@ static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts
 static void pass_cuda(struct walk *w, struct rep *r)
 {
 	struct cursor src[NGPU_PARTS], api = {0};
+	int has_api = 0;
 	struct triple grid, block;
 	size_t nsrc = 0;
 
@@ -978,39 +1043,35 @@ static void pass_cuda(struct walk *w, struct rep *r)
 		scan_correlations(w, r, "CUPTI_ACTIVITY_KIND_RUNTIME", "globalTid", mark_api);
 
 	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
-		struct strbuf sql = STRBUF_INIT;
+		struct strbuf cols = STRBUF_INIT, from = STRBUF_INIT;
+		int k;
 
 		if (!has(r, gpu_parts[i].table))
 			continue;
-		strbuf_addstr(&sql, "SELECT ");
-		add_cols(&sql, r, gpu_parts[i].table, gpu_parts[i].cols);
-		strbuf_addf(&sql, " FROM %s g%s", gpu_parts[i].table, gpu_parts[i].join);
-		add_order(&sql, r, gpu_parts[i].table, "g", "start", "end", NULL);
-		src[nsrc].st = prepare(w, r, sql.buf);
-		strbuf_release(&sql);
-		if (src[nsrc].st)
+		add_cols(&cols, r, gpu_parts[i].table, gpu_parts[i].cols);
+		strbuf_addf(&from, "%s g%s", gpu_parts[i].table, gpu_parts[i].join);
+		k = ordered_rows(w, r, &src[nsrc].st, cols.buf, from.buf, gpu_parts[i].table, "g",
+				 "start", "end", NULL, 1, 2);
+		strbuf_release(&cols);
+		strbuf_release(&from);
+		if (k == 0)
 			cursor_step(&src[nsrc++]);
 	}
-	if (has(r, "CUPTI_ACTIVITY_KIND_RUNTIME") && !w->status) {
-		struct strbuf sql = STRBUF_INIT;
-
-		strbuf_addstr(&sql, "SELECT r.start, r.end, r.globalTid, r.correlationId, s.value,"
-				    " r.returnValue FROM CUPTI_ACTIVITY_KIND_RUNTIME r"
-				    " LEFT JOIN StringIds s ON s.id = r.nameId");
-		add_order(&sql, r, "CUPTI_ACTIVITY_KIND_RUNTIME", "r", "start", "end", NULL);
-		api.st = prepare(w, r, sql.buf);
-		strbuf_release(&sql);
-		if (api.st) {
-			api.rc = sqlite3_step(api.st);
-			api.row = api.rc == SQLITE_ROW;
-		}
+	if (has(r, "CUPTI_ACTIVITY_KIND_RUNTIME") && !w->status &&
+	    ordered_rows(w, r, &api.st,
+			 "r.start, r.end, r.globalTid, r.correlationId, s.value, r.returnValue",
+			 "CUPTI_ACTIVITY_KIND_RUNTIME r LEFT JOIN StringIds s ON s.id = r.nameId",
+			 "CUPTI_ACTIVITY_KIND_RUNTIME", "r", "start", "end", NULL, 0, 1) == 0) {
+		has_api = 1;
+		api.rc = tl_rows_step(&api.st);
+		api.row = api.rc == SQLITE_ROW;
 	}
 	while (!w->status) {
 		struct tl_event e = {.type = TL_SLICE};
 		struct tl_flow_src fsrc;
 		struct cursor *g = NULL;
 		struct inflight call = {0};
-		sqlite3_stmt *st;
+		const struct tl_rows *st;
 		int64_t kind, pid, corr, dev, stream;
 		int in_report = 0, has_corr;
 		char name[64];
@@ -1021,16 +1082,16 @@ static void pass_cuda(struct walk *w, struct rep *r)
 				g = &src[i];
 		if (!g)
 			break;
-		if (api.st) /* the API calls up to it first */
+		if (has_api) /* the API calls up to it first */
 			api_read(w, r, &api, g->start, 0, 0);
 		if (w->status)
 			break;
-		st = g->st;
+		st = &g->st;
 		kind = col_int(st, 0);
 		pid = (col_int(st, 6) >> 24) & 0xffffff;
 		has_corr = !col_null(st, 5);
 		corr = col_int(st, 5);
-		if (api.st && has_corr && !col_null(st, 6)) {
+		if (has_api && has_corr && !col_null(st, 6)) {
 			unsigned char *slot = corr_slot(&w->corr, pid, corr, 0);
 
 			if (slot && (*slot & CORR_API)) { /* the API call is in the report */
@@ -1127,34 +1188,29 @@ static void pass_cuda(struct walk *w, struct rep *r)
 		deliver(w, &e);
 		cursor_step(g);
 	}
-	if (api.st) /* the calls after the last GPU operation */
+	if (has_api) /* the calls after the last GPU operation */
 		api_read(w, r, &api, INT64_MAX, 0, 0);
 	for (size_t i = 0; i < nsrc; i++)
-		finish(w, r, src[i].st, w->status || src[i].row ? SQLITE_DONE : src[i].rc);
-	if (api.st)
-		finish(w, r, api.st, w->status || api.row ? SQLITE_DONE : api.rc);
+		finish_rows(w, r, &src[i].st, w->status || src[i].row ? SQLITE_DONE : src[i].rc);
+	if (has_api)
+		finish_rows(w, r, &api.st, w->status || api.row ? SQLITE_DONE : api.rc);
 	map_free(&w->inflight, free);
 	corr_free(&w->corr);
-	if (nsrc || api.st)
+	if (nsrc || has_api)
 		pass_end(w);
 }
 
 static void pass_osrt(struct walk *w, struct rep *r)
 {
-	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *st;
+	struct tl_rows rows, *st = &rows;
 	int rc;
 
-	if (!has(r, "OSRT_API"))
+	if (!has(r, "OSRT_API") ||
+	    ordered_rows(w, r, st, "o.start, o.end, o.globalTid, s.value, o.returnValue",
+			 "OSRT_API o LEFT JOIN StringIds s ON s.id = o.nameId", "OSRT_API", "o",
+			 "start", "end", NULL, 0, 1) < 0)
 		return;
-	strbuf_addstr(&sql, "SELECT o.start, o.end, o.globalTid, s.value, o.returnValue FROM"
-			    " OSRT_API o LEFT JOIN StringIds s ON s.id = o.nameId");
-	add_order(&sql, r, "OSRT_API", "o", "start", "end", NULL);
-	st = prepare(w, r, sql.buf);
-	strbuf_release(&sql);
-	if (!st)
-		return;
-	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!w->status && (rc = tl_rows_step(st)) == SQLITE_ROW) {
 		struct tl_event e = {.type = TL_SLICE, .cat = "osrt"};
 		int64_t gtid = col_int(st, 2);
 
@@ -1168,7 +1224,7 @@ static void pass_osrt(struct walk *w, struct rep *r)
 			add_arg_int(&e, "returnValue", col_int(st, 4));
 		deliver(w, &e);
 	}
-	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	finish_rows(w, r, st, w->status ? SQLITE_DONE : rc);
 	pass_end(w);
 }
 
@@ -1202,17 +1258,17 @@ static void pass_mpi(struct walk *w, struct rep *r)
 		return;
 	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct tl_event e = {.type = TL_SLICE, .cat = "mpi"};
-		int64_t gtid = col_int(st, 2);
+		int64_t gtid = sq_int(st, 2);
 
-		e.ts = col_int(st, 0) + r->off;
-		e.dur = col_null(st, 1) ? 0 : col_int(st, 1) + r->off - e.ts;
-		e.name = col_text(st, 8) ? col_text(st, 8) : "";
+		e.ts = sq_int(st, 0) + r->off;
+		e.dur = sq_null(st, 1) ? 0 : sq_int(st, 1) + r->off - e.ts;
+		e.name = sq_text(st, 8) ? sq_text(st, 8) : "";
 		if (!keep(w, (gtid >> 24) & 0xffffff, e.ts, e.ts + e.dur, e.name))
 			continue;
 		e.track = row_track(w, r, gtid, ROW_MPI);
 		for (int i = 0; i < 4; i++)
-			if (!col_null(st, 4 + i))
-				add_arg_int(&e, argn[i], col_int(st, 4 + i));
+			if (!sq_null(st, 4 + i))
+				add_arg_int(&e, argn[i], sq_int(st, 4 + i));
 		deliver(w, &e);
 	}
 	finish(w, r, st, w->status ? SQLITE_DONE : rc);
@@ -1261,20 +1317,16 @@ static void carry_all(struct walk *w, enum key_kind kind)
 
 static void pass_memory(struct walk *w, struct rep *r)
 {
-	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *st;
+	struct tl_rows rows, *st = &rows;
 	int rc;
 
-	if (!has(r, "CUDA_GPU_MEMORY_USAGE_EVENTS"))
+	if (!has(r, "CUDA_GPU_MEMORY_USAGE_EVENTS") ||
+	    ordered_rows(w, r, st,
+			 "m.start, m.globalPid, m.deviceId, m.bytes, m.memoryOperationType",
+			 "CUDA_GPU_MEMORY_USAGE_EVENTS m", "CUDA_GPU_MEMORY_USAGE_EVENTS", "m",
+			 "start", NULL, NULL, 0, -1) < 0)
 		return;
-	strbuf_addstr(&sql, "SELECT m.start, m.globalPid, m.deviceId, m.bytes,"
-			    " m.memoryOperationType FROM CUDA_GPU_MEMORY_USAGE_EVENTS m");
-	add_order(&sql, r, "CUDA_GPU_MEMORY_USAGE_EVENTS", "m", "start", NULL, NULL);
-	st = prepare(w, r, sql.buf);
-	strbuf_release(&sql);
-	if (!st)
-		return;
-	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!w->status && (rc = tl_rows_step(st)) == SQLITE_ROW) {
 		int64_t pid = (col_int(st, 1) >> 24) & 0xffffff, dev = col_int(st, 2);
 		uint64_t key = rkey(r, ((uint64_t)pid << 16) | ((uint64_t)dev & 0xffff));
 		struct tl_track *t = map_get(&w->tracks[K_MEMORY], key);
@@ -1287,7 +1339,7 @@ static void pass_memory(struct walk *w, struct rep *r)
 		t->acc += col_int(st, 4) == 0 ? col_int(st, 3) : -col_int(st, 3);
 		counter(w, t, pid, col_int(st, 0) + r->off);
 	}
-	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	finish_rows(w, r, st, w->status ? SQLITE_DONE : rc);
 	carry_all(w, K_MEMORY);
 	pass_end(w);
 }
@@ -1311,7 +1363,7 @@ static void pass_host_memory(struct walk *w, struct rep *r)
 	if (!st)
 		return;
 	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t pid = (col_int(st, 1) >> 24) & 0xffffff;
+		int64_t pid = (sq_int(st, 1) >> 24) & 0xffffff;
 		uint64_t key = rkey(r, (uint64_t)pid);
 		struct tl_track *t = map_get(&w->tracks[K_HOSTMEM], key);
 		if (!t) {
@@ -1320,8 +1372,8 @@ static void pass_host_memory(struct walk *w, struct rep *r)
 			t->unit = "bytes";
 			t->sort_index = 199;
 		}
-		t->acc = col_int(st, 2);
-		counter(w, t, pid, col_int(st, 0) + r->off);
+		t->acc = sq_int(st, 2);
+		counter(w, t, pid, sq_int(st, 0) + r->off);
 	}
 	finish(w, r, st, w->status ? SQLITE_DONE : rc);
 	carry_all(w, K_HOSTMEM);
@@ -1330,8 +1382,8 @@ static void pass_host_memory(struct walk *w, struct rep *r)
 
 static void pass_metrics(struct walk *w, struct rep *r)
 {
-	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *st, *names = NULL;
+	struct tl_rows rows, *st = &rows;
+	sqlite3_stmt *names = NULL;
 	int rc;
 
 	if (!has(r, "GPU_METRICS"))
@@ -1340,15 +1392,12 @@ static void pass_metrics(struct walk *w, struct rep *r)
 		names = prepare(w, r,
 				"SELECT typeName, metricName FROM TARGET_INFO_GPU_METRICS"
 				" WHERE typeId = ? AND metricId = ?");
-	strbuf_addstr(&sql, "SELECT m.timestamp, m.typeId, m.metricId, m.value FROM GPU_METRICS m");
-	add_order(&sql, r, "GPU_METRICS", "m", "timestamp", NULL, NULL);
-	st = prepare(w, r, sql.buf);
-	strbuf_release(&sql);
-	if (!st) {
+	if (ordered_rows(w, r, st, "m.timestamp, m.typeId, m.metricId, m.value", "GPU_METRICS m",
+			 "GPU_METRICS", "m", "timestamp", NULL, NULL, 0, -1) < 0) {
 		sqlite3_finalize(names);
 		return;
 	}
-	while (!w->status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!w->status && (rc = tl_rows_step(st)) == SQLITE_ROW) {
 		int64_t type = col_int(st, 1), metric = col_int(st, 2);
 		uint64_t key = rkey(r, ((uint64_t)type << 24) ^ (uint64_t)metric);
 		struct tl_track *t = map_get(&w->tracks[K_METRIC], key);
@@ -1363,8 +1412,8 @@ static void pass_metrics(struct walk *w, struct rep *r)
 				if (sqlite3_step(names) == SQLITE_ROW)
 					name =
 					    xasprintf("GPU metrics (%s): %s",
-						      col_text(names, 0) ? col_text(names, 0) : "",
-						      col_text(names, 1) ? col_text(names, 1) : "");
+						      sq_text(names, 0) ? sq_text(names, 0) : "",
+						      sq_text(names, 1) ? sq_text(names, 1) : "");
 			}
 			if (!name)
 				name = xasprintf("GPU metrics (%" PRId64 "): metric %" PRId64, type,
@@ -1381,7 +1430,7 @@ static void pass_metrics(struct walk *w, struct rep *r)
 		t->acc = col_int(st, 3);
 		counter(w, t, -1, col_int(st, 0) + r->off);
 	}
-	finish(w, r, st, w->status ? SQLITE_DONE : rc);
+	finish_rows(w, r, st, w->status ? SQLITE_DONE : rc);
 	sqlite3_finalize(names);
 	carry_all(w, K_METRIC);
 	pass_end(w);
@@ -1396,8 +1445,8 @@ static int64_t query_int(sqlite3 *db, const char *sql, int64_t dflt)
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return dflt;
-	if (sqlite3_step(st) == SQLITE_ROW && !col_null(st, 0))
-		v = col_int(st, 0);
+	if (sqlite3_step(st) == SQLITE_ROW && !sq_null(st, 0))
+		v = sq_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
 }
@@ -1421,8 +1470,8 @@ static void load_report(struct walk *w, struct rep *r)
 		if (!st)
 			return;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			*map_slot(&r->ranks, (uint64_t)((col_int(st, 0) >> 24) & 0xffffff), 1) =
-			    (void *)(uintptr_t)(col_int(st, 1) + 1);
+			*map_slot(&r->ranks, (uint64_t)((sq_int(st, 0) >> 24) & 0xffffff), 1) =
+			    (void *)(uintptr_t)(sq_int(st, 1) + 1);
 		finish(w, r, st, rc);
 	}
 }
@@ -1460,7 +1509,7 @@ static int load_nvtx_windows(struct walk *w)
 			break;
 		sqlite3_bind_text(st, 1, o->nvtx, -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			int64_t dom = col_null(st, 2) ? 0 : col_int(st, 2);
+			int64_t dom = sq_null(st, 2) ? 0 : sq_int(st, 2);
 			const char *dname = dom ? map_get(&r->doms, (uint64_t)dom) : NULL;
 
 			if (!o->nvtx_any_domain && (o->nvtx_domain && o->nvtx_domain[0]
@@ -1468,8 +1517,8 @@ static int load_nvtx_windows(struct walk *w)
 							: dom != 0))
 				continue;
 			GP_ALLOC_GROW(w->wins, w->nwins + 1, cap);
-			w->wins[w->nwins].s = col_int(st, 0) + r->off;
-			w->wins[w->nwins++].e = col_int(st, 1) + r->off;
+			w->wins[w->nwins].s = sq_int(st, 0) + r->off;
+			w->wins[w->nwins++].e = sq_int(st, 1) + r->off;
 		}
 		finish(w, r, st, rc);
 	}

@@ -4,12 +4,12 @@
  *
  * One event walk (timeline.c) reads the report tables with streaming SQLite queries, each
  * ordered by start time (read in storage order when a first scan finds the table in time
- * order, as nsys's exports hold it; sorted by SQLite otherwise), applies the filters and hands
- * tracks and events to a writer (a "sink"): Perfetto's protobuf trace format
+ * order, as nsys's exports hold it; else sorted in C, timeline_rows.h), applies the filters and
+ * hands tracks and events to a writer (a "sink"): Perfetto's protobuf trace format
  * (timeline_pftrace.c) or the Trace Event Format JSON of chrome://tracing
  * (timeline_json.c).  Nothing is held per event: memory is the tracks, the interned names,
- * the NVTX windows of --nvtx, SQLite's own sorter (which spills to temporary files) for a
- * table out of order, one byte per CUDA API call with GPU work counts (the flows), and
+ * the NVTX windows of --nvtx, the sort of a table out of order (chunks of 16 MiB, spilled
+ * to a temporary file), one byte per CUDA API call with GPU work counts (the flows), and
  * the API calls whose GPU work has not started yet.
  *
  * Tracks (nsys's rows): a process per report process with events, named from PROCESSES

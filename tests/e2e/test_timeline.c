@@ -1285,6 +1285,22 @@ static void test_storage_order(void **state)
 	reorder_copy(fx, tpath("shuffled.db"), "random()");
 	for (int i = 0; i < 2; i++)
 		assert_same_trace(fx, "shuffled.db", types[i]);
+	/* the sort in runs of 64 KiB written to a temporary file and merged: the same */
+	setenv("GPROF_CLI_SORT_MEM", "65536", 1);
+	assert_same_trace(fx, "shuffled.db", "perfetto");
+	/* ... and a temporary folder that cannot be written: an error, no trace left */
+	setenv("TMPDIR", tpath("no-such-folder"), 1);
+	{
+		struct tu_run *r = gp("export", "-t", "perfetto", "-o", "nofolder.pftrace",
+				      tpath("shuffled.db"), NULL);
+
+		assert_int_not_equal(r->status, 0);
+		tu_assert_one_error(r, "cannot create a temporary file to sort in");
+		assert_non_null(strstr(r->err, "hint: set TMPDIR"));
+		assert_int_equal(access(tpath("nofolder.pftrace"), F_OK), -1);
+	}
+	unsetenv("TMPDIR");
+	unsetenv("GPROF_CLI_SORT_MEM");
 }
 
 /* Flows whatever the order of the rows: a kernel that starts before its launch call (GPU

@@ -1,0 +1,504 @@
+/*
+ * timeline_rows.c - a query's rows in time order, sorted in C when the table is not
+ * (timeline_rows.h).
+ *
+ * A row in the arena and in a run: struct row_hdr (its keys and the length of what
+ * follows), then per column a type byte (SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB, _NULL) and
+ * the value: 8 bytes for an integer or a double, a 4-byte length, the bytes and a NUL for
+ * a text or a blob, nothing for NULL.  Values are copied with memcpy (no alignment).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "exporters/timeline_rows.h"
+
+struct row_hdr {
+	int64_t start, end, rowid;
+	uint64_t len; /* bytes of the columns after the header */
+};
+
+/* The index of a chunk: a row's keys and where it is in the arena. */
+struct tl_rows_key {
+	int64_t start, end, rowid;
+	uint64_t off;
+};
+
+/* A sorted run in the temporary file, read back through a buffer of its own. */
+struct tl_rows_run {
+	uint64_t pos, end;  /* next byte to read, end of the run (file offsets) */
+	unsigned char *buf; /* buf[at..len) read, not used yet */
+	size_t at, len, cap;
+	struct row_hdr h; /* the current record's header (valid when has) */
+	const unsigned char *data;
+	int has;
+};
+
+#define RUN_BUF	  (64u << 10)
+#define SPILL_BUF (1u << 20)
+
+void tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->st = st;
+	rs->fd = -1;
+	rs->cur = -1;
+}
+
+void tl_rows_close(struct tl_rows *rs)
+{
+	sqlite3_finalize(rs->st);
+	free(rs->type);
+	free(rs->iv);
+	free(rs->dv);
+	free(rs->tv);
+	free(rs->arena);
+	free(rs->idx);
+	for (size_t i = 0; i < rs->nruns; i++)
+		free(rs->runs[i].buf);
+	free(rs->runs);
+	if (rs->fd >= 0)
+		close(rs->fd);
+	tl_rows_direct(rs, NULL);
+}
+
+static inline int key_before(const struct tl_rows_key *a, const struct tl_rows_key *b)
+{
+	if (a->start != b->start)
+		return a->start < b->start;
+	if (a->end != b->end)
+		return a->end > b->end;
+	return a->rowid < b->rowid;
+}
+
+/* Sort k[0..n) by key_before(): a bottom-up merge sort on the runs already in order (a
+ * table nearly in order, as gprof-cli's NVTX_EVENTS, is a few long runs), the comparison
+ * inlined (qsort()'s call per comparison was a fifth of a shuffled table's export).
+ * Returns -1 when out of memory. */
+static int sort_keys(struct tl_rows_key *k, size_t n)
+{
+	struct tl_rows_key *tmp, *src = k, *dst;
+	size_t *run, nrun = 0;
+
+	if (n < 2)
+		return 0;
+	run = malloc((n + 1) * sizeof(*run));
+	tmp = malloc(n * sizeof(*k));
+	if (!run || !tmp) {
+		free(run);
+		free(tmp);
+		return -1;
+	}
+	for (size_t i = 0; i < n;) { /* the natural runs: run[j] .. run[j + 1] */
+		run[nrun++] = i;
+		for (i++; i < n && !key_before(&k[i], &k[i - 1]); i++)
+			;
+	}
+	run[nrun] = n;
+	dst = tmp;
+	while (nrun > 1) {
+		size_t m = 0;
+
+		for (size_t j = 0; j < nrun; j += 2) {
+			size_t a = run[j], ae = run[j + 1], b = ae,
+			       be = j + 2 <= nrun ? run[j + 2] : ae;
+			size_t o = a;
+
+			run[m++] = a;
+			if (j + 1 >= nrun) { /* an odd run out: copied */
+				memcpy(dst + a, src + a, (ae - a) * sizeof(*k));
+				continue;
+			}
+			while (a < ae && b < be)
+				dst[o++] = key_before(&src[b], &src[a]) ? src[b++] : src[a++];
+			memcpy(dst + o, src + a, (ae - a) * sizeof(*k));
+			o += ae - a;
+			memcpy(dst + o, src + b, (be - b) * sizeof(*k));
+		}
+		run[m] = n;
+		nrun = m;
+		struct tl_rows_key *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != k)
+		memcpy(k, src, n * sizeof(*k));
+	free(run);
+	free(tmp);
+	return 0;
+}
+
+static int hdr_before(const struct row_hdr *a, const struct row_hdr *b)
+{
+	if (a->start != b->start)
+		return a->start < b->start;
+	if (a->end != b->end)
+		return a->end > b->end;
+	return a->rowid < b->rowid;
+}
+
+static int fail(struct tl_rows *rs, int rc, const char *what)
+{
+	snprintf(rs->errmsg, sizeof(rs->errmsg), "%s: %s", what,
+		 rc == SQLITE_NOMEM ? "out of memory" : strerror(errno));
+	return rc;
+}
+
+/* Room for n more bytes in the arena. */
+static int arena_reserve(struct tl_rows *rs, size_t n)
+{
+	if (rs->alen + n <= rs->acap)
+		return 0;
+	size_t cap = rs->acap ? rs->acap : rs->limit + (1u << 16);
+	while (cap < rs->alen + n)
+		cap *= 2;
+	unsigned char *p = realloc(rs->arena, cap);
+	if (!p)
+		return -1;
+	rs->arena = p;
+	rs->acap = cap;
+	return 0;
+}
+
+/* Append st's current row to the arena and its keys to the index. */
+static int add_row(struct tl_rows *rs, int start_col, int end_col)
+{
+	sqlite3_stmt *st = rs->st;
+	struct row_hdr h;
+	size_t at = rs->alen;
+	int t;
+
+	t = sqlite3_column_type(st, start_col);
+	if (t != SQLITE_INTEGER && t != SQLITE_NULL)
+		return TL_ROWS_FALLBACK;
+	h.start = t == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, start_col);
+	h.end = INT64_MIN;
+	if (end_col >= 0) {
+		t = sqlite3_column_type(st, end_col);
+		if (t != SQLITE_INTEGER && t != SQLITE_NULL)
+			return TL_ROWS_FALLBACK;
+		if (t == SQLITE_INTEGER)
+			h.end = sqlite3_column_int64(st, end_col);
+	}
+	h.rowid = sqlite3_column_int64(st, rs->ncol);
+	if (arena_reserve(rs, sizeof(h) + (size_t)rs->ncol * 9))
+		return SQLITE_NOMEM;
+	rs->alen += sizeof(h);
+	for (int i = 0; i < rs->ncol; i++) {
+		unsigned char *p;
+
+		t = sqlite3_column_type(st, i);
+		if (t == SQLITE_INTEGER) {
+			int64_t v = sqlite3_column_int64(st, i);
+
+			p = rs->arena + rs->alen;
+			*p = (unsigned char)t;
+			memcpy(p + 1, &v, 8);
+			rs->alen += 9;
+		} else if (t == SQLITE_FLOAT) {
+			double d = sqlite3_column_double(st, i);
+
+			p = rs->arena + rs->alen;
+			*p = (unsigned char)t;
+			memcpy(p + 1, &d, 8);
+			rs->alen += 9;
+		} else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
+			const void *s = t == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, i)
+							 : sqlite3_column_blob(st, i);
+			uint32_t n = (uint32_t)sqlite3_column_bytes(st, i);
+
+			if (arena_reserve(rs, 5 + (size_t)n + 1 + (size_t)(rs->ncol - i) * 9))
+				return SQLITE_NOMEM;
+			p = rs->arena + rs->alen;
+			*p = (unsigned char)t;
+			memcpy(p + 1, &n, 4);
+			if (n)
+				memcpy(p + 5, s, n);
+			p[5 + n] = '\0';
+			rs->alen += 5 + (size_t)n + 1;
+		} else {
+			rs->arena[rs->alen++] = SQLITE_NULL;
+		}
+	}
+	h.len = rs->alen - at - sizeof(h);
+	memcpy(rs->arena + at, &h, sizeof(h));
+	if (rs->nidx == rs->cidx) {
+		size_t c = rs->cidx ? rs->cidx * 2 : 4096;
+		struct tl_rows_key *k = realloc(rs->idx, c * sizeof(*k));
+
+		if (!k)
+			return SQLITE_NOMEM;
+		rs->idx = k;
+		rs->cidx = c;
+	}
+	rs->idx[rs->nidx++] = (struct tl_rows_key){h.start, h.end, h.rowid, at};
+	return SQLITE_OK;
+}
+
+static int write_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t k = pwrite(fd, c, n, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Write the chunk, sorted, as a run to the temporary file (made at the first run). */
+static int spill(struct tl_rows *rs)
+{
+	const char *dir = getenv("TMPDIR");
+	unsigned char *out;
+	size_t n = 0;
+	struct tl_rows_run *r;
+
+	if (rs->fd < 0) {
+		rs->fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (rs->fd < 0) {
+			char path[4096];
+
+			snprintf(path, sizeof(path), "%s/gprof-cli-sort-XXXXXX",
+				 dir && *dir ? dir : "/tmp");
+			rs->fd = mkstemp(path);
+			if (rs->fd >= 0)
+				unlink(path);
+		}
+		if (rs->fd < 0)
+			return fail(rs, SQLITE_IOERR, "cannot create a temporary file to sort in");
+	}
+	if (sort_keys(rs->idx, rs->nidx) < 0)
+		return fail(rs, SQLITE_NOMEM, "cannot sort");
+	r = realloc(rs->runs, (rs->nruns + 1) * sizeof(*r));
+	if (!r)
+		return fail(rs, SQLITE_NOMEM, "cannot sort");
+	rs->runs = r;
+	r = &rs->runs[rs->nruns];
+	memset(r, 0, sizeof(*r));
+	r->pos = rs->fsize;
+	/* the rows in order, through a buffer of SPILL_BUF bytes */
+	out = malloc(SPILL_BUF);
+	if (!out)
+		return fail(rs, SQLITE_NOMEM, "cannot sort");
+	for (size_t i = 0; i <= rs->nidx; i++) {
+		struct row_hdr h = {0};
+		size_t len = 0;
+
+		if (i < rs->nidx) {
+			memcpy(&h, rs->arena + rs->idx[i].off, sizeof(h));
+			len = sizeof(h) + h.len;
+		}
+		if (n && (i == rs->nidx || n + len > SPILL_BUF)) {
+			if (write_all(rs->fd, out, n, rs->fsize) < 0) {
+				free(out);
+				return fail(rs, SQLITE_IOERR,
+					    "cannot write the temporary file to sort in");
+			}
+			rs->fsize += n;
+			n = 0;
+		}
+		if (i == rs->nidx)
+			break;
+		if (len > SPILL_BUF) { /* a row larger than the buffer: on its own */
+			if (write_all(rs->fd, rs->arena + rs->idx[i].off, len, rs->fsize) < 0) {
+				free(out);
+				return fail(rs, SQLITE_IOERR,
+					    "cannot write the temporary file to sort in");
+			}
+			rs->fsize += len;
+			continue;
+		}
+		memcpy(out + n, rs->arena + rs->idx[i].off, len);
+		n += len;
+	}
+	r->end = rs->fsize;
+	free(out);
+	rs->nruns++;
+	rs->alen = 0;
+	rs->nidx = 0;
+	return SQLITE_OK;
+}
+
+/* Make run r's next record current (r->has 0 at its end). */
+static int run_next(struct tl_rows *rs, struct tl_rows_run *r)
+{
+	size_t need = sizeof(struct row_hdr);
+
+	r->at += r->has ? sizeof(r->h) + r->h.len : 0;
+	r->has = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		if (r->len - r->at < need) { /* refill: keep what is left, read more */
+			size_t left = r->len - r->at, want;
+
+			if (r->pos >= r->end && left == 0)
+				return SQLITE_OK;
+			if (r->cap < need || r->cap < RUN_BUF) {
+				size_t c = need > RUN_BUF ? need : RUN_BUF;
+				unsigned char *b = malloc(c);
+
+				if (!b)
+					return fail(rs, SQLITE_NOMEM, "cannot sort");
+				if (left)
+					memcpy(b, r->buf + r->at, left);
+				free(r->buf);
+				r->buf = b;
+				r->cap = c;
+			} else if (left) {
+				memmove(r->buf, r->buf + r->at, left);
+			}
+			r->at = 0;
+			r->len = left;
+			want = r->cap - left;
+			if (want > r->end - r->pos)
+				want = (size_t)(r->end - r->pos);
+			while (want) {
+				ssize_t k = pread(rs->fd, r->buf + r->len, want, (off_t)r->pos);
+
+				if (k < 0 && errno == EINTR)
+					continue;
+				if (k <= 0)
+					return fail(rs, SQLITE_IOERR,
+						    "cannot read the temporary file to sort in");
+				r->len += (size_t)k;
+				r->pos += (uint64_t)k;
+				want -= (size_t)k;
+			}
+			if (r->len - r->at < need)
+				return fail(rs, SQLITE_IOERR, "temporary sort file ends early");
+		}
+		if (pass == 0) {
+			memcpy(&r->h, r->buf + r->at, sizeof(r->h));
+			need = sizeof(r->h) + r->h.len;
+		}
+	}
+	r->data = r->buf + r->at + sizeof(r->h);
+	r->has = 1;
+	return SQLITE_OK;
+}
+
+/* TL_ROWS_MEM, or $GPROF_CLI_SORT_MEM bytes (tests: runs and their merge on small tables) */
+static size_t mem_limit(void)
+{
+	const char *e = getenv("GPROF_CLI_SORT_MEM");
+	char *end;
+	unsigned long long v;
+
+	if (!e || !*e)
+		return TL_ROWS_MEM;
+	v = strtoull(e, &end, 10);
+	return *end || v == 0 ? TL_ROWS_MEM : (size_t)v;
+}
+
+int tl_rows_sort(struct tl_rows *rs, sqlite3_stmt *st, int start_col, int end_col)
+{
+	size_t limit;
+	int rc;
+
+	tl_rows_direct(rs, st);
+	rs->ncol = sqlite3_column_count(st) - 1;
+	rs->sorted = 1;
+	if (rs->ncol < 1 || start_col >= rs->ncol || end_col >= rs->ncol)
+		return SQLITE_MISUSE;
+	rs->type = calloc((size_t)rs->ncol, 1);
+	rs->iv = calloc((size_t)rs->ncol, sizeof(*rs->iv));
+	rs->dv = calloc((size_t)rs->ncol, sizeof(*rs->dv));
+	rs->tv = calloc((size_t)rs->ncol, sizeof(*rs->tv));
+	if (!rs->type || !rs->iv || !rs->dv || !rs->tv)
+		return fail(rs, SQLITE_NOMEM, "cannot sort");
+	rs->limit = limit = mem_limit();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (rs->alen >= limit && (rc = spill(rs)) != SQLITE_OK)
+			break;
+		if ((rc = add_row(rs, start_col, end_col)) != SQLITE_OK)
+			break;
+	}
+	if (rc == SQLITE_DONE && rs->nruns && rs->nidx && (rc = spill(rs)) == SQLITE_OK)
+		rc = SQLITE_DONE; /* the last chunk, to be merged with the others */
+	if (rc == SQLITE_DONE) {
+		for (size_t i = 0; i < rs->nruns && rc == SQLITE_DONE; i++)
+			if (run_next(rs, &rs->runs[i]) != SQLITE_OK)
+				rc = SQLITE_IOERR;
+		if (!rs->nruns) {
+			if (sort_keys(rs->idx, rs->nidx) < 0)
+				rc = fail(rs, SQLITE_NOMEM, "cannot sort");
+		} else { /* merged from the file: the chunk's memory goes */
+			free(rs->arena);
+			free(rs->idx);
+			rs->arena = NULL;
+			rs->idx = NULL;
+			rs->alen = rs->acap = rs->nidx = rs->cidx = 0;
+		}
+	}
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Decode the columns at p (one row's, after its header) into the current row. */
+static void decode(struct tl_rows *rs, const unsigned char *p)
+{
+	for (int i = 0; i < rs->ncol; i++) {
+		int t = *p++;
+		uint32_t n;
+
+		rs->type[i] = (unsigned char)t;
+		rs->tv[i] = NULL;
+		switch (t) {
+		case SQLITE_INTEGER:
+			memcpy(&rs->iv[i], p, 8);
+			rs->dv[i] = (double)rs->iv[i];
+			p += 8;
+			break;
+		case SQLITE_FLOAT:
+			memcpy(&rs->dv[i], p, 8);
+			rs->iv[i] = (int64_t)rs->dv[i];
+			p += 8;
+			break;
+		case SQLITE_TEXT:
+		case SQLITE_BLOB:
+			memcpy(&n, p, 4);
+			rs->tv[i] = (const char *)p + 4;
+			rs->iv[i] = t == SQLITE_TEXT ? strtoll(rs->tv[i], NULL, 10) : 0;
+			rs->dv[i] = (double)rs->iv[i];
+			p += 4 + (size_t)n + 1;
+			break;
+		default:
+			rs->iv[i] = 0;
+			rs->dv[i] = 0;
+			break;
+		}
+	}
+}
+
+int tl_rows_step(struct tl_rows *rs)
+{
+	if (!rs->sorted)
+		return sqlite3_step(rs->st);
+	if (!rs->nruns) {
+		if (rs->pos >= rs->nidx)
+			return SQLITE_DONE;
+		decode(rs, rs->arena + rs->idx[rs->pos++].off + sizeof(struct row_hdr));
+		return SQLITE_ROW;
+	}
+	if (rs->cur >= 0 && run_next(rs, &rs->runs[rs->cur]) != SQLITE_OK)
+		return SQLITE_IOERR;
+	rs->cur = -1;
+	for (size_t i = 0; i < rs->nruns; i++)
+		if (rs->runs[i].has &&
+		    (rs->cur < 0 || hdr_before(&rs->runs[i].h, &rs->runs[rs->cur].h)))
+			rs->cur = (int)i;
+	if (rs->cur < 0)
+		return SQLITE_DONE;
+	decode(rs, rs->runs[rs->cur].data);
+	return SQLITE_ROW;
+}

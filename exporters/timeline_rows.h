@@ -1,0 +1,103 @@
+/*
+ * timeline_rows.h - the rows of one query of the timeline walk (timeline.c) in (start ASC,
+ * end DESC, rowid ASC) order: read straight from a statement that returns them so, or
+ * sorted here, in C, from a statement that returns them in storage order.
+ *
+ * Why not SQLite's ORDER BY: its sorter copies every result row into its own record format
+ * and compares them with the VDBE; for a table out of time order (gprof-cli's NVTX_EVENTS,
+ * whose push/pop ranges are written at their pop; tables of several threads) that was
+ * half of the export's time (bench_timeline, "shuffled").  Here each row is copied once
+ * into an arena (a type byte and the value per column), the keys go into an index sorted
+ * with qsort, and the rows are replayed from the arena.  Memory is bounded: past
+ * TL_ROWS_MEM bytes of rows the sorted index is written as a run to an unlinked temporary
+ * file ($TMPDIR, default /tmp) and the runs are merged at the end, as an external sort
+ * does (and as SQLite's sorter does past its cache).
+ *
+ * Keys are compared as SQLite orders integers: NULL before any number.  A key that is
+ * neither an integer nor NULL (a REAL or TEXT start time) cannot be ordered here:
+ * tl_rows_sort() then says TL_ROWS_FALLBACK before any row is handed out, and the caller
+ * asks SQLite to sort instead.
+ */
+#ifndef GPROF_TIMELINE_ROWS_H
+#define GPROF_TIMELINE_ROWS_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Rows of the arena before a run is written to the temporary file: 16 MiB (plus 32 bytes
+ * of index per row); $GPROF_CLI_SORT_MEM (bytes) sets another limit (tests). */
+#define TL_ROWS_MEM (16u << 20)
+
+/* tl_rows_sort()'s "sort in SQLite instead" (no row was handed out). */
+#define TL_ROWS_FALLBACK (-2)
+
+struct tl_rows_run;
+
+/* A source of rows.  Owned by the caller (tl_rows_close() frees what it holds and
+ * finalizes the statement); the current row's values stay valid until the next
+ * tl_rows_step(). */
+struct tl_rows {
+	sqlite3_stmt *st; /* the statement read (owned) */
+	int sorted;	  /* 1: rows from the sort below; 0: st's rows as they come */
+	int ncol;	  /* columns handed out (the statement's, less the rowid) */
+	/* the current row when sorted: SQLite type, integer, double and text per column */
+	unsigned char *type;
+	int64_t *iv;
+	double *dv;
+	const char **tv;
+	/* the sort */
+	unsigned char *arena; /* encoded rows of the chunk being filled or replayed */
+	size_t alen, acap;
+	size_t limit;		 /* bytes of rows before a run is written */
+	struct tl_rows_key *idx; /* the chunk's keys, sorted before the replay */
+	size_t nidx, cidx, pos;
+	int fd;			  /* temporary file of the runs; -1 none */
+	uint64_t fsize;		  /* bytes written to it */
+	struct tl_rows_run *runs; /* the runs, merged at the end */
+	size_t nruns;
+	int cur;	  /* run whose record is the current row; -1 none */
+	char errmsg[160]; /* what failed, for tl_rows_step()'s SQLITE_IOERR */
+};
+
+/* Read st's rows in the order st returns them (st has an ORDER BY, or is in order). */
+void tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st);
+
+/* Read every row of st (in storage order; its last column the rowid) and sort them by
+ * columns start_col (ASC) and end_col (DESC; -1: none), then the rowid.  Returns SQLITE_OK
+ * (rows ready for tl_rows_step()), TL_ROWS_FALLBACK (a key column held a REAL or TEXT:
+ * nothing handed out; the caller closes rs and sorts in SQLite), an SQLite error code of
+ * st's (sqlite3_errmsg() of its connection says it), or SQLITE_IOERR / SQLITE_NOMEM for
+ * the temporary file or memory (rs->errmsg says it).  rs owns st from the call on, and
+ * the caller closes it in every case (tl_rows_close()). */
+int tl_rows_sort(struct tl_rows *rs, sqlite3_stmt *st, int start_col, int end_col);
+
+/* Make the next row current: SQLITE_ROW, SQLITE_DONE, or an error as tl_rows_sort()'s. */
+int tl_rows_step(struct tl_rows *rs);
+
+/* Finalize the statement and free the sort's memory and file; rs may be reused. */
+void tl_rows_close(struct tl_rows *rs);
+
+/* The current row's column i (0-based, < ncol) as sqlite3_column_int64(), _double(),
+ * _text() (NULL for SQL NULL) and its type (SQLITE_INTEGER, ...). */
+static inline int64_t tl_rows_int(const struct tl_rows *rs, int i)
+{
+	return rs->sorted ? rs->iv[i] : sqlite3_column_int64(rs->st, i);
+}
+
+static inline double tl_rows_double(const struct tl_rows *rs, int i)
+{
+	return rs->sorted ? rs->dv[i] : sqlite3_column_double(rs->st, i);
+}
+
+static inline const char *tl_rows_text(const struct tl_rows *rs, int i)
+{
+	return rs->sorted ? rs->tv[i] : (const char *)sqlite3_column_text(rs->st, i);
+}
+
+static inline int tl_rows_type(const struct tl_rows *rs, int i)
+{
+	return rs->sorted ? rs->type[i] : sqlite3_column_type(rs->st, i);
+}
+
+#endif
