@@ -1087,8 +1087,8 @@ static const struct profile_option options[] = {
      apply_backtrace, .validate = config_validate_enum, .data = backtrace_values,
      .default_value = "auto"},
     {"python-sampling", 0, PROFILE_OPT_BOOL, NULL,
-     "add the Python frames (function, file, line) of CPython 3.11 threads to their CPU "
-     "samples, between the native frames that run them (default false)",
+     "add the Python frames (function, file, line) of CPython 3.11 and 3.12 threads to their "
+     "CPU samples, between the native frames that run them (default false)",
      apply_python_sampling, BOOL_ROW, .default_value = "false"},
     {"cpuctxsw", 0, PROFILE_OPT_VALUE, "process-tree|none",
      "record the context switches of the application's threads into SCHED_EVENTS "

@@ -96,7 +96,7 @@ struct gp_rec_sampling_loss {
 	uint64_t switches;	  /* context-switch records read */
 	uint64_t sampler_cpu_ns;  /* CPU time of gprof-cli's sampler thread (reading, unwinding,
 				     symbols): its cost, outside the application */
-	uint64_t python_unread;	  /* samples of a CPython 3.11 thread whose Python frames could
+	uint64_t python_unread;	  /* samples of a CPython thread whose Python frames could
 				     not be read, or were none while its native stack ran
 				     _PyEval_EvalFrameDefault (the process had ended, or the
 				     thread had left that code, when the sampler came to them:
