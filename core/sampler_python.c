@@ -38,7 +38,8 @@ const struct py_offsets py311_offsets = {
 /* 3.12: _PyInterpreterFrame reordered (f_code first), no is_entry (shim frames instead),
  * _PyCFrame without use_tracing, PyThreadState's tracing fields changed, PyInterpreterState
  * with more fields before threads, str without wstr, PyCodeObject with the
- * instrumentation fields before co_code_adaptive. */
+ * instrumentation fields before co_code_adaptive.  tests/gpu/py_offsets_probe.py found
+ * every one in CPython 3.12.3 (Ubuntu 24.04's python3.12, the H200's PyTorch venv). */
 const struct py_offsets py312_offsets = {
     .version = 0x030c,
     .runtime_interp_head = 40,	    /* _PyRuntimeState.interpreters.head: after five ints,

@@ -217,7 +217,8 @@ def main():
     t.start()
     while not got:
         pass
-    head = u64(interp + found["interp_threads_head"]) if found["interp_threads_head"] is not None else 0
+    th = found["interp_threads_head"]
+    head = u64(interp + th) if th is not None else 0
     if head != got[0]:
         notes.append("threads.head is not the newest thread's state")
     put("tstate_next", scan(got[0], 64, tstate))
@@ -255,7 +256,8 @@ class Probe:
         out["outer"] = outer_iframe
         out["inner_code"] = id(sys._getframe().f_code)
         # prev_instr: the CALL of this line, while the call runs
-        out["words"] = [u64(me + o) for o in range(0, 80, 8)]; out["line"] = sys._getframe().f_lineno
+        w = [u64(me + o) for o in range(0, 80, 8)]; ln = sys._getframe().f_lineno  # noqa: E702
+        out["words"], out["line"] = w, ln
         out["bytes"] = [u8(me + o) for o in range(0, 80)]
 
     def outer(self, out):
@@ -318,7 +320,8 @@ def str_probe():
     s = "".join(["gprof_probe_", "ascii"])  # built at run time: not interned
     put("ascii_header", scan(id(s), sys.getsizeof(s), int.from_bytes(s[:8].encode(), "little")))
     t = "".join(["caf\xe9_", "latin1_text"])
-    put("compact_header", scan(id(t), sys.getsizeof(t), int.from_bytes(t[:8].encode("latin-1"), "little")))
+    put("compact_header", scan(id(t), sys.getsizeof(t),
+                               int.from_bytes(t[:8].encode("latin-1"), "little")))
     b = bytes(range(65, 65 + 24))
     put("bytes_data", scan(id(b), sys.getsizeof(b), int.from_bytes(b[:8], "little")))
     put("var_size", scan(id(b), 32, len(b)))
