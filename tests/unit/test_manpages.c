@@ -202,7 +202,8 @@ static void test_profile_help_matches_man(void **state)
 	assert_true(has_opt(&help, "cuda-flush-interval"));
 	assert_true(has_opt(&help, "mpi-impl"));
 	assert_true(has_opt(&help, "host-memory-threshold"));
-	assert_int_equal(help.n, 38);
+	assert_true(has_opt(&help, "cudabacktrace"));
+	assert_int_equal(help.n, 39);
 }
 
 static void test_stats_help_matches_man(void **state)
