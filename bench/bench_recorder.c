@@ -15,6 +15,16 @@
  *   - wall from the sender's exit to recorder_finish() returning (target <= 0.5 s
  *     for 1 M events).
  * Usage: bench_recorder [EVENTS]   (default 2000000; env BENCH_PACED_SECONDS, default 2)
+ *
+ * Drain mode (issue 17, core/report_par.h): bench_recorder -d [EVENTS [ROUNDS [K]]]
+ * (defaults 20000000, 3, the writers the host gets: report_par_writers() without
+ * $GPROF_CLI_DRAIN_WRITERS).  The recorder's writer thread is held
+ * (recorder_test_hold_writer), so every event is backlog when the sender exits, as after
+ * a run that outpaced the writer; recorder_finish() then writes it with one writer
+ * (GPROF_CLI_DRAIN_WRITERS=1: the baseline) and with K parallel writers, alternately in
+ * the same run.  Printed per run and as medians: sender exit -> report ready (s), events
+ * per second of that wall time (target >= 3 M), writer CPU, the report's NVTX_EVENTS rows
+ * (must be every event), and the recorder's peak RSS at the end (target <= 64 MB).
  */
 #include <errno.h>
 #include <signal.h>
@@ -31,6 +41,8 @@
 
 #include "bench/benchutil.h"
 #include "core/recorder.h"
+#include "core/recorder_internal.h"
+#include "core/report_par.h"
 #include "core/util.h"
 #include "core/wire.h"
 
@@ -151,6 +163,7 @@ struct run {
 	uint64_t stalls;     /* reader stalls */
 	double writer_cpu_s; /* writer thread CPU time */
 	off_t file_size;     /* report bytes */
+	long long rows;	     /* NVTX_EVENTS rows of the report */
 };
 
 static int run_once(const char *dir, uint64_t events, uint64_t rate, struct run *out)
@@ -194,7 +207,56 @@ static int run_once(const char *dir, uint64_t events, uint64_t rate, struct run 
 	out->stalls = st.reader_stalls;
 	out->writer_cpu_s = secs(st.writer_cpu_ns);
 	out->file_size = stat(path, &sb) == 0 ? sb.st_size : -1;
+	out->rows = bench_query_int(path, "SELECT COUNT(*) FROM NVTX_EVENTS");
 	unlink(path);
+	return 0;
+}
+
+/* Drain mode (file comment): rounds x (K = 1, K = k), alternately. */
+static int drain_bench(const char *dir, uint64_t events, int rounds, unsigned k)
+{
+	double tail[2][64], cpu[2][64];
+	unsigned ks[2] = {1, k};
+	char kv[16];
+	int n = 0;
+
+	if (rounds > 64)
+		rounds = 64;
+	recorder_test_hold_writer = 1;
+	printf("bench_recorder -d: %llu NVTX push/pop records, all of them backlog at the "
+	       "sender's exit (writer held); K=1 (one writer, the baseline) vs K=%u, "
+	       "alternately\n",
+	       (unsigned long long)events, k);
+	printf("  %-5s %-3s %10s %12s %10s %12s\n", "round", "K", "exit->rep s", "M ev/s wall",
+	       "cpu s", "rows");
+	for (int i = 0; i < rounds; i++, n++) {
+		for (int j = 0; j < 2; j++) {
+			struct run r;
+
+			snprintf(kv, sizeof(kv), "%u", ks[j]);
+			setenv(REPORT_PAR_ENV, kv, 1);
+			if (run_once(dir, events, 0, &r) < 0)
+				return -1;
+			tail[j][i] = r.tail_s;
+			cpu[j][i] = r.writer_cpu_s;
+			printf("  %-5d %-3u %10.3f %12.2f %10.2f %12lld%s\n", i + 1, ks[j],
+			       r.tail_s, events / r.tail_s / 1e6, r.writer_cpu_s, r.rows,
+			       r.rows == (long long)events ? "" : "  ROWS MISSING");
+			if (r.rows != (long long)events)
+				return -1;
+		}
+	}
+	for (int j = 0; j < 2; j++) {
+		qsort(tail[j], (size_t)n, sizeof(double), bench_cmp_double);
+		qsort(cpu[j], (size_t)n, sizeof(double), bench_cmp_double);
+	}
+	printf("  median K=1: %.3f s, %.2f M ev/s;  K=%u: %.3f s, %.2f M ev/s (target >= 3); "
+	       "K=%u / K=1: %.2fx the rate\n",
+	       tail[0][n / 2], events / tail[0][n / 2] / 1e6, k, tail[1][n / 2],
+	       events / tail[1][n / 2] / 1e6, k, tail[0][n / 2] / tail[1][n / 2]);
+	printf("  writer CPU median K=1 %.2f s, K=%u %.2f s (all writers); recorder peak RSS "
+	       "%.1f MB (target <= 64)\n",
+	       cpu[0][n / 2], k, cpu[1][n / 2], bench_vm_hwm_kb() / 1024.0);
 	return 0;
 }
 
@@ -259,6 +321,19 @@ int main(int argc, char **argv)
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
+	}
+	if (argc > 1 && !strcmp(argv[1], "-d")) {
+		unsigned k = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 0;
+		int ret;
+
+		if (!k) {
+			unsetenv(REPORT_PAR_ENV);
+			k = report_par_writers();
+		}
+		ret = drain_bench(dir, argc > 2 ? strtoull(argv[2], NULL, 10) : 20000000,
+				  argc > 3 ? atoi(argv[3]) : 3, k);
+		rmdir(dir);
+		return ret < 0 ? 1 : 0;
 	}
 	/* recorder runs first, so that VmHWM is the recorder's alone */
 	if (run_once(dir, events, 0, &fast) < 0 || run_once(dir, 1000000, 0, &one_m) < 0 ||

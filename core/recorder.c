@@ -157,6 +157,7 @@ struct qbuf {
 };
 
 uint64_t recorder_test_queue_max, recorder_test_spool_max; /* recorder_internal.h */
+int recorder_test_hold_writer;				   /* recorder_internal.h */
 
 #define POOL_MAX                                                                                   \
 	((recorder_test_queue_max ? recorder_test_queue_max : GP_RECORDER_QUEUE_MAX) /             \
@@ -1652,6 +1653,12 @@ static void *writer_main(void *arg)
 	if (nice && atoi(nice) > 0) /* the application first (file comment) */
 		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
 			    atoi(nice) < 19 ? atoi(nice) : 19);
+	if (recorder_test_hold_writer) { /* all of it for recorder_finish() */
+		pthread_mutex_lock(&r->mu);
+		while (!r->handoff && !r->stop_writer)
+			pthread_cond_wait(&r->cv_data, &r->mu);
+		pthread_mutex_unlock(&r->mu);
+	}
 	writer_loop(r);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
 	r->writer_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
@@ -1985,11 +1992,13 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 }
 
 /* recorder_finish(): write what the writer thread left (queue and spool) on this thread,
- * with a progress line on a terminal. */
+ * with a progress line on a terminal; a backlog of RECORD_SINK_DRAIN_BYTES or more with
+ * parallel writers for the bulk tables (record_sink_ops.drain). */
 static void finish_writing(struct recorder *r)
 {
 	struct timespec c0, c1;
-	uint64_t now = gp_monotonic_ns();
+	uint64_t now = gp_monotonic_ns(), par_cpu = 0;
+	unsigned k;
 
 	pthread_mutex_lock(&r->mu);
 	r->stop_writer = 1;
@@ -2004,6 +2013,14 @@ static void finish_writing(struct recorder *r)
 	r->fin_t0 = now;
 	r->fin_next = now + PROGRESS_AFTER_MS * 1000000ull;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	/* a backlog: the bulk tables' rows by parallel writers (core/report_par.h), merged
+	 * below; the rest (and all decoding) on this thread */
+	k = r->sink->ops->drain ? record_sink_drain_writers(r->fin_total) : 1;
+	if (k >= 2) {
+		writer_commit(r);
+		if (r->sink->ops->drain(r->sink, k, NULL) < 0)
+			k = 1;
+	}
 	writer_loop(r);
 	/* connections whose process was still exiting: every one is gone by now, or soon
 	 * (the application has ended); what one still alive wrote is read as it stands */
@@ -2016,10 +2033,19 @@ static void finish_writing(struct recorder *r)
 		reap_check(r, 0);
 	}
 	reap_check(r, 1);
+	if (k >= 2) { /* (rows the writers lost are said and counted there) */
+		writer_commit(r);
+		if (r->fin_shown)
+			fprintf(stderr,
+				"\rgprof-cli: writing the report: merging the tables of %u "
+				"writers\033[K",
+				k);
+		r->sink->ops->drain(r->sink, 0, &par_cpu);
+	}
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
 	progress(r, 1);
 	r->writer_cpu_ns += (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000000ull +
-			    (uint64_t)c1.tv_nsec - (uint64_t)c0.tv_nsec;
+			    (uint64_t)c1.tv_nsec - (uint64_t)c0.tv_nsec + par_cpu;
 }
 
 /* Fill the expect_* fields of st from the session's per-block counts (writer joined). */

@@ -19,6 +19,9 @@
  * (GP_RECORDER_QUEUE_MAX); spool_max: spool appends fail, as on a full disk, once this
  * many bytes went to the spool in the session. */
 extern uint64_t recorder_test_queue_max, recorder_test_spool_max;
+/* Test and benchmark knob: non-zero = the writer thread writes nothing; the whole session
+ * is the backlog recorder_finish() writes (its parallel writers: core/report_par.h). */
+extern int recorder_test_hold_writer;
 /* Test knob of the repeat-capture router (core/capture.c): bytes of state log kept
  * (CAPTURE_LOG_MAX); 0 = the default. */
 extern uint64_t capture_test_log_max;

@@ -4,11 +4,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "recorder_sink.h"
 #include "recorder.h"
 #include "recorder_internal.h"
 #include "report.h"
+#include "report_par.h"
 #include "util.h"
 #include "wire_decode.h"
 #include "wire_tap.h"
@@ -78,6 +80,26 @@ static void rs_discard(struct record_sink *s)
 	free(x);
 }
 
+static int rs_drain(struct record_sink *s, unsigned k, uint64_t *cpu_ns)
+{
+	struct report *rep = ((struct report_sink *)s)->rep;
+
+	return k ? report_par_start(rep, k) : report_par_stop(rep, cpu_ns);
+}
+
+unsigned record_sink_drain_writers(uint64_t bytes)
+{
+	const char *env = getenv(REPORT_PAR_ENV);
+	unsigned k;
+
+	if (!bytes)
+		return 1;
+	k = report_par_writers();
+	if (bytes < RECORD_SINK_DRAIN_BYTES && !(env && *env))
+		return 1;
+	return k;
+}
+
 static const struct record_sink_ops report_sink_ops = {
     .conn_open = rs_conn_open,
     .record = rs_record,
@@ -87,6 +109,7 @@ static const struct record_sink_ops report_sink_ops = {
     .txn_rows = rs_txn_rows,
     .finish = rs_finish,
     .discard = rs_discard,
+    .drain = rs_drain,
 };
 
 struct record_sink *report_sink_open(const struct report_config *cfg, const struct gp_control *ctl,
@@ -127,8 +150,17 @@ struct replay {
 	struct replay_conn *conns; /* by connection number */
 	size_t nconns, alloc;
 	struct gp_decode_counts cnt;
-	int failed; /* the report could not be created */
+	int failed;	/* the report could not be created */
+	unsigned drain; /* parallel writers for the tap (record_sink_drain_writers()) */
 };
+
+/* The size of the tap file (0 when unknown). */
+static uint64_t tap_bytes(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && sb.st_size > 0 ? (uint64_t)sb.st_size : 0;
+}
 
 struct replay_rec {
 	struct record_sink *sink;
@@ -153,6 +185,8 @@ static int replay_entry(void *ctx, const struct gp_tap_entry *e, const void *dat
 			x->failed = 1;
 			return -1;
 		}
+		if (x->drain >= 2) /* (not started: one warning, the report's connection alone) */
+			x->sink->ops->drain(x->sink, x->drain, NULL);
 	}
 	if (e->conn >= x->alloc) {
 		size_t old = x->alloc;
@@ -197,6 +231,7 @@ int recorder_replay_tap(const char *tap_path, const char *report_path, int force
 		return -1;
 	x.cfg.session_start_ns = hdr.session_start_ns;
 	x.cfg.session_start_utc_ns = hdr.session_start_utc_ns;
+	x.drain = record_sink_drain_writers(tap_bytes(tap_path));
 	ret = gp_tap_read(tap_path, &hdr, replay_entry, &x);
 	if (!x.sink && !x.failed) /* an empty tap: an empty report */
 		x.sink = report_sink_open(&x.cfg, NULL, REPORT_SINK_FIRST_RANGE);

@@ -55,7 +55,23 @@ struct record_sink_ops {
 		      struct recorder_stats *st);
 	/* Error paths: remove every report made so far and free the sink. */
 	void (*discard)(struct record_sink *s);
+	/* Optional (NULL: the sink always writes alone, as the capture router): a backlog is
+	 * written now (recorder_finish(), a tap replay): k >= 2 starts k parallel writers for
+	 * the bulk tables (core/report_par.h report_par_start(): it commits first), k = 0
+	 * stops them, their rows merged, and sets *cpu_ns to the CPU time they took.  0, or -1
+	 * when not started / rows were lost (said and counted). */
+	int (*drain)(struct record_sink *s, unsigned k, uint64_t *cpu_ns);
 };
+
+/* A backlog of at least this many frame bytes is written with parallel writers
+ * (record_sink_ops.drain, core/report_par.h: report_par_writers() of them, when that is 2
+ * or more); a smaller one by the report's connection alone, unless
+ * $GPROF_CLI_DRAIN_WRITERS asks for 2 or more (then any backlog). */
+#define RECORD_SINK_DRAIN_BYTES (4u << 20)
+
+/* How many writers a backlog of `bytes` frame bytes gets (1: the sink alone); see
+ * RECORD_SINK_DRAIN_BYTES. */
+unsigned record_sink_drain_writers(uint64_t bytes);
 
 /* A sink: embed it first in the sink's own struct. */
 struct record_sink {

@@ -26,6 +26,7 @@
 #include "report_cuda.h"
 #include "report_metrics.h"
 #include "report_origin.h"
+#include "report_par.h"
 #include "report_session.h"
 
 /* ---- small hash maps ------------------------------------------------------------ */
@@ -164,6 +165,8 @@ struct report {
 	} full_tables;
 	int64_t committed_string_id;
 	int ever_full, resume_off;
+	/* the parallel writers of a backlog (core/report_par.h), NULL when off */
+	struct report_par *par;
 	uint64_t resume_check_ns;
 	uint64_t resumes;
 	uint64_t free_at_full; /* bytes free in the folder after the rollback */
@@ -178,6 +181,34 @@ struct report {
 sqlite3 *report_db(struct report *r)
 {
 	return r->db;
+}
+
+static void say_full(const struct report *r, int rc);
+
+const char *report_path(const struct report *r)
+{
+	return r->path;
+}
+
+struct report_par **report_par_slot(struct report *r)
+{
+	return &r->par;
+}
+
+int report_is_full(const struct report *r)
+{
+	return r->full;
+}
+
+void report_count_lost_rows(struct report *r, uint64_t rows, uint64_t rows_full)
+{
+	r->write_errors += rows;
+	r->lost_full += rows_full;
+	if (!rows_full)
+		return;
+	if (!r->ever_full) /* (said once, as report_set_full) */
+		say_full(r, SQLITE_FULL);
+	r->ever_full = 1; /* not "finished cleanly": the readers warn */
 }
 
 int64_t report_time(const struct report *r, uint64_t monotonic_ns)
@@ -282,6 +313,18 @@ static uint64_t folder_free_bytes(const struct report *r)
 	return n;
 }
 
+/* The error line and hint of a full disk. */
+static void say_full(const struct report *r, int rc)
+{
+	char *tmp = xstrdup(r->path);
+
+	error("cannot write report '%s': %s; the application goes on, its records are counted "
+	      "as lost until there is room again",
+	      r->path, sqlite3_errstr(rc));
+	hint("free space in '%s', or write the report where there is more with -o", dirname(tmp));
+	free(tmp);
+}
+
 /*
  * A write failed for want of space (report.h "Disk full"): roll the open transaction back
  * (its data rows counted lost; its state rows stay in the state log, its strings in the
@@ -291,8 +334,6 @@ static uint64_t folder_free_bytes(const struct report *r)
  */
 static void report_set_full(struct report *r, int rc)
 {
-	char *dir, *tmp;
-
 	if (r->full)
 		return;
 	r->full = 1;
@@ -306,13 +347,7 @@ static void report_set_full(struct report *r, int rc)
 	r->ever_full = 1;
 	if (r->opening)
 		return; /* report_open says it */
-	tmp = xstrdup(r->path);
-	dir = dirname(tmp);
-	error("cannot write report '%s': %s; the application goes on, its records are counted "
-	      "as lost until there is room again",
-	      r->path, sqlite3_errstr(rc));
-	hint("free space in '%s', or write the report where there is more with -o", dir);
-	free(tmp);
+	say_full(r, rc);
 }
 
 sqlite3_stmt *report_prepare(struct report *r, const char *sql)
@@ -549,6 +584,11 @@ static void flush_modules(struct report *r)
 	for (i = 0; i < REPORT_MOD_MAX; i++)
 		if (r->modules[i] && r->modules[i]->flush)
 			r->modules[i]->flush(r);
+}
+
+void report_flush_modules(struct report *r)
+{
+	flush_modules(r);
 }
 
 /* Drop the TEMP tables made while the disk was full (their real ones exist now). */
@@ -994,6 +1034,7 @@ void report_discard(struct report *r)
 {
 	size_t i;
 
+	report_par_abort(r);
 	/* the modules' state and statements first: sqlite3_close_v2 keeps a connection
 	 * with statements left open until they are finalized, i.e. forever */
 	for (i = 0; i < REPORT_MOD_MAX; i++)
@@ -1248,9 +1289,13 @@ int report_finish(struct report *r, const struct report_app_status *app, struct 
 	sqlite3_stmt *s;
 	char buf[32];
 	int64_t stop;
-	int ret = 0, was_full = r->full;
+	int ret = 0, was_full;
 	size_t i;
 
+	/* the parallel writers' rows first: the modules' finish writes alone, then indexes */
+	if (report_par_stop(r, NULL) < 0)
+		ret = -1;
+	was_full = r->full;
 	if (was_full) {
 		/* the closing rows go into the room the reserve held back, after what the
 		 * rollback took; when that does not fit, the closing rows alone (a table made

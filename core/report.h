@@ -51,6 +51,23 @@ struct report_conn; /* per-connection decoding state (owned by the report) */
 /* The report's SQLite handle (for modules' CREATE/prepare). */
 sqlite3 *report_db(struct report *r);
 
+/* The report's file name (owned by the report). */
+const char *report_path(const struct report *r);
+
+/* The parallel writers of the report's bulk tables (core/report_par.h): the slot where
+ * report_par.c keeps them (NULL: off).  report_finish() stops them (their rows merged)
+ * before the modules' finish; report_discard() drops them. */
+struct report_par;
+struct report_par **report_par_slot(struct report *r);
+/* Run every module's flush() (their batched rows to SQLite or to the parallel writers). */
+void report_flush_modules(struct report *r);
+/* Non-zero once a write failed for want of space ("Disk full" below). */
+int report_is_full(const struct report *r);
+/* Count data rows written elsewhere (the parallel writers) and lost: `rows` to SQLite
+ * errors (report_stats.write_errors), `rows_full` for want of space
+ * (report_stats.disk_full_lost; the report is then not "finished cleanly"). */
+void report_count_lost_rows(struct report *r, uint64_t rows, uint64_t rows_full);
+
 /* Convert a producer CLOCK_MONOTONIC timestamp to report time (ns since session start). */
 int64_t report_time(const struct report *r, uint64_t monotonic_ns);
 

@@ -45,6 +45,7 @@
 #include "nsys_event_type.h"
 #include "nvtx_payload.h"
 #include "report.h"
+#include "report_par.h"
 #include "util.h"
 
 /* Column positions in the insert statements below. */
@@ -299,6 +300,46 @@ static void bind_row(sqlite3_stmt *st, int b, const struct fast_row *w)
 		sqlite3_bind_int64(st, b + C_CATEGORY, w->category);
 }
 
+/* A "simple" row (see BATCH): st_simple's 4 values say all of it. */
+static int is_simple(const struct fast_row *w)
+{
+	return w->type == NVTX_EV_PUSHPOP && w->domain == 0 &&
+	       (w->nulls & (N_END | N_TEXT | N_TEXTID | N_COLOR | N_CATEGORY)) ==
+		   (N_TEXTID | N_COLOR | N_CATEGORY);
+}
+
+/* The same row to the parallel writers (report_par.h; the column order of st_fast). */
+static void par_row(struct report *r, const struct fast_row *w)
+{
+	size_t tn = (w->nulls & N_TEXT) ? 0 : strlen(w->text);
+	struct report_par_cell *c;
+
+	if (is_simple(w)) {
+		c = report_par_row(r, REPORT_PAR_NVTX_PUSHPOP, tn);
+		report_par_int(c, 0, w->start);
+		report_par_int(c, 1, w->end);
+		report_par_text(r, c, 2, w->text, tn);
+		report_par_int(c, 3, w->gtid);
+		return;
+	}
+	c = report_par_row(r, REPORT_PAR_NVTX, tn);
+
+	report_par_int(c, C_START - 1, w->start);
+	if (!(w->nulls & N_END))
+		report_par_int(c, C_END - 1, w->end);
+	report_par_int(c, C_TYPE - 1, w->type);
+	if (!(w->nulls & N_TEXT))
+		report_par_text(r, c, C_TEXT - 1, w->text, tn);
+	if (!(w->nulls & N_TEXTID))
+		report_par_int(c, C_TEXTID - 1, w->textid);
+	report_par_int(c, C_GTID - 1, w->gtid);
+	report_par_int(c, C_DOMAIN - 1, w->domain);
+	if (!(w->nulls & N_COLOR))
+		report_par_int(c, C_COLOR - 1, w->color);
+	if (!(w->nulls & N_CATEGORY))
+		report_par_int(c, C_CATEGORY - 1, w->category);
+}
+
 static void nvtx_flush(struct report *r)
 {
 	struct nvtx_state *s = state(r);
@@ -306,7 +347,10 @@ static void nvtx_flush(struct report *r)
 
 	if (!s || !s->nrows)
 		return;
-	if (s->nsimple == BATCH) {
+	if (report_par_on(r)) {
+		for (k = 0; k < s->nrows; k++)
+			par_row(r, &s->rows[k]);
+	} else if (s->nsimple == BATCH) {
 		for (k = 0; k < BATCH; k++) {
 			const struct fast_row *w = &s->rows[k];
 
@@ -362,11 +406,8 @@ static struct fast_row *add_row(struct report *r)
 static void add_done(struct report *r)
 {
 	struct nvtx_state *s = state(r);
-	const struct fast_row *w = &s->rows[s->nrows];
 
-	s->nsimple += w->type == NVTX_EV_PUSHPOP && w->domain == 0 &&
-		      (w->nulls & (N_END | N_TEXT | N_TEXTID | N_COLOR | N_CATEGORY)) ==
-			  (N_TEXTID | N_COLOR | N_CATEGORY);
+	s->nsimple += is_simple(&s->rows[s->nrows]);
 	if (++s->nrows == BATCH)
 		nvtx_flush(r);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "report_par.h"
 #include "report_symbols.h"
 #include "util.h"
 
@@ -91,6 +92,21 @@ static int osrt_handle(struct report *r, struct report_conn *c, const struct gp_
 	name = report_conn_string(c, o->name_sid);
 	if (name < 0)
 		name = report_string(r, "(unknown)", 9);
+	if (report_par_on(r)) { /* to the parallel writers (report_par.h) */
+		struct report_par_cell *v = report_par_row(r, REPORT_PAR_OSRT, 0);
+
+		report_par_int(v, 0, report_time(r, o->start_ns));
+		report_par_int(v, 1, report_time(r, o->end_ns));
+		report_par_int(v, 2, 27);
+		report_par_int(v, 3, report_global_tid(report_conn_pid(c), o->h.tid));
+		report_par_int(v, 4, name);
+		report_par_int(v, 5, o->ret);
+		report_par_int(v, 6, o->nesting);
+		report_par_int(v, 7, chain ? *chain : 0);
+		if (chain)
+			*chain = 0;
+		return 0;
+	}
 	sqlite3_bind_int64(s->ins, 1, report_time(r, o->start_ns));
 	sqlite3_bind_int64(s->ins, 2, report_time(r, o->end_ns));
 	sqlite3_bind_int64(s->ins, 3, report_global_tid(report_conn_pid(c), o->h.tid));

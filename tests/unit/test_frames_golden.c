@@ -227,6 +227,81 @@ static void test_replay_deterministic(void **state)
 	recorder_stats_release(&st);
 }
 
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of each "== table" block of rows sorted (content order, not rowid order). */
+static char *sorted_blocks(const char *rows)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = rows;
+
+	while (*p) {
+		const char *head_end = strchr(p, '\n'), *q;
+		char **lines = NULL;
+		size_t n = 0, alloc = 0;
+
+		assert_non_null(head_end);
+		strbuf_add(&sb, p, (size_t)(head_end - p) + 1);
+		for (q = head_end + 1; *q && strncmp(q, "== ", 3);) {
+			const char *e = strchr(q, '\n');
+
+			GP_ALLOC_GROW(lines, n + 1, alloc);
+			lines[n] = xmalloc((size_t)(e - q) + 2);
+			memcpy(lines[n], q, (size_t)(e - q) + 1);
+			lines[n++][e - q + 1] = '\0';
+			q = e + 1;
+		}
+		qsort(lines, n, sizeof(*lines), cmp_line);
+		for (size_t i = 0; i < n; i++) {
+			strbuf_addstr(&sb, lines[i]);
+			free(lines[i]);
+		}
+		free(lines);
+		p = q;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* The backlog's parallel writers (core/report_par.h; a replay is all backlog): with
+ * GPROF_CLI_DRAIN_WRITERS=4 every table holds the golden rows (NVTX_EVENTS and OSRT_API in
+ * the writers' order, so each table's rows compared sorted), with the same StringIds ids. */
+static void test_replay_parallel(void **state)
+{
+	const char *dir = *state;
+	char tap[256], golden[256], db[512];
+	struct gp_tap_hdr hdr;
+	struct recorder_stats st;
+	struct report_app_status app = {0};
+	char *want, *got, *ws, *gs;
+
+	snprintf(tap, sizeof(tap), "tests/fixtures/frames/%s.frames", fixtures[0]);
+	snprintf(golden, sizeof(golden), "tests/fixtures/frames/%s.rows", fixtures[0]);
+	snprintf(db, sizeof(db), "%s/par.db", dir);
+	assert_int_equal(gp_tap_read_hdr(tap, &hdr), 0);
+	app.end_ns = hdr.session_start_ns + 10000000000ull;
+	memset(&st, 0, sizeof(st));
+	setenv("GPROF_CLI_DRAIN_WRITERS", "4", 1);
+	assert_int_equal(recorder_replay_tap(tap, db, 0, &app, &st), 0);
+	unsetenv("GPROF_CLI_DRAIN_WRITERS");
+	assert_int_equal(st.report.write_errors, 0);
+	recorder_stats_release(&st);
+	want = tu_slurp(golden, NULL);
+	assert_non_null(want);
+	got = report_rows(db);
+	ws = sorted_blocks(want);
+	gs = sorted_blocks(got);
+	if (strcmp(ws, gs))
+		first_difference(ws, gs);
+	assert_string_equal(ws, gs);
+	free(want);
+	free(got);
+	free(ws);
+	free(gs);
+}
+
 /* `gprof-cli dump`: one line per record (as many as the replay decoded), each naming its
  * type and pid/tid; the summary line; a file that is no tap and an existing -o report
  * are refused with one error line. */
@@ -289,6 +364,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_frames_in_rows_out, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_replay_deterministic, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_replay_parallel, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_dump_command, tu_setup_tmpdir, tu_teardown_tmpdir),
 	};

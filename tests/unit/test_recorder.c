@@ -1067,6 +1067,43 @@ static void test_missing_folder(void **state)
  * commit period passed; the report must open, pass integrity_check and hold them. */
 #define KILL_EVENTS 5000
 
+/* In a forked child: start the recorder of fx, connect as process "victim" and send
+ * `events` push/pop ranges named `text` over `tids` threads, then write the channel path
+ * to fd `path_fd` (the parent cleans up after killing the child).  The connection's fd. */
+static int victim_send(struct fixture *fx, int path_fd, const char *text, int events, uint32_t tids)
+{
+	static struct fb f;
+	struct tx t;
+	uint64_t t0;
+
+	if (recorder_start(&fx->rec, &fx->cfg) < 0 ||
+	    tx_open(&t, recorder_channel_path(fx->rec)) < 0)
+		_exit(1);
+	t0 = gp_monotonic_ns();
+	fb_init(&f);
+	put_hello(&t, &f, 1, "victim");
+	put_string(&t, &f, 2, text);
+	for (int i = 0; i < events; i++)
+		put_nvtx(&t, &f, GP_REC_NVTX_EVENT, 1 + (uint32_t)i % tids, t0 + i, t0 + i + 1, 2,
+			 GP_NVTX_PUSHPOP);
+	fb_send(&t, &f);
+	if (write(path_fd, recorder_channel_path(fx->rec),
+		  strlen(recorder_channel_path(fx->rec)) + 1) < 0)
+		_exit(3);
+	return t.fd;
+}
+
+/* Remove what a killed recorder could not: its channel socket `chan` (a path, changed
+ * here), its control file and their folder. */
+static void remove_channel(char *chan)
+{
+	unlink(chan);
+	strcpy(strrchr(chan, '/') + 1, GP_CONTROL_NAME);
+	unlink(chan);
+	*strrchr(chan, '/') = '\0';
+	rmdir(chan);
+}
+
 static void test_killed_recorder(void **state)
 {
 	struct fixture fx;
@@ -1079,27 +1116,7 @@ static void test_killed_recorder(void **state)
 	assert_int_equal(pipe(pfd), 0);
 	pid = fork();
 	if (pid == 0) {
-		static struct fb f;
-		struct tx t;
-		uint64_t t0;
-		int i;
-
-		if (recorder_start(&fx.rec, &fx.cfg) < 0)
-			_exit(1);
-		if (tx_open(&t, recorder_channel_path(fx.rec)) < 0)
-			_exit(2);
-		t0 = gp_monotonic_ns();
-		fb_init(&f);
-		put_hello(&t, &f, 1, "victim");
-		put_string(&t, &f, 2, "before-kill");
-		for (i = 0; i < KILL_EVENTS; i++)
-			put_nvtx(&t, &f, GP_REC_NVTX_EVENT, 1, t0 + i, t0 + i + 1, 2,
-				 GP_NVTX_PUSHPOP);
-		fb_send(&t, &f);
-		/* tell the parent the channel path, to clean up after the kill */
-		if (write(pfd[1], recorder_channel_path(fx.rec),
-			  strlen(recorder_channel_path(fx.rec)) + 1) < 0)
-			_exit(3);
+		victim_send(&fx, pfd[1], "before-kill", KILL_EVENTS, 1);
 		for (;;)
 			pause(); /* the connection stays open: no close, no finish */
 	}
@@ -1122,12 +1139,7 @@ static void test_killed_recorder(void **state)
 			    "false");
 	assert_string_equal(q_text(fx.db, "select name from PROCESSES"), "victim");
 	fx_cleanup(&fx);
-	/* the killed recorder could not remove its channel */
-	unlink(chan);
-	strcpy(strrchr(chan, '/') + 1, GP_CONTROL_NAME); /* and its control file */
-	unlink(chan);
-	*strrchr(chan, '/') = '\0';
-	rmdir(chan);
+	remove_channel(chan);
 }
 
 /* A rollback journal with a live header: a transaction was open when the writer died. */
@@ -1338,6 +1350,220 @@ static void test_expect_not_seen(void **state)
 	fx_cleanup(&fx);
 }
 
+/* ---- the backlog's parallel writers (core/report_par.h) ---------------------------- */
+
+#define DRAIN_TIDS   4
+#define DRAIN_RANGES 12000 /* per thread */
+
+/* FNV-1a over every value of every row of sql's result, in its order. */
+static uint64_t q_digest(sqlite3 *db, const char *sql, int64_t *rows)
+{
+	sqlite3_stmt *st;
+	uint64_t h = 1469598103934665603ull;
+
+	*rows = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("bad sql %s: %s", sql, sqlite3_errmsg(db));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+
+			for (t = t ? t : (const unsigned char *)"\x01NULL"; *t; t++)
+				h = (h ^ *t) * 1099511628211ull;
+			h = (h ^ '|') * 1099511628211ull;
+		}
+		(*rows)++;
+	}
+	sqlite3_finalize(st);
+	return h;
+}
+
+/* One process, DRAIN_TIDS threads (fixed tids), times fixed from the session start: per
+ * thread DRAIN_RANGES push/pop ranges (the simple rows), a coloured range with a category
+ * every third (other bulk rows), an OS runtime call every second, a registered string
+ * (textId) every 1000th; interleaved across the threads. */
+static void drain_sender(struct fixture *fx)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		static struct fb f;
+		struct tx t;
+		uint64_t base = fx->cfg.session_start_ns + 1000000;
+		uint32_t sid = 100;
+
+		if (tx_open(&t, recorder_channel_path(fx->rec)) < 0)
+			_exit(1);
+		fb_init(&f);
+		put_hello(&t, &f, 1, "drainer");
+		put_string(&t, &f, 2, "range");
+		put_string(&t, &f, 3, "pthread_mutex_lock");
+		for (int i = 0; i < DRAIN_RANGES; i++)
+			for (uint32_t k = 0; k < DRAIN_TIDS; k++) {
+				uint32_t tid = 101 + k;
+				uint64_t t0 = base + ((uint64_t)i * DRAIN_TIDS + k) * 1000;
+				struct gp_rec_nvtx *e;
+
+				put_nvtx(&t, &f, GP_REC_NVTX_EVENT, tid, t0, t0 + 100, 2,
+					 GP_NVTX_PUSHPOP);
+				if (i % 3 == 0) {
+					e = put_nvtx(&t, &f, GP_REC_NVTX_EVENT, tid, t0 + 1,
+						     t0 + 50, 2,
+						     GP_NVTX_PUSHPOP | GP_NVTX_HAS_COLOR);
+					e->color = 0xff00ff00u + (uint32_t)i;
+					e->category = 1 + (uint32_t)i % 5;
+				}
+				if (i % 2 == 0) {
+					struct gp_rec_osrt *o =
+					    fb_rec(&t, &f, GP_REC_OSRT, sizeof(*o), tid);
+
+					o->start_ns = t0 + 200;
+					o->end_ns = t0 + 700 + (uint64_t)i;
+					o->ret = i % 7 ? 0 : -1;
+					o->name_sid = 3;
+					o->nesting = (uint32_t)i % 2;
+				}
+				if (i % 1000 == 999) {
+					char name[32];
+
+					snprintf(name, sizeof(name), "unique-%u-%d", tid, i);
+					put_string(&t, &f, ++sid, name);
+					put_nvtx(&t, &f, GP_REC_NVTX_EVENT, tid, t0 + 2, t0 + 3,
+						 sid, GP_NVTX_PUSHPOP | GP_NVTX_TEXT_REGISTERED);
+				}
+			}
+		if (fb_send(&t, &f) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	wait_ok(pid);
+}
+
+/* What one run of drain_sender gives with $GPROF_CLI_DRAIN_WRITERS=k, everything written
+ * by recorder_finish() (the writer thread held): digests of the bulk tables' rows sorted
+ * by content (tids, not the sender's pid), in rowid order, and of StringIds. */
+struct drain_out {
+	uint64_t nvtx, nvtx_order, osrt, osrt_order, strings;
+	int64_t nvtx_rows, osrt_rows, string_rows, files_left, write_errors;
+};
+
+static void drain_run(const char *k, struct drain_out *o)
+{
+	static const char nvtx_cols[] =
+	    "start, end, eventType, text, textId, globalTid & 16777215, "
+	    "domainId, color, category, rangeId, endGlobalTid, jsonText";
+	static const char osrt_cols[] = "start, end, eventClass, globalTid & 16777215, nameId, "
+					"returnValue, nestingLevel, callchainId";
+	struct fixture fx;
+	char sql[512];
+	int64_t n;
+
+	setenv("GPROF_CLI_DRAIN_WRITERS", k, 1);
+	recorder_test_hold_writer = 1;
+	fx_init(&fx);
+	fx_start(&fx);
+	drain_sender(&fx);
+	fx_finish(&fx);
+	recorder_test_hold_writer = 0;
+	unsetenv("GPROF_CLI_DRAIN_WRITERS");
+	snprintf(sql, sizeof(sql), "SELECT %s FROM NVTX_EVENTS ORDER BY %s", nvtx_cols, nvtx_cols);
+	o->nvtx = q_digest(fx.db, sql, &o->nvtx_rows);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM NVTX_EVENTS ORDER BY rowid", nvtx_cols);
+	o->nvtx_order = q_digest(fx.db, sql, &n);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM OSRT_API ORDER BY %s", osrt_cols, osrt_cols);
+	o->osrt = q_digest(fx.db, sql, &o->osrt_rows);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM OSRT_API ORDER BY rowid", osrt_cols);
+	o->osrt_order = q_digest(fx.db, sql, &n);
+	o->strings =
+	    q_digest(fx.db, "SELECT id, value FROM StringIds ORDER BY id", &o->string_rows);
+	o->write_errors = q_int(fx.db, "SELECT value FROM META_DATA_EXPORT WHERE name = "
+				       "'GPROF_WRITE_ERRORS'");
+	o->files_left = count_dir(fx.dir); /* the report alone: the writers' files are gone */
+	assert_string_equal(q_text(fx.db, "SELECT value FROM META_DATA_EXPORT WHERE name = "
+					  "'GPROF_FINISHED_CLEANLY'"),
+			    "true");
+	fx_cleanup(&fx);
+}
+
+static void test_drain_writers(void **state)
+{
+	struct drain_out one, four;
+	int64_t ranges = (int64_t)DRAIN_TIDS * DRAIN_RANGES;
+
+	drain_run("1", &one);
+	drain_run("4", &four);
+	/* every row, with the same ids, whatever the writers */
+	assert_int_equal(one.nvtx_rows, ranges + ranges / 3 + (ranges % 3 != 0) * DRAIN_TIDS +
+					    DRAIN_TIDS * (DRAIN_RANGES / 1000));
+	assert_int_equal(one.osrt_rows, ranges / 2);
+	assert_int_equal(four.nvtx_rows, one.nvtx_rows);
+	assert_int_equal(four.osrt_rows, one.osrt_rows);
+	assert_int_equal(four.string_rows, one.string_rows);
+	assert_true(four.nvtx == one.nvtx);
+	assert_true(four.osrt == one.osrt);
+	assert_true(four.strings == one.strings);
+	assert_int_equal(one.write_errors, 0);
+	assert_int_equal(four.write_errors, 0);
+	assert_int_equal(one.files_left, 1);
+	assert_int_equal(four.files_left, 1);
+	/* the 4 writers wrote them: NVTX rows come back in the writers' order (the kinds of
+	 * rows batched apart), not in arrival order as with one writer */
+	assert_true(four.nvtx_order != one.nvtx_order);
+}
+
+/* A recorder killed while its parallel writers drain the backlog or merge their rows: the
+ * report opens, is intact, holds at most what was sent and says it was not finished; the
+ * writers' files are gone (unlinked once open).  Killed at a few points of the drain. */
+static void test_drain_killed(void **state)
+{
+	static const int delays_ms[] = {20, 100, 140, 180, 220, 260, 300};
+	const int events = 600000;
+
+	for (size_t d = 0; d < sizeof(delays_ms) / sizeof(delays_ms[0]); d++) {
+		struct fixture fx;
+		int pfd[2], status;
+		pid_t pid;
+		char chan[256], cmd[256];
+		int64_t rows;
+
+		fx_init(&fx);
+		assert_int_equal(pipe(pfd), 0);
+		pid = fork();
+		if (pid == 0) {
+			struct report_app_status app = {.pid = 1, .end_ns = 0};
+			struct recorder_stats st;
+
+			setenv("GPROF_CLI_DRAIN_WRITERS", "4", 1);
+			recorder_test_hold_writer = 1;
+			close(victim_send(&fx, pfd[1], "drained", events, 3));
+			recorder_finish(fx.rec, &app, 1000, &st); /* killed in here */
+			_exit(0);
+		}
+		close(pfd[1]);
+		memset(chan, 0, sizeof(chan));
+		assert_true(read(pfd[0], chan, sizeof(chan) - 1) > 0);
+		close(pfd[0]);
+		usleep((useconds_t)delays_ms[d] * 1000);
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_int_equal(sqlite3_open_v2(fx.path, &fx.db, SQLITE_OPEN_READWRITE, NULL),
+				 SQLITE_OK);
+		assert_string_equal(q_text(fx.db, "pragma integrity_check"), "ok");
+		rows = q_int(fx.db, "select count(*) from NVTX_EVENTS");
+		assert_true(rows >= 0 && rows <= events);
+		if (WIFSIGNALED(status)) /* (else it finished first: then every row) */
+			assert_string_equal(q_text(fx.db, "select value from META_DATA_EXPORT "
+							  "where name = 'GPROF_FINISHED_CLEANLY'"),
+					    "false");
+		else
+			assert_int_equal(rows, events);
+		snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -q drain", fx.dir);
+		assert_int_not_equal(system(cmd), 0); /* grep found none */
+		fx_cleanup(&fx);
+		remove_channel(chan);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1354,6 +1580,8 @@ int main(void)
 	    cmocka_unit_test(test_killed_recorder),
 	    cmocka_unit_test(test_killed_mid_transaction),
 	    cmocka_unit_test(test_expect_not_seen),
+	    cmocka_unit_test(test_drain_writers),
+	    cmocka_unit_test(test_drain_killed),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
