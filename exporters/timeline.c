@@ -474,17 +474,17 @@ static int sq_null(sqlite3_stmt *st, int i)
 }
 
 /* The same on the current row of a source of rows (ordered_rows()). */
-static const char *col_text(const struct tl_rows *rs, int i)
+static const char *col_text(struct tl_rows *rs, int i)
 {
 	return tl_rows_text(rs, i);
 }
 
-static int64_t col_int(const struct tl_rows *rs, int i)
+static int64_t col_int(struct tl_rows *rs, int i)
 {
 	return tl_rows_int(rs, i);
 }
 
-static int col_null(const struct tl_rows *rs, int i)
+static int col_null(struct tl_rows *rs, int i)
 {
 	return tl_rows_type(rs, i) == SQLITE_NULL;
 }
@@ -531,14 +531,17 @@ struct order_check {
 		INT64_MIN, INT64_MAX, 1                                                            \
 	}
 
-/* Take the row of st whose start and end are columns is and ie (ie < 0: one key). */
+/* Take the row of st whose start and end are columns is and ie (ie < 0: one key).  The
+ * columns are read as values (one API call each; the value's type and integer are then
+ * plain reads): these scans read every row of the large tables. */
 static void order_feed(struct order_check *c, sqlite3_stmt *st, int is, int ie)
 {
-	int ts = sqlite3_column_type(st, is),
-	    te = ie < 0 ? SQLITE_NULL : sqlite3_column_type(st, ie);
+	sqlite3_value *vs = sqlite3_column_value(st, is);
+	sqlite3_value *ve = ie < 0 ? NULL : sqlite3_column_value(st, ie);
+	int ts = sqlite3_value_type(vs), te = ve ? sqlite3_value_type(ve) : SQLITE_NULL;
 	/* as SQLite orders them: NULL before any number */
-	int64_t s = ts == SQLITE_NULL ? INT64_MIN : sq_int(st, is);
-	int64_t e = te == SQLITE_NULL ? INT64_MIN : sq_int(st, ie);
+	int64_t s = ts == SQLITE_NULL ? INT64_MIN : sqlite3_value_int64(vs);
+	int64_t e = te == SQLITE_NULL ? INT64_MIN : sqlite3_value_int64(ve);
 
 	if ((ts != SQLITE_INTEGER && ts != SQLITE_NULL) ||
 	    (te != SQLITE_INTEGER && te != SQLITE_NULL))
@@ -634,7 +637,11 @@ static int ordered_rows(struct walk *w, struct rep *r, struct tl_rows *rs, const
 	strbuf_release(&sql);
 	if (!st)
 		return -1;
-	tl_rows_direct(rs, st);
+	if (tl_rows_direct(rs, st) != SQLITE_OK) {
+		read_failed(w, r, rs->errmsg);
+		tl_rows_close(rs);
+		return -1;
+	}
 	return 0;
 }
 
@@ -673,11 +680,21 @@ static void pass_end(struct walk *w)
 
 /* ---- the passes ----------------------------------------------------------------------- */
 
+/* The NVTX_EVENTS rows pass_nvtx() reads (as alias e); load_nvtx_names() checks their
+ * order under this very pointer. */
+static const char nvtx_where[] = "e.eventType IN (" NSYS_STR(
+    NVTX_EV_MARK) "," NVTX_EV_PUSHPOP_S "," NVTX_EV_STARTEND_S
+		  "," NSYS_STR(NVTXT_EV_PUSHPOP) "," NSYS_STR(NVTXT_EV_STARTEND) ")";
+
+static int nvtx_event_read(int64_t type)
+{
+	return type == NVTX_EV_MARK || type == NVTX_EV_PUSHPOP || type == NVTX_EV_STARTEND ||
+	       type == NVTXT_EV_PUSHPOP || type == NVTXT_EV_STARTEND;
+}
+
 static void pass_nvtx(struct walk *w, struct rep *r)
 {
-	static const char where[] = "e.eventType IN (" NSYS_STR(
-	    NVTX_EV_MARK) "," NVTX_EV_PUSHPOP_S "," NVTX_EV_STARTEND_S
-			  "," NSYS_STR(NVTXT_EV_PUSHPOP) "," NSYS_STR(NVTXT_EV_STARTEND) ")";
+	const char *where = nvtx_where;
 	struct strbuf from = STRBUF_INIT;
 	struct tl_rows rows, *st = &rows;
 	int rc, k;
@@ -844,10 +861,15 @@ static int scan_correlations(struct walk *w, struct rep *r, const char *table, c
 	if (!st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_value *id = sqlite3_column_value(st, 0),
+			      *corr = sqlite3_column_value(st, 1);
+
 		if (c.ok)
 			order_feed(&c, st, 2, 3);
-		if (!sq_null(st, 0) && !sq_null(st, 1))
-			row(&w->corr, (sq_int(st, 0) >> 24) & 0xffffff, sq_int(st, 1));
+		if (sqlite3_value_type(id) != SQLITE_NULL &&
+		    sqlite3_value_type(corr) != SQLITE_NULL)
+			row(&w->corr, (sqlite3_value_int64(id) >> 24) & 0xffffff,
+			    sqlite3_value_int64(corr));
 	}
 	if (rc == SQLITE_DONE)
 		order_memo(r, table, NULL, rowid ? c.ok : -1);
@@ -892,7 +914,7 @@ static int count_gpu_ops(struct walk *w, struct rep *r)
 
 /* The API call of st's row (start, end, globalTid, correlationId, name, returnValue) as a
  * slice on its thread: its track, or NULL when the filters drop it. */
-static struct tl_track *api_event(struct walk *w, struct rep *r, const struct tl_rows *st)
+static struct tl_track *api_event(struct walk *w, struct rep *r, struct tl_rows *st)
 {
 	struct tl_event e = {.type = TL_SLICE, .cat = "cuda_api"};
 	int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff;
@@ -990,7 +1012,7 @@ static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts
 		     int want)
 {
 	while (a->row && !w->status) {
-		const struct tl_rows *st = &a->st;
+		struct tl_rows *st = &a->st;
 		int64_t gtid = col_int(st, 2), pid = (gtid >> 24) & 0xffffff, corr;
 		unsigned char *slot;
 		struct tl_track *track;
@@ -1071,7 +1093,7 @@ static void pass_cuda(struct walk *w, struct rep *r)
 		struct tl_flow_src fsrc;
 		struct cursor *g = NULL;
 		struct inflight call = {0};
-		const struct tl_rows *st;
+		struct tl_rows *st;
 		int64_t kind, pid, corr, dev, stream;
 		int in_report = 0, has_corr;
 		char name[64];
@@ -1451,6 +1473,45 @@ static int64_t query_int(sqlite3 *db, const char *sql, int64_t dflt)
 	return v;
 }
 
+/* The NVTX domains' names into r->doms, and in the same scan (in rowid order) whether
+ * the rows pass_nvtx() reads are in time order (rowid_ordered()'s answer, remembered):
+ * one read of NVTX_EVENTS before the pass instead of two. */
+static void load_nvtx_names(struct walk *w, struct rep *r)
+{
+	struct order_check c = ORDER_CHECK_INIT;
+	sqlite3_stmt *st;
+	int rc, rowid = 1;
+
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT eventType, start, end, domainId, text FROM NVTX_EVENTS"
+			       " ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rowid = 0; /* no rowid: no order by it */
+		st = prepare(w, r, "SELECT eventType, start, end, domainId, text FROM NVTX_EVENTS");
+	}
+	if (!st)
+		return;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t type = sq_int(st, 0);
+
+		if (type == NVTX_EV_DOMAIN_CREATE) {
+			const char *s = sq_text(st, 4);
+			void **v;
+
+			if (!s || sq_null(st, 3))
+				continue;
+			v = map_slot(&r->doms, (uint64_t)sq_int(st, 3), 1);
+			free(*v);
+			*v = xstrdup(s);
+		} else if (c.ok && nvtx_event_read(type)) {
+			order_feed(&c, st, 1, 2);
+		}
+	}
+	if (rc == SQLITE_DONE)
+		order_memo(r, "NVTX_EVENTS", nvtx_where, rowid ? c.ok : -1);
+	finish(w, r, st, rc);
+}
+
 static void load_report(struct walk *w, struct rep *r)
 {
 	if (has(r, "PROCESSES"))
@@ -1460,9 +1521,7 @@ static void load_report(struct walk *w, struct rep *r)
 			   "SELECT t.globalTid, s.value FROM ThreadNames t"
 			   " JOIN StringIds s ON s.id = t.nameId");
 	if (has(r, "NVTX_EVENTS"))
-		load_names(w, r, &r->doms,
-			   "SELECT domainId, text FROM NVTX_EVENTS WHERE eventType "
-			   "= " NVTX_EV_DOMAIN_CREATE_S " AND domainId IS NOT NULL");
+		load_nvtx_names(w, r);
 	if (has(r, "MPI_RANKS")) {
 		sqlite3_stmt *st = prepare(w, r, "SELECT globalTid, rank FROM MPI_RANKS");
 		int rc;

@@ -41,12 +41,43 @@ struct tl_rows_run {
 #define RUN_BUF	  (64u << 10)
 #define SPILL_BUF (1u << 20)
 
-void tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st)
+static void rows_init(struct tl_rows *rs, sqlite3_stmt *st)
 {
 	memset(rs, 0, sizeof(*rs));
 	rs->st = st;
 	rs->fd = -1;
 	rs->cur = -1;
+}
+
+static int fail(struct tl_rows *rs, int rc, const char *what);
+
+/* The current row's arrays for ncol columns. */
+static int alloc_row(struct tl_rows *rs)
+{
+	size_t n = rs->ncol > 0 ? (size_t)rs->ncol : 1;
+
+	rs->type = calloc(n, 1);
+	rs->iv = calloc(n, sizeof(*rs->iv));
+	rs->dv = calloc(n, sizeof(*rs->dv));
+	rs->tv = calloc(n, sizeof(*rs->tv));
+	if (!rs->type || !rs->iv || !rs->dv || !rs->tv)
+		return fail(rs, SQLITE_NOMEM, "cannot read");
+	return SQLITE_OK;
+}
+
+int tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st)
+{
+	size_t n;
+
+	rows_init(rs, st);
+	rs->ncol = sqlite3_column_count(st);
+	n = rs->ncol > 0 ? (size_t)rs->ncol : 1;
+	rs->val = calloc(n, sizeof(*rs->val));
+	rs->gen_of = calloc(n, sizeof(*rs->gen_of));
+	rs->gen = 1;
+	if (!rs->val || !rs->gen_of)
+		return fail(rs, SQLITE_NOMEM, "cannot read");
+	return SQLITE_OK;
 }
 
 void tl_rows_close(struct tl_rows *rs)
@@ -56,6 +87,8 @@ void tl_rows_close(struct tl_rows *rs)
 	free(rs->iv);
 	free(rs->dv);
 	free(rs->tv);
+	free(rs->val);
+	free(rs->gen_of);
 	free(rs->arena);
 	free(rs->idx);
 	for (size_t i = 0; i < rs->nruns; i++)
@@ -63,7 +96,7 @@ void tl_rows_close(struct tl_rows *rs)
 	free(rs->runs);
 	if (rs->fd >= 0)
 		close(rs->fd);
-	tl_rows_direct(rs, NULL);
+	rows_init(rs, NULL);
 }
 
 static inline int key_before(const struct tl_rows_key *a, const struct tl_rows_key *b)
@@ -191,25 +224,27 @@ static int add_row(struct tl_rows *rs, int start_col, int end_col)
 	for (int i = 0; i < rs->ncol; i++) {
 		unsigned char *p;
 
-		t = sqlite3_column_type(st, i);
+		sqlite3_value *cv = sqlite3_column_value(st, i);
+
+		t = sqlite3_value_type(cv);
 		if (t == SQLITE_INTEGER) {
-			int64_t v = sqlite3_column_int64(st, i);
+			int64_t v = sqlite3_value_int64(cv);
 
 			p = rs->arena + rs->alen;
 			*p = (unsigned char)t;
 			memcpy(p + 1, &v, 8);
 			rs->alen += 9;
 		} else if (t == SQLITE_FLOAT) {
-			double d = sqlite3_column_double(st, i);
+			double d = sqlite3_value_double(cv);
 
 			p = rs->arena + rs->alen;
 			*p = (unsigned char)t;
 			memcpy(p + 1, &d, 8);
 			rs->alen += 9;
 		} else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
-			const void *s = t == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, i)
-							 : sqlite3_column_blob(st, i);
-			uint32_t n = (uint32_t)sqlite3_column_bytes(st, i);
+			const void *s = t == SQLITE_TEXT ? (const void *)sqlite3_value_text(cv)
+							 : sqlite3_value_blob(cv);
+			uint32_t n = (uint32_t)sqlite3_value_bytes(cv);
 
 			if (arena_reserve(rs, 5 + (size_t)n + 1 + (size_t)(rs->ncol - i) * 9))
 				return SQLITE_NOMEM;
@@ -406,17 +441,13 @@ int tl_rows_sort(struct tl_rows *rs, sqlite3_stmt *st, int start_col, int end_co
 	size_t limit;
 	int rc;
 
-	tl_rows_direct(rs, st);
+	rows_init(rs, st);
 	rs->ncol = sqlite3_column_count(st) - 1;
 	rs->sorted = 1;
 	if (rs->ncol < 1 || start_col >= rs->ncol || end_col >= rs->ncol)
 		return SQLITE_MISUSE;
-	rs->type = calloc((size_t)rs->ncol, 1);
-	rs->iv = calloc((size_t)rs->ncol, sizeof(*rs->iv));
-	rs->dv = calloc((size_t)rs->ncol, sizeof(*rs->dv));
-	rs->tv = calloc((size_t)rs->ncol, sizeof(*rs->tv));
-	if (!rs->type || !rs->iv || !rs->dv || !rs->tv)
-		return fail(rs, SQLITE_NOMEM, "cannot sort");
+	if (alloc_row(rs) != SQLITE_OK)
+		return SQLITE_NOMEM;
 	rs->limit = limit = mem_limit();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (rs->alen >= limit && (rc = spill(rs)) != SQLITE_OK)
@@ -482,8 +513,10 @@ static void decode(struct tl_rows *rs, const unsigned char *p)
 
 int tl_rows_step(struct tl_rows *rs)
 {
-	if (!rs->sorted)
+	if (!rs->sorted) {
+		rs->gen++;
 		return sqlite3_step(rs->st);
+	}
 	if (!rs->nruns) {
 		if (rs->pos >= rs->nidx)
 			return SQLITE_DONE;

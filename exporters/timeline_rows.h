@@ -40,12 +40,18 @@ struct tl_rows_run;
 struct tl_rows {
 	sqlite3_stmt *st; /* the statement read (owned) */
 	int sorted;	  /* 1: rows from the sort below; 0: st's rows as they come */
-	int ncol;	  /* columns handed out (the statement's, less the rowid) */
+	int ncol;	  /* columns handed out (the statement's, less the rowid when sorted) */
 	/* the current row when sorted: SQLite type, integer, double and text per column */
 	unsigned char *type;
 	int64_t *iv;
 	double *dv;
 	const char **tv;
+	/* the current row when not sorted: its columns' values as read (one
+	 * sqlite3_column_value() per column and row, then plain reads: the walk tests a
+	 * column for NULL and then reads it, two API calls with their mutex and error
+	 * checks each otherwise) */
+	sqlite3_value **val;
+	uint32_t *gen_of, gen; /* val[i] is this row's when gen_of[i] == gen */
 	/* the sort */
 	unsigned char *arena; /* encoded rows of the chunk being filled or replayed */
 	size_t alen, acap;
@@ -60,8 +66,9 @@ struct tl_rows {
 	char errmsg[160]; /* what failed, for tl_rows_step()'s SQLITE_IOERR */
 };
 
-/* Read st's rows in the order st returns them (st has an ORDER BY, or is in order). */
-void tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st);
+/* Read st's rows in the order st returns them (st has an ORDER BY, or is in order).
+ * Returns SQLITE_OK or SQLITE_NOMEM (rs->errmsg says it); the caller closes rs. */
+int tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st);
 
 /* Read every row of st (in storage order; its last column the rowid) and sort them by
  * columns start_col (ASC) and end_col (DESC; -1: none), then the rowid.  Returns SQLITE_OK
@@ -79,25 +86,37 @@ int tl_rows_step(struct tl_rows *rs);
 void tl_rows_close(struct tl_rows *rs);
 
 /* The current row's column i (0-based, < ncol) as sqlite3_column_int64(), _double(),
- * _text() (NULL for SQL NULL) and its type (SQLITE_INTEGER, ...). */
-static inline int64_t tl_rows_int(const struct tl_rows *rs, int i)
+ * _text() (NULL for SQL NULL; when sorted, NULL too for an INTEGER or REAL column, where
+ * SQLite would convert: the walk reads no number as text) and its type
+ * (SQLITE_INTEGER, ...).  Straight from the statement when not sorted: the walk reads
+ * few columns of some rows (and fetching every column of every row cost more). */
+static inline sqlite3_value *tl_rows_val_(struct tl_rows *rs, int i)
 {
-	return rs->sorted ? rs->iv[i] : sqlite3_column_int64(rs->st, i);
+	if (rs->gen_of[i] != rs->gen) {
+		rs->val[i] = sqlite3_column_value(rs->st, i);
+		rs->gen_of[i] = rs->gen;
+	}
+	return rs->val[i];
 }
 
-static inline double tl_rows_double(const struct tl_rows *rs, int i)
+static inline int64_t tl_rows_int(struct tl_rows *rs, int i)
 {
-	return rs->sorted ? rs->dv[i] : sqlite3_column_double(rs->st, i);
+	return rs->sorted ? rs->iv[i] : sqlite3_value_int64(tl_rows_val_(rs, i));
 }
 
-static inline const char *tl_rows_text(const struct tl_rows *rs, int i)
+static inline double tl_rows_double(struct tl_rows *rs, int i)
 {
-	return rs->sorted ? rs->tv[i] : (const char *)sqlite3_column_text(rs->st, i);
+	return rs->sorted ? rs->dv[i] : sqlite3_value_double(tl_rows_val_(rs, i));
 }
 
-static inline int tl_rows_type(const struct tl_rows *rs, int i)
+static inline const char *tl_rows_text(struct tl_rows *rs, int i)
 {
-	return rs->sorted ? rs->type[i] : sqlite3_column_type(rs->st, i);
+	return rs->sorted ? rs->tv[i] : (const char *)sqlite3_value_text(tl_rows_val_(rs, i));
+}
+
+static inline int tl_rows_type(struct tl_rows *rs, int i)
+{
+	return rs->sorted ? rs->type[i] : sqlite3_value_type(tl_rows_val_(rs, i));
 }
 
 #endif
