@@ -16,12 +16,16 @@
 #   gm-only    gprof-cli profile -t gpu-metrics              (sampling alone)
 #   gm-idle    the same with the sampler process under SCHED_IDLE (GPROF_CLI_METRICS_SCHED)
 #   gm-noeval  the same, decoding without evaluation or rows (GPROF_CLI_METRICS_EVAL=0)
+#   cpu        gprof-cli profile -t none                      (CPU sampling and context
+#              switches alone, the defaults: issue 15)
+#   cpu-none   gprof-cli profile -t none -s none --cpuctxsw=none   (the same without them)
+#   nsys-cpu   nsys profile -t none -s process-tree --cpuctxsw=process-tree (side by side)
 #   nsys-trace nsys profile -t cuda,nvtx                      (nsys 2025.3, side by side)
 #   nsys-metrics  the same with --gpu-metrics-devices=0 at FREQ
 # <outdir>/sampling.tsv, one line per run:
 #   round variant ms_per_step command_wall_s samples decode_cpu_ns throttled_us
 # (samples / decode_cpu_ns: GPU_METRICS:SAMPLES_DEVICE_0 and GPU_METRICS:DECODE_CPU_NS of
-# the report, "-" without sampling; <outdir>/split.txt: GPU_METRICS:DECODE_CPU_SPLIT_NS
+# the report, "-" without sampling; for cpu: GPROF_CPU_SAMPLES and GPROF_LOST_CPU_SAMPLES; <outdir>/split.txt: GPU_METRICS:DECODE_CPU_SPLIT_NS
 # of each sampled run; throttled_us: the cgroup's cpu.stat throttled_usec during the run,
 # "-" without a cgroup v2 CPU controller: a CPU quota below the core count shows there), then
 # a summary of medians and ratios to bare on stdout.
@@ -51,6 +55,13 @@ cat /sys/fs/cgroup/cpu.max >"$out/cpu.max" 2>/dev/null
 meta() { # meta <report> <name>: a META_DATA_CAPTURE value, or -
 	python3 -c "import sqlite3,sys
 r=sqlite3.connect(sys.argv[1]).execute('SELECT value FROM META_DATA_CAPTURE WHERE name=?',
+    (sys.argv[2],)).fetchone()
+print(r[0] if r else '-')" "$1" "$2" 2>/dev/null || echo -
+}
+
+meta_export() { # meta_export <report> <name>: a META_DATA_EXPORT value, or -
+	python3 -c "import sqlite3,sys
+r=sqlite3.connect(sys.argv[1]).execute('SELECT value FROM META_DATA_EXPORT WHERE name=?',
     (sys.argv[2],)).fetchone()
 print(r[0] if r else '-')" "$1" "$2" 2>/dev/null || echo -
 }
@@ -87,6 +98,16 @@ run_variant() { # run_variant <round> <variant>
 		GPROF_CLI_METRICS_EVAL=0 "$GPROF_CLI" profile -t gpu-metrics \
 			--gpu-metrics-frequency="$FREQ" -f -o $rep "$PY" "$MBV2" >"$log" 2>&1
 		;;
+	cpu) "$GPROF_CLI" profile -t none -f -o $rep "$PY" "$MBV2" >"$log" 2>&1 ;;
+	cpu-none)
+		"$GPROF_CLI" profile -t none -s none --cpuctxsw=none -f -o $rep "$PY" "$MBV2" \
+			>"$log" 2>&1
+		;;
+	nsys-cpu)
+		"$NSYS" profile -t none -s process-tree --cpuctxsw=process-tree -f true -o $rep \
+			"$PY" "$MBV2" >"$log" 2>&1
+		rm -f $rep.nsys-rep $rep.qdstrm
+		;;
 	nsys-trace)
 		"$NSYS" profile -t cuda,nvtx -f true -o $rep "$PY" "$MBV2" >"$log" 2>&1
 		rm -f $rep.nsys-rep $rep.qdstrm
@@ -107,6 +128,10 @@ run_variant() { # run_variant <round> <variant>
 		samples=$(meta $rep.db GPU_METRICS:SAMPLES_DEVICE_0)
 		cpu=$(meta $rep.db GPU_METRICS:DECODE_CPU_NS)
 		echo "$1 $2 $(meta $rep.db GPU_METRICS:DECODE_CPU_SPLIT_NS)" >>"$out/split.txt"
+		;;
+	cpu)
+		samples=$(meta_export $rep.db GPROF_CPU_SAMPLES)
+		cpu=$(meta_export $rep.db GPROF_LOST_CPU_SAMPLES)
 		;;
 	esac
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${ms:-?}" \
@@ -133,11 +158,11 @@ def med(v, i):
 base = med("bare", 2)
 print("variant   runs  ms/step(med)  vs bare  wall_s(med)  samples(med)  decode us/sample")
 for v in ("bare", "trace", "metrics", "metrics-w1", "metrics-app", "gm-only", "gm-idle",
-          "gm-noeval", "nsys-trace", "nsys-metrics"):
+          "gm-noeval", "cpu", "cpu-none", "nsys-cpu", "nsys-trace", "nsys-metrics"):
     if v not in by:
         continue
     s, c = med(v, 4), med(v, 5)
-    per = c / 1e3 / s if s == s and c == c and s > 0 else float("nan")
+    per = c / 1e3 / s if s == s and c == c and s > 0 and v != "cpu" else float("nan")
     print("%-12s %4d  %12.3f  %6.3fx  %11.3f  %12.0f  %16.1f"
           % (v, len(by.get(v, [])), med(v, 2), med(v, 2) / base, med(v, 3), s, per))
 PY
