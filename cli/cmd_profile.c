@@ -1179,10 +1179,12 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	if (st.n_reports) /* once per run, whatever the number of reports */
 		print_not_seen(&st, expect_rows, cfg.n_expect);
 	print_losses(&st);
-	if (sst.lost_samples || sst.lost_sends)
-		warning("CPU sampling: %llu records lost (perf ring buffer full), %llu not sent "
-			"(GPROF_LOST_CPU_SAMPLES)",
-			(unsigned long long)sst.lost_samples, (unsigned long long)sst.lost_sends);
+	if (sst.lost_samples || sst.queue_dropped || sst.lost_sends)
+		warning("CPU sampling: %llu records lost (%llu perf ring buffer full, %llu "
+			"sampler queue full), %llu not sent (GPROF_LOST_CPU_SAMPLES)",
+			(unsigned long long)(sst.lost_samples + sst.queue_dropped),
+			(unsigned long long)sst.lost_samples, (unsigned long long)sst.queue_dropped,
+			(unsigned long long)sst.lost_sends);
 	if (sst.python_unread)
 		warning("CPU sampling: %llu samples of Python threads without their Python frames: "
 			"the process had ended, or the thread had left that code, when the "

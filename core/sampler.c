@@ -10,9 +10,15 @@
  * and every other record ends with the sample_id trailer u32 pid, tid; u64 time;
  * u32 cpu, res (sample_id_all).
  *
- * The rings of all CPUs are read together every SAMPLER_POLL_MS and their records sorted
- * by time before they are used, so that a module mapped on one CPU is known before a
- * sample of another CPU lands in it.  Per process: the executable mappings (MMAP2,
+ * Two threads.  The reader (sampler_main) copies every record out of the rings of all
+ * CPUs every SAMPLER_POLL_MS (or sooner, when a ring is a quarter full: the wakeup
+ * watermark) into a batch, and queues the batch; it does nothing else, so the rings are
+ * emptied at that pace however long the unwinding takes.  The worker (worker_main) takes
+ * the batches in order, sorts each one's records by time (so that a module mapped on one
+ * CPU is known before a sample of another CPU lands in it), unwinds and symbolises the
+ * samples and sends them.  The queue holds at most SAMPLER_QUEUE_MAX bytes; past that
+ * the reader drops samples and switches (counted in queue_dropped) and keeps the
+ * side-band records, so the module maps stay whole.  Per process: the executable mappings (MMAP2,
  * copied at fork, cleared at exec) and a Dwfl built from them, extended as mappings
  * come; per (process, address) a cache of the symbol found.
  */
@@ -74,6 +80,17 @@ struct rec {
 	size_t off; /* into the arena */
 };
 
+/* The records of one read of the rings, queued from the reader to the worker. */
+struct batch {
+	struct batch *next;
+	unsigned char *arena; /* the records, each at an 8-byte aligned offset */
+	size_t alen, acap;
+	struct rec *recs; /* in ring order; the worker sorts them */
+	size_t nrecs, rcap;
+	int ack; /* send a GP_REC_FLUSH_ACK of `epoch` after the records */
+	uint32_t epoch;
+};
+
 /* The unwinder's view of one dwarf sample (libdwfl callbacks). */
 struct unwind {
 	pid_t tid;
@@ -98,10 +115,21 @@ struct sampler {
 	struct ring *rings;
 	unsigned nrings;
 	int sock, stopfd;
-	pthread_t thread;
-	int started;	/* the thread runs */
+	pthread_t thread, worker;
+	int started;	/* both threads run */
 	int enabled;	/* windows (cfg.collecting): the cpu-clock events are on */
-	uint32_t acked; /* cfg.flush_epoch: the last flush request acknowledged */
+	uint32_t acked; /* cfg.flush_epoch: the last flush request queued (reader) */
+	/* the queue from the reader to the worker, under qlock */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond; /* a batch queued, the reader done, or the worker done */
+	struct batch *qhead, *qtail;
+	size_t qbytes;		/* bytes of the batches queued (arena and index) */
+	size_t qsamples;	/* PERF_RECORD_SAMPLEs in them */
+	int qdone, wdone;	/* the reader has queued its last batch; the worker finished */
+	size_t qmax;		/* SAMPLER_QUEUE_MAX, or GPROF_CLI_SAMPLER_QUEUE_MB */
+	unsigned slow_us;	/* GPROF_CLI_SAMPLER_SLOW_US: test-only delay per sample */
+	uint64_t reader_cpu_ns; /* CPU time of the reader thread */
+	/* the worker's */
 	uint64_t seq;
 	unsigned char frame[GP_FRAME_MAX];
 	size_t flen;
@@ -112,12 +140,7 @@ struct sampler {
 	/* strings sent on the connection: fnv-1a hash -> sid */
 	struct i64map strs;
 	uint32_t next_sid;
-	/* one read round */
-	unsigned char *arena;
-	size_t alen, acap;
-	struct rec *recs;
-	size_t nrecs, rcap;
-	uint64_t order;
+	uint64_t order; /* the reader's: records read so far */
 	struct unwind uw;
 	struct sampler_stats st;
 	Dwfl_Callbacks dcb;
@@ -840,10 +863,45 @@ static int rec_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Copy every record out of every ring, sort them by time and use them. */
-static void drain(struct sampler *s)
+/* ---- the reader: rings -> queue ----------------------------------------------------- */
+
+static size_t batch_bytes(const struct batch *b)
 {
-	s->alen = s->nrecs = 0;
+	return b->acap + b->rcap * sizeof(*b->recs);
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->arena);
+	free(b->recs);
+	free(b);
+}
+
+/* Is the record at h one that may be dropped when the queue is full (a sample or a
+ * switch; not a side-band record, which the module maps need)?  Counted in
+ * queue_dropped when it would have been kept (inside the windows). */
+static int drop_record(struct sampler *s, const struct perf_event_header *h)
+{
+	if (h->type != PERF_RECORD_SAMPLE && h->type != PERF_RECORD_SWITCH)
+		return 0;
+	if (!s->cfg.collecting || h->size < sizeof(*h) + sizeof(struct sample_id) ||
+	    s->cfg.collecting(s->cfg.collecting_arg, record_time(h)))
+		s->st.queue_dropped++;
+	return 1;
+}
+
+/* Copy every record out of every ring into a batch and queue it, with a flush
+ * acknowledgement of `epoch` after it when ack; nothing is queued when there is neither.
+ * Records are copied out even when the queue is full (the ring is emptied either way):
+ * then the samples and switches are dropped and counted. */
+static void read_rings(struct sampler *s, int ack, uint32_t epoch)
+{
+	struct batch *b = xcalloc(1, sizeof(*b));
+	size_t queued, nsamples = 0;
+
+	pthread_mutex_lock(&s->qlock);
+	queued = s->qbytes; /* (it only shrinks until this batch is queued) */
+	pthread_mutex_unlock(&s->qlock);
 	for (unsigned i = 0; i < s->nrings; i++) {
 		struct ring *rg = &s->rings[i];
 		struct perf_event_mmap_page *pg = rg->base;
@@ -853,55 +911,56 @@ static void drain(struct sampler *s)
 
 		while (tail < head) {
 			struct perf_event_header h;
-			size_t at = tail & (rg->size - 1), first;
+			size_t at = tail & (rg->size - 1), first, room;
+			unsigned char *rec;
 
 			memcpy(&h, data + at, sizeof(h)); /* (8-byte aligned: never split) */
 			if (h.size < sizeof(h) || tail + h.size > head)
 				break;
-			if (s->alen + h.size > s->acap) {
-				s->acap = (s->alen + h.size) * 2;
-				s->arena = xrealloc(s->arena, s->acap);
+			room = (b->alen + h.size) * 2;
+			if (b->alen + h.size > b->acap &&
+			    queued + batch_bytes(b) - b->acap + room > s->qmax)
+				room = b->alen + h.size; /* near the bound: no slack */
+			if (b->alen + h.size > b->acap) {
+				b->acap = room;
+				b->arena = xrealloc(b->arena, b->acap);
 			}
+			rec = b->arena + b->alen;
 			first = rg->size - at < h.size ? rg->size - at : h.size;
-			memcpy(s->arena + s->alen, data + at, first);
-			memcpy(s->arena + s->alen + first, data, h.size - first);
-			if (s->nrecs == s->rcap) {
-				s->rcap = s->rcap ? 2 * s->rcap : 1024;
-				s->recs = xrealloc(s->recs, s->rcap * sizeof(*s->recs));
-			}
-			s->recs[s->nrecs].off = s->alen;
-			s->recs[s->nrecs].order = s->order++;
-			s->recs[s->nrecs].time =
-			    h.size >= sizeof(h) + sizeof(struct sample_id)
-				? record_time((const void *)(s->arena + s->alen))
-				: 0;
-			s->nrecs++;
-			s->alen += (h.size + 7u) & ~(size_t)7u;
+			memcpy(rec, data + at, first);
+			memcpy(rec + first, data, h.size - first);
 			tail += h.size;
+			if (queued + batch_bytes(b) + sizeof(*b->recs) > s->qmax &&
+			    drop_record(s, (const void *)rec))
+				continue; /* (the arena space is reused by the next record) */
+			if (b->nrecs == b->rcap) {
+				b->rcap = b->rcap ? 2 * b->rcap : 1024;
+				b->recs = xrealloc(b->recs, b->rcap * sizeof(*b->recs));
+			}
+			b->recs[b->nrecs].off = b->alen;
+			b->recs[b->nrecs].order = s->order++;
+			b->recs[b->nrecs].time = h.size >= sizeof(h) + sizeof(struct sample_id)
+						     ? record_time((const void *)rec)
+						     : 0;
+			b->nrecs++;
+			nsamples += h.type == PERF_RECORD_SAMPLE;
+			b->alen += (h.size + 7u) & ~(size_t)7u;
 		}
 		__atomic_store_n(&pg->data_tail, tail, __ATOMIC_RELEASE);
 	}
-	if (s->nrecs) /* (qsort of a NULL array is undefined, even of none) */
-		qsort(s->recs, s->nrecs, sizeof(*s->recs), rec_cmp);
-	for (size_t i = 0; i < s->nrecs; i++)
-		handle_record(s, (const void *)(s->arena + s->recs[i].off));
-	send_frame(s);
-}
-
-/* Acknowledge flush request `epoch` in a frame of its own (the recorder's reader looks for
- * a frame that holds only the acknowledgement), after everything drained before it. */
-static void send_flush_ack(struct sampler *s, uint32_t epoch)
-{
-	struct gp_rec_flush_ack *a;
-
-	send_frame(s); /* (empty after drain(): a no-op then) */
-	a = frame_room(s, sizeof(*a));
-	a->h.type = GP_REC_FLUSH_ACK;
-	a->h.size = sizeof(*a);
-	a->h.tid = (uint32_t)s->cfg.pid;
-	a->epoch = epoch;
-	send_frame(s);
-	s->acked = epoch;
+	if (!b->nrecs && !ack) {
+		batch_free(b);
+		return;
+	}
+	b->ack = ack;
+	b->epoch = epoch;
+	pthread_mutex_lock(&s->qlock);
+	*(s->qtail ? &s->qtail->next : &s->qhead) = b;
+	s->qtail = b;
+	s->qbytes += batch_bytes(b);
+	s->qsamples += nsamples;
+	pthread_cond_broadcast(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
 }
 
 /* Windows (sampler_config.collecting): the cpu-clock events on while the recorder
@@ -918,27 +977,156 @@ static void follow_windows(struct sampler *s)
 	s->enabled = on;
 }
 
+/* Set *flag (qdone, wdone) under the queue's lock and wake its waiters. */
+static void queue_flag(struct sampler *s, int *flag)
+{
+	pthread_mutex_lock(&s->qlock);
+	*flag = 1;
+	pthread_cond_broadcast(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec cpu;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+	return (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+}
+
+/* The reader thread: the rings every poll interval, or as soon as one of them is a
+ * quarter full (its wakeup watermark), until sampler_stop() writes stopfd. */
 static void *sampler_main(void *arg)
 {
 	struct sampler *s = arg;
-	struct pollfd pfd = {s->stopfd, POLLIN, 0};
-	struct timespec cpu;
-
+	struct pollfd *pfd = xcalloc(s->nrings + 1, sizeof(*pfd));
 	int ms = s->cfg.python ? SAMPLER_PYTHON_POLL_MS : SAMPLER_POLL_MS;
+	struct timespec next, now;
 
-	while (poll(&pfd, 1, ms) <= 0) {
-		/* (the request read first: what the drain sends covers it) */
-		uint32_t epoch = s->cfg.flush_epoch ? s->cfg.flush_epoch(s->cfg.collecting_arg) : 0;
+	pfd[0] = (struct pollfd){s->stopfd, POLLIN, 0};
+	for (unsigned i = 0; i < s->nrings; i++)
+		pfd[i + 1] = (struct pollfd){s->rings[i].fd, POLLIN, 0};
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		int64_t left;
+		uint32_t epoch;
 
+		next.tv_nsec += ms * 1000000L;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		/* until the next read is due, or a ring reaches its watermark */
+		for (;;) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = (int64_t)(next.tv_sec - now.tv_sec) * 1000 +
+			       (next.tv_nsec - now.tv_nsec) / 1000000;
+			if (left <= 0 || poll(pfd, s->nrings + 1, (int)left) != 0)
+				break;
+		}
+		if (pfd[0].revents)
+			break;
+		for (unsigned i = 1; i <= s->nrings; i++)
+			if (pfd[i].revents & (POLLHUP | POLLERR | POLLNVAL))
+				pfd[i].fd = -1; /* (its tasks are gone: read by the clock only) */
+		if (left > 0) /* (read early: the next one is due an interval after this) */
+			next = now;
+		/* (the request read first: what the batch holds covers it) */
+		epoch = s->cfg.flush_epoch ? s->cfg.flush_epoch(s->cfg.collecting_arg) : 0;
 		if (s->cfg.collecting)
 			follow_windows(s);
-		drain(s);
-		if (s->cfg.flush_epoch && epoch != s->acked)
-			send_flush_ack(s, epoch);
+		read_rings(s, s->cfg.flush_epoch && epoch != s->acked, epoch);
+		s->acked = epoch;
 	}
-	drain(s); /* what came since (the application is gone: nothing more comes) */
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-	s->st.cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+	read_rings(s, 0, 0); /* what came since (the application is gone: nothing more comes) */
+	free(pfd);
+	s->reader_cpu_ns = thread_cpu_ns();
+	queue_flag(s, &s->qdone);
+	return NULL;
+}
+
+/* ---- the worker: queue -> unwinding, symbols -> the recorder ---------------------------- */
+
+/* Acknowledge flush request `epoch` in a frame of its own (the recorder's reader looks for
+ * a frame that holds only the acknowledgement), after everything read before it. */
+static void send_flush_ack(struct sampler *s, uint32_t epoch)
+{
+	struct gp_rec_flush_ack *a;
+
+	send_frame(s); /* (empty after a batch: a no-op then) */
+	a = frame_room(s, sizeof(*a));
+	a->h.type = GP_REC_FLUSH_ACK;
+	a->h.size = sizeof(*a);
+	a->h.tid = (uint32_t)s->cfg.pid;
+	a->epoch = epoch;
+	send_frame(s);
+}
+
+/* Sort one batch's records by time and use them (unwinding, symbols, sends). */
+static void process_batch(struct sampler *s, struct batch *b)
+{
+	if (b->nrecs) /* (qsort of a NULL array is undefined, even of none) */
+		qsort(b->recs, b->nrecs, sizeof(*b->recs), rec_cmp);
+	for (size_t i = 0; i < b->nrecs; i++) {
+		const struct perf_event_header *h = (const void *)(b->arena + b->recs[i].off);
+
+		if (s->slow_us && h->type == PERF_RECORD_SAMPLE) {
+			struct timespec d = {(time_t)(s->slow_us / 1000000),
+					     (long)(s->slow_us % 1000000) * 1000};
+
+			nanosleep(&d, NULL);
+		}
+		handle_record(s, h);
+	}
+	send_frame(s);
+	if (b->ack)
+		send_flush_ack(s, b->epoch);
+}
+
+/* The oldest batch queued (left queued: its bytes count until it is used), waiting for
+ * one; NULL when the reader is done and none is left. */
+static struct batch *queue_next(struct sampler *s)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&s->qlock);
+	for (;;) {
+		b = s->qhead;
+		if (b || s->qdone)
+			break;
+		pthread_cond_wait(&s->qcond, &s->qlock);
+	}
+	pthread_mutex_unlock(&s->qlock);
+	return b;
+}
+
+/* The worker thread: the batches in the order read, until the reader is done and the
+ * queue empty. */
+static void *worker_main(void *arg)
+{
+	struct sampler *s = arg;
+
+	struct batch *b;
+
+	while ((b = queue_next(s))) {
+		size_t n = 0;
+
+		process_batch(s, b);
+		for (size_t i = 0; i < b->nrecs; i++)
+			n +=
+			    ((const struct perf_event_header *)(b->arena + b->recs[i].off))->type ==
+			    PERF_RECORD_SAMPLE;
+		pthread_mutex_lock(&s->qlock);
+		s->qhead = b->next; /* (dequeued once used: qbytes bounds what is held) */
+		if (!s->qhead)
+			s->qtail = NULL;
+		s->qbytes -= batch_bytes(b);
+		s->qsamples -= n;
+		pthread_mutex_unlock(&s->qlock);
+		batch_free(b);
+	}
+	s->st.cpu_ns = thread_cpu_ns();
+	queue_flag(s, &s->wdone);
 	return NULL;
 }
 
@@ -971,6 +1159,14 @@ static void free_sampler(struct sampler *s)
 		close(s->rings[i].fd);
 	}
 	free(s->rings);
+	while (s->qhead) { /* (none left after a stop: the worker used them all) */
+		struct batch *b = s->qhead;
+
+		s->qhead = b->next;
+		batch_free(b);
+	}
+	pthread_mutex_destroy(&s->qlock);
+	pthread_cond_destroy(&s->qcond);
 	for (size_t i = 0; i < s->nprocs; i++) {
 		proc_clear(s->procs[i]);
 		free(s->procs[i]->maps);
@@ -979,8 +1175,6 @@ static void free_sampler(struct sampler *s)
 	free(s->procs);
 	i64map_free(&s->pidx);
 	i64map_free(&s->strs);
-	free(s->arena);
-	free(s->recs);
 	if (s->sock >= 0)
 		close(s->sock);
 	if (s->stopfd >= 0)
@@ -1011,6 +1205,8 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF), page = sysconf(_SC_PAGESIZE);
 	size_t pages = 1024; /* 4 MiB a CPU at most: SAMPLER_POLL_MS of dwarf samples many times */
 	char what[96];
+	const char *env;
+	uint64_t v;
 
 	*out = NULL;
 	if (!cfg->sample && !cfg->cpuctxsw)
@@ -1066,6 +1262,15 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	s = xcalloc(1, sizeof(*s));
 	s->cfg = *cfg;
 	s->sock = s->stopfd = -1;
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->qcond, NULL);
+	s->qmax = SAMPLER_QUEUE_MAX;
+	if ((env = getenv("GPROF_CLI_SAMPLER_QUEUE_MB")) && *env && !gp_parse_u64(env, &v) && v &&
+	    v <= (SAMPLER_QUEUE_MAX >> 20))
+		s->qmax = (size_t)v << 20;
+	if ((env = getenv("GPROF_CLI_SAMPLER_SLOW_US")) && *env && !gp_parse_u64(env, &v) &&
+	    v <= 1000000)
+		s->slow_us = (unsigned)v;
 	s->flen = sizeof(struct gp_frame_hdr);
 	s->rings = xcalloc((size_t)ncpu, sizeof(*s->rings));
 	for (long cpu = 0; cpu < ncpu; cpu++) {
@@ -1159,13 +1364,19 @@ int sampler_start(struct sampler **sp, const char *channel, void *collecting_arg
 		    : s->cfg.backtrace == SAMPLER_BT_NONE ? GP_UNWIND_NONE
 							  : GP_UNWIND_FRAMEPOINTER;
 	k->period_ns = s->cfg.period_ns;
-	send_frame(s); /* the tables exist before the application runs */
+	send_frame(s);	/* the tables exist before the application runs */
+	s->enabled = 1; /* (enable_on_exec: on from the exec; the reader follows the windows) */
+	if (pthread_create(&s->worker, NULL, worker_main, s) != 0) {
+		warning("CPU sampling off: cannot start its threads");
+		goto fail;
+	}
 	if (pthread_create(&s->thread, NULL, sampler_main, s) != 0) {
-		warning("CPU sampling off: cannot start its thread");
+		warning("CPU sampling off: cannot start its threads");
+		queue_flag(s, &s->qdone);
+		pthread_join(s->worker, NULL);
 		goto fail;
 	}
 	s->started = 1;
-	s->enabled = 1; /* (enable_on_exec: on from the exec; the thread follows the windows) */
 	return 0;
 fail:
 	free_sampler(s);
@@ -1177,6 +1388,7 @@ void sampler_stop(struct sampler *s, struct sampler_stats *st)
 {
 	uint64_t one = 1;
 	struct gp_rec_sampling_loss *l;
+	struct timespec until;
 
 	memset(st, 0, sizeof(*st));
 	if (!s)
@@ -1193,11 +1405,25 @@ void sampler_stop(struct sampler *s, struct sampler_stats *st)
 	if (write(s->stopfd, &one, sizeof(one)) != sizeof(one))
 		one = 0;
 	pthread_join(s->thread, NULL);
+	/* the worker's backlog is used fully: said when that takes long */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += SAMPLER_BACKLOG_SAID_S;
+	pthread_mutex_lock(&s->qlock);
+	while (!s->wdone && pthread_cond_timedwait(&s->qcond, &s->qlock, &until) == 0)
+		;
+	if (!s->wdone)
+		fprintf(stderr,
+			"gprof-cli: CPU sampling: unwinding the %zu samples still queued (%.1f "
+			"MiB) before the report is finished\n",
+			s->qsamples, (double)s->qbytes / (1 << 20));
+	pthread_mutex_unlock(&s->qlock);
+	pthread_join(s->worker, NULL);
+	s->st.cpu_ns += s->reader_cpu_ns;
 	l = frame_room(s, sizeof(*l));
 	l->h.type = GP_REC_SAMPLING_LOSS;
 	l->h.size = sizeof(*l);
 	l->samples = s->st.samples;
-	l->lost_samples = s->st.lost_samples;
+	l->lost_samples = s->st.lost_samples + s->st.queue_dropped; /* every record lost */
 	l->unwind_failures = s->st.unwind_failures;
 	l->switches = s->st.switches;
 	l->sampler_cpu_ns = s->st.cpu_ns;

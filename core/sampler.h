@@ -10,8 +10,11 @@
  * counting starts at the exec): the software cpu-clock event (it works in VMs, where
  * hardware PMU events often do not), user space only (exclude_kernel), clock
  * CLOCK_MONOTONIC, with PERF_RECORD_MMAP2/COMM/FORK/EXIT side-band records for the module
- * maps and, with cpuctxsw, PERF_RECORD_SWITCH.  A thread of gprof-cli reads the kernel's
- * ring buffers every SAMPLER_POLL_MS, orders the records by time, unwinds each sample
+ * maps and, with cpuctxsw, PERF_RECORD_SWITCH.  A reader thread of gprof-cli copies the
+ * records out of the kernel's ring buffers every SAMPLER_POLL_MS (sooner when one is a
+ * quarter full) into a queue of at most SAMPLER_QUEUE_MAX bytes, and does nothing else, so
+ * the rings never fill for want of reading.  A worker thread takes the queue in order,
+ * orders each read's records by time, unwinds each sample
  * (fp: the kernel's PERF_SAMPLE_CALLCHAIN; dwarf: PERF_SAMPLE_REGS_USER + STACK_USER
  * unwound with elfutils' libdwfl from the module's .eh_frame/.debug_frame), symbolises
  * the frames with libdwfl (ELF symbol tables; C++ names demangled as nsys shows them,
@@ -22,6 +25,19 @@
  * Costs in the application: the kernel's work per sample (a timer interrupt, and for
  * dwarf a copy of SAMPLER_STACK_BYTES of the user stack); the unwinding and symbol
  * lookups run in gprof-cli (bench/RESULTS.md, "CPU sampling").
+ *
+ * When the worker falls behind (many busy threads, few CPUs left to gprof-cli) the queue
+ * grows; at the end sampler_stop() waits until it is used up (and says so when that takes
+ * over SAMPLER_BACKLOG_SAID_S).  Python frames (--python-sampling) are read from the live
+ * process by the worker, so a backlog delays their reading: more samples without their
+ * Python frames then, each counted (python_unread).  When the queue is full the reader
+ * drops samples and switches, counted (queue_dropped), and keeps the module maps.
+ *
+ * Test-only environment (man/gprof-cli-profile.1, ENVIRONMENT):
+ *   GPROF_CLI_SAMPLER_SLOW_US=N   the worker sleeps N us (at most 1 s) before each sample:
+ *                                 a slow unwinder, to show that the rings do not overflow;
+ *   GPROF_CLI_SAMPLER_QUEUE_MB=N  the queue's bound in MiB (1 .. SAMPLER_QUEUE_MAX), to
+ *                                 show that drops past it are counted.
  */
 #ifndef GPROF_SAMPLER_H
 #define GPROF_SAMPLER_H
@@ -36,6 +52,10 @@
 #define SAMPLER_STACK_BYTES	  8192 /* dwarf: bytes of user stack copied per sample (perf's) */
 #define SAMPLER_RING_MEM_MAX	  (64u << 20) /* bytes of ring buffers over all CPUs at most */
 #define SAMPLER_DEFAULT_PERIOD_NS 1000000     /* 1 ms of CPU time: nsys's 1000 Hz default rate */
+/* bytes of records read and not yet unwound at most (the reader's queue; about 30 s of
+ * dwarf samples of 1 thread at 1 kHz, 2 s of 16 busy threads) */
+#define SAMPLER_QUEUE_MAX      (256u << 20)
+#define SAMPLER_BACKLOG_SAID_S 1 /* sampler_stop(): a backlog is said after this many s */
 
 /* -b/--backtrace (nsys's values). */
 enum sampler_backtrace {
@@ -77,10 +97,12 @@ struct sampler_config {
 struct sampler_stats {
 	uint64_t samples;	  /* samples read */
 	uint64_t lost_samples;	  /* records the kernel dropped, ring full (PERF_RECORD_LOST) */
+	uint64_t queue_dropped;	  /* samples and switches read but dropped, queue full; the
+				     report's GPROF_LOST_CPU_SAMPLES is the sum of the two */
 	uint64_t unwind_failures; /* samples whose unwind stopped before the outermost frame */
 	uint64_t switches;	  /* context-switch records read */
 	uint64_t lost_sends;	  /* records not sent: the recorder's socket failed */
-	uint64_t cpu_ns;	  /* CPU time of the sampler thread (ns) */
+	uint64_t cpu_ns;	  /* CPU time of the sampler's two threads (ns) */
 	uint64_t python_unread;	  /* samples of Python threads without their Python frames */
 };
 

@@ -45,16 +45,36 @@
 
 static char g_cli[PATH_MAX], g_app[PATH_MAX + 64];
 
+/* Run gprof-cli with args in dir and expect success; its stderr in err (sizeof
+ * tu_run.err) when not NULL, the report dir/r.db in db (PATH_MAX).  Skips the test when
+ * the machine does not allow sampling. */
+static void run_profile(const char *dir, char *db, const char *const *args, char *err)
+{
+	struct tu_run *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	tu_run_in(r, g_cli, dir, args);
+	if (strstr(r->err, "CPU sampling and context switches off")) {
+		free(r);
+		TU_SKIP("perf_event_open is not allowed here");
+	}
+	if (r->status != 0)
+		print_message("%s\n", r->err);
+	tu_assert_status(r, 0);
+	if (err)
+		memcpy(err, r->err, sizeof(r->err));
+	free(r);
+	tu_pathf(db, dir, "r.db");
+}
+
 /* profile `extra...` -o dir/r cpu_hot MS MODE; returns the report path in db (PATH_MAX).
  * Skips the test when the machine does not allow sampling. */
 static void profile(const char *dir, char *db, const char *const *extra, const char *ms,
 		    const char *mode)
 {
 	const char *args[24];
-	struct tu_run *r = malloc(sizeof(*r));
 	size_t n = 0;
 
-	assert_non_null(r);
 	args[n++] = "profile";
 	args[n++] = "-t";
 	args[n++] = "none";
@@ -67,16 +87,7 @@ static void profile(const char *dir, char *db, const char *const *extra, const c
 	if (mode)
 		args[n++] = mode;
 	args[n] = NULL;
-	tu_run_in(r, g_cli, dir, args);
-	if (strstr(r->err, "CPU sampling and context switches off")) {
-		free(r);
-		TU_SKIP("perf_event_open is not allowed here");
-	}
-	if (r->status != 0)
-		print_message("%s\n", r->err);
-	tu_assert_status(r, 0);
-	free(r);
-	tu_pathf(db, dir, "r.db");
+	run_profile(dir, db, args, NULL);
 }
 
 /* Samples whose stack (leaf first) starts with the `n` symbols given. */
@@ -216,6 +227,99 @@ static void test_delay_window(void **state)
 	assert_int_equal(tu_query_int(db, "SELECT CAST(value AS INTEGER) FROM META_DATA_EXPORT "
 					  "WHERE name = 'GPROF_CPU_SAMPLES'"),
 			 n);
+}
+
+/* GPROF_LOST_CPU_SAMPLES of a report. */
+static long long lost_records(const char *db)
+{
+	return tu_query_int(db, "SELECT CAST(value AS INTEGER) FROM META_DATA_EXPORT WHERE "
+				"name = 'GPROF_LOST_CPU_SAMPLES'");
+}
+
+/* profile -b dwarf [--cpuctxsw=none when !switches] cpu_hot 1000 with the test-only knobs
+ * `slow_us` and `queue_mb` (NULL: unset); its stderr in err (sizeof tu_run.err). */
+static void profile_knobs(const char *dir, char *db, const char *slow_us, const char *queue_mb,
+			  int switches, char *err)
+{
+	const char *ctxsw = switches ? "--cpuctxsw=process-tree" : "--cpuctxsw=none";
+	const char *args[] = {"profile", "-t", "none", "-b",   "dwarf", ctxsw,
+			      "-o",	 "r",  g_app,  "1000", NULL};
+
+	if (slow_us)
+		setenv("GPROF_CLI_SAMPLER_SLOW_US", slow_us, 1);
+	if (queue_mb)
+		setenv("GPROF_CLI_SAMPLER_QUEUE_MB", queue_mb, 1);
+	run_profile(dir, db, args, err);
+	unsetenv("GPROF_CLI_SAMPLER_SLOW_US");
+	unsetenv("GPROF_CLI_SAMPLER_QUEUE_MB");
+}
+
+/* A slow unwinder (3 ms a sample, 3x the rate at which the program's one thread makes
+ * them): the reader thread still empties the kernel's rings (4 MiB a CPU, ~490 dwarf
+ * samples), the worker's backlog is queued and used fully at the end, with a notice.  Every
+ * sample of the program's 1000 ms of CPU time is in the report, none lost.  (Before the
+ * reader and the worker were split, the same run lost ~half of them: bench/RESULTS.md,
+ * "Issue 15", "The sampler's queue".) */
+static void test_slow_unwinder_loses_nothing(void **state)
+{
+	const char *chain[] = {"hot_burn", "hot_middle", "hot_run", "main"};
+	char db[PATH_MAX], *err = malloc(sizeof(((struct tu_run *)0)->err));
+	long long n, lost, chained;
+
+	assert_non_null(err);
+	profile_knobs(*state, db, "3000", NULL, 1, err);
+	n = samples(db);
+	lost = lost_records(db);
+	chained = stacks_like(db, chain, 4);
+	print_message("slow unwinder: %lld samples, %lld lost, %lld with hot_burn's callers\n", n,
+		      lost, chained);
+	assert_int_equal(lost, 0);
+	assert_null(strstr(err, "records lost"));
+	/* one sample per ms of the thread's user CPU time: 1000 ms of work, and start-up */
+	assert_true(n >= 900 && n <= 1200);
+	assert_true(chained * 100 >= n * 80);
+	/* ~3 s of backlog after the exit: said, with what was left */
+	assert_non_null(strstr(err, "CPU sampling: unwinding the "));
+	assert_non_null(strstr(err, "samples still queued"));
+	free(err);
+}
+
+/* The queue's bound (1 MiB here, ~120 dwarf samples) with the slow unwinder: the samples
+ * past it are dropped and counted, the kernel drops none, and the report's samples plus
+ * the counted losses are every sample the program's 1000 ms of CPU time made (no
+ * context switches: the losses count records, and would count dropped switches too). */
+static void test_queue_bound_counts_drops(void **state)
+{
+	char db[PATH_MAX], *err = malloc(sizeof(((struct tu_run *)0)->err));
+	unsigned long long total = 0, ring = 1, queue = 0, unsent = 1;
+	const char *w;
+	long long n, lost;
+
+	assert_non_null(err);
+	profile_knobs(*state, db, "3000", "1", 0, err);
+	n = samples(db);
+	lost = lost_records(db);
+	w = strstr(err, "CPU sampling: ");
+	while (w && !strstr(w, "records lost"))
+		w = strstr(w + 1, "CPU sampling: ");
+	assert_non_null(w);
+	assert_int_equal(sscanf(w,
+				"CPU sampling: %llu records lost (%llu perf ring buffer full, "
+				"%llu sampler queue full), %llu not sent",
+				&total, &ring, &queue, &unsent),
+			 4);
+	print_message("queue of 1 MiB: %lld samples, %lld lost (%llu ring, %llu queue)\n", n, lost,
+		      ring, queue);
+	assert_int_equal(ring, 0);
+	assert_int_equal(unsent, 0);
+	assert_true(queue >= 300); /* most of them: the worker takes 1 in 3 */
+	assert_int_equal((long long)queue, lost);
+	assert_int_equal((long long)total, lost);
+	assert_true(n + lost >= 900 && n + lost <= 1200);
+	assert_int_equal(tu_query_int(db, "SELECT CAST(value AS INTEGER) FROM META_DATA_EXPORT "
+					  "WHERE name = 'GPROF_CPU_SAMPLES'"),
+			 n);
+	free(err);
 }
 
 static void test_fork_child(void **state)
@@ -694,6 +798,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dwarf, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_threads, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_delay_window, tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_slow_unwinder_loses_nothing, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_queue_bound_counts_drops, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_fork_child, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_jit_unresolved, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
