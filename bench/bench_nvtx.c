@@ -209,7 +209,9 @@ static int run_injected(const char *self, const char *lib, int threads, struct i
 	out->ns = spawn2(self, threads, env, &out->cpu);
 	struct report_app_status app = {0};
 	app.end_ns = gp_monotonic_ns();
+	bench_unpin(); /* the application is gone: the report is written as profile would */
 	recorder_finish(rec, &app, 1000, &out->st);
+	bench_pin_cpu0();
 	out->tail_s = (double)(gp_monotonic_ns() - app.end_ns) / 1e9;
 	out->rows = bench_query_int(report, "SELECT COUNT(*) FROM NVTX_EVENTS");
 	recorder_stats_release(&out->st);

@@ -38,15 +38,25 @@ int bench_find_lib(char *self, char *lib, size_t size, const char *name)
 	return 0;
 }
 
+static cpu_set_t pin_saved;
+static int pin_have;
+
 void bench_pin_cpu0(void)
 {
 	if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
 		cpu_set_t set;
 
+		pin_have = sched_getaffinity(0, sizeof(pin_saved), &pin_saved) == 0;
 		CPU_ZERO(&set);
 		CPU_SET(0, &set);
 		sched_setaffinity(0, sizeof(set), &set);
 	}
+}
+
+void bench_unpin(void)
+{
+	if (pin_have)
+		sched_setaffinity(0, sizeof(pin_saved), &pin_saved);
 }
 
 double bench_child_ns(const char *self, char *const args[], char *const env[])
@@ -294,7 +304,8 @@ void bench_print_clock(void)
 		fclose(f);
 	}
 	const char *e = getenv("GPROF_CLI_TSC");
-	int tsc = !(e && *e == '0') && ((e && *e == '1') || !strncmp(src, "tsc", 3)) && ctsc && ntsc;
+	int tsc =
+	    !(e && *e == '0') && ((e && *e == '1') || !strncmp(src, "tsc", 3)) && ctsc && ntsc;
 
 	printf("clock: clocksource %s, constant_tsc %s, nonstop_tsc %s%s: the producer reads %s\n",
 	       src, ctsc ? "yes" : "no", ntsc ? "yes" : "no",

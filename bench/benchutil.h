@@ -18,6 +18,10 @@ int bench_find_lib(char *self, char *lib, size_t size, const char *name);
 /* Pin the calling process (and the threads it starts later) to CPU 0 when there are 2+
  * CPUs; the benchmarked children run on CPUs 1.. (bench_child_ns). */
 void bench_pin_cpu0(void);
+/* Give the calling thread back the CPUs it had before bench_pin_cpu0() (threads it
+ * starts after inherit them): the recorder's drain after the application's exit runs
+ * where `profile`'s would, on every CPU (its parallel writers: core/report_par.h). */
+void bench_unpin(void);
 
 /* Run `self --child ARGS...` (args NULL-terminated, at most 14) with env entries added
  * (NULL-terminated, may be NULL), on CPUs 1.. when there are 2+; returns the number the

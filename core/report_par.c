@@ -97,8 +97,8 @@ unsigned report_par_writers(void)
 		n = CPU_COUNT(&set);
 	if (n < 1)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
+	if (n < REPORT_PAR_MIN_CPUS)
+		return 1;
 	return n > REPORT_PAR_MAX ? REPORT_PAR_MAX : (unsigned)n;
 }
 

@@ -44,6 +44,11 @@
 #include "report.h"
 
 #define REPORT_PAR_MAX 8 /* writers at most */
+/* Fewer CPUs than this: one writer by default.  With 2 (the development VM) the decoding
+ * thread and the writers share them and the merge (serial, ~7.5 M rows/s) eats the gain:
+ * bench_recorder -d gave 1.25x the rows per second, bench_nvtx's runs 0.8-1.3x
+ * (bench/RESULTS.md, issue 17). */
+#define REPORT_PAR_MIN_CPUS 4
 /* Environment: the number of writers (1 to REPORT_PAR_MAX; 1 = one writer, the report's
  * connection, as before), for benchmarks and to rule the drain out. */
 #define REPORT_PAR_ENV "GPROF_CLI_DRAIN_WRITERS"
@@ -72,7 +77,8 @@ struct report_par_cell {
 /* How many writers the drain of a backlog should use: $GPROF_CLI_DRAIN_WRITERS when set
  * (1..REPORT_PAR_MAX; another value: one warning, then the default), else the CPUs this
  * process may run on (sched_getaffinity; sysconf(_SC_NPROCESSORS_ONLN) when that fails),
- * capped at REPORT_PAR_MAX.  1 means: no parallel writers. */
+ * capped at REPORT_PAR_MAX, and 1 below REPORT_PAR_MIN_CPUS.  1 means: no parallel
+ * writers. */
 unsigned report_par_writers(void);
 
 /* Start k (2..REPORT_PAR_MAX) writers for report r: the bulk tables' rows go to them
