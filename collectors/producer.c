@@ -44,6 +44,7 @@
 #include "producer.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
@@ -2308,15 +2309,54 @@ inactive:
 
 /* ---- backtraces (producer.h) -------------------------------------------------------- */
 
-int gp_frame_of(struct gp_osrt_frame *out, const void *addr)
+/* The module of code address addr: its mapping's start (dladdr()'s dli_fbase) and file
+ * name (the executable's own path for the main program), through glibc's
+ * _dl_find_object(), the lookup made for unwinders (lock-free, a binary search).
+ * dladdr() also looks for the nearest symbol, a walk of the module's whole dynamic
+ * symbol table: for libtorch's hundreds of thousands of symbols, milliseconds per
+ * PyTorch backtrace.  Returns 0, or -1 when no module holds addr (JIT code). */
+static int module_of(const void *addr, const void **base, const char **name)
 {
+#if defined(DLFO_STRUCT_HAS_EH_DBASE)
+	static char exe[4096];
+	static _Atomic int exe_read;
+	struct dl_find_object f;
+
+	if (_dl_find_object((void *)addr, &f) != 0)
+		return -1;
+	*base = f.dlfo_map_start;
+	*name = f.dlfo_link_map ? f.dlfo_link_map->l_name : NULL;
+	if (!*name || !**name) { /* the main program */
+		if (!atomic_load_explicit(&exe_read, memory_order_acquire)) {
+			ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+			exe[n > 0 ? n : 0] = '\0';
+			atomic_store_explicit(&exe_read, 1, memory_order_release);
+		}
+		*name = exe[0] ? exe : NULL;
+	}
+	return 0;
+#else
 	Dl_info di;
 
 	if (!dladdr(addr, &di))
 		return -1;
+	*base = di.dli_fbase;
+	*name = di.dli_fname;
+	return 0;
+#endif
+}
+
+int gp_frame_of(struct gp_osrt_frame *out, const void *addr)
+{
+	const void *base;
+	const char *name;
+
+	if (module_of(addr, &base, &name) < 0)
+		return -1;
 	out->ip = (uint64_t)(uintptr_t)addr;
-	out->offset = out->ip - (uint64_t)(uintptr_t)di.dli_fbase;
-	out->module_sid = di.dli_fname ? gp_intern(di.dli_fname) : 0;
+	out->offset = out->ip - (uint64_t)(uintptr_t)base;
+	out->module_sid = name ? gp_intern(name) : 0;
 	out->reserved = 0;
 	return 0;
 }
@@ -2327,21 +2367,22 @@ int gp_backtrace(struct gp_osrt_frame *out, int max, const void *const *skip, in
 	int n = backtrace(ips, (int)(sizeof(ips) / sizeof(ips[0]))), k = 0;
 
 	for (int i = 0; i < n && k < max; i++) {
-		Dl_info di;
+		const void *base = NULL;
+		const char *name = NULL;
 		int j = 0;
 
-		if (!dladdr(ips[i], &di)) { /* JIT or unknown code: kept, unresolved */
-			di.dli_fname = NULL;
+		if (module_of(ips[i], &base, &name) <
+		    0) { /* JIT or unknown code: kept, unresolved */
+			name = NULL;
 			j = nskip;
 		}
-		while (j < nskip && di.dli_fbase != skip[j])
+		while (j < nskip && base != skip[j])
 			j++;
 		if (j < nskip)
 			continue;
 		out[k].ip = (uint64_t)(uintptr_t)ips[i];
-		out[k].offset =
-		    di.dli_fname ? out[k].ip - (uint64_t)(uintptr_t)di.dli_fbase : out[k].ip;
-		out[k].module_sid = di.dli_fname ? gp_intern(di.dli_fname) : 0;
+		out[k].offset = name ? out[k].ip - (uint64_t)(uintptr_t)base : out[k].ip;
+		out[k].module_sid = name ? gp_intern(name) : 0;
 		out[k++].reserved = 0;
 	}
 	return k;
