@@ -80,6 +80,11 @@ struct rec {
 	size_t off; /* into the arena */
 };
 
+/* Used batches kept for reuse at most, and the biggest kept (their arenas stay mapped:
+ * no page faults for each read) */
+#define SAMPLER_FREE_BATCHES	 4
+#define SAMPLER_FREE_BATCH_BYTES (8u << 20)
+
 /* The records of one read of the rings, queued from the reader to the worker. */
 struct batch {
 	struct batch *next;
@@ -123,6 +128,8 @@ struct sampler {
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond; /* a batch queued, the reader done, or the worker done */
 	struct batch *qhead, *qtail;
+	struct batch *qfree; /* used batches kept for the reader (SAMPLER_FREE_BATCHES) */
+	unsigned nfree;
 	size_t qbytes;		/* bytes of the batches queued (arena and index) */
 	size_t qsamples;	/* PERF_RECORD_SAMPLEs in them */
 	int qdone, wdone;	/* the reader has queued its last batch; the worker finished */
@@ -290,7 +297,7 @@ static void add_map(struct sampler *s, struct proc *p, uint64_t start, uint64_t 
 		    const char *path)
 {
 	uint64_t end = start + len;
-	size_t i, j, k;
+	size_t i, j, k, replaced = 0;
 
 	/* a new mapping replaces what it overlaps */
 	for (i = j = 0; i < p->n; i++) {
@@ -298,6 +305,7 @@ static void add_map(struct sampler *s, struct proc *p, uint64_t start, uint64_t 
 			if (p->maps[i].in_dwfl)
 				p->rebuild = 1; /* the Dwfl knows the old module there */
 			free(p->maps[i].path);
+			replaced++;
 			continue;
 		}
 		p->maps[j++] = p->maps[i];
@@ -312,7 +320,12 @@ static void add_map(struct sampler *s, struct proc *p, uint64_t start, uint64_t 
 	memmove(&p->maps[k + 1], &p->maps[k], (p->n - k) * sizeof(*p->maps));
 	p->maps[k] = (struct map){start, end, pgoff, intern(s, path), xstrdup(path), 0};
 	p->n++;
-	i64map_free(&p->syms); /* addresses looked up before may resolve now */
+	/* addresses looked up in what it replaces resolve anew; those that had no mapping
+	 * are looked up again by symbolize(); the others keep their symbols (a program that
+	 * loads libraries all along would otherwise look every address up again each time,
+	 * and libdwfl's lookup scans the module's whole symbol table) */
+	if (replaced)
+		i64map_free(&p->syms);
 }
 
 static struct map *find_map(struct proc *p, uint64_t addr)
@@ -372,12 +385,14 @@ static uint64_t symbolize(struct sampler *s, struct proc *p, uint64_t addr)
 {
 	int found;
 	int64_t *v = i64map_find(&p->syms, (int64_t)(addr & INT64_MAX));
-	struct map *m;
+	struct map *m = NULL;
 	uint64_t res = 0;
 
-	if (v)
+	/* (no mapping held it when looked up: one mapped since may) */
+	if (v && ((uint32_t)*v || !(m = find_map(p, addr))))
 		return (uint64_t)*v;
-	m = find_map(p, addr);
+	if (!v)
+		m = find_map(p, addr);
 	if (m) {
 		Dwfl *d = proc_dwfl(s, p);
 		Dwfl_Module *mod = d ? dwfl_addrmodule(d, addr) : NULL;
@@ -877,6 +892,23 @@ static void batch_free(struct batch *b)
 	free(b);
 }
 
+/* Batch b used (or not queued): kept for the reader's next read, or freed. */
+static void batch_done(struct sampler *s, struct batch *b)
+{
+	if (batch_bytes(b) <= SAMPLER_FREE_BATCH_BYTES) {
+		pthread_mutex_lock(&s->qlock);
+		if (s->nfree < SAMPLER_FREE_BATCHES) {
+			b->next = s->qfree;
+			s->qfree = b;
+			s->nfree++;
+			b = NULL;
+		}
+		pthread_mutex_unlock(&s->qlock);
+	}
+	if (b)
+		batch_free(b);
+}
+
 /* Is the record at h one that may be dropped when the queue is full (a sample or a
  * switch; not a side-band record, which the module maps need)?  Counted in
  * queue_dropped when it would have been kept (inside the windows). */
@@ -896,12 +928,23 @@ static int drop_record(struct sampler *s, const struct perf_event_header *h)
  * then the samples and switches are dropped and counted. */
 static void read_rings(struct sampler *s, int ack, uint32_t epoch)
 {
-	struct batch *b = xcalloc(1, sizeof(*b));
+	struct batch *b;
 	size_t queued, nsamples = 0;
 
 	pthread_mutex_lock(&s->qlock);
 	queued = s->qbytes; /* (it only shrinks until this batch is queued) */
+	b = s->qfree;
+	if (b) {
+		s->qfree = b->next;
+		s->nfree--;
+	}
 	pthread_mutex_unlock(&s->qlock);
+	if (b) {
+		b->next = NULL;
+		b->alen = b->nrecs = 0;
+	} else {
+		b = xcalloc(1, sizeof(*b));
+	}
 	for (unsigned i = 0; i < s->nrings; i++) {
 		struct ring *rg = &s->rings[i];
 		struct perf_event_mmap_page *pg = rg->base;
@@ -949,7 +992,7 @@ static void read_rings(struct sampler *s, int ack, uint32_t epoch)
 		__atomic_store_n(&pg->data_tail, tail, __ATOMIC_RELEASE);
 	}
 	if (!b->nrecs && !ack) {
-		batch_free(b);
+		batch_done(s, b);
 		return;
 	}
 	b->ack = ack;
@@ -1123,7 +1166,7 @@ static void *worker_main(void *arg)
 		s->qbytes -= batch_bytes(b);
 		s->qsamples -= n;
 		pthread_mutex_unlock(&s->qlock);
-		batch_free(b);
+		batch_done(s, b);
 	}
 	s->st.cpu_ns = thread_cpu_ns();
 	queue_flag(s, &s->wdone);
@@ -1159,10 +1202,12 @@ static void free_sampler(struct sampler *s)
 		close(s->rings[i].fd);
 	}
 	free(s->rings);
-	while (s->qhead) { /* (none left after a stop: the worker used them all) */
-		struct batch *b = s->qhead;
-
-		s->qhead = b->next;
+	for (struct batch *b = s->qfree, *next; b; b = next) {
+		next = b->next;
+		batch_free(b);
+	}
+	for (struct batch *b = s->qhead, *next; b; b = next) { /* (none after a stop) */
+		next = b->next;
 		batch_free(b);
 	}
 	pthread_mutex_destroy(&s->qlock);
