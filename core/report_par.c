@@ -72,8 +72,7 @@ struct report_par {
 	struct par_batch *queue, *queue_tail, *free_list;
 	int stopping;
 	struct par_batch *cur[REPORT_PAR_TABLES]; /* batches being filled (main thread) */
-	struct report_par_cell *last_row;	  /* the row report_par_row() returned */
-	struct par_batch *last_batch;
+	struct par_batch *last_batch; /* the batch of the row report_par_row() returned */
 };
 
 /* ---- how many --------------------------------------------------------------------------- */
@@ -356,7 +355,7 @@ int report_par_start(struct report *r, unsigned k)
 			return -1;
 		}
 	}
-	for (unsigned i = 0; i < 2 * k; i++) {
+	for (unsigned i = 0; i < 2 * k + REPORT_PAR_TABLES; i++) { /* (report_par.h "Memory") */
 		struct par_batch *b = xmalloc(sizeof(*b));
 
 		b->next = p->free_list;
@@ -426,7 +425,6 @@ struct report_par_cell *report_par_row(struct report *r, enum report_par_table t
 	row = &b->cells[(size_t)b->rows++ * PAR_COLS];
 	for (unsigned j = 0; j < tables[t].ncols; j++)
 		row[j].kind = 0;
-	p->last_row = row;
 	p->last_batch = b;
 	return row;
 }
