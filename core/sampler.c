@@ -588,14 +588,17 @@ static const char *symtab_name(struct proc *p, Dwfl_Module *mod, uint64_t addr)
 	GElf_Addr at;
 	GElf_Off off;
 	int idx = symset_pick(&t->set[0], addr);
+	/* (libdwfl searches the locals unless a global symbol holds addr or a global label is
+	 * at addr) */
+	int locals = !idx && !u64_has(t->set[0].labels, t->set[0].nlabels, addr);
 
-	if (!idx && !u64_has(t->set[0].labels, t->set[0].nlabels, addr))
-		idx = symset_pick(&t->set[1], addr); /* (libdwfl: locals unless a global label
-							is at addr) */
+	if (locals)
+		idx = symset_pick(&t->set[1], addr);
 	if (idx > 0)
 		return dwfl_module_getsym_info(mod, idx, &sym, &at, NULL, NULL, NULL);
 	if (!idx) { /* none holds it: a label may name it, else nothing does */
-		uint64_t g = symset_maxend(&t->set[0], addr), l = symset_maxend(&t->set[1], addr);
+		uint64_t g = symset_maxend(&t->set[0], addr);
+		uint64_t l = locals ? symset_maxend(&t->set[1], addr) : 0;
 		uint64_t min_label = g > l ? g : l;
 
 		if (!symset_label_may(&t->set[0], addr, min_label) &&

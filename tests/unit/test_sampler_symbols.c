@@ -1,0 +1,117 @@
+/*
+ * test_sampler_symbols.c - the CPU sampler's symbol lookup (core/sampler.c: symtab_name(),
+ * each module's sized symbols sorted by address) names every address as libdwfl's
+ * dwfl_module_addrinfo() does, which it replaces because it scans the whole symbol table
+ * for each address.  Modules: libc (versioned aliases at one address: realloc and
+ * __libc_realloc, glob and glob64), libstdc++ (C1/C2 constructor aliases, labels) and this
+ * test's own executable (a full .symtab, local and global symbols); in each, 5,000
+ * addresses spread over the module and the first, second and last byte of every third
+ * symbol (libdwfl's own lookup, the reference, takes 0.1-1 ms each).
+ *
+ * The static functions are reached by including core/sampler.c.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+
+#include "core/sampler.c"
+
+static char *g_debuginfo;
+static const Dwfl_Callbacks g_cb = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &g_debuginfo,
+};
+
+/* Compare the two lookups at addr; returns 1 when addr has a symbol. */
+static int same_name(struct proc *p, Dwfl_Module *m, uint64_t addr)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *want = dwfl_module_addrinfo(m, addr, &off, &sym, NULL, NULL, NULL);
+	const char *got = symtab_name(p, m, addr);
+
+	if ((want == NULL) != (got == NULL) || (want && strcmp(want, got)))
+		fail_msg("%#llx: dwfl_module_addrinfo %s, sorted table %s",
+			 (unsigned long long)addr, want ? want : "(none)", got ? got : "(none)");
+	return want != NULL;
+}
+
+static void check_module(const char *path)
+{
+	Dwfl *d = dwfl_begin(&g_cb);
+	struct proc p = {0};
+	Dwfl_Module *m;
+	GElf_Addr lo, hi;
+	int nsym, named = 0, tried = 0;
+
+	assert_non_null(d);
+	dwfl_report_begin(d);
+	m = dwfl_report_elf(d, path, path, -1, 0x10000000, false);
+	dwfl_report_end(d, NULL, NULL);
+	if (!m) {
+		dwfl_end(d);
+		print_message("%s: not readable here, skipped\n", path);
+		return;
+	}
+	dwfl_module_info(m, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
+	nsym = dwfl_module_getsymtab(m);
+	assert_true(nsym > 10);
+	srand(1);
+	for (int i = 0; i < 5000; i++, tried++)
+		named += same_name(&p, m, lo + (uint64_t)((double)rand() / RAND_MAX * (hi - lo)));
+	for (int i = 1; i < nsym; i += 3) { /* (libdwfl's own lookup is the slow part) */
+		GElf_Sym sym;
+		GElf_Addr at;
+
+		if (!dwfl_module_getsym_info(m, i, &sym, &at, NULL, NULL, NULL) ||
+		    sym.st_shndx == SHN_UNDEF)
+			continue;
+		named += same_name(&p, m, at) + same_name(&p, m, at + 1);
+		tried += 2;
+		if (sym.st_size > 1) {
+			named += same_name(&p, m, at + sym.st_size - 1);
+			tried++;
+		}
+	}
+	print_message("%s: %d symbols, %d addresses, %d named alike, none differently\n", path,
+		      nsym, tried, named);
+	assert_true(named * 2 > tried);
+	p.dwfl = d;
+	proc_drop_dwfl(&p); /* (the tables, the Dwfl) */
+}
+
+static void test_libc(void **state)
+{
+	check_module("/lib/x86_64-linux-gnu/libc.so.6");
+}
+
+static void test_libstdcxx(void **state)
+{
+	check_module("/lib/x86_64-linux-gnu/libstdc++.so.6");
+}
+
+static void test_own_executable(void **state)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	assert_true(n > 0);
+	self[n] = 0;
+	check_module(self);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_libc),
+	    cmocka_unit_test(test_libstdcxx),
+	    cmocka_unit_test(test_own_executable),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
