@@ -85,33 +85,25 @@ static void check_module(const char *path)
 	proc_drop_dwfl(&p); /* (the tables, the Dwfl) */
 }
 
-static void test_libc(void **state)
+/* state: the module's path. */
+static void test_module(void **state)
 {
-	check_module("/lib/x86_64-linux-gnu/libc.so.6");
-}
-
-static void test_libstdcxx(void **state)
-{
-	check_module("/lib/x86_64-linux-gnu/libstdc++.so.6");
-}
-
-static void test_own_executable(void **state)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	assert_true(n > 0);
-	self[n] = 0;
-	check_module(self);
+	check_module(*state);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_libc),
-	    cmocka_unit_test(test_libstdcxx),
-	    cmocka_unit_test(test_own_executable),
+	static char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct CMUnitTest tests[3] = {
+	    cmocka_unit_test_prestate(test_module, "/lib/x86_64-linux-gnu/libc.so.6"),
+	    cmocka_unit_test_prestate(test_module, "/lib/x86_64-linux-gnu/libstdc++.so.6"),
+	    cmocka_unit_test_prestate(test_module, self),
 	};
 
+	self[n > 0 ? n : 0] = 0;
+	tests[0].name = "libc (versioned aliases)";
+	tests[1].name = "libstdc++ (constructor aliases, labels)";
+	tests[2].name = "own executable (.symtab, locals)";
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
