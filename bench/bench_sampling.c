@@ -16,10 +16,15 @@
  *   fp      under `profile -t none -b fp` (sampling every 1 ms of CPU time, frame
  *           pointers, context switches);
  *   dwarf   under `profile -t none` (the default: -b dwarf, 8 KiB of stack per sample);
+ *   slow    the same with a worker 3x too slow to unwind (GPROF_CLI_SAMPLER_SLOW_US=3000:
+ *           3 ms a sample, for one sample a ms): the sampler's reader still empties the
+ *           kernel's rings and the worker's backlog is unwound after the exit, so its
+ *           samples/run are dwarf's (ratio printed) and none are lost;
  * the program pinned to the last CPU, gprof-cli (and so the sampler's unwinding) to the
  * others, as on any machine with a spare core.  Printed per mode: the median CPU time of
  * the work, its ratio to bare's median of the same run, and the samples per run (the
- * report's GPROF_CPU_SAMPLES); the goal is a ratio <= 1.02 for fp and dwarf.
+ * report's GPROF_CPU_SAMPLES) and the records lost per run (GPROF_LOST_CPU_SAMPLES); the goal
+ * is a ratio <= 1.02 for fp and dwarf, and for slow 1.00 of dwarf's samples with 0 lost.
  *
  * Environment: GPROF_CLI (the binary under test), BUILD (build folder).
  */
@@ -33,13 +38,14 @@
 
 #include "bench/benchutil.h"
 
-#define NMODES 4
-static const char *const modes[NMODES] = {"bare", "none", "fp", "dwarf"};
+#define NMODES 5
+static const char *const modes[NMODES] = {"bare", "none", "fp", "dwarf", "slow"};
 
 static char cli[PATH_MAX], app[PATH_MAX], taskset[PATH_MAX], dir[64];
 
-/* Run mode m once; returns the program's CPU time for the work (ns), sets *samples. */
-static double run_mode(int m, const char *units, long ncpu, long long *samples)
+/* Run mode m once; returns the program's CPU time for the work (ns), sets *samples and
+ * *lost. */
+static double run_mode(int m, const char *units, long ncpu, long long *samples, long long *lost)
 {
 	char cpu[24], out[PATH_MAX], db[PATH_MAX + 8], buf[64] = {0};
 	const char *argv[24];
@@ -90,6 +96,8 @@ static double run_mode(int m, const char *units, long ncpu, long long *samples)
 		}
 		dup2(p[1], 1);
 		close(p[0]);
+		if (m == 4)
+			setenv("GPROF_CLI_SAMPLER_SLOW_US", "3000", 1);
 		execv(argv[0], (char **)argv);
 		_exit(127);
 	}
@@ -101,6 +109,9 @@ static double run_mode(int m, const char *units, long ncpu, long long *samples)
 	*samples = m > 1 ? bench_query_int(db, "SELECT CAST(value AS INTEGER) FROM "
 					       "META_DATA_EXPORT WHERE name = 'GPROF_CPU_SAMPLES'")
 			 : 0;
+	*lost = m > 1 ? bench_query_int(db, "SELECT CAST(value AS INTEGER) FROM META_DATA_EXPORT "
+					    "WHERE name = 'GPROF_LOST_CPU_SAMPLES'")
+		      : 0;
 	return atof(buf);
 }
 
@@ -111,7 +122,7 @@ int main(int argc, char **argv)
 	const char *g = getenv("GPROF_CLI"), *b = getenv("BUILD");
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	double *t[NMODES], med[NMODES];
-	long long smp[NMODES] = {0};
+	long long smp[NMODES] = {0}, lost[NMODES] = {0};
 
 	snprintf(cli, sizeof(cli), "%s", g && *g ? g : "build/bin/gprof-cli");
 	snprintf(app, sizeof(app), "%s/tests/programs/cpu_hot", b && *b ? b : "build");
@@ -127,9 +138,10 @@ int main(int argc, char **argv)
 		t[m] = calloc((size_t)rounds, sizeof(double));
 	for (int r = 0; r < rounds; r++)
 		for (int m = 0; m < NMODES; m++) {
-			long long s = 0;
+			long long s = 0, l = 0;
 
-			t[m][r] = run_mode(m, units, ncpu, &s);
+			t[m][r] = run_mode(m, units, ncpu, &s, &l);
+			lost[m] += l;
 			if (t[m][r] < 0) {
 				fprintf(stderr, "bench_sampling: mode %s failed\n", modes[m]);
 				return 1;
@@ -144,7 +156,10 @@ int main(int argc, char **argv)
 		med[m] = t[m][rounds / 2];
 		printf("  %-6s %9.1f ms  x%.4f", modes[m], med[m] / 1e6, med[m] / med[0]);
 		if (m > 1)
-			printf("  %lld samples/run", smp[m] / rounds);
+			printf("  %lld samples/run, %lld lost/run", smp[m] / rounds,
+			       lost[m] / rounds);
+		if (m == 4 && smp[3])
+			printf(" (x%.3f of dwarf's samples)", (double)smp[4] / (double)smp[3]);
 		printf("\n");
 		free(t[m]);
 	}
