@@ -444,13 +444,14 @@ static void *grow(void *v, size_t n, size_t size)
 /* Module mod's sorted table (built at its first lookup, kept with p's Dwfl). */
 static struct symtab *symtab_of(struct proc *p, Dwfl_Module *mod)
 {
-	int found, nsym = dwfl_module_getsymtab(mod);
-	int first_global = dwfl_module_getsymtab_first_global(mod);
+	int found, nsym, first_global;
 	int64_t *v = i64map_get(&p->tabidx, (int64_t)(uintptr_t)mod, (int64_t)p->ntabs, &found);
 	struct symtab *t;
 
 	if (found)
 		return p->tabs[*v];
+	nsym = dwfl_module_getsymtab(mod);
+	first_global = dwfl_module_getsymtab_first_global(mod);
 	t = xcalloc(1, sizeof(*t));
 	if (p->ntabs % 16 == 0)
 		p->tabs = xrealloc_array(p->tabs, p->ntabs + 16, sizeof(*p->tabs));
