@@ -2109,7 +2109,7 @@ int recorder_finish(struct recorder *r, const struct report_app_status *app, int
 
 	/* The writer thread hands off (file comment); this thread writes the rest. */
 	pthread_mutex_lock(&r->mu);
-	r->handoff = 1;
+	__atomic_store_n(&r->handoff, 1, __ATOMIC_RELAXED); /* (read unlocked by after_item) */
 	pthread_cond_signal(&r->cv_data);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->writer, NULL);
