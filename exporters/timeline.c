@@ -1297,6 +1297,79 @@ static void pass_mpi(struct walk *w, struct rep *r)
 	pass_end(w);
 }
 
+/* CPU samples (COMPOSITE_EVENTS, their stacks in SAMPLING_CALLCHAINS: profile -s): each a
+ * TL_SAMPLE on its thread, its stack leaf first.  The frames come joined to their sample
+ * through SAMPLING_CALLCHAINS' (id, stackDepth) key; the samples in time order (as stored
+ * when they are, as the sampler writes them; else sorted by SQLite: samples are a few
+ * thousand per second of a thread, not the bulk of a report). */
+#define SAMPLE_FRAMES_MAX 256
+
+static void pass_samples(struct walk *w, struct rep *r)
+{
+	struct tl_frame fr[SAMPLE_FRAMES_MAX];
+	char *text[2 * SAMPLE_FRAMES_MAX]; /* fr's strings, copied: valid until the next row */
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc, n = 0, o, have = 0;
+	int64_t id = 0, ts = 0, gtid = 0, cpu = 0;
+
+	if (!has(r, "COMPOSITE_EVENTS") || !has(r, "SAMPLING_CALLCHAINS"))
+		return;
+	o = rowid_ordered(r, "COMPOSITE_EVENTS", "c", "start", NULL, NULL);
+	strbuf_addf(&sql,
+		    "SELECT c.id, c.start, c.globalTid, c.cpu, f.stackDepth, sym.value, mod.value"
+		    " FROM COMPOSITE_EVENTS c JOIN SAMPLING_CALLCHAINS f ON f.id = c.id"
+		    " LEFT JOIN StringIds sym ON sym.id = f.symbol"
+		    " LEFT JOIN StringIds mod ON mod.id = f.module ORDER BY %s, f.stackDepth",
+		    o == 1 ? "c.rowid" : "c.start, c.id");
+	st = prepare(w, r, sql.buf);
+	strbuf_release(&sql);
+	if (!st)
+		return;
+	memset(text, 0, sizeof(text));
+	for (;;) {
+		rc = w->status ? SQLITE_DONE : sqlite3_step(st);
+		if (have && (rc != SQLITE_ROW || sq_int(st, 0) != id)) { /* the sample is whole */
+			int64_t pid = (gtid >> 24) & 0xffffff;
+
+			if (n && keep(w, pid, ts, ts, fr[0].name)) {
+				struct tl_event e = {.type = TL_SAMPLE, .cat = "cpu_sample"};
+
+				e.track = thread_track(w, r, gtid);
+				e.ts = ts;
+				e.name = fr[0].name;
+				e.frames = fr;
+				e.nframes = n;
+				e.cpu = (int32_t)cpu;
+				deliver(w, &e);
+			}
+			have = n = 0;
+		}
+		if (rc != SQLITE_ROW)
+			break;
+		if (!have) {
+			have = 1;
+			id = sq_int(st, 0);
+			ts = sq_int(st, 1) + r->off;
+			gtid = sq_int(st, 2);
+			cpu = sq_int(st, 3);
+		}
+		if (n < SAMPLE_FRAMES_MAX) {
+			free(text[2 * n]);
+			free(text[2 * n + 1]);
+			text[2 * n] = xstrdup(sq_text(st, 5) ? sq_text(st, 5) : "");
+			text[2 * n + 1] = xstrdup(sq_text(st, 6) ? sq_text(st, 6) : "");
+			fr[n].name = text[2 * n];
+			fr[n].module = text[2 * n + 1];
+			n++;
+		}
+	}
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		free(text[i]);
+	finish(w, r, st, rc);
+	pass_end(w);
+}
+
 /* The value a counter had at --start, when its samples before it were dropped. */
 static void carry_in(struct walk *w, struct tl_track *t)
 {
@@ -1689,6 +1762,7 @@ int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
 			pass_cuda(&w, r);
 			pass_osrt(&w, r);
 			pass_mpi(&w, r);
+			pass_samples(&w, r);
 			pass_memory(&w, r);
 			pass_host_memory(&w, r);
 			pass_metrics(&w, r);

@@ -110,6 +110,13 @@ enum tl_event_type {
 	TL_RANGE,   /* [ts, ts + dur) that may overlap others on its track (NVTX start/end) */
 	TL_INSTANT, /* at ts (NVTX marks) */
 	TL_COUNTER, /* value at ts on a counter track */
+	TL_SAMPLE,  /* a CPU sample at ts on a thread track: its stack in frames */
+};
+
+/* One frame of a CPU sample's stack (SAMPLING_CALLCHAINS: symbol and module). */
+struct tl_frame {
+	const char *name;   /* function, "0x..." when unresolved; never NULL */
+	const char *module; /* file of the code, "" when unknown; never NULL */
 };
 
 enum tl_arg_type { TL_ARG_INT, TL_ARG_DOUBLE, TL_ARG_STR };
@@ -147,6 +154,10 @@ struct tl_event {
 	 * that has GPU work, flow_in on that work; 0 = none */
 	uint64_t flow_out, flow_in;
 	const struct tl_flow_src *flow_src; /* GPU work whose API call is kept, or NULL */
+	/* samples: the stack, leaf first (frames[0] the sampled function), and the CPU */
+	const struct tl_frame *frames;
+	int nframes;
+	int32_t cpu;
 	int nargs;
 	struct tl_arg args[TL_MAX_ARGS];
 };

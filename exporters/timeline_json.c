@@ -25,9 +25,19 @@
 
 #define TID_GPU_BASE 1000000000LL /* above any Linux tid (pid_max <= 2^22) */
 
+/* A node of the samples' stack tree (the Trace Event Format's "stackFrames": a frame and
+ * its caller's node; id = index + 1). */
+struct js_frame {
+	char *name, *module;
+	uint64_t parent; /* 0: outermost */
+};
+
 struct js {
 	struct tl_sink sink;
 	struct strbuf line;
+	struct js_frame *frames; /* the stack tree of the samples, written at the end */
+	size_t nframes, frames_cap;
+	struct i64map frame_ids; /* hash of (parent, name, module) -> id (probed on collision) */
 	int64_t next_gpu_tid;
 	uint64_t next_async;
 	int first;
@@ -219,6 +229,42 @@ static void add_head(struct js *js, const char *ph, const struct tl_event *e,
 	add_ids(b, t);
 }
 
+static uint64_t frame_hash(uint64_t parent, const char *name, const char *module)
+{
+	uint64_t h = 1469598103934665603ULL ^ parent; /* FNV-1a */
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (const char *c = module; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	return h;
+}
+
+/* The id of the stack-tree node (parent, f), made when new. */
+static uint64_t frame_id(struct js *js, uint64_t parent, const struct tl_frame *f)
+{
+	uint64_t h = frame_hash(parent, f->name, f->module);
+
+	for (;; h++) { /* a different node under the same hash: the next key */
+		int found;
+		int64_t *v = i64map_get(&js->frame_ids, (int64_t)h, 0, &found);
+		const struct js_frame *n;
+
+		if (!found) {
+			GP_ALLOC_GROW(js->frames, js->nframes + 1, js->frames_cap);
+			js->frames[js->nframes] =
+			    (struct js_frame){xstrdup(f->name), xstrdup(f->module), parent};
+			*v = (int64_t)++js->nframes;
+			return (uint64_t)*v;
+		}
+		n = &js->frames[*v - 1];
+		if (n->parent == parent && !strcmp(n->name, f->name) &&
+		    !strcmp(n->module, f->module))
+			return (uint64_t)*v;
+	}
+}
+
 static int js_event(struct tl_sink *s, const struct tl_event *e)
 {
 	struct js *js = s->priv;
@@ -258,6 +304,20 @@ static int js_event(struct tl_sink *s, const struct tl_event *e)
 		strbuf_addch(b, '}');
 		emit(js, 0);
 		break;
+	case TL_SAMPLE: { /* "P" with its stack node ("sf") in "stackFrames" */
+		uint64_t sf = 0;
+
+		for (int i = e->nframes - 1; i >= 0; i--)
+			sf = frame_id(js, sf, &e->frames[i]);
+		add_head(js, "P", e, e->track, e->ts);
+		strbuf_addstr(b, ",\"sf\":");
+		add_int(b, (int64_t)sf);
+		strbuf_addstr(b, ",\"args\":{\"cpu\":");
+		add_int(b, e->cpu);
+		strbuf_addstr(b, "}}");
+		emit(js, 0);
+		break;
+	}
 	case TL_COUNTER:
 		next(js);
 		strbuf_addstr(b, "{\"ph\":\"C\",\"name\":");
@@ -303,7 +363,29 @@ static int js_end(struct tl_sink *s)
 {
 	struct js *js = s->priv;
 
-	strbuf_addstr(&js->line, "\n]}\n");
+	strbuf_addstr(&js->line, "\n]");
+	if (js->nframes) { /* the samples' stack tree */
+		strbuf_addstr(&js->line, ",\"stackFrames\":{");
+		for (size_t i = 0; i < js->nframes; i++) {
+			const struct js_frame *f = &js->frames[i];
+
+			strbuf_addstr(&js->line, i ? ",\n\"" : "\n\"");
+			add_int(&js->line, (int64_t)i + 1);
+			strbuf_addstr(&js->line, "\":{\"name\":");
+			add_str(&js->line, f->name);
+			strbuf_addstr(&js->line, ",\"category\":");
+			add_str(&js->line, f->module);
+			if (f->parent) {
+				strbuf_addstr(&js->line, ",\"parent\":\"");
+				add_int(&js->line, (int64_t)f->parent);
+				strbuf_addch(&js->line, '"');
+			}
+			strbuf_addch(&js->line, '}');
+			emit(js, 0);
+		}
+		strbuf_addch(&js->line, '}');
+	}
+	strbuf_addstr(&js->line, "}\n");
 	if (emit(js, 1) < 0 || fflush(s->out) != 0 || ferror(s->out))
 		js->failed = 1;
 	return js->failed ? -1 : 0;
@@ -314,6 +396,12 @@ static void js_destroy(struct tl_sink *s)
 	struct js *js = s->priv;
 
 	strbuf_release(&js->line);
+	for (size_t i = 0; i < js->nframes; i++) {
+		free(js->frames[i].name);
+		free(js->frames[i].module);
+	}
+	free(js->frames);
+	i64map_free(&js->frame_ids);
 	free(js);
 }
 

@@ -84,6 +84,23 @@
 #define F_ID_CATEGORIES 1
 #define F_ID_NAMES	2
 #define F_ID_ANN_NAMES	3
+/* CPU samples: TracePacket.perf_sample (PerfSample: cpu 1, pid 2, tid 3, callstack_iid 4,
+ * cpu_mode 5), their stacks interned in InternedData: function_names 5 and mapping_paths 17
+ * (InternedString {iid 1, str 2}), frames 6 (Frame {iid 1, function_name_id 2, mapping_id
+ * 3, rel_pc 4}), callstacks 7 (Callstack {iid 1, frame_ids 2, the outermost frame first}),
+ * mappings 19 (Mapping {iid 1, path_string_ids 7}) */
+#define F_TP_PERF_SAMPLE    66
+#define F_PS_CPU	    1
+#define F_PS_PID	    2
+#define F_PS_TID	    3
+#define F_PS_CALLSTACK	    4
+#define F_PS_CPU_MODE	    5
+#define CPU_MODE_USER	    2
+#define F_ID_FUNCTION_NAMES 5
+#define F_ID_FRAMES	    6
+#define F_ID_CALLSTACKS	    7
+#define F_ID_MAPPING_PATHS  17
+#define F_ID_MAPPINGS	    19
 
 #define SEQ_ID	     1
 #define MAX_DEPTH    8	       /* nesting of the messages we write */
@@ -291,6 +308,11 @@ struct pf {
 	const char *cat_key[16]; /* categories by address (tl_event.cat) -> iid */
 	uint64_t cat_iid[16];
 	struct intern_table names, cats, anns;
+	/* CPU samples' interning (pf_sample()): function names, module paths, mappings by
+	 * path, frames by "function:mapping", callstacks by their frames; and the
+	 * InternedData of the packet being built */
+	struct intern_table fnames, mpaths, maps, frames, stacks;
+	struct pb sid;
 	struct new_string news[TL_MAX_ARGS + 2];
 	int nnews;
 	struct pf_track **tracks; /* every track with slices, for pass_end() */
@@ -545,6 +567,103 @@ static void write_args(struct pf *pf, const struct tl_event *e)
 	}
 }
 
+/* iid of key in t, adding it when new (*added = 1: write its entry in this packet). */
+static uint64_t sample_iid(struct intern_table *t, const char *key, int *added)
+{
+	size_t slot = 0;
+	uint64_t iid = intern_find(t, key, &slot);
+
+	*added = !iid;
+	return iid ? iid : intern_add(t, key, slot);
+}
+
+/* An InternedString entry {iid, str} of field `field` in the packet's InternedData. */
+static void sample_string(struct pb *id, unsigned field, uint64_t iid, const char *s)
+{
+	pb_begin(id, field);
+	pb_uint(id, 1, iid);
+	pb_str(id, 2, s);
+	pb_end(id);
+}
+
+/* A CPU sample: a PerfSample packet whose callstack (and its frames, function names and
+ * mappings, when new) is interned in the same packet. */
+static int pf_sample(struct pf *pf, const struct tl_event *e)
+{
+	struct pb *p = &pf->pkt, *id = &pf->sid;
+	uint64_t frame[256];
+	struct strbuf key = STRBUF_INIT;
+	int n = e->nframes < 256 ? e->nframes : 256, added;
+	uint64_t stack;
+
+	id->len = 0;
+	id->depth = 0;
+	for (int i = 0; i < n; i++) {
+		const struct tl_frame *f = &e->frames[i];
+		uint64_t fn = sample_iid(&pf->fnames, f->name, &added), map = 0;
+
+		if (added)
+			sample_string(id, F_ID_FUNCTION_NAMES, fn, f->name);
+		if (f->module[0]) {
+			map = sample_iid(&pf->maps, f->module, &added);
+			if (added) {
+				uint64_t path = sample_iid(&pf->mpaths, f->module, &added);
+
+				sample_string(id, F_ID_MAPPING_PATHS, path, f->module);
+				pb_begin(id, F_ID_MAPPINGS);
+				pb_uint(id, 1, map);
+				pb_uint(id, 7, path);
+				pb_end(id);
+			}
+		}
+		strbuf_reset(&key);
+		strbuf_addf(&key, "%llu:%llu", (unsigned long long)fn, (unsigned long long)map);
+		frame[i] = sample_iid(&pf->frames, key.buf, &added);
+		if (added) {
+			pb_begin(id, F_ID_FRAMES);
+			pb_uint(id, 1, frame[i]);
+			pb_uint(id, 2, fn);
+			if (map) {
+				pb_uint(id, 3, map);
+				pb_uint(id, 4,
+					0); /* rel_pc: the frame is named, not re-symbolised */
+			}
+			pb_end(id);
+		}
+	}
+	strbuf_reset(&key);
+	for (int i = n - 1; i >= 0; i--) /* outermost first, as Callstack.frame_ids */
+		strbuf_addf(&key, "%llu,", (unsigned long long)frame[i]);
+	stack = sample_iid(&pf->stacks, key.buf, &added);
+	if (added) {
+		pb_begin(id, F_ID_CALLSTACKS);
+		pb_uint(id, 1, stack);
+		for (int i = n - 1; i >= 0; i--)
+			pb_uint(id, 2, frame[i]);
+		pb_end(id);
+	}
+	strbuf_release(&key);
+
+	packet_start(pf, e->ts);
+	pb_uint(p, F_TP_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL);
+	if (id->len) {
+		pb_begin(p, F_TP_INTERNED);
+		pb_room(p, id->len);
+		memcpy(p->b + p->len, id->b, id->len);
+		p->len += id->len;
+		pb_end(p);
+	}
+	pb_begin(p, F_TP_PERF_SAMPLE);
+	pb_uint(p, F_PS_CPU, (uint64_t)(uint32_t)e->cpu);
+	pb_uint(p, F_PS_PID, (uint64_t)(uint32_t)e->track->pid);
+	pb_uint(p, F_PS_TID, (uint64_t)(uint32_t)e->track->tid);
+	pb_uint(p, F_PS_CALLSTACK, stack);
+	pb_uint(p, F_PS_CPU_MODE, CPU_MODE_USER);
+	pb_end(p);
+	pf->sink.events++;
+	return flush_packet(pf);
+}
+
 static int pf_event(struct tl_sink *s, const struct tl_event *e)
 {
 	struct pf *pf = s->priv;
@@ -555,6 +674,8 @@ static int pf_event(struct tl_sink *s, const struct tl_event *e)
 
 	if (pf->failed)
 		return -1;
+	if (e->type == TL_SAMPLE)
+		return pf_sample(pf, e);
 	switch (e->type) {
 	case TL_SLICE:
 	case TL_RANGE: {
@@ -654,6 +775,12 @@ static void pf_destroy(struct tl_sink *s)
 	intern_free(&pf->names);
 	intern_free(&pf->cats);
 	intern_free(&pf->anns);
+	intern_free(&pf->fnames);
+	intern_free(&pf->mpaths);
+	intern_free(&pf->maps);
+	intern_free(&pf->frames);
+	intern_free(&pf->stacks);
+	free(pf->sid.b);
 	free(pf->pkt.b);
 	free(pf->out);
 	free(pf);

@@ -753,6 +753,114 @@ static void test_folded_and_stats(void **state)
 	free(r);
 }
 
+/* The samples in the timeline export: perfetto (a PerfSample per sample, its callstack
+ * interned outermost first: decoded with protoc against tests/proto/perfetto_subset.proto)
+ * and chrome-json (a "P" event per sample whose "sf" leads through "stackFrames" from the
+ * leaf to the outermost frame); in both, most stacks end main, hot_run, hot_middle,
+ * hot_burn, as the report's. */
+#define MAXIDS 4096
+
+static void test_timeline_samples(void **state)
+{
+	const char *dir = *state, *src = getenv("GPROF_SRCDIR");
+	char db[PATH_MAX], cmd[4 * PATH_MAX], line[1024], block[64] = "";
+	static long long fn_of_frame[MAXIDS], stack_len[MAXIDS], stack_frames[MAXIDS][64];
+	static char fname[MAXIDS][64];
+	long long iid = 0, fid = 0, nsamples = 0, hot = 0, total;
+	struct tu_run *r = malloc(sizeof(*r));
+	FILE *f;
+
+	assert_non_null(r);
+	profile(dir, db, NULL, "300", NULL);
+	total = samples(db);
+	assert_true(total >= 100);
+	if (system("protoc --version >/dev/null 2>&1") == 0) {
+		const char *args[] = {"export", "-t", "perfetto", "-o", "s.pftrace", db, NULL};
+
+		tu_run_in(r, g_cli, dir, args);
+		tu_assert_status(r, 0);
+		snprintf(cmd, sizeof(cmd),
+			 "protoc --decode=gprof.perfetto.Trace -I '%s/tests/proto' "
+			 "'%s/tests/proto/perfetto_subset.proto' < '%s/s.pftrace' > '%s/s.txt'",
+			 src && *src ? src : ".", src && *src ? src : ".", dir, dir);
+		assert_int_equal(system(cmd), 0);
+		snprintf(cmd, sizeof(cmd), "%s/s.txt", dir);
+		f = fopen(cmd, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f)) {
+			char *p = line, *colon;
+
+			while (*p == ' ')
+				p++;
+			if (*p == '}') {
+				block[0] = '\0';
+				continue;
+			}
+			if (!(colon = strchr(p, ':'))) { /* "name {" */
+				snprintf(block, sizeof(block), "%.*s", (int)strcspn(p, " {"), p);
+				continue;
+			}
+			*colon = '\0';
+			if (!strcmp(p, "iid"))
+				iid = atoll(colon + 1);
+			if (!strcmp(block, "function_names") && !strcmp(p, "str") && iid > 0 &&
+			    iid < MAXIDS)
+				sscanf(colon + 1, " \"%63[^\"]", fname[iid]);
+			else if (!strcmp(block, "frames") && !strcmp(p, "function_name_id") &&
+				 iid > 0 && iid < MAXIDS)
+				fn_of_frame[iid] = atoll(colon + 1);
+			else if (!strcmp(block, "callstacks") && !strcmp(p, "frame_ids") &&
+				 iid > 0 && iid < MAXIDS && stack_len[iid] < 64)
+				stack_frames[iid][stack_len[iid]++] = atoll(colon + 1);
+			else if (!strcmp(block, "perf_sample") && !strcmp(p, "callstack_iid")) {
+				long long cs = atoll(colon + 1), n;
+
+				nsamples++;
+				assert_true(cs > 0 && cs < MAXIDS);
+				n = stack_len[cs];
+				assert_true(n > 0); /* interned before (or in) its first use */
+				fid = stack_frames[cs][n - 1];
+				if (n >= 4 && !strcmp(fname[fn_of_frame[fid]], "hot_burn") &&
+				    !strcmp(fname[fn_of_frame[stack_frames[cs][n - 2]]],
+					    "hot_middle") &&
+				    !strcmp(fname[fn_of_frame[stack_frames[cs][n - 3]]],
+					    "hot_run") &&
+				    !strcmp(fname[fn_of_frame[stack_frames[cs][n - 4]]], "main"))
+					hot++;
+			}
+		}
+		fclose(f);
+		assert_int_equal(nsamples, total);
+		assert_true(hot * 10 >= total * 8); /* >= 80 % in hot_burn, callers in order */
+	}
+	{ /* chrome-json, checked with python3's json module */
+		const char *args[] = {"export", "-t", "chrome-json", "-o", "s.json", db, NULL};
+
+		tu_run_in(r, g_cli, dir, args);
+		tu_assert_status(r, 0);
+		snprintf(cmd, sizeof(cmd),
+			 "python3 -c 'import json,sys\n"
+			 "d=json.load(open(sys.argv[1]))\n"
+			 "P=[e for e in d[\"traceEvents\"] if e[\"ph\"]==\"P\"]\n"
+			 "sf=d[\"stackFrames\"]\n"
+			 "hot=0\n"
+			 "for e in P:\n"
+			 "  c=[];n=str(e[\"sf\"])\n"
+			 "  while n: c.append(sf[n][\"name\"]);n=sf[n].get(\"parent\")\n"
+			 "  assert c[0]==e[\"name\"]\n"
+			 "  hot+=c[:4]==[\"hot_burn\",\"hot_middle\",\"hot_run\",\"main\"]\n"
+			 "print(len(P),hot)' '%s/s.json' > '%s/s.json.txt'",
+			 dir, dir);
+		assert_int_equal(system(cmd), 0);
+		snprintf(cmd, sizeof(cmd), "%s/s.json.txt", dir);
+		tu_read_file(cmd, line, sizeof(line));
+		assert_int_equal(sscanf(line, "%lld %lld", &nsamples, &hot), 2);
+		assert_int_equal(nsamples, total);
+		assert_true(hot * 10 >= total * 8);
+	}
+	free(r);
+}
+
 static void test_none(void **state)
 {
 	const char *extra[] = {"-s", "none", "--cpuctxsw=none", NULL};
@@ -815,6 +923,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_python_frames, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_folded_and_stats, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_timeline_samples, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_none, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_bad_values, tu_setup_tmpdir, tu_teardown_tmpdir),

@@ -528,13 +528,14 @@ static void check_structure(const struct dtrace *t)
 struct jev {
 	char ph[4], name[200], cat[64], id[32], bp[4], sval[200];
 	char ts[40], dur[40];
-	long long pid, tid;
-	int has_ts, has_dur, has_pid, has_args;
+	long long pid, tid, sf;
+	int has_ts, has_dur, has_pid, has_args, has_sf;
 };
 
 struct jcheck {
 	size_t n;
-	int x, b, e, s, f, i, c, m, B, E;
+	int x, b, e, s, f, i, c, m, B, E, P;
+	int frames; /* entries of "stackFrames" */
 	char names[512][200]; /* X/b/i names, for lookups */
 	int nnames;
 	struct jev first_x; /* the first X event */
@@ -675,6 +676,12 @@ static void jevent(struct jev *e)
 				jstring(e->id, sizeof(e->id));
 			else
 				jnumber(e->id, sizeof(e->id));
+		} else if (!strcmp(key, "sf")) {
+			char num[32];
+
+			jnumber(num, sizeof(num));
+			e->sf = atoll(num);
+			e->has_sf = 1;
 		} else if (!strcmp(key, "pid") || !strcmp(key, "tid")) {
 			char num[32];
 
@@ -713,7 +720,8 @@ static void check_json(const char *path, struct jcheck *c)
 	struct jev e;
 	/* open b ids and s ids: small test traces keep them in arrays */
 	static char bids[200000][32], sids[200000][32];
-	size_t nb = 0, ns = 0;
+	static long long psf[200000], parent[200001]; /* samples' nodes; node -> parent + 1 */
+	size_t nb = 0, ns = 0, np = 0;
 	int bdepth[64] = {0};
 
 	assert_non_null(buf);
@@ -803,12 +811,65 @@ static void check_json(const char *path, struct jcheck *c)
 					c->m++;
 					assert_true(e.has_args);
 					break;
+				case 'P': /* a sample: its stack node, checked below */
+					c->P++;
+					assert_true(e.has_sf && e.sf > 0);
+					assert_true(np < 200000);
+					psf[np++] = e.sf;
+					break;
 				default:
 					fail_msg("unexpected ph '%s'", e.ph);
 				}
 				if ((e.ph[0] == 'X' || e.ph[0] == 'b' || e.ph[0] == 'i') &&
 				    c->nnames < 512)
 					snprintf(c->names[c->nnames++], 200, "%s", e.name);
+				jws();
+				if (*jp == ',')
+					jp++;
+				jws();
+			}
+			jp++;
+		} else if (!strcmp(key, "stackFrames")) { /* {"id":{"name",...,"parent":"id"}} */
+			memset(parent, 0, sizeof(parent));
+			assert_true(*jp++ == '{');
+			jws();
+			while (*jp != '}') {
+				char id[32], k2[64], num[32];
+				long long n, par = 0;
+				int named = 0;
+
+				jstring(id, sizeof(id));
+				n = atoll(id);
+				assert_true(n > 0 && n <= 200000 && parent[n] == 0);
+				jws();
+				assert_true(*jp++ == ':');
+				jws();
+				assert_true(*jp++ == '{');
+				for (;;) {
+					jws();
+					jstring(k2, sizeof(k2));
+					jws();
+					assert_true(*jp++ == ':');
+					jws();
+					if (!strcmp(k2, "parent")) {
+						jstring(num, sizeof(num));
+						par = atoll(num);
+						assert_true(par > 0);
+					} else {
+						named |= !strcmp(k2, "name");
+						jvalue();
+					}
+					jws();
+					if (*jp == ',') {
+						jp++;
+						continue;
+					}
+					assert_true(*jp++ == '}');
+					break;
+				}
+				assert_true(named);
+				parent[n] = par + 1;
+				c->frames++;
 				jws();
 				if (*jp == ',')
 					jp++;
@@ -825,6 +886,15 @@ static void check_json(const char *path, struct jcheck *c)
 		}
 		assert_true(*jp++ == '}');
 		break;
+	}
+	for (size_t k = 0; k < np; k++) { /* every sample's node, and its callers, exist */
+		long long n = psf[k];
+		int depth = 0;
+
+		while (n) {
+			assert_true(n <= 200000 && parent[n] != 0 && depth++ < 10000);
+			n = parent[n] - 1;
+		}
 	}
 	jws();
 	assert_true(*jp == '\0'); /* nothing after the object */
