@@ -17,11 +17,14 @@ cc -o $S/build/bin/gprof-cli "$B/obj/cli/gprof-cli.o" -Wl,--whole-archive "$B/li
 	-lpthread -lm -ldl
 # the benchmarks that have figures for the H200 host (those built in $B/bench)
 mkdir -p $S/build/bench
-for b in bench_nvtx bench_recorder bench_timeline bench_recipe; do
+for b in bench_nvtx bench_recorder bench_timeline bench_recipe bench_sampling; do
 	[ -x "$B/bench/$b" ] && cp "$B/bench/$b" $S/build/bench/
 done
 cp "$B"/lib/gprof-cli/*.so $S/build/lib/gprof-cli/
 cp "$B"/tests/gpu/* $S/build/tests/gpu/
+# CPU programs the benchmarks run (bench_sampling: cpu_hot)
+mkdir -p $S/build/tests/programs
+cp "$B"/tests/programs/cpu_hot $S/build/tests/programs/
 cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $S/libcupti_floor.so bench/gpu/cupti_floor.c \
 	-I. -I"$CUDA_HOME/include" -L"$CUDA_HOME/lib64" -lcupti -Wl,-rpath,"$CUDA_HOME/lib64"
 [ -x $S/launchbench ] || "$CUDA_HOME/bin/nvcc" -O2 -arch=sm_90 -o $S/launchbench \
