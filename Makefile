@@ -153,7 +153,9 @@ $(B)/pic/collectors/mpi.o $(B)/pic/collectors/cudalibs.o $(B)/pic/collectors/nvt
 # cupti_profiler_host.h includes <string>: an empty one (cupti-design.md 4.1)
 $(B)/pic/collectors/gpu_metrics.o $(B)/pic/collectors/gpu_range.o: SO_CFLAGS += -Icollectors/compat
 
-$(INJECT_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(INJECT_SRC:%.c=$(B)/pic/%.o)
+# core/wire_python.c: the CPython frame reader (--python-backtrace=cuda, wire layer)
+$(INJECT_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(INJECT_SRC:%.c=$(B)/pic/%.o) \
+		$(B)/pic/core/wire_python.o
 	@mkdir -p $(dir $@)
 	$(SO_LD) -Wl,-z,defs -o $@ $^ -ldl -pthread
 
@@ -216,7 +218,7 @@ $(FAKE_DIR)/libcudalibs_ext.so: tests/programs/cudalibs/fake_ext.c $(FAKE_DIR)/l
 FAKEGPU_DIR := $(B)/tests/programs/fakegpu
 FAKEGPU_LIBS := $(if $(wildcard $(CUPTI_INC)/cupti_pmsampling.h),\
 	$(FAKEGPU_DIR)/libcupti.so.13 $(FAKEGPU_DIR)/libcuda.so.1 \
-	$(FAKEGPU_DIR)/libcudart.so.13 $(FAKEGPU_DIR)/cudabt_app)
+	$(FAKEGPU_DIR)/libcudart.so.13 $(FAKEGPU_DIR)/cudabt_app $(FAKEGPU_DIR)/libpybt_ext.so)
 $(FAKEGPU_DIR)/libcupti.so.13: tests/programs/fakegpu/fake_cupti.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FAKE_CFLAGS) -I$(CUPTI_INC) -I$(CUDA_INC) -Icollectors/compat \
@@ -231,6 +233,10 @@ $(FAKEGPU_DIR)/libcudart.so.13: tests/programs/fakegpu/fake_cudart.c $(FAKEGPU_D
 		-Wl,-rpath,'$$ORIGIN' -ldl -pthread
 $(FAKEGPU_DIR)/cudabt_app: tests/programs/fakegpu/cudabt_app.c $(FAKEGPU_DIR)/libcudart.so.13
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fno-omit-frame-pointer -o $@ $< -L$(FAKEGPU_DIR) \
+		-l:libcudart.so.13 -Wl,-rpath,'$$ORIGIN'
+# the ctypes extension of pybt_app.py (tests/e2e/test_pybt.c: --python-backtrace=cuda)
+$(FAKEGPU_DIR)/libpybt_ext.so: tests/programs/fakegpu/pybt_ext.c $(FAKEGPU_DIR)/libcudart.so.13
+	$(CC) $(FAKE_CFLAGS) -fno-omit-frame-pointer -o $@ $< -L$(FAKEGPU_DIR) \
 		-l:libcudart.so.13 -Wl,-rpath,'$$ORIGIN'
 check: $(FAKEGPU_LIBS)
 

@@ -326,6 +326,7 @@ static void build_meta(struct meta_list *m, const struct profile_options *o, int
 	meta_add(m, "USE_LBRS", "false");
 	meta_add(m, "GPROF_PYTHON_SAMPLING",
 		 tf(o->python_sampling)); /* -b lbr falls back to fp (cpu-clock has no LBR) */
+	meta_add(m, "GPROF_PYTHON_BACKTRACE", o->python_backtrace ? "cuda" : "none");
 
 	meta_add_value(m, "GPROF_COMMAND_LINE", strbuf_detach(&cmd, NULL));
 	meta_add_value(m, "GPROF_TRACE", xstrdup(profile_trace_text(o->trace)));
@@ -840,6 +841,19 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 			cuda_opts = more;
 		}
 	}
+	if (o.python_backtrace) { /* its frames ride on --cudabacktrace's chains */
+		int bt = 0;
+
+		for (int i = 0; i < PROFILE_CUDABT_CLASSES; i++)
+			bt |= o.cudabt_ns[i] != PROFILE_CUDABT_OFF;
+		if (!(o.trace & PROFILE_TRACE_CUDA) || !bt) {
+			warning("--python-backtrace=cuda adds Python frames to the CUDA API "
+				"backtraces, and %s: there will be none",
+				!(o.trace & PROFILE_TRACE_CUDA) ? "-t has no cuda"
+								: "--cudabacktrace is none");
+			hint("add -t cuda and --cudabacktrace=all (all:0 for every call)");
+		}
+	}
 	{ /* collectors/osrt.c: backtraces of the calls at least this long */
 		char *more = xasprintf("%s;osrt-backtrace-threshold=%llu", cuda_opts,
 				       (unsigned long long)o.osrt_bt_threshold_ns);
@@ -849,7 +863,8 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	for (int i = 0; i < PROFILE_CUDABT_CLASSES; i++)
 		if (o.cudabt_ns[i] != PROFILE_CUDABT_OFF) { /* collectors/cuda.c: --cudabacktrace */
 			char *bt = profile_cudabacktrace_text(o.cudabt_ns, 1);
-			char *more = xasprintf("%s;cudabacktrace=%s", cuda_opts, bt);
+			char *more = xasprintf("%s;cudabacktrace=%s%s", cuda_opts, bt,
+					       o.python_backtrace ? ";python-backtrace=1" : "");
 
 			free(bt);
 			free(cuda_opts);

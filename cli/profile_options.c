@@ -468,6 +468,19 @@ static int validate_cudabacktrace(const struct config_option *opt, const char *v
 	return profile_parse_cudabacktrace(value, ns, err, hint);
 }
 
+static const char *const python_backtrace_values[] = {"cuda", "none", "false", NULL};
+
+static int apply_python_backtrace(struct profile_options *o, const char *value)
+{
+	if (strcmp(value, "cuda") && strcmp(value, "none") && strcmp(value, "false")) {
+		error("invalid --python-backtrace value '%s' (valid: cuda, none, false)", value);
+		hint("use --python-backtrace=cuda (with --cudabacktrace) or =none");
+		return -1;
+	}
+	o->python_backtrace = !strcmp(value, "cuda");
+	return 0;
+}
+
 static int apply_python_sampling(struct profile_options *o, const char *value)
 {
 	int b = profile_parse_bool("python-sampling", value);
@@ -1090,6 +1103,12 @@ static const struct profile_option options[] = {
      "add the Python frames (function, file, line) of CPython 3.11 and 3.12 threads to their "
      "CPU samples, between the native frames that run them (default false)",
      apply_python_sampling, BOOL_ROW, .default_value = "false"},
+    {"python-backtrace", 0, PROFILE_OPT_VALUE, "cuda|none|false",
+     "cuda: add the calling thread's Python frames (function, file, line; CPython 3.11 and "
+     "3.12) to each CUDA API backtrace --cudabacktrace takes, before the native frames that "
+     "run them; needs -t cuda and --cudabacktrace, not --python-sampling (default none)",
+     apply_python_backtrace, .validate = config_validate_enum, .data = python_backtrace_values,
+     .default_value = "none"},
     {"cpuctxsw", 0, PROFILE_OPT_VALUE, "process-tree|none",
      "record the context switches of the application's threads into SCHED_EVENTS "
      "(default process-tree)",

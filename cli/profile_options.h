@@ -99,6 +99,8 @@ struct profile_options {
 	int backtrace;			 /* -b/--backtrace: enum sampler_backtrace (auto: dwarf) */
 	uint64_t sampling_period_ns;	 /* --sampling-period / 1e9 / --sampling-frequency, ns */
 	int python_sampling;		 /* --python-sampling: Python frames in the samples */
+	int python_backtrace;		 /* --python-backtrace=cuda: Python frames in the CUDA
+					  * backtraces (--cudabacktrace's) */
 	int stats;			 /* --stats */
 	int show_output;		 /* -w (default 1) */
 	int trace_fork_before_exec;	 /* --trace-fork-before-exec: trace fork()ed children

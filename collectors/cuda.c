@@ -14,7 +14,8 @@
  *     SYNCHRONIZATION, MEMORY2 (cuda-memory-usage=1), GRAPH_TRACE (cuda-graph-trace=graph,
  *     the default; node gives per-node kernel records), DEVICE/CONTEXT/STREAM;
  *   - --cudabacktrace: the backtrace of the API calls of the chosen classes lasting at
- *     least their threshold, taken in CUPTI's API-exit callback (see cudabt_exit());
+ *     least their threshold, taken in CUPTI's API-exit callback (see cudabt_exit()); with
+ *     --python-backtrace=cuda the calling thread's Python frames too (cudabt_python());
  *   - host buffers from a pool of pre-zeroed 4 MiB buffers (no allocation on the app's
  *     launch path while the pool lasts), CUPTI's periodic flush, and a forced flush at
  *     exit (atexit, re-registered after each context creation so it runs before CUPTI's
@@ -40,6 +41,7 @@
 #include "collectors/cupti.h"
 #include "collectors/gpu_metrics.h"
 #include "collectors/producer.h"
+#include "core/wire_python.h"
 
 #define GP_EXPORT __attribute__((visibility("default")))
 
@@ -106,7 +108,8 @@ static unsigned opt_flush_ms = 200;
  * UINT64_MAX: off (the default: every class off) */
 enum bt_class { BT_KERNEL, BT_MEMORY, BT_SYNC, BT_OTHER, BT_CLASSES };
 static uint64_t bt_thr[BT_CLASSES] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
-static int bt_on; /* some class is on (and the API domains' callbacks are enabled) */
+static int bt_on;    /* some class is on (and the API domains' callbacks are enabled) */
+static int opt_pybt; /* --python-backtrace=cuda: Python frames in those backtraces */
 
 /* loss counters since the last report to the producer */
 static atomic_ulong zero_ts;
@@ -199,6 +202,7 @@ static void read_options(void)
 	}
 	/* "cudabacktrace=K,M,S,O": the thresholds (ns) of kernel, memory, sync and other, "-"
 	 * for a class that is off (cli/cmd_profile.c writes it; absent: all off) */
+	opt_pybt = option_bool("python-backtrace", 0);
 	v = gp_option("cudabacktrace", buf, sizeof(buf));
 	for (int i = 0; v && *v && i < BT_CLASSES; i++) {
 		char *end;
@@ -1148,13 +1152,68 @@ static void cudabt_init(void)
 	gp_backtrace(f, 2, bt_skip, 2);
 }
 
-/* The backtrace of the API call `cd` that has just ended (its thread, its stack): sent as
- * a GP_REC_CUDA_CALLCHAIN for window `win` (event_window()). */
+/* --python-backtrace=cuda: the process's CPython, found at its first backtrace (a Python
+ * program has its interpreter loaded before any CUDA call): _PyRuntime and the layout of
+ * its version (core/wire_python.h); py_state GP_CUDA_PY_OFF when the process runs none. */
+static pthread_once_t py_once = PTHREAD_ONCE_INIT;
+static uint64_t py_runtime;
+static const struct py_offsets *py_layout;
+static enum gp_cuda_py_state py_state = GP_CUDA_PY_OFF;
+
+static void py_find(void)
+{
+	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
+	void *ver = dlsym(RTLD_DEFAULT, "Py_Version");
+	Dl_info di;
+	unsigned long hex;
+
+	if (!rt)
+		return;
+	py_runtime = (uint64_t)(uintptr_t)rt;
+	py_layout =
+	    py_offsets_of_process(getpid(), (uint64_t)(uintptr_t)ver,
+				  dladdr(rt, &di) && di.dli_fname ? di.dli_fname : "", &hex);
+	py_state = py_layout ? GP_CUDA_PY_OK : GP_CUDA_PY_VERSION;
+}
+
+/* The calling thread's Python frames into out[GP_CUDA_PY_FRAMES_MAX] as wire frames (the
+ * texts interned); their number, 0 when none or not read, *state how it went. */
+static int cudabt_python(struct gp_cuda_py_frame *out, enum gp_cuda_py_state *state)
+{
+	struct py_frame py[GP_CUDA_PY_FRAMES_MAX];
+	int n;
+
+	pthread_once(&py_once, py_find);
+	*state = py_state;
+	if (py_state != GP_CUDA_PY_OK)
+		return 0;
+	n = py_read_frames(getpid(), py_layout, py_runtime, (pid_t)gp_tid(), NULL, py,
+			   GP_CUDA_PY_FRAMES_MAX);
+	if (n < 0) {
+		*state = GP_CUDA_PY_UNREAD;
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		out[i].name_sid = gp_intern(py[i].name);
+		out[i].file_sid = gp_intern(py[i].file);
+		out[i].line = py[i].line;
+		out[i].flags = py[i].is_entry ? GP_CUDA_PY_ENTRY : 0;
+	}
+	return n;
+}
+
+/* The backtrace of the API call `cd` that has just ended (its thread, its stack), with
+ * --python-backtrace=cuda the thread's Python frames: sent as a GP_REC_CUDA_CALLCHAIN for
+ * window `win` (event_window()). */
 static __attribute__((noinline, cold)) void cudabt_take(const CUpti_CallbackData *cd, int win)
 {
 	struct gp_osrt_frame fr[GP_CUDA_FRAMES_MAX];
+	struct gp_cuda_py_frame py[GP_CUDA_PY_FRAMES_MAX];
+	enum gp_cuda_py_state pst = GP_CUDA_PY_OFF;
 	int k = gp_backtrace(fr, GP_CUDA_FRAMES_MAX, bt_skip, 2);
-	size_t size = sizeof(struct gp_rec_cuda_callchain) + (size_t)k * sizeof(fr[0]);
+	int np = opt_pybt ? cudabt_python(py, &pst) : 0;
+	size_t size = sizeof(struct gp_rec_cuda_callchain) + (size_t)k * sizeof(fr[0]) +
+		      (size_t)np * sizeof(py[0]);
 	struct gp_rec_cuda_callchain *r = event_begin(GP_REC_CUDA_CALLCHAIN, size, win);
 
 	if (!r)
@@ -1163,7 +1222,10 @@ static __attribute__((noinline, cold)) void cudabt_take(const CUpti_CallbackData
 	r->correlation_id = cd->correlationId;
 	r->api_sid = cd->functionName ? gp_intern(cd->functionName) : 0;
 	r->nframes = (uint32_t)k;
+	r->npy = (uint16_t)np;
+	r->py_state = (uint16_t)pst;
 	memcpy(r->frames, fr, (size_t)k * sizeof(fr[0]));
+	memcpy((char *)(r->frames + k), py, (size_t)np * sizeof(py[0]));
 	gp_rec_commit(r);
 }
 

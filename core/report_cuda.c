@@ -33,7 +33,11 @@
  * report_callchain_write()) and the API row, found by (process, correlationId), gets the
  * chain's id as callchainId (NULL: none, as nsys).  Chains whose API record never came
  * (the call was filtered as noise, or lost) are counted in META_DATA_EXPORT
- * GPROF_CUDA_CALLCHAINS_UNJOINED.
+ * GPROF_CUDA_CALLCHAINS_UNJOINED.  With --python-backtrace=cuda a chain carries its thread's
+ * Python frames, written before the native _PyEval_EvalFrameDefault frames that run them
+ * (report_callchain_write_py()); GPROF_PYTHON_BACKTRACES counts the chains with Python
+ * frames, GPROF_PYTHON_BACKTRACES_UNREAD those of a Python process whose frames could not
+ * be read (a CPython version without a layout, memory not readable), said once.
  *
  * Kernel names arrive mangled (as CUPTI reports them); each distinct name is demangled
  * once here, spelled as nsys spells it (core/kernel_name.c), and the shortName is the base name
@@ -243,6 +247,9 @@ struct cuda_state {
 	 * API record has not come yet (0 once written) */
 	struct i64map chains;
 	int64_t chains_made, chains_joined;
+	/* --python-backtrace=cuda: chains with Python frames, and those whose thread's Python
+	 * frames were not read (a CPython gprof-cli cannot read; memory not readable) */
+	int64_t py_chains, py_version, py_unread;
 	struct report_symbols *syms;
 };
 
@@ -406,12 +413,29 @@ static int h_callchain(struct report *r, struct report_conn *c, const void *p)
 	int64_t id;
 	int found;
 
-	if (k->nframes > GP_CUDA_FRAMES_MAX ||
-	    k->h.size < sizeof(*k) + (size_t)k->nframes * sizeof(k->frames[0]))
+	struct report_py_frame py[GP_CUDA_PY_FRAMES_MAX];
+	const struct gp_cuda_py_frame *w;
+
+	if (k->nframes > GP_CUDA_FRAMES_MAX || k->npy > GP_CUDA_PY_FRAMES_MAX ||
+	    k->h.size < sizeof(*k) + (size_t)k->nframes * sizeof(k->frames[0]) +
+			    (size_t)k->npy * sizeof(*w))
 		return report_count_bad_record(r);
+	w = (const void *)(k->frames + k->nframes);
+	for (uint32_t i = 0; i < k->npy; i++) {
+		struct gp_cuda_py_frame f;
+
+		memcpy(&f, &w[i], sizeof(f));
+		py[i].name = report_conn_string_text(c, f.name_sid);
+		py[i].file = report_conn_string_text(c, f.file_sid);
+		py[i].line = f.line;
+		py[i].entry = (f.flags & GP_CUDA_PY_ENTRY) != 0;
+	}
+	s->py_chains += k->npy > 0;
+	s->py_version += k->py_state == GP_CUDA_PY_VERSION;
+	s->py_unread += k->py_state == GP_CUDA_PY_UNREAD;
 	id = ++s->chains_made;
-	report_callchain_write(r, c, &s->syms, table_stmt(r, T_CALLCHAINS), id, k->frames,
-			       k->nframes, top);
+	report_callchain_write_py(r, c, &s->syms, table_stmt(r, T_CALLCHAINS), id, k->frames,
+				  k->nframes, top, py, k->npy);
 	*i64map_get(&s->chains, ((int64_t)report_conn_pid(c) << 32) | k->correlation_id, 0,
 		    &found) = id;
 	return 0;
@@ -797,6 +821,26 @@ static int cuda_finish(struct report *r)
 		snprintf(v, sizeof(v), "%lld", (long long)(s->chains_made - s->chains_joined));
 		report_meta_export(r, "GPROF_CUDA_CALLCHAINS_UNJOINED", v);
 	}
+	if (s->py_chains || s->py_version || s->py_unread) { /* --python-backtrace=cuda */
+		char v[24];
+
+		snprintf(v, sizeof(v), "%lld", (long long)s->py_chains);
+		report_meta_export(r, "GPROF_PYTHON_BACKTRACES", v);
+		snprintf(v, sizeof(v), "%lld", (long long)(s->py_version + s->py_unread));
+		report_meta_export(r, "GPROF_PYTHON_BACKTRACES_UNREAD", v);
+	}
+	if (s->py_version) {
+		warning("--python-backtrace=cuda: %lld CUDA backtraces have no Python frames: the "
+			"application runs a CPython whose frames gprof-cli cannot read",
+			(long long)s->py_version);
+		hint("CPython 3.11 and 3.12 are read");
+	} else if (s->py_unread) {
+		warning("--python-backtrace=cuda: the Python frames of %lld CUDA backtraces could "
+			"not be read (META_DATA_EXPORT GPROF_PYTHON_BACKTRACES_UNREAD)",
+			(long long)s->py_unread);
+		hint("the calling thread's frames were changing or its memory was not readable; "
+		     "the native frames are kept");
+	}
 	cuda_release(r);
 	/* kernel/copy -> API joins (cuda_api_gpu_sum, cuda_gpu_trace) go by correlationId */
 	if (sqlite3_table_column_metadata(report_db(r), NULL, "CUPTI_ACTIVITY_KIND_RUNTIME",
@@ -828,7 +872,9 @@ static int cuda_route(struct report_router *rt, uint32_t pid, const struct gp_re
 	base = handlers[idx].size;
 	if (rec->type == GP_REC_CUDA_CALLCHAIN && rec->size >= base) /* after the frames */
 		base += (size_t)((const struct gp_rec_cuda_callchain *)(const void *)rec)->nframes *
-			sizeof(struct gp_osrt_frame);
+			    sizeof(struct gp_osrt_frame) +
+			(size_t)((const struct gp_rec_cuda_callchain *)(const void *)rec)->npy *
+			    sizeof(struct gp_cuda_py_frame);
 	if (rec->size < base + sizeof(t))
 		return REPORT_ROUTE_DEFAULT;
 	memcpy(&t, (const char *)rec + base, sizeof(t));

@@ -139,12 +139,47 @@ static int is_top(const char *name, const char *top)
 	return 0;
 }
 
+/* One CUDA_CALLCHAINS-style row: ?1 id .. ?6 stackDepth (report_callchain_write()). */
+static void callchain_row(struct report *r, sqlite3_stmt *ins, int64_t id, int64_t sym, int64_t mod,
+			  int unresolved, uint64_t ip, uint32_t depth)
+{
+	sqlite3_bind_int64(ins, 1, id);
+	sqlite3_bind_int64(ins, 2, sym);
+	sqlite3_bind_int64(ins, 3, mod);
+	sqlite3_bind_int(ins, 4, unresolved);
+	sqlite3_bind_int64(ins, 5, (int64_t)ip);
+	sqlite3_bind_int(ins, 6, (int)depth);
+	report_step(r, ins);
+}
+
+/* Python frame f as a row at `depth`: symbol "qualname (file.py:line)", module the file,
+ * originalIP 0, as the sampler writes them (core/sampler.c add_python_frames()). */
+static void python_row(struct report *r, sqlite3_stmt *ins, int64_t id,
+		       const struct report_py_frame *f, uint32_t depth)
+{
+	const char *file = f->file ? f->file : "?";
+	const char *b = strrchr(file, '/');
+	char *name = xasprintf("%s (%s:%d)", f->name ? f->name : "?", b ? b + 1 : file, f->line);
+
+	callchain_row(r, ins, id, report_string(r, name, strlen(name)),
+		      report_string(r, file, strlen(file)), 0, 0, depth);
+	free(name);
+}
+
 uint32_t report_callchain_write(struct report *r, struct report_conn *c,
 				struct report_symbols **syms, sqlite3_stmt *ins, int64_t id,
 				const struct gp_osrt_frame *frames, uint32_t n, const char *top)
 {
+	return report_callchain_write_py(r, c, syms, ins, id, frames, n, top, NULL, 0);
+}
+
+uint32_t report_callchain_write_py(struct report *r, struct report_conn *c,
+				   struct report_symbols **syms, sqlite3_stmt *ins, int64_t id,
+				   const struct gp_osrt_frame *frames, uint32_t n, const char *top,
+				   const struct report_py_frame *py, uint32_t npy)
+{
 	char *names[64];
-	uint32_t first = 0, rows = 0;
+	uint32_t first = 0, rows = 0, j = 0;
 
 	if (n > sizeof(names) / sizeof(names[0]))
 		n = sizeof(names) / sizeof(names[0]);
@@ -169,6 +204,13 @@ uint32_t report_callchain_write(struct report *r, struct report_conn *c,
 		int64_t sym, mod = path ? report_conn_string(c, f->module_sid)
 					: report_string(r, "[Unknown]", 9);
 
+		/* the Python frames a native _PyEval_EvalFrameDefault runs go before it, up to
+		 * its entry frame */
+		while (names[i] && j < npy && !strcmp(names[i], "_PyEval_EvalFrameDefault")) {
+			python_row(r, ins, id, &py[j], rows++);
+			if (py[j++].entry)
+				break;
+		}
 		if (names[i]) {
 			sym = report_string(r, names[i], strlen(names[i]));
 		} else {
@@ -176,15 +218,10 @@ uint32_t report_callchain_write(struct report *r, struct report_conn *c,
 
 			sym = report_string(r, buf, (size_t)len);
 		}
-		sqlite3_bind_int64(ins, 1, id);
-		sqlite3_bind_int64(ins, 2, sym);
-		sqlite3_bind_int64(ins, 3, mod);
-		sqlite3_bind_int(ins, 4, names[i] == NULL);
-		sqlite3_bind_int64(ins, 5, (int64_t)f->ip);
-		sqlite3_bind_int(ins, 6, (int)(i - first));
-		report_step(r, ins);
-		rows++;
+		callchain_row(r, ins, id, sym, mod, names[i] == NULL, f->ip, rows++);
 	}
+	while (j < npy) /* frames of no native _PyEval_EvalFrameDefault left: outermost */
+		python_row(r, ins, id, &py[j++], rows++);
 	for (uint32_t i = 0; i < n; i++)
 		free(names[i]);
 	return rows;

@@ -67,4 +67,27 @@ uint32_t report_callchain_write(struct report *r, struct report_conn *c,
 				struct report_symbols **syms, sqlite3_stmt *ins, int64_t id,
 				const struct gp_osrt_frame *frames, uint32_t n, const char *top);
 
+/* One Python frame of a backtrace (--python-backtrace=cuda), innermost first: the texts
+ * are borrowed (the connection's strings); entry: the first Python frame of its
+ * _PyEval_EvalFrameDefault call (core/wire_python.h). */
+struct report_py_frame {
+	const char *name; /* co_qualname; NULL: "?" */
+	const char *file; /* co_filename; NULL: "?" */
+	int line;	  /* 0: unknown */
+	int entry;
+};
+
+/*
+ * report_callchain_write() with the thread's Python frames py[0..npy) interleaved as the
+ * sampler does (core/sampler.c add_python_frames()): before each native
+ * _PyEval_EvalFrameDefault frame the Python frames it runs, up to its entry frame; those left
+ * when the native frames have no more of them go last.  A Python row: symbol
+ * "qualname (file.py:line)" (the file's base name), module the file's path, unresolved 0,
+ * originalIP 0.  Returns the number of rows written (native and Python).
+ */
+uint32_t report_callchain_write_py(struct report *r, struct report_conn *c,
+				   struct report_symbols **syms, sqlite3_stmt *ins, int64_t id,
+				   const struct gp_osrt_frame *frames, uint32_t n, const char *top,
+				   const struct report_py_frame *py, uint32_t npy);
+
 #endif

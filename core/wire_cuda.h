@@ -206,7 +206,8 @@ struct gp_rec_cuda_event {
 	uint32_t pad;
 };
 
-/* GP_REC_CUDA_CALLCHAIN (24 bytes + 24 per frame): the backtrace of one CUDA API call
+/* GP_REC_CUDA_CALLCHAIN (24 bytes + 24 per native frame + 16 per Python frame): the backtrace of
+ * one CUDA API call
  * (--cudabacktrace, nsys's CUDA_CALLCHAINS), taken in the application's thread in CUPTI's
  * API-exit callback of a call that lasted at least its class's threshold.  Sent before the
  * call's GP_REC_CUDA_API (which CUPTI hands over later, from its buffers); the recorder
@@ -215,16 +216,41 @@ struct gp_rec_cuda_event {
  * GP_REC_OSRT_CALLCHAIN (struct gp_osrt_frame, wire.h), without the frames of gprof-cli's
  * library and of libcupti; the frames above the API function (libcuda's and the runtime's
  * internals) are left for the recorder to drop, which finds the API function among the
- * frames by its name (api_sid) once it has the symbols (core/report_cuda.c).
- * -> CUDA_CALLCHAINS. */
+ * frames by its name (api_sid) once it has the symbols (core/report_cuda.c).  With
+ * --python-backtrace=cuda the thread's Python frames follow (read in the same callback,
+ * core/wire_python.h); the recorder puts them before the native _PyEval_EvalFrameDefault
+ * frame that runs them.  -> CUDA_CALLCHAINS. */
 struct gp_rec_cuda_callchain {
 	struct gp_rec_hdr h;	 /* h.tid = calling thread */
 	uint32_t correlation_id; /* the GP_REC_CUDA_API's */
 	uint32_t api_sid;	 /* CUpti_CallbackData.functionName, e.g. "cudaLaunchKernel" */
 	uint32_t nframes;	 /* <= GP_CUDA_FRAMES_MAX */
-	uint32_t reserved;
+	uint16_t npy;	   /* Python frames after the native ones (<= GP_CUDA_PY_FRAMES_MAX) */
+	uint16_t py_state; /* enum gp_cuda_py_state */
 	struct gp_osrt_frame frames[];
+	/* then struct gp_cuda_py_frame py[npy] */
 };
+
+/* --python-backtrace=cuda: how the calling thread's Python frames were read (the recorder
+ * counts each non-OK state into META_DATA_EXPORT and says it once). */
+enum gp_cuda_py_state {
+	GP_CUDA_PY_OFF = 0,	/* not asked, or the process runs no CPython */
+	GP_CUDA_PY_OK = 1,	/* read: npy frames (0: a thread without Python frames) */
+	GP_CUDA_PY_VERSION = 2, /* a CPython whose frames gprof-cli cannot read (not 3.11/3.12) */
+	GP_CUDA_PY_UNREAD = 3,	/* the frames could not be read (memory gone, not allowed) */
+};
+
+/* One Python frame of a CUDA API call's backtrace (16 bytes), innermost first, as
+ * core/wire_python.h reads it: the recorder writes it as a CUDA_CALLCHAINS row like the
+ * sampler's Python frames (symbol "qualname (file.py:line)", module the file). */
+struct gp_cuda_py_frame {
+	uint32_t name_sid; /* co_qualname, e.g. "Model.forward" */
+	uint32_t file_sid; /* co_filename */
+	int32_t line;	   /* the line being run (0: unknown) */
+	uint32_t flags;	   /* GP_CUDA_PY_ENTRY */
+};
+#define GP_CUDA_PY_ENTRY      0x1u /* the first frame of its _PyEval_EvalFrameDefault call */
+#define GP_CUDA_PY_FRAMES_MAX 64   /* Python frames a backtrace carries at most (deeper: cut) */
 /* frames taken (nsys's --osrt-backtrace-depth is 24; the CUDA internals above the API
  * function are among them here, so a few more) */
 #define GP_CUDA_FRAMES_MAX 40

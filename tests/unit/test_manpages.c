@@ -203,7 +203,8 @@ static void test_profile_help_matches_man(void **state)
 	assert_true(has_opt(&help, "mpi-impl"));
 	assert_true(has_opt(&help, "host-memory-threshold"));
 	assert_true(has_opt(&help, "cudabacktrace"));
-	assert_int_equal(help.n, 39);
+	assert_true(has_opt(&help, "python-backtrace"));
+	assert_int_equal(help.n, 40);
 }
 
 static void test_stats_help_matches_man(void **state)

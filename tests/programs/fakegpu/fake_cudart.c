@@ -8,7 +8,8 @@
  * calls the fake CUPTI (fake_cupti_api(): entry and exit callbacks, the activity record) as
  * the real runtime's internals go through libcuda to CUPTI: the frames above the API
  * function that the backtrace must leave out.  A call lasts about $FAKE_CUDA_API_NS ns
- * (default 20000) of sleep.
+ * (default 20000) of sleep.  A launch whose args[0] points to a length (ns) gets a kernel
+ * record of that length (tests/e2e/test_pybt.c).
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 
 int fake_cupti_api(uint32_t cbid, const char *name, const char *cbname, int (*fn)(void *),
 		   void *arg);
+void fake_cupti_kernel(uint64_t ns);
 
 EXPORT int cudaLaunchKernel(const void *func, void **args);
 EXPORT int cudaMemcpy(void *dst, const void *src, size_t n, int kind);
@@ -64,12 +66,16 @@ static __attribute__((noinline)) int rt_call(uint32_t cbid, const char *name, co
 	return r;
 }
 
+/* args[0], when given, points to the kernel's length in ns (a long): the fake CUPTI then
+ * records a kernel of that length for this launch (fake_cupti_kernel()) */
 int cudaLaunchKernel(const void *func, void **args)
 {
 	int r = rt_call(CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000, "cudaLaunchKernel",
 			"cudaLaunchKernel_v7000");
 
-	(void)func, (void)args;
+	if (args && args[0])
+		fake_cupti_kernel((uint64_t) * (const long *)args[0]);
+	(void)func;
 	__asm__ volatile("" ::: "memory");
 	return r;
 }

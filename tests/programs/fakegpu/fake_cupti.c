@@ -296,7 +296,8 @@ static unsigned char dom_on[CUPTI_CB_DOMAIN_SIZE];
 static unsigned char cb_on[CUPTI_CB_DOMAIN_SIZE][FAKE_MAX_CBID];
 static unsigned char rt_filtered[FAKE_MAX_CBID]; /* cuptiActivityEnableRuntimeApi(cbid, 0) */
 static const char *cb_names[FAKE_MAX_CBID];	 /* runtime cbid -> callback name */
-static int runtime_kind_on;
+static int runtime_kind_on, kernel_kind_on;
+static __thread uint32_t last_corr; /* the calling thread's last call (fake_cupti_kernel()) */
 static CUpti_BuffersCallbackRequestFunc buf_req;
 static CUpti_BuffersCallbackCompleteFunc buf_done;
 static pthread_mutex_t buf_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -369,6 +370,8 @@ EXPORT CUptiResult cuptiActivityEnable(CUpti_ActivityKind k)
 {
 	if (k == CUPTI_ACTIVITY_KIND_RUNTIME)
 		runtime_kind_on = 1;
+	if (k == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL)
+		kernel_kind_on = 1;
 	return CUPTI_SUCCESS;
 }
 
@@ -376,6 +379,8 @@ EXPORT CUptiResult cuptiActivityDisable(CUpti_ActivityKind k)
 {
 	if (k == CUPTI_ACTIVITY_KIND_RUNTIME)
 		runtime_kind_on = 0;
+	if (k == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL)
+		kernel_kind_on = 0;
 	return CUPTI_SUCCESS;
 }
 
@@ -398,11 +403,19 @@ EXPORT CUptiResult cuptiActivityEnableDriverApi(CUpti_CallbackId cbid, uint8_t o
 	return CUPTI_SUCCESS;
 }
 
+/* a record's size by its kind: the API records and fake_cupti_kernel()'s kernels */
+static size_t rec_size(const CUpti_Activity *a)
+{
+	return a->kind == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL ? sizeof(CUpti_ActivityKernel10)
+								: sizeof(CUpti_ActivityAPI);
+}
+
 EXPORT CUptiResult cuptiActivityGetNextRecord(uint8_t *b, size_t valid, CUpti_Activity **rec)
 {
-	uint8_t *next = *rec ? (uint8_t *)*rec + sizeof(CUpti_ActivityAPI) : b;
+	uint8_t *next = *rec ? (uint8_t *)*rec + rec_size(*rec) : b;
 
-	if (next + sizeof(CUpti_ActivityAPI) > b + valid)
+	if (next + sizeof(CUpti_ActivityAPI) > b + valid ||
+	    next + rec_size((const CUpti_Activity *)next) > b + valid)
 		return CUPTI_ERROR_MAX_LIMIT_REACHED;
 	*rec = (CUpti_Activity *)next;
 	return CUPTI_SUCCESS;
@@ -456,12 +469,13 @@ static void fake_callback(CUpti_CallbackDomain d, CUpti_CallbackId cbid, CUpti_C
 		sub_fn(sub_ud, d, cbid, cd);
 }
 
-static void fake_record(CUpti_CallbackId cbid, uint32_t corr, uint64_t t0, uint64_t t1, int ret)
+/* Room for a record of `size` bytes in the current buffer (taken from the client when none),
+ * under buf_mu; NULL when the client gave none. */
+static uint8_t *buf_room(size_t size)
 {
-	CUpti_ActivityAPI *a;
+	uint8_t *p;
 
-	pthread_mutex_lock(&buf_mu);
-	if (buf && buf_used + sizeof(*a) > buf_size) { /* full: hand it back first */
+	if (buf && buf_used + size > buf_size) { /* full: hand it back first */
 		uint8_t *b = buf;
 		size_t size = buf_size, used = buf_used;
 		buf = NULL, buf_used = 0;
@@ -474,9 +488,21 @@ static void fake_record(CUpti_CallbackId cbid, uint32_t corr, uint64_t t0, uint6
 		buf_req(&buf, &buf_size, &max);
 		buf_used = 0;
 	}
-	if (buf) {
-		a = (CUpti_ActivityAPI *)(buf + buf_used);
-		memset(a, 0, sizeof(*a));
+	if (!buf)
+		return NULL;
+	p = buf + buf_used;
+	memset(p, 0, size);
+	buf_used += size;
+	return p;
+}
+
+static void fake_record(CUpti_CallbackId cbid, uint32_t corr, uint64_t t0, uint64_t t1, int ret)
+{
+	CUpti_ActivityAPI *a;
+
+	pthread_mutex_lock(&buf_mu);
+	a = (CUpti_ActivityAPI *)buf_room(sizeof(*a));
+	if (a) {
 		a->kind = CUPTI_ACTIVITY_KIND_RUNTIME;
 		a->cbid = cbid;
 		a->start = t0;
@@ -485,7 +511,35 @@ static void fake_record(CUpti_CallbackId cbid, uint32_t corr, uint64_t t0, uint6
 		a->threadId = (uint32_t)syscall(SYS_gettid);
 		a->correlationId = corr;
 		a->returnValue = (uint32_t)ret;
-		buf_used += sizeof(*a);
+	}
+	pthread_mutex_unlock(&buf_mu);
+}
+
+/* A kernel of `ns` nanoseconds, starting now, launched by the calling thread's last API call
+ * (its correlation id): a CUpti_ActivityKernel10 "fake_kernel" on device 0, context 1,
+ * stream 7, when CONCURRENT_KERNEL is enabled (the fake runtime's cudaLaunchKernel, whose
+ * args[0] points to the length: tests/e2e/test_pybt.c). */
+EXPORT void fake_cupti_kernel(uint64_t ns);
+void fake_cupti_kernel(uint64_t ns)
+{
+	CUpti_ActivityKernel10 *k;
+	uint64_t t = now_ns();
+
+	if (!kernel_kind_on || !buf_req)
+		return;
+	pthread_mutex_lock(&buf_mu);
+	k = (CUpti_ActivityKernel10 *)buf_room(sizeof(*k));
+	if (k) {
+		k->kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
+		k->start = t;
+		k->end = t + ns;
+		k->deviceId = 0;
+		k->contextId = 1;
+		k->streamId = 7;
+		k->correlationId = last_corr;
+		k->gridX = k->gridY = k->gridZ = 1;
+		k->blockX = 32, k->blockY = k->blockZ = 1;
+		k->name = "fake_kernel";
 	}
 	pthread_mutex_unlock(&buf_mu);
 }
@@ -510,6 +564,7 @@ int fake_cupti_api(CUpti_CallbackId cbid, const char *name, const char *cbname, 
 	cd.functionName = name;
 	cd.symbolName = name;
 	cd.correlationId = __atomic_add_fetch(&next_corr, 1, __ATOMIC_RELAXED);
+	last_corr = cd.correlationId;
 	cd.correlationData = &cdata;
 	fake_callback(d, cbid, &cd);
 	t0 = now_ns();

@@ -1,6 +1,6 @@
 /*
- * sampler_python.c - CPython 3.11 and 3.12 frames of a sampled thread, read from the
- * process's memory (see sampler_python.h).  The offsets are those of CPython's
+ * wire_python.c - CPython 3.11 and 3.12 frames of a thread, read from its process's
+ * memory (see wire_python.h).  The offsets are those of CPython's
  * structures on x86-64, from its headers of each version (Include/internal/pycore_frame.h,
  * pycore_runtime.h, pycore_interp.h, Include/cpython/pystate.h, code.h, unicodeobject.h,
  * bytesobject.h), as tests/gpu/py_offsets_probe.py finds them in a running interpreter.
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "sampler_python.h"
+#include "wire_python.h"
 
 const struct py_offsets py311_offsets = {
     .version = 0x030b,
