@@ -80,16 +80,13 @@ static void profile(const char *dir, char *db, const char *opt1, const char *opt
 {
 	const char *args[20] = {"profile",	   "-f", "-t", "cuda", "-s", "none",
 				"--cpuctxsw=none", "-o", "r"};
+	const char *const tail[] = {opt1, opt2, "python3", script, ext};
 	int n = 9;
 
 	need_python();
-	if (opt1)
-		args[n++] = opt1;
-	if (opt2)
-		args[n++] = opt2;
-	args[n++] = "python3";
-	args[n++] = script;
-	args[n++] = ext;
+	for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
+		if (tail[i]) /* (an option left out) */
+			args[n++] = tail[i];
 	tu_run_in(r, gprof, dir, args);
 	tu_assert_status(r, 0);
 	assert_non_null(strstr(r->out, "pybt_app: 5 launches, 0 errors"));
@@ -119,18 +116,20 @@ static void frame_at(const char *db, long long id, long long depth, char *out, s
 
 static void test_python_frames(void **state)
 {
+	static const char *const meta[][3] = {
+	    {"META_DATA_CAPTURE", "GPROF_PYTHON_BACKTRACE", "cuda"},
+	    {"META_DATA_EXPORT", "GPROF_PYTHON_BACKTRACES", "5"},
+	    {"META_DATA_EXPORT", "GPROF_PYTHON_BACKTRACES_UNREAD", "0"},
+	};
 	char db[PATH_MAX], want[160], got[256], buf[64];
 	struct tu_run *r = malloc(sizeof(*r));
 
 	assert_non_null(r);
 	profile(*state, db, "--cudabacktrace=all:0", "--python-backtrace=cuda", r);
 	free(r);
-	assert_string_equal(tu_meta(db, "META_DATA_CAPTURE", "GPROF_PYTHON_BACKTRACE", buf, 64),
-			    "cuda");
-	assert_string_equal(tu_meta(db, "META_DATA_EXPORT", "GPROF_PYTHON_BACKTRACES", buf, 64),
-			    "5");
-	assert_string_equal(
-	    tu_meta(db, "META_DATA_EXPORT", "GPROF_PYTHON_BACKTRACES_UNREAD", buf, 64), "0");
+	/* the choice, the backtraces with Python frames, none unread */
+	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+		assert_string_equal(tu_meta(db, meta[i][0], meta[i][1], buf, 64), meta[i][2]);
 	/* every launch has a chain: cudaLaunchKernel, then the extension's function */
 	assert_int_equal(tu_query_int(db, "SELECT count(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME r "
 					  "JOIN StringIds s ON s.id = r.nameId WHERE s.value = "
@@ -285,15 +284,10 @@ int main(void)
 	small_line = marked_line("SMALL_LINE");
 	big_line = marked_line("BIG_LINE");
 	main_line = marked_line("MAIN_SMALL_LINE");
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_python_frames, tu_setup_tmpdir,
-					    tu_teardown_tmpdir),
-	    cmocka_unit_test_setup_teardown(test_stats_by_line, tu_setup_tmpdir,
-					    tu_teardown_tmpdir),
-	    cmocka_unit_test_setup_teardown(test_native_only, tu_setup_tmpdir, tu_teardown_tmpdir),
-	    cmocka_unit_test_setup_teardown(test_needs_cudabacktrace, tu_setup_tmpdir,
-					    tu_teardown_tmpdir),
-	    cmocka_unit_test_setup_teardown(test_bad_value, tu_setup_tmpdir, tu_teardown_tmpdir),
-	};
+#define T(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmpdir, tu_teardown_tmpdir)
+	const struct CMUnitTest tests[] = {T(test_python_frames), T(test_stats_by_line),
+					   T(test_native_only), T(test_needs_cudabacktrace),
+					   T(test_bad_value)};
+#undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
