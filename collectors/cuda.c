@@ -1154,11 +1154,23 @@ static void cudabt_init(void)
 
 /* --python-backtrace=cuda: the process's CPython, found at its first backtrace (a Python
  * program has its interpreter loaded before any CUDA call): _PyRuntime and the layout of
- * its version (core/wire_python.h); py_state GP_CUDA_PY_OFF when the process runs none. */
+ * its version (core/wire_python.h); py_state GP_CUDA_PY_OFF when the process runs none.
+ * py_named: the frames named so far (the texts interned), by their py_code_ref: a loop's
+ * launches name their frames once, and each later backtrace costs two reads per frame
+ * (the frame, its code object) instead of the texts' and the line table's. */
+#define PY_NAMED 1024 /* entries, direct-mapped */
+struct py_named {
+	struct py_code_ref ref;
+	uint32_t name_sid, file_sid;
+	int32_t line;
+	int valid;
+};
 static pthread_once_t py_once = PTHREAD_ONCE_INIT;
 static uint64_t py_runtime;
 static const struct py_offsets *py_layout;
 static enum gp_cuda_py_state py_state = GP_CUDA_PY_OFF;
+static struct py_named *py_named; /* PY_NAMED entries, under py_named_mu */
+static pthread_mutex_t py_named_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void py_find(void)
 {
@@ -1173,32 +1185,64 @@ static void py_find(void)
 	py_layout =
 	    py_offsets_of_process(getpid(), (uint64_t)(uintptr_t)ver,
 				  dladdr(rt, &di) && di.dli_fname ? di.dli_fname : "", &hex);
-	py_state = py_layout ? GP_CUDA_PY_OK : GP_CUDA_PY_VERSION;
+	py_named = py_layout ? calloc(PY_NAMED, sizeof(*py_named)) : NULL;
+	py_state = py_named ? GP_CUDA_PY_OK : py_layout ? GP_CUDA_PY_UNREAD : GP_CUDA_PY_VERSION;
 }
 
-/* The calling thread's Python frames into out[GP_CUDA_PY_FRAMES_MAX] as wire frames (the
- * texts interned); their number, 0 when none or not read, *state how it went. */
+/* The wire frame of `ref`: from py_named, else read (py_describe()), interned and kept. */
+static void py_name(const struct py_frame_ref *fr, struct gp_cuda_py_frame *out)
+{
+	const struct py_code_ref *ref = &fr->ref;
+	struct py_named *e =
+	    &py_named[((ref->code >> 4) ^ (uint64_t)ref->addr * 0x9e3779b1u) & (PY_NAMED - 1)];
+	struct py_frame f;
+	int hit;
+
+	out->flags = fr->is_entry ? GP_CUDA_PY_ENTRY : 0;
+	pthread_mutex_lock(&py_named_mu);
+	hit = e->valid && !memcmp(&e->ref, ref, sizeof(*ref));
+	if (hit) {
+		out->name_sid = e->name_sid;
+		out->file_sid = e->file_sid;
+		out->line = e->line;
+	}
+	pthread_mutex_unlock(&py_named_mu);
+	if (hit)
+		return;
+	py_describe(getpid(), py_layout, ref, &f);
+	out->name_sid = gp_intern(f.name);
+	out->file_sid = gp_intern(f.file);
+	out->line = f.line;
+	pthread_mutex_lock(&py_named_mu);
+	e->ref = *ref;
+	e->name_sid = out->name_sid;
+	e->file_sid = out->file_sid;
+	e->line = out->line;
+	e->valid = 1;
+	pthread_mutex_unlock(&py_named_mu);
+}
+
+/* The calling thread's Python frames into out[GP_CUDA_PY_FRAMES_MAX] as wire frames; their
+ * number, 0 when none or not read, *state how it went.  Its own memory is read with
+ * process_vm_readv(2) (core/wire_python.h): an address gone fails the read, not the
+ * application. */
 static int cudabt_python(struct gp_cuda_py_frame *out, enum gp_cuda_py_state *state)
 {
-	struct py_frame py[GP_CUDA_PY_FRAMES_MAX];
+	struct py_frame_ref fr[GP_CUDA_PY_FRAMES_MAX];
 	int n;
 
 	pthread_once(&py_once, py_find);
 	*state = py_state;
 	if (py_state != GP_CUDA_PY_OK)
 		return 0;
-	n = py_read_frames(getpid(), py_layout, py_runtime, (pid_t)gp_tid(), NULL, py,
-			   GP_CUDA_PY_FRAMES_MAX);
+	n = py_walk(getpid(), py_layout, py_runtime, (pid_t)gp_tid(), NULL, fr,
+		    GP_CUDA_PY_FRAMES_MAX);
 	if (n < 0) {
 		*state = GP_CUDA_PY_UNREAD;
 		return 0;
 	}
-	for (int i = 0; i < n; i++) {
-		out[i].name_sid = gp_intern(py[i].name);
-		out[i].file_sid = gp_intern(py[i].file);
-		out[i].line = py[i].line;
-		out[i].flags = py[i].is_entry ? GP_CUDA_PY_ENTRY : 0;
-	}
+	for (int i = 0; i < n; i++)
+		py_name(&fr[i], &out[i]);
 	return n;
 }
 

@@ -217,11 +217,70 @@ int py_line_of(const unsigned char *t, size_t len, int first, int addr)
 	return 0;
 }
 
-int py_read_frames(pid_t pid, const struct py_offsets *o, uint64_t runtime, pid_t tid,
-		   const struct py_stack *st, struct py_frame *out, int max)
+/* The bytes of a frame and of a code object the walk reads, in one read each: up to the
+ * last field either layout uses (frame: is_entry/owner at 68/70; code: co_linetable at 136) */
+#define FRAME_BYTES 72
+#define CODE_BYTES  144
+
+static uint64_t get64(const unsigned char *b, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, b + off, 8);
+	return v;
+}
+
+/* A window of the process's memory read in one process_vm_readv(2): the pages of an
+ * address and up to WIN_BYTES below it.  A thread's frames are pushed on its data stack
+ * (consecutive, the older at lower addresses), so one read usually holds a whole chain. */
+#define WIN_BYTES 16384
+struct win {
+	uint64_t lo, hi; /* the bytes held: [lo, hi) */
+	uint64_t base;	 /* the address of buf[0] */
+	unsigned char buf[WIN_BYTES];
+};
+
+/* n bytes at addr, from w (read first when it does not hold them); NULL when unreadable. */
+static const unsigned char *win_get(pid_t pid, struct win *w, uint64_t addr, size_t n)
+{
+	struct iovec l[WIN_BYTES / 4096], r[WIN_BYTES / 4096];
+	uint64_t first = addr & ~4095ull, top = (addr + n + 4095) & ~4095ull, base;
+	ssize_t got;
+	int k = 0;
+
+	if (addr >= w->lo && addr + n <= w->hi)
+		return w->buf + (addr - w->base);
+	if (!addr || top - first > WIN_BYTES || top < first)
+		return NULL;
+	base = top - WIN_BYTES; /* buf[0] is this address */
+	/* the pages of [addr, addr + n) first, then the ones below, nearest first: a read
+	 * that stops at an unmapped page keeps what came before it */
+	l[k] = (struct iovec){w->buf + (first - base), top - first};
+	r[k++] = (struct iovec){(void *)(uintptr_t)first, top - first};
+	for (uint64_t p = first - 4096; p >= base && p < first && k < WIN_BYTES / 4096; p -= 4096) {
+		l[k] = (struct iovec){w->buf + (p - base), 4096};
+		r[k++] = (struct iovec){(void *)(uintptr_t)p, 4096};
+	}
+	got = process_vm_readv(pid, l, (unsigned long)k, r, (unsigned long)k, 0);
+	if (got < (ssize_t)(top - first)) {
+		w->lo = w->hi = 0;
+		return NULL;
+	}
+	w->base = base;
+	w->hi = top;
+	w->lo = first - (((uint64_t)got - (top - first)) & ~4095ull);
+	return w->buf + (addr - base);
+}
+
+int py_walk(pid_t pid, const struct py_offsets *o, uint64_t runtime, pid_t tid,
+	    const struct py_stack *st, struct py_frame_ref *out, int max)
 {
 	int err = 0, n = 0, guard = 0;
-	uint64_t interp, ts, frame = 0;
+	uint64_t interp, ts, frame = 0, instr[PY_FRAMES_MAX];
+	struct iovec l[PY_FRAMES_MAX], r[PY_FRAMES_MAX];
+	unsigned char cb[PY_FRAMES_MAX][CODE_BYTES];
+	struct win w;
+	ssize_t got;
 
 	interp = rd_ptr(pid, runtime + o->runtime_interp_head, &err);
 	ts = interp ? rd_ptr(pid, interp + o->interp_threads_head, &err) : 0;
@@ -243,43 +302,77 @@ int py_read_frames(pid_t pid, const struct py_offsets *o, uint64_t runtime, pid_
 	}
 	if (err)
 		return -1;
+	if (max > PY_FRAMES_MAX)
+		max = PY_FRAMES_MAX;
+	w.lo = w.hi = 0;
 	while (frame && n < max && guard++ < 8192) {
-		uint64_t code = rd_ptr(pid, frame + o->frame_code, &err);
-		uint64_t instr = rd_ptr(pid, frame + o->frame_prev_instr, &err);
-		struct py_frame *f = &out[n];
-		unsigned char entry = 0, owner = 0, table[4096];
-		uint64_t lt, tlen = 0;
-		int first = 0;
+		const unsigned char *fb = win_get(pid, &w, frame, FRAME_BYTES);
+		uint64_t code;
 
-		if (err || !code)
+		if (!fb || !(code = get64(fb, o->frame_code)))
 			break;
-		if (o->frame_owner && rd(pid, frame + o->frame_owner, &owner, 1) == 0 &&
-		    owner == PY_FRAME_OWNED_BY_CSTACK) {
+		if (o->frame_owner && fb[o->frame_owner] == PY_FRAME_OWNED_BY_CSTACK) {
 			/* 3.12's shim below the first frame of a _PyEval_EvalFrameDefault call:
 			 * not a Python function; the frame above it is that call's entry */
 			if (n > 0)
 				out[n - 1].is_entry = 1;
-			frame = rd_ptr(pid, frame + o->frame_previous, &err);
+			frame = get64(fb, o->frame_previous);
 			continue;
 		}
-		if (o->frame_is_entry)
-			rd(pid, frame + o->frame_is_entry, &entry, 1);
-		rd_str(pid, o, rd_ptr(pid, code + o->code_qualname, &err), f->name,
-		       sizeof(f->name));
-		rd_str(pid, o, rd_ptr(pid, code + o->code_filename, &err), f->file,
-		       sizeof(f->file));
-		rd(pid, code + o->code_firstlineno, &first, sizeof(first));
-		lt = rd_ptr(pid, code + o->code_linetable, &err);
-		f->line = 0;
-		if (lt && rd(pid, lt + o->var_size, &tlen, sizeof(tlen)) == 0 && tlen &&
-		    tlen <= sizeof(table) &&
-		    rd(pid, lt + o->bytes_data, table, (size_t)tlen) == 0 &&
-		    instr >= code + o->code_adaptive)
-			f->line = py_line_of(table, (size_t)tlen, first,
-					     (int)((instr - (code + o->code_adaptive)) / 2));
-		f->is_entry = entry != 0;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].ref.code = code;
+		out[n].is_entry = o->frame_is_entry && fb[o->frame_is_entry] != 0;
+		instr[n] = get64(fb, o->frame_prev_instr);
+		l[n] = (struct iovec){cb[n], CODE_BYTES};
+		r[n] = (struct iovec){(void *)(uintptr_t)code, CODE_BYTES};
 		n++;
-		frame = rd_ptr(pid, frame + o->frame_previous, &err);
+		frame = get64(fb, o->frame_previous);
+	}
+	/* the code objects in one read; past one that fails, one read each */
+	got = n ? process_vm_readv(pid, l, (unsigned long)n, r, (unsigned long)n, 0) : 0;
+	for (int i = 0; i < n; i++) {
+		struct py_code_ref *f = &out[i].ref;
+		uint64_t code = f->code;
+
+		if ((got < 0 || (size_t)got < (size_t)(i + 1) * CODE_BYTES) &&
+		    rd(pid, code, cb[i], CODE_BYTES) < 0)
+			continue;
+		f->qualname = get64(cb[i], o->code_qualname);
+		f->filename = get64(cb[i], o->code_filename);
+		f->linetable = get64(cb[i], o->code_linetable);
+		memcpy(&f->first, cb[i] + o->code_firstlineno, sizeof(f->first));
+		f->addr = instr[i] >= code + o->code_adaptive
+			      ? (int64_t)((instr[i] - (code + o->code_adaptive)) / 2)
+			      : -1;
+	}
+	return n;
+}
+
+void py_describe(pid_t pid, const struct py_offsets *o, const struct py_code_ref *ref,
+		 struct py_frame *f)
+{
+	unsigned char table[4096];
+	uint64_t tlen = 0;
+
+	rd_str(pid, o, ref->qualname, f->name, sizeof(f->name));
+	rd_str(pid, o, ref->filename, f->file, sizeof(f->file));
+	f->line = 0;
+	if (ref->linetable && ref->addr >= 0 && ref->addr <= INT32_MAX &&
+	    rd(pid, ref->linetable + o->var_size, &tlen, sizeof(tlen)) == 0 && tlen &&
+	    tlen <= sizeof(table) &&
+	    rd(pid, ref->linetable + o->bytes_data, table, (size_t)tlen) == 0)
+		f->line = py_line_of(table, (size_t)tlen, ref->first, (int)ref->addr);
+}
+
+int py_read_frames(pid_t pid, const struct py_offsets *o, uint64_t runtime, pid_t tid,
+		   const struct py_stack *st, struct py_frame *out, int max)
+{
+	struct py_frame_ref refs[PY_FRAMES_MAX];
+	int n = py_walk(pid, o, runtime, tid, st, refs, max < PY_FRAMES_MAX ? max : PY_FRAMES_MAX);
+
+	for (int i = 0; i < n; i++) {
+		py_describe(pid, o, &refs[i].ref, &out[i]);
+		out[i].is_entry = refs[i].is_entry;
 	}
 	return n;
 }

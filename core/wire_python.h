@@ -98,6 +98,40 @@ struct py_stack {
 int py_read_frames(pid_t pid, const struct py_offsets *o, uint64_t runtime, pid_t tid,
 		   const struct py_stack *st, struct py_frame *out, int max);
 
+/* A Python frame as py_walk() finds it: its code object and the fields of it that name the
+ * frame, read in one go; equal refs name the same function and line (a caller may cache
+ * py_describe()'s answer by it: a code object freed and another made at its address would
+ * need the same name, file and table objects to compare equal). */
+struct py_code_ref {
+	uint64_t code;		     /* the PyCodeObject (0: none) */
+	uint64_t qualname, filename; /* its co_qualname, co_filename (str objects) */
+	uint64_t linetable;	     /* its co_linetable (bytes object) */
+	int64_t addr;		     /* the code unit being run (-1: unknown) */
+	int32_t first;		     /* co_firstlineno */
+	int32_t pad;
+};
+struct py_frame_ref {
+	struct py_code_ref ref; /* all 0 but code when the code object could not be read */
+	int is_entry;		/* as struct py_frame's */
+};
+
+/*
+ * py_read_frames()'s walk alone: the frames of thread `tid`, innermost first, up to `max`
+ * (at most PY_FRAMES_MAX) into out (3.12's shim frames skipped, as py_read_frames()).  Few
+ * reads: the frames come through a 16 KiB window of memory (the thread's data stack holds
+ * a chain's frames side by side: one process_vm_readv(2) for most chains), the code
+ * objects in one batched read.  Same returns.  The cuda collector walks its own thread
+ * with it on every backtraced call and names a frame with py_describe() only when its
+ * cache has no name for the ref (~10 us for 22 frames on the CPU test machine).
+ */
+int py_walk(pid_t pid, const struct py_offsets *o, uint64_t runtime, pid_t tid,
+	    const struct py_stack *st, struct py_frame_ref *out, int max);
+
+/* The name, file and line of the frame `ref` (is_entry left alone): "?" for a text that
+ * could not be read, line 0 when unknown. */
+void py_describe(pid_t pid, const struct py_offsets *o, const struct py_code_ref *ref,
+		 struct py_frame *f);
+
 /* The line of code-unit index `addr` in a CPython 3.11/3.12 location table (co_linetable,
  * `len` bytes) of a code object whose first line is `first`; 0 when not found.
  * (Objects/locations.md, "Format of the locations table".) */
