@@ -14,7 +14,13 @@
 #      --cudabacktrace=all: the launches' chains start at cudaLaunchKernel, go through
 #      libtorch and reach the Python interpreter; the loop's ELAPSED bare and with
 #      backtraces printed (cost, for the record);
-#   4. nsys side by side, when $NSYS runs: nsys's CUDA_CALLCHAINS columns for the same
+#   4. PyTorch with --cudabacktrace=all:0 --python-backtrace=cuda: every launch of the
+#      timed loop has torch_launch_bound.py's body at its x.add_ line as its innermost Python
+#      frame, each Python frame followed by another or by the native
+#      _PyEval_EvalFrameDefault that runs it, no chain unread (GPROF_PYTHON_BACKTRACES_UNREAD
+#      0), and stats -r cuda_gpu_python_sum names that line first; the loop's ELAPSED bare,
+#      with backtraces at all:0 and with Python backtraces printed (cost);
+#   5. nsys side by side, when $NSYS runs: nsys's CUDA_CALLCHAINS columns for the same
 #      program and switch equal ours, and its frame-0 symbols are printed beside ours.
 # Environment: GPROF_CLI, BUILD (as make check-gpu sets them), TORCH_PYTHON (default
 # /opt/torch/.venv/bin/python3), NSYS (default: nsys on PATH).  Last line: "N passed,
@@ -38,11 +44,12 @@ s.value GLOB 'cudaMemcpy*' OR s.value GLOB 'cudaMalloc*' OR s.value GLOB '*Synch
 FRAMES="(SELECT c.id, c.stackDepth AS d, s.value AS sym, m.value AS mod, c.unresolved \
 FROM CUDA_CALLCHAINS c JOIN StringIds s ON s.id = c.symbol JOIN StringIds m ON m.id = c.module)"
 
-profile() { # profile <name> <switch> <program> [args]: -t cuda into $tmp/<name>.db
-	name=$1 sw=$2
+profile() { # profile <name> <switches> <program> [args]: -t cuda into $tmp/<name>.db
+	name=$1 sw=$2 # (switches: one word, or several separated by spaces)
 	shift 2
 	db=$tmp/$name.db
-	if "$GPROF_CLI" profile -f -t cuda -s none --cpuctxsw=none "$sw" -o "$tmp/$name" "$@" \
+	# shellcheck disable=SC2086
+	if "$GPROF_CLI" profile -f -t cuda -s none --cpuctxsw=none $sw -o "$tmp/$name" "$@" \
 		>"$tmp/$name.out" 2>"$tmp/$name.err"; then
 		return 0
 	fi
@@ -175,6 +182,45 @@ for d, s, m in c.execute("SELECT c.stackDepth, s.value, m.value FROM CUDA_CALLCH
 		if "$TORCH_PYTHON" "$tl" eager 20 50 >"$tmp/bare.out" 2>&1; then
 			grep ELAPSED "$tmp/bare.out" | sed 's/^/  | bare:            /'
 		fi
+	fi
+	echo "== PyTorch: torch_launch_bound.py eager with --cudabacktrace=all:0 --python-backtrace=cuda"
+	line=$(grep -n 'x.add_(1.0)' "$tl" | head -1 | cut -d: -f1)
+	site="body (torch_launch_bound.py:$line)"
+	# each chain's innermost Python frame (originalIP 0: the Python rows)
+	PYSITE="(SELECT c.id AS id, s.value AS site FROM CUDA_CALLCHAINS c JOIN StringIds s ON \
+s.id = c.symbol JOIN (SELECT id, min(stackDepth) AS d FROM CUDA_CALLCHAINS WHERE originalIP = 0 \
+GROUP BY id) p ON p.id = c.id AND p.d = c.stackDepth)"
+	if profile torchbt0 --cudabacktrace=all:0 "$TORCH_PYTHON" "$tl" eager 20 50 &&
+		profile torchpy "--cudabacktrace=all:0 --python-backtrace=cuda" \
+			"$TORCH_PYTHON" "$tl" eager 20 50; then
+		want "the loop's 1000 launches (and the warm-up's 50) have $site innermost" \
+			"SELECT count(*) >= 1050 FROM $CALLS JOIN $PYSITE p ON p.id = cc WHERE \
+api GLOB 'cudaLaunchKernel*' AND p.site = '$site'" 1
+		want "each Python frame is followed by another or by _PyEval_EvalFrameDefault" \
+			"SELECT count(*) FROM CUDA_CALLCHAINS a JOIN CUDA_CALLCHAINS b ON b.id = a.id \
+AND b.stackDepth = a.stackDepth + 1 JOIN StringIds s ON s.id = b.symbol WHERE a.originalIP = 0 \
+AND b.originalIP != 0 AND s.value != '_PyEval_EvalFrameDefault'" 0
+		want "the Python frames' module is the script" \
+			"SELECT count(*) FROM $FRAMES f WHERE f.sym = '$site' AND f.mod != '$tl'" 0
+		want "no backtrace without its Python frames" \
+			"SELECT value FROM META_DATA_EXPORT WHERE name = 'GPROF_PYTHON_BACKTRACES_UNREAD'" 0
+		top=$("$GPROF_CLI" stats -q -r cuda_gpu_python_sum -f csv "$db" 2>&1 | sed -n 2p)
+		case $top in
+		*",$site") ok "$name: cuda_gpu_python_sum names $site first" ;;
+		*) bad "$name: cuda_gpu_python_sum's first row: [$top], want ...,$site" ;;
+		esac
+		"$GPROF_CLI" stats -q -r cuda_gpu_python_sum "$db" 2>&1 | head -8 | sed 's/^/  | /'
+		echo "  | a loop launch's frames:"
+		python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+cc = c.execute("SELECT r.callchainId FROM CUPTI_ACTIVITY_KIND_RUNTIME r JOIN StringIds s ON s.id = r.nameId WHERE s.value GLOB ? AND r.callchainId IS NOT NULL ORDER BY r.start DESC LIMIT 1", ("cudaLaunchKernel*",)).fetchone()
+for d, s, m in c.execute("SELECT c.stackDepth, s.value, m.value FROM CUDA_CALLCHAINS c JOIN StringIds s ON s.id = c.symbol JOIN StringIds m ON m.id = c.module WHERE c.id = ? ORDER BY c.stackDepth LIMIT 40", (cc[0] if cc else -1,)):
+    print("  |   %2d %-60.60s %s" % (d, s, m.rsplit("/", 1)[-1]))' "$db"
+		echo "  | $(q "$db" "SELECT group_concat(name || '=' || value, ', ') FROM \
+META_DATA_EXPORT WHERE name GLOB 'GPROF_PYTHON_BACKTRACES*' OR name = 'GPROF_CUDA_CALLCHAINS'")"
+		grep ELAPSED "$tmp/bare.out" | sed 's/^/  | bare:                      /'
+		grep ELAPSED "$tmp/torchbt0.out" | sed 's/^/  | backtraces all:0:          /'
+		grep ELAPSED "$tmp/torchpy.out" | sed 's/^/  | + --python-backtrace=cuda: /'
 	fi
 else
 	echo "== PyTorch: skipped (no $TORCH_PYTHON)"
