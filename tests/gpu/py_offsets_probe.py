@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """py_offsets_probe.py - find, in this very process, the CPython structure offsets that
-gprof-cli's Python frame reader (core/sampler_python.c, `profile --python-sampling`) uses,
+gprof-cli's Python frame reader (core/wire_python.c, `profile --python-sampling`) uses,
 and compare them with the table gprof-cli holds for this Python version.
 
 Run it with the interpreter to be profiled (pure Python and ctypes; CPython 3.11 or 3.12,
@@ -11,7 +11,7 @@ x86-64 Linux):
 Each line: `name found expected MATCH|MISMATCH` (found "?" when the probe could not find
 it); then a walk of this thread's frames done the way gprof-cli does it, with the table's
 offsets, against sys._getframe(); last line "probe: N match, N mismatch", exit status 1 on
-any mismatch.  The expected values below are core/sampler_python.c's tables
+any mismatch.  The expected values below are core/wire_python.c's tables
 (tests/unit/test_sampler_python.c checks that the two agree).
 
 How each offset is found: addresses from the C API (_PyRuntime, PyInterpreterState_Get,
@@ -27,7 +27,7 @@ import os
 import sys
 import threading
 
-# core/sampler_python.c: py311_offsets and py312_offsets (0: the version has no such field)
+# core/wire_python.c: py311_offsets and py312_offsets (0: the version has no such field)
 EXPECTED = {
     (3, 11): {
         "runtime_interp_head": 40,
@@ -345,7 +345,7 @@ def read_str(o, obj):
 
 
 def walk(o):
-    """This thread's frames read the way core/sampler_python.c does, with the table o:
+    """This thread's frames read the way core/wire_python.c does, with the table o:
     [(qualname, line, is_entry)], innermost (this function) first, shim frames skipped;
     and sys._getframe(), to compare."""
     interp = R(ctypes.addressof(ctypes.c_void_p.in_dll(api, "_PyRuntime")) +
