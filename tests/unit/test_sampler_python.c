@@ -1,12 +1,12 @@
 /*
- * test_sampler_python.c - the CPython frame reader of --python-sampling
- * (core/sampler_python.c): the layout chosen by file name and by the Py_Version read from
- * a process; the 3.11 and 3.12 tables against the field sizes of CPython's structures and
- * against tests/gpu/py_offsets_probe.py's copy (which the H200 run compares with a live
- * 3.12); py_read_frames walking interpreter state laid out in this process's memory as
- * each table says (3.12's shim frames skipped, the frames above them marked entry frames;
- * -b dwarf's stack copy taking precedence); py_line_of on a location table CPython 3.11
- * wrote.
+ * test_sampler_python.c - the CPython frame reader of --python-sampling and
+ * --python-backtrace=cuda (core/wire_python.c): the layout chosen by file name and by the
+ * Py_Version read from a process; the 3.11 and 3.12 tables against the field sizes of CPython's
+ * structures and against tests/gpu/py_offsets_probe.py's copy (which the H200 run compares with a
+ * live 3.12); py_read_frames walking interpreter state laid out in this process's memory as each
+ * table says (3.12's shim frames skipped, the frames above them marked entry frames; -b dwarf's
+ * stack copy taking precedence; the same state after an unreadable page, which py_walk's window
+ * read stops at); py_line_of on a location table CPython 3.11 wrote.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/sampler_python.h"
@@ -288,9 +289,14 @@ static void link_frames(struct fake *m, const struct py_offsets *o, const uint64
 	}
 }
 
-static void walk(const struct py_offsets *o)
+/* The walk over fake interpreter state laid out as `o` says; guarded: the state starts
+ * right after a page that cannot be read (PROT_NONE), as a thread's first data stack chunk
+ * may follow an unmapped page: py_walk's window read stops there and keeps what it read. */
+static void walk(const struct py_offsets *o, int guarded)
 {
-	struct fake m = {calloc(1, 65536), 0};
+	unsigned char *map =
+	    mmap(NULL, 4096 + 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct fake m = {map + 4096, 0};
 	uint64_t rt, interp, ts_other, ts, cf, code[3], f[3], shim_code;
 	static const int entry[3] = {0, 1, 1};
 	struct py_frame out[8];
@@ -298,7 +304,9 @@ static void walk(const struct py_offsets *o)
 	struct py_stack st;
 	int n;
 
-	assert_non_null(m.mem);
+	assert_true(map != MAP_FAILED);
+	if (guarded)
+		assert_int_equal(mprotect(map, 4096, PROT_NONE), 0);
 	rt = carve(&m, 256);
 	interp = carve(&m, 256);
 	ts_other = carve(&m, 256);
@@ -345,19 +353,21 @@ static void walk(const struct py_offsets *o)
 	/* a thread without a thread state; a runtime that cannot be read */
 	assert_int_equal(py_read_frames(getpid(), o, rt, 999, NULL, out, 8), 0);
 	assert_int_equal(py_read_frames(getpid(), o, 8, 4242, NULL, out, 8), -1);
-	free(m.mem);
+	munmap(map, 4096 + 65536);
 }
 
 static void test_walk_311(void **state)
 {
 	(void)state;
-	walk(&py311_offsets);
+	walk(&py311_offsets, 0);
+	walk(&py311_offsets, 1);
 }
 
 static void test_walk_312(void **state)
 {
 	(void)state;
-	walk(&py312_offsets);
+	walk(&py312_offsets, 0);
+	walk(&py312_offsets, 1);
 }
 
 /* A location table CPython 3.11 compiled (def f(a, b) over 10 lines, with a
