@@ -1103,12 +1103,6 @@ static const struct profile_option options[] = {
      "add the Python frames (function, file, line) of CPython 3.11 and 3.12 threads to their "
      "CPU samples, between the native frames that run them (default false)",
      apply_python_sampling, BOOL_ROW, .default_value = "false"},
-    {"python-backtrace", 0, PROFILE_OPT_VALUE, "cuda|none|false",
-     "cuda: add the calling thread's Python frames (function, file, line; CPython 3.11 and "
-     "3.12) to each CUDA API backtrace --cudabacktrace takes, before the native frames that "
-     "run them; needs -t cuda and --cudabacktrace, not --python-sampling (default none)",
-     apply_python_backtrace, .validate = config_validate_enum, .data = python_backtrace_values,
-     .default_value = "none"},
     {"cpuctxsw", 0, PROFILE_OPT_VALUE, "process-tree|none",
      "record the context switches of the application's threads into SCHED_EVENTS "
      "(default process-tree)",
@@ -1154,6 +1148,12 @@ static const struct profile_option options[] = {
      "least the threshold (default 1000 ns) into CUDA_CALLCHAINS, e.g. kernel:500,sync "
      "(default none)",
      apply_cudabacktrace, .validate = validate_cudabacktrace, .default_value = "none"},
+    {"python-backtrace", 0, PROFILE_OPT_VALUE, "cuda|none|false",
+     "cuda: add the calling thread's Python frames (function, file, line; CPython 3.11 and "
+     "3.12) to each CUDA API backtrace --cudabacktrace takes, before the native frames that "
+     "run them; needs -t cuda and --cudabacktrace, not --python-sampling (default none)",
+     apply_python_backtrace, .validate = config_validate_enum, .data = python_backtrace_values,
+     .default_value = "none"},
     {"mpi-impl", 0, PROFILE_OPT_VALUE, "openmpi|mpich",
      "the MPI implementation's ABI for -t mpi: openmpi, or mpich for MPICH and its "
      "derivatives (default: detected from the MPI library the application loads)",

@@ -867,6 +867,7 @@ static void test_print_config_round_trip(void **state)
 				   "cuda-trace-all-apis: false\n"
 				   "cuda-flush-interval: 200\n"
 				   "cudabacktrace: none\n"
+				   "python-backtrace: none\n"
 				   "gpu-metrics-frequency: 10000\n"
 				   "gpu-metrics-set: default\n"
 				   "gpu-metrics-mode: sample\n"
