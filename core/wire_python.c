@@ -77,7 +77,7 @@ static const struct py_offsets *const py_tables[] = {&py311_offsets, &py312_offs
 const struct py_offsets *py_offsets_for_name(const char *path)
 {
 	const char *b = strrchr(path, '/');
-	char exe[16], lib[24];
+	char exe[32], lib[40]; /* (room for any two %u: GCC checks the format) */
 
 	b = b ? b + 1 : path;
 	for (size_t i = 0; i < sizeof(py_tables) / sizeof(py_tables[0]); i++) {
