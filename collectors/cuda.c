@@ -1169,7 +1169,8 @@ static pthread_once_t py_once = PTHREAD_ONCE_INIT;
 static uint64_t py_runtime;
 static const struct py_offsets *py_layout;
 static enum gp_cuda_py_state py_state = GP_CUDA_PY_OFF;
-static struct py_named *py_named; /* PY_NAMED entries, under py_named_mu */
+static struct py_named *py_named; /* PY_NAMED entries, under py_named_mu (held for a whole
+				     backtrace: one lock per backtrace, not per frame) */
 static pthread_mutex_t py_named_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void py_find(void)
@@ -1189,37 +1190,28 @@ static void py_find(void)
 	py_state = py_named ? GP_CUDA_PY_OK : py_layout ? GP_CUDA_PY_UNREAD : GP_CUDA_PY_VERSION;
 }
 
-/* The wire frame of `ref`: from py_named, else read (py_describe()), interned and kept. */
+/* The wire frame of `ref`: from py_named, else read (py_describe()), interned and kept.
+ * The caller holds py_named_mu (a miss reads the process's memory under it: rare, a
+ * frame's first backtrace). */
 static void py_name(const struct py_frame_ref *fr, struct gp_cuda_py_frame *out)
 {
 	const struct py_code_ref *ref = &fr->ref;
 	struct py_named *e =
 	    &py_named[((ref->code >> 4) ^ (uint64_t)ref->addr * 0x9e3779b1u) & (PY_NAMED - 1)];
 	struct py_frame f;
-	int hit;
 
 	out->flags = fr->is_entry ? GP_CUDA_PY_ENTRY : 0;
-	pthread_mutex_lock(&py_named_mu);
-	hit = e->valid && !memcmp(&e->ref, ref, sizeof(*ref));
-	if (hit) {
-		out->name_sid = e->name_sid;
-		out->file_sid = e->file_sid;
-		out->line = e->line;
+	if (!e->valid || memcmp(&e->ref, ref, sizeof(*ref))) {
+		py_describe(getpid(), py_layout, ref, &f);
+		e->ref = *ref;
+		e->name_sid = gp_intern(f.name);
+		e->file_sid = gp_intern(f.file);
+		e->line = f.line;
+		e->valid = 1;
 	}
-	pthread_mutex_unlock(&py_named_mu);
-	if (hit)
-		return;
-	py_describe(getpid(), py_layout, ref, &f);
-	out->name_sid = gp_intern(f.name);
-	out->file_sid = gp_intern(f.file);
-	out->line = f.line;
-	pthread_mutex_lock(&py_named_mu);
-	e->ref = *ref;
-	e->name_sid = out->name_sid;
-	e->file_sid = out->file_sid;
-	e->line = out->line;
-	e->valid = 1;
-	pthread_mutex_unlock(&py_named_mu);
+	out->name_sid = e->name_sid;
+	out->file_sid = e->file_sid;
+	out->line = e->line;
 }
 
 /* The calling thread's Python frames into out[GP_CUDA_PY_FRAMES_MAX] as wire frames; their
@@ -1241,8 +1233,10 @@ static int cudabt_python(struct gp_cuda_py_frame *out, enum gp_cuda_py_state *st
 		*state = GP_CUDA_PY_UNREAD;
 		return 0;
 	}
+	pthread_mutex_lock(&py_named_mu);
 	for (int i = 0; i < n; i++)
 		py_name(&fr[i], &out[i]);
+	pthread_mutex_unlock(&py_named_mu);
 	return n;
 }
 

@@ -2315,11 +2315,21 @@ inactive:
  * dladdr() also looks for the nearest symbol, a walk of the module's whole dynamic
  * symbol table: for libtorch's hundreds of thousands of symbols, milliseconds per
  * PyTorch backtrace.  Returns 0, or -1 when no module holds addr (JIT code). */
+#if defined(DLFO_STRUCT_HAS_EH_DBASE)
+static char exe_path[4096]; /* the executable's path, read once (module_of()) */
+static pthread_once_t exe_once = PTHREAD_ONCE_INIT;
+
+static void read_exe_path(void)
+{
+	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+
+	exe_path[n > 0 ? n : 0] = '\0';
+}
+#endif
+
 static int module_of(const void *addr, const void **base, const char **name)
 {
 #if defined(DLFO_STRUCT_HAS_EH_DBASE)
-	static char exe[4096];
-	static _Atomic int exe_read;
 	struct dl_find_object f;
 
 	if (_dl_find_object((void *)addr, &f) != 0)
@@ -2327,13 +2337,8 @@ static int module_of(const void *addr, const void **base, const char **name)
 	*base = f.dlfo_map_start;
 	*name = f.dlfo_link_map ? f.dlfo_link_map->l_name : NULL;
 	if (!*name || !**name) { /* the main program */
-		if (!atomic_load_explicit(&exe_read, memory_order_acquire)) {
-			ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-			exe[n > 0 ? n : 0] = '\0';
-			atomic_store_explicit(&exe_read, 1, memory_order_release);
-		}
-		*name = exe[0] ? exe : NULL;
+		pthread_once(&exe_once, read_exe_path);
+		*name = exe_path[0] ? exe_path : NULL;
 	}
 	return 0;
 #else

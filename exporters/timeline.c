@@ -1307,8 +1307,8 @@ static void pass_mpi(struct walk *w, struct rep *r)
 static void pass_samples(struct walk *w, struct rep *r)
 {
 	struct tl_frame fr[SAMPLE_FRAMES_MAX];
-	char *text[2 * SAMPLE_FRAMES_MAX]; /* fr's strings, copied: valid until the next row */
-	struct strbuf sql = STRBUF_INIT;
+	size_t at[2 * SAMPLE_FRAMES_MAX]; /* fr's strings in text: SQLite's last a step */
+	struct strbuf sql = STRBUF_INIT, text = STRBUF_INIT;
 	sqlite3_stmt *st;
 	int rc, n = 0, o, have = 0;
 	int64_t id = 0, ts = 0, gtid = 0, cpu = 0;
@@ -1326,12 +1326,15 @@ static void pass_samples(struct walk *w, struct rep *r)
 	strbuf_release(&sql);
 	if (!st)
 		return;
-	memset(text, 0, sizeof(text));
 	for (;;) {
 		rc = w->status ? SQLITE_DONE : sqlite3_step(st);
 		if (have && (rc != SQLITE_ROW || sq_int(st, 0) != id)) { /* the sample is whole */
 			int64_t pid = (gtid >> 24) & 0xffffff;
 
+			for (int i = 0; i < n; i++) { /* (text is where it will stay now) */
+				fr[i].name = text.buf + at[2 * i];
+				fr[i].module = text.buf + at[2 * i + 1];
+			}
 			if (n && keep(w, pid, ts, ts, fr[0].name)) {
 				struct tl_event e = {.type = TL_SAMPLE, .cat = "cpu_sample"};
 
@@ -1344,6 +1347,7 @@ static void pass_samples(struct walk *w, struct rep *r)
 				deliver(w, &e);
 			}
 			have = n = 0;
+			strbuf_reset(&text);
 		}
 		if (rc != SQLITE_ROW)
 			break;
@@ -1355,17 +1359,17 @@ static void pass_samples(struct walk *w, struct rep *r)
 			cpu = sq_int(st, 3);
 		}
 		if (n < SAMPLE_FRAMES_MAX) {
-			free(text[2 * n]);
-			free(text[2 * n + 1]);
-			text[2 * n] = xstrdup(sq_text(st, 5) ? sq_text(st, 5) : "");
-			text[2 * n + 1] = xstrdup(sq_text(st, 6) ? sq_text(st, 6) : "");
-			fr[n].name = text[2 * n];
-			fr[n].module = text[2 * n + 1];
+			for (int k = 0; k < 2; k++) {
+				const char *v = sq_text(st, 5 + k);
+
+				at[2 * n + k] = text.len;
+				strbuf_addstr(&text, v ? v : "");
+				strbuf_addch(&text, '\0');
+			}
 			n++;
 		}
 	}
-	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
-		free(text[i]);
+	strbuf_release(&text);
 	finish(w, r, st, rc);
 	pass_end(w);
 }

@@ -313,6 +313,7 @@ struct pf {
 	 * InternedData of the packet being built */
 	struct intern_table fnames, mpaths, maps, frames, stacks;
 	struct pb sid;
+	struct strbuf key; /* a frame's or a callstack's interning key */
 	struct new_string news[TL_MAX_ARGS + 2];
 	int nnews;
 	struct pf_track **tracks; /* every track with slices, for pass_end() */
@@ -592,7 +593,7 @@ static int pf_sample(struct pf *pf, const struct tl_event *e)
 {
 	struct pb *p = &pf->pkt, *id = &pf->sid;
 	uint64_t frame[256];
-	struct strbuf key = STRBUF_INIT;
+	struct strbuf *key = &pf->key;
 	int n = e->nframes < 256 ? e->nframes : 256, added;
 	uint64_t stack;
 
@@ -616,9 +617,9 @@ static int pf_sample(struct pf *pf, const struct tl_event *e)
 				pb_end(id);
 			}
 		}
-		strbuf_reset(&key);
-		strbuf_addf(&key, "%llu:%llu", (unsigned long long)fn, (unsigned long long)map);
-		frame[i] = sample_iid(&pf->frames, key.buf, &added);
+		strbuf_reset(key);
+		strbuf_addf(key, "%llu:%llu", (unsigned long long)fn, (unsigned long long)map);
+		frame[i] = sample_iid(&pf->frames, key->buf, &added);
 		if (added) {
 			pb_begin(id, F_ID_FRAMES);
 			pb_uint(id, 1, frame[i]);
@@ -631,10 +632,10 @@ static int pf_sample(struct pf *pf, const struct tl_event *e)
 			pb_end(id);
 		}
 	}
-	strbuf_reset(&key);
+	strbuf_reset(key);
 	for (int i = n - 1; i >= 0; i--) /* outermost first, as Callstack.frame_ids */
-		strbuf_addf(&key, "%llu,", (unsigned long long)frame[i]);
-	stack = sample_iid(&pf->stacks, key.buf, &added);
+		strbuf_addf(key, "%llu,", (unsigned long long)frame[i]);
+	stack = sample_iid(&pf->stacks, key->buf, &added);
 	if (added) {
 		pb_begin(id, F_ID_CALLSTACKS);
 		pb_uint(id, 1, stack);
@@ -642,7 +643,6 @@ static int pf_sample(struct pf *pf, const struct tl_event *e)
 			pb_uint(id, 2, frame[i]);
 		pb_end(id);
 	}
-	strbuf_release(&key);
 
 	packet_start(pf, e->ts);
 	pb_uint(p, F_TP_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL);
@@ -781,6 +781,7 @@ static void pf_destroy(struct tl_sink *s)
 	intern_free(&pf->frames);
 	intern_free(&pf->stacks);
 	free(pf->sid.b);
+	strbuf_release(&pf->key);
 	free(pf->pkt.b);
 	free(pf->out);
 	free(pf);
@@ -790,6 +791,7 @@ struct tl_sink *tl_pftrace_sink(FILE *out)
 {
 	struct pf *pf = xcalloc(1, sizeof(*pf));
 
+	pf->key = (struct strbuf)STRBUF_INIT;
 	pf->sink.track = pf_track;
 	pf->sink.event = pf_event;
 	pf->sink.pass_end = pf_pass_end;

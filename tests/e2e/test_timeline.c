@@ -535,7 +535,7 @@ struct jev {
 struct jcheck {
 	size_t n;
 	int x, b, e, s, f, i, c, m, B, E, P;
-	int frames; /* entries of "stackFrames" */
+	int frames;	      /* entries of "stackFrames" */
 	char names[512][200]; /* X/b/i names, for lookups */
 	int nnames;
 	struct jev first_x; /* the first X event */
@@ -601,6 +601,19 @@ static void jnumber(char *out, size_t n)
 
 static void jvalue(void);
 
+/* After a member of an object or array: 1 when another follows (its ',' taken), 0 at the
+ * close (taken; it must be `close`). */
+static int jmore(char close)
+{
+	jws();
+	if (*jp == ',') {
+		jp++;
+		return 1;
+	}
+	assert_true(*jp++ == close);
+	return 0;
+}
+
 static void jvalue(void)
 {
 	jws();
@@ -616,7 +629,7 @@ static void jvalue(void)
 			jp++;
 			return;
 		}
-		for (;;) {
+		do {
 			if (obj) {
 				jws();
 				jstring(NULL, 0);
@@ -624,14 +637,7 @@ static void jvalue(void)
 				assert_true(*jp++ == ':');
 			}
 			jvalue();
-			jws();
-			if (*jp == ',') {
-				jp++;
-				continue;
-			}
-			assert_true(*jp++ == close);
-			return;
-		}
+		} while (jmore(close));
 	} else if (!strncmp(jp, "true", 4) || !strncmp(jp, "null", 4)) {
 		jp += 4;
 	} else if (!strncmp(jp, "false", 5)) {
@@ -692,13 +698,8 @@ static void jevent(struct jev *e)
 			e->has_args |= !strcmp(key, "args");
 			jvalue();
 		}
-		jws();
-		if (*jp == ',') {
-			jp++;
-			continue;
-		}
-		assert_true(*jp++ == '}');
-		return;
+		if (!jmore('}'))
+			return;
 	}
 }
 
@@ -845,7 +846,7 @@ static void check_json(const char *path, struct jcheck *c)
 				assert_true(*jp++ == ':');
 				jws();
 				assert_true(*jp++ == '{');
-				for (;;) {
+				do {
 					jws();
 					jstring(k2, sizeof(k2));
 					jws();
@@ -859,14 +860,7 @@ static void check_json(const char *path, struct jcheck *c)
 						named |= !strcmp(k2, "name");
 						jvalue();
 					}
-					jws();
-					if (*jp == ',') {
-						jp++;
-						continue;
-					}
-					assert_true(*jp++ == '}');
-					break;
-				}
+				} while (jmore('}'));
 				assert_true(named);
 				parent[n] = par + 1;
 				c->frames++;
@@ -879,13 +873,8 @@ static void check_json(const char *path, struct jcheck *c)
 		} else {
 			jvalue();
 		}
-		jws();
-		if (*jp == ',') {
-			jp++;
-			continue;
-		}
-		assert_true(*jp++ == '}');
-		break;
+		if (!jmore('}'))
+			break;
 	}
 	for (size_t k = 0; k < np; k++) { /* every sample's node, and its callers, exist */
 		long long n = psf[k];

@@ -366,22 +366,24 @@ EXPORT CUptiResult cuptiActivitySetAttribute(CUpti_ActivityAttribute a, size_t *
 	return CUPTI_SUCCESS;
 }
 
-EXPORT CUptiResult cuptiActivityEnable(CUpti_ActivityKind k)
+/* The activity kinds this fake records: runtime calls and kernels. */
+static CUptiResult set_kind(CUpti_ActivityKind k, int on)
 {
 	if (k == CUPTI_ACTIVITY_KIND_RUNTIME)
-		runtime_kind_on = 1;
+		runtime_kind_on = on;
 	if (k == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL)
-		kernel_kind_on = 1;
+		kernel_kind_on = on;
 	return CUPTI_SUCCESS;
+}
+
+EXPORT CUptiResult cuptiActivityEnable(CUpti_ActivityKind k)
+{
+	return set_kind(k, 1);
 }
 
 EXPORT CUptiResult cuptiActivityDisable(CUpti_ActivityKind k)
 {
-	if (k == CUPTI_ACTIVITY_KIND_RUNTIME)
-		runtime_kind_on = 0;
-	if (k == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL)
-		kernel_kind_on = 0;
-	return CUPTI_SUCCESS;
+	return set_kind(k, 0);
 }
 
 EXPORT CUptiResult cuptiActivityEnableAndDump(CUpti_ActivityKind k)
