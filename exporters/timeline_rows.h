@@ -85,11 +85,7 @@ int tl_rows_step(struct tl_rows *rs);
 /* Finalize the statement and free the sort's memory and file; rs may be reused. */
 void tl_rows_close(struct tl_rows *rs);
 
-/* The current row's column i (0-based, < ncol) as sqlite3_column_int64(), _double(),
- * _text() (NULL for SQL NULL; when sorted, NULL too for an INTEGER or REAL column, where
- * SQLite would convert: the walk reads no number as text) and its type
- * (SQLITE_INTEGER, ...).  Straight from the statement when not sorted: the walk reads
- * few columns of some rows (and fetching every column of every row cost more). */
+/* (Not sorted: column i's value of the current row, asked from SQLite once per row.) */
 static inline sqlite3_value *tl_rows_val_(struct tl_rows *rs, int i)
 {
 	if (rs->gen_of[i] != rs->gen) {
@@ -99,6 +95,11 @@ static inline sqlite3_value *tl_rows_val_(struct tl_rows *rs, int i)
 	return rs->val[i];
 }
 
+/* The current row's column i (0-based, < ncol) as sqlite3_column_int64(), _double(),
+ * _text() (NULL for SQL NULL; when sorted, NULL too for an INTEGER or REAL column, where
+ * SQLite would convert: the walk reads no number as text) and its type
+ * (SQLITE_INTEGER, ...).  Straight from the statement when not sorted: the walk reads
+ * few columns of some rows (and fetching every column of every row cost more). */
 static inline int64_t tl_rows_int(struct tl_rows *rs, int i)
 {
 	return rs->sorted ? rs->iv[i] : sqlite3_value_int64(tl_rows_val_(rs, i));
