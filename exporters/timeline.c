@@ -1310,8 +1310,8 @@ static void pass_samples(struct walk *w, struct rep *r)
 	size_t at[2 * SAMPLE_FRAMES_MAX]; /* fr's strings in text: SQLite's last a step */
 	struct strbuf sql = STRBUF_INIT, text = STRBUF_INIT;
 	sqlite3_stmt *st;
-	int rc, n = 0, o, have = 0;
-	int64_t id = 0, ts = 0, gtid = 0, cpu = 0;
+	int rc, n = 0, o, have = 0, cut = 0;
+	int64_t id = 0, ts = 0, gtid = 0, cpu = 0, ncut = 0;
 
 	if (!has(r, "COMPOSITE_EVENTS") || !has(r, "SAMPLING_CALLCHAINS"))
 		return;
@@ -1346,7 +1346,8 @@ static void pass_samples(struct walk *w, struct rep *r)
 				e.cpu = (int32_t)cpu;
 				deliver(w, &e);
 			}
-			have = n = 0;
+			ncut += cut;
+			have = n = cut = 0;
 			strbuf_reset(&text);
 		}
 		if (rc != SQLITE_ROW)
@@ -1367,9 +1368,15 @@ static void pass_samples(struct walk *w, struct rep *r)
 				strbuf_addch(&text, '\0');
 			}
 			n++;
+		} else {
+			cut = 1;
 		}
 	}
 	strbuf_release(&text);
+	if (ncut)
+		warning("%" PRId64 " CPU samples of '%s' have stacks deeper than %d frames: their "
+			"outermost frames are not in the trace",
+			ncut, r->path, SAMPLE_FRAMES_MAX);
 	finish(w, r, st, rc);
 	pass_end(w);
 }
