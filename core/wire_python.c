@@ -248,7 +248,9 @@ static const unsigned char *win_get(pid_t pid, struct win *w, uint64_t addr, siz
 	ssize_t got;
 	int k = 0;
 
-	if (addr >= w->lo && addr + n <= w->hi)
+	/* (a frame chain read while it changes can hold any address: no addr + n here, which
+	 * wraps near 2^64 into the window and sent a read far outside buf) */
+	if (addr >= w->lo && addr < w->hi && w->hi - addr >= n)
 		return w->buf + (addr - w->base);
 	if (!addr || top - first > WIN_BYTES || top < first)
 		return NULL;

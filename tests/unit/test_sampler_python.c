@@ -353,6 +353,11 @@ static void walk(const struct py_offsets *o, int guarded)
 	/* a thread without a thread state; a runtime that cannot be read */
 	assert_int_equal(py_read_frames(getpid(), o, rt, 999, NULL, out, 8), 0);
 	assert_int_equal(py_read_frames(getpid(), o, 8, 4242, NULL, out, 8), -1);
+	/* a chain read while it changes: a `previous` near 2^64 ends the walk there (it
+	 * crashed the sampler: the window test's addr + n wrapped into the window) */
+	put64(f[0] + o->frame_previous, UINT64_MAX - 7);
+	assert_int_equal(py_read_frames(getpid(), o, rt, 4242, NULL, out, 8), 1);
+	assert_string_equal(out[0].name, "Model.forward");
 	munmap(map, 4096 + 65536);
 }
 
