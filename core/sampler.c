@@ -62,37 +62,15 @@ struct map {
 	int in_dwfl;	     /* reported to the process's Dwfl */
 };
 
-/* A module's sized symbols sorted by address, for lookups in O(log n): libdwfl's
- * dwfl_module_addrinfo() scans the whole symbol table for each address (1.1 ms each in
- * libLLVM's 46 k symbols here; libtorch has hundreds of thousands).  The symbols it looks
- * at (named, defined, not section/file/TLS), in its two sets: those from its first global
- * index on, searched first, and the local ones before it. */
-struct symx {
-	uint64_t value, size; /* the address range [value, value + size) */
-	uint32_t idx;	      /* dwfl_module_getsym_info() index */
-	uint8_t bind;	      /* libdwfl's order: global 3, weak 2, local 1, other 0 */
-};
-
-struct symset {
-	struct symx *sized; /* sorted by value */
-	uint64_t *maxend;   /* maxend[j]: the largest value + size of sized[0..j] */
-	uint64_t *labels;   /* the sizeless symbols' values, sorted */
-	size_t nsized, nlabels;
-};
-
-struct symtab {
-	struct symset set[2]; /* [0] global (searched first), [1] local */
-};
-
 struct proc {
 	uint32_t pid;
 	struct map *maps; /* sorted by start, not overlapping */
 	size_t n, cap;
 	Dwfl *dwfl;
-	int attached, rebuild; /* dwfl_attach_state done; the Dwfl must be built anew */
-	struct i64map syms;    /* lookup address -> (symbol_sid << 32 | module_sid) */
-	struct i64map tabidx;  /* Dwfl_Module pointer -> index into tabs */
-	struct symtab **tabs;  /* the sorted tables of the Dwfl's modules, owned */
+	int attached, rebuild;	     /* dwfl_attach_state done; the Dwfl must be built anew */
+	struct i64map syms;	     /* lookup address -> (symbol_sid << 32 | module_sid) */
+	struct i64map tabidx;	     /* Dwfl_Module pointer -> index into tabs */
+	struct report_symtab **tabs; /* the sorted tables of the Dwfl's modules, owned */
 	size_t ntabs;
 	uint64_t py_runtime;	     /* CPython's _PyRuntime, 0: none (sampler_python.h) */
 	const struct py_offsets *py; /* its layout, NULL: a version without one */
@@ -289,20 +267,10 @@ static struct proc *proc_get(struct sampler *s, uint32_t pid)
 	return p;
 }
 
-static void symtab_free(struct symtab *t)
-{
-	for (int k = 0; k < 2; k++) {
-		free(t->set[k].sized);
-		free(t->set[k].maxend);
-		free(t->set[k].labels);
-	}
-	free(t);
-}
-
 static void proc_drop_dwfl(struct proc *p)
 {
 	for (size_t i = 0; i < p->ntabs; i++)
-		symtab_free(p->tabs[i]);
+		report_symtab_free(p->tabs[i]);
 	free(p->tabs);
 	p->tabs = NULL;
 	p->ntabs = 0;
@@ -419,194 +387,18 @@ static Dwfl *proc_dwfl(struct sampler *s, struct proc *p)
 	return p->dwfl;
 }
 
-static int symx_cmp(const void *a, const void *b)
-{
-	const struct symx *x = a, *y = b;
-
-	if (x->value != y->value)
-		return x->value < y->value ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Room for one more of v[0..n) elements of `size` bytes (64, then doubled). */
-static void *grow(void *v, size_t n, size_t size)
-{
-	return !n || (n >= 64 && (n & (n - 1)) == 0) ? xrealloc_array(v, n ? 2 * n : 64, size) : v;
-}
-
 /* Module mod's sorted table (built at its first lookup, kept with p's Dwfl). */
-static struct symtab *symtab_of(struct proc *p, Dwfl_Module *mod)
+static const struct report_symtab *symtab_of(struct proc *p, Dwfl_Module *mod)
 {
-	int found, nsym, first_global;
+	int found;
 	int64_t *v = i64map_get(&p->tabidx, (int64_t)(uintptr_t)mod, (int64_t)p->ntabs, &found);
-	struct symtab *t;
 
 	if (found)
 		return p->tabs[*v];
-	nsym = dwfl_module_getsymtab(mod);
-	first_global = dwfl_module_getsymtab_first_global(mod);
-	t = xcalloc(1, sizeof(*t));
 	if (p->ntabs % 16 == 0)
 		p->tabs = xrealloc_array(p->tabs, p->ntabs + 16, sizeof(*p->tabs));
-	p->tabs[p->ntabs++] = t;
-	for (int i = 1; i < nsym; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
-		int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
-		struct symset *set = &t->set[i < first_global];
-
-		if (!name || !*name || sym.st_shndx == SHN_UNDEF || type == STT_SECTION ||
-		    type == STT_FILE || type == STT_TLS)
-			continue;
-		if (!sym.st_size) {
-			set->labels = grow(set->labels, set->nlabels, sizeof(*set->labels));
-			set->labels[set->nlabels++] = addr;
-			continue;
-		}
-		set->sized = grow(set->sized, set->nsized, sizeof(*set->sized));
-		set->sized[set->nsized++] = (struct symx){addr, sym.st_size, (uint32_t)i,
-							  bind == STB_GLOBAL ? 3
-							  : bind == STB_WEAK ? 2
-									     : bind == STB_LOCAL};
-	}
-	for (int k = 0; k < 2; k++) {
-		struct symset *set = &t->set[k];
-
-		if (set->nsized)
-			qsort(set->sized, set->nsized, sizeof(*set->sized), symx_cmp);
-		if (set->nlabels)
-			qsort(set->labels, set->nlabels, sizeof(*set->labels), u64_cmp);
-		set->maxend = xrealloc_array(NULL, set->nsized ? set->nsized : 1, sizeof(uint64_t));
-		for (size_t j = 0; j < set->nsized; j++) {
-			uint64_t end = set->sized[j].value + set->sized[j].size;
-
-			set->maxend[j] = j && set->maxend[j - 1] > end ? set->maxend[j - 1] : end;
-		}
-	}
-	return t;
-}
-
-static int symx_idx_cmp(const void *a, const void *b)
-{
-	const struct symx *x = *(const struct symx *const *)a, *y = *(const struct symx *const *)b;
-
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* libdwfl's choice among the sized symbols of `set` that hold addr, taken in table order
- * as its scan takes them: its index, 0 when none holds it, -1 when too many do. */
-static int symset_pick(const struct symset *set, uint64_t addr)
-{
-	const struct symx *in[64], *best = NULL;
-	size_t lo = 0, hi = set->nsized, n = 0;
-
-	while (lo < hi) { /* lo: how many have value <= addr */
-		size_t mid = (lo + hi) / 2;
-
-		if (set->sized[mid].value <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo && set->maxend[lo - 1] > addr; lo--) {
-		const struct symx *e = &set->sized[lo - 1];
-
-		if (addr - e->value < e->size) {
-			if (n == sizeof(in) / sizeof(in[0]))
-				return -1;
-			in[n++] = e;
-		}
-	}
-	if (n > 1)
-		qsort(in, n, sizeof(in[0]), symx_idx_cmp);
-	for (size_t i = 0; i < n; i++) { /* (dwfl_module_addrsym.c, try_sym_value) */
-		const struct symx *e = in[i];
-
-		if (!best || best->value < e->value || best->bind < e->bind ||
-		    (best->value == e->value && best->size > e->size && best->bind <= e->bind))
-			best = e;
-	}
-	return best ? (int)best->idx : 0;
-}
-
-/* Is v (sorted, n) holding x? */
-static int u64_has(const uint64_t *v, size_t n, uint64_t x)
-{
-	return n && bsearch(&x, v, n, sizeof(*v), u64_cmp) != NULL;
-}
-
-/* Could libdwfl name addr, which no sized symbol holds, after a label of set?  Its label
- * must be at or below addr and at or above the end of every sized symbol that starts
- * at or below addr (its min_label). */
-static int symset_label_may(const struct symset *set, uint64_t addr, uint64_t min_label)
-{
-	size_t lo = 0, hi = set->nlabels;
-
-	while (lo < hi) { /* lo: how many labels are <= addr */
-		size_t mid = (lo + hi) / 2;
-
-		if (set->labels[mid] <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo && set->labels[lo - 1] >= min_label;
-}
-
-/* The largest end of the sized symbols of set that start at or below addr (0: none). */
-static uint64_t symset_maxend(const struct symset *set, uint64_t addr)
-{
-	size_t lo = 0, hi = set->nsized;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (set->sized[mid].value <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? set->maxend[lo - 1] : 0;
-}
-
-/* The symbol dwfl_module_addrinfo() names for addr in module mod, found in O(log n)
- * where a sized symbol holds addr (the symbols' order and bindings decide as in libdwfl);
- * elsewhere (a label, a gap: libdwfl then looks for a sizeless symbol of addr's section,
- * an order-dependent scan) dwfl_module_addrinfo() itself, once per address (symbolize()
- * caches).  NULL: none. */
-static const char *symtab_name(struct proc *p, Dwfl_Module *mod, uint64_t addr)
-{
-	const struct symtab *t = symtab_of(p, mod);
-	GElf_Sym sym;
-	GElf_Addr at;
-	GElf_Off off;
-	int idx = symset_pick(&t->set[0], addr);
-	/* (libdwfl searches the locals unless a global symbol holds addr or a global label is
-	 * at addr) */
-	int locals = !idx && !u64_has(t->set[0].labels, t->set[0].nlabels, addr);
-
-	if (locals)
-		idx = symset_pick(&t->set[1], addr);
-	if (idx > 0)
-		return dwfl_module_getsym_info(mod, idx, &sym, &at, NULL, NULL, NULL);
-	if (!idx) { /* none holds it: a label may name it, else nothing does */
-		uint64_t g = symset_maxend(&t->set[0], addr);
-		uint64_t l = locals ? symset_maxend(&t->set[1], addr) : 0;
-		uint64_t min_label = g > l ? g : l;
-
-		if (!symset_label_may(&t->set[0], addr, min_label) &&
-		    !symset_label_may(&t->set[1], addr, min_label))
-			return NULL;
-	}
-	return dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+	p->tabs[p->ntabs] = report_symtab_new(mod);
+	return p->tabs[p->ntabs++];
 }
 
 /* The symbol and module string ids of `addr` (a lookup address: pc, or pc - 1 for a
@@ -627,7 +419,7 @@ static uint64_t symbolize(struct sampler *s, struct proc *p, uint64_t addr)
 	if (m) {
 		Dwfl *d = proc_dwfl(s, p);
 		Dwfl_Module *mod = d ? dwfl_addrmodule(d, addr) : NULL;
-		const char *name = mod ? symtab_name(p, mod, addr) : NULL;
+		const char *name = mod ? report_symtab_name(symtab_of(p, mod), mod, addr) : NULL;
 
 		res = m->module_sid;
 		if (name && *name) {
