@@ -110,6 +110,15 @@
 
 /* ---- protobuf wire encoding ----------------------------------------------------------- */
 
+/*
+ * A buffer messages are encoded into.  The scalar writes below (varints, fixed64, a
+ * nested message's tag and length) do not check for room: a packet starts with
+ * pb_reserve(p, PB_SLACK), more than the scalar fields of any packet take (a track event
+ * with TL_MAX_ARGS arguments and its interned entries: < 700 bytes), and a string (the one
+ * write that checks) leaves PB_SLACK bytes of room after it; one check per packet and
+ * string instead of one per field.  Writers of longer runs of scalars (a CPU sample's
+ * frames) reserve for them.
+ */
 struct pb {
 	uint8_t *b;
 	size_t len, cap;
@@ -117,9 +126,26 @@ struct pb {
 	int depth;
 };
 
-static void pb_room(struct pb *p, size_t n)
+/* Bytes a tag and a varint or fixed64 value take at most (field numbers < 2^11). */
+#define PB_FIELD_MAX 12
+/* Room for the scalar fields of one packet (see struct pb). */
+#define PB_SLACK 1024
+
+static void __attribute__((noinline)) pb_grow(struct pb *p, size_t n)
 {
-	GP_ALLOC_GROW(p->b, p->len + n, p->cap);
+	size_t cap = p->cap ? p->cap : 4096;
+
+	while (cap - p->len < n)
+		cap *= 2;
+	p->b = xrealloc(p->b, cap);
+	p->cap = cap;
+}
+
+/* Room for n more bytes. */
+static inline void pb_reserve(struct pb *p, size_t n)
+{
+	if (p->cap - p->len < n)
+		pb_grow(p, n);
 }
 
 static inline size_t varint_put(uint8_t *d, uint64_t v)
@@ -136,8 +162,10 @@ static inline size_t varint_put(uint8_t *d, uint64_t v)
 
 static inline void pb_varint(struct pb *p, uint64_t v)
 {
-	pb_room(p, 10);
-	p->len += varint_put(p->b + p->len, v);
+	if (v < 0x80)
+		p->b[p->len++] = (uint8_t)v;
+	else
+		p->len += varint_put(p->b + p->len, v);
 }
 
 static inline void pb_tag(struct pb *p, unsigned field, unsigned wire)
@@ -154,9 +182,9 @@ static inline void pb_uint(struct pb *p, unsigned field, uint64_t v)
 static inline void pb_fixed64(struct pb *p, unsigned field, uint64_t v)
 {
 	pb_tag(p, field, 1);
-	pb_room(p, 8);
 	for (int i = 0; i < 8; i++)
-		p->b[p->len++] = (uint8_t)(v >> (8 * i));
+		p->b[p->len + (size_t)i] = (uint8_t)(v >> (8 * i));
+	p->len += 8;
 }
 
 static inline void pb_double(struct pb *p, unsigned field, double d)
@@ -167,11 +195,12 @@ static inline void pb_double(struct pb *p, unsigned field, double d)
 	pb_fixed64(p, field, v);
 }
 
-static void pb_bytes(struct pb *p, unsigned field, const void *data, size_t n)
+/* A length-delimited field of n bytes (room for them, and PB_SLACK after, reserved here). */
+static inline void pb_bytes(struct pb *p, unsigned field, const void *data, size_t n)
 {
+	pb_reserve(p, PB_FIELD_MAX + n + PB_SLACK);
 	pb_tag(p, field, 2);
 	pb_varint(p, n);
-	pb_room(p, n);
 	memcpy(p->b + p->len, data, n);
 	p->len += n;
 }
@@ -182,70 +211,91 @@ static inline void pb_str(struct pb *p, unsigned field, const char *s)
 }
 
 /* Open a nested message: its tag and a one-byte length to fix in pb_end(). */
-static void pb_begin(struct pb *p, unsigned field)
+static inline void pb_begin(struct pb *p, unsigned field)
 {
 	pb_tag(p, field, 2);
-	pb_room(p, 1);
 	p->open[p->depth++] = p->len;
 	p->b[p->len++] = 0;
 }
 
-static void pb_end(struct pb *p)
+/* (pb_end() of a message of 128 bytes or more: its length takes k > 1 bytes) */
+static void __attribute__((noinline)) pb_end_long(struct pb *p, size_t at, size_t n)
 {
-	size_t at = p->open[--p->depth];
-	size_t n = p->len - at - 1;
 	uint8_t tmp[10];
 	size_t k = varint_put(tmp, n);
 
-	if (k > 1) {
-		pb_room(p, k - 1);
-		memmove(p->b + at + k, p->b + at + 1, n);
-		p->len += k - 1;
-	}
+	pb_reserve(p, k - 1 + PB_SLACK);
+	memmove(p->b + at + k, p->b + at + 1, n);
+	p->len += k - 1;
 	memcpy(p->b + at, tmp, k);
+}
+
+static inline void pb_end(struct pb *p)
+{
+	size_t at = p->open[--p->depth];
+	size_t n = p->len - at - 1;
+
+	if (n < 0x80)
+		p->b[at] = (uint8_t)n;
+	else
+		pb_end_long(p, at, n);
 }
 
 /* ---- interning ------------------------------------------------------------------------- */
 
+/* Strings to iids: open addressing, keys compared by length first. */
 struct intern_table {
-	char **keys;	/* NULL = empty slot */
+	char **keys;	/* NULL = empty slot; heap copies */
+	uint32_t *lens; /* strlen(keys[i]) */
 	uint64_t *iids; /* iid of keys[i] */
 	size_t cap, n;
 };
 
-static uint64_t str_hash(const char *s)
+/* A hash of the n bytes at s, eight at a time. */
+static uint64_t str_hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ULL, w;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	for (w = 0; n; n--)
+		w = (w << 8) | (unsigned char)s[n - 1];
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 32);
 }
 
-/* iid of s, 0 when not interned yet (*slot = where it would go) */
-static uint64_t intern_find(struct intern_table *t, const char *s, size_t *slot)
+/* iid of s (n bytes), 0 when not interned yet (*slot = where it would go) */
+static uint64_t intern_find(struct intern_table *t, const char *s, size_t n, size_t *slot)
 {
 	size_t i;
 
 	if (!t->cap) {
 		t->cap = 1024;
 		t->keys = xcalloc(t->cap, sizeof(*t->keys));
+		t->lens = xcalloc(t->cap, sizeof(*t->lens));
 		t->iids = xcalloc(t->cap, sizeof(*t->iids));
 	}
-	for (i = str_hash(s) & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1))
-		if (!strcmp(t->keys[i], s))
+	for (i = str_hash(s, n) & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1))
+		if (t->lens[i] == n && !memcmp(t->keys[i], s, n))
 			return t->iids[i];
 	*slot = i;
 	return 0;
 }
 
-static uint64_t intern_add(struct intern_table *t, const char *s, size_t slot)
+static uint64_t intern_add(struct intern_table *t, const char *s, size_t n, size_t slot)
 {
-	t->keys[slot] = xstrdup(s);
+	t->keys[slot] = xmalloc(n + 1);
+	memcpy(t->keys[slot], s, n);
+	t->keys[slot][n] = '\0';
+	t->lens[slot] = (uint32_t)n;
 	t->iids[slot] = ++t->n;
 	if (2 * t->n > t->cap) { /* grow: rehash */
 		size_t cap = 2 * t->cap;
 		char **keys = xcalloc(cap, sizeof(*keys));
+		uint32_t *lens = xcalloc(cap, sizeof(*lens));
 		uint64_t *iids = xcalloc(cap, sizeof(*iids));
 
 		for (size_t i = 0; i < t->cap; i++) {
@@ -253,14 +303,18 @@ static uint64_t intern_add(struct intern_table *t, const char *s, size_t slot)
 
 			if (!t->keys[i])
 				continue;
-			for (j = str_hash(t->keys[i]) & (cap - 1); keys[j]; j = (j + 1) & (cap - 1))
+			for (j = str_hash(t->keys[i], t->lens[i]) & (cap - 1); keys[j];
+			     j = (j + 1) & (cap - 1))
 				;
 			keys[j] = t->keys[i];
+			lens[j] = t->lens[i];
 			iids[j] = t->iids[i];
 		}
 		free(t->keys);
+		free(t->lens);
 		free(t->iids);
 		t->keys = keys;
+		t->lens = lens;
 		t->iids = iids;
 		t->cap = cap;
 	}
@@ -272,6 +326,7 @@ static void intern_free(struct intern_table *t)
 	for (size_t i = 0; i < t->cap; i++)
 		free(t->keys[i]);
 	free(t->keys);
+	free(t->lens);
 	free(t->iids);
 }
 
@@ -294,19 +349,28 @@ struct new_string {
 	unsigned kind; /* F_ID_* */
 	uint64_t iid;
 	const char *s;
+	size_t n; /* strlen(s) */
 };
 
-#define OUT_BUF (256 * 1024)
+#define OUT_BUF (256 * 1024) /* packets gathered for one fwrite() */
+#define NCACHE	64	     /* argument names and categories known by address */
+
+/* Interned strings known by their address (argument names: static strings; categories:
+ * strings that live until the export ends, timeline.h). */
+struct addr_cache {
+	struct {
+		const char *key; /* NULL: empty */
+		uint64_t iid;
+	} e[NCACHE];
+	size_t n;
+};
 
 struct pf {
 	struct tl_sink sink;
-	struct pb pkt; /* the packet being built */
-	uint8_t *out;  /* packets waiting for one fwrite() */
-	size_t nout;
-	const char *ann_key[64]; /* argument names by address (static strings) -> iid */
-	uint64_t ann_iid[64];
-	const char *cat_key[16]; /* categories by address (tl_event.cat) -> iid */
-	uint64_t cat_iid[16];
+	/* the packets: each is encoded in place after the ones before it (a Trace.packet
+	 * field), written out past OUT_BUF bytes */
+	struct pb out;
+	struct addr_cache ann, cat;
 	struct intern_table names, cats, anns;
 	/* CPU samples' interning (pf_sample()): function names, module paths, mappings by
 	 * path, frames by "function:mapping", callstacks by their frames; and the
@@ -324,85 +388,93 @@ struct pf {
 
 static int flush_out(struct pf *pf)
 {
-	if (pf->nout && fwrite(pf->out, 1, pf->nout, pf->sink.out) != pf->nout)
+	if (pf->out.len && fwrite(pf->out.b, 1, pf->out.len, pf->sink.out) != pf->out.len)
 		pf->failed = 1;
-	pf->nout = 0;
+	pf->out.len = 0;
 	return pf->failed ? -1 : 0;
 }
 
-/* Append the packet built in pf->pkt to the output as a Trace.packet field. */
-static int flush_packet(struct pf *pf)
-{
-	size_t n = pf->pkt.len;
-
-	if (pf->nout + n + 11 > OUT_BUF && flush_out(pf) < 0)
-		return -1;
-	if (n + 11 > OUT_BUF) { /* a packet larger than the buffer */
-		uint8_t hdr[11];
-		size_t k;
-
-		hdr[0] = (F_PACKET << 3) | 2;
-		k = 1 + varint_put(hdr + 1, n);
-		if (fwrite(hdr, 1, k, pf->sink.out) != k ||
-		    fwrite(pf->pkt.b, 1, n, pf->sink.out) != n)
-			pf->failed = 1;
-	} else {
-		pf->out[pf->nout++] = (F_PACKET << 3) | 2;
-		pf->nout += varint_put(pf->out + pf->nout, n);
-		memcpy(pf->out + pf->nout, pf->pkt.b, n);
-		pf->nout += n;
-	}
-	pf->pkt.len = 0;
-	return pf->failed ? -1 : 0;
-}
-
-/* iid of s in table t (F_ID_* kind), interning it in this packet when new; 0 when the
- * table is full (write the string inline). */
-static uint64_t iid_of(struct pf *pf, struct intern_table *t, unsigned kind, const char *s)
+/* iid of s (n bytes) in table t (F_ID_* kind), interning it in this packet when new; 0
+ * when the table is full (write the string inline). */
+static uint64_t iid_of(struct pf *pf, struct intern_table *t, unsigned kind, const char *s,
+		       size_t n)
 {
 	size_t slot = 0;
-	uint64_t iid = intern_find(t, s, &slot);
+	uint64_t iid = intern_find(t, s, n, &slot);
 
 	if (iid || t->n >= MAX_INTERNED)
 		return iid;
-	iid = intern_add(t, s, slot);
-	pf->news[pf->nnews++] = (struct new_string){kind, iid, s};
+	iid = intern_add(t, s, n, slot);
+	pf->news[pf->nnews++] = (struct new_string){kind, iid, s, n};
 	return iid;
 }
 
-static void packet_start(struct pf *pf, int64_t ts)
+/* iid of the string at address s (that lives until the export ends) through cache c
+ * (open addressing on the address; once half full, new addresses are looked up by their
+ * text each time). */
+static inline uint64_t iid_by_addr(struct pf *pf, struct addr_cache *c, struct intern_table *t,
+				   unsigned kind, const char *s)
 {
-	struct pb *p = &pf->pkt;
+	size_t i = (size_t)(((uintptr_t)s * 0x9e3779b97f4a7c15ULL) >> 32) & (NCACHE - 1);
+	uint64_t iid;
 
-	p->len = 0;
+	for (; c->e[i].key; i = (i + 1) & (NCACHE - 1))
+		if (c->e[i].key == s)
+			return c->e[i].iid;
+	iid = iid_of(pf, t, kind, s, strlen(s));
+	if (2 * (c->n + 1) <= NCACHE) {
+		c->e[i].key = s;
+		c->e[i].iid = iid;
+		c->n++;
+	}
+	return iid;
+}
+
+/* Start a packet (a Trace.packet field in pf->out): its timestamp (none when ts < 0) and
+ * sequence, with room for its scalar fields. */
+static inline void packet_start(struct pf *pf, int64_t ts)
+{
+	struct pb *p = &pf->out;
+
+	pb_reserve(p, PB_SLACK);
+	pb_begin(p, F_PACKET);
 	pf->nnews = 0;
 	if (ts >= 0)
 		pb_uint(p, F_TP_TIMESTAMP, (uint64_t)ts);
 	pb_uint(p, F_TP_SEQ_ID, SEQ_ID);
 }
 
-/* The interned data of this packet, then the packet itself. */
+/* Close the packet; write the buffer out past OUT_BUF bytes. */
+static inline int packet_end(struct pf *pf)
+{
+	pb_end(&pf->out);
+	if (pf->out.len >= OUT_BUF)
+		return flush_out(pf);
+	return pf->failed ? -1 : 0;
+}
+
+/* The interned data of this packet, then its end. */
 static int packet_finish(struct pf *pf)
 {
-	struct pb *p = &pf->pkt;
+	struct pb *p = &pf->out;
 
 	if (pf->nnews) {
 		pb_begin(p, F_TP_INTERNED);
 		for (int i = 0; i < pf->nnews; i++) {
 			pb_begin(p, pf->news[i].kind);
 			pb_uint(p, 1, pf->news[i].iid);
-			pb_str(p, 2, pf->news[i].s);
+			pb_bytes(p, 2, pf->news[i].s, pf->news[i].n);
 			pb_end(p);
 		}
 		pb_end(p);
 	}
-	return flush_packet(pf);
+	return packet_end(pf);
 }
 
 static int pf_track(struct tl_sink *s, struct tl_track *t)
 {
 	struct pf *pf = s->priv;
-	struct pb *p = &pf->pkt;
+	struct pb *p = &pf->out;
 
 	packet_start(pf, -1);
 	pb_begin(p, F_TP_TRACK_DESC);
@@ -439,7 +511,7 @@ static int pf_track(struct tl_sink *s, struct tl_track *t)
 		break;
 	}
 	pb_end(p);
-	return flush_packet(pf);
+	return packet_end(pf);
 }
 
 static struct pf_track *track_state(struct pf *pf, struct tl_track *t)
@@ -459,7 +531,7 @@ static struct pf_track *track_state(struct pf *pf, struct tl_track *t)
 /* A slice end on lane uuid at ts. */
 static int write_end(struct pf *pf, uint64_t uuid, int64_t ts)
 {
-	struct pb *p = &pf->pkt;
+	struct pb *p = &pf->out;
 
 	packet_start(pf, ts);
 	pb_uint(p, F_TP_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL);
@@ -467,7 +539,7 @@ static int write_end(struct pf *pf, uint64_t uuid, int64_t ts)
 	pb_uint(p, F_TE_TYPE, TYPE_SLICE_END);
 	pb_uint(p, F_TE_TRACK_UUID, uuid);
 	pb_end(p);
-	return flush_packet(pf);
+	return packet_end(pf);
 }
 
 /* Close the slices of lane l that end at or before ts. */
@@ -490,7 +562,7 @@ static struct lane *add_lane(struct pf *pf, struct pf_track *ps)
 	if (ps->nlanes == 0) {
 		l->uuid = ps->t->uuid;
 	} else {
-		struct pb *p = &pf->pkt;
+		struct pb *p = &pf->out;
 
 		l->uuid = pf->next_lane_uuid++;
 		packet_start(pf, -1);
@@ -501,7 +573,7 @@ static struct lane *add_lane(struct pf *pf, struct pf_track *ps)
 		pb_str(p, F_TD_NAME, ps->t->name);
 		pb_uint(p, F_TD_SIBLING_RANK, (uint64_t)(int64_t)ps->t->sort_index);
 		pb_end(p);
-		flush_packet(pf);
+		packet_end(pf);
 	}
 	ps->nlanes++;
 	return l;
@@ -533,20 +605,12 @@ static struct lane *place(struct pf *pf, struct pf_track *ps, int64_t ts, int64_
 
 static void write_args(struct pf *pf, const struct tl_event *e)
 {
-	struct pb *p = &pf->pkt;
+	struct pb *p = &pf->out;
 
 	for (int i = 0; i < e->nargs; i++) {
 		const struct tl_arg *a = &e->args[i];
-		size_t slot = ((uintptr_t)a->name >> 3) & 63;
-		uint64_t iid;
-
-		if (pf->ann_key[slot] == a->name) { /* the names are static strings */
-			iid = pf->ann_iid[slot];
-		} else {
-			iid = iid_of(pf, &pf->anns, F_ID_ANN_NAMES, a->name);
-			pf->ann_key[slot] = a->name;
-			pf->ann_iid[slot] = iid;
-		}
+		/* the names are static strings */
+		uint64_t iid = iid_by_addr(pf, &pf->ann, &pf->anns, F_ID_ANN_NAMES, a->name);
 
 		pb_begin(p, F_TE_DEBUG);
 		if (iid)
@@ -571,11 +635,11 @@ static void write_args(struct pf *pf, const struct tl_event *e)
 /* iid of key in t, adding it when new (*added = 1: write its entry in this packet). */
 static uint64_t sample_iid(struct intern_table *t, const char *key, int *added)
 {
-	size_t slot = 0;
-	uint64_t iid = intern_find(t, key, &slot);
+	size_t slot = 0, n = strlen(key);
+	uint64_t iid = intern_find(t, key, n, &slot);
 
 	*added = !iid;
-	return iid ? iid : intern_add(t, key, slot);
+	return iid ? iid : intern_add(t, key, n, slot);
 }
 
 /* An InternedString entry {iid, str} of field `field` in the packet's InternedData. */
@@ -591,7 +655,7 @@ static void sample_string(struct pb *id, unsigned field, uint64_t iid, const cha
  * mappings, when new) is interned in the same packet. */
 static int pf_sample(struct pf *pf, const struct tl_event *e)
 {
-	struct pb *p = &pf->pkt, *id = &pf->sid;
+	struct pb *p = &pf->out, *id = &pf->sid;
 	uint64_t frame[256];
 	struct strbuf *key = &pf->key;
 	int n = e->nframes < 256 ? e->nframes : 256, added;
@@ -603,6 +667,7 @@ static int pf_sample(struct pf *pf, const struct tl_event *e)
 		const struct tl_frame *f = &e->frames[i];
 		uint64_t fn = sample_iid(&pf->fnames, f->name, &added), map = 0;
 
+		pb_reserve(id, PB_SLACK); /* this frame's scalar fields */
 		if (added)
 			sample_string(id, F_ID_FUNCTION_NAMES, fn, f->name);
 		if (f->module[0]) {
@@ -637,6 +702,7 @@ static int pf_sample(struct pf *pf, const struct tl_event *e)
 		strbuf_addf(key, "%llu,", (unsigned long long)frame[i]);
 	stack = sample_iid(&pf->stacks, key->buf, &added);
 	if (added) {
+		pb_reserve(id, (size_t)n * PB_FIELD_MAX + PB_SLACK);
 		pb_begin(id, F_ID_CALLSTACKS);
 		pb_uint(id, 1, stack);
 		for (int i = n - 1; i >= 0; i--)
@@ -648,7 +714,7 @@ static int pf_sample(struct pf *pf, const struct tl_event *e)
 	pb_uint(p, F_TP_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL);
 	if (id->len) {
 		pb_begin(p, F_TP_INTERNED);
-		pb_room(p, id->len);
+		pb_reserve(p, id->len + PB_SLACK);
 		memcpy(p->b + p->len, id->b, id->len);
 		p->len += id->len;
 		pb_end(p);
@@ -661,13 +727,13 @@ static int pf_sample(struct pf *pf, const struct tl_event *e)
 	pb_uint(p, F_PS_CPU_MODE, CPU_MODE_USER);
 	pb_end(p);
 	pf->sink.events++;
-	return flush_packet(pf);
+	return packet_end(pf);
 }
 
 static int pf_event(struct tl_sink *s, const struct tl_event *e)
 {
 	struct pf *pf = s->priv;
-	struct pb *p = &pf->pkt;
+	struct pb *p = &pf->out;
 	uint64_t uuid = e->track->uuid;
 	int64_t end = e->ts + (e->dur > 0 ? e->dur : 0);
 	unsigned type;
@@ -710,22 +776,16 @@ static int pf_event(struct tl_sink *s, const struct tl_event *e)
 		else
 			pb_double(p, F_TE_DOUBLE_COUNTER, e->value);
 	} else {
-		uint64_t iid = iid_of(pf, &pf->names, F_ID_NAMES, e->name ? e->name : "");
+		const char *name = e->name ? e->name : "";
+		size_t n = strlen(name);
+		uint64_t iid = iid_of(pf, &pf->names, F_ID_NAMES, name, n);
 
 		if (iid)
 			pb_uint(p, F_TE_NAME_IID, iid);
 		else
-			pb_str(p, F_TE_NAME, e->name ? e->name : "");
+			pb_bytes(p, F_TE_NAME, name, n);
 		if (e->cat) {
-			size_t slot = ((uintptr_t)e->cat >> 3) & 15;
-
-			if (pf->cat_key[slot] == e->cat) {
-				iid = pf->cat_iid[slot];
-			} else {
-				iid = iid_of(pf, &pf->cats, F_ID_CATEGORIES, e->cat);
-				pf->cat_key[slot] = e->cat;
-				pf->cat_iid[slot] = iid;
-			}
+			iid = iid_by_addr(pf, &pf->cat, &pf->cats, F_ID_CATEGORIES, e->cat);
 			if (iid)
 				pb_uint(p, F_TE_CATEGORY_IIDS, iid);
 			else
@@ -782,8 +842,7 @@ static void pf_destroy(struct tl_sink *s)
 	intern_free(&pf->stacks);
 	free(pf->sid.b);
 	strbuf_release(&pf->key);
-	free(pf->pkt.b);
-	free(pf->out);
+	free(pf->out.b);
 	free(pf);
 }
 
@@ -799,12 +858,12 @@ struct tl_sink *tl_pftrace_sink(FILE *out)
 	pf->sink.destroy = pf_destroy;
 	pf->sink.out = out;
 	pf->sink.priv = pf;
-	pf->out = xmalloc(OUT_BUF);
+	pb_reserve(&pf->out, OUT_BUF + PB_SLACK);
 	pf->next_lane_uuid = 1ULL << 62; /* the walk numbers its tracks from 1 */
 	/* the first packet: this sequence starts with empty incremental state */
 	packet_start(pf, -1);
-	pb_uint(&pf->pkt, F_TP_SEQ_FLAGS, SEQ_INCREMENTAL_CLEARED);
-	flush_packet(pf);
+	pb_uint(&pf->out, F_TP_SEQ_FLAGS, SEQ_INCREMENTAL_CLEARED);
+	packet_end(pf);
 	return &pf->sink;
 }
 
