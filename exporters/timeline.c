@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/nsys_event_type.h"
 #include "core/util.h"
@@ -163,11 +164,13 @@ struct rep {
 	struct map thrds; /* globalTid -> thread name (heap) */
 	struct map ranks; /* pid -> MPI rank + 1 (as a pointer-sized integer) */
 	struct map doms;  /* NVTX domainId -> name (heap) */
-	struct {	  /* rowid_ordered() of the tables read (the API calls twice) */
+	int doms_loaded;  /* doms holds every domain of the report */
+	struct {	  /* whether the rows of a table are in time order (ordered_rows()) */
 		const char *table, *where;
 		int o;
 	} order[16];
 	int norder;
+	int64_t ncut; /* CPU samples whose stacks were cut (said once the trace is written) */
 };
 
 struct window {
@@ -221,10 +224,21 @@ struct walk {
 	int nvtx_filter;
 	int status;		 /* first failure (enum gp_exit) */
 	uint64_t skipped;	 /* events dropped by the filters */
-	sqlite3 *failed_db;	 /* the report a read failed on */
 	struct corr_counts corr; /* of the report being walked */
+	int api_marked;		 /* corr has CORR_API (mark_calls()) */
 	struct map inflight;	 /* (pid << 32 | correlationId) -> struct inflight */
 	struct inflight *free_inflight;
+	/* Optimistic reads (ordered_rows()): a table whose order is not known yet is read in
+	 * rowid order, checked as it goes (tl_rows_verify()), with no scan of its order
+	 * first; the first row out of order sets restart (and status, which stops the walk),
+	 * and timeline_export() writes the trace again, with the order scans.  Only when
+	 * the output is a file of ours, which can be emptied. */
+	int optimistic, restart;
+	struct { /* the optimistic reads open, to remember their tables' order */
+		struct tl_rows *rs;
+		struct rep *r;
+		const char *table, *where;
+	} verifying[8];
 };
 
 /* ---- tracks ----------------------------------------------------------------------------- */
@@ -445,12 +459,45 @@ static void finish(struct walk *w, struct rep *r, sqlite3_stmt *st, int rc)
 	sqlite3_finalize(st);
 }
 
+static void order_memo(struct rep *r, const char *table, const char *where, int o);
+
+/* The optimistic read rs (w->verifying) is over: when o >= 0, its table is (1) or is not
+ * (0) in time order. */
+static void verified(struct walk *w, struct tl_rows *rs, int o)
+{
+	for (size_t i = 0; i < sizeof(w->verifying) / sizeof(w->verifying[0]); i++) {
+		if (w->verifying[i].rs != rs)
+			continue;
+		if (o >= 0)
+			order_memo(w->verifying[i].r, w->verifying[i].table, w->verifying[i].where,
+				   o);
+		w->verifying[i].rs = NULL;
+	}
+}
+
 /* The same for a source of rows (ordered_rows()). */
 static void finish_rows(struct walk *w, struct rep *r, struct tl_rows *rs, int rc)
 {
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		read_failed(w, r, rs->errmsg[0] ? rs->errmsg : NULL);
+	verified(w, rs, rs->verified ? 1 : -1);
 	tl_rows_close(rs);
+}
+
+/* tl_rows_step() for the walk: the first row out of order of an optimistic read stops the
+ * walk, to start again (struct walk); that is not an error (SQLITE_DONE). */
+static int rows_step(struct walk *w, struct tl_rows *rs)
+{
+	int rc = tl_rows_step(rs);
+
+	if (rc != TL_ROWS_UNORDERED)
+		return rc;
+	verified(w, rs, 0);
+	if (!w->status) {
+		w->restart = 1;
+		w->status = GP_EXIT_ERROR;
+	}
+	return SQLITE_DONE;
 }
 
 static int has(struct rep *r, const char *table)
@@ -518,7 +565,12 @@ static void load_names(struct walk *w, struct rep *r, struct map *m, const char 
  * push/pop range at its pop, after the ranges nested in it): one scan of (start, end) in
  * rowid order, without a sort, tells, and the pass then reads in rowid order (free on a
  * rowid table).  Otherwise it sorts, with the rowid breaking ties so that both ways give
- * the same order. */
+ * the same order.  When the trace goes to a file of ours, that scan is skipped: the pass
+ * reads in rowid order at once and checks the order as it goes; a row out of order (a
+ * table not in order: found at its first rows, as a rule) empties the file and the export
+ * starts again, this time with the scans (struct walk, timeline_export()).  The scans were
+ * a third of the export of a report in order (bench_timeline: 3 of the 6 reads of its
+ * rows, with the flows' scan of the API calls). */
 
 /* (start, end) of consecutive rows, in (start ASC, end DESC) order so far? */
 struct order_check {
@@ -586,23 +638,55 @@ static int rowid_ordered(struct rep *r, const char *table, const char *a, const 
 	return c.ok && rc == SQLITE_DONE;
 }
 
+/* rowid_ordered()'s answer for table (and where) of r when known, else -2. */
+static int order_known(const struct rep *r, const char *table, const char *where)
+{
+	for (int i = 0; i < r->norder; i++)
+		if (!strcmp(r->order[i].table, table) && r->order[i].where == where)
+			return r->order[i].o;
+	return -2;
+}
+
 /* Open rs on the rows of "SELECT <cols> FROM <from>" in (start ASC, end DESC) order:
- * table (alias a in from, those rows where `where`, or all when NULL) read in rowid order
- * when rowid_ordered() says it is in that order; else read in storage order and sorted
- * in C (timeline_rows.h), start and end being columns start_col and end_col (-1: no end)
- * of cols; SQLite sorts when the table has no rowid or its times are not integers.
- * Returns 0, or -1 when nothing can be read (said, w->status set). */
+ * table (alias a in from; of its rows, those where `where`, or all when NULL, are to be in
+ * order: from may hold more, which the caller skips) read in rowid order when
+ * rowid_ordered() says it is in that order; else read in storage order and sorted in C
+ * (timeline_rows.h), start and end being columns start_col and end_col (-1: no end) of
+ * cols; SQLite sorts when the table has no rowid or its times are not integers.  An
+ * optimistic walk reads a table whose order is not known yet in rowid order, checked as
+ * it goes (every row of from), instead of that scan (struct walk).  Returns 0, or -1 when
+ * nothing can be read (said, w->status set). */
 static int ordered_rows(struct walk *w, struct rep *r, struct tl_rows *rs, const char *cols,
 			const char *from, const char *table, const char *a, const char *start,
 			const char *end, const char *where, int start_col, int end_col)
 {
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st;
-	int o = -2, rc;
+	int o = order_known(r, table, where), rc;
 
-	for (int i = 0; i < r->norder && o == -2; i++)
-		if (!strcmp(r->order[i].table, table) && r->order[i].where == where)
-			o = r->order[i].o;
+	if (o == -2 && w->optimistic) {
+		strbuf_addf(&sql, "SELECT %s FROM %s ORDER BY %s.rowid", cols, from, a);
+		rc = sqlite3_prepare_v2(r->db, sql.buf, -1, &st, NULL);
+		strbuf_release(&sql);
+		if (rc == SQLITE_OK) {
+			if (tl_rows_direct(rs, st) != SQLITE_OK) {
+				read_failed(w, r, rs->errmsg);
+				tl_rows_close(rs);
+				return -1;
+			}
+			tl_rows_verify(rs, start_col, end_col);
+			for (size_t i = 0; i < sizeof(w->verifying) / sizeof(w->verifying[0]); i++)
+				if (!w->verifying[i].rs) {
+					w->verifying[i].rs = rs;
+					w->verifying[i].r = r;
+					w->verifying[i].table = table;
+					w->verifying[i].where = where;
+					break;
+				}
+			return 0;
+		}
+		/* no rowid (or an error, which the query below says) */
+	}
 	if (o == -2) {
 		o = rowid_ordered(r, table, a, start, end, where);
 		order_memo(r, table, where, o);
@@ -680,8 +764,9 @@ static void pass_end(struct walk *w)
 
 /* ---- the passes ----------------------------------------------------------------------- */
 
-/* The NVTX_EVENTS rows pass_nvtx() reads (as alias e); load_nvtx_names() checks their
- * order under this very pointer. */
+/* The NVTX_EVENTS rows pass_nvtx() reads (as alias e; it skips the others in C, cheaper
+ * than SQLite's IN, an index lookup per row); load_nvtx_names() checks their order under
+ * this very pointer. */
 static const char nvtx_where[] = "e.eventType IN (" NSYS_STR(
     NVTX_EV_MARK) "," NVTX_EV_PUSHPOP_S "," NVTX_EV_STARTEND_S
 		  "," NSYS_STR(NVTXT_EV_PUSHPOP) "," NSYS_STR(NVTXT_EV_STARTEND) ")";
@@ -692,36 +777,43 @@ static int nvtx_event_read(int64_t type)
 	       type == NVTXT_EV_PUSHPOP || type == NVTXT_EV_STARTEND;
 }
 
+static void load_nvtx_names(struct walk *w, struct rep *r);
+static void load_domains(struct walk *w, struct rep *r);
+
 static void pass_nvtx(struct walk *w, struct rep *r)
 {
-	const char *where = nvtx_where;
-	struct strbuf from = STRBUF_INIT;
 	struct tl_rows rows, *st = &rows;
-	int rc, k;
+	int rc;
 
 	if (!has(r, "NVTX_EVENTS"))
 		return;
-	strbuf_addf(&from, "NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = e.textId WHERE %s",
-		    where);
-	k = ordered_rows(w, r, st,
+	if (!w->optimistic && order_known(r, "NVTX_EVENTS", nvtx_where) == -2)
+		load_nvtx_names(w, r); /* the order, and the domains in the same scan */
+	if (ordered_rows(w, r, st,
 			 "e.start, e.end, e.eventType, COALESCE(e.text, s.value), e.globalTid,"
 			 " e.domainId, e.color, e.category,"
 			 " COALESCE(e.int64Value, e.uint64Value, e.int32Value, e.uint32Value),"
 			 " COALESCE(e.doubleValue, e.floatValue)",
-			 from.buf, "NVTX_EVENTS", "e", "start", "end", where, 0, 1);
-	strbuf_release(&from);
-	if (k < 0)
+			 "NVTX_EVENTS e LEFT JOIN StringIds s ON s.id = e.textId", "NVTX_EVENTS",
+			 "e", "start", "end", nvtx_where, 0, 1) < 0)
 		return;
-	while (!w->status && (rc = tl_rows_step(st)) == SQLITE_ROW) {
+	while (!w->status && (rc = rows_step(w, st)) == SQLITE_ROW) {
 		struct tl_event e = {0};
-		int64_t type = col_int(st, 2), gtid = col_int(st, 4);
-		int64_t ts = col_int(st, 0) + r->off;
-		int64_t end = col_null(st, 1) ? ts : col_int(st, 1) + r->off;
-		const char *text = col_text(st, 3), *dom = NULL;
+		int64_t type = col_int(st, 2), gtid, ts, end;
+		const char *text, *dom = NULL;
 		char color[8];
 
-		if (!col_null(st, 5) && col_int(st, 5) != 0)
+		if (!nvtx_event_read(type))
+			continue;
+		gtid = col_int(st, 4);
+		ts = col_int(st, 0) + r->off;
+		end = col_null(st, 1) ? ts : col_int(st, 1) + r->off;
+		text = col_text(st, 3);
+		if (!col_null(st, 5) && col_int(st, 5) != 0) {
+			if (!r->doms_loaded)
+				load_domains(w, r);
 			dom = map_get(&r->doms, (uint64_t)col_int(st, 5));
+		}
 		if (!keep(w, (gtid >> 24) & 0xffffff, ts, end, text))
 			continue;
 		e.name = text ? text : "";
@@ -838,23 +930,29 @@ static void corr_free(struct corr_counts *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* One scan of table's (id, correlationId, start, end) in storage order, id a globalPid or
- * globalTid column: each row with both goes to row() with its process and correlationId,
- * and whether the table is in time order is remembered for add_order() (rowid_ordered()'s
- * answer without a scan of its own).  0, or -1 when it cannot be read (said). */
+/* One scan of table's (id, correlationId) in storage order, id a globalPid or globalTid
+ * column: each row with both goes to row() with its process and correlationId.  With
+ * with_order, (start, end) too, and whether the table is in time order is remembered for
+ * ordered_rows() (rowid_ordered()'s answer without a scan of its own).  0, or -1 when it
+ * cannot be read (said). */
 static int scan_correlations(struct walk *w, struct rep *r, const char *table, const char *id,
-			     void (*row)(struct corr_counts *c, int64_t pid, int64_t corr))
+			     void (*row)(struct corr_counts *c, int64_t pid, int64_t corr),
+			     int with_order)
 {
 	struct strbuf sql = STRBUF_INIT;
 	struct order_check c = ORDER_CHECK_INIT;
 	sqlite3_stmt *st = NULL;
-	int rc, rowid = 1;
+	int rc, rowid = 0;
 
-	strbuf_addf(&sql, "SELECT %s, correlationId, start, end FROM %s ORDER BY rowid", id, table);
-	if (sqlite3_prepare_v2(r->db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
-		rowid = 0; /* no rowid: no order by it */
-		strbuf_reset(&sql);
-		strbuf_addf(&sql, "SELECT %s, correlationId, start, end FROM %s", id, table);
+	if (with_order) {
+		strbuf_addf(&sql, "SELECT %s, correlationId, start, end FROM %s ORDER BY rowid", id,
+			    table);
+		rowid = sqlite3_prepare_v2(r->db, sql.buf, -1, &st, NULL) == SQLITE_OK;
+		strbuf_reset(&sql); /* !rowid: no rowid, no order by it */
+	}
+	if (!rowid) {
+		strbuf_addf(&sql, "SELECT %s, correlationId%s FROM %s", id,
+			    with_order ? ", start, end" : "", table);
 		st = prepare(w, r, sql.buf);
 	}
 	strbuf_release(&sql);
@@ -864,14 +962,14 @@ static int scan_correlations(struct walk *w, struct rep *r, const char *table, c
 		sqlite3_value *id = sqlite3_column_value(st, 0),
 			      *corr = sqlite3_column_value(st, 1);
 
-		if (c.ok)
+		if (rowid && c.ok)
 			order_feed(&c, st, 2, 3);
 		if (sqlite3_value_type(id) != SQLITE_NULL &&
 		    sqlite3_value_type(corr) != SQLITE_NULL)
 			row(&w->corr, (sqlite3_value_int64(id) >> 24) & 0xffffff,
 			    sqlite3_value_int64(corr));
 	}
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_DONE && with_order)
 		order_memo(r, table, NULL, rowid ? c.ok : -1);
 	finish(w, r, st, rc);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -887,7 +985,7 @@ static void count_op(struct corr_counts *c, int64_t pid, int64_t corr)
 }
 
 /* ... and an API call that has GPU work is in the report (CORR_API: pass_cuda reads ahead
- * for it when its GPU work comes first) */
+ * for it when its GPU work comes first; mark_calls()) */
 static void mark_api(struct corr_counts *c, int64_t pid, int64_t corr)
 {
 	unsigned char *slot = corr_slot(c, pid, corr, 0);
@@ -897,19 +995,33 @@ static void mark_api(struct corr_counts *c, int64_t pid, int64_t corr)
 }
 
 /* Count the GPU operations of each (process, correlationId) of r into w->corr, one scan
- * per GPU table.  Returns the number of GPU tables. */
+ * per GPU table (which checks the table's order too, unless known or read optimistically:
+ * ordered_rows()).  Returns the number of GPU tables. */
 static int count_gpu_ops(struct walk *w, struct rep *r)
 {
 	int n = 0;
 
 	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
-		if (!has(r, gpu_parts[i].table))
+		const char *t = gpu_parts[i].table;
+
+		if (!has(r, t))
 			continue;
 		n++;
-		if (scan_correlations(w, r, gpu_parts[i].table, "globalPid", count_op) < 0)
+		if (scan_correlations(w, r, t, "globalPid", count_op,
+				      !w->optimistic && order_known(r, t, NULL) == -2) < 0)
 			break;
 	}
 	return n;
+}
+
+/* The API calls of r that have GPU work: CORR_API in w->corr, one scan of the API table.
+ * Done when a GPU operation comes before its call was read (rare: clocks that disagree,
+ * or a call not in the report), not before the walk: calls read before their GPU work
+ * are found in the in-flight map. */
+static void mark_calls(struct walk *w, struct rep *r)
+{
+	w->api_marked = 1;
+	scan_correlations(w, r, "CUPTI_ACTIVITY_KIND_RUNTIME", "globalTid", mark_api, 0);
 }
 
 /* The API call of st's row (start, end, globalTid, correlationId, name, returnValue) as a
@@ -992,9 +1104,9 @@ struct cursor {
 	int64_t ts, te;	    /* start and end as read (0 for NULL) */
 };
 
-static void cursor_step(struct cursor *c)
+static void cursor_step(struct walk *w, struct cursor *c)
 {
-	c->rc = tl_rows_step(&c->st);
+	c->rc = rows_step(w, &c->st);
 	c->row = c->rc == SQLITE_ROW;
 	if (c->row) { /* NULL sorts first, as in SQLite */
 		c->ts = col_int(&c->st, 1);
@@ -1040,7 +1152,7 @@ static void api_read(struct walk *w, struct rep *r, struct cursor *a, int64_t ts
 				*v = f;
 			}
 		}
-		a->rc = tl_rows_step(&a->st);
+		a->rc = rows_step(w, &a->st);
 		a->row = a->rc == SQLITE_ROW;
 	}
 }
@@ -1059,10 +1171,10 @@ static void pass_cuda(struct walk *w, struct rep *r)
 	size_t nsrc = 0;
 
 	grid.s[0] = block.s[0] = '\0';
-	/* flows: the GPU operations per call, and which calls are in the report */
-	if (has(r, "CUPTI_ACTIVITY_KIND_RUNTIME") && count_gpu_ops(w, r) && !w->status &&
-	    w->corr.pages.n)
-		scan_correlations(w, r, "CUPTI_ACTIVITY_KIND_RUNTIME", "globalTid", mark_api);
+	/* flows: the GPU operations per call (which calls are in the report: mark_calls()) */
+	w->api_marked = 0;
+	if (has(r, "CUPTI_ACTIVITY_KIND_RUNTIME"))
+		count_gpu_ops(w, r);
 
 	for (size_t i = 0; i < NGPU_PARTS && !w->status; i++) {
 		struct strbuf cols = STRBUF_INIT, from = STRBUF_INIT;
@@ -1077,7 +1189,7 @@ static void pass_cuda(struct walk *w, struct rep *r)
 		strbuf_release(&cols);
 		strbuf_release(&from);
 		if (k == 0)
-			cursor_step(&src[nsrc++]);
+			cursor_step(w, &src[nsrc++]);
 	}
 	if (has(r, "CUPTI_ACTIVITY_KIND_RUNTIME") && !w->status &&
 	    ordered_rows(w, r, &api.st,
@@ -1085,7 +1197,7 @@ static void pass_cuda(struct walk *w, struct rep *r)
 			 "CUPTI_ACTIVITY_KIND_RUNTIME r LEFT JOIN StringIds s ON s.id = r.nameId",
 			 "CUPTI_ACTIVITY_KIND_RUNTIME", "r", "start", "end", NULL, 0, 1) == 0) {
 		has_api = 1;
-		api.rc = tl_rows_step(&api.st);
+		api.rc = rows_step(w, &api.st);
 		api.row = api.rc == SQLITE_ROW;
 	}
 	while (!w->status) {
@@ -1114,24 +1226,27 @@ static void pass_cuda(struct walk *w, struct rep *r)
 		has_corr = !col_null(st, 5);
 		corr = col_int(st, 5);
 		if (has_api && has_corr && !col_null(st, 6)) {
-			unsigned char *slot = corr_slot(&w->corr, pid, corr, 0);
+			uint64_t key = ((uint64_t)pid << 32) | ((uint64_t)corr & 0xffffffff);
+			struct inflight *f = map_get(&w->inflight, key);
 
-			if (slot && (*slot & CORR_API)) { /* the API call is in the report */
-				uint64_t key =
-				    ((uint64_t)pid << 32) | ((uint64_t)corr & 0xffffffff);
-				struct inflight *f;
+			if (!f) { /* its call not read yet, or not in the report */
+				unsigned char *slot;
 
-				api_read(w, r, &api, g->start, key, 1);
-				f = map_get(&w->inflight, key);
-				if (f) {
-					call = *f;
-					in_report = 1;
-					if (f->left > 0 &&
-					    --f->left == 0) { /* its last operation */
-						map_del(&w->inflight, key);
-						f->next = w->free_inflight;
-						w->free_inflight = f;
-					}
+				if (!w->api_marked)
+					mark_calls(w, r);
+				slot = corr_slot(&w->corr, pid, corr, 0);
+				if (slot && (*slot & CORR_API)) { /* it is: read on to it */
+					api_read(w, r, &api, g->start, key, 1);
+					f = map_get(&w->inflight, key);
+				}
+			}
+			if (f) {
+				call = *f;
+				in_report = 1;
+				if (f->left > 0 && --f->left == 0) { /* its last operation */
+					map_del(&w->inflight, key);
+					f->next = w->free_inflight;
+					w->free_inflight = f;
 				}
 			}
 		}
@@ -1163,7 +1278,7 @@ static void pass_cuda(struct walk *w, struct rep *r)
 			break;
 		}
 		if (!keep(w, pid, e.ts, e.ts + e.dur, e.name)) {
-			cursor_step(g);
+			cursor_step(w, g);
 			continue;
 		}
 		dev = col_int(st, 3);
@@ -1208,7 +1323,7 @@ static void pass_cuda(struct walk *w, struct rep *r)
 			}
 		}
 		deliver(w, &e);
-		cursor_step(g);
+		cursor_step(w, g);
 	}
 	if (has_api) /* the calls after the last GPU operation */
 		api_read(w, r, &api, INT64_MAX, 0, 0);
@@ -1232,7 +1347,7 @@ static void pass_osrt(struct walk *w, struct rep *r)
 			 "OSRT_API o LEFT JOIN StringIds s ON s.id = o.nameId", "OSRT_API", "o",
 			 "start", "end", NULL, 0, 1) < 0)
 		return;
-	while (!w->status && (rc = tl_rows_step(st)) == SQLITE_ROW) {
+	while (!w->status && (rc = rows_step(w, st)) == SQLITE_ROW) {
 		struct tl_event e = {.type = TL_SLICE, .cat = "osrt"};
 		int64_t gtid = col_int(st, 2);
 
@@ -1373,10 +1488,7 @@ static void pass_samples(struct walk *w, struct rep *r)
 		}
 	}
 	strbuf_release(&text);
-	if (ncut)
-		warning("%" PRId64 " CPU samples of '%s' have stacks deeper than %d frames: their "
-			"outermost frames are not in the trace",
-			ncut, r->path, SAMPLE_FRAMES_MAX);
+	r->ncut = ncut; /* said when the trace is written (a walk may start again) */
 	finish(w, r, st, rc);
 	pass_end(w);
 }
@@ -1432,7 +1544,7 @@ static void pass_memory(struct walk *w, struct rep *r)
 			 "CUDA_GPU_MEMORY_USAGE_EVENTS m", "CUDA_GPU_MEMORY_USAGE_EVENTS", "m",
 			 "start", NULL, NULL, 0, -1) < 0)
 		return;
-	while (!w->status && (rc = tl_rows_step(st)) == SQLITE_ROW) {
+	while (!w->status && (rc = rows_step(w, st)) == SQLITE_ROW) {
 		int64_t pid = (col_int(st, 1) >> 24) & 0xffffff, dev = col_int(st, 2);
 		uint64_t key = rkey(r, ((uint64_t)pid << 16) | ((uint64_t)dev & 0xffff));
 		struct tl_track *t = map_get(&w->tracks[K_MEMORY], key);
@@ -1503,7 +1615,7 @@ static void pass_metrics(struct walk *w, struct rep *r)
 		sqlite3_finalize(names);
 		return;
 	}
-	while (!w->status && (rc = tl_rows_step(st)) == SQLITE_ROW) {
+	while (!w->status && (rc = rows_step(w, st)) == SQLITE_ROW) {
 		int64_t type = col_int(st, 1), metric = col_int(st, 2);
 		uint64_t key = rkey(r, ((uint64_t)type << 24) ^ (uint64_t)metric);
 		struct tl_track *t = map_get(&w->tracks[K_METRIC], key);
@@ -1566,6 +1678,7 @@ static void load_nvtx_names(struct walk *w, struct rep *r)
 	sqlite3_stmt *st;
 	int rc, rowid = 1;
 
+	r->doms_loaded = 1;
 	if (sqlite3_prepare_v2(r->db,
 			       "SELECT eventType, start, end, domainId, text FROM NVTX_EVENTS"
 			       " ORDER BY rowid",
@@ -1596,6 +1709,34 @@ static void load_nvtx_names(struct walk *w, struct rep *r)
 	finish(w, r, st, rc);
 }
 
+/* The NVTX domains' names alone into r->doms (load_nvtx_names()'s, without the order):
+ * their NvtxDomainCreate rows, in rowid order (the last of an id is its name). */
+static void load_domains(struct walk *w, struct rep *r)
+{
+#define DOMAINS_SQL                                                                                \
+	"SELECT domainId, text FROM NVTX_EVENTS WHERE eventType = " NVTX_EV_DOMAIN_CREATE_S
+	sqlite3_stmt *st;
+	int rc;
+
+	r->doms_loaded = 1;
+	if (sqlite3_prepare_v2(r->db, DOMAINS_SQL " ORDER BY rowid", -1, &st, NULL) != SQLITE_OK)
+		st = prepare(w, r, DOMAINS_SQL); /* no rowid */
+#undef DOMAINS_SQL
+	if (!st)
+		return;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *s = sq_text(st, 1);
+		void **v;
+
+		if (!s || sq_null(st, 0))
+			continue;
+		v = map_slot(&r->doms, (uint64_t)sq_int(st, 0), 1);
+		free(*v);
+		*v = xstrdup(s);
+	}
+	finish(w, r, st, rc);
+}
+
 static void load_report(struct walk *w, struct rep *r)
 {
 	if (has(r, "PROCESSES"))
@@ -1604,8 +1745,6 @@ static void load_report(struct walk *w, struct rep *r)
 		load_names(w, r, &r->thrds,
 			   "SELECT t.globalTid, s.value FROM ThreadNames t"
 			   " JOIN StringIds s ON s.id = t.nameId");
-	if (has(r, "NVTX_EVENTS"))
-		load_nvtx_names(w, r);
 	if (has(r, "MPI_RANKS")) {
 		sqlite3_stmt *st = prepare(w, r, "SELECT globalTid, rank FROM MPI_RANKS");
 		int rc;
@@ -1640,6 +1779,8 @@ static int load_nvtx_windows(struct walk *w)
 
 		if (!has(r, "NVTX_EVENTS"))
 			continue;
+		if (!r->doms_loaded)
+			load_domains(w, r);
 		st = prepare(w, r,
 			     "SELECT e.start, e.end, e.domainId FROM NVTX_EVENTS e"
 			     " LEFT JOIN StringIds s ON s.id = e.textId"
@@ -1730,6 +1871,46 @@ static void free_rep(struct rep *r)
 	map_free(&r->doms, free);
 }
 
+/* Free what a walk over the reports made (its sink, tracks, the flows' state) and set it
+ * back to its start, for another (struct walk: optimistic reads). */
+static void walk_clear(struct walk *w)
+{
+	tl_sink_free(w->sink); /* first: it unhooks its state from the tracks */
+	w->sink = NULL;
+	for (size_t k = 0; k < sizeof(w->tracks) / sizeof(w->tracks[0]); k++)
+		map_free(&w->tracks[k], free_track);
+	map_free(&w->inflight, free);
+	corr_free(&w->corr);
+	while (w->free_inflight) {
+		struct inflight *f = w->free_inflight;
+
+		w->free_inflight = f->next;
+		free(f);
+	}
+	w->next_uuid = 1;
+	w->ntracks = w->next_flow = w->skipped = 0;
+	memset(w->ended, 0, sizeof(w->ended));
+	memset(w->verifying, 0, sizeof(w->verifying));
+	w->status = w->restart = w->api_marked = 0;
+	for (size_t i = 0; i < w->nreps; i++)
+		w->reps[i].ncut = 0;
+}
+
+/* Every report into w->sink, pass after pass, to the sink's end; a failure stops them. */
+static void walk_reports(struct walk *w)
+{
+	static void (*const passes[])(struct walk *, struct rep *) = {
+	    pass_nvtx,	  pass_cuda,   pass_osrt,	 pass_mpi,
+	    pass_samples, pass_memory, pass_host_memory, pass_metrics,
+	};
+
+	for (size_t i = 0; i < w->nreps; i++)
+		for (size_t k = 0; k < sizeof(passes) / sizeof(passes[0]) && !w->status; k++)
+			passes[k](w, &w->reps[i]);
+	if (!w->status && w->sink->end(w->sink) < 0)
+		w->status = GP_EXIT_OUTPUT;
+}
+
 int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
 		    const struct timeline_opts *o)
 {
@@ -1764,22 +1945,32 @@ int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
 	if (!status)
 		status = export_output_open(o->output, o->force, &f, &tmp);
 	if (!status) {
-		setvbuf(f, NULL, _IOFBF, 1 << 20);
-		w.sink = o->type == TIMELINE_PERFETTO ? tl_pftrace_sink(f) : tl_json_sink(f);
-		for (size_t i = 0; i < n && !w.status; i++) {
-			struct rep *r = &w.reps[i];
+		uint64_t events = 0;
 
-			pass_nvtx(&w, r);
-			pass_cuda(&w, r);
-			pass_osrt(&w, r);
-			pass_mpi(&w, r);
-			pass_samples(&w, r);
-			pass_memory(&w, r);
-			pass_host_memory(&w, r);
-			pass_metrics(&w, r);
+		setvbuf(f, NULL, _IOFBF, 1 << 20);
+		w.optimistic = tmp != NULL; /* a file of ours, which can be emptied */
+		for (;;) {
+			w.sink =
+			    o->type == TIMELINE_PERFETTO ? tl_pftrace_sink(f) : tl_json_sink(f);
+			walk_reports(&w);
+			events = w.sink->events;
+			if (!w.restart)
+				break;
+			/* a table read optimistically is out of order: again, with the scans */
+			walk_clear(&w);
+			w.optimistic = 0;
+			if (fflush(f) != 0 || ftruncate(fileno(f), 0) != 0 ||
+			    fseek(f, 0, SEEK_SET) != 0) {
+				w.status = GP_EXIT_OUTPUT;
+				break;
+			}
 		}
-		if (!w.status && w.sink->end(w.sink) < 0)
-			w.status = GP_EXIT_OUTPUT;
+		for (size_t i = 0; i < n; i++)
+			if (w.reps[i].ncut)
+				warning("%" PRId64
+					" CPU samples of '%s' have stacks deeper than %d "
+					"frames: their outermost frames are not in the trace",
+					w.reps[i].ncut, w.reps[i].path, SAMPLE_FRAMES_MAX);
 		if (w.status == GP_EXIT_OUTPUT)
 			error("cannot write '%s': %s", o->output, strerror(errno));
 		status = export_output_close(f, o->output, tmp, w.status);
@@ -1788,21 +1979,11 @@ int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
 			    stderr,
 			    "gprof-cli: exported %llu events on %llu tracks from %zu report%s to "
 			    "'%s'%s\n",
-			    (unsigned long long)w.sink->events, (unsigned long long)w.ntracks, n,
+			    (unsigned long long)events, (unsigned long long)w.ntracks, n,
 			    n == 1 ? "" : "s", o->output,
 			    w.skipped ? " (filters dropped the others)" : "");
-		tl_sink_free(w.sink);
 	}
-	for (size_t k = 0; k < sizeof(w.tracks) / sizeof(w.tracks[0]); k++)
-		map_free(&w.tracks[k], free_track);
-	map_free(&w.inflight, free);
-	corr_free(&w.corr);
-	while (w.free_inflight) {
-		struct inflight *f = w.free_inflight;
-
-		w.free_inflight = f->next;
-		free(f);
-	}
+	walk_clear(&w);
 	for (size_t i = 0; i < n; i++)
 		free_rep(&w.reps[i]);
 	free(w.reps);

@@ -3,14 +3,16 @@
  * timeline trace (man gprof-cli-export, TIMELINE EXPORT).
  *
  * One event walk (timeline.c) reads the report tables with streaming SQLite queries, each
- * ordered by start time (read in storage order when a first scan finds the table in time
- * order, as nsys's exports hold it; else sorted in C, timeline_rows.h), applies the filters and
- * hands tracks and events to a writer (a "sink"): Perfetto's protobuf trace format
- * (timeline_pftrace.c) or the Trace Event Format JSON of chrome://tracing
- * (timeline_json.c).  Nothing is held per event: memory is the tracks, the interned names,
- * the NVTX windows of --nvtx, the sort of a table out of order (chunks of 16 MiB, spilled
- * to a temporary file), one byte per CUDA API call with GPU work counts (the flows), and
- * the API calls whose GPU work has not started yet.
+ * ordered by start time (read in storage order when the table is in time order, as nsys's
+ * exports hold it: checked by a first scan, or as it is read when the trace goes to a
+ * file, which is then emptied and written again, with the scans, should a table turn out
+ * not to be; else sorted in C, timeline_rows.h), applies the filters and hands tracks and
+ * events to a writer (a "sink"): Perfetto's protobuf trace format (timeline_pftrace.c) or
+ * the Trace Event Format JSON of chrome://tracing (timeline_json.c).  Nothing is held per
+ * event: memory is the tracks, the interned names, the NVTX windows of --nvtx, the sort of
+ * a table out of order (chunks of 16 MiB, spilled to a temporary file), one byte per CUDA
+ * API call with GPU work counts (the flows), and the API calls whose GPU work has not
+ * started yet.
  *
  * Tracks (nsys's rows): a process per report process with events, named from PROCESSES
  * (with the MPI rank or the report's file name when several reports go into one trace); a
@@ -70,9 +72,11 @@ char *timeline_default_output(const char *db_path, enum timeline_type t);
 /*
  * Export the n reports dbs (opened with report_open_read(); paths[i] names dbs[i] for
  * labels and messages) into one trace as o says.  The output is written under a temporary
- * name and renamed into place when complete.  Returns GP_EXIT_OK, GP_EXIT_OUTPUT (output exists
- * without force, or cannot be written), GP_EXIT_BAD_INPUT (a report is damaged), GP_EXIT_ERROR
- * (other SQLite error); the error is printed, and on failure nothing is left at the output path.
+ * name (emptied and written again when a table read as it is stored turns out not to be in
+ * time order) and renamed into place when complete.  Returns GP_EXIT_OK, GP_EXIT_OUTPUT (output
+ * exists without force, or cannot be written), GP_EXIT_BAD_INPUT (a report is damaged),
+ * GP_EXIT_ERROR (other SQLite error); the error is printed, and on failure nothing is left at the
+ * output path.
  */
 int timeline_export(sqlite3 *const *dbs, const char *const *paths, size_t n,
 		    const struct timeline_opts *o);

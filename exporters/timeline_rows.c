@@ -47,6 +47,7 @@ static void rows_init(struct tl_rows *rs, sqlite3_stmt *st)
 	rs->st = st;
 	rs->fd = -1;
 	rs->cur = -1;
+	rs->vstart = rs->vend = -1;
 }
 
 static int fail(struct tl_rows *rs, int rc, const char *what);
@@ -78,6 +79,34 @@ int tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st)
 	if (!rs->val || !rs->gen_of)
 		return fail(rs, SQLITE_NOMEM, "cannot read");
 	return SQLITE_OK;
+}
+
+void tl_rows_verify(struct tl_rows *rs, int start_col, int end_col)
+{
+	rs->vstart = start_col;
+	rs->vend = end_col;
+	rs->vps = INT64_MIN;
+	rs->vpe = INT64_MAX;
+}
+
+/* The current row (not sorted) comes after the last one in tl_rows_verify()'s order? */
+static int row_in_order(struct tl_rows *rs)
+{
+	sqlite3_value *vs = tl_rows_val_(rs, rs->vstart);
+	sqlite3_value *ve = rs->vend < 0 ? NULL : tl_rows_val_(rs, rs->vend);
+	int ts = sqlite3_value_type(vs), te = ve ? sqlite3_value_type(ve) : SQLITE_NULL;
+	int64_t s, e;
+
+	if ((ts != SQLITE_INTEGER && ts != SQLITE_NULL) ||
+	    (te != SQLITE_INTEGER && te != SQLITE_NULL))
+		return 0;
+	s = ts == SQLITE_NULL ? INT64_MIN : sqlite3_value_int64(vs);
+	e = te == SQLITE_NULL ? INT64_MIN : sqlite3_value_int64(ve);
+	if (s < rs->vps || (s == rs->vps && e > rs->vpe))
+		return 0;
+	rs->vps = s;
+	rs->vpe = e;
+	return 1;
 }
 
 void tl_rows_close(struct tl_rows *rs)
@@ -514,8 +543,16 @@ static void decode(struct tl_rows *rs, const unsigned char *p)
 int tl_rows_step(struct tl_rows *rs)
 {
 	if (!rs->sorted) {
+		int rc;
+
 		rs->gen++;
-		return sqlite3_step(rs->st);
+		rc = sqlite3_step(rs->st);
+		if (rs->vstart >= 0) {
+			if (rc == SQLITE_ROW && !row_in_order(rs))
+				return TL_ROWS_UNORDERED;
+			rs->verified = rc == SQLITE_DONE;
+		}
+		return rc;
 	}
 	if (!rs->nruns) {
 		if (rs->pos >= rs->nidx)

@@ -32,6 +32,10 @@
 /* tl_rows_sort()'s "sort in SQLite instead" (no row was handed out). */
 #define TL_ROWS_FALLBACK (-2)
 
+/* tl_rows_step() of rows read with tl_rows_verify(): this row comes before the one handed
+ * out last (it is not handed out; the rows are not in order). */
+#define TL_ROWS_UNORDERED (-3)
+
 struct tl_rows_run;
 
 /* A source of rows.  Owned by the caller (tl_rows_close() frees what it holds and
@@ -52,6 +56,11 @@ struct tl_rows {
 	 * checks each otherwise) */
 	sqlite3_value **val;
 	uint32_t *gen_of, gen; /* val[i] is this row's when gen_of[i] == gen */
+	/* tl_rows_verify(): the key columns checked (vstart < 0: none), the last row's keys,
+	 * and whether every row was read, in order */
+	int vstart, vend;
+	int64_t vps, vpe;
+	int verified;
 	/* the sort */
 	unsigned char *arena; /* encoded rows of the chunk being filled or replayed */
 	size_t alen, acap;
@@ -70,6 +79,14 @@ struct tl_rows {
  * Returns SQLITE_OK or SQLITE_NOMEM (rs->errmsg says it); the caller closes rs. */
 int tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st);
 
+/* Check, as tl_rows_direct()'s rows are stepped, that they come in (start_col ASC, end_col
+ * DESC; -1: none) order, the order tl_rows_sort() gives, as SQLite orders integers (NULL
+ * first): tl_rows_step() says TL_ROWS_UNORDERED at the first row that does not (or whose
+ * key is a REAL or TEXT, which SQLite orders otherwise), and rs->verified is 1 once it
+ * said SQLITE_DONE after rows all in order.  Call after tl_rows_direct(), before the first
+ * step. */
+void tl_rows_verify(struct tl_rows *rs, int start_col, int end_col);
+
 /* Read every row of st (in storage order; its last column the rowid) and sort them by
  * columns start_col (ASC) and end_col (DESC; -1: none), then the rowid.  Returns SQLITE_OK
  * (rows ready for tl_rows_step()), TL_ROWS_FALLBACK (a key column held a REAL or TEXT:
@@ -79,7 +96,8 @@ int tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st);
  * the caller closes it in every case (tl_rows_close()). */
 int tl_rows_sort(struct tl_rows *rs, sqlite3_stmt *st, int start_col, int end_col);
 
-/* Make the next row current: SQLITE_ROW, SQLITE_DONE, or an error as tl_rows_sort()'s. */
+/* Make the next row current: SQLITE_ROW, SQLITE_DONE, TL_ROWS_UNORDERED (tl_rows_verify()),
+ * or an error as tl_rows_sort()'s. */
 int tl_rows_step(struct tl_rows *rs);
 
 /* Finalize the statement and free the sort's memory and file; rs may be reused. */

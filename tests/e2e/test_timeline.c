@@ -1344,6 +1344,38 @@ static void test_storage_order(void **state)
 	reorder_copy(fx, tpath("shuffled.db"), "random()");
 	for (int i = 0; i < 2; i++)
 		assert_same_trace(fx, "shuffled.db", types[i]);
+	/* in order but for its last row (the first kernel, moved to the end): read in storage
+	 * order without a scan of its order first, the kernel table is found out of order at
+	 * the end, megabytes of trace written; the file is emptied and the walk starts again,
+	 * with the scans: the same trace (to a file, and to standard output, which is never
+	 * read so) */
+	reorder_copy(fx, tpath("late.db"), "rowid");
+	report_exec(
+	    tpath("late.db"),
+	    "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL SELECT * FROM CUPTI_ACTIVITY_KIND_KERNEL"
+	    " WHERE rowid = (SELECT min(rowid) FROM CUPTI_ACTIVITY_KIND_KERNEL);"
+	    "DELETE FROM CUPTI_ACTIVITY_KIND_KERNEL"
+	    " WHERE rowid = (SELECT min(rowid) FROM CUPTI_ACTIVITY_KIND_KERNEL);");
+	for (int i = 0; i < 2; i++) {
+		const char *args[] = {"export", "-t", types[i], "-o", "-", "late.db", NULL};
+		char *ta, *tb;
+		size_t la, lb;
+
+		assert_same_trace(fx, "late.db", types[i]);
+		assert_int_equal(
+		    tu_wait(tu_spawn(gprof, args, tmp, tpath("stdout.trace"), tpath("stdout.err"))),
+		    0);
+		ta = tu_slurp(tpath("b.trace"), &la);
+		tb = tu_slurp(tpath("stdout.trace"), &lb);
+		assert_non_null(ta);
+		assert_non_null(tb);
+		if (la != lb || memcmp(ta, tb, la))
+			fail_msg("%s trace of late.db on standard output (%zu bytes) differs from "
+				 "the file's (%zu bytes)",
+				 types[i], lb, la);
+		free(ta);
+		free(tb);
+	}
 	/* the sort in runs of 64 KiB written to a temporary file and merged: the same */
 	setenv("GPROF_CLI_SORT_MEM", "65536", 1);
 	assert_same_trace(fx, "shuffled.db", "perfetto");
