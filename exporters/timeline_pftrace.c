@@ -148,61 +148,106 @@ static inline void pb_reserve(struct pb *p, size_t n)
 		pb_grow(p, n);
 }
 
-static inline size_t varint_put(uint8_t *d, uint64_t v)
+/*
+ * Cursor writes: d is where the next byte goes (room reserved as above); each returns the
+ * cursor after what it wrote.  The hot paths (track events, slice ends) keep their cursor
+ * in a local variable, in a register: through struct pb every byte stored would reload b
+ * and len (a byte store may alias them).  Offsets into p, not pointers, keep the open
+ * messages: a string write may move the buffer.
+ */
+static inline uint8_t *put_varint(uint8_t *d, uint64_t v)
 {
-	size_t n = 0;
-
 	while (v >= 0x80) {
-		d[n++] = (uint8_t)(v | 0x80);
+		*d++ = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
-	d[n++] = (uint8_t)v;
-	return n;
+	*d++ = (uint8_t)v;
+	return d;
 }
 
-static inline void pb_varint(struct pb *p, uint64_t v)
+static inline uint8_t *put_uint(uint8_t *d, unsigned field, uint64_t v)
 {
-	if (v < 0x80)
-		p->b[p->len++] = (uint8_t)v;
-	else
-		p->len += varint_put(p->b + p->len, v);
+	return put_varint(put_varint(d, (uint64_t)field << 3), v);
 }
 
-static inline void pb_tag(struct pb *p, unsigned field, unsigned wire)
+static inline uint8_t *put_fixed64(uint8_t *d, unsigned field, uint64_t v)
 {
-	pb_varint(p, ((uint64_t)field << 3) | wire);
-}
-
-static inline void pb_uint(struct pb *p, unsigned field, uint64_t v)
-{
-	pb_tag(p, field, 0);
-	pb_varint(p, v);
-}
-
-static inline void pb_fixed64(struct pb *p, unsigned field, uint64_t v)
-{
-	pb_tag(p, field, 1);
+	d = put_varint(d, ((uint64_t)field << 3) | 1);
 	for (int i = 0; i < 8; i++)
-		p->b[p->len + (size_t)i] = (uint8_t)(v >> (8 * i));
-	p->len += 8;
+		d[i] = (uint8_t)(v >> (8 * i));
+	return d + 8;
 }
 
-static inline void pb_double(struct pb *p, unsigned field, double d)
+static inline uint8_t *put_double(uint8_t *d, unsigned field, double x)
 {
 	uint64_t v;
 
-	memcpy(&v, &d, sizeof(v));
-	pb_fixed64(p, field, v);
+	memcpy(&v, &x, sizeof(v));
+	return put_fixed64(d, field, v);
 }
 
-/* A length-delimited field of n bytes (room for them, and PB_SLACK after, reserved here). */
+/* A length-delimited field of n bytes: room for them, and PB_SLACK after, reserved here
+ * (the cursor returned may be in a new buffer). */
+static inline uint8_t *put_bytes(struct pb *p, uint8_t *d, unsigned field, const void *s, size_t n)
+{
+	p->len = (size_t)(d - p->b);
+	pb_reserve(p, PB_FIELD_MAX + n + PB_SLACK);
+	d = put_varint(p->b + p->len, ((uint64_t)field << 3) | 2);
+	d = put_varint(d, n);
+	memcpy(d, s, n);
+	return d + n;
+}
+
+/* Open a nested message: its tag and a one-byte length at offset *at of p, for
+ * put_end(). */
+static inline uint8_t *put_begin(struct pb *p, uint8_t *d, unsigned field, size_t *at)
+{
+	d = put_varint(d, ((uint64_t)field << 3) | 2);
+	*at = (size_t)(d - p->b);
+	*d++ = 0;
+	return d;
+}
+
+/* (put_end() of a message of 128 bytes or more: its length takes k > 1 bytes, the
+ * message moves) */
+static uint8_t *__attribute__((noinline)) put_end_long(struct pb *p, uint8_t *d, size_t at)
+{
+	uint8_t tmp[10];
+	size_t n = (size_t)(d - p->b) - at - 1;
+	size_t k = (size_t)(put_varint(tmp, n) - tmp);
+
+	p->len = (size_t)(d - p->b);
+	pb_reserve(p, k - 1 + PB_SLACK);
+	memmove(p->b + at + k, p->b + at + 1, n);
+	memcpy(p->b + at, tmp, k);
+	p->len += k - 1;
+	return p->b + p->len;
+}
+
+/* Close the message opened at offset at: its length, the shortest varint. */
+static inline uint8_t *put_end(struct pb *p, uint8_t *d, size_t at)
+{
+	size_t n = (size_t)(d - p->b) - at - 1;
+
+	if (n >= 0x80)
+		return put_end_long(p, d, at);
+	p->b[at] = (uint8_t)n;
+	return d;
+}
+
+/* The same on p's end (p->len), the open messages on p->open. */
+static inline void pb_uint(struct pb *p, unsigned field, uint64_t v)
+{
+	uint8_t *d = put_uint(p->b + p->len, field, v);
+
+	p->len = (size_t)(d - p->b);
+}
+
 static inline void pb_bytes(struct pb *p, unsigned field, const void *data, size_t n)
 {
-	pb_reserve(p, PB_FIELD_MAX + n + PB_SLACK);
-	pb_tag(p, field, 2);
-	pb_varint(p, n);
-	memcpy(p->b + p->len, data, n);
-	p->len += n;
+	uint8_t *d = put_bytes(p, p->b + p->len, field, data, n);
+
+	p->len = (size_t)(d - p->b);
 }
 
 static inline void pb_str(struct pb *p, unsigned field, const char *s)
@@ -210,35 +255,21 @@ static inline void pb_str(struct pb *p, unsigned field, const char *s)
 	pb_bytes(p, field, s, strlen(s));
 }
 
-/* Open a nested message: its tag and a one-byte length to fix in pb_end(). */
 static inline void pb_begin(struct pb *p, unsigned field)
 {
-	pb_tag(p, field, 2);
-	p->open[p->depth++] = p->len;
-	p->b[p->len++] = 0;
-}
+	size_t at;
+	uint8_t *d = put_begin(p, p->b + p->len, field, &at);
 
-/* (pb_end() of a message of 128 bytes or more: its length takes k > 1 bytes) */
-static void __attribute__((noinline)) pb_end_long(struct pb *p, size_t at, size_t n)
-{
-	uint8_t tmp[10];
-	size_t k = varint_put(tmp, n);
-
-	pb_reserve(p, k - 1 + PB_SLACK);
-	memmove(p->b + at + k, p->b + at + 1, n);
-	p->len += k - 1;
-	memcpy(p->b + at, tmp, k);
+	p->len = (size_t)(d - p->b);
+	p->open[p->depth++] = at;
 }
 
 static inline void pb_end(struct pb *p)
 {
 	size_t at = p->open[--p->depth];
-	size_t n = p->len - at - 1;
+	uint8_t *d = put_end(p, p->b + p->len, at);
 
-	if (n < 0x80)
-		p->b[at] = (uint8_t)n;
-	else
-		pb_end_long(p, at, n);
+	p->len = (size_t)(d - p->b);
 }
 
 /* ---- interning ------------------------------------------------------------------------- */
@@ -532,14 +563,23 @@ static struct pf_track *track_state(struct pf *pf, struct tl_track *t)
 static int write_end(struct pf *pf, uint64_t uuid, int64_t ts)
 {
 	struct pb *p = &pf->out;
+	size_t pkt, te;
+	uint8_t *d;
 
-	packet_start(pf, ts);
-	pb_uint(p, F_TP_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL);
-	pb_begin(p, F_TP_TRACK_EVENT);
-	pb_uint(p, F_TE_TYPE, TYPE_SLICE_END);
-	pb_uint(p, F_TE_TRACK_UUID, uuid);
-	pb_end(p);
-	return packet_end(pf);
+	pb_reserve(p, PB_SLACK);
+	d = put_begin(p, p->b + p->len, F_PACKET, &pkt);
+	d = put_uint(d, F_TP_TIMESTAMP, (uint64_t)ts);
+	d = put_uint(d, F_TP_SEQ_ID, SEQ_ID);
+	d = put_uint(d, F_TP_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL);
+	d = put_begin(p, d, F_TP_TRACK_EVENT, &te);
+	d = put_uint(d, F_TE_TYPE, TYPE_SLICE_END);
+	d = put_uint(d, F_TE_TRACK_UUID, uuid);
+	d = put_end(p, d, te);
+	d = put_end(p, d, pkt);
+	p->len = (size_t)(d - p->b);
+	if (p->len >= OUT_BUF)
+		return flush_out(pf);
+	return pf->failed ? -1 : 0;
 }
 
 /* Close the slices of lane l that end at or before ts. */
@@ -603,7 +643,8 @@ static struct lane *place(struct pf *pf, struct pf_track *ps, int64_t ts, int64_
 	return l;
 }
 
-static void write_args(struct pf *pf, const struct tl_event *e)
+/* The arguments of e as DebugAnnotations at cursor d. */
+static uint8_t *write_args(struct pf *pf, uint8_t *d, const struct tl_event *e)
 {
 	struct pb *p = &pf->out;
 
@@ -611,25 +652,30 @@ static void write_args(struct pf *pf, const struct tl_event *e)
 		const struct tl_arg *a = &e->args[i];
 		/* the names are static strings */
 		uint64_t iid = iid_by_addr(pf, &pf->ann, &pf->anns, F_ID_ANN_NAMES, a->name);
+		size_t at;
 
-		pb_begin(p, F_TE_DEBUG);
+		d = put_begin(p, d, F_TE_DEBUG, &at);
 		if (iid)
-			pb_uint(p, F_DA_NAME_IID, iid);
-		else
-			pb_str(p, 10, a->name); /* DebugAnnotation.name */
+			d = put_uint(d, F_DA_NAME_IID, iid);
+		else /* DebugAnnotation.name */
+			d = put_bytes(p, d, 10, a->name, strlen(a->name));
 		switch (a->type) {
 		case TL_ARG_INT:
-			pb_uint(p, F_DA_INT, (uint64_t)a->i);
+			d = put_uint(d, F_DA_INT, (uint64_t)a->i);
 			break;
 		case TL_ARG_DOUBLE:
-			pb_double(p, F_DA_DOUBLE, a->d);
+			d = put_double(d, F_DA_DOUBLE, a->d);
 			break;
-		case TL_ARG_STR:
-			pb_str(p, F_DA_STRING, a->s ? a->s : "");
+		case TL_ARG_STR: {
+			const char *s = a->s ? a->s : "";
+
+			d = put_bytes(p, d, F_DA_STRING, s, strlen(s));
 			break;
 		}
-		pb_end(p);
+		}
+		d = put_end(p, d, at);
 	}
+	return d;
 }
 
 /* iid of key in t, adding it when new (*added = 1: write its entry in this packet). */
@@ -737,6 +783,8 @@ static int pf_event(struct tl_sink *s, const struct tl_event *e)
 	uint64_t uuid = e->track->uuid;
 	int64_t end = e->ts + (e->dur > 0 ? e->dur : 0);
 	unsigned type;
+	size_t te;
+	uint8_t *d;
 
 	if (pf->failed)
 		return -1;
@@ -764,40 +812,42 @@ static int pf_event(struct tl_sink *s, const struct tl_event *e)
 		break;
 	}
 	packet_start(pf, e->ts);
-	pb_uint(p, F_TP_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL);
-	pb_begin(p, F_TP_TRACK_EVENT);
-	pb_uint(p, F_TE_TYPE, type);
-	pb_uint(p, F_TE_TRACK_UUID, uuid);
+	d = p->b + p->len;
+	d = put_uint(d, F_TP_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL);
+	d = put_begin(p, d, F_TP_TRACK_EVENT, &te);
+	d = put_uint(d, F_TE_TYPE, type);
+	d = put_uint(d, F_TE_TRACK_UUID, uuid);
 	if (type == TYPE_COUNTER) {
 		int64_t iv = (int64_t)e->value;
 
 		if ((double)iv == e->value)
-			pb_uint(p, F_TE_COUNTER, (uint64_t)iv);
+			d = put_uint(d, F_TE_COUNTER, (uint64_t)iv);
 		else
-			pb_double(p, F_TE_DOUBLE_COUNTER, e->value);
+			d = put_double(d, F_TE_DOUBLE_COUNTER, e->value);
 	} else {
 		const char *name = e->name ? e->name : "";
 		size_t n = strlen(name);
 		uint64_t iid = iid_of(pf, &pf->names, F_ID_NAMES, name, n);
 
 		if (iid)
-			pb_uint(p, F_TE_NAME_IID, iid);
+			d = put_uint(d, F_TE_NAME_IID, iid);
 		else
-			pb_bytes(p, F_TE_NAME, name, n);
+			d = put_bytes(p, d, F_TE_NAME, name, n);
 		if (e->cat) {
 			iid = iid_by_addr(pf, &pf->cat, &pf->cats, F_ID_CATEGORIES, e->cat);
 			if (iid)
-				pb_uint(p, F_TE_CATEGORY_IIDS, iid);
+				d = put_uint(d, F_TE_CATEGORY_IIDS, iid);
 			else
-				pb_str(p, F_TE_CATEGORIES, e->cat);
+				d = put_bytes(p, d, F_TE_CATEGORIES, e->cat, strlen(e->cat));
 		}
-		write_args(pf, e);
+		d = write_args(pf, d, e);
 		if (e->flow_out)
-			pb_fixed64(p, F_TE_FLOW_IDS, e->flow_out);
+			d = put_fixed64(d, F_TE_FLOW_IDS, e->flow_out);
 		if (e->flow_in)
-			pb_fixed64(p, F_TE_TERMINATING_FLOW_IDS, e->flow_in);
+			d = put_fixed64(d, F_TE_TERMINATING_FLOW_IDS, e->flow_in);
 	}
-	pb_end(p);
+	d = put_end(p, d, te);
+	p->len = (size_t)(d - p->b);
 	s->events++;
 	return packet_finish(pf);
 }
