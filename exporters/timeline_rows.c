@@ -226,27 +226,15 @@ static int arena_reserve(struct tl_rows *rs, size_t n)
 	return 0;
 }
 
-/* Append st's current row to the arena and its keys to the index. */
+/* Append st's current row to the arena and its keys to the index (the keys taken from the
+ * columns as they are copied: one API call per column). */
 static int add_row(struct tl_rows *rs, int start_col, int end_col)
 {
 	sqlite3_stmt *st = rs->st;
-	struct row_hdr h;
+	struct row_hdr h = {INT64_MIN, INT64_MIN, 0, 0};
 	size_t at = rs->alen;
 	int t;
 
-	t = sqlite3_column_type(st, start_col);
-	if (t != SQLITE_INTEGER && t != SQLITE_NULL)
-		return TL_ROWS_FALLBACK;
-	h.start = t == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, start_col);
-	h.end = INT64_MIN;
-	if (end_col >= 0) {
-		t = sqlite3_column_type(st, end_col);
-		if (t != SQLITE_INTEGER && t != SQLITE_NULL)
-			return TL_ROWS_FALLBACK;
-		if (t == SQLITE_INTEGER)
-			h.end = sqlite3_column_int64(st, end_col);
-	}
-	h.rowid = sqlite3_column_int64(st, rs->ncol);
 	if (arena_reserve(rs, sizeof(h) + (size_t)rs->ncol * 9))
 		return SQLITE_NOMEM;
 	rs->alen += sizeof(h);
@@ -259,10 +247,16 @@ static int add_row(struct tl_rows *rs, int start_col, int end_col)
 		if (t == SQLITE_INTEGER) {
 			int64_t v = sqlite3_value_int64(cv);
 
+			if (i == start_col)
+				h.start = v;
+			else if (i == end_col)
+				h.end = v;
 			p = rs->arena + rs->alen;
 			*p = (unsigned char)t;
 			memcpy(p + 1, &v, 8);
 			rs->alen += 9;
+		} else if ((i == start_col || i == end_col) && t != SQLITE_NULL) {
+			return TL_ROWS_FALLBACK; /* a key SQLite orders otherwise */
 		} else if (t == SQLITE_FLOAT) {
 			double d = sqlite3_value_double(cv);
 
@@ -288,6 +282,7 @@ static int add_row(struct tl_rows *rs, int start_col, int end_col)
 			rs->arena[rs->alen++] = SQLITE_NULL;
 		}
 	}
+	h.rowid = sqlite3_column_int64(st, rs->ncol);
 	h.len = rs->alen - at - sizeof(h);
 	memcpy(rs->arena + at, &h, sizeof(h));
 	if (rs->nidx == rs->cidx) {
@@ -524,12 +519,12 @@ static void decode(struct tl_rows *rs, const unsigned char *p)
 			rs->iv[i] = (int64_t)rs->dv[i];
 			p += 8;
 			break;
-		case SQLITE_TEXT:
+		case SQLITE_TEXT: /* its number: tl_rows_int(), when asked */
 		case SQLITE_BLOB:
 			memcpy(&n, p, 4);
 			rs->tv[i] = (const char *)p + 4;
-			rs->iv[i] = t == SQLITE_TEXT ? strtoll(rs->tv[i], NULL, 10) : 0;
-			rs->dv[i] = (double)rs->iv[i];
+			rs->iv[i] = 0;
+			rs->dv[i] = 0;
 			p += 4 + (size_t)n + 1;
 			break;
 		default:

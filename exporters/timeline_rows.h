@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* Rows of the arena before a run is written to the temporary file: 16 MiB (plus 32 bytes
  * of index per row); $GPROF_CLI_SORT_MEM (bytes) sets another limit (tests). */
@@ -120,12 +121,16 @@ static inline sqlite3_value *tl_rows_val_(struct tl_rows *rs, int i)
  * few columns of some rows (and fetching every column of every row cost more). */
 static inline int64_t tl_rows_int(struct tl_rows *rs, int i)
 {
-	return rs->sorted ? rs->iv[i] : sqlite3_value_int64(tl_rows_val_(rs, i));
+	if (!rs->sorted)
+		return sqlite3_value_int64(tl_rows_val_(rs, i));
+	return rs->type[i] == SQLITE_TEXT ? strtoll(rs->tv[i], NULL, 10) : rs->iv[i];
 }
 
 static inline double tl_rows_double(struct tl_rows *rs, int i)
 {
-	return rs->sorted ? rs->dv[i] : sqlite3_value_double(tl_rows_val_(rs, i));
+	if (!rs->sorted)
+		return sqlite3_value_double(tl_rows_val_(rs, i));
+	return rs->type[i] == SQLITE_TEXT ? (double)strtoll(rs->tv[i], NULL, 10) : rs->dv[i];
 }
 
 static inline const char *tl_rows_text(struct tl_rows *rs, int i)
