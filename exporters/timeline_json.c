@@ -51,58 +51,126 @@ static int64_t track_tid(const struct tl_track *t)
 	return t->sink_id ? t->sink_id : t->tid;
 }
 
+/* Room for n more bytes (and the NUL) in b: strbuf_grow()'s test, inline. */
+static inline void room(struct strbuf *b, size_t n)
+{
+	if (b->len + n >= b->alloc)
+		strbuf_grow(b, n);
+}
+
+/* Append the n bytes at s to b. */
+static inline void add_mem(struct strbuf *b, const char *s, size_t n)
+{
+	room(b, n);
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
+/* Append a string literal (no strlen) or one byte. */
+#define ADD_LIT(b, lit) add_mem(b, lit, sizeof(lit) - 1)
+
+static inline void add_ch(struct strbuf *b, char c)
+{
+	room(b, 1);
+	b->buf[b->len++] = c;
+	b->buf[b->len] = '\0';
+}
+
+/* "00" ... "99": two decimal digits at a time */
+static const char digits2[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* The decimal digits of u, written backwards to end: where they start. */
+static inline char *fmt_u64(char *end, uint64_t u)
+{
+	while (u >= 100) {
+		unsigned r = (unsigned)(u % 100);
+
+		u /= 100;
+		end -= 2;
+		memcpy(end, digits2 + 2 * r, 2);
+	}
+	if (u >= 10) {
+		end -= 2;
+		memcpy(end, digits2 + 2 * u, 2);
+	} else {
+		*--end = (char)('0' + u);
+	}
+	return end;
+}
+
 /* ns as µs with three decimals */
 static void add_us(struct strbuf *b, int64_t ns)
 {
-	char tmp[32];
-	int n = 0, neg = ns < 0;
-	uint64_t v = neg ? (uint64_t)(-(ns + 1)) + 1 : (uint64_t)ns;
+	char tmp[32], *end = tmp + sizeof(tmp), *p = end - 3;
+	uint64_t v = ns < 0 ? (uint64_t)(-(ns + 1)) + 1 : (uint64_t)ns;
 	unsigned frac = (unsigned)(v % 1000);
 
-	v /= 1000;
-	tmp[n++] = (char)('0' + frac % 10);
-	tmp[n++] = (char)('0' + frac / 10 % 10);
-	tmp[n++] = (char)('0' + frac / 100);
-	tmp[n++] = '.';
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (neg)
-		tmp[n++] = '-';
-	strbuf_grow(b, (size_t)n);
-	while (n)
-		b->buf[b->len++] = tmp[--n];
-	b->buf[b->len] = '\0';
+	p[0] = (char)('0' + frac / 100);
+	memcpy(p + 1, digits2 + 2 * (frac % 100), 2);
+	*--p = '.';
+	p = fmt_u64(p, v / 1000);
+	if (ns < 0)
+		*--p = '-';
+	add_mem(b, p, (size_t)(end - p));
 }
 
 static void add_int(struct strbuf *b, int64_t v)
 {
-	char tmp[24];
-	int n = 0, neg = v < 0;
-	uint64_t u = neg ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+	char tmp[24], *end = tmp + sizeof(tmp), *p;
 
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (neg)
-		tmp[n++] = '-';
-	strbuf_grow(b, (size_t)n);
-	while (n)
-		b->buf[b->len++] = tmp[--n];
-	b->buf[b->len] = '\0';
+	p = fmt_u64(end, v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	add_mem(b, p, (size_t)(end - p));
 }
 
+/* Any of the 8 bytes of w not printable ASCII, '"' or '\\' (add_str()'s test, a word at a
+ * time): never 0 when one is; may say 1 when none is (the exact escaper runs then). */
+static inline int needs_escape8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t q = w ^ (0x22 * ones), bs = w ^ (0x5c * ones);
+
+	return ((w | ((w - 0x20 * ones) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high) !=
+	       0;
+}
+
+/* s as a JSON string (stats_add_json_string(); a string of printable ASCII without '"'
+ * or '\\', the names of a trace as a rule, copied as it is). */
 static void add_str(struct strbuf *b, const char *s)
 {
-	stats_add_json_string(b, s ? s : "", s ? strlen(s) : 0);
+	size_t n = s ? strlen(s) : 0, i = 0;
+
+	for (uint64_t w; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (needs_escape8(w))
+			break;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+			stats_add_json_string(b, s, n);
+			return;
+		}
+	}
+	room(b, n + 2);
+	b->buf[b->len] = '"';
+	if (n)
+		memcpy(b->buf + b->len + 1, s, n);
+	b->buf[b->len + n + 1] = '"';
+	b->len += n + 2;
+	b->buf[b->len] = '\0';
 }
 
 static void add_double(struct strbuf *b, double d)
 {
 	if (d != d || d > 1e308 || d < -1e308) /* JSON has no NaN or infinities */
-		strbuf_addstr(b, "null");
+		ADD_LIT(b, "null");
 	else
 		strbuf_addf(b, "%.17g", d);
 }
@@ -111,7 +179,7 @@ static void add_double(struct strbuf *b, double d)
 static void next(struct js *js)
 {
 	if (!js->first)
-		strbuf_add(&js->line, ",\n", 2);
+		ADD_LIT(&js->line, ",\n");
 	js->first = 0;
 }
 
@@ -129,9 +197,9 @@ static int emit(struct js *js, int end)
 /* "pid":P,"tid":T of track t */
 static void add_ids(struct strbuf *b, const struct tl_track *t)
 {
-	strbuf_addstr(b, "\"pid\":");
+	ADD_LIT(b, "\"pid\":");
 	add_int(b, t->pid);
-	strbuf_addstr(b, ",\"tid\":");
+	ADD_LIT(b, ",\"tid\":");
 	add_int(b, track_tid(t));
 }
 
@@ -141,18 +209,18 @@ static void add_meta(struct js *js, const char *what, const struct tl_track *t, 
 	struct strbuf *b = &js->line;
 
 	next(js);
-	strbuf_addstr(b, "{\"ph\":\"M\",\"name\":\"");
+	ADD_LIT(b, "{\"ph\":\"M\",\"name\":\"");
 	strbuf_addstr(b, what);
-	strbuf_addstr(b, "\",");
+	ADD_LIT(b, "\",");
 	add_ids(b, t);
-	strbuf_addstr(b, ",\"args\":{\"");
+	ADD_LIT(b, ",\"args\":{\"");
 	strbuf_addstr(b, key);
-	strbuf_addstr(b, "\":");
+	ADD_LIT(b, "\":");
 	if (sval)
 		add_str(b, sval);
 	else
 		add_int(b, ival);
-	strbuf_addstr(b, "}}");
+	ADD_LIT(b, "}}");
 	emit(js, 0);
 }
 
@@ -187,14 +255,14 @@ static void add_args(struct strbuf *b, const struct tl_event *e)
 {
 	if (!e->nargs)
 		return;
-	strbuf_addstr(b, ",\"args\":{");
+	ADD_LIT(b, ",\"args\":{");
 	for (int i = 0; i < e->nargs; i++) {
 		const struct tl_arg *a = &e->args[i];
 
 		if (i)
-			strbuf_addch(b, ',');
+			add_ch(b, ',');
 		add_str(b, a->name);
-		strbuf_addch(b, ':');
+		add_ch(b, ':');
 		switch (a->type) {
 		case TL_ARG_INT:
 			add_int(b, a->i);
@@ -207,7 +275,7 @@ static void add_args(struct strbuf *b, const struct tl_event *e)
 			break;
 		}
 	}
-	strbuf_addch(b, '}');
+	add_ch(b, '}');
 }
 
 /* {"ph":"<ph>","name":...,"cat":...,"ts":...,pid,tid */
@@ -217,15 +285,15 @@ static void add_head(struct js *js, const char *ph, const struct tl_event *e,
 	struct strbuf *b = &js->line;
 
 	next(js);
-	strbuf_addstr(b, "{\"ph\":\"");
+	ADD_LIT(b, "{\"ph\":\"");
 	strbuf_addstr(b, ph);
-	strbuf_addstr(b, "\",\"name\":");
+	ADD_LIT(b, "\",\"name\":");
 	add_str(b, e->name);
-	strbuf_addstr(b, ",\"cat\":");
+	ADD_LIT(b, ",\"cat\":");
 	add_str(b, e->cat ? e->cat : "");
-	strbuf_addstr(b, ",\"ts\":");
+	ADD_LIT(b, ",\"ts\":");
 	add_us(b, ts);
-	strbuf_addch(b, ',');
+	add_ch(b, ',');
 	add_ids(b, t);
 }
 
@@ -275,33 +343,33 @@ static int js_event(struct tl_sink *s, const struct tl_event *e)
 	switch (e->type) {
 	case TL_SLICE:
 		add_head(js, "X", e, e->track, e->ts);
-		strbuf_addstr(b, ",\"dur\":");
+		ADD_LIT(b, ",\"dur\":");
 		add_us(b, e->dur > 0 ? e->dur : 0);
 		add_args(b, e);
-		strbuf_addch(b, '}');
+		add_ch(b, '}');
 		emit(js, 0);
 		break;
 	case TL_RANGE: {
 		uint64_t id = ++js->next_async;
 
 		add_head(js, "b", e, e->track, e->ts);
-		strbuf_addstr(b, ",\"id\":");
+		ADD_LIT(b, ",\"id\":");
 		add_int(b, (int64_t)id);
 		add_args(b, e);
-		strbuf_addch(b, '}');
+		add_ch(b, '}');
 		emit(js, 0);
 		add_head(js, "e", e, e->track, e->ts + (e->dur > 0 ? e->dur : 0));
-		strbuf_addstr(b, ",\"id\":");
+		ADD_LIT(b, ",\"id\":");
 		add_int(b, (int64_t)id);
-		strbuf_addch(b, '}');
+		add_ch(b, '}');
 		emit(js, 0);
 		break;
 	}
 	case TL_INSTANT:
 		add_head(js, "i", e, e->track, e->ts);
-		strbuf_addstr(b, ",\"s\":\"t\"");
+		ADD_LIT(b, ",\"s\":\"t\"");
 		add_args(b, e);
-		strbuf_addch(b, '}');
+		add_ch(b, '}');
 		emit(js, 0);
 		break;
 	case TL_SAMPLE: { /* "P" with its stack node ("sf") in "stackFrames" */
@@ -310,27 +378,27 @@ static int js_event(struct tl_sink *s, const struct tl_event *e)
 		for (int i = e->nframes - 1; i >= 0; i--)
 			sf = frame_id(js, sf, &e->frames[i]);
 		add_head(js, "P", e, e->track, e->ts);
-		strbuf_addstr(b, ",\"sf\":");
+		ADD_LIT(b, ",\"sf\":");
 		add_int(b, (int64_t)sf);
-		strbuf_addstr(b, ",\"args\":{\"cpu\":");
+		ADD_LIT(b, ",\"args\":{\"cpu\":");
 		add_int(b, e->cpu);
-		strbuf_addstr(b, "}}");
+		ADD_LIT(b, "}}");
 		emit(js, 0);
 		break;
 	}
 	case TL_COUNTER:
 		next(js);
-		strbuf_addstr(b, "{\"ph\":\"C\",\"name\":");
+		ADD_LIT(b, "{\"ph\":\"C\",\"name\":");
 		add_str(b, e->track->name);
-		strbuf_addstr(b, ",\"ts\":");
+		ADD_LIT(b, ",\"ts\":");
 		add_us(b, e->ts);
-		strbuf_addstr(b, ",\"pid\":");
+		ADD_LIT(b, ",\"pid\":");
 		add_int(b, e->track->pid);
-		strbuf_addstr(b, ",\"args\":{\"");
+		ADD_LIT(b, ",\"args\":{\"");
 		strbuf_addstr(b, e->track->unit ? e->track->unit : "value");
-		strbuf_addstr(b, "\":");
+		ADD_LIT(b, "\":");
 		add_double(b, e->value);
-		strbuf_addstr(b, "}}");
+		ADD_LIT(b, "}}");
 		emit(js, 0);
 		break;
 	}
@@ -340,14 +408,14 @@ static int js_event(struct tl_sink *s, const struct tl_event *e)
 
 		/* inside the API call and inside the GPU work (the middle of each) */
 		add_head(js, "s", &fe, f->track, f->ts + f->dur / 2);
-		strbuf_addstr(b, ",\"id\":");
+		ADD_LIT(b, ",\"id\":");
 		add_int(b, (int64_t)f->id);
-		strbuf_addch(b, '}');
+		add_ch(b, '}');
 		emit(js, 0);
 		add_head(js, "f", &fe, e->track, e->ts + e->dur / 2);
-		strbuf_addstr(b, ",\"bp\":\"e\",\"id\":");
+		ADD_LIT(b, ",\"bp\":\"e\",\"id\":");
 		add_int(b, (int64_t)f->id);
-		strbuf_addch(b, '}');
+		add_ch(b, '}');
 		emit(js, 0);
 	}
 	s->events++;
@@ -363,29 +431,29 @@ static int js_end(struct tl_sink *s)
 {
 	struct js *js = s->priv;
 
-	strbuf_addstr(&js->line, "\n]");
+	ADD_LIT(&js->line, "\n]");
 	if (js->nframes) { /* the samples' stack tree */
-		strbuf_addstr(&js->line, ",\"stackFrames\":{");
+		ADD_LIT(&js->line, ",\"stackFrames\":{");
 		for (size_t i = 0; i < js->nframes; i++) {
 			const struct js_frame *f = &js->frames[i];
 
 			strbuf_addstr(&js->line, i ? ",\n\"" : "\n\"");
 			add_int(&js->line, (int64_t)i + 1);
-			strbuf_addstr(&js->line, "\":{\"name\":");
+			ADD_LIT(&js->line, "\":{\"name\":");
 			add_str(&js->line, f->name);
-			strbuf_addstr(&js->line, ",\"category\":");
+			ADD_LIT(&js->line, ",\"category\":");
 			add_str(&js->line, f->module);
 			if (f->parent) {
-				strbuf_addstr(&js->line, ",\"parent\":\"");
+				ADD_LIT(&js->line, ",\"parent\":\"");
 				add_int(&js->line, (int64_t)f->parent);
-				strbuf_addch(&js->line, '"');
+				add_ch(&js->line, '"');
 			}
-			strbuf_addch(&js->line, '}');
+			add_ch(&js->line, '}');
 			emit(js, 0);
 		}
-		strbuf_addch(&js->line, '}');
+		add_ch(&js->line, '}');
 	}
-	strbuf_addstr(&js->line, "}\n");
+	ADD_LIT(&js->line, "}\n");
 	if (emit(js, 1) < 0 || fflush(s->out) != 0 || ferror(s->out))
 		js->failed = 1;
 	return js->failed ? -1 : 0;
