@@ -280,6 +280,7 @@ struct intern_table {
 	uint32_t *lens; /* strlen(keys[i]) */
 	uint64_t *iids; /* iid of keys[i] */
 	size_t cap, n;
+	const char *last; /* the key added last */
 };
 
 /* A hash of the n bytes at s, eight at a time. */
@@ -298,7 +299,7 @@ static uint64_t str_hash(const char *s, size_t n)
 	return h ^ (h >> 32);
 }
 
-/* iid of s (n bytes), 0 when not interned yet (*slot = where it would go) */
+/* iid of s (n bytes), 0 when not interned yet; *slot = where it is, or would go */
 static uint64_t intern_find(struct intern_table *t, const char *s, size_t n, size_t *slot)
 {
 	size_t i;
@@ -311,9 +312,9 @@ static uint64_t intern_find(struct intern_table *t, const char *s, size_t n, siz
 	}
 	for (i = str_hash(s, n) & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1))
 		if (t->lens[i] == n && !memcmp(t->keys[i], s, n))
-			return t->iids[i];
+			break;
 	*slot = i;
-	return 0;
+	return t->keys[i] ? t->iids[i] : 0;
 }
 
 static uint64_t intern_add(struct intern_table *t, const char *s, size_t n, size_t slot)
@@ -321,6 +322,7 @@ static uint64_t intern_add(struct intern_table *t, const char *s, size_t n, size
 	t->keys[slot] = xmalloc(n + 1);
 	memcpy(t->keys[slot], s, n);
 	t->keys[slot][n] = '\0';
+	t->last = t->keys[slot];
 	t->lens[slot] = (uint32_t)n;
 	t->iids[slot] = ++t->n;
 	if (2 * t->n > t->cap) { /* grow: rehash */
@@ -402,6 +404,13 @@ struct pf {
 	 * field), written out past OUT_BUF bytes */
 	struct pb out;
 	struct addr_cache ann, cat;
+	/* the name of the last event of each category (by the category's address, as cat) and
+	 * its iid: a loop's events repeat their names; name is the names table's copy */
+	struct {
+		const char *cat, *name;
+		size_t n;
+		uint64_t iid;
+	} last[NCACHE];
 	struct intern_table names, cats, anns;
 	/* CPU samples' interning (pf_sample()): function names, module paths, mappings by
 	 * path, frames by "function:mapping", callstacks by their frames; and the
@@ -426,18 +435,31 @@ static int flush_out(struct pf *pf)
 }
 
 /* iid of s (n bytes) in table t (F_ID_* kind), interning it in this packet when new; 0
- * when the table is full (write the string inline). */
+ * when the table is full (write the string inline).  *key (when not NULL): the table's
+ * copy of s (it lives until the sink is freed). */
 static uint64_t iid_of(struct pf *pf, struct intern_table *t, unsigned kind, const char *s,
-		       size_t n)
+		       size_t n, const char **key)
 {
 	size_t slot = 0;
 	uint64_t iid = intern_find(t, s, n, &slot);
+	const char *copy = NULL;
 
-	if (iid || t->n >= MAX_INTERNED)
-		return iid;
-	iid = intern_add(t, s, n, slot);
-	pf->news[pf->nnews++] = (struct new_string){kind, iid, s, n};
+	if (iid) {
+		copy = t->keys[slot];
+	} else if (t->n < MAX_INTERNED) {
+		iid = intern_add(t, s, n, slot);
+		copy = t->last;
+		pf->news[pf->nnews++] = (struct new_string){kind, iid, s, n};
+	}
+	if (key)
+		*key = copy;
 	return iid;
+}
+
+/* A slot of NCACHE for address p (a multiplicative hash). */
+static inline size_t addr_slot(const void *p)
+{
+	return (size_t)(((uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> 32) & (NCACHE - 1);
 }
 
 /* iid of the string at address s (that lives until the export ends) through cache c
@@ -446,13 +468,13 @@ static uint64_t iid_of(struct pf *pf, struct intern_table *t, unsigned kind, con
 static inline uint64_t iid_by_addr(struct pf *pf, struct addr_cache *c, struct intern_table *t,
 				   unsigned kind, const char *s)
 {
-	size_t i = (size_t)(((uintptr_t)s * 0x9e3779b97f4a7c15ULL) >> 32) & (NCACHE - 1);
+	size_t i = addr_slot(s);
 	uint64_t iid;
 
 	for (; c->e[i].key; i = (i + 1) & (NCACHE - 1))
 		if (c->e[i].key == s)
 			return c->e[i].iid;
-	iid = iid_of(pf, t, kind, s, strlen(s));
+	iid = iid_of(pf, t, kind, s, strlen(s), NULL);
 	if (2 * (c->n + 1) <= NCACHE) {
 		c->e[i].key = s;
 		c->e[i].iid = iid;
@@ -826,8 +848,18 @@ static int pf_event(struct tl_sink *s, const struct tl_event *e)
 			d = put_double(d, F_TE_DOUBLE_COUNTER, e->value);
 	} else {
 		const char *name = e->name ? e->name : "";
-		size_t n = strlen(name);
-		uint64_t iid = iid_of(pf, &pf->names, F_ID_NAMES, name, n);
+		size_t n = strlen(name), k = addr_slot(e->cat);
+		uint64_t iid;
+
+		if (pf->last[k].name && pf->last[k].cat == e->cat && pf->last[k].n == n &&
+		    !memcmp(pf->last[k].name, name, n)) {
+			iid = pf->last[k].iid;
+		} else {
+			iid = iid_of(pf, &pf->names, F_ID_NAMES, name, n, &pf->last[k].name);
+			pf->last[k].cat = e->cat;
+			pf->last[k].n = n;
+			pf->last[k].iid = iid;
+		}
 
 		if (iid)
 			d = put_uint(d, F_TE_NAME_IID, iid);
