@@ -152,6 +152,9 @@ $(B)/pic/collectors/mpi.o $(B)/pic/collectors/cudalibs.o $(B)/pic/collectors/nvt
 
 # cupti_profiler_host.h includes <string>: an empty one (cupti-design.md 4.1)
 $(B)/pic/collectors/gpu_metrics.o $(B)/pic/collectors/gpu_range.o: SO_CFLAGS += -Icollectors/compat
+# The NVTX push/pop fast paths (issue 17): GCC's SLP vectorizer pairs their record's
+# adjacent stores through SSE registers, 7 more instructions per push/pop pair.
+$(B)/pic/collectors/nvtx.o: SO_CFLAGS += -fno-tree-slp-vectorize
 
 # core/wire_python.c: the CPython frame reader (--python-backtrace=cuda, wire layer)
 $(INJECT_SO): $(PRODUCER_SRC:%.c=$(B)/pic/%.o) $(INJECT_SRC:%.c=$(B)/pic/%.o) \

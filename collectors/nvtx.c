@@ -50,6 +50,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -667,9 +668,46 @@ static inline __attribute__((always_inline)) int push_msg(enum nv_form form, con
 	return push(domain, &a);
 }
 
-static int NVTX_API push_a(const char *msg)
+/* nvtxRangePushA's every case but the common one (push_a). */
+static __attribute__((noinline)) int push_a_slow(const char *msg)
 {
 	return push_msg(NV_ASCII, msg, 0);
+}
+
+/* nvtxRangePushA.  The common case without a call: collecting, no
+ * --gpu-metrics-ranges, the thread set up, its default stack below NV_DEPTH, the message
+ * in its intern cache (the text the thread pushed last at that address) and the thread's
+ * clock line current (gp_now_ns_try): the entry gets what push_at() would give it (no
+ * category, colour or payload).  Anything else goes to push_a_slow() before any change
+ * (the entry above the stack's top is not part of it). */
+static int NVTX_API push_a(const char *msg)
+{
+	struct nv_thread *t = t_nv;
+	struct gp_tbuf *b = gp_t_buf;
+
+	if (likely(t && b && !gp_range_nvtx_on && gp_collecting())) {
+		struct nv_stack *st = &t->st[0];
+		uint32_t d = st->depth;
+		uint32_t sid = gp_tcache_find_in(b, msg, 0);
+
+		if (likely(sid && d < NV_DEPTH)) {
+			struct gp_nvtx_entry *e = &st->e[d];
+			uint64_t now;
+
+			e->sid = sid;
+			e->category = 0;
+			e->color = 0;
+			e->flags = GP_NVTX_PUSHPOP;
+			e->ptype = GP_NVTX_PAYLOAD_NONE;
+			e->payload = 0;
+			if (likely(gp_now_ns_try(b, &now))) {
+				e->start_ns = now;
+				st->depth = d + 1;
+				return (int)d;
+			}
+		}
+	}
+	return push_a_slow(msg);
 }
 
 static int NVTX_API push_w(const wchar_t *msg)
@@ -687,11 +725,118 @@ static int NVTX_API dom_push_ex(nvtxDomainHandle_t dom, const nvtxEventAttribute
 	return push_msg(NV_ATTR, attr, (uintptr_t)dom);
 }
 
-static int NVTX_API pop0(void)
+/* nvtxRangePop's every case but the common one (pop0). */
+static __attribute__((noinline)) int pop0_slow(void)
 {
 	if (unlikely(gp_range_nvtx_on))
 		gp_range_nvtx_pop();
 	return pop(0);
+}
+
+/* Two adjacent 16-bit fields (an entry's flags and ptype, a record's level and flags),
+ * to read or write both as one 32-bit word. */
+struct gp_u16x2 {
+	uint16_t lo, hi;
+};
+_Static_assert(offsetof(struct gp_nvtx_entry, ptype) == offsetof(struct gp_nvtx_entry, flags) + 2,
+	       "entry_kind reads flags and ptype as one word");
+_Static_assert(offsetof(struct gp_rec_nvtx_pushpop, flags) ==
+		   offsetof(struct gp_rec_nvtx_pushpop, level) + 2,
+	       "pop0_fast writes level and flags as one word");
+
+/* e's flags and ptype as one word, to compare with entry_kind_of(). */
+static inline uint32_t entry_kind(const struct gp_nvtx_entry *e)
+{
+	uint32_t w;
+
+	memcpy(&w, &e->flags, 4);
+	return w;
+}
+static inline uint32_t entry_kind_of(uint16_t flags, uint16_t ptype)
+{
+	uint32_t w;
+
+	memcpy(&w, &(struct gp_u16x2){flags, ptype}, 4);
+	return w;
+}
+
+/* pop0()'s common case for a range with (text 1) or without (0) its message as text in
+ * t->itext (GP_NVTX_TEXT_INLINE): t = t_nv, b = gp_t_buf; slow: where every other case
+ * goes.  The thread's default stack holds a range pushed while collecting with no
+ * category, colour or payload (what push_a pushes), the thread's clock line is current
+ * and its buffer takes the record at once (gp_rec_try_begin): it goes out as the
+ * GP_REC_NVTX_PUSHPOP that pop() would emit, without a call.  Anything else goes to
+ * slow() before any change. */
+static inline __attribute__((always_inline)) int pop0_fast(struct nv_thread *t, struct gp_tbuf *b,
+							   int text, int (*slow)(void))
+{
+	if (likely(t && !gp_range_nvtx_on)) {
+		struct nv_stack *st = &t->st[0];
+		uint32_t d = st->depth - 1;
+		uint16_t flags = text ? GP_NVTX_PUSHPOP | GP_NVTX_TEXT_INLINE : GP_NVTX_PUSHPOP;
+		const struct gp_nvtx_entry *e = &st->e[d < NV_DEPTH ? d : 0];
+		uint64_t end;
+
+		if (likely(d < NV_DEPTH &&
+			   entry_kind(e) == entry_kind_of(flags, GP_NVTX_PAYLOAD_NONE) &&
+			   !e->category && (!text || e->sid - 1 < NV_INLINE_MAX) &&
+			   gp_now_ns_try(b, &end))) {
+			uint32_t n = text ? e->sid : 0;
+			uint32_t sz =
+			    (uint32_t)sizeof(struct gp_rec_nvtx_pushpop) + GP_REC_ALIGN(n);
+			struct gp_rec_nvtx_pushpop *p =
+			    gp_rec_try_begin(b, GP_REC_NVTX_PUSHPOP, sz);
+
+			if (likely(p != NULL)) {
+				uint64_t start = e->start_ns;
+
+				if (unlikely(end < start)) /* clock switch-over noise */
+					end = start;
+				p->start_ns = start;
+				p->end_ns = end;
+				p->text_sid = e->sid;
+				memcpy(&p->level, &(struct gp_u16x2){(uint16_t)d, flags}, 4);
+				if (text) {
+					/* push_at's copy (e->text, NV_INLINE_MAX bytes: the words
+					 * read stay in it), the last word's bytes past n zeroed */
+					const char *src = t->itext[d];
+					char *dst = (char *)(p + 1);
+					uint32_t i = 0;
+					uint64_t w;
+
+					for (; i + 8 < n; i += 8) {
+						w = gp_rd64(src + i);
+						memcpy(dst + i, &w, 8);
+					}
+					w = gp_rd64(src + i) & (~0ull >> (64 - 8 * (n - i)));
+					memcpy(dst + i, &w, 8);
+				}
+				st->depth = d;
+				gp_rec_commit_in(b, sz);
+				return (int)d;
+			}
+		}
+	}
+	return slow();
+}
+
+/* pop0() past its common case: pop0_fast() of a range whose message went as text
+ * (GP_NVTX_TEXT_INLINE), else pop0_slow(). */
+static __attribute__((noinline)) int pop0_other(void)
+{
+	struct nv_thread *t = t_nv;
+	uint32_t d;
+
+	if (t && (d = t->st[0].depth - 1) < NV_DEPTH &&
+	    t->st[0].e[d].flags == (GP_NVTX_PUSHPOP | GP_NVTX_TEXT_INLINE))
+		return pop0_fast(t, gp_t_buf, 1, pop0_slow);
+	return pop0_slow();
+}
+
+/* nvtxRangePop: pop0_fast(), else pop0_other(). */
+static int NVTX_API pop0(void)
+{
+	return pop0_fast(t_nv, gp_t_buf, 0, pop0_other);
 }
 
 static int NVTX_API dom_pop(nvtxDomainHandle_t dom)

@@ -869,8 +869,13 @@ static uint32_t intern_at(struct gp_tcache_ent *c, const char *s, size_t n, uint
 		id = intern_slow(s, n, h, &text);
 	}
 	if (text && s[n] == '\0') {
+		size_t k = n + 1 < 8 ? n + 1 : 8;
+		uint64_t head = 0;
+		memcpy(&head, text, k); /* (little-endian: byte i is bits 8i..8i+7) */
 		c->ptr = s;
 		c->text = text;
+		c->mask = ~0ull >> (64 - 8 * k);
+		c->head = head;
 		c->len = (uint32_t)n;
 		c->id = id;
 	}
@@ -885,7 +890,7 @@ uint32_t gp_intern_slow(const char *s)
 	if (unlikely(!b) && !(b = tbuf_get()))
 		return 0;
 	struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
-	if (likely(c->ptr == s) && gp_same_text(s, c->text, (size_t)c->len + 1))
+	if (likely(c->ptr == s) && gp_tcache_hit(c, s, 1))
 		return c->id;
 	size_t n = clamp_len(s, strnlen(s, GP_STRING_MAX + 1));
 	return intern_at(c, s, n, str_hash(s, n));
@@ -900,7 +905,7 @@ uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
 	if (unlikely(!b) && !(b = tbuf_get()))
 		return 0;
 	struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
-	if (likely(c->ptr == s) && gp_same_text(s, c->text, (size_t)c->len + 1))
+	if (likely(c->ptr == s) && gp_tcache_hit(c, s, 1))
 		return c->id;
 	size_t n = strnlen(s, max + 1);
 	if (n > max || n > GP_STRING_MAX || n == 0)
@@ -939,7 +944,10 @@ uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
  * which a dlopen'ed libgprof-inject.so also looks in before itself) holds the sample,
  * the current line and the list of the copies' lines, and whoever calibrates publishes
  * the same line into every copy's gp_clk.  Readers stay on their copy's own (hidden)
- * gp_clk: no indirection on the record path.  Each line is a seqlock; its writers (and
+ * gp_clk: no indirection on the record path; and each thread converts on a copy of that
+ * line in its buffer (producer.h struct gp_tclock, refreshed by clk_read_copy), used while
+ * the line's seq is the one it was copied at: no seqlock loop per read.  Each line is a
+ * seqlock; its writers (and
  * the shared state) are serialised by the shared lock, which holds the holder's pid so
  * that a child forked while a thread held it can take it over.  Change struct
  * gp_clock_set or struct gp_clock (producer.h) and the name's version changes with them
@@ -1186,13 +1194,51 @@ static void clk_fork_child(void)
 	}
 }
 
-/* gp_now_ns() while this copy's line is off: the shared line once on (a calibration is
- * publishing, this copy's line was reset in a forked child, or this copy could not join),
- * else clock_gettime, and the calibration itself once CLK_FIRST_NS passed since the
- * initial sample. */
+/* gp_now_ns() on this copy's line (on), read under its seqlock, which b (the calling
+ * thread's buffer; NULL: none) keeps a copy of for the next reads (producer.h struct
+ * gp_tclock).  The copy is written between busy = 1 and busy = 0 with gen UINT64_MAX
+ * meanwhile, so a signal handler's read on this thread in between neither uses nor writes
+ * a half-written copy. */
+static uint64_t clk_read_copy(struct gp_tbuf *b)
+{
+	struct gp_clock *c = &gp_clk;
+	uint32_t q;
+	uint64_t tb, nb, m, t;
+
+	do {
+		q = atomic_load_explicit(&c->seq, memory_order_acquire);
+		tb = c->tsc;
+		nb = c->ns;
+		m = c->mult;
+		t = __rdtsc();
+		atomic_thread_fence(memory_order_acquire);
+	} while ((q & 1) || q != atomic_load_explicit(&c->seq, memory_order_relaxed));
+	if (b && !b->clk.busy) {
+		b->clk.busy = 1;
+		atomic_signal_fence(memory_order_seq_cst);
+		b->clk.gen = UINT64_MAX;
+		atomic_signal_fence(memory_order_seq_cst);
+		b->clk.tsc = tb - (1ull << 32); /* (struct gp_tclock) */
+		b->clk.ns = nb - m;
+		b->clk.mult = m;
+		atomic_signal_fence(memory_order_seq_cst);
+		b->clk.gen = q;
+		atomic_signal_fence(memory_order_seq_cst);
+		b->clk.busy = 0;
+	}
+	return gp_tsc_to_ns(t, tb, nb, m);
+}
+
+/* gp_now_ns() when the calling thread's copy of the line is stale or missing: this copy's
+ * line once on (the thread's copy refreshed: clk_read_copy); while it is off, the shared
+ * line once on (a calibration is publishing, this copy's line was reset in a forked
+ * child, or this copy could not join), else clock_gettime, and the calibration itself
+ * once CLK_FIRST_NS passed since the initial sample. */
 uint64_t gp_now_ns_slow(void)
 {
 	struct gp_clock_set *s = &gprof_cli_clock_v2;
+	if (atomic_load_explicit(&gp_clk.on, memory_order_acquire))
+		return clk_read_copy(gp_t_buf);
 	if (atomic_load_explicit(&s->line.on, memory_order_acquire))
 		return clk_read(&s->line, 0);
 	uint64_t n = mono_ns();
@@ -1662,6 +1708,8 @@ static __attribute__((noinline)) struct gp_tbuf *tbuf_get(void)
 	}
 	memset(b->cache, 0, sizeof(b->cache));
 	memset(b->seen, 0, sizeof(b->seen));
+	b->clk.busy = 0;
+	b->clk.gen = UINT64_MAX; /* no copy of the clock's line yet */
 	b->tid = sys_gettid();
 	gp_t_buf = b;
 	if (!g_in_signal) { /* neither is async-signal-safe */

@@ -70,12 +70,30 @@ struct gp_frame {
 #define GP_TCACHE 64
 #define GP_TSEEN  512 /* hashes of texts gp_intern_once() saw once, per thread */
 
-/* Per-thread intern cache entry: `ptr` last passed to gp_intern, `text` the table copy. */
+/* Per-thread intern cache entry: `ptr` last passed to gp_intern, `text` the table copy
+ * (`len` bytes and a NUL).  head/mask: the text's first min(len + 1, 8) bytes (its NUL
+ * included when it falls in them) as a little-endian word, and the mask of those bytes,
+ * so that a hit on a short text is one masked word compare (gp_tcache_hit). */
 struct gp_tcache_ent {
 	const char *ptr;
 	const char *text;
+	uint64_t head;
+	uint64_t mask;
 	uint32_t len;
 	uint32_t id;
+};
+
+/* The calling thread's copy of its runtime's TSC line (struct gp_clock below), which
+ * gp_now_ns() converts with while gp_clk.seq still equals `gen` (UINT64_MAX: no copy);
+ * refreshed by gp_now_ns_slow().  The copy is the line moved 2^32 ticks back, which
+ * converts every TSC value the line converts to the same ns, to the last bit (tsc = the
+ * line's tsc - 2^32, ns = the line's ns - mult), with an unsigned multiply: any TSC value
+ * from 2^32 ticks (over a second) before the line's tsc on.  `busy` while that refresh writes it (a
+ * signal handler on the thread then leaves it alone). */
+struct gp_tclock {
+	uint64_t gen;
+	uint64_t tsc, ns, mult;
+	int busy;
 };
 
 /* One thread's buffer (producer.c's file comment explains `lock`, busy and steal).  The
@@ -90,6 +108,7 @@ struct gp_tbuf {
 	uint32_t tid;
 	uint32_t pending; /* size reserved by gp_rec_begin */
 	struct gp_tbuf *next;
+	struct gp_tclock clk;
 	struct gp_tcache_ent cache[GP_TCACHE];
 	uint64_t seen[GP_TSEEN];
 };
@@ -134,18 +153,23 @@ static inline uint64_t gp_rd64(const void *p)
 /* Is s exactly the n - 1 bytes of text followed by a NUL?  text is an intern table copy
  * (NUL-terminated, at least 8 readable bytes past it).  Word at a time while s's reads
  * stay in s's page (where they cannot fault, whatever s's length), else strncmp. */
+static inline int gp_same_words(const char *s, const char *text, size_t n);
 static inline int gp_same_text(const char *s, const char *text, size_t n)
 {
-	if (likely(((uintptr_t)s & 4095) + ((n + 7) & ~(size_t)7) <= 4096)) {
-		size_t i = 0;
-		for (; i + 8 <= n; i += 8)
-			if (gp_rd64(s + i) != gp_rd64(text + i))
-				return 0;
-		if (i < n && ((gp_rd64(s + i) ^ gp_rd64(text + i)) & (~0ull >> (64 - 8 * (n - i)))))
-			return 0;
-		return 1;
-	}
+	if (likely(((uintptr_t)s & 4095) + ((n + 7) & ~(size_t)7) <= 4096))
+		return gp_same_words(s, text, n);
 	return strncmp(text, s, n - 1) == 0 && s[n - 1] == '\0';
+}
+/* gp_same_text() where s's n bytes rounded up to 8 are known to be readable (in s's
+ * page). */
+static inline int gp_same_words(const char *s, const char *text, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		if (gp_rd64(s + i) != gp_rd64(text + i))
+			return 0;
+	return i >= n || !((gp_rd64(s + i) ^ gp_rd64(text + i)) & (~0ull >> (64 - 8 * (n - i))));
 }
 
 /* Initialise the runtime for this process: read $GPROF_CLI_CHANNEL, connect, send
@@ -160,16 +184,14 @@ GP_HIDDEN int gp_producer_active(void);
 /* The control page (below); declared here for the inline record path. */
 GP_HIDDEN extern struct gp_control *gp_ctl;
 
-/* Reserve `size` bytes (header included, rounded up to 8) for a record of `type` in
- * the calling thread's buffer and fill its header (type, size, tid).  Returns NULL when
- * inactive or out of space after a flush attempt (the record is counted as dropped).
- * The caller fills the payload and then calls gp_rec_commit() with the same pointer;
- * nothing else may be recorded on this thread in between.  size <= GP_FRAME_MAX - 24. */
-static inline void *gp_rec_begin(uint16_t type, size_t size)
+/* gp_rec_begin()'s common case alone, for record paths that take their own slow path:
+ * b = gp_t_buf (may be NULL), sz = the record's size rounded up to 8 (GP_REC_ALIGN).
+ * When collecting, with b set up in membarrier mode, room for sz bytes and no flusher
+ * holding b, reserves the record, fills its header and returns it; commit it with
+ * gp_rec_commit_in(b, sz) (not gp_rec_commit).  Else returns NULL having changed
+ * nothing: nothing is counted, no call is made. */
+static inline void *gp_rec_try_begin(struct gp_tbuf *b, uint16_t type, uint32_t sz)
 {
-	struct gp_tbuf *b = gp_t_buf;
-	uint32_t sz = GP_REC_ALIGN((uint32_t)size);
-
 	if (likely(b && gp_membar &&
 		   atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed) &&
 		   b->f.len + sz <= GP_FRAME_MAX - sizeof(struct gp_frame_hdr) &&
@@ -184,10 +206,34 @@ static inline void *gp_rec_begin(uint16_t type, size_t size)
 			h->type = type;
 			h->size = (uint16_t)sz;
 			h->tid = b->tid;
-			b->pending = sz;
 			return h;
 		}
 		atomic_store_explicit(&b->busy, 0, memory_order_release);
+	}
+	return NULL;
+}
+/* Publish the record of sz bytes that gp_rec_try_begin(b, ..., sz) reserved. */
+static inline void gp_rec_commit_in(struct gp_tbuf *b, uint32_t sz)
+{
+	b->f.len += sz;
+	b->f.nrec++;
+	atomic_store_explicit(&b->busy, 0, memory_order_release);
+}
+
+/* Reserve `size` bytes (header included, rounded up to 8) for a record of `type` in
+ * the calling thread's buffer and fill its header (type, size, tid).  Returns NULL when
+ * inactive or out of space after a flush attempt (the record is counted as dropped).
+ * The caller fills the payload and then calls gp_rec_commit() with the same pointer;
+ * nothing else may be recorded on this thread in between.  size <= GP_FRAME_MAX - 24. */
+static inline void *gp_rec_begin(uint16_t type, size_t size)
+{
+	struct gp_tbuf *b = gp_t_buf;
+	uint32_t sz = GP_REC_ALIGN((uint32_t)size);
+	void *h = gp_rec_try_begin(b, type, sz);
+
+	if (likely(h != NULL)) {
+		b->pending = sz;
+		return h;
 	}
 	return gp_rec_begin_slow(type, size);
 }
@@ -217,6 +263,39 @@ static inline void gp_rec_commit(void *rec)
  * handler; a no-op when inactive. */
 GP_HIDDEN void gp_overhead(uint64_t start_ns, uint64_t end_ns, const char *name);
 
+/* Does the cache entry c, whose ptr is s, still hold s's text?  The first 8 bytes as one
+ * masked word (where that read stays in s's page), the rest word at a time
+ * (gp_same_text).  may_call 0: no call is made, and a text whose reads would need one (a
+ * page boundary within its first len + 8 bytes) gives 0 (not known to be a hit). */
+static inline int gp_tcache_hit(const struct gp_tcache_ent *c, const char *s, int may_call)
+{
+	if (likely(((uintptr_t)s & 4095) <= 4096 - 8)) {
+		if ((gp_rd64(s) & c->mask) != c->head)
+			return 0;
+		if (likely(c->len < 8))
+			return 1;
+		if (!may_call) {
+			if (((uintptr_t)s & 4095) + 8 + (c->len & ~(uint32_t)7) > 4096)
+				return 0; /* (len & ~7: len - 7 bytes rounded up to 8) */
+			return gp_same_words(s + 8, c->text + 8, (size_t)c->len - 7);
+		}
+		return gp_same_text(s + 8, c->text + 8, (size_t)c->len - 7);
+	}
+	return may_call && gp_same_text(s, c->text, (size_t)c->len + 1);
+}
+/* gp_tcache_find() in thread buffer b (the calling thread's gp_t_buf, not NULL); may_call
+ * as gp_tcache_hit's (0: a miss may be a hit that needed a call to be sure). */
+static inline uint32_t gp_tcache_find_in(const struct gp_tbuf *b, const char *s, int may_call)
+{
+	if (likely(s != NULL)) {
+		const struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
+
+		if (likely(c->ptr == s) && gp_tcache_hit(c, s, may_call))
+			return c->id;
+	}
+	return 0;
+}
+
 /* Intern a NUL-terminated string (at most GP_STRING_MAX bytes are kept) and return its
  * id on this connection (>= 1), sending GP_REC_STRING the first time.  Equal content
  * gives the same id.  Returns 0 when inactive.  Thread-safe.  Inline: the pointer the
@@ -227,13 +306,7 @@ static inline uint32_t gp_tcache_find(const char *s)
 {
 	struct gp_tbuf *b = gp_t_buf;
 
-	if (likely(b && s)) {
-		const struct gp_tcache_ent *c = &b->cache[((uintptr_t)s >> 3) & (GP_TCACHE - 1)];
-
-		if (likely(c->ptr == s) && gp_same_text(s, c->text, (size_t)c->len + 1))
-			return c->id;
-	}
-	return 0;
+	return likely(b != NULL) ? gp_tcache_find_in(b, s, 1) : 0;
 }
 static inline uint32_t gp_intern(const char *s)
 {
@@ -262,27 +335,38 @@ static inline uint32_t gp_intern_once(const char *s, size_t max, size_t *n)
 
 /* The calling thread's OS id (gettid()), cached per thread. */
 GP_HIDDEN uint32_t gp_tid(void);
+/* The fast case of gp_now_ns(), without a call: b = gp_t_buf (NULL before the thread's
+ * first record).  The TSC read and converted on the thread's copy of the line (struct
+ * gp_tclock) into *ns when the line has not changed since the copy (gp_clk.seq, read
+ * after the TSC, still equals the copy's gen: the line was current when the TSC was
+ * read): returns 1.  Else 0 with *ns untouched (gp_now_ns_slow() then reads the time and
+ * refreshes the copy). */
+static inline int gp_now_ns_try(const struct gp_tbuf *b, uint64_t *ns)
+{
+#if defined(__x86_64__)
+	if (likely(b != NULL)) {
+		uint64_t t = __rdtsc();
+
+		atomic_signal_fence(memory_order_seq_cst);
+		if (likely(atomic_load_explicit(&gp_clk.seq, memory_order_acquire) == b->clk.gen)) {
+			*ns = b->clk.ns +
+			      (uint64_t)(((unsigned __int128)(t - b->clk.tsc) * b->clk.mult) >> 32);
+			return 1;
+		}
+	}
+#else
+	(void)b;
+	(void)ns;
+#endif
+	return 0;
+}
 /* CLOCK_MONOTONIC now in ns: the calibrated TSC where usable (producer.c "the clock"),
  * else clock_gettime through the vDSO; no syscall. */
 static inline uint64_t gp_now_ns(void)
 {
-#if defined(__x86_64__)
-	if (likely(atomic_load_explicit(&gp_clk.on, memory_order_relaxed))) {
-		uint32_t q;
-		uint64_t tb, nb, m, t;
+	uint64_t ns;
 
-		do {
-			q = atomic_load_explicit(&gp_clk.seq, memory_order_acquire);
-			tb = gp_clk.tsc;
-			nb = gp_clk.ns;
-			m = gp_clk.mult;
-			t = __rdtsc();
-			atomic_thread_fence(memory_order_acquire);
-		} while ((q & 1) || q != atomic_load_explicit(&gp_clk.seq, memory_order_relaxed));
-		return gp_tsc_to_ns(t, tb, nb, m);
-	}
-#endif
-	return gp_now_ns_slow();
+	return likely(gp_now_ns_try(gp_t_buf, &ns)) ? ns : gp_now_ns_slow();
 }
 
 /* gp_now_ns()'s time at TSC value `tsc` (an rdtsc of this host), on the same calibration
