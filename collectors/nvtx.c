@@ -668,18 +668,61 @@ static inline __attribute__((always_inline)) int push_msg(enum nv_form form, con
 	return push(domain, &a);
 }
 
-/* nvtxRangePushA's every case but the common one (push_a). */
+/* nvtxRangePushA's every case but the common one (push_a).  A message not in the
+ * thread's intern cache while collecting (PyTorch's emit_nvtx names every op anew):
+ * interned or kept as text by gp_intern_once_slow() and pushed here, as push_msg() and
+ * push_at() would; the rest through push_msg(). */
 static __attribute__((noinline)) int push_a_slow(const char *msg)
 {
+	struct nv_thread *t = t_nv;
+	struct gp_tbuf *b = gp_t_buf;
+
+	if (likely(t && b && msg && !gp_range_nvtx_on && gp_collecting())) {
+		struct nv_stack *st = &t->st[0];
+		size_t n;
+		uint32_t sid = gp_intern_once_slow(msg, NV_INLINE_MAX, &n);
+		uint32_t d = st->depth++;
+		struct gp_nvtx_entry *e;
+
+		if (unlikely(d >= NV_DEPTH)) {
+			gp_count_dropped(1);
+			return (int)d;
+		}
+		e = &st->e[d];
+		e->category = 0;
+		e->color = 0;
+		e->ptype = GP_NVTX_PAYLOAD_NONE;
+		e->payload = 0;
+		if (n) {
+			memcpy(t->itext[d], msg, n);
+			e->text = t->itext[d];
+			e->sid = (uint32_t)n;
+			e->flags = GP_NVTX_PUSHPOP | GP_NVTX_TEXT_INLINE;
+		} else {
+			e->sid = sid;
+			e->flags = GP_NVTX_PUSHPOP;
+		}
+		e->start_ns = gp_now_ns();
+		return (int)d;
+	}
 	return push_msg(NV_ASCII, msg, 0);
+}
+
+/* push_a's common case where the thread's clock line is not current (the TSC not in use,
+ * or a new line): the entry st->e[d] filled but its time, which gp_now_ns() gives. */
+static __attribute__((noinline)) int push_a_clock(struct nv_stack *st, uint32_t d)
+{
+	st->e[d].start_ns = gp_now_ns();
+	st->depth = d + 1;
+	return (int)d;
 }
 
 /* nvtxRangePushA.  The common case without a call: collecting, no
  * --gpu-metrics-ranges, the thread set up, its default stack below NV_DEPTH, the message
  * in its intern cache (the text the thread pushed last at that address) and the thread's
- * clock line current (gp_now_ns_try): the entry gets what push_at() would give it (no
- * category, colour or payload).  Anything else goes to push_a_slow() before any change
- * (the entry above the stack's top is not part of it). */
+ * clock line current (gp_now_ns_try; else push_a_clock): the entry gets what push_at()
+ * would give it (no category, colour or payload).  Anything else goes to push_a_slow()
+ * before any change (the entry above the stack's top is not part of it). */
 static int NVTX_API push_a(const char *msg)
 {
 	struct nv_thread *t = t_nv;
@@ -700,11 +743,11 @@ static int NVTX_API push_a(const char *msg)
 			e->flags = GP_NVTX_PUSHPOP;
 			e->ptype = GP_NVTX_PAYLOAD_NONE;
 			e->payload = 0;
-			if (likely(gp_now_ns_try(b, &now))) {
-				e->start_ns = now;
-				st->depth = d + 1;
-				return (int)d;
-			}
+			if (unlikely(!gp_now_ns_try(b, &now)))
+				return push_a_clock(st, d);
+			e->start_ns = now;
+			st->depth = d + 1;
+			return (int)d;
 		}
 	}
 	return push_a_slow(msg);
@@ -764,11 +807,12 @@ static inline uint32_t entry_kind_of(uint16_t flags, uint16_t ptype)
  * t->itext (GP_NVTX_TEXT_INLINE): t = t_nv, b = gp_t_buf; slow: where every other case
  * goes.  The thread's default stack holds a range pushed while collecting with no
  * category, colour or payload (what push_a pushes), the thread's clock line is current
- * and its buffer takes the record at once (gp_rec_try_begin): it goes out as the
+ * (or anyclock: the time from gp_now_ns_slow() when it is not) and its buffer takes the
+ * record at once (gp_rec_try_begin): it goes out as the
  * GP_REC_NVTX_PUSHPOP that pop() would emit, without a call.  Anything else goes to
  * slow() before any change. */
-static inline __attribute__((always_inline)) int pop0_fast(struct nv_thread *t, struct gp_tbuf *b,
-							   int text, int (*slow)(void))
+static inline __attribute__((always_inline)) int
+pop0_fast(struct nv_thread *t, struct gp_tbuf *b, int text, int anyclock, int (*slow)(void))
 {
 	if (likely(t && !gp_range_nvtx_on)) {
 		struct nv_stack *st = &t->st[0];
@@ -780,7 +824,7 @@ static inline __attribute__((always_inline)) int pop0_fast(struct nv_thread *t, 
 		if (likely(d < NV_DEPTH &&
 			   entry_kind(e) == entry_kind_of(flags, GP_NVTX_PAYLOAD_NONE) &&
 			   !e->category && (!text || e->sid - 1 < NV_INLINE_MAX) &&
-			   gp_now_ns_try(b, &end))) {
+			   (gp_now_ns_try(b, &end) || (anyclock && (end = gp_now_ns_slow(), 1))))) {
 			uint32_t n = text ? e->sid : 0;
 			uint32_t sz =
 			    (uint32_t)sizeof(struct gp_rec_nvtx_pushpop) + GP_REC_ALIGN(n);
@@ -821,7 +865,8 @@ static inline __attribute__((always_inline)) int pop0_fast(struct nv_thread *t, 
 }
 
 /* pop0() past its common case: pop0_fast() of a range whose message went as text
- * (GP_NVTX_TEXT_INLINE), else pop0_slow(). */
+ * (GP_NVTX_TEXT_INLINE), or of one that did not with any clock (gp_now_ns_slow when the
+ * thread's line is not current); else pop0_slow(). */
 static __attribute__((noinline)) int pop0_other(void)
 {
 	struct nv_thread *t = t_nv;
@@ -829,14 +874,14 @@ static __attribute__((noinline)) int pop0_other(void)
 
 	if (t && (d = t->st[0].depth - 1) < NV_DEPTH &&
 	    t->st[0].e[d].flags == (GP_NVTX_PUSHPOP | GP_NVTX_TEXT_INLINE))
-		return pop0_fast(t, gp_t_buf, 1, pop0_slow);
-	return pop0_slow();
+		return pop0_fast(t, gp_t_buf, 1, 0, pop0_slow);
+	return pop0_fast(t, gp_t_buf, 0, 1, pop0_slow);
 }
 
 /* nvtxRangePop: pop0_fast(), else pop0_other(). */
 static int NVTX_API pop0(void)
 {
-	return pop0_fast(t_nv, gp_t_buf, 0, pop0_other);
+	return pop0_fast(t_nv, gp_t_buf, 0, 0, pop0_other);
 }
 
 static int NVTX_API dom_pop(nvtxDomainHandle_t dom)

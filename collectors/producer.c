@@ -1230,15 +1230,19 @@ static uint64_t clk_read_copy(struct gp_tbuf *b)
 }
 
 /* gp_now_ns() when the calling thread's copy of the line is stale or missing: this copy's
- * line once on (the thread's copy refreshed: clk_read_copy); while it is off, the shared
+ * line once on (the thread's copy refreshed: clk_read_copy); while it is off (the thread's
+ * copy dropped), the shared
  * line once on (a calibration is publishing, this copy's line was reset in a forked
  * child, or this copy could not join), else clock_gettime, and the calibration itself
  * once CLK_FIRST_NS passed since the initial sample. */
 uint64_t gp_now_ns_slow(void)
 {
 	struct gp_clock_set *s = &gprof_cli_clock_v2;
+	struct gp_tbuf *b = gp_t_buf;
 	if (atomic_load_explicit(&gp_clk.on, memory_order_acquire))
-		return clk_read_copy(gp_t_buf);
+		return clk_read_copy(b);
+	if (b && !b->clk.busy)
+		b->clk.gen = UINT64_MAX; /* gp_now_ns_try: no TSC read until the line is on */
 	if (atomic_load_explicit(&s->line.on, memory_order_acquire))
 		return clk_read(&s->line, 0);
 	uint64_t n = mono_ns();

@@ -85,11 +85,11 @@ struct gp_tcache_ent {
 
 /* The calling thread's copy of its runtime's TSC line (struct gp_clock below), which
  * gp_now_ns() converts with while gp_clk.seq still equals `gen` (UINT64_MAX: no copy);
- * refreshed by gp_now_ns_slow().  The copy is the line moved 2^32 ticks back, which
- * converts every TSC value the line converts to the same ns, to the last bit (tsc = the
- * line's tsc - 2^32, ns = the line's ns - mult), with an unsigned multiply: any TSC value
- * from 2^32 ticks (over a second) before the line's tsc on.  `busy` while that refresh writes it (a
- * signal handler on the thread then leaves it alone). */
+ * refreshed by gp_now_ns_slow(), and dropped by it while that line is off.  The copy is the line
+ * moved 2^32 ticks back, which converts every TSC value the line converts to the same ns, to the
+ * last bit (tsc = the line's tsc - 2^32, ns = the line's ns - mult), with an unsigned multiply: any
+ * TSC value from 2^32 ticks (over a second) before the line's tsc on.  `busy` while that refresh
+ * writes it (a signal handler on the thread then leaves it alone). */
 struct gp_tclock {
 	uint64_t gen;
 	uint64_t tsc, ns, mult;
@@ -340,11 +340,12 @@ GP_HIDDEN uint32_t gp_tid(void);
  * gp_tclock) into *ns when the line has not changed since the copy (gp_clk.seq, read
  * after the TSC, still equals the copy's gen: the line was current when the TSC was
  * read): returns 1.  Else 0 with *ns untouched (gp_now_ns_slow() then reads the time and
- * refreshes the copy). */
+ * refreshes the copy); without a copy (gen UINT64_MAX: the TSC not in use) before reading
+ * the TSC. */
 static inline int gp_now_ns_try(const struct gp_tbuf *b, uint64_t *ns)
 {
 #if defined(__x86_64__)
-	if (likely(b != NULL)) {
+	if (likely(b != NULL && b->clk.gen != UINT64_MAX)) {
 		uint64_t t = __rdtsc();
 
 		atomic_signal_fence(memory_order_seq_cst);
