@@ -778,7 +778,7 @@ static __attribute__((noinline)) int pop0_slow(void)
 
 /* Two adjacent 16-bit fields (an entry's flags and ptype, a record's level and flags),
  * to read or write both as one 32-bit word. */
-struct gp_u16x2 {
+struct nv_u16x2 {
 	uint16_t lo, hi;
 };
 _Static_assert(offsetof(struct gp_nvtx_entry, ptype) == offsetof(struct gp_nvtx_entry, flags) + 2,
@@ -799,7 +799,7 @@ static inline uint32_t entry_kind_of(uint16_t flags, uint16_t ptype)
 {
 	uint32_t w;
 
-	memcpy(&w, &(struct gp_u16x2){flags, ptype}, 4);
+	memcpy(&w, &(struct nv_u16x2){flags, ptype}, 4);
 	return w;
 }
 
@@ -808,9 +808,8 @@ static inline uint32_t entry_kind_of(uint16_t flags, uint16_t ptype)
  * goes.  The thread's default stack holds a range pushed while collecting with no
  * category, colour or payload (what push_a pushes), the thread's clock line is current
  * (or anyclock: the time from gp_now_ns_slow() when it is not) and its buffer takes the
- * record at once (gp_rec_try_begin): it goes out as the
- * GP_REC_NVTX_PUSHPOP that pop() would emit, without a call.  Anything else goes to
- * slow() before any change. */
+ * record at once (gp_rec_try_begin): it goes out as the GP_REC_NVTX_PUSHPOP that pop()
+ * would emit, without a call.  Anything else goes to slow() before any change. */
 static inline __attribute__((always_inline)) int
 pop0_fast(struct nv_thread *t, struct gp_tbuf *b, int text, int anyclock, int (*slow)(void))
 {
@@ -839,7 +838,7 @@ pop0_fast(struct nv_thread *t, struct gp_tbuf *b, int text, int anyclock, int (*
 				p->start_ns = start;
 				p->end_ns = end;
 				p->text_sid = e->sid;
-				memcpy(&p->level, &(struct gp_u16x2){(uint16_t)d, flags}, 4);
+				memcpy(&p->level, &(struct nv_u16x2){(uint16_t)d, flags}, 4);
 				if (text) {
 					/* push_at's copy (e->text, NV_INLINE_MAX bytes: the words
 					 * read stay in it), the last word's bytes past n zeroed */
