@@ -808,8 +808,9 @@ static inline uint32_t entry_kind_of(uint16_t flags, uint16_t ptype)
  * goes.  The thread's default stack holds a range pushed while collecting with no
  * category, colour or payload (what push_a pushes), the thread's clock line is current
  * (or anyclock: the time from gp_now_ns_slow() when it is not) and its buffer takes the
- * record at once (gp_rec_try_begin): it goes out as the GP_REC_NVTX_PUSHPOP that pop()
- * would emit, without a call.  Anything else goes to slow() before any change. */
+ * record at once (gp_rec_can_begin, asked before the clock is read, and gp_rec_claim): it
+ * goes out as the GP_REC_NVTX_PUSHPOP that pop() would emit, without a call.  Anything
+ * else goes to slow() before any change. */
 static inline __attribute__((always_inline)) int
 pop0_fast(struct nv_thread *t, struct gp_tbuf *b, int text, int anyclock, int (*slow)(void))
 {
@@ -818,17 +819,16 @@ pop0_fast(struct nv_thread *t, struct gp_tbuf *b, int text, int anyclock, int (*
 		uint32_t d = st->depth - 1;
 		uint16_t flags = text ? GP_NVTX_PUSHPOP | GP_NVTX_TEXT_INLINE : GP_NVTX_PUSHPOP;
 		const struct gp_nvtx_entry *e = &st->e[d < NV_DEPTH ? d : 0];
+		uint32_t n = text ? e->sid : 0; /* (checked below) */
+		uint32_t sz = (uint32_t)sizeof(struct gp_rec_nvtx_pushpop) + GP_REC_ALIGN(n);
 		uint64_t end;
 
 		if (likely(d < NV_DEPTH &&
 			   entry_kind(e) == entry_kind_of(flags, GP_NVTX_PAYLOAD_NONE) &&
-			   !e->category && (!text || e->sid - 1 < NV_INLINE_MAX) &&
+			   !e->category && (!text || n - 1 < NV_INLINE_MAX) &&
+			   gp_rec_can_begin(b, sz) &&
 			   (gp_now_ns_try(b, &end) || (anyclock && (end = gp_now_ns_slow(), 1))))) {
-			uint32_t n = text ? e->sid : 0;
-			uint32_t sz =
-			    (uint32_t)sizeof(struct gp_rec_nvtx_pushpop) + GP_REC_ALIGN(n);
-			struct gp_rec_nvtx_pushpop *p =
-			    gp_rec_try_begin(b, GP_REC_NVTX_PUSHPOP, sz);
+			struct gp_rec_nvtx_pushpop *p = gp_rec_claim(b, GP_REC_NVTX_PUSHPOP, sz);
 
 			if (likely(p != NULL)) {
 				uint64_t start = e->start_ns;

@@ -184,35 +184,42 @@ GP_HIDDEN int gp_producer_active(void);
 /* The control page (below); declared here for the inline record path. */
 GP_HIDDEN extern struct gp_control *gp_ctl;
 
-/* gp_rec_begin()'s common case alone, for record paths that take their own slow path:
- * b = gp_t_buf (may be NULL), sz = the record's size rounded up to 8 (GP_REC_ALIGN).
- * When collecting, with b set up in membarrier mode, room for sz bytes and no flusher
- * holding b, reserves the record, fills its header and returns it; commit it with
- * gp_rec_commit_in(b, sz) (not gp_rec_commit).  Else returns NULL having changed
- * nothing: nothing is counted, no call is made. */
-static inline void *gp_rec_try_begin(struct gp_tbuf *b, uint16_t type, uint32_t sz)
+/* gp_rec_begin()'s common case alone, for record paths that take their own slow path,
+ * in two steps: b = gp_t_buf (may be NULL), sz = the record's size rounded up to 8
+ * (GP_REC_ALIGN).  gp_rec_can_begin(): 1 when collecting, with b set up in membarrier
+ * mode, room for sz bytes and b not reserved (loads only: nothing changes, no call); then
+ * gp_rec_claim() (nothing else recorded on the thread in between) reserves the record,
+ * fills its header and returns it, or NULL having changed nothing when a flusher holds b.
+ * Commit it with gp_rec_commit_in(b, sz) (not gp_rec_commit).  gp_rec_try_begin(): both,
+ * NULL when either fails; nothing is counted. */
+static inline int gp_rec_can_begin(const struct gp_tbuf *b, uint32_t sz)
 {
-	if (likely(b && gp_membar &&
-		   atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed) &&
-		   b->f.len + sz <= GP_FRAME_MAX - sizeof(struct gp_frame_hdr) &&
-		   !atomic_load_explicit(&b->busy, memory_order_relaxed))) {
-		/* the owner's side of buf_lock_owner() (producer.c) */
-		atomic_store_explicit(&b->busy, 1, memory_order_relaxed);
-		atomic_signal_fence(memory_order_seq_cst);
-		if (likely(!atomic_load_explicit(&b->steal, memory_order_acquire))) {
-			struct gp_rec_hdr *h =
-			    (struct gp_rec_hdr *)(b->f.data + sizeof(struct gp_frame_hdr) +
-						  b->f.len);
-			h->type = type;
-			h->size = (uint16_t)sz;
-			h->tid = b->tid;
-			return h;
-		}
-		atomic_store_explicit(&b->busy, 0, memory_order_release);
+	return likely(b && gp_membar &&
+		      atomic_load_explicit(&gp_ctl->collecting, memory_order_relaxed) &&
+		      b->f.len + sz <= GP_FRAME_MAX - sizeof(struct gp_frame_hdr) &&
+		      !atomic_load_explicit(&b->busy, memory_order_relaxed));
+}
+static inline void *gp_rec_claim(struct gp_tbuf *b, uint16_t type, uint32_t sz)
+{
+	/* the owner's side of buf_lock_owner() (producer.c) */
+	atomic_store_explicit(&b->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (likely(!atomic_load_explicit(&b->steal, memory_order_acquire))) {
+		struct gp_rec_hdr *h =
+		    (struct gp_rec_hdr *)(b->f.data + sizeof(struct gp_frame_hdr) + b->f.len);
+		h->type = type;
+		h->size = (uint16_t)sz;
+		h->tid = b->tid;
+		return h;
 	}
+	atomic_store_explicit(&b->busy, 0, memory_order_release);
 	return NULL;
 }
-/* Publish the record of sz bytes that gp_rec_try_begin(b, ..., sz) reserved. */
+static inline void *gp_rec_try_begin(struct gp_tbuf *b, uint16_t type, uint32_t sz)
+{
+	return gp_rec_can_begin(b, sz) ? gp_rec_claim(b, type, sz) : NULL;
+}
+/* Publish the record of sz bytes that gp_rec_claim(b, ..., sz) reserved. */
 static inline void gp_rec_commit_in(struct gp_tbuf *b, uint32_t sz)
 {
 	b->f.len += sz;
