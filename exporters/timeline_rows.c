@@ -3,9 +3,11 @@
  * (timeline_rows.h).
  *
  * A row in the arena and in a run: struct row_hdr (its keys and the length of what
- * follows), then per column a type byte (SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB, _NULL) and
- * the value: 8 bytes for an integer or a double, a 4-byte length, the bytes and a NUL for
- * a text or a blob, nothing for NULL.  Values are copied with memcpy (no alignment).
+ * follows), then per column a slot of TL_ROWS_SLOT bytes, a type byte (SQLITE_INTEGER,
+ * _FLOAT, _TEXT, _BLOB, _NULL) and 8 bytes of value: the integer, the double, or for a
+ * text or a blob its 4-byte length and the 4-byte offset of its bytes (and a NUL) from
+ * the first slot, after the slots; 0 for NULL.  The replay hands out the slots as they are
+ * (struct tl_rows's row), no copy; values are read with memcpy (no alignment).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,20 +53,6 @@ static void rows_init(struct tl_rows *rs, sqlite3_stmt *st)
 }
 
 static int fail(struct tl_rows *rs, int rc, const char *what);
-
-/* The current row's arrays for ncol columns. */
-static int alloc_row(struct tl_rows *rs)
-{
-	size_t n = rs->ncol > 0 ? (size_t)rs->ncol : 1;
-
-	rs->type = calloc(n, 1);
-	rs->iv = calloc(n, sizeof(*rs->iv));
-	rs->dv = calloc(n, sizeof(*rs->dv));
-	rs->tv = calloc(n, sizeof(*rs->tv));
-	if (!rs->type || !rs->iv || !rs->dv || !rs->tv)
-		return fail(rs, SQLITE_NOMEM, "cannot read");
-	return SQLITE_OK;
-}
 
 int tl_rows_direct(struct tl_rows *rs, sqlite3_stmt *st)
 {
@@ -112,10 +100,6 @@ static int row_in_order(struct tl_rows *rs)
 void tl_rows_close(struct tl_rows *rs)
 {
 	sqlite3_finalize(rs->st);
-	free(rs->type);
-	free(rs->iv);
-	free(rs->dv);
-	free(rs->tv);
 	free(rs->val);
 	free(rs->gen_of);
 	free(rs->arena);
@@ -137,30 +121,19 @@ static inline int key_before(const struct tl_rows_key *a, const struct tl_rows_k
 	return a->rowid < b->rowid;
 }
 
-/* Sort k[0..n) by key_before(): a bottom-up merge sort on the runs already in order (a
- * table nearly in order, as gprof-cli's NVTX_EVENTS, is a few long runs), the comparison
+/* Sort k[0..n) by key_before(): a bottom-up merge sort of its natural runs, run[0..nrun]
+ * (run[j] .. run[j + 1] in order, run[nrun] == n; run has room for n + 1), the comparison
  * inlined (qsort()'s call per comparison was a fifth of a shuffled table's export).
  * Returns -1 when out of memory. */
-static int sort_keys(struct tl_rows_key *k, size_t n)
+static int merge_keys(struct tl_rows_key *k, size_t n, size_t *run, size_t nrun)
 {
 	struct tl_rows_key *tmp, *src = k, *dst;
-	size_t *run, nrun = 0;
 
-	if (n < 2)
+	if (nrun < 2)
 		return 0;
-	run = malloc((n + 1) * sizeof(*run));
 	tmp = malloc(n * sizeof(*k));
-	if (!run || !tmp) {
-		free(run);
-		free(tmp);
+	if (!tmp)
 		return -1;
-	}
-	for (size_t i = 0; i < n;) { /* the natural runs: run[j] .. run[j + 1] */
-		run[nrun++] = i;
-		for (i++; i < n && !key_before(&k[i], &k[i - 1]); i++)
-			;
-	}
-	run[nrun] = n;
 	dst = tmp;
 	while (nrun > 1) {
 		size_t m = 0;
@@ -189,9 +162,169 @@ static int sort_keys(struct tl_rows_key *k, size_t n)
 	}
 	if (src != k)
 		memcpy(k, src, n * sizeof(*k));
-	free(run);
 	free(tmp);
 	return 0;
+}
+
+/* The natural runs of k[0..n) into run (room for n + 1): returns their number, or max + 1
+ * when there are more than max (run then incomplete). */
+static size_t natural_runs(const struct tl_rows_key *k, size_t n, size_t *run, size_t max)
+{
+	size_t nrun = 0;
+
+	for (size_t i = 0; i < n;) {
+		if (nrun == max)
+			return max + 1;
+		run[nrun++] = i;
+		for (i++; i < n && !key_before(&k[i], &k[i - 1]); i++)
+			;
+	}
+	run[nrun] = n;
+	return nrun;
+}
+
+/* A start time as an unsigned number in the same order (NULL's INT64_MIN is 0). */
+static inline uint64_t ukey(int64_t v)
+{
+	return (uint64_t)v ^ ((uint64_t)1 << 63);
+}
+
+#define RADIX_BITS 11
+#define RADIX	   (1u << RADIX_BITS)
+
+/* Sort k[0..n) by start alone, stably, with an LSD radix sort of 64-bit words: a row's
+ * start less the least start, shifted above its index (ib bits), RADIX_BITS of the start
+ * per pass and only the passes whose digit varies.  Then the rows of one start (in the
+ * order they came) are put in key_before() order, by insertion when few, else merged.
+ * Returns 1 when done, 0 when the starts span too many bits for the index beside them
+ * (the caller merges instead), -1 when out of memory. */
+static int radix_keys(struct tl_rows_key *k, size_t n, size_t *run)
+{
+	uint64_t lo = UINT64_MAX, hi = 0, *a, *b;
+	uint32_t(*cnt)[RADIX];
+	struct tl_rows_key *out;
+	unsigned ib = 0, rb = 0, npass;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t u = ukey(k[i].start);
+
+		lo = u < lo ? u : lo;
+		hi = u > hi ? u : hi;
+	}
+	while (ib < 64 && (n - 1) >> ib)
+		ib++;
+	while (rb < 64 && (hi - lo) >> rb)
+		rb++;
+	if (ib + rb > 64 || n > UINT32_MAX)
+		return 0;
+	npass = (rb + RADIX_BITS - 1) / RADIX_BITS;
+	a = malloc(n * sizeof(*a));
+	b = malloc(n * sizeof(*b));
+	cnt = calloc(npass > 3 ? npass : 3, sizeof(*cnt));
+	out = malloc(n * sizeof(*out));
+	if (!a || !b || !cnt || !out) {
+		free(a);
+		free(b);
+		free(cnt);
+		free(out);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d = ukey(k[i].start) - lo;
+
+		a[i] = d << ib | i;
+		if (npass <= 3) { /* (those past npass counted, not used) */
+			cnt[0][d & (RADIX - 1)]++;
+			cnt[1][(d >> RADIX_BITS) & (RADIX - 1)]++;
+			cnt[2][(d >> 2 * RADIX_BITS) & (RADIX - 1)]++;
+		} else {
+			for (unsigned p = 0; p < npass; p++)
+				cnt[p][(d >> (p * RADIX_BITS)) & (RADIX - 1)]++;
+		}
+	}
+	for (unsigned p = 0; p < npass; p++) {
+		unsigned sh = ib + p * RADIX_BITS;
+		uint32_t sum = 0, *c = cnt[p];
+		uint64_t *t;
+
+		if (c[(a[0] >> sh) & (RADIX - 1)] == n)
+			continue; /* one digit for all: the pass would not move a row */
+		for (unsigned d = 0; d < RADIX; d++) {
+			uint32_t x = c[d];
+
+			c[d] = sum;
+			sum += x;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[c[(a[i] >> sh) & (RADIX - 1)]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	uint64_t mask = ib < 64 ? ((uint64_t)1 << ib) - 1 : UINT64_MAX;
+
+	size_t tie = n; /* the first row of the same start as the one before it */
+
+	out[0] = k[a[0] & mask];
+	for (size_t i = 1; i < n; i++) {
+		out[i] = k[a[i] & mask];
+		if (out[i].start == out[i - 1].start && tie == n)
+			tie = i - 1;
+	}
+	free(a);
+	free(b);
+	free(cnt);
+	/* the rows of one start: end DESC, rowid */
+	for (size_t i = tie; i < n;) {
+		size_t j = i + 1;
+
+		while (j < n && out[j].start == out[i].start)
+			j++;
+		if (j - i <= 16) {
+			for (size_t x = i + 1; x < j; x++) {
+				struct tl_rows_key v = out[x];
+				size_t y = x;
+
+				for (; y > i && key_before(&v, &out[y - 1]); y--)
+					out[y] = out[y - 1];
+				out[y] = v;
+			}
+		} else if (merge_keys(out + i, j - i, run,
+				      natural_runs(out + i, j - i, run, SIZE_MAX)) < 0) {
+			free(out);
+			return -1;
+		}
+		i = j;
+	}
+	memcpy(k, out, n * sizeof(*k));
+	free(out);
+	return 1;
+}
+
+/* Sort k[0..n) by key_before(): merged when k is a few runs in order (a table nearly in
+ * order, as gprof-cli's NVTX_EVENTS), else by radix_keys().  Returns -1 when out of
+ * memory. */
+static int sort_keys(struct tl_rows_key *k, size_t n)
+{
+	size_t *run, nrun;
+	int rc = 0;
+
+	if (n < 2)
+		return 0;
+	run = malloc((n + 1) * sizeof(*run));
+	if (!run)
+		return -1;
+	/* a merge pass per doubling of the runs, against a few radix passes */
+	nrun = natural_runs(k, n, run, n > 64 ? 16 : SIZE_MAX);
+	if (nrun > 16 && n > 64) {
+		rc = radix_keys(k, n, run);
+		if (rc == 0)
+			nrun = natural_runs(k, n, run, SIZE_MAX);
+	}
+	if (rc == 0)
+		rc = merge_keys(k, n, run, nrun);
+	free(run);
+	return rc < 0 ? -1 : 0;
 }
 
 static int hdr_before(const struct row_hdr *a, const struct row_hdr *b)
@@ -232,58 +365,63 @@ static int add_row(struct tl_rows *rs, int start_col, int end_col)
 {
 	sqlite3_stmt *st = rs->st;
 	struct row_hdr h = {INT64_MIN, INT64_MIN, 0, 0};
-	size_t at = rs->alen;
+	size_t at = rs->alen, slots = (size_t)rs->ncol * TL_ROWS_SLOT, tail = slots;
+	unsigned char *p;
 	int t;
 
-	if (arena_reserve(rs, sizeof(h) + (size_t)rs->ncol * 9))
+	if (arena_reserve(rs, sizeof(h) + slots))
 		return SQLITE_NOMEM;
-	rs->alen += sizeof(h);
-	for (int i = 0; i < rs->ncol; i++) {
-		unsigned char *p;
-
+	p = rs->arena + at + sizeof(h);
+	for (int i = 0; i < rs->ncol; i++, p += TL_ROWS_SLOT) {
 		sqlite3_value *cv = sqlite3_column_value(st, i);
 
 		t = sqlite3_value_type(cv);
+		*p = (unsigned char)t;
 		if (t == SQLITE_INTEGER) {
 			int64_t v = sqlite3_value_int64(cv);
 
-			if (i == start_col)
-				h.start = v;
-			else if (i == end_col)
-				h.end = v;
-			p = rs->arena + rs->alen;
-			*p = (unsigned char)t;
 			memcpy(p + 1, &v, 8);
-			rs->alen += 9;
-		} else if ((i == start_col || i == end_col) && t != SQLITE_NULL) {
-			return TL_ROWS_FALLBACK; /* a key SQLite orders otherwise */
 		} else if (t == SQLITE_FLOAT) {
 			double d = sqlite3_value_double(cv);
 
-			p = rs->arena + rs->alen;
-			*p = (unsigned char)t;
 			memcpy(p + 1, &d, 8);
-			rs->alen += 9;
 		} else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
 			const void *s = t == SQLITE_TEXT ? (const void *)sqlite3_value_text(cv)
 							 : sqlite3_value_blob(cv);
-			uint32_t n = (uint32_t)sqlite3_value_bytes(cv);
+			uint32_t n = (uint32_t)sqlite3_value_bytes(cv), off = (uint32_t)tail;
+			size_t base = at + sizeof(h);
 
-			if (arena_reserve(rs, 5 + (size_t)n + 1 + (size_t)(rs->ncol - i) * 9))
+			if (tail + n + 1 > UINT32_MAX)
+				return fail(rs, SQLITE_NOMEM, "cannot sort a row this large");
+			rs->alen = base + tail;
+			if (arena_reserve(rs, (size_t)n + 1))
 				return SQLITE_NOMEM;
-			p = rs->arena + rs->alen;
-			*p = (unsigned char)t;
+			p = rs->arena + base + (size_t)i * TL_ROWS_SLOT;
 			memcpy(p + 1, &n, 4);
+			memcpy(p + 5, &off, 4);
 			if (n)
-				memcpy(p + 5, s, n);
-			p[5 + n] = '\0';
-			rs->alen += 5 + (size_t)n + 1;
+				memcpy(rs->arena + base + tail, s, n);
+			rs->arena[base + tail + n] = '\0';
+			tail += (size_t)n + 1;
 		} else {
-			rs->arena[rs->alen++] = SQLITE_NULL;
+			memset(p + 1, 0, 8);
 		}
 	}
+	/* the keys from their slots: NULL first, a REAL or TEXT one SQLite orders otherwise */
+	p = rs->arena + at + sizeof(h);
+	for (int k = 0; k < 2; k++) {
+		int c = k ? end_col : start_col;
+		const unsigned char *q = p + (size_t)c * TL_ROWS_SLOT;
+
+		if (c < 0 || *q == SQLITE_NULL)
+			continue;
+		if (*q != SQLITE_INTEGER)
+			return TL_ROWS_FALLBACK;
+		memcpy(k ? &h.end : &h.start, q + 1, 8);
+	}
 	h.rowid = sqlite3_column_int64(st, rs->ncol);
-	h.len = rs->alen - at - sizeof(h);
+	h.len = tail;
+	rs->alen = at + sizeof(h) + tail;
 	memcpy(rs->arena + at, &h, sizeof(h));
 	if (rs->nidx == rs->cidx) {
 		size_t c = rs->cidx ? rs->cidx * 2 : 4096;
@@ -470,8 +608,6 @@ int tl_rows_sort(struct tl_rows *rs, sqlite3_stmt *st, int start_col, int end_co
 	rs->sorted = 1;
 	if (rs->ncol < 1 || start_col >= rs->ncol || end_col >= rs->ncol)
 		return SQLITE_MISUSE;
-	if (alloc_row(rs) != SQLITE_OK)
-		return SQLITE_NOMEM;
 	rs->limit = limit = mem_limit();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (rs->alen >= limit && (rc = spill(rs)) != SQLITE_OK)
@@ -499,39 +635,35 @@ int tl_rows_sort(struct tl_rows *rs, sqlite3_stmt *st, int start_col, int end_co
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Decode the columns at p (one row's, after its header) into the current row. */
-static void decode(struct tl_rows *rs, const unsigned char *p)
+int64_t tl_rows_sint_(const struct tl_rows *rs, int i)
 {
-	for (int i = 0; i < rs->ncol; i++) {
-		int t = *p++;
-		uint32_t n;
+	switch (tl_rows_styp_(rs, i)) {
+	case SQLITE_INTEGER:
+		return (int64_t)tl_rows_sval_(rs, i);
+	case SQLITE_FLOAT:
+		return (int64_t)tl_rows_sdouble_(rs, i);
+	case SQLITE_TEXT:
+		return strtoll(tl_rows_stext_(rs, i), NULL, 10);
+	default:
+		return 0;
+	}
+}
 
-		rs->type[i] = (unsigned char)t;
-		rs->tv[i] = NULL;
-		switch (t) {
-		case SQLITE_INTEGER:
-			memcpy(&rs->iv[i], p, 8);
-			rs->dv[i] = (double)rs->iv[i];
-			p += 8;
-			break;
-		case SQLITE_FLOAT:
-			memcpy(&rs->dv[i], p, 8);
-			rs->iv[i] = (int64_t)rs->dv[i];
-			p += 8;
-			break;
-		case SQLITE_TEXT: /* its number: tl_rows_int(), when asked */
-		case SQLITE_BLOB:
-			memcpy(&n, p, 4);
-			rs->tv[i] = (const char *)p + 4;
-			rs->iv[i] = 0;
-			rs->dv[i] = 0;
-			p += 4 + (size_t)n + 1;
-			break;
-		default:
-			rs->iv[i] = 0;
-			rs->dv[i] = 0;
-			break;
-		}
+double tl_rows_sdouble_(const struct tl_rows *rs, int i)
+{
+	uint64_t v = tl_rows_sval_(rs, i);
+	double d;
+
+	switch (tl_rows_styp_(rs, i)) {
+	case SQLITE_INTEGER:
+		return (double)(int64_t)v;
+	case SQLITE_FLOAT:
+		memcpy(&d, &v, 8);
+		return d;
+	case SQLITE_TEXT:
+		return (double)strtoll(tl_rows_stext_(rs, i), NULL, 10);
+	default:
+		return 0;
 	}
 }
 
@@ -552,7 +684,7 @@ int tl_rows_step(struct tl_rows *rs)
 	if (!rs->nruns) {
 		if (rs->pos >= rs->nidx)
 			return SQLITE_DONE;
-		decode(rs, rs->arena + rs->idx[rs->pos++].off + sizeof(struct row_hdr));
+		rs->row = rs->arena + rs->idx[rs->pos++].off + sizeof(struct row_hdr);
 		return SQLITE_ROW;
 	}
 	if (rs->cur >= 0 && run_next(rs, &rs->runs[rs->cur]) != SQLITE_OK)
@@ -564,6 +696,6 @@ int tl_rows_step(struct tl_rows *rs)
 			rs->cur = (int)i;
 	if (rs->cur < 0)
 		return SQLITE_DONE;
-	decode(rs, rs->runs[rs->cur].data);
+	rs->row = rs->runs[rs->cur].data;
 	return SQLITE_ROW;
 }

@@ -7,8 +7,9 @@
  * and compares them with the VDBE; for a table out of time order (gprof-cli's NVTX_EVENTS,
  * whose push/pop ranges are written at their pop; tables of several threads) that was
  * half of the export's time (bench_timeline, "shuffled").  Here each row is copied once
- * into an arena (a type byte and the value per column), the keys go into an index sorted
- * with qsort, and the rows are replayed from the arena.  Memory is bounded: past
+ * into an arena (a slot per column: a type byte and the value), the keys go into an index
+ * sorted in C (a radix sort of the start times, or a merge of the runs in order), and the
+ * rows are replayed from the arena where they are.  Memory is bounded: past
  * TL_ROWS_MEM bytes of rows the sorted index is written as a run to an unlinked temporary
  * file ($TMPDIR, default /tmp) and the runs are merged at the end, as an external sort
  * does (and as SQLite's sorter does past its cache).
@@ -25,10 +26,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Rows of the arena before a run is written to the temporary file: 16 MiB (plus 32 bytes
  * of index per row); $GPROF_CLI_SORT_MEM (bytes) sets another limit (tests). */
 #define TL_ROWS_MEM (16u << 20)
+
+/* Bytes per column of a sorted row (struct tl_rows's row): the SQLite type, then 8 bytes:
+ * the integer, the double's bits, or a TEXT or BLOB's 4-byte length and the 4-byte offset
+ * of its bytes (NUL-terminated) from the row's first slot; zero for NULL. */
+#define TL_ROWS_SLOT 9
 
 /* tl_rows_sort()'s "sort in SQLite instead" (no row was handed out). */
 #define TL_ROWS_FALLBACK (-2)
@@ -46,11 +53,9 @@ struct tl_rows {
 	sqlite3_stmt *st; /* the statement read (owned) */
 	int sorted;	  /* 1: rows from the sort below; 0: st's rows as they come */
 	int ncol;	  /* columns handed out (the statement's, less the rowid when sorted) */
-	/* the current row when sorted: SQLite type, integer, double and text per column */
-	unsigned char *type;
-	int64_t *iv;
-	double *dv;
-	const char **tv;
+	/* the current row when sorted: ncol slots of TL_ROWS_SLOT bytes (the arena's or a
+	 * run's buffer; not owned) */
+	const unsigned char *row;
 	/* the current row when not sorted: its columns' values as read (one
 	 * sqlite3_column_value() per column and row, then plain reads: the walk tests a
 	 * column for NULL and then reads it, two API calls with their mutex and error
@@ -114,33 +119,67 @@ static inline sqlite3_value *tl_rows_val_(struct tl_rows *rs, int i)
 	return rs->val[i];
 }
 
+/* (Sorted: column i's type and its 8 bytes of value, TL_ROWS_SLOT.) */
+static inline int tl_rows_styp_(const struct tl_rows *rs, int i)
+{
+	return rs->row[(size_t)i * TL_ROWS_SLOT];
+}
+
+static inline uint64_t tl_rows_sval_(const struct tl_rows *rs, int i)
+{
+	uint64_t v;
+
+	memcpy(&v, rs->row + (size_t)i * TL_ROWS_SLOT + 1, 8);
+	return v;
+}
+
+static inline const char *tl_rows_stext_(const struct tl_rows *rs, int i)
+{
+	uint32_t off;
+
+	memcpy(&off, rs->row + (size_t)i * TL_ROWS_SLOT + 5, 4);
+	return (const char *)rs->row + off;
+}
+
+/* (Sorted: column i, of any type, as tl_rows_int() and tl_rows_double() read it; they
+ * read an INTEGER themselves.) */
+int64_t tl_rows_sint_(const struct tl_rows *rs, int i);
+double tl_rows_sdouble_(const struct tl_rows *rs, int i);
+
 /* The current row's column i (0-based, < ncol) as sqlite3_column_int64(), _double(),
  * _text() (NULL for SQL NULL; when sorted, NULL too for an INTEGER or REAL column, where
  * SQLite would convert: the walk reads no number as text) and its type
  * (SQLITE_INTEGER, ...).  Straight from the statement when not sorted: the walk reads
- * few columns of some rows (and fetching every column of every row cost more). */
+ * few columns of some rows (and fetching every column of every row cost more).  When
+ * sorted, a BLOB or NULL reads as 0, a TEXT's number is parsed when asked. */
 static inline int64_t tl_rows_int(struct tl_rows *rs, int i)
 {
-	if (!rs->sorted)
+	if (__builtin_expect(!rs->sorted, 1))
 		return sqlite3_value_int64(tl_rows_val_(rs, i));
-	return rs->type[i] == SQLITE_TEXT ? strtoll(rs->tv[i], NULL, 10) : rs->iv[i];
+	return tl_rows_styp_(rs, i) == SQLITE_INTEGER ? (int64_t)tl_rows_sval_(rs, i)
+						      : tl_rows_sint_(rs, i);
 }
 
 static inline double tl_rows_double(struct tl_rows *rs, int i)
 {
-	if (!rs->sorted)
+	if (__builtin_expect(!rs->sorted, 1))
 		return sqlite3_value_double(tl_rows_val_(rs, i));
-	return rs->type[i] == SQLITE_TEXT ? (double)strtoll(rs->tv[i], NULL, 10) : rs->dv[i];
+	return tl_rows_styp_(rs, i) == SQLITE_INTEGER ? (double)(int64_t)tl_rows_sval_(rs, i)
+						      : tl_rows_sdouble_(rs, i);
 }
 
 static inline const char *tl_rows_text(struct tl_rows *rs, int i)
 {
-	return rs->sorted ? rs->tv[i] : (const char *)sqlite3_value_text(tl_rows_val_(rs, i));
+	if (__builtin_expect(!rs->sorted, 1))
+		return (const char *)sqlite3_value_text(tl_rows_val_(rs, i));
+	int t = tl_rows_styp_(rs, i);
+
+	return t == SQLITE_TEXT || t == SQLITE_BLOB ? tl_rows_stext_(rs, i) : NULL;
 }
 
 static inline int tl_rows_type(struct tl_rows *rs, int i)
 {
-	return rs->sorted ? rs->type[i] : sqlite3_value_type(tl_rows_val_(rs, i));
+	return rs->sorted ? tl_rows_styp_(rs, i) : sqlite3_value_type(tl_rows_val_(rs, i));
 }
 
 #endif
