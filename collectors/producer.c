@@ -1030,7 +1030,13 @@ static void clk_publish_all(struct gp_clock_set *s, uint64_t tb, uint64_t nb, ui
  * the moment of the change but differ before it (by up to microseconds after a steered
  * calibration), and an OS runtime call that straddles a recalibration must not start
  * before the NVTX range pushed just before it. */
-static uint64_t clk_read(struct gp_clock *c, uint64_t t)
+struct clk_line {
+	uint32_t seq;		/* the line's seq when it was read */
+	uint64_t tsc, ns, mult; /* as struct gp_clock's */
+};
+
+/* clk_read(), and the line it converted with into *used (NULL: not wanted). */
+static uint64_t clk_read_line(struct gp_clock *c, uint64_t t, struct clk_line *used)
 {
 	uint32_t q;
 	uint64_t tb, nb, m, now;
@@ -1047,7 +1053,14 @@ static uint64_t clk_read(struct gp_clock *c, uint64_t t)
 		}
 		atomic_thread_fence(memory_order_acquire);
 	} while ((q & 1) || q != atomic_load_explicit(&c->seq, memory_order_relaxed));
+	if (used)
+		*used = (struct clk_line){q, tb, nb, m};
 	return gp_tsc_to_ns(now, tb, nb, m);
+}
+
+static uint64_t clk_read(struct gp_clock *c, uint64_t t)
+{
+	return clk_read_line(c, t, NULL);
 }
 
 static int file_has(const char *path, const char *word, size_t cap)
@@ -1201,32 +1214,23 @@ static void clk_fork_child(void)
  * a half-written copy. */
 static uint64_t clk_read_copy(struct gp_tbuf *b)
 {
-	struct gp_clock *c = &gp_clk;
-	uint32_t q;
-	uint64_t tb, nb, m, t;
+	struct clk_line l;
+	uint64_t now = clk_read_line(&gp_clk, 0, &l);
 
-	do {
-		q = atomic_load_explicit(&c->seq, memory_order_acquire);
-		tb = c->tsc;
-		nb = c->ns;
-		m = c->mult;
-		t = __rdtsc();
-		atomic_thread_fence(memory_order_acquire);
-	} while ((q & 1) || q != atomic_load_explicit(&c->seq, memory_order_relaxed));
 	if (b && !b->clk.busy) {
 		b->clk.busy = 1;
 		atomic_signal_fence(memory_order_seq_cst);
 		b->clk.gen = UINT64_MAX;
 		atomic_signal_fence(memory_order_seq_cst);
-		b->clk.tsc = tb - (1ull << 32); /* (struct gp_tclock) */
-		b->clk.ns = nb - m;
-		b->clk.mult = m;
+		b->clk.tsc = l.tsc - (1ull << 32); /* (struct gp_tclock) */
+		b->clk.ns = l.ns - l.mult;
+		b->clk.mult = l.mult;
 		atomic_signal_fence(memory_order_seq_cst);
-		b->clk.gen = q;
+		b->clk.gen = l.seq;
 		atomic_signal_fence(memory_order_seq_cst);
 		b->clk.busy = 0;
 	}
-	return gp_tsc_to_ns(t, tb, nb, m);
+	return now;
 }
 
 /* gp_now_ns() when the calling thread's copy of the line is stale or missing: this copy's

@@ -1682,6 +1682,20 @@ static int64_t query_int(sqlite3 *db, const char *sql, int64_t dflt)
 	return v;
 }
 
+/* A NvtxDomainCreate row of st (domain id in column id_col, name in text_col) into
+ * r->doms: the last row of an id names it; a row without either is skipped. */
+static void domain_name_row(struct rep *r, sqlite3_stmt *st, int id_col, int text_col)
+{
+	const char *s = sq_text(st, text_col);
+	void **v;
+
+	if (!s || sq_null(st, id_col))
+		return;
+	v = map_slot(&r->doms, (uint64_t)sq_int(st, id_col), 1);
+	free(*v);
+	*v = xstrdup(s);
+}
+
 /* The NVTX domains' names into r->doms, and in the same scan (in rowid order) whether
  * the rows pass_nvtx() reads are in time order (rowid_ordered()'s answer, remembered):
  * one read of NVTX_EVENTS before the pass instead of two. */
@@ -1704,16 +1718,9 @@ static void load_nvtx_names(struct walk *w, struct rep *r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t type = sq_int(st, 0);
 
-		if (type == NVTX_EV_DOMAIN_CREATE) {
-			const char *s = sq_text(st, 4);
-			void **v;
-
-			if (!s || sq_null(st, 3))
-				continue;
-			v = map_slot(&r->doms, (uint64_t)sq_int(st, 3), 1);
-			free(*v);
-			*v = xstrdup(s);
-		} else if (c.ok && nvtx_event_read(type)) {
+		if (type == NVTX_EV_DOMAIN_CREATE)
+			domain_name_row(r, st, 3, 4);
+		else if (c.ok && nvtx_event_read(type)) {
 			order_feed(&c, st, 1, 2);
 		}
 	}
@@ -1737,16 +1744,8 @@ static void load_domains(struct walk *w, struct rep *r)
 #undef DOMAINS_SQL
 	if (!st)
 		return;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *s = sq_text(st, 1);
-		void **v;
-
-		if (!s || sq_null(st, 0))
-			continue;
-		v = map_slot(&r->doms, (uint64_t)sq_int(st, 0), 1);
-		free(*v);
-		*v = xstrdup(s);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		domain_name_row(r, st, 0, 1);
 	finish(w, r, st, rc);
 }
 
