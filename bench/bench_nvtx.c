@@ -25,6 +25,16 @@
  * process, which runs nothing but the recorder).  UNIQUE > 0 names each range
  * "op_<i mod UNIQUE>" (snprintf'd into a buffer the thread reuses, as PyTorch's
  * emit_nvtx names every op: in the bare run too, so the difference is the profiler's).
+ * Each thread's first pair, which loads and sets up the collector (the first NVTX call of
+ * a process: dlopen, connection, ring, membarrier registration), runs before the timed
+ * loop, as burst mode's warm-up does; its time is the report's PROFILER_OVERHEAD
+ * "Profiler connection set-up" row, printed with each round ("set-up").
+ * Each round also runs the floor child: per pair, what any tracer must do at the least
+ * (two time-stamp reads, rdtsc on x86-64, and one 32-byte record with both stored into a
+ * 64 KiB buffer it reuses), without NVTX; "over floor" is the injected run less that
+ * (the host's price of rdtsc differs: ~7 ns on one VM, ~18 ns on the H200 host).  The
+ * application's waits for the recorder (GPROF_APP_WAITS, GPROF_APP_WAIT_NS of the
+ * report) are printed with each round.
  *
  * Both modes run the loop in child processes of this binary:
  *   baseline  NVTX not injected (NVTX3's own no-op path)
@@ -49,6 +59,9 @@
 #include <unistd.h>
 
 #include <nvtx3/nvToolsExt.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #include "bench/benchutil.h"
 #include "core/recorder.h"
@@ -58,7 +71,7 @@
 #define MAX_ROUNDS 15
 
 static long g_pairs = 100000;
-static int g_sustained;
+static int g_sustained; /* 1: sustained mode; 2: its floor loop (child only) */
 static long g_unique;
 
 /* Burst mode: best ns/pair over the repetitions (after the warm-up). */
@@ -66,6 +79,38 @@ static void *loop(void *arg)
 {
 	*(double *)arg = bench_nvtx_pairs_best(g_pairs, REPS, 100000000);
 	return NULL;
+}
+
+/* A time-stamp read: rdtsc where the collectors use it (x86-64), else the clock. */
+static inline uint64_t floor_tsc(void)
+{
+#if defined(__x86_64__)
+	return __rdtsc();
+#else
+	return gp_monotonic_ns();
+#endif
+}
+
+/* The floor loop (file comment): g_pairs pairs, each two time-stamp reads and one
+ * 32-byte record (type, start, end, index) into a 64 KiB buffer of the thread's. */
+static void floor_loop(void)
+{
+	uint64_t *buf = xcalloc(8192, sizeof(uint64_t));
+	unsigned pos = 0;
+
+	for (long i = 0; i < g_pairs; i++) {
+		uint64_t start = floor_tsc(), *r;
+
+		__asm__ volatile("" ::: "memory"); /* (the push, then the pop) */
+		r = &buf[pos];
+		r[0] = 0x106;
+		r[1] = start;
+		r[2] = floor_tsc();
+		r[3] = (uint64_t)i;
+		pos = (pos + 4) & 8191;
+		__asm__ volatile("" ::"r"(r) : "memory");
+	}
+	free(buf);
 }
 
 /* Sustained mode: every thread runs g_pairs pairs once; the threads start together. */
@@ -85,6 +130,10 @@ static void *loop_sustained(void *arg)
 	int k = (int)(intptr_t)arg;
 	char msg[32];
 
+	if (g_sustained == 1) { /* the one-time set-up, untimed (file comment) */
+		nvtxRangePushA("bench");
+		nvtxRangePop();
+	}
 	pthread_barrier_wait(&g_start);
 	g_cpu[k] = thread_cpu_ns();
 	g_t0[k] = gp_monotonic_ns();
@@ -104,6 +153,8 @@ static void *loop_sustained(void *arg)
 			nvtxRangePushA(msg);
 			nvtxRangePop();
 		}
+	} else if (g_sustained == 2) {
+		floor_loop();
 	} else {
 		for (long i = 0; i < g_pairs; i++) {
 			nvtxRangePushA("bench");
@@ -157,18 +208,24 @@ static int child(int threads)
 	return 0;
 }
 
-/* Run this binary as a child with env additions; returns its ns/pair or -1, and in
- * *cpu its CPU ns/pair (sustained mode; -1 otherwise). */
-static double spawn2(const char *self, int threads, char *const env[], double *cpu)
+/* Run this binary as a child in mode (g_sustained's values) with env additions; returns
+ * its ns/pair or -1, and in *cpu its CPU ns/pair (sustained mode; -1 otherwise). */
+static double spawn_mode(const char *self, int mode, int threads, char *const env[], double *cpu)
 {
 	char targ[16], narg[32], sarg[8], uarg[32];
 	char *args[] = {narg, targ, sarg, uarg, NULL};
 
 	snprintf(targ, sizeof(targ), "%d", threads);
 	snprintf(narg, sizeof(narg), "%ld", g_pairs);
-	snprintf(sarg, sizeof(sarg), "%d", g_sustained);
+	snprintf(sarg, sizeof(sarg), "%d", mode);
 	snprintf(uarg, sizeof(uarg), "%ld", g_unique);
 	return bench_child_ns2(self, args, env, cpu);
+}
+
+/* spawn_mode() in this run's mode. */
+static double spawn2(const char *self, int threads, char *const env[], double *cpu)
+{
+	return spawn_mode(self, g_sustained, threads, env, cpu);
 }
 
 static double spawn(const char *self, int threads, char *const env[])
@@ -183,6 +240,7 @@ static double spawn(const char *self, int threads, char *const env[])
 struct inj_run {
 	double ns, cpu, tail_s;
 	long long rows;
+	long long setup_us; /* the collector's set-up (PROFILER_OVERHEAD), us */
 	struct recorder_stats st;
 };
 
@@ -214,6 +272,10 @@ static int run_injected(const char *self, const char *lib, int threads, struct i
 	bench_pin_cpu0();
 	out->tail_s = (double)(gp_monotonic_ns() - app.end_ns) / 1e9;
 	out->rows = bench_query_int(report, "SELECT COUNT(*) FROM NVTX_EVENTS");
+	out->setup_us = bench_query_int(report, "SELECT max(o.end - o.start) / 1000 FROM "
+						"PROFILER_OVERHEAD o JOIN StringIds s ON "
+						"s.id = o.nameId WHERE s.value LIKE "
+						"'Profiler connection set-up%'");
 	recorder_stats_release(&out->st);
 	unlink(report);
 	rmdir(dir);
@@ -232,19 +294,21 @@ static int sustained(const char *self, const char *lib, int threads, int rounds)
 {
 	double base[MAX_ROUNDS], inj[MAX_ROUNDS], add[MAX_ROUNDS], tail[MAX_ROUNDS];
 	double bcpu[MAX_ROUNDS], icpu[MAX_ROUNDS], acpu[MAX_ROUNDS];
-	long long want = (long long)g_pairs * threads;
+	double flo[MAX_ROUNDS], fcpu[MAX_ROUNDS], over[MAX_ROUNDS], ocpu[MAX_ROUNDS];
+	long long want = (long long)(g_pairs + 1) * threads; /* (+ the set-up pair) */
 	int bad = 0;
 
 	printf("nvtx push+pop, sustained: %ld pairs per thread, %d thread%s, %d round%s%s\n",
 	       g_pairs, threads, threads > 1 ? "s" : "", rounds, rounds > 1 ? "s" : "",
 	       g_unique > 0 ? ", unique messages" : "");
-	printf("  %-6s %10s %10s %10s %8s %10s %10s %s\n", "round", "bare ns", "inj ns", "added ns",
-	       "ratio", "added cpu", "tail s", "rows / lost");
+	printf("  %-6s %10s %10s %10s %10s %8s %10s %10s %s\n", "round", "bare ns", "floor ns",
+	       "inj ns", "added ns", "ratio", "added cpu", "tail s", "rows / lost");
 	for (int i = 0; i < rounds; i++) {
 		struct inj_run r;
 
 		base[i] = spawn2(self, threads, NULL, &bcpu[i]);
-		if (base[i] < 0 || run_injected(self, lib, threads, &r) < 0) {
+		flo[i] = g_unique > 0 ? 0 : spawn_mode(self, 2, threads, NULL, &fcpu[i]);
+		if (base[i] < 0 || flo[i] < 0 || run_injected(self, lib, threads, &r) < 0) {
 			error("a benchmark child failed");
 			return 1;
 		}
@@ -253,21 +317,30 @@ static int sustained(const char *self, const char *lib, int threads, int rounds)
 		icpu[i] = r.cpu;
 		acpu[i] = icpu[i] - bcpu[i];
 		tail[i] = r.tail_s;
+		over[i] = inj[i] - flo[i];
+		ocpu[i] = icpu[i] - (g_unique > 0 ? 0 : fcpu[i]);
 		bad |= r.rows != want;
-		printf(
-		    "  %-6d %10.1f %10.1f %10.1f %8.1f %10.1f %10.3f %lld of %lld; dropped %llu, "
-		    "lost frames %llu, bad frames %llu; spool %.0f MB\n",
-		    i + 1, base[i], inj[i], add[i], inj[i] / base[i], acpu[i], tail[i], r.rows,
-		    want, (unsigned long long)r.st.report.dropped_records,
-		    (unsigned long long)r.st.report.lost_frames,
-		    (unsigned long long)r.st.report.bad_frames,
-		    (double)r.st.report.spool_bytes / 1e6);
+		printf("  %-6d %10.1f %10.1f %10.1f %8.1f %10.1f %10.1f %10.3f %lld of %lld; "
+		       "dropped %llu, lost frames %llu, bad frames %llu; spool %.0f MB; app waits "
+		       "%llu (%.1f ms); set-up %.1f ms\n",
+		       i + 1, base[i], flo[i], inj[i], add[i], inj[i] / base[i], acpu[i], tail[i],
+		       r.rows, want, (unsigned long long)r.st.report.dropped_records,
+		       (unsigned long long)r.st.report.lost_frames,
+		       (unsigned long long)r.st.report.bad_frames,
+		       (double)r.st.report.spool_bytes / 1e6,
+		       (unsigned long long)r.st.report.app_waits,
+		       (double)r.st.report.app_wait_ns / 1e6, (double)r.setup_us / 1e3);
 	}
 	printf("  median bare %.1f ns/pair, injected %.1f, added %.1f ns/pair (target <= 40) %s, "
 	       "added CPU %.1f ns/pair; exit -> report %.3f s\n",
 	       median(base, rounds), median(inj, rounds), median(add, rounds),
 	       median(add, rounds) <= 40 ? "ok" : "OVER", median(acpu, rounds),
 	       median(tail, rounds));
+	if (g_unique <= 0)
+		printf("  median floor (2 time-stamp reads + a 32-byte record) %.1f ns/pair, CPU "
+		       "%.1f; gprof-cli over the floor %.1f ns/pair, CPU %.1f\n",
+		       median(flo, rounds), median(fcpu, rounds), median(over, rounds),
+		       median(ocpu, rounds));
 	printf("  recorder peak RSS (VmHWM) %.1f MB (target <= 64)%s\n", bench_vm_hwm_kb() / 1024.0,
 	       bad ? "; ROWS MISSING" : "");
 	return bad;

@@ -1194,6 +1194,16 @@ int profile_run(int argc, char **argv, const struct session_launch *sl)
 	if (st.n_reports) /* once per run, whatever the number of reports */
 		print_not_seen(&st, expect_rows, cfg.n_expect);
 	print_losses(&st);
+	if (st.report.app_waits) { /* not a loss: every record was kept */
+		fprintf(
+		    stderr,
+		    "gprof-cli: the application waited %llu time%s for the recorder to take its "
+		    "records, %.1f ms in all (nothing lost; PROFILER_OVERHEAD \"%s\")\n",
+		    (unsigned long long)st.report.app_waits, st.report.app_waits == 1 ? "" : "s",
+		    (double)st.report.app_wait_ns / 1e6, GP_OVERHEAD_RECORDER_WAIT);
+		hint("leave the recorder a CPU (fewer busy application threads than CPUs), or "
+		     "lower the report writer's priority further (GPROF_CLI_WRITER_NICE=10)");
+	}
 	if (sst.lost_samples || sst.queue_dropped || sst.lost_sends)
 		warning("CPU sampling: %llu records lost (%llu perf ring buffer full, %llu "
 			"sampler queue full), %llu not sent (GPROF_LOST_CPU_SAMPLES)",

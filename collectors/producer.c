@@ -247,6 +247,12 @@ __thread struct gp_tbuf *gp_t_buf __attribute__((tls_model("initial-exec")));
 /* tid whose GP_REC_THREAD_NAME was sent (a thread that records again after its buffer
  * was retired at exit must not re-send the prctl name over an nvtxNameOsThread one). */
 static __thread uint32_t t_named __attribute__((tls_model("initial-exec")));
+/* The calling thread's waits for ring room not yet recorded (ring_wait_locked): the first
+ * wait's start and the last one's end (CLOCK_MONOTONIC ns; t_wait0 0: none).  Recorded
+ * as one GP_OVERHEAD_RECORDER_WAIT by the thread's next hand-off of its own buffer
+ * (buf_send_owned) or, on the flusher thread, after its flush (wait_record). */
+static __thread uint64_t t_wait0 __attribute__((tls_model("initial-exec")));
+static __thread uint64_t t_wait1 __attribute__((tls_model("initial-exec")));
 static pthread_key_t g_key;
 static _Atomic int g_key_ok;
 
@@ -385,13 +391,30 @@ static int peer_gone(void)
 
 /* Wait until `need` bytes are free in the ring.  0, or -1 when the recorder went away
  * (g_broken) or, in a signal handler, after about 200 ms. */
+/* The calling thread waited for the recorder from t0 (CLOCK_MONOTONIC ns) until now: keep
+ * it in t_wait0/t_wait1 for buf_send_owned() or wait_record().  Not in a signal handler
+ * (there the wait is not recorded). */
+static void wait_note(uint64_t t0)
+{
+	if (!g_in_signal) {
+		t_wait0 = t_wait0 ? t_wait0 : t0;
+		t_wait1 = mono_ns();
+	}
+}
+
 static int ring_wait_locked(uint64_t need)
 {
 	struct gp_ring_hdr *h = g_ring;
+	uint64_t t0 = 0;
 	for (unsigned i = 1;; i++) {
 		if (g_ring_head + need - atomic_load_explicit(&h->tail, memory_order_acquire) <=
-		    GP_RING_BYTES)
+		    GP_RING_BYTES) {
+			if (t0)
+				wait_note(t0);
 			return 0;
+		}
+		if (!t0)
+			t0 = mono_ns();
 		uint32_t seq = atomic_load(&h->tail_seq);
 		atomic_store(&h->waiting, 1);
 		if (g_ring_head + need - atomic_load(&h->tail) <= GP_RING_BYTES)
@@ -402,6 +425,7 @@ static int ring_wait_locked(uint64_t need)
 		syscall(SYS_futex, (uint32_t *)&h->tail_seq, FUTEX_WAIT, seq, &ts, NULL, 0);
 		if (i % 10 == 0 && (g_broken || peer_gone())) {
 			g_broken = 1;
+			wait_note(t0);
 			return -1;
 		}
 		if (g_in_signal && i >= 20)
@@ -525,10 +549,18 @@ static int send_raw_locked(struct gp_frame *f)
 			g_seq++;
 			return 0;
 		}
-		do
-			r = sys_ret(syscall(SYS_sendto, g_fd, f->data, (size_t)HDR + f->len,
-					    MSG_NOSIGNAL, NULL, 0));
-		while (r == -EINTR && !g_in_signal);
+		/* without a ring: a send that would block is a wait for the recorder */
+		r = sys_ret(syscall(SYS_sendto, g_fd, f->data, (size_t)HDR + f->len,
+				    MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0));
+		if (r == -EAGAIN || r == -EINTR) {
+			uint64_t t0 = mono_ns();
+
+			do
+				r = sys_ret(syscall(SYS_sendto, g_fd, f->data, (size_t)HDR + f->len,
+						    MSG_NOSIGNAL, NULL, 0));
+			while (r == -EINTR && !g_in_signal);
+			wait_note(t0);
+		}
 		if (r >= 0) {
 			g_seq++;
 			return 0;
@@ -635,12 +667,35 @@ static void read_identity(void)
 	g_cmdline_len = n;
 }
 
-/* Move fd out of the way of apps that expect low fd numbers free; returns the new one. */
+/* The size of this process's file descriptor table now (FDSize in /proc/self/status; 64,
+ * the kernel's first size, when it cannot be read). */
+static long fd_table_size(void)
+{
+	char buf[2048];
+	uint32_t n = read_file("/proc/self/status", buf, sizeof(buf) - 1);
+	const char *p;
+
+	buf[n] = '\0';
+	p = strstr(buf, "\nFDSize:");
+	return p ? strtol(p + 8, NULL, 10) : 64;
+}
+
+/* Move fd out of the way of apps that expect low fd numbers free; returns the new one.
+ * As high as 1000, but within the table the process has: growing it (past its first 64
+ * entries) makes the kernel wait for an RCU grace period when the process has threads
+ * (expand_fdtable), and the application's first NVTX or CUDA call with it (17-40 ms
+ * measured on a 2-core VM). */
 static int fd_high(int fd)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 256) {
 		long want = rl.rlim_cur > 1024 ? 1000 : (long)rl.rlim_cur - 64;
+		long size = fd_table_size();
+
+		if (want >= size)
+			want = size - 16;
+		if (want <= fd)
+			return fd;
 		int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, want);
 		if (hi >= 0) {
 			syscall(SYS_close, fd);
@@ -1416,7 +1471,49 @@ static int flush_buf(struct gp_tbuf *b, int wait)
 	}
 }
 
-/* The owner (holding b->lock == 1) sends its own full buffer. */
+/* The calling thread's waits for ring room (t_wait0, t_wait1) as a GP_REC_OVERHEAD
+ * GP_OVERHEAD_RECORDER_WAIT put straight into b, which it owns and has just emptied; a
+ * record that does not fit is counted as dropped.  Not in a signal handler. */
+static void wait_put_owned(struct gp_tbuf *b)
+{
+	uint64_t t0 = t_wait0, t1 = t_wait1;
+	uint32_t sid;
+	struct gp_rec_overhead *o;
+
+	t_wait0 = 0;
+	sid = gp_intern(GP_OVERHEAD_RECORDER_WAIT); /* (may hand off g_sbuf: send lock only) */
+	if (!sid)
+		return;
+	if (b->f.len + sizeof(*o) > CAP) {
+		atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
+		return;
+	}
+	o = (struct gp_rec_overhead *)(b->f.data + HDR + b->f.len);
+	o->h.type = GP_REC_OVERHEAD;
+	o->h.size = sizeof(*o);
+	o->h.tid = b->tid;
+	o->start_ns = t0;
+	o->end_ns = t1;
+	o->name_sid = sid;
+	o->pad = 0;
+	b->f.len += sizeof(*o);
+	b->f.nrec++;
+}
+
+/* The flusher's waits for ring room (t_wait0, t_wait1) as a GP_OVERHEAD_RECORDER_WAIT on its
+ * own buffer (gp_overhead), after a flush and outside the send lock. */
+static void wait_record(void)
+{
+	uint64_t t0 = t_wait0, t1 = t_wait1;
+
+	if (t0) {
+		t_wait0 = 0;
+		gp_overhead(t0, t1, GP_OVERHEAD_RECORDER_WAIT);
+	}
+}
+
+/* The owner (holding b->lock == 1) sends its own full buffer; a wait for ring room
+ * goes into the emptied buffer as a GP_OVERHEAD_RECORDER_WAIT (wait_put_owned). */
 static void buf_send_owned(struct gp_tbuf *b)
 {
 	if (g_in_signal) {
@@ -1427,6 +1524,8 @@ static void buf_send_owned(struct gp_tbuf *b)
 	}
 	send_frame_locked(&b->f);
 	sunlock();
+	if (unlikely(t_wait0) && !g_in_signal)
+		wait_put_owned(b);
 }
 
 static void send_loss_locked(struct gp_frame *f);
@@ -1616,6 +1715,7 @@ static void *flusher_main(void *arg)
 		} else {
 			flush_all(0);
 		}
+		wait_record();
 		clk_calibrate();
 		uint64_t cur[4] = {atomic_load(&g_dropped), atomic_load(&g_failed_sends),
 				   atomic_load(&g_cupti_dropped), atomic_load(&g_zero_ts)};
@@ -1953,6 +2053,23 @@ static void producer_exit(void)
 	run_shutdown_fns(0);
 	flush_all(1);
 	send_final(-1, t0, gp_now_ns());
+}
+
+/* Register this process for membarrier(2) while it may still have one thread (a
+ * library loaded with it: LD_PRELOAD'ed libgprof-osrt.so, under gprof-cli only): with
+ * threads, the kernel makes the registration wait for an RCU grace period (10 ms
+ * measured on a 2-core VM, at the application's first NVTX or CUDA call), and
+ * gp_producer_init()'s own registration then finds it done. */
+__attribute__((constructor)) static void producer_early(void)
+{
+	const char *ch = getenv(GP_ENV_CHANNEL), *mb = getenv("GPROF_CLI_MEMBARRIER");
+	long q;
+
+	if (!ch || !*ch || (mb && *mb == '0'))
+		return;
+	q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
 }
 
 static void producer_atexit(void)

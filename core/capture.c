@@ -916,6 +916,8 @@ int capture_router_finish(struct report_router *rt, const struct report_app_stat
 		    one.report.nvtx_payloads_undecoded - st->report.nvtx_payloads_undecoded;
 		total.report.nvtx_payloads_unsent +=
 		    one.report.nvtx_payloads_unsent - st->report.nvtx_payloads_unsent;
+		total.report.app_waits += one.report.app_waits - st->report.app_waits;
+		total.report.app_wait_ns += one.report.app_wait_ns - st->report.app_wait_ns;
 		total.report.over_limit +=
 		    one.report.over_limit - st->report.over_limit - rt->log_dropped;
 		total.report.disk_full_lost +=

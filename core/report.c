@@ -137,6 +137,8 @@ struct report {
 	size_t str_mem;	      /* bytes held by connection strings and the intern table */
 	/* NVTX extended payloads not decoded, not copied (report_count_nvtx_payloads) */
 	uint64_t nvtx_undecoded, nvtx_unsent;
+	/* the application's waits for the recorder (report_count_app_wait) */
+	uint64_t app_waits, app_wait_ns;
 
 	/* Disk full (report.h "Disk full"): `full` once a write failed for want of space
 	 * (SQLITE_FULL, or an I/O error writing); from then on no row is written.
@@ -240,6 +242,12 @@ int report_count_bad_record(struct report *r)
 {
 	r->bad_records++;
 	return REPORT_REC_REFUSED;
+}
+
+void report_count_app_wait(struct report *r, uint64_t ns)
+{
+	r->app_waits++;
+	r->app_wait_ns = sat_add(r->app_wait_ns, ns);
 }
 
 void report_count_nvtx_payloads(struct report *r, uint64_t undecoded, uint64_t unsent)
@@ -1317,6 +1325,8 @@ int report_finish(struct report *r, const struct report_app_status *app, struct 
 	st->over_limit += r->over_limit;
 	st->nvtx_payloads_undecoded += r->nvtx_undecoded;
 	st->nvtx_payloads_unsent += r->nvtx_unsent;
+	st->app_waits += r->app_waits;
+	st->app_wait_ns += r->app_wait_ns;
 
 	if (app) {
 		snprintf(buf, sizeof(buf), "%d", (int)app->pid);
@@ -1362,6 +1372,8 @@ int report_finish(struct report *r, const struct report_app_status *app, struct 
 	meta_export_u64(r, "GPROF_RECOVERED_RECORDS", st->recovered);
 	meta_export_u64(r, "GPROF_ABRUPT_EXITS", st->abrupt_exits);
 	meta_export_u64(r, "GPROF_ACCEPT_WAITS", st->accept_waits);
+	meta_export_u64(r, "GPROF_APP_WAITS", st->app_waits);
+	meta_export_u64(r, "GPROF_APP_WAIT_NS", st->app_wait_ns);
 	if (st->not_seen)
 		report_meta_export(r, "GPROF_TRACE_NOT_SEEN", st->not_seen);
 	if (r->ever_full)

@@ -196,6 +196,9 @@ int report_count_over_limit(struct report *r, uint64_t n);
  * supported (core/report_nvtx.c), `unsent` the collector did not copy (GP_REC_NVTX_UNSENT).
  * -> report_stats.nvtx_payloads_undecoded / _unsent. */
 void report_count_nvtx_payloads(struct report *r, uint64_t undecoded, uint64_t unsent);
+/* Count one wait of the application for the recorder (GP_OVERHEAD_RECORDER_WAIT) of ns
+ * nanoseconds -> report_stats.app_waits / app_wait_ns. */
+void report_count_app_wait(struct report *r, uint64_t ns);
 /* 1 when the producer timestamp ts_ns (CLOCK_MONOTONIC ns) lies between
  * GP_REPORT_TIME_BEFORE before and GP_REPORT_TIME_MAX after the session start, else 0
  * (the caller refuses the record). */
@@ -312,6 +315,9 @@ struct report_stats {
 	uint64_t abrupt_exits;	  /* processes they came from */
 	uint64_t accept_waits;	  /* times the recorder was out of fds for a new connection
 				     (it waited 20 ms, the producer in connect()) */
+	uint64_t app_waits;	  /* hand-offs where an application thread waited for room in
+				     its ring (GP_OVERHEAD_RECORDER_WAIT rows; nothing lost) */
+	uint64_t app_wait_ns;	  /* their time in all (ns) */
 	uint64_t nvtx_payloads_undecoded; /* NVTX extended payloads not decoded to jsonText
 					     (schema unknown or unsupported) */
 	uint64_t nvtx_payloads_unsent;	  /* NVTX extended payloads the collector did not copy

@@ -76,6 +76,8 @@ int report_overhead_record(struct report *r, struct report_conn *c, const struct
 	if (!report_span_ok(r, o->start_ns, o->end_ns))
 		return report_count_bad_record(r);
 	name = report_conn_string_text(c, o->name_sid);
+	if (name && strcmp(name, GP_OVERHEAD_RECORDER_WAIT) == 0)
+		report_count_app_wait(r, o->end_ns - o->start_ns);
 	report_overhead(r, report_global_tid(report_conn_pid(c), o->h.tid), o->start_ns, o->end_ns,
 			name ? name : "Unknown");
 	return 0;

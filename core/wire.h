@@ -202,6 +202,12 @@ struct gp_rec_overhead {
 	uint32_t pad;
 };
 
+/* GP_REC_OVERHEAD's name for time a thread of the application spent waiting for room in
+ * its ring (wire.h "Rings"): the recorder's reader had not yet copied out what was there.
+ * One record per hand-off that waited, [first wait, room found]; the recorder counts them
+ * (report_stats.app_waits, app_wait_ns) and `profile` says so. */
+#define GP_OVERHEAD_RECORDER_WAIT "Waiting for the recorder"
+
 /* NVTX payload kinds, matching nvtxPayloadType_t values (nvToolsExt.h) so the
  * recorder can put the value into NVTX_EVENTS.{uint64,int64,double,uint32,int32,float}Value. */
 enum gp_nvtx_payload {

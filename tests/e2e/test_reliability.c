@@ -846,6 +846,50 @@ static void test_app_out_of_fds(void **state)
 	assert_non_null(strstr(r.err, "no file descriptor left to open one (EMFILE)"));
 }
 
+/* The recorder stopped (SIGSTOP) for 400 ms while the application makes 300,000 ranges
+ * (9.6 MB of records, over its 4 MiB ring; with GPROF_CLI_RING=0 over the socket's
+ * buffer): its thread waits for room, nothing is lost, and the waits are PROFILER_OVERHEAD
+ * rows "Waiting for the recorder" on that thread, counted in GPROF_APP_WAITS and
+ * GPROF_APP_WAIT_NS (their sum) and said in one line, not as a warning. */
+static void check_stalled_recorder(const char *dir, const char *name, int ring)
+{
+	char db[PATH_MAX];
+	struct tu_run r;
+	long long waits, wait_ns;
+
+	if (!ring)
+		setenv("GPROF_CLI_RING", "0", 1);
+	RUN(&r, dir, "profile", "-t", "nvtx", "-o", tu_pathf(db, dir, name), reliab, "stall",
+	    "300000", "400");
+	unsetenv("GPROF_CLI_RING");
+	tu_assert_status(&r, 0);
+	strcat(db, ".db");
+	assert_int_equal(tu_query_int(db, "select count(*) from NVTX_EVENTS where text = 'reliab'"),
+			 300001);
+	assert_int_equal(meta(db, "GPROF_LOST_DROPPED_RECORDS"), 0);
+	waits = meta(db, "GPROF_APP_WAITS");
+	wait_ns = meta(db, "GPROF_APP_WAIT_NS");
+	assert_true(waits >= 1);
+	assert_true(wait_ns >= 50000000 && wait_ns <= 30000000000LL); /* of the 400 ms stop */
+	assert_int_equal(tu_query_int(db, "select count(*) from PROFILER_OVERHEAD o join "
+					  "StringIds s on s.id = o.nameId where s.value = "
+					  "'Waiting for the recorder' and o.globalTid = (select "
+					  "globalTid from NVTX_EVENTS limit 1)"),
+			 waits);
+	assert_int_equal(tu_query_int(db, "select sum(o.end - o.start) from PROFILER_OVERHEAD o "
+					  "join StringIds s on s.id = o.nameId where s.value = "
+					  "'Waiting for the recorder'"),
+			 wait_ns);
+	tu_assert_lines(&r, "gprof-cli: the application waited ", 1);
+	tu_assert_lines(&r, "gprof-cli: warning: ", 0);
+}
+
+static void test_stalled_recorder(void **state)
+{
+	check_stalled_recorder(*state, "ring", 1);
+	check_stalled_recorder(*state, "socket", 0);
+}
+
 /* gprof-cli itself out of fds (a hard limit of 40, so that about 6 connections fit): 24
  * processes connected at once wait in the backlog instead of spinning the reader, and
  * every range reaches the report; said once. */
@@ -1060,6 +1104,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_recorder_killed, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_app_out_of_fds, tu_setup_tmpdir,
+					    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_stalled_recorder, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_many_processes, tu_setup_tmpdir,
 					    tu_teardown_tmpdir),

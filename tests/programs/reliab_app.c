@@ -30,6 +30,10 @@
  *                                     removed and for 3 s the main thread and "late" each
  *                                     make a range a ms ("after", "late-after"); prints
  *                                     "refill: <n> after, <n> late-after" on stderr; exit 0
+ *   reliab_app stall <N> <ms>         one range; stops its parent (gprof-cli: the recorder)
+ *                                     with SIGSTOP and forks a child that sends it SIGCONT
+ *                                     <ms> later; N ranges meanwhile (the ring fills up and
+ *                                     the thread waits); exit 0 once the child did
  *   reliab_app emfile <N>             one range; close every fd but 0-2 (the collectors'
  *                                     sockets too), open /dev/null until EMFILE, N ranges
  *                                     and 300 ms of sleep (the flush cannot connect),
@@ -282,6 +286,26 @@ int main(int argc, char **argv)
 		while (wait(&st) > 0)
 			bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
 		return bad;
+	}
+	if (!strcmp(mode, "stall") && argc > 3) {
+		pid_t rec = getppid(), helper;
+		int st;
+
+		ranges(1);
+		if (kill(rec, SIGSTOP) != 0)
+			return 2;
+		helper = fork();
+		if (helper == 0) {
+			sleep_ms(atoi(argv[3]));
+			_exit(kill(rec, SIGCONT) == 0 ? 0 : 2);
+		}
+		if (helper < 0) {
+			kill(rec, SIGCONT);
+			return 2;
+		}
+		ranges(atol(argv[2]));
+		return waitpid(helper, &st, 0) == helper && WIFEXITED(st) && !WEXITSTATUS(st) ? 0
+											      : 2;
 	}
 	if (!strcmp(mode, "emfile") && argc > 2) {
 		long n = atol(argv[2]);
