@@ -668,6 +668,35 @@ static inline __attribute__((always_inline)) int push_msg(enum nv_form form, con
 	return push(domain, &a);
 }
 
+/* A message's text into row (a t->itext row, NV_INLINE_MAX bytes) in one pass, a word
+ * at a time while the reads stay in msg's page: returns its length n (1..NV_INLINE_MAX
+ * - 1; the last word's bytes past n zeroed) with *h its seen hash (producer.h
+ * gp_seen_start), or 0 for "", a longer text, or one whose word reads would leave the
+ * page before its NUL (then gp_intern_once_slow takes it).  The word holding the NUL is
+ * found by the borrow test, exact on its lowest zero byte. */
+static inline size_t take_text(char *row, const char *msg, uint64_t *h)
+{
+	size_t room = 4096 - ((uintptr_t)msg & 4095), i = 0;
+	uint64_t hh = gp_seen_start();
+
+	for (; i < NV_INLINE_MAX && i + 8 <= room; i += 8) {
+		uint64_t w = gp_rd64(msg + i);
+		uint64_t z = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+
+		if (z) {
+			size_t k = (size_t)__builtin_ctzll(z) >> 3; /* bytes before the NUL */
+
+			w &= k ? ~0ull >> (64 - 8 * k) : 0;
+			memcpy(row + i, &w, 8);
+			*h = gp_seen_end(hh, w, i + k);
+			return i + k;
+		}
+		memcpy(row + i, &w, 8);
+		gp_seen_word(&hh, w);
+	}
+	return 0;
+}
+
 /* nvtxRangePushA's every case but the common one (push_a).  A message not in the
  * thread's intern cache while collecting (PyTorch's emit_nvtx names every op anew):
  * interned or kept as text by gp_intern_once_slow() and pushed here, as push_msg() and
@@ -679,14 +708,30 @@ static __attribute__((noinline)) int push_a_slow(const char *msg)
 
 	if (likely(t && b && msg && !gp_range_nvtx_on && gp_collecting())) {
 		struct nv_stack *st = &t->st[0];
-		size_t n;
-		uint32_t sid = gp_intern_once_slow(msg, NV_INLINE_MAX, &n);
-		uint32_t d = st->depth++;
+		uint32_t d = st->depth++, sid = 0;
 		struct gp_nvtx_entry *e;
+		size_t n;
+		uint64_t h;
 
 		if (unlikely(d >= NV_DEPTH)) {
 			gp_count_dropped(1);
 			return (int)d;
+		}
+		/* as gp_intern_once_slow() would, in one pass over the text for most */
+		n = take_text(t->itext[d], msg, &h);
+		if (likely(n != 0)) {
+			uint64_t *seen = gp_seen_slot(b, h);
+
+			if (unlikely(*seen == h)) { /* the second time: a text that comes back */
+				sid = gp_intern_slow(msg);
+				n = 0;
+			} else {
+				*seen = h;
+			}
+		} else {
+			sid = gp_intern_once_slow(msg, NV_INLINE_MAX, &n);
+			if (n)
+				memcpy(t->itext[d], msg, n);
 		}
 		e = &st->e[d];
 		e->category = 0;
@@ -694,7 +739,6 @@ static __attribute__((noinline)) int push_a_slow(const char *msg)
 		e->ptype = GP_NVTX_PAYLOAD_NONE;
 		e->payload = 0;
 		if (n) {
-			memcpy(t->itext[d], msg, n);
 			e->text = t->itext[d];
 			e->sid = (uint32_t)n;
 			e->flags = GP_NVTX_PUSHPOP | GP_NVTX_TEXT_INLINE;

@@ -951,6 +951,20 @@ uint32_t gp_intern_slow(const char *s)
 	return intern_at(c, s, n, str_hash(s, n));
 }
 
+/* The seen hash (producer.h gp_seen_start) of s[0..n). */
+static uint64_t seen_hash(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t h = gp_seen_start(), t = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		gp_seen_word(&h, rd64(p + i));
+	for (size_t k = 0; i + k < n; k++)
+		t |= (uint64_t)p[i + k] << (8 * k);
+	return gp_seen_end(h, t, n);
+}
+
 uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
 {
 	*np = 0;
@@ -965,10 +979,10 @@ uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
 	size_t n = strnlen(s, max + 1);
 	if (n > max || n > GP_STRING_MAX || n == 0)
 		return gp_intern_slow(s);
-	uint64_t h = str_hash(s, n);
-	uint64_t *seen = &b->seen[(h >> 32) & (GP_TSEEN - 1)];
+	uint64_t h = seen_hash(s, n);
+	uint64_t *seen = gp_seen_slot(b, h);
 	if (*seen == h) /* the second time: a text that comes back is interned */
-		return intern_at(c, s, n, h);
+		return intern_at(c, s, n, str_hash(s, n));
 	*seen = h;
 	*np = n;
 	return 0;

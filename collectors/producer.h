@@ -332,6 +332,30 @@ GP_HIDDEN uint32_t gp_intern_n(const char *s, size_t len);
  * longer than `max` bytes go to gp_intern(); NULL and "" give 0 with *n = 0.
  * Thread-safe. */
 GP_HIDDEN uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *n);
+
+/* The hash gp_intern_once() keeps per text it has seen once (struct gp_tbuf.seen), in
+ * steps for a caller that reads the text a word at a time itself: h = gp_seen_start();
+ * gp_seen_word(&h, w) for each of its n / 8 whole words (little-endian loads); then
+ * gp_seen_end(h, t, n) with t the last n % 8 bytes as a word (0 when none).  Never 0. */
+static inline uint64_t gp_seen_start(void)
+{
+	return 0x9e3779b97f4a7c15ull;
+}
+static inline void gp_seen_word(uint64_t *h, uint64_t w)
+{
+	*h = (*h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	*h ^= *h >> 29;
+}
+static inline uint64_t gp_seen_end(uint64_t h, uint64_t t, size_t n)
+{
+	h = (h ^ t ^ (n * 0xff51afd7ed558ccdull)) * 0xc4ceb9fe1a85ec53ull;
+	return (h ^ (h >> 32)) | 1;
+}
+/* b's seen-table slot of hash h (b: the calling thread's buffer). */
+static inline uint64_t *gp_seen_slot(struct gp_tbuf *b, uint64_t h)
+{
+	return &b->seen[(h >> 32) & (GP_TSEEN - 1)];
+}
 static inline uint32_t gp_intern_once(const char *s, size_t max, size_t *n)
 {
 	uint32_t id = gp_tcache_find(s);

@@ -560,6 +560,44 @@ static void test_close_fds(void **state)
 	sqlite3_close(db);
 }
 
+/* nvtx_app --texts: messages read a word at a time by the collector (once as text, a
+ * second sighting interned, lengths around its 64-byte inline limit, ending at a page
+ * whose next page faults, bytes after the NUL, UTF-8) all reach the report exactly. */
+static void test_message_texts(void **state)
+{
+	(void)state;
+	sqlite3 *db;
+	char want[96];
+
+	assert_int_equal(profile(&db, "texts", "nvtx", "nvtx_app", "--texts", NULL), 0);
+	assert_non_null(db);
+	for (int len = 1; len <= 80; len++) {
+		for (int i = 0; i < len; i++)
+			want[i] = (char)('a' + (len + i) % 26);
+		want[len] = '\0';
+		if (q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text = '%s'", want) != 2)
+			fail_msg("text of %d bytes: %lld ranges, want 2", len,
+				 (long long)q(db,
+					      "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text = '%s'",
+					      want));
+	}
+	assert_int_equal(q(db, "SELECT COUNT(DISTINCT text) FROM NVTX_EVENTS WHERE text GLOB "
+			       "'op_[0-9]*'"),
+			 1000);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text GLOB 'op_[0-9]*'"),
+			 1000);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text = 'op_999'"), 1);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text = 'abc'"), 2);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS WHERE text = "
+			       "'gr\xc3\xbc\xc3\x9f"
+			       "e-\xc3\xbcn\xc3\xaf"
+			       "c\xc3\xb6"
+			       "d\xc3\xa9'"),
+			 2);
+	assert_int_equal(q(db, "SELECT COUNT(*) FROM NVTX_EVENTS"), 2 * 80 + 1000 + 2 + 2);
+	sqlite3_close(db);
+}
+
 /* A second NVTX instance: nvtx_app.c built as a shared library and dlopen'd. */
 static void test_two_instances(void **state)
 {
@@ -682,23 +720,15 @@ int main(void)
 		return 1;
 	}
 	const struct CMUnitTest app[] = {
-	    cmocka_unit_test(test_counts),
-	    cmocka_unit_test(test_nesting),
-	    cmocka_unit_test(test_names_domains),
-	    cmocka_unit_test(test_attributes),
-	    cmocka_unit_test(test_threads),
-	    cmocka_unit_test(test_start_end),
-	    cmocka_unit_test(test_durations),
-	    cmocka_unit_test(test_ext_payloads),
-	    cmocka_unit_test(test_no_payloads),
-	    cmocka_unit_test(test_open_at_exit),
-	    cmocka_unit_test(test_fork_child),
-	    cmocka_unit_test(test_abort),
-	    cmocka_unit_test(test_close_fds),
-	    cmocka_unit_test(test_two_instances),
-	    cmocka_unit_test(test_not_traced),
-	    cmocka_unit_test(test_stress),
-	    cmocka_unit_test(test_rings_and_sockets),
+	    cmocka_unit_test(test_counts),	  cmocka_unit_test(test_nesting),
+	    cmocka_unit_test(test_names_domains), cmocka_unit_test(test_attributes),
+	    cmocka_unit_test(test_threads),	  cmocka_unit_test(test_start_end),
+	    cmocka_unit_test(test_durations),	  cmocka_unit_test(test_ext_payloads),
+	    cmocka_unit_test(test_no_payloads),	  cmocka_unit_test(test_open_at_exit),
+	    cmocka_unit_test(test_fork_child),	  cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_close_fds),	  cmocka_unit_test(test_message_texts),
+	    cmocka_unit_test(test_two_instances), cmocka_unit_test(test_not_traced),
+	    cmocka_unit_test(test_stress),	  cmocka_unit_test(test_rings_and_sockets),
 	};
 	int rc = cmocka_run_group_tests_name("nvtx", app, app_setup, NULL);
 	if (g_app)

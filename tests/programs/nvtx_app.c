@@ -4,6 +4,7 @@
  * loads the injection from $NVTX_INJECTION64_PATH.
  *
  * usage: nvtx_app [--fork] [--dso LIB] [--close-fds] [--abort] [--verbose]
+ *        nvtx_app --texts
  *   --fork     also fork a child (no exec) that records FORK_RANGES push/pop ranges
  *   --close-fds  close every fd above 2 after the marks, as daemons do (the injection
  *              must reconnect to the recorder by path)
@@ -30,8 +31,18 @@
  *              domB push (registered "reg-b", int32 payload i) }
  *     start/end "worker-se" on itself
  *     "open-at-thread-exit" pushed and never popped (NULL end)
+ *
+ * --texts records only messages that test the collector's word-at-a-time text reads
+ * (the exact texts are in test_nvtx.c test_message_texts), each pushed and popped:
+ *   for L = 1..80: the L bytes 'a' + (L + i) % 26, i = 0..L-1, ending with its NUL at
+ *     the last byte of a page whose next page is PROT_NONE (a read past the NUL's word
+ *     faults), twice (the second time a text the thread saw once: interned);
+ *   "op_0" .. "op_999" written in turn into one buffer (each seen once);
+ *   "abc" followed in its buffer by 0x01 bytes after the NUL, twice;
+ *   "gr\u00fc\u00dfe-\u00fcn\u00efc\u00f6d\u00e9" (UTF-8), twice.
  */
 #include <dlfcn.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,10 +142,57 @@ static int fork_child(void)
 	return 0;
 }
 
+static void range(const char *msg)
+{
+	nvtxRangePushA(msg);
+	nvtxRangePop();
+}
+
+/* --texts (file comment). */
+static int texts(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m =
+	    mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char buf[32];
+
+	if (m == MAP_FAILED || mprotect(m + pg, (size_t)pg, PROT_NONE) != 0)
+		return 1;
+	for (int len = 1; len <= 80; len++) {
+		char *s = m + pg - (len + 1);
+
+		for (int i = 0; i < len; i++)
+			s[i] = (char)('a' + (len + i) % 26);
+		s[len] = '\0';
+		range(s);
+		range(s);
+	}
+	for (int i = 0; i < 1000; i++) {
+		snprintf(buf, sizeof(buf), "op_%d", i);
+		range(buf);
+	}
+	memset(buf, 1, sizeof(buf));
+	memcpy(buf, "abc", 4);
+	range(buf);
+	range(buf);
+	range("gr\xc3\xbc\xc3\x9f"
+	      "e-\xc3\xbcn\xc3\xaf"
+	      "c\xc3\xb6"
+	      "d\xc3\xa9");
+	range("gr\xc3\xbc\xc3\x9f"
+	      "e-\xc3\xbcn\xc3\xaf"
+	      "c\xc3\xb6"
+	      "d\xc3\xa9");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int verbose = 0, do_fork = 0, close_fds = 0, do_abort = 0;
 	const char *dso = NULL;
+
+	if (argc == 2 && !strcmp(argv[1], "--texts"))
+		return texts();
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--verbose"))
