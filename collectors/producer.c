@@ -999,7 +999,10 @@ uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
  * (NTP slew included); steps over 1 ms (suspend, migration) are taken as they are.
  * The first calibration is made by the first gp_now_ns() call at least CLK_FIRST_NS
  * after the initial sample (whichever thread: a burst of records right after start-up
- * does not pay clock_gettime for a whole flush period); later ones by the flusher.
+ * does not pay clock_gettime for a whole flush period); later ones by the flusher.  The
+ * initial sample is the recorder's, taken as it started (wire.h gp_control.tsc_sample),
+ * when the control page has one: the line then starts at the process's first
+ * time-stamp after that, usually its very first.
  * Until then, and where the TSC is not usable (or GPROF_CLI_TSC=0), gp_now_ns() calls
  * clock_gettime.  GPROF_CLI_TSC=1 (benchmarks) uses the TSC whatever the kernel's
  * clocksource, as long as constant_tsc and nonstop_tsc are there.
@@ -1189,6 +1192,12 @@ static void clk_init(void)
 		    file_has("/proc/cpuinfo", " nonstop_tsc", 16384)) {
 			uint64_t w;
 			clk_sample(&s->cal_tsc, &s->cal_ns, &w);
+			/* the recorder's older sample, when there is one (wire.h gp_control) */
+			if (gp_ctl->tsc_sample_ns && gp_ctl->tsc_sample_ns < s->cal_ns &&
+			    gp_ctl->tsc_sample < s->cal_tsc) {
+				s->cal_tsc = gp_ctl->tsc_sample;
+				s->cal_ns = gp_ctl->tsc_sample_ns;
+			}
 			atomic_store_explicit(&s->usable, 1, memory_order_release);
 		}
 	}

@@ -478,7 +478,7 @@ struct gp_rec_osrt_callchain {
  */
 #define GP_CONTROL_NAME	       "control"   /* file name next to the channel socket */
 #define GP_CONTROL_MAGIC       0x4c544347u /* "GCTL" */
-#define GP_CONTROL_VERSION     2
+#define GP_CONTROL_VERSION     3
 #define GP_CAPTURE_MAX_WINDOWS 1024
 #define GP_CAPTURE_TEXT_MAX    256 /* bytes of an nvtx pattern part, NUL included */
 #define GP_FLUSH_ACK_WAIT_MS   200 /* longest the recorder waits for flush acks (ms) */
@@ -534,6 +534,14 @@ struct gp_control {
 	uint32_t session;
 	char nvtx_message[GP_CAPTURE_TEXT_MAX]; /* -p message, unescaped */
 	char nvtx_domain[GP_CAPTURE_TEXT_MAX];	/* "" = default domain (unless any) */
+	/* A time-stamp counter sample the recorder took as it made the page (x86-64; 0 and 0
+	 * elsewhere): rdtsc value tsc_sample read at CLOCK_MONOTONIC tsc_sample_ns (the middle
+	 * of the tightest of 5 rdtsc / clock_gettime / rdtsc reads).  A process whose clock
+	 * has no line yet takes it as its first calibration sample (collectors/producer.c
+	 * "the clock"): the line then starts at its first time-stamp once CLK_FIRST_NS has
+	 * passed since the recorder's start, not CLK_FIRST_NS after the process's own, and
+	 * its first milliseconds are not read through clock_gettime.  Same host: one TSC. */
+	uint64_t tsc_sample, tsc_sample_ns;
 	/* state: shared by the recorder and every producer */
 	_Alignas(64) _Atomic uint32_t collecting;
 	_Atomic uint32_t lock;
