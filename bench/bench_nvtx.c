@@ -4,6 +4,7 @@
  *
  * Usage: bench_nvtx [PAIRS [THREADS]]                      burst mode (issue 2)
  *        bench_nvtx -s PAIRS [THREADS [ROUNDS [UNIQUE]]]   sustained mode (issue 17)
+ *        bench_nvtx -p RATE SECONDS [THREADS]              paced mode (issue 17)
  *
  * Burst mode (default 100000 pairs, 1 thread): the loop nvtxRangePushA("bench") +
  * nvtxRangePop(), PAIRS times, best of 10 repetitions after a warm-up, per thread, with
@@ -36,6 +37,14 @@
  * application's waits for the recorder (GPROF_APP_WAITS, GPROF_APP_WAIT_NS of the
  * report) are printed with each round.
  *
+ * Paced mode: sustained mode's one round, each thread making RATE pairs per second (2 *
+ * RATE NVTX calls) for SECONDS, as a long-running application would: it sleeps
+ * (clock_nanosleep to the absolute time) when it is ahead of that schedule, checked
+ * every 4096 pairs.  Printed: whether bare and injected runs kept the pace (their wall
+ * time against SECONDS), the added CPU time per pair (sleeps excluded), and what
+ * sustained mode prints of the report (every range, losses, the application's waits,
+ * exit -> report, the recorder's peak RSS).  No floor child.
+ *
  * Both modes run the loop in child processes of this binary:
  *   baseline  NVTX not injected (NVTX3's own no-op path)
  *   injected  NVTX_INJECTION64_PATH=libgprof-inject.so, GPROF_CLI_TRACE=nvtx, with an
@@ -46,6 +55,7 @@
  * the cost on the application's own CPUs (on a 2-core VM, unpinned runs vary 2x with
  * how the scheduler places the recorder's threads).
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -73,6 +83,7 @@
 static long g_pairs = 100000;
 static int g_sustained; /* 1: sustained mode; 2: its floor loop (child only) */
 static long g_unique;
+static long g_rate; /* paced mode: pairs per second per thread (0: as fast as it goes) */
 
 /* Burst mode: best ns/pair over the repetitions (after the warm-up). */
 static void *loop(void *arg)
@@ -155,6 +166,25 @@ static void *loop_sustained(void *arg)
 		}
 	} else if (g_sustained == 2) {
 		floor_loop();
+	} else if (g_rate > 0) {
+		uint64_t start = gp_monotonic_ns();
+
+		for (long i = 0; i < g_pairs; i++) {
+			if ((i & 4095) == 0) { /* on schedule: sleep while ahead */
+				uint64_t due = start + (uint64_t)((double)i * 1e9 / (double)g_rate);
+
+				if (gp_monotonic_ns() < due) {
+					struct timespec ts = {(time_t)(due / 1000000000u),
+							      (long)(due % 1000000000u)};
+
+					while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+							       NULL) == EINTR)
+						;
+				}
+			}
+			nvtxRangePushA("bench");
+			nvtxRangePop();
+		}
 	} else {
 		for (long i = 0; i < g_pairs; i++) {
 			nvtxRangePushA("bench");
@@ -212,13 +242,14 @@ static int child(int threads)
  * its ns/pair or -1, and in *cpu its CPU ns/pair (sustained mode; -1 otherwise). */
 static double spawn_mode(const char *self, int mode, int threads, char *const env[], double *cpu)
 {
-	char targ[16], narg[32], sarg[8], uarg[32];
-	char *args[] = {narg, targ, sarg, uarg, NULL};
+	char targ[16], narg[32], sarg[8], uarg[32], rarg[32];
+	char *args[] = {narg, targ, sarg, uarg, rarg, NULL};
 
 	snprintf(targ, sizeof(targ), "%d", threads);
 	snprintf(narg, sizeof(narg), "%ld", g_pairs);
 	snprintf(sarg, sizeof(sarg), "%d", mode);
 	snprintf(uarg, sizeof(uarg), "%ld", g_unique);
+	snprintf(rarg, sizeof(rarg), "%ld", g_rate);
 	return bench_child_ns2(self, args, env, cpu);
 }
 
@@ -307,7 +338,9 @@ static int sustained(const char *self, const char *lib, int threads, int rounds)
 		struct inj_run r;
 
 		base[i] = spawn2(self, threads, NULL, &bcpu[i]);
-		flo[i] = g_unique > 0 ? 0 : spawn_mode(self, 2, threads, NULL, &fcpu[i]);
+		flo[i] =
+		    g_unique > 0 || g_rate > 0 ? 0 : spawn_mode(self, 2, threads, NULL, &fcpu[i]);
+		fcpu[i] = flo[i] ? fcpu[i] : 0;
 		if (base[i] < 0 || flo[i] < 0 || run_injected(self, lib, threads, &r) < 0) {
 			error("a benchmark child failed");
 			return 1;
@@ -331,12 +364,21 @@ static int sustained(const char *self, const char *lib, int threads, int rounds)
 		       (unsigned long long)r.st.report.app_waits,
 		       (double)r.st.report.app_wait_ns / 1e6, (double)r.setup_us / 1e3);
 	}
-	printf("  median bare %.1f ns/pair, injected %.1f, added %.1f ns/pair (target <= 40) %s, "
-	       "added CPU %.1f ns/pair; exit -> report %.3f s\n",
-	       median(base, rounds), median(inj, rounds), median(add, rounds),
-	       median(add, rounds) <= 40 ? "ok" : "OVER", median(acpu, rounds),
-	       median(tail, rounds));
-	if (g_unique <= 0)
+	if (g_rate <= 0)
+		printf(
+		    "  median bare %.1f ns/pair, injected %.1f, added %.1f ns/pair (target <= 40) "
+		    "%s, added CPU %.1f ns/pair; exit -> report %.3f s\n",
+		    median(base, rounds), median(inj, rounds), median(add, rounds),
+		    median(add, rounds) <= 40 ? "ok" : "OVER", median(acpu, rounds),
+		    median(tail, rounds));
+	if (g_rate > 0) /* (wall ns/pair = 1e9 / rate when the pace was kept) */
+		printf("  paced at %ld pairs/s per thread for %.1f s: bare took %.2f s, injected "
+		       "%.2f s (%s); added CPU %.1f ns per pair\n",
+		       g_rate, (double)g_pairs / (double)g_rate, base[0] * (double)g_pairs / 1e9,
+		       inj[0] * (double)g_pairs / 1e9,
+		       inj[0] * (double)g_rate <= 1.01e9 ? "kept the pace" : "FELL BEHIND",
+		       acpu[0]);
+	else if (g_unique <= 0)
 		printf("  median floor (2 time-stamp reads + a 32-byte record) %.1f ns/pair, CPU "
 		       "%.1f; gprof-cli over the floor %.1f ns/pair, CPU %.1f\n",
 		       median(flo, rounds), median(fcpu, rounds), median(over, rounds),
@@ -355,7 +397,25 @@ int main(int argc, char **argv)
 		g_pairs = atol(argv[2]);
 		g_sustained = atoi(argv[4]);
 		g_unique = atol(argv[5]);
+		g_rate = argc > 6 ? atol(argv[6]) : 0;
 		return child(atoi(argv[3]));
+	}
+	if (argc > 3 && !strcmp(argv[1], "-p")) {
+		double secs = atof(argv[3]);
+
+		g_sustained = 1;
+		g_rate = atol(argv[2]);
+		g_pairs = (long)((double)g_rate * secs);
+		threads = argc > 4 ? atoi(argv[4]) : 1;
+		if (g_rate <= 0 || g_pairs <= 0 || threads < 1 || threads > 64) {
+			fprintf(stderr, "usage: bench_nvtx -p RATE SECONDS [THREADS]\n");
+			return 2;
+		}
+		if (bench_find_lib(self, lib, sizeof(lib), "libgprof-inject.so") < 0)
+			return 1;
+		bench_pin_cpu0();
+		bench_print_clock();
+		return sustained(self, lib, threads, 1);
 	}
 	if (argc > 1 && !strcmp(argv[1], "-s")) {
 		g_sustained = 1;
@@ -373,7 +433,8 @@ int main(int argc, char **argv)
 		g_unique = atol(argv[4]);
 	if (g_pairs <= 0 || threads < 1 || threads > 64 || rounds < 1 || rounds > MAX_ROUNDS) {
 		fprintf(stderr, "usage: bench_nvtx [PAIRS [THREADS]]\n"
-				"       bench_nvtx -s PAIRS [THREADS [ROUNDS [UNIQUE]]]\n");
+				"       bench_nvtx -s PAIRS [THREADS [ROUNDS [UNIQUE]]]\n"
+				"       bench_nvtx -p RATE SECONDS [THREADS]\n");
 		return 2;
 	}
 	if (bench_find_lib(self, lib, sizeof(lib), "libgprof-inject.so") < 0)
