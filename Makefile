@@ -60,7 +60,7 @@ SAN_FLAGS_PRELOAD := $(if $(san_preload),-fsanitize=$(subst $(space),$(comma),$(
 
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -MMD -MP \
 	-I. -I$(CUDA_INC) -I$(CUPTI_INC)
-LDLIBS_CLI := -Wl,-Bstatic -lsqlite3 -lyaml -lzstd -Wl,-Bdynamic -ldw -lelf -lstdc++ -lpthread -lm -ldl
+LDLIBS_CLI := -Wl,-Bstatic -lsqlite3 -lyaml -Wl,-Bdynamic -ldw -lelf -lstdc++ -lpthread -lm -ldl
 
 # --- sources -------------------------------------------------------------------
 CORE_SRC := $(sort $(wildcard core/*.c))

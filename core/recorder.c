@@ -16,13 +16,7 @@
  * between its open and its close.
  *
  * Spool: an unlinked file next to the report (O_TMPFILE: nothing is left behind, even
- * after a kill) holding items as struct spool_item + data.  A frame of SPOOL_ZMIN bytes
- * or more is stored as a zstd frame (level SPOOL_ZLEVEL) when that is smaller: records
- * of one thread repeat their headers, ids and time-stamps' high bytes, so NVTX ranges
- * take about a ninth of their size (8.6x on 2 M push/pop ranges' frames, compressed at
- * ~760 MB/s and read back at ~1.6 GB/s by one core of the 2-core VM): the spool's disk
- * writes, which bounded a long run at 10 M ranges/s on a disk of ~400 MB/s, shrink as
- * much.  The queue and the spool are
+ * after a kill) holding items as struct spool_item + data.  The queue and the spool are
  * one FIFO: when the pool runs dry the reader queues a Q_SPOOL marker and from then on
  * appends every item to the spool (a segment); the writer, reaching the marker, reads
  * the spool back in order, and ends the segment (spooling = 0, file truncated) once it
@@ -68,7 +62,6 @@
 #include <sys/statvfs.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <zstd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
@@ -92,10 +85,7 @@
 #define RING_IDLE_MS	  20	     /* then sleep until a doorbell once idle this long */
 #define RING_BURST	  64	     /* frames taken from one ring before looking at others */
 #define SPOOL_READ	  (1u << 20) /* bytes the writer reads from the spool at once */
-#define SPOOL_ZMIN	  1024	     /* frames this long or longer are compressed in the spool */
-#define SPOOL_ZLEVEL	  1	     /* zstd's level for them */
-#define SPOOL_ZBUF	  (GP_FRAME_MAX + 1024) /* > ZSTD_compressBound(GP_FRAME_MAX) */
-#define PROGRESS_AFTER_MS 500 /* finishing: the first progress line after this long */
+#define PROGRESS_AFTER_MS 500	     /* finishing: the first progress line after this long */
 #define PROGRESS_EVERY_MS 250
 #define REAP_EVERY_MS	  5    /* reap_check(): look at the unreaped this often */
 #define REAP_LAST_MS	  1000 /* at the end: longest wait for them to be gone */
@@ -185,8 +175,6 @@ struct spool_item {
 	uint32_t kind;
 	uint32_t len;	    /* the qbuf's len (the data stored is min(len, GP_FRAME_MAX)) */
 	struct rconn *conn; /* valid: the conn lives until the writer handles its close */
-	uint32_t clen;	    /* 0: the data follows as it is; else its zstd frame's bytes */
-	uint32_t pad;
 };
 
 struct recorder {
@@ -241,13 +229,7 @@ struct recorder {
 	size_t deferred_state_bytes;
 	struct qbuf *spool_buf;	   /* reader: the item being appended */
 	unsigned char *spool_rbuf; /* writer: read-back buffer (SPOOL_READ) */
-	/* spool compression (file comment): the reader's context and output buffer
-	 * (SPOOL_ZBUF bytes), the writer's context and frame buffer (GP_FRAME_MAX) */
-	ZSTD_CCtx *spool_zc;
-	unsigned char *spool_zbuf;
-	ZSTD_DCtx *spool_zd;
-	unsigned char *spool_zframe;
-	uint64_t queued_bytes; /* frame bytes in the memory queue */
+	uint64_t queued_bytes;	   /* frame bytes in the memory queue */
 
 	/* finishing: progress line (stderr a terminal) */
 	uint64_t fin_total, fin_done, fin_t0, fin_next;
@@ -470,7 +452,6 @@ static void item_put_from(struct recorder *r, struct qbuf *b, uint32_t kind, str
 	struct iovec iov[2];
 	uint32_t data = kind == Q_FRAME ? (len < GP_FRAME_MAX ? len : GP_FRAME_MAX) : 0;
 	size_t n = sizeof(it) + ((data + 7u) & ~7u);
-	size_t logical = n;
 	int ok = 0;
 
 	b->kind = kind;
@@ -492,18 +473,6 @@ static void item_put_from(struct recorder *r, struct qbuf *b, uint32_t kind, str
 		iov[0].iov_len = sizeof(it);
 		iov[1].iov_base = (void *)src;
 		iov[1].iov_len = n - sizeof(it); /* the padding is the buffer's own bytes */
-		if (data >= SPOOL_ZMIN && r->spool_zc) {
-			size_t z = ZSTD_compressCCtx(r->spool_zc, r->spool_zbuf, SPOOL_ZBUF, src,
-						     data, SPOOL_ZLEVEL);
-
-			if (!ZSTD_isError(z) && z < data) {
-				it.clen = (uint32_t)z;
-				memset(r->spool_zbuf + z, 0, ((z + 7u) & ~(size_t)7) - z);
-				iov[1].iov_base = r->spool_zbuf;
-				iov[1].iov_len = (z + 7u) & ~(size_t)7;
-				n = sizeof(it) + iov[1].iov_len;
-			}
-		}
 		ok = (!recorder_test_spool_max || r->spool_bytes + n <= recorder_test_spool_max) &&
 		     spool_room(r, n) &&
 		     pwritev(r->spool_fd, iov, 2, (off_t)r->spool_w) == (ssize_t)n;
@@ -511,7 +480,7 @@ static void item_put_from(struct recorder *r, struct qbuf *b, uint32_t kind, str
 	pthread_mutex_lock(&r->mu);
 	if (ok) {
 		r->spool_w += n;
-		r->spool_bytes += logical;
+		r->spool_bytes += n;
 		if (r->spool_w - r->spool_r > r->spool_peak)
 			r->spool_peak = r->spool_w - r->spool_r;
 	} else {
@@ -1549,21 +1518,10 @@ static int spool_segment(struct recorder *r)
 			memcpy(&it, r->spool_rbuf + off, sizeof(it));
 			data = it.kind == Q_FRAME ? (it.len < GP_FRAME_MAX ? it.len : GP_FRAME_MAX)
 						  : 0;
-			sz = sizeof(it) + (((it.clen ? it.clen : data) + 7u) & ~7u);
+			sz = sizeof(it) + ((data + 7u) & ~7u);
 			if (off + sz > (size_t)n)
 				break; /* the rest of it in the next read */
-			if (!it.clen) {
-				handle(r, it.kind, it.conn, r->spool_rbuf + off + sizeof(it),
-				       it.len);
-			} else if (ZSTD_decompressDCtx(r->spool_zd, r->spool_zframe, GP_FRAME_MAX,
-						       r->spool_rbuf + off + sizeof(it),
-						       it.clen) == data) {
-				handle(r, it.kind, it.conn, r->spool_zframe, it.len);
-			} else { /* damaged on the disk: the frame is lost (its count unknown) */
-				pthread_mutex_lock(&r->mu);
-				r->spool_lost++;
-				pthread_mutex_unlock(&r->mu);
-			}
+			handle(r, it.kind, it.conn, r->spool_rbuf + off + sizeof(it), it.len);
 			off += sz;
 			if (after_item(r))
 				break;
@@ -1750,10 +1708,6 @@ static void free_recorder(struct recorder *r)
 		close(r->spool_fd);
 	free(r->spool_buf);
 	free(r->spool_rbuf);
-	ZSTD_freeCCtx(r->spool_zc);
-	ZSTD_freeDCtx(r->spool_zd);
-	free(r->spool_zbuf);
-	free(r->spool_zframe);
 	free(r->salvage_buf);
 	free(r->abrupt_pids);
 	if (r->lfd >= 0)
@@ -2006,14 +1960,6 @@ int recorder_start(struct recorder **out, const struct recorder_config *cfg)
 	}
 	r->spool_buf = xmalloc(sizeof(*r->spool_buf));
 	r->spool_rbuf = xmalloc(SPOOL_READ);
-	r->spool_zbuf = xmalloc(SPOOL_ZBUF);
-	r->spool_zframe = xmalloc(GP_FRAME_MAX);
-	r->spool_zc = ZSTD_createCCtx();
-	r->spool_zd = ZSTD_createDCtx();
-	if (!r->spool_zd) { /* (then nothing is compressed: the reader needs both) */
-		ZSTD_freeCCtx(r->spool_zc);
-		r->spool_zc = NULL;
-	}
 	spool_open(r); /* without one (warned) the reader waits for room instead */
 	{
 		struct rlimit rl;

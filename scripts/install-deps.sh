@@ -11,12 +11,11 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # libxml2-utils, librsvg2-bin: xmllint and rsvg-convert parse and render the recipes' SVG
 # pictures (tests/unit/test_svg.c, tests/e2e/test_recipe.c; skipped without them)
 # libdw-dev: elfutils' libdwfl, the unwinder and symbols of CPU sampling (core/sampler.c)
-# libzstd-dev: zstd for the recorder's spool file (core/recorder.c), linked statically
 # libjemalloc2, libtcmalloc-minimal4: --host-memory-usage under another allocator in
 # tests/e2e/test_hostmem.c (skipped without them)
 # python3: CPython for --python-sampling and --python-backtrace tests, and the JSON checks of
 # the timeline export's samples (tests/e2e/test_sampling.c)
-for p in python3 build-essential libsqlite3-dev libyaml-dev libcmocka-dev sqlite3 mandoc openmpi-bin libopenmpi-dev protobuf-compiler libxml2-utils librsvg2-bin libdw-dev libzstd-dev libjemalloc2 libtcmalloc-minimal4; do
+for p in python3 build-essential libsqlite3-dev libyaml-dev libcmocka-dev sqlite3 mandoc openmpi-bin libopenmpi-dev protobuf-compiler libxml2-utils librsvg2-bin libdw-dev libjemalloc2 libtcmalloc-minimal4; do
 	have "$p" || need="$need $p"
 done
 # optional: clang for make check-fuzz (libFuzzer, ASan, UBSan; skipped without it)

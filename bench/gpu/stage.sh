@@ -13,7 +13,7 @@ mkdir -p $S/build/bin $S/build/lib/gprof-cli $S/build/tests/gpu $S/debs
 # linked with --whole-archive: core/report.c refers to report_module_cuda weakly, and a
 # weak reference does not pull report_cuda.o out of libgprof.a (see the cuda report)
 cc -o $S/build/bin/gprof-cli "$B/obj/cli/gprof-cli.o" -Wl,--whole-archive "$B/libgprof.a" \
-	-Wl,--no-whole-archive -Wl,-Bstatic -lsqlite3 -lyaml -lzstd -Wl,-Bdynamic -ldw -lelf -lstdc++ \
+	-Wl,--no-whole-archive -Wl,-Bstatic -lsqlite3 -lyaml -Wl,-Bdynamic -ldw -lelf -lstdc++ \
 	-lpthread -lm -ldl
 # the benchmarks that have figures for the H200 host (those built in $B/bench)
 mkdir -p $S/build/bench
