@@ -69,9 +69,6 @@
 #include <unistd.h>
 
 #include <nvtx3/nvToolsExt.h>
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
 
 #include "bench/benchutil.h"
 #include "core/recorder.h"
@@ -92,16 +89,6 @@ static void *loop(void *arg)
 	return NULL;
 }
 
-/* A time-stamp read: rdtsc where the collectors use it (x86-64), else the clock. */
-static inline uint64_t floor_tsc(void)
-{
-#if defined(__x86_64__)
-	return __rdtsc();
-#else
-	return gp_monotonic_ns();
-#endif
-}
-
 /* The floor loop (file comment): g_pairs pairs, each two time-stamp reads and one
  * 32-byte record (type, start, end, index) into a 64 KiB buffer of the thread's. */
 static void floor_loop(void)
@@ -110,13 +97,13 @@ static void floor_loop(void)
 	unsigned pos = 0;
 
 	for (long i = 0; i < g_pairs; i++) {
-		uint64_t start = floor_tsc(), *r;
+		uint64_t start = bench_tsc(), *r;
 
 		__asm__ volatile("" ::: "memory"); /* (the push, then the pop) */
 		r = &buf[pos];
 		r[0] = 0x106;
 		r[1] = start;
-		r[2] = floor_tsc();
+		r[2] = bench_tsc();
 		r[3] = (uint64_t)i;
 		pos = (pos + 4) & 8191;
 		__asm__ volatile("" ::"r"(r) : "memory");
@@ -353,7 +340,7 @@ static int sustained(const char *self, const char *lib, int threads, int rounds)
 		over[i] = inj[i] - flo[i];
 		ocpu[i] = icpu[i] - (g_unique > 0 ? 0 : fcpu[i]);
 		bad |= r.rows != want;
-		printf("  %-6d %10.1f %10.1f %10.1f %8.1f %10.1f %10.1f %10.3f %lld of %lld; "
+		printf("  %-6d %10.1f %10.1f %10.1f %10.1f %8.1f %10.1f %10.3f %lld of %lld; "
 		       "dropped %llu, lost frames %llu, bad frames %llu; spool %.0f MB; app waits "
 		       "%llu (%.1f ms); set-up %.1f ms\n",
 		       i + 1, base[i], flo[i], inj[i], add[i], inj[i] / base[i], acpu[i], tail[i],

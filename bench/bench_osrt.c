@@ -52,10 +52,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
-
 #include "bench/benchutil.h"
 #include "core/capture.h"
 #include "core/recorder.h"
@@ -67,15 +63,6 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t tsc_read(void)
-{
-#if defined(__x86_64__)
-	return __rdtsc();
-#else
-	return now_ns();
-#endif
 }
 
 /* ---- child: run the loops ----------------------------------------------------------- */
@@ -438,7 +425,7 @@ int main(int argc, char **argv)
 		volatile uint64_t sink = 0;
 		uint64_t t0 = now_ns();
 		for (long i = 0; i < n; i++)
-			sink += tsc_read();
+			sink += bench_tsc();
 		double d = (double)(now_ns() - t0) / (double)n;
 		tsc = d < tsc ? d : tsc;
 	}

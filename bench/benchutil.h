@@ -8,6 +8,11 @@
 #define GPROF_BENCH_BENCHUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 /* This binary's path into self (size bytes) and the library `name` of the build layout
  * ($BUILD/bench/X -> $BUILD/lib/gprof-cli/NAME) into lib (size bytes).  0 when lib is
@@ -53,6 +58,20 @@ void bench_make_launch_report(const char *path, long n);
  * constant_tsc and nonstop_tsc, else clock_gettime), with the facts it decides on, so a
  * benchmark's per-event figures can be read against it. */
 void bench_print_clock(void);
+/* One time-stamp read as the producer makes it where it can: rdtsc on x86-64 (ticks),
+ * else CLOCK_MONOTONIC (ns).  For per-read costs and floors, not for durations; inline,
+ * so that a loop of them costs what the reads cost. */
+static inline uint64_t bench_tsc(void)
+{
+#if defined(__x86_64__)
+	return __rdtsc();
+#else
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+#endif
+}
 /* qsort() comparator of doubles, ascending. */
 int bench_cmp_double(const void *a, const void *b);
 

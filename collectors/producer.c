@@ -320,19 +320,14 @@ static inline uint64_t rd64(const unsigned char *p)
 static uint64_t str_hash(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
-	while (n >= 8) {
-		h = (h ^ rd64(p)) * 0xc4ceb9fe1a85ec53ull;
-		h ^= h >> 29;
-		p += 8;
-		n -= 8;
-	}
-	uint64_t t = 0;
-	for (size_t i = 0; i < n; i++)
-		t |= (uint64_t)p[i] << (8 * i);
-	h = (h ^ t) * 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 32;
-	return h | 1;
+	uint64_t h = gp_seen_start(), t = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		gp_seen_word(&h, rd64(p + i));
+	for (size_t k = 0; i + k < n; k++)
+		t |= (uint64_t)p[i + k] << (8 * k);
+	return gp_seen_end(h, t, n);
 }
 
 static inline uint32_t arena_len(uint32_t off)
@@ -389,8 +384,6 @@ static int peer_gone(void)
 	return r == 0 || r == -ECONNRESET || r == -ENOTCONN || r == -EBADF;
 }
 
-/* Wait until `need` bytes are free in the ring.  0, or -1 when the recorder went away
- * (g_broken) or, in a signal handler, after about 200 ms. */
 /* The calling thread waited for the recorder from t0 (CLOCK_MONOTONIC ns) until now: keep
  * it in t_wait0/t_wait1 for buf_send_owned() or wait_record().  Not in a signal handler
  * (there the wait is not recorded). */
@@ -401,6 +394,9 @@ static void wait_note(uint64_t t0)
 		t_wait1 = mono_ns();
 	}
 }
+
+/* Wait until `need` bytes are free in the ring.  0, or -1 when the recorder went away
+ * (g_broken) or, in a signal handler, after about 200 ms; a wait goes to wait_note(). */
 
 static int ring_wait_locked(uint64_t need)
 {
@@ -951,20 +947,6 @@ uint32_t gp_intern_slow(const char *s)
 	return intern_at(c, s, n, str_hash(s, n));
 }
 
-/* The seen hash (producer.h gp_seen_start) of s[0..n). */
-static uint64_t seen_hash(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	uint64_t h = gp_seen_start(), t = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8)
-		gp_seen_word(&h, rd64(p + i));
-	for (size_t k = 0; i + k < n; k++)
-		t |= (uint64_t)p[i + k] << (8 * k);
-	return gp_seen_end(h, t, n);
-}
-
 uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
 {
 	*np = 0;
@@ -979,10 +961,10 @@ uint32_t gp_intern_once_slow(const char *s, size_t max, size_t *np)
 	size_t n = strnlen(s, max + 1);
 	if (n > max || n > GP_STRING_MAX || n == 0)
 		return gp_intern_slow(s);
-	uint64_t h = seen_hash(s, n);
+	uint64_t h = str_hash(s, n);
 	uint64_t *seen = gp_seen_slot(b, h);
 	if (*seen == h) /* the second time: a text that comes back is interned */
-		return intern_at(c, s, n, str_hash(s, n));
+		return intern_at(c, s, n, h);
 	*seen = h;
 	*np = n;
 	return 0;
@@ -1053,22 +1035,6 @@ static _Atomic int g_clk_joined; /* gp_clk is in the shared list (clk_init) */
 /* First calibration: 20 ms of baseline (a shorter one leaves the first line microseconds
  * off CLOCK_MONOTONIC by the next calibration). */
 #define CLK_FIRST_NS 20000000ull
-
-/* A (tsc, CLOCK_MONOTONIC) pair read as close together as we can; *win: the TSC ticks
- * the best read took (the pair's uncertainty). */
-static void clk_sample(uint64_t *tsc, uint64_t *ns, uint64_t *win)
-{
-	uint64_t best = UINT64_MAX;
-	for (int i = 0; i < 5; i++) {
-		uint64_t a = __rdtsc(), n = mono_ns(), b = __rdtsc();
-		if (b - a < best) {
-			best = b - a;
-			*tsc = a + (b - a) / 2;
-			*ns = n;
-		}
-	}
-	*win = best;
-}
 
 static void clk_publish(struct gp_clock *c, uint64_t tb, uint64_t nb, uint64_t m)
 {
@@ -1157,8 +1123,7 @@ static int clk_lock(struct gp_clock_set *s, int wait)
 				&s->lock, &h, me, memory_order_acquire, memory_order_relaxed))
 				continue;
 			if (h != 0 && atomic_load_explicit(&s->usable, memory_order_relaxed)) {
-				uint64_t w;
-				clk_sample(&s->cal_tsc, &s->cal_ns, &w);
+				gp_tsc_sample(mono_ns, &s->cal_tsc, &s->cal_ns);
 			}
 			return 1;
 		}
@@ -1190,8 +1155,7 @@ static void clk_init(void)
 			      "tsc", 64)) &&
 		    file_has("/proc/cpuinfo", " constant_tsc", 16384) &&
 		    file_has("/proc/cpuinfo", " nonstop_tsc", 16384)) {
-			uint64_t w;
-			clk_sample(&s->cal_tsc, &s->cal_ns, &w);
+			gp_tsc_sample(mono_ns, &s->cal_tsc, &s->cal_ns);
 			/* the recorder's older sample, when there is one (wire.h gp_control) */
 			if (gp_ctl->tsc_sample_ns && gp_ctl->tsc_sample_ns < s->cal_ns &&
 			    gp_ctl->tsc_sample < s->cal_tsc) {
@@ -1218,12 +1182,12 @@ static void clk_init(void)
 static void clk_calibrate(void)
 {
 	struct gp_clock_set *s = &gprof_cli_clock_v2;
-	uint64_t t = 0, n = 0, w = 0; /* (clk_sample sets them; GCC cannot see it once inlined) */
+	uint64_t t = 0, n = 0, w; /* (gp_tsc_sample sets t, n; GCC cannot see it once inlined) */
 	if (!g_clk_joined || !atomic_load_explicit(&s->usable, memory_order_acquire) ||
 	    !clk_lock(s, 0))
 		return;
 	int on = atomic_load_explicit(&s->line.on, memory_order_relaxed);
-	clk_sample(&t, &n, &w);
+	w = gp_tsc_sample(mono_ns, &t, &n);
 	if (n - s->cal_ns < (on ? 20000000ull : CLK_FIRST_NS) || t <= s->cal_tsc) {
 		clk_unlock(s);
 		return;
@@ -1494,6 +1458,15 @@ static int flush_buf(struct gp_tbuf *b, int wait)
 	}
 }
 
+/* A GP_REC_OVERHEAD's fields past its header: [t0, t1] spent on string id sid. */
+static inline void overhead_fill(struct gp_rec_overhead *o, uint64_t t0, uint64_t t1, uint32_t sid)
+{
+	o->start_ns = t0;
+	o->end_ns = t1;
+	o->name_sid = sid;
+	o->pad = 0;
+}
+
 /* The calling thread's waits for ring room (t_wait0, t_wait1) as a GP_REC_OVERHEAD
  * GP_OVERHEAD_RECORDER_WAIT put straight into b, which it owns and has just emptied; a
  * record that does not fit is counted as dropped.  Not in a signal handler. */
@@ -1515,10 +1488,7 @@ static void wait_put_owned(struct gp_tbuf *b)
 	o->h.type = GP_REC_OVERHEAD;
 	o->h.size = sizeof(*o);
 	o->h.tid = b->tid;
-	o->start_ns = t0;
-	o->end_ns = t1;
-	o->name_sid = sid;
-	o->pad = 0;
+	overhead_fill(o, t0, t1, sid);
 	b->f.len += sizeof(*o);
 	b->f.nrec++;
 }
@@ -1897,10 +1867,7 @@ void gp_overhead(uint64_t start_ns, uint64_t end_ns, const char *name)
 	struct gp_rec_overhead *o = gp_rec_begin_ungated(GP_REC_OVERHEAD, sizeof(*o));
 	if (!o)
 		return;
-	o->start_ns = start_ns;
-	o->end_ns = end_ns;
-	o->name_sid = sid;
-	o->pad = 0;
+	overhead_fill(o, start_ns, end_ns, sid);
 	gp_rec_commit(o);
 }
 

@@ -14,9 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/futex.h>
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
 
 #include "capture.h"
 #include "recorder_sink.h"
@@ -234,27 +231,6 @@ const char *capture_end_name(uint32_t end, uint32_t max_ranges, char *buf, size_
 
 /* ---- the control page ------------------------------------------------------------------ */
 
-/* gp_control.tsc_sample / tsc_sample_ns (wire.h): the middle of the tightest of 5
- * rdtsc / CLOCK_MONOTONIC / rdtsc reads; 0 and 0 without a TSC (not x86-64). */
-static void control_tsc_sample(struct gp_control *c)
-{
-#if defined(__x86_64__)
-	uint64_t best = UINT64_MAX;
-
-	for (int i = 0; i < 5; i++) {
-		uint64_t a = __rdtsc(), n = gp_monotonic_ns(), b = __rdtsc();
-
-		if (b - a < best) {
-			best = b - a;
-			c->tsc_sample = a + (b - a) / 2;
-			c->tsc_sample_ns = n;
-		}
-	}
-#else
-	(void)c;
-#endif
-}
-
 struct gp_control *capture_control_create(const char *dir, const struct capture_settings *s,
 					  uint64_t session_start_ns)
 {
@@ -285,7 +261,9 @@ struct gp_control *capture_control_create(const char *dir, const struct capture_
 	c->magic = GP_CONTROL_MAGIC;
 	c->version = GP_CONTROL_VERSION;
 	c->size = sizeof(*c);
-	control_tsc_sample(c);
+#if defined(__x86_64__)
+	gp_tsc_sample(gp_monotonic_ns, &c->tsc_sample, &c->tsc_sample_ns);
+#endif
 	c->mode = s ? s->mode : GP_CAPTURE_NONE;
 	c->end = s ? s->end : GP_CAPTURE_END_STOP_SHUTDOWN;
 	c->max_ranges = s ? s->max_ranges : 0;

@@ -541,7 +541,7 @@ struct gp_control {
 	 * "the clock"): the line then starts at its first time-stamp once CLK_FIRST_NS has
 	 * passed since the recorder's start, not CLK_FIRST_NS after the process's own, and
 	 * its first milliseconds are not read through clock_gettime.  Same host: one TSC. */
-	uint64_t tsc_sample, tsc_sample_ns;
+	uint64_t tsc_sample, tsc_sample_ns; /* (gp_tsc_sample below) */
 	/* state: shared by the recorder and every producer */
 	_Alignas(64) _Atomic uint32_t collecting;
 	_Atomic uint32_t lock;
@@ -555,6 +555,31 @@ struct gp_control {
 	_Atomic int32_t ring_slots;
 	struct gp_capture_window win[GP_CAPTURE_MAX_WINDOWS];
 };
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+/* A (TSC, CLOCK_MONOTONIC) pair read as close together as can be: the middle of the
+ * tightest of 5 rdtsc / mono() / rdtsc reads into *tsc (ticks) and its mono() into *ns
+ * (ns); returns that read's window in ticks (the pair's uncertainty).  mono: the
+ * caller's CLOCK_MONOTONIC in ns.  gp_control.tsc_sample (the recorder) and every
+ * calibration sample of a producer's clock (collectors/producer.c "the clock") are
+ * taken with it. */
+static inline uint64_t gp_tsc_sample(uint64_t (*mono)(void), uint64_t *tsc, uint64_t *ns)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 5; i++) {
+		uint64_t a = __rdtsc(), n = mono(), b = __rdtsc();
+
+		if (b - a < best) {
+			best = b - a;
+			*tsc = a + (b - a) / 2;
+			*ns = n;
+		}
+	}
+	return best;
+}
+#endif
 
 /*
  * ---- Rings: frames through shared memory ----
